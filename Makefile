@@ -1,0 +1,70 @@
+# One entry point for everything: `make test` and `make run` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PROTO_OUT := services/exchange_proto
+PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
+CORE_SRC := $(wildcard services/matching/*.py)
+CORE_BUILT := services/matching/.compiled
+
+.PHONY: help install protos core core-clean lint fmt test bench run clean
+
+help:
+	@echo "make run | test | bench | fmt | clean"
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+install: $(INSTALLED)
+
+# Generated protobuf code is produced here, never edited or committed.
+$(PROTO_OUT)/.generated: $(PROTO_SRC) $(INSTALLED)
+	mkdir -p $(PROTO_OUT)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m grpc_tools.protoc -Iprotos --python_out=services --mypy_out=services \
+		--grpc_python_out=services $(PROTO_SRC)
+	touch $(PROTO_OUT)/__init__.py $(PROTO_OUT)/py.typed $@
+
+protos: $(PROTO_OUT)/.generated
+
+# The matching core is pure Python; mypyc compiles the same source for speed.
+# MATCHING_INTERPRETED=1 skips compilation (and `make core-clean` removes the build).
+$(CORE_BUILT): $(CORE_SRC) $(INSTALLED)
+	mkdir -p build
+	rm -f services/matching/*.so services/*__mypyc*.so
+	if [ -z "$$MATCHING_INTERPRETED" ]; then \
+		cd services && ../$(VENV)/bin/mypyc matching > ../build/mypyc.log 2>&1 \
+		|| { cat ../build/mypyc.log; exit 1; }; \
+	fi
+	touch $@
+
+core: $(CORE_BUILT)
+
+core-clean:
+	rm -f services/matching/*.so services/*__mypyc*.so $(CORE_BUILT)
+
+lint: $(INSTALLED) protos
+	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/ruff format --check services tests bench
+	$(VENV)/bin/mypy services
+
+fmt: $(INSTALLED)
+	$(VENV)/bin/ruff format services tests bench
+	$(VENV)/bin/ruff check --fix services tests bench
+
+test: install protos core lint
+	$(PY) -m pytest -q
+
+bench: install protos core
+	$(PY) -m bench
+
+run:
+	@echo "make run arrives with the market-data issue (#4); until then: make test, make bench."
+	@exit 1
+
+clean: core-clean
+	rm -rf $(VENV) build $(PROTO_OUT)

@@ -1,0 +1,1 @@
+"""Shared by every service: the markets registry, unit conversion and the wire protocol."""

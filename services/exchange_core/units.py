@@ -1,0 +1,41 @@
+"""Decimal strings at the edge, integers inside: exact conversion both ways, never a float."""
+
+from decimal import Decimal, InvalidOperation
+
+PPM = 1_000_000
+
+
+class UnitError(ValueError):
+    """A decimal that is malformed or does not fit the unit grid."""
+
+
+def to_units(text: str, decimals: int) -> int:
+    """`text` (e.g. "0.015") as an integer count of 10**-decimals units.
+
+    Raises UnitError when `text` is not a plain finite decimal or has more precision than
+    `decimals` allows (it is never rounded).
+    """
+    try:
+        value = Decimal(text.strip())
+    except (InvalidOperation, AttributeError) as exc:
+        raise UnitError(f"not a decimal number: {text!r}") from exc
+    if not value.is_finite():
+        raise UnitError(f"not a finite number: {text!r}")
+    scaled = value.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise UnitError(f"{text} has more than {decimals} decimal places")
+    return int(scaled)
+
+
+def from_units(units: int, decimals: int) -> str:
+    """`units` of 10**-decimals as a decimal string with exactly `decimals` places."""
+    sign = "-" if units < 0 else ""
+    whole, frac = divmod(abs(units), 10**decimals)
+    if decimals == 0:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{frac:0{decimals}d}"
+
+
+def fraction_to_ppm(text: str) -> int:
+    """A fee written as a fraction ("0.001") in parts per million (1000)."""
+    return to_units(text, 6)

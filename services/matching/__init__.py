@@ -1,0 +1,47 @@
+"""The pure matching core: one market's order book as a deterministic state machine.
+
+Imports nothing that does I/O, reads no clock and draws no random number. Rules:
+docs/matching.md.
+"""
+
+from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
+from matching.engine import MatchingEngine
+from matching.enums import OrderStatus, OrderType, Reason, Side, StpMode, TimeInForce
+from matching.events import (
+    BookDelta,
+    CancelRejected,
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderDone,
+    OrderExpired,
+    OrderRejected,
+    Trade,
+)
+from matching.market import MarketSpec
+from matching.state import MarketState
+
+__all__ = [
+    "BookDelta",
+    "CancelAll",
+    "CancelOrder",
+    "CancelRejected",
+    "Command",
+    "Event",
+    "MarketSpec",
+    "MarketState",
+    "MatchingEngine",
+    "OrderAccepted",
+    "OrderCancelled",
+    "OrderDone",
+    "OrderExpired",
+    "OrderRejected",
+    "OrderStatus",
+    "OrderType",
+    "PlaceOrder",
+    "Reason",
+    "Side",
+    "StpMode",
+    "TimeInForce",
+    "Trade",
+]

@@ -1,0 +1,95 @@
+"""Commands: what the engine is asked to do. Amounts are integers in smallest units.
+
+A command's `ts` is the time of its journal entry (ms); it is the only clock the core knows.
+Enumerated fields hold `matching.enums` values (IntEnum members or their ints).
+"""
+
+from typing import ClassVar
+
+from matching.enums import StpMode
+from matching.record import Record
+
+
+class PlaceOrder(Record):
+    """Place an order.
+
+    `price` is in quote units per whole base unit (0 for MARKET); `quantity` in base units (0 for
+    a MARKET order by quote amount); `quote_quantity` in quote units (MARKET only, else 0).
+    `reserve` is what the gateway locked for the order, in the asset it spends: quote for BUY,
+    base for SELL. The core never spends beyond it and releases the rest when the order ends.
+    """
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "symbol",
+        "order_id",
+        "user_id",
+        "side",
+        "order_type",
+        "time_in_force",
+        "price",
+        "quantity",
+        "quote_quantity",
+        "reserve",
+        "stp_mode",
+        "client_order_id",
+        "ts",
+    )
+
+    def __init__(
+        self,
+        symbol: str,
+        order_id: int,
+        user_id: int,
+        side: int,
+        order_type: int,
+        time_in_force: int,
+        price: int,
+        quantity: int,
+        quote_quantity: int,
+        reserve: int,
+        stp_mode: int = StpMode.NONE,
+        client_order_id: str = "",
+        ts: int = 0,
+    ) -> None:
+        self.symbol = symbol
+        self.order_id = order_id
+        self.user_id = user_id
+        self.side = side
+        self.order_type = order_type
+        self.time_in_force = time_in_force
+        self.price = price
+        self.quantity = quantity
+        self.quote_quantity = quote_quantity
+        self.reserve = reserve
+        self.stp_mode = stp_mode
+        self.client_order_id = client_order_id
+        self.ts = ts
+
+
+class CancelOrder(Record):
+    """Cancel one open order of `user_id`, by `order_id`, or by `client_order_id` when it is 0."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("symbol", "user_id", "order_id", "client_order_id", "ts")
+
+    def __init__(
+        self, symbol: str, user_id: int, order_id: int = 0, client_order_id: str = "", ts: int = 0
+    ) -> None:
+        self.symbol = symbol
+        self.user_id = user_id
+        self.order_id = order_id
+        self.client_order_id = client_order_id
+        self.ts = ts
+
+
+class CancelAll(Record):
+    """Cancel every open order of `user_id` in the market, oldest first."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("symbol", "user_id", "ts")
+
+    def __init__(self, symbol: str, user_id: int, ts: int = 0) -> None:
+        self.symbol = symbol
+        self.user_id = user_id
+        self.ts = ts
+
+
+Command = PlaceOrder | CancelOrder | CancelAll

@@ -1,0 +1,682 @@
+"""The matching engine of one market: a deterministic state machine from commands to events.
+
+The rules are in docs/matching.md. This module is the hot path: it caches attributes in locals,
+keeps integers (ticks and steps) inside, and converts to smallest units only in events. It does
+no I/O, reads no clock and draws no random number; the same commands always give the same events.
+"""
+
+from typing import Final
+
+from matching.book import NO_ASK, BookSide, Level, Order
+from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
+from matching.enums import OrderStatus, Reason
+from matching.events import (
+    BookDelta,
+    CancelRejected,
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderDone,
+    OrderExpired,
+    OrderRejected,
+    Trade,
+)
+from matching.market import MarketSpec
+from matching.state import MarketState, OrderRecord
+
+# Enum values as literal constants: compiled, they are machine integers (tests check them).
+BUY: Final = 1
+SELL: Final = 2
+LIMIT: Final = 1
+LIMIT_MAKER: Final = 2
+MARKET: Final = 3
+GTC: Final = 1
+FOK: Final = 3
+EXPIRE_TAKER: Final = 1
+EXPIRE_MAKER: Final = 2
+EXPIRE_BOTH: Final = 3
+FILLED: Final = 3
+UNLIMITED: Final = 1 << 62
+NO_CAP: Final = -1
+OK: Final = 0  # Reason.NONE
+PPM: Final = 1_000_000
+
+
+class MatchingEngine:
+    """One market's book and everything needed to reproduce its events."""
+
+    __slots__ = (
+        "_npts",
+        "_step",
+        "_tick",
+        "_touched_asks",
+        "_touched_bids",
+        "asks",
+        "bids",
+        "client_ids",
+        "last_price",
+        "orders",
+        "seq",
+        "spec",
+        "symbol",
+        "trade_id",
+        "user_orders",
+    )
+
+    def __init__(self, spec: MarketSpec) -> None:
+        self.spec = spec
+        self.symbol = spec.symbol
+        self.bids = BookSide(is_bid=True)
+        self.asks = BookSide(is_bid=False)
+        self.orders: dict[int, Order] = {}
+        self.client_ids: dict[tuple[int, str], Order] = {}
+        self.user_orders: dict[int, dict[int, Order]] = {}
+        self.seq = 0
+        self.trade_id = 0
+        self.last_price = 0
+        self._tick = spec.tick_units
+        self._step = spec.step_units
+        self._npts = spec.notional_per_tick_step
+        self._touched_bids: list[int] = []
+        self._touched_asks: list[int] = []
+
+    # ------------------------------------------------------------------ commands
+
+    def apply(self, command: Command) -> list[Event]:
+        """Apply one command; return the events it caused (possibly a single rejection)."""
+        out: list[Event] = []
+        kind = type(command)
+        if kind is PlaceOrder:
+            self.place(command, out)  # type: ignore[arg-type]
+        elif kind is CancelOrder:
+            self.cancel(command, out)  # type: ignore[arg-type]
+        elif kind is CancelAll:
+            self.cancel_all(command, out)  # type: ignore[arg-type]
+        else:
+            raise TypeError(f"not a command: {command!r}")
+        return out
+
+    def place(self, c: PlaceOrder, out: list[Event]) -> None:
+        """Validate, match and rest or end an order (docs/matching.md, PlaceOrder)."""
+        reason = self._check_place(c)
+        if reason:
+            self.seq += 1
+            out.append(
+                OrderRejected(
+                    self.seq, c.ts, c.order_id, c.user_id, c.client_order_id, c.side, reason, c.reserve
+                )
+            )
+            return
+        ts = c.ts
+        self.seq += 1
+        out.append(
+            OrderAccepted(
+                self.seq,
+                ts,
+                c.order_id,
+                c.user_id,
+                c.client_order_id,
+                c.side,
+                c.order_type,
+                c.time_in_force,
+                c.price,
+                c.quantity,
+                c.quote_quantity,
+                c.reserve,
+                c.stp_mode,
+            )
+        )
+        step = self._step
+        buy = c.side == BUY
+        otype = c.order_type
+        by_quote = False
+        if otype == MARKET:
+            limit = NO_ASK - 1 if buy else 0
+            if c.quantity:
+                remaining = c.quantity // step
+                cap = c.reserve if buy else NO_CAP
+            else:
+                by_quote = True
+                if buy:
+                    remaining = UNLIMITED
+                    cap = min(c.reserve, c.quote_quantity)
+                else:
+                    remaining = c.reserve // step
+                    cap = c.quote_quantity
+        else:
+            limit = c.price // self._tick
+            remaining = c.quantity // step
+            cap = c.reserve if buy else NO_CAP
+        taker = Order(
+            c.order_id,
+            c.user_id,
+            c.client_order_id,
+            c.side,
+            otype,
+            c.time_in_force,
+            c.stp_mode,
+            limit,
+            remaining,
+            c.reserve,
+            ts,
+        )
+        stop = OK
+        crosses = (self.asks.best <= limit) if buy else (self.bids.best >= limit)
+        if crosses:
+            if c.time_in_force == FOK and otype == LIMIT and not self._fok_fillable(taker, limit):
+                self._end_taker(taker, OrderStatus.EXPIRED, Reason.FOK_NOT_FILLABLE, by_quote, out)
+                return
+            stop = self._match(taker, limit, cap, ts, out)
+        if stop == Reason.SELF_TRADE_TAKER:
+            self._end_taker(taker, OrderStatus.EXPIRED_IN_MATCH, stop, by_quote, out)
+        elif not taker.remaining or (by_quote and stop and taker.filled):
+            self._end_taker(taker, FILLED, OK, by_quote, out)
+        elif stop:
+            self._end_taker(taker, OrderStatus.EXPIRED, stop, by_quote, out)
+        elif otype != MARKET and c.time_in_force == GTC:
+            self._rest(taker)
+        else:
+            if otype == LIMIT:
+                why = Reason.IOC_REMAINDER
+            elif taker.filled:
+                why = Reason.MARKET_REMAINDER
+            else:
+                why = Reason.NO_LIQUIDITY
+            self._end_taker(taker, OrderStatus.EXPIRED, why, by_quote, out)
+        self._emit_delta(ts, out)
+
+    def cancel(self, c: CancelOrder, out: list[Event]) -> None:
+        """Cancel one open order (docs/matching.md, CancelOrder)."""
+        if c.symbol != self.symbol:
+            self._reject_cancel(c.user_id, c.order_id, c.client_order_id, Reason.UNKNOWN_MARKET, c.ts, out)
+            return
+        if c.order_id:
+            order = self.orders.get(c.order_id)
+        elif c.client_order_id:
+            order = self.client_ids.get((c.user_id, c.client_order_id))
+        else:
+            order = None
+        if order is None:
+            self._reject_cancel(c.user_id, c.order_id, c.client_order_id, Reason.UNKNOWN_ORDER, c.ts, out)
+            return
+        if order.user_id != c.user_id:
+            self._reject_cancel(c.user_id, c.order_id, c.client_order_id, Reason.ORDER_NOT_OWNED, c.ts, out)
+            return
+        self._cancel_resting(order, c.ts, out)
+        self._emit_delta(c.ts, out)
+
+    def cancel_all(self, c: CancelAll, out: list[Event]) -> None:
+        """Cancel every open order of the user, oldest first (docs/matching.md, CancelAll)."""
+        if c.symbol != self.symbol:
+            self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_MARKET, c.ts, out)
+            return
+        mine = self.user_orders.get(c.user_id)
+        if not mine:
+            self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_ORDER, c.ts, out)
+            return
+        for order in list(mine.values()):
+            self._cancel_resting(order, c.ts, out)
+        self._emit_delta(c.ts, out)
+
+    # ------------------------------------------------------------------ validation
+
+    def _check_place(self, c: PlaceOrder) -> int:
+        """The first rule `c` breaks (a Reason), or OK (docs/matching.md, PlaceOrder 1-6)."""
+        spec = self.spec
+        if c.symbol != self.symbol:
+            return Reason.UNKNOWN_MARKET
+        if c.order_id in self.orders:
+            return Reason.DUPLICATE_ORDER_ID
+        if c.client_order_id and (c.user_id, c.client_order_id) in self.client_ids:
+            return Reason.DUPLICATE_CLIENT_ORDER_ID
+        otype = c.order_type
+        qty = c.quantity
+        buy = c.side == BUY
+        if otype in (LIMIT, LIMIT_MAKER):
+            price = c.price
+            if price <= 0:
+                return Reason.INVALID_PRICE
+            if price % self._tick:
+                return Reason.PRICE_OFF_TICK
+            if c.quote_quantity or qty <= 0:
+                return Reason.INVALID_QUANTITY
+            reason = self._check_quantity(qty)
+            if reason:
+                return reason
+            notional = (price // self._tick) * (qty // self._step) * self._npts
+            if notional < spec.min_notional_units:
+                return Reason.BELOW_MIN_NOTIONAL
+            if otype == LIMIT_MAKER and c.time_in_force != GTC:
+                return Reason.INVALID_TIME_IN_FORCE
+            if c.reserve < (notional if buy else qty):
+                return Reason.INSUFFICIENT_RESERVE
+            if otype == LIMIT_MAKER:
+                ticks = price // self._tick
+                if (ticks >= self.asks.best) if buy else (ticks <= self.bids.best):
+                    return Reason.WOULD_TAKE
+            return OK
+        if otype == MARKET:
+            if c.price:
+                return Reason.INVALID_PRICE
+            if (qty > 0) == (c.quote_quantity > 0) or qty < 0 or c.quote_quantity < 0:
+                return Reason.INVALID_QUANTITY
+            if qty:
+                reason = self._check_quantity(qty)
+                if reason:
+                    return reason
+                if c.reserve < (1 if buy else qty):
+                    return Reason.INSUFFICIENT_RESERVE
+            else:
+                if c.quote_quantity < spec.min_notional_units:
+                    return Reason.BELOW_MIN_NOTIONAL
+                if c.reserve <= 0:
+                    return Reason.INSUFFICIENT_RESERVE
+            return OK
+        return Reason.INVALID_ORDER_TYPE
+
+    def _check_quantity(self, qty: int) -> int:
+        if qty % self._step:
+            return Reason.QUANTITY_OFF_STEP
+        if qty < self.spec.min_qty_units:
+            return Reason.QUANTITY_BELOW_MIN
+        if qty > self.spec.max_qty_units:
+            return Reason.QUANTITY_ABOVE_MAX
+        return OK
+
+    # ------------------------------------------------------------------ matching
+
+    def _fok_fillable(self, taker: Order, limit: int) -> bool:
+        """Dry run of a FOK order: can it fill completely now, given its STP mode?"""
+        buy = taker.side == BUY
+        opp = self.asks if buy else self.bids
+        need = taker.remaining
+        user = taker.user_id
+        stp = taker.stp_mode
+        for price in opp.prices_from_best():
+            if (price > limit) if buy else (price < limit):
+                return False
+            for maker in opp.levels[price].live_orders():
+                if stp and maker.user_id == user:
+                    if stp == EXPIRE_MAKER:
+                        continue
+                    return False
+                need -= maker.remaining
+                if need <= 0:
+                    return True
+        return False
+
+    def _match(self, t: Order, limit: int, cap: int, ts: int, out: list[Event]) -> int:
+        """Take liquidity for taker `t` up to price `limit` (ticks) and spending cap `cap`.
+
+        Returns OK (Reason.NONE) when the taker is filled or nothing crossable is left,
+        SELF_TRADE_TAKER when self-trade prevention ended it, RESERVE_EXHAUSTED when its cap
+        cannot pay for one more step.
+        """
+        buy = t.side == BUY
+        opp = self.asks if buy else self.bids
+        touched = self._touched_asks if buy else self._touched_bids
+        levels = opp.levels
+        npts = self._npts
+        step = self._step
+        tick = self._tick
+        taker_ppm = self.spec.taker_fee_ppm
+        maker_ppm = self.spec.maker_fee_ppm
+        stp = t.stp_mode
+        tuser = t.user_id
+        side = t.side
+        append = out.append
+        stop = OK
+        while t.remaining:
+            best = opp.best
+            if (best > limit) if buy else (best < limit):
+                break
+            level = levels[best]
+            queue = level.orders
+            cost = best * npts
+            price_units = best * tick
+            touched.append(best)
+            while t.remaining and level.count:
+                m = queue[0]
+                if not m.live:
+                    queue.popleft()
+                    continue
+                if stp and m.user_id == tuser:
+                    if stp == EXPIRE_TAKER:
+                        stop = Reason.SELF_TRADE_TAKER
+                        break
+                    self._expire_maker(m, level, ts, out)
+                    if stp == EXPIRE_BOTH:
+                        stop = Reason.SELF_TRADE_TAKER
+                        break
+                    continue
+                fill = m.remaining if m.remaining < t.remaining else t.remaining
+                if cap >= 0:
+                    afford = cap // cost
+                    if afford < fill:
+                        fill = afford
+                        if not fill:
+                            stop = Reason.RESERVE_EXHAUSTED
+                            break
+                quote = fill * cost
+                qty = fill * step
+                if cap >= 0:
+                    cap -= quote
+                m.remaining -= fill
+                m.filled += fill
+                m.filled_quote += quote
+                t.remaining -= fill
+                t.filled += fill
+                t.filled_quote += quote
+                level.qty -= fill
+                if buy:
+                    t.reserve_left -= quote
+                    m.reserve_left -= qty
+                    taker_fee = -(-qty * taker_ppm // PPM)
+                    maker_fee = -(-quote * maker_ppm // PPM)
+                else:
+                    t.reserve_left -= qty
+                    m.reserve_left -= quote
+                    taker_fee = -(-quote * taker_ppm // PPM)
+                    maker_fee = -(-qty * maker_ppm // PPM)
+                self.trade_id += 1
+                self.seq += 1
+                append(
+                    Trade(
+                        self.seq,
+                        ts,
+                        self.trade_id,
+                        price_units,
+                        qty,
+                        quote,
+                        side,
+                        m.order_id,
+                        m.user_id,
+                        t.order_id,
+                        tuser,
+                        maker_fee,
+                        taker_fee,
+                        m.filled * step,
+                        m.filled_quote,
+                        t.filled * step,
+                        t.filled_quote,
+                    )
+                )
+                self.last_price = best
+                if not m.remaining:
+                    m.live = False
+                    queue.popleft()
+                    level.count -= 1
+                    self._unindex(m)
+                    self.seq += 1
+                    append(
+                        OrderDone(
+                            self.seq,
+                            ts,
+                            m.order_id,
+                            m.user_id,
+                            m.client_order_id,
+                            m.side,
+                            FILLED,
+                            m.filled * step,
+                            m.filled_quote,
+                            m.reserve_left,
+                        )
+                    )
+            if not level.count:
+                opp.remove_level(best)
+            if stop:
+                break
+        return stop
+
+    def _expire_maker(self, m: Order, level: Level, ts: int, out: list[Event]) -> None:
+        """Remove maker `m` (at the head of `level`) for self-trade prevention."""
+        m.live = False
+        level.orders.popleft()
+        level.qty -= m.remaining
+        level.count -= 1
+        self._unindex(m)
+        step = self._step
+        self.seq += 1
+        out.append(
+            OrderExpired(
+                self.seq,
+                ts,
+                m.order_id,
+                m.user_id,
+                m.client_order_id,
+                Reason.SELF_TRADE_MAKER,
+                m.remaining * step,
+            )
+        )
+        self.seq += 1
+        out.append(
+            OrderDone(
+                self.seq,
+                ts,
+                m.order_id,
+                m.user_id,
+                m.client_order_id,
+                m.side,
+                OrderStatus.EXPIRED_IN_MATCH,
+                m.filled * step,
+                m.filled_quote,
+                m.reserve_left,
+            )
+        )
+
+    def _end_taker(self, t: Order, status: int, reason: int, by_quote: bool, out: list[Event]) -> None:
+        """Finish a taker that will not rest: OrderExpired when it did not fill, then OrderDone."""
+        step = self._step
+        if status != FILLED:
+            self.seq += 1
+            out.append(
+                OrderExpired(
+                    self.seq,
+                    t.ts,
+                    t.order_id,
+                    t.user_id,
+                    t.client_order_id,
+                    reason,
+                    0 if by_quote else t.remaining * step,
+                )
+            )
+        self.seq += 1
+        out.append(
+            OrderDone(
+                self.seq,
+                t.ts,
+                t.order_id,
+                t.user_id,
+                t.client_order_id,
+                t.side,
+                status,
+                t.filled * step,
+                t.filled_quote,
+                t.reserve_left,
+            )
+        )
+
+    # ------------------------------------------------------------------ book upkeep
+
+    def _rest(self, order: Order) -> None:
+        """Put `order` at the back of its price level and index it."""
+        if order.side == BUY:
+            level = self.bids.level_at(order.price)
+            self._touched_bids.append(order.price)
+        else:
+            level = self.asks.level_at(order.price)
+            self._touched_asks.append(order.price)
+        level.orders.append(order)
+        level.qty += order.remaining
+        level.count += 1
+        self.orders[order.order_id] = order
+        if order.client_order_id:
+            self.client_ids[(order.user_id, order.client_order_id)] = order
+        mine = self.user_orders.get(order.user_id)
+        if mine is None:
+            mine = self.user_orders[order.user_id] = {}
+        mine[order.order_id] = order
+
+    def _unindex(self, order: Order) -> None:
+        del self.orders[order.order_id]
+        if order.client_order_id:
+            del self.client_ids[(order.user_id, order.client_order_id)]
+        mine = self.user_orders[order.user_id]
+        del mine[order.order_id]
+        if not mine:
+            del self.user_orders[order.user_id]
+
+    def _cancel_resting(self, order: Order, ts: int, out: list[Event]) -> None:
+        if order.side == BUY:
+            book = self.bids
+            self._touched_bids.append(order.price)
+        else:
+            book = self.asks
+            self._touched_asks.append(order.price)
+        level = book.levels[order.price]
+        order.live = False
+        level.qty -= order.remaining
+        level.count -= 1
+        if not level.count:
+            book.remove_level(order.price)
+        elif level.orders[0] is order:
+            level.orders.popleft()
+        else:
+            level.compact()
+        self._unindex(order)
+        step = self._step
+        self.seq += 1
+        out.append(
+            OrderCancelled(
+                self.seq, ts, order.order_id, order.user_id, order.client_order_id, order.remaining * step
+            )
+        )
+        self.seq += 1
+        out.append(
+            OrderDone(
+                self.seq,
+                ts,
+                order.order_id,
+                order.user_id,
+                order.client_order_id,
+                order.side,
+                OrderStatus.CANCELED,
+                order.filled * step,
+                order.filled_quote,
+                order.reserve_left,
+            )
+        )
+
+    def _reject_cancel(
+        self, user_id: int, order_id: int, client_order_id: str, reason: int, ts: int, out: list[Event]
+    ) -> None:
+        self.seq += 1
+        out.append(CancelRejected(self.seq, ts, order_id, user_id, client_order_id, reason))
+
+    def _emit_delta(self, ts: int, out: list[Event]) -> None:
+        """One BookDelta for the levels the current command touched, if any."""
+        tb = self._touched_bids
+        ta = self._touched_asks
+        if not tb and not ta:
+            return
+        tick = self._tick
+        step = self._step
+        bids: tuple[tuple[int, int], ...] = ()
+        asks: tuple[tuple[int, int], ...] = ()
+        if tb:
+            levels = self.bids.levels
+            prices = tb if len(tb) == 1 else sorted(set(tb), reverse=True)
+            bids = tuple((p * tick, _level_qty(levels.get(p)) * step) for p in prices)
+            tb.clear()
+        if ta:
+            levels = self.asks.levels
+            prices = ta if len(ta) == 1 else sorted(set(ta))
+            asks = tuple((p * tick, _level_qty(levels.get(p)) * step) for p in prices)
+            ta.clear()
+        self.seq += 1
+        out.append(BookDelta(self.seq, ts, bids, asks))
+
+    # ------------------------------------------------------------------ state
+
+    def best_bid(self) -> int:
+        """Best bid in quote units, 0 when there is none."""
+        return self.bids.best * self._tick if self.bids.levels else 0
+
+    def best_ask(self) -> int:
+        """Best ask in quote units, 0 when there is none."""
+        return self.asks.best * self._tick if self.asks.levels else 0
+
+    def depth(self, limit: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Up to `limit` levels per side as (price, quantity) in smallest units, best first."""
+        return self._side_depth(self.bids, limit), self._side_depth(self.asks, limit)
+
+    def _side_depth(self, side: BookSide, limit: int) -> list[tuple[int, int]]:
+        rows: list[tuple[int, int]] = []
+        for price in side.prices_from_best():
+            if len(rows) >= limit:
+                break
+            rows.append((price * self._tick, side.levels[price].qty * self._step))
+        return rows
+
+    def state(self) -> MarketState:
+        """The canonical state (matching.state) of this market."""
+        records = tuple(self._record(o) for side in (self.bids, self.asks) for o in side.orders_in_priority())
+        return MarketState(self.symbol, self.seq, self.trade_id, self.last_price * self._tick, records)
+
+    def state_hash(self) -> str:
+        return self.state().digest()
+
+    def snapshot(self) -> bytes:
+        return self.state().encode()
+
+    @classmethod
+    def restore(cls, spec: MarketSpec, data: bytes) -> "MatchingEngine":
+        """An engine in exactly the state `snapshot()` captured."""
+        state = MarketState.decode(data)
+        if state.symbol != spec.symbol:
+            raise ValueError(f"snapshot of {state.symbol} given to {spec.symbol}")
+        engine = cls(spec)
+        engine.seq = state.seq
+        engine.trade_id = state.trade_id
+        engine.last_price = state.last_price // spec.tick_units
+        for r in state.orders:
+            order = Order(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[9],
+                r[10],
+                r[11],
+                r[4] // spec.tick_units,
+                r[5] // spec.step_units,
+                r[8],
+                r[12],
+            )
+            order.filled = r[6] // spec.step_units
+            order.filled_quote = r[7]
+            engine._rest(order)
+        engine._touched_bids.clear()
+        engine._touched_asks.clear()
+        return engine
+
+    def _record(self, o: Order) -> OrderRecord:
+        return (
+            o.order_id,
+            o.user_id,
+            o.client_order_id,
+            int(o.side),
+            o.price * self._tick,
+            o.remaining * self._step,
+            o.filled * self._step,
+            o.filled_quote,
+            o.reserve_left,
+            int(o.order_type),
+            int(o.time_in_force),
+            int(o.stp_mode),
+            o.ts,
+        )
+
+
+def _level_qty(level: Level | None) -> int:
+    return level.qty if level is not None else 0

@@ -1,0 +1,304 @@
+"""Events: what the engine did. Each carries the market's `seq`, one higher than the last.
+
+Every accepted order ends with exactly one `OrderDone`, whose `release` is the part of its
+reservation not spent (quote units for a BUY, base units for a SELL). Amounts are smallest units;
+prices are quote units per whole base unit. Enumerated fields hold the int values of
+`matching.enums` (`side` a Side, `reason` a Reason, `status` an OrderStatus, ...).
+
+Events are plain classes with explicit constructors because they are built on the hot path;
+`Record` gives them value equality and a readable repr.
+"""
+
+from typing import ClassVar
+
+from matching.record import Record
+
+
+class OrderAccepted(Record):
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "seq",
+        "ts",
+        "order_id",
+        "user_id",
+        "client_order_id",
+        "side",
+        "order_type",
+        "time_in_force",
+        "price",
+        "quantity",
+        "quote_quantity",
+        "reserve",
+        "stp_mode",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        side: int,
+        order_type: int,
+        time_in_force: int,
+        price: int,
+        quantity: int,
+        quote_quantity: int,
+        reserve: int,
+        stp_mode: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.user_id = user_id
+        self.client_order_id = client_order_id
+        self.side = side
+        self.order_type = order_type
+        self.time_in_force = time_in_force
+        self.price = price
+        self.quantity = quantity
+        self.quote_quantity = quote_quantity
+        self.reserve = reserve
+        self.stp_mode = stp_mode
+
+
+class OrderRejected(Record):
+    """A PlaceOrder refused: nothing changed but the seq; `release` returns the whole reserve."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "seq",
+        "ts",
+        "order_id",
+        "user_id",
+        "client_order_id",
+        "side",
+        "reason",
+        "release",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        side: int,
+        reason: int,
+        release: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.user_id = user_id
+        self.client_order_id = client_order_id
+        self.side = side
+        self.reason = reason
+        self.release = release
+
+
+class CancelRejected(Record):
+    """A CancelOrder or CancelAll refused: nothing changed but the seq."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("seq", "ts", "order_id", "user_id", "client_order_id", "reason")
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        reason: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.user_id = user_id
+        self.client_order_id = client_order_id
+        self.reason = reason
+
+
+class Trade(Record):
+    """A fill at the maker's price. The buyer's fee is in base units, the seller's in quote units.
+
+    `*_filled` and `*_filled_quote` are the orders' cumulative executed quantity (base units) and
+    quote amount after this trade.
+    """
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "seq",
+        "ts",
+        "trade_id",
+        "price",
+        "quantity",
+        "quote_quantity",
+        "taker_side",
+        "maker_order_id",
+        "maker_user_id",
+        "taker_order_id",
+        "taker_user_id",
+        "maker_fee",
+        "taker_fee",
+        "maker_filled",
+        "maker_filled_quote",
+        "taker_filled",
+        "taker_filled_quote",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        trade_id: int,
+        price: int,
+        quantity: int,
+        quote_quantity: int,
+        taker_side: int,
+        maker_order_id: int,
+        maker_user_id: int,
+        taker_order_id: int,
+        taker_user_id: int,
+        maker_fee: int,
+        taker_fee: int,
+        maker_filled: int,
+        maker_filled_quote: int,
+        taker_filled: int,
+        taker_filled_quote: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.trade_id = trade_id
+        self.price = price
+        self.quantity = quantity
+        self.quote_quantity = quote_quantity
+        self.taker_side = taker_side
+        self.maker_order_id = maker_order_id
+        self.maker_user_id = maker_user_id
+        self.taker_order_id = taker_order_id
+        self.taker_user_id = taker_user_id
+        self.maker_fee = maker_fee
+        self.taker_fee = taker_fee
+        self.maker_filled = maker_filled
+        self.maker_filled_quote = maker_filled_quote
+        self.taker_filled = taker_filled
+        self.taker_filled_quote = taker_filled_quote
+
+
+class OrderCancelled(Record):
+    FIELDS: ClassVar[tuple[str, ...]] = ("seq", "ts", "order_id", "user_id", "client_order_id", "remaining")
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        remaining: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.user_id = user_id
+        self.client_order_id = client_order_id
+        self.remaining = remaining
+
+
+class OrderExpired(Record):
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "seq",
+        "ts",
+        "order_id",
+        "user_id",
+        "client_order_id",
+        "reason",
+        "remaining",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        reason: int,
+        remaining: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.user_id = user_id
+        self.client_order_id = client_order_id
+        self.reason = reason
+        self.remaining = remaining
+
+
+class OrderDone(Record):
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "seq",
+        "ts",
+        "order_id",
+        "user_id",
+        "client_order_id",
+        "side",
+        "status",
+        "filled",
+        "filled_quote",
+        "release",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        side: int,
+        status: int,
+        filled: int,
+        filled_quote: int,
+        release: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.user_id = user_id
+        self.client_order_id = client_order_id
+        self.side = side
+        self.status = status
+        self.filled = filled
+        self.filled_quote = filled_quote
+        self.release = release
+
+
+class BookDelta(Record):
+    """New total quantity (base units) at each price level one command changed; 0 = level gone."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("seq", "ts", "bids", "asks")
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        bids: tuple[tuple[int, int], ...],
+        asks: tuple[tuple[int, int], ...],
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.bids = bids
+        self.asks = asks
+
+
+Event = (
+    OrderAccepted
+    | OrderRejected
+    | CancelRejected
+    | Trade
+    | OrderCancelled
+    | OrderExpired
+    | OrderDone
+    | BookDelta
+)
