@@ -39,6 +39,7 @@ $(CORE_BUILT): $(CORE_SRC) $(INSTALLED)
 	if [ -z "$$MATCHING_INTERPRETED" ]; then \
 		cd services && ../$(VENV)/bin/mypyc matching > ../build/mypyc.log 2>&1 \
 		|| { cat ../build/mypyc.log; exit 1; }; \
+		touch matching/*.so; \
 	fi
 	touch $@
 

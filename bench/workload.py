@@ -33,10 +33,14 @@ class Workload:
     rests: int = 0
     cancels: int = 0
     crosses: int = 0
+    warmup: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
 
-def generate(n: int, seed: int = 7, mid: int = 1_000_000, users: int = 500) -> Workload:
+def generate(
+    n: int, seed: int = 7, mid: int = 1_000_000, users: int = 500, spread: int = 50, warmup: int = 0
+) -> Workload:
+    """`warmup` resting orders (not counted in `n`) come first, so the book starts deep."""
     rng = random.Random(seed)
     levels: dict[int, dict[int, dict[int, int]]] = {BUY: {}, SELL: {}}  # side -> price -> {oid: qty}
     where: dict[int, tuple[int, int]] = {}  # oid -> (side, price)
@@ -58,8 +62,8 @@ def generate(n: int, seed: int = 7, mid: int = 1_000_000, users: int = 500) -> W
             live[i] = last
             slot[last] = i
 
-    for _ in range(n):
-        r = rng.random()
+    for i in range(n + warmup):
+        r = 1.0 if i < warmup else rng.random()
         bids, asks = levels[BUY], levels[SELL]
         best_bid = max(bids) if bids else mid - 1
         best_ask = min(asks) if asks else mid + 1
@@ -93,7 +97,7 @@ def generate(n: int, seed: int = 7, mid: int = 1_000_000, users: int = 500) -> W
             counts[CROSS] += 1
             continue
         side = BUY if rng.random() < 0.5 else SELL
-        offset = rng.randint(0, 20)
+        offset = rng.randint(0, spread)
         if side == BUY:
             price = min(best_ask - 1, (best_bid + best_ask) // 2 - offset)
         else:
@@ -104,4 +108,4 @@ def generate(n: int, seed: int = 7, mid: int = 1_000_000, users: int = 500) -> W
         add_live(next_id)
         ops.append(Op(REST, next_id, side, price, qty, user))
         counts[REST] += 1
-    return Workload(ops, trades, len(live), counts[REST], counts[CANCEL], counts[CROSS])
+    return Workload(ops, trades, len(live), counts[REST], counts[CANCEL], counts[CROSS], warmup)

@@ -8,9 +8,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from matching.market import MarketSpec
-
 from exchange_core.units import fraction_to_ppm, to_units
+from matching.market import MarketSpec
 
 DEFAULT_FILE = Path(__file__).with_name("markets.toml")
 

@@ -5,10 +5,9 @@ A cancelled order is marked dead and dropped from its level's queue lazily; a le
 `count` cover live orders only, and the queue is compacted when dead entries dominate.
 """
 
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
-
-from sortedcontainers import SortedList
 
 NO_BID = -1
 NO_ASK = 1 << 62
@@ -89,15 +88,18 @@ class Level:
 class BookSide:
     """One side of the book: levels by price, prices sorted, the best price cached.
 
+    `keys` holds each level's sort key in ascending order with the best level last: the price
+    for bids, minus the price for asks. Taking or adding near the top is then an append or a pop
+    at the end of a flat list (C speed: bisect and memmove).
     `best` is the best price in ticks, or NO_BID / NO_ASK when the side is empty, chosen so
     that a crossing test against an empty side is always false.
     """
 
-    __slots__ = ("best", "is_bid", "levels", "prices")
+    __slots__ = ("best", "is_bid", "keys", "levels")
 
     def __init__(self, is_bid: bool) -> None:
         self.levels: dict[int, Level] = {}
-        self.prices: SortedList[int] = SortedList()
+        self.keys: list[int] = []
         self.is_bid = is_bid
         self.best = NO_BID if is_bid else NO_ASK
 
@@ -106,24 +108,32 @@ class BookSide:
         level = self.levels.get(price)
         if level is None:
             level = self.levels[price] = Level()
-            self.prices.add(price)
-            if (price > self.best) if self.is_bid else (price < self.best):
+            key = price if self.is_bid else -price
+            keys = self.keys
+            if not keys or key > keys[-1]:
+                keys.append(key)
                 self.best = price
+            else:
+                insort(keys, key)
         return level
 
     def remove_level(self, price: int) -> None:
         del self.levels[price]
-        prices = self.prices
-        prices.remove(price)
-        if price == self.best:
-            if prices:
-                self.best = prices[-1] if self.is_bid else prices[0]
+        keys = self.keys
+        key = price if self.is_bid else -price
+        if keys[-1] == key:
+            keys.pop()
+            if keys:
+                self.best = keys[-1] if self.is_bid else -keys[-1]
             else:
                 self.best = NO_BID if self.is_bid else NO_ASK
+        else:
+            del keys[bisect_left(keys, key)]
 
     def prices_from_best(self) -> Iterator[int]:
         """Prices from the best outwards."""
-        return reversed(self.prices) if self.is_bid else iter(self.prices)
+        sign = 1 if self.is_bid else -1
+        return (sign * key for key in reversed(self.keys))
 
     def orders_in_priority(self) -> Iterator[Order]:
         """Live orders from the best price outwards, each level in time order."""

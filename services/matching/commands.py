@@ -82,7 +82,7 @@ class CancelOrder(Record):
 
 
 class CancelAll(Record):
-    """Cancel every open order of `user_id` in the market, oldest first."""
+    """Cancel every open order of `user_id` in the market, in ascending order id."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("symbol", "user_id", "ts")
 

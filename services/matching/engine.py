@@ -31,6 +31,7 @@ LIMIT: Final = 1
 LIMIT_MAKER: Final = 2
 MARKET: Final = 3
 GTC: Final = 1
+IOC: Final = 2
 FOK: Final = 3
 EXPIRE_TAKER: Final = 1
 EXPIRE_MAKER: Final = 2
@@ -84,16 +85,20 @@ class MatchingEngine:
 
     def apply(self, command: Command) -> list[Event]:
         """Apply one command; return the events it caused (possibly a single rejection)."""
+        return self.apply_batch([command])
+
+    def apply_batch(self, commands: list[Command]) -> list[Event]:
+        """Apply commands in order; return all their events (the engine service's hot loop)."""
         out: list[Event] = []
-        kind = type(command)
-        if kind is PlaceOrder:
-            self.place(command, out)  # type: ignore[arg-type]
-        elif kind is CancelOrder:
-            self.cancel(command, out)  # type: ignore[arg-type]
-        elif kind is CancelAll:
-            self.cancel_all(command, out)  # type: ignore[arg-type]
-        else:
-            raise TypeError(f"not a command: {command!r}")
+        for command in commands:
+            if isinstance(command, PlaceOrder):
+                self.place(command, out)
+            elif isinstance(command, CancelOrder):
+                self.cancel(command, out)
+            elif isinstance(command, CancelAll):
+                self.cancel_all(command, out)
+            else:
+                raise TypeError(f"not a command: {command!r}")
         return out
 
     def place(self, c: PlaceOrder, out: list[Event]) -> None:
@@ -161,11 +166,10 @@ class MatchingEngine:
             ts,
         )
         stop = OK
-        crosses = (self.asks.best <= limit) if buy else (self.bids.best >= limit)
-        if crosses:
-            if c.time_in_force == FOK and otype == LIMIT and not self._fok_fillable(taker, limit):
-                self._end_taker(taker, OrderStatus.EXPIRED, Reason.FOK_NOT_FILLABLE, by_quote, out)
-                return
+        if c.time_in_force == FOK and otype == LIMIT and not self._fok_fillable(taker, limit):
+            self._end_taker(taker, OrderStatus.EXPIRED, Reason.FOK_NOT_FILLABLE, by_quote, out)
+            return
+        if (self.asks.best <= limit) if buy else (self.bids.best >= limit):
             stop = self._match(taker, limit, cap, ts, out)
         if stop == Reason.SELF_TRADE_TAKER:
             self._end_taker(taker, OrderStatus.EXPIRED_IN_MATCH, stop, by_quote, out)
@@ -206,7 +210,7 @@ class MatchingEngine:
         self._emit_delta(c.ts, out)
 
     def cancel_all(self, c: CancelAll, out: list[Event]) -> None:
-        """Cancel every open order of the user, oldest first (docs/matching.md, CancelAll)."""
+        """Cancel every open order of the user in ascending order id (docs/matching.md, CancelAll)."""
         if c.symbol != self.symbol:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_MARKET, c.ts, out)
             return
@@ -214,8 +218,8 @@ class MatchingEngine:
         if not mine:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_ORDER, c.ts, out)
             return
-        for order in list(mine.values()):
-            self._cancel_resting(order, c.ts, out)
+        for order_id in sorted(mine):
+            self._cancel_resting(mine[order_id], c.ts, out)
         self._emit_delta(c.ts, out)
 
     # ------------------------------------------------------------------ validation
@@ -229,9 +233,14 @@ class MatchingEngine:
             return Reason.DUPLICATE_ORDER_ID
         if c.client_order_id and (c.user_id, c.client_order_id) in self.client_ids:
             return Reason.DUPLICATE_CLIENT_ORDER_ID
+        side = c.side
+        if side != BUY and side != SELL:
+            return Reason.INVALID_SIDE
+        if not 0 <= c.stp_mode <= EXPIRE_BOTH:
+            return Reason.INVALID_STP_MODE
         otype = c.order_type
         qty = c.quantity
-        buy = c.side == BUY
+        buy = side == BUY
         if otype in (LIMIT, LIMIT_MAKER):
             price = c.price
             if price <= 0:
@@ -246,7 +255,8 @@ class MatchingEngine:
             notional = (price // self._tick) * (qty // self._step) * self._npts
             if notional < spec.min_notional_units:
                 return Reason.BELOW_MIN_NOTIONAL
-            if otype == LIMIT_MAKER and c.time_in_force != GTC:
+            tif = c.time_in_force
+            if (tif != GTC and tif != IOC and tif != FOK) or (otype == LIMIT_MAKER and tif != GTC):
                 return Reason.INVALID_TIME_IN_FORCE
             if c.reserve < (notional if buy else qty):
                 return Reason.INSUFFICIENT_RESERVE
@@ -334,7 +344,6 @@ class MatchingEngine:
             queue = level.orders
             cost = best * npts
             price_units = best * tick
-            touched.append(best)
             while t.remaining and level.count:
                 m = queue[0]
                 if not m.live:
@@ -345,6 +354,7 @@ class MatchingEngine:
                         stop = Reason.SELF_TRADE_TAKER
                         break
                     self._expire_maker(m, level, ts, out)
+                    touched.append(best)
                     if stp == EXPIRE_BOTH:
                         stop = Reason.SELF_TRADE_TAKER
                         break
@@ -402,6 +412,7 @@ class MatchingEngine:
                     )
                 )
                 self.last_price = best
+                touched.append(best)
                 if not m.remaining:
                     m.live = False
                     queue.popleft()

@@ -1,0 +1,64 @@
+"""Hypothesis strategies: random but valid-looking command sequences on the TST/USD market.
+
+Prices cluster in a narrow band so books cross often; a few users share the book so
+self-trade prevention triggers; some commands are deliberately bad.
+"""
+
+from hypothesis import strategies as st
+
+from matching import Command, OrderType, PlaceOrder, Side, StpMode, TimeInForce
+from tests.corehelpers import SYMBOL, cancel, cancel_all
+
+USERS = st.integers(1, 4)
+SIDES = st.sampled_from([Side.BUY, Side.SELL])
+STP = st.sampled_from(list(StpMode))
+CIDS = st.sampled_from(["", "", "a", "b", "c"])
+
+
+@st.composite
+def place_order(draw: st.DrawFn, order_id: int) -> PlaceOrder:
+    side = draw(SIDES)
+    user = draw(USERS)
+    stp = draw(STP)
+    cid = draw(CIDS)
+    kind = draw(st.sampled_from(["limit", "limit", "limit", "maker", "market_qty", "market_quote"]))
+    if kind in ("limit", "maker"):
+        price = draw(st.integers(95, 105))
+        qty = draw(st.integers(1, 6))
+        tif = draw(st.sampled_from(list(TimeInForce))) if kind == "limit" else TimeInForce.GTC
+        need = price * qty if side == Side.BUY else qty
+        reserve = need + draw(st.sampled_from([0, 0, 0, 7, 100]))
+        otype = OrderType.LIMIT if kind == "limit" else OrderType.LIMIT_MAKER
+        return PlaceOrder(SYMBOL, order_id, user, side, otype, tif, price, qty, 0, reserve, stp, cid)
+    if kind == "market_qty":
+        qty = draw(st.integers(1, 10))
+        reserve = draw(st.integers(1, 1500)) if side == Side.BUY else qty
+        return PlaceOrder(
+            SYMBOL, order_id, user, side, OrderType.MARKET, TimeInForce.GTC, 0, qty, 0, reserve, stp, cid
+        )
+    quote = draw(st.integers(100, 1200))
+    reserve = draw(st.integers(1, 1500)) if side == Side.BUY else draw(st.integers(1, 12))
+    return PlaceOrder(
+        SYMBOL, order_id, user, side, OrderType.MARKET, TimeInForce.GTC, 0, 0, quote, reserve, stp, cid
+    )
+
+
+@st.composite
+def commands(draw: st.DrawFn, max_size: int = 60) -> list[Command]:
+    """A command sequence; order ids are 1, 2, 3... in placement order."""
+    n = draw(st.integers(1, max_size))
+    out: list[Command] = []
+    next_id = 1
+    for _ in range(n):
+        roll = draw(st.integers(0, 9))
+        if roll < 7 or next_id == 1:
+            out.append(draw(place_order(next_id)))
+            next_id += 1
+        elif roll < 9:
+            if draw(st.booleans()):
+                out.append(cancel(draw(USERS), oid=draw(st.integers(1, next_id))))
+            else:
+                out.append(cancel(draw(USERS), cid=draw(CIDS)))
+        else:
+            out.append(cancel_all(draw(USERS)))
+    return out

@@ -1,0 +1,177 @@
+"""Invariants of the matching core over random command sequences (docs/matching.md).
+
+After every command: the book is not crossed, levels agree with their orders, no order fills
+beyond its size, makers are taken strictly in price-time priority, and a ledger fed only by the
+events conserves every asset exactly with every reservation spent or released.
+"""
+
+from collections import defaultdict
+
+from hypothesis import HealthCheck, given, settings
+
+from matching import (
+    Command,
+    Event,
+    MatchingEngine,
+    OrderAccepted,
+    OrderDone,
+    OrderExpired,
+    OrderType,
+    PlaceOrder,
+    Reason,
+    Side,
+    Trade,
+)
+from tests.corehelpers import SPEC, cancel_all
+from tests.property.strategies import commands
+
+FEE_ACCOUNT = 0
+START = 10**9
+
+
+class Ledger:
+    """Balances moved only by events: what settlement will do, in miniature."""
+
+    def __init__(self) -> None:
+        self.free: dict[tuple[int, str], int] = defaultdict(lambda: START)
+        self.locked: dict[tuple[int, str], int] = defaultdict(int)
+        self.fees: dict[str, int] = defaultdict(int)
+        self.reserved: dict[int, tuple[int, str, int]] = {}  # order -> (user, asset, reserve)
+        self.spent: dict[int, int] = defaultdict(int)
+
+    def lock(self, e: OrderAccepted) -> None:
+        asset = "USD" if e.side == Side.BUY else "TST"
+        self.free[(e.user_id, asset)] -= e.reserve
+        self.locked[(e.user_id, asset)] += e.reserve
+        self.reserved[e.order_id] = (e.user_id, asset, e.reserve)
+
+    def trade(self, t: Trade) -> None:
+        buy_taker = t.taker_side == Side.BUY
+        buyer, seller = (
+            (t.taker_user_id, t.maker_user_id) if buy_taker else (t.maker_user_id, t.taker_user_id)
+        )
+        buyer_order, seller_order = (
+            (t.taker_order_id, t.maker_order_id) if buy_taker else (t.maker_order_id, t.taker_order_id)
+        )
+        buyer_fee, seller_fee = (t.taker_fee, t.maker_fee) if buy_taker else (t.maker_fee, t.taker_fee)
+        assert 0 <= buyer_fee <= t.quantity and 0 <= seller_fee <= t.quote_quantity
+        self.locked[(buyer, "USD")] -= t.quote_quantity
+        self.free[(buyer, "TST")] += t.quantity - buyer_fee
+        self.locked[(seller, "TST")] -= t.quantity
+        self.free[(seller, "USD")] += t.quote_quantity - seller_fee
+        self.fees["TST"] += buyer_fee
+        self.fees["USD"] += seller_fee
+        self.spent[buyer_order] += t.quote_quantity
+        self.spent[seller_order] += t.quantity
+
+    def done(self, e: OrderDone) -> None:
+        user, asset, reserve = self.reserved.pop(e.order_id)
+        assert reserve == self.spent.pop(e.order_id, 0) + e.release, "reservation not spent or released"
+        self.locked[(user, asset)] -= e.release
+        self.free[(user, asset)] += e.release
+
+    def apply(self, events: list[Event]) -> None:
+        for e in events:
+            if isinstance(e, OrderAccepted):
+                self.lock(e)
+            elif isinstance(e, Trade):
+                self.trade(e)
+            elif isinstance(e, OrderDone):
+                self.done(e)
+        assert all(v >= 0 for v in self.locked.values()), "locked funds went negative"
+
+    def total(self, asset: str) -> int:
+        users = {u for (u, a) in list(self.free) + list(self.locked) if a == asset}
+        held = sum(self.free[(u, asset)] + self.locked[(u, asset)] for u in users)
+        return held + self.fees[asset] - START * len(users)
+
+
+def check_book(engine: MatchingEngine) -> None:
+    bid, ask = engine.best_bid(), engine.best_ask()
+    assert not (bid and ask and bid >= ask), f"crossed book {bid} >= {ask}"
+    for side in (engine.bids, engine.asks):
+        assert sorted(side.levels) == sorted(k if side.is_bid else -k for k in side.keys)
+        assert side.keys == sorted(side.keys)
+        for price, level in side.levels.items():
+            live = list(level.live_orders())
+            assert live and level.count == len(live)
+            assert level.qty == sum(o.remaining for o in live)
+            assert all(o.remaining > 0 and o.price == price for o in live)
+    resting = {o.order_id for side in (engine.bids, engine.asks) for o in side.orders_in_priority()}
+    assert resting == set(engine.orders)
+
+
+def check_priority(c: PlaceOrder, queue: list[int], events: list[Event]) -> None:
+    """Makers touched (traded or expired by STP) are exactly the head of the priority queue."""
+    touched: list[int] = []
+    for e in events:
+        maker = None
+        if isinstance(e, Trade):
+            maker = e.maker_order_id
+        elif isinstance(e, OrderExpired) and e.reason == Reason.SELF_TRADE_MAKER:
+            maker = e.order_id
+        if maker is not None and (not touched or touched[-1] != maker):
+            touched.append(maker)
+    assert touched == queue[: len(touched)], f"priority broken: {touched} vs {queue[:10]}"
+    prices = [e.price for e in events if isinstance(e, Trade)]
+    assert prices == sorted(prices, reverse=c.side == Side.SELL)
+    if c.order_type != OrderType.MARKET:
+        assert all(p <= c.price if c.side == Side.BUY else p >= c.price for p in prices)
+
+
+def check_sizes(c: PlaceOrder, events: list[Event]) -> None:
+    for e in events:
+        if isinstance(e, Trade) and e.taker_order_id == c.order_id:
+            if c.quantity:
+                assert e.taker_filled <= c.quantity
+            else:
+                assert e.taker_filled_quote <= c.quote_quantity
+        if isinstance(e, OrderDone) and e.order_id == c.order_id and c.side == Side.BUY:
+            assert e.filled_quote <= c.reserve
+
+
+def run_checked(cmds: list[Command]) -> tuple[MatchingEngine, list[list[Event]]]:
+    engine = MatchingEngine(SPEC)
+    ledger = Ledger()
+    history: list[list[Event]] = []
+    originals: dict[int, int] = {}
+    for c in cmds:
+        queue: list[int] = []
+        if isinstance(c, PlaceOrder):
+            opp = engine.asks if c.side == Side.BUY else engine.bids
+            queue = [o.order_id for o in opp.orders_in_priority()]
+        events = engine.apply(c)
+        seqs = [e.seq for e in events]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+        history.append(events)
+        ledger.apply(events)
+        check_book(engine)
+        if isinstance(c, PlaceOrder):
+            check_priority(c, queue, events)
+            check_sizes(c, events)
+            if any(isinstance(e, OrderAccepted) for e in events) and c.quantity:
+                originals[c.order_id] = c.quantity
+        for o in engine.orders.values():
+            assert o.filled + o.remaining == originals[o.order_id]
+    for user in range(1, 5):
+        ledger.apply(engine.apply(cancel_all(user)))
+    assert not engine.orders and not ledger.reserved
+    assert all(v == 0 for v in ledger.locked.values())
+    assert ledger.total("USD") == 0 and ledger.total("TST") == 0
+    return engine, history
+
+
+@settings(max_examples=2500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(commands())
+def test_invariants_hold_after_every_command(cmds: list[Command]) -> None:
+    run_checked(cmds)
+
+
+@settings(max_examples=500, deadline=None)
+@given(commands())
+def test_the_same_commands_give_the_same_events(cmds: list[Command]) -> None:
+    a, b = MatchingEngine(SPEC), MatchingEngine(SPEC)
+    first = [a.apply(c) for c in cmds]
+    second = [b.apply(c) for c in cmds]
+    assert first == second
+    assert a.state_hash() == b.state_hash()

@@ -1,0 +1,617 @@
+"""Differential test: the fast `matching.MatchingEngine` against the naive `tests.reference.NaiveBook`.
+
+Both implement docs/matching.md. A seeded random command stream for one market is fed to both;
+every command's events must be equal (values and order) and every 100 commands the canonical state
+digests must match. On a difference the failure names the seed, the command index, the command,
+both event lists and the first differing event field, so the case can be replayed.
+
+The stream is built up front from `random.Random(seed)` without looking at either book: prices
+cluster near a drifting mid so orders cross often, a handful of users with mixed STP modes makes
+self-trades common, and a share of the commands is deliberately invalid.
+"""
+
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+
+import pytest
+
+from matching import (
+    CancelAll,
+    CancelOrder,
+    CancelRejected,
+    Command,
+    Event,
+    MarketSpec,
+    MatchingEngine,
+    OrderDone,
+    OrderExpired,
+    OrderRejected,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+    Reason,
+    Side,
+    StpMode,
+    TimeInForce,
+)
+from matching.state import MarketState
+from tests.reference.naive_book import NaiveBook
+
+# min_qty_units is 3 steps (not 1) so that QUANTITY_BELOW_MIN is reachable on the grid. The maker and
+# taker fees differ (a swap would show) and are not whole per step, so the fee's rounding up matters
+# for base-unit fees too.
+SPEC = MarketSpec(
+    "BTCUSDT",
+    "BTC",
+    "USDT",
+    8,
+    8,
+    tick_units=1_000_000,
+    step_units=1000,
+    min_qty_units=3000,
+    max_qty_units=10**12,
+    min_notional_units=10**9,
+    maker_fee_ppm=750,
+    taker_fee_ppm=1250,
+)
+NPTS = SPEC.notional_per_tick_step
+STEP = SPEC.step_units
+TICK = SPEC.tick_units
+USERS = (1, 2, 3, 4, 5, 6)
+DIGEST_EVERY = 100
+RECENT = 400  # how many recently placed orders cancels and duplicates draw from
+
+
+class StreamBuilder:
+    """Builds a seeded command stream for SPEC. All randomness comes from `rng`."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.mid = 3_000_000  # ticks (30,000.00 USDT)
+        self.ts = 1_700_000_000_000
+        self.next_order_id = 1
+        self.next_client_id = 1
+        self.recent: list[tuple[int, int, str]] = []  # (order_id, user_id, client_order_id)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _tick(self) -> None:
+        """Advance the clock and let the mid price drift (bounded random walk)."""
+        self.ts += self.rng.randint(0, 3)
+        if self.rng.random() < 0.3:
+            self.mid += self.rng.choice((-2, -1, 1, 2))
+        self.mid = min(max(self.mid, 2_900_000), 3_100_000)
+
+    def _enum(self, value: int) -> int:
+        """An enum value as the IntEnum member or its plain int (commands may hold either)."""
+        return value if self.rng.random() < 0.5 else int(value)
+
+    def _user(self) -> int:
+        return self.rng.choice(USERS)
+
+    def _stp(self) -> int:
+        return self._enum(self.rng.choice((StpMode.NONE, StpMode.NONE, *StpMode)))
+
+    def _order_id(self) -> int:
+        """Usually fresh; sometimes a recent id, a duplicate while that order is still open."""
+        if self.recent and self.rng.random() < 0.03:
+            return self.rng.choice(self.recent)[0]
+        oid = self.next_order_id
+        self.next_order_id += 1
+        return oid
+
+    def _client_id(self, user: int) -> str:
+        """Empty, fresh, or a recent one of the same user (a duplicate while that order is open)."""
+        r = self.rng.random()
+        if r < 0.45:
+            return ""
+        if r < 0.9:
+            cid = f"c{self.next_client_id}"
+            self.next_client_id += 1
+            return cid
+        mine = [cid for _, u, cid in self.recent if u == user and cid]
+        return self.rng.choice(mine) if mine else ""
+
+    def _steps(self) -> int:
+        """Quantity in steps: around the min-notional boundary, typical, or large."""
+        r = self.rng.random()
+        if r < 0.15:
+            return self.rng.randint(3, 45)
+        if r < 0.85:
+            return self.rng.randint(30, 600)
+        return self.rng.randint(600, 4000)
+
+    def _limit_price_ticks(self, side: int) -> int:
+        """Near the mid, skewed so that roughly a third of the orders cross."""
+        if self.rng.random() < 0.03:
+            return self.mid + self.rng.randint(-300, 300)
+        offset = self.rng.randint(-4, 14)
+        return self.mid - offset if side == Side.BUY else self.mid + offset
+
+    def _remember(self, c: PlaceOrder) -> None:
+        self.recent.append((c.order_id, c.user_id, c.client_order_id))
+        if len(self.recent) > RECENT:
+            self.recent.pop(0)
+
+    def _place(
+        self,
+        side: int,
+        order_type: int,
+        tif: int,
+        price: int,
+        qty: int,
+        quote: int,
+        reserve: int,
+        user: int | None = None,
+    ) -> PlaceOrder:
+        user = self._user() if user is None else user
+        c = PlaceOrder(
+            SPEC.symbol,
+            self._order_id(),
+            user,
+            self._enum(side),
+            self._enum(order_type),
+            self._enum(tif),
+            price,
+            qty,
+            quote,
+            reserve,
+            self._stp(),
+            self._client_id(user),
+            self.ts,
+        )
+        self._remember(c)
+        return c
+
+    # ------------------------------------------------------------------ reserves
+
+    def _limit_reserve(self, side: int, price_ticks: int, steps: int) -> int:
+        """BUY: the notional exactly, more, or too little; SELL: the quantity exactly, more, or less."""
+        need = price_ticks * steps * NPTS if side == Side.BUY else steps * STEP
+        r = self.rng.random()
+        if r < 0.55:
+            return need
+        if r < 0.93:
+            return need + self.rng.randint(1, need)
+        if r < 0.98:
+            return need - self.rng.randint(1, max(1, need // 10))
+        return self.rng.choice((0, -1))
+
+    def _market_buy_reserve(self, budget: int) -> int:
+        """Plenty, about the budget, small enough that the cap binds early, or invalid."""
+        r = self.rng.random()
+        if r < 0.4:
+            return budget * 2
+        if r < 0.7:
+            return budget
+        if r < 0.85:
+            return self.rng.randint(budget // 20, budget // 2)
+        if r < 0.95:
+            return self.rng.randint(1, self.mid * NPTS * 2)  # below or about one step's cost
+        return self.rng.choice((0, -5))
+
+    def _base_reserve(self, steps: int) -> int:
+        """A SELL reserve in base units: plenty, exact, off-step, tiny (< one step), or invalid."""
+        r = self.rng.random()
+        if r < 0.4:
+            return steps * STEP
+        if r < 0.7:
+            return steps * STEP + self.rng.randint(1, 5 * STEP)
+        if r < 0.85:
+            return self.rng.randint(1, 10) * STEP + self.rng.randint(0, STEP - 1)
+        if r < 0.95:
+            return self.rng.randint(1, STEP - 1)
+        return self.rng.choice((0, -STEP))
+
+    # ------------------------------------------------------------------ command kinds
+
+    def limit(self, tif: int) -> PlaceOrder:
+        side = self.rng.choice((Side.BUY, Side.SELL))
+        ticks = self._limit_price_ticks(side)
+        steps = self._steps()
+        reserve = self._limit_reserve(side, ticks, steps)
+        return self._place(side, OrderType.LIMIT, tif, ticks * TICK, steps * STEP, 0, reserve)
+
+    def limit_maker(self) -> PlaceOrder:
+        side = self.rng.choice((Side.BUY, Side.SELL))
+        ticks = self._limit_price_ticks(side)
+        steps = self._steps()
+        reserve = self._limit_reserve(side, ticks, steps)
+        return self._place(
+            side, OrderType.LIMIT_MAKER, TimeInForce.GTC, ticks * TICK, steps * STEP, 0, reserve
+        )
+
+    def market(self) -> PlaceOrder:
+        side = self.rng.choice((Side.BUY, Side.SELL))
+        by_quote = self.rng.random() < 0.5
+        tif = self.rng.choice(tuple(TimeInForce))  # ignored for MARKET
+        sweep = self.rng.random() < 0.05  # big enough to empty one side of the book now and then
+        steps = self.rng.randint(10_000, 60_000) if sweep else self._steps()
+        if side == Side.BUY:
+            budget = steps * (self.mid + 20) * NPTS
+            quote = budget if by_quote else 0
+            reserve = self._market_buy_reserve(budget)
+        else:
+            quote = steps * self.mid * NPTS if by_quote else 0
+            reserve = self._base_reserve(steps) if by_quote else self._limit_reserve(side, 0, steps)
+        return self._place(side, OrderType.MARKET, tif, 0, 0 if by_quote else steps * STEP, quote, reserve)
+
+    def cancel(self) -> CancelOrder:
+        """By id (own or another user's), by client id, unknown ids, or the wrong symbol."""
+        r = self.rng.random()
+        symbol = SPEC.symbol if self.rng.random() > 0.03 else "ETHUSDT"
+        if not self.recent or r < 0.05:
+            return CancelOrder(symbol, self._user(), order_id=10**9 + self.rng.randint(0, 99), ts=self.ts)
+        oid, user, cid = self.rng.choice(self.recent)
+        if r < 0.55:
+            return CancelOrder(symbol, user, order_id=oid, ts=self.ts)
+        if r < 0.65:
+            other = self.rng.choice([u for u in USERS if u != user])
+            return CancelOrder(symbol, other, order_id=oid, ts=self.ts)
+        if r < 0.9 and cid:
+            return CancelOrder(symbol, user, client_order_id=cid, ts=self.ts)
+        if r < 0.95:
+            return CancelOrder(symbol, user, client_order_id=f"nope{self.rng.randint(0, 9)}", ts=self.ts)
+        return CancelOrder(symbol, self._user(), client_order_id="", ts=self.ts)
+
+    def cancel_all(self) -> CancelAll:
+        symbol = SPEC.symbol if self.rng.random() > 0.05 else "ETHUSDT"
+        return CancelAll(symbol, self._user(), ts=self.ts)
+
+    def invalid(self) -> PlaceOrder:
+        """A PlaceOrder that breaks one validation rule (it may also be rejected earlier)."""
+        side = self.rng.choice((Side.BUY, Side.SELL))
+        ticks = self.mid + self.rng.randint(-10, 10)
+        steps = self.rng.randint(40, 400)
+        price, qty, reserve = ticks * TICK, steps * STEP, 10**15
+        limit, market, gtc = OrderType.LIMIT, OrderType.MARKET, TimeInForce.GTC
+        cases: list[Callable[[], PlaceOrder]] = [
+            lambda: self._wrong_symbol(side, price, qty, reserve),
+            lambda: self._place(side, limit, gtc, price + self.rng.randint(1, TICK - 1), qty, 0, reserve),
+            lambda: self._place(side, limit, gtc, self.rng.choice((0, -TICK)), qty, 0, reserve),
+            lambda: self._place(side, limit, gtc, price, qty + self.rng.randint(1, STEP - 1), 0, reserve),
+            lambda: self._place(side, limit, gtc, price, self.rng.choice((0, -STEP)), 0, reserve),
+            lambda: self._place(side, limit, gtc, price, qty, 10**10, reserve),
+            lambda: self._place(side, limit, gtc, price, self.rng.choice((STEP, 2 * STEP)), 0, reserve),
+            lambda: self._place(side, limit, gtc, price, SPEC.max_qty_units + STEP, 0, reserve),
+            lambda: self._place(side, limit, gtc, price, 5 * STEP, 0, reserve),
+            lambda: self._place(
+                side,
+                OrderType.LIMIT_MAKER,
+                self.rng.choice((TimeInForce.IOC, TimeInForce.FOK)),
+                price,
+                qty,
+                0,
+                reserve,
+            ),
+            lambda: self._place(side, market, gtc, price, qty, 0, reserve),
+            lambda: self._place(side, market, gtc, 0, qty, 10**10, reserve),
+            lambda: self._place(side, market, gtc, 0, 0, 0, reserve),
+            lambda: self._place(side, market, gtc, 0, -STEP, 0, reserve),
+            lambda: self._place(side, market, gtc, 0, 0, SPEC.min_notional_units - 1, reserve),
+            lambda: self._place(side, market, gtc, 0, qty + 1, 0, reserve),
+            lambda: self._place(side, market, gtc, 0, STEP, 0, reserve),
+            lambda: self._place(side, self.rng.choice((0, 4, 99)), gtc, price, qty, 0, reserve),
+            lambda: self._place(self.rng.choice((0, 3)), OrderType.LIMIT, gtc, price, qty, 0, reserve),
+            lambda: self._with_stp(self._place(side, OrderType.LIMIT, gtc, price, qty, 0, reserve), 4),
+            lambda: self._place(side, OrderType.LIMIT, self.rng.choice((0, 5)), price, qty, 0, reserve),
+        ]
+        return self.rng.choice(cases)()
+
+    @staticmethod
+    def _with_stp(c: PlaceOrder, stp_mode: int) -> PlaceOrder:
+        c.stp_mode = stp_mode
+        return c
+
+    def _wrong_symbol(self, side: int, price: int, qty: int, reserve: int) -> PlaceOrder:
+        c = self._place(side, OrderType.LIMIT, TimeInForce.GTC, price, qty, 0, reserve)
+        c.symbol = "ETHUSDT"
+        return c
+
+    # ------------------------------------------------------------------ stream
+
+    def next(self) -> Command:
+        self._tick()
+        r = self.rng.random()
+        if r < 0.38:
+            return self.limit(TimeInForce.GTC)
+        if r < 0.45:
+            return self.limit(TimeInForce.IOC)
+        if r < 0.51:
+            return self.limit(TimeInForce.FOK)
+        if r < 0.58:
+            return self.limit_maker()
+        if r < 0.70:
+            return self.market()
+        if r < 0.85:
+            return self.cancel()
+        if r < 0.856:
+            return self.cancel_all()
+        return self.invalid()
+
+
+def build_commands(seed: int, n: int) -> list[Command]:
+    """`n` commands for SPEC from `random.Random(seed)`."""
+    builder = StreamBuilder(seed)
+    return [builder.next() for _ in range(n)]
+
+
+# ---------------------------------------------------------------------- diagnostics
+
+_ENUM_FIELDS: dict[str, type[IntEnum]] = {
+    "reason": Reason,
+    "status": OrderStatus,
+    "side": Side,
+    "taker_side": Side,
+    "order_type": OrderType,
+    "time_in_force": TimeInForce,
+    "stp_mode": StpMode,
+}
+
+
+def _show(name: str, value: object) -> str:
+    """A field value, with the enum member's name when the field is enumerated (303 (FOK_NOT_FILLABLE))."""
+    enum = _ENUM_FIELDS.get(name)
+    if enum is not None and isinstance(value, int) and value in enum._value2member_map_:
+        return f"{int(value)} ({enum(value).name})"
+    return repr(value)
+
+
+def _field_diff(expected: Event, actual: Event) -> str:
+    if type(expected) is not type(actual):
+        return f"event type differs: reference {type(expected).__name__}, engine {type(actual).__name__}"
+    diffs = [
+        f"{name}: reference {_show(name, e)}, engine {_show(name, a)}"
+        for name, e, a in zip(expected.FIELDS, expected.values(), actual.values(), strict=True)
+        if e != a
+    ]
+    return "; ".join(diffs)
+
+
+def describe_event_mismatch(
+    origin: str, index: int, command: Command, expected: Sequence[Event], actual: Sequence[Event]
+) -> str:
+    """A replayable report: where, what, both event lists and the first differing event."""
+    first = next(
+        (i for i, (e, a) in enumerate(zip(expected, actual, strict=False)) if e != a),
+        min(len(expected), len(actual)),
+    )
+    if first < min(len(expected), len(actual)):
+        where = f"first difference at event #{first}: {_field_diff(expected[first], actual[first])}"
+    else:
+        where = f"event lists differ in length at #{first}: reference {len(expected)}, engine {len(actual)}"
+    lines = [
+        f"{origin} command index={index}",
+        f"command: {command!r}",
+        where,
+        "reference (NaiveBook) events:",
+        *(f"  {e!r}" for e in expected),
+        "engine (MatchingEngine) events:",
+        *(f"  {a!r}" for a in actual),
+    ]
+    return "\n".join(lines)
+
+
+def describe_state_mismatch(origin: str, index: int, expected: MarketState, actual: MarketState) -> str:
+    """The first differing header field or order record of two states."""
+    lines = [f"{origin} state digest differs after command index={index}"]
+    for name in ("symbol", "seq", "trade_id", "last_price"):
+        e, a = getattr(expected, name), getattr(actual, name)
+        if e != a:
+            lines.append(f"{name}: reference {e!r}, engine {a!r}")
+    for i, (e, a) in enumerate(zip(expected.orders, actual.orders, strict=False)):
+        if e != a:
+            lines.append(f"first differing order record #{i}:\n  reference {e!r}\n  engine    {a!r}")
+            break
+    if len(expected.orders) != len(actual.orders):
+        lines.append(f"open orders: reference {len(expected.orders)}, engine {len(actual.orders)}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- the check
+
+
+def _coverage_key(event: Event) -> str:
+    """The event's class, with its reason or status name: "OrderExpired:FOK_NOT_FILLABLE"."""
+    name = type(event).__name__
+    if isinstance(event, OrderRejected | OrderExpired | CancelRejected):
+        return f"{name}:{Reason(event.reason).name}"
+    if isinstance(event, OrderDone):
+        return f"{name}:{OrderStatus(event.status).name}"
+    return name
+
+
+def compare(origin: str, commands: Sequence[Command], digest_every: int = DIGEST_EVERY) -> Counter[str]:
+    """Run both books over `commands`; fail on the first difference. Returns event-kind coverage.
+
+    Events are compared after every command; state digests every `digest_every` commands and after
+    the last one.
+    """
+    engine = MatchingEngine(SPEC)
+    naive = NaiveBook(SPEC)
+    coverage: Counter[str] = Counter()
+    last = len(commands) - 1
+    for index, command in enumerate(commands):
+        expected = naive.apply(command)
+        actual = engine.apply(command)
+        if expected != actual:
+            pytest.fail(describe_event_mismatch(origin, index, command, expected, actual), pytrace=False)
+        coverage.update(_coverage_key(e) for e in expected)
+        if index % digest_every == digest_every - 1 or index == last:
+            want, got = naive.state(), engine.state()
+            if want.digest() != got.digest():
+                pytest.fail(describe_state_mismatch(origin, index, want, got), pytrace=False)
+    return coverage
+
+
+def run_differential(seed: int, n: int) -> Counter[str]:
+    """The seeded stream of `n` commands through both books (see `compare`)."""
+    origin = f"seed={seed} n={n} (replay: build_commands({seed}, {n}))"
+    return compare(origin, build_commands(seed, n))
+
+
+# Every event kind the stream is built to reach.
+REQUIRED_COVERAGE = {
+    "OrderAccepted",
+    "Trade",
+    "BookDelta",
+    "OrderCancelled",
+    *(f"OrderRejected:{r.name}" for r in Reason if 100 < r < 300 or r == Reason.WOULD_TAKE),
+    *(f"OrderExpired:{r.name}" for r in Reason if 301 < r < 400),
+    *(
+        f"CancelRejected:{r.name}"
+        for r in (Reason.UNKNOWN_MARKET, Reason.UNKNOWN_ORDER, Reason.ORDER_NOT_OWNED)
+    ),
+    *(f"OrderDone:{s.name}" for s in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED)),
+    f"OrderDone:{OrderStatus.EXPIRED_IN_MATCH.name}",
+}
+
+
+@pytest.mark.slow
+def test_differential_100k() -> None:
+    coverage = run_differential(seed=20_240_601, n=100_000)
+    missing = REQUIRED_COVERAGE - set(coverage)
+    assert not missing, f"the stream never produced {sorted(missing)}; coverage: {dict(coverage)}"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_differential_small(seed: int) -> None:
+    run_differential(seed=seed, n=5_000)
+
+
+# ---------------------------------------------------------------------- minimal cases
+# Hand-written corners, each small enough to read in a failure message. Prices in ticks, sizes in steps.
+
+
+def _limit(
+    oid: int,
+    user: int,
+    side: Side,
+    ticks: int,
+    steps: int,
+    tif: TimeInForce = TimeInForce.GTC,
+    stp: StpMode = StpMode.NONE,
+    reserve: int | None = None,
+    cid: str = "",
+) -> PlaceOrder:
+    """A LIMIT order reserving exactly what it may spend unless told."""
+    if reserve is None:
+        reserve = ticks * steps * NPTS if side == Side.BUY else steps * STEP
+    return PlaceOrder(
+        SPEC.symbol,
+        oid,
+        user,
+        side,
+        OrderType.LIMIT,
+        tif,
+        ticks * TICK,
+        steps * STEP,
+        0,
+        reserve,
+        stp,
+        cid,
+        oid,
+    )
+
+
+def _market(
+    oid: int,
+    user: int,
+    side: Side,
+    steps: int = 0,
+    quote: int = 0,
+    *,
+    reserve: int,
+    stp: StpMode = StpMode.NONE,
+) -> PlaceOrder:
+    return PlaceOrder(
+        SPEC.symbol,
+        oid,
+        user,
+        side,
+        OrderType.MARKET,
+        TimeInForce.GTC,
+        0,
+        steps * STEP,
+        quote,
+        reserve,
+        stp,
+        "",
+        oid,
+    )
+
+
+BUY, SELL, FOK, IOC = Side.BUY, Side.SELL, TimeInForce.FOK, TimeInForce.IOC
+PX = 3_000_000  # ticks
+ONE_STEP_COST = PX * NPTS
+
+MINIMAL_CASES: dict[str, list[Command]] = {
+    # docs: "If the sum is below the order's quantity: OrderExpired(FOK_NOT_FILLABLE ...)": also when 0.
+    "fok_empty_book": [_limit(1, 1, SELL, PX, 50, FOK)],
+    "fok_no_crossing_level": [_limit(1, 2, SELL, PX + 10, 50), _limit(2, 1, BUY, PX, 50, FOK)],
+    "fok_crossing_but_too_small": [_limit(1, 2, SELL, PX, 40), _limit(2, 1, BUY, PX, 50, FOK)],
+    "fok_own_maker_ends_walk": [
+        _limit(1, 1, SELL, PX, 60),
+        _limit(3, 2, SELL, PX, 60),
+        _limit(2, 1, BUY, PX, 50, FOK, StpMode.EXPIRE_TAKER),
+    ],
+    "fok_own_maker_skipped": [
+        _limit(1, 1, SELL, PX, 60),
+        _limit(3, 2, SELL, PX, 60),
+        _limit(2, 1, BUY, PX, 50, FOK, StpMode.EXPIRE_MAKER),
+    ],
+    # docs: "if any price level changed, one BookDelta listing every changed level": none changed here.
+    "stp_expire_taker_on_first_maker": [
+        _limit(1, 1, SELL, PX, 60),
+        _limit(2, 1, BUY, PX, 50, IOC, StpMode.EXPIRE_TAKER),
+    ],
+    "stp_expire_taker_after_other_level": [
+        _limit(1, 2, SELL, PX, 40),
+        _limit(2, 1, SELL, PX + 1, 40),
+        _limit(3, 1, BUY, PX + 1, 100, IOC, StpMode.EXPIRE_TAKER),
+    ],
+    "stp_expire_both": [
+        _limit(1, 2, SELL, PX, 40),
+        _limit(2, 1, SELL, PX, 40),
+        _limit(3, 2, SELL, PX, 40),
+        _limit(4, 1, BUY, PX, 200, stp=StpMode.EXPIRE_BOTH),
+    ],
+    "cap_binds_before_first_fill": [_limit(1, 2, SELL, PX, 60), _market(2, 1, BUY, 50, reserve=1000)],
+    "cap_binds_mid_level": [
+        _limit(1, 2, SELL, PX, 60),
+        _market(2, 1, BUY, 50, reserve=10 * ONE_STEP_COST + 1),
+    ],
+    "market_buy_by_quote_cap_before_fill": [
+        _limit(1, 2, SELL, PX, 60),
+        _market(2, 1, BUY, quote=SPEC.min_notional_units, reserve=ONE_STEP_COST - 1),
+    ],
+    "market_sell_by_quote_reserve_below_one_step": [
+        _limit(1, 2, BUY, PX, 60),
+        _market(2, 1, SELL, quote=SPEC.min_notional_units, reserve=STEP - 1),
+    ],
+    "market_sell_by_quote_runs_out_of_base": [
+        _limit(1, 2, BUY, PX, 60),
+        _market(2, 1, SELL, quote=10 * SPEC.min_notional_units, reserve=40 * STEP + 7),
+    ],
+    # docs: "Not found: UNKNOWN_ORDER. Found but another user's: ORDER_NOT_OWNED. Wrong symbol: ..."
+    "cancel_wrong_symbol_unknown_order": [CancelOrder("ETHUSDT", 1, order_id=99)],
+    "cancel_wrong_symbol_other_users_order": [
+        _limit(1, 2, BUY, PX, 50),
+        CancelOrder("ETHUSDT", 1, order_id=1),
+    ],
+    "cancel_by_empty_client_id": [_limit(1, 1, BUY, PX, 50), CancelOrder(SPEC.symbol, 1, order_id=0)],
+    "cancel_all_in_ascending_order_id": [
+        _limit(5, 1, BUY, PX, 50),
+        CancelOrder(SPEC.symbol, 1, order_id=5),
+        _limit(9, 1, BUY, PX, 50),
+        _limit(5, 1, BUY, PX - 1, 50),
+        CancelAll(SPEC.symbol, 1),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(MINIMAL_CASES))
+def test_minimal_case(name: str) -> None:
+    compare(f"case={name}", MINIMAL_CASES[name], digest_every=1)

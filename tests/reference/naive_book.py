@@ -1,0 +1,596 @@
+"""A naive reference order book written from docs/matching.md alone (not from matching.engine).
+
+The book is one plain list of resting orders. The best price is found by scanning and sorting that
+list every time it is needed; time priority is an arrival counter; the `BookDelta` of a command is
+found by comparing the aggregated depth before and after it. Everything is slow and obvious on
+purpose: when this book and the fast `matching.MatchingEngine` disagree, the rules in
+docs/matching.md decide which one is wrong.
+
+Pure logic: no I/O, no clock, no randomness. Amounts are integers in smallest units throughout;
+the step/tick arithmetic of the spec (`npts`, the spending cap) is done where the spec does it.
+"""
+
+from dataclasses import dataclass
+
+from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
+from matching.enums import OrderStatus, OrderType, Reason, Side, StpMode, TimeInForce
+from matching.events import (
+    BookDelta,
+    CancelRejected,
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderDone,
+    OrderExpired,
+    OrderRejected,
+    Trade,
+)
+from matching.market import MarketSpec
+from matching.state import MarketState, OrderRecord
+
+# Why matching stopped (internal to this module).
+_STOP_FILLED = "filled"  # the taker has no quantity left
+_STOP_NO_MAKER = "no_maker"  # no opposite order crosses the taker's limit any more
+_STOP_SELF_TRADE = "self_trade"  # STP EXPIRE_TAKER / EXPIRE_BOTH ended the taker
+_STOP_CAP = "cap"  # the spending cap allowed no further step
+
+
+@dataclass
+class _Order:
+    """One order: a resting maker, or the taker being matched.
+
+    `remaining` is in base units. For the taker, `steps_left` is its quantity left in steps (None =
+    unlimited, a MARKET BUY by quote) and `cap_left` its spending cap left in quote units (None = no
+    cap); neither is used once an order rests.
+    """
+
+    order_id: int
+    user_id: int
+    client_order_id: str
+    side: int
+    order_type: int
+    time_in_force: int
+    price: int
+    remaining: int
+    filled: int
+    filled_quote: int
+    reserve_left: int
+    stp_mode: int
+    ts: int
+    arrival: int
+    steps_left: int | None = None
+    cap_left: int | None = None
+    by_quote: bool = False
+
+
+def _fee(amount: int, ppm: int) -> int:
+    """`ceil(amount * ppm / 1_000_000)` in exact integer arithmetic."""
+    return -((-amount * ppm) // 1_000_000)
+
+
+class NaiveBook:
+    """One market's book following docs/matching.md, built for clarity rather than speed."""
+
+    def __init__(self, spec: MarketSpec) -> None:
+        self.spec = spec
+        self.orders: list[_Order] = []
+        self.seq = 0
+        self.trade_id = 0
+        self.last_price = 0
+        self.arrivals = 0
+        self._out: list[Event] = []
+        self._ts = 0
+
+    # ------------------------------------------------------------------ public API
+
+    def apply(self, command: Command) -> list[Event]:
+        """Apply one command; return its events in order (seq numbered from the last one + 1)."""
+        self._out = []
+        self._ts = command.ts
+        before = self._depth()
+        if isinstance(command, PlaceOrder):
+            self._place(command)
+        elif isinstance(command, CancelOrder):
+            self._cancel(command)
+        elif isinstance(command, CancelAll):
+            self._cancel_all(command)
+        else:
+            raise TypeError(f"not a command: {command!r}")
+        self._emit_delta(before, self._depth())
+        return self._out
+
+    def state(self) -> MarketState:
+        """The canonical state: counters and open orders in book order (see matching.state)."""
+        records = tuple(self._record(o) for o in self._book_order())
+        return MarketState(self.spec.symbol, self.seq, self.trade_id, self.last_price, records)
+
+    # ------------------------------------------------------------------ units
+
+    @property
+    def _npts(self) -> int:
+        """Quote units paid for one step at one tick (exact by MarketSpec's construction)."""
+        whole_base: int = 10**self.spec.base_decimals
+        return self.spec.tick_units * self.spec.step_units // whole_base
+
+    def _ticks(self, price: int) -> int:
+        return price // self.spec.tick_units
+
+    def _step_cost(self, price: int) -> int:
+        """Quote units for one step at `price` (quote units per whole base unit)."""
+        return self._ticks(price) * self._npts
+
+    def _notional(self, price: int, quantity: int) -> int:
+        return self._ticks(price) * (quantity // self.spec.step_units) * self._npts
+
+    # ------------------------------------------------------------------ book queries
+
+    def _book_order(self) -> list[_Order]:
+        """Bids best (highest) first, then asks best (lowest) first; each level in arrival order."""
+        bids = sorted((o for o in self.orders if o.side == Side.BUY), key=lambda o: (-o.price, o.arrival))
+        asks = sorted((o for o in self.orders if o.side == Side.SELL), key=lambda o: (o.price, o.arrival))
+        return bids + asks
+
+    def _best_price(self, side: int) -> int | None:
+        """Best resting price on `side`, or None when that side is empty."""
+        prices = [o.price for o in self.orders if o.side == side]
+        if not prices:
+            return None
+        return max(prices) if side == Side.BUY else min(prices)
+
+    def _crossing_makers(self, taker: _Order) -> list[_Order]:
+        """Opposite orders whose price crosses the taker's limit, in matching priority order."""
+        if taker.side == Side.BUY:
+            found = [o for o in self.orders if o.side == Side.SELL and self._crosses(taker, o.price)]
+            return sorted(found, key=lambda o: (o.price, o.arrival))
+        found = [o for o in self.orders if o.side == Side.BUY and self._crosses(taker, o.price)]
+        return sorted(found, key=lambda o: (-o.price, o.arrival))
+
+    @staticmethod
+    def _crosses(taker: _Order, level_price: int) -> bool:
+        """BUY: level <= limit; SELL: level >= limit; MARKET: any price."""
+        if taker.order_type == OrderType.MARKET:
+            return True
+        if taker.side == Side.BUY:
+            return level_price <= taker.price
+        return level_price >= taker.price
+
+    def _depth(self) -> dict[tuple[int, int], int]:
+        """Total resting quantity per (side, price)."""
+        depth: dict[tuple[int, int], int] = {}
+        for o in self.orders:
+            key = (int(o.side), o.price)
+            depth[key] = depth.get(key, 0) + o.remaining
+        return depth
+
+    # ------------------------------------------------------------------ events
+
+    def _next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def _emit_delta(self, before: dict[tuple[int, int], int], after: dict[tuple[int, int], int]) -> None:
+        """One BookDelta listing every level whose total changed (0 = gone), if any did."""
+        changed = [key for key in set(before) | set(after) if before.get(key, 0) != after.get(key, 0)]
+        if not changed:
+            return
+        bids = tuple(sorted(((p, after.get((s, p), 0)) for s, p in changed if s == Side.BUY), reverse=True))
+        asks = tuple(sorted((p, after.get((s, p), 0)) for s, p in changed if s == Side.SELL))
+        self._out.append(BookDelta(seq=self._next_seq(), ts=self._ts, bids=bids, asks=asks))
+
+    def _emit_expired(self, o: _Order, reason: int, remaining: int) -> None:
+        self._out.append(
+            OrderExpired(
+                seq=self._next_seq(),
+                ts=self._ts,
+                order_id=o.order_id,
+                user_id=o.user_id,
+                client_order_id=o.client_order_id,
+                reason=reason,
+                remaining=remaining,
+            )
+        )
+
+    def _emit_done(self, o: _Order, status: int) -> None:
+        """`OrderDone` with the order's cumulative fills; `release` is its reservation left."""
+        self._out.append(
+            OrderDone(
+                seq=self._next_seq(),
+                ts=self._ts,
+                order_id=o.order_id,
+                user_id=o.user_id,
+                client_order_id=o.client_order_id,
+                side=o.side,
+                status=status,
+                filled=o.filled,
+                filled_quote=o.filled_quote,
+                release=o.reserve_left,
+            )
+        )
+
+    # ------------------------------------------------------------------ PlaceOrder
+
+    def _place(self, c: PlaceOrder) -> None:
+        """Validate, accept, (FOK dry run), match, then end or rest the taker."""
+        reason = self._check_place(c)
+        if reason != Reason.NONE:
+            self._out.append(
+                OrderRejected(
+                    seq=self._next_seq(),
+                    ts=self._ts,
+                    order_id=c.order_id,
+                    user_id=c.user_id,
+                    client_order_id=c.client_order_id,
+                    side=c.side,
+                    reason=reason,
+                    release=c.reserve,
+                )
+            )
+            return
+        self._out.append(
+            OrderAccepted(
+                seq=self._next_seq(),
+                ts=self._ts,
+                order_id=c.order_id,
+                user_id=c.user_id,
+                client_order_id=c.client_order_id,
+                side=c.side,
+                order_type=c.order_type,
+                time_in_force=c.time_in_force,
+                price=c.price,
+                quantity=c.quantity,
+                quote_quantity=c.quote_quantity,
+                reserve=c.reserve,
+                stp_mode=c.stp_mode,
+            )
+        )
+        taker = self._new_taker(c)
+        is_fok = c.order_type == OrderType.LIMIT and c.time_in_force == TimeInForce.FOK
+        if is_fok and self._fok_available(taker) < c.quantity:
+            self._emit_expired(taker, Reason.FOK_NOT_FILLABLE, c.quantity)
+            self._emit_done(taker, OrderStatus.EXPIRED)
+            return
+        stop = self._match(taker)
+        self._end_taker(taker, stop)
+
+    def _check_place(self, c: PlaceOrder) -> int:
+        """The first failing check of docs/matching.md "PlaceOrder" (1-6), or Reason.NONE."""
+        if c.symbol != self.spec.symbol:
+            return Reason.UNKNOWN_MARKET
+        if any(o.order_id == c.order_id for o in self.orders):
+            return Reason.DUPLICATE_ORDER_ID
+        if c.client_order_id and any(
+            o.user_id == c.user_id and o.client_order_id == c.client_order_id for o in self.orders
+        ):
+            return Reason.DUPLICATE_CLIENT_ORDER_ID
+        if c.side not in (Side.BUY, Side.SELL):
+            return Reason.INVALID_SIDE
+        if c.stp_mode not in list(StpMode):
+            return Reason.INVALID_STP_MODE
+        reason = self._check_by_type(c)
+        if reason != Reason.NONE:
+            return reason
+        reason = self._check_reserve(c)
+        if reason != Reason.NONE:
+            return reason
+        return self._check_would_take(c)
+
+    def _check_by_type(self, c: PlaceOrder) -> int:
+        if c.order_type in (OrderType.LIMIT, OrderType.LIMIT_MAKER):
+            return self._check_limit(c)
+        if c.order_type == OrderType.MARKET:
+            return self._check_market(c)
+        return Reason.INVALID_ORDER_TYPE
+
+    def _check_limit(self, c: PlaceOrder) -> int:
+        if c.price <= 0:
+            return Reason.INVALID_PRICE
+        if c.price % self.spec.tick_units:
+            return Reason.PRICE_OFF_TICK
+        if c.quote_quantity != 0 or c.quantity <= 0:
+            return Reason.INVALID_QUANTITY
+        reason = self._check_quantity_grid(c.quantity)
+        if reason != Reason.NONE:
+            return reason
+        if self._notional(c.price, c.quantity) < self.spec.min_notional_units:
+            return Reason.BELOW_MIN_NOTIONAL
+        if c.time_in_force not in list(TimeInForce):
+            return Reason.INVALID_TIME_IN_FORCE
+        if c.order_type == OrderType.LIMIT_MAKER and c.time_in_force != TimeInForce.GTC:
+            return Reason.INVALID_TIME_IN_FORCE
+        return Reason.NONE
+
+    def _check_market(self, c: PlaceOrder) -> int:
+        if c.price != 0:
+            return Reason.INVALID_PRICE
+        by_quantity = c.quantity > 0 and c.quote_quantity == 0
+        by_quote = c.quote_quantity > 0 and c.quantity == 0
+        if not (by_quantity or by_quote):
+            return Reason.INVALID_QUANTITY
+        if by_quantity:
+            return self._check_quantity_grid(c.quantity)
+        if c.quote_quantity < self.spec.min_notional_units:
+            return Reason.BELOW_MIN_NOTIONAL
+        return Reason.NONE
+
+    def _check_quantity_grid(self, quantity: int) -> int:
+        """Step, min and max checks of a quantity in base units."""
+        if quantity % self.spec.step_units:
+            return Reason.QUANTITY_OFF_STEP
+        if quantity < self.spec.min_qty_units:
+            return Reason.QUANTITY_BELOW_MIN
+        if quantity > self.spec.max_qty_units:
+            return Reason.QUANTITY_ABOVE_MAX
+        return Reason.NONE
+
+    def _check_reserve(self, c: PlaceOrder) -> int:
+        if c.reserve < 0:
+            return Reason.INSUFFICIENT_RESERVE
+        is_market = c.order_type == OrderType.MARKET
+        if not is_market and c.side == Side.BUY:
+            enough = c.reserve >= self._notional(c.price, c.quantity)
+        elif c.side == Side.SELL and c.quantity > 0:
+            enough = c.reserve >= c.quantity
+        else:  # MARKET BUY (either way) or MARKET SELL by quote
+            enough = c.reserve > 0
+        return Reason.NONE if enough else Reason.INSUFFICIENT_RESERVE
+
+    def _check_would_take(self, c: PlaceOrder) -> int:
+        if c.order_type != OrderType.LIMIT_MAKER:
+            return Reason.NONE
+        if c.side == Side.BUY:
+            best_ask = self._best_price(Side.SELL)
+            crosses = best_ask is not None and c.price >= best_ask
+        else:
+            best_bid = self._best_price(Side.BUY)
+            crosses = best_bid is not None and c.price <= best_bid
+        return Reason.WOULD_TAKE if crosses else Reason.NONE
+
+    def _new_taker(self, c: PlaceOrder) -> _Order:
+        """The accepted order with its quantity left (steps) and spending cap set per the spec."""
+        self.arrivals += 1
+        by_quote = c.order_type == OrderType.MARKET and c.quote_quantity > 0
+        taker = _Order(
+            order_id=c.order_id,
+            user_id=c.user_id,
+            client_order_id=c.client_order_id,
+            side=c.side,
+            order_type=c.order_type,
+            time_in_force=c.time_in_force,
+            price=c.price,
+            remaining=c.quantity,
+            filled=0,
+            filled_quote=0,
+            reserve_left=c.reserve,
+            stp_mode=c.stp_mode,
+            ts=c.ts,
+            arrival=self.arrivals,
+            by_quote=by_quote,
+        )
+        step = self.spec.step_units
+        if c.side == Side.BUY:
+            taker.steps_left = None if by_quote else c.quantity // step
+            taker.cap_left = min(c.reserve, c.quote_quantity) if by_quote else c.reserve
+        elif by_quote:
+            taker.steps_left = c.reserve // step
+            taker.cap_left = c.quote_quantity
+        else:
+            taker.steps_left = c.quantity // step
+            taker.cap_left = None
+        return taker
+
+    def _is_self_trade(self, taker: _Order, maker: _Order) -> bool:
+        return maker.user_id == taker.user_id and taker.stp_mode != StpMode.NONE
+
+    def _fok_available(self, taker: _Order) -> int:
+        """FOK dry run: base units the taker could take, honouring STP, without changing anything."""
+        total = 0
+        for maker in self._crossing_makers(taker):
+            if self._is_self_trade(taker, maker):
+                if taker.stp_mode == StpMode.EXPIRE_MAKER:
+                    continue
+                break
+            total += maker.remaining
+        return total
+
+    def _match(self, taker: _Order) -> str:
+        """Match the taker against the book, best maker first; return why matching stopped."""
+        while taker.steps_left is None or taker.steps_left > 0:
+            makers = self._crossing_makers(taker)
+            if not makers:
+                return _STOP_NO_MAKER
+            maker = makers[0]
+            if self._is_self_trade(taker, maker):
+                if taker.stp_mode == StpMode.EXPIRE_TAKER:
+                    return _STOP_SELF_TRADE
+                self._expire_maker(maker)
+                if taker.stp_mode == StpMode.EXPIRE_BOTH:
+                    return _STOP_SELF_TRADE
+                continue
+            fill = maker.remaining // self.spec.step_units
+            if taker.steps_left is not None:
+                fill = min(fill, taker.steps_left)
+            if taker.cap_left is not None:
+                fill = min(fill, taker.cap_left // self._step_cost(maker.price))
+                if fill == 0:
+                    return _STOP_CAP
+            self._trade(taker, maker, fill)
+        return _STOP_FILLED
+
+    def _expire_maker(self, maker: _Order) -> None:
+        """STP removes a resting maker: OrderExpired(SELF_TRADE_MAKER) then OrderDone(EXPIRED_IN_MATCH)."""
+        self.orders.remove(maker)
+        self._emit_expired(maker, Reason.SELF_TRADE_MAKER, maker.remaining)
+        self._emit_done(maker, OrderStatus.EXPIRED_IN_MATCH)
+
+    def _trade(self, taker: _Order, maker: _Order, steps: int) -> None:
+        """Fill `steps` at the maker's price; update both orders first, then emit the Trade."""
+        quantity = steps * self.spec.step_units
+        quote = steps * self._step_cost(maker.price)
+        self._fill(maker, quantity, quote)
+        self._fill(taker, quantity, quote)
+        if taker.steps_left is not None:
+            taker.steps_left -= steps
+        if taker.cap_left is not None:
+            taker.cap_left -= quote
+        self.trade_id += 1
+        self.last_price = maker.price
+        buyer_ppm, seller_ppm = self.spec.taker_fee_ppm, self.spec.maker_fee_ppm
+        if taker.side == Side.SELL:
+            buyer_ppm, seller_ppm = seller_ppm, buyer_ppm
+        buyer_fee = _fee(quantity, buyer_ppm)
+        seller_fee = _fee(quote, seller_ppm)
+        taker_fee, maker_fee = (buyer_fee, seller_fee) if taker.side == Side.BUY else (seller_fee, buyer_fee)
+        self._out.append(
+            Trade(
+                seq=self._next_seq(),
+                ts=self._ts,
+                trade_id=self.trade_id,
+                price=maker.price,
+                quantity=quantity,
+                quote_quantity=quote,
+                taker_side=taker.side,
+                maker_order_id=maker.order_id,
+                maker_user_id=maker.user_id,
+                taker_order_id=taker.order_id,
+                taker_user_id=taker.user_id,
+                maker_fee=maker_fee,
+                taker_fee=taker_fee,
+                maker_filled=maker.filled,
+                maker_filled_quote=maker.filled_quote,
+                taker_filled=taker.filled,
+                taker_filled_quote=taker.filled_quote,
+            )
+        )
+        if maker.remaining == 0:
+            self.orders.remove(maker)
+            self._emit_done(maker, OrderStatus.FILLED)
+
+    @staticmethod
+    def _fill(o: _Order, quantity: int, quote: int) -> None:
+        """Cumulative fills up; a BUY's reservation shrinks by the quote, a SELL's by the quantity."""
+        o.remaining -= quantity
+        o.filled += quantity
+        o.filled_quote += quote
+        o.reserve_left -= quote if o.side == Side.BUY else quantity
+
+    def _end_taker(self, taker: _Order, stop: str) -> None:
+        """docs/matching.md "After matching, the taker": FILLED, self-trade, rest, or expire.
+
+        "Filled completely" is read as "no quantity left": a MARKET SELL by quote whose base ran out
+        (quantity left `reserve // step_units` reached 0, possibly 0 from the start) ends FILLED.
+        """
+        remaining = 0 if taker.by_quote else (taker.steps_left or 0) * self.spec.step_units
+        if stop == _STOP_FILLED or (taker.by_quote and stop == _STOP_CAP and taker.filled > 0):
+            self._emit_done(taker, OrderStatus.FILLED)
+            return
+        if stop == _STOP_SELF_TRADE:
+            self._emit_expired(taker, Reason.SELF_TRADE_TAKER, remaining)
+            self._emit_done(taker, OrderStatus.EXPIRED_IN_MATCH)
+            return
+        rests = taker.order_type == OrderType.LIMIT_MAKER or (
+            taker.order_type == OrderType.LIMIT and taker.time_in_force == TimeInForce.GTC
+        )
+        if rests and stop != _STOP_CAP:
+            taker.remaining = remaining
+            self.orders.append(taker)
+            return
+        self._emit_expired(taker, self._expiry_reason(taker, stop), remaining)
+        self._emit_done(taker, OrderStatus.EXPIRED)
+
+    @staticmethod
+    def _expiry_reason(taker: _Order, stop: str) -> int:
+        """Why a taker with quantity left expires.
+
+        Stopped by its cap: RESERVE_EXHAUSTED. That includes a MARKET order by quote whose cap
+        stopped it before any fill (one that filled something ended FILLED already); the spec does
+        not say whether that case is RESERVE_EXHAUSTED or NO_LIQUIDITY ("MARKET, nothing filled").
+        """
+        if stop == _STOP_CAP:
+            return Reason.RESERVE_EXHAUSTED
+        if taker.order_type == OrderType.LIMIT:
+            return Reason.IOC_REMAINDER
+        return Reason.MARKET_REMAINDER if taker.filled > 0 else Reason.NO_LIQUIDITY
+
+    # ------------------------------------------------------------------ cancels
+
+    def _cancel(self, c: CancelOrder) -> None:
+        """Symbol, then lookup, then ownership, as docs/matching.md "CancelOrder" lists them."""
+        order = self._find(c)
+        if c.symbol != self.spec.symbol:
+            self._reject_cancel(c.user_id, c.order_id, c.client_order_id, Reason.UNKNOWN_MARKET)
+        elif order is None:
+            self._reject_cancel(c.user_id, c.order_id, c.client_order_id, Reason.UNKNOWN_ORDER)
+        elif order.user_id != c.user_id:
+            self._reject_cancel(c.user_id, c.order_id, c.client_order_id, Reason.ORDER_NOT_OWNED)
+        else:
+            self._cancel_resting(order)
+
+    def _find(self, c: CancelOrder) -> _Order | None:
+        """By order id; by (user, client id) when the order id is 0. An empty client id finds nothing."""
+        if c.order_id != 0:
+            matches = [o for o in self.orders if o.order_id == c.order_id]
+        elif c.client_order_id:
+            matches = [
+                o for o in self.orders if o.user_id == c.user_id and o.client_order_id == c.client_order_id
+            ]
+        else:
+            matches = []
+        return matches[0] if matches else None
+
+    def _cancel_all(self, c: CancelAll) -> None:
+        """Symbol, then "has open orders"; cancels the user's orders in ascending order id."""
+        if c.symbol != self.spec.symbol:
+            self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_MARKET)
+            return
+        mine = sorted((o for o in self.orders if o.user_id == c.user_id), key=lambda o: o.order_id)
+        if not mine:
+            self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_ORDER)
+            return
+        for order in mine:
+            self._cancel_resting(order)
+
+    def _cancel_resting(self, order: _Order) -> None:
+        self.orders.remove(order)
+        self._out.append(
+            OrderCancelled(
+                seq=self._next_seq(),
+                ts=self._ts,
+                order_id=order.order_id,
+                user_id=order.user_id,
+                client_order_id=order.client_order_id,
+                remaining=order.remaining,
+            )
+        )
+        self._emit_done(order, OrderStatus.CANCELED)
+
+    def _reject_cancel(self, user_id: int, order_id: int, client_order_id: str, reason: int) -> None:
+        self._out.append(
+            CancelRejected(
+                seq=self._next_seq(),
+                ts=self._ts,
+                order_id=order_id,
+                user_id=user_id,
+                client_order_id=client_order_id,
+                reason=reason,
+            )
+        )
+
+    # ------------------------------------------------------------------ state
+
+    @staticmethod
+    def _record(o: _Order) -> OrderRecord:
+        return (
+            int(o.order_id),
+            int(o.user_id),
+            str(o.client_order_id),
+            int(o.side),
+            int(o.price),
+            int(o.remaining),
+            int(o.filled),
+            int(o.filled_quote),
+            int(o.reserve_left),
+            int(o.order_type),
+            int(o.time_in_force),
+            int(o.stp_mode),
+            int(o.ts),
+        )
