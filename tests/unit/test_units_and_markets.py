@@ -8,7 +8,13 @@ from exchange_core.units import UnitError, from_units, to_units
 
 @pytest.mark.parametrize(
     ("text", "decimals", "units"),
-    [("0.01", 8, 1_000_000), ("65000.12", 8, 6_500_012_000_000), ("5", 0, 5), ("0.00000001", 8, 1), ("-1.5", 2, -150)],
+    [
+        ("0.01", 8, 1_000_000),
+        ("65000.12", 8, 6_500_012_000_000),
+        ("5", 0, 5),
+        ("0.00000001", 8, 1),
+        ("-1.5", 2, -150),
+    ],
 )
 def test_to_units_is_exact(text: str, decimals: int, units: int) -> None:
     assert to_units(text, decimals) == units
