@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PROTO_OUT := services/exchange_proto
 PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
-CORE_SRC := $(wildcard services/matching/*.py)
+CORE_SRC := $(wildcard services/matching/*.py) services/exchange_core/wire.py
 CORE_BUILT := services/matching/.compiled
 
 .PHONY: help install protos core core-clean lint fmt test bench run clean
@@ -31,22 +31,22 @@ $(PROTO_OUT)/.generated: $(PROTO_SRC) $(INSTALLED)
 
 protos: $(PROTO_OUT)/.generated
 
-# The matching core is pure Python; mypyc compiles the same source for speed.
+# The matching core (and the event encoder) is pure Python; mypyc compiles the same source for speed.
 # MATCHING_INTERPRETED=1 skips compilation (and `make core-clean` removes the build).
-$(CORE_BUILT): $(CORE_SRC) $(INSTALLED)
+$(CORE_BUILT): $(CORE_SRC) $(INSTALLED) $(PROTO_OUT)/.generated
 	mkdir -p build
-	rm -f services/matching/*.so services/*__mypyc*.so
+	rm -f services/matching/*.so services/exchange_core/*.so services/*__mypyc*.so
 	if [ -z "$$MATCHING_INTERPRETED" ]; then \
-		cd services && ../$(VENV)/bin/mypyc matching > ../build/mypyc.log 2>&1 \
+		cd services && ../$(VENV)/bin/mypyc matching exchange_core/wire.py > ../build/mypyc.log 2>&1 \
 		|| { cat ../build/mypyc.log; exit 1; }; \
-		touch matching/*.so; \
+		touch matching/*.so exchange_core/*.so; \
 	fi
 	touch $@
 
 core: $(CORE_BUILT)
 
 core-clean:
-	rm -f services/matching/*.so services/*__mypyc*.so $(CORE_BUILT)
+	rm -f services/matching/*.so services/exchange_core/*.so services/*__mypyc*.so $(CORE_BUILT)
 
 lint: $(INSTALLED) protos
 	$(VENV)/bin/ruff check services tests bench

@@ -26,7 +26,6 @@ _COMMAND_FIELD: dict[type[Command], str] = {
     CancelOrder: "cancel_order",
     CancelAll: "cancel_all",
 }
-_COMMAND_CLASS = {name: cls for cls, name in _COMMAND_FIELD.items()}
 
 _EVENT_FIELD: dict[type[Event], str] = {
     OrderAccepted: "order_accepted",
@@ -65,13 +64,29 @@ def command_to_proto(
 def command_from_proto(msg: cpb.Command, ts: int) -> Command:
     """The command in `msg`, stamped with the journal time `ts` (ms)."""
     kind = msg.WhichOneof("kind")
-    if kind is None:
-        raise ProtocolError("command message holds no command")
-    cls = _COMMAND_CLASS[kind]
-    body = getattr(msg, kind)
-    args = {name: getattr(body, name) for name in cls.FIELDS if name != "ts"}
-    command: Command = cls(**args, ts=ts)
-    return command
+    if kind == "place_order":
+        p = msg.place_order
+        return PlaceOrder(
+            p.symbol,
+            p.order_id,
+            p.user_id,
+            p.side,
+            p.order_type,
+            p.time_in_force,
+            p.price,
+            p.quantity,
+            p.quote_quantity,
+            p.reserve,
+            p.stp_mode,
+            p.client_order_id,
+            ts,
+        )
+    if kind == "cancel_order":
+        c = msg.cancel_order
+        return CancelOrder(c.symbol, c.user_id, c.order_id, c.client_order_id, ts)
+    if kind == "cancel_all":
+        return CancelAll(msg.cancel_all.symbol, msg.cancel_all.user_id, ts)
+    raise ProtocolError("command message holds no command")
 
 
 def encode_command(command: Command, reply_to: str = "", correlation_id: str = "") -> bytes:
@@ -122,3 +137,12 @@ def decode_events(data: bytes) -> tuple[str, list[Event], str]:
     """(symbol, events, command id) of one evt:{SYMBOL} entry."""
     batch = epb.EventBatch.FromString(data)
     return batch.symbol, [event_from_proto(e) for e in batch.events], batch.command_id
+
+
+def reply_for(batch: epb.EventBatch, ref: epb.CommandRef) -> bytes:
+    """The Reply message answering `ref`: its command's events out of `batch`."""
+    reply = epb.Reply(correlation_id=ref.correlation_id)
+    reply.batch.symbol = batch.symbol
+    reply.batch.command_id = ref.command_id
+    reply.batch.events.extend(e for e in batch.events if ref.first_seq <= e.seq <= ref.last_seq)
+    return reply.SerializeToString()

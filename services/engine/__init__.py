@@ -1,0 +1,1 @@
+"""The per-symbol engine process: consumes cmd:{SYMBOL}, runs the matching core, writes events."""

@@ -1,0 +1,36 @@
+"""`python -m engine`: run the engine of the market named by $SYMBOL until SIGTERM/SIGINT."""
+
+import asyncio
+import logging
+import signal
+
+import uvloop
+from redis.asyncio import Redis
+
+from engine.service import EngineService
+from engine.settings import EngineSettings
+from exchange_core.markets import load_markets
+from exchange_core.runtime import tune_gc
+
+
+async def main() -> None:
+    settings = EngineSettings()  # type: ignore[call-arg]
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    markets = load_markets()
+    if settings.symbol not in markets:
+        raise SystemExit(f"unknown market {settings.symbol!r}; known: {', '.join(markets)}")
+    redis: Redis = Redis.from_url(settings.redis_url)
+    service = EngineService(settings, redis, markets[settings.symbol].spec)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tune_gc()
+    try:
+        await service.run(stop)
+    finally:
+        await redis.aclose()
+
+
+if __name__ == "__main__":
+    uvloop.run(main())

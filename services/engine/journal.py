@@ -1,0 +1,54 @@
+"""Reading the command journal (cmd:{SYMBOL}) and the engine's snapshot and event positions."""
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from exchange_core import redisio
+from exchange_core.protocol import command_from_proto, decode_events
+from exchange_proto import commands_pb2
+from matching import Command
+
+
+@dataclass(frozen=True, slots=True)
+class JournalCommand:
+    """One decoded journal entry: the command and where to answer."""
+
+    entry_id: bytes
+    command: Command
+    reply_to: str
+    correlation_id: str
+
+
+def entry_ms(entry_id: bytes) -> int:
+    return int(entry_id.split(b"-", 1)[0])
+
+
+def decode_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> JournalCommand:
+    msg = commands_pb2.Command.FromString(fields[b"c"])
+    return JournalCommand(
+        entry_id, command_from_proto(msg, entry_ms(entry_id)), msg.reply_to, msg.correlation_id
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    state: bytes
+    command_id: bytes
+    seq: int
+
+
+async def load_snapshot(redis: Redis, key: str) -> Snapshot | None:
+    raw = await redisio.hgetall(redis, key)
+    if not raw:
+        return None
+    return Snapshot(raw[b"state"], raw[b"command_id"], int(raw[b"seq"]))
+
+
+async def last_written_seq(redis: Redis, events_key: str) -> int:
+    """The seq of the newest event in evt:{SYMBOL}, 0 when there is none."""
+    entry = await redisio.newest(redis, events_key)
+    if entry is None:
+        return 0
+    _, events, _ = decode_events(entry[1][b"e"])
+    return events[-1].seq if events else 0

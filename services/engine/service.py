@@ -1,0 +1,212 @@
+"""The engine process of one market.
+
+Reads cmd:{SYMBOL} in batches through a consumer group, applies each command to the matching
+core, and per batch writes in one transaction (one round trip): the events to evt:{SYMBOL} with
+the references of commands that wait for an answer (settlement sends it once their effects are
+visible), one market-data message to md.{SYMBOL}, the depth snapshot, a periodic engine snapshot,
+and the XACK. On start it recovers: snapshot + replay of the journal after it,
+suppressing events whose seq is already in evt:{SYMBOL}.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from engine.journal import JournalCommand, decode_entry, last_written_seq, load_snapshot
+from engine.settings import EngineSettings
+from exchange_core import redisio
+from exchange_core.keys import Keys
+from exchange_core.wire import encode_batch, encode_command_ref, encode_event, encode_market_data
+from matching import BookDelta, Event, MarketSpec, MatchingEngine, Trade
+
+log = logging.getLogger("engine")
+
+REPLAY_CHUNK = 2_000
+
+
+class EngineService:
+    def __init__(self, settings: EngineSettings, redis: Redis, spec: MarketSpec) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.spec = spec
+        self.symbol = spec.symbol
+        keys = Keys(settings.key_prefix)
+        self.cmd_key = keys.commands(self.symbol)
+        self.evt_key = keys.events(self.symbol)
+        self.snap_key = keys.snapshot(self.symbol)
+        self.depth_key = keys.depth(self.symbol)
+        self.md_channel = keys.market_data(self.symbol)
+        self.engine = MatchingEngine(spec)
+        self.last_id = b"0-0"
+        self.written_seq = 0
+        self.commands_since_snapshot = 0
+        self.snapshot_due = time.monotonic() + settings.snapshot_every_ms / 1000
+        self.previous_snapshot_id = b"0-0"
+        self.processed = 0
+
+    # ------------------------------------------------------------------ recovery
+
+    async def recover(self) -> int:
+        """Rebuild the book from snapshot + journal; returns the number of commands replayed."""
+        snap = await load_snapshot(self.redis, self.snap_key)
+        if snap is not None:
+            self.engine = MatchingEngine.restore(self.spec, snap.state)
+            self.last_id = snap.command_id
+            self.previous_snapshot_id = snap.command_id
+        self.written_seq = await last_written_seq(self.redis, self.evt_key)
+        replayed = 0
+        while True:
+            entries = await redisio.xrange(self.redis, self.cmd_key, self.last_id, REPLAY_CHUNK)
+            if not entries:
+                break
+            await self.process(entries, ack=False)
+            replayed += len(entries)
+        await self._reset_group()
+        log.info(
+            "%s recovered: snapshot at %s, %d commands replayed, seq %d, state %s",
+            self.symbol,
+            snap.command_id.decode() if snap else "none",
+            replayed,
+            self.engine.seq,
+            self.engine.state_hash()[:16],
+        )
+        return replayed
+
+    async def _reset_group(self) -> None:
+        """Point the consumer group after the last replayed entry and ack what was pending."""
+        try:
+            await self.redis.xgroup_create(self.cmd_key, self.settings.group, id=self.last_id, mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+            await self.redis.xgroup_setid(self.cmd_key, self.settings.group, id=self.last_id)
+        while True:
+            pending = await self.redis.xpending_range(
+                self.cmd_key, self.settings.group, min="-", max="+", count=1000
+            )
+            if not pending:
+                break
+            await self.redis.xack(self.cmd_key, self.settings.group, *[p["message_id"] for p in pending])
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.recover()
+        streams = {self.cmd_key: ">"}
+        while not stop.is_set():
+            result = await redisio.xreadgroup(
+                self.redis,
+                self.settings.group,
+                self.settings.consumer,
+                streams,
+                count=self.settings.batch_size,
+                block=self.settings.block_ms,
+            )
+            if result:
+                await self.process(result[0][1], ack=True)
+            elif time.monotonic() >= self.snapshot_due and self.commands_since_snapshot:
+                await self.write_snapshot()
+        if self.commands_since_snapshot:
+            await self.write_snapshot()
+
+    async def process(self, entries: list[redisio.Entry], ack: bool) -> None:
+        """Apply a batch of journal entries and write everything it caused in one transaction."""
+        decoded = [decode_entry(entry_id, fields) for entry_id, fields in entries]
+        fresh: list[Event] = []
+        answers: list[tuple[JournalCommand, list[Event]]] = []
+        apply = self.engine.apply
+        written = self.written_seq
+        for jc in decoded:
+            events = [e for e in apply(jc.command) if e.seq > written]
+            if events:
+                fresh.extend(events)
+                if jc.reply_to:
+                    answers.append((jc, events))
+        self.last_id = decoded[-1].entry_id
+        pipe = self.redis.pipeline(transaction=True)
+        if fresh:
+            encoded = {id(e): encode_event(e) for e in fresh}
+            refs = [
+                encode_command_ref(
+                    jc.entry_id.decode(), jc.reply_to, jc.correlation_id, events[0].seq, events[-1].seq
+                )
+                for jc, events in answers
+            ]
+            batch = encode_batch(self.symbol, list(encoded.values()), self.last_id.decode(), refs)
+            pipe.xadd(self.evt_key, {"e": batch})
+            if self._publish_market_data(pipe, fresh, encoded):
+                pipe.set(self.depth_key, self._depth_json(fresh[-1].seq))
+        if ack:
+            pipe.xack(self.cmd_key, self.settings.group, *[jc.entry_id for jc in decoded])
+        self.commands_since_snapshot += len(decoded)
+        snapshot = self.commands_since_snapshot >= self.settings.snapshot_every_commands
+        if snapshot:
+            self._queue_snapshot(pipe)
+        await pipe.execute()
+        if fresh:
+            self.written_seq = fresh[-1].seq
+        if snapshot:
+            self._snapshot_written()
+        self.processed += len(decoded)
+
+    # ------------------------------------------------------------------ outputs
+
+    def _publish_market_data(self, pipe: Any, events: list[Event], encoded: dict[int, bytes]) -> bool:
+        """One md.{SYMBOL} message for the batch; returns whether the book changed."""
+        trades: list[bytes] = []
+        bids: dict[int, int] = {}
+        asks: dict[int, int] = {}
+        for e in events:
+            if isinstance(e, Trade):
+                trades.append(encoded[id(e)])
+            elif isinstance(e, BookDelta):
+                bids.update(e.bids)
+                asks.update(e.asks)
+        md = encode_market_data(
+            self.symbol,
+            events[0].seq,
+            events[-1].seq,
+            events[-1].ts,
+            trades,
+            tuple(sorted(bids.items(), reverse=True)),
+            tuple(sorted(asks.items())),
+        )
+        pipe.publish(self.md_channel, md)
+        return bool(bids or asks)
+
+    def _depth_json(self, update_id: int) -> bytes:
+        bids, asks = self.engine.depth(self.settings.depth_levels)
+        return json.dumps(
+            {"lastUpdateId": update_id, "bids": bids, "asks": asks}, separators=(",", ":")
+        ).encode()
+
+    def _queue_snapshot(self, pipe: Any) -> None:
+        state = self.engine.state()
+        pipe.hset(
+            self.snap_key,
+            mapping={
+                "state": state.encode(),
+                "command_id": self.last_id,
+                "seq": state.seq,
+                "state_hash": state.digest(),
+            },
+        )
+        # The journal before the previous snapshot is no longer needed for recovery.
+        if self.previous_snapshot_id != b"0-0":
+            pipe.xtrim(self.cmd_key, minid=self.previous_snapshot_id, approximate=True)
+
+    def _snapshot_written(self) -> None:
+        self.previous_snapshot_id = self.last_id
+        self.commands_since_snapshot = 0
+        self.snapshot_due = time.monotonic() + self.settings.snapshot_every_ms / 1000
+
+    async def write_snapshot(self) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        self._queue_snapshot(pipe)
+        await pipe.execute()
+        self._snapshot_written()

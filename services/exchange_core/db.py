@@ -1,0 +1,50 @@
+"""PostgreSQL: connection pools and the schema migrations in migrations/*.sql (applied in name order)."""
+
+from importlib.resources import files
+
+import asyncpg
+
+MIGRATION_LOCK = 7_201_001
+
+
+async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+    if pool is None:
+        raise RuntimeError("asyncpg returned no pool")
+    return pool
+
+
+async def migrate(conn: asyncpg.Connection) -> list[str]:
+    """Apply the migrations not yet applied; returns their names. Safe to run concurrently."""
+    applied: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+        scripts = sorted(
+            (p for p in files("exchange_core").joinpath("migrations").iterdir() if p.name.endswith(".sql")),
+            key=lambda p: p.name,
+        )
+        for script in scripts:
+            if script.name in done:
+                continue
+            await conn.execute(script.read_text())
+            await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", script.name)
+            applied.append(script.name)
+    return applied
+
+
+async def ensure_database(dsn: str) -> None:
+    """Create the database named in `dsn` if it does not exist (connects to `postgres`)."""
+    head, _, name = dsn.rpartition("/")
+    name = name.split("?")[0]
+    conn = await asyncpg.connect(f"{head}/postgres")
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()

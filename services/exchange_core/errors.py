@@ -1,0 +1,80 @@
+"""Binance's error model: `{"code": -1121, "msg": "Invalid symbol."}`, one table for all edges.
+
+Every engine `Reason` maps to a Binance code and message here, used by REST and gRPC alike.
+"""
+
+from matching.enums import Reason
+
+
+class ApiError(Exception):
+    """An error the client sees: Binance code, message and HTTP status."""
+
+    def __init__(self, code: int, msg: str, status: int = 400) -> None:
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+        self.status = status
+
+    def body(self) -> dict[str, object]:
+        return {"code": self.code, "msg": self.msg}
+
+
+# Binance codes used across the API.
+UNKNOWN = -1000
+DISCONNECTED = -1001
+UNAUTHORIZED = -1002
+TOO_MANY_REQUESTS = -1003
+TIMEOUT = -1007
+INVALID_TIMESTAMP = -1021
+INVALID_SIGNATURE = -1022
+ILLEGAL_CHARS = -1100
+TOO_MANY_PARAMETERS = -1101
+MANDATORY_PARAM_EMPTY_OR_MALFORMED = -1102
+UNKNOWN_PARAM = -1104
+PARAM_EMPTY = -1105
+PARAM_NOT_REQUIRED = -1106
+BAD_PRECISION = -1111
+INVALID_TIF = -1115
+INVALID_ORDER_TYPE = -1116
+INVALID_SIDE = -1117
+EMPTY_NEW_CL_ORD_ID = -1118
+BAD_INTERVAL = -1120
+BAD_SYMBOL = -1121
+INVALID_LISTEN_KEY = -1125
+BAD_RECV_WINDOW = -1131
+INVALID_PARAMETER = -1130
+FILTER_FAILURE = -1013
+NEW_ORDER_REJECTED = -2010
+CANCEL_REJECTED = -2011
+NO_SUCH_ORDER = -2013
+BAD_API_KEY_FMT = -2014
+REJECTED_MBX_KEY = -2015
+
+INSUFFICIENT_BALANCE_MSG = "Account has insufficient balance for requested action."
+
+_REASONS: dict[int, tuple[int, str]] = {
+    Reason.UNKNOWN_MARKET: (BAD_SYMBOL, "Invalid symbol."),
+    Reason.INVALID_PRICE: (FILTER_FAILURE, "Filter failure: PRICE_FILTER"),
+    Reason.PRICE_OFF_TICK: (FILTER_FAILURE, "Filter failure: PRICE_FILTER"),
+    Reason.INVALID_QUANTITY: (FILTER_FAILURE, "Filter failure: LOT_SIZE"),
+    Reason.QUANTITY_OFF_STEP: (FILTER_FAILURE, "Filter failure: LOT_SIZE"),
+    Reason.QUANTITY_BELOW_MIN: (FILTER_FAILURE, "Filter failure: LOT_SIZE"),
+    Reason.QUANTITY_ABOVE_MAX: (FILTER_FAILURE, "Filter failure: LOT_SIZE"),
+    Reason.BELOW_MIN_NOTIONAL: (FILTER_FAILURE, "Filter failure: NOTIONAL"),
+    Reason.INVALID_ORDER_TYPE: (INVALID_ORDER_TYPE, "Invalid orderType."),
+    Reason.INVALID_TIME_IN_FORCE: (INVALID_TIF, "Invalid timeInForce."),
+    Reason.INVALID_SIDE: (INVALID_SIDE, "Invalid side."),
+    Reason.INVALID_STP_MODE: (INVALID_PARAMETER, "Invalid selfTradePreventionMode."),
+    Reason.DUPLICATE_ORDER_ID: (NEW_ORDER_REJECTED, "Duplicate order sent."),
+    Reason.DUPLICATE_CLIENT_ORDER_ID: (NEW_ORDER_REJECTED, "Duplicate order sent."),
+    Reason.INSUFFICIENT_RESERVE: (NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG),
+    Reason.WOULD_TAKE: (NEW_ORDER_REJECTED, "Order would immediately match and take."),
+    Reason.UNKNOWN_ORDER: (CANCEL_REJECTED, "Unknown order sent."),
+    Reason.ORDER_NOT_OWNED: (CANCEL_REJECTED, "Unknown order sent."),
+}
+
+
+def reason_error(reason: int) -> ApiError:
+    """The client-facing error for an engine rejection reason."""
+    code, msg = _REASONS.get(reason, (UNKNOWN, "An unknown error occurred while processing the request."))
+    return ApiError(code, msg)

@@ -1,0 +1,73 @@
+"""Every Redis key and channel name, in one place (ARCHITECTURE.md, Keys and streams).
+
+Braces are Redis Cluster hash tags: everything about one symbol shares a slot, everything about
+one user another. `prefix` namespaces a whole deployment (tests use a random one).
+"""
+
+from dataclasses import dataclass
+
+FEE_ACCOUNT = 0  # the user id that collects trading fees
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str = ""
+
+    # per symbol
+    def commands(self, symbol: str) -> str:
+        return f"{self.prefix}cmd:{{{symbol}}}"
+
+    def events(self, symbol: str) -> str:
+        return f"{self.prefix}evt:{{{symbol}}}"
+
+    def snapshot(self, symbol: str) -> str:
+        return f"{self.prefix}snap:{{{symbol}}}"
+
+    def depth(self, symbol: str) -> str:
+        return f"{self.prefix}depth:{{{symbol}}}"
+
+    def order_ids(self, symbol: str) -> str:
+        return f"{self.prefix}oid:{{{symbol}}}"
+
+    def settled_position(self, symbol: str) -> str:
+        """The last command id whose events settlement has applied."""
+        return f"{self.prefix}settled:{{{symbol}}}"
+
+    def market_data(self, symbol: str) -> str:
+        return f"{self.prefix}md.{symbol}"
+
+    # per user
+    def balances(self, user_id: int) -> str:
+        return f"{self.prefix}bal:{{{user_id}}}"
+
+    def reservations(self, user_id: int) -> str:
+        return f"{self.prefix}resv:{{{user_id}}}"
+
+    def orders(self, user_id: int) -> str:
+        return f"{self.prefix}ord:{{{user_id}}}"
+
+    def open_orders(self, user_id: int) -> str:
+        return f"{self.prefix}open:{{{user_id}}}"
+
+    def client_ids(self, user_id: int) -> str:
+        return f"{self.prefix}coid:{{{user_id}}}"
+
+    def user_trades(self, user_id: int, symbol: str) -> str:
+        return f"{self.prefix}utr:{{{user_id}}}:{symbol}"
+
+    def user_orders_by_symbol(self, user_id: int, symbol: str) -> str:
+        return f"{self.prefix}uord:{{{user_id}}}:{symbol}"
+
+    def user_channel(self, user_id: int) -> str:
+        return f"{self.prefix}user.{user_id}"
+
+    # gateway
+    def reply_channel(self, gateway_id: str) -> str:
+        return f"{self.prefix}reply.{gateway_id}"
+
+    def session(self, token: str) -> str:
+        return f"{self.prefix}sess:{token}"
+
+    def pending_reservations(self) -> str:
+        """Reservations not yet confirmed by an engine event: member `uid:SYM:oid`, score ms."""
+        return f"{self.prefix}resv-pending"

@@ -1,0 +1,165 @@
+"""The ledger: balances in Redis hashes, changed only by the Lua scripts in lua/.
+
+`bal:{uid}` holds `ASSET:free` and `ASSET:locked` as integers in the asset's smallest unit.
+A reservation (`resv:{uid}`, field `SYM:orderId`) records what an order locked, so that none
+outlives its order. Negative script results become exceptions here, at one boundary.
+"""
+
+from collections.abc import Sequence
+from importlib.resources import files
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from exchange_core.keys import Keys
+
+MAX_AMOUNT = 2**53 - 1  # Lua compares numbers as doubles: amounts must stay exact below this
+RECENT_CLIENT_ID_MS = 24 * 3600 * 1000
+
+Arg = str | int | bytes
+# One settle.lua operation: seq, kind, a, b, c, d (see lua/settle.lua).
+SettleOp = tuple[int, str, Arg, Arg, Arg, Arg]
+
+
+def _script(name: str) -> str:
+    return files("exchange_core").joinpath("lua", name).read_text()
+
+
+class LedgerError(Exception):
+    """A ledger script refused the change."""
+
+
+class InsufficientFunds(LedgerError):
+    pass
+
+
+class DuplicateClientOrderId(LedgerError):
+    pass
+
+
+class Ledger:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._reserve = redis.register_script(_script("reserve.lua"))
+        self._deposit = redis.register_script(_script("deposit.lua"))
+        self._settle = redis.register_script(_script("settle.lua"))
+        self._release_orphan = redis.register_script(_script("release_orphan.lua"))
+
+    async def reserve(
+        self,
+        user_id: int,
+        asset: str,
+        amount: int,
+        symbol: str,
+        order_id: int,
+        client_order_id: str,
+        now_ms: int,
+        recent_ms: int = RECENT_CLIENT_ID_MS,
+    ) -> None:
+        """Lock `amount` of `asset` for the order and claim its client order id.
+
+        Raises InsufficientFunds, DuplicateClientOrderId (the id belongs to an open order or one
+        made within `recent_ms`) or LedgerError.
+        """
+        if not 0 <= amount <= MAX_AMOUNT:
+            raise LedgerError(f"amount out of range: {amount}")
+        pending = f"{user_id}:{symbol}:{order_id}"
+        await self.redis.zadd(self.keys.pending_reservations(), {pending: now_ms})
+        k = self.keys
+        result = await self._reserve(
+            keys=[
+                k.balances(user_id),
+                k.reservations(user_id),
+                k.client_ids(user_id),
+                k.open_orders(user_id),
+            ],
+            args=[
+                asset,
+                amount,
+                f"{symbol}:{order_id}",
+                now_ms,
+                f"{symbol}:{client_order_id}",
+                order_id,
+                recent_ms,
+            ],
+        )
+        if result == 1:
+            return
+        await self.redis.zrem(self.keys.pending_reservations(), pending)
+        if result == -1:
+            raise InsufficientFunds(asset)
+        if result == -4:
+            raise DuplicateClientOrderId(client_order_id)
+        raise LedgerError(f"reserve refused ({result})")
+
+    async def client_order(self, user_id: int, symbol: str, client_order_id: str) -> int | None:
+        """The order id that last claimed `client_order_id` in `symbol`, if any."""
+        claim = await self.redis.hget(self.keys.client_ids(user_id), f"{symbol}:{client_order_id}")
+        if not claim:
+            return None
+        text = claim.decode() if isinstance(claim, bytes) else str(claim)
+        return int(text.split(":", 1)[0])
+
+    async def deposit(self, user_id: int, asset: str, amount: int) -> int:
+        """Credit free funds; returns the new free balance."""
+        if not 0 < amount <= MAX_AMOUNT:
+            raise LedgerError(f"amount out of range: {amount}")
+        result = int(await self._deposit(keys=[self.keys.balances(user_id)], args=[asset, amount]))
+        if result < 0:
+            raise LedgerError(f"deposit refused ({result})")
+        return result
+
+    async def balances(self, user_id: int) -> dict[str, tuple[int, int]]:
+        """{asset: (free, locked)} for every asset the user ever held."""
+        raw = await self.redis.hgetall(self.keys.balances(user_id))
+        out: dict[str, list[int]] = {}
+        for field, value in raw.items():
+            name = field.decode() if isinstance(field, bytes) else str(field)
+            asset, _, kind = name.partition(":")
+            if kind not in ("free", "locked"):
+                continue
+            pair = out.setdefault(asset, [0, 0])
+            pair[0 if kind == "free" else 1] = int(value)
+        return {asset: (free, locked) for asset, (free, locked) in out.items()}
+
+    def settle_keys(self, user_id: int, symbol: str) -> list[str]:
+        k = self.keys
+        return [
+            k.balances(user_id),
+            k.reservations(user_id),
+            k.orders(user_id),
+            k.open_orders(user_id),
+            k.client_ids(user_id),
+            k.user_trades(user_id, symbol),
+            k.user_orders_by_symbol(user_id, symbol),
+        ]
+
+    def settle_args(self, symbol: str, ops: Sequence[SettleOp]) -> list[Arg]:
+        args: list[Arg] = [symbol]
+        for op in ops:
+            args.extend(op)
+        return args
+
+    def queue_settle(self, pipe: Pipeline, user_id: int, symbol: str, ops: Sequence[SettleOp]) -> None:
+        """Queue settle.lua for one user on `pipe` (run `load_scripts` once before)."""
+        pipe.evalsha(self._settle.sha, 7, *self.settle_keys(user_id, symbol), *self.settle_args(symbol, ops))
+
+    async def load_scripts(self) -> None:
+        """Make sure Redis has the scripts, for callers that queue them on pipelines."""
+        for script in (self._reserve, self._deposit, self._settle, self._release_orphan):
+            await self.redis.script_load(script.script)
+
+    async def settle(self, user_id: int, symbol: str, ops: Sequence[SettleOp]) -> int:
+        """Run settle.lua for one user now; returns the number of operations applied."""
+        return int(
+            await self._settle(keys=self.settle_keys(user_id, symbol), args=self.settle_args(symbol, ops))
+        )
+
+    async def release_orphan(self, user_id: int, symbol: str, order_id: int) -> int:
+        """Release a reservation still waiting for its engine; 0 if it was confirmed or is gone."""
+        released = await self._release_orphan(
+            keys=[self.keys.balances(user_id), self.keys.reservations(user_id)],
+            args=[f"{symbol}:{order_id}"],
+        )
+        return int(released)

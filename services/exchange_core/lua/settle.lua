@@ -1,0 +1,50 @@
+-- Apply one user's share of a market's events, exactly once per (user, symbol).
+-- KEYS[1] bal:{uid}  KEYS[2] resv:{uid}  KEYS[3] ord:{uid}  KEYS[4] open:{uid}
+-- KEYS[5] coid:{uid}  KEYS[6] utr:{uid}:SYM  KEYS[7] uord:{uid}:SYM
+-- ARGV[1] symbol, then operations of 6 values each: seq, kind, a, b, c, d.
+-- An operation whose seq is not above the user's last applied seq for the symbol is skipped
+-- (a redelivered event); the last applied seq is kept in bal:{uid} field "seq:SYM".
+--   B field delta              balance field ("USDT:locked") += delta
+--   C resv_field               reservation confirmed by the engine (no longer an orphan)
+--   X resv_field               reservation finished (released with its order)
+--   O order_id json open cid   order state; open=1 keeps it in the open set
+--   T trade_id json            one of the user's trades
+-- Returns the number of operations applied.
+local symbol = ARGV[1]
+local seq_field = 'seq:' .. symbol
+local last = tonumber(redis.call('HGET', KEYS[1], seq_field) or '0')
+local applied, top = 0, last
+for i = 2, #ARGV, 6 do
+  local seq = tonumber(ARGV[i])
+  if seq > last then
+    local kind, a, b, c, d = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+    if kind == 'B' then
+      redis.call('HINCRBY', KEYS[1], a, b)
+    elseif kind == 'C' then
+      local value = redis.call('HGET', KEYS[2], a)
+      if value then
+        redis.call('HSET', KEYS[2], a, (string.gsub(value, ':pending$', ':active')))
+      end
+    elseif kind == 'X' then
+      redis.call('HDEL', KEYS[2], a)
+    elseif kind == 'O' then
+      local field = symbol .. ':' .. a
+      redis.call('HSET', KEYS[3], field, b)
+      redis.call('ZADD', KEYS[7], tonumber(a), a)
+      if c == '1' then
+        redis.call('SADD', KEYS[4], field)
+      else
+        redis.call('SREM', KEYS[4], field)
+      end
+      if d ~= '' then
+        redis.call('HSET', KEYS[5], symbol .. ':' .. d, a)
+      end
+    elseif kind == 'T' then
+      redis.call('ZADD', KEYS[6], tonumber(a), b)
+    end
+    applied = applied + 1
+    if seq > top then top = seq end
+  end
+end
+if top > last then redis.call('HSET', KEYS[1], seq_field, top) end
+return applied

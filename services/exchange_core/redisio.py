@@ -1,0 +1,68 @@
+"""Typed reads from Redis at one boundary.
+
+Clients are created with `decode_responses=False`, so replies are bytes; redis-py's annotations
+allow every reply shape, so the few reads whose shape we rely on are narrowed here.
+"""
+
+from typing import cast
+
+from redis.asyncio import Redis
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+def connect(url: str, max_connections: int = 64) -> Redis:
+    """A client for `url` that returns bytes."""
+    client: Redis = Redis.from_url(url, max_connections=max_connections, decode_responses=False)
+    return client
+
+
+async def xrange(redis: Redis, key: str, after: bytes, count: int) -> list[Entry]:
+    """Up to `count` stream entries with ids strictly after `after`."""
+    return cast(list[Entry], await redis.xrange(key, min=b"(" + after, max=b"+", count=count))
+
+
+async def newest(redis: Redis, key: str) -> Entry | None:
+    entries = cast(list[Entry], await redis.xrevrange(key, count=1))
+    return entries[0] if entries else None
+
+
+async def xreadgroup(
+    redis: Redis, group: str, consumer: str, streams: dict[str, str], count: int, block: int | None
+) -> list[tuple[bytes, list[Entry]]]:
+    result = await redis.xreadgroup(group, consumer, streams, count=count, block=block)  # type: ignore[arg-type]
+    return cast(list[tuple[bytes, list[Entry]]], result or [])
+
+
+async def hgetall(redis: Redis, key: str) -> dict[bytes, bytes]:
+    return cast(dict[bytes, bytes], await redis.hgetall(key))
+
+
+async def get(redis: Redis, key: str) -> bytes | None:
+    return cast(bytes | None, await redis.get(key))
+
+
+async def zrange_by_score(redis: Redis, key: str, max_score: int, count: int) -> list[tuple[bytes, float]]:
+    """Up to `count` members scored at most `max_score`, lowest first, with their scores."""
+    result = await redis.zrangebyscore(key, "-inf", max_score, start=0, num=count, withscores=True)
+    return cast(list[tuple[bytes, float]], result)
+
+
+async def smembers(redis: Redis, key: str) -> set[bytes]:
+    return cast(set[bytes], await redis.smembers(key))
+
+
+async def zrange_members(
+    redis: Redis,
+    key: str,
+    *,
+    by_score_from: int | None = None,
+    count: int | None = None,
+    last: int | None = None,
+) -> list[bytes]:
+    """Sorted-set members: from score `by_score_from` upwards (at most `count`), or the `last` ones."""
+    if by_score_from is not None:
+        if count is None:
+            return cast(list[bytes], await redis.zrangebyscore(key, by_score_from, "+inf"))
+        return cast(list[bytes], await redis.zrangebyscore(key, by_score_from, "+inf", start=0, num=count))
+    return cast(list[bytes], await redis.zrange(key, -(last or 0), -1))

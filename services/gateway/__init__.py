@@ -1,0 +1,1 @@
+"""The gateway: Binance-compatible REST API and web endpoints (FastAPI)."""

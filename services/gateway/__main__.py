@@ -1,0 +1,25 @@
+"""`python -m gateway`: serve the REST API (127.0.0.1:8000 unless HOST/PORT say otherwise)."""
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+
+
+def main() -> None:
+    settings = GatewaySettings()
+    if not settings.secret_key:
+        raise SystemExit("SECRET_KEY is required (a Fernet key: urlsafe base64 of 32 random bytes)")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

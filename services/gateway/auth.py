@@ -1,0 +1,306 @@
+"""Who is calling: FastAPI dependencies implementing Binance's SIGNED and USER_STREAM rules, and
+web sessions.
+
+SIGNED (Binance "Endpoint security type"): header X-MBX-APIKEY; parameters `timestamp`
+(mandatory), `recvWindow` (optional, default 5000 ms, at most 60000) and `signature`, the hex
+HMAC-SHA256 with the key's secret of totalParams = the raw query string concatenated with the raw
+form body, each without its `signature=` parameter. Parameters may arrive in either place (ccxt
+and python-binance put them in the body of POST/PUT/DELETE requests); one given twice is refused.
+
+API keys are looked up through an in-process cache: a key revoked on another gateway process stays
+usable there for at most API_KEY_CACHE_SECONDS (5 s); the process that revokes it evicts it at once.
+"""
+
+import hashlib
+import hmac
+import re
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Annotated, cast
+from urllib.parse import parse_qsl
+
+from cryptography.fernet import Fernet
+from fastapi import Depends, Request
+from starlette.datastructures import State
+
+from exchange_core.errors import (
+    BAD_API_KEY_FMT,
+    BAD_RECV_WINDOW,
+    ILLEGAL_CHARS,
+    INVALID_SIGNATURE,
+    INVALID_TIMESTAMP,
+    MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+    REJECTED_MBX_KEY,
+    TOO_MANY_PARAMETERS,
+    UNAUTHORIZED,
+    ApiError,
+)
+from gateway.accounts import lookup_api_key
+from gateway.context import GatewayContext
+from gateway.sessions import COOKIE_NAME, session_user_id
+
+API_KEY_HEADER = "X-MBX-APIKEY"
+CSRF_HEADER = "X-Requested-With"
+CSRF_VALUE = "exchange-web"
+API_KEY_CACHE_SECONDS = 5.0
+DEFAULT_RECV_WINDOW = 5_000
+MAX_RECV_WINDOW = 60_000
+MAX_FUTURE_MS = 1_000
+MAX_PARAMS = 100
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_API_KEY = re.compile(r"[A-Za-z0-9]{64}")
+_DIGITS = re.compile(r"[0-9]{1,20}")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: `via` is "api_key" or "session"."""
+
+    user_id: int
+    via: str
+
+
+def context(request: Request) -> GatewayContext:
+    """The gateway's shared context (set on app.state.ctx at start-up)."""
+    return cast(GatewayContext, request.app.state.ctx)
+
+
+@lru_cache(maxsize=4)
+def fernet_for(secret_key: str) -> Fernet:
+    """The Fernet that encrypts API secrets at rest. Raises RuntimeError when SECRET_KEY is unset."""
+    if not secret_key:
+        raise RuntimeError("SECRET_KEY is not set: API secrets cannot be encrypted")
+    return Fernet(secret_key.encode())
+
+
+class ApiKeyCache:
+    """Active API keys, api key -> (user id, secret), each remembered for `ttl` seconds.
+
+    Unknown keys are not remembered, so that a key works as soon as it is created.
+    """
+
+    def __init__(self, ttl: float = API_KEY_CACHE_SECONDS, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, int, bytes]] = {}
+
+    def get(self, api_key: str) -> tuple[int, bytes] | None:
+        entry = self._entries.get(api_key)
+        if entry is None:
+            return None
+        expires, user_id, secret = entry
+        if time.monotonic() >= expires:
+            del self._entries[api_key]
+            return None
+        return user_id, secret
+
+    def put(self, api_key: str, user_id: int, secret: bytes) -> None:
+        if self.ttl <= 0:
+            return
+        now = time.monotonic()
+        if len(self._entries) >= self.max_entries:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            while len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]
+        self._entries[api_key] = (now + self.ttl, user_id, secret)
+
+    def evict(self, api_key: str) -> None:
+        self._entries.pop(api_key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def api_key_cache(state: State) -> ApiKeyCache:
+    """The app's key cache (app.state.api_key_cache), created on first use."""
+    cache = getattr(state, "api_key_cache", None)
+    if not isinstance(cache, ApiKeyCache):
+        cache = ApiKeyCache()
+        state.api_key_cache = cache
+    return cache
+
+
+def server_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def _is_form(request: Request) -> bool:
+    """Whether the body carries parameters: form-urlencoded, or no content type at all."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type in ("", "application/x-www-form-urlencoded")
+
+
+def _parse(raw: bytes) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(raw.decode(), keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS)
+    except UnicodeDecodeError:
+        raise ApiError(ILLEGAL_CHARS, "Illegal characters found in a parameter.") from None
+    except ValueError:
+        raise ApiError(TOO_MANY_PARAMETERS, "Too many parameters sent for this endpoint.") from None
+
+
+async def _form_body(request: Request) -> bytes:
+    return await request.body() if _is_form(request) else b""
+
+
+async def request_params(request: Request) -> dict[str, str]:
+    """The query-string and form-body parameters, merged; cached on request.state.
+
+    Raises ApiError(-1101) when a parameter is given twice (in one place or in both), -1100 for
+    bytes that are not UTF-8.
+    """
+    cached = getattr(request.state, "request_params", None)
+    if isinstance(cached, dict):
+        return cached
+    pairs = _parse(request.scope.get("query_string", b"")) + _parse(await _form_body(request))
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            raise ApiError(TOO_MANY_PARAMETERS, "Duplicate values for a parameter detected.")
+        params[name] = value
+    request.state.request_params = params
+    return params
+
+
+def _without_signature(raw: bytes) -> bytes:
+    if b"signature=" not in raw:
+        return raw
+    return b"&".join(part for part in raw.split(b"&") if part.partition(b"=")[0] != b"signature")
+
+
+async def total_params(request: Request) -> bytes:
+    """Binance's totalParams: raw query string + raw form body, without the signature."""
+    query = _without_signature(request.scope.get("query_string", b""))
+    return query + _without_signature(await _form_body(request))
+
+
+# ---------------------------------------------------------------- the SIGNED rules
+
+
+def _missing(name: str) -> ApiError:
+    return ApiError(
+        MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+        f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
+    )
+
+
+def _timestamp(params: dict[str, str]) -> int:
+    value = params.get("timestamp", "")
+    if not _DIGITS.fullmatch(value):
+        raise _missing("timestamp")
+    return int(value)
+
+
+def _recv_window(params: dict[str, str]) -> int:
+    value = params.get("recvWindow")
+    if value is None or value == "":
+        return DEFAULT_RECV_WINDOW
+    if not _DIGITS.fullmatch(value):
+        raise ApiError(
+            ILLEGAL_CHARS,
+            "Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}$'.",
+        )
+    window = int(value)
+    if not 0 < window <= MAX_RECV_WINDOW:
+        raise ApiError(BAD_RECV_WINDOW, "recvWindow must be less than 60000")
+    return window
+
+
+def check_timestamp(timestamp: int, recv_window: int, now_ms: int) -> None:
+    """Raises ApiError(-1021) unless now - recvWindow <= timestamp < now + 1000."""
+    if timestamp >= now_ms + MAX_FUTURE_MS:
+        raise ApiError(INVALID_TIMESTAMP, "Timestamp for this request was 1000ms ahead of the server's time.")
+    if now_ms - timestamp > recv_window:
+        raise ApiError(INVALID_TIMESTAMP, "Timestamp for this request is outside of the recvWindow.")
+
+
+def _api_key_header(request: Request) -> str:
+    api_key = request.headers.get(API_KEY_HEADER, "")
+    if not _API_KEY.fullmatch(api_key):
+        raise ApiError(BAD_API_KEY_FMT, "API-key format invalid.", 401)
+    return api_key
+
+
+async def _resolve_api_key(request: Request, api_key: str) -> tuple[int, bytes]:
+    """(user id, secret) of an active key; raises ApiError(-2015, 401) otherwise."""
+    cache = api_key_cache(request.app.state)
+    found = cache.get(api_key)
+    if found is None:
+        ctx = context(request)
+        found = await lookup_api_key(ctx.pool, fernet_for(ctx.settings.secret_key), api_key)
+        if found is None:
+            raise ApiError(REJECTED_MBX_KEY, "Invalid API-key, IP, or permissions for action.", 401)
+        cache.put(api_key, *found)
+    return found
+
+
+async def signed_user(request: Request) -> Principal:
+    """The owner of a SIGNED request.
+
+    Rejections, in the order checked: -2014 (no well-formed X-MBX-APIKEY), -1101 (duplicate
+    parameter), -1102 (timestamp missing or malformed), -1100/-1131 (bad recvWindow), -1021
+    (timestamp ahead by 1000 ms or more, or older than recvWindow: a replay), -1102 (no
+    signature), -2015 (unknown or revoked key), -1022 (signature mismatch).
+    """
+    api_key = _api_key_header(request)
+    params = await request_params(request)
+    timestamp = _timestamp(params)
+    check_timestamp(timestamp, _recv_window(params), server_ms())
+    signature = params.get("signature")
+    if not signature:
+        raise _missing("signature")
+    user_id, secret = await _resolve_api_key(request, api_key)
+    expected = hmac.new(secret, await total_params(request), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
+        raise ApiError(INVALID_SIGNATURE, "Signature for this request is not valid.", 400)
+    return Principal(user_id, "api_key")
+
+
+async def api_key_user(request: Request) -> Principal:
+    """The owner of the X-MBX-APIKEY header alone (Binance USER_STREAM). Raises -2014 or -2015."""
+    user_id, _ = await _resolve_api_key(request, _api_key_header(request))
+    return Principal(user_id, "api_key")
+
+
+# ---------------------------------------------------------------- web sessions
+
+
+def check_csrf_header(request: Request) -> None:
+    """Cookie-authenticated changes need `X-Requested-With: exchange-web`, which no cross-site form
+    can send. Raises ApiError(-1002, 403) when a non-GET/HEAD request lacks it."""
+    if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
+        raise ApiError(UNAUTHORIZED, "Missing X-Requested-With header.", 403)
+
+
+async def session_user(request: Request) -> Principal:
+    """The user of the `session` cookie. Raises ApiError(-1002): 401 without a live session, 403
+    for a change without the CSRF header."""
+    token = request.cookies.get(COOKIE_NAME)
+    if not token:
+        raise ApiError(UNAUTHORIZED, "You are not logged in.", 401)
+    check_csrf_header(request)
+    ctx = context(request)
+    user_id = await session_user_id(ctx.redis, ctx.keys, token)
+    if user_id is None:
+        raise ApiError(UNAUTHORIZED, "Your session has expired; please log in again.", 401)
+    return Principal(user_id, "session")
+
+
+async def session_or_signed_user(request: Request) -> Principal:
+    """A session cookie's user, or else the SIGNED rules.
+
+    A request carrying X-MBX-APIKEY is always held to the SIGNED rules, even with a cookie (a bot
+    with a cookie jar); a cross-site page cannot set that header, so this opens no CSRF path.
+    """
+    if request.cookies.get(COOKIE_NAME) and API_KEY_HEADER not in request.headers:
+        return await session_user(request)
+    return await signed_user(request)
+
+
+Caller = Annotated[Principal, Depends(session_or_signed_user)]
+"""A route parameter for endpoints open to web sessions and signed API requests."""

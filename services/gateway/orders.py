@@ -1,0 +1,290 @@
+"""The order path at the gateway: reserve, append the command, await the answer; and the
+order, trade and open-order queries, served from the states settlement keeps in Redis.
+
+A reservation is made before the command is appended and is recorded against the order id;
+a command is never appended later than SUBMIT_GUARD_MS after its reservation (settlement's
+orphan sweeper relies on that bound to release reservations whose command never arrived).
+"""
+
+import json
+import time
+from typing import Any
+
+from exchange_core import redisio
+from exchange_core.errors import (
+    CANCEL_REJECTED,
+    INSUFFICIENT_BALANCE_MSG,
+    MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+    NEW_ORDER_REJECTED,
+    NO_SUCH_ORDER,
+    TIMEOUT,
+    ApiError,
+    reason_error,
+)
+from exchange_core.ledger import DuplicateClientOrderId, InsufficientFunds
+from exchange_core.markets import Market
+from exchange_core.protocol import encode_command
+from exchange_proto import events_pb2 as epb
+from gateway.context import GatewayContext
+from gateway.formatting import cancel_json, new_order_json, order_json, trade_json
+from gateway.validation import OrderRequest, client_order_id, int_param, market_of, parse_new_order
+from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
+from matching.enums import OrderType, Side
+
+SUBMIT_GUARD_MS = 10_000
+# A MARKET order whose cost is estimated from the book reserves this much more (per mille).
+SLIPPAGE_PER_MILLE = 50
+UNKNOWN_ORDER_MSG = "Unknown order sent."
+
+
+def timeout_error() -> ApiError:
+    return ApiError(
+        TIMEOUT,
+        "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+        503,
+    )
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class OrderService:
+    def __init__(self, ctx: GatewayContext) -> None:
+        self.ctx = ctx
+        self.reply_channel = ctx.keys.reply_channel(ctx.settings.gateway_id)
+
+    # ------------------------------------------------------------------ commands
+
+    async def place(self, user_id: int, params: dict[str, str]) -> dict[str, Any]:
+        """POST /api/v3/order."""
+        req = parse_new_order(params, self.ctx.markets)
+        market = req.market
+        symbol = market.symbol
+        order_id = int(await self.ctx.redis.incr(self.ctx.keys.order_ids(symbol)))
+        asset, amount = await self._reservation(req)
+        started = now_ms()
+        try:
+            await self.ctx.ledger.reserve(
+                user_id, asset, amount, symbol, order_id, req.client_order_id, started
+            )
+        except InsufficientFunds as exc:
+            raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG) from exc
+        except DuplicateClientOrderId as exc:
+            raise ApiError(NEW_ORDER_REJECTED, "Duplicate order sent.") from exc
+        command = PlaceOrder(
+            symbol,
+            order_id,
+            user_id,
+            req.side,
+            req.order_type,
+            req.time_in_force,
+            req.price,
+            req.quantity,
+            req.quote_quantity,
+            amount,
+            req.stp_mode,
+            req.client_order_id,
+        )
+        batch = await self._submit(symbol, f"o{order_id}", command, started)
+        rejected = next(
+            (e.order_rejected for e in batch.events if e.WhichOneof("kind") == "order_rejected"), None
+        )
+        if rejected is not None:
+            raise reason_error(rejected.reason)
+        return new_order_json(market, order_id, req.resp_type, batch)
+
+    async def cancel(self, user_id: int, params: dict[str, str]) -> dict[str, Any]:
+        """DELETE /api/v3/order."""
+        market = market_of(params, self.ctx.markets)
+        order_id = await self._order_id(user_id, market, params)
+        if order_id is None:
+            raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
+        cancel_id = client_order_id(params)
+        batch = await self._submit(
+            market.symbol, f"c{order_id}:{cancel_id}", CancelOrder(market.symbol, user_id, order_id)
+        )
+        refused = next(
+            (e.cancel_rejected for e in batch.events if e.WhichOneof("kind") == "cancel_rejected"), None
+        )
+        if refused is not None:
+            raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
+        state = await self._state(user_id, market.symbol, order_id)
+        if state is None:
+            raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
+        return cancel_json(market, state, cancel_id, batch.events[0].ts)
+
+    async def cancel_all(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+        """DELETE /api/v3/openOrders: every open order of the user in one market."""
+        market = market_of(params, self.ctx.markets)
+        batch = await self._submit(market.symbol, f"a{user_id}:{now_ms()}", CancelAll(market.symbol, user_id))
+        if any(e.WhichOneof("kind") == "cancel_rejected" for e in batch.events):
+            raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
+        cancelled = [
+            e.order_cancelled.order_id for e in batch.events if e.WhichOneof("kind") == "order_cancelled"
+        ]
+        states = await self._states(user_id, market.symbol, cancelled)
+        ts = batch.events[0].ts
+        return [cancel_json(market, s, client_order_id({}), ts) for s in states]
+
+    async def _submit(
+        self, symbol: str, correlation: str, command: Command, reserved_at: int | None = None
+    ) -> epb.EventBatch:
+        """Append `command` to the market's journal and wait for its answer (-1007 on timeout)."""
+        ctx = self.ctx
+        correlation_id = f"{symbol}:{correlation}"
+        future = ctx.replies.expect(correlation_id)
+        if reserved_at is not None and now_ms() - reserved_at > SUBMIT_GUARD_MS:
+            ctx.replies.forget(correlation_id)
+            raise timeout_error()
+        await ctx.redis.xadd(
+            ctx.keys.commands(symbol), {"c": encode_command(command, self.reply_channel, correlation_id)}
+        )
+        batch: epb.EventBatch | None = await ctx.replies.wait(
+            correlation_id, future, ctx.settings.order_timeout_ms / 1000
+        )
+        if batch is None:
+            raise timeout_error()
+        return batch
+
+    async def _reservation(self, req: OrderRequest) -> tuple[str, int]:
+        """(asset, amount) to lock for the order: exact for limits and sells by quantity,
+        estimated from the book (plus slippage) for MARKET buys by quantity and sells by quote."""
+        market, spec = req.market, req.market.spec
+        buy = req.side == Side.BUY
+        if req.order_type != OrderType.MARKET:
+            return (spec.quote, spec.notional(req.price, req.quantity)) if buy else (spec.base, req.quantity)
+        if buy and req.quote_quantity:
+            return spec.quote, req.quote_quantity
+        if not buy and req.quantity:
+            return spec.base, req.quantity
+        book = await self._depth(market.symbol)
+        if buy:
+            cost = _cost_of(spec.notional, book.get("asks", []), req.quantity)
+            return spec.quote, max(1, cost + cost * SLIPPAGE_PER_MILLE // 1000)
+        base = _base_for(spec.notional, spec.step_units, book.get("bids", []), req.quote_quantity)
+        return spec.base, max(spec.step_units, base + base * SLIPPAGE_PER_MILLE // 1000)
+
+    async def _depth(self, symbol: str) -> dict[str, list[list[int]]]:
+        raw = await redisio.get(self.ctx.redis, self.ctx.keys.depth(symbol))
+        return json.loads(raw) if raw else {}
+
+    # ------------------------------------------------------------------ queries
+
+    async def _order_id(self, user_id: int, market: Market, params: dict[str, str]) -> int | None:
+        order_id = int_param(params, "orderId")
+        if order_id is not None:
+            return order_id
+        original = params.get("origClientOrderId")
+        if not original:
+            raise ApiError(
+                MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+                "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+            )
+        return await self.ctx.ledger.client_order(user_id, market.symbol, original)
+
+    async def _state(self, user_id: int, symbol: str, order_id: int) -> dict[str, Any] | None:
+        raw = await self.ctx.redis.hget(self.ctx.keys.orders(user_id), f"{symbol}:{order_id}")
+        return json.loads(raw) if raw else None
+
+    async def _states(self, user_id: int, symbol: str, order_ids: list[int]) -> list[dict[str, Any]]:
+        if not order_ids:
+            return []
+        raws = await self.ctx.redis.hmget(self.ctx.keys.orders(user_id), [f"{symbol}:{o}" for o in order_ids])
+        return [json.loads(r) for r in raws if r]
+
+    async def get_order(self, user_id: int, params: dict[str, str]) -> dict[str, Any]:
+        """GET /api/v3/order."""
+        market = market_of(params, self.ctx.markets)
+        order_id = await self._order_id(user_id, market, params)
+        state = await self._state(user_id, market.symbol, order_id) if order_id is not None else None
+        if state is None or (
+            params.get("origClientOrderId")
+            and not params.get("orderId")
+            and state["c"] != params["origClientOrderId"]
+        ):
+            raise ApiError(NO_SUCH_ORDER, "Order does not exist.")
+        return order_json(market, state)
+
+    async def open_orders(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+        """GET /api/v3/openOrders, for one market or all."""
+        only = market_of(params, self.ctx.markets).symbol if params.get("symbol") else None
+        members = await redisio.smembers(self.ctx.redis, self.ctx.keys.open_orders(user_id))
+        fields = sorted(
+            (m.decode() for m in members if only is None or m.decode().startswith(f"{only}:")),
+            key=lambda f: (f.split(":")[0], int(f.split(":")[1])),
+        )
+        if not fields:
+            return []
+        raws = await self.ctx.redis.hmget(self.ctx.keys.orders(user_id), fields)
+        out = []
+        for field, raw in zip(fields, raws, strict=True):
+            if raw:
+                out.append(order_json(self.ctx.markets[field.split(":")[0]], json.loads(raw)))
+        return out
+
+    async def all_orders(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+        """GET /api/v3/allOrders: by order id from `orderId`, at most `limit` (500, max 1000)."""
+        market = market_of(params, self.ctx.markets)
+        limit = min(int_param(params, "limit", 500) or 500, 1000)
+        start = int_param(params, "orderId", 0) or 0
+        start_time, end_time = int_param(params, "startTime"), int_param(params, "endTime")
+        key = self.ctx.keys.user_orders_by_symbol(user_id, market.symbol)
+        if start or start_time or end_time:
+            ids = await redisio.zrange_members(self.ctx.redis, key, by_score_from=start)
+        else:
+            ids = await redisio.zrange_members(self.ctx.redis, key, last=limit)
+        states = await self._states(user_id, market.symbol, [int(i) for i in ids])
+        states = [
+            s
+            for s in states
+            if (start_time is None or s["T"] >= start_time) and (end_time is None or s["T"] <= end_time)
+        ]
+        return [order_json(market, s) for s in states[:limit]]
+
+    async def my_trades(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+        """GET /api/v3/myTrades: from `fromId`, or the newest `limit` (500, max 1000)."""
+        market = market_of(params, self.ctx.markets)
+        limit = min(int_param(params, "limit", 500) or 500, 1000)
+        key = self.ctx.keys.user_trades(user_id, market.symbol)
+        from_id = int_param(params, "fromId")
+        if from_id is not None:
+            raws = await redisio.zrange_members(self.ctx.redis, key, by_score_from=from_id, count=limit)
+        else:
+            raws = await redisio.zrange_members(self.ctx.redis, key, last=limit)
+        trades = [json.loads(r) for r in raws]
+        order_id = int_param(params, "orderId")
+        start_time, end_time = int_param(params, "startTime"), int_param(params, "endTime")
+        trades = [
+            t
+            for t in trades
+            if (order_id is None or t["o"] == order_id)
+            and (start_time is None or t["T"] >= start_time)
+            and (end_time is None or t["T"] <= end_time)
+        ]
+        return [trade_json(market, t) for t in trades]
+
+
+def _cost_of(notional: Any, asks: list[list[int]], quantity: int) -> int:
+    """Quote units to buy `quantity` from `asks` (the last price covers what the book lacks)."""
+    cost, left, price = 0, quantity, 0
+    for price, qty in asks:
+        take = min(left, qty)
+        cost += notional(price, take)
+        left -= take
+        if not left:
+            return int(cost)
+    return int(cost + (notional(price, left) if price else 0))
+
+
+def _base_for(notional: Any, step: int, bids: list[list[int]], quote: int) -> int:
+    """Base units to sell into `bids` to receive `quote`."""
+    base, left = 0, quote
+    for price, qty in bids:
+        level_quote = notional(price, qty)
+        if level_quote >= left:
+            per_step = notional(price, step)
+            return int(base + -(-left // per_step) * step)
+        base += qty
+        left -= level_quote
+    return int(base)

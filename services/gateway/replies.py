@@ -1,0 +1,73 @@
+"""One reply channel per gateway process: futures keyed by correlation id, bounded waits."""
+
+import asyncio
+import contextlib
+import logging
+
+from redis.asyncio import Redis
+
+from exchange_proto import events_pb2 as epb
+
+log = logging.getLogger("gateway.replies")
+
+
+class ReplyListener:
+    """Subscribes to this gateway's reply channel and hands each Reply to whoever waits for it."""
+
+    def __init__(self, redis: Redis, channel: str) -> None:
+        self.redis = redis
+        self.channel = channel
+        self._waiting: dict[str, asyncio.Future[epb.EventBatch]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen())
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def expect(self, correlation_id: str) -> "asyncio.Future[epb.EventBatch]":
+        """Register interest before sending the command, so a fast answer is not missed."""
+        future: asyncio.Future[epb.EventBatch] = asyncio.get_running_loop().create_future()
+        self._waiting[correlation_id] = future
+        return future
+
+    def forget(self, correlation_id: str) -> None:
+        self._waiting.pop(correlation_id, None)
+
+    async def wait(
+        self, correlation_id: str, future: "asyncio.Future[epb.EventBatch]", timeout_s: float
+    ) -> epb.EventBatch | None:
+        """The answer, or None when none came within `timeout_s`."""
+        try:
+            return await asyncio.wait_for(future, timeout_s)
+        except TimeoutError:
+            return None
+        finally:
+            self._waiting.pop(correlation_id, None)
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                self._ready.set()
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    reply = epb.Reply.FromString(message["data"])
+                    future = self._waiting.pop(reply.correlation_id, None)
+                    if future is not None and not future.done():
+                        future.set_result(reply.batch)
+            except asyncio.CancelledError:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                raise
+            except Exception:
+                log.exception("reply channel %s failed; resubscribing", self.channel)
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await asyncio.sleep(0.5)

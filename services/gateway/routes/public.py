@@ -1,0 +1,115 @@
+"""Public REST endpoints: ping, time, exchangeInfo."""
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from exchange_core.errors import BAD_SYMBOL, ApiError
+from exchange_core.markets import Market
+from exchange_core.units import from_units
+from gateway.auth import context, request_params
+from gateway.validation import DEFAULT_STP, SUPPORTED_TYPES
+from matching.enums import StpMode
+
+router = APIRouter(prefix="/api/v3", tags=["market"])
+
+RATE_LIMITS = [
+    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+]
+
+
+@router.get("/ping")
+async def ping() -> dict[str, Any]:
+    """Test connectivity."""
+    return {}
+
+
+@router.get("/time")
+async def server_time() -> dict[str, int]:
+    """The server's time in ms."""
+    return {"serverTime": time.time_ns() // 1_000_000}
+
+
+def symbol_info(market: Market) -> dict[str, Any]:
+    spec = market.spec
+    q, b = market.quote.decimals, market.base.decimals
+    max_price = from_units((10**12 // spec.tick_units) * spec.tick_units, q)
+    return {
+        "symbol": spec.symbol,
+        "status": "TRADING",
+        "baseAsset": spec.base,
+        "baseAssetPrecision": b,
+        "quoteAsset": spec.quote,
+        "quotePrecision": q,
+        "quoteAssetPrecision": q,
+        "baseCommissionPrecision": b,
+        "quoteCommissionPrecision": q,
+        "orderTypes": list(SUPPORTED_TYPES),
+        "icebergAllowed": False,
+        "ocoAllowed": False,
+        "otoAllowed": False,
+        "quoteOrderQtyMarketAllowed": True,
+        "allowTrailingStop": False,
+        "cancelReplaceAllowed": False,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
+        "filters": [
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": from_units(spec.tick_units, q),
+                "maxPrice": max_price,
+                "tickSize": from_units(spec.tick_units, q),
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": from_units(spec.min_qty_units, b),
+                "maxQty": from_units(spec.max_qty_units, b),
+                "stepSize": from_units(spec.step_units, b),
+            },
+            {
+                "filterType": "MARKET_LOT_SIZE",
+                "minQty": from_units(spec.min_qty_units, b),
+                "maxQty": from_units(spec.max_qty_units, b),
+                "stepSize": from_units(spec.step_units, b),
+            },
+            {
+                "filterType": "NOTIONAL",
+                "minNotional": from_units(spec.min_notional_units, q),
+                "applyMinToMarket": True,
+                "maxNotional": "9000000.00000000",
+                "applyMaxToMarket": False,
+                "avgPriceMins": 5,
+            },
+        ],
+        "permissions": [],
+        "permissionSets": [["SPOT"]],
+        "defaultSelfTradePreventionMode": DEFAULT_STP.name,
+        "allowedSelfTradePreventionModes": [m.name for m in StpMode],
+        "makerCommission": market.maker_fee,
+        "takerCommission": market.taker_fee,
+    }
+
+
+@router.get("/exchangeInfo")
+async def exchange_info(request: Request) -> dict[str, Any]:
+    """Trading rules and symbol information, Binance's shape (`symbol` or `symbols` to filter)."""
+    ctx = context(request)
+    params = await request_params(request)
+    wanted: list[str] | None = None
+    if params.get("symbol"):
+        wanted = [params["symbol"].upper()]
+    elif params.get("symbols"):
+        wanted = [s.strip().strip('"').upper() for s in params["symbols"].strip("[]").split(",") if s.strip()]
+    if wanted is not None and any(s not in ctx.markets for s in wanted):
+        raise ApiError(BAD_SYMBOL, "Invalid symbol.")
+    markets = [ctx.markets[s] for s in wanted] if wanted is not None else list(ctx.markets.values())
+    return {
+        "timezone": "UTC",
+        "serverTime": time.time_ns() // 1_000_000,
+        "rateLimits": RATE_LIMITS,
+        "exchangeFilters": [],
+        "symbols": [symbol_info(m) for m in markets],
+    }

@@ -1,0 +1,152 @@
+"""Web endpoints for the trading page: sign-up, log-in and out, and the user's API keys.
+
+JSON in and out; errors are Binance-style `{"code", "msg"}`. The session travels in the httpOnly
+cookie `session` (SameSite=Lax); changes made with it need `X-Requested-With: exchange-web`.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel
+
+from exchange_core.errors import UNAUTHORIZED, ApiError
+from gateway.accounts import (
+    asset_decimals,
+    authenticate,
+    create_api_key,
+    create_user,
+    get_user,
+    grant_demo_funds,
+    list_api_keys,
+    normalize_email,
+    parse_demo_funds,
+    revoke_api_key,
+)
+from gateway.auth import Principal, api_key_cache, check_csrf_header, context, fernet_for, session_user
+from gateway.sessions import COOKIE_NAME, create_session, delete_session, session_seconds
+
+router = APIRouter(prefix="/api/web", tags=["web"])
+
+SessionUser = Annotated[Principal, Depends(session_user)]
+KeyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_ms(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(milliseconds=1)
+
+
+class Credentials(BaseModel):
+    email: str
+    password: str
+
+
+class NewApiKeyRequest(BaseModel):
+    label: str = ""
+
+
+class UserOut(BaseModel):
+    userId: int
+    email: str
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    apiKey: str
+    label: str
+    createdAt: int  # ms since the epoch, as Binance writes times
+
+
+class NewApiKeyOut(BaseModel):
+    id: int
+    apiKey: str
+    secretKey: str  # shown this once; only its encryption is stored
+    label: str
+
+
+async def _start_session(request: Request, response: Response, user_id: int) -> None:
+    ctx = context(request)
+    token = await create_session(ctx.redis, ctx.keys, user_id, ctx.settings.session_days)
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=session_seconds(ctx.settings.session_days),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+@router.post("/signup")
+async def signup(body: Credentials, request: Request, response: Response) -> UserOut:
+    """Create an account with the demo funds of settings.demo_funds and log it in.
+
+    Rejections: -1130 (malformed email, password under 8 characters, email already registered).
+    """
+    ctx = context(request)
+    parse_demo_funds(ctx.settings.demo_funds, asset_decimals(ctx.markets))  # a bad config fails first
+    user_id = await create_user(ctx.pool, body.email, body.password)
+    await grant_demo_funds(ctx.pool, ctx.ledger, ctx.markets, user_id, ctx.settings.demo_funds)
+    await _start_session(request, response, user_id)
+    return UserOut(userId=user_id, email=normalize_email(body.email))
+
+
+@router.post("/login")
+async def login(body: Credentials, request: Request, response: Response) -> UserOut:
+    """Start a session. Rejection: -1002 (401) for a wrong email or password."""
+    ctx = context(request)
+    user_id = await authenticate(ctx.pool, body.email, body.password)
+    await _start_session(request, response, user_id)
+    return UserOut(userId=user_id, email=normalize_email(body.email))
+
+
+@router.post("/logout")
+async def logout(request: Request, response: Response) -> dict[str, object]:
+    """End the session of the cookie, if any, and clear the cookie. Needs the CSRF header."""
+    token = request.cookies.get(COOKIE_NAME)
+    if token:
+        check_csrf_header(request)
+        ctx = context(request)
+        await delete_session(ctx.redis, ctx.keys, token)
+    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
+    return {}
+
+
+@router.get("/me")
+async def me(principal: SessionUser, request: Request) -> UserOut:
+    """The logged-in user. Rejection: -1002 (401) without a live session."""
+    user = await get_user(context(request).pool, principal.user_id)
+    if user is None:
+        raise ApiError(UNAUTHORIZED, "You are not logged in.", 401)
+    return UserOut(userId=user.id, email=user.email)
+
+
+@router.get("/apikeys")
+async def api_keys(principal: SessionUser, request: Request) -> list[ApiKeyOut]:
+    """The user's active API keys, without their secrets."""
+    keys = await list_api_keys(context(request).pool, principal.user_id)
+    return [
+        ApiKeyOut(id=k.id, apiKey=k.api_key, label=k.label, createdAt=epoch_ms(k.created_at)) for k in keys
+    ]
+
+
+@router.post("/apikeys")
+async def new_api_key(body: NewApiKeyRequest, principal: SessionUser, request: Request) -> NewApiKeyOut:
+    """Create an API key; its secret is in this answer and never again. -1130 for a label over 64."""
+    ctx = context(request)
+    fernet = fernet_for(ctx.settings.secret_key)
+    key_id, api_key, secret = await create_api_key(ctx.pool, fernet, principal.user_id, body.label)
+    return NewApiKeyOut(id=key_id, apiKey=api_key, secretKey=secret, label=body.label.strip())
+
+
+@router.delete("/apikeys/{key_id}")
+async def delete_api_key(key_id: KeyId, principal: SessionUser, request: Request) -> dict[str, object]:
+    """Revoke one of the user's keys: refused at once here, on other gateways within 5 s.
+
+    Rejection: -1130 (404) for a key that is unknown, revoked already or someone else's.
+    """
+    api_key = await revoke_api_key(context(request).pool, principal.user_id, key_id)
+    api_key_cache(request.app.state).evict(api_key)
+    return {"id": key_id}

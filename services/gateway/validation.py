@@ -1,0 +1,207 @@
+"""Parsing and validating order parameters against the markets registry, before anything
+reaches Redis. Errors are Binance's codes and messages."""
+
+import re
+import secrets
+import string
+from dataclasses import dataclass
+
+from exchange_core.errors import (
+    BAD_PRECISION,
+    BAD_SYMBOL,
+    FILTER_FAILURE,
+    ILLEGAL_CHARS,
+    INVALID_ORDER_TYPE,
+    INVALID_PARAMETER,
+    INVALID_SIDE,
+    INVALID_TIF,
+    MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+    PARAM_NOT_REQUIRED,
+    ApiError,
+)
+from exchange_core.markets import Market
+from exchange_core.units import UnitError, to_units
+from matching.enums import OrderType, Side, StpMode, TimeInForce
+
+DEFAULT_STP = StpMode.EXPIRE_MAKER
+SUPPORTED_TYPES = ("LIMIT", "LIMIT_MAKER", "MARKET")
+KNOWN_UNSUPPORTED_TYPES = ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
+NOT_SUPPORTED_PARAMS = ("stopPrice", "icebergQty", "trailingDelta", "strategyId", "strategyType")
+_CLIENT_ID = re.compile(r"^[a-zA-Z0-9\-_.]{1,36}$")
+_DECIMAL = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def missing(name: str) -> ApiError:
+    return ApiError(
+        MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+        f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
+    )
+
+
+def not_required(name: str) -> ApiError:
+    return ApiError(PARAM_NOT_REQUIRED, f"Parameter '{name}' sent when not required.")
+
+
+def filter_failure(name: str) -> ApiError:
+    return ApiError(FILTER_FAILURE, f"Filter failure: {name}")
+
+
+def market_of(params: dict[str, str], markets: dict[str, Market]) -> Market:
+    symbol = params.get("symbol", "").upper()
+    if not symbol:
+        raise missing("symbol")
+    market = markets.get(symbol)
+    if market is None:
+        raise ApiError(BAD_SYMBOL, "Invalid symbol.")
+    return market
+
+
+def decimal_units(params: dict[str, str], name: str, decimals: int) -> int:
+    text = params[name].strip()
+    if not _DECIMAL.match(text):
+        raise ApiError(
+            ILLEGAL_CHARS,
+            f"Illegal characters found in parameter '{name}'; legal range is '{_DECIMAL.pattern}'.",
+        )
+    try:
+        return to_units(text, decimals)
+    except UnitError as exc:
+        raise ApiError(BAD_PRECISION, "Precision is over the maximum defined for this asset.") from exc
+
+
+def client_order_id(params: dict[str, str], name: str = "newClientOrderId") -> str:
+    """The given client order id, or a fresh random one (22 characters, like Binance's)."""
+    given = params.get(name)
+    if given is None or given == "":
+        return "".join(secrets.choice(_ALPHABET) for _ in range(22))
+    if not _CLIENT_ID.match(given):
+        raise ApiError(
+            ILLEGAL_CHARS,
+            f"Illegal characters found in parameter '{name}'; legal range is '{_CLIENT_ID.pattern}'.",
+        )
+    return given
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A validated new order: amounts in smallest units, enums as their values."""
+
+    market: Market
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    price: int
+    quantity: int
+    quote_quantity: int
+    client_order_id: str
+    stp_mode: StpMode
+    resp_type: str
+
+
+def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> OrderRequest:
+    """Validate POST /api/v3/order parameters. Raises ApiError with Binance's code."""
+    market = market_of(params, markets)
+    spec = market.spec
+    side_name = params.get("side", "").upper()
+    if not side_name:
+        raise missing("side")
+    if side_name not in ("BUY", "SELL"):
+        raise ApiError(INVALID_SIDE, "Invalid side.")
+    type_name = params.get("type", "").upper()
+    if not type_name:
+        raise missing("type")
+    if type_name not in SUPPORTED_TYPES:
+        raise ApiError(
+            INVALID_ORDER_TYPE,
+            "Unsupported order type." if type_name in KNOWN_UNSUPPORTED_TYPES else "Invalid orderType.",
+        )
+    for name in NOT_SUPPORTED_PARAMS:
+        if params.get(name):
+            raise not_required(name)
+    order_type = OrderType[type_name]
+    tif = TimeInForce.GTC
+    if order_type == OrderType.LIMIT:
+        tif_name = params.get("timeInForce", "").upper()
+        if not tif_name:
+            raise missing("timeInForce")
+        if tif_name not in TimeInForce.__members__:
+            raise ApiError(INVALID_TIF, "Invalid timeInForce.")
+        tif = TimeInForce[tif_name]
+    elif params.get("timeInForce") and not (
+        order_type == OrderType.LIMIT_MAKER and params["timeInForce"] == "GTC"
+    ):
+        raise not_required("timeInForce")
+    price = quantity = quote_quantity = 0
+    if order_type == OrderType.MARKET:
+        if params.get("price"):
+            raise not_required("price")
+        has_qty, has_quote = bool(params.get("quantity")), bool(params.get("quoteOrderQty"))
+        if has_qty and has_quote:
+            raise not_required("quoteOrderQty")
+        if not (has_qty or has_quote):
+            raise ApiError(
+                MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+                "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
+            )
+        if has_qty:
+            quantity = decimal_units(params, "quantity", market.base.decimals)
+            check_lot(market, quantity, "MARKET_LOT_SIZE")
+        else:
+            quote_quantity = decimal_units(params, "quoteOrderQty", market.quote.decimals)
+            if quote_quantity < spec.min_notional_units:
+                raise filter_failure("NOTIONAL")
+    else:
+        if not params.get("price"):
+            raise missing("price")
+        if not params.get("quantity"):
+            raise missing("quantity")
+        if params.get("quoteOrderQty"):
+            raise not_required("quoteOrderQty")
+        price = decimal_units(params, "price", market.quote.decimals)
+        if price <= 0 or price % spec.tick_units:
+            raise filter_failure("PRICE_FILTER")
+        quantity = decimal_units(params, "quantity", market.base.decimals)
+        check_lot(market, quantity, "LOT_SIZE")
+        if spec.notional(price, quantity) < spec.min_notional_units:
+            raise filter_failure("NOTIONAL")
+    stp_name = params.get("selfTradePreventionMode", "").upper()
+    if stp_name and stp_name not in StpMode.__members__:
+        raise ApiError(INVALID_PARAMETER, "Invalid data sent for a parameter.")
+    resp_type = params.get("newOrderRespType", "FULL").upper()
+    if resp_type not in ("ACK", "RESULT", "FULL"):
+        raise ApiError(INVALID_PARAMETER, "Invalid data sent for a parameter.")
+    return OrderRequest(
+        market=market,
+        side=Side[side_name],
+        order_type=order_type,
+        time_in_force=tif,
+        price=price,
+        quantity=quantity,
+        quote_quantity=quote_quantity,
+        client_order_id=client_order_id(params),
+        stp_mode=StpMode[stp_name] if stp_name else DEFAULT_STP,
+        resp_type=resp_type,
+    )
+
+
+def check_lot(market: Market, quantity: int, filter_name: str) -> None:
+    spec = market.spec
+    if (
+        quantity <= 0
+        or quantity % spec.step_units
+        or not spec.min_qty_units <= quantity <= spec.max_qty_units
+    ):
+        raise filter_failure(filter_name)
+
+
+def int_param(params: dict[str, str], name: str, default: int | None = None) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise ApiError(
+            ILLEGAL_CHARS,
+            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
+        )
+    return int(raw)

@@ -1,0 +1,1 @@
+"""Starts and supervises the exchange's processes on one machine (`make run`, tests)."""

@@ -1,0 +1,203 @@
+"""What a market's events do to each user's ledger, order states and trades.
+
+Pure: from events to per-user operations for the settle.lua script (6 values each: seq, kind,
+a, b, c, d). Balance fields are "ASSET:free" / "ASSET:locked"; amounts are integers.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from exchange_core.keys import FEE_ACCOUNT
+from exchange_core.ledger import SettleOp
+from matching import (
+    Event,
+    MarketSpec,
+    OrderAccepted,
+    OrderDone,
+    OrderRejected,
+    OrderStatus,
+    Side,
+    Trade,
+)
+
+
+@dataclass
+class OrderInfo:
+    """What settlement keeps of an order to write its state: the fields that never change."""
+
+    order_id: int
+    user_id: int
+    client_order_id: str
+    side: int
+    order_type: int
+    time_in_force: int
+    price: int
+    quantity: int
+    quote_quantity: int
+    stp_mode: int
+    time: int
+
+    def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> str:
+        """The stored order state: compact JSON of integers (decimals are made at the edge)."""
+        return json.dumps(
+            {
+                "i": self.order_id,
+                "c": self.client_order_id,
+                "S": self.side,
+                "t": self.order_type,
+                "f": self.time_in_force,
+                "p": self.price,
+                "q": self.quantity,
+                "qq": self.quote_quantity,
+                "stp": self.stp_mode,
+                "T": self.time,
+                "st": status,
+                "x": executed,
+                "xq": executed_quote,
+                "u": update_time,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_state(cls, user_id: int, raw: str) -> "OrderInfo":
+        d = json.loads(raw)
+        return cls(d["i"], user_id, d["c"], d["S"], d["t"], d["f"], d["p"], d["q"], d["qq"], d["stp"], d["T"])
+
+
+@dataclass
+class UserEffects:
+    ops: list[SettleOp] = field(default_factory=list)
+    orders: dict[int, tuple[int, str, int, str]] = field(
+        default_factory=dict
+    )  # oid -> (seq, json, open, cid)
+    updates: list[dict[str, object]] = field(default_factory=list)  # for user.{uid}
+
+    def balance(self, seq: int, asset: str, kind: str, delta: int) -> None:
+        if delta:
+            self.ops.append((seq, "B", f"{asset}:{kind}", delta, "", ""))
+
+    def finish(self) -> list[SettleOp]:
+        out = list(self.ops)
+        for oid, (seq, state, is_open, cid) in self.orders.items():
+            out.append((seq, "O", oid, state, is_open, cid))
+        return out
+
+
+class Effects:
+    """Accumulates the effects of a batch of one market's events, per user."""
+
+    def __init__(self, spec: MarketSpec, known: dict[int, OrderInfo]) -> None:
+        self.spec = spec
+        self.known = known
+        self.users: dict[int, UserEffects] = {}
+        self.confirmed: list[tuple[int, int]] = []  # (user, order) reservations the engine saw
+
+    def user(self, user_id: int) -> UserEffects:
+        fx = self.users.get(user_id)
+        if fx is None:
+            fx = self.users[user_id] = UserEffects()
+        return fx
+
+    def apply(self, e: Event) -> None:
+        if isinstance(e, OrderAccepted):
+            self._accepted(e)
+        elif isinstance(e, Trade):
+            self._trade(e)
+        elif isinstance(e, OrderDone):
+            self._done(e)
+        elif isinstance(e, OrderRejected):
+            self._rejected(e)
+
+    def _spent_asset(self, side: int) -> str:
+        return self.spec.quote if side == Side.BUY else self.spec.base
+
+    def _accepted(self, e: OrderAccepted) -> None:
+        info = OrderInfo(
+            e.order_id, e.user_id, e.client_order_id, e.side, e.order_type, e.time_in_force,
+            e.price, e.quantity, e.quote_quantity, e.stp_mode, e.ts,
+        )  # fmt: skip
+        self.known[e.order_id] = info
+        fx = self.user(e.user_id)
+        fx.ops.append((e.seq, "C", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
+        self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
+        self.confirmed.append((e.user_id, e.order_id))
+
+    def _trade(self, t: Trade) -> None:
+        spec = self.spec
+        taker_buys = t.taker_side == Side.BUY
+        buyer, seller = (
+            (t.taker_user_id, t.maker_user_id) if taker_buys else (t.maker_user_id, t.taker_user_id)
+        )
+        buyer_fee, seller_fee = (t.taker_fee, t.maker_fee) if taker_buys else (t.maker_fee, t.taker_fee)
+        b, s, f = self.user(buyer), self.user(seller), self.user(FEE_ACCOUNT)
+        b.balance(t.seq, spec.quote, "locked", -t.quote_quantity)
+        b.balance(t.seq, spec.base, "free", t.quantity - buyer_fee)
+        s.balance(t.seq, spec.base, "locked", -t.quantity)
+        s.balance(t.seq, spec.quote, "free", t.quote_quantity - seller_fee)
+        f.balance(t.seq, spec.base, "free", buyer_fee)
+        f.balance(t.seq, spec.quote, "free", seller_fee)
+        for order_id, user_id, filled, filled_quote, fee, is_maker in (
+            (t.maker_order_id, t.maker_user_id, t.maker_filled, t.maker_filled_quote, t.maker_fee, True),
+            (t.taker_order_id, t.taker_user_id, t.taker_filled, t.taker_filled_quote, t.taker_fee, False),
+        ):
+            info = self.known.get(order_id)
+            is_buyer = (is_maker and not taker_buys) or (not is_maker and taker_buys)
+            fx = self.user(user_id)
+            if info is not None:
+                status = (
+                    OrderStatus.FILLED
+                    if info.quantity and filled >= info.quantity
+                    else OrderStatus.PARTIALLY_FILLED
+                )
+                self._order_state(fx, t.seq, info, status, filled, filled_quote, t.ts, True)
+            trade = {
+                "id": t.trade_id,
+                "o": order_id,
+                "p": t.price,
+                "q": t.quantity,
+                "qq": t.quote_quantity,
+                "fee": fee,
+                "fa": spec.base if is_buyer else spec.quote,
+                "T": t.ts,
+                "b": is_buyer,
+                "m": is_maker,
+            }
+            fx.ops.append((t.seq, "T", t.trade_id, json.dumps(trade, separators=(",", ":")), "", ""))
+            fx.updates.append({"e": "trade", "s": spec.symbol, **trade})
+
+    def _done(self, e: OrderDone) -> None:
+        fx = self.user(e.user_id)
+        asset = self._spent_asset(e.side)
+        fx.balance(e.seq, asset, "locked", -e.release)
+        fx.balance(e.seq, asset, "free", e.release)
+        fx.ops.append((e.seq, "X", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
+        info = self.known.pop(e.order_id, None)
+        if info is not None:
+            self._order_state(fx, e.seq, info, e.status, e.filled, e.filled_quote, e.ts, False)
+
+    def _rejected(self, e: OrderRejected) -> None:
+        fx = self.user(e.user_id)
+        asset = self._spent_asset(e.side)
+        fx.balance(e.seq, asset, "locked", -e.release)
+        fx.balance(e.seq, asset, "free", e.release)
+        fx.ops.append((e.seq, "X", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
+        self.confirmed.append((e.user_id, e.order_id))
+        fx.updates.append(
+            {"e": "rejected", "s": self.spec.symbol, "i": e.order_id, "c": e.client_order_id, "r": e.reason}
+        )
+
+    def _order_state(
+        self,
+        fx: UserEffects,
+        seq: int,
+        info: OrderInfo,
+        status: int,
+        executed: int,
+        executed_quote: int,
+        ts: int,
+        is_open: bool,
+    ) -> None:
+        state = info.state(status, executed, executed_quote, ts)
+        fx.orders[info.order_id] = (seq, state, 1 if is_open else 0, "")  # the gateway claims client ids
+        fx.updates.append({"e": "order", "s": self.spec.symbol, "o": json.loads(state)})

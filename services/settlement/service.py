@@ -1,0 +1,182 @@
+"""The settlement process: a consumer group on every evt:{SYMBOL}.
+
+Per batch of one market's events it runs settle.lua once per affected user (all in one round
+trip): balances, reservations, order states and trades, each skipped when the user's last
+applied seq for the market is not below it, so redelivery changes nothing. Then it answers the
+gateways waiting for those commands (so a client's next request sees its order and balances),
+publishes user updates, records how far it got, and acks. It also releases orphaned reservations: ones
+whose command never reached an engine.
+"""
+
+import asyncio
+import json
+import logging
+import time
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from engine.journal import entry_ms
+from exchange_core import redisio
+from exchange_core.keys import Keys
+from exchange_core.ledger import Ledger
+from exchange_core.markets import Market
+from exchange_core.protocol import event_from_proto, reply_for
+from exchange_proto import events_pb2 as epb
+from matching import Event, OrderDone, Trade
+from settlement.effects import Effects, OrderInfo
+from settlement.settings import SettlementSettings
+
+log = logging.getLogger("settlement")
+
+
+class SettlementService:
+    def __init__(self, settings: SettlementSettings, redis: Redis, markets: dict[str, Market]) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.markets = markets
+        self.keys = Keys(settings.key_prefix)
+        self.ledger = Ledger(redis, self.keys)
+        self.known: dict[str, dict[int, OrderInfo]] = {s: {} for s in markets}
+        self.streams = {self.keys.events(s): s for s in markets}
+        self.applied_batches = 0
+        self.next_sweep = 0.0
+
+    async def ensure_groups(self) -> None:
+        await self.ledger.load_scripts()
+        for stream in self.streams:
+            try:
+                await self.redis.xgroup_create(stream, self.settings.group, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.ensure_groups()
+        # First what this consumer was given before a restart and did not ack, then new entries.
+        await self._drain(start="0")
+        while not stop.is_set():
+            await self._read(">", block=self.settings.block_ms)
+            if time.monotonic() >= self.next_sweep:
+                await self.sweep_orphans()
+                self.next_sweep = time.monotonic() + self.settings.sweep_every_ms / 1000
+
+    async def _drain(self, start: str) -> None:
+        while await self._read(start, block=None):
+            pass
+
+    async def _read(self, start: str, block: int | None) -> int:
+        result = await redisio.xreadgroup(
+            self.redis,
+            self.settings.group,
+            self.settings.consumer,
+            dict.fromkeys(self.streams, start),
+            count=self.settings.batch_size,
+            block=block,
+        )
+        done = 0
+        for stream, entries in result:
+            if entries:
+                await self.settle(self.streams[stream.decode()], entries)
+                done += len(entries)
+        return done
+
+    async def settle(self, symbol: str, entries: list[redisio.Entry]) -> None:
+        """Apply one market's event entries to every affected user, then ack them."""
+        events: list[Event] = []
+        batches: list[epb.EventBatch] = []
+        for _, fields in entries:
+            batch = epb.EventBatch.FromString(fields[b"e"])
+            batches.append(batch)
+            events += [event_from_proto(e) for e in batch.events]
+        command_id = batches[-1].command_id
+        market = self.markets[symbol]
+        await self._load_order_infos(symbol, events)
+        fx = Effects(market.spec, self.known[symbol])
+        for e in events:
+            fx.apply(e)
+        pipe = self.redis.pipeline(transaction=False)
+        users = list(fx.users.items())
+        for user_id, effects in users:
+            ops = effects.finish()
+            if ops:
+                self.ledger.queue_settle(pipe, user_id, symbol, ops)
+        await pipe.execute()
+        post = self.redis.pipeline(transaction=False)
+        if fx.confirmed:
+            post.zrem(self.keys.pending_reservations(), *[f"{u}:{symbol}:{o}" for u, o in fx.confirmed])
+        for user_id, effects in users:
+            if effects.updates and user_id:
+                post.publish(
+                    self.keys.user_channel(user_id), json.dumps(effects.updates, separators=(",", ":"))
+                )
+        for batch in batches:
+            for ref in batch.commands:
+                if ref.reply_to:
+                    post.publish(ref.reply_to, reply_for(batch, ref))
+        if command_id:
+            post.set(self.keys.settled_position(symbol), command_id)
+        post.xack(self.keys.events(symbol), self.settings.group, *[entry_id for entry_id, _ in entries])
+        await post.execute()
+        self.applied_batches += 1
+
+    async def _load_order_infos(self, symbol: str, events: list[Event]) -> None:
+        """After a restart the in-memory order infos are gone: read the ones this batch needs."""
+        known = self.known[symbol]
+        wanted: dict[int, set[int]] = {}
+        for e in events:
+            if isinstance(e, Trade):
+                for oid, uid in ((e.maker_order_id, e.maker_user_id), (e.taker_order_id, e.taker_user_id)):
+                    if oid not in known:
+                        wanted.setdefault(uid, set()).add(oid)
+            elif isinstance(e, OrderDone) and e.order_id not in known:
+                wanted.setdefault(e.user_id, set()).add(e.order_id)
+        if not wanted:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        asked: list[tuple[int, list[int]]] = []
+        for uid, oids in wanted.items():
+            order_ids = sorted(oids)
+            asked.append((uid, order_ids))
+            pipe.hmget(self.keys.orders(uid), [f"{symbol}:{o}" for o in order_ids])
+        for (uid, order_ids), values in zip(asked, await pipe.execute(), strict=True):
+            for oid, raw in zip(order_ids, values, strict=True):
+                if raw is not None and oid not in known:
+                    known[oid] = OrderInfo.from_state(uid, raw.decode())
+
+    async def sweep_orphans(self) -> int:
+        """Release reservations whose command never reached the engine; returns how many."""
+        now = int(time.time() * 1000)
+        cutoff = now - self.settings.orphan_after_ms
+        stale = await redisio.zrange_by_score(self.redis, self.keys.pending_reservations(), cutoff, 500)
+        released = 0
+        for member, created in stale:
+            user, symbol, order = member.decode().split(":")
+            if symbol not in self.markets or not await self._caught_up(symbol, int(created)):
+                continue
+            amount = await self.ledger.release_orphan(int(user), symbol, int(order))
+            await self.redis.zrem(self.keys.pending_reservations(), member)
+            if amount:
+                released += 1
+                log.warning("released orphaned reservation %s (%d units)", member.decode(), amount)
+        return released
+
+    async def _caught_up(self, symbol: str, created_ms: int) -> bool:
+        """Has every command that could carry a reservation made at `created_ms` been settled?
+
+        Gateways append within submit_guard_ms of reserving, so having settled a command from
+        after that, or everything the journal holds, means such a command would have been seen.
+        """
+        settled = await redisio.get(self.redis, self.keys.settled_position(symbol))
+        if settled is not None and entry_ms(settled) > created_ms + self.settings.submit_guard_ms:
+            return True
+        if not await self.redis.exists(self.keys.commands(symbol)):
+            return settled is None
+        info = await self.redis.xinfo_stream(self.keys.commands(symbol))
+        return settled is not None and stream_id(settled) >= stream_id(info["last-generated-id"])
+
+
+def stream_id(raw: bytes | str) -> tuple[int, int]:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)

@@ -1,0 +1,15 @@
+"""Settlement configuration from the environment."""
+
+from exchange_core.config import CommonSettings
+
+
+class SettlementSettings(CommonSettings):
+    group: str = "settlement"
+    consumer: str = "settlement-1"
+    batch_size: int = 500
+    block_ms: int = 1_000
+    # A reservation still unconfirmed this long after it was made is checked for orphanhood.
+    orphan_after_ms: int = 60_000
+    # Gateways never append a command later than this after reserving (see gateway.orders).
+    submit_guard_ms: int = 10_000
+    sweep_every_ms: int = 5_000

@@ -1,0 +1,128 @@
+"""The engine process on the real Redis: batches, outputs, snapshot, recovery without duplicates."""
+
+import asyncio
+import json
+
+from redis.asyncio import Redis
+
+from engine.service import EngineService
+from engine.settings import EngineSettings
+from exchange_core.keys import Keys
+from exchange_core.markets import load_markets
+from exchange_core.protocol import decode_events, encode_command
+from exchange_proto import events_pb2
+from matching import Command, MatchingEngine, OrderType, PlaceOrder, Side, TimeInForce
+from matching.commands import CancelOrder
+
+SPEC = load_markets()["BTCUSDT"].spec
+PRICE = 65_000 * 10**8
+QTY = 10**6  # 0.01 BTC
+
+
+def limit(oid: int, user: int, side: Side, price: int, qty: int = QTY) -> PlaceOrder:
+    reserve = SPEC.notional(price, qty) if side == Side.BUY else qty
+    return PlaceOrder("BTCUSDT", oid, user, side, OrderType.LIMIT, TimeInForce.GTC, price, qty, 0, reserve)
+
+
+async def append(
+    redis: "Redis[bytes]", keys: Keys, command: Command, reply_to: str = "", cid: str = ""
+) -> bytes:
+    return await redis.xadd(keys.commands("BTCUSDT"), {"c": encode_command(command, reply_to, cid)})
+
+
+def settings(prefix: str, **extra: object) -> EngineSettings:
+    return EngineSettings(symbol="BTCUSDT", key_prefix=prefix, block_ms=50, **extra)  # type: ignore[arg-type]
+
+
+async def run_until_idle(service: EngineService, expected: int) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if service.processed >= expected:
+            break
+    stop.set()
+    await task
+
+
+async def all_events(redis: "Redis[bytes]", keys: Keys) -> list[object]:
+    out: list[object] = []
+    for _, fields in await redis.xrange(keys.events("BTCUSDT")):
+        out += decode_events(fields[b"e"])[1]
+    return out
+
+
+def commands_stream() -> list[Command]:
+    cmds: list[Command] = []
+    for i in range(1, 41):
+        side = Side.BUY if i % 2 else Side.SELL
+        offset = (i % 7) * SPEC.tick_units * 100
+        price = PRICE - offset if side == Side.BUY else PRICE + offset - 300 * SPEC.tick_units
+        cmds.append(limit(i, i % 5 + 1, side, price))
+        if i % 6 == 0:
+            cmds.append(CancelOrder("BTCUSDT", (i - 2) % 5 + 1, i - 2))
+    return cmds
+
+
+async def test_batch_outputs_events_refs_depth_and_market_data(
+    redis: "Redis[bytes]", keys: Keys, key_prefix: str
+) -> None:
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(keys.market_data("BTCUSDT"))
+    await append(redis, keys, limit(1, 7, Side.SELL, PRICE))
+    command_id = await append(redis, keys, limit(2, 8, Side.BUY, PRICE), reply_to="reply-test", cid="corr-2")
+    service = EngineService(settings(key_prefix), redis, SPEC)
+    await run_until_idle(service, 2)
+
+    events = await all_events(redis, keys)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.count("Trade") == 1 and kinds.count("OrderDone") == 2
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))  # type: ignore[attr-defined]
+    (_, fields), *_ = await redis.xrange(keys.events("BTCUSDT"))
+    batch = events_pb2.EventBatch.FromString(fields[b"e"])
+    (ref,) = batch.commands
+    assert (ref.command_id, ref.reply_to, ref.correlation_id) == (command_id.decode(), "reply-test", "corr-2")
+    answered = [e for e in batch.events if ref.first_seq <= e.seq <= ref.last_seq]
+    assert {e.WhichOneof("kind") for e in answered} >= {"order_accepted", "trade", "order_done"}
+
+    depth = json.loads(await redis.get(keys.depth("BTCUSDT")) or b"{}")
+    assert depth == {"lastUpdateId": events[-1].seq, "bids": [], "asks": []}  # type: ignore[attr-defined]
+
+    md = None
+    for _ in range(50):
+        msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+        if msg is not None:
+            md = events_pb2.MarketData.FromString(msg["data"])
+            break
+    assert md is not None and md.first_seq == 1 and md.last_seq == events[-1].seq  # type: ignore[attr-defined]
+    assert len(md.trades) == 1
+    await pubsub.aclose()
+    pending = await redis.xpending(keys.commands("BTCUSDT"), "engine")
+    assert pending["pending"] == 0
+
+
+async def test_recovery_from_snapshot_and_journal_duplicates_nothing(
+    redis: "Redis[bytes]", keys: Keys, key_prefix: str
+) -> None:
+    cmds = commands_stream()
+    half = len(cmds) // 2
+    journal: list[tuple[bytes, Command]] = []
+    for c in cmds[:half]:
+        journal.append((await append(redis, keys, c), c))
+    first = EngineService(settings(key_prefix, snapshot_every_commands=7), redis, SPEC)
+    await run_until_idle(first, half)
+    assert await redis.hget(keys.snapshot("BTCUSDT"), "command_id") is not None
+    for c in cmds[half:]:
+        journal.append((await append(redis, keys, c), c))
+    # The next process starts from the snapshot and replays the journal after it; entries whose
+    # events are already in evt:{BTCUSDT} must not be written twice.
+    second = EngineService(settings(key_prefix), redis, SPEC)
+    await run_until_idle(second, len(cmds) - half)
+
+    reference = MatchingEngine(SPEC)
+    expected: list[object] = []
+    for entry_id, command in journal:
+        command.ts = int(entry_id.split(b"-")[0])
+        expected += reference.apply(command)
+    assert await all_events(redis, keys) == expected
+    assert second.engine.state_hash() == reference.state_hash()

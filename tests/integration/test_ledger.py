@@ -1,0 +1,70 @@
+"""The ledger's Lua scripts on the real Redis: reserve, settle exactly once, orphan release."""
+
+import pytest
+from redis.asyncio import Redis
+
+from exchange_core.keys import Keys
+from exchange_core.ledger import DuplicateClientOrderId, InsufficientFunds, Ledger
+
+
+async def test_reserve_moves_free_to_locked_and_refuses_overdraft(redis: "Redis[bytes]", keys: Keys) -> None:
+    ledger = Ledger(redis, keys)
+    await ledger.deposit(1, "USDT", 1_000)
+    await ledger.reserve(1, "USDT", 600, "BTCUSDT", 10, "a", now_ms=1)
+    assert await ledger.balances(1) == {"USDT": (400, 600)}
+    with pytest.raises(InsufficientFunds):
+        await ledger.reserve(1, "USDT", 401, "BTCUSDT", 11, "b", now_ms=2)
+    assert await ledger.balances(1) == {"USDT": (400, 600)}
+    pending = await redis.zrange(keys.pending_reservations(), 0, -1)
+    assert pending == [b"1:BTCUSDT:10"]
+
+
+async def test_settle_applies_each_seq_once(redis: "Redis[bytes]", keys: Keys) -> None:
+    ledger = Ledger(redis, keys)
+    await ledger.deposit(1, "USDT", 1_000)
+    await ledger.reserve(1, "USDT", 600, "BTCUSDT", 10, "a", now_ms=1)
+    script = ledger._settle
+    ops = [
+        (5, "C", "BTCUSDT:10", "", "", ""),
+        (6, "B", "USDT:locked", -300, "", ""),
+        (6, "B", "BTC:free", 7, "", ""),
+        (6, "T", 1, '{"id":1}', "", ""),
+    ]
+    args = ledger.settle_args("BTCUSDT", ops)
+    first = await script(keys=ledger.settle_keys(1, "BTCUSDT"), args=args)
+    again = await script(keys=ledger.settle_keys(1, "BTCUSDT"), args=args)
+    assert (first, again) == (4, 0)
+    assert await ledger.balances(1) == {"USDT": (400, 300), "BTC": (7, 0)}
+    # a redelivered batch overlapping the applied one applies only the new seq
+    more = ledger.settle_args(
+        "BTCUSDT", [*ops, (7, "B", "USDT:locked", -300, "", ""), (7, "B", "USDT:free", 0, "", "")]
+    )
+    assert await script(keys=ledger.settle_keys(1, "BTCUSDT"), args=more) == 2
+    assert await ledger.balances(1) == {"USDT": (400, 0), "BTC": (7, 0)}
+    assert await ledger.release_orphan(1, "BTCUSDT", 10) == 0  # confirmed: not an orphan
+
+
+async def test_orphan_release_returns_a_pending_reservation_once(redis: "Redis[bytes]", keys: Keys) -> None:
+    ledger = Ledger(redis, keys)
+    await ledger.deposit(2, "BTC", 50)
+    await ledger.reserve(2, "BTC", 20, "BTCUSDT", 99, "x", now_ms=1)
+    assert await ledger.release_orphan(2, "BTCUSDT", 99) == 20
+    assert await ledger.release_orphan(2, "BTCUSDT", 99) == 0
+    assert await ledger.balances(2) == {"BTC": (50, 0)}
+
+
+async def test_client_order_id_of_an_open_or_recent_order_is_refused(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    ledger = Ledger(redis, keys)
+    await ledger.deposit(3, "USDT", 1_000)
+    await ledger.reserve(3, "USDT", 100, "BTCUSDT", 1, "grid-1", now_ms=1_000, recent_ms=500)
+    with pytest.raises(DuplicateClientOrderId):
+        await ledger.reserve(3, "USDT", 100, "BTCUSDT", 2, "grid-1", now_ms=1_200, recent_ms=500)
+    await redis.sadd(keys.open_orders(3), "BTCUSDT:1")
+    with pytest.raises(DuplicateClientOrderId):  # still open, however old
+        await ledger.reserve(3, "USDT", 100, "BTCUSDT", 3, "grid-1", now_ms=9_000, recent_ms=500)
+    await redis.srem(keys.open_orders(3), "BTCUSDT:1")
+    await ledger.reserve(3, "USDT", 100, "BTCUSDT", 4, "grid-1", now_ms=9_000, recent_ms=500)
+    assert await ledger.client_order(3, "BTCUSDT", "grid-1") == 4
+    assert await ledger.balances(3) == {"USDT": (800, 200)}

@@ -1,0 +1,42 @@
+"""The fast event encoder writes exactly what the official protobuf encoder writes."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exchange_core.protocol import event_to_proto
+from exchange_core.wire import encode_batch, encode_event, encode_market_data, encode_reply
+from exchange_proto import events_pb2 as epb
+from matching import MatchingEngine
+from tests.corehelpers import SPEC
+from tests.property.strategies import commands
+
+ints = st.integers(min_value=-(2**62), max_value=2**62)
+
+
+@settings(max_examples=300, deadline=None)
+@given(commands())
+def test_every_event_of_random_commands_encodes_byte_equal(cmds: list[object]) -> None:
+    engine = MatchingEngine(SPEC)
+    for c in cmds:
+        events = engine.apply(c)  # type: ignore[arg-type]
+        for e in events:
+            assert encode_event(e) == event_to_proto(e).SerializeToString()
+        official = epb.EventBatch(symbol="TSTUSD", command_id="5-1")
+        official.events.extend(event_to_proto(e) for e in events)
+        ours = encode_batch("TSTUSD", [encode_event(e) for e in events], "5-1")
+        assert ours == official.SerializeToString()
+        assert (
+            encode_reply("c-1", ours) == epb.Reply(correlation_id="c-1", batch=official).SerializeToString()
+        )
+
+
+@given(ints, ints, st.lists(st.tuples(ints, ints), max_size=3))
+def test_market_data_and_negative_numbers(first: int, ts: int, levels: list[tuple[int, int]]) -> None:
+    first = abs(first)
+    official = epb.MarketData(symbol="X", first_seq=first, last_seq=first + 3, ts=ts)
+    for p, q in levels:
+        official.bids.add(price=p, quantity=q)
+    for p, q in levels[::-1]:
+        official.asks.add(price=p, quantity=q)
+    ours = encode_market_data("X", first, first + 3, ts, [], tuple(levels), tuple(levels[::-1]))
+    assert ours == official.SerializeToString()
