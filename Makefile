@@ -9,10 +9,10 @@ PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
 CORE_SRC := $(wildcard services/matching/*.py) services/exchange_core/wire.py
 CORE_BUILT := services/matching/.compiled
 
-.PHONY: help install protos core core-clean lint fmt test bench run clean
+.PHONY: help install protos core core-clean lint fmt test bench soak tools run clean
 
 help:
-	@echo "make run | test | bench | fmt | clean"
+	@echo "make run | test | bench | soak | fmt | clean"
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,8 +60,16 @@ fmt: $(INSTALLED)
 test: install protos core lint
 	$(PY) -m pytest -q
 
-bench: install protos core
+bench: install protos core tools
 	$(PY) -m bench
+
+# The crash test in full: 20,000 orders, 5 engine SIGKILLs.
+soak: install protos core
+	CRASH_ORDERS=20000 $(PY) -m pytest -q -s tests/e2e/test_crash.py
+
+# System tools the benchmarks use (Debian packages).
+tools:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 run:
 	@echo "make run arrives with the market-data issue (#4); until then: make test, make bench."

@@ -1,13 +1,23 @@
-"""`make bench`: every benchmark, each printing its figures and checking its own results."""
+"""`make bench`: every benchmark, each printing its figures and checking its own results.
+
+`python -m bench [core|service|gateway ...]` runs a selection.
+"""
 
 import sys
 
-from bench import engine_bench
+from bench import engine_bench, gateway_bench, service_bench
+
+BENCHMARKS = {
+    "core": lambda: engine_bench.main(),
+    "service": lambda: service_bench.main(),
+    "gateway": lambda: gateway_bench.main(),
+}
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    engine_bench.main(n)
+    chosen = sys.argv[1:] or list(BENCHMARKS)
+    for name in chosen:
+        BENCHMARKS[name]()
 
 
 if __name__ == "__main__":

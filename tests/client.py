@@ -64,3 +64,32 @@ def sign_up(url: str, http: httpx.Client | None = None) -> Trader:
     key = r.json()
     web.close()
     return Trader(url, user_id, key["apiKey"], key["secretKey"], http)
+
+
+@dataclass
+class AsyncTrader:
+    """The async twin of Trader, for load: returns (status, body) instead of raising."""
+
+    url: str
+    user_id: int
+    api_key: str
+    secret: str
+    http: httpx.AsyncClient
+
+    @classmethod
+    def of(cls, trader: Trader, http: httpx.AsyncClient) -> "AsyncTrader":
+        return cls(trader.url, trader.user_id, trader.api_key, trader.secret, http)
+
+    async def call(self, method: str, path: str, **params: Any) -> tuple[int, Any]:
+        params = {k: v for k, v in params.items() if v is not None}
+        params["timestamp"] = int(time.time() * 1000)
+        query = urlencode(params)
+        signature = hmac.new(self.secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+        signed = f"{query}&signature={signature}"
+        headers = {"X-MBX-APIKEY": self.api_key}
+        if method == "POST":
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            response = await self.http.request(method, f"{self.url}{path}", content=signed, headers=headers)
+        else:
+            response = await self.http.request(method, f"{self.url}{path}?{signed}", headers=headers)
+        return response.status_code, response.json()

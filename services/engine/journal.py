@@ -1,6 +1,7 @@
 """Reading the command journal (cmd:{SYMBOL}) and the engine's snapshot and event positions."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from redis.asyncio import Redis
 
@@ -10,8 +11,7 @@ from exchange_proto import commands_pb2
 from matching import Command
 
 
-@dataclass(frozen=True, slots=True)
-class JournalCommand:
+class JournalCommand(NamedTuple):
     """One decoded journal entry: the command and where to answer."""
 
     entry_id: bytes

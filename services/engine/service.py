@@ -130,15 +130,14 @@ class EngineService:
         self.last_id = decoded[-1].entry_id
         pipe = self.redis.pipeline(transaction=True)
         if fresh:
-            encoded = {id(e): encode_event(e) for e in fresh}
+            encoded = [encode_event(e) for e in fresh]
             refs = [
                 encode_command_ref(
                     jc.entry_id.decode(), jc.reply_to, jc.correlation_id, events[0].seq, events[-1].seq
                 )
                 for jc, events in answers
             ]
-            batch = encode_batch(self.symbol, list(encoded.values()), self.last_id.decode(), refs)
-            pipe.xadd(self.evt_key, {"e": batch})
+            pipe.xadd(self.evt_key, {"e": encode_batch(self.symbol, encoded, self.last_id.decode(), refs)})
             if self._publish_market_data(pipe, fresh, encoded):
                 pipe.set(self.depth_key, self._depth_json(fresh[-1].seq))
         if ack:
@@ -156,17 +155,18 @@ class EngineService:
 
     # ------------------------------------------------------------------ outputs
 
-    def _publish_market_data(self, pipe: Any, events: list[Event], encoded: dict[int, bytes]) -> bool:
+    def _publish_market_data(self, pipe: Any, events: list[Event], encoded: list[bytes]) -> bool:
         """One md.{SYMBOL} message for the batch; returns whether the book changed."""
         trades: list[bytes] = []
         bids: dict[int, int] = {}
         asks: dict[int, int] = {}
-        for e in events:
-            if isinstance(e, Trade):
-                trades.append(encoded[id(e)])
-            elif isinstance(e, BookDelta):
-                bids.update(e.bids)
-                asks.update(e.asks)
+        for e, data in zip(events, encoded, strict=True):
+            kind = type(e)
+            if kind is Trade:
+                trades.append(data)
+            elif kind is BookDelta:
+                bids.update(e.bids)  # type: ignore[union-attr]
+                asks.update(e.asks)  # type: ignore[union-attr]
         md = encode_market_data(
             self.symbol,
             events[0].seq,
@@ -197,7 +197,7 @@ class EngineService:
             },
         )
         # The journal before the previous snapshot is no longer needed for recovery.
-        if self.previous_snapshot_id != b"0-0":
+        if self.settings.trim_journal and self.previous_snapshot_id != b"0-0":
             pipe.xtrim(self.cmd_key, minid=self.previous_snapshot_id, approximate=True)
 
     def _snapshot_written(self) -> None:

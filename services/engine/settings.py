@@ -7,11 +7,13 @@ class EngineSettings(CommonSettings):
     symbol: str
     group: str = "engine"
     consumer: str = "engine-1"
-    batch_size: int = 500
+    batch_size: int = 1_000
     block_ms: int = 1_000
     # A snapshot after this many commands or this much time, whichever comes first.
     snapshot_every_commands: int = 20_000
     snapshot_every_ms: int = 30_000
     # Levels per side kept in depth:{SYMBOL} for REST depth.
     depth_levels: int = 1_000
+    # Trim the journal before the previous snapshot (off in tests that replay it whole).
+    trim_journal: bool = True
     metrics_port: int = 0

@@ -10,6 +10,7 @@ from importlib.resources import files
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError
 
 from exchange_core.keys import Keys
 
@@ -65,25 +66,27 @@ class Ledger:
         if not 0 <= amount <= MAX_AMOUNT:
             raise LedgerError(f"amount out of range: {amount}")
         pending = f"{user_id}:{symbol}:{order_id}"
-        await self.redis.zadd(self.keys.pending_reservations(), {pending: now_ms})
         k = self.keys
-        result = await self._reserve(
-            keys=[
-                k.balances(user_id),
-                k.reservations(user_id),
-                k.client_ids(user_id),
-                k.open_orders(user_id),
-            ],
-            args=[
-                asset,
-                amount,
-                f"{symbol}:{order_id}",
-                now_ms,
-                f"{symbol}:{client_order_id}",
-                order_id,
-                recent_ms,
-            ],
-        )
+        # One round trip: index the reservation as pending first (the sweeper ignores an index
+        # entry without a reservation), then reserve.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(k.pending_reservations(), {pending: now_ms})
+        keys = [k.balances(user_id), k.reservations(user_id), k.client_ids(user_id), k.open_orders(user_id)]
+        args: list[Arg] = [
+            asset,
+            amount,
+            f"{symbol}:{order_id}",
+            now_ms,
+            f"{symbol}:{client_order_id}",
+            order_id,
+            recent_ms,
+        ]
+        pipe.evalsha(self._reserve.sha, len(keys), *keys, *args)
+        try:
+            _, result = await pipe.execute()
+        except NoScriptError:
+            await self.load_scripts()
+            _, result = await pipe.execute()
         if result == 1:
             return
         await self.redis.zrem(self.keys.pending_reservations(), pending)

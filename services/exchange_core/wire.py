@@ -36,9 +36,10 @@ _ONEOF_NAME: Final = {
 
 
 class _Layout:
-    """How one event class is written: its oneof field number and (number, attribute, is_text)."""
+    """How one event class is written: its oneof field number, and per field the encoded key,
+    the attribute and whether it is text."""
 
-    def __init__(self, tag: int, fields: list[tuple[int, str, bool]]) -> None:
+    def __init__(self, tag: int, fields: list[tuple[bytes, str, bool]]) -> None:
         self.tag = tag
         self.fields = fields
 
@@ -54,12 +55,19 @@ def _layouts() -> dict[type, _Layout]:
         sub = sorted(message.fields, key=lambda f: f.number)
         out[cls] = _Layout(
             field.number,
-            [(f.number, f.name, f.type == f.TYPE_STRING) for f in sub if f.type != f.TYPE_MESSAGE],
+            [
+                (_key_bytes(f.number, 2 if f.type == f.TYPE_STRING else 0), f.name, f.type == f.TYPE_STRING)
+                for f in sub
+                if f.type != f.TYPE_MESSAGE
+            ],
         )
     return out
 
 
-_LAYOUT: Final = _layouts()
+def _key_bytes(number: int, wire_type: int) -> bytes:
+    out = bytearray()
+    _key(out, number, wire_type)
+    return bytes(out)
 
 
 def _varint(out: bytearray, value: int) -> None:
@@ -93,6 +101,9 @@ def _levels(out: bytearray, number: int, levels: tuple[tuple[int, int], ...]) ->
         _bytes_field(out, number, body)
 
 
+_LAYOUT: Final = _layouts()
+
+
 def encode_event(event: Event) -> bytes:
     """The bytes of one `Event` message."""
     layout = _LAYOUT[type(event)]
@@ -101,13 +112,16 @@ def encode_event(event: Event) -> bytes:
         _levels(body, 1, event.bids)
         _levels(body, 2, event.asks)
     else:
-        for number, name, is_text in layout.fields:
+        for key, name, is_text in layout.fields:
             value = getattr(event, name)
+            if not value:
+                continue
+            body += key
             if is_text:
-                if value:
-                    _bytes_field(body, number, value.encode())
-            elif value:
-                _key(body, number, 0)
+                data = value.encode()
+                _varint(body, len(data))
+                body += data
+            else:
                 _varint(body, value)
     out = bytearray()
     if event.seq:

@@ -10,8 +10,11 @@ def main() -> None:
     settings = GatewaySettings()
     if not settings.secret_key:
         raise SystemExit("SECRET_KEY is required (a Fernet key: urlsafe base64 of 32 random bytes)")
+    app: object = "gateway.app:create_app" if settings.workers > 1 else create_app(settings)
     uvicorn.run(
-        create_app(settings),
+        app,  # type: ignore[arg-type]
+        factory=settings.workers > 1,
+        workers=settings.workers if settings.workers > 1 else None,
         host=settings.host,
         port=settings.port,
         loop="uvloop",

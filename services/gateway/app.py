@@ -32,6 +32,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         keys = Keys(settings.key_prefix)
         markets = load_markets(Path(settings.markets_file) if settings.markets_file else None)
         ctx = GatewayContext(settings, redis, pool, keys, Ledger(redis, keys), markets)
+        await ctx.ledger.load_scripts()
         ctx.replies = ReplyListener(redis, keys.reply_channel(settings.gateway_id))
         await ctx.replies.start()
         ctx.orders = OrderService(ctx)

@@ -32,6 +32,8 @@ from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
 from matching.enums import OrderType, Side
 
 SUBMIT_GUARD_MS = 10_000
+# Order ids are taken from the market's counter in blocks: unique, increasing per gateway.
+ORDER_ID_BLOCK = 100
 # A MARKET order whose cost is estimated from the book reserves this much more (per mille).
 SLIPPAGE_PER_MILLE = 50
 UNKNOWN_ORDER_MSG = "Unknown order sent."
@@ -53,6 +55,16 @@ class OrderService:
     def __init__(self, ctx: GatewayContext) -> None:
         self.ctx = ctx
         self.reply_channel = ctx.keys.reply_channel(ctx.settings.gateway_id)
+        self._id_blocks: dict[str, tuple[int, int]] = {}
+
+    async def _next_order_id(self, symbol: str) -> int:
+        """A new order id for the market, from a block of ORDER_ID_BLOCK taken with one INCRBY."""
+        next_id, end = self._id_blocks.get(symbol, (1, 0))
+        if next_id > end:
+            end = int(await self.ctx.redis.incrby(self.ctx.keys.order_ids(symbol), ORDER_ID_BLOCK))
+            next_id = end - ORDER_ID_BLOCK + 1
+        self._id_blocks[symbol] = (next_id + 1, end)
+        return next_id
 
     # ------------------------------------------------------------------ commands
 
@@ -61,7 +73,7 @@ class OrderService:
         req = parse_new_order(params, self.ctx.markets)
         market = req.market
         symbol = market.symbol
-        order_id = int(await self.ctx.redis.incr(self.ctx.keys.order_ids(symbol)))
+        order_id = await self._next_order_id(symbol)
         asset, amount = await self._reservation(req)
         started = now_ms()
         try:

@@ -20,3 +20,5 @@ class GatewaySettings(CommonSettings):
     demo_funds: str = "USDT=10000,BTC=0.5,ETH=5,SOL=50"
     session_days: int = 7
     web_dir: str = ""
+    # Gateway processes sharing the port; each has its own reply channel.
+    workers: int = 1

@@ -30,6 +30,10 @@ NOT_SUPPORTED_PARAMS = ("stopPrice", "icebergQty", "trailingDelta", "strategyId"
 _CLIENT_ID = re.compile(r"^[a-zA-Z0-9\-_.]{1,36}$")
 _DECIMAL = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
 _ALPHABET = string.ascii_letters + string.digits
+# Upper bounds of PRICE_FILTER.maxPrice and NOTIONAL.maxNotional, in whole quote units (Binance's
+# BTCUSDT values); exchangeInfo advertises them and parse_new_order enforces them.
+MAX_PRICE_WHOLE = 1_000_000
+MAX_NOTIONAL_WHOLE = 9_000_000
 
 
 def missing(name: str) -> ApiError:
@@ -55,6 +59,18 @@ def market_of(params: dict[str, str], markets: dict[str, Market]) -> Market:
     if market is None:
         raise ApiError(BAD_SYMBOL, "Invalid symbol.")
     return market
+
+
+def max_price_units(market: Market) -> int:
+    """PRICE_FILTER's maxPrice in quote units: MAX_PRICE_WHOLE rounded down to the tick grid."""
+    cap: int = MAX_PRICE_WHOLE * 10**market.quote.decimals
+    return cap - cap % market.spec.tick_units
+
+
+def max_notional_units(market: Market) -> int:
+    """NOTIONAL's maxNotional in quote units (applies to LIMIT and LIMIT_MAKER, not to MARKET)."""
+    cap: int = MAX_NOTIONAL_WHOLE * 10**market.quote.decimals
+    return cap
 
 
 def decimal_units(params: dict[str, str], name: str, decimals: int) -> int:
@@ -100,7 +116,14 @@ class OrderRequest:
 
 
 def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> OrderRequest:
-    """Validate POST /api/v3/order parameters. Raises ApiError with Binance's code."""
+    """Validate POST /api/v3/order parameters against the symbol's filters as exchangeInfo shows them.
+
+    Raises ApiError with Binance's code: -1102 (missing), -1121 (symbol), -1117 (side), -1116 (type),
+    -1106 (parameter not required), -1115 (timeInForce), -1100 (malformed decimal), -1111
+    (precision), -1013 (PRICE_FILTER: off the tick grid or above maxPrice; LOT_SIZE /
+    MARKET_LOT_SIZE; NOTIONAL: under minNotional, or over maxNotional for LIMIT and LIMIT_MAKER),
+    -1130 (selfTradePreventionMode, newOrderRespType).
+    """
     market = market_of(params, markets)
     spec = market.spec
     side_name = params.get("side", "").upper()
@@ -159,11 +182,11 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
         if params.get("quoteOrderQty"):
             raise not_required("quoteOrderQty")
         price = decimal_units(params, "price", market.quote.decimals)
-        if price <= 0 or price % spec.tick_units:
+        if price <= 0 or price % spec.tick_units or price > max_price_units(market):
             raise filter_failure("PRICE_FILTER")
         quantity = decimal_units(params, "quantity", market.base.decimals)
         check_lot(market, quantity, "LOT_SIZE")
-        if spec.notional(price, quantity) < spec.min_notional_units:
+        if not spec.min_notional_units <= spec.notional(price, quantity) <= max_notional_units(market):
             raise filter_failure("NOTIONAL")
     stp_name = params.get("selfTradePreventionMode", "").upper()
     if stp_name and stp_name not in StpMode.__members__:

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from launcher.stack import Stack, running_stack
 from tests import services
-from tests.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="module")

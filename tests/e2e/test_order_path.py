@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from launcher.stack import Stack
 from tests.client import ApiFailure, Trader, sign_up
-from tests.stack import Stack
 
 SYMBOL = "BTCUSDT"
 

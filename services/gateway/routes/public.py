@@ -9,7 +9,7 @@ from exchange_core.errors import BAD_SYMBOL, ApiError
 from exchange_core.markets import Market
 from exchange_core.units import from_units
 from gateway.auth import context, request_params
-from gateway.validation import DEFAULT_STP, SUPPORTED_TYPES
+from gateway.validation import DEFAULT_STP, SUPPORTED_TYPES, max_notional_units, max_price_units
 from matching.enums import StpMode
 
 router = APIRouter(prefix="/api/v3", tags=["market"])
@@ -34,9 +34,9 @@ async def server_time() -> dict[str, int]:
 
 
 def symbol_info(market: Market) -> dict[str, Any]:
+    """One market of exchangeInfo: its filters are exactly the rules parse_new_order applies."""
     spec = market.spec
     q, b = market.quote.decimals, market.base.decimals
-    max_price = from_units((10**12 // spec.tick_units) * spec.tick_units, q)
     return {
         "symbol": spec.symbol,
         "status": "TRADING",
@@ -60,7 +60,7 @@ def symbol_info(market: Market) -> dict[str, Any]:
             {
                 "filterType": "PRICE_FILTER",
                 "minPrice": from_units(spec.tick_units, q),
-                "maxPrice": max_price,
+                "maxPrice": from_units(max_price_units(market), q),
                 "tickSize": from_units(spec.tick_units, q),
             },
             {
@@ -79,7 +79,7 @@ def symbol_info(market: Market) -> dict[str, Any]:
                 "filterType": "NOTIONAL",
                 "minNotional": from_units(spec.min_notional_units, q),
                 "applyMinToMarket": True,
-                "maxNotional": "9000000.00000000",
+                "maxNotional": from_units(max_notional_units(market), q),
                 "applyMaxToMarket": False,
                 "avgPriceMins": 5,
             },

@@ -1,5 +1,5 @@
-"""The whole order path as real processes for end-to-end tests: one engine per market,
-settlement and the gateway (uvicorn on a free port), on the real Redis and a test database."""
+"""The exchange as real processes on one machine: one engine per market, settlement and the
+gateway (uvicorn), supervised. Used by `make run`, the end-to-end tests and the benchmarks."""
 
 import socket
 import tempfile
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 from cryptography.fernet import Fernet
-from launcher.supervisor import Supervisor
 
 from exchange_core.markets import load_markets
+from launcher.supervisor import Supervisor
 
 
 def free_port() -> int:
@@ -36,10 +36,12 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    database_url: str, prefix: str, symbols: list[str] | None = None, **extra_env: str
+    database_url: str, prefix: str, symbols: list[str] | None = None, port: int = 0, **extra_env: str
 ) -> Iterator[Stack]:
+    """Start the stack, wait until the gateway answers, yield it, stop it. Logs go to a temp dir
+    and are printed if anything fails."""
     symbols = symbols or list(load_markets())
-    port = free_port()
+    port = port or free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="stack-"))
     env = {
         "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -60,6 +62,9 @@ def running_stack(
     try:
         wait_until_up(stack)
         yield stack
+    except BaseException:
+        print(stack.logs())
+        raise
     finally:
         supervisor.stop_all()
 

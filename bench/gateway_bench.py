@@ -1,0 +1,124 @@
+"""Orders per second through the gateway over HTTP: the whole order path running (gateway,
+BTCUSDT engine, settlement), 64 connections from wrk on the same machine posting pre-signed
+LIMIT orders (half of them crossing). Target: >= 2,000 accepted orders/s with p99 <= 50 ms."""
+
+import asyncio
+import hashlib
+import hmac
+import os
+import random
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from redis.asyncio import Redis
+
+from bench.common import delete_prefix, drop_database, fresh_database, new_prefix
+from exchange_core.keys import Keys
+from launcher.stack import running_stack
+from tests.client import Trader, sign_up
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+SYMBOL = "BTCUSDT"
+CONNECTIONS = 64
+THREADS = 2
+
+
+def signed_orders(traders: list[Trader], count: int, seed: int = 5) -> list[str]:
+    """`count` lines "apikey body", timestamps now, valid for 60 s."""
+    rng = random.Random(seed)
+    now = int(time.time() * 1000)
+    lines = []
+    for i in range(count):
+        trader = traders[i % len(traders)]
+        side = "BUY" if i % 2 else "SELL"
+        price = 30_000 + (rng.randint(-20, 2) if side == "BUY" else rng.randint(-2, 20))
+        params = {"symbol": SYMBOL, "side": side, "type": "LIMIT", "timeInForce": "GTC", "price": f"{price}",
+                  "quantity": "0.0002", "newClientOrderId": f"b{i}", "newOrderRespType": "RESULT",
+                  "recvWindow": "60000", "timestamp": str(now)}  # fmt: skip
+        query = urlencode(params)
+        signature = hmac.new(trader.secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+        lines.append(f"{trader.api_key} {query}&signature={signature}")
+    return lines
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    def number(pattern: str) -> float:
+        m = re.search(pattern, output)
+        return float(m.group(1)) if m else 0.0
+
+    def latency_ms(label: str) -> float:
+        m = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", output)
+        if not m:
+            return 0.0
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+    return {
+        "requests": number(r"(\d+) requests in"),
+        "seconds": number(r"requests in ([\d.]+)s"),
+        "non_2xx": number(r"Non-2xx or 3xx responses: (\d+)"),
+        "p50_ms": latency_ms("50"),
+        "p90_ms": latency_ms("90"),
+        "p99_ms": latency_ms("99"),
+    }
+
+
+def main(duration_s: int = 10) -> dict[str, float]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed for the gateway benchmark: apt-get install -y wrk")
+    dsn = fresh_database()
+    prefix = new_prefix()
+    try:
+        with running_stack(dsn, prefix, [SYMBOL]) as stack:
+            traders = [sign_up(stack.url) for _ in range(CONNECTIONS)]
+            lines = signed_orders(traders, 4_000 * duration_s + 10_000)
+            with tempfile.NamedTemporaryFile("w", suffix=".orders", delete=False) as fh:
+                fh.write("\n".join(lines) + "\n")
+            script = Path(__file__).with_name("wrk_orders.lua")
+            env = {**os.environ, "ORDERS_FILE": fh.name, "THREADS": str(THREADS)}
+            command = [
+                "wrk",
+                f"-t{THREADS}",
+                f"-c{CONNECTIONS}",
+                f"-d{duration_s}s",
+                "--latency",
+                "-s",
+                str(script),
+            ]
+            out = subprocess.run(
+                [*command, stack.url], env=env, capture_output=True, text=True, check=True
+            ).stdout
+            os.unlink(fh.name)
+            figures = parse_wrk(out)
+            accepted = asyncio.run(count_accepted(prefix))
+    finally:
+        asyncio.run(delete_prefix(REDIS_URL, prefix))
+        drop_database()
+    ok = figures["requests"] - figures["non_2xx"]
+    rate = ok / figures["seconds"] if figures["seconds"] else 0.0
+    print(f"== gateway over HTTP: {CONNECTIONS} connections, {duration_s} s, wrk on the same machine")
+    print(
+        f"   {rate:,.0f} orders/s answered 200 (target >= 2,000); latency p50 {figures['p50_ms']:.1f} ms, "
+        f"p90 {figures['p90_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms (target <= 50); "
+        f"{int(figures['non_2xx'])} non-2xx; {accepted:,} orders accepted by the engine"
+    )
+    assert accepted >= ok, "the engine saw fewer orders than the gateway acknowledged"
+    return {**figures, "orders_per_s": rate, "accepted": accepted}
+
+
+async def count_accepted(prefix: str) -> int:
+    from exchange_core.protocol import decode_events
+    from matching import OrderAccepted
+
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        count = 0
+        for _, fields in await redis.xrange(Keys(prefix).events(SYMBOL)):
+            count += sum(1 for e in decode_events(fields[b"e"])[1] if isinstance(e, OrderAccepted))
+        return count
+    finally:
+        await redis.aclose()

@@ -1,0 +1,105 @@
+"""After a run: read the journals back and check nothing was lost, duplicated or mis-settled."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import asyncpg
+from redis.asyncio import Redis
+
+from engine.journal import decode_entry
+from exchange_core.keys import FEE_ACCOUNT, Keys
+from exchange_core.ledger import Ledger
+from exchange_core.markets import Market
+from exchange_core.protocol import decode_events
+from matching import Event, MatchingEngine, OrderAccepted, OrderDone, OrderRejected, Side, Trade
+
+
+async def stream_events(redis: Redis, keys: Keys, symbol: str) -> list[Event]:
+    out: list[Event] = []
+    for _, fields in await redis.xrange(keys.events(symbol)):
+        out += decode_events(fields[b"e"])[1]
+    return out
+
+
+async def replay_journal(redis: Redis, keys: Keys, market: Market) -> list[Event]:
+    """The events a clean run of every journaled command gives."""
+    engine = MatchingEngine(market.spec)
+    out: list[Event] = []
+    for entry_id, fields in await redis.xrange(keys.commands(market.symbol)):
+        out += engine.apply(decode_entry(entry_id, fields).command)
+    return out
+
+
+@dataclass
+class LedgerModel:
+    """Balances recomputed from deposits and events alone."""
+
+    free: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
+    locked: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
+
+    def apply(self, market: Market, events: list[Event]) -> None:
+        base, quote = market.spec.base, market.spec.quote
+        for e in events:
+            if isinstance(e, OrderAccepted):
+                asset = quote if e.side == Side.BUY else base
+                self.free[(e.user_id, asset)] -= e.reserve
+                self.locked[(e.user_id, asset)] += e.reserve
+            elif isinstance(e, Trade):
+                taker_buys = e.taker_side == Side.BUY
+                buyer, seller = (
+                    (e.taker_user_id, e.maker_user_id) if taker_buys else (e.maker_user_id, e.taker_user_id)
+                )
+                buyer_fee, seller_fee = (
+                    (e.taker_fee, e.maker_fee) if taker_buys else (e.maker_fee, e.taker_fee)
+                )
+                self.locked[(buyer, quote)] -= e.quote_quantity
+                self.free[(buyer, base)] += e.quantity - buyer_fee
+                self.locked[(seller, base)] -= e.quantity
+                self.free[(seller, quote)] += e.quote_quantity - seller_fee
+                self.free[(FEE_ACCOUNT, base)] += buyer_fee
+                self.free[(FEE_ACCOUNT, quote)] += seller_fee
+            elif isinstance(e, OrderDone):
+                asset = quote if e.side == Side.BUY else base
+                self.locked[(e.user_id, asset)] -= e.release
+                self.free[(e.user_id, asset)] += e.release
+            elif isinstance(e, OrderRejected):
+                pass  # locked at the gateway and released by the rejection: no net change
+
+
+async def deposits(dsn: str) -> dict[tuple[int, str], int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT user_id, asset, sum(amount)::bigint AS total FROM deposits GROUP BY 1, 2"
+        )
+    finally:
+        await conn.close()
+    return {(r["user_id"], r["asset"]): int(r["total"]) for r in rows}
+
+
+async def check_ledger(
+    redis: Redis, keys: Keys, dsn: str, markets: dict[str, Market], user_ids: list[int]
+) -> tuple[LedgerModel, dict[str, int]]:
+    """Every balance equals deposits + events; totals are conserved. Returns the model and totals."""
+    model = LedgerModel()
+    for (user, asset), amount in (await deposits(dsn)).items():
+        if user in user_ids:
+            model.free[(user, asset)] += amount
+    for market in markets.values():
+        model.apply(market, await stream_events(redis, keys, market.symbol))
+    ledger = Ledger(redis, keys)
+    assets = {m.spec.base for m in markets.values()} | {m.spec.quote for m in markets.values()}
+    totals: dict[str, int] = defaultdict(int)
+    for user in [*user_ids, FEE_ACCOUNT]:
+        held = await ledger.balances(user)
+        for asset in assets:
+            free, locked = held.get(asset, (0, 0))
+            assert (free, locked) == (model.free[(user, asset)], model.locked[(user, asset)]), (user, asset)
+            totals[asset] += free + locked
+    deposited: dict[str, int] = defaultdict(int)
+    for (user, asset), amount in (await deposits(dsn)).items():
+        if user in user_ids:
+            deposited[asset] += amount
+    for asset in assets:
+        assert totals[asset] == deposited[asset], (asset, totals[asset], deposited[asset])
+    return model, dict(totals)

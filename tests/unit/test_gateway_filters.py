@@ -1,0 +1,64 @@
+"""exchangeInfo's PRICE_FILTER and NOTIONAL bounds are exactly the ones the gateway enforces
+(Binance: a price passes when minPrice <= price <= maxPrice on the tick grid; a LIMIT order's
+notional must lie within [minNotional, maxNotional])."""
+
+from typing import Any
+
+import pytest
+
+from exchange_core.errors import FILTER_FAILURE, ApiError
+from exchange_core.markets import Market, load_markets
+from exchange_core.units import from_units, to_units
+from gateway.routes.public import symbol_info
+from gateway.validation import parse_new_order
+
+MARKETS = load_markets()
+
+
+def filters(market: Market) -> dict[str, dict[str, Any]]:
+    return {f["filterType"]: f for f in symbol_info(market)["filters"]}
+
+
+def limit_buy(market: Market, price_units: int, qty_units: int) -> dict[str, str]:
+    return {
+        "symbol": market.symbol,
+        "side": "BUY",
+        "type": "LIMIT",
+        "timeInForce": "GTC",
+        "price": from_units(price_units, market.quote.decimals),
+        "quantity": from_units(qty_units, market.base.decimals),
+    }
+
+
+def test_btcusdt_advertises_binance_like_bounds() -> None:
+    f = filters(MARKETS["BTCUSDT"])
+    assert (f["PRICE_FILTER"]["minPrice"], f["PRICE_FILTER"]["maxPrice"]) == (
+        "0.01000000",
+        "1000000.00000000",
+    )
+    assert (f["NOTIONAL"]["minNotional"], f["NOTIONAL"]["maxNotional"]) == ("5.00000000", "9000000.00000000")
+
+
+@pytest.mark.parametrize("symbol", list(MARKETS))
+def test_max_price_is_accepted_and_one_tick_more_is_refused(symbol: str) -> None:
+    market = MARKETS[symbol]
+    max_price = to_units(filters(market)["PRICE_FILTER"]["maxPrice"], market.quote.decimals)
+    qty = market.spec.min_qty_units
+    assert parse_new_order(limit_buy(market, max_price, qty), MARKETS).price == max_price
+    with pytest.raises(ApiError) as err:
+        parse_new_order(limit_buy(market, max_price + market.spec.tick_units, qty), MARKETS)
+    assert (err.value.code, err.value.msg) == (FILTER_FAILURE, "Filter failure: PRICE_FILTER")
+
+
+@pytest.mark.parametrize("symbol", list(MARKETS))
+def test_max_notional_is_accepted_and_one_step_more_is_refused(symbol: str) -> None:
+    market = MARKETS[symbol]
+    spec = market.spec
+    max_notional = to_units(filters(market)["NOTIONAL"]["maxNotional"], market.quote.decimals)
+    price = to_units(filters(market)["PRICE_FILTER"]["maxPrice"], market.quote.decimals)
+    qty = max_notional // spec.notional(price, spec.step_units) * spec.step_units
+    assert spec.notional(price, qty) <= max_notional < spec.notional(price, qty + spec.step_units)
+    assert parse_new_order(limit_buy(market, price, qty), MARKETS).quantity == qty
+    with pytest.raises(ApiError) as err:
+        parse_new_order(limit_buy(market, price, qty + spec.step_units), MARKETS)
+    assert (err.value.code, err.value.msg) == (FILTER_FAILURE, "Filter failure: NOTIONAL")
