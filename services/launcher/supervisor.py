@@ -47,11 +47,13 @@ class Supervisor:
             self.start(name)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Send `sig` to one service and wait for it to die (a crash, for tests)."""
+        """Send `sig` to one service (a crash or a hang, for tests); wait for it to die unless
+        the signal only pauses or resumes it."""
         process = self.services[name].process
         if process is not None and process.poll() is None:
             process.send_signal(sig)
-            process.wait(timeout=30)
+            if sig not in (signal.SIGSTOP, signal.SIGCONT):
+                process.wait(timeout=30)
 
     def restart_dead(self) -> list[str]:
         """Start again every service whose process has exited; returns their names."""

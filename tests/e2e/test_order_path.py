@@ -224,3 +224,18 @@ def test_resubmitted_client_order_id_never_makes_a_second_order(alice: Trader, b
     orders = alice.call("GET", "/api/v3/allOrders", symbol=SYMBOL)
     assert [o["orderId"] for o in orders if o["clientOrderId"] == "retry-me"] == [first["orderId"]]
     assert free_locked(alice, "USDT") == (Decimal("10000"), 0)
+
+
+def test_openapi_documents_the_endpoints(stack: Stack) -> None:
+    import httpx
+
+    spec = httpx.get(f"{stack.url}/openapi.json").json()
+    for path in (
+        "/api/v3/order",
+        "/api/v3/openOrders",
+        "/api/v3/account",
+        "/api/v3/exchangeInfo",
+        "/api/web/signup",
+    ):
+        assert path in spec["paths"], path
+    assert httpx.get(f"{stack.url}/docs").status_code == 200
