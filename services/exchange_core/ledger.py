@@ -7,6 +7,7 @@ outlives its order. Negative script results become exceptions here, at one bound
 
 from collections.abc import Sequence
 from importlib.resources import files
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -155,9 +156,9 @@ class Ledger:
 
     async def settle(self, user_id: int, symbol: str, ops: Sequence[SettleOp]) -> int:
         """Run settle.lua for one user now; returns the number of operations applied."""
-        return int(
-            await self._settle(keys=self.settle_keys(user_id, symbol), args=self.settle_args(symbol, ops))
-        )
+        keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, ops)
+        applied, _ = parse_settled(await self._settle(keys=keys, args=args))
+        return applied
 
     async def release_orphan(self, user_id: int, symbol: str, order_id: int) -> int:
         """Release a reservation still waiting for its engine; 0 if it was confirmed or is gone."""
@@ -166,3 +167,13 @@ class Ledger:
             args=[f"{symbol}:{order_id}"],
         )
         return int(released)
+
+
+def parse_settled(result: Any) -> tuple[int, dict[str, tuple[int, int]]]:
+    """settle.lua's answer: (operations applied, {asset: (free, locked)} of touched assets)."""
+    applied = int(result[0])
+    balances: dict[str, tuple[int, int]] = {}
+    for i in range(1, len(result), 3):
+        asset = result[i].decode() if isinstance(result[i], bytes) else str(result[i])
+        balances[asset] = (int(result[i + 1]), int(result[i + 2]))
+    return applied, balances

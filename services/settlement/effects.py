@@ -9,16 +9,20 @@ from dataclasses import dataclass, field
 
 from exchange_core.keys import FEE_ACCOUNT
 from exchange_core.ledger import SettleOp
+from exchange_core.markets import Market
 from matching import (
     Event,
-    MarketSpec,
     OrderAccepted,
+    OrderCancelled,
     OrderDone,
+    OrderExpired,
     OrderRejected,
     OrderStatus,
+    Reason,
     Side,
     Trade,
 )
+from settlement.reports import execution_report
 
 
 @dataclass
@@ -36,6 +40,9 @@ class OrderInfo:
     quote_quantity: int
     stp_mode: int
     time: int
+    # progress, kept up to date by every state written
+    executed: int = 0
+    executed_quote: int = 0
 
     def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> str:
         """The stored order state: compact JSON of integers (decimals are made at the edge)."""
@@ -62,7 +69,21 @@ class OrderInfo:
     @classmethod
     def from_state(cls, user_id: int, raw: str) -> "OrderInfo":
         d = json.loads(raw)
-        return cls(d["i"], user_id, d["c"], d["S"], d["t"], d["f"], d["p"], d["q"], d["qq"], d["stp"], d["T"])
+        return cls(
+            d["i"],
+            user_id,
+            d["c"],
+            d["S"],
+            d["t"],
+            d["f"],
+            d["p"],
+            d["q"],
+            d["qq"],
+            d["stp"],
+            d["T"],
+            d["x"],
+            d["xq"],
+        )
 
 
 @dataclass
@@ -71,11 +92,13 @@ class UserEffects:
     orders: dict[int, tuple[int, str, int, str]] = field(
         default_factory=dict
     )  # oid -> (seq, json, open, cid)
-    updates: list[dict[str, object]] = field(default_factory=list)  # for user.{uid}
+    reports: list[dict[str, object]] = field(default_factory=list)  # executionReports for user.{uid}
+    assets: set[str] = field(default_factory=set)  # whose balances changed
 
     def balance(self, seq: int, asset: str, kind: str, delta: int) -> None:
         if delta:
             self.ops.append((seq, "B", f"{asset}:{kind}", delta, "", ""))
+            self.assets.add(asset)
 
     def finish(self) -> list[SettleOp]:
         out = list(self.ops)
@@ -87,8 +110,9 @@ class UserEffects:
 class Effects:
     """Accumulates the effects of a batch of one market's events, per user."""
 
-    def __init__(self, spec: MarketSpec, known: dict[int, OrderInfo]) -> None:
-        self.spec = spec
+    def __init__(self, market: Market, known: dict[int, OrderInfo]) -> None:
+        self.market = market
+        self.spec = market.spec
         self.known = known
         self.users: dict[int, UserEffects] = {}
         self.confirmed: list[tuple[int, int]] = []  # (user, order) reservations the engine saw
@@ -108,6 +132,8 @@ class Effects:
             self._done(e)
         elif isinstance(e, OrderRejected):
             self._rejected(e)
+        elif isinstance(e, OrderCancelled | OrderExpired):
+            self._ended(e)
 
     def _spent_asset(self, side: int) -> str:
         return self.spec.quote if side == Side.BUY else self.spec.base
@@ -122,6 +148,17 @@ class Effects:
         fx.ops.append((e.seq, "C", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
         self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
         self.confirmed.append((e.user_id, e.order_id))
+        fx.reports.append(
+            execution_report(
+                self.market,
+                info,
+                execution="NEW",
+                status=OrderStatus.NEW,
+                executed=0,
+                executed_quote=0,
+                ts=e.ts,
+            )
+        )
 
     def _trade(self, t: Trade) -> None:
         spec = self.spec
@@ -151,6 +188,7 @@ class Effects:
                     else OrderStatus.PARTIALLY_FILLED
                 )
                 self._order_state(fx, t.seq, info, status, filled, filled_quote, t.ts, True)
+            fee_asset = spec.base if is_buyer else spec.quote
             trade = {
                 "id": t.trade_id,
                 "o": order_id,
@@ -158,13 +196,21 @@ class Effects:
                 "q": t.quantity,
                 "qq": t.quote_quantity,
                 "fee": fee,
-                "fa": spec.base if is_buyer else spec.quote,
+                "fa": fee_asset,
                 "T": t.ts,
                 "b": is_buyer,
                 "m": is_maker,
             }
             fx.ops.append((t.seq, "T", t.trade_id, json.dumps(trade, separators=(",", ":")), "", ""))
-            fx.updates.append({"e": "trade", "s": spec.symbol, **trade})
+            if info is not None:
+                fx.reports.append(
+                    execution_report(
+                        self.market, info, execution="TRADE", status=status, executed=filled,
+                        executed_quote=filled_quote, ts=t.ts, last_qty=t.quantity, last_price=t.price,
+                        last_quote=t.quote_quantity, fee=fee, fee_asset=fee_asset, trade_id=t.trade_id,
+                        is_maker=is_maker,
+                    )
+                )  # fmt: skip
 
     def _done(self, e: OrderDone) -> None:
         fx = self.user(e.user_id)
@@ -175,6 +221,31 @@ class Effects:
         info = self.known.pop(e.order_id, None)
         if info is not None:
             self._order_state(fx, e.seq, info, e.status, e.filled, e.filled_quote, e.ts, False)
+            if e.status == OrderStatus.FILLED:
+                # The last TRADE report of a completed order says FILLED, as Binance's does.
+                for report in reversed(fx.reports):
+                    if report["i"] == e.order_id and report["x"] == "TRADE":
+                        report["X"] = "FILLED"
+                        report["w"] = False
+                        break
+
+    def _ended(self, e: OrderCancelled | OrderExpired) -> None:
+        """CANCELED, EXPIRED or (self-trade prevention) EXPIRED_IN_MATCH reports."""
+        info = self.known.get(e.order_id)
+        if info is None:
+            return
+        if isinstance(e, OrderCancelled):
+            execution, status = "CANCELED", OrderStatus.CANCELED
+        elif e.reason in (Reason.SELF_TRADE_TAKER, Reason.SELF_TRADE_MAKER):
+            execution, status = "TRADE_PREVENTION", OrderStatus.EXPIRED_IN_MATCH
+        else:
+            execution, status = "EXPIRED", OrderStatus.EXPIRED
+        self.user(e.user_id).reports.append(
+            execution_report(
+                self.market, info, execution=execution, status=status, executed=info.executed,
+                executed_quote=info.executed_quote, ts=e.ts,
+            )
+        )  # fmt: skip
 
     def _rejected(self, e: OrderRejected) -> None:
         fx = self.user(e.user_id)
@@ -183,9 +254,6 @@ class Effects:
         fx.balance(e.seq, asset, "free", e.release)
         fx.ops.append((e.seq, "X", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
         self.confirmed.append((e.user_id, e.order_id))
-        fx.updates.append(
-            {"e": "rejected", "s": self.spec.symbol, "i": e.order_id, "c": e.client_order_id, "r": e.reason}
-        )
 
     def _order_state(
         self,
@@ -200,4 +268,4 @@ class Effects:
     ) -> None:
         state = info.state(status, executed, executed_quote, ts)
         fx.orders[info.order_id] = (seq, state, 1 if is_open else 0, "")  # the gateway claims client ids
-        fx.updates.append({"e": "order", "s": self.spec.symbol, "o": json.loads(state)})
+        info.executed, info.executed_quote = executed, executed_quote

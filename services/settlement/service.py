@@ -19,12 +19,13 @@ from redis.exceptions import ResponseError
 from engine.journal import entry_ms
 from exchange_core import redisio
 from exchange_core.keys import Keys
-from exchange_core.ledger import Ledger
+from exchange_core.ledger import Ledger, parse_settled
 from exchange_core.markets import Market
 from exchange_core.protocol import event_from_proto, reply_for
 from exchange_proto import events_pb2 as epb
-from matching import Event, OrderDone, Trade
+from matching import Event, OrderCancelled, OrderDone, OrderExpired, Trade
 from settlement.effects import Effects, OrderInfo
+from settlement.reports import account_position
 from settlement.settings import SettlementSettings
 
 log = logging.getLogger("settlement")
@@ -39,6 +40,9 @@ class SettlementService:
         self.ledger = Ledger(redis, self.keys)
         self.known: dict[str, dict[int, OrderInfo]] = {s: {} for s in markets}
         self.streams = {self.keys.events(s): s for s in markets}
+        self.decimals = {m.base.name: m.base.decimals for m in markets.values()} | {
+            m.quote.name: m.quote.decimals for m in markets.values()
+        }
         self.applied_batches = 0
         self.next_sweep = 0.0
 
@@ -92,24 +96,26 @@ class SettlementService:
         command_id = batches[-1].command_id
         market = self.markets[symbol]
         await self._load_order_infos(symbol, events)
-        fx = Effects(market.spec, self.known[symbol])
+        fx = Effects(market, self.known[symbol])
         for e in events:
             fx.apply(e)
         pipe = self.redis.pipeline(transaction=False)
-        users = list(fx.users.items())
+        users = [(user_id, effects) for user_id, effects in fx.users.items() if effects.finish()]
         for user_id, effects in users:
-            ops = effects.finish()
-            if ops:
-                self.ledger.queue_settle(pipe, user_id, symbol, ops)
-        await pipe.execute()
+            self.ledger.queue_settle(pipe, user_id, symbol, effects.finish())
+        results = await pipe.execute()
         post = self.redis.pipeline(transaction=False)
         if fx.confirmed:
             post.zrem(self.keys.pending_reservations(), *[f"{u}:{symbol}:{o}" for u, o in fx.confirmed])
-        for user_id, effects in users:
-            if effects.updates and user_id:
-                post.publish(
-                    self.keys.user_channel(user_id), json.dumps(effects.updates, separators=(",", ":"))
-                )
+        ts = events[-1].ts if events else 0
+        for (user_id, effects), result in zip(users, results, strict=True):
+            applied, balances = parse_settled(result)
+            if not user_id or not applied:
+                continue  # the fee account has no stream; nothing new on a redelivery
+            payloads: list[dict[str, object]] = list(effects.reports)
+            if balances:
+                payloads.append(account_position(balances, self.decimals, ts))
+            post.publish(self.keys.user_channel(user_id), json.dumps(payloads, separators=(",", ":")))
         for batch in batches:
             for ref in batch.commands:
                 if ref.reply_to:
@@ -129,7 +135,7 @@ class SettlementService:
                 for oid, uid in ((e.maker_order_id, e.maker_user_id), (e.taker_order_id, e.taker_user_id)):
                     if oid not in known:
                         wanted.setdefault(uid, set()).add(oid)
-            elif isinstance(e, OrderDone) and e.order_id not in known:
+            elif isinstance(e, OrderDone | OrderCancelled | OrderExpired) and e.order_id not in known:
                 wanted.setdefault(e.user_id, set()).add(e.order_id)
         if not wanted:
             return

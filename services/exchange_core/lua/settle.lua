@@ -9,17 +9,24 @@
 --   X resv_field               reservation finished (released with its order)
 --   O order_id json open cid   order state; open=1 keeps it in the open set
 --   T trade_id json            one of the user's trades
--- Returns the number of operations applied.
+-- Returns {applied, asset, free, locked, ...}: the number of operations applied, then the
+-- balances of every asset an applied B operation touched.
 local symbol = ARGV[1]
 local seq_field = 'seq:' .. symbol
 local last = tonumber(redis.call('HGET', KEYS[1], seq_field) or '0')
 local applied, top = 0, last
+local touched, assets = {}, {}
 for i = 2, #ARGV, 6 do
   local seq = tonumber(ARGV[i])
   if seq > last then
     local kind, a, b, c, d = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
     if kind == 'B' then
       redis.call('HINCRBY', KEYS[1], a, b)
+      local asset = string.match(a, '^([^:]+):')
+      if not touched[asset] then
+        touched[asset] = true
+        assets[#assets + 1] = asset
+      end
     elseif kind == 'C' then
       local value = redis.call('HGET', KEYS[2], a)
       if value then
@@ -47,4 +54,11 @@ for i = 2, #ARGV, 6 do
   end
 end
 if top > last then redis.call('HSET', KEYS[1], seq_field, top) end
-return applied
+local out = {applied}
+for _, asset in ipairs(assets) do
+  local values = redis.call('HMGET', KEYS[1], asset .. ':free', asset .. ':locked')
+  out[#out + 1] = asset
+  out[#out + 1] = values[1] or '0'
+  out[#out + 1] = values[2] or '0'
+end
+return out
