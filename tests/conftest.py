@@ -70,3 +70,13 @@ async def redis(redis_url: str) -> AsyncIterator["Redis[bytes]"]:
     client: Redis[bytes] = Redis.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def timescale_dsn() -> Iterator[str]:
+    """A real TimescaleDB (PGlite + pglite-socket, tests/pglite/) for the session: one connection
+    at a time; connect with tests.timescale.CONNECT_OPTIONS."""
+    from tests.timescale import pglite_server
+
+    with pglite_server() as dsn:
+        yield dsn

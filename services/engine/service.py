@@ -138,8 +138,10 @@ class EngineService:
                 for jc, events in answers
             ]
             pipe.xadd(self.evt_key, {"e": encode_batch(self.symbol, encoded, self.last_id.decode(), refs)})
-            if self._publish_market_data(pipe, fresh, encoded):
-                pipe.set(self.depth_key, self._depth_json(fresh[-1].seq))
+            self._publish_market_data(pipe, fresh, encoded)
+            # With every md message, even when no level changed, so that REST depth's
+            # lastUpdateId always chains with the diffs clients get.
+            pipe.set(self.depth_key, self._depth_json(fresh[-1].seq))
         if ack:
             pipe.xack(self.cmd_key, self.settings.group, *[jc.entry_id for jc in decoded])
         self.commands_since_snapshot += len(decoded)
@@ -155,8 +157,8 @@ class EngineService:
 
     # ------------------------------------------------------------------ outputs
 
-    def _publish_market_data(self, pipe: Any, events: list[Event], encoded: list[bytes]) -> bool:
-        """One md.{SYMBOL} message for the batch; returns whether the book changed."""
+    def _publish_market_data(self, pipe: Any, events: list[Event], encoded: list[bytes]) -> None:
+        """One md.{SYMBOL} message for the batch."""
         trades: list[bytes] = []
         bids: dict[int, int] = {}
         asks: dict[int, int] = {}
@@ -177,7 +179,6 @@ class EngineService:
             tuple(sorted(asks.items())),
         )
         pipe.publish(self.md_channel, md)
-        return bool(bids or asks)
 
     def _depth_json(self, update_id: int) -> bytes:
         bids, asks = self.engine.depth(self.settings.depth_levels)

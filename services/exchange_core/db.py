@@ -1,10 +1,16 @@
 """PostgreSQL: connection pools and the schema migrations in migrations/*.sql (applied in name order)."""
 
 from importlib.resources import files
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg import Connection, Record
+from asyncpg.pool import PoolConnectionProxy
 
 MIGRATION_LOCK = 7_201_001
+
+# A connection of its own or one borrowed from a pool (what `pool.acquire()` gives).
+Conn: TypeAlias = "Connection[Record] | PoolConnectionProxy[Record]"
 
 
 async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

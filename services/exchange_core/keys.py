@@ -61,6 +61,10 @@ class Keys:
     def user_channel(self, user_id: int) -> str:
         return f"{self.prefix}user.{user_id}"
 
+    def listen_key(self, key: str) -> str:
+        """A user data stream's listenKey -> the user id (expires unless kept alive)."""
+        return f"{self.prefix}listenKey:{key}"
+
     # gateway
     def reply_channel(self, gateway_id: str) -> str:
         return f"{self.prefix}reply.{gateway_id}"

@@ -21,6 +21,7 @@ def main() -> None:
         http="httptools",
         log_level=settings.log_level.lower(),
         access_log=False,
+        proxy_headers=False,
     )
 
 

@@ -69,10 +69,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             status_code=500,
         )
 
-    from gateway.routes import account, public, trading, web
+    from gateway.routes import account, market, public, trading, userstream, web
 
     app.include_router(public.router)
+    app.include_router(market.router)
     app.include_router(trading.router)
     app.include_router(account.router)
+    app.include_router(userstream.router)
     app.include_router(web.router)
     return app

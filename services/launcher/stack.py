@@ -1,19 +1,24 @@
 """The exchange as real processes on one machine: one engine per market, settlement and the
-gateway (uvicorn), supervised. Used by `make run`, the end-to-end tests and the benchmarks."""
+gateway (uvicorn), supervised; optionally the WebSocket tier, the DB processor and the market
+maker. Used by the end-to-end tests and the benchmarks (`make run` is launcher.__main__)."""
 
+import asyncio
 import socket
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from cryptography.fernet import Fernet
 
 from exchange_core.markets import load_markets
+from launcher import health
+from launcher.processes import Layout, add_services, module_available, stop_in_order
 from launcher.supervisor import Supervisor
+from marketmaker.account import setup_marketmaker
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def free_port() -> int:
@@ -29,6 +34,9 @@ class Stack:
     supervisor: Supervisor
     symbols: list[str]
     log_dir: Path
+    ws_url: str = ""
+    # The market maker's API key (with_marketmaker=True).
+    marketmaker_key: tuple[str, str] | None = None
 
     def logs(self) -> str:
         return "\n".join(f"== {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))
@@ -36,15 +44,29 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    database_url: str, prefix: str, symbols: list[str] | None = None, port: int = 0, **extra_env: str
+    database_url: str,
+    prefix: str,
+    symbols: list[str] | None = None,
+    port: int = 0,
+    *,
+    with_ws: bool = False,
+    with_dbwriter: bool = False,
+    with_marketmaker: bool = False,
+    **extra_env: str,
 ) -> Iterator[Stack]:
     """Start the stack, wait until the gateway answers, yield it, stop it. Logs go to a temp dir
-    and are printed if anything fails."""
+    and are printed if anything fails.
+
+    with_ws / with_dbwriter add `python -m ws` (on a free port: Stack.ws_url) and `python -m
+    dbwriter`; with_marketmaker sets up the market maker's account in `database_url` (migrated)
+    and starts `python -m marketmaker` quoting `symbols` (its key: Stack.marketmaker_key). On exit
+    the market maker is stopped first, so that it cancels its quotes.
+    """
     symbols = symbols or list(load_markets())
     port = port or free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="stack-"))
     env = {
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "REDIS_URL": REDIS_URL,
         "DATABASE_URL": database_url,
         "KEY_PREFIX": prefix,
         "SECRET_KEY": Fernet.generate_key().decode(),
@@ -52,13 +74,23 @@ def running_stack(
         "LOG_LEVEL": "INFO",
         **extra_env,
     }
+    for wanted, module in ((with_ws, "ws"), (with_dbwriter, "dbwriter")):
+        if wanted and not module_available(module):
+            raise RuntimeError(f"`python -m {module}` was asked for, but no {module} package is installed")
+    url = f"http://127.0.0.1:{port}"
+    layout = Layout(symbols, ws_port=free_port() if with_ws else None, dbwriter=with_dbwriter)
+    marketmaker_key = None
+    if with_marketmaker:
+        credentials = asyncio.run(
+            setup_marketmaker(database_url, env["REDIS_URL"], prefix, env["SECRET_KEY"], load_markets())
+        )
+        marketmaker_key = (credentials.api_key, credentials.secret)
+        layout.marketmaker_env = {**credentials.env(), "GATEWAY_URL": url, "MM_SYMBOLS": ",".join(symbols)}
     supervisor = Supervisor(env, log_dir)
-    for symbol in symbols:
-        supervisor.add(f"engine-{symbol}", "engine", SYMBOL=symbol, CONSUMER=f"engine-{symbol}")
-    supervisor.add("settlement", "settlement")
-    supervisor.add("gateway", "gateway")
+    add_services(supervisor, layout)
     supervisor.start_all()
-    stack = Stack(f"http://127.0.0.1:{port}", prefix, supervisor, symbols, log_dir)
+    ws_url = f"ws://127.0.0.1:{layout.ws_port}" if layout.ws_port is not None else ""
+    stack = Stack(url, prefix, supervisor, symbols, log_dir, ws_url, marketmaker_key)
     try:
         wait_until_up(stack)
         yield stack
@@ -66,19 +98,16 @@ def running_stack(
         print(stack.logs())
         raise
     finally:
-        supervisor.stop_all()
+        stop_in_order(supervisor)
 
 
 def wait_until_up(stack: Stack, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{stack.url}/api/v3/ping", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        for name, service in stack.supervisor.services.items():
-            if service.process is not None and service.process.poll() is not None:
-                raise RuntimeError(f"{name} exited at start-up:\n{stack.logs()}")
-        time.sleep(0.2)
-    raise RuntimeError(f"the gateway did not come up:\n{stack.logs()}")
+    """Wait until the gateway answers (and the WebSocket port accepts, with the ws tier). Raises
+    RuntimeError, with the logs, when a process exits or `seconds` pass."""
+    checks = [health.gateway_answers(stack.url)]
+    if stack.ws_url:
+        checks.append(health.port_accepts(int(stack.ws_url.rsplit(":", 1)[1]), "WebSocket tier"))
+    try:
+        health.wait_until_healthy(stack.supervisor, checks, seconds, lambda: False)
+    except health.StartupFailed as exc:
+        raise RuntimeError(f"{exc}:\n{stack.logs()}") from None

@@ -1,13 +1,18 @@
 """A small process supervisor: start services as child processes, restart any that dies,
 stop them all (SIGTERM, then SIGKILL) on request."""
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -21,10 +26,22 @@ class Service:
     restarts: int = 0
 
 
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): receive SIGTERM when the supervisor dies, so that no
+    service outlives a supervisor killed with SIGKILL."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Supervisor:
-    def __init__(self, base_env: dict[str, str], log_dir: Path) -> None:
+    """`detach=True` (the launcher) starts each child in a session of its own, so that a Ctrl-C
+    in the terminal reaches only the supervisor, which then stops the children in order; on Linux
+    the children also receive SIGTERM if the supervisor dies."""
+
+    def __init__(self, base_env: dict[str, str], log_dir: Path, detach: bool = False) -> None:
         self.base_env = base_env
         self.log_dir = log_dir
+        self.detach = detach
         self.services: dict[str, Service] = {}
         log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -38,7 +55,12 @@ class Supervisor:
         env = {**os.environ, **self.base_env, **service.env}
         log = (self.log_dir / f"{name}.log").open("ab")
         service.process = subprocess.Popen(
-            [sys.executable, "-m", service.module], env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", service.module],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=self.detach,
+            preexec_fn=_die_with_parent if self.detach and sys.platform == "linux" else None,
         )
         log.close()
 
@@ -65,10 +87,20 @@ class Supervisor:
                 restarted.append(name)
         return restarted
 
+    def pids(self) -> dict[str, int]:
+        """The process id of every service started so far (running or not)."""
+        return {name: s.process.pid for name, s in self.services.items() if s.process is not None}
+
+    def stop(self, names: Iterable[str], grace_s: float = 10.0) -> None:
+        """SIGTERM the named running services, wait up to `grace_s` for all, SIGKILL the rest."""
+        wanted = set(names)
+        self._stop([s for name, s in self.services.items() if name in wanted], grace_s)
+
     def stop_all(self, grace_s: float = 10.0) -> None:
-        running = [
-            s.process for s in self.services.values() if s.process is not None and s.process.poll() is None
-        ]
+        self._stop(list(self.services.values()), grace_s)
+
+    def _stop(self, services: list[Service], grace_s: float) -> None:
+        running = [s.process for s in services if s.process is not None and s.process.poll() is None]
         for process in running:
             process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace_s

@@ -49,13 +49,12 @@ async def place_orders(traders: list[AsyncTrader], count: int, outcomes: dict[st
     async def worker(n: int) -> None:
         local = random.Random(seed * 1000 + n)
         open_ids: dict[int, list[int]] = {}
-        for i in next_index:
+        for i in next_index:  # `count` new orders; cancels come on top
             trader = traders[local.randrange(len(traders))]
             mine = open_ids.setdefault(trader.user_id, [])
-            if mine and local.random() < 0.2:
+            while mine and local.random() < 0.2:
                 oid = mine.pop(local.randrange(len(mine)))
                 await trader.call("DELETE", "/api/v3/order", symbol=SYMBOL, orderId=oid)
-                continue
             cid = f"crash-{seed}-{i}"
             side = local.choice(["BUY", "SELL"])
             if local.random() < 0.1:

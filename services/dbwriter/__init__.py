@@ -1,0 +1,1 @@
+"""The DB processor: writes every market's trades and order states to PostgreSQL/TimescaleDB."""

@@ -1,0 +1,180 @@
+"""The DB processor: a consumer group on every evt:{SYMBOL}, writing history to the database.
+
+Each round reads up to `batch_size` entries per market (first this consumer's own pending
+entries, left by a crash, then new ones), turns them into trade and order rows, writes them in
+one transaction and only then acks them. While the database writes one round, the next one is
+read and decoded (the two halves of the work run on two cores). The writes are idempotent on
+(symbol, seq), so an entry delivered twice changes nothing. When the database is unreachable the
+same rows are retried with growing waits and nothing is acked; at most one more round is read
+meanwhile: the entries wait in Redis and the writer catches up once the database is back.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from dbwriter.rows import HistoryRows
+from dbwriter.settings import DbWriterSettings
+from dbwriter.store import Written, write_rows
+from exchange_core import redisio
+from exchange_core.keys import Keys
+from exchange_core.markets import Market
+
+log = logging.getLogger("dbwriter")
+
+# SQLSTATE classes worth retrying: connection exception, insufficient resources, operator
+# intervention (shutdown, cannot connect now), system error, transaction rollback, invalid
+# catalog name (database gone while renamed or restored), object not in prerequisite state
+# (database not accepting connections), invalid authorization.
+_TRANSIENT_CLASSES = frozenset({"08", "53", "57", "58", "40", "3D", "55", "28"})
+_TRANSIENT_STATES = frozenset({"42501"})  # e.g. CONNECT privilege revoked for a while
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Is `exc` a failure of the database's availability, not of the data or the SQL?
+
+    asyncpg raises InternalClientError ("another operation is in progress") on a pooled
+    connection whose server ended it while it sat idle: a lost connection too.
+    """
+    if isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError | asyncpg.InternalClientError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = str(getattr(exc, "sqlstate", "") or "")
+        return state[:2] in _TRANSIENT_CLASSES or state in _TRANSIENT_STATES
+    return False
+
+
+@dataclass
+class Batch:
+    """One round of entries: their rows, and their ids per stream (acked once written)."""
+
+    rows: HistoryRows
+    ids: dict[str, list[bytes]]
+
+
+class DbWriterService:
+    """Owns no connection: `pool` and `redis` are given (and closed) by the caller."""
+
+    def __init__(
+        self, settings: DbWriterSettings, redis: Redis, pool: asyncpg.Pool, markets: dict[str, Market]
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.pool = pool
+        self.keys = Keys(settings.key_prefix)
+        self.streams = {self.keys.events(s): s for s in markets}
+        self.trades_written = 0
+        self.orders_written = 0
+        self.rounds = 0
+        self.failures = 0
+
+    async def ensure_groups(self) -> None:
+        for stream in self.streams:
+            try:
+                await self.redis.xgroup_create(stream, self.settings.group, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Write until `stop` is set; entries read but not yet written stay pending."""
+        await self.ensure_groups()
+        # What this consumer read before a restart and did not ack, one round at a time.
+        while not stop.is_set():
+            batch = await self.read("0", block=None)
+            if batch is None:
+                break
+            if not await self.commit(batch, stop):
+                return
+        # New entries: the next round is read and decoded while the database writes this one.
+        ahead = asyncio.create_task(self.read(">", block=self.settings.block_ms))
+        try:
+            while not stop.is_set():
+                batch = await ahead
+                ahead = asyncio.create_task(self.read(">", block=self.settings.block_ms))
+                if batch is not None and not await self.commit(batch, stop):
+                    return
+        finally:
+            ahead.cancel()  # what it read stays pending: read again ("0") after a restart
+            with contextlib.suppress(asyncio.CancelledError):
+                await ahead
+
+    async def read(self, start: str, block: int | None) -> Batch | None:
+        """One round of entries of every market after `start` ("0": own pending, ">": new),
+        decoded; None if there were none."""
+        result = await redisio.xreadgroup(
+            self.redis,
+            self.settings.group,
+            self.settings.consumer,
+            dict.fromkeys(self.streams, start),
+            count=self.settings.batch_size,
+            block=block,
+        )
+        batch = Batch(HistoryRows(), {})
+        decoded = 0
+        for raw_stream, entries in result:
+            if entries:
+                batch.ids[raw_stream.decode()] = [entry_id for entry_id, _ in entries]
+                for _, fields in entries:
+                    batch.rows.add_entry(fields[b"e"])
+                    decoded += 1
+                    if decoded % 16 == 0:
+                        await asyncio.sleep(0)  # let a write in flight go on meanwhile
+        return batch if batch.ids else None
+
+    async def commit(self, batch: Batch, stop: asyncio.Event) -> bool:
+        """Write `batch`, then ack its entries; False if `stop` came first (nothing acked)."""
+        if batch.rows and not await self.write(batch.rows, stop):
+            return False
+        pipe = self.redis.pipeline(transaction=False)
+        for stream, ids in batch.ids.items():
+            pipe.xack(stream, self.settings.group, *ids)
+        await pipe.execute()
+        self.rounds += 1
+        return True
+
+    async def write(self, rows: HistoryRows, stop: asyncio.Event) -> bool:
+        """Write `rows`, retrying transient failures until it succeeds (True) or `stop` (False)."""
+        delay = self.settings.retry_initial_ms / 1000
+        failing_since = 0.0
+        while True:
+            try:
+                started = time.perf_counter()
+                async with self.pool.acquire() as conn:
+                    try:
+                        written: Written = await write_rows(conn, rows, self.settings.use_copy)
+                    except BaseException:
+                        conn.terminate()  # never reuse a connection that failed mid-write
+                        raise
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                self.failures += 1
+                failing_since = failing_since or time.monotonic()
+                log.warning(
+                    "database write failed (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay
+                )
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                    return False
+                except TimeoutError:
+                    delay = min(delay * 2, self.settings.retry_max_ms / 1000)
+                continue
+            if failing_since:
+                log.info("database back after %.1f s", time.monotonic() - failing_since)
+            self.trades_written += written.trades
+            self.orders_written += written.orders
+            log.debug(
+                "%d events: %d trades, %d order rows in %.1f ms",
+                rows.events,
+                written.trades,
+                written.orders,
+                (time.perf_counter() - started) * 1000,
+            )
+            return True

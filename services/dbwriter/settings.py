@@ -1,0 +1,20 @@
+"""DB processor configuration from the environment."""
+
+from exchange_core.config import CommonSettings
+
+
+class DbWriterSettings(CommonSettings):
+    group: str = "dbwriter"
+    # One consumer per deployment: order rows rely on each market's events arriving in order.
+    consumer: str = "dbwriter-1"
+    # Stream entries (engine batches) read per market per round; one transaction per round.
+    batch_size: int = 500
+    block_ms: int = 1_000
+    # COPY into the staging tables; off for servers without COPY FROM STDIN (PGlite).
+    use_copy: bool = True
+    # Retries of a write that failed for a transient reason (database down, connection lost):
+    # waits grow from retry_initial_ms, doubling, up to retry_max_ms; never gives up.
+    retry_initial_ms: int = 100
+    retry_max_ms: int = 5_000
+    # A statement running longer than this counts as a lost connection (and is retried).
+    command_timeout_s: float = 60.0

@@ -1,0 +1,112 @@
+"""Writing history rows to PostgreSQL / TimescaleDB: stage, then merge, in one transaction.
+
+Rows go into session-local staging tables (temporary, emptied at commit), by COPY (the default)
+or, where COPY FROM STDIN is not available (PGlite over pglite-socket), by one INSERT of
+unnested arrays. Then one statement per target table merges them:
+
+- trades: INSERT ... ON CONFLICT (symbol, time, seq) DO NOTHING, so a redelivered trade is
+  skipped;
+- orders accepted in the batch: INSERT ... ON CONFLICT (symbol, order_id, created_at) DO UPDATE
+  of the cumulative fields, only where the stored row's seq is lower;
+- orders accepted earlier: UPDATE of the cumulative fields of their row, again only where the
+  stored seq is lower. So an order row never goes back to an older state.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dbwriter.rows import CREATED, FILLED, ORDER_COLUMNS, PARTIALLY_FILLED, TRADE_COLUMNS, HistoryRows
+from exchange_core.db import Conn
+
+_MS = "timestamptz 'epoch' + {} * interval '1 millisecond'"
+
+STAGED_TRADES = "dbwriter_trades"
+STAGED_ORDERS = "dbwriter_orders"
+
+
+def _staging_ddl(name: str, columns: dict[str, str]) -> str:
+    body = ", ".join(f"{col} {kind}" for col, kind in columns.items())
+    return f"CREATE TEMP TABLE IF NOT EXISTS {name} ({body}) ON COMMIT DELETE ROWS"
+
+
+CREATE_STAGING = f"{_staging_ddl(STAGED_TRADES, TRADE_COLUMNS)}; {_staging_ddl(STAGED_ORDERS, ORDER_COLUMNS)}"
+
+MERGE_TRADES = f"""
+INSERT INTO trades (symbol, id, time, price, qty, quote_qty, taker_side, maker_order_id, taker_order_id,
+                    maker_user_id, taker_user_id, maker_fee, taker_fee, seq)
+SELECT symbol, id, {_MS.format("ts")}, price, qty, quote_qty, taker_side, maker_order_id, taker_order_id,
+       maker_user_id, taker_user_id, maker_fee, taker_fee, seq
+FROM {STAGED_TRADES}
+ON CONFLICT (symbol, time, seq) DO NOTHING
+"""
+
+MERGE_NEW_ORDERS = f"""
+INSERT INTO orders (symbol, order_id, user_id, client_order_id, side, type, time_in_force, price, qty,
+                    quote_qty, status, executed_qty, cumulative_quote_qty, created_at, updated_at, seq)
+SELECT symbol, order_id, user_id, client_order_id, side, type, time_in_force, price, qty, quote_qty,
+       status, executed_qty, cumulative_quote_qty, {_MS.format("created_ms")}, {_MS.format("updated_ms")}, seq
+FROM {STAGED_ORDERS}
+WHERE created_ms IS NOT NULL
+ON CONFLICT (symbol, order_id, created_at) DO UPDATE
+SET status = EXCLUDED.status, executed_qty = EXCLUDED.executed_qty,
+    cumulative_quote_qty = EXCLUDED.cumulative_quote_qty, updated_at = EXCLUDED.updated_at, seq = EXCLUDED.seq
+WHERE orders.seq < EXCLUDED.seq
+"""
+
+MERGE_KNOWN_ORDERS = f"""
+UPDATE orders AS o
+SET status = COALESCE(s.status, CASE WHEN o.qty > 0 AND s.executed_qty >= o.qty
+                                     THEN {FILLED} ELSE {PARTIALLY_FILLED} END),
+    executed_qty = s.executed_qty, cumulative_quote_qty = s.cumulative_quote_qty,
+    updated_at = {_MS.format("s.updated_ms")}, seq = s.seq
+FROM {STAGED_ORDERS} AS s
+WHERE s.created_ms IS NULL AND o.symbol = s.symbol AND o.order_id = s.order_id AND o.seq < s.seq
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What one write changed: trades inserted, order rows inserted or updated."""
+
+    trades: int
+    orders: int
+
+
+async def write_rows(conn: Conn, rows: HistoryRows, use_copy: bool = True) -> Written:
+    """Write `rows` in one transaction; idempotent (writing the same rows again changes nothing).
+
+    Needs the 002_history migration. Raises whatever asyncpg raises; nothing is written then.
+    """
+    orders = rows.order_rows()
+    async with conn.transaction():
+        await conn.execute(CREATE_STAGING)
+        trades_written = orders_written = 0
+        if rows.trades:
+            await _stage(conn, STAGED_TRADES, TRADE_COLUMNS, rows.trades, use_copy)
+            trades_written = _count(await conn.execute(MERGE_TRADES))
+        if orders:
+            await _stage(conn, STAGED_ORDERS, ORDER_COLUMNS, orders, use_copy)
+            orders_written = _count(await conn.execute(MERGE_NEW_ORDERS))
+            if any(o[CREATED] is None for o in orders):
+                orders_written += _count(await conn.execute(MERGE_KNOWN_ORDERS))
+    return Written(trades_written, orders_written)
+
+
+async def _stage(
+    conn: Conn,
+    table: str,
+    columns: dict[str, str],
+    records: Sequence[tuple[object, ...]],
+    use_copy: bool,
+) -> None:
+    if use_copy:
+        await conn.copy_records_to_table(table, records=records, columns=list(columns))
+        return
+    arrays = [list(col) for col in zip(*records, strict=True)]
+    unnest = ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(columns.values(), start=1))
+    await conn.execute(f"INSERT INTO {table} SELECT * FROM unnest({unnest})", *arrays)
+
+
+def _count(status: str) -> int:
+    """The row count of a command status such as 'INSERT 0 12' or 'UPDATE 3'."""
+    return int(status.rsplit(" ", 1)[-1])

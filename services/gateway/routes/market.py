@@ -1,0 +1,292 @@
+"""Public market-data endpoints (Binance Spot): depth, trades, historicalTrades, aggTrades,
+klines, ticker/24hr, ticker/price, ticker/bookTicker, avgPrice.
+
+The book comes from the engine's depth snapshot (depth:{SYMBOL}, written with each batch);
+trades, candles and 24h statistics from the history the DB processor writes.
+"""
+
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from exchange_core import marketdb, redisio
+from exchange_core.errors import BAD_INTERVAL, INVALID_PARAMETER, ApiError
+from exchange_core.markets import Market
+from exchange_core.units import from_units
+from gateway.auth import context, request_params
+from gateway.validation import int_param, market_of
+
+router = APIRouter(prefix="/api/v3", tags=["market"])
+
+DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
+INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def bounded(params: dict[str, str], name: str, default: int, maximum: int) -> int:
+    value = int_param(params, name, default)
+    if value is None or not 1 <= value <= maximum:
+        raise ApiError(INVALID_PARAMETER, f"Invalid value for '{name}': between 1 and {maximum}.")
+    return value
+
+
+async def book(request: Request, market: Market) -> dict[str, Any]:
+    """The engine's latest depth snapshot: {"lastUpdateId", "bids", "asks"} in integer units."""
+    ctx = context(request)
+    raw = await redisio.get(ctx.redis, ctx.keys.depth(market.symbol))
+    if raw is None:
+        return {"lastUpdateId": 0, "bids": [], "asks": []}
+    snapshot: dict[str, Any] = json.loads(raw)
+    return snapshot
+
+
+def levels(market: Market, rows: list[list[int]], limit: int) -> list[list[str]]:
+    q, b = market.quote.decimals, market.base.decimals
+    return [[from_units(price, q), from_units(qty, b)] for price, qty in rows[:limit]]
+
+
+@router.get("/depth")
+async def depth(request: Request) -> dict[str, Any]:
+    """Order book: `limit` levels per side (default 100, up to 5000; levels beyond the engine's
+    snapshot of 1000 are not kept). lastUpdateId chains with the WebSocket depth diffs."""
+    params = await request_params(request)
+    market = market_of(params, context(request).markets)
+    limit = bounded(params, "limit", 100, 5000)
+    snapshot = await book(request, market)
+    return {
+        "lastUpdateId": snapshot["lastUpdateId"],
+        "bids": levels(market, snapshot["bids"], limit),
+        "asks": levels(market, snapshot["asks"], limit),
+    }
+
+
+def trade_json(market: Market, t: marketdb.TradeRow) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "price": from_units(t.price, market.quote.decimals),
+        "qty": from_units(t.qty, market.base.decimals),
+        "quoteQty": from_units(t.quote_qty, market.quote.decimals),
+        "time": t.time,
+        "isBuyerMaker": t.is_buyer_maker,
+        "isBestMatch": True,
+    }
+
+
+@router.get("/trades")
+async def recent_trades(request: Request) -> list[dict[str, Any]]:
+    """The latest trades (default 500, up to 1000), oldest first."""
+    ctx = context(request)
+    params = await request_params(request)
+    market = market_of(params, ctx.markets)
+    limit = bounded(params, "limit", 500, 1000)
+    async with ctx.pool.acquire() as conn:
+        rows = await marketdb.recent_trades(conn, market.symbol, limit)
+    return [trade_json(market, t) for t in rows]
+
+
+@router.get("/historicalTrades")
+async def historical_trades(request: Request) -> list[dict[str, Any]]:
+    """Older trades from trade id `fromId` (default: the latest `limit`)."""
+    ctx = context(request)
+    params = await request_params(request)
+    market = market_of(params, ctx.markets)
+    limit = bounded(params, "limit", 500, 1000)
+    from_id = int_param(params, "fromId")
+    async with ctx.pool.acquire() as conn:
+        if from_id is None:
+            rows = await marketdb.recent_trades(conn, market.symbol, limit)
+        else:
+            rows = await marketdb.trades_from(conn, market.symbol, from_id, limit)
+    return [trade_json(market, t) for t in rows]
+
+
+@router.get("/aggTrades")
+async def agg_trades(request: Request) -> list[dict[str, Any]]:
+    """Trades of one taker order at one price, aggregated; by fromId or startTime/endTime."""
+    ctx = context(request)
+    params = await request_params(request)
+    market = market_of(params, ctx.markets)
+    limit = bounded(params, "limit", 500, 1000)
+    async with ctx.pool.acquire() as conn:
+        rows = await marketdb.agg_trades(
+            conn,
+            market.symbol,
+            int_param(params, "fromId"),
+            int_param(params, "startTime"),
+            int_param(params, "endTime"),
+            limit,
+        )
+    q, b = market.quote.decimals, market.base.decimals
+    return [
+        {
+            "a": a.id,
+            "p": from_units(a.price, q),
+            "q": from_units(a.qty, b),
+            "f": a.first_id,
+            "l": a.last_id,
+            "T": a.time,
+            "m": a.is_buyer_maker,
+            "M": True,
+        }
+        for a in rows
+    ]
+
+
+@router.get("/klines")
+async def klines(request: Request) -> list[list[Any]]:
+    """Candles for any Binance interval from 1m, oldest first (default 500, up to 1000).
+    Taker-buy volumes are not kept and show as 0."""
+    ctx = context(request)
+    params = await request_params(request)
+    market = market_of(params, ctx.markets)
+    interval = params.get("interval", "")
+    if interval not in INTERVALS:
+        raise ApiError(BAD_INTERVAL, "Invalid interval.")
+    limit = bounded(params, "limit", 500, 1000)
+    async with ctx.pool.acquire() as conn:
+        rows = await marketdb.klines(
+            conn, market.symbol, interval, int_param(params, "startTime"), int_param(params, "endTime"), limit
+        )
+    q, b = market.quote.decimals, market.base.decimals
+    zero_b, zero_q = from_units(0, b), from_units(0, q)
+    return [
+        [
+            k.open_time,
+            from_units(k.open, q),
+            from_units(k.high, q),
+            from_units(k.low, q),
+            from_units(k.close, q),
+            from_units(k.volume, b),
+            k.close_time,
+            from_units(k.quote_volume, q),
+            k.trades,
+            zero_b,
+            zero_q,
+            "0",
+        ]
+        for k in rows
+    ]
+
+
+def symbols_of(request: Request, params: dict[str, str]) -> list[Market] | None:
+    """`symbol` or `symbols` (a JSON list) -> markets; None when neither was given."""
+    markets = context(request).markets
+    if params.get("symbol"):
+        return [market_of(params, markets)]
+    if params.get("symbols"):
+        try:
+            names = json.loads(params["symbols"])
+        except ValueError as exc:
+            raise ApiError(INVALID_PARAMETER, "Invalid symbols.") from exc
+        return [market_of({"symbol": str(n)}, markets) for n in names]
+    return None
+
+
+async def ticker_of(request: Request, market: Market) -> dict[str, Any]:
+    ctx = context(request)
+    now = now_ms()
+    async with ctx.pool.acquire() as conn:
+        stats = await marketdb.ticker_24h(conn, market.symbol, now)
+        last = await marketdb.recent_trades(conn, market.symbol, 1)
+    snapshot = await book(request, market)
+    q, b = market.quote.decimals, market.base.decimals
+    bid = snapshot["bids"][0] if snapshot["bids"] else [0, 0]
+    ask = snapshot["asks"][0] if snapshot["asks"] else [0, 0]
+    if stats is None:
+        stats = marketdb.Ticker24h(0, 0, 0, 0, 0, 0, 0, -1, -1, now - 86_400_000, now, 0)
+    change = stats.last - stats.open if stats.count else 0
+    percent = Decimal(change * 100) / Decimal(stats.open) if stats.count and stats.open else Decimal(0)
+    weighted = stats.quote_volume * 10**b // stats.volume if stats.volume else 0
+    return {
+        "symbol": market.symbol,
+        "priceChange": from_units(change, q),
+        "priceChangePercent": f"{percent:.3f}",
+        "weightedAvgPrice": from_units(weighted, q),
+        "prevClosePrice": from_units(stats.prev_close, q),
+        "lastPrice": from_units(stats.last, q),
+        "lastQty": from_units(last[-1].qty if last else 0, b),
+        "bidPrice": from_units(bid[0], q),
+        "bidQty": from_units(bid[1], b),
+        "askPrice": from_units(ask[0], q),
+        "askQty": from_units(ask[1], b),
+        "openPrice": from_units(stats.open, q),
+        "highPrice": from_units(stats.high, q),
+        "lowPrice": from_units(stats.low, q),
+        "volume": from_units(stats.volume, b),
+        "quoteVolume": from_units(stats.quote_volume, q),
+        "openTime": stats.open_time,
+        "closeTime": stats.close_time,
+        "firstId": stats.first_id,
+        "lastId": stats.last_id,
+        "count": stats.count,
+    }
+
+
+@router.get("/ticker/24hr", response_model=None)
+async def ticker_24hr(request: Request) -> dict[str, Any] | list[dict[str, Any]]:
+    """Rolling 24-hour statistics for one market (`symbol`), several (`symbols`) or all."""
+    params = await request_params(request)
+    chosen = symbols_of(request, params)
+    if chosen is not None and params.get("symbol"):
+        return await ticker_of(request, chosen[0])
+    return [await ticker_of(request, m) for m in chosen or context(request).markets.values()]
+
+
+@router.get("/ticker/price", response_model=None)
+async def ticker_price(request: Request) -> dict[str, Any] | list[dict[str, Any]]:
+    """The last trade price of one market, several or all."""
+    ctx = context(request)
+    params = await request_params(request)
+    chosen = symbols_of(request, params)
+    out = []
+    async with ctx.pool.acquire() as conn:
+        for market in chosen or ctx.markets.values():
+            last = await marketdb.recent_trades(conn, market.symbol, 1)
+            out.append(
+                {
+                    "symbol": market.symbol,
+                    "price": from_units(last[-1].price if last else 0, market.quote.decimals),
+                }
+            )
+    return out[0] if params.get("symbol") else out
+
+
+@router.get("/ticker/bookTicker", response_model=None)
+async def book_ticker(request: Request) -> dict[str, Any] | list[dict[str, Any]]:
+    """Best bid and ask of one market, several or all."""
+    params = await request_params(request)
+    chosen = symbols_of(request, params)
+    out = []
+    for market in chosen or context(request).markets.values():
+        snapshot = await book(request, market)
+        bid = snapshot["bids"][0] if snapshot["bids"] else [0, 0]
+        ask = snapshot["asks"][0] if snapshot["asks"] else [0, 0]
+        q, b = market.quote.decimals, market.base.decimals
+        out.append(
+            {
+                "symbol": market.symbol,
+                "bidPrice": from_units(bid[0], q),
+                "bidQty": from_units(bid[1], b),
+                "askPrice": from_units(ask[0], q),
+                "askQty": from_units(ask[1], b),
+            }
+        )
+    return out[0] if params.get("symbol") else out
+
+
+@router.get("/avgPrice")
+async def avg_price(request: Request) -> dict[str, Any]:
+    """Volume-weighted average price of the last 5 minutes."""
+    ctx = context(request)
+    params = await request_params(request)
+    market = market_of(params, ctx.markets)
+    now = now_ms()
+    async with ctx.pool.acquire() as conn:
+        price = await marketdb.avg_price(conn, market.symbol, now)
+    return {"mins": 5, "price": from_units(price or 0, market.quote.decimals), "closeTime": now}

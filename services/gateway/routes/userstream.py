@@ -1,0 +1,49 @@
+"""User data streams (Binance USER_STREAM endpoints): a listenKey opens /ws/<listenKey> on the
+WebSocket tier, which then carries the user's executionReport and outboundAccountPosition."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from exchange_core import listenkeys
+from exchange_core.errors import INVALID_LISTEN_KEY, ApiError
+from gateway.auth import Principal, api_key_user, context, request_params
+from gateway.validation import missing
+
+router = APIRouter(prefix="/api/v3", tags=["user data stream"])
+
+KeyHolder = Annotated[Principal, Depends(api_key_user)]
+
+
+async def own_key(request: Request, who: Principal) -> str:
+    """The listenKey parameter, if it exists and belongs to the caller (-1125 otherwise)."""
+    ctx = context(request)
+    key = (await request_params(request)).get("listenKey", "")
+    if not key:
+        raise missing("listenKey")
+    if await listenkeys.user_of(ctx.redis, ctx.keys, key) != who.user_id:
+        raise ApiError(INVALID_LISTEN_KEY, "This listenKey does not exist.")
+    return key
+
+
+@router.post("/userDataStream")
+async def open_stream(request: Request, who: KeyHolder) -> dict[str, Any]:
+    """A new listenKey, valid for 60 minutes unless kept alive."""
+    ctx = context(request)
+    return {"listenKey": await listenkeys.create(ctx.redis, ctx.keys, who.user_id)}
+
+
+@router.put("/userDataStream")
+async def keep_alive(request: Request, who: KeyHolder) -> dict[str, Any]:
+    """Extend a listenKey by 60 minutes."""
+    ctx = context(request)
+    await listenkeys.keepalive(ctx.redis, ctx.keys, await own_key(request, who))
+    return {}
+
+
+@router.delete("/userDataStream")
+async def close_stream(request: Request, who: KeyHolder) -> dict[str, Any]:
+    """Close a listenKey: its stream ends."""
+    ctx = context(request)
+    await listenkeys.close(ctx.redis, ctx.keys, await own_key(request, who))
+    return {}

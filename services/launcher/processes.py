@@ -1,0 +1,63 @@
+"""Which processes make up the exchange on one machine, shared by `make run` (launcher.__main__)
+and the tests' running_stack: one engine per market, settlement, the gateway, and the optional
+WebSocket tier, DB processor and market maker."""
+
+import importlib.util
+from dataclasses import dataclass
+
+from launcher.supervisor import Supervisor
+
+GATEWAY = "gateway"
+WS = "ws"
+DBWRITER = "dbwriter"
+MARKETMAKER = "marketmaker"
+ENGINE_GROUP = "engine"
+
+
+def engine_name(symbol: str) -> str:
+    """The service name of a market's engine, also its consumer name in the `engine` group."""
+    return f"engine-{symbol}"
+
+
+def module_available(module: str) -> bool:
+    """Whether `python -m module` can run here: the package and its __main__ are importable."""
+    try:
+        return importlib.util.find_spec(f"{module}.__main__") is not None
+    except ImportError:
+        return False
+
+
+@dataclass
+class Layout:
+    """The processes to start. `ws_port` is given to the WebSocket tier as PORT and WS_PORT (the
+    shared environment's PORT is the gateway's); `marketmaker_env` holds the bot's API key and
+    gateway address, None for no market maker."""
+
+    symbols: list[str]
+    ws_port: int | None = None
+    dbwriter: bool = False
+    marketmaker_env: dict[str, str] | None = None
+
+
+def add_services(supervisor: Supervisor, layout: Layout) -> None:
+    """Register every process of `layout` with `supervisor` (not started). Engines come first
+    and the market maker last: start_all starts them in this order."""
+    for symbol in layout.symbols:
+        supervisor.add(engine_name(symbol), "engine", SYMBOL=symbol, CONSUMER=engine_name(symbol))
+    supervisor.add("settlement", "settlement")
+    supervisor.add(GATEWAY, "gateway")
+    if layout.ws_port is not None:
+        port = str(layout.ws_port)
+        supervisor.add(WS, "ws", PORT=port, WS_PORT=port)
+    if layout.dbwriter:
+        supervisor.add(DBWRITER, "dbwriter")
+    if layout.marketmaker_env is not None:
+        supervisor.add(MARKETMAKER, "marketmaker", **layout.marketmaker_env)
+
+
+def stop_in_order(supervisor: Supervisor, grace_s: float = 10.0) -> None:
+    """Stop the market maker first, while the gateway and engines still run (it cancels its
+    quotes on SIGTERM), then everything else."""
+    if MARKETMAKER in supervisor.services:
+        supervisor.stop([MARKETMAKER], grace_s=max(grace_s, 20.0))
+    supervisor.stop_all(grace_s)

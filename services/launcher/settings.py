@@ -1,0 +1,23 @@
+"""`make run` configuration from the environment."""
+
+from pydantic import Field
+
+from exchange_core.config import CommonSettings
+from marketmaker.account import DEFAULT_FUNDS
+
+
+class LauncherSettings(CommonSettings):
+    """REDIS_URL, DATABASE_URL, KEY_PREFIX, MARKETS_FILE and LOG_LEVEL come from CommonSettings
+    and are handed to every process. Everything listens on 127.0.0.1."""
+
+    # Secret key file, demo password, process ids and logs/ live here (gitignored).
+    run_dir: str = ".run"
+    gateway_port: int = Field(default=8000, ge=1, le=65535)
+    ws_port: int = Field(default=8001, ge=1, le=65535)
+    # The Fernet key that encrypts API secrets; empty: read (or create once) run_dir/secret.key.
+    secret_key: str = ""
+    demo_email: str = "demo@exchange.local"
+    # Start the market maker (MARKETMAKER=false to trade alone), and the funds it is kept at.
+    marketmaker: bool = True
+    mm_funds: str = DEFAULT_FUNDS
+    startup_timeout_seconds: float = Field(default=60.0, gt=0)

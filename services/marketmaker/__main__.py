@@ -1,0 +1,39 @@
+"""`python -m marketmaker`: quote every market until SIGTERM/SIGINT, then cancel every quote."""
+
+import asyncio
+import logging
+import signal
+
+import uvloop
+
+from marketmaker.client import ExchangeClient
+from marketmaker.maker import MarketMaker, parse_start_prices
+from marketmaker.settings import MarketMakerSettings
+
+
+async def main() -> int:
+    settings = MarketMakerSettings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not settings.mm_api_key or not settings.mm_api_secret:
+        raise SystemExit("MM_API_KEY and MM_API_SECRET are required (the launcher creates them)")
+    try:
+        parse_start_prices(settings.mm_start_prices)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    client = ExchangeClient(
+        settings.gateway_url, settings.mm_api_key, settings.mm_api_secret, settings.mm_request_timeout_seconds
+    )
+    try:
+        left = await MarketMaker(settings, client).run(stop)
+    finally:
+        await client.aclose()
+    return 1 if left else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(uvloop.run(main()))

@@ -1,0 +1,75 @@
+"""The Redis pub/sub side: one connection per process, subscribed only to the channels some
+client needs (md.{SYMBOL}, user.{uid}) plus a control channel of its own so that it is never
+empty. Subscribe and unsubscribe commands go out in the order they were asked for."""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+
+log = logging.getLogger("ws.bus")
+
+Handler = Callable[[bytes], None]
+
+
+class Bus:
+    def __init__(self, redis: Redis, control_channel: str) -> None:
+        self.pubsub = redis.pubsub()
+        self.control = control_channel.encode()
+        self.handlers: dict[bytes, Handler] = {}
+        self.on_ready: dict[bytes, Callable[[], None]] = {}
+        self.commands: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+
+    async def run(self) -> None:
+        """Read and dispatch messages, and send queued (un)subscriptions, until cancelled.
+        A lost Redis connection ends it with the error (the process restarts)."""
+        await self.pubsub.subscribe(self.control)
+        writer = asyncio.create_task(self._send_commands())
+        try:
+            await self._read()
+        finally:
+            writer.cancel()
+            await self.pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def subscribe(self, channel: str, handler: Handler, on_ready: Callable[[], None] | None = None) -> None:
+        """Deliver `channel`'s messages to `handler`; `on_ready` runs once the subscription is
+        confirmed (every message published after that arrives)."""
+        key = channel.encode()
+        self.handlers[key] = handler
+        if on_ready is not None:
+            self.on_ready[key] = on_ready
+        self.commands.put_nowait(("subscribe", key))
+
+    def unsubscribe(self, channel: str) -> None:
+        key = channel.encode()
+        self.handlers.pop(key, None)
+        self.on_ready.pop(key, None)
+        self.commands.put_nowait(("unsubscribe", key))
+
+    async def _send_commands(self) -> None:
+        while True:
+            op, channel = await self.commands.get()
+            if op == "subscribe":
+                await self.pubsub.subscribe(channel)
+            else:
+                await self.pubsub.unsubscribe(channel)
+
+    async def _read(self) -> None:
+        pubsub = self.pubsub
+        handlers = self.handlers
+        while True:
+            message: dict[str, Any] | None = await pubsub.get_message(timeout=None)
+            if message is None:
+                continue
+            kind = message["type"]
+            channel = message["channel"]
+            if kind == "message":
+                handler = handlers.get(channel)
+                if handler is not None:
+                    handler(message["data"])
+            elif kind == "subscribe":
+                ready = self.on_ready.pop(channel, None)
+                if ready is not None and channel in handlers:
+                    ready()

@@ -1,0 +1,99 @@
+"""Stream names (Binance Spot WebSocket Streams): parsing and their canonical form.
+
+A market stream is `<symbol>@<kind>[...]` with the symbol in lower case: `@trade`, `@aggTrade`,
+`@depth[@100ms|@1000ms]`, `@depth<5|10|20>[@100ms|@1000ms]`, `@kline_<interval>`, `@ticker`,
+`@miniTicker`, `@bookTicker`. Anything else is not a market stream (it may be a listen key).
+"""
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import Enum
+
+from ws.candles import INTERVALS
+
+PARTIAL_LEVELS = (5, 10, 20)
+SPEEDS_MS = (100, 1000)
+
+
+class Kind(Enum):
+    TRADE = "trade"
+    AGG_TRADE = "aggTrade"
+    DEPTH = "depth"
+    PARTIAL_DEPTH = "partialDepth"
+    KLINE = "kline"
+    TICKER = "ticker"
+    MINI_TICKER = "miniTicker"
+    BOOK_TICKER = "bookTicker"
+
+
+_SIMPLE = {
+    "trade": Kind.TRADE,
+    "aggTrade": Kind.AGG_TRADE,
+    "ticker": Kind.TICKER,
+    "miniTicker": Kind.MINI_TICKER,
+    "bookTicker": Kind.BOOK_TICKER,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """One market stream. `name` is canonical: the symbol in lower case, the rest as Binance."""
+
+    name: str
+    symbol: str
+    kind: Kind
+    speed_ms: int = 0
+    levels: int = 0
+    interval: str = ""
+
+
+def depth_name(symbol: str, speed_ms: int) -> str:
+    base = f"{symbol.lower()}@depth"
+    return base if speed_ms == 1000 else f"{base}@{speed_ms}ms"
+
+
+def partial_name(symbol: str, levels: int, speed_ms: int) -> str:
+    base = f"{symbol.lower()}@depth{levels}"
+    return base if speed_ms == 1000 else f"{base}@{speed_ms}ms"
+
+
+def parse_stream(name: str, symbols: Collection[str]) -> StreamSpec | None:
+    """The market stream `name` names, or None when it is no stream of a market in `symbols`
+    (upper-case symbol names). The symbol part may be in any case."""
+    parts = name.split("@")
+    if len(parts) < 2 or len(parts) > 3:
+        return None
+    symbol = parts[0].upper()
+    if symbol not in symbols:
+        return None
+    lower = symbol.lower()
+    kind_text = parts[1]
+    speed_text = parts[2] if len(parts) == 3 else None
+    if kind_text in _SIMPLE and speed_text is None:
+        return StreamSpec(f"{lower}@{kind_text}", symbol, _SIMPLE[kind_text])
+    if kind_text.startswith("kline_") and speed_text is None:
+        interval = kind_text[len("kline_") :]
+        if interval not in INTERVALS:
+            return None
+        return StreamSpec(f"{lower}@kline_{interval}", symbol, Kind.KLINE, interval=interval)
+    if kind_text.startswith("depth"):
+        speed = _speed(speed_text)
+        if speed is None:
+            return None
+        levels_text = kind_text[len("depth") :]
+        if not levels_text:
+            return StreamSpec(depth_name(symbol, speed), symbol, Kind.DEPTH, speed_ms=speed)
+        if levels_text.isdigit() and int(levels_text) in PARTIAL_LEVELS:
+            levels = int(levels_text)
+            return StreamSpec(
+                partial_name(symbol, levels, speed), symbol, Kind.PARTIAL_DEPTH, speed_ms=speed, levels=levels
+            )
+    return None
+
+
+def _speed(text: str | None) -> int | None:
+    if text is None or text == "1000ms":
+        return 1000
+    if text == "100ms":
+        return 100
+    return None

@@ -1,0 +1,109 @@
+"""24-hour rolling statistics for @ticker and @miniTicker.
+
+`ticker_24h` is the one function that produces the numbers; it reads a `RollingStats` fed with
+the trades this process has seen (seeded from evt:{SYMBOL} when a market's feed starts). To take
+them from another source (e.g. the trade history database), give `WsService` another
+`TickerSource`; exchange_core.marketdb.ticker_24h's fields map one to one (`Ticker24h(**t._asdict())`).
+"""
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ws.candles import DAY, MINUTE
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker24h:
+    """Prices in quote units per whole base unit, volumes in base and quote units, times in ms."""
+
+    open_time: int
+    close_time: int
+    open: int
+    high: int
+    low: int
+    last: int
+    prev_close: int
+    volume: int
+    quote_volume: int
+    first_id: int
+    last_id: int
+    count: int
+    # The last trade's quantity ("Q"); 0 where the source does not know it.
+    last_qty: int = 0
+
+
+# (symbol, now_ms) -> the market's last 24 hours, or None when nothing traded.
+TickerSource = Callable[[str, int], Awaitable[Ticker24h | None]]
+
+
+class _Minute:
+    __slots__ = ("close", "count", "first_id", "high", "last_id", "last_qty", "low", "open", "quote", "start",
+                 "volume")  # fmt: skip
+
+    def __init__(self, start: int, trade_id: int, price: int) -> None:
+        self.start = start
+        self.open = self.high = self.low = self.close = price
+        self.volume = self.quote = self.count = self.last_qty = 0
+        self.first_id = self.last_id = trade_id
+
+
+class RollingStats:
+    """Trades of the last 24 hours, aggregated per minute (so the window moves by the minute)."""
+
+    __slots__ = ("last_seen_ms", "minutes", "prev_close")
+
+    def __init__(self) -> None:
+        self.minutes: deque[_Minute] = deque()
+        self.prev_close = 0
+        self.last_seen_ms = 0
+
+    def add_trade(self, ts: int, price: int, qty: int, quote: int, trade_id: int) -> None:
+        """Count a trade at `ts` (ms); trades come in time order."""
+        start = ts - ts % MINUTE
+        minutes = self.minutes
+        if not minutes or minutes[-1].start < start:
+            minutes.append(_Minute(start, trade_id, price))
+        m = minutes[-1]
+        if price > m.high:
+            m.high = price
+        elif price < m.low:
+            m.low = price
+        m.close = price
+        m.volume += qty
+        m.quote += quote
+        m.count += 1
+        m.last_id = trade_id
+        m.last_qty = qty
+        self.last_seen_ms = ts
+
+    def expire(self, now_ms: int) -> None:
+        """Drop the minutes that left the 24-hour window; remember the last price before it."""
+        cutoff = now_ms - DAY
+        minutes = self.minutes
+        while minutes and minutes[0].start + MINUTE <= cutoff:
+            self.prev_close = minutes.popleft().close
+
+
+def ticker_24h(stats: RollingStats, now_ms: int) -> Ticker24h | None:
+    """The 24-hour numbers at `now_ms` from `stats`, or None when nothing traded in the window."""
+    stats.expire(now_ms)
+    minutes = stats.minutes
+    if not minutes:
+        return None
+    first, last = minutes[0], minutes[-1]
+    return Ticker24h(
+        open_time=max(first.start, now_ms - DAY),
+        close_time=now_ms,
+        open=first.open,
+        high=max(m.high for m in minutes),
+        low=min(m.low for m in minutes),
+        last=last.close,
+        last_qty=last.last_qty,
+        prev_close=stats.prev_close,
+        volume=sum(m.volume for m in minutes),
+        quote_volume=sum(m.quote for m in minutes),
+        first_id=first.first_id,
+        last_id=last.last_id,
+        count=sum(m.count for m in minutes),
+    )

@@ -1,0 +1,182 @@
+"""The DB processor on the real Redis and PostgreSQL (plain tables): events of the real matching
+core in, trades and order states out, exactly; redelivery and a database outage lose and
+duplicate nothing."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from dbwriter.rows import HistoryRows
+from dbwriter.service import DbWriterService
+from dbwriter.settings import DbWriterSettings
+from dbwriter.store import write_rows
+from exchange_core.keys import Keys
+from exchange_core.markets import load_markets
+from tests import services
+from tests.history import Run, expected_orders, random_commands, run_engine, stored_history, trade_row
+
+MARKETS = {s: m for s, m in load_markets().items() if s in ("BTCUSDT", "ETHUSDT")}
+GROUP = "dbwriter"
+
+
+@pytest_asyncio.fixture
+async def db() -> AsyncIterator[str]:
+    """A fresh migrated database of this test's own."""
+    dsn = await services.create_test_database()
+    yield dsn
+    await set_connectable(dsn, True)
+    await services.drop_test_database(dsn)
+
+
+def engine_run(symbol: str, n: int, seed: int) -> Run:
+    spec = MARKETS[symbol].spec
+    return run_engine(spec, random_commands(spec, n, seed), seed)
+
+
+async def append(redis: Redis, keys: Keys, run: Run, entries: list[bytes] | None = None) -> None:
+    pipe = redis.pipeline(transaction=False)
+    for data in run.entries if entries is None else entries:
+        pipe.xadd(keys.events(run.symbol), {"e": data})
+    await pipe.execute()
+
+
+def writer(prefix: str, pool: asyncpg.Pool, redis: Redis) -> DbWriterService:
+    settings = DbWriterSettings(key_prefix=prefix, block_ms=50, retry_initial_ms=50, retry_max_ms=300)
+    return DbWriterService(settings, redis, pool, MARKETS)
+
+
+async def backlog(redis: Redis, keys: Keys) -> int:
+    """Entries of every market not yet acked by the group (read or not); -1 before the group is."""
+    total = 0
+    for symbol in MARKETS:
+        if not await redis.exists(keys.events(symbol)):
+            return -1
+        groups = {g["name"].decode(): g for g in await redis.xinfo_groups(keys.events(symbol))}
+        if GROUP not in groups:
+            return -1
+        total += int(groups[GROUP]["lag"] or 0) + int(groups[GROUP]["pending"])
+    return total
+
+
+async def wait_drained(redis: Redis, keys: Keys, timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await backlog(redis, keys):
+        assert asyncio.get_running_loop().time() < deadline, "the writer did not drain its streams"
+        await asyncio.sleep(0.02)
+
+
+async def set_connectable(dsn: str, allowed: bool) -> None:
+    """Open or close the test database to every connection; closing also ends the current ones."""
+    name = dsn.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(services.PG_ADMIN_DSN)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+            )
+    finally:
+        await admin.close()
+
+
+async def stored(dsn: str, symbol: str) -> tuple[list[tuple[object, ...]], dict[int, tuple[object, ...]]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await stored_history(conn, symbol)
+    finally:
+        await conn.close()
+
+
+async def assert_stored(dsn: str, runs: list[Run]) -> None:
+    for run in runs:
+        trades, orders = await stored(dsn, run.symbol)
+        assert trades == [trade_row(t) for t in run.trades]
+        assert orders == expected_orders(run)
+
+
+async def run_writer(service: DbWriterService, stop: asyncio.Event) -> "asyncio.Task[None]":
+    return asyncio.create_task(service.run(stop))
+
+
+async def test_trades_and_order_states_equal_the_engine_events(
+    db: str, redis: Redis, keys: Keys, key_prefix: str
+) -> None:
+    runs = [engine_run("BTCUSDT", 1500, seed=1), engine_run("ETHUSDT", 600, seed=2)]
+    assert len(runs[0].trades) > 300 and len(runs[1].trades) > 100
+    for run in runs:
+        await append(redis, keys, run)
+    pool = await asyncpg.create_pool(db, min_size=0, max_size=1)
+    service = writer(key_prefix, pool, redis)
+    stop = asyncio.Event()
+    task = await run_writer(service, stop)
+    try:
+        await wait_drained(redis, keys)
+    finally:
+        stop.set()
+        await task
+        await pool.close()
+    await assert_stored(db, runs)
+    assert service.trades_written == sum(len(r.trades) for r in runs)
+
+
+async def test_redelivered_and_older_entries_change_nothing(
+    db: str, redis: Redis, keys: Keys, key_prefix: str
+) -> None:
+    run = engine_run("BTCUSDT", 800, seed=3)
+    half = len(run.entries) // 2
+    # A consumer that read the first half and died before acking: the restart writes them first.
+    await append(redis, keys, run, run.entries[:half])
+    await redis.xgroup_create(keys.events("BTCUSDT"), GROUP, id="0", mkstream=True)
+    await redis.xreadgroup(GROUP, "dbwriter-1", {keys.events("BTCUSDT"): ">"}, count=half // 2)
+    await append(redis, keys, run, run.entries[half:])
+    pool = await asyncpg.create_pool(db, min_size=0, max_size=1)
+    try:
+        for _ in range(2):  # the second time everything is delivered again
+            service = writer(key_prefix, pool, redis)
+            stop = asyncio.Event()
+            task = await run_writer(service, stop)
+            try:
+                await wait_drained(redis, keys)
+            finally:
+                stop.set()
+                await task
+            await assert_stored(db, [run])
+            await redis.xgroup_setid(keys.events("BTCUSDT"), GROUP, id="0")
+        assert service.trades_written == 0 and service.orders_written == 0
+        # Older states arriving after newer ones (a replay of the first half) move no order back.
+        older = HistoryRows()
+        for data in run.entries[:half]:
+            older.add_entry(data)
+        async with pool.acquire() as conn:
+            written = await write_rows(conn, older)
+        assert (written.trades, written.orders) == (0, 0)
+        await assert_stored(db, [run])
+    finally:
+        await pool.close()
+
+
+async def test_a_database_outage_loses_nothing(db: str, redis: Redis, keys: Keys, key_prefix: str) -> None:
+    run = engine_run("BTCUSDT", 1200, seed=4)
+    half = len(run.entries) // 2
+    pool = await asyncpg.create_pool(db, min_size=0, max_size=1)
+    service = writer(key_prefix, pool, redis)
+    stop = asyncio.Event()
+    task = await run_writer(service, stop)
+    try:
+        await append(redis, keys, run, run.entries[:half])
+        await wait_drained(redis, keys)
+        await set_connectable(db, False)
+        await append(redis, keys, run, run.entries[half:])
+        await asyncio.sleep(1.5)
+        assert service.failures >= 3  # retried, with backoff
+        assert await backlog(redis, keys) > 0  # and acked nothing it could not write
+        await set_connectable(db, True)
+        await wait_drained(redis, keys)
+    finally:
+        stop.set()
+        await task
+        await pool.close()
+    await assert_stored(db, [run])

@@ -1,0 +1,50 @@
+"""The launcher's pure parts: restart pacing, the secret key file, which processes it starts."""
+
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from launcher.prepare import PrepareError, secret_key
+from launcher.processes import Layout, add_services, module_available
+from launcher.restarts import MAX_DELAY_S, QUICK_CRASH_S, RestartPolicy
+from launcher.supervisor import Supervisor
+
+
+def test_a_crash_restarts_at_once_and_a_crash_loop_backs_off() -> None:
+    policy = RestartPolicy()
+    policy.started_now("gw", 0.0)
+    assert policy.exited("gw", 1.0) == 0.0 and policy.ready(1.0) == ["gw"]
+    delays = []
+    now = 1.0
+    for _ in range(8):
+        policy.started_now("gw", now)
+        delays.append(policy.exited("gw", now + 1))
+        assert policy.waiting("gw") and policy.ready(now + 1 + delays[-1] - 0.01) == []
+        now += 1 + delays[-1]
+        assert policy.ready(now) == ["gw"]
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, MAX_DELAY_S, MAX_DELAY_S, MAX_DELAY_S]
+    policy.started_now("gw", now)
+    assert policy.exited("gw", now + QUICK_CRASH_S + 1) == 0.0  # it ran a while: a fresh crash
+
+
+def test_secret_key_is_created_once_private_and_reused(tmp_path: Path) -> None:
+    key = secret_key("", tmp_path)
+    Fernet(key.encode())
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+    assert secret_key("", tmp_path) == key
+    given = Fernet.generate_key().decode()
+    assert secret_key(given, tmp_path) == given
+    with pytest.raises(PrepareError, match="SECRET_KEY"):
+        secret_key("not a key", tmp_path)
+
+
+def test_processes_engines_first_market_maker_last(tmp_path: Path) -> None:
+    supervisor = Supervisor({}, tmp_path)
+    add_services(supervisor, Layout(["BTCUSDT", "ETHBTC"], ws_port=9001, marketmaker_env={"MM_API_KEY": "k"}))
+    assert list(supervisor.services) == [
+        "engine-BTCUSDT", "engine-ETHBTC", "settlement", "gateway", "ws", "marketmaker"]  # fmt: skip
+    assert supervisor.services["ws"].env == {"PORT": "9001", "WS_PORT": "9001"}
+    assert supervisor.services["engine-ETHBTC"].env == {"SYMBOL": "ETHBTC", "CONSUMER": "engine-ETHBTC"}
+    assert module_available("gateway") and module_available("marketmaker")
+    assert not module_available("no_such_service") and not module_available("exchange_core")
