@@ -63,9 +63,10 @@ test: install protos core lint
 bench: install protos core tools
 	$(PY) -m bench
 
-# The crash test in full: 20,000 orders, 5 engine SIGKILLs.
+# The fault tests in full: 20,000 orders with 5 engine SIGKILLs; the database down for 60 s.
 soak: install protos core
 	CRASH_ORDERS=20000 $(PY) -m pytest -q -s tests/e2e/test_crash.py
+	DB_OUTAGE_S=60 $(PY) -m pytest -q tests/integration/test_dbwriter.py -k outage
 
 # System tools the benchmarks use (Debian packages).
 tools:

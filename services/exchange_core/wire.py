@@ -104,6 +104,46 @@ def _levels(out: bytearray, number: int, levels: tuple[tuple[int, int], ...]) ->
 _LAYOUT: Final = _layouts()
 
 
+def _values(e: Event) -> tuple[int | str, ...]:
+    """The event's fields in the order of its message's field numbers (checked at import): direct
+    attribute reads for the frequent events, by name for the rest."""
+    if isinstance(e, Trade):
+        return (
+            e.trade_id, e.price, e.quantity, e.quote_quantity, e.taker_side, e.maker_order_id,
+            e.maker_user_id, e.taker_order_id, e.taker_user_id, e.maker_fee, e.taker_fee,
+            e.maker_filled, e.maker_filled_quote, e.taker_filled, e.taker_filled_quote,
+        )  # fmt: skip
+    if isinstance(e, OrderAccepted):
+        return (
+            e.order_id, e.user_id, e.client_order_id, e.side, e.order_type, e.time_in_force,
+            e.price, e.quantity, e.quote_quantity, e.reserve, e.stp_mode,
+        )  # fmt: skip
+    if isinstance(e, OrderDone):
+        return (
+            e.order_id, e.user_id, e.client_order_id, e.side, e.status, e.filled, e.filled_quote, e.release,
+        )  # fmt: skip
+    if isinstance(e, OrderCancelled):
+        return (e.order_id, e.user_id, e.client_order_id, e.remaining)
+    return tuple(getattr(e, name) for _, name, _ in _LAYOUT[type(e)].fields)
+
+
+def _check_field_order() -> None:
+    """`_values` must list fields exactly as the generated descriptors number them."""
+    samples: dict[type, Event] = {
+        Trade: Trade(*range(1, 18)),
+        OrderAccepted: OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13),
+        OrderDone: OrderDone(1, 2, 3, 4, "c", 6, 7, 8, 9, 10),
+        OrderCancelled: OrderCancelled(1, 2, 3, 4, "c", 6),
+    }
+    for cls, sample in samples.items():
+        by_name = tuple(getattr(sample, name) for _, name, _ in _LAYOUT[cls].fields)
+        if _values(sample) != by_name:
+            raise RuntimeError(f"wire._values lists {cls.__name__}'s fields out of order")
+
+
+_check_field_order()
+
+
 def encode_event(event: Event) -> bytes:
     """The bytes of one `Event` message."""
     layout = _LAYOUT[type(event)]
@@ -112,12 +152,11 @@ def encode_event(event: Event) -> bytes:
         _levels(body, 1, event.bids)
         _levels(body, 2, event.asks)
     else:
-        for key, name, is_text in layout.fields:
-            value = getattr(event, name)
+        for (key, _, _), value in zip(layout.fields, _values(event), strict=True):
             if not value:
                 continue
             body += key
-            if is_text:
+            if isinstance(value, str):
                 data = value.encode()
                 _varint(body, len(data))
                 body += data
