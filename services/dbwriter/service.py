@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import asyncpg
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from dbwriter.rows import HistoryRows
 from dbwriter.settings import DbWriterSettings
@@ -76,11 +75,7 @@ class DbWriterService:
 
     async def ensure_groups(self) -> None:
         for stream in self.streams:
-            try:
-                await self.redis.xgroup_create(stream, self.settings.group, id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
+            await redisio.ensure_group(self.redis, stream, self.settings.group)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Write until `stop` is set; entries read but not yet written stay pending."""

@@ -1,30 +1,23 @@
 """`python -m engine`: run the engine of the market named by $SYMBOL until SIGTERM/SIGINT."""
 
-import asyncio
-import logging
-import signal
-
 import uvloop
 from redis.asyncio import Redis
 
 from engine.service import EngineService
 from engine.settings import EngineSettings
 from exchange_core.markets import load_markets
-from exchange_core.runtime import tune_gc
+from exchange_core.runtime import configure_logging, stop_event, tune_gc
 
 
 async def main() -> None:
     settings = EngineSettings()  # type: ignore[call-arg]
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(settings.log_level)
     markets = load_markets()
     if settings.symbol not in markets:
         raise SystemExit(f"unknown market {settings.symbol!r}; known: {', '.join(markets)}")
     redis: Redis = Redis.from_url(settings.redis_url)
     service = EngineService(settings, redis, markets[settings.symbol].spec)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_event()
     tune_gc()
     try:
         await service.run(stop)

@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from engine.journal import JournalCommand, decode_entry, last_written_seq, load_snapshot
 from engine.settings import EngineSettings
@@ -79,11 +78,7 @@ class EngineService:
 
     async def _reset_group(self) -> None:
         """Point the consumer group after the last replayed entry and ack what was pending."""
-        try:
-            await self.redis.xgroup_create(self.cmd_key, self.settings.group, id=self.last_id, mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        if not await redisio.ensure_group(self.redis, self.cmd_key, self.settings.group, self.last_id):
             await self.redis.xgroup_setid(self.cmd_key, self.settings.group, id=self.last_id)
         while True:
             pending = await self.redis.xpending_range(

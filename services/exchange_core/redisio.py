@@ -7,6 +7,7 @@ allow every reply shape, so the few reads whose shape we rely on are narrowed he
 from typing import cast
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 Entry = tuple[bytes, dict[bytes, bytes]]
 
@@ -66,3 +67,14 @@ async def zrange_members(
             return cast(list[bytes], await redis.zrangebyscore(key, by_score_from, "+inf"))
         return cast(list[bytes], await redis.zrangebyscore(key, by_score_from, "+inf", start=0, num=count))
     return cast(list[bytes], await redis.zrange(key, -(last or 0), -1))
+
+
+async def ensure_group(redis: Redis, stream: str, group: str, start: str | bytes = "0") -> bool:
+    """Create consumer group `group` on `stream` (and the stream) at `start`; False if it existed."""
+    try:
+        await redis.xgroup_create(stream, group, id=start, mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+        return False
+    return True

@@ -14,7 +14,6 @@ import logging
 import time
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from engine.journal import entry_ms
 from exchange_core import redisio
@@ -49,11 +48,7 @@ class SettlementService:
     async def ensure_groups(self) -> None:
         await self.ledger.load_scripts()
         for stream in self.streams:
-            try:
-                await self.redis.xgroup_create(stream, self.settings.group, id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
+            await redisio.ensure_group(self.redis, stream, self.settings.group)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.ensure_groups()
