@@ -11,7 +11,7 @@ from exchange_core.keys import FEE_ACCOUNT, Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
 from exchange_core.protocol import decode_events
-from matching import Event, MatchingEngine, OrderAccepted, OrderDone, OrderRejected, Side, Trade
+from matching import Event, MatchingEngine, OrderAccepted, OrderDone, Side, Trade
 
 
 async def stream_events(redis: Redis, keys: Keys, symbol: str) -> list[Event]:
@@ -32,7 +32,8 @@ async def replay_journal(redis: Redis, keys: Keys, market: Market) -> list[Event
 
 @dataclass
 class LedgerModel:
-    """Balances recomputed from deposits and events alone."""
+    """Balances recomputed from deposits and events alone. An OrderRejected changes nothing: its
+    funds were locked at the gateway and the rejection releases them."""
 
     free: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
     locked: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
@@ -62,8 +63,6 @@ class LedgerModel:
                 asset = quote if e.side == Side.BUY else base
                 self.locked[(e.user_id, asset)] -= e.release
                 self.free[(e.user_id, asset)] += e.release
-            elif isinstance(e, OrderRejected):
-                pass  # locked at the gateway and released by the rejection: no net change
 
 
 async def deposits(dsn: str) -> dict[tuple[int, str], int]:
