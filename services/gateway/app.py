@@ -69,7 +69,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             status_code=500,
         )
 
-    from gateway.routes import account, market, public, trading, userstream, web
+    from gateway.routes import account, home, market, public, trading, userstream, web
 
     app.include_router(public.router)
     app.include_router(market.router)
@@ -77,4 +77,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(account.router)
     app.include_router(userstream.router)
     app.include_router(web.router)
+    app.include_router(home.router)
     return app

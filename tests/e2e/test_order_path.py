@@ -239,3 +239,11 @@ def test_openapi_documents_the_endpoints(stack: Stack) -> None:
     ):
         assert path in spec["paths"], path
     assert httpx.get(f"{stack.url}/docs").status_code == 200
+
+
+def test_the_home_page_lists_the_markets_live(stack: Stack) -> None:
+    import httpx
+
+    page = httpx.get(stack.url)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "/api/v3/ticker/24hr" in page.text and 'aria-label="Markets"' in page.text
