@@ -46,6 +46,13 @@ async def book(request: Request, market: Market) -> dict[str, Any]:
     return snapshot
 
 
+def top_of_book(snapshot: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """Best bid and best ask as [price, qty] in integer units ([0, 0] for an empty side)."""
+    bid = snapshot["bids"][0] if snapshot["bids"] else [0, 0]
+    ask = snapshot["asks"][0] if snapshot["asks"] else [0, 0]
+    return bid, ask
+
+
 def levels(market: Market, rows: list[list[int]], limit: int) -> list[list[str]]:
     q, b = market.quote.decimals, market.base.decimals
     return [[from_units(price, q), from_units(qty, b)] for price, qty in rows[:limit]]
@@ -196,8 +203,7 @@ async def ticker_of(request: Request, market: Market) -> dict[str, Any]:
         last = await marketdb.recent_trades(conn, market.symbol, 1)
     snapshot = await book(request, market)
     q, b = market.quote.decimals, market.base.decimals
-    bid = snapshot["bids"][0] if snapshot["bids"] else [0, 0]
-    ask = snapshot["asks"][0] if snapshot["asks"] else [0, 0]
+    bid, ask = top_of_book(snapshot)
     if stats is None:
         stats = marketdb.Ticker24h(0, 0, 0, 0, 0, 0, 0, -1, -1, now - 86_400_000, now, 0)
     change = stats.last - stats.open if stats.count else 0
@@ -265,8 +271,7 @@ async def book_ticker(request: Request) -> dict[str, Any] | list[dict[str, Any]]
     out = []
     for market in chosen or context(request).markets.values():
         snapshot = await book(request, market)
-        bid = snapshot["bids"][0] if snapshot["bids"] else [0, 0]
-        ask = snapshot["asks"][0] if snapshot["asks"] else [0, 0]
+        bid, ask = top_of_book(snapshot)
         q, b = market.quote.decimals, market.base.decimals
         out.append(
             {
