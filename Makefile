@@ -17,7 +17,7 @@ help:
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m pip install -q -e '.[dev,bench,load]'
 	touch $@
 
 install: $(INSTALLED)
@@ -49,13 +49,13 @@ core-clean:
 	rm -f services/matching/*.so services/exchange_core/*.so services/*__mypyc*.so $(CORE_BUILT)
 
 lint: $(INSTALLED) protos
-	$(VENV)/bin/ruff check services tests bench
-	$(VENV)/bin/ruff format --check services tests bench
+	$(VENV)/bin/ruff check services tests bench load
+	$(VENV)/bin/ruff format --check services tests bench load
 	$(VENV)/bin/mypy services
 
 fmt: $(INSTALLED)
-	$(VENV)/bin/ruff format services tests bench
-	$(VENV)/bin/ruff check --fix services tests bench
+	$(VENV)/bin/ruff format services tests bench load
+	$(VENV)/bin/ruff check --fix services tests bench load
 
 test: install protos core lint
 	$(PY) -m pytest -q

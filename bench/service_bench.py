@@ -22,19 +22,20 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 SYMBOL = "BTCUSDT"
 
 
-def encoded_commands(n: int) -> list[bytes]:
-    spec = load_markets()[SYMBOL].spec
-    workload = generate(n, seed=11, warmup=0)
+def encoded_commands(n: int, symbol: str = SYMBOL, seed: int = 11) -> list[bytes]:
+    """`n` commands of the seeded workload for `symbol`, protobuf-encoded as the gateway sends them."""
+    spec = load_markets()[symbol].spec
+    workload = generate(n, seed=seed, warmup=0)
     owner: dict[int, int] = {}
     out = []
     for op in workload.ops:
         if op.kind == CANCEL:
-            out.append(encode_command(CancelOrder(SYMBOL, owner[op.order_id], op.order_id)))
+            out.append(encode_command(CancelOrder(symbol, owner[op.order_id], op.order_id)))
             continue
         owner[op.order_id] = op.user
         price, qty = op.price * spec.tick_units, op.qty * spec.step_units * 100
         reserve = spec.notional(price, qty) if op.side == BUY else qty
-        command = PlaceOrder(SYMBOL, op.order_id, op.user, op.side, OrderType.LIMIT, TimeInForce.GTC,
+        command = PlaceOrder(symbol, op.order_id, op.user, op.side, OrderType.LIMIT, TimeInForce.GTC,
                              price, qty, 0, reserve, StpMode.NONE, f"c{op.order_id}")  # fmt: skip
         out.append(encode_command(command))
     return out

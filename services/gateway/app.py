@@ -16,6 +16,7 @@ from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from gateway.context import GatewayContext
+from gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from gateway.settings import GatewaySettings
 
 
@@ -68,6 +69,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             {"code": UNKNOWN, "msg": "An unknown error occurred while processing the request."},
             status_code=500,
         )
+
+    app.state.rate_limiter = RateLimiter(settings.rate_limits())
+    app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)
 
     from gateway.routes import account, home, market, public, trading, userstream, web
 

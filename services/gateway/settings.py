@@ -5,6 +5,7 @@ import uuid
 from pydantic import Field
 
 from exchange_core.config import CommonSettings
+from gateway.ratelimit import Limits
 
 
 class GatewaySettings(CommonSettings):
@@ -22,3 +23,18 @@ class GatewaySettings(CommonSettings):
     web_dir: str = ""
     # Gateway processes sharing the port; each has its own reply channel.
     workers: int = 1
+    # Rate limits (gateway.ratelimit), counted in each gateway process; 0 turns one off. Defaults
+    # are Binance's. RATE_LIMIT_EXEMPT_KEYS: API keys never limited (comma-separated).
+    rate_limit_ip_weight_per_minute: int = Field(default=6_000, ge=0)
+    rate_limit_orders_per_10s: int = Field(default=100, ge=0)
+    rate_limit_orders_per_day: int = Field(default=200_000, ge=0)
+    rate_limit_exempt_keys: str = ""
+
+    def rate_limits(self) -> Limits:
+        exempt = frozenset(k.strip() for k in self.rate_limit_exempt_keys.split(",") if k.strip())
+        return Limits(
+            self.rate_limit_ip_weight_per_minute,
+            self.rate_limit_orders_per_10s,
+            self.rate_limit_orders_per_day,
+            exempt,
+        )

@@ -189,7 +189,10 @@ def main() -> int:
     for name, present in ((WS, ws), (DBWRITER, dbwriter)):
         if not present:
             log.warning("no `%s` package installed: not started", name)
-    supervisor = Supervisor(base_env(settings, prepared.secret_key), run_dir / "logs", detach=True)
+    env = base_env(settings, prepared.secret_key)
+    if prepared.marketmaker_env is not None:  # its start-up burst must not meet the rate limits
+        env["RATE_LIMIT_EXEMPT_KEYS"] = prepared.marketmaker_env["MM_API_KEY"]
+    supervisor = Supervisor(env, run_dir / "logs", detach=True)
     layout = Layout(list(markets), settings.ws_port if ws else None, dbwriter, prepared.marketmaker_env)
     add_services(supervisor, layout)
     stopping = Stopping()

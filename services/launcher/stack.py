@@ -72,6 +72,11 @@ def running_stack(
         "SECRET_KEY": Fernet.generate_key().decode(),
         "PORT": str(port),
         "LOG_LEVEL": "INFO",
+        # Tests and benchmarks drive the gateway from one IP and few keys far beyond Binance's
+        # limits: off here; a test of the limits passes its own RATE_LIMIT_* values.
+        "RATE_LIMIT_IP_WEIGHT_PER_MINUTE": "0",
+        "RATE_LIMIT_ORDERS_PER_10S": "0",
+        "RATE_LIMIT_ORDERS_PER_DAY": "0",
         **extra_env,
     }
     for wanted, module in ((with_ws, "ws"), (with_dbwriter, "dbwriter")):
@@ -85,6 +90,7 @@ def running_stack(
             setup_marketmaker(database_url, env["REDIS_URL"], prefix, env["SECRET_KEY"], load_markets())
         )
         marketmaker_key = (credentials.api_key, credentials.secret)
+        env.setdefault("RATE_LIMIT_EXEMPT_KEYS", credentials.api_key)
         layout.marketmaker_env = {**credentials.env(), "GATEWAY_URL": url, "MM_SYMBOLS": ",".join(symbols)}
     supervisor = Supervisor(env, log_dir)
     add_services(supervisor, layout)

@@ -14,12 +14,6 @@ from matching.enums import StpMode
 
 router = APIRouter(prefix="/api/v3", tags=["market"])
 
-RATE_LIMITS = [
-    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
-    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
-]
-
 
 @router.get("/ping")
 async def ping() -> dict[str, Any]:
@@ -109,7 +103,7 @@ async def exchange_info(request: Request) -> dict[str, Any]:
     return {
         "timezone": "UTC",
         "serverTime": time.time_ns() // 1_000_000,
-        "rateLimits": RATE_LIMITS,
+        "rateLimits": ctx.settings.rate_limits().advertised(),
         "exchangeFilters": [],
         "symbols": [symbol_info(m) for m in markets],
     }

@@ -1,0 +1,146 @@
+"""Binance's rate limits, enforced in process: request weight per client IP and new orders per
+API key, in fixed windows (a minute; 10 seconds and a day), as exchangeInfo advertises them.
+
+Beyond a limit the answer is HTTP 429 with a `Retry-After` header (whole seconds until the window
+ends) and Binance's body: -1003 for request weight, -1015 for orders.
+
+Each gateway process counts on its own (no Redis round trip on the order path): with N gateway
+processes behind one address a client may get up to N times the limit. Every request weighs 1.
+Orders are counted per X-MBX-APIKEY header before authentication, so a request that later fails
+its signature still counts, as on Binance. The client IP is the socket's peer (proxy headers are
+not trusted), so behind an ingress the IP limit applies to the ingress; size it accordingly.
+A limit of 0 is off; keys listed in RATE_LIMIT_EXEMPT_KEYS (the market maker's) are never limited.
+"""
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+TOO_MANY_REQUESTS = -1003
+TOO_MANY_ORDERS = -1015
+ORDER_PATHS = frozenset({"/api/v3/order"})
+API_KEY_HEADER = b"x-mbx-apikey"
+
+
+class FixedWindow:
+    """At most `limit` hits per key in each window of `seconds` (aligned to the clock given)."""
+
+    __slots__ = ("counts", "index", "limit", "seconds")
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.index = -1
+        self.counts: dict[str, int] = {}
+
+    def hit(self, key: str, now: float) -> float:
+        """Count one hit for `key`; returns 0.0 when allowed, else the seconds until the window
+        ends (the hit is then not counted)."""
+        index = int(now // self.seconds)
+        if index != self.index:
+            self.index = index
+            self.counts = {}
+        count = self.counts.get(key, 0) + 1
+        if count > self.limit:
+            return (index + 1) * self.seconds - now
+        self.counts[key] = count
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """0 turns a limit off."""
+
+    ip_weight_per_minute: int = 6_000
+    orders_per_10s: int = 100
+    orders_per_day: int = 200_000
+    exempt_keys: frozenset[str] = frozenset()
+
+    def advertised(self) -> list[dict[str, Any]]:
+        """exchangeInfo's rateLimits: the limits that are on."""
+        out = []
+        for kind, interval, num, limit in (
+            ("REQUEST_WEIGHT", "MINUTE", 1, self.ip_weight_per_minute),
+            ("ORDERS", "SECOND", 10, self.orders_per_10s),
+            ("ORDERS", "DAY", 1, self.orders_per_day),
+        ):
+            if limit > 0:
+                out.append({"rateLimitType": kind, "interval": interval, "intervalNum": num, "limit": limit})
+        return out
+
+
+class RateLimiter:
+    """The counters of one gateway process. `check` decides one request."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.time) -> None:
+        self.limits = limits
+        self.clock = clock
+        self.weight = FixedWindow(limits.ip_weight_per_minute, 60.0) if limits.ip_weight_per_minute else None
+        self.orders = [
+            (FixedWindow(limit, seconds), f"{limit} orders per {label}")
+            for limit, seconds, label in (
+                (limits.orders_per_10s, 10.0, "10 SECOND"),
+                (limits.orders_per_day, 86_400.0, "1 DAY"),
+            )
+            if limit > 0
+        ]
+
+    def check(self, ip: str, api_key: str | None, is_order: bool) -> tuple[int, str, int] | None:
+        """None to serve the request, else (Binance code, message, Retry-After seconds)."""
+        if api_key is not None and api_key in self.limits.exempt_keys:
+            return None
+        now = self.clock()
+        if self.weight is not None:
+            wait = self.weight.hit(ip, now)
+            if wait:
+                limit = self.limits.ip_weight_per_minute
+                msg = (
+                    f"Too many requests; current limit of IP is {limit} requests per minute. "
+                    "Please use WebSocket Streams for live updates to avoid bans."
+                )
+                return TOO_MANY_REQUESTS, msg, math.ceil(wait)
+        if is_order and api_key:
+            for window, label in self.orders:
+                wait = window.hit(api_key, now)
+                if wait:
+                    return TOO_MANY_ORDERS, f"Too many new orders; current limit is {label}.", math.ceil(wait)
+        return None
+
+
+class RateLimitMiddleware:
+    """A pure ASGI middleware applying `limiter` to every HTTP request."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        ip = client[0] if client else ""
+        api_key = None
+        for name, value in scope["headers"]:
+            if name == API_KEY_HEADER:
+                api_key = value.decode("latin-1")
+                break
+        is_order = scope["method"] == "POST" and scope["path"] in ORDER_PATHS
+        refused = self.limiter.check(ip, api_key, is_order)
+        if refused is None:
+            await self.app(scope, receive, send)
+            return
+        code, msg, retry_after = refused
+        body = orjson.dumps({"code": code, "msg": msg})
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(retry_after).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,48 @@
+"""The gateway's in-process rate limits: fixed windows, per IP and per API key, on a fake clock."""
+
+from gateway.ratelimit import TOO_MANY_ORDERS, TOO_MANY_REQUESTS, FixedWindow, Limits, RateLimiter
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_window_allows_its_limit_then_says_how_long_to_wait() -> None:
+    window = FixedWindow(3, 10.0)
+    assert [window.hit("k", 100.5) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert window.hit("k", 102.0) == 8.0
+    assert window.hit("other", 102.0) == 0.0  # keys count apart
+    assert window.hit("k", 110.0) == 0.0  # the next window starts from zero
+    assert window.counts == {"k": 1}
+
+
+def test_request_weight_is_per_ip_and_orders_per_key() -> None:
+    clock = Clock(1_000_000.0)
+    limiter = RateLimiter(Limits(ip_weight_per_minute=5, orders_per_10s=2, orders_per_day=0), clock)
+    assert limiter.check("1.1.1.1", "A", True) is None
+    assert limiter.check("1.1.1.1", "A", True) is None
+    code, msg, retry = limiter.check("1.1.1.1", "A", True) or (0, "", 0)
+    assert (code, retry) == (TOO_MANY_ORDERS, 10)
+    assert msg == "Too many new orders; current limit is 2 orders per 10 SECOND."
+    assert limiter.check("1.1.1.1", "B", True) is None  # another key may still order
+    assert limiter.check("1.1.1.1", "A", False) is None  # and A may still query
+    refused = limiter.check("1.1.1.1", "C", False)
+    assert (
+        refused is not None and refused[0] == TOO_MANY_REQUESTS and refused[2] == 20
+    )  # 1,000,000 s is 40 s into its minute
+    assert limiter.check("2.2.2.2", None, False) is None  # another IP is not affected
+    clock.now += 20
+    assert limiter.check("1.1.1.1", "A", True) is None  # both windows have passed
+
+
+def test_exempt_keys_and_limits_that_are_off() -> None:
+    limiter = RateLimiter(Limits(1, 1, 0, frozenset({"MM"})), Clock(0.0))
+    assert all(limiter.check("ip", "MM", True) is None for _ in range(100))
+    off = RateLimiter(Limits(0, 0, 0), Clock(0.0))
+    assert all(off.check("ip", "K", True) is None for _ in range(100))
+    assert Limits(0, 0, 0).advertised() == []
+    assert [x["limit"] for x in Limits().advertised()] == [6_000, 100, 200_000]
