@@ -42,7 +42,7 @@ PARAMS: dict[str, dict[str, list[str]]] = {
         "startTime": TIME,
         "endTime": TIME,
         "limit": NUMBER,
-    },  # fmt: skip
+    },
     "GET /api/v3/klines": {
         "symbol": SYMBOL,
         "interval": ["1m", "1h", "1M", "7x"],
@@ -50,12 +50,12 @@ PARAMS: dict[str, dict[str, list[str]]] = {
         "endTime": TIME,
         "limit": NUMBER,
         "timeZone": ["0", "+08:00", "-13", "x"],
-    },  # fmt: skip
+    },
     "GET /api/v3/ticker/24hr": {
         "symbol": SYMBOL,
         "symbols": ['["BTCUSDT","ETHUSDT"]', "[x"],
         "type": ["FULL", "MINI", "x"],
-    },  # fmt: skip
+    },
     "GET /api/v3/ticker/price": {"symbol": SYMBOL, "symbols": ['["BTCUSDT"]', "]"]},
     "GET /api/v3/ticker/bookTicker": {"symbol": SYMBOL, "symbols": ['["ETHUSDT"]', ""]},
     "GET /api/v3/avgPrice": {"symbol": SYMBOL},
@@ -74,13 +74,13 @@ PARAMS: dict[str, dict[str, list[str]]] = {
         "stopPrice": NUMBER,
         "icebergQty": NUMBER,
         "recvWindow": ["5000", "60001", "0", "x"],
-    },  # fmt: skip
+    },
     "DELETE /api/v3/order": {
         "symbol": SYMBOL,
         "orderId": NUMBER,
         "origClientOrderId": ["fz", ""],
         "newClientOrderId": ["c"],
-    },  # fmt: skip
+    },
     "GET /api/v3/openOrders": {"symbol": SYMBOL},
     "DELETE /api/v3/openOrders": {"symbol": SYMBOL},
     "GET /api/v3/allOrders": {
@@ -89,7 +89,7 @@ PARAMS: dict[str, dict[str, list[str]]] = {
         "startTime": TIME,
         "endTime": TIME,
         "limit": NUMBER,
-    },  # fmt: skip
+    },
     "GET /api/v3/account": {"omitZeroBalances": ["true", "false", "x"]},
     "GET /api/v3/myTrades": {
         "symbol": SYMBOL,
@@ -98,7 +98,7 @@ PARAMS: dict[str, dict[str, list[str]]] = {
         "endTime": TIME,
         "fromId": NUMBER,
         "limit": NUMBER,
-    },  # fmt: skip
+    },
     "PUT /api/v3/userDataStream": {"listenKey": ["x" * 60, ""]},
     "DELETE /api/v3/userDataStream": {"listenKey": ["x" * 60, ""]},
 }
@@ -113,7 +113,7 @@ WELL_FORMED = {
         "quantity": "0.001",
         "price": "20000.00",
         "newClientOrderId": "fz-ok",
-    },  # fmt: skip
+    },
     "GET /api/v3/klines": {"symbol": "BTCUSDT", "interval": "1m"},
     "GET /api/v3/depth": {"symbol": "ETHUSDT"},
 }
