@@ -9,10 +9,10 @@ PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
 CORE_SRC := $(wildcard services/matching/*.py) services/exchange_core/wire.py
 CORE_BUILT := services/matching/.compiled
 
-.PHONY: help install protos core core-clean lint fmt test bench soak tools run clean
+.PHONY: help install protos core core-clean lint fmt test bench load soak tools run clean
 
 help:
-	@echo "make run | test | bench | soak | fmt | clean"
+	@echo "make run | test | bench | load | soak | fmt | clean"
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,10 +63,18 @@ test: install protos core lint
 bench: install protos core tools
 	$(PY) -m bench
 
-# The fault tests in full: 20,000 orders with 5 engine SIGKILLs; the database down for 60 s.
+# The fault tests in full: 20,000 orders with 5 engine SIGKILLs; the database down for 60 s; under
+# locust load: 5 engine SIGKILLs, settlement killed, the DB processor's database down 60 s, Redis
+# (AOF) restarted.
 soak: install protos core
 	CRASH_ORDERS=20000 $(PY) -m pytest -q -s tests/e2e/test_crash.py
 	DB_OUTAGE_S=60 $(PY) -m pytest -q tests/integration/test_dbwriter.py -k outage
+	FAULT_ENGINE_KILLS=5 FAULT_DB_OUTAGE_S=60 FAULT_USERS=30 $(PY) -m pytest -q -s tests/e2e/test_faults.py
+
+# A bounded locust run against the `make run` stack (started for it), the per-market scaling
+# benchmark and the short fault tests; writes load/RESULTS.md (raw CSV + HTML in artifacts/load/).
+load: install protos core
+	$(PY) -m load
 
 # System tools the benchmarks use (Debian packages).
 tools:

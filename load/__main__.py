@@ -22,6 +22,7 @@ from typing import Any
 from bench.common import drop_database, fresh_database
 from launcher.stack import free_port
 from load.report import read_stats, render
+from tests.client import sign_up
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "load"
@@ -61,9 +62,12 @@ def run_locust(url: str, ws_url: str, users: int, seconds: int, rate: int) -> di
         sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py")), "--headless",
         "-u", str(users), "-r", str(rate), "-t", f"{seconds}s", "--host", url, "--csv", str(prefix),
         "--html", str(ARTIFACTS / "locust.html"), "--only-summary", "--stop-timeout", "10",
-        "--exit-code-on-error", "0",
+        "--exit-code-on-error", "0", "--reset-stats",
     ]  # fmt: skip
-    env = {**os.environ, "LOAD_WS_URL": ws_url}
+    accounts = ARTIFACTS / "accounts.json"
+    traders = [sign_up(url) for _ in range(users * 4 // 7 + 1)]  # the Trader share of the users
+    accounts.write_text(json.dumps([[t.api_key, t.secret] for t in traders]))
+    env = {**os.environ, "LOAD_WS_URL": ws_url, "LOAD_ACCOUNTS": str(accounts)}
     log = ARTIFACTS / "locust.log"
     with log.open("w") as fh:
         subprocess.run(command, env=env, stdout=fh, stderr=subprocess.STDOUT, check=True)

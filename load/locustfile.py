@@ -5,11 +5,13 @@
 - MarketDataReader: depth, klines, 24h tickers, prices, book tickers, recent trades.
 - WsSubscriber: holds one combined-stream socket (trades, depth diffs, ticker) and reports the
   delivery latency of every trade (trade time T, set when its order entered the journal, to
-  arrival) as a "WS" request, and every (re)connection as "WS connect".
+  arrival) as request type "WS", name "trade delivery", and every (re)connection as "WS
+  connect".
 
-Environment: LOAD_WS_URL (default: the host's port + 1), LOAD_SYMBOLS (BTCUSDT,ETHUSDT), and
-LOAD_OUTCOMES (a directory): each locust process writes there the HTTP status of every order it
-placed, by client order id, for the fault tests to check against the journals.
+Environment: LOAD_WS_URL (default: the host's port + 1), LOAD_SYMBOLS (BTCUSDT,ETHUSDT),
+LOAD_ACCOUNTS (see ACCOUNTS) and LOAD_OUTCOMES (a directory): each locust process writes there the
+HTTP status and time of every order it placed, by client order id, and when each client last
+succeeded, for the fault tests to check against the journals.
 """
 
 import hashlib
@@ -19,6 +21,7 @@ import os
 import random
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -30,6 +33,11 @@ SYMBOLS = os.environ.get("LOAD_SYMBOLS", "BTCUSDT,ETHUSDT").split(",")
 OUTCOMES: dict[str, tuple[int, float]] = {}
 LAST_OK: dict[str, float] = {}
 PASSWORD = "correct horse battery"
+# Accounts made beforehand (LOAD_ACCOUNTS: a JSON list of [api key, secret]), so that sign-ups
+# (Argon2 hashing) are not part of the measured run; without it every trader signs up.
+ACCOUNTS: list[list[str]] = (
+    json.loads(Path(os.environ["LOAD_ACCOUNTS"]).read_text()) if os.environ.get("LOAD_ACCOUNTS") else []
+)
 
 
 def ws_url(host: str) -> str:
@@ -54,18 +62,27 @@ class Trader(FastHttpUser):
     wait_time = between(0.05, 0.4)
 
     def on_start(self) -> None:
-        email = f"load{uuid.uuid4().hex[:12]}@example.com"
-        self.client.post("/api/web/signup", json={"email": email, "password": PASSWORD}, name="web signup")
-        key = self.client.post(
-            "/api/web/apikeys", json={"label": "load"}, headers={"X-Requested-With": "exchange-web"},
-            name="web apikey",
-        ).json()  # fmt: skip
-        self.api_key, self.secret = key["apiKey"], key["secretKey"].encode()
-        self.client.cookiejar.clear()  # from here on, only signed requests
+        if ACCOUNTS:
+            self.api_key, secret = ACCOUNTS.pop()
+            self.secret = secret.encode()
+        else:
+            self.sign_up()
         self.open: list[tuple[str, int]] = []
         self.mid: dict[str, float] = {}
         self.sequence = 0
         self.tag = uuid.uuid4().hex[:8]
+
+    def sign_up(self) -> None:
+        email = f"load{uuid.uuid4().hex[:12]}@example.com"
+        self.client.post(
+            "/api/web/signup", json={"email": email, "password": PASSWORD}, name="/api/web/signup"
+        )
+        key = self.client.post(
+            "/api/web/apikeys", json={"label": "load"}, headers={"X-Requested-With": "exchange-web"},
+            name="/api/web/apikeys",
+        ).json()  # fmt: skip
+        self.api_key, self.secret = key["apiKey"], key["secretKey"].encode()
+        self.client.cookiejar.clear()  # from here on, only signed requests
 
     def signed(self, method: str, path: str, name: str, catch: bool = False, **params: Any) -> Any:
         """A SIGNED request: parameters in the form body for POST, else in the query string;
@@ -84,7 +101,9 @@ class Trader(FastHttpUser):
 
     def mid_price(self, symbol: str) -> float:
         if symbol not in self.mid or random.random() < 0.1:
-            ticker = self.client.get(f"/api/v3/ticker/bookTicker?symbol={symbol}", name="bookTicker").json()
+            ticker = self.client.get(
+                f"/api/v3/ticker/bookTicker?symbol={symbol}", name="/api/v3/ticker/bookTicker"
+            ).json()
             bid, ask = float(ticker.get("bidPrice") or 0), float(ticker.get("askPrice") or 0)
             default = {"BTCUSDT": 65_000.0, "ETHUSDT": 3_200.0}.get(symbol, 100.0)
             self.mid[symbol] = (bid + ask) / 2 if bid and ask else self.mid.get(symbol, default)
@@ -104,7 +123,7 @@ class Trader(FastHttpUser):
         cid = f"ld-{self.tag}-{self.sequence}"
         sent = time.time()
         response = self.signed(
-            "POST", "/api/v3/order", "POST order", symbol=symbol, side=side, type="LIMIT",
+            "POST", "/api/v3/order", "/api/v3/order", symbol=symbol, side=side, type="LIMIT",
             timeInForce="IOC" if crossing else "GTC", price=f"{price:.2f}",
             quantity=f"{quantity:.{step}f}", newClientOrderId=cid,
         )  # fmt: skip
@@ -121,7 +140,7 @@ class Trader(FastHttpUser):
             return
         symbol, order_id = self.open.pop(random.randrange(len(self.open)))
         with self.signed(
-            "DELETE", "/api/v3/order", "DELETE order", catch=True, symbol=symbol, orderId=order_id
+            "DELETE", "/api/v3/order", "/api/v3/order", catch=True, symbol=symbol, orderId=order_id
         ) as response:
             if response.status_code == 400 and response.json().get("code") == -2011:
                 response.success()  # filled meanwhile: the answer Binance gives
@@ -130,15 +149,15 @@ class Trader(FastHttpUser):
     def query_order(self) -> None:
         if self.open:
             symbol, order_id = random.choice(self.open)
-            self.signed("GET", "/api/v3/order", "GET order", symbol=symbol, orderId=order_id)
+            self.signed("GET", "/api/v3/order", "/api/v3/order", symbol=symbol, orderId=order_id)
 
     @task(2)
     def open_orders(self) -> None:
-        self.signed("GET", "/api/v3/openOrders", "GET openOrders", symbol=random.choice(SYMBOLS))
+        self.signed("GET", "/api/v3/openOrders", "/api/v3/openOrders", symbol=random.choice(SYMBOLS))
 
     @task(1)
     def account(self) -> None:
-        self.signed("GET", "/api/v3/account", "GET account")
+        self.signed("GET", "/api/v3/account", "/api/v3/account")
 
 
 class MarketDataReader(FastHttpUser):
@@ -147,25 +166,25 @@ class MarketDataReader(FastHttpUser):
 
     @task(4)
     def depth(self) -> None:
-        self.client.get(f"/api/v3/depth?symbol={random.choice(SYMBOLS)}&limit=100", name="depth")
+        self.client.get(f"/api/v3/depth?symbol={random.choice(SYMBOLS)}&limit=100", name="/api/v3/depth")
 
     @task(2)
     def klines(self) -> None:
         interval = random.choice(["1m", "5m", "1h"])
         self.client.get(f"/api/v3/klines?symbol={random.choice(SYMBOLS)}&interval={interval}&limit=100",
-                        name="klines")  # fmt: skip
+                        name="/api/v3/klines")  # fmt: skip
 
     @task(2)
     def ticker_24h(self) -> None:
-        self.client.get(f"/api/v3/ticker/24hr?symbol={random.choice(SYMBOLS)}", name="ticker/24hr")
+        self.client.get(f"/api/v3/ticker/24hr?symbol={random.choice(SYMBOLS)}", name="/api/v3/ticker/24hr")
 
     @task(1)
     def prices(self) -> None:
-        self.client.get("/api/v3/ticker/price", name="ticker/price")
+        self.client.get("/api/v3/ticker/price", name="/api/v3/ticker/price")
 
     @task(1)
     def trades(self) -> None:
-        self.client.get(f"/api/v3/trades?symbol={random.choice(SYMBOLS)}&limit=50", name="trades")
+        self.client.get(f"/api/v3/trades?symbol={random.choice(SYMBOLS)}&limit=50", name="/api/v3/trades")
 
 
 class WsSubscriber(User):
@@ -197,15 +216,15 @@ class WsSubscriber(User):
             started = time.time()
             try:
                 self.conn = websocket.create_connection(self.url, timeout=10)
-                self.fire("WS connect", started, (time.time() - started) * 1000, 0, None)
+                self.fire("connect", started, (time.time() - started) * 1000, 0, None)
             except Exception as exc:  # refused, reset: reported, then retried
-                self.fire("WS connect", started, (time.time() - started) * 1000, 0, exc)
+                self.fire("connect", started, (time.time() - started) * 1000, 0, exc)
                 time.sleep(1.0)
             return
         try:
             raw = self.conn.recv()
         except Exception as exc:  # closed by the server or the network: reconnect
-            self.fire("WS receive", time.time(), 0, 0, exc)
+            self.fire("receive", time.time(), 0, 0, exc)
             self.conn = None
             return
         now = time.time()
@@ -213,4 +232,4 @@ class WsSubscriber(User):
         message = json.loads(raw)
         data = message.get("data", {})
         if data.get("e") == "trade":
-            self.fire("WS trade delivery", now, max(0.0, now * 1000 - data["T"]), len(raw), None)
+            self.fire("trade delivery", now, max(0.0, now * 1000 - data["T"]), len(raw), None)

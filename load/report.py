@@ -48,8 +48,9 @@ def read_stats(path: Path) -> list[Row]:
         ]
 
 
-def find(rows: list[Row], name: str) -> Row | None:
-    return next((r for r in rows if r.name == name), None)
+def find(rows: list[Row], label: str) -> Row | None:
+    """The row of "<type> <name>", e.g. "POST /api/v3/order"."""
+    return next((r for r in rows if r.label == label), None)
 
 
 def _table(header: list[str], lines: list[list[str]]) -> str:
@@ -107,9 +108,10 @@ def render(
         "# Load, scaling and fault figures",
         "",
         f"Written by `make load` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"{os.cpu_count()} cores ({platform.machine()}), everything on this one machine (locust too, so "
-        "the load generator competes with the exchange for the same cores). Raw locust output "
-        "(CSV, HTML) is in `artifacts/load/`.",
+        f"{os.cpu_count()} cores ({platform.machine()}), load average {os.getloadavg()[0]:.1f} when it "
+        "finished; everything on this one machine (locust too, so the load generator competes with the "
+        "exchange for the same cores: figures are lower bounds and vary with what else runs). Raw "
+        "locust output (CSV, HTML) is in `artifacts/load/`.",
         "",
         "## Headline",
         "",
@@ -148,6 +150,13 @@ def render(
             [f["fault"], f"{f['orders']:,}", str(f["lost"]), str(f["duplicated"])] for f in faults["faults"]
         ]
         lines += [_table(["fault", "orders placed during it", "lost", "duplicated"], fault_lines), ""]
+        lines += [
+            f'HTTP statuses of those orders: {faults["statuses"]} (a 5xx is Binance\'s "status unknown": '
+            "such an order may or may not exist, and none exists twice). Processes that exited and were "
+            f"started again: {faults.get('restarted', {})}. Clients that succeeded after the last fault: "
+            f"{faults['clients'] - len(faults['silent_clients'])} of {faults['clients']}.",
+            "",
+        ]
     return "\n".join(lines)
 
 

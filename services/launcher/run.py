@@ -10,6 +10,7 @@ first (it cancels its quotes) and then the rest.
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -191,7 +192,8 @@ def main() -> int:
             log.warning("no `%s` package installed: not started", name)
     env = base_env(settings, prepared.secret_key)
     if prepared.marketmaker_env is not None:  # its start-up burst must not meet the rate limits
-        env["RATE_LIMIT_EXEMPT_KEYS"] = prepared.marketmaker_env["MM_API_KEY"]
+        exempt = [os.environ.get("RATE_LIMIT_EXEMPT_KEYS", ""), prepared.marketmaker_env["MM_API_KEY"]]
+        env["RATE_LIMIT_EXEMPT_KEYS"] = ",".join(k for k in exempt if k)
     supervisor = Supervisor(env, run_dir / "logs", detach=True)
     layout = Layout(list(markets), settings.ws_port if ws else None, dbwriter, prepared.marketmaker_env)
     add_services(supervisor, layout)
