@@ -2,7 +2,7 @@
 starts it, the per-market scaling benchmark and the short fault tests, then load/RESULTS.md.
 
 Unless LOAD_URL names a running exchange, it starts `python -m launcher` itself (the `make run`
-stack, market maker included) on free ports with its own database (exchange_load), key prefix and
+stack, market maker included) on free ports with a database of its own, key prefix and
 run directory (.run/load), and stops it afterwards. All locust users share 127.0.0.1, so that
 stack runs with the per-IP request-weight limit off (per-key order limits stay Binance's).
 
@@ -27,7 +27,6 @@ from tests.client import sign_up
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "load"
 RESULTS = Path(__file__).with_name("RESULTS.md")
-DATABASE = "exchange_load"
 
 
 def start_exchange(env: dict[str, str], log: Path, timeout_s: float = 120.0) -> subprocess.Popen[str]:
@@ -105,8 +104,9 @@ def main() -> None:
         exchange = None
         if not url:
             port, ws_port = free_port(), free_port()
+            dsn = fresh_database()
             env = {"GATEWAY_PORT": str(port), "WS_PORT": str(ws_port), "RUN_DIR": str(ROOT / ".run" / "load"),
-                   "DATABASE_URL": fresh_database(DATABASE), "KEY_PREFIX": f"load{int(time.time())}:",
+                   "DATABASE_URL": dsn, "KEY_PREFIX": f"load{int(time.time())}:",
                    "RATE_LIMIT_IP_WEIGHT_PER_MINUTE": "0"}  # fmt: skip
             exchange = start_exchange(env, ARTIFACTS / "launcher.log")
             url, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{ws_port}"
@@ -119,7 +119,7 @@ def main() -> None:
         finally:
             if exchange is not None:
                 stop_exchange(exchange)
-                drop_database(DATABASE)
+                drop_database(dsn)
     scaling = None
     if "scaling" in parts:
         from bench import scaling_bench

@@ -16,6 +16,7 @@ from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from gateway.context import GatewayContext
+from gateway.fastpath import OrderFastPath
 from gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from gateway.settings import GatewaySettings
 
@@ -42,6 +43,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             yield
         finally:
             await ctx.replies.stop()
+            await ctx.ledger.pipelined.aclose()
             await pool.close()
             await redis.aclose()
 
@@ -70,6 +72,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             status_code=500,
         )
 
+    # Signed orders skip FastAPI's routing (gateway/fastpath.py); the rate limits (added last, so
+    # outermost) apply to them too.
+    app.add_middleware(OrderFastPath)
     app.state.rate_limiter = RateLimiter(settings.rate_limits())
     app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)
 
