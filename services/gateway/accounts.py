@@ -55,16 +55,33 @@ def bad_credentials() -> ApiError:
     return ApiError(UNAUTHORIZED, "Invalid email or password.", 401)
 
 
+def _encodable(text: str) -> bool:
+    """Whether `text` is valid UTF-8 once encoded (JSON may carry lone surrogates)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL can store `text`: encodable, without NUL characters."""
+    return "\x00" not in text and _encodable(text)
+
+
 def normalize_email(email: str) -> str:
     """`email` trimmed and lower-cased. Raises ApiError(-1130) when it is not shaped like one."""
     normalized = email.strip().lower()
-    if len(normalized) > MAX_EMAIL or not _EMAIL.fullmatch(normalized):
+    if len(normalized) > MAX_EMAIL or not _storable(normalized) or not _EMAIL.fullmatch(normalized):
         raise ApiError(INVALID_PARAMETER, "Invalid email address.")
     return normalized
 
 
 def check_password(password: str) -> None:
-    """Raises ApiError(-1130) unless MIN_PASSWORD <= len(password) <= MAX_PASSWORD."""
+    """Raises ApiError(-1130) unless MIN_PASSWORD <= len(password) <= MAX_PASSWORD and it is text
+    that UTF-8 can encode."""
+    if not _encodable(password):
+        raise ApiError(INVALID_PARAMETER, "Password contains characters that cannot be used.")
     if len(password) < MIN_PASSWORD:
         raise ApiError(INVALID_PARAMETER, f"Password must be at least {MIN_PASSWORD} characters.")
     if len(password) > MAX_PASSWORD:
@@ -108,8 +125,14 @@ async def authenticate(pool: asyncpg.Pool, email: str, password: str) -> int:
     Raises ApiError(-1002, 401) otherwise, after the same work (one argon2 verification) whether or
     not the email is known.
     """
-    row = await pool.fetchrow("SELECT id, password_hash FROM users WHERE email = $1", email.strip().lower())
+    usable = _storable(email) and _encodable(password)
+    row = (
+        await pool.fetchrow("SELECT id, password_hash FROM users WHERE email = $1", email.strip().lower())
+        if usable
+        else None
+    )
     if row is None or len(password) > MAX_PASSWORD:
+        password = password if usable else ""
         await asyncio.to_thread(_verify, _dummy_hash(), password[:MAX_PASSWORD])
         raise bad_credentials()
     if not await asyncio.to_thread(_verify, row["password_hash"], password):

@@ -216,3 +216,17 @@ def test_no_request_gets_a_server_error(fuzz_stack: Stack) -> None:
     assert all(seen.values()), seen
     for label in WELL_FORMED:  # refused and served: the generated cases and the well-formed one
         assert {200, 400} <= seen[label], (label, seen[label])
+
+
+def test_text_postgresql_or_argon2_cannot_take_is_refused_not_a_server_error(fuzz_stack: Stack) -> None:
+    """Found by the fuzzing above: a NUL in an email or a lone surrogate (valid in JSON) gave 500."""
+    web = httpx.Client(base_url=fuzz_stack.url, timeout=30, headers={"Content-Type": "application/json"})
+    for email, password in (
+        ("a\\u0000b@example.com", "long enough"),
+        ("c@example.com", "long \\ud800 enough"),
+    ):
+        body = f'{{"email": "{email}", "password": "{password}"}}'
+        signup = web.post("/api/web/signup", content=body)
+        assert (signup.status_code, signup.json()["code"]) == (400, -1130), signup.text
+        login = web.post("/api/web/login", content=body)
+        assert (login.status_code, login.json()["code"]) == (401, -1002), login.text
