@@ -12,6 +12,7 @@ endpoints are called with a logged-in session of another user.
 import asyncio
 import hashlib
 import hmac
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,7 +28,7 @@ from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import Trader, sign_up
 
-EXAMPLES = 25
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))  # per operation; `make soak`: 200
 SYMBOL = ["BTCUSDT", "ETHUSDT", "btcusdt", "NOPE", ""]
 NUMBER = ["0", "1", "-1", "0.001", "65000.00", "1e5", "99999999999999999999999", "0.000000001", "NaN", ""]
 TIME = ["0", "1767571200000", "-5", "99999999999999"]
