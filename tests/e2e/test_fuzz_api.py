@@ -193,7 +193,7 @@ def fuzz_operation(op: APIOperation, url: str, trader: Trader, web: httpx.Client
     def fuzz(case: Case) -> None:
         response = send(case, url, trader, web)
         seen.add(response.status_code)
-        assert response.status_code < 500, f"{op.label}: {response.status_code} {response.text[:300]}"
+        assert response.status_code < 500, f"{op.label} {case.query!r} {case.body!r}: {response.text[:300]}"
         if case.formatted_path.startswith("/api/v3") and response.status_code >= 400:
             body = response.json()
             assert isinstance(body.get("code"), int) and isinstance(body.get("msg"), str), body
@@ -220,7 +220,8 @@ def test_no_request_gets_a_server_error(fuzz_stack: Stack) -> None:
 
 
 def test_text_postgresql_or_argon2_cannot_take_is_refused_not_a_server_error(fuzz_stack: Stack) -> None:
-    """Found by the fuzzing above: a NUL in an email or a lone surrogate (valid in JSON) gave 500."""
+    """Found by the fuzzing above: a NUL in an email or a lone surrogate (valid in JSON) gave 500;
+    so did `symbols` holding JSON that is not a list."""
     web = httpx.Client(base_url=fuzz_stack.url, timeout=30, headers={"Content-Type": "application/json"})
     for email, password in (
         ("a\\u0000b@example.com", "long enough"),
@@ -231,3 +232,7 @@ def test_text_postgresql_or_argon2_cannot_take_is_refused_not_a_server_error(fuz
         assert (signup.status_code, signup.json()["code"]) == (400, -1130), signup.text
         login = web.post("/api/web/login", content=body)
         assert (login.status_code, login.json()["code"]) == (401, -1002), login.text
+    for path in ("/api/v3/ticker/price", "/api/v3/ticker/24hr", "/api/v3/ticker/bookTicker"):
+        for symbols in ("5", "null", '{"BTCUSDT": 1}'):
+            answer = web.get(path, params={"symbols": symbols})
+            assert (answer.status_code, answer.json()["code"]) == (400, -1130), (path, symbols, answer.text)

@@ -191,6 +191,8 @@ def symbols_of(request: Request, params: dict[str, str]) -> list[Market] | None:
             names = json.loads(params["symbols"])
         except ValueError as exc:
             raise ApiError(INVALID_PARAMETER, "Invalid symbols.") from exc
+        if not isinstance(names, list):
+            raise ApiError(INVALID_PARAMETER, "Invalid symbols.")
         return [market_of({"symbol": str(n)}, markets) for n in names]
     return None
 
