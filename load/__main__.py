@@ -66,14 +66,13 @@ def run_locust(url: str, ws_url: str, users: int, seconds: int, rate: int) -> di
     accounts = ARTIFACTS / "accounts.json"
     traders = [sign_up(url) for _ in range(users * 4 // 7 + 1)]  # the Trader share of the users
     accounts.write_text(json.dumps([[t.api_key, t.secret] for t in traders]))
-    env = {**os.environ, "LOAD_WS_URL": ws_url, "LOAD_ACCOUNTS": str(accounts)}
+    summary = ARTIFACTS / "summary.json"
+    summary.unlink(missing_ok=True)
+    env = {**os.environ, "LOAD_WS_URL": ws_url, "LOAD_ACCOUNTS": str(accounts), "LOAD_SUMMARY": str(summary)}
     log = ARTIFACTS / "locust.log"
     with log.open("w") as fh:
         subprocess.run(command, env=env, stdout=fh, stderr=subprocess.STDOUT, check=True)
-    failures = (ARTIFACTS / "locust_failures.csv").read_text().splitlines()[1:]
-    server_errors = sum(
-        int(line.rsplit(",", 1)[1]) for line in failures if "HTTPError('5" in line or "StatusCode: 5" in line
-    )
+    server_errors = sum(json.loads(summary.read_text())["server_errors"].values())
     return {"url": url, "users": users, "seconds": seconds, "rate": rate, "server_errors": server_errors,
             "mix": "traders : market-data readers : WS subscribers = 4 : 2 : 1"}  # fmt: skip
 

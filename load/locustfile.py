@@ -9,7 +9,8 @@
   connect".
 
 Environment: LOAD_WS_URL (default: the host's port + 1), LOAD_SYMBOLS (BTCUSDT,ETHUSDT),
-LOAD_ACCOUNTS (see ACCOUNTS) and LOAD_OUTCOMES (a directory): each locust process writes there the
+LOAD_ACCOUNTS (see ACCOUNTS), LOAD_SUMMARY (a file: the count of 5xx answers by request) and
+LOAD_OUTCOMES (a directory): each locust process writes there the
 HTTP status and time of every order it placed, by client order id, and when each client last
 succeeded, for the fault tests to check against the journals.
 """
@@ -46,6 +47,25 @@ def ws_url(host: str) -> str:
         return explicit
     parts = urlsplit(host)
     return f"ws://{parts.hostname}:{(parts.port or 80) + 1}"
+
+
+SERVER_ERRORS: dict[str, int] = {}
+
+
+@events.request.add_listener
+def count_server_errors(request_type: str, name: str, response: Any = None, **_: Any) -> None:
+    """Every 5xx answer, by request: LOAD_SUMMARY gets the counts."""
+    status = getattr(response, "status_code", 0) or 0
+    if status >= 500:
+        key = f"{request_type} {name}"
+        SERVER_ERRORS[key] = SERVER_ERRORS.get(key, 0) + 1
+
+
+@events.quitting.add_listener
+def write_summary(**_: Any) -> None:
+    path = os.environ.get("LOAD_SUMMARY")
+    if path:
+        Path(path).write_text(json.dumps({"server_errors": SERVER_ERRORS}))
 
 
 @events.quitting.add_listener
