@@ -228,10 +228,14 @@ def _api_key_header(request: Request) -> str:
 
 async def _resolve_api_key(request: Request, api_key: str) -> tuple[int, bytes]:
     """(user id, secret) of an active key; raises ApiError(-2015, 401) otherwise."""
-    cache = api_key_cache(request.app.state)
+    return await resolve_api_key(api_key_cache(request.app.state), context(request), api_key)
+
+
+async def resolve_api_key(cache: ApiKeyCache, ctx: GatewayContext, api_key: str) -> tuple[int, bytes]:
+    """(user id, secret) of an active key, through `cache`; raises ApiError(-2015, 401) otherwise.
+    REST and gRPC share the app's cache (api_key_cache(app.state))."""
     found = cache.get(api_key)
     if found is None:
-        ctx = context(request)
         found = await lookup_api_key(ctx.pool, fernet_for(ctx.settings.secret_key), api_key)
         if found is None:
             raise ApiError(REJECTED_MBX_KEY, "Invalid API-key, IP, or permissions for action.", 401)
