@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -201,6 +202,25 @@ async def test_a_trade_answers_with_fills_and_streams_execution_reports(
     left = await maker.call("GetOrder", tpb.GetOrderRequest(symbol=SYMBOL, order_id=resting.order_id))
     assert (left.status, left.executed_qty) == (apb.ORDER_STATUS_PARTIALLY_FILLED, "0.00100000")
     await maker.call("CancelAll", tpb.CancelAllRequest(symbol=SYMBOL))
+
+
+async def test_the_readme_client_places_an_order(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### The gRPC API") :]
+    code = section[
+        section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)
+    ]
+    rest = sign_up(stack.url)
+    code = code.replace('"your api key", "your secret"', f"{rest.api_key!r}, {rest.secret!r}")
+    code = code.replace("127.0.0.1:50051", stack.grpc_target).replace("asyncio.run(main())", "")
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    await namespace["main"]()
+    order_id, status = capsys.readouterr().out.split()
+    assert status == "ORDER_STATUS_NEW"
+    assert (
+        rest.call("GET", "/api/v3/order", symbol=SYMBOL, orderId=int(order_id))["price"] == "30000.00000000"
+    )
 
 
 # ---------------------------------------------------------------- errors

@@ -94,6 +94,7 @@ def launched(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterat
         "RUN_DIR": str(run_dir),
         "GATEWAY_PORT": str(free_port()),
         "WS_PORT": str(free_port()),
+        "GRPC_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("SECRET_KEY", None)
