@@ -6,6 +6,8 @@ each placing signed LIMIT orders (half of them crossing) one after another for 1
 Figures: orders/s answered OK, latency p50/p90/p99 measured by the clients, failures, and the
 orders the engine accepted (checked against the answers)."""
 
+from __future__ import annotations
+
 import asyncio
 import random
 import time
@@ -24,6 +26,7 @@ from tests.grpc_client import signed_metadata
 
 CLIENTS = 64
 CHANNELS = 8
+DATABASE = "exchange_bench_grpc"
 
 
 def percentile(sorted_ms: list[float], p: float) -> float:
@@ -83,7 +86,7 @@ async def run_clients(
 
 
 def main(duration_s: int = 10) -> dict[str, float]:
-    dsn = fresh_database()
+    dsn = fresh_database(DATABASE)
     prefix = new_prefix()
     try:
         with running_stack(dsn, prefix, [SYMBOL]) as stack:
@@ -92,7 +95,7 @@ def main(duration_s: int = 10) -> dict[str, float]:
             accepted = asyncio.run(count_accepted(prefix))
     finally:
         asyncio.run(delete_prefix(REDIS_URL, prefix))
-        drop_database()
+        drop_database(DATABASE)
     latencies.sort()
     ok = len(latencies)
     rate = ok / seconds if seconds else 0.0
