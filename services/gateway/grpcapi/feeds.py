@@ -6,7 +6,8 @@ A stream is a Sink: a bounded queue of messages. A market stream (`<symbol>@dept
 `<symbol>@trade`, `<symbol>@ticker`) gets each payload converted once into a message for all its
 sinks. A sink that falls MAX_PENDING messages behind is cut off (the call ends with
 RESOURCE_EXHAUSTED; a depth client then resynchronizes from a snapshot), never buffered without
-bound. Feeds and channels are subscribed while some stream needs them.
+bound; so is every stream when the pub/sub connection fails. Feeds and channels are subscribed
+while some stream needs them.
 """
 
 import asyncio
@@ -15,7 +16,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from google.protobuf.message import Message
@@ -54,8 +55,13 @@ class Sink:
             return
         self.pending.append(message)
         if len(self.pending) > MAX_PENDING:
-            self.overflowed = True
-            self.pending.clear()
+            self.cut_off()
+        self.wake.set()
+
+    def cut_off(self) -> None:
+        """End the stream: nothing more is delivered, what is pending is dropped."""
+        self.overflowed = True
+        self.pending.clear()
         self.wake.set()
 
     async def __aiter__(self) -> AsyncIterator[Message]:
@@ -132,12 +138,37 @@ class MarketFeeds:
         self.tasks: set[asyncio.Task[Any]] = set()
 
     async def run(self) -> None:
-        """The pub/sub reader, the depth-period clock and the ticker loop, until cancelled."""
-        try:
-            await asyncio.gather(self.bus.run(), self._clock(), self._tickers())
-        finally:
-            for task in list(self.tasks):
-                task.cancel()
+        """The pub/sub reader, the depth-period clock and the ticker loop, until cancelled. When
+        one fails (Redis lost), every stream is cut off and all starts again a second later."""
+        while True:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self.bus.run())
+                    group.create_task(self._clock())
+                    group.create_task(self._tickers())
+            except* Exception:
+                log.exception("gRPC stream source failed; streams cut off, restarting")
+            finally:
+                for task in list(self.tasks):
+                    task.cancel()
+            self._reset()
+            await asyncio.sleep(1.0)
+
+    def _reset(self) -> None:
+        """End every stream and forget every feed and channel (a new pub/sub connection)."""
+        for sinks in self.hub.sinks.values():
+            for sink in sinks:
+                sink.cut_off()
+        self.hub.sinks.clear()
+        self.hub.converters.clear()
+        for ready in self.ready.values():
+            ready.set()  # streams still waiting to go live find their sink cut off
+        self.feeds.clear()
+        self.ready.clear()
+        self.names_of_symbol.clear()
+        self.symbol_of_name.clear()
+        self.user_of_name.clear()
+        self.bus = Bus(self.redis, self.keys.prefix + f"grpc.control.{uuid.uuid4().hex[:12]}")
 
     @contextlib.asynccontextmanager
     async def market_stream(self, symbol: str, name: str, convert: Convert) -> AsyncIterator[Sink]:
@@ -218,7 +249,7 @@ class MarketFeeds:
             if isinstance(item, dict) and item.get("e") == "executionReport":
                 self.hub.deliver(name, item)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)

@@ -73,8 +73,13 @@ def trailers_of(error: ApiError, status: grpc.StatusCode) -> tuple[tuple[str, st
 
 
 def slow_consumer() -> ApiError:
-    """The end of a stream whose reader fell too far behind (RESOURCE_EXHAUSTED, -1003)."""
-    return ApiError(TOO_MANY_REQUESTS, "The stream's reader fell too far behind; subscribe again.", 429)
+    """The end of a stream that was cut off (RESOURCE_EXHAUSTED, -1003): its reader fell too far
+    behind, or its source (the pub/sub connection) failed."""
+    return ApiError(
+        TOO_MANY_REQUESTS,
+        "The stream was cut off (reader too slow or source restarted); subscribe again.",
+        429,
+    )
 
 
 async def abort(context: grpc.aio.ServicerContext[Any, Any], error: ApiError) -> NoReturn:
