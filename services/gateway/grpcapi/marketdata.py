@@ -48,8 +48,6 @@ class MarketDataService(mgrpc.MarketDataServicer):
                 startTime=request.start_time,
                 endTime=request.end_time,
             )
-            if not request.interval:
-                given["interval"] = ""
             rows = await candles(self.ctx, given)
             return mpb.GetKlinesResponse(klines=[convert.kline(k) for k in rows])
 
