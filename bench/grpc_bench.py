@@ -3,13 +3,15 @@
 concurrent async clients in one process on the same machine (over 8 HTTP/2 connections),
 each placing signed LIMIT orders (half of them crossing) one after another for 10 s.
 
-Figures: orders/s answered OK, latency p50/p90/p99 measured by the clients, failures, and the
-orders the engine accepted (checked against the answers)."""
+Figures: orders/s answered OK, latency p50/p90/p99 measured by the clients, failures, the orders
+the engine accepted (checked against the answers), and the CPU the clients themselves used (they
+share the 2 cores with the exchange; wrk, the HTTP benchmark's client, is much lighter)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import resource
 import time
 from decimal import Decimal
 
@@ -91,11 +93,14 @@ def main(duration_s: int = 10) -> dict[str, float]:
     try:
         with running_stack(dsn, prefix, [SYMBOL]) as stack:
             traders = [sign_up(stack.url) for _ in range(CLIENTS)]
+            cpu_before = resource.getrusage(resource.RUSAGE_SELF)
             latencies, failures, seconds = asyncio.run(run_clients(stack.grpc_target, traders, duration_s))
+            cpu_after = resource.getrusage(resource.RUSAGE_SELF)
             accepted = asyncio.run(count_accepted(prefix))
     finally:
         asyncio.run(delete_prefix(REDIS_URL, prefix))
         drop_database(DATABASE)
+    client_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     latencies.sort()
     ok = len(latencies)
     rate = ok / seconds if seconds else 0.0
@@ -105,7 +110,8 @@ def main(duration_s: int = 10) -> dict[str, float]:
     )
     print(
         f"   {rate:,.0f} orders/s answered OK; latency p50 {p50:.1f} ms, p90 {p90:.1f} ms, p99 {p99:.1f} ms; "
-        f"{failures} failed; {accepted:,} orders accepted by the engine"
+        f"{failures} failed; {accepted:,} orders accepted by the engine; the clients used "
+        f"{client_cpu:.1f} s of CPU in {seconds:.1f} s"
     )
     assert ok > 0, "no order was answered"
     assert accepted >= ok, "the engine saw fewer orders than the gateway acknowledged"
