@@ -14,24 +14,12 @@ field-number order gives these bytes. Rejections are REST's, in REST's order: -2
 (timestamp), -1100/-1131 (recvWindow), -1021, -1102 (signature), -2015, -1022.
 """
 
-import hashlib
-import hmac
 from typing import Any
 
 import grpc
 from google.protobuf.message import Message
 
-from exchange_core.errors import BAD_API_KEY_FMT, INVALID_SIGNATURE, ApiError
-from gateway.auth import (
-    _API_KEY,
-    ApiKeyCache,
-    _missing,
-    _recv_window,
-    _timestamp,
-    check_timestamp,
-    resolve_api_key,
-    server_ms,
-)
+from gateway.auth import ApiKeyCache, check_api_key_format, verify_signed
 from gateway.context import GatewayContext
 
 API_KEY = "x-mbx-apikey"
@@ -64,21 +52,13 @@ class Signer:
     async def user_of(
         self, method: str, request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> int:
-        """The user id of a validly signed call of `method`; raises ApiError as REST does."""
+        """The user id of a validly signed call of `method`; raises ApiError as REST does
+        (gateway.auth.verify_signed, after -2014 for a missing or malformed key)."""
         metadata = _metadata(context)
-        api_key = metadata.get(API_KEY, "")
-        if not _API_KEY.fullmatch(api_key):
-            raise ApiError(BAD_API_KEY_FMT, "API-key format invalid.", 401)
-        timestamp_text = metadata.get(TIMESTAMP, "")
-        window_text = metadata.get(RECV_WINDOW, "")
-        params = {"timestamp": timestamp_text, "recvWindow": window_text}
-        check_timestamp(_timestamp(params), _recv_window(params), server_ms())
-        signature = metadata.get(SIGNATURE)
-        if not signature:
-            raise _missing("signature")
-        user_id, secret = await resolve_api_key(self.cache, self.ctx, api_key)
-        payload = signing_payload(method, timestamp_text, window_text, request)
-        expected = hmac.new(secret, payload, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
-            raise ApiError(INVALID_SIGNATURE, "Signature for this request is not valid.", 400)
-        return user_id
+        api_key = check_api_key_format(metadata.get(API_KEY, ""))
+        timestamp = metadata.get(TIMESTAMP, "")
+        window = metadata.get(RECV_WINDOW, "")
+        params = {"timestamp": timestamp, "recvWindow": window, "signature": metadata.get(SIGNATURE, "")}
+        payload = signing_payload(method, timestamp, window, request)
+        principal = await verify_signed(self.ctx, self.cache, api_key, params, payload)
+        return principal.user_id
