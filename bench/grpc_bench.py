@@ -4,8 +4,8 @@ concurrent async clients in one process on the same machine (over 8 HTTP/2 conne
 each placing signed LIMIT orders (half of them crossing) one after another for 10 s.
 
 Figures: orders/s answered OK, latency p50/p90/p99 measured by the clients, failures, the orders
-the engine accepted (checked against the answers), and the CPU the clients themselves used (they
-share the 2 cores with the exchange; wrk, the HTTP benchmark's client, is much lighter)."""
+the engine accepted (checked against the answers), and the CPU per order of each process, the
+clients included (as the HTTP benchmark prints it, with wrk as its client)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import grpc
 
-from bench.common import delete_prefix, drop_database, fresh_database, new_prefix
+from bench.common import CpuMeter, delete_prefix, drop_database, fresh_database, new_prefix, redis_server_pid
 from bench.gateway_bench import REDIS_URL, SYMBOL, count_accepted
 from exchange_proto import api_types_pb2 as apb
 from exchange_proto import trading_api_pb2 as tpb
@@ -28,7 +28,6 @@ from tests.grpc_client import signed_metadata
 
 CLIENTS = 64
 CHANNELS = 8
-DATABASE = "exchange_bench_grpc"
 
 
 def percentile(sorted_ms: list[float], p: float) -> float:
@@ -88,19 +87,26 @@ async def run_clients(
 
 
 def main(duration_s: int = 10) -> dict[str, float]:
-    dsn = fresh_database(DATABASE)
+    dsn = fresh_database()
     prefix = new_prefix()
     try:
         with running_stack(dsn, prefix, [SYMBOL]) as stack:
             traders = [sign_up(stack.url) for _ in range(CLIENTS)]
+            pids = dict(stack.supervisor.pids())
+            redis_pid = redis_server_pid()
+            if redis_pid is not None:
+                pids["redis"] = redis_pid
+            meter = CpuMeter(pids)
+            meter.start()
             cpu_before = resource.getrusage(resource.RUSAGE_SELF)
             latencies, failures, seconds = asyncio.run(run_clients(stack.grpc_target, traders, duration_s))
             cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = meter.stop()
             accepted = asyncio.run(count_accepted(prefix))
     finally:
         asyncio.run(delete_prefix(REDIS_URL, prefix))
-        drop_database(DATABASE)
-    client_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+        drop_database(dsn)
+    cpu["clients"] = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     latencies.sort()
     ok = len(latencies)
     rate = ok / seconds if seconds else 0.0
@@ -110,9 +116,11 @@ def main(duration_s: int = 10) -> dict[str, float]:
     )
     print(
         f"   {rate:,.0f} orders/s answered OK; latency p50 {p50:.1f} ms, p90 {p90:.1f} ms, p99 {p99:.1f} ms; "
-        f"{failures} failed; {accepted:,} orders accepted by the engine; the clients used "
-        f"{client_cpu:.1f} s of CPU in {seconds:.1f} s"
+        f"{failures} failed; {accepted:,} orders accepted by the engine"
     )
+    if ok:
+        per_order = ", ".join(f"{name} {used * 1000 / ok:.3f}" for name, used in sorted(cpu.items()))
+        print(f"   CPU ms per answered order: {per_order}; total {sum(cpu.values()) * 1000 / ok:.3f}")
     assert ok > 0, "no order was answered"
     assert accepted >= ok, "the engine saw fewer orders than the gateway acknowledged"
     return {"orders_per_s": rate, "p50_ms": p50, "p90_ms": p90, "p99_ms": p99, "failures": failures}
