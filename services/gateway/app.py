@@ -76,9 +76,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             status_code=500,
         )
 
-    # Outermost of the user middleware: signed orders skip FastAPI's routing (gateway/fastpath.py).
-    app.add_middleware(OrderFastPath)
-
     from gateway.routes import account, home, market, public, trading, userstream, web
 
     app.include_router(public.router)
@@ -89,3 +86,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(home.router)
     return app
+
+
+def create_server_app(settings: GatewaySettings | None = None) -> OrderFastPath:
+    """What uvicorn serves: the FastAPI app behind the signed-order fast path (gateway/fastpath.py)."""
+    return OrderFastPath(create_app(settings))
