@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
-`python -m bench [core|service|gateway|ws|db|scaling|ratelimit ...]` runs a selection.
+`python -m bench [core|service|gateway|grpc|ws|db|scaling|ratelimit ...]` runs a selection.
 """
 
 import sys
@@ -9,6 +9,7 @@ from bench import (
     db_bench,
     engine_bench,
     gateway_bench,
+    grpc_bench,
     ratelimit_bench,
     scaling_bench,
     service_bench,
@@ -19,6 +20,7 @@ BENCHMARKS = {
     "core": lambda: engine_bench.main(),
     "service": lambda: service_bench.main(),
     "gateway": lambda: gateway_bench.main(),
+    "grpc": lambda: grpc_bench.main(),
     "ws": lambda: ws_bench.main(),
     "db": lambda: db_bench.main(),
     "scaling": lambda: scaling_bench.main(),

@@ -26,6 +26,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from gateway.auth import api_key_cache
+        from gateway.grpcapi.server import start_grpc
         from gateway.orders import OrderService
         from gateway.replies import ReplyListener
 
@@ -39,9 +41,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await ctx.replies.start()
         ctx.orders = OrderService(ctx)
         app.state.ctx = ctx
+        grpc_api = await start_grpc(ctx, api_key_cache(app.state))
         try:
             yield
         finally:
+            if grpc_api is not None:
+                await grpc_api.stop()
             await ctx.replies.stop()
             await ctx.ledger.pipelined.aclose()
             await pool.close()
@@ -72,12 +77,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             status_code=500,
         )
 
-    # Signed orders skip FastAPI's routing (gateway/fastpath.py); the rate limits (added last, so
-    # outermost) apply to them too.
-    app.add_middleware(OrderFastPath)
-    app.state.rate_limiter = RateLimiter(settings.rate_limits())
-    app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)
-
     from gateway.routes import account, home, market, public, trading, userstream, web
 
     app.include_router(public.router)
@@ -88,3 +87,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(home.router)
     return app
+
+
+def create_server_app(settings: GatewaySettings | None = None) -> RateLimitMiddleware:
+    """What uvicorn serves: the rate limits (gateway/ratelimit.py) in front of the signed-order fast
+    path (gateway/fastpath.py) in front of the FastAPI app, so that the limits count every request."""
+    settings = settings or GatewaySettings()
+    return RateLimitMiddleware(OrderFastPath(create_app(settings)), RateLimiter(settings.rate_limits()))
