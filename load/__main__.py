@@ -124,6 +124,7 @@ def main() -> None:
         from bench import scaling_bench
 
         scaling = scaling_bench.main()
+        (ARTIFACTS / "scaling.json").write_text(json.dumps(scaling))
     faults = run_faults() if "faults" in parts else None
     rows = read_stats(ARTIFACTS / "locust_stats.csv") if locust else []
     RESULTS.write_text(render(locust, rows, scaling, faults) + "\n")

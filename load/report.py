@@ -64,7 +64,7 @@ def _headline(
 ) -> list[list[str]]:
     out = []
     orders, delivery, total = (
-        find(rows, "POST order"),
+        find(rows, "POST /api/v3/order"),
         find(rows, "WS trade delivery"),
         find(rows, "Aggregated"),
     )
