@@ -52,9 +52,9 @@ async def run(symbols: list[str], per_market: int) -> dict[str, float]:
         # milliseconds: a long pause would trip the engines' Redis read timeout.
         for symbol, data in payloads.items():
             staged = keys.commands(symbol) + ":staged"
-            for i in range(0, len(data), 5_000):
+            for i in range(0, len(data) - 1, 5_000):
                 pipe = redis.pipeline(transaction=False)
-                for item in data[i : i + 5_000]:
+                for item in data[i : min(i + 5_000, len(data) - 1)]:
                     pipe.xadd(staged, {"c": item})
                 await pipe.execute()
             await redis.xgroup_create(staged, "engine", id="0")
@@ -63,6 +63,8 @@ async def run(symbols: list[str], per_market: int) -> dict[str, float]:
             process.send_signal(signal.SIGSTOP)
         for symbol in symbols:
             await redis.rename(keys.commands(symbol) + ":staged", keys.commands(symbol))
+            # The last command arrives the ordinary way, waking the engine's blocked read at once.
+            await redis.xadd(keys.commands(symbol), {"c": payloads[symbol][-1]})
         start = time.perf_counter()
         for process in processes:
             process.send_signal(signal.SIGCONT)
