@@ -126,7 +126,9 @@ def render(
             "## Locust run",
             "",
             f"{locust['users']} users ({locust['mix']}), {locust['seconds']} s, "
-            f"spawn rate {locust['rate']}/s, against `{locust['url']}`.",
+            f"spawn rate {locust['rate']}/s, against `{locust['url']}`. These are the rate and latency "
+            "of this offered load (users with think time between requests), not the gateway's ceiling: "
+            "`python -m bench gateway` measures that.",
             "",
             _table(
                 ["request", "count", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms"],
