@@ -29,7 +29,16 @@ from gateway.settings import GatewaySettings
 from launcher import health
 from launcher.demo import ensure_demo_user
 from launcher.prepare import PrepareError, check_port_free, check_redis, prepare_database, secret_key
-from launcher.processes import DBWRITER, GATEWAY, WS, Layout, add_services, module_available, stop_in_order
+from launcher.processes import (
+    DBWRITER,
+    GATEWAY,
+    WS,
+    Layout,
+    add_services,
+    module_available,
+    stop_in_order,
+    web_dir,
+)
 from launcher.restarts import RestartPolicy
 from launcher.settings import LauncherSettings
 from launcher.supervisor import Supervisor
@@ -190,7 +199,9 @@ def main() -> int:
         if not present:
             log.warning("no `%s` package installed: not started", name)
     supervisor = Supervisor(base_env(settings, prepared.secret_key), run_dir / "logs", detach=True)
-    layout = Layout(list(markets), settings.ws_port if ws else None, dbwriter, prepared.marketmaker_env)
+    layout = Layout(
+        list(markets), settings.ws_port if ws else None, dbwriter, prepared.marketmaker_env, web_dir()
+    )
     add_services(supervisor, layout)
     stopping = Stopping()
     for sig in (signal.SIGINT, signal.SIGTERM):

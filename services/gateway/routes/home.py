@@ -1,14 +1,28 @@
-"""The page at `/`: the built web app when WEB_DIR holds one, else a small live overview of the
-markets with the addresses of the APIs (the full trading page is its own issue)."""
+"""The web page: the built single-page app of WEB_DIR (web/dist), else a small live overview.
+
+With WEB_DIR holding index.html:
+- a file of WEB_DIR is served as is; files under `assets/` have content hashes in their names
+  and are cached for a year (immutable), everything else must be revalidated (`no-cache`);
+- any other GET path without a file extension is a client-side route (`/trade/BTCUSDT`) and
+  gets index.html;
+- paths of the APIs (`/api/...`, `/docs`, `/openapi.json`, `/redoc`) are never shadowed: their
+  routes are matched first, and an unknown one is a 404.
+Without it, `/` is the overview below and every other unknown path a 404.
+"""
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from gateway.auth import context
 
 router = APIRouter(include_in_schema=False)
+
+HASHED_DIR = "assets"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+API_PREFIXES = ("api/", "docs", "openapi.json", "redoc")
 
 OVERVIEW = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -40,10 +54,42 @@ refresh(); setInterval(refresh, 2000);
 """
 
 
+def built_app(request: Request) -> Path | None:
+    """WEB_DIR when it holds a built app (an index.html), else None."""
+    web_dir = context(request).settings.web_dir
+    if web_dir and (Path(web_dir) / "index.html").is_file():
+        return Path(web_dir).resolve()
+    return None
+
+
+def index_page(root: Path) -> FileResponse:
+    return FileResponse(root / "index.html", headers={"Cache-Control": REVALIDATE})
+
+
+def static_file(root: Path, path: str) -> FileResponse | None:
+    """The file `path` names inside `root` (never outside it), with its cache policy; or None."""
+    candidate = (root / path).resolve()
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        return None
+    cache = IMMUTABLE if path.startswith(f"{HASHED_DIR}/") else REVALIDATE
+    return FileResponse(candidate, headers={"Cache-Control": cache})
+
+
 @router.get("/")
 async def home(request: Request) -> Response:
-    web_dir = context(request).settings.web_dir
-    index = Path(web_dir) / "index.html" if web_dir else None
-    if index is not None and index.is_file():
-        return FileResponse(index)
-    return HTMLResponse(OVERVIEW)
+    root = built_app(request)
+    return index_page(root) if root is not None else HTMLResponse(OVERVIEW)
+
+
+@router.get("/{path:path}")
+async def web_path(path: str, request: Request) -> Response:
+    """A file of the built app, or index.html for a client-side route; 404 otherwise."""
+    root = built_app(request)
+    if root is None or path.startswith(API_PREFIXES):
+        raise HTTPException(status_code=404)
+    found = static_file(root, path)
+    if found is not None:
+        return found
+    if "." in path.rsplit("/", 1)[-1]:
+        raise HTTPException(status_code=404)
+    return index_page(root)
