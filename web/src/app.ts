@@ -43,7 +43,8 @@ export class App {
     this.user = user;
     if (user) this.userFeed.begin();
     else void this.userFeed.end();
-    for (const fn of this.userListeners) fn(user);
+    // A copy: a listener may re-render a page, which registers new listeners.
+    for (const fn of [...this.userListeners]) fn(user);
   }
 
   async logIn(email: string, password: string, signUp: boolean): Promise<void> {

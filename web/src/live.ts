@@ -47,7 +47,7 @@ class Reconnecting {
 
   protected setState(state: ConnectionState): void {
     this.state = state;
-    for (const fn of this.stateListeners) fn(state);
+    for (const fn of [...this.stateListeners]) fn(state);
   }
 
   protected start(): void {
@@ -100,7 +100,7 @@ class Reconnecting {
       this.attempts = 0;
       this.setState("live");
       this.opened();
-      if (reconnected) for (const fn of this.resyncListeners) fn();
+      if (reconnected) for (const fn of [...this.resyncListeners]) fn();
     };
     socket.onmessage = (event) => {
       let data: unknown;
@@ -167,7 +167,7 @@ export class MarketFeed extends Reconnecting {
     const msg = data as { stream?: string; data?: unknown };
     if (typeof msg.stream !== "string") return;
     const set = this.handlers.get(msg.stream);
-    if (set) for (const fn of set) fn(msg.data);
+    if (set) for (const fn of [...set]) fn(msg.data);
   }
 
   /** Changes go out together, once per task, to stay within the server's request rate. */
@@ -251,6 +251,6 @@ export class UserFeed extends Reconnecting {
       this.socket?.close();
       return;
     }
-    for (const fn of this.listeners) fn(data);
+    for (const fn of [...this.listeners]) fn(data);
   }
 }

@@ -54,7 +54,7 @@ export class UserData {
     } catch {
       return; // logged out meanwhile, or a dropped connection: the next event or resync retries
     }
-    for (const fn of this.listeners) fn();
+    for (const fn of [...this.listeners]) fn();
   }
 
   close(): void {

@@ -9,6 +9,8 @@ import type { Kline, Ticker24h } from "../types";
 
 const SPARK_INTERVAL = "15m";
 const SPARK_POINTS = 96; // 24 h
+// A young market (fewer quarter hours than this) is drawn from its 1m candles instead.
+const SPARK_MIN_POINTS = 12;
 const SPARK_REFRESH_MS = 60_000;
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -77,7 +79,7 @@ export const marketsPage: Page = (app, root) => {
       ),
     );
   }
-  root.append(h("h1", {}, "Markets"), h("div", { class: "card scroll" }, grid));
+  root.append(h("h1", {}, "Markets"), h("div", { class: "card scroll markets" }, grid));
 
   const show = (m: Market, last: string, open: string, volume: string) => {
     const row = rows.get(m.symbol)!;
@@ -98,11 +100,10 @@ export const marketsPage: Page = (app, root) => {
   const loadSparks = async () => {
     await Promise.all(
       list.map(async (m) => {
-        const klines = await get<Kline[]>("/api/v3/klines", {
-          symbol: m.symbol,
-          interval: SPARK_INTERVAL,
-          limit: SPARK_POINTS,
-        }).catch(() => []);
+        const candles = (interval: string) =>
+          get<Kline[]>("/api/v3/klines", { symbol: m.symbol, interval, limit: SPARK_POINTS }).catch(() => []);
+        let klines = await candles(SPARK_INTERVAL);
+        if (klines.length < SPARK_MIN_POINTS) klines = await candles("1m");
         if (alive) drawSpark(rows.get(m.symbol)!.spark, klines.map((k) => approx(k[4])));
       }),
     );

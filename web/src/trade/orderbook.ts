@@ -27,7 +27,7 @@ function levelRows(side: "bid" | "ask", pick: (price: string) => void): LevelRow
     const price = h("span", { class: "price" });
     const qty = h("span", { class: "num" });
     const total = h("span", { class: "num" });
-    const button = h("button", { type: "button", class: `level ${side}`, hidden: true }, price, qty, total);
+    const button = h("button", { type: "button", class: `level ${side} empty` }, price, qty, total);
     button.addEventListener("click", () => pick(button.dataset.price ?? ""));
     return { button, price, qty, total };
   });
@@ -67,13 +67,13 @@ export function orderBook(
     rows.forEach((row, i) => {
       const level = levels[i];
       if (!level) {
-        row.button.hidden = true;
+        row.button.classList.add("empty"); // keeps its place: the page does not jump
         return;
       }
       cumulative += units(level[1]);
       const price = fmt(level[0], market.priceDecimals, false);
       const qty = fmt(level[1], market.qtyDecimals);
-      row.button.hidden = false;
+      row.button.classList.remove("empty");
       row.button.dataset.price = price;
       row.button.setAttribute("aria-label", `${side} ${price}, ${qty} ${market.base}`);
       row.price.textContent = fmt(level[0], market.priceDecimals);
