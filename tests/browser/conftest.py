@@ -46,16 +46,16 @@ class Watched:
         return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def exchange(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Launched]:
-    """`make run`'s stack (with the built web app) for the whole browser test session."""
+    """`make run`'s stack (with the built web app) for the browser tests (stopped after the last of them)."""
     index = REPO / "web" / "dist" / "index.html"
     assert index.is_file(), "the web app is not built: run `make web`"
     with launch(tmp_path_factory.mktemp("web-run") / ".run", redis_url) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright(exchange: Launched) -> Iterator[Playwright]:
     """Playwright's sync API, started after (so stopped before) the stack, whose clean-up needs
     an event loop of its own."""
@@ -63,7 +63,7 @@ def playwright(exchange: Launched) -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser

@@ -74,7 +74,11 @@ def test_sign_up_trade_and_log_in_again(web: Watched) -> None:
     assert sum(Decimal(t["qty"]) for t in my_trades) == Decimal(TAKER_QTY)
 
     recent = page.get_by_role("table", name="Recent trades")
-    expect(row(recent, shown(fill_price, PRICE_DECIMALS)).filter(has_text=shown(my_trades[-1]["qty"], QTY_DECIMALS)).first).to_be_visible()
+    expect(
+        row(recent, shown(fill_price, PRICE_DECIMALS))
+        .filter(has_text=shown(my_trades[-1]["qty"], QTY_DECIMALS))
+        .first
+    ).to_be_visible()
     expect(legend).not_to_have_text(candle_before, timeout=20_000)
 
     page.get_by_role("tab", name="Trade history").click()
