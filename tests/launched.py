@@ -58,7 +58,15 @@ class Launched:
         raise AssertionError(f"no {label!r} line in:\n{''.join(self.output)}")
 
     def pids(self) -> dict[str, int]:
-        return {name: int(pid) for name, pid in json.loads((self.run_dir / PIDS_FILE).read_text()).items()}
+        """The launcher's processes.json (read again while the launcher is rewriting it)."""
+        for _ in range(50):
+            try:
+                written = json.loads((self.run_dir / PIDS_FILE).read_text())
+            except ValueError:
+                time.sleep(0.05)
+                continue
+            return {name: int(pid) for name, pid in written.items()}
+        raise AssertionError(f"{PIDS_FILE} stays unreadable")
 
 
 def _read_lines(stream: Any, lines: "queue.Queue[str]", output: list[str]) -> None:

@@ -55,3 +55,14 @@ def best_level(page: Page, side: str) -> tuple[str, str]:
     match = re.match(rf"^{side} ([0-9.]+), ([0-9.,]+) ", name)
     assert match, name
     return match.group(1), match.group(2).replace(",", "")
+
+
+CONTROL_ROLES = "button|link|textbox|combobox|tab|checkbox|radio|spinbutton|slider|switch|option"
+_UNNAMED = re.compile(rf"^\s*- ({CONTROL_ROLES})( \[[^\]]*\])*:?\s*$")
+
+
+def unnamed_controls(page: Page) -> list[str]:
+    """Lines of the page's accessibility tree (Playwright's ARIA snapshot) naming a control
+    without an accessible name; [] when every control has one."""
+    snapshot = page.locator("body").aria_snapshot()
+    return [line for line in snapshot.splitlines() if _UNNAMED.match(line)]

@@ -9,7 +9,7 @@ from decimal import ROUND_DOWN, Decimal
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, Watched
-from tests.browser.pages import best_level, log_in, new_email, row, shown, sign_up
+from tests.browser.pages import best_level, log_in, new_email, row, shown, sign_up, unnamed_controls
 
 SYMBOL = "BTCUSDT"
 PRICE_DECIMALS = 2
@@ -26,10 +26,13 @@ def test_sign_up_trade_and_log_in_again(web: Watched) -> None:
     balances = page.get_by_role("table", name="Balances")
     expect(row(balances, "USDT")).to_contain_text("10,000.00000000")
     expect(row(balances, "BTC")).to_contain_text("0.50000000")
+    assert unnamed_controls(page) == []
 
     page.get_by_role("link", name="Trade").click()
     expect(page).to_have_url(re.compile(f"/trade/{SYMBOL}$"))
     expect(page.get_by_role("status", name="Connection")).to_have_text("Live")
+
+    assert unnamed_controls(page) == []
 
     # A click on a book level puts its price in the form.
     bid, _ = best_level(page, "Bid")

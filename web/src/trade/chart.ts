@@ -31,7 +31,8 @@ interface Candle {
 }
 
 export function chartPanel(app: App, market: Market): { el: HTMLElement; close: () => void } {
-  const box = h("div", { class: "chart-box" });
+  // The canvas is for the eye; the legend says the last candle in words.
+  const box = h("div", { class: "chart-box", "aria-hidden": "true" });
   const legend = h("div", { class: "legend", role: "status", "aria-label": "Last candle" });
   const buttons = INTERVALS.map((i) =>
     h("button", { type: "button", class: "chip", "aria-pressed": "false", onclick: () => void show(i) }, i),
