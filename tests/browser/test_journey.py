@@ -109,6 +109,8 @@ def test_sign_up_trade_and_log_in_again(web: Watched) -> None:
     web.screenshot("trade-page.png")
     page.set_viewport_size(PHONE)
     expect(page.get_by_role("button", name="Buy BTC")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the trade page is {width} px wide on a {PHONE['width']} px phone"
     web.screenshot("trade-page-phone.png")
 
     # Log out, and in again: the same balances.

@@ -30,6 +30,10 @@ export class App {
       get<{ user: User | null }>("/api/web/session"),
     ]);
     const app = new App(config, markets, new MarketFeed(config.wsUrl), new UserFeed(config.wsUrl), navigate);
+    app.userFeed.onLoggedOut = () => {
+      app.setUser(null);
+      navigate(`/login?next=${encodeURIComponent(location.pathname)}`);
+    };
     app.setUser(session.user);
     return app;
   }

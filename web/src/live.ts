@@ -8,7 +8,7 @@
  * obtained with the session.
  */
 
-import { form } from "./api";
+import { ApiError, form } from "./api";
 
 export type ConnectionState = "connecting" | "live" | "reconnecting";
 type Handler = (data: unknown) => void;
@@ -212,6 +212,9 @@ export class UserFeed extends Reconnecting {
   private listenKey = "";
   private keepAlive: number | undefined;
 
+  /** Called when the session is gone (a 401 on opening the stream): the page logs out. */
+  onLoggedOut: () => void = () => {};
+
   constructor(private readonly base: string) {
     super();
   }
@@ -240,7 +243,16 @@ export class UserFeed extends Reconnecting {
   }
 
   protected async url(): Promise<string | null> {
-    const opened = await form<{ listenKey: string }>("POST", "/api/v3/userDataStream");
+    let opened: { listenKey: string };
+    try {
+      opened = await form<{ listenKey: string }>("POST", "/api/v3/userDataStream");
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        this.stop();
+        this.onLoggedOut();
+      }
+      return null;
+    }
     this.listenKey = opened.listenKey;
     return wsUrl(this.base, `/ws/${opened.listenKey}`);
   }
