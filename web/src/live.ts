@@ -10,7 +10,8 @@
 
 import { ApiError, form } from "./api";
 
-export type ConnectionState = "connecting" | "live" | "reconnecting";
+/** "idle": nothing is subscribed, so no connection is wanted. */
+export type ConnectionState = "idle" | "connecting" | "live" | "reconnecting";
 type Handler = (data: unknown) => void;
 type Listener = () => void;
 
@@ -31,7 +32,7 @@ class Reconnecting {
   private stopped = true;
   private resyncListeners = new Set<Listener>();
   private stateListeners = new Set<(s: ConnectionState) => void>();
-  state: ConnectionState = "connecting";
+  state: ConnectionState = "idle";
 
   /** Called after every reconnection: fetch the current state from REST. */
   onResync(fn: Listener): () => void {
@@ -53,6 +54,7 @@ class Reconnecting {
   protected start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.setState("connecting");
     void this.connect();
   }
 
@@ -186,6 +188,7 @@ export class MarketFeed extends Reconnecting {
     if (wanted.size === 0) {
       this.stop();
       this.sent.clear();
+      this.setState("idle");
       return;
     }
     const socket = this.socket;

@@ -31,7 +31,8 @@ function notFound(_: App, root: HTMLElement): () => void {
 function header(app: App): HTMLElement {
   const status = h("span", { class: "status", role: "status", "aria-label": "Connection" });
   app.feed.onState((state) => {
-    status.textContent = state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Reconnecting…";
+    const text = { idle: "", live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…" };
+    status.textContent = text[state];
     status.dataset.state = state;
   });
   const account = h("div", { class: "account-nav" });
