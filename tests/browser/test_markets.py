@@ -36,6 +36,8 @@ def test_the_markets_overview_lists_every_market_live(web: Watched) -> None:
     expect(btc.get_by_role("link", name="BTC/USDT")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px phone"
+    table_width, box_width = markets.evaluate("t => [t.scrollWidth, t.parentElement.clientWidth]")
+    assert table_width <= box_width, f"the markets table needs {table_width} px of {box_width}"
     web.screenshot("markets-page-phone.png")
 
     btc.get_by_role("link", name="BTC/USDT").click()
