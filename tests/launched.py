@@ -90,6 +90,7 @@ def launch(run_dir: Path, redis_url: str, **extra_env: str) -> Iterator[Launched
         "RUN_DIR": str(run_dir),
         "GATEWAY_PORT": str(free_port()),
         "WS_PORT": str(free_port()),
+        "GRPC_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
         **extra_env,
     }
