@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import time
+from decimal import ROUND_DOWN, Decimal
 
 from playwright.sync_api import expect
 
@@ -35,7 +36,7 @@ def test_the_page_reconnects_and_resyncs_from_rest(web: Watched, exchange: Launc
 
     ws_pid = exchange.pids()["ws"]
     os.kill(ws_pid, signal.SIGKILL)
-    price = f"{float(bid) * 0.97:.2f}"  # display-only rounding of a test price; the API checks the tick
+    price = str((Decimal(bid) * Decimal("0.97")).quantize(Decimal("0.01"), rounding=ROUND_DOWN))
     placed = page.request.post(
         "/api/v3/order",
         form={

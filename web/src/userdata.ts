@@ -14,7 +14,7 @@ const DEBOUNCE_MS = 150;
 export class UserData {
   balances: Balance[] = [];
   openOrders: Order[] = [];
-  /** Bumped on each user event, so that pages can refresh histories too. */
+  /** Told after each refresh (balances, open orders), so that pages redraw and reload histories. */
   private listeners = new Set<() => void>();
   private timer: number | undefined;
   private stops: (() => void)[] = [];
