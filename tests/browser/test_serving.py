@@ -25,6 +25,7 @@ def test_assets_routes_and_apis(exchange: Launched) -> None:
 
         route = client.get("/trade/ETHBTC")
         assert route.status_code == 200 and route.text == index.text
+        assert client.head("/trade/ETHBTC").status_code == 200
         assert client.get("/assets/missing-0000.js").status_code == 404
         assert client.get("/assets/../../pyproject.toml").status_code == 404
 

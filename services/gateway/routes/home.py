@@ -75,13 +75,13 @@ def static_file(root: Path, path: str) -> FileResponse | None:
     return FileResponse(candidate, headers={"Cache-Control": cache})
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 async def home(request: Request) -> Response:
     root = built_app(request)
     return index_page(root) if root is not None else HTMLResponse(OVERVIEW)
 
 
-@router.get("/{path:path}")
+@router.api_route("/{path:path}", methods=["GET", "HEAD"])
 async def web_path(path: str, request: Request) -> Response:
     """A file of the built app, or index.html for a client-side route; 404 otherwise."""
     root = built_app(request)
