@@ -85,6 +85,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(userstream.router)
     app.include_router(web.router)
     app.include_router(home.router)
+    app.add_exception_handler(404, home.web_path)
     return app
 
 

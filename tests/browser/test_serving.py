@@ -31,6 +31,9 @@ def test_assets_routes_and_apis(exchange: Launched) -> None:
 
         unknown_api = client.get("/api/v3/nothing-here")
         assert unknown_api.status_code == 404 and "application/json" in unknown_api.headers["content-type"]
+        assert client.post("/api/v3/nothing-here").status_code == 404
+        assert client.post("/trade/ETHBTC").status_code == 404
+        assert client.put("/api/v3/order").status_code == 405  # a route's wrong method stays a 405
         assert client.get("/openapi.json").json()["info"]["title"] == "Exchange API"
         assert client.get("/api/v3/ping").json() == {}
 

@@ -5,15 +5,18 @@ With WEB_DIR holding index.html:
   and are cached for a year (immutable), everything else must be revalidated (`no-cache`);
 - any other GET path without a file extension is a client-side route (`/trade/BTCUSDT`) and
   gets index.html;
-- paths of the APIs (`/api/...`, `/docs`, `/openapi.json`, `/redoc`) are never shadowed: their
-  routes are matched first, and an unknown one is a 404.
-Without it, `/` is the overview below and every other unknown path a 404.
+- paths of the APIs (`/api/...`, `/docs`, `/openapi.json`, `/redoc`) are never shadowed.
+Both happen in the handler of 404s (`web_path`, installed by the app): every route matches
+first, and a wrong method on a route stays a 405. Without a built app, `/` is the overview below
+and every other unknown path a 404.
 """
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException
 
 from gateway.auth import context
 
@@ -81,15 +84,16 @@ async def home(request: Request) -> Response:
     return index_page(root) if root is not None else HTMLResponse(OVERVIEW)
 
 
-@router.api_route("/{path:path}", methods=["GET", "HEAD"])
-async def web_path(path: str, request: Request) -> Response:
-    """A file of the built app, or index.html for a client-side route; 404 otherwise."""
+async def web_path(request: Request, exc: Exception) -> Response:
+    """The app's 404 handler: for a GET or HEAD outside the APIs, a file of the built app or
+    index.html for a client-side route; else the usual 404."""
     root = built_app(request)
-    if root is None or path.startswith(API_PREFIXES):
-        raise HTTPException(status_code=404)
-    found = static_file(root, path)
-    if found is not None:
-        return found
-    if "." in path.rsplit("/", 1)[-1]:
-        raise HTTPException(status_code=404)
-    return index_page(root)
+    path = request.url.path.lstrip("/")
+    if root is not None and request.method in ("GET", "HEAD") and not path.startswith(API_PREFIXES):
+        found = static_file(root, path)
+        if found is not None:
+            return found
+        if "." not in path.rsplit("/", 1)[-1]:
+            return index_page(root)
+    http_exc = exc if isinstance(exc, HTTPException) else HTTPException(status_code=404)
+    return await http_exception_handler(request, http_exc)
