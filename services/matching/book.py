@@ -16,7 +16,8 @@ NO_ASK = 1 << 62
 class Order:
     """A resting or matching order: price in ticks, quantities in steps, enums as ints.
 
-    `reserve_left` is in units of the asset the order spends.
+    `reserve_left` is in units of the asset the order spends. `stop` is a waiting stop order's
+    stop price in ticks, 0 once triggered and for every other order.
     """
 
     __slots__ = (
@@ -30,6 +31,7 @@ class Order:
         "remaining",
         "reserve_left",
         "side",
+        "stop",
         "stp_mode",
         "time_in_force",
         "ts",
@@ -64,6 +66,7 @@ class Order:
         self.reserve_left = reserve_left
         self.ts = ts
         self.live = True
+        self.stop = 0
 
 
 class Level:

@@ -62,6 +62,12 @@ TICK = SPEC.tick_units
 USERS = (1, 2, 3, 4, 5, 6)
 DIGEST_EVERY = 100
 RECENT = 400  # how many recently placed orders cancels and duplicates draw from
+STOP_TYPES = (
+    OrderType.STOP_LOSS,
+    OrderType.STOP_LOSS_LIMIT,
+    OrderType.TAKE_PROFIT,
+    OrderType.TAKE_PROFIT_LIMIT,
+)
 
 
 class StreamBuilder:
@@ -145,6 +151,7 @@ class StreamBuilder:
         quote: int,
         reserve: int,
         user: int | None = None,
+        stop_price: int = 0,
     ) -> PlaceOrder:
         user = self._user() if user is None else user
         c = PlaceOrder(
@@ -161,6 +168,7 @@ class StreamBuilder:
             self._stp(),
             self._client_id(user),
             self.ts,
+            stop_price,
         )
         self._remember(c)
         return c
@@ -206,6 +214,39 @@ class StreamBuilder:
         return self.rng.choice((0, -STEP))
 
     # ------------------------------------------------------------------ command kinds
+
+    def stop(self) -> PlaceOrder:
+        """A stop order of any of the four types, its stop near the mid on either side (some would
+        trigger at once), sometimes with a bad stop price."""
+        side = self.rng.choice((Side.BUY, Side.SELL))
+        otype = self.rng.choice(
+            (
+                OrderType.STOP_LOSS,
+                OrderType.STOP_LOSS_LIMIT,
+                OrderType.TAKE_PROFIT,
+                OrderType.TAKE_PROFIT_LIMIT,
+            )
+        )
+        rises = (otype in (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT)) == (side == Side.BUY)
+        offset = self.rng.randint(-3, 12)
+        stop_ticks = self.mid + offset if rises else self.mid - offset
+        stop_price = stop_ticks * TICK
+        r = self.rng.random()
+        if r < 0.03:
+            stop_price = self.rng.choice((0, -TICK, stop_price + self.rng.randint(1, TICK - 1)))
+        steps = self._steps()
+        tif = self.rng.choice((TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK))
+        if otype in (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT):
+            ticks = stop_ticks + self.rng.randint(-6, 6)
+            reserve = self._limit_reserve(side, ticks, steps)
+            return self._place(
+                side, otype, tif, ticks * TICK, steps * STEP, 0, reserve, stop_price=stop_price
+            )
+        if side == Side.BUY:
+            reserve = self._market_buy_reserve(stop_ticks * steps * NPTS)
+        else:
+            reserve = self._base_reserve(steps)
+        return self._place(side, otype, tif, 0, steps * STEP, 0, reserve, stop_price=stop_price)
 
     def limit(self, tif: int) -> PlaceOrder:
         side = self.rng.choice((Side.BUY, Side.SELL))
@@ -293,10 +334,15 @@ class StreamBuilder:
             lambda: self._place(side, market, gtc, 0, 0, SPEC.min_notional_units - 1, reserve),
             lambda: self._place(side, market, gtc, 0, qty + 1, 0, reserve),
             lambda: self._place(side, market, gtc, 0, STEP, 0, reserve),
-            lambda: self._place(side, self.rng.choice((0, 4, 99)), gtc, price, qty, 0, reserve),
+            lambda: self._place(side, self.rng.choice((0, 8, 99)), gtc, price, qty, 0, reserve),
             lambda: self._place(self.rng.choice((0, 3)), OrderType.LIMIT, gtc, price, qty, 0, reserve),
             lambda: self._with_stp(self._place(side, OrderType.LIMIT, gtc, price, qty, 0, reserve), 4),
             lambda: self._place(side, OrderType.LIMIT, self.rng.choice((0, 5)), price, qty, 0, reserve),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, stop_price=price),
+            lambda: self._place(side, market, gtc, 0, qty, 0, reserve, stop_price=price),
+            lambda: self._place(side, OrderType.STOP_LOSS, gtc, price, qty, 0, reserve, stop_price=price),
+            lambda: self._place(side, OrderType.TAKE_PROFIT, gtc, 0, 0, qty, reserve, stop_price=price),
+            lambda: self._place(side, OrderType.STOP_LOSS_LIMIT, gtc, price, qty, 0, reserve),
         ]
         return self.rng.choice(cases)()
 
@@ -315,6 +361,8 @@ class StreamBuilder:
     def next(self) -> Command:
         self._tick()
         r = self.rng.random()
+        if r < 0.08:
+            return self.stop()
         if r < 0.38:
             return self.limit(TimeInForce.GTC)
         if r < 0.45:
@@ -458,8 +506,13 @@ REQUIRED_COVERAGE = {
     "Trade",
     "BookDelta",
     "OrderCancelled",
-    *(f"OrderRejected:{r.name}" for r in Reason if 100 < r < 300 or r == Reason.WOULD_TAKE),
-    *(f"OrderExpired:{r.name}" for r in Reason if 301 < r < 400),
+    "OrderTriggered",
+    *(
+        f"OrderRejected:{r.name}"
+        for r in Reason
+        if 100 < r < 300 or r in (Reason.WOULD_TAKE, Reason.WOULD_TRIGGER)
+    ),
+    *(f"OrderExpired:{r.name}" for r in Reason if 301 < r < 400 and r != Reason.WOULD_TRIGGER),
     *(
         f"CancelRejected:{r.name}"
         for r in (Reason.UNKNOWN_MARKET, Reason.UNKNOWN_ORDER, Reason.ORDER_NOT_OWNED)
