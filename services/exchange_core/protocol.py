@@ -18,6 +18,7 @@ from matching.events import (
     OrderDone,
     OrderExpired,
     OrderRejected,
+    OrderTriggered,
     Trade,
 )
 
@@ -36,6 +37,7 @@ _EVENT_FIELD: dict[type[Event], str] = {
     OrderExpired: "order_expired",
     OrderDone: "order_done",
     BookDelta: "book_delta",
+    OrderTriggered: "order_triggered",
 }
 _EVENT_CLASS = {name: cls for cls, name in _EVENT_FIELD.items()}
 
@@ -80,6 +82,7 @@ def command_from_proto(msg: cpb.Command, ts: int) -> Command:
             p.stp_mode,
             p.client_order_id,
             ts,
+            p.stop_price,
         )
     if kind == "cancel_order":
         c = msg.cancel_order
