@@ -58,6 +58,7 @@ class MatchingEngine:
         "_tick",
         "_touched_asks",
         "_touched_bids",
+        "_waiting",
         "asks",
         "bids",
         "client_ids",
@@ -88,6 +89,7 @@ class MatchingEngine:
         self._touched_bids: list[int] = []
         self._touched_asks: list[int] = []
         self.stops = TriggerBook()
+        self._waiting = self.stops.orders  # the same dict, one attribute read on the hot path
 
     # ------------------------------------------------------------------ commands
 
@@ -181,7 +183,7 @@ class MatchingEngine:
         first = len(out)
         trades = self.trade_id
         self._execute(taker, otype == MARKET, limit, cap, by_quote, ts, out)
-        if self.stops.orders and self.trade_id != trades:
+        if self._waiting and self.trade_id != trades:
             self._run_triggers(self._triggered_by(first, out), ts, out)
         self._emit_delta(ts, out)
 
@@ -257,7 +259,7 @@ class MatchingEngine:
             first = len(out)
             trades = self.trade_id
             self._execute(order, market, limit, order.reserve_left if buy else NO_CAP, False, ts, out)
-            if self.stops.orders and self.trade_id != trades:
+            if self._waiting and self.trade_id != trades:
                 queue.extend(self._triggered_by(first, out))
 
     def cancel(self, c: CancelOrder, out: list[Event]) -> None:
@@ -268,7 +270,7 @@ class MatchingEngine:
         if c.order_id:
             order = self.orders.get(c.order_id)
             if order is None:
-                order = self.stops.orders.get(c.order_id)
+                order = self._waiting.get(c.order_id)
         elif c.client_order_id:
             order = self.client_ids.get((c.user_id, c.client_order_id))
         else:
@@ -301,7 +303,7 @@ class MatchingEngine:
         """The first rule `c` breaks (a Reason), or OK (docs/matching.md, PlaceOrder 1-8)."""
         if c.symbol != self.symbol:
             return Reason.UNKNOWN_MARKET
-        if c.order_id in self.orders or c.order_id in self.stops.orders:
+        if c.order_id in self.orders or c.order_id in self._waiting:
             return Reason.DUPLICATE_ORDER_ID
         if c.client_order_id and (c.user_id, c.client_order_id) in self.client_ids:
             return Reason.DUPLICATE_CLIENT_ORDER_ID
@@ -668,7 +670,12 @@ class MatchingEngine:
 
     def _unindex(self, order: Order) -> None:
         del self.orders[order.order_id]
-        self._unindex_user(order)
+        if order.client_order_id:
+            del self.client_ids[(order.user_id, order.client_order_id)]
+        mine = self.user_orders[order.user_id]
+        del mine[order.order_id]
+        if not mine:
+            del self.user_orders[order.user_id]
 
     def _unindex_user(self, order: Order) -> None:
         """Remove an open order (resting or waiting) from the client-id and per-user indexes."""
@@ -681,7 +688,7 @@ class MatchingEngine:
 
     def _cancel_resting(self, order: Order, ts: int, out: list[Event]) -> None:
         """Cancel an open order: one resting in the book, or a waiting stop order."""
-        if order.order_id in self.stops.orders:
+        if order.order_id in self._waiting:
             self.stops.remove(order)
             self._unindex_user(order)
             self._emit_cancelled(order, ts, out)
@@ -783,7 +790,7 @@ class MatchingEngine:
     def state(self) -> MarketState:
         """The canonical state (matching.state) of this market."""
         records = tuple(self._record(o) for side in (self.bids, self.asks) for o in side.orders_in_priority())
-        waiting = self.stops.orders
+        waiting = self._waiting
         triggers = tuple(self._trigger_record(waiting[order_id]) for order_id in sorted(waiting))
         return MarketState(
             self.symbol, self.seq, self.trade_id, self.last_price * self._tick, records, triggers
