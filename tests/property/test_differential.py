@@ -596,11 +596,57 @@ def _market(
     )
 
 
+def _stop(
+    oid: int, user: int, side: Side, otype: OrderType, stop_ticks: int, steps: int, ticks: int = 0
+) -> PlaceOrder:
+    """A stop order (a *_LIMIT one when `ticks` is given) reserving plenty."""
+    reserve = 10 * stop_ticks * steps * NPTS if side == Side.BUY else steps * STEP
+    return PlaceOrder(
+        SPEC.symbol, oid, user, side, otype, TimeInForce.GTC, ticks * TICK, steps * STEP, 0, reserve,
+        StpMode.NONE, "", oid, stop_ticks * TICK,
+    )  # fmt: skip
+
+
 BUY, SELL, FOK, IOC = Side.BUY, Side.SELL, TimeInForce.FOK, TimeInForce.IOC
+SL, SLL, TP, TPL = (
+    OrderType.STOP_LOSS,
+    OrderType.STOP_LOSS_LIMIT,
+    OrderType.TAKE_PROFIT,
+    OrderType.TAKE_PROFIT_LIMIT,
+)
 PX = 3_000_000  # ticks
 ONE_STEP_COST = PX * NPTS
 
 MINIMAL_CASES: dict[str, list[Command]] = {
+    # docs "Stop orders": a cascade, each check's triggers in ascending order id.
+    "stop_cascade": [
+        _limit(1, 2, SELL, PX, 50),
+        _market(2, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _limit(3, 2, BUY, PX - 2, 50),
+        _limit(4, 2, BUY, PX - 5, 200),
+        _stop(6, 7, SELL, SL, PX - 2, 50),
+        _stop(5, 8, SELL, SLL, PX - 4, 60, PX - 6),
+        _stop(7, 9, BUY, TP, PX - 5, 10),
+        _market(8, 4, SELL, 10, reserve=10 * STEP),
+    ],
+    # A triggered limit restores the level a taker emptied: listed in the BookDelta all the same.
+    "stop_level_back_where_it_began": [
+        _limit(1, 2, SELL, PX, 50),
+        _market(2, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _limit(3, 2, SELL, PX + 1, 40),
+        _stop(4, 7, SELL, TPL, PX + 1, 40, PX + 1),
+        _limit(5, 3, BUY, PX + 1, 40),
+    ],
+    "stop_would_trigger_and_cancels": [
+        _limit(1, 2, SELL, PX, 50),
+        _market(2, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _stop(3, 7, SELL, SL, PX, 50),
+        _stop(4, 7, BUY, SL, PX + 1, 50),
+        _stop(5, 7, SELL, TP, PX + 1, 50),
+        CancelOrder(SPEC.symbol, 8, order_id=4),
+        CancelOrder(SPEC.symbol, 7, order_id=4),
+        CancelAll(SPEC.symbol, 7),
+    ],
     # docs: "If the sum is below the order's quantity: OrderExpired(FOK_NOT_FILLABLE ...)": also when 0.
     "fok_empty_book": [_limit(1, 1, SELL, PX, 50, FOK)],
     "fok_no_crossing_level": [_limit(1, 2, SELL, PX + 10, 50), _limit(2, 1, BUY, PX, 50, FOK)],
