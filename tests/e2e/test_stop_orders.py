@@ -19,6 +19,8 @@ from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import ApiFailure, Trader, sign_up
 from tests.e2e.test_clients import binance_client, ccxt_exchange
+from tests.e2e.test_ws_clients import new_listen_key
+from tests.e2e.wsutil import Collector, start_ws
 
 SYMBOL = "BTCUSDT"
 STOP_TYPES = ["STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"]
@@ -268,3 +270,33 @@ def test_cancel_replace_allow_failure(stack: Stack, new_binance: Callable[[], tu
     assert (both.value.status, both.value.code) == (400, -2022)
     assert both.value.body["data"]["newOrderResult"] == "FAILURE"
     assert trader.balances()["BTC"] == ("0.50000000", "0.00000000")
+
+
+def test_user_stream_reports_the_trigger_then_the_fill(stack: Stack) -> None:
+    ws_url = start_ws(stack.supervisor, "ws-stops")
+    alice = sign_up(stack.url)
+    trade_at(stack, "30000.00")
+
+    async def scenario() -> None:
+        stream = await Collector.open(f"{ws_url}/ws/{await new_listen_key(stack, alice.user_id)}")
+        placed = await asyncio.to_thread(
+            alice.call, "POST", "/api/v3/order", symbol=SYMBOL, side="SELL", type="STOP_LOSS",
+            quantity="0.001", stopPrice="29900.00",
+        )  # fmt: skip
+        oid = placed["orderId"]
+        waiting = await stream.wait_for(lambda m: m.get("e") == "executionReport" and m.get("i") == oid)
+        assert (waiting["x"], waiting["o"], waiting["w"], Decimal(waiting["P"])) == (
+            "NEW",
+            "STOP_LOSS",
+            False,
+            29900,
+        )
+        await asyncio.to_thread(bid, stack, "29800.00", "0.001")
+        await asyncio.to_thread(trade_at, stack, "29900.00")
+        working = await stream.wait_for(lambda m: m.get("i") == oid and m.get("w") is True)
+        assert (working["x"], working["X"], working["W"] > 0) == ("NEW", "NEW", True)
+        fill = await stream.wait_for(lambda m: m.get("i") == oid and m.get("x") == "TRADE")
+        assert (fill["X"], Decimal(fill["L"]), fill["z"]) == ("FILLED", 29800, "0.00100000")
+        await stream.conn.close()
+
+    asyncio.run(scenario())
