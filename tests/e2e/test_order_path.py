@@ -193,7 +193,8 @@ def test_ioc_fok_and_limit_maker(alice: Trader, bob: Trader) -> None:
             },
             -1117,
         ),
-        ({"symbol": SYMBOL, "side": "BUY", "type": "STOP_LOSS", "quantity": "1"}, -1116),
+        ({"symbol": SYMBOL, "side": "BUY", "type": "TRAILING_STOP_MARKET", "quantity": "1"}, -1116),
+        ({"symbol": SYMBOL, "side": "BUY", "type": "STOP_LOSS", "quantity": "1"}, -1102),
         (
             {
                 "symbol": SYMBOL,

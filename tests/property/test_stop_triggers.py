@@ -34,7 +34,7 @@ def reached(side: int, order_type: int, stop_price: int, trade_price: int) -> bo
     return trade_price >= stop_price if rising else trade_price <= stop_price
 
 
-@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(commands())
 def test_stops_trigger_exactly_when_a_trade_reaches_them(cmds: list[Command]) -> None:
     engine = MatchingEngine(SPEC)
