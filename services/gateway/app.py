@@ -16,6 +16,7 @@ from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from gateway.context import GatewayContext
+from gateway.fastpath import OrderFastPath
 from gateway.settings import GatewaySettings
 
 
@@ -41,6 +42,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             yield
         finally:
             await ctx.replies.stop()
+            await ctx.ledger.pipelined.aclose()
             await pool.close()
             await redis.aclose()
 
@@ -68,6 +70,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             {"code": UNKNOWN, "msg": "An unknown error occurred while processing the request."},
             status_code=500,
         )
+
+    # Outermost of the user middleware: signed orders skip FastAPI's routing (gateway/fastpath.py).
+    app.add_middleware(OrderFastPath)
 
     from gateway.routes import account, home, market, public, trading, userstream, web
 
