@@ -83,6 +83,7 @@ def command_from_proto(msg: cpb.Command, ts: int) -> Command:
             p.client_order_id,
             ts,
             p.stop_price,
+            p.trailing_delta,
         )
     if kind == "cancel_order":
         c = msg.cancel_order

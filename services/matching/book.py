@@ -16,11 +16,14 @@ NO_ASK = 1 << 62
 class Order:
     """A resting or matching order: price in ticks, quantities in steps, enums as ints.
 
-    `reserve_left` is in units of the asset the order spends. `stop` is a waiting stop order's
-    stop price in ticks, 0 once triggered and for every other order.
+    `reserve_left` is in units of the asset the order spends. A stop order's `stop` is its stop
+    price in ticks (0 for a trailing one without); a trailing stop order's `trail` is its delta in
+    basis points, `active` 1 once it follows the price, `reference` its reference price in ticks
+    (0 while it has none). All 0 for other orders.
     """
 
     __slots__ = (
+        "active",
         "client_order_id",
         "filled",
         "filled_quote",
@@ -28,12 +31,14 @@ class Order:
         "order_id",
         "order_type",
         "price",
+        "reference",
         "remaining",
         "reserve_left",
         "side",
         "stop",
         "stp_mode",
         "time_in_force",
+        "trail",
         "ts",
         "user_id",
     )
@@ -67,6 +72,9 @@ class Order:
         self.ts = ts
         self.live = True
         self.stop = 0
+        self.trail = 0
+        self.active = 0
+        self.reference = 0
 
 
 class Level:

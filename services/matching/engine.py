@@ -47,6 +47,7 @@ UNLIMITED: Final = 1 << 62
 NO_CAP: Final = -1
 OK: Final = 0  # Reason.NONE
 PPM: Final = 1_000_000
+BIPS: Final = 10_000
 
 
 class MatchingEngine:
@@ -141,6 +142,7 @@ class MatchingEngine:
                 c.reserve,
                 c.stp_mode,
                 c.stop_price,
+                c.trailing_delta,
             )
         )
         step = self._step
@@ -178,7 +180,8 @@ class MatchingEngine:
             ts,
         )
         if otype >= STOP_LOSS:
-            self._add_stop(taker, c.stop_price // self._tick)
+            self.stops.add(taker, c.stop_price // self._tick, c.trailing_delta, self.last_price)
+            self._index(taker)
             return
         first = len(out)
         trades = self.trade_id
@@ -217,25 +220,15 @@ class MatchingEngine:
 
     # ------------------------------------------------------------------ stop orders
 
-    def _add_stop(self, order: Order, stop: int) -> None:
-        """Keep an accepted stop order waiting in the trigger book and index it as open."""
-        self.stops.add(order, stop)
-        self._index(order)
-
     def _triggered_by(self, first: int, out: list[Event]) -> list[Order]:
         """Waiting stop orders triggered by the trades in `out[first:]` (one taker's), by order id."""
         tick = self._tick
-        low = NO_ASK
-        high = -1
+        prices: list[int] = []
         for i in range(first, len(out)):
             e = out[i]
             if isinstance(e, Trade):
-                price = e.price // tick
-                if price < low:
-                    low = price
-                if price > high:
-                    high = price
-        orders = self.stops.take_triggered(low, high)
+                prices.append(e.price // tick)
+        orders = self.stops.take_triggered(prices)
         for order in orders:
             self._unindex_user(order)
         return orders
@@ -353,6 +346,8 @@ class MatchingEngine:
                 return reason
         elif c.stop_price:
             return Reason.INVALID_STOP_PRICE
+        elif c.trailing_delta:
+            return Reason.INVALID_TRAILING_DELTA
         if c.reserve < (notional if buy else qty):
             return Reason.INSUFFICIENT_RESERVE
         if otype == LIMIT_MAKER:
@@ -374,6 +369,8 @@ class MatchingEngine:
                 return reason
             if c.stop_price:
                 return Reason.INVALID_STOP_PRICE
+            if c.trailing_delta:
+                return Reason.INVALID_TRAILING_DELTA
             if c.reserve < (1 if buy else qty):
                 return Reason.INSUFFICIENT_RESERVE
         else:
@@ -381,6 +378,8 @@ class MatchingEngine:
                 return Reason.BELOW_MIN_NOTIONAL
             if c.stop_price:
                 return Reason.INVALID_STOP_PRICE
+            if c.trailing_delta:
+                return Reason.INVALID_TRAILING_DELTA
             if c.reserve <= 0:
                 return Reason.INSUFFICIENT_RESERVE
         return OK
@@ -403,15 +402,19 @@ class MatchingEngine:
         return OK
 
     def _check_stop_price(self, c: PlaceOrder) -> int:
+        """A stop order's stop price (optional for a trailing one), then its trailing delta."""
         stop = c.stop_price
-        if stop <= 0 or stop % self._tick:
+        trail = c.trailing_delta
+        if stop < 0 or stop % self._tick or (not stop and not trail):
             return Reason.INVALID_STOP_PRICE
+        if trail < 0 or trail >= BIPS:
+            return Reason.INVALID_TRAILING_DELTA
         return OK
 
     def _check_stop(self, c: PlaceOrder) -> int:
         """WOULD_TRIGGER when the stop order's condition holds for the last trade price."""
         last = self.last_price
-        if not last:
+        if not last or not c.stop_price:
             return OK
         stop = c.stop_price // self._tick
         if rises(c.side, c.order_type):
@@ -843,7 +846,10 @@ class MatchingEngine:
                 t[9],
                 t[11],
             )
-            engine._add_stop(order, t[8] // spec.tick_units)
+            engine.stops.add(order, t[8] // spec.tick_units, t[12], 0)
+            engine._index(order)
+            order.active = t[13]
+            order.reference = t[14] // spec.tick_units
         engine._touched_bids.clear()
         engine._touched_asks.clear()
         return engine
@@ -862,6 +868,9 @@ class MatchingEngine:
             o.reserve_left,
             int(o.stp_mode),
             o.ts,
+            o.trail,
+            o.active,
+            o.reference * self._tick,
         )
 
     def _record(self, o: Order) -> OrderRecord:

@@ -68,6 +68,7 @@ class Reason(IntEnum):
     INVALID_SIDE = 113
     INVALID_STP_MODE = 114
     INVALID_STOP_PRICE = 115
+    INVALID_TRAILING_DELTA = 116
     # risk
     INSUFFICIENT_RESERVE = 201
     # matching

@@ -30,6 +30,7 @@ class OrderAccepted(Record):
         "reserve",
         "stp_mode",
         "stop_price",
+        "trailing_delta",
     )
 
     def __init__(
@@ -48,6 +49,7 @@ class OrderAccepted(Record):
         reserve: int,
         stp_mode: int,
         stop_price: int = 0,
+        trailing_delta: int = 0,
     ) -> None:
         self.seq = seq
         self.ts = ts
@@ -63,6 +65,7 @@ class OrderAccepted(Record):
         self.reserve = reserve
         self.stp_mode = stp_mode
         self.stop_price = stop_price
+        self.trailing_delta = trailing_delta
 
 
 class OrderTriggered(Record):

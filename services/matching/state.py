@@ -6,8 +6,8 @@ per whole base unit and quantities in base units. Records are listed in book ord
 the best price down, then asks from the best price up, each level in time order.
 
 A waiting stop order's record is `(order_id, user_id, client_order_id, side, order_type,
-time_in_force, price, quantity, stop_price, reserve, stp_mode, ts)`; they are listed in ascending
-order id. Version 1 snapshots (before stop orders) decode with none.
+time_in_force, price, quantity, stop_price, reserve, stp_mode, ts, trailing_delta, active,
+reference)`; they are listed in ascending order id. Version 1 snapshots (before stop orders) decode with none.
 """
 
 import hashlib
@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 OrderRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int, int]
-TriggerRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int]
+TriggerRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int, int, int, int]
 
 SNAPSHOT_VERSION = 2
 
@@ -83,6 +83,9 @@ class MarketState:
                 int(r[9]),
                 int(r[10]),
                 int(r[11]),
+                int(r[12]),
+                int(r[13]),
+                int(r[14]),
             )
             for r in triggers
         )

@@ -52,9 +52,13 @@ STOP_TYPES = st.sampled_from(
 
 @st.composite
 def stop_order(draw: st.DrawFn, order_id: int, side: Side, user: int, stp: StpMode, cid: str) -> PlaceOrder:
-    """A stop order of any type with its stop in the busy price band (some would trigger at once)."""
+    """A stop order of any type with its stop in the busy price band (some would trigger at once),
+    sometimes trailing (with or without a stop price)."""
     otype = draw(STOP_TYPES)
     stop_price = draw(st.integers(94, 106))
+    trail = draw(st.sampled_from([0, 0, 0, 100, 300, 700]))  # bips of a price near 100
+    if trail and draw(st.booleans()):
+        stop_price = 0
     qty = draw(st.integers(1, 6))
     if otype in (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT):
         price = draw(st.integers(93, 107))
@@ -63,9 +67,11 @@ def stop_order(draw: st.DrawFn, order_id: int, side: Side, user: int, stp: StpMo
     else:
         price, tif = 0, TimeInForce.GTC
         reserve = draw(st.integers(1, 1500)) if side == Side.BUY else qty
-    return stop(
+    command = stop(
         order_id, user, side, otype, stop_price, qty, price=price, tif=tif, reserve=reserve, cid=cid, stp=stp
     )
+    command.trailing_delta = trail
+    return command
 
 
 @st.composite

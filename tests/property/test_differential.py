@@ -152,6 +152,7 @@ class StreamBuilder:
         reserve: int,
         user: int | None = None,
         stop_price: int = 0,
+        trailing_delta: int = 0,
     ) -> PlaceOrder:
         user = self._user() if user is None else user
         c = PlaceOrder(
@@ -169,6 +170,7 @@ class StreamBuilder:
             self._client_id(user),
             self.ts,
             stop_price,
+            trailing_delta,
         )
         self._remember(c)
         return c
@@ -234,19 +236,24 @@ class StreamBuilder:
         r = self.rng.random()
         if r < 0.03:
             stop_price = self.rng.choice((0, -TICK, stop_price + self.rng.randint(1, TICK - 1)))
+        trail = 0
+        if r > 0.65:  # trailing: 1 bip is 300 ticks here, so far orders and sweeps trigger them
+            trail = self.rng.choice((1, 1, 1, 2, 3, 10, -1, 10_000)) if r > 0.68 else 0
+            if r > 0.8:
+                stop_price = 0
         steps = self._steps()
         tif = self.rng.choice((TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK))
         if otype in (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT):
             ticks = stop_ticks + self.rng.randint(-6, 6)
             reserve = self._limit_reserve(side, ticks, steps)
             return self._place(
-                side, otype, tif, ticks * TICK, steps * STEP, 0, reserve, stop_price=stop_price
+                side, otype, tif, ticks * TICK, steps * STEP, 0, reserve, None, stop_price, trail
             )
         if side == Side.BUY:
             reserve = self._market_buy_reserve(stop_ticks * steps * NPTS)
         else:
             reserve = self._base_reserve(steps)
-        return self._place(side, otype, tif, 0, steps * STEP, 0, reserve, stop_price=stop_price)
+        return self._place(side, otype, tif, 0, steps * STEP, 0, reserve, None, stop_price, trail)
 
     def limit(self, tif: int) -> PlaceOrder:
         side = self.rng.choice((Side.BUY, Side.SELL))
@@ -343,6 +350,8 @@ class StreamBuilder:
             lambda: self._place(side, OrderType.STOP_LOSS, gtc, price, qty, 0, reserve, stop_price=price),
             lambda: self._place(side, OrderType.TAKE_PROFIT, gtc, 0, 0, qty, reserve, stop_price=price),
             lambda: self._place(side, OrderType.STOP_LOSS_LIMIT, gtc, price, qty, 0, reserve),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, trailing_delta=5),
+            lambda: self._place(side, market, gtc, 0, qty, 0, reserve, trailing_delta=5),
         ]
         return self.rng.choice(cases)()
 
@@ -607,6 +616,16 @@ def _stop(
     )  # fmt: skip
 
 
+def _trailing(
+    oid: int, user: int, side: Side, otype: OrderType, stop_ticks: int, bips: int, steps: int
+) -> PlaceOrder:
+    """A trailing stop order (`stop_ticks` 0: none) reserving plenty."""
+    c = _stop(oid, user, side, otype, stop_ticks, steps)
+    c.trailing_delta = bips
+    c.reserve = 10 * PX * steps * NPTS if side == Side.BUY else steps * STEP
+    return c
+
+
 BUY, SELL, FOK, IOC = Side.BUY, Side.SELL, TimeInForce.FOK, TimeInForce.IOC
 SL, SLL, TP, TPL = (
     OrderType.STOP_LOSS,
@@ -636,6 +655,27 @@ MINIMAL_CASES: dict[str, list[Command]] = {
         _limit(3, 2, SELL, PX + 1, 40),
         _stop(4, 7, SELL, TPL, PX + 1, 40, PX + 1),
         _limit(5, 3, BUY, PX + 1, 40),
+    ],
+    # docs "Trailing stop orders": a SELL trailing 1 bip (300 ticks) without a stop price follows
+    # the rise, then triggers on a fall of 1 bip from the highest price; the one with a stop price
+    # is activated by the rise first.
+    "trailing_sell_follows_then_triggers": [
+        _limit(1, 2, SELL, PX, 50),
+        _market(2, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _trailing(3, 7, SELL, SL, 0, 1, 40),
+        _trailing(4, 8, SELL, TP, PX + 400, 1, 40),
+        _limit(5, 2, SELL, PX + 500, 50),
+        _market(6, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _limit(7, 2, BUY, PX + 201, 80),
+        _limit(8, 2, BUY, PX + 199, 80),
+        _market(9, 5, SELL, 120, reserve=120 * STEP),
+    ],
+    "trailing_buy_from_no_trade_yet": [
+        _trailing(1, 7, BUY, TP, 0, 2, 40),
+        _limit(2, 2, SELL, PX, 50),
+        _market(3, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _limit(4, 2, SELL, PX + 600, 100),
+        _limit(5, 3, BUY, PX + 600, 40),
     ],
     "stop_would_trigger_and_cancels": [
         _limit(1, 2, SELL, PX, 50),

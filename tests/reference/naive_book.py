@@ -64,6 +64,9 @@ class _Order:
     by_quote: bool = False
     stop_price: int = 0
     acts_as: int = 0  # the type it matches as: its own, or MARKET / LIMIT for a stop order
+    trailing_delta: int = 0
+    active: bool = False  # a trailing stop order following the price
+    reference: int = 0  # its reference price (0: none yet)
 
 
 _STOP_MARKET_TYPES = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
@@ -267,6 +270,7 @@ class NaiveBook:
                 reserve=c.reserve,
                 stp_mode=c.stp_mode,
                 stop_price=c.stop_price,
+                trailing_delta=c.trailing_delta,
             )
         )
         if c.order_type in _STOP_TYPES:
@@ -300,13 +304,42 @@ class NaiveBook:
         stop = self._match(taker)
         self._end_taker(taker, stop)
         prices = self._taker_prices
-        hit = [o for o in self.waiting if any(_is_triggered_by(o, p) for p in prices)]
+        hit = [
+            o
+            for o in self.waiting
+            if (
+                self._trails_to_trigger(o, prices)
+                if o.trailing_delta
+                else any(_is_triggered_by(o, p) for p in prices)
+            )
+        ]
         for o in hit:
             self.waiting.remove(o)
         return sorted(hit, key=lambda o: o.order_id)
 
+    @staticmethod
+    def _trails_to_trigger(o: _Order, prices: list[int]) -> bool:
+        """docs "Trailing stop orders": each price in turn activates, triggers or moves the reference."""
+        for p in prices:
+            if not o.active:
+                if _is_triggered_by(o, p):
+                    o.active, o.reference = True, p
+            elif o.reference == 0:
+                o.reference = p
+            elif o.side == Side.BUY:
+                if p * 10_000 >= o.reference * (10_000 + o.trailing_delta):
+                    return True
+                o.reference = min(o.reference, p)
+            else:
+                if p * 10_000 <= o.reference * (10_000 - o.trailing_delta):
+                    return True
+                o.reference = max(o.reference, p)
+        return False
+
     def _new_waiting(self, c: PlaceOrder) -> _Order:
-        """An accepted stop order as it waits: its whole quantity and reservation."""
+        """An accepted stop order as it waits: its whole quantity and reservation; a trailing one
+        without a stop price follows the price from the last trade price on."""
+        trailing_now = c.trailing_delta > 0 and c.stop_price == 0
         return _Order(
             order_id=c.order_id,
             user_id=c.user_id,
@@ -323,6 +356,9 @@ class NaiveBook:
             ts=c.ts,
             arrival=0,
             stop_price=c.stop_price,
+            trailing_delta=c.trailing_delta,
+            active=trailing_now,
+            reference=self.last_price if trailing_now else 0,
         )
 
     def _taker_of_triggered(self, o: _Order) -> _Order:
@@ -362,15 +398,24 @@ class NaiveBook:
         return Reason.NONE
 
     def _check_stop_price(self, c: PlaceOrder) -> int:
+        """Stop price, then trailing delta (docs: PlaceOrder 5, last paragraph)."""
         if c.order_type in _STOP_TYPES:
-            bad = c.stop_price <= 0 or c.stop_price % self.spec.tick_units != 0
+            bad_stop = (
+                c.stop_price < 0
+                or c.stop_price % self.spec.tick_units != 0
+                or (c.stop_price == 0 and c.trailing_delta == 0)
+            )
+            bad_trail = not 0 <= c.trailing_delta < 10_000
         else:
-            bad = c.stop_price != 0
-        return Reason.INVALID_STOP_PRICE if bad else Reason.NONE
+            bad_stop = c.stop_price != 0
+            bad_trail = c.trailing_delta != 0
+        if bad_stop:
+            return Reason.INVALID_STOP_PRICE
+        return Reason.INVALID_TRAILING_DELTA if bad_trail else Reason.NONE
 
     def _check_would_trigger(self, c: PlaceOrder) -> int:
         """A stop order whose condition holds for the last trade price (when there was a trade)."""
-        if c.order_type not in _STOP_TYPES or self.last_price == 0:
+        if c.order_type not in _STOP_TYPES or self.last_price == 0 or c.stop_price == 0:
             return Reason.NONE
         probe = self._new_waiting(c)
         return Reason.WOULD_TRIGGER if _is_triggered_by(probe, self.last_price) else Reason.NONE
@@ -716,6 +761,9 @@ class NaiveBook:
             int(o.reserve_left),
             int(o.stp_mode),
             int(o.ts),
+            int(o.trailing_delta),
+            1 if o.active else 0,
+            int(o.reference),
         )
 
     @staticmethod

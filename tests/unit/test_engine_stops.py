@@ -51,7 +51,9 @@ def test_a_stop_order_waits_without_touching_the_book() -> None:
     ]
     assert engine.depth(5) == ([], [])
     assert set(engine.stops.orders) == {1}
-    assert engine.state().triggers == ((1, 7, "s", SELL, SL, TimeInForce.GTC, 0, 3, 140, 3, StpMode.NONE, 5),)
+    assert engine.state().triggers == (
+        (1, 7, "s", SELL, SL, TimeInForce.GTC, 0, 3, 140, 3, StpMode.NONE, 5, 0, 0, 0),
+    )
 
 
 def test_stop_orders_that_would_trigger_at_once_are_rejected() -> None:
