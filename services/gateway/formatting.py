@@ -53,6 +53,7 @@ def order_json(market: Market, s: dict[str, Any]) -> dict[str, Any]:
         "workingTime": (triggered or -1) if is_stop else s["T"],
         "origQuoteOrderQty": quote_str(market, s["qq"]),
         "selfTradePreventionMode": StpMode(s["stp"]).name,
+        **({"trailingDelta": s["td"]} if s.get("td") else {}),
     }
 
 
@@ -151,8 +152,10 @@ def new_order_json(market: Market, order_id: int, resp_type: str, batch: epb.Eve
             "selfTradePreventionMode": StpMode(accepted.stp_mode).name,
         }
     )
-    if accepted.stop_price:
+    if accepted.stop_price or accepted.trailing_delta:
         body["stopPrice"] = price_str(market, accepted.stop_price)
+    if accepted.trailing_delta:
+        body["trailingDelta"] = accepted.trailing_delta
     if resp_type == "FULL":
         body["fills"] = fills
     return body

@@ -112,6 +112,7 @@ class OrderService:
             req.stp_mode,
             req.client_order_id,
             stop_price=req.stop_price,
+            trailing_delta=req.trailing_delta,
         )
         batch = await self._submit(symbol, f"o{order_id}", command, started)
         rejected = next(
@@ -176,13 +177,21 @@ class OrderService:
     async def _reservation(self, req: OrderRequest) -> tuple[str, int]:
         """(asset, amount) to lock for the order: exact for limits and sells by quantity,
         estimated from the book (plus slippage) for MARKET buys by quantity and sells by quote, and
-        from the stop price (plus slippage) for STOP_LOSS / TAKE_PROFIT buys."""
+        from the stop price (or the book, for a trailing one without) plus slippage and the
+        trailing delta for STOP_LOSS / TAKE_PROFIT buys."""
         market, spec = req.market, req.market.spec
         buy = req.side == Side.BUY
         if req.order_type in STOP_MARKET_TYPES:
             if not buy:
                 return spec.base, req.quantity
-            cost = spec.notional(req.stop_price, req.quantity)
+            if req.stop_price:
+                cost = spec.notional(req.stop_price, req.quantity)
+            else:
+                cost = _cost_of(
+                    spec.notional, (await self._depth(market.symbol)).get("asks", []), req.quantity
+                )
+            # A trailing buy triggers after a rise of its delta: reserve for that too.
+            cost += cost * req.trailing_delta // 10_000
             return spec.quote, max(1, cost + cost * SLIPPAGE_PER_MILLE // 1000)
         if req.order_type != OrderType.MARKET:
             return (spec.quote, spec.notional(req.price, req.quantity)) if buy else (spec.base, req.quantity)

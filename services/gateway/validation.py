@@ -35,7 +35,10 @@ SUPPORTED_TYPES = (
 )
 STOP_MARKET_TYPES = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
 STOP_LIMIT_TYPES = (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
-NOT_SUPPORTED_PARAMS = ("icebergQty", "trailingDelta", "strategyId", "strategyType")
+NOT_SUPPORTED_PARAMS = ("icebergQty", "strategyId", "strategyType")
+# TRAILING_DELTA filter bounds, in basis points (Binance's usual values).
+MIN_TRAILING_DELTA = 10
+MAX_TRAILING_DELTA = 2000
 _CLIENT_ID = re.compile(r"^[a-zA-Z0-9\-_.]{1,36}$")
 _DECIMAL = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
 _ALPHABET = string.ascii_letters + string.digits
@@ -123,12 +126,14 @@ class OrderRequest:
     stp_mode: StpMode
     resp_type: str
     stop_price: int = 0
+    trailing_delta: int = 0
 
 
 def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> OrderRequest:
     """Validate POST /api/v3/order parameters against the symbol's filters as exchangeInfo shows them.
     STOP_LOSS / TAKE_PROFIT take `quantity` and `stopPrice`; STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT
-    take what LIMIT takes and `stopPrice`.
+    take what LIMIT takes and `stopPrice`; `trailingDelta` (bips) makes either trail, `stopPrice`
+    then optional (-1013 TRAILING_DELTA outside [10, 2000]).
 
     Raises ApiError with Binance's code: -1102 (missing), -1121 (symbol), -1117 (side), -1116 (type),
     -1106 (parameter not required), -1115 (timeInForce), -1100 (malformed decimal), -1111
@@ -152,7 +157,8 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
         if params.get(name):
             raise not_required(name)
     order_type = OrderType[type_name]
-    stop_price = _stop_price(params, market, order_type)
+    trailing_delta = _trailing_delta(params, order_type)
+    stop_price = _stop_price(params, market, order_type, trailing_delta)
     tif = TimeInForce.GTC
     if order_type == OrderType.LIMIT or order_type in STOP_LIMIT_TYPES:
         tif_name = params.get("timeInForce", "").upper()
@@ -225,17 +231,33 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
         stp_mode=StpMode[stp_name] if stp_name else DEFAULT_STP,
         resp_type=resp_type,
         stop_price=stop_price,
+        trailing_delta=trailing_delta,
     )
 
 
-def _stop_price(params: dict[str, str], market: Market, order_type: OrderType) -> int:
-    """`stopPrice` in quote units: mandatory for the stop types (PRICE_FILTER applies to it), not
+def _trailing_delta(params: dict[str, str], order_type: OrderType) -> int:
+    """`trailingDelta` in basis points: optional for the stop types (TRAILING_DELTA filter), not
     allowed for the others."""
+    if not params.get("trailingDelta"):
+        return 0
+    if order_type not in STOP_MARKET_TYPES and order_type not in STOP_LIMIT_TYPES:
+        raise not_required("trailingDelta")
+    delta = int_param(params, "trailingDelta") or 0
+    if not MIN_TRAILING_DELTA <= delta <= MAX_TRAILING_DELTA:
+        raise filter_failure("TRAILING_DELTA")
+    return delta
+
+
+def _stop_price(params: dict[str, str], market: Market, order_type: OrderType, trailing_delta: int) -> int:
+    """`stopPrice` in quote units: mandatory for the stop types unless they trail (PRICE_FILTER
+    applies to it), not allowed for the others."""
     if order_type not in STOP_MARKET_TYPES and order_type not in STOP_LIMIT_TYPES:
         if params.get("stopPrice"):
             raise not_required("stopPrice")
         return 0
     if not params.get("stopPrice"):
+        if trailing_delta:
+            return 0
         raise missing("stopPrice")
     stop_price = decimal_units(params, "stopPrice", market.quote.decimals)
     if stop_price <= 0 or stop_price % market.spec.tick_units or stop_price > max_price_units(market):

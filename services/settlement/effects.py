@@ -47,6 +47,7 @@ class OrderInfo:
     # stop orders: the trigger price, and when it triggered (0 while it waits)
     stop_price: int = 0
     triggered: int = 0
+    trailing_delta: int = 0
 
     def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> str:
         """The stored order state: compact JSON of integers (decimals are made at the edge)."""
@@ -68,6 +69,7 @@ class OrderInfo:
                 "u": update_time,
                 "sp": self.stop_price,
                 "tr": self.triggered,
+                "td": self.trailing_delta,
             },
             separators=(",", ":"),
         )
@@ -91,6 +93,7 @@ class OrderInfo:
             d["xq"],
             d.get("sp", 0),
             d.get("tr", 0),
+            d.get("td", 0),
         )
 
 
@@ -152,6 +155,7 @@ class Effects:
         info = OrderInfo(
             e.order_id, e.user_id, e.client_order_id, e.side, e.order_type, e.time_in_force,
             e.price, e.quantity, e.quote_quantity, e.stp_mode, e.ts, stop_price=e.stop_price,
+            trailing_delta=e.trailing_delta,
         )  # fmt: skip
         self.known[e.order_id] = info
         fx = self.user(e.user_id)

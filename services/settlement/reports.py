@@ -29,6 +29,7 @@ def execution_report(
     q, b = market.quote.decimals, market.base.decimals
     fee_decimals = b if fee_asset == market.base.name else q
     is_stop = info.order_type >= OrderType.STOP_LOSS
+    trailing = {"d": info.trailing_delta} if info.trailing_delta else {}
     working = (
         status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
         and info.order_type != OrderType.MARKET
@@ -69,6 +70,7 @@ def execution_report(
         "Q": from_units(info.quote_quantity, q),
         "W": (info.triggered or -1) if is_stop else info.time,
         "V": StpMode(info.stp_mode).name,
+        **trailing,
     }
 
 

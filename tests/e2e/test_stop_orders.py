@@ -300,3 +300,23 @@ def test_user_stream_reports_the_trigger_then_the_fill(stack: Stack) -> None:
         await stream.conn.close()
 
     asyncio.run(scenario())
+
+
+def test_python_binance_trailing_stop_sell_follows_the_rise_then_triggers(
+    stack: Stack, new_binance: Callable[[], tuple[Client, Trader]]
+) -> None:
+    trade_at(stack, "30000.00")
+    client, trader = new_binance()
+    placed = client.create_order(
+        symbol=SYMBOL, side="SELL", type="STOP_LOSS", quantity="0.001", trailingDelta=100
+    )
+    assert (placed["status"], placed["trailingDelta"], Decimal(placed["stopPrice"])) == ("NEW", 100, 0)
+    trade_at(stack, "30300.00")  # the highest price since: a 1% fall from it is 29997
+    bid(stack, "29000.00", "0.002")
+    trade_at(stack, "29998.00")
+    order = client.get_order(symbol=SYMBOL, orderId=placed["orderId"])
+    assert (order["status"], order["isWorking"], order["trailingDelta"]) == ("NEW", False, 100)
+    trade_at(stack, "29997.00")
+    order = client.get_order(symbol=SYMBOL, orderId=placed["orderId"])
+    assert (order["status"], Decimal(order["cummulativeQuoteQty"])) == ("FILLED", 29)
+    assert trader.balances()["BTC"] == ("0.49900000", "0.00000000")

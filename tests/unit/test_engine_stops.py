@@ -180,3 +180,38 @@ def test_snapshot_keeps_waiting_stops_and_replay_triggers_them_alike() -> None:
     assert restored.apply(command) == engine.apply(command)
     assert restored.state_hash() == engine.state_hash()
     assert not restored.stops.orders
+
+
+def test_a_trailing_stop_sell_follows_the_highest_price_then_triggers_on_the_delta() -> None:
+    engine = traded_at(100)
+    (rejected,) = engine.apply(stop(1, 7, SELL, SL, 0, 1))  # no stop price and no trail
+    assert isinstance(rejected, OrderRejected) and rejected.reason == Reason.INVALID_STOP_PRICE
+    command = stop(2, 7, SELL, SL, 0, 1)
+    command.trailing_delta = 500  # 5%
+    assert kinds(engine.apply(command)) == ["OrderAccepted"]
+    assert engine.state().triggers[0][12:] == (500, 1, 100)
+    engine.apply(limit(3, 2, SELL, 110, 1))
+    engine.apply(market(4, 3, BUY, qty=1, reserve=200))  # trades at 110: the reference rises
+    assert engine.state().triggers[0][12:] == (500, 1, 110)
+    engine.apply(limit(5, 4, BUY, 105, 1))
+    engine.apply(limit(6, 4, BUY, 104, 2))
+    assert "OrderTriggered" not in kinds(engine.apply(market(7, 5, SELL, qty=1, reserve=1)))  # 105 > 104.5
+    events = engine.apply(market(8, 5, SELL, qty=1, reserve=1))  # 104 <= 110 * 0.95
+    assert kinds(events)[3:6] == ["OrderTriggered", "Trade", "OrderDone"]
+    assert events[3] == OrderTriggered(events[3].seq, 0, 2, 7, "", 0)
+    assert not engine.stops.orders
+
+
+def test_a_trailing_stop_with_a_stop_price_waits_for_it_then_trails() -> None:
+    engine = traded_at(100)
+    command = stop(1, 7, BUY, TP, 95, 1, reserve=1000)  # falling activation at <= 95
+    command.trailing_delta = 1000  # 10% above the lowest price once active
+    engine.apply(command)
+    engine.apply(limit(2, 2, BUY, 95, 2))
+    engine.apply(market(3, 3, SELL, qty=1, reserve=1))  # 95: activates, reference 95
+    assert engine.state().triggers[0][12:] == (1000, 1, 95)
+    engine.apply(limit(4, 2, SELL, 104, 1))
+    engine.apply(limit(5, 2, SELL, 105, 1))
+    assert "OrderTriggered" not in kinds(engine.apply(market(6, 3, BUY, qty=1, reserve=200)))  # 104 < 104.5
+    events = engine.apply(market(7, 3, BUY, qty=1, reserve=200))  # 105 >= 95 * 1.1
+    assert "OrderTriggered" in kinds(events) and not engine.stops.orders

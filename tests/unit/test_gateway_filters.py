@@ -77,7 +77,10 @@ def test_stop_types_need_a_stop_price_on_the_tick_grid_and_others_refuse_one() -
     assert (limit_stop.time_in_force.name, limit_stop.price, limit_stop.stop_price) == (
         "IOC", 30999 * 10**8, 31000 * 10**8
     )  # fmt: skip
+    trailing = parse_new_order(stop_order(type="STOP_LOSS", trailingDelta="100"), MARKETS)
+    assert (trailing.trailing_delta, trailing.stop_price) == (100, 0)
     price_filter = (FILTER_FAILURE, "Filter failure: PRICE_FILTER")
+    trailing_filter = (FILTER_FAILURE, "Filter failure: TRAILING_DELTA")
     refusals = [
         (stop_order(type="STOP_LOSS"), -1102,
          "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed."),
@@ -89,7 +92,9 @@ def test_stop_types_need_a_stop_price_on_the_tick_grid_and_others_refuse_one() -
          "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed."),
         (stop_order(type="LIMIT", timeInForce="GTC", price="1", stopPrice="2"), -1106,
          "Parameter 'stopPrice' sent when not required."),
-        (stop_order(type="STOP_LOSS", stopPrice="29000", trailingDelta="100"), -1106,
+        (stop_order(type="STOP_LOSS", trailingDelta="9"), *trailing_filter),
+        (stop_order(type="STOP_LOSS", trailingDelta="2001"), *trailing_filter),
+        (stop_order(type="LIMIT", timeInForce="GTC", price="1", trailingDelta="100"), -1106,
          "Parameter 'trailingDelta' sent when not required."),
     ]  # fmt: skip
     for params, code, msg in refusals:
