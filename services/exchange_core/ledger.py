@@ -5,12 +5,12 @@ A reservation (`resv:{uid}`, field `SYM:orderId`) records what an order locked, 
 outlives its order. Negative script results become exceptions here, at one boundary.
 """
 
+import asyncio
 from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from exchange_core.keys import Keys
 from exchange_core.pipelined import PipelinedRedis, ReplyError
@@ -145,9 +145,11 @@ class Ledger:
             args.extend(op)
         return args
 
-    def queue_settle(self, pipe: Pipeline, user_id: int, symbol: str, ops: Sequence[SettleOp]) -> None:
-        """Queue settle.lua for one user on `pipe` (run `load_scripts` once before)."""
-        pipe.evalsha(self._settle.sha, 7, *self.settle_keys(user_id, symbol), *self.settle_args(symbol, ops))
+    def send_settle(self, user_id: int, symbol: str, ops: Sequence[SettleOp]) -> "asyncio.Future[Any]":
+        """Send settle.lua for one user on the pipelined connection now (run `load_scripts` once
+        before); the future gets its answer (see parse_settled)."""
+        keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, ops)
+        return self.pipelined.execute("EVALSHA", self._settle.sha, len(keys), *keys, *args)
 
     async def load_scripts(self) -> None:
         """Make sure Redis has the scripts, for callers that queue them on pipelines."""

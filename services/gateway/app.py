@@ -25,6 +25,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from gateway.auth import api_key_cache
+        from gateway.grpcapi.server import start_grpc
         from gateway.orders import OrderService
         from gateway.replies import ReplyListener
 
@@ -38,9 +40,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await ctx.replies.start()
         ctx.orders = OrderService(ctx)
         app.state.ctx = ctx
+        grpc_api = await start_grpc(ctx, api_key_cache(app.state))
         try:
             yield
         finally:
+            if grpc_api is not None:
+                await grpc_api.stop()
             await ctx.replies.stop()
             await ctx.ledger.pipelined.aclose()
             await pool.close()
@@ -71,9 +76,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             status_code=500,
         )
 
-    # Outermost of the user middleware: signed orders skip FastAPI's routing (gateway/fastpath.py).
-    app.add_middleware(OrderFastPath)
-
     from gateway.routes import account, home, market, public, trading, userstream, web
 
     app.include_router(public.router)
@@ -84,3 +86,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(home.router)
     return app
+
+
+def create_server_app(settings: GatewaySettings | None = None) -> OrderFastPath:
+    """What uvicorn serves: the FastAPI app behind the signed-order fast path (gateway/fastpath.py)."""
+    return OrderFastPath(create_app(settings))

@@ -1,18 +1,20 @@
-"""POST /api/v3/order from API-key callers, served beside FastAPI's routing.
+"""POST /api/v3/order from API-key callers, served in front of FastAPI.
 
-The order endpoint is the gateway's hot path; FastAPI's routing, dependency solving and
-response handling cost about as much CPU as the order itself. This ASGI middleware answers
-`POST /api/v3/order` requests that carry X-MBX-APIKEY and no cookie with the same functions the
-FastAPI route uses (auth.parse_params, auth.verify_signed, OrderService.place), so both give the
-same answers and the same errors. Every other request, including cookie-authenticated orders from
-the web page, goes on to FastAPI, where the route also documents the endpoint in OpenAPI.
+The order endpoint is the gateway's hot path; FastAPI's middleware, routing, dependency solving
+and response handling cost about as much CPU as the order itself. This ASGI wrapper around the
+FastAPI app answers `POST /api/v3/order` requests that carry X-MBX-APIKEY and no cookie with the
+same functions the FastAPI route uses (auth.parse_params, auth.verify_signed, OrderService.place),
+so both give the same answers and the same errors. Every other request, including
+cookie-authenticated orders from the web page, and the lifespan go on to FastAPI, where the route
+also documents the endpoint in OpenAPI.
 """
 
 import logging
 from typing import Any, cast
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
 
 from exchange_core.errors import UNKNOWN, ApiError
 from gateway.auth import (
@@ -40,9 +42,9 @@ class TooLarge(Exception):
 
 
 class OrderFastPath:
-    """ASGI middleware: the signed-order fast path in front of `app` (see module docstring)."""
+    """ASGI app: the signed-order fast path in front of `app` (see module docstring)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: FastAPI) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,7 +73,7 @@ class OrderFastPath:
     ) -> tuple[int, bytes]:
         try:
             body = await _read_body(receive)
-            app = scope["app"]
+            app = self.app
             ctx = cast(GatewayContext, app.state.ctx)
             key = check_api_key_format(api_key.decode("latin-1"))
             form = body if is_form((content_type or b"").decode("latin-1")) else b""
