@@ -502,3 +502,22 @@ async def test_streamed_depth_rebuilds_the_book_and_trades_match(
         listed.trades[-1].price,
         len(listed.trades),
     )
+
+
+async def test_stop_orders_over_grpc(channel: grpc.aio.Channel, stack: Stack) -> None:
+    _, g = trader_on(channel, stack)
+    stop = tpb.PlaceOrderRequest(
+        symbol=SYMBOL, side=apb.SIDE_SELL, type=apb.ORDER_TYPE_STOP_LOSS_LIMIT,  # type: ignore[arg-type]
+        time_in_force=apb.TIME_IN_FORCE_GTC, price="10000", quantity="0.001", stop_price="10001",
+    )  # fmt: skip
+    placed = await g.call("PlaceOrder", stop)
+    assert (placed.type, placed.status) == (apb.ORDER_TYPE_STOP_LOSS_LIMIT, apb.ORDER_STATUS_NEW)
+    trailing = tpb.PlaceOrderRequest(
+        symbol=SYMBOL, side=apb.SIDE_SELL, type=apb.ORDER_TYPE_STOP_LOSS,  # type: ignore[arg-type]
+        quantity="0.001", trailing_delta=100,
+    )  # fmt: skip
+    assert (await g.call("PlaceOrder", trailing)).type == apb.ORDER_TYPE_STOP_LOSS
+    listed = await g.call("ListOpenOrders", tpb.ListOpenOrdersRequest(symbol=SYMBOL))
+    assert {o.type for o in listed.orders} == {apb.ORDER_TYPE_STOP_LOSS_LIMIT, apb.ORDER_TYPE_STOP_LOSS}
+    await g.call("CancelAll", tpb.CancelAllRequest(symbol=SYMBOL))
+    assert (await g.call("ListOpenOrders", tpb.ListOpenOrdersRequest(symbol=SYMBOL))).orders == []
