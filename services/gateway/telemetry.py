@@ -1,0 +1,120 @@
+"""The gateway's request metrics and traces: one pure ASGI middleware around the whole app.
+
+Per HTTP request it counts `exchange_http_requests_total{method, route, status}` and observes
+`exchange_http_request_duration_seconds{method, route}`, where `route` is the matched route's
+template (`/api/v3/order`, never the raw path; `unmatched` for a path no route serves), so
+the label sets stay few. The label children are cached per (method, route, status): a request
+costs two dictionary look-ups, a clock read and two increments. With tracing on, each request is
+also a server span (the client's `traceparent` header, if any, is its parent); the order path
+puts the span's context into the command (exchange_core.protocol.encode_command).
+"""
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from opentelemetry.trace import SpanKind, StatusCode
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from exchange_core import tracing
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+UNMATCHED = "unmatched"
+_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class RequestMetrics:
+    """The RED metrics of the HTTP API in `registry`."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "exchange_http_requests",
+            "HTTP requests answered, by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "exchange_http_request_duration_seconds",
+            "Time from receiving an HTTP request to its last response byte, by method and route.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        path: str = route.path if route is not None else UNMATCHED
+        method: str = scope["method"]
+        key = (method, path, status)
+        children = self._children.get(key)
+        if children is None:
+            label = method if method in _METHODS else "OTHER"
+            children = (self.requests.labels(label, path, str(status)), self.duration.labels(label, path))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+
+class _StatusRecorder:
+    """Wraps `send`: remembers the response's status code."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 500
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        return self.send(message)
+
+
+class TelemetryMiddleware:
+    """Pure ASGI middleware: request metrics always, a server span when tracing is on."""
+
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if tracing.ENABLED:
+            await self._traced(scope, receive, send)
+            return
+        recorder = _StatusRecorder(send)
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, recorder)
+        finally:
+            self.metrics.observe(scope, recorder.status, time.perf_counter() - start)
+
+    async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        method = scope["method"]
+        recorder = _StatusRecorder(send)
+        start = time.perf_counter()
+        with tracing.tracer("gateway").start_as_current_span(
+            f"gateway {method}", context=tracing.parent(headers), kind=SpanKind.SERVER
+        ) as span:
+            try:
+                await self.app(scope, receive, recorder)
+            finally:
+                self.metrics.observe(scope, recorder.status, time.perf_counter() - start)
+                route = scope.get("route")
+                template = route.path if route is not None else UNMATCHED
+                span.update_name(f"gateway {method} {template}")
+                span.set_attribute("http.request.method", method)
+                span.set_attribute("http.route", template)
+                span.set_attribute("http.response.status_code", recorder.status)
+                if recorder.status >= 500:
+                    span.set_status(StatusCode.ERROR)
