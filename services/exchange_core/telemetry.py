@@ -186,10 +186,16 @@ def _request_line(request: bytes) -> tuple[str, str]:
 async def serve_probes(
     settings: ProbeSettings, registry: CollectorRegistry, ready: Ready, refresh: Refresh | None = None
 ) -> ProbeServer | None:
-    """Start the probe server on METRICS_HOST:METRICS_PORT; None when METRICS_PORT is 0."""
+    """Start the probe server on METRICS_HOST:METRICS_PORT; None when METRICS_PORT is 0 or the
+    port cannot be had (logged as an error: the service's own work goes on without metrics)."""
     if not settings.metrics_port:
         return None
     server = ProbeServer(registry, ready, refresh)
-    port = await server.start(settings.metrics_host, settings.metrics_port)
+    try:
+        port = await server.start(settings.metrics_host, settings.metrics_port)
+    except OSError as exc:
+        where = f"{settings.metrics_host}:{settings.metrics_port}"
+        log.error("no /metrics: cannot listen on %s (%s)", where, exc)
+        return None
     log.info("metrics and probes on http://%s:%d%s", settings.metrics_host, port, METRICS_PATH)
     return server
