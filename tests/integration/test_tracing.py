@@ -48,7 +48,9 @@ async def exchange(
     redis: Redis = Redis.from_url(redis_url)
     pool = await asyncpg.create_pool(pg_dsn, min_size=0, max_size=1)
     services: list[Any] = [
-        EngineService(EngineSettings(symbol=SYMBOL, key_prefix=key_prefix, block_ms=20), redis, markets[SYMBOL].spec),
+        EngineService(
+            EngineSettings(symbol=SYMBOL, key_prefix=key_prefix, block_ms=20), redis, markets[SYMBOL].spec
+        ),
         SettlementService(SettlementSettings(key_prefix=key_prefix, block_ms=20), redis, markets),
         DbWriterService(DbWriterSettings(key_prefix=key_prefix, block_ms=20), redis, pool, markets),
     ]
@@ -70,7 +72,9 @@ async def exchange(
 
 
 async def new_trader(http: httpx.AsyncClient) -> AsyncTrader:
-    r = await http.post("/api/web/signup", json={"email": "t@example.com", "password": "correct horse battery"})
+    r = await http.post(
+        "/api/web/signup", json={"email": "t@example.com", "password": "correct horse battery"}
+    )
     assert r.status_code == 200, r.text
     user_id = r.json()["userId"]
     r = await http.post("/api/web/apikeys", json={"label": "t"}, headers={"X-Requested-With": "exchange-web"})
@@ -78,7 +82,9 @@ async def new_trader(http: httpx.AsyncClient) -> AsyncTrader:
     return AsyncTrader(BASE, user_id, r.json()["apiKey"], r.json()["secretKey"], http)
 
 
-async def wait_for(exporter: InMemorySpanExporter, done: Callable[[list[ReadableSpan]], bool]) -> list[ReadableSpan]:
+async def wait_for(
+    exporter: InMemorySpanExporter, done: Callable[[list[ReadableSpan]], bool]
+) -> list[ReadableSpan]:
     for _ in range(300):
         spans = list(exporter.get_finished_spans())
         if done(spans):
@@ -110,7 +116,11 @@ async def test_an_order_is_one_trace_from_gateway_through_engine_to_settlement_a
     trace = [s for s in spans if s.context is not None and s.context.trace_id == server.context.trace_id]
     by_component = {component(s): s for s in trace}
     assert set(by_component) == {"gateway", "engine", "settlement", "dbwriter"}
-    engine, settlement, dbwriter = by_component["engine"], by_component["settlement"], by_component["dbwriter"]
+    engine, settlement, dbwriter = (
+        by_component["engine"],
+        by_component["settlement"],
+        by_component["dbwriter"],
+    )
     assert engine.parent is not None and engine.parent.span_id == server.context.span_id
     assert engine.context is not None
     for follower in (settlement, dbwriter):
@@ -119,5 +129,7 @@ async def test_an_order_is_one_trace_from_gateway_through_engine_to_settlement_a
     assert dict(server.attributes or {})["http.route"] == "/api/v3/order"
     assert dict(server.attributes or {})["http.response.status_code"] == 200
     # Spans are in causal order: the engine's starts within the gateway's, settlement after the engine's.
-    assert server.start_time is not None and engine.start_time is not None and settlement.start_time is not None
+    assert (
+        server.start_time is not None and engine.start_time is not None and settlement.start_time is not None
+    )
     assert server.start_time <= engine.start_time and engine.start_time <= settlement.start_time
