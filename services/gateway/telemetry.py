@@ -3,18 +3,22 @@
 Per HTTP request it counts `exchange_http_requests_total{method, route, status}` and observes
 `exchange_http_request_duration_seconds{method, route}`, where `route` is the matched route's
 template (`/api/v3/order`, never the raw path; `unmatched` for a path no route serves), so
-the label sets stay few. The label children are cached per (method, route, status): a request
-costs two dictionary look-ups, a clock read and two increments. With tracing on, each request is
-also a server span (the client's `traceparent` header, if any, is its parent); the order path
-puts the span's context into the command (exchange_core.protocol.encode_command).
+the label sets stay few. A request costs two clock reads, one dictionary look-up and three
+additions to plain numbers; the metric families are built from them at scrape time. With
+tracing on, each request is also a server span (the client's `traceparent` header, if any, is
+its parent); the order path puts the span's context into the command
+(exchange_core.protocol.encode_command).
 """
 
 import time
-from collections.abc import Awaitable, Callable
+from bisect import bisect_left
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from opentelemetry.trace import SpanKind, StatusCode
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from exchange_core import tracing
 
@@ -27,39 +31,65 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 UNMATCHED = "unmatched"
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_BUCKET_LABELS = (*(repr(b) for b in LATENCY_BUCKETS), "+Inf")
 
 
-class RequestMetrics:
-    """The RED metrics of the HTTP API in `registry`."""
+class _RouteStats:
+    """Requests of one (method, route, status): count, latency sum and per-bucket counts."""
+
+    __slots__ = ("buckets", "count", "sum")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.sum = 0.0
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+
+
+class RequestMetrics(Collector):
+    """The RED metrics of the HTTP API, registered in `registry`: a request adds to plain
+    numbers (no lock: requests and scrapes run on the one event loop thread), turned into
+    `exchange_http_requests_total` and `exchange_http_request_duration_seconds` at scrape time."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
-            "exchange_http_requests",
-            "HTTP requests answered, by method, route template and status code.",
-            ["method", "route", "status"],
-            registry=registry,
-        )
-        self.duration = Histogram(
-            "exchange_http_request_duration_seconds",
-            "Time from receiving an HTTP request to its last response byte, by method and route.",
-            ["method", "route"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._stats: dict[tuple[str, str, int], _RouteStats] = {}
+        registry.register(self)
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
-        path: str = route.path if route is not None else UNMATCHED
-        method: str = scope["method"]
-        key = (method, path, status)
-        children = self._children.get(key)
-        if children is None:
+        key = (scope["method"], route.path if route is not None else UNMATCHED, status)
+        stats = self._stats.get(key)
+        if stats is None:
+            stats = self._stats[key] = _RouteStats()
+        stats.count += 1
+        stats.sum += seconds
+        stats.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+
+    def collect(self) -> Iterable[Metric]:
+        requests = CounterMetricFamily(
+            "exchange_http_requests",
+            "HTTP requests answered, by method, route template and status code.",
+            labels=["method", "route", "status"],
+        )
+        duration = HistogramMetricFamily(
+            "exchange_http_request_duration_seconds",
+            "Time from receiving an HTTP request to its last response byte, by method and route.",
+            labels=["method", "route"],
+        )
+        by_route: dict[tuple[str, str], _RouteStats] = {}
+        for (method, path, status), stats in list(self._stats.items()):
             label = method if method in _METHODS else "OTHER"
-            children = (self.requests.labels(label, path, str(status)), self.duration.labels(label, path))
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+            requests.add_metric([label, path, str(status)], stats.count)
+            total = by_route.setdefault((label, path), _RouteStats())
+            total.sum += stats.sum
+            total.buckets = [a + b for a, b in zip(total.buckets, stats.buckets, strict=True)]
+        for labels, total in by_route.items():
+            cumulative, buckets = 0, []
+            for bound, count in zip(_BUCKET_LABELS, total.buckets, strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            duration.add_metric(list(labels), buckets, total.sum)
+        yield requests
+        yield duration
 
 
 class _StatusRecorder:
