@@ -1,6 +1,11 @@
 """The dashboards are valid Grafana JSON with PromQL whose metric names we can tell."""
 
-from tests.dashboards import all_dashboards, expressions, metric_names
+import yaml
+
+from exchange_core.markets import load_markets
+from launcher.processes import Layout
+from launcher.settings import LauncherSettings
+from tests.dashboards import DASHBOARDS, all_dashboards, expressions, metric_names
 
 
 def test_metric_names_are_parsed_out_of_promql() -> None:
@@ -35,3 +40,30 @@ def test_the_four_dashboards_exist_and_every_panel_queries_something() -> None:
     assert "exchange_engine_commands_total" in set().union(
         *map(metric_names, expressions(dashboards["engine.json"]))
     )
+
+
+def test_the_prometheus_config_scrapes_what_make_run_starts() -> None:
+    """observability/prometheus.yml lists the ports `make run` gives (launcher.run: 9100 up)."""
+    config = yaml.safe_load((DASHBOARDS.parent / "prometheus.yml").read_text())
+    targets = {
+        job["job_name"]: [t for c in job["static_configs"] for t in c["targets"]]
+        for job in config["scrape_configs"]
+    }
+    layout = Layout(list(load_markets()), ws_port=8001, dbwriter=True, marketmaker_env={})
+    settings = LauncherSettings()
+    ports = {name: settings.metrics_port_base + i for i, name in enumerate(layout.probed())}
+    engines = [f"127.0.0.1:{ports[f'engine-{s}']}" for s in load_markets()]
+    assert targets["engine"] == engines
+    for name in ("settlement", "dbwriter", "marketmaker"):
+        assert targets[name] == [f"127.0.0.1:{ports[name]}"]
+    assert targets["gateway"] == [f"127.0.0.1:{settings.gateway_port}"]
+    assert targets["ws"] == [f"127.0.0.1:{settings.ws_port}"]
+
+
+def test_the_collector_config_receives_otlp_and_exports_traces() -> None:
+    config = yaml.safe_load((DASHBOARDS.parent / "otel-collector.yaml").read_text())
+    assert set(config["receivers"]["otlp"]["protocols"]) == {"grpc", "http"}
+    pipeline = config["service"]["pipelines"]["traces"]
+    assert pipeline["receivers"] == ["otlp"]
+    assert all(name in config["exporters"] for name in pipeline["exporters"])
+    assert all(name in config["processors"] for name in pipeline["processors"])
