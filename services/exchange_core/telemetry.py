@@ -12,18 +12,20 @@ METRICS_PORT (port 0: none):
 - `/readyz`   200 when `ready()` is true, else 503 (readiness).
 
 Counters that a hot loop already keeps as plain integers are exported by `AttributeCollector`,
-which reads them at scrape time, so the loop pays nothing for them.
+which reads them at scrape time, so the loop pays nothing for them; its latencies and sizes go
+into a `LoopHistogram` (a bucket increment, no lock).
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from bisect import bisect_left
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
@@ -61,6 +63,35 @@ def new_registry() -> CollectorRegistry:
     return registry
 
 
+class LoopHistogram:
+    """Observations counted per bucket (`bounds` ascending, inclusive upper bounds, plus +Inf),
+    with their sum. No lock: observed and collected on one thread, the event loop's."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = tuple(bounds)
+        self.counts = [0] * (len(self.bounds) + 1)
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def add(self, other: "LoopHistogram") -> None:
+        """Add the observations of `other` (same bounds)."""
+        self.counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
+        self.sum += other.sum
+
+    def buckets(self) -> list[tuple[str, float]]:
+        """Cumulative (le, count) pairs, ending with +Inf, as HistogramMetricFamily takes them."""
+        out, total = [], 0
+        for bound, count in zip((*(repr(float(b)) for b in self.bounds), "+Inf"), self.counts, strict=True):
+            total += count
+            out.append((bound, float(total)))
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class Exported:
     """One plain value exported by an AttributeCollector: the metric `name` (a counter's without
@@ -72,10 +103,22 @@ class Exported:
     read: Callable[[], float]
 
 
-class AttributeCollector(Collector):
-    """Exports values read at scrape time, with constant `labels` (e.g. the market's symbol)."""
+@dataclass(frozen=True, slots=True)
+class ExportedHistogram:
+    """A LoopHistogram exported by an AttributeCollector under `name`."""
 
-    def __init__(self, values: Iterable[Exported], labels: dict[str, str] | None = None) -> None:
+    name: str
+    help: str
+    histogram: LoopHistogram
+
+
+class AttributeCollector(Collector):
+    """Exports values and histograms read at scrape time, with constant `labels` (e.g. the
+    market's symbol)."""
+
+    def __init__(
+        self, values: Iterable[Exported | ExportedHistogram], labels: dict[str, str] | None = None
+    ) -> None:
         self.values = list(values)
         self.labels = labels or {}
 
@@ -83,11 +126,15 @@ class AttributeCollector(Collector):
         names, values = list(self.labels), list(self.labels.values())
         for v in self.values:
             family: Metric
-            if v.kind == "counter":
+            if isinstance(v, ExportedHistogram):
+                family = HistogramMetricFamily(v.name, v.help, labels=names)
+                family.add_metric(values, v.histogram.buckets(), v.histogram.sum)
+            elif v.kind == "counter":
                 family = CounterMetricFamily(v.name, v.help, labels=names)
+                family.add_metric(values, v.read())
             else:
                 family = GaugeMetricFamily(v.name, v.help, labels=names)
-            family.add_metric(values, v.read())
+                family.add_metric(values, v.read())
             yield family
 
 

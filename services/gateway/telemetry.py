@@ -3,15 +3,14 @@
 Per HTTP request it counts `exchange_http_requests_total{method, route, status}` and observes
 `exchange_http_request_duration_seconds{method, route}`, where `route` is the matched route's
 template (`/api/v3/order`, never the raw path; `unmatched` for a path no route serves), so
-the label sets stay few. A request costs two clock reads, one dictionary look-up and three
-additions to plain numbers; the metric families are built from them at scrape time. With
+the label sets stay few. A request costs two clock reads, one dictionary look-up and one
+LoopHistogram observation; the metric families are built from them at scrape time. With
 tracing on, each request is also a server span (the client's `traceparent` header, if any, is
 its parent); the order path puts the span's context into the command
 (exchange_core.protocol.encode_command).
 """
 
 import time
-from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -21,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.registry import Collector
 
 from exchange_core import tracing
+from exchange_core.telemetry import LoopHistogram
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -31,18 +31,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 UNMATCHED = "unmatched"
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-_BUCKET_LABELS = (*(repr(b) for b in LATENCY_BUCKETS), "+Inf")
-
-
-class _RouteStats:
-    """Requests of one (method, route, status): count, latency sum and per-bucket counts."""
-
-    __slots__ = ("buckets", "count", "sum")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.sum = 0.0
-        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
 
 
 class RequestMetrics(Collector):
@@ -51,7 +39,7 @@ class RequestMetrics(Collector):
     `exchange_http_requests_total` and `exchange_http_request_duration_seconds` at scrape time."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self._stats: dict[tuple[str, str, int], _RouteStats] = {}
+        self._stats: dict[tuple[str, str, int], LoopHistogram] = {}
         registry.register(self)
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
@@ -59,10 +47,8 @@ class RequestMetrics(Collector):
         key = (scope["method"], route.path if route is not None else UNMATCHED, status)
         stats = self._stats.get(key)
         if stats is None:
-            stats = self._stats[key] = _RouteStats()
-        stats.count += 1
-        stats.sum += seconds
-        stats.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            stats = self._stats[key] = LoopHistogram(LATENCY_BUCKETS)
+        stats.observe(seconds)
 
     def collect(self) -> Iterable[Metric]:
         requests = CounterMetricFamily(
@@ -75,19 +61,13 @@ class RequestMetrics(Collector):
             "Time from receiving an HTTP request to its last response byte, by method and route.",
             labels=["method", "route"],
         )
-        by_route: dict[tuple[str, str], _RouteStats] = {}
+        by_route: dict[tuple[str, str], LoopHistogram] = {}
         for (method, path, status), stats in list(self._stats.items()):
             label = method if method in _METHODS else "OTHER"
-            requests.add_metric([label, path, str(status)], stats.count)
-            total = by_route.setdefault((label, path), _RouteStats())
-            total.sum += stats.sum
-            total.buckets = [a + b for a, b in zip(total.buckets, stats.buckets, strict=True)]
+            requests.add_metric([label, path, str(status)], sum(stats.counts))
+            by_route.setdefault((label, path), LoopHistogram(LATENCY_BUCKETS)).add(stats)
         for labels, total in by_route.items():
-            cumulative, buckets = 0, []
-            for bound, count in zip(_BUCKET_LABELS, total.buckets, strict=True):
-                cumulative += count
-                buckets.append((bound, cumulative))
-            duration.add_metric(list(labels), buckets, total.sum)
+            duration.add_metric(list(labels), total.buckets(), total.sum)
         yield requests
         yield duration
 

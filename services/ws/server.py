@@ -78,9 +78,10 @@ class WsServer:
 
     async def check_request(self, conn: ServerConnection, request: Request) -> Response | None:
         """Refuse before the upgrade what cannot be served (wrong path, unknown stream or
-        listen key, too many streams or connections)."""
-        if request.path.split("?", 1)[0] in PROBE_PATHS:
-            return await self.probe(conn, request.path.split("?", 1)[0])
+        listen key, too many streams or connections); answer /metrics, /healthz and /readyz."""
+        path = request.path.split("?", 1)[0]
+        if path in PROBE_PATHS:
+            return await self.probe(conn, path)
         route = parse_route(request.path)
         if route is None:
             return conn.respond(
