@@ -18,6 +18,7 @@ from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from exchange_core.telemetry import new_registry
 from gateway.context import GatewayContext
+from gateway.fastpath import OrderFastPath
 from gateway.settings import GatewaySettings
 from gateway.telemetry import RequestMetrics, TelemetryMiddleware
 
@@ -45,6 +46,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             yield
         finally:
             await ctx.replies.stop()
+            await ctx.ledger.pipelined.aclose()
             await pool.close()
             await redis.aclose()
             if traced_here:
@@ -89,3 +91,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(home.router)
     app.include_router(probes.router)
     return app
+
+
+def create_server_app(settings: GatewaySettings | None = None) -> OrderFastPath:
+    """What uvicorn serves: the FastAPI app behind the signed-order fast path (gateway/fastpath.py)."""
+    return OrderFastPath(create_app(settings))
