@@ -18,7 +18,7 @@ from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from exchange_core.telemetry import new_registry
 from gateway.context import GatewayContext
-from gateway.fastpath import OrderFastPath
+from gateway.fastpath import ORDER_PATH, OrderFastPath
 from gateway.settings import GatewaySettings
 from gateway.telemetry import RequestMetrics, TelemetryMiddleware
 
@@ -60,7 +60,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
 
     app.state.metrics_registry = registry = new_registry()
-    app.add_middleware(TelemetryMiddleware, metrics=RequestMetrics(registry))
+    app.state.request_metrics = RequestMetrics(registry)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -93,6 +93,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     return app
 
 
-def create_server_app(settings: GatewaySettings | None = None) -> OrderFastPath:
-    """What uvicorn serves: the FastAPI app behind the signed-order fast path (gateway/fastpath.py)."""
-    return OrderFastPath(create_app(settings))
+def create_server_app(settings: GatewaySettings | None = None) -> TelemetryMiddleware:
+    """What uvicorn serves: see server_app."""
+    return server_app(create_app(settings))
+
+
+def server_app(app: FastAPI) -> TelemetryMiddleware:
+    """`app` behind the signed-order fast path (gateway/fastpath.py), both behind the request
+    metrics and traces (gateway/telemetry.py), so that every request is counted and traced."""
+    return TelemetryMiddleware(OrderFastPath(app), app.state.request_metrics, direct_routes={ORDER_PATH})

@@ -11,22 +11,16 @@ its parent); the order path puts the span's context into the command
 """
 
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Iterable
 
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exchange_core import tracing
 from exchange_core.telemetry import LoopHistogram
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UNMATCHED = "unmatched"
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
@@ -42,9 +36,8 @@ class RequestMetrics(Collector):
         self._stats: dict[tuple[str, str, int], LoopHistogram] = {}
         registry.register(self)
 
-    def observe(self, scope: Scope, status: int, seconds: float) -> None:
-        route = scope.get("route")
-        key = (scope["method"], route.path if route is not None else UNMATCHED, status)
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
         stats = self._stats.get(key)
         if stats is None:
             stats = self._stats[key] = LoopHistogram(LATENCY_BUCKETS)
@@ -88,11 +81,23 @@ class _StatusRecorder:
 
 
 class TelemetryMiddleware:
-    """Pure ASGI middleware: request metrics always, a server span when tracing is on."""
+    """Pure ASGI middleware: request metrics always, a server span when tracing is on.
 
-    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
+    A request's route is the template of the route the router matched; `direct_routes` are
+    paths that `app` may answer before any router (a fast path): they are their own template.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics, direct_routes: Iterable[str] = ()) -> None:
         self.app = app
         self.metrics = metrics
+        self.direct_routes = frozenset(direct_routes)
+
+    def route(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is not None:
+            return str(route.path)
+        path: str = scope["path"]
+        return path if path in self.direct_routes else UNMATCHED
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,7 +111,8 @@ class TelemetryMiddleware:
         try:
             await self.app(scope, receive, recorder)
         finally:
-            self.metrics.observe(scope, recorder.status, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            self.metrics.observe(scope["method"], self.route(scope), recorder.status, seconds)
 
     async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
@@ -119,9 +125,8 @@ class TelemetryMiddleware:
             try:
                 await self.app(scope, receive, recorder)
             finally:
-                self.metrics.observe(scope, recorder.status, time.perf_counter() - start)
-                route = scope.get("route")
-                template = route.path if route is not None else UNMATCHED
+                template = self.route(scope)
+                self.metrics.observe(method, template, recorder.status, time.perf_counter() - start)
                 span.update_name(f"gateway {method} {template}")
                 span.set_attribute("http.request.method", method)
                 span.set_attribute("http.route", template)

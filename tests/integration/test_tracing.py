@@ -1,6 +1,7 @@
-"""One trace per order: the gateway, engine, settlement and DB processor run in this process (on the
-real Redis and PostgreSQL) with an in-memory span exporter; an order placed through the REST API
-gives one trace whose spans come from all four, each parented by the one before."""
+"""One trace per order: the gateway (as uvicorn serves it: fast path included), engine, settlement
+and DB processor run in this process (on the real Redis and PostgreSQL) with an in-memory span
+exporter; an order placed through the REST API gives one trace whose spans come from all four,
+each parented by the one before."""
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
@@ -20,7 +21,7 @@ from engine.service import EngineService
 from engine.settings import EngineSettings
 from exchange_core import tracing
 from exchange_core.markets import load_markets
-from gateway.app import create_app
+from gateway.app import create_app, server_app
 from gateway.settings import GatewaySettings
 from settlement.service import SettlementService
 from settlement.settings import SettlementSettings
@@ -61,7 +62,7 @@ async def exchange(
     )
     try:
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
+            transport = httpx.ASGITransport(app=server_app(app))  # type: ignore[arg-type]
             async with httpx.AsyncClient(transport=transport, base_url=BASE, timeout=30) as http:
                 yield http
     finally:
@@ -79,6 +80,7 @@ async def new_trader(http: httpx.AsyncClient) -> AsyncTrader:
     user_id = r.json()["userId"]
     r = await http.post("/api/web/apikeys", json={"label": "t"}, headers={"X-Requested-With": "exchange-web"})
     assert r.status_code == 200, r.text
+    http.cookies.clear()  # an API client: its orders take the gateway's fast path
     return AsyncTrader(BASE, user_id, r.json()["apiKey"], r.json()["secretKey"], http)
 
 

@@ -54,10 +54,9 @@ async def test_requests_are_counted_by_route_template_not_raw_path() -> None:
 async def test_the_duration_histogram_is_cumulative_and_ends_with_inf() -> None:
     registry = CollectorRegistry()
     metrics = RequestMetrics(registry)
-    scope = {"method": "GET"}
     for seconds in (0.0001, 0.0005, 0.003, 0.003, 99.0):
-        metrics.observe(scope, 200, seconds)
-    metrics.observe(scope, 503, 0.003)
+        metrics.observe("GET", "/x", 200, seconds)
+    metrics.observe("GET", "/x", 503, 0.003)
     (family,) = [
         f
         for f in text_string_to_metric_families(generate_latest(registry).decode())
