@@ -37,6 +37,8 @@ class Stack:
     ws_url: str = ""
     # The market maker's API key (with_marketmaker=True).
     marketmaker_key: tuple[str, str] | None = None
+    # The gateway's gRPC API, "127.0.0.1:PORT" (on a free port unless GRPC_PORT is given).
+    grpc_target: str = ""
     # Base URL of every service's /metrics, /healthz and /readyz by service name (with_metrics=True).
     probe_urls: dict[str, str] = field(default_factory=dict)
 
@@ -77,6 +79,7 @@ def running_stack(
         "SECRET_KEY": Fernet.generate_key().decode(),
         "PORT": str(port),
         "LOG_LEVEL": "INFO",
+        "GRPC_PORT": str(free_port()),
         **extra_env,
     }
     for wanted, module in ((with_ws, "ws"), (with_dbwriter, "dbwriter")):
@@ -102,7 +105,8 @@ def running_stack(
     add_services(supervisor, layout)
     supervisor.start_all()
     ws_url = f"ws://127.0.0.1:{layout.ws_port}" if layout.ws_port is not None else ""
-    stack = Stack(url, prefix, supervisor, symbols, log_dir, ws_url, marketmaker_key, probe_urls)
+    grpc_target = f"127.0.0.1:{env['GRPC_PORT']}" if env["GRPC_PORT"] != "0" else ""
+    stack = Stack(url, prefix, supervisor, symbols, log_dir, ws_url, marketmaker_key, grpc_target, probe_urls)
     try:
         wait_until_up(stack)
         yield stack
