@@ -18,11 +18,20 @@ SYMBOL = "BTCUSDT"
 
 
 @pytest.fixture(scope="module")
-def stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
+def own_dsn() -> Iterator[str]:
+    """A database of this module's own: its trades stay out of other tests' history."""
+    services.ensure_postgres()
+    dsn = asyncio.run(services.create_test_database())
+    yield dsn
+    asyncio.run(services.drop_test_database(dsn))
+
+
+@pytest.fixture(scope="module")
+def stack(own_dsn: str, redis_url: str) -> Iterator[Stack]:
     prefix = services.new_prefix()
     try:
         with running_stack(
-            pg_dsn,
+            own_dsn,
             prefix,
             [SYMBOL],
             with_ws=True,

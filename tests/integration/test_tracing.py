@@ -25,6 +25,7 @@ from gateway.app import create_app, server_app
 from gateway.settings import GatewaySettings
 from settlement.service import SettlementService
 from settlement.settings import SettlementSettings
+from tests import services
 from tests.client import AsyncTrader
 
 SYMBOL = "BTCUSDT"
@@ -40,14 +41,23 @@ async def exporter() -> AsyncIterator[InMemorySpanExporter]:
 
 
 @pytest_asyncio.fixture
+async def own_dsn() -> AsyncIterator[str]:
+    """A database of this test's own: its trades and orders stay out of other tests' history."""
+    services.ensure_postgres()
+    dsn = await services.create_test_database()
+    yield dsn
+    await services.drop_test_database(dsn)
+
+
+@pytest_asyncio.fixture
 async def exchange(
-    exporter: InMemorySpanExporter, pg_dsn: str, key_prefix: str, redis_url: str
+    exporter: InMemorySpanExporter, own_dsn: str, key_prefix: str, redis_url: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway app (lifespan run, served in-process), and the engine of SYMBOL, settlement
     and the DB processor as tasks of this event loop."""
     markets = load_markets()
     redis: Redis = Redis.from_url(redis_url)
-    pool = await asyncpg.create_pool(pg_dsn, min_size=0, max_size=1)
+    pool = await asyncpg.create_pool(own_dsn, min_size=0, max_size=1)
     services: list[Any] = [
         EngineService(
             EngineSettings(symbol=SYMBOL, key_prefix=key_prefix, block_ms=20), redis, markets[SYMBOL].spec
@@ -58,7 +68,12 @@ async def exchange(
     stop = asyncio.Event()
     tasks = [asyncio.create_task(s.run(stop)) for s in services]
     app = create_app(
-        GatewaySettings(database_url=pg_dsn, key_prefix=key_prefix, secret_key=Fernet.generate_key().decode())
+        GatewaySettings(
+            database_url=own_dsn,
+            key_prefix=key_prefix,
+            secret_key=Fernet.generate_key().decode(),
+            grpc_port=0,
+        )
     )
     try:
         async with app.router.lifespan_context(app):
