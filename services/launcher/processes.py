@@ -4,7 +4,7 @@ WebSocket tier, DB processor and market maker."""
 
 import importlib.util
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from launcher.supervisor import Supervisor
@@ -53,14 +53,32 @@ class Layout:
     dbwriter: bool = False
     marketmaker_env: dict[str, str] | None = None
     web_dir: str = ""
+    # METRICS_PORT by service name, for the services without an HTTP port of their own.
+    metrics_ports: dict[str, int] = field(default_factory=dict)
+
+    def probed(self) -> list[str]:
+        """The services that serve /metrics on a METRICS_PORT: engines, settlement, and the DB
+        processor and market maker when present."""
+        names = [engine_name(s) for s in self.symbols] + ["settlement"]
+        if self.dbwriter:
+            names.append(DBWRITER)
+        if self.marketmaker_env is not None:
+            names.append(MARKETMAKER)
+        return names
 
 
 def add_services(supervisor: Supervisor, layout: Layout) -> None:
     """Register every process of `layout` with `supervisor` (not started). Engines come first
     and the market maker last: start_all starts them in this order."""
+
+    def metrics(name: str) -> dict[str, str]:
+        port = layout.metrics_ports.get(name)
+        return {"METRICS_PORT": str(port)} if port else {}
+
     for symbol in layout.symbols:
-        supervisor.add(engine_name(symbol), "engine", SYMBOL=symbol, CONSUMER=engine_name(symbol))
-    supervisor.add("settlement", "settlement")
+        name = engine_name(symbol)
+        supervisor.add(name, "engine", SYMBOL=symbol, CONSUMER=name, **metrics(name))
+    supervisor.add("settlement", "settlement", **metrics("settlement"))
     gateway_env = {"WEB_DIR": layout.web_dir} if layout.web_dir else {}
     if layout.ws_port is not None:
         gateway_env["WS_PORT"] = str(layout.ws_port)
@@ -69,9 +87,9 @@ def add_services(supervisor: Supervisor, layout: Layout) -> None:
         port = str(layout.ws_port)
         supervisor.add(WS, "ws", PORT=port, WS_PORT=port)
     if layout.dbwriter:
-        supervisor.add(DBWRITER, "dbwriter")
+        supervisor.add(DBWRITER, "dbwriter", **metrics(DBWRITER))
     if layout.marketmaker_env is not None:
-        supervisor.add(MARKETMAKER, "marketmaker", **layout.marketmaker_env)
+        supervisor.add(MARKETMAKER, "marketmaker", **layout.marketmaker_env, **metrics(MARKETMAKER))
 
 
 def stop_in_order(supervisor: Supervisor, grace_s: float = 10.0) -> None:
