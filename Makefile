@@ -9,7 +9,7 @@ PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
 CORE_SRC := $(wildcard services/matching/*.py) services/exchange_core/wire.py
 CORE_BUILT := services/matching/.compiled
 
-.PHONY: help install protos core core-clean lint fmt test bench load soak tools run clean
+.PHONY: help install protos core core-clean lint fmt test bench load soak tools run clean web browser
 
 help:
 	@echo "make run | test | bench | load | soak | fmt | clean"
@@ -57,7 +57,7 @@ fmt: $(INSTALLED)
 	$(VENV)/bin/ruff format services tests bench load
 	$(VENV)/bin/ruff check --fix services tests bench load
 
-test: install protos core lint
+test: install protos core lint web browser
 	$(PY) -m pytest -q
 
 bench: install protos core tools
@@ -82,8 +82,27 @@ tools:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 # The whole exchange on this machine (Redis and PostgreSQL from REDIS_URL / DATABASE_URL); Ctrl-C stops it.
-run: install protos core
+run: install protos core web
 	$(PY) -m launcher
 
+# The web page (web/, TypeScript + Vite): `npm ci` when the lock file changes, a build (with a
+# typecheck) when a source changes; the gateway serves web/dist.
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts
+WEB_DEPS := web/node_modules/.package-lock.json
+WEB_BUILT := web/dist/index.html
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_BUILT): $(WEB_SRC) $(WEB_DEPS)
+	cd web && npm run build
+
+web: $(WEB_BUILT)
+
+# Headless Chromium for the browser tests (Debian's package; Playwright drives it).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
 clean: core-clean
-	rm -rf $(VENV) build $(PROTO_OUT)
+	rm -rf $(VENV) build $(PROTO_OUT) web/dist web/node_modules

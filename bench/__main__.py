@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
-`python -m bench [core|service|gateway|grpc|ws|db|scaling|ratelimit ...]` runs a selection.
+`python -m bench [core|service|gateway|grpc|ws|db|telemetry|scaling|ratelimit ...]` runs a selection.
 """
 
 import sys
@@ -13,6 +13,7 @@ from bench import (
     ratelimit_bench,
     scaling_bench,
     service_bench,
+    telemetry_bench,
     ws_bench,
 )
 
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "grpc": lambda: grpc_bench.main(),
     "ws": lambda: ws_bench.main(),
     "db": lambda: db_bench.main(),
+    "telemetry": lambda: telemetry_bench.main(),
     "scaling": lambda: scaling_bench.main(),
     "ratelimit": lambda: ratelimit_bench.main(),
 }

@@ -6,6 +6,7 @@ and matching.events); a command's `ts` is not on the wire, it comes from the jou
 
 from collections.abc import Mapping
 
+from exchange_core import tracing
 from exchange_proto import commands_pb2 as cpb
 from exchange_proto import events_pb2 as epb
 from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
@@ -18,6 +19,7 @@ from matching.events import (
     OrderDone,
     OrderExpired,
     OrderRejected,
+    OrderTriggered,
     Trade,
 )
 
@@ -36,6 +38,7 @@ _EVENT_FIELD: dict[type[Event], str] = {
     OrderExpired: "order_expired",
     OrderDone: "order_done",
     BookDelta: "book_delta",
+    OrderTriggered: "order_triggered",
 }
 _EVENT_CLASS = {name: cls for cls, name in _EVENT_FIELD.items()}
 
@@ -80,6 +83,8 @@ def command_from_proto(msg: cpb.Command, ts: int) -> Command:
             p.stp_mode,
             p.client_order_id,
             ts,
+            p.stop_price,
+            p.trailing_delta,
         )
     if kind == "cancel_order":
         c = msg.cancel_order
@@ -90,7 +95,8 @@ def command_from_proto(msg: cpb.Command, ts: int) -> Command:
 
 
 def encode_command(command: Command, reply_to: str = "", correlation_id: str = "") -> bytes:
-    return command_to_proto(command, reply_to, correlation_id).SerializeToString()
+    """A cmd:{SYMBOL} entry's bytes; with tracing on, carrying the caller's current trace context."""
+    return command_to_proto(command, reply_to, correlation_id, tracing.carrier()).SerializeToString()
 
 
 def event_to_proto(event: Event) -> epb.Event:

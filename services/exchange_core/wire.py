@@ -20,6 +20,7 @@ from matching.events import (
     OrderDone,
     OrderExpired,
     OrderRejected,
+    OrderTriggered,
     Trade,
 )
 
@@ -32,6 +33,7 @@ _ONEOF_NAME: Final = {
     OrderExpired: "order_expired",
     OrderDone: "order_done",
     BookDelta: "book_delta",
+    OrderTriggered: "order_triggered",
 }
 
 
@@ -116,7 +118,8 @@ def _values(e: Event) -> tuple[int | str, ...]:
     if isinstance(e, OrderAccepted):
         return (
             e.order_id, e.user_id, e.client_order_id, e.side, e.order_type, e.time_in_force,
-            e.price, e.quantity, e.quote_quantity, e.reserve, e.stp_mode,
+            e.price, e.quantity, e.quote_quantity, e.reserve, e.stp_mode, e.stop_price,
+            e.trailing_delta,
         )  # fmt: skip
     if isinstance(e, OrderDone):
         return (
@@ -131,7 +134,7 @@ def _check_field_order() -> None:
     """`_values` must list fields exactly as the generated descriptors number them."""
     samples: dict[type, Event] = {
         Trade: Trade(*range(1, 18)),
-        OrderAccepted: OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13),
+        OrderAccepted: OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
         OrderDone: OrderDone(1, 2, 3, 4, "c", 6, 7, 8, 9, 10),
         OrderCancelled: OrderCancelled(1, 2, 3, 4, "c", 6),
     }
@@ -174,9 +177,14 @@ def encode_event(event: Event) -> bytes:
 
 
 def encode_command_ref(
-    command_id: str, reply_to: str, correlation_id: str, first_seq: int, last_seq: int
+    command_id: str,
+    reply_to: str,
+    correlation_id: str,
+    first_seq: int,
+    last_seq: int,
+    trace_context: dict[str, str] | None = None,
 ) -> bytes:
-    """A `CommandRef` message."""
+    """A `CommandRef` message (`trace_context`: its W3C trace context map, entries by key)."""
     out = bytearray()
     for number, text in ((1, command_id), (2, reply_to), (3, correlation_id)):
         if text:
@@ -184,6 +192,12 @@ def encode_command_ref(
     if last_seq:
         _key(out, 4, 0)
         _varint(out, last_seq)
+    if trace_context:
+        for name in sorted(trace_context):
+            entry = bytearray()
+            _bytes_field(entry, 1, name.encode())
+            _bytes_field(entry, 2, trace_context[name].encode())
+            _bytes_field(out, 5, entry)
     if first_seq:
         _key(out, 6, 0)
         _varint(out, first_seq)

@@ -321,5 +321,13 @@ async def session_or_signed_user(request: Request) -> Principal:
     return await signed_user(request)
 
 
+async def session_or_api_key_user(request: Request) -> Principal:
+    """A session cookie's user, or else the owner of the X-MBX-APIKEY header (USER_STREAM rules).
+    As in session_or_signed_user, a request carrying X-MBX-APIKEY is always held to the key."""
+    if request.cookies.get(COOKIE_NAME) and API_KEY_HEADER not in request.headers:
+        return await session_user(request)
+    return await api_key_user(request)
+
+
 Caller = Annotated[Principal, Depends(session_or_signed_user)]
 """A route parameter for endpoints open to web sessions and signed API requests."""

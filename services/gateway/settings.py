@@ -23,7 +23,13 @@ class GatewaySettings(CommonSettings):
     # Free funds given to every new sign-up, "ASSET=amount,..." as decimals.
     demo_funds: str = "USDT=10000,BTC=0.5,ETH=5,SOL=50"
     session_days: int = 7
+    # The built web app (web/dist); empty: `/` is a small overview page.
     web_dir: str = ""
+    # Where the web page opens WebSockets: a ws:// or wss:// base URL, or a path such as "/" for
+    # the page's own host (an Ingress routing /ws and /stream); empty: the page's host name with
+    # WS_PORT (the WebSocket tier on its own port, as `make run` starts it).
+    ws_public_url: str = ""
+    ws_port: int = 8001
     # Gateway processes sharing the port; each has its own reply channel.
     workers: int = 1
     # Rate limits (gateway.ratelimit), counted in each gateway process; 0 turns one off. Defaults

@@ -3,7 +3,9 @@ and the tests' running_stack: one engine per market, settlement, the gateway, an
 WebSocket tier, DB processor and market maker."""
 
 import importlib.util
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from launcher.supervisor import Supervisor
 
@@ -19,6 +21,18 @@ def engine_name(symbol: str) -> str:
     return f"engine-{symbol}"
 
 
+# `make web` builds the web app here (the repository's web/dist).
+BUILT_WEB_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
+
+
+def web_dir() -> str:
+    """The web app the gateway serves: WEB_DIR from the environment, else web/dist when built, else
+    "" (the gateway's small overview page)."""
+    if "WEB_DIR" in os.environ:
+        return os.environ["WEB_DIR"]
+    return str(BUILT_WEB_DIR) if (BUILT_WEB_DIR / "index.html").is_file() else ""
+
+
 def module_available(module: str) -> bool:
     """Whether `python -m module` can run here: the package and its __main__ are importable."""
     try:
@@ -30,29 +44,52 @@ def module_available(module: str) -> bool:
 @dataclass
 class Layout:
     """The processes to start. `ws_port` is given to the WebSocket tier as PORT and WS_PORT (the
-    shared environment's PORT is the gateway's); `marketmaker_env` holds the bot's API key and
-    gateway address, None for no market maker."""
+    shared environment's PORT is the gateway's), and to the gateway as WS_PORT (for the web page);
+    `web_dir` is the gateway's WEB_DIR (`make run` gives it web_dir()); `marketmaker_env` holds the
+    bot's API key and gateway address, None for no market maker."""
 
     symbols: list[str]
     ws_port: int | None = None
     dbwriter: bool = False
     marketmaker_env: dict[str, str] | None = None
+    web_dir: str = ""
+    # METRICS_PORT by service name, for the services without an HTTP port of their own.
+    metrics_ports: dict[str, int] = field(default_factory=dict)
+
+    def probed(self) -> list[str]:
+        """The services that serve /metrics on a METRICS_PORT: engines, settlement, and the DB
+        processor and market maker when present."""
+        names = [engine_name(s) for s in self.symbols] + ["settlement"]
+        if self.dbwriter:
+            names.append(DBWRITER)
+        if self.marketmaker_env is not None:
+            names.append(MARKETMAKER)
+        return names
 
 
 def add_services(supervisor: Supervisor, layout: Layout) -> None:
     """Register every process of `layout` with `supervisor` (not started). Engines come first
     and the market maker last: start_all starts them in this order."""
+
+    def metrics(name: str) -> dict[str, str]:
+        port = layout.metrics_ports.get(name)
+        return {"METRICS_PORT": str(port)} if port else {}
+
     for symbol in layout.symbols:
-        supervisor.add(engine_name(symbol), "engine", SYMBOL=symbol, CONSUMER=engine_name(symbol))
-    supervisor.add("settlement", "settlement")
-    supervisor.add(GATEWAY, "gateway")
+        name = engine_name(symbol)
+        supervisor.add(name, "engine", SYMBOL=symbol, CONSUMER=name, **metrics(name))
+    supervisor.add("settlement", "settlement", **metrics("settlement"))
+    gateway_env = {"WEB_DIR": layout.web_dir} if layout.web_dir else {}
+    if layout.ws_port is not None:
+        gateway_env["WS_PORT"] = str(layout.ws_port)
+    supervisor.add(GATEWAY, "gateway", **gateway_env)
     if layout.ws_port is not None:
         port = str(layout.ws_port)
         supervisor.add(WS, "ws", PORT=port, WS_PORT=port)
     if layout.dbwriter:
-        supervisor.add(DBWRITER, "dbwriter")
+        supervisor.add(DBWRITER, "dbwriter", **metrics(DBWRITER))
     if layout.marketmaker_env is not None:
-        supervisor.add(MARKETMAKER, "marketmaker", **layout.marketmaker_env)
+        supervisor.add(MARKETMAKER, "marketmaker", **layout.marketmaker_env, **metrics(MARKETMAKER))
 
 
 def stop_in_order(supervisor: Supervisor, grace_s: float = 10.0) -> None:

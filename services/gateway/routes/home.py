@@ -1,14 +1,31 @@
-"""The page at `/`: the built web app when WEB_DIR holds one, else a small live overview of the
-markets with the addresses of the APIs (the full trading page is its own issue)."""
+"""The web page: the built single-page app of WEB_DIR (web/dist), else a small live overview.
+
+With WEB_DIR holding index.html:
+- a file of WEB_DIR is served as is; files under `assets/` have content hashes in their names
+  and are cached for a year (immutable), everything else must be revalidated (`no-cache`);
+- any other GET path without a file extension is a client-side route (`/trade/BTCUSDT`) and
+  gets index.html;
+- paths of the APIs (`/api/...`, `/docs`, `/openapi.json`, `/redoc`) are never shadowed.
+Both happen in the handler of 404s (`web_path`, installed by the app): every route matches
+first, and a wrong method on a route stays a 405. Without a built app, `/` is the overview below
+and every other unknown path a 404.
+"""
 
 from pathlib import Path
 
 from fastapi import APIRouter, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException
 
 from gateway.auth import context
 
 router = APIRouter(include_in_schema=False)
+
+HASHED_DIR = "assets"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+API_PREFIXES = ("api/", "docs", "openapi.json", "redoc")
 
 OVERVIEW = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -40,10 +57,43 @@ refresh(); setInterval(refresh, 2000);
 """
 
 
-@router.get("/")
-async def home(request: Request) -> Response:
+def built_app(request: Request) -> Path | None:
+    """WEB_DIR when it holds a built app (an index.html), else None."""
     web_dir = context(request).settings.web_dir
-    index = Path(web_dir) / "index.html" if web_dir else None
-    if index is not None and index.is_file():
-        return FileResponse(index)
-    return HTMLResponse(OVERVIEW)
+    if web_dir and (Path(web_dir) / "index.html").is_file():
+        return Path(web_dir).resolve()
+    return None
+
+
+def index_page(root: Path) -> FileResponse:
+    return FileResponse(root / "index.html", headers={"Cache-Control": REVALIDATE})
+
+
+def static_file(root: Path, path: str) -> FileResponse | None:
+    """The file `path` names inside `root` (never outside it), with its cache policy; or None."""
+    candidate = (root / path).resolve()
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        return None
+    cache = IMMUTABLE if path.startswith(f"{HASHED_DIR}/") else REVALIDATE
+    return FileResponse(candidate, headers={"Cache-Control": cache})
+
+
+@router.api_route("/", methods=["GET", "HEAD"])
+async def home(request: Request) -> Response:
+    root = built_app(request)
+    return index_page(root) if root is not None else HTMLResponse(OVERVIEW)
+
+
+async def web_path(request: Request, exc: Exception) -> Response:
+    """The app's 404 handler: for a GET or HEAD outside the APIs, a file of the built app or
+    index.html for a client-side route; else the usual 404."""
+    root = built_app(request)
+    path = request.url.path.lstrip("/")
+    if root is not None and request.method in ("GET", "HEAD") and not path.startswith(API_PREFIXES):
+        found = static_file(root, path)
+        if found is not None:
+            return found
+        if "." not in path.rsplit("/", 1)[-1]:
+            return index_page(root)
+    http_exc = exc if isinstance(exc, HTTPException) else HTTPException(status_code=404)
+    return await http_exception_handler(request, http_exc)

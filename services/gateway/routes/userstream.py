@@ -1,5 +1,7 @@
 """User data streams (Binance USER_STREAM endpoints): a listenKey opens /ws/<listenKey> on the
-WebSocket tier, which then carries the user's executionReport and outboundAccountPosition."""
+WebSocket tier, which then carries the user's executionReport and outboundAccountPosition.
+
+Open to an API key (X-MBX-APIKEY) and to a web session (the cookie; changes with the CSRF header)."""
 
 from typing import Annotated, Any
 
@@ -7,12 +9,12 @@ from fastapi import APIRouter, Depends, Request
 
 from exchange_core import listenkeys
 from exchange_core.errors import INVALID_LISTEN_KEY, ApiError
-from gateway.auth import Principal, api_key_user, context, request_params
+from gateway.auth import Principal, context, request_params, session_or_api_key_user
 from gateway.validation import missing
 
 router = APIRouter(prefix="/api/v3", tags=["user data stream"])
 
-KeyHolder = Annotated[Principal, Depends(api_key_user)]
+KeyHolder = Annotated[Principal, Depends(session_or_api_key_user)]
 
 
 async def own_key(request: Request, who: Principal) -> str:

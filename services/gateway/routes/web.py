@@ -24,7 +24,7 @@ from gateway.accounts import (
     revoke_api_key,
 )
 from gateway.auth import Principal, api_key_cache, check_csrf_header, context, fernet_for, session_user
-from gateway.sessions import COOKIE_NAME, create_session, delete_session, session_seconds
+from gateway.sessions import COOKIE_NAME, create_session, delete_session, session_seconds, session_user_id
 
 router = APIRouter(prefix="/api/web", tags=["web"])
 
@@ -46,9 +46,17 @@ class NewApiKeyRequest(BaseModel):
     label: str = ""
 
 
+class WebConfig(BaseModel):
+    wsUrl: str  # base URL of the WebSocket tier: ws(s)://host[:port] or a path on the page's host
+
+
 class UserOut(BaseModel):
     userId: int
     email: str
+
+
+class SessionOut(BaseModel):
+    user: UserOut | None
 
 
 class ApiKeyOut(BaseModel):
@@ -77,6 +85,24 @@ async def _start_session(request: Request, response: Response, user_id: int) -> 
         samesite="lax",
         secure=request.url.scheme == "https",
     )
+
+
+def ws_base_url(request: Request) -> str:
+    """WS_PUBLIC_URL when set; else ws:// (wss:// behind https) on the request's host name and WS_PORT."""
+    settings = context(request).settings
+    if settings.ws_public_url:
+        return settings.ws_public_url.rstrip("/") or "/"
+    scheme = "wss" if request.url.scheme == "https" else "ws"
+    host = request.url.hostname or "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{settings.ws_port}"
+
+
+@router.get("/config")
+async def config(request: Request) -> WebConfig:
+    """What the web page needs to know before it starts: the WebSocket tier's base URL."""
+    return WebConfig(wsUrl=ws_base_url(request))
 
 
 @router.post("/signup")
@@ -121,6 +147,16 @@ async def me(principal: SessionUser, request: Request) -> UserOut:
     if user is None:
         raise ApiError(UNAUTHORIZED, "You are not logged in.", 401)
     return UserOut(userId=user.id, email=user.email)
+
+
+@router.get("/session")
+async def session(request: Request) -> SessionOut:
+    """The logged-in user, or null: unlike /me, never an error (a page asks this on every load)."""
+    ctx = context(request)
+    token = request.cookies.get(COOKIE_NAME)
+    user_id = await session_user_id(ctx.redis, ctx.keys, token) if token else None
+    user = await get_user(ctx.pool, user_id) if user_id is not None else None
+    return SessionOut(user=UserOut(userId=user.id, email=user.email) if user else None)
 
 
 @router.get("/apikeys")

@@ -1,0 +1,96 @@
+"""Browser tests: real headless Chromium (Debian's /usr/bin/chromium, `make browser`) driven by
+Playwright against the stack `make run` starts (`python -m launcher`, market maker included),
+serving the built web app (`make web`). Controls are found by role and accessible name; every
+page's console errors and uncaught exceptions are collected for the tests to assert on."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Playwright, sync_playwright
+
+from tests.launched import REPO, Launched, launch
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+ARTIFACTS = REPO / "build" / "artifacts"
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass
+class Watched:
+    """A page and the console errors and page errors it produced."""
+
+    page: Page
+    base: str
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def problems(self, allowed: tuple[str, ...] = ()) -> list[str]:
+        """Console errors (except those containing one of `allowed`) and every page error."""
+        kept = [e for e in self.console_errors if not any(a in e for a in allowed)]
+        return kept + [f"page error: {e}" for e in self.page_errors]
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / name
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture(scope="package")
+def exchange(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Launched]:
+    """`make run`'s stack (with the built web app) for the browser tests (stopped after the last of them)."""
+    index = REPO / "web" / "dist" / "index.html"
+    assert index.is_file(), "the web app is not built: run `make web`"
+    with launch(tmp_path_factory.mktemp("web-run") / ".run", redis_url) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def playwright(exchange: Launched) -> Iterator[Playwright]:
+    """Playwright's sync API, started after (so stopped before) the stack, whose clean-up needs
+    an event loop of its own."""
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+def watch(browser: Browser, base: str, viewport: dict[str, int] = DESKTOP) -> Watched:
+    context = browser.new_context(base_url=base, viewport=viewport)  # type: ignore[arg-type]
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    watched = Watched(page, base)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            watched.console_errors.append(f"{message.text} ({message.location.get('url', '')})")
+
+    def on_page_error(error: Error) -> None:
+        watched.page_errors.append(str(error))
+
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+    return watched
+
+
+@pytest.fixture
+def web(browser: Browser, exchange: Launched) -> Iterator[Watched]:
+    """A fresh browser context (no cookies) on the exchange's web page, desktop-sized."""
+    watched = watch(browser, exchange.field("Web page"))
+    yield watched
+    watched.page.context.close()

@@ -1,0 +1,68 @@
+"""Steps a person takes on the web page, written with Playwright locators by role and name."""
+
+import re
+import uuid
+from decimal import ROUND_DOWN, Decimal
+
+from playwright.sync_api import Locator, Page, expect
+
+PASSWORD = "correct-horse-battery"
+
+
+def new_email() -> str:
+    return f"web-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def sign_up(page: Page, email: str, password: str = PASSWORD) -> None:
+    """From any page: the header's Sign up link, the form, and the account page after it."""
+    page.get_by_role("link", name="Sign up").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Account")).to_be_visible()
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    page.get_by_role("link", name="Log in").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Account")).to_be_visible()
+
+
+def row(table: Locator, text: str) -> Locator:
+    """The table's row(s) containing `text`."""
+    return table.get_by_role("row").filter(has_text=text)
+
+
+def group_thousands(value: Decimal, decimals: int) -> str:
+    """How the page shows a number: cut to `decimals` digits, thousands grouped."""
+    fixed = value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
+    return f"{fixed:,.{decimals}f}"
+
+
+def shown(value: str, decimals: int) -> str:
+    return group_thousands(Decimal(value), decimals)
+
+
+def best_level(page: Page, side: str) -> tuple[str, str]:
+    """(price, amount) of the best bid ("Bid") or ask ("Ask") in the order book, as shown."""
+    group = page.get_by_role("group", name="Bids" if side == "Bid" else "Asks")
+    levels = group.get_by_role("button", name=re.compile(rf"^{side} "))
+    expect(levels.first).to_be_visible()
+    best = levels.first if side == "Bid" else levels.last
+    name = best.get_attribute("aria-label") or ""
+    match = re.match(rf"^{side} ([0-9.]+), ([0-9.,]+) ", name)
+    assert match, name
+    return match.group(1), match.group(2).replace(",", "")
+
+
+CONTROL_ROLES = "button|link|textbox|combobox|tab|checkbox|radio|spinbutton|slider|switch|option"
+_UNNAMED = re.compile(rf"^\s*- ({CONTROL_ROLES})( \[[^\]]*\])*:?\s*$")
+
+
+def unnamed_controls(page: Page) -> list[str]:
+    """Lines of the page's accessibility tree (Playwright's ARIA snapshot) naming a control
+    without an accessible name; [] when every control has one."""
+    snapshot = page.locator("body").aria_snapshot()
+    return [line for line in snapshot.splitlines() if _UNNAMED.match(line)]

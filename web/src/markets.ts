@@ -1,0 +1,92 @@
+/** The markets of exchangeInfo with what the page needs to format and check numbers. */
+
+import { get } from "./api";
+import { decimalsOf, toUnits } from "./decimal";
+import type { SymbolInfo } from "./types";
+
+export interface Market {
+  symbol: string;
+  base: string;
+  quote: string;
+  /** Digits shown for prices (the tick size's) and amounts (the step size's). */
+  priceDecimals: number;
+  qtyDecimals: number;
+  /** Each asset's precision: the unit of balances. */
+  baseDecimals: number;
+  quoteDecimals: number;
+  tickSize: string;
+  stepSize: string;
+  minQty: string;
+  minNotional: string;
+  orderTypes: string[];
+}
+
+export function marketOf(info: SymbolInfo): Market {
+  const filter = (type: string) => info.filters.find((f) => f.filterType === type);
+  const tickSize = filter("PRICE_FILTER")?.tickSize ?? "0.01";
+  const stepSize = filter("LOT_SIZE")?.stepSize ?? "0.00000001";
+  return {
+    symbol: info.symbol,
+    base: info.baseAsset,
+    quote: info.quoteAsset,
+    priceDecimals: decimalsOf(tickSize),
+    qtyDecimals: decimalsOf(stepSize),
+    baseDecimals: info.baseAssetPrecision,
+    quoteDecimals: info.quoteAssetPrecision,
+    tickSize,
+    stepSize,
+    minQty: filter("LOT_SIZE")?.minQty ?? stepSize,
+    minNotional: filter("NOTIONAL")?.minNotional ?? "0",
+    orderTypes: info.orderTypes,
+  };
+}
+
+/** Step and tick as units of the asset precision. */
+export function stepUnits(m: Market): bigint {
+  return toUnits(m.stepSize, m.baseDecimals);
+}
+
+export function tickUnits(m: Market): bigint {
+  return toUnits(m.tickSize, m.quoteDecimals);
+}
+
+export class Markets {
+  constructor(readonly list: Market[]) {}
+
+  get(symbol: string): Market | undefined {
+    return this.list.find((m) => m.symbol === symbol.toUpperCase());
+  }
+
+  /** Decimals of an asset's balances (8 for one no market names). */
+  assetDecimals(asset: string): number {
+    for (const m of this.list) {
+      if (m.base === asset) return m.baseDecimals;
+      if (m.quote === asset) return m.quoteDecimals;
+    }
+    return 8;
+  }
+
+  static async load(): Promise<Markets> {
+    const info = await get<{ symbols: SymbolInfo[] }>("/api/v3/exchangeInfo");
+    return new Markets(info.symbols.map(marketOf));
+  }
+}
+
+/** Names people read for the API's order types. */
+export const ORDER_TYPE_NAMES: Record<string, string> = {
+  LIMIT: "Limit",
+  MARKET: "Market",
+  LIMIT_MAKER: "Post-only",
+  STOP_LOSS: "Stop market",
+  STOP_LOSS_LIMIT: "Stop limit",
+  TAKE_PROFIT: "Take profit market",
+  TAKE_PROFIT_LIMIT: "Take profit limit",
+};
+
+export function hasPrice(type: string): boolean {
+  return type === "LIMIT" || type === "LIMIT_MAKER" || type.endsWith("_LIMIT");
+}
+
+export function hasStopPrice(type: string): boolean {
+  return type.startsWith("STOP_LOSS") || type.startsWith("TAKE_PROFIT");
+}

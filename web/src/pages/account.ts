@@ -1,0 +1,136 @@
+/** The account: balances and API keys (create: the secret is shown once; delete). */
+
+import type { Page } from "../app";
+import { errorText, get, json } from "../api";
+import { fill, h, table } from "../dom";
+import type { ApiKey, NewApiKey } from "../types";
+import { UserData, balanceRows } from "../userdata";
+import { field } from "./auth";
+
+function when(ms: number): string {
+  return new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC";
+}
+
+function readonlyField(label: string, value: string): HTMLElement {
+  return field(label, h("input", { type: "text", readonly: true, value, class: "mono", spellcheck: "false" }));
+}
+
+export const accountPage: Page = (app, root) => {
+  if (!app.user) {
+    app.navigate("/login?next=/account");
+    return () => {};
+  }
+  const balances = table("Balances", ["Asset", "Available", "In orders"], [false, true, true]);
+  const keys = table("API keys", ["Label", "API key", "Created", ""], [false, false, false, false]);
+  const keyError = h("p", { class: "error", role: "alert" });
+  const secretBox = h("section", { class: "secret", "aria-label": "New API key", hidden: true });
+  const label = h("input", { type: "text", name: "label", maxlength: 64, placeholder: "e.g. my bot" });
+  const create = h("button", { type: "submit", class: "primary" }, "Create API key");
+
+  const user = new UserData(app);
+  const drawBalances = () => fill(balances.body, ...balanceRows(app, user.balances));
+  const stopBalances = user.onChange(drawBalances);
+
+  const drawKeys = (list: ApiKey[]) => {
+    fill(
+      keys.body,
+      ...list.map((k) => {
+        const name = k.label || k.apiKey.slice(0, 8);
+        return h(
+          "tr",
+          {},
+          h("th", { scope: "row" }, k.label || "—"),
+          h("td", { class: "mono" }, `${k.apiKey.slice(0, 12)}…`),
+          h("td", {}, when(k.createdAt)),
+          h(
+            "td",
+            {},
+            h(
+              "button",
+              {
+                type: "button",
+                class: "danger small",
+                "aria-label": `Delete API key ${name}`,
+                onclick: () => void remove(k),
+              },
+              "Delete",
+            ),
+          ),
+        );
+      }),
+    );
+    if (list.length === 0) keys.body.append(h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No API keys yet.")));
+  };
+  const loadKeys = async () => {
+    try {
+      drawKeys(await get<ApiKey[]>("/api/web/apikeys"));
+    } catch (err) {
+      keyError.textContent = errorText(err);
+    }
+  };
+  const remove = async (k: ApiKey) => {
+    keyError.textContent = "";
+    try {
+      await json("DELETE", `/api/web/apikeys/${k.id}`);
+      secretBox.hidden = true;
+    } catch (err) {
+      keyError.textContent = errorText(err);
+    }
+    await loadKeys();
+  };
+  const createForm = h(
+    "form",
+    {
+      class: "row-form",
+      "aria-label": "Create API key",
+      onsubmit: async (event: Event) => {
+        event.preventDefault();
+        keyError.textContent = "";
+        create.disabled = true;
+        try {
+          const made = await json<NewApiKey>("POST", "/api/web/apikeys", { label: label.value });
+          label.value = "";
+          fill(
+            secretBox,
+            h("h3", {}, "Your new API key"),
+            h("p", { class: "warn" }, "Copy the secret now: it is shown only this once."),
+            readonlyField("API key", made.apiKey),
+            readonlyField("Secret key", made.secretKey),
+            h("button", { type: "button", onclick: () => (secretBox.hidden = true) }, "Done"),
+          );
+          secretBox.hidden = false;
+          await loadKeys();
+        } catch (err) {
+          keyError.textContent = errorText(err);
+        } finally {
+          create.disabled = false;
+        }
+      },
+    },
+    field("Key label", label),
+    create,
+  );
+
+  root.append(
+    h("h1", {}, "Account"),
+    h("p", { class: "muted" }, `Logged in as ${app.user.email}`),
+    h("div", { class: "account-grid" },
+      h("section", { class: "card", "aria-labelledby": "bal-h" }, h("h2", { id: "bal-h" }, "Balances"), h("div", { class: "scroll" }, balances.table)),
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "keys-h" },
+        h("h2", { id: "keys-h" }, "API keys"),
+        h("p", { class: "muted" }, "Keys sign requests to the Binance-compatible API (HMAC-SHA256)."),
+        createForm,
+        keyError,
+        secretBox,
+        h("div", { class: "scroll" }, keys.table),
+      ),
+    ),
+  );
+  void loadKeys();
+  return () => {
+    stopBalances();
+    user.close();
+  };
+};

@@ -1,0 +1,144 @@
+/** The candlestick chart (lightweight-charts): REST klines, then the kline stream, per interval. */
+
+import {
+  CandlestickSeries,
+  ColorType,
+  createChart,
+  HistogramSeries,
+  type CandlestickData,
+  type HistogramData,
+  type IChartApi,
+  type UTCTimestamp,
+} from "lightweight-charts";
+import type { App } from "../app";
+import { get } from "../api";
+import { approx, fmt } from "../decimal";
+import { h } from "../dom";
+import type { Market } from "../markets";
+import type { Kline } from "../types";
+
+export const INTERVALS = ["1m", "5m", "15m", "1h", "4h", "1d"];
+const UP = "#2ebd85";
+const DOWN = "#f6465d";
+
+interface Candle {
+  t: number;
+  o: string;
+  h: string;
+  l: string;
+  c: string;
+  v: string;
+}
+
+export function chartPanel(app: App, market: Market): { el: HTMLElement; close: () => void } {
+  // The canvas is for the eye; the legend says the last candle in words.
+  const box = h("div", { class: "chart-box", "aria-hidden": "true" });
+  const legend = h("div", { class: "legend", role: "status", "aria-label": "Last candle" });
+  const buttons = INTERVALS.map((i) =>
+    h("button", { type: "button", class: "chip", "aria-pressed": "false", onclick: () => void show(i) }, i),
+  );
+  const toolbar = h("div", { role: "group", "aria-label": "Chart interval", class: "toolbar" }, ...buttons);
+  const el = h(
+    "section",
+    { class: "card chart", "aria-label": "Price chart" },
+    h("div", { class: "chart-head" }, toolbar, legend),
+    box,
+  );
+
+  const chart: IChartApi = createChart(box, {
+    autoSize: true,
+    layout: { background: { type: ColorType.Solid, color: "transparent" }, textColor: "#a8b0bd", attributionLogo: false },
+    grid: { vertLines: { color: "#1f2630" }, horzLines: { color: "#1f2630" } },
+    rightPriceScale: { borderColor: "#2a313c" },
+    timeScale: { borderColor: "#2a313c", timeVisible: true, secondsVisible: false },
+    crosshair: { mode: 0 },
+  });
+  const candles = chart.addSeries(CandlestickSeries, {
+    upColor: UP,
+    downColor: DOWN,
+    borderVisible: false,
+    wickUpColor: UP,
+    wickDownColor: DOWN,
+    priceFormat: { type: "price", precision: market.priceDecimals, minMove: approx(market.tickSize) },
+  });
+  const volume = chart.addSeries(HistogramSeries, {
+    priceFormat: { type: "volume" },
+    priceScaleId: "",
+    lastValueVisible: false,
+    priceLineVisible: false,
+  });
+  volume.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+
+  let interval = "";
+  let lastTime = 0;
+  let unsubscribe: () => void = () => {};
+  let loadId = 0;
+
+  const bar = (k: Candle): CandlestickData => ({
+    time: (k.t / 1000) as UTCTimestamp,
+    open: approx(k.o),
+    high: approx(k.h),
+    low: approx(k.l),
+    close: approx(k.c),
+  });
+  const vol = (k: Candle): HistogramData => ({
+    time: (k.t / 1000) as UTCTimestamp,
+    value: approx(k.v),
+    color: approx(k.c) >= approx(k.o) ? "rgba(46,189,133,0.35)" : "rgba(246,70,93,0.35)",
+  });
+  const showLegend = (k: Candle) => {
+    const p = (s: string) => fmt(s, market.priceDecimals);
+    legend.textContent = `O ${p(k.o)}  H ${p(k.h)}  L ${p(k.l)}  C ${p(k.c)}  V ${fmt(k.v, market.qtyDecimals)}`;
+  };
+  const apply = (k: Candle) => {
+    if (k.t < lastTime) return; // an update older than the shown candle (lightweight-charts refuses it)
+    lastTime = k.t;
+    candles.update(bar(k));
+    volume.update(vol(k));
+    showLegend(k);
+  };
+
+  const load = async () => {
+    const id = ++loadId;
+    const rows = await get<Kline[]>("/api/v3/klines", { symbol: market.symbol, interval, limit: 500 }).catch(
+      () => [] as Kline[],
+    );
+    if (id !== loadId) return;
+    const list = rows.map((r) => ({ t: r[0], o: r[1], h: r[2], l: r[3], c: r[4], v: r[5] }));
+    candles.setData(list.map(bar));
+    volume.setData(list.map(vol));
+    lastTime = list.length ? list[list.length - 1].t : 0;
+    if (list.length) showLegend(list[list.length - 1]);
+  };
+
+  const show = async (next: string) => {
+    if (next === interval) return;
+    interval = next;
+    buttons.forEach((b) => b.setAttribute("aria-pressed", String(b.textContent === next)));
+    unsubscribe();
+    const pending: Candle[] = [];
+    let loaded = false;
+    unsubscribe = app.feed.subscribe(`${market.symbol.toLowerCase()}@kline_${next}`, (data) => {
+      const k = (data as { k: Candle & { i: string } }).k;
+      if (k.i !== interval) return;
+      if (loaded) apply(k);
+      else pending.push(k);
+    });
+    await load();
+    loaded = true;
+    for (const k of pending) apply(k);
+    chart.timeScale().scrollToRealTime();
+  };
+
+  const stopResync = app.feed.onResync(() => void load());
+  void show("1m");
+  return {
+    el,
+    close: () => {
+      loadId++;
+      unsubscribe();
+      stopResync();
+      chart.remove();
+    },
+  };
+}

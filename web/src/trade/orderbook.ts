@@ -1,0 +1,126 @@
+/**
+ * The order book: asks above, bids below, each level with a bar for the cumulative amount; a click
+ * on a level puts its price into the order form. Partial-depth snapshots (`@depth20@100ms`) keep
+ * it current, drawn at most once per animation frame; REST `/depth` fills it at start and resync.
+ */
+
+import type { App } from "../app";
+import { get } from "../api";
+import { fmt, fromUnits, group, toUnits } from "../decimal";
+import { h } from "../dom";
+import type { Market } from "../markets";
+import type { Depth } from "../types";
+
+export const BOOK_LEVELS = 20;
+
+type Level = [string, string];
+
+interface LevelRow {
+  button: HTMLButtonElement;
+  price: HTMLSpanElement;
+  qty: HTMLSpanElement;
+  total: HTMLSpanElement;
+}
+
+function levelRows(side: "bid" | "ask", pick: (price: string) => void): LevelRow[] {
+  return Array.from({ length: BOOK_LEVELS }, () => {
+    const price = h("span", { class: "price" });
+    const qty = h("span", { class: "num" });
+    const total = h("span", { class: "num" });
+    const button = h("button", { type: "button", class: `level ${side} empty` }, price, qty, total);
+    button.addEventListener("click", () => pick(button.dataset.price ?? ""));
+    return { button, price, qty, total };
+  });
+}
+
+export function orderBook(
+  app: App,
+  market: Market,
+  pick: (price: string) => void,
+): { el: HTMLElement; close: () => void; bestAsk: () => string; bestBid: () => string } {
+  const asks = levelRows("ask", pick);
+  const bids = levelRows("bid", pick);
+  const spread = h("div", { class: "spread", "aria-label": "Spread" });
+  const el = h(
+    "section",
+    { class: "card book", "aria-labelledby": "book-h" },
+    h("h2", { id: "book-h" }, "Order book"),
+    h(
+      "div",
+      { class: "book-head", "aria-hidden": "true" },
+      h("span", {}, `Price (${market.quote})`),
+      h("span", { class: "num" }, `Amount (${market.base})`),
+      h("span", { class: "num" }, "Total"),
+    ),
+    h("div", { class: "asks", role: "group", "aria-label": "Asks" }, ...[...asks].reverse().map((r) => r.button)),
+    spread,
+    h("div", { class: "bids", role: "group", "aria-label": "Bids" }, ...bids.map((r) => r.button)),
+  );
+
+  let book: { bids: Level[]; asks: Level[] } = { bids: [], asks: [] };
+  let frame = 0;
+
+  const qd = market.qtyDecimals;
+  const units = (qty: string) => toUnits(qty, qd);
+  const drawSide = (rows: LevelRow[], levels: Level[], max: bigint, side: string) => {
+    let cumulative = 0n;
+    rows.forEach((row, i) => {
+      const level = levels[i];
+      if (!level) {
+        row.button.classList.add("empty"); // keeps its place: the page does not jump
+        return;
+      }
+      cumulative += units(level[1]);
+      const price = fmt(level[0], market.priceDecimals, false);
+      const qty = fmt(level[1], market.qtyDecimals);
+      row.button.classList.remove("empty");
+      row.button.dataset.price = price;
+      row.button.setAttribute("aria-label", `${side} ${price}, ${qty} ${market.base}`);
+      row.price.textContent = fmt(level[0], market.priceDecimals);
+      row.qty.textContent = qty;
+      row.total.textContent = group(fromUnits(cumulative, qd));
+      row.button.style.setProperty("--depth", `${Number((cumulative * 1000n) / max) / 10}%`);
+    });
+  };
+
+  const draw = () => {
+    frame = 0;
+    const sum = (levels: Level[]) => levels.reduce((acc, l) => acc + units(l[1]), 0n);
+    const bidSum = sum(book.bids);
+    const askSum = sum(book.asks);
+    const max = (bidSum > askSum ? bidSum : askSum) || 1n;
+    drawSide(asks, book.asks, max, "Ask");
+    drawSide(bids, book.bids, max, "Bid");
+    const bid = book.bids[0]?.[0];
+    const ask = book.asks[0]?.[0];
+    const pd = market.priceDecimals;
+    spread.textContent =
+      bid && ask ? `Spread ${fromUnits(toUnits(ask, pd) - toUnits(bid, pd), pd)}` : "No spread: one side is empty";
+  };
+  const set = (depth: { bids: Level[]; asks: Level[] }) => {
+    book = { bids: depth.bids.slice(0, BOOK_LEVELS), asks: depth.asks.slice(0, BOOK_LEVELS) };
+    if (!frame) frame = requestAnimationFrame(draw);
+  };
+
+  let alive = true;
+  const load = async () => {
+    const depth = await get<Depth>("/api/v3/depth", { symbol: market.symbol, limit: BOOK_LEVELS }).catch(() => null);
+    if (alive && depth) set(depth);
+  };
+  const unsubscribe = app.feed.subscribe(`${market.symbol.toLowerCase()}@depth${BOOK_LEVELS}@100ms`, (data) =>
+    set(data as Depth),
+  );
+  const stopResync = app.feed.onResync(() => void load());
+  void load();
+  return {
+    el,
+    bestAsk: () => book.asks[0]?.[0] ?? "",
+    bestBid: () => book.bids[0]?.[0] ?? "",
+    close: () => {
+      alive = false;
+      cancelAnimationFrame(frame);
+      unsubscribe();
+      stopResync();
+    },
+  };
+}

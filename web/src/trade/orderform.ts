@@ -1,0 +1,192 @@
+/**
+ * Order entry: buy / sell, the order types the market lists (limit, market, post-only, and stop
+ * types with a stop price when offered), amount typed or taken as a share of the balance, the
+ * API's own error sentence when it refuses.
+ */
+
+import type { App } from "../app";
+import { errorText, form } from "../api";
+import { floorTo, fmt, fromUnits, isDecimal, toUnits } from "../decimal";
+import { h } from "../dom";
+import { ORDER_TYPE_NAMES, hasPrice, hasStopPrice, stepUnits, type Market } from "../markets";
+import { field } from "../pages/auth";
+import type { Order } from "../types";
+import type { UserData } from "../userdata";
+
+const SHARES = [25, 50, 75, 100];
+
+export interface OrderForm {
+  el: HTMLElement;
+  setPrice: (price: string) => void;
+  close: () => void;
+}
+
+export function orderForm(
+  app: App,
+  market: Market,
+  user: UserData,
+  bestAsk: () => string,
+  bestBid: () => string,
+): OrderForm {
+  let side: "BUY" | "SELL" = "BUY";
+  const buy = h("button", { type: "button", class: "side buy", "aria-pressed": "true" }, "Buy");
+  const sell = h("button", { type: "button", class: "side sell", "aria-pressed": "false" }, "Sell");
+  const type = h(
+    "select",
+    { name: "type" },
+    ...market.orderTypes.map((t) => h("option", { value: t }, ORDER_TYPE_NAMES[t] ?? t)),
+  );
+  const price = h("input", { type: "text", inputmode: "decimal", name: "price", autocomplete: "off" });
+  const stop = h("input", { type: "text", inputmode: "decimal", name: "stopPrice", autocomplete: "off" });
+  const amount = h("input", { type: "text", inputmode: "decimal", name: "quantity", autocomplete: "off" });
+  const priceField = field(`Price (${market.quote})`, price);
+  const stopField = field(`Stop price (${market.quote})`, stop);
+  const shares = SHARES.map((pct) =>
+    h(
+      "button",
+      { type: "button", class: "chip", "aria-label": `${pct}% of available balance`, onclick: () => useShare(pct) },
+      `${pct}%`,
+    ),
+  );
+  const available = h("p", { class: "muted available" });
+  const total = h("p", { class: "muted total" });
+  const error = h("p", { class: "error", role: "alert" });
+  const done = h("p", { class: "ok", role: "status" });
+  const submit = h("button", { type: "submit", class: "primary buy" });
+
+  const sideAsset = () => (side === "BUY" ? market.quote : market.base);
+  const refreshLabels = () => {
+    buy.setAttribute("aria-pressed", String(side === "BUY"));
+    sell.setAttribute("aria-pressed", String(side === "SELL"));
+    submit.textContent = `${side === "BUY" ? "Buy" : "Sell"} ${market.base}`;
+    submit.className = `primary ${side === "BUY" ? "buy" : "sell"}`;
+    priceField.hidden = !hasPrice(type.value);
+    stopField.hidden = !hasStopPrice(type.value);
+    const asset = sideAsset();
+    available.textContent = `Available: ${fmt(user.free(asset), app.markets.assetDecimals(asset))} ${asset}`;
+    refreshTotal();
+  };
+  const refPrice = () => (hasPrice(type.value) ? price.value : side === "BUY" ? bestAsk() : bestBid());
+  const refreshTotal = () => {
+    const p = refPrice();
+    if (!isDecimal(amount.value) || !isDecimal(p)) {
+      total.textContent = "";
+      return;
+    }
+    const qd = market.quoteDecimals;
+    const value = (toUnits(amount.value, market.baseDecimals) * toUnits(p, qd)) / 10n ** BigInt(market.baseDecimals);
+    const approxMark = hasPrice(type.value) ? "" : "≈ ";
+    total.textContent = `Total ${approxMark}${fmt(fromUnits(value, qd), market.priceDecimals)} ${market.quote}`;
+  };
+  const useShare = (pct: number) => {
+    const bd = market.baseDecimals;
+    let qty: bigint;
+    if (side === "SELL") {
+      qty = (toUnits(user.free(market.base), bd) * BigInt(pct)) / 100n;
+    } else {
+      const p = refPrice();
+      if (!isDecimal(p) || toUnits(p, market.quoteDecimals) === 0n) {
+        error.textContent = "Enter a price first.";
+        return;
+      }
+      const quote = toUnits(user.free(market.quote), market.quoteDecimals);
+      qty = (quote * BigInt(pct) * 10n ** BigInt(bd)) / (100n * toUnits(p, market.quoteDecimals));
+    }
+    amount.value = fmt(fromUnits(floorTo(qty, stepUnits(market)), bd), market.qtyDecimals, false);
+    error.textContent = "";
+    refreshTotal();
+  };
+
+  buy.addEventListener("click", () => {
+    side = "BUY";
+    refreshLabels();
+  });
+  sell.addEventListener("click", () => {
+    side = "SELL";
+    refreshLabels();
+  });
+  type.addEventListener("change", refreshLabels);
+  price.addEventListener("input", refreshTotal);
+  amount.addEventListener("input", refreshTotal);
+  const stopUser = user.onChange(refreshLabels);
+
+  const place = async (event: Event) => {
+    event.preventDefault();
+    error.textContent = "";
+    done.textContent = "";
+    const t = type.value;
+    const params: Record<string, string> = { symbol: market.symbol, side, type: t, quantity: amount.value.trim() };
+    if (!isDecimal(params.quantity)) {
+      error.textContent = `Enter an amount in ${market.base}.`;
+      return;
+    }
+    if (hasPrice(t)) {
+      if (!isDecimal(price.value)) {
+        error.textContent = `Enter a price in ${market.quote}.`;
+        return;
+      }
+      params.price = price.value.trim();
+      if (t !== "LIMIT_MAKER") params.timeInForce = "GTC";
+    }
+    if (hasStopPrice(t)) {
+      if (!isDecimal(stop.value)) {
+        error.textContent = `Enter a stop price in ${market.quote}.`;
+        return;
+      }
+      params.stopPrice = stop.value.trim();
+    }
+    submit.disabled = true;
+    try {
+      const order = await form<Order>("POST", "/api/v3/order", params);
+      const filled = fmt(order.executedQty, market.qtyDecimals);
+      done.textContent =
+        order.status === "FILLED"
+          ? `${side === "BUY" ? "Bought" : "Sold"} ${filled} ${market.base}.`
+          : `Order placed: ${side.toLowerCase()} ${fmt(order.origQty, market.qtyDecimals)} ${market.base}` +
+            (hasPrice(t) ? ` at ${fmt(order.price, market.priceDecimals)}` : "") +
+            ` (${order.status.toLowerCase().replace("_", " ")}).`;
+      amount.value = "";
+      refreshTotal();
+      user.soon();
+    } catch (err) {
+      error.textContent = errorText(err);
+    } finally {
+      submit.disabled = false;
+    }
+  };
+
+  const el = h(
+    "section",
+    { class: "card order-form", "aria-labelledby": "order-h" },
+    h("h2", { id: "order-h" }, "Place order"),
+    h(
+      "form",
+      { "aria-label": "Place order", onsubmit: place, novalidate: true },
+      h("div", { class: "sides", role: "group", "aria-label": "Side" }, buy, sell),
+      field("Order type", type),
+      stopField,
+      priceField,
+      field(`Amount (${market.base})`, amount),
+      h("div", { class: "shares", role: "group", "aria-label": "Amount by share of balance" }, ...shares),
+      available,
+      total,
+      error,
+      done,
+      submit,
+    ),
+  );
+  refreshLabels();
+  return {
+    el,
+    setPrice: (p: string) => {
+      price.value = p;
+      if (!hasPrice(type.value)) {
+        type.value = market.orderTypes.includes("LIMIT") ? "LIMIT" : type.value;
+        refreshLabels();
+      }
+      refreshTotal();
+      price.focus();
+    },
+    close: stopUser,
+  };
+}

@@ -1,0 +1,173 @@
+/** The user's open orders (with cancel), order history, trade history and balances, as tabs. */
+
+import type { App } from "../app";
+import { errorText, form, get } from "../api";
+import { fmt } from "../decimal";
+import { fill, h, table } from "../dom";
+import { ORDER_TYPE_NAMES, type Market } from "../markets";
+import type { MyTrade, Order } from "../types";
+import { balanceRows, type UserData } from "../userdata";
+
+const HISTORY_LIMIT = 50;
+const TABS = ["Open orders", "Order history", "Trade history", "Balances"] as const;
+type Tab = (typeof TABS)[number];
+
+function when(ms: number): string {
+  const d = new Date(ms);
+  return `${d.toLocaleDateString([], { month: "2-digit", day: "2-digit" })} ${d.toLocaleTimeString([], { hour12: false })}`;
+}
+
+function sideCell(side: string): HTMLTableCellElement {
+  return h("td", { class: side === "BUY" ? "up" : "down" }, side === "BUY" ? "Buy" : "Sell");
+}
+
+export function userPanels(app: App, market: Market, user: UserData): { el: HTMLElement; close: () => void } {
+  const tabs = new Map<Tab, HTMLButtonElement>();
+  const panels = new Map<Tab, HTMLElement>();
+  const error = h("p", { class: "error", role: "alert" });
+  const hasStops = market.orderTypes.some((t) => t.startsWith("STOP") || t.startsWith("TAKE"));
+  const fmtPrice = (o: { symbol: string }, p: string) => {
+    const m = app.markets.get(o.symbol) ?? market;
+    return fmt(p, m.priceDecimals);
+  };
+  const fmtQty = (o: { symbol: string }, q: string) => {
+    const m = app.markets.get(o.symbol) ?? market;
+    return fmt(q, m.qtyDecimals);
+  };
+
+  const openHead = ["Time", "Market", "Side", "Type", "Price", ...(hasStops ? ["Stop price"] : []), "Amount", "Filled", ""];
+  const open = table("Open orders", openHead, openHead.map((c) => ["Price", "Stop price", "Amount", "Filled"].includes(c)));
+  const histHead = ["Time", "Side", "Type", "Price", "Amount", "Filled", "Status"];
+  const history = table("Order history", histHead, [false, false, false, true, true, true, false]);
+  const tradeHead = ["Time", "Side", "Price", "Amount", "Total", "Fee", "Role"];
+  const trades = table("Trade history", tradeHead, [false, false, true, true, true, true, false]);
+  const balances = table("Balances", ["Asset", "Available", "In orders"], [false, true, true]);
+
+  const cancel = async (o: Order) => {
+    error.textContent = "";
+    try {
+      await form("DELETE", "/api/v3/order", { symbol: o.symbol, orderId: o.orderId });
+    } catch (err) {
+      error.textContent = errorText(err);
+    }
+    user.soon();
+  };
+  const drawOpen = () => {
+    fill(
+      open.body,
+      ...user.openOrders.map((o) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, when(o.time)),
+          h("td", {}, o.symbol),
+          sideCell(o.side),
+          h("td", {}, ORDER_TYPE_NAMES[o.type] ?? o.type),
+          h("td", { class: "num" }, o.type === "MARKET" ? "Market" : fmtPrice(o, o.price)),
+          hasStops ? h("td", { class: "num" }, o.stopPrice && o.stopPrice !== "0" ? fmtPrice(o, o.stopPrice) : "—") : null,
+          h("td", { class: "num" }, fmtQty(o, o.origQty)),
+          h("td", { class: "num" }, fmtQty(o, o.executedQty)),
+          h(
+            "td",
+            {},
+            h(
+              "button",
+              { type: "button", class: "small danger", "aria-label": `Cancel order ${o.orderId}`, onclick: () => void cancel(o) },
+              "Cancel",
+            ),
+          ),
+        ),
+      ),
+    );
+    if (!user.openOrders.length) open.body.append(h("tr", {}, h("td", { colspan: openHead.length, class: "muted" }, "No open orders.")));
+    tabs.get("Open orders")!.textContent = `Open orders (${user.openOrders.length})`;
+  };
+  const loadHistory = async () => {
+    if (!app.user) return;
+    try {
+      const [orders, mine] = await Promise.all([
+        get<Order[]>("/api/v3/allOrders", { symbol: market.symbol, limit: HISTORY_LIMIT }),
+        get<MyTrade[]>("/api/v3/myTrades", { symbol: market.symbol, limit: HISTORY_LIMIT }),
+      ]);
+      fill(
+        history.body,
+        ...orders.reverse().map((o) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, when(o.time)),
+            sideCell(o.side),
+            h("td", {}, ORDER_TYPE_NAMES[o.type] ?? o.type),
+            h("td", { class: "num" }, o.type === "MARKET" ? "Market" : fmtPrice(o, o.price)),
+            h("td", { class: "num" }, fmtQty(o, o.origQty)),
+            h("td", { class: "num" }, fmtQty(o, o.executedQty)),
+            h("td", {}, o.status.charAt(0) + o.status.slice(1).toLowerCase().replace("_", " ")),
+          ),
+        ),
+      );
+      fill(
+        trades.body,
+        ...mine.reverse().map((t) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, when(t.time)),
+            sideCell(t.isBuyer ? "BUY" : "SELL"),
+            h("td", { class: "num" }, fmtPrice(t, t.price)),
+            h("td", { class: "num" }, fmtQty(t, t.qty)),
+            h("td", { class: "num" }, fmt(t.quoteQty, market.priceDecimals)),
+            h("td", { class: "num" }, `${fmt(t.commission, app.markets.assetDecimals(t.commissionAsset))} ${t.commissionAsset}`),
+            h("td", {}, t.isMaker ? "Maker" : "Taker"),
+          ),
+        ),
+      );
+    } catch (err) {
+      error.textContent = errorText(err);
+    }
+  };
+  const drawAll = () => {
+    drawOpen();
+    fill(balances.body, ...balanceRows(app, user.balances));
+    void loadHistory();
+  };
+
+  const select = (tab: Tab) => {
+    for (const [name, button] of tabs) {
+      const on = name === tab;
+      button.setAttribute("aria-selected", String(on));
+      button.tabIndex = on ? 0 : -1;
+      panels.get(name)!.hidden = !on;
+    }
+  };
+  const tabList = h("div", { role: "tablist", "aria-label": "Your orders and balances", class: "tabs" });
+  const grids: Record<Tab, HTMLTableElement> = {
+    "Open orders": open.table,
+    "Order history": history.table,
+    "Trade history": trades.table,
+    Balances: balances.table,
+  };
+  TABS.forEach((name, i) => {
+    const tabId = `tab-${i}`;
+    const panelId = `panel-${i}`;
+    const button = h(
+      "button",
+      { type: "button", role: "tab", id: tabId, "aria-controls": panelId, onclick: () => select(name) },
+      name,
+    );
+    button.addEventListener("keydown", (event: KeyboardEvent) => {
+      const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+      if (!step) return;
+      const next = TABS[(i + step + TABS.length) % TABS.length];
+      select(next);
+      tabs.get(next)!.focus();
+    });
+    tabs.set(name, button);
+    tabList.append(button);
+    panels.set(name, h("div", { role: "tabpanel", id: panelId, "aria-labelledby": tabId, class: "scroll" }, grids[name]));
+  });
+  select("Open orders");
+  drawOpen();
+  const stop = user.onChange(drawAll);
+  const el = h("section", { class: "card panels", "aria-label": "Your account" }, tabList, error, ...panels.values());
+  return { el, close: stop };
+}

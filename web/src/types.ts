@@ -1,0 +1,105 @@
+/** Shapes of the API answers the page reads (Binance Spot). Decimals are strings. */
+
+export interface Filter {
+  filterType: string;
+  tickSize?: string;
+  stepSize?: string;
+  minQty?: string;
+  minNotional?: string;
+}
+
+export interface SymbolInfo {
+  symbol: string;
+  baseAsset: string;
+  quoteAsset: string;
+  baseAssetPrecision: number;
+  quoteAssetPrecision: number;
+  orderTypes: string[];
+  filters: Filter[];
+}
+
+export interface Ticker24h {
+  symbol: string;
+  lastPrice: string;
+  openPrice: string;
+  highPrice: string;
+  lowPrice: string;
+  volume: string;
+  quoteVolume: string;
+  priceChangePercent: string;
+}
+
+export interface Depth {
+  lastUpdateId: number;
+  bids: [string, string][];
+  asks: [string, string][];
+}
+
+export interface Trade {
+  id: number;
+  price: string;
+  qty: string;
+  time: number;
+  isBuyerMaker: boolean;
+}
+
+export type Kline = [number, string, string, string, string, string, number, ...unknown[]];
+
+export interface Order {
+  symbol: string;
+  orderId: number;
+  clientOrderId: string;
+  price: string;
+  origQty: string;
+  executedQty: string;
+  cummulativeQuoteQty: string;
+  status: string;
+  type: string;
+  side: string;
+  stopPrice?: string;
+  time: number;
+  updateTime: number;
+}
+
+export interface MyTrade {
+  symbol: string;
+  id: number;
+  orderId: number;
+  price: string;
+  qty: string;
+  quoteQty: string;
+  commission: string;
+  commissionAsset: string;
+  time: number;
+  isBuyer: boolean;
+  isMaker: boolean;
+}
+
+export interface Balance {
+  asset: string;
+  free: string;
+  locked: string;
+}
+
+export interface Account {
+  balances: Balance[];
+}
+
+export interface User {
+  userId: number;
+  email: string;
+}
+
+export interface ApiKey {
+  id: number;
+  apiKey: string;
+  label: string;
+  createdAt: number;
+}
+
+export interface NewApiKey {
+  id: number;
+  apiKey: string;
+  secretKey: string;
+  label: string;
+}
