@@ -1,0 +1,41 @@
+{{/* HorizontalPodAutoscaler and PodDisruptionBudget of a scalable tier: call with
+     (dict "root" $ "component" "gateway"); its values are .Values.<component>. */}}
+{{- define "exchange.autoscaling" -}}
+{{- $v := index .root.Values .component }}
+{{- $name := printf "%s-%s" (include "exchange.fullname" .root) .component }}
+{{- if $v.autoscaling.enabled }}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ $name }}
+  labels:
+    {{- include "exchange.componentLabels" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ $name }}
+  minReplicas: {{ $v.autoscaling.minReplicas }}
+  maxReplicas: {{ $v.autoscaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target: {type: Utilization, averageUtilization: {{ $v.autoscaling.targetCPUUtilizationPercentage }}}
+{{- end }}
+{{- if $v.podDisruptionBudget.enabled }}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ $name }}
+  labels:
+    {{- include "exchange.componentLabels" . | nindent 4 }}
+spec:
+  minAvailable: {{ $v.podDisruptionBudget.minAvailable }}
+  selector:
+    matchLabels:
+      {{- include "exchange.componentSelector" . | nindent 6 }}
+{{- end }}
+{{- end -}}
