@@ -23,15 +23,15 @@ def helm_binary() -> Path:
     return HELM
 
 
-def helm_template(*args: str) -> subprocess.CompletedProcess[str]:
-    """`helm template rel charts/exchange <args>`, not checked."""
-    command = [str(helm_binary()), "template", RELEASE, str(CHART), "--namespace", "exchange", *args]
+def helm_template(*args: str, release: str = RELEASE) -> subprocess.CompletedProcess[str]:
+    """`helm template <release> charts/exchange <args>`, not checked."""
+    command = [str(helm_binary()), "template", release, str(CHART), "--namespace", "exchange", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
-def render(*args: str) -> list[Manifest]:
+def render(*args: str, release: str = RELEASE) -> list[Manifest]:
     """Every manifest `helm template` renders with `args` (-f FILE, --set K=V)."""
-    done = helm_template(*args)
+    done = helm_template(*args, release=release)
     assert done.returncode == 0, done.stderr
     return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
