@@ -3,12 +3,15 @@ one engine workload per market, probes and resources on every container, nobody 
 Services and the Ingress reach real ports."""
 
 import copy
+import tomllib
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from tests.chart.conftest import (
+    CHART,
     Manifest,
     by_kind,
     component,
@@ -36,6 +39,16 @@ def test_every_manifest_is_valid_against_the_kubernetes_schemas(rendered: list[M
     assert checked >= 25
 
 
+def test_the_default_rendering_is_valid_on_the_oldest_supported_kubernetes(defaults: list[Manifest]) -> None:
+    """Chart.yaml's kubeVersion (>= 1.27): no API the oldest supported cluster lacks."""
+    oldest = (
+        yaml.safe_load((CHART / "Chart.yaml").read_text())["kubeVersion"].removeprefix(">=").split("-")[0]
+    )
+    assert oldest == "1.27.0"
+    for manifest in defaults:
+        kubernetes_validate.validate(manifest, oldest, strict=True)
+
+
 def test_the_validator_refuses_a_misplaced_field(defaults: list[Manifest]) -> None:
     gateway = next(m for m in by_kind(defaults, "Deployment") if component(m) == "gateway")
     broken = copy.deepcopy(gateway)
@@ -45,8 +58,6 @@ def test_the_validator_refuses_a_misplaced_field(defaults: list[Manifest]) -> No
 
 
 def market_symbols(manifests: list[Manifest]) -> list[str]:
-    import tomllib
-
     (registry,) = [m for m in by_kind(manifests, "ConfigMap") if m["metadata"]["name"].endswith("-markets")]
     return [market["symbol"] for market in tomllib.loads(registry["data"]["markets.toml"])["markets"]]
 

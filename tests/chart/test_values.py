@@ -4,6 +4,9 @@ dashboards, and the values that the schema or the templates refuse."""
 import base64
 import copy
 import json
+import subprocess
+import tarfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from tests.chart.conftest import (
     by_kind,
     component,
     env_of,
+    helm_binary,
     helm_template,
     pod_specs,
     render,
@@ -44,8 +48,6 @@ def test_default_markets_are_the_repositorys_registry(defaults: list[Manifest], 
 
 
 def test_the_six_market_registry_parses(six_markets: list[Manifest]) -> None:
-    import tomllib
-
     markets = parse_markets(tomllib.loads(registry(six_markets)))
     assert list(markets) == ["BTCUSDT", "ETHUSDT", "SOLUSDT", "ETHBTC", "XRPUSDT", "DOGEUSDT"]
     assert markets["DOGEUSDT"].spec.step_units == 10**8
@@ -183,6 +185,17 @@ def test_wrong_values_are_refused_with_a_message(args: list[str], message: str) 
     done = helm_template(*args)
     assert done.returncode != 0
     assert message in done.stderr
+
+
+def test_the_packaged_chart_holds_the_dashboards(tmp_path: Path) -> None:
+    """helm follows the dashboards link when it packages the chart, as in lint and template."""
+    subprocess.run(
+        [str(helm_binary()), "package", str(CHART), "-d", str(tmp_path)], check=True, capture_output=True
+    )
+    (package,) = tmp_path.glob("exchange-*.tgz")
+    with tarfile.open(package) as archive:
+        packaged = {Path(name).name for name in archive.getnames() if "/dashboards/" in name}
+    assert packaged == {f.name for f in DASHBOARDS.glob("*.json")} and packaged
 
 
 def test_one_configmap_per_dashboard_with_its_json(defaults: list[Manifest]) -> None:
