@@ -179,6 +179,7 @@ def test_external_redis_and_database() -> None:
          "BTCUSDT is listed twice"),
         (["-f", str(CHART / "ci" / "six-markets-values.yaml"), "--set", "markets[5].base=ADA"],
          "unknown asset ADA"),
+        (["--set", "demo.funds=USDT=1\\,ADA=2"], "demo.funds: unknown asset ADA"),
     ],
 )  # fmt: skip
 def test_wrong_values_are_refused_with_a_message(args: list[str], message: str) -> None:
