@@ -245,3 +245,11 @@ def test_monitors_select_real_pods_and_ports(six_markets: list[Manifest]) -> Non
 
 def test_monitors_are_off_by_default(defaults: list[Manifest]) -> None:
     assert not [m for m in defaults if m["kind"] in PROMETHEUS_OPERATOR_KINDS]
+
+
+def test_traces_go_to_the_configured_collector(defaults: list[Manifest], six_markets: list[Manifest]) -> None:
+    for manifests, endpoint in ((defaults, None), (six_markets, "http://otel-collector.monitoring:4318")):
+        for _, spec in pod_specs(manifests):
+            for container in spec["containers"]:
+                if container["image"].startswith("exchange:"):
+                    assert env_of(container).get("OTEL_EXPORTER_OTLP_ENDPOINT") == endpoint

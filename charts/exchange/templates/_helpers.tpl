@@ -90,6 +90,10 @@ app.kubernetes.io/component: {{ .component }}
   value: /etc/exchange/markets.toml
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
+{{- with .Values.tracing.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* Extra environment from a map (component values' `env`). */}}
