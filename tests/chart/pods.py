@@ -108,7 +108,7 @@ class Cluster:
             for service in self.services:
                 value = value.replace(f"//{service}:", f"//{LOCAL}:")
             env[key] = value
-        for key in ("HOST", "METRICS_HOST"):
+        for key in ("HOST", "METRICS_HOST", "GRPC_HOST"):
             if env.get(key) == POD_ADDRESS:
                 env[key] = LOCAL
         if "METRICS_PORT" in env:  # every pod has its own address; here each gets its own port

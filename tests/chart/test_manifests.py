@@ -106,6 +106,8 @@ def test_services_bind_every_interface_in_pods(defaults: list[Manifest]) -> None
         name = component(workload)
         if name in ("gateway", "ws"):
             assert env_of(spec["containers"][0])["HOST"] == "0.0.0.0"
+            if name == "gateway":
+                assert env_of(spec["containers"][0])["GRPC_HOST"] == "0.0.0.0"
         elif name in ("engine", "settlement", "dbwriter", "marketmaker"):
             env = env_of(spec["containers"][0])
             assert (env["METRICS_HOST"], env["METRICS_PORT"]) == ("0.0.0.0", "9100")
