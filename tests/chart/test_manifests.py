@@ -130,6 +130,7 @@ def effective(spec: dict[str, Any], container: dict[str, Any], field: str) -> An
 def test_no_container_runs_as_root(rendered: list[Manifest]) -> None:
     count = 0
     for workload, spec in pod_specs(rendered):
+        assert spec["automountServiceAccountToken"] is False, workload["metadata"]["name"]
         for container in containers(spec):
             where = f"{workload['metadata']['name']}/{container['name']}"
             assert effective(spec, container, "runAsNonRoot") is True, where

@@ -132,7 +132,9 @@ readinessProbe:
   failureThreshold: 2
 {{- end -}}
 
+{{/* Pod-level hardening: no process needs the Kubernetes API, nor root. */}}
 {{- define "exchange.podSecurityContext" -}}
+automountServiceAccountToken: false
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- end -}}
