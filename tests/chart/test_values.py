@@ -30,6 +30,7 @@ from tests.chart.conftest import (
 )
 
 DASHBOARDS = ROOT / "observability" / "dashboards"
+DATABASE_USERS = {"gateway", "dbwriter", "bootstrap"}
 REGISTRY_READERS = {"gateway", "ws", "settlement", "dbwriter", "marketmaker"}
 GIVEN_SECRET = ("--set", "secrets.existingSecret=exchange-given")
 
@@ -159,11 +160,22 @@ def test_external_redis_and_database() -> None:
         for p in by_kind(manifests, "NetworkPolicy")
         if p["metadata"]["name"].endswith(("-redis", "-timescaledb"))
     ]
-    for _, spec in pod_specs(manifests):
+    for workload, spec in pod_specs(manifests):
         env = env_of(spec["containers"][0])
         assert env["REDIS_URL"] == "redis://cache.example:6379/2"
-        assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "pg", "key": "DATABASE_URL"}}
+        if component(workload) in DATABASE_USERS:
+            assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "pg", "key": "DATABASE_URL"}}
         assert "DB_PASSWORD" not in env
+
+
+def test_only_the_processes_that_use_the_database_get_its_credentials(defaults: list[Manifest]) -> None:
+    for workload, spec in pod_specs(defaults):
+        for container in spec["containers"]:
+            env = env_of(container)
+            uses = component(workload) in DATABASE_USERS
+            assert ("DATABASE_URL" in env, "DB_PASSWORD" in env) == (uses, uses), workload["metadata"]["name"]
+        for init in spec.get("initContainers", []):  # waits until the bootstrap migrated it
+            assert "DATABASE_URL" in env_of(init)
 
 
 @pytest.mark.parametrize(

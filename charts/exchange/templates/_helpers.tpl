@@ -52,8 +52,8 @@ app.kubernetes.io/component: {{ .component }}
 {{ include "exchange.fullname" . }}-timescaledb
 {{- end -}}
 
-{{/* REDIS_URL and DATABASE_URL (DB_PASSWORD first: the bundled DSN refers to it). */}}
-{{- define "exchange.storeEnv" -}}
+{{/* REDIS_URL, for every Python service. */}}
+{{- define "exchange.redisEnv" -}}
 {{- if .Values.redis.bundled }}
 - name: REDIS_URL
   value: redis://{{ include "exchange.redisHost" . }}:6379/0
@@ -65,6 +65,11 @@ app.kubernetes.io/component: {{ .component }}
 - name: REDIS_URL
   value: {{ required "redis.external.url (or redis.external.secretName) is required when redis.bundled is false" .Values.redis.external.url | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* DATABASE_URL (after DB_PASSWORD, which the bundled DSN refers to), only for the processes
+     that use the database: gateway, dbwriter, bootstrap. */}}
+{{- define "exchange.databaseEnv" -}}
 {{- if .Values.database.bundled }}
 - name: DB_PASSWORD
   valueFrom:
@@ -83,7 +88,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* The environment of every Python service. */}}
 {{- define "exchange.commonEnv" -}}
-{{ include "exchange.storeEnv" . | trim }}
+{{ include "exchange.redisEnv" . | trim }}
 - name: KEY_PREFIX
   value: {{ .Values.keyPrefix | quote }}
 - name: MARKETS_FILE
@@ -188,6 +193,7 @@ affinity:
   args: [launcher.bootstrap, --wait]
   env:
     {{- include "exchange.commonEnv" .root | nindent 4 }}
+    {{- include "exchange.databaseEnv" .root | nindent 4 }}
     - name: BOOTSTRAP_TIMEOUT_SECONDS
       value: "3600"
     {{- if .mmKey }}

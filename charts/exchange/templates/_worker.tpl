@@ -1,7 +1,9 @@
 {{/* A single-replica background service (settlement, dbwriter, market maker): one consumer per
      deployment, so Recreate (the old pod stops before the new one starts); /healthz and /readyz
-     on the metrics port. Call with (dict "root" $ "component" "settlement" "waitForDatabase"
-     false "env" "<rendered env entries>"); its values are .Values.<component>. */}}
+     on the metrics port. Call with (dict "root" $ "component" "settlement" "database" false
+     "waitForDatabase" false "env" "<rendered env entries>"); its values are .Values.<component>.
+     `database`: it uses the database (DATABASE_URL); `waitForDatabase`: it waits for the
+     bootstrap Job first. */}}
 {{- define "exchange.worker" -}}
 {{- $root := .root }}
 {{- $v := index $root.Values .component }}
@@ -41,6 +43,9 @@ spec:
             - {name: metrics, containerPort: {{ $root.Values.metricsPort }}, protocol: TCP}
           env:
             {{- include "exchange.commonEnv" $root | nindent 12 }}
+            {{- if .database }}
+            {{- include "exchange.databaseEnv" $root | nindent 12 }}
+            {{- end }}
             {{- include "exchange.metricsEnv" $root | nindent 12 }}
             {{- with .env }}
             {{- . | nindent 12 }}
