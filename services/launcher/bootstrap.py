@@ -34,7 +34,7 @@ from exchange_core.redisio import connect
 from gateway.accounts import KEY_LENGTH, asset_decimals
 from gateway.settings import GatewaySettings
 from launcher.demo import PASSWORD_FILE, ensure_demo_user
-from launcher.prepare import PrepareError, check_redis, prepare_database, secret_key
+from launcher.prepare import PrepareError, check_redis, prepare_database
 from marketmaker.account import (
     DEFAULT_FUNDS,
     DEPOSIT_REASON,
@@ -137,13 +137,14 @@ async def until_reachable(settings: BootstrapSettings, deadline: float) -> list[
 
 async def bootstrap(settings: BootstrapSettings) -> None:
     """Migrate and set up the accounts. Raises BootstrapError or PrepareError."""
-    if not settings.secret_key:
-        raise BootstrapError("SECRET_KEY is required (the gateway's Fernet key)")
-    key = secret_key(settings.secret_key, Path("."))
+    try:
+        Fernet(settings.secret_key.encode())
+    except ValueError:
+        raise BootstrapError("SECRET_KEY must be a Fernet key (urlsafe base64 of 32 bytes)") from None
     markets = load_markets(Path(settings.markets_file) if settings.markets_file else None)
     applied = await until_reachable(settings, time.monotonic() + settings.timeout_seconds)
     log.info("database migrated: %s", ", ".join(applied) or "already up to date")
-    await set_up_accounts(settings, key, markets)
+    await set_up_accounts(settings, settings.secret_key, markets)
 
 
 async def is_ready(settings: BootstrapSettings) -> str:

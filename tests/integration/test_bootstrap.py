@@ -125,6 +125,8 @@ async def test_a_key_of_another_user_or_a_malformed_key_is_refused(
         await bootstrap(settings)
     with pytest.raises(BootstrapError, match="MM_API_SECRET"):
         await bootstrap(settings.model_copy(update={"mm_api_secret": "short"}))
+    with pytest.raises(BootstrapError, match="SECRET_KEY"):
+        await bootstrap(settings.model_copy(update={"secret_key": ""}))
 
 
 def test_wait_mode_exits_non_zero_until_the_bootstrap_ran(
