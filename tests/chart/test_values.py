@@ -178,6 +178,12 @@ def test_only_the_processes_that_use_the_database_get_its_credentials(defaults: 
             assert "DATABASE_URL" in env_of(init)
 
 
+def test_a_release_name_too_long_for_the_engine_names_is_refused() -> None:
+    done = helm_template(release="a-release-name-that-is-long-enough-to-hurt")
+    assert done.returncode != 0 and "longer than the 52 characters" in done.stderr
+    assert helm_template(release="exchange-prod").returncode == 0
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
