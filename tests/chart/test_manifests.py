@@ -18,6 +18,7 @@ from tests.chart.conftest import (
     containers,
     env_of,
     pod_specs,
+    render,
 )
 
 # The Kubernetes version the manifests must be valid for (kind's node images of 2025-2026).
@@ -195,6 +196,8 @@ def test_gateway_and_ws_scale_and_keep_a_pod_through_disruptions(defaults: list[
     for pdb in by_kind(defaults, "PodDisruptionBudget"):
         assert any(selects(pdb["spec"]["selector"], labels) for labels, _ in pods)
     assert sorted(component(m) for m in by_kind(defaults, "PodDisruptionBudget")) == ["gateway", "ws"]
+    single = render("--set", "gateway.autoscaling.enabled=false", "--set", "gateway.replicas=1")
+    assert sorted(component(m) for m in by_kind(single, "PodDisruptionBudget")) == ["ws"]
 
 
 def test_single_consumers_never_overlap(defaults: list[Manifest]) -> None:

@@ -24,7 +24,9 @@ spec:
         name: cpu
         target: {type: Utilization, averageUtilization: {{ $v.autoscaling.targetCPUUtilizationPercentage }}}
 {{- end }}
-{{- if $v.podDisruptionBudget.enabled }}
+{{- $least := ternary $v.autoscaling.minReplicas $v.replicas $v.autoscaling.enabled }}
+{{- /* With a single pod a budget would block every node drain: none then. */}}
+{{- if and $v.podDisruptionBudget.enabled (gt (int $least) 1) }}
 ---
 apiVersion: policy/v1
 kind: PodDisruptionBudget
