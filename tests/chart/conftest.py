@@ -44,11 +44,19 @@ def component(manifest: Manifest) -> str:
     return str(manifest["metadata"]["labels"].get("app.kubernetes.io/component", ""))
 
 
+def pod_spec(workload: Manifest) -> dict[str, Any]:
+    """The pod spec of a Pod, or of the pod template of a Deployment, StatefulSet or Job."""
+    spec: dict[str, Any] = (
+        workload["spec"] if workload["kind"] == "Pod" else workload["spec"]["template"]["spec"]
+    )
+    return spec
+
+
 def pod_specs(manifests: list[Manifest]) -> Iterator[tuple[Manifest, dict[str, Any]]]:
-    """(workload, its pod spec) for every Deployment, StatefulSet and Job."""
+    """(workload, its pod spec) for every Deployment, StatefulSet, Job and Pod."""
     for m in manifests:
-        if m["kind"] in ("Deployment", "StatefulSet", "Job"):
-            yield m, m["spec"]["template"]["spec"]
+        if m["kind"] in ("Deployment", "StatefulSet", "Job", "Pod"):
+            yield m, pod_spec(m)
 
 
 def containers(spec: dict[str, Any], init: bool = True) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from launcher.stack import free_port
-from tests.chart.conftest import Manifest, by_kind
+from tests.chart.conftest import Manifest, by_kind, pod_spec
 
 POD_ADDRESS = "0.0.0.0"
 LOCAL = "127.0.0.1"
@@ -75,7 +75,7 @@ class Cluster:
 
     def pods(self, workload: Manifest, init: bool = False) -> list[LocalPod]:
         """The containers (or init containers) of `workload` as local pods."""
-        spec = workload["spec"]["template"]["spec"]
+        spec = pod_spec(workload)
         name = workload["metadata"]["name"]
         mounts_dir = self.root / name
         volumes = {v["name"]: v for v in spec.get("volumes", [])}

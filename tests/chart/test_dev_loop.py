@@ -43,6 +43,7 @@ def test_every_container_of_the_image_runs_a_module_that_exists(defaults: list[M
                 modules.add(container["args"][0])
     assert modules == {
         "gateway", "ws", "engine", "settlement", "dbwriter", "marketmaker", "launcher.bootstrap",
+        "launcher.smoke",
     }  # fmt: skip
     assert all(runnable(module) for module in modules), modules
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests import services
-from tests.chart.conftest import SIX_MARKETS, by_kind, component, render
+from tests.chart.conftest import SIX_MARKETS, Manifest, by_kind, component, render
 from tests.chart.pods import Cluster, LocalPod, free_port, stop
 
 START_ORDER = ["engine", "settlement", "gateway", "ws", "dbwriter", "marketmaker"]
@@ -64,6 +64,11 @@ def chart_pods(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Clust
         stop(pods)
         asyncio.run(services.delete_prefix(prefix))
         asyncio.run(services.drop_test_database(dsn))
+
+
+def registry_of(manifests: list[Manifest]) -> str:
+    (config,) = [m for m in by_kind(manifests, "ConfigMap") if m["metadata"]["name"].endswith("-markets")]
+    return str(config["data"]["markets.toml"])
 
 
 def gateway_url(pods: list[LocalPod]) -> str:
@@ -129,3 +134,21 @@ def test_every_probe_of_the_chart_answers_on_a_real_health_endpoint(
 
     for pod, probe in probed:
         wait_for(lambda: answering(pod, probe), 60, f"{probe} of {pod.name}", pods)  # noqa: B023
+
+
+def test_the_helm_test_pod_passes_and_fails_on_a_wrong_registry(
+    chart_pods: tuple[Cluster, list[LocalPod]],
+) -> None:
+    """`helm test`: the smoke pod (python -m launcher.smoke) against the running pods."""
+    cluster, _ = chart_pods
+    (test_pod,) = [m for m in by_kind(cluster.manifests, "Pod") if component(m) == "smoke-test"]
+    (smoke,) = cluster.pods(test_pod)
+    logs = cluster.root / "logs"
+    assert smoke.run(logs, timeout_s=60) == 0, smoke.output()
+    assert "the exchange answers" in smoke.output()
+    six = cluster.root / "six-markets.toml"
+    six.write_text(registry_of(render("-f", str(SIX_MARKETS))))
+    smoke.env["MARKETS_FILE"] = str(six)
+    smoke.name += "-six"
+    assert smoke.run(logs, timeout_s=60) == 1
+    assert "exchangeInfo lists ['BTCUSDT', 'ETHUSDT']" in smoke.output()
