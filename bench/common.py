@@ -1,7 +1,9 @@
 """Shared by the service benchmarks: a scratch database and key prefix of their own."""
 
 import asyncio
+import os
 import uuid
+from pathlib import Path
 
 import asyncpg
 
@@ -10,7 +12,10 @@ from exchange_core.db import migrate
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def fresh_database(name: str = "exchange_bench") -> str:
+def fresh_database(name: str = "") -> str:
+    """A new, migrated database (named `name`, or a unique bench_... name); returns its DSN."""
+    name = name or f"exchange_bench_{uuid.uuid4().hex[:8]}"
+
     async def create() -> str:
         admin = await asyncpg.connect(ADMIN_DSN)
         try:
@@ -29,7 +34,9 @@ def fresh_database(name: str = "exchange_bench") -> str:
     return asyncio.run(create())
 
 
-def drop_database(name: str = "exchange_bench") -> None:
+def drop_database(dsn_or_name: str) -> None:
+    name = dsn_or_name.rsplit("/", 1)[-1]
+
     async def drop() -> None:
         admin = await asyncpg.connect(ADMIN_DSN)
         try:
@@ -54,3 +61,47 @@ async def delete_prefix(redis_url: str, prefix: str) -> None:
             await client.delete(*batch[i : i + 500])
     finally:
         await client.aclose()
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        kids += [int(k) for k in task.read_text().split()]
+    return kids
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by `pid` and its live descendants."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total + sum(cpu_seconds(kid) for kid in _children(pid))
+    except FileNotFoundError:
+        return total
+
+
+def redis_server_pid(port: int = 6379) -> int | None:
+    """The pid of the redis-server listening on `port` (None if not found)."""
+    for stat in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            cmdline = stat.read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "redis-server" in cmdline and f":{port}" in cmdline:
+            return int(stat.parent.name)
+    return None
+
+
+class CpuMeter:
+    """CPU seconds used by named processes between start() and stop()."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.before: dict[str, float] = {}
+
+    def start(self) -> None:
+        self.before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def stop(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) - self.before[name] for name, pid in self.pids.items()}

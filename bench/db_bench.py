@@ -32,7 +32,6 @@ from matching import (
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SYMBOL = "BTCUSDT"
-DATABASE = "exchange_bench_db"
 COMMANDS_PER_ENTRY = 100  # as an engine batch under load
 T0 = 1_767_571_200_000
 
@@ -120,11 +119,11 @@ async def run(n_commands: int, dsn: str) -> dict[str, float]:
 
 
 def main(n_commands: int = 575_000) -> dict[str, float]:
-    dsn = fresh_database(DATABASE)
+    dsn = fresh_database()
     try:
         result = asyncio.run(run(n_commands, dsn))
     finally:
-        drop_database(DATABASE)
+        drop_database(dsn)
     print(f"== DB processor ({SYMBOL} into PostgreSQL, one process): {int(result['trades']):,} trades")
     print(
         f"   {result['per_second']:,.0f} trades/s ({result['seconds']:.2f} s for "

@@ -8,6 +8,7 @@ import hmac
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 
 from redis.asyncio import Redis
 
-from bench.common import delete_prefix, drop_database, fresh_database, new_prefix
+from bench.common import CpuMeter, delete_prefix, drop_database, fresh_database, new_prefix, redis_server_pid
 from exchange_core.keys import Keys
 from launcher.stack import running_stack
 from tests.client import Trader, sign_up
@@ -89,15 +90,25 @@ def main(duration_s: int = 10) -> dict[str, float]:
                 "-s",
                 str(script),
             ]
+            pids = dict(stack.supervisor.pids())
+            redis_pid = redis_server_pid()
+            if redis_pid is not None:
+                pids["redis"] = redis_pid
+            meter = CpuMeter(pids)
+            meter.start()
+            wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             out = subprocess.run(
                 [*command, stack.url], env=env, capture_output=True, text=True, check=True
             ).stdout
+            wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = meter.stop()
+            cpu["wrk"] = sum(getattr(wrk_after, f) - getattr(wrk_before, f) for f in ("ru_utime", "ru_stime"))
             os.unlink(fh.name)
             figures = parse_wrk(out)
             accepted = asyncio.run(count_accepted(prefix))
     finally:
         asyncio.run(delete_prefix(REDIS_URL, prefix))
-        drop_database()
+        drop_database(dsn)
     ok = figures["requests"] - figures["non_2xx"]
     rate = ok / figures["seconds"] if figures["seconds"] else 0.0
     print(f"== gateway over HTTP: {CONNECTIONS} connections, {duration_s} s, wrk on the same machine")
@@ -106,6 +117,10 @@ def main(duration_s: int = 10) -> dict[str, float]:
         f"p90 {figures['p90_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms (target <= 50); "
         f"{int(figures['non_2xx'])} non-2xx; {accepted:,} orders accepted by the engine"
     )
+    if ok:
+        per_order = ", ".join(f"{name} {seconds * 1000 / ok:.3f}" for name, seconds in sorted(cpu.items()))
+        print(f"   CPU ms per answered order: {per_order}; "
+              f"total {sum(cpu.values()) * 1000 / ok:.3f} (2 cores allow 1.0 at 2,000/s)")  # fmt: skip
     assert accepted >= ok, "the engine saw fewer orders than the gateway acknowledged"
     return {**figures, "orders_per_s": rate, "accepted": accepted}
 

@@ -5,15 +5,15 @@ A reservation (`resv:{uid}`, field `SYM:orderId`) records what an order locked, 
 outlives its order. Negative script results become exceptions here, at one boundary.
 """
 
+import asyncio
 from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-from redis.exceptions import NoScriptError
 
 from exchange_core.keys import Keys
+from exchange_core.pipelined import PipelinedRedis, ReplyError
 
 MAX_AMOUNT = 2**53 - 1  # Lua compares numbers as doubles: amounts must stay exact below this
 RECENT_CLIENT_ID_MS = 24 * 3600 * 1000
@@ -43,6 +43,9 @@ class Ledger:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
+        # The order path's commands (reserve here; order ids and XADD at the gateway) share one
+        # auto-pipelined connection.
+        self.pipelined = PipelinedRedis.like(redis)
         self._reserve = redis.register_script(_script("reserve.lua"))
         self._deposit = redis.register_script(_script("deposit.lua"))
         self._settle = redis.register_script(_script("settle.lua"))
@@ -69,25 +72,22 @@ class Ledger:
         pending = f"{user_id}:{symbol}:{order_id}"
         k = self.keys
         # One round trip: index the reservation as pending first (the sweeper ignores an index
-        # entry without a reservation), then reserve.
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.zadd(k.pending_reservations(), {pending: now_ms})
+        # entry without a reservation), then reserve; both go out in one write.
+        fast = self.pipelined
         keys = [k.balances(user_id), k.reservations(user_id), k.client_ids(user_id), k.open_orders(user_id)]
-        args: list[Arg] = [
-            asset,
-            amount,
-            f"{symbol}:{order_id}",
-            now_ms,
-            f"{symbol}:{client_order_id}",
-            order_id,
-            recent_ms,
-        ]
-        pipe.evalsha(self._reserve.sha, len(keys), *keys, *args)
+        claim = f"{symbol}:{client_order_id}"
+        args = (asset, amount, f"{symbol}:{order_id}", now_ms, claim, order_id, recent_ms)
+        indexed = fast.execute("ZADD", k.pending_reservations(), now_ms, pending)
+        reserved = fast.execute("EVALSHA", self._reserve.sha, len(keys), *keys, *args)
         try:
-            _, result = await pipe.execute()
-        except NoScriptError:
+            result = await reserved
+        except ReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
             await self.load_scripts()
-            _, result = await pipe.execute()
+            result = await fast.execute("EVALSHA", self._reserve.sha, len(keys), *keys, *args)
+        finally:
+            await indexed  # answered before `reserved`: replies come in order
         if result == 1:
             return
         await self.redis.zrem(self.keys.pending_reservations(), pending)
@@ -145,9 +145,11 @@ class Ledger:
             args.extend(op)
         return args
 
-    def queue_settle(self, pipe: Pipeline, user_id: int, symbol: str, ops: Sequence[SettleOp]) -> None:
-        """Queue settle.lua for one user on `pipe` (run `load_scripts` once before)."""
-        pipe.evalsha(self._settle.sha, 7, *self.settle_keys(user_id, symbol), *self.settle_args(symbol, ops))
+    def send_settle(self, user_id: int, symbol: str, ops: Sequence[SettleOp]) -> "asyncio.Future[Any]":
+        """Send settle.lua for one user on the pipelined connection now (run `load_scripts` once
+        before); the future gets its answer (see parse_settled)."""
+        keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, ops)
+        return self.pipelined.execute("EVALSHA", self._settle.sha, len(keys), *keys, *args)
 
     async def load_scripts(self) -> None:
         """Make sure Redis has the scripts, for callers that queue them on pipelines."""

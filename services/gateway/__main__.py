@@ -2,7 +2,7 @@
 
 import uvicorn
 
-from gateway.app import create_app
+from gateway.app import create_server_app
 from gateway.settings import GatewaySettings
 
 
@@ -10,7 +10,7 @@ def main() -> None:
     settings = GatewaySettings()
     if not settings.secret_key:
         raise SystemExit("SECRET_KEY is required (a Fernet key: urlsafe base64 of 32 random bytes)")
-    app: object = "gateway.app:create_app" if settings.workers > 1 else create_app(settings)
+    app: object = "gateway.app:create_server_app" if settings.workers > 1 else create_server_app(settings)
     uvicorn.run(
         app,  # type: ignore[arg-type]
         factory=settings.workers > 1,

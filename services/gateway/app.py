@@ -16,6 +16,7 @@ from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from gateway.context import GatewayContext
+from gateway.fastpath import OrderFastPath
 from gateway.settings import GatewaySettings
 
 
@@ -41,6 +42,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             yield
         finally:
             await ctx.replies.stop()
+            await ctx.ledger.pipelined.aclose()
             await pool.close()
             await redis.aclose()
 
@@ -79,3 +81,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(home.router)
     return app
+
+
+def create_server_app(settings: GatewaySettings | None = None) -> OrderFastPath:
+    """What uvicorn serves: the FastAPI app behind the signed-order fast path (gateway/fastpath.py)."""
+    return OrderFastPath(create_app(settings))

@@ -129,10 +129,9 @@ def server_ms() -> int:
 # ---------------------------------------------------------------- parameters
 
 
-def _is_form(request: Request) -> bool:
-    """Whether the body carries parameters: form-urlencoded, or no content type at all."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return media_type in ("", "application/x-www-form-urlencoded")
+def is_form(content_type: str) -> bool:
+    """Whether a body of this content type carries parameters: form-urlencoded, or none given."""
+    return content_type.split(";")[0].strip().lower() in ("", "application/x-www-form-urlencoded")
 
 
 def _parse(raw: bytes) -> list[tuple[str, str]]:
@@ -144,25 +143,30 @@ def _parse(raw: bytes) -> list[tuple[str, str]]:
         raise ApiError(TOO_MANY_PARAMETERS, "Too many parameters sent for this endpoint.") from None
 
 
-async def _form_body(request: Request) -> bytes:
-    return await request.body() if _is_form(request) else b""
-
-
-async def request_params(request: Request) -> dict[str, str]:
-    """The query-string and form-body parameters, merged; cached on request.state.
+def parse_params(query: bytes, body: bytes) -> dict[str, str]:
+    """The query-string and form-body parameters, merged.
 
     Raises ApiError(-1101) when a parameter is given twice (in one place or in both), -1100 for
     bytes that are not UTF-8.
     """
-    cached = getattr(request.state, "request_params", None)
-    if isinstance(cached, dict):
-        return cached
-    pairs = _parse(request.scope.get("query_string", b"")) + _parse(await _form_body(request))
     params: dict[str, str] = {}
-    for name, value in pairs:
+    for name, value in _parse(query) + _parse(body):
         if name in params:
             raise ApiError(TOO_MANY_PARAMETERS, "Duplicate values for a parameter detected.")
         params[name] = value
+    return params
+
+
+async def _form_body(request: Request) -> bytes:
+    return await request.body() if is_form(request.headers.get("content-type", "")) else b""
+
+
+async def request_params(request: Request) -> dict[str, str]:
+    """parse_params of the request's query string and form body; cached on request.state."""
+    cached = getattr(request.state, "request_params", None)
+    if isinstance(cached, dict):
+        return cached
+    params = parse_params(request.scope.get("query_string", b""), await _form_body(request))
     request.state.request_params = params
     return params
 
@@ -173,10 +177,13 @@ def _without_signature(raw: bytes) -> bytes:
     return b"&".join(part for part in raw.split(b"&") if part.partition(b"=")[0] != b"signature")
 
 
-async def total_params(request: Request) -> bytes:
+def signed_payload(query: bytes, body: bytes) -> bytes:
     """Binance's totalParams: raw query string + raw form body, without the signature."""
-    query = _without_signature(request.scope.get("query_string", b""))
-    return query + _without_signature(await _form_body(request))
+    return _without_signature(query) + _without_signature(body)
+
+
+async def total_params(request: Request) -> bytes:
+    return signed_payload(request.scope.get("query_string", b""), await _form_body(request))
 
 
 # ---------------------------------------------------------------- the SIGNED rules
@@ -219,19 +226,21 @@ def check_timestamp(timestamp: int, recv_window: int, now_ms: int) -> None:
         raise ApiError(INVALID_TIMESTAMP, "Timestamp for this request is outside of the recvWindow.")
 
 
-def _api_key_header(request: Request) -> str:
-    api_key = request.headers.get(API_KEY_HEADER, "")
+def check_api_key_format(api_key: str) -> str:
+    """`api_key` if well formed; raises ApiError(-2014, 401) otherwise."""
     if not _API_KEY.fullmatch(api_key):
         raise ApiError(BAD_API_KEY_FMT, "API-key format invalid.", 401)
     return api_key
 
 
-async def _resolve_api_key(request: Request, api_key: str) -> tuple[int, bytes]:
+def _api_key_header(request: Request) -> str:
+    return check_api_key_format(request.headers.get(API_KEY_HEADER, ""))
+
+
+async def resolve_api_key(ctx: GatewayContext, cache: ApiKeyCache, api_key: str) -> tuple[int, bytes]:
     """(user id, secret) of an active key; raises ApiError(-2015, 401) otherwise."""
-    cache = api_key_cache(request.app.state)
     found = cache.get(api_key)
     if found is None:
-        ctx = context(request)
         found = await lookup_api_key(ctx.pool, fernet_for(ctx.settings.secret_key), api_key)
         if found is None:
             raise ApiError(REJECTED_MBX_KEY, "Invalid API-key, IP, or permissions for action.", 401)
@@ -239,31 +248,41 @@ async def _resolve_api_key(request: Request, api_key: str) -> tuple[int, bytes]:
     return found
 
 
-async def signed_user(request: Request) -> Principal:
-    """The owner of a SIGNED request.
+async def verify_signed(
+    ctx: GatewayContext, cache: ApiKeyCache, api_key: str, params: dict[str, str], payload: bytes
+) -> Principal:
+    """The owner of a SIGNED request whose well-formed key is `api_key`, whose parameters are
+    `params` and whose totalParams is `payload`.
 
-    Rejections, in the order checked: -2014 (no well-formed X-MBX-APIKEY), -1101 (duplicate
-    parameter), -1102 (timestamp missing or malformed), -1100/-1131 (bad recvWindow), -1021
-    (timestamp ahead by 1000 ms or more, or older than recvWindow: a replay), -1102 (no
-    signature), -2015 (unknown or revoked key), -1022 (signature mismatch).
+    Rejections, in the order checked: -1102 (timestamp missing or malformed), -1100/-1131 (bad
+    recvWindow), -1021 (timestamp ahead by 1000 ms or more, or older than recvWindow: a replay),
+    -1102 (no signature), -2015 (unknown or revoked key), -1022 (signature mismatch).
     """
-    api_key = _api_key_header(request)
-    params = await request_params(request)
     timestamp = _timestamp(params)
     check_timestamp(timestamp, _recv_window(params), server_ms())
     signature = params.get("signature")
     if not signature:
         raise _missing("signature")
-    user_id, secret = await _resolve_api_key(request, api_key)
-    expected = hmac.new(secret, await total_params(request), hashlib.sha256).hexdigest()
+    user_id, secret = await resolve_api_key(ctx, cache, api_key)
+    expected = hmac.new(secret, payload, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
         raise ApiError(INVALID_SIGNATURE, "Signature for this request is not valid.", 400)
     return Principal(user_id, "api_key")
 
 
+async def signed_user(request: Request) -> Principal:
+    """The owner of a SIGNED request: -2014 without a well-formed X-MBX-APIKEY, -1101 for a
+    duplicate parameter, then the rules of verify_signed."""
+    api_key = _api_key_header(request)
+    params = await request_params(request)
+    cache = api_key_cache(request.app.state)
+    return await verify_signed(context(request), cache, api_key, params, await total_params(request))
+
+
 async def api_key_user(request: Request) -> Principal:
     """The owner of the X-MBX-APIKEY header alone (Binance USER_STREAM). Raises -2014 or -2015."""
-    user_id, _ = await _resolve_api_key(request, _api_key_header(request))
+    cache = api_key_cache(request.app.state)
+    user_id, _ = await resolve_api_key(context(request), cache, _api_key_header(request))
     return Principal(user_id, "api_key")
 
 

@@ -61,7 +61,11 @@ class OrderService:
         """A new order id for the market, from a block of ORDER_ID_BLOCK taken with one INCRBY."""
         next_id, end = self._id_blocks.get(symbol, (1, 0))
         if next_id > end:
-            end = int(await self.ctx.redis.incrby(self.ctx.keys.order_ids(symbol), ORDER_ID_BLOCK))
+            end = int(
+                await self.ctx.ledger.pipelined.execute(
+                    "INCRBY", self.ctx.keys.order_ids(symbol), ORDER_ID_BLOCK
+                )
+            )
             next_id = end - ORDER_ID_BLOCK + 1
         self._id_blocks[symbol] = (next_id + 1, end)
         return next_id
@@ -149,9 +153,8 @@ class OrderService:
         if reserved_at is not None and now_ms() - reserved_at > SUBMIT_GUARD_MS:
             ctx.replies.forget(correlation_id)
             raise timeout_error()
-        await ctx.redis.xadd(
-            ctx.keys.commands(symbol), {"c": encode_command(command, self.reply_channel, correlation_id)}
-        )
+        encoded = encode_command(command, self.reply_channel, correlation_id)
+        await ctx.ledger.pipelined.execute("XADD", ctx.keys.commands(symbol), "*", "c", encoded)
         batch: epb.EventBatch | None = await ctx.replies.wait(
             correlation_id, future, ctx.settings.order_timeout_ms / 1000
         )

@@ -9,10 +9,11 @@ whose command never reached an engine.
 """
 
 import asyncio
-import json
 import logging
 import time
+from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from engine.journal import entry_ms
@@ -94,14 +95,15 @@ class SettlementService:
         fx = Effects(market, self.known[symbol])
         for e in events:
             fx.apply(e)
-        pipe = self.redis.pipeline(transaction=False)
+        ledger, fast, keys = self.ledger, self.ledger.pipelined, self.keys
         users = [(user_id, effects) for user_id, effects in fx.users.items() if effects.finish()]
-        for user_id, effects in users:
-            self.ledger.queue_settle(pipe, user_id, symbol, effects.finish())
-        results = await pipe.execute()
-        post = self.redis.pipeline(transaction=False)
+        # Everything below goes out on the pipelined connection: one write per step.
+        settled = [ledger.send_settle(user_id, symbol, effects.finish()) for user_id, effects in users]
+        results = [await answer for answer in settled]
+        post: list[asyncio.Future[Any]] = []
         if fx.confirmed:
-            post.zrem(self.keys.pending_reservations(), *[f"{u}:{symbol}:{o}" for u, o in fx.confirmed])
+            done = [f"{u}:{symbol}:{o}" for u, o in fx.confirmed]
+            post.append(fast.execute("ZREM", keys.pending_reservations(), *done))
         ts = events[-1].ts if events else 0
         for (user_id, effects), result in zip(users, results, strict=True):
             applied, balances = parse_settled(result)
@@ -110,15 +112,17 @@ class SettlementService:
             payloads: list[dict[str, object]] = list(effects.reports)
             if balances:
                 payloads.append(account_position(balances, self.decimals, ts))
-            post.publish(self.keys.user_channel(user_id), json.dumps(payloads, separators=(",", ":")))
+            post.append(fast.execute("PUBLISH", keys.user_channel(user_id), orjson.dumps(payloads)))
         for batch in batches:
             for ref in batch.commands:
                 if ref.reply_to:
-                    post.publish(ref.reply_to, reply_for(batch, ref))
+                    post.append(fast.execute("PUBLISH", ref.reply_to, reply_for(batch, ref)))
         if command_id:
-            post.set(self.keys.settled_position(symbol), command_id)
-        post.xack(self.keys.events(symbol), self.settings.group, *[entry_id for entry_id, _ in entries])
-        await post.execute()
+            post.append(fast.execute("SET", keys.settled_position(symbol), command_id))
+        acked = [entry_id for entry_id, _ in entries]
+        post.append(fast.execute("XACK", keys.events(symbol), self.settings.group, *acked))
+        for answer in post:
+            await answer
         self.applied_batches += 1
 
     async def _load_order_infos(self, symbol: str, events: list[Event]) -> None:

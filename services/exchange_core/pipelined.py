@@ -1,0 +1,140 @@
+"""One Redis connection shared by every coroutine of a process, pipelined automatically.
+
+Commands are queued as they are issued and written together once per event-loop iteration;
+Redis answers in order, so replies resolve the waiting futures first in, first out. For the short
+commands of the order path (reserve, XADD, INCRBY) this costs a fraction of a pooled client's
+per-call checkout, timeout context and parsing layers, and many concurrent requests share one
+write and one read.
+
+Replies are hiredis's: bytes, int, list, None. An error reply raises ReplyError. A lost
+connection fails every command in flight with ConnectionError (whether those ran is unknown to
+the caller, as with any client); the next command reconnects.
+"""
+
+import asyncio
+from collections import deque
+from typing import Any, cast
+from urllib.parse import unquote, urlparse
+
+import hiredis
+from redis.asyncio import Redis
+
+
+def _pack(command: tuple[str | bytes | int, ...]) -> bytes:
+    # hiredis's stub annotates a 1-tuple; it packs a command of any length.
+    packed: bytes = hiredis.pack_command(command)  # type: ignore[arg-type]
+    return packed
+
+
+class ReplyError(Exception):
+    """Redis answered the command with an error (the message is Redis's)."""
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.reader = hiredis.Reader()
+        self.waiting: deque[asyncio.Future[Any]] = deque()
+        self.transport: asyncio.Transport | None = None
+        self.lost = False
+        self.out: list[bytes] = []
+        self.flush_scheduled = False
+
+    def send(self, loop: asyncio.AbstractEventLoop, command: bytes) -> "asyncio.Future[Any]":
+        """Queue `command` for this loop iteration's write; the future gets its reply."""
+        future: asyncio.Future[Any] = loop.create_future()
+        self.waiting.append(future)
+        self.out.append(command)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            loop.call_soon(self.flush)
+        return future
+
+    def flush(self) -> None:
+        self.flush_scheduled = False
+        out, self.out = self.out, []
+        if self.transport is not None and not self.lost:
+            self.transport.write(b"".join(out))
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        while (reply := self.reader.gets()) is not False:
+            future = self.waiting.popleft()
+            if future.done():  # its caller went away
+                continue
+            if isinstance(reply, hiredis.ReplyError):
+                future.set_exception(ReplyError(str(reply)))
+            else:
+                future.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        while self.waiting:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(ConnectionError(f"connection to Redis lost: {exc}"))
+
+
+class PipelinedRedis:
+    """execute(*args) -> reply, on one auto-pipelined connection to `url` (redis://[:pw@]host:port/db)."""
+
+    def __init__(self, url: str) -> None:
+        parsed = urlparse(url)
+        self.host = parsed.hostname or "127.0.0.1"
+        self.port = parsed.port or 6379
+        self.password = unquote(parsed.password) if parsed.password else None
+        self.username = unquote(parsed.username) if parsed.username else None
+        self.db = int(parsed.path.lstrip("/") or 0)
+        self._conn: _Connection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connecting: asyncio.Lock | None = None
+
+    @classmethod
+    def like(cls, client: Redis) -> "PipelinedRedis":
+        """A pipelined connection to the server and database that `client` uses."""
+        kw = client.connection_pool.connection_kwargs
+        pipelined = cls(f"redis://{kw.get('host', '127.0.0.1')}:{kw.get('port', 6379)}/{kw.get('db', 0)}")
+        pipelined.username = kw.get("username")
+        pipelined.password = kw.get("password")
+        return pipelined
+
+    def execute(self, *args: str | bytes | int) -> "asyncio.Future[Any]":
+        """Queue one command now (commands are sent in the order of these calls); await the result
+        for its reply (raises ReplyError, ConnectionError)."""
+        command = _pack(args)
+        conn, loop = self._conn, self._loop
+        if conn is not None and not conn.lost and loop is asyncio.get_running_loop():
+            return conn.send(loop, command)
+        return asyncio.ensure_future(self._connect_and_send(command))  # tasks start in call order
+
+    async def _connect_and_send(self, command: bytes) -> Any:
+        conn = await self._connect()
+        assert self._loop is not None
+        return await conn.send(self._loop, command)
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (tests): forget the old one's connection
+            self._loop, self._conn, self._connecting = loop, None, asyncio.Lock()
+        assert self._connecting is not None
+        async with self._connecting:
+            if self._conn is not None and not self._conn.lost:
+                return self._conn
+            _, conn = await loop.create_connection(_Connection, self.host, self.port)
+            hello: list[tuple[str | bytes | int, ...]] = []
+            if self.password is not None:
+                auth = (self.username, self.password) if self.username else (self.password,)
+                hello.append(("AUTH", *auth))
+            if self.db:
+                hello.append(("SELECT", self.db))
+            for command in hello:
+                await conn.send(loop, _pack(command))
+            self._conn = conn
+            return conn
+
+    async def aclose(self) -> None:
+        if self._conn is not None and self._conn.transport is not None:
+            self._conn.transport.close()
+        self._conn = None

@@ -1,0 +1,109 @@
+"""POST /api/v3/order from API-key callers, served in front of FastAPI.
+
+The order endpoint is the gateway's hot path; FastAPI's middleware, routing, dependency solving
+and response handling cost about as much CPU as the order itself. This ASGI wrapper around the
+FastAPI app answers `POST /api/v3/order` requests that carry X-MBX-APIKEY and no cookie with the
+same functions the FastAPI route uses (auth.parse_params, auth.verify_signed, OrderService.place),
+so both give the same answers and the same errors. Every other request, including
+cookie-authenticated orders from the web page, and the lifespan go on to FastAPI, where the route
+also documents the endpoint in OpenAPI.
+"""
+
+import logging
+from typing import Any, cast
+
+import orjson
+from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
+
+from exchange_core.errors import UNKNOWN, ApiError
+from gateway.auth import (
+    API_KEY_HEADER,
+    api_key_cache,
+    check_api_key_format,
+    is_form,
+    parse_params,
+    signed_payload,
+    verify_signed,
+)
+from gateway.context import GatewayContext
+
+log = logging.getLogger("gateway.fastpath")
+
+ORDER_PATH = "/api/v3/order"
+# A form body longer than this is refused (an order's parameters take a few hundred bytes).
+MAX_BODY_BYTES = 64 * 1024
+_API_KEY_HEADER = API_KEY_HEADER.lower().encode()
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class TooLarge(Exception):
+    pass
+
+
+class OrderFastPath:
+    """ASGI app: the signed-order fast path in front of `app` (see module docstring)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != ORDER_PATH:
+            await self.app(scope, receive, send)
+            return
+        api_key = content_type = None
+        for name, value in scope["headers"]:
+            if name == _API_KEY_HEADER:
+                api_key = value
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"cookie":
+                await self.app(scope, receive, send)  # a session may own it: FastAPI's rules decide
+                return
+        if api_key is None:
+            await self.app(scope, receive, send)
+            return
+        status, payload = await self._answer(scope, receive, api_key, content_type)
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, api_key: bytes, content_type: bytes | None
+    ) -> tuple[int, bytes]:
+        try:
+            body = await _read_body(receive)
+            app = self.app
+            ctx = cast(GatewayContext, app.state.ctx)
+            key = check_api_key_format(api_key.decode("latin-1"))
+            form = body if is_form((content_type or b"").decode("latin-1")) else b""
+            query: bytes = scope.get("query_string", b"")
+            params = parse_params(query, form)
+            who = await verify_signed(ctx, api_key_cache(app.state), key, params, signed_payload(query, form))
+            result: dict[str, Any] = await ctx.orders.place(who.user_id, params)
+            return 200, orjson.dumps(result)
+        except ApiError as exc:
+            return exc.status, orjson.dumps(exc.body())
+        except TooLarge:
+            return 413, orjson.dumps({"code": UNKNOWN, "msg": "Request body too large."})
+        except Exception:
+            log.exception("POST %s failed", ORDER_PATH)
+            msg = "An unknown error occurred while processing the request."
+            return 500, orjson.dumps({"code": UNKNOWN, "msg": msg})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body; raises TooLarge past MAX_BODY_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
