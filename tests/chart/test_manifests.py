@@ -199,6 +199,12 @@ def test_gateway_and_ws_scale_and_keep_a_pod_through_disruptions(defaults: list[
     for pdb in by_kind(defaults, "PodDisruptionBudget"):
         assert any(selects(pdb["spec"]["selector"], labels) for labels, _ in pods)
     assert sorted(component(m) for m in by_kind(defaults, "PodDisruptionBudget")) == ["gateway", "ws"]
+    for tier in (m for m in by_kind(defaults, "Deployment") if component(m) in ("gateway", "ws")):
+        spec = tier["spec"]["template"]["spec"]
+        (spread,) = spec["topologySpreadConstraints"]
+        assert selects(spread["labelSelector"], tier["spec"]["template"]["metadata"]["labels"])
+        assert spec["containers"][0]["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+        assert spec["terminationGracePeriodSeconds"] > 5
     single = render("--set", "gateway.autoscaling.enabled=false", "--set", "gateway.replicas=1")
     assert sorted(component(m) for m in by_kind(single, "PodDisruptionBudget")) == ["ws"]
 
