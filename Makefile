@@ -26,7 +26,7 @@ install: $(INSTALLED)
 $(PROTO_OUT)/.generated: $(PROTO_SRC) $(INSTALLED)
 	mkdir -p $(PROTO_OUT)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m grpc_tools.protoc -Iprotos --python_out=services --mypy_out=services \
-		--grpc_python_out=services $(PROTO_SRC)
+		--grpc_python_out=services --mypy_grpc_out=services $(PROTO_SRC)
 	touch $(PROTO_OUT)/__init__.py $(PROTO_OUT)/py.typed $@
 
 protos: $(PROTO_OUT)/.generated

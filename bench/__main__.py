@@ -1,16 +1,17 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
-`python -m bench [core|service|gateway|ws|db ...]` runs a selection.
+`python -m bench [core|service|gateway|grpc|ws|db ...]` runs a selection.
 """
 
 import sys
 
-from bench import db_bench, engine_bench, gateway_bench, service_bench, ws_bench
+from bench import db_bench, engine_bench, gateway_bench, grpc_bench, service_bench, ws_bench
 
 BENCHMARKS = {
     "core": lambda: engine_bench.main(),
     "service": lambda: service_bench.main(),
     "gateway": lambda: gateway_bench.main(),
+    "grpc": lambda: grpc_bench.main(),
     "ws": lambda: ws_bench.main(),
     "db": lambda: db_bench.main(),
 }

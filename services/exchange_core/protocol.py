@@ -144,5 +144,16 @@ def reply_for(batch: epb.EventBatch, ref: epb.CommandRef) -> bytes:
     reply = epb.Reply(correlation_id=ref.correlation_id)
     reply.batch.symbol = batch.symbol
     reply.batch.command_id = ref.command_id
-    reply.batch.events.extend(e for e in batch.events if ref.first_seq <= e.seq <= ref.last_seq)
+    events = batch.events
+    # A batch's events have consecutive seqs, so the command's events are one slice of them.
+    start = ref.first_seq - events[0].seq if events else 0
+    end = start + ref.last_seq - ref.first_seq + 1
+    if (
+        0 <= start < end <= len(events)
+        and events[start].seq == ref.first_seq
+        and events[end - 1].seq == ref.last_seq
+    ):
+        reply.batch.events.extend(events[start:end])
+    else:
+        reply.batch.events.extend(e for e in events if ref.first_seq <= e.seq <= ref.last_seq)
     return reply.SerializeToString()

@@ -25,6 +25,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from gateway.auth import api_key_cache
+        from gateway.grpcapi.server import start_grpc
         from gateway.orders import OrderService
         from gateway.replies import ReplyListener
 
@@ -38,9 +40,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await ctx.replies.start()
         ctx.orders = OrderService(ctx)
         app.state.ctx = ctx
+        grpc_api = await start_grpc(ctx, api_key_cache(app.state))
         try:
             yield
         finally:
+            if grpc_api is not None:
+                await grpc_api.stop()
             await ctx.replies.stop()
             await ctx.ledger.pipelined.aclose()
             await pool.close()

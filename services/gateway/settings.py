@@ -10,6 +10,9 @@ from exchange_core.config import CommonSettings
 class GatewaySettings(CommonSettings):
     host: str = "127.0.0.1"
     port: int = 8000
+    # The gRPC API (Trading, MarketData, health, reflection); GRPC_PORT=0 turns it off.
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 50051
     # Unique per gateway process: names its reply channel.
     gateway_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
     # Key that encrypts API secrets at rest (Fernet, urlsafe base64 of 32 bytes). Required.

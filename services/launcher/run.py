@@ -68,6 +68,8 @@ async def prepare(settings: LauncherSettings, run_dir: Path, markets: dict[str, 
     """Everything before the first process starts. Raises PrepareError with what to do."""
     check_redis(settings.redis_url)
     check_port_free(settings.gateway_port, "GATEWAY_PORT")
+    if settings.grpc_port:
+        check_port_free(settings.grpc_port, "GRPC_PORT")
     if module_available(WS):
         check_port_free(settings.ws_port, "WS_PORT")
     applied = await prepare_database(settings.database_url)
@@ -109,6 +111,7 @@ def base_env(settings: LauncherSettings, key: str) -> dict[str, str]:
         "SECRET_KEY": key,
         "HOST": HOST,
         "PORT": str(settings.gateway_port),
+        "GRPC_PORT": str(settings.grpc_port),
         "LOG_LEVEL": settings.log_level,
     }
 
@@ -120,12 +123,16 @@ def banner(settings: LauncherSettings, ws: bool, run_dir: Path, password: str) -
         if ws
         else ("not started (no `ws` package installed)")
     )
+    grpc_line = (
+        f"{HOST}:{settings.grpc_port}   (Trading, MarketData: docs/grpc.md)" if settings.grpc_port else "off"
+    )
     return "\n".join(
         [
             UP_LINE,
             f"  Web page   {rest}",
             f"  REST       {rest}/api/v3   (docs: {rest}/docs)",
             f"  WebSocket  {ws_line}",
+            f"  gRPC       {grpc_line}",
             f"  Demo login {settings.demo_email} / {password}",
             f"  Logs       {run_dir / 'logs'}",
             "Ctrl-C stops everything.",

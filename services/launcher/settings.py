@@ -14,6 +14,8 @@ class LauncherSettings(CommonSettings):
     run_dir: str = ".run"
     gateway_port: int = Field(default=8000, ge=1, le=65535)
     ws_port: int = Field(default=8001, ge=1, le=65535)
+    # The gateway's gRPC API (docs/grpc.md); 0: off.
+    grpc_port: int = Field(default=50051, ge=0, le=65535)
     # The Fernet key that encrypts API secrets; empty: read (or create once) run_dir/secret.key.
     secret_key: str = ""
     demo_email: str = "demo@exchange.local"

@@ -37,6 +37,8 @@ class Stack:
     ws_url: str = ""
     # The market maker's API key (with_marketmaker=True).
     marketmaker_key: tuple[str, str] | None = None
+    # The gateway's gRPC API, "127.0.0.1:PORT" (on a free port unless GRPC_PORT is given).
+    grpc_target: str = ""
 
     def logs(self) -> str:
         return "\n".join(f"== {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))
@@ -72,6 +74,7 @@ def running_stack(
         "SECRET_KEY": Fernet.generate_key().decode(),
         "PORT": str(port),
         "LOG_LEVEL": "INFO",
+        "GRPC_PORT": str(free_port()),
         **extra_env,
     }
     for wanted, module in ((with_ws, "ws"), (with_dbwriter, "dbwriter")):
@@ -90,7 +93,8 @@ def running_stack(
     add_services(supervisor, layout)
     supervisor.start_all()
     ws_url = f"ws://127.0.0.1:{layout.ws_port}" if layout.ws_port is not None else ""
-    stack = Stack(url, prefix, supervisor, symbols, log_dir, ws_url, marketmaker_key)
+    grpc_target = f"127.0.0.1:{env['GRPC_PORT']}" if env["GRPC_PORT"] != "0" else ""
+    stack = Stack(url, prefix, supervisor, symbols, log_dir, ws_url, marketmaker_key, grpc_target)
     try:
         wait_until_up(stack)
         yield stack

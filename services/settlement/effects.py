@@ -7,6 +7,8 @@ a, b, c, d). Balance fields are "ASSET:free" / "ASSET:locked"; amounts are integ
 import json
 from dataclasses import dataclass, field
 
+import orjson
+
 from exchange_core.keys import FEE_ACCOUNT
 from exchange_core.ledger import SettleOp
 from exchange_core.markets import Market
@@ -46,7 +48,7 @@ class OrderInfo:
 
     def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> str:
         """The stored order state: compact JSON of integers (decimals are made at the edge)."""
-        return json.dumps(
+        return orjson.dumps(
             {
                 "i": self.order_id,
                 "c": self.client_order_id,
@@ -62,9 +64,8 @@ class OrderInfo:
                 "x": executed,
                 "xq": executed_quote,
                 "u": update_time,
-            },
-            separators=(",", ":"),
-        )
+            }
+        ).decode()
 
     @classmethod
     def from_state(cls, user_id: int, raw: str) -> "OrderInfo":
@@ -201,7 +202,7 @@ class Effects:
                 "b": is_buyer,
                 "m": is_maker,
             }
-            fx.ops.append((t.seq, "T", t.trade_id, json.dumps(trade, separators=(",", ":")), "", ""))
+            fx.ops.append((t.seq, "T", t.trade_id, orjson.dumps(trade).decode(), "", ""))
             if info is not None:
                 fx.reports.append(
                     execution_report(

@@ -13,6 +13,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
@@ -49,6 +50,18 @@ class Counters:
     md_gaps: int = 0
     resyncs: int = 0
     user_messages: int = 0
+
+
+class Publisher(Protocol):
+    """What a market feed writes to: the WebSocket Hub, or the gateway's gRPC stream hub."""
+
+    def has(self, name: str) -> bool:
+        """Whether stream `name` has a subscriber (a payload nobody wants is not built)."""
+        ...
+
+    def publish(self, name: str, payload: bytes) -> None:
+        """Deliver `payload` (a JSON document) to every subscriber of `name`."""
+        ...
 
 
 class Client:

@@ -25,7 +25,7 @@ from exchange_proto import events_pb2 as epb
 from matching.enums import Side
 from ws.book import Level, LocalBook, Snapshot
 from ws.candles import INTERVALS, CandleSeries
-from ws.fanout import Counters, Hub
+from ws.fanout import Counters, Publisher
 from ws.payloads import Formatter
 from ws.streams import PARTIAL_LEVELS, SPEEDS_MS, Kind, StreamSpec, depth_name, partial_name
 from ws.tickers import RollingStats, Ticker24h
@@ -79,7 +79,7 @@ class SymbolFeed:
     def __init__(
         self,
         market: Market,
-        hub: Hub,
+        hub: Publisher,
         counters: Counters,
         depth_levels: int,
         request_snapshot: Callable[["SymbolFeed"], None],

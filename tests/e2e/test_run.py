@@ -21,8 +21,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from redis import Redis
 
 from exchange_core.keys import Keys
@@ -94,6 +96,7 @@ def launched(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterat
         "RUN_DIR": str(run_dir),
         "GATEWAY_PORT": str(free_port()),
         "WS_PORT": str(free_port()),
+        "GRPC_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("SECRET_KEY", None)
@@ -184,6 +187,11 @@ def test_printed_addresses_answer(launched: Launched) -> None:
         assert int(port) == int(launched.env["WS_PORT"]) and host == "127.0.0.1"
         with socket.create_connection((host, int(port)), timeout=5):
             pass
+    target = launched.field("gRPC").split()[0]
+    assert target == f"127.0.0.1:{launched.env['GRPC_PORT']}"
+    with grpc.insecure_channel(target) as channel:
+        health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert health.status == health_pb2.HealthCheckResponse.SERVING
     email, _, password = launched.field("Demo login").partition(" / ")
     with httpx.Client(base_url=web, timeout=10) as web_client:
         login = web_client.post("/api/web/login", json={"email": email, "password": password})

@@ -5,8 +5,10 @@ from exchange_core.protocol import (
     command_to_proto,
     decode_events,
     encode_events,
+    reply_for,
 )
 from exchange_proto import commands_pb2
+from exchange_proto import events_pb2 as epb
 from matching import MatchingEngine, Side, StpMode, TimeInForce
 from matching.commands import CancelAll, CancelOrder
 from tests.corehelpers import SPEC, cancel, limit, market
@@ -42,3 +44,29 @@ def test_events_of_a_busy_book_round_trip() -> None:
     symbol, decoded, command_id = decode_events(encode_events("TSTUSD", events, "1-0"))
     assert (symbol, command_id) == ("TSTUSD", "1-0")
     assert decoded == events
+
+
+def _batch_of(seqs: list[int], refs: list[tuple[int, int]]) -> epb.EventBatch:
+    batch = epb.EventBatch(symbol="BTCUSDT", command_id="1-0")
+    for seq in seqs:
+        batch.events.add(seq=seq, ts=seq * 10).order_cancelled.order_id = seq
+    for i, (first, last) in enumerate(refs):
+        batch.commands.add(
+            command_id=f"1-{i}", reply_to="r", correlation_id=f"c{i}", first_seq=first, last_seq=last
+        )
+    return batch
+
+
+def test_reply_for_carries_exactly_its_commands_events() -> None:
+    for seqs, refs in (
+        (list(range(5, 13)), [(5, 5), (6, 9), (10, 12)]),  # consecutive: sliced
+        ([5, 6, 9, 10, 11], [(5, 6), (9, 11), (7, 8)]),  # a gap: filtered
+    ):
+        batch = _batch_of(seqs, refs)
+        for ref in batch.commands:
+            reply = epb.Reply.FromString(reply_for(batch, ref))
+            assert reply.correlation_id == ref.correlation_id
+            assert reply.batch.command_id == ref.command_id and reply.batch.symbol == "BTCUSDT"
+            expected = [s for s in seqs if ref.first_seq <= s <= ref.last_seq]
+            assert [e.seq for e in reply.batch.events] == expected
+            assert [e.order_cancelled.order_id for e in reply.batch.events] == expected

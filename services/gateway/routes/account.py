@@ -6,17 +6,26 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from exchange_core.units import from_units
+from gateway.accounts import asset_decimals
 from gateway.auth import Caller, context, request_params
+from gateway.context import GatewayContext
 
 router = APIRouter(prefix="/api/v3", tags=["account"])
 
 
-def asset_decimals(request: Request) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for market in context(request).markets.values():
-        out[market.base.name] = market.base.decimals
-        out[market.quote.name] = market.quote.decimals
-    return out
+async def balance_rows(ctx: GatewayContext, user_id: int, omit_zero: bool) -> list[dict[str, str]]:
+    """The user's balances, {"asset", "free", "locked"} by asset name: every asset of a market
+    and any other held (REST account's `balances`, gRPC GetBalances)."""
+    decimals = asset_decimals(ctx.markets)
+    held = await ctx.ledger.balances(user_id)
+    rows = []
+    for asset in sorted(set(decimals) | set(held)):
+        free, locked = held.get(asset, (0, 0))
+        if omit_zero and not free and not locked:
+            continue
+        d = decimals.get(asset, 8)
+        rows.append({"asset": asset, "free": from_units(free, d), "locked": from_units(locked, d)})
+    return rows
 
 
 @router.get("/account")
@@ -24,16 +33,8 @@ async def account(request: Request, who: Caller) -> dict[str, Any]:
     """Balances (free and locked) and permissions, Binance's shape."""
     ctx = context(request)
     params = await request_params(request)
-    decimals = asset_decimals(request)
-    held = await ctx.ledger.balances(who.user_id)
     omit_zero = params.get("omitZeroBalances", "false").lower() == "true"
-    balances = []
-    for asset in sorted(set(decimals) | set(held)):
-        free, locked = held.get(asset, (0, 0))
-        if omit_zero and not free and not locked:
-            continue
-        d = decimals.get(asset, 8)
-        balances.append({"asset": asset, "free": from_units(free, d), "locked": from_units(locked, d)})
+    balances = await balance_rows(ctx, who.user_id, omit_zero)
     fees = next(iter(ctx.markets.values()))
     maker_bps = int(fees.spec.maker_fee_ppm // 100)
     taker_bps = int(fees.spec.taker_fee_ppm // 100)

@@ -17,6 +17,7 @@ from exchange_core.errors import BAD_INTERVAL, INVALID_PARAMETER, ApiError
 from exchange_core.markets import Market
 from exchange_core.units import from_units
 from gateway.auth import context, request_params
+from gateway.context import GatewayContext
 from gateway.validation import int_param, market_of
 
 router = APIRouter(prefix="/api/v3", tags=["market"])
@@ -38,7 +39,11 @@ def bounded(params: dict[str, str], name: str, default: int, maximum: int) -> in
 
 async def book(request: Request, market: Market) -> dict[str, Any]:
     """The engine's latest depth snapshot: {"lastUpdateId", "bids", "asks"} in integer units."""
-    ctx = context(request)
+    return await depth_snapshot(context(request), market)
+
+
+async def depth_snapshot(ctx: GatewayContext, market: Market) -> dict[str, Any]:
+    """The engine's latest depth snapshot: {"lastUpdateId", "bids", "asks"} in integer units."""
     raw = await redisio.get(ctx.redis, ctx.keys.depth(market.symbol))
     if raw is None:
         return {"lastUpdateId": 0, "bids": [], "asks": []}
@@ -62,10 +67,14 @@ def levels(market: Market, rows: list[list[int]], limit: int) -> list[list[str]]
 async def depth(request: Request) -> dict[str, Any]:
     """Order book: `limit` levels per side (default 100, up to 5000; levels beyond the engine's
     snapshot of 1000 are not kept). lastUpdateId chains with the WebSocket depth diffs."""
-    params = await request_params(request)
-    market = market_of(params, context(request).markets)
+    return await order_book(context(request), await request_params(request))
+
+
+async def order_book(ctx: GatewayContext, params: dict[str, str]) -> dict[str, Any]:
+    """GET /api/v3/depth (and gRPC GetOrderBook): `symbol`, `limit`."""
+    market = market_of(params, ctx.markets)
     limit = bounded(params, "limit", 100, 5000)
-    snapshot = await book(request, market)
+    snapshot = await depth_snapshot(ctx, market)
     return {
         "lastUpdateId": snapshot["lastUpdateId"],
         "bids": levels(market, snapshot["bids"], limit),
@@ -88,8 +97,11 @@ def trade_json(market: Market, t: marketdb.TradeRow) -> dict[str, Any]:
 @router.get("/trades")
 async def recent_trades(request: Request) -> list[dict[str, Any]]:
     """The latest trades (default 500, up to 1000), oldest first."""
-    ctx = context(request)
-    params = await request_params(request)
+    return await latest_trades(context(request), await request_params(request))
+
+
+async def latest_trades(ctx: GatewayContext, params: dict[str, str]) -> list[dict[str, Any]]:
+    """GET /api/v3/trades (and gRPC GetTrades): `symbol`, `limit`."""
     market = market_of(params, ctx.markets)
     limit = bounded(params, "limit", 500, 1000)
     async with ctx.pool.acquire() as conn:
@@ -149,8 +161,12 @@ async def agg_trades(request: Request) -> list[dict[str, Any]]:
 async def klines(request: Request) -> list[list[Any]]:
     """Candles for any Binance interval from 1m, oldest first (default 500, up to 1000).
     Taker-buy volumes are not kept and show as 0."""
-    ctx = context(request)
-    params = await request_params(request)
+    return await candles(context(request), await request_params(request))
+
+
+async def candles(ctx: GatewayContext, params: dict[str, str]) -> list[list[Any]]:
+    """GET /api/v3/klines (and gRPC GetKlines): `symbol`, `interval`, `startTime`, `endTime`,
+    `limit`. Raises -1120 for an unknown interval."""
     market = market_of(params, ctx.markets)
     interval = params.get("interval", "")
     if interval not in INTERVALS:

@@ -1,0 +1,265 @@
+"""Between the gRPC messages and the REST code path: requests become REST's parameters (so
+that validation is REST's), REST's Binance-shaped results and the WebSocket tier's payloads
+become messages. Enum values are the Binance names with the enum's prefix
+(SIDE_BUY <-> "BUY")."""
+
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from exchange_proto import api_types_pb2 as apb
+from exchange_proto import market_data_api_pb2 as mpb
+from exchange_proto import trading_api_pb2 as tpb
+
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
+V = TypeVar("V", bound=int)
+
+
+class Names(Generic[V]):
+    """A proto enum whose value names are Binance's names behind `prefix`."""
+
+    def __init__(self, wrapper: "_EnumTypeWrapper[V]", prefix: str) -> None:
+        self.wrapper = wrapper
+        self.prefix = prefix
+
+    def name(self, value: int) -> str:
+        """The Binance name of `value` ("" for 0, the unspecified value; the number itself for an
+        unknown one, which REST's validation then rejects as it is)."""
+        if not value:
+            return ""
+        try:
+            return self.wrapper.Name(cast(V, value)).removeprefix(self.prefix)
+        except ValueError:
+            return str(value)
+
+    def value(self, name: str) -> V:
+        """The value of a Binance name (raises ValueError for an unknown one)."""
+        return self.wrapper.Value(self.prefix + name)
+
+
+_SIDE = Names(apb.Side, "SIDE_")
+_TYPE = Names(apb.OrderType, "ORDER_TYPE_")
+_TIF = Names(apb.TimeInForce, "TIME_IN_FORCE_")
+_STATUS = Names(apb.OrderStatus, "ORDER_STATUS_")
+_STP = Names(apb.SelfTradePreventionMode, "SELF_TRADE_PREVENTION_MODE_")
+_RESP = Names(tpb.ResponseType, "RESPONSE_TYPE_")
+_EXEC = Names(tpb.ExecutionType, "EXECUTION_TYPE_")
+
+
+def params(**given: str | int) -> dict[str, str]:
+    """REST parameters from the given values, leaving out empty strings and zeros (not sent)."""
+    return {k: str(v) for k, v in given.items() if v not in ("", 0)}
+
+
+# ---------------------------------------------------------------- requests
+
+
+def place_params(r: tpb.PlaceOrderRequest) -> dict[str, str]:
+    return params(
+        symbol=r.symbol,
+        side=_SIDE.name(r.side),
+        type=_TYPE.name(r.type),
+        timeInForce=_TIF.name(r.time_in_force),
+        price=r.price,
+        quantity=r.quantity,
+        quoteOrderQty=r.quote_order_qty,
+        newClientOrderId=r.new_client_order_id,
+        newOrderRespType=_RESP.name(r.new_order_resp_type),
+        selfTradePreventionMode=_STP.name(r.self_trade_prevention_mode),
+    )
+
+
+def order_ref_params(symbol: str, order_id: int, orig_client_order_id: str) -> dict[str, str]:
+    return params(symbol=symbol, orderId=order_id, origClientOrderId=orig_client_order_id)
+
+
+# ---------------------------------------------------------------- trading results
+
+
+def placed(d: dict[str, Any]) -> tpb.PlaceOrderResponse:
+    """From POST /api/v3/order's body (ACK, RESULT or FULL)."""
+    out = tpb.PlaceOrderResponse(
+        symbol=d["symbol"],
+        order_id=d["orderId"],
+        client_order_id=d["clientOrderId"],
+        transact_time=d["transactTime"],
+    )
+    if "status" not in d:
+        return out
+    out.price = d["price"]
+    out.orig_qty = d["origQty"]
+    out.executed_qty = d["executedQty"]
+    out.orig_quote_order_qty = d["origQuoteOrderQty"]
+    out.cummulative_quote_qty = d["cummulativeQuoteQty"]
+    out.status = _STATUS.value(d["status"])
+    out.time_in_force = _TIF.value(d["timeInForce"])
+    out.type = _TYPE.value(d["type"])
+    out.side = _SIDE.value(d["side"])
+    out.working_time = d["workingTime"]
+    out.self_trade_prevention_mode = _STP.value(d["selfTradePreventionMode"])
+    for f in d.get("fills", ()):
+        out.fills.add(
+            price=f["price"],
+            qty=f["qty"],
+            commission=f["commission"],
+            commission_asset=f["commissionAsset"],
+            trade_id=f["tradeId"],
+        )
+    return out
+
+
+def order(d: dict[str, Any]) -> tpb.Order:
+    """From GET /api/v3/order's body (and openOrders' items)."""
+    return tpb.Order(
+        symbol=d["symbol"],
+        order_id=d["orderId"],
+        client_order_id=d["clientOrderId"],
+        price=d["price"],
+        orig_qty=d["origQty"],
+        executed_qty=d["executedQty"],
+        cummulative_quote_qty=d["cummulativeQuoteQty"],
+        status=_STATUS.value(d["status"]),
+        time_in_force=_TIF.value(d["timeInForce"]),
+        type=_TYPE.value(d["type"]),
+        side=_SIDE.value(d["side"]),
+        time=d["time"],
+        update_time=d["updateTime"],
+        is_working=d["isWorking"],
+        orig_quote_order_qty=d["origQuoteOrderQty"],
+        self_trade_prevention_mode=_STP.value(d["selfTradePreventionMode"]),
+    )
+
+
+def cancelled(d: dict[str, Any]) -> tpb.CancelOrderResponse:
+    """From DELETE /api/v3/order's body (and DELETE openOrders' items)."""
+    return tpb.CancelOrderResponse(
+        symbol=d["symbol"],
+        order_id=d["orderId"],
+        orig_client_order_id=d["origClientOrderId"],
+        client_order_id=d["clientOrderId"],
+        transact_time=d["transactTime"],
+        price=d["price"],
+        orig_qty=d["origQty"],
+        executed_qty=d["executedQty"],
+        cummulative_quote_qty=d["cummulativeQuoteQty"],
+        status=_STATUS.value(d["status"]),
+        time_in_force=_TIF.value(d["timeInForce"]),
+        type=_TYPE.value(d["type"]),
+        side=_SIDE.value(d["side"]),
+        self_trade_prevention_mode=_STP.value(d["selfTradePreventionMode"]),
+    )
+
+
+def execution_report(d: dict[str, Any]) -> tpb.ExecutionReport:
+    """From a user-data executionReport payload (settlement.reports.execution_report)."""
+    return tpb.ExecutionReport(
+        event_time=d["E"],
+        symbol=d["s"],
+        client_order_id=d["c"],
+        side=_SIDE.value(d["S"]),
+        type=_TYPE.value(d["o"]),
+        time_in_force=_TIF.value(d["f"]),
+        quantity=d["q"],
+        price=d["p"],
+        execution_type=_EXEC.value(d["x"]),
+        status=_STATUS.value(d["X"]),
+        order_id=d["i"],
+        last_executed_qty=d["l"],
+        cumulative_filled_qty=d["z"],
+        last_executed_price=d["L"],
+        commission=d["n"],
+        commission_asset=d["N"] or "",
+        transaction_time=d["T"],
+        trade_id=d["t"],
+        is_working=d["w"],
+        is_maker=d["m"],
+        order_creation_time=d["O"],
+        cumulative_quote_qty=d["Z"],
+        last_quote_qty=d["Y"],
+        quote_order_qty=d["Q"],
+        self_trade_prevention_mode=_STP.value(d["V"]),
+    )
+
+
+# ---------------------------------------------------------------- market data
+
+
+def _levels(rows: list[list[str]]) -> list[apb.PriceLevel]:
+    return [apb.PriceLevel(price=p, quantity=q) for p, q in rows]
+
+
+def order_book(d: dict[str, Any]) -> mpb.OrderBook:
+    """From GET /api/v3/depth's body."""
+    return mpb.OrderBook(last_update_id=d["lastUpdateId"], bids=_levels(d["bids"]), asks=_levels(d["asks"]))
+
+
+def trade(d: dict[str, Any]) -> mpb.Trade:
+    """From an item of GET /api/v3/trades."""
+    return mpb.Trade(
+        id=d["id"],
+        price=d["price"],
+        qty=d["qty"],
+        quote_qty=d["quoteQty"],
+        time=d["time"],
+        is_buyer_maker=d["isBuyerMaker"],
+    )
+
+
+def kline(k: list[Any]) -> mpb.Kline:
+    """From an item of GET /api/v3/klines."""
+    return mpb.Kline(
+        open_time=k[0],
+        open=k[1],
+        high=k[2],
+        low=k[3],
+        close=k[4],
+        volume=k[5],
+        close_time=k[6],
+        quote_volume=k[7],
+        trades=k[8],
+    )
+
+
+def depth_update(d: dict[str, Any]) -> mpb.DepthUpdate:
+    """From a <symbol>@depth payload (ws.payloads.Formatter.depth_update)."""
+    return mpb.DepthUpdate(
+        event_time=d["E"],
+        symbol=d["s"],
+        first_update_id=d["U"],
+        final_update_id=d["u"],
+        bids=_levels(d["b"]),
+        asks=_levels(d["a"]),
+    )
+
+
+def stream_trade(d: dict[str, Any]) -> mpb.Trade:
+    """From a <symbol>@trade payload (ws.payloads.Formatter.trade)."""
+    return mpb.Trade(id=d["t"], price=d["p"], qty=d["q"], time=d["T"], is_buyer_maker=d["m"])
+
+
+def ticker(d: dict[str, Any]) -> mpb.Ticker:
+    """From a <symbol>@ticker payload (ws.payloads.Formatter.ticker)."""
+    return mpb.Ticker(
+        event_time=d["E"],
+        symbol=d["s"],
+        price_change=d["p"],
+        price_change_percent=d["P"],
+        weighted_avg_price=d["w"],
+        prev_close_price=d["x"],
+        last_price=d["c"],
+        last_qty=d["Q"],
+        bid_price=d["b"],
+        bid_qty=d["B"],
+        ask_price=d["a"],
+        ask_qty=d["A"],
+        open_price=d["o"],
+        high_price=d["h"],
+        low_price=d["l"],
+        volume=d["v"],
+        quote_volume=d["q"],
+        open_time=d["O"],
+        close_time=d["C"],
+        first_id=d["F"],
+        last_id=d["L"],
+        count=d["n"],
+    )

@@ -1,0 +1,309 @@
+"""The gRPC streams' source: the WebSocket tier's market feeds (ws.feed.SymbolFeed: md.{SYMBOL}
+decoding, depth snapshot sync and gap repair, diff periods, 24h statistics) and user channels
+(user.{uid}, settlement's payloads), run inside the gateway for its gRPC streams.
+
+A stream is a Sink: a bounded queue of messages. A market stream (`<symbol>@depth@100ms`,
+`<symbol>@trade`, `<symbol>@ticker`) gets each payload converted once into a message for all its
+sinks. A sink that falls MAX_PENDING messages behind is cut off (the call ends with
+RESOURCE_EXHAUSTED; a depth client then resynchronizes from a snapshot), never buffered without
+bound; so is every stream when the pub/sub connection fails. Feeds and channels are subscribed
+while some stream needs them.
+"""
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+from google.protobuf.message import Message
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from exchange_core import redisio
+from exchange_core.keys import Keys
+from exchange_core.markets import Market
+from ws.bus import Bus
+from ws.candles import DAY
+from ws.fanout import Counters
+from ws.feed import SymbolFeed, now_ms
+from ws.seed import recent_trades
+from ws.tickers import ticker_24h
+
+log = logging.getLogger("gateway.grpc.feeds")
+
+MAX_PENDING = 10_000
+DEPTH_LEVELS = 1_000  # levels per side in depth:{SYMBOL}
+SEED_MAX_ENTRIES = 20_000
+
+Convert = Callable[[dict[str, Any]], Message]
+
+
+class Sink:
+    """One stream's pending messages. Iterating yields them until the sink is cut off."""
+
+    def __init__(self) -> None:
+        self.pending: collections.deque[Message] = collections.deque()
+        self.wake = asyncio.Event()
+        self.overflowed = False
+
+    def put(self, message: Message) -> None:
+        if self.overflowed:
+            return
+        self.pending.append(message)
+        if len(self.pending) > MAX_PENDING:
+            self.cut_off()
+        self.wake.set()
+
+    def cut_off(self) -> None:
+        """End the stream: nothing more is delivered, what is pending is dropped."""
+        self.overflowed = True
+        self.pending.clear()
+        self.wake.set()
+
+    async def __aiter__(self) -> AsyncIterator[Message]:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            if self.overflowed:
+                return
+            while self.pending:
+                yield self.pending.popleft()
+
+
+class StreamHub:
+    """Sinks by stream name; a ws.fanout.Publisher, so that market feeds write to it."""
+
+    def __init__(self, on_first: Callable[[str], None], on_last: Callable[[str], None]) -> None:
+        self.on_first = on_first
+        self.on_last = on_last
+        self.sinks: dict[str, dict[Sink, None]] = {}
+        self.converters: dict[str, Convert] = {}
+
+    def has(self, name: str) -> bool:
+        return name in self.sinks
+
+    def publish(self, name: str, payload: bytes) -> None:
+        sinks = self.sinks.get(name)
+        if sinks:
+            self.deliver(name, json.loads(payload))
+
+    def deliver(self, name: str, document: dict[str, Any]) -> None:
+        """Convert `document` once and hand the message to every sink of `name`."""
+        sinks = self.sinks.get(name)
+        if not sinks:
+            return
+        message = self.converters[name](document)
+        for sink in sinks:
+            sink.put(message)
+
+    def attach(self, name: str, sink: Sink, convert: Convert) -> None:
+        sinks = self.sinks.get(name)
+        if sinks is None:
+            self.sinks[name] = {sink: None}
+            self.converters[name] = convert
+            self.on_first(name)
+        else:
+            sinks[sink] = None
+
+    def detach(self, name: str, sink: Sink) -> None:
+        sinks = self.sinks.get(name)
+        if sinks is None:
+            return
+        sinks.pop(sink, None)
+        if not sinks:
+            del self.sinks[name]
+            del self.converters[name]
+            self.on_last(name)
+
+
+class MarketFeeds:
+    """The feeds and user channels the gateway's gRPC streams need, on one pub/sub connection."""
+
+    def __init__(self, redis: Redis, keys: Keys, markets: dict[str, Market]) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.markets = markets
+        self.counters = Counters()
+        self.bus = Bus(redis, keys.prefix + f"grpc.control.{uuid.uuid4().hex[:12]}")
+        self.hub = StreamHub(self._first, self._last)
+        self.feeds: dict[str, SymbolFeed] = {}
+        self.ready: dict[str, asyncio.Event] = {}
+        self.names_of_symbol: dict[str, set[str]] = {}
+        self.symbol_of_name: dict[str, str] = {}
+        self.user_of_name: dict[str, int] = {}
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def run(self) -> None:
+        """The pub/sub reader, the depth-period clock and the ticker loop, until cancelled. When
+        one fails (Redis lost), every stream is cut off and all starts again a second later."""
+        while True:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self.bus.run())
+                    group.create_task(self._clock())
+                    group.create_task(self._tickers())
+            except* Exception:
+                log.exception("gRPC stream source failed; streams cut off, restarting")
+            finally:
+                for task in list(self.tasks):
+                    task.cancel()
+            self._reset()
+            await asyncio.sleep(1.0)
+
+    def _reset(self) -> None:
+        """End every stream and forget every feed and channel (a new pub/sub connection)."""
+        for sinks in self.hub.sinks.values():
+            for sink in sinks:
+                sink.cut_off()
+        self.hub.sinks.clear()
+        self.hub.converters.clear()
+        for ready in self.ready.values():
+            ready.set()  # streams still waiting to go live find their sink cut off
+        self.feeds.clear()
+        self.ready.clear()
+        self.names_of_symbol.clear()
+        self.symbol_of_name.clear()
+        self.user_of_name.clear()
+        self.bus = Bus(self.redis, self.keys.prefix + f"grpc.control.{uuid.uuid4().hex[:12]}")
+
+    @contextlib.asynccontextmanager
+    async def market_stream(self, symbol: str, name: str, convert: Convert) -> AsyncIterator[Sink]:
+        """A sink of market stream `name` (a ws stream name of `symbol`), live once this yields:
+        the md.{SYMBOL} subscription is confirmed."""
+        sink = Sink()
+        self.symbol_of_name[name] = symbol
+        self.hub.attach(name, sink, convert)
+        try:
+            await self.ready[symbol].wait()
+            yield sink
+        finally:
+            self.hub.detach(name, sink)
+
+    @contextlib.asynccontextmanager
+    async def user_stream(self, user_id: int, convert: Convert) -> AsyncIterator[Sink]:
+        """A sink of the user's executionReport payloads, live once this yields."""
+        name = f"user:{user_id}"
+        sink = Sink()
+        self.user_of_name[name] = user_id
+        self.hub.attach(name, sink, convert)
+        try:
+            await self.ready[name].wait()
+            yield sink
+        finally:
+            self.hub.detach(name, sink)
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def _first(self, name: str) -> None:
+        user_id = self.user_of_name.get(name)
+        if user_id is not None:
+            ready = self.ready[name] = asyncio.Event()
+            self.bus.subscribe(
+                self.keys.user_channel(user_id), lambda data: self._on_user(name, data), ready.set
+            )
+            return
+        symbol = self.symbol_of_name[name]
+        self.names_of_symbol.setdefault(symbol, set()).add(name)
+        if symbol not in self.feeds:
+            self._start_feed(self.markets[symbol])
+
+    def _last(self, name: str) -> None:
+        user_id = self.user_of_name.pop(name, None)
+        if user_id is not None:
+            self.ready.pop(name, None)
+            self.bus.unsubscribe(self.keys.user_channel(user_id))
+            return
+        symbol = self.symbol_of_name.pop(name)
+        names = self.names_of_symbol[symbol]
+        names.discard(name)
+        if not names:
+            del self.names_of_symbol[symbol]
+            self.feeds.pop(symbol, None)
+            self.ready.pop(symbol, None)
+            self.bus.unsubscribe(self.keys.market_data(symbol))
+
+    def _start_feed(self, market: Market) -> None:
+        feed = SymbolFeed(market, self.hub, self.counters, DEPTH_LEVELS, self._request_snapshot)
+        self.feeds[market.symbol] = feed
+        ready = self.ready[market.symbol] = asyncio.Event()
+
+        def subscribed() -> None:
+            feed.on_subscribed()
+            ready.set()
+
+        self.bus.subscribe(self.keys.market_data(market.symbol), feed.on_md, subscribed)
+        self._spawn(self._seed(feed))
+
+    def _on_user(self, name: str, data: bytes) -> None:
+        """user.{uid} carries a JSON array of user-data payloads; executionReports go on."""
+        try:
+            items = json.loads(data)
+        except ValueError:
+            log.warning("%s: not JSON: %r", name, data[:200])
+            return
+        for item in items if isinstance(items, list) else [items]:
+            if isinstance(item, dict) and item.get("e") == "executionReport":
+                self.hub.deliver(name, item)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _request_snapshot(self, feed: SymbolFeed) -> None:
+        self._spawn(self._load_snapshot(feed))
+
+    async def _load_snapshot(self, feed: SymbolFeed) -> None:
+        """Read depth:{SYMBOL} for `feed`, retrying while Redis fails and the feed is in use."""
+        delay = 0.1
+        while self.feeds.get(feed.symbol) is feed:
+            try:
+                raw = await redisio.get(self.redis, self.keys.depth(feed.symbol))
+            except RedisError as exc:
+                log.warning("%s: depth snapshot not read (%s), retrying", feed.symbol, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if self.feeds.get(feed.symbol) is feed:
+                feed.on_snapshot(raw)
+            return
+
+    async def _seed(self, feed: SymbolFeed) -> None:
+        """Seed the 24h statistics from evt:{SYMBOL} (from the trades seen if it cannot be read)."""
+        try:
+            history = await recent_trades(
+                self.redis, self.keys.events(feed.symbol), now_ms() - DAY, SEED_MAX_ENTRIES
+            )
+        except RedisError as exc:
+            log.warning("%s: no trade history (%s)", feed.symbol, exc)
+            history = []
+        feed.seed(history)
+
+    # ------------------------------------------------------------------ periodic work
+
+    async def _clock(self) -> None:
+        """Every 100 ms end the 100 ms depth periods; every 10th tick the 1000 ms ones."""
+        tick = 0
+        while True:
+            await asyncio.sleep(0.1)
+            tick += 1
+            now = now_ms()
+            for feed in list(self.feeds.values()):
+                feed.flush_depth(100, now)
+                if tick % 10 == 0:
+                    feed.flush_depth(1000, now)
+
+    async def _tickers(self) -> None:
+        """Once a second, the 24h ticker of each market with a ticker stream that has traded."""
+        while True:
+            await asyncio.sleep(1.0)
+            now = now_ms()
+            for feed in list(self.feeds.values()):
+                if feed.wants_ticker() and feed.stats_ready:
+                    ticker = ticker_24h(feed.stats, now)
+                    if ticker is not None:
+                        feed.publish_tickers(now, ticker)
