@@ -8,9 +8,11 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import grpc
 import httpx
 import pytest
 import yaml
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests import services
 from tests.chart.conftest import SIX_MARKETS, Manifest, by_kind, component, render
@@ -152,3 +154,19 @@ def test_the_helm_test_pod_passes_and_fails_on_a_wrong_registry(
     smoke.name += "-six"
     assert smoke.run(logs, timeout_s=60) == 1
     assert "exchangeInfo lists ['BTCUSDT', 'ETHUSDT']" in smoke.output()
+
+
+def test_the_gateway_serves_grpc_on_the_port_of_its_service(
+    chart_pods: tuple[Cluster, list[LocalPod]],
+) -> None:
+    """The gRPC API listens where the gateway Service's `grpc` port sends traffic."""
+    cluster, pods = chart_pods
+    (gateway,) = [p for p in pods if p.component == "gateway"]
+    (service,) = [s for s in by_kind(cluster.manifests, "Service") if component(s) == "gateway"]
+    (port,) = [p for p in service["spec"]["ports"] if p["name"] == "grpc"]
+    assert gateway.ports[port["targetPort"]] == port["port"]
+    with grpc.insecure_channel(f"127.0.0.1:{gateway.ports['grpc']}") as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=""), timeout=10
+        )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
