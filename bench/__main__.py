@@ -1,11 +1,11 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
-`python -m bench [core|service|gateway|grpc|ws|db ...]` runs a selection.
+`python -m bench [core|service|gateway|grpc|ws|db|telemetry ...]` runs a selection.
 """
 
 import sys
 
-from bench import db_bench, engine_bench, gateway_bench, grpc_bench, service_bench, ws_bench
+from bench import db_bench, engine_bench, gateway_bench, grpc_bench, service_bench, telemetry_bench, ws_bench
 
 BENCHMARKS = {
     "core": lambda: engine_bench.main(),
@@ -14,6 +14,7 @@ BENCHMARKS = {
     "grpc": lambda: grpc_bench.main(),
     "ws": lambda: ws_bench.main(),
     "db": lambda: db_bench.main(),
+    "telemetry": lambda: telemetry_bench.main(),
 }
 
 

@@ -6,8 +6,10 @@ from redis.asyncio import Redis
 
 from dbwriter.service import DbWriterService
 from dbwriter.settings import DbWriterSettings
+from exchange_core import tracing
 from exchange_core.markets import load_markets
 from exchange_core.runtime import configure_logging, stop_event, tune_gc
+from exchange_core.telemetry import serve_probes
 
 
 async def main() -> None:
@@ -19,11 +21,16 @@ async def main() -> None:
         settings.database_url, min_size=0, max_size=1, command_timeout=settings.command_timeout_s
     )
     service = DbWriterService(settings, redis, pool, load_markets())
+    tracing.configure("dbwriter")
+    probes = await serve_probes(settings, service.metrics.registry, service.ready, service.refresh_metrics)
     stop = stop_event()
     tune_gc()
     try:
         await service.run(stop)
     finally:
+        if probes is not None:
+            await probes.stop()
+        tracing.shutdown()
         await pool.close()
         await redis.aclose()
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 from redis.asyncio import Redis
@@ -21,9 +21,13 @@ from redis.asyncio import Redis
 from dbwriter.rows import HistoryRows
 from dbwriter.settings import DbWriterSettings
 from dbwriter.store import Written, write_rows
-from exchange_core import redisio
+from dbwriter.telemetry import DbWriterMetrics, traced_refs, write_spans
+from engine.journal import entry_ms
+from exchange_core import redisio, tracing
 from exchange_core.keys import Keys
 from exchange_core.markets import Market
+from exchange_core.telemetry import redis_ready
+from exchange_proto import events_pb2 as epb
 
 log = logging.getLogger("dbwriter")
 
@@ -55,6 +59,8 @@ class Batch:
 
     rows: HistoryRows
     ids: dict[str, list[bytes]]
+    # (symbol, command ref) of the traced commands, collected only while tracing is on.
+    traced: list[tuple[str, epb.CommandRef]] = field(default_factory=list)
 
 
 class DbWriterService:
@@ -72,6 +78,10 @@ class DbWriterService:
         self.orders_written = 0
         self.rounds = 0
         self.failures = 0
+        self.metrics = DbWriterMetrics(
+            list(markets),
+            lambda: (self.trades_written, self.orders_written, self.rounds, self.failures),
+        )
 
     async def ensure_groups(self) -> None:
         for stream in self.streams:
@@ -118,6 +128,8 @@ class DbWriterService:
                 batch.ids[raw_stream.decode()] = [entry_id for entry_id, _ in entries]
                 for _, fields in entries:
                     batch.rows.add_entry(fields[b"e"])
+                    if tracing.ENABLED:
+                        batch.traced += traced_refs(fields[b"e"])
                     decoded += 1
                     if decoded % 16 == 0:
                         await asyncio.sleep(0)  # let a write in flight go on meanwhile
@@ -125,14 +137,25 @@ class DbWriterService:
 
     async def commit(self, batch: Batch, stop: asyncio.Event) -> bool:
         """Write `batch`, then ack its entries; False if `stop` came first (nothing acked)."""
+        start_ns, failures = time.time_ns(), self.failures
         if batch.rows and not await self.write(batch.rows, stop):
             return False
+        if batch.traced:
+            write_spans(batch.traced, start_ns, time.time_ns(), 1 + self.failures - failures)
         pipe = self.redis.pipeline(transaction=False)
         for stream, ids in batch.ids.items():
             pipe.xack(stream, self.settings.group, *ids)
         await pipe.execute()
         self.rounds += 1
+        self.metrics.committed(max(entry_ms(ids[-1]) for ids in batch.ids.values()))
         return True
+
+    async def ready(self) -> bool:
+        """Readiness: Redis answers (the database may be down: the writer waits and catches up)."""
+        return await redis_ready(self.redis)
+
+    async def refresh_metrics(self) -> None:
+        await self.metrics.refresh_backlog(self.redis, self.streams, self.settings.group)
 
     async def write(self, rows: HistoryRows, stop: asyncio.Event) -> bool:
         """Write `rows`, retrying transient failures until it succeeds (True) or `stop` (False)."""
@@ -165,6 +188,7 @@ class DbWriterService:
                 log.info("database back after %.1f s", time.monotonic() - failing_since)
             self.trades_written += written.trades
             self.orders_written += written.orders
+            self.metrics.seconds.observe(time.perf_counter() - started)
             log.debug(
                 "%d events: %d trades, %d order rows in %.1f ms",
                 rows.events,

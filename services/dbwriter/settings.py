@@ -1,9 +1,9 @@
 """DB processor configuration from the environment."""
 
-from exchange_core.config import CommonSettings
+from exchange_core.telemetry import ProbeSettings
 
 
-class DbWriterSettings(CommonSettings):
+class DbWriterSettings(ProbeSettings):
     group: str = "dbwriter"
     # One consumer per deployment: order rows rely on each market's events arriving in order.
     consumer: str = "dbwriter-1"

@@ -5,8 +5,10 @@ from redis.asyncio import Redis
 
 from engine.service import EngineService
 from engine.settings import EngineSettings
+from exchange_core import tracing
 from exchange_core.markets import load_markets
 from exchange_core.runtime import configure_logging, stop_event, tune_gc
+from exchange_core.telemetry import serve_probes
 
 
 async def main() -> None:
@@ -17,11 +19,16 @@ async def main() -> None:
         raise SystemExit(f"unknown market {settings.symbol!r}; known: {', '.join(markets)}")
     redis: Redis = Redis.from_url(settings.redis_url)
     service = EngineService(settings, redis, markets[settings.symbol].spec)
+    tracing.configure(f"engine-{settings.symbol}")
+    probes = await serve_probes(settings, service.metrics.registry, service.ready, service.refresh_metrics)
     stop = stop_event()
     tune_gc()
     try:
         await service.run(stop)
     finally:
+        if probes is not None:
+            await probes.stop()
+        tracing.shutdown()
         await redis.aclose()
 
 

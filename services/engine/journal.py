@@ -5,19 +5,21 @@ from typing import NamedTuple
 
 from redis.asyncio import Redis
 
-from exchange_core import redisio
+from exchange_core import redisio, tracing
 from exchange_core.protocol import command_from_proto, decode_events
 from exchange_proto import commands_pb2
 from matching import Command
 
 
 class JournalCommand(NamedTuple):
-    """One decoded journal entry: the command and where to answer."""
+    """One decoded journal entry: the command, where to answer, and (read only while tracing is
+    on) its trace context."""
 
     entry_id: bytes
     command: Command
     reply_to: str
     correlation_id: str
+    trace_context: dict[str, str] | None = None
 
 
 def entry_ms(entry_id: bytes) -> int:
@@ -26,9 +28,10 @@ def entry_ms(entry_id: bytes) -> int:
 
 def decode_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> JournalCommand:
     msg = commands_pb2.Command.FromString(fields[b"c"])
-    return JournalCommand(
-        entry_id, command_from_proto(msg, entry_ms(entry_id)), msg.reply_to, msg.correlation_id
-    )
+    command = command_from_proto(msg, entry_ms(entry_id))
+    if tracing.ENABLED and msg.trace_context:
+        return JournalCommand(entry_id, command, msg.reply_to, msg.correlation_id, dict(msg.trace_context))
+    return JournalCommand(entry_id, command, msg.reply_to, msg.correlation_id)
 
 
 @dataclass(frozen=True, slots=True)

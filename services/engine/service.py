@@ -16,10 +16,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from engine.journal import JournalCommand, decode_entry, last_written_seq, load_snapshot
+from engine.journal import JournalCommand, decode_entry, entry_ms, last_written_seq, load_snapshot
 from engine.settings import EngineSettings
-from exchange_core import redisio
+from engine.telemetry import CommandSpans, EngineMetrics
+from exchange_core import redisio, tracing
 from exchange_core.keys import Keys
+from exchange_core.telemetry import redis_ready
 from exchange_core.wire import encode_batch, encode_command_ref, encode_event, encode_market_data
 from matching import BookDelta, Event, MarketSpec, MatchingEngine, Trade
 
@@ -47,6 +49,12 @@ class EngineService:
         self.snapshot_due = time.monotonic() + settings.snapshot_every_ms / 1000
         self.previous_snapshot_id = b"0-0"
         self.processed = 0
+        self.events_written = 0
+        self.trades = 0
+        self.recovered = False
+        self.metrics = EngineMetrics(
+            self.symbol, lambda: (self.processed, self.events_written, self.trades, self.written_seq)
+        )
 
     # ------------------------------------------------------------------ recovery
 
@@ -66,6 +74,7 @@ class EngineService:
             await self.process(entries, ack=False)
             replayed += len(entries)
         await self._reset_group()
+        self.recovered = True
         log.info(
             "%s recovered: snapshot at %s, %d commands replayed, seq %d, state %s",
             self.symbol,
@@ -111,6 +120,7 @@ class EngineService:
 
     async def process(self, entries: list[redisio.Entry], ack: bool) -> None:
         """Apply a batch of journal entries and write everything it caused in one transaction."""
+        started = time.perf_counter()
         decoded = [decode_entry(entry_id, fields) for entry_id, fields in entries]
         fresh: list[Event] = []
         answers: list[tuple[JournalCommand, list[Event]]] = []
@@ -123,17 +133,26 @@ class EngineService:
                 if jc.reply_to:
                     answers.append((jc, events))
         self.last_id = decoded[-1].entry_id
+        spans = traced = None
+        if tracing.ENABLED:
+            spans = CommandSpans(self.symbol, answers, started_ns(started), len(decoded))
+            traced = spans.carriers
         pipe = self.redis.pipeline(transaction=True)
         if fresh:
             encoded = [encode_event(e) for e in fresh]
             refs = [
                 encode_command_ref(
-                    jc.entry_id.decode(), jc.reply_to, jc.correlation_id, events[0].seq, events[-1].seq
+                    jc.entry_id.decode(),
+                    jc.reply_to,
+                    jc.correlation_id,
+                    events[0].seq,
+                    events[-1].seq,
+                    traced.get(jc.entry_id) if traced else None,
                 )
                 for jc, events in answers
             ]
             pipe.xadd(self.evt_key, {"e": encode_batch(self.symbol, encoded, self.last_id.decode(), refs)})
-            self._publish_market_data(pipe, fresh, encoded)
+            self.trades += self._publish_market_data(pipe, fresh, encoded)
             # With every md message, even when no level changed, so that REST depth's
             # lastUpdateId always chains with the diffs clients get.
             pipe.set(self.depth_key, self._depth_json(fresh[-1].seq))
@@ -146,14 +165,19 @@ class EngineService:
         await pipe.execute()
         if fresh:
             self.written_seq = fresh[-1].seq
+            self.events_written += len(fresh)
         if snapshot:
             self._snapshot_written()
         self.processed += len(decoded)
+        if spans is not None:
+            spans.end()
+        if ack:
+            self.metrics.batch_done(len(decoded), time.perf_counter() - started, entry_ms(self.last_id))
 
     # ------------------------------------------------------------------ outputs
 
-    def _publish_market_data(self, pipe: Any, events: list[Event], encoded: list[bytes]) -> None:
-        """One md.{SYMBOL} message for the batch."""
+    def _publish_market_data(self, pipe: Any, events: list[Event], encoded: list[bytes]) -> int:
+        """One md.{SYMBOL} message for the batch; returns the number of trades in it."""
         trades: list[bytes] = []
         bids: dict[int, int] = {}
         asks: dict[int, int] = {}
@@ -174,6 +198,7 @@ class EngineService:
             tuple(sorted(asks.items())),
         )
         pipe.publish(self.md_channel, md)
+        return len(trades)
 
     def _depth_json(self, update_id: int) -> bytes:
         bids, asks = self.engine.depth(self.settings.depth_levels)
@@ -201,8 +226,20 @@ class EngineService:
         self.commands_since_snapshot = 0
         self.snapshot_due = time.monotonic() + self.settings.snapshot_every_ms / 1000
 
+    async def ready(self) -> bool:
+        """Readiness: the book is recovered and Redis answers."""
+        return self.recovered and await redis_ready(self.redis)
+
+    async def refresh_metrics(self) -> None:
+        await self.metrics.refresh_backlog(self.redis, self.cmd_key, self.settings.group)
+
     async def write_snapshot(self) -> None:
         pipe = self.redis.pipeline(transaction=True)
         self._queue_snapshot(pipe)
         await pipe.execute()
         self._snapshot_written()
+
+
+def started_ns(perf_start: float) -> int:
+    """The wall-clock time (ns since the epoch) of a `time.perf_counter()` reading."""
+    return time.time_ns() - int((time.perf_counter() - perf_start) * 1e9)

@@ -1,9 +1,9 @@
 """Engine process configuration from the environment."""
 
-from exchange_core.config import CommonSettings
+from exchange_core.telemetry import ProbeSettings
 
 
-class EngineSettings(CommonSettings):
+class EngineSettings(ProbeSettings):
     symbol: str
     group: str = "engine"
     consumer: str = "engine-1"
@@ -16,4 +16,3 @@ class EngineSettings(CommonSettings):
     depth_levels: int = 1_000
     # Trim the journal before the previous snapshot (off in tests that replay it whole).
     trim_journal: bool = True
-    metrics_port: int = 0

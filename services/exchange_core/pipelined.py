@@ -1,4 +1,5 @@
-"""One Redis connection shared by every coroutine of a process, pipelined automatically.
+"""One Redis connection shared by every coroutine of a process, pipelined automatically; and a
+lean channel subscriber (`listen`).
 
 Commands are queued as they are issued and written together once per event-loop iteration;
 Redis answers in order, so replies resolve the waiting futures first in, first out. For the short
@@ -12,12 +13,16 @@ the caller, as with any client); the next command reconnects.
 """
 
 import asyncio
+import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import unquote, urlparse
 
 import hiredis
 from redis.asyncio import Redis
+
+log = logging.getLogger("exchange_core.pipelined")
 
 
 def _pack(command: tuple[str | bytes | int, ...]) -> bytes:
@@ -138,3 +143,72 @@ class PipelinedRedis:
         if self._conn is not None and self._conn.transport is not None:
             self._conn.transport.close()
         self._conn = None
+
+
+class _Subscription(asyncio.Protocol):
+    """A connection in subscribe mode: each published payload goes to `on_message`."""
+
+    def __init__(self, on_message: Callable[[bytes], None]) -> None:
+        self.reader = hiredis.Reader()
+        self.on_message = on_message
+        loop = asyncio.get_running_loop()
+        self.subscribed: asyncio.Future[None] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        while (reply := self.reader.gets()) is not False:
+            if isinstance(reply, list) and reply[0] == b"message":
+                self.on_message(reply[2])
+            elif isinstance(reply, list) and reply[0] == b"subscribe":
+                if not self.subscribed.done():
+                    self.subscribed.set_result(None)
+            elif isinstance(reply, hiredis.ReplyError):  # AUTH refused, say
+                log.error("Redis refused the subscription: %s", reply)
+                if self.transport is not None:
+                    self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if not self.subscribed.done():
+            self.subscribed.set_exception(ConnectionError(f"connection to Redis lost: {exc}"))
+
+
+async def listen(
+    server: PipelinedRedis,
+    channel: str,
+    on_message: Callable[[bytes], None],
+    ready: asyncio.Event,
+    name: str = "",
+) -> None:
+    """Deliver every message published on `channel` to `on_message`, resubscribing after a lost
+    connection (messages published meanwhile are missed); sets `ready` once subscribed. `name`
+    (no spaces) names the connection in CLIENT LIST. Runs until cancelled."""
+    loop = asyncio.get_running_loop()
+    while True:
+        sub: _Subscription | None = None
+        try:
+            _, sub = await loop.create_connection(lambda: _Subscription(on_message), server.host, server.port)
+            hello: list[tuple[str | bytes | int, ...]] = []
+            if server.password is not None:
+                hello.append(("AUTH", *((server.username,) if server.username else ()), server.password))
+            if name:
+                hello.append(("CLIENT", "SETNAME", name))
+            hello.append(("SUBSCRIBE", channel))
+            assert sub.transport is not None
+            sub.transport.write(b"".join(_pack(command) for command in hello))
+            await sub.subscribed
+            ready.set()
+            await sub.closed
+            log.warning("subscription to %s lost; subscribing again", channel)
+        except OSError as exc:
+            log.warning("cannot subscribe to %s (%s); retrying", channel, exc)
+        finally:
+            if sub is not None and sub.transport is not None:
+                sub.transport.close()
+        await asyncio.sleep(0.5)

@@ -6,6 +6,7 @@ and matching.events); a command's `ts` is not on the wire, it comes from the jou
 
 from collections.abc import Mapping
 
+from exchange_core import tracing
 from exchange_proto import commands_pb2 as cpb
 from exchange_proto import events_pb2 as epb
 from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
@@ -90,7 +91,8 @@ def command_from_proto(msg: cpb.Command, ts: int) -> Command:
 
 
 def encode_command(command: Command, reply_to: str = "", correlation_id: str = "") -> bytes:
-    return command_to_proto(command, reply_to, correlation_id).SerializeToString()
+    """A cmd:{SYMBOL} entry's bytes; with tracing on, carrying the caller's current trace context."""
+    return command_to_proto(command, reply_to, correlation_id, tracing.carrier()).SerializeToString()
 
 
 def event_to_proto(event: Event) -> epb.Event:

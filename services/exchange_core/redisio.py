@@ -78,3 +78,19 @@ async def ensure_group(redis: Redis, stream: str, group: str, start: str | bytes
             raise
         return False
     return True
+
+
+async def group_backlog(redis: Redis, stream: str, group: str) -> int:
+    """Entries of `stream` that `group` has not acknowledged: not yet delivered (the group's lag)
+    plus delivered and pending. 0 when the stream or the group does not exist yet; the lag
+    counts as 0 when Redis cannot tell it (after deletions in the stream)."""
+    try:
+        groups = cast(list[dict[str, object]], await redis.xinfo_groups(stream))
+    except ResponseError:
+        return 0
+    for info in groups:
+        name = info["name"]
+        if (name.decode() if isinstance(name, bytes) else name) == group:
+            lag = info.get("lag")
+            return int(cast(int, lag) or 0) + int(cast(int, info["pending"]))
+    return 0

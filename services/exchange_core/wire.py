@@ -174,9 +174,14 @@ def encode_event(event: Event) -> bytes:
 
 
 def encode_command_ref(
-    command_id: str, reply_to: str, correlation_id: str, first_seq: int, last_seq: int
+    command_id: str,
+    reply_to: str,
+    correlation_id: str,
+    first_seq: int,
+    last_seq: int,
+    trace_context: dict[str, str] | None = None,
 ) -> bytes:
-    """A `CommandRef` message."""
+    """A `CommandRef` message (`trace_context`: its W3C trace context map, entries by key)."""
     out = bytearray()
     for number, text in ((1, command_id), (2, reply_to), (3, correlation_id)):
         if text:
@@ -184,6 +189,12 @@ def encode_command_ref(
     if last_seq:
         _key(out, 4, 0)
         _varint(out, last_seq)
+    if trace_context:
+        for name in sorted(trace_context):
+            entry = bytearray()
+            _bytes_field(entry, 1, name.encode())
+            _bytes_field(entry, 2, trace_context[name].encode())
+            _bytes_field(out, 5, entry)
     if first_seq:
         _key(out, 6, 0)
         _varint(out, first_seq)

@@ -10,14 +10,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
+from exchange_core import tracing
 from exchange_core.db import create_pool
 from exchange_core.errors import MANDATORY_PARAM_EMPTY_OR_MALFORMED, UNKNOWN, ApiError
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
+from exchange_core.telemetry import new_registry
 from gateway.context import GatewayContext
-from gateway.fastpath import OrderFastPath
+from gateway.fastpath import ORDER_PATH, OrderFastPath
 from gateway.settings import GatewaySettings
+from gateway.telemetry import RequestMetrics, TelemetryMiddleware
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -30,6 +33,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         from gateway.orders import OrderService
         from gateway.replies import ReplyListener
 
+        traced_here = tracing.configure("gateway") if not tracing.ENABLED else False
         redis = Redis.from_url(settings.redis_url, max_connections=256)
         pool = await create_pool(settings.database_url, min_size=1, max_size=10)
         keys = Keys(settings.key_prefix)
@@ -50,6 +54,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await ctx.ledger.pipelined.aclose()
             await pool.close()
             await redis.aclose()
+            if traced_here:
+                tracing.shutdown()
 
     app = FastAPI(
         title="Exchange API",
@@ -57,6 +63,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+
+    app.state.metrics_registry = registry = new_registry()
+    app.state.request_metrics = RequestMetrics(registry)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -76,7 +85,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             status_code=500,
         )
 
-    from gateway.routes import account, home, market, public, trading, userstream, web
+    from gateway.routes import account, home, market, probes, public, trading, userstream, web
 
     app.include_router(public.router)
     app.include_router(market.router)
@@ -85,9 +94,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(userstream.router)
     app.include_router(web.router)
     app.include_router(home.router)
+    app.include_router(probes.router)
     return app
 
 
-def create_server_app(settings: GatewaySettings | None = None) -> OrderFastPath:
-    """What uvicorn serves: the FastAPI app behind the signed-order fast path (gateway/fastpath.py)."""
-    return OrderFastPath(create_app(settings))
+def create_server_app(settings: GatewaySettings | None = None) -> TelemetryMiddleware:
+    """What uvicorn serves: see server_app."""
+    return server_app(create_app(settings))
+
+
+def server_app(app: FastAPI) -> TelemetryMiddleware:
+    """`app` behind the signed-order fast path (gateway/fastpath.py), both behind the request
+    metrics and traces (gateway/telemetry.py), so that every request is counted and traced."""
+    return TelemetryMiddleware(OrderFastPath(app), app.state.request_metrics, direct_routes={ORDER_PATH})

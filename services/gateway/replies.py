@@ -4,8 +4,10 @@ import asyncio
 import contextlib
 import logging
 
+from google.protobuf.message import DecodeError
 from redis.asyncio import Redis
 
+from exchange_core.pipelined import PipelinedRedis, listen
 from exchange_proto import events_pb2 as epb
 
 log = logging.getLogger("gateway.replies")
@@ -53,25 +55,18 @@ class ReplyListener:
             self._waiting.pop(correlation_id, None)
 
     async def _listen(self) -> None:
-        while True:
-            pubsub = self.redis.pubsub()
-            try:
-                await pubsub.subscribe(self.channel)
-                self._ready.set()
-                async for message in pubsub.listen():
-                    if message.get("type") != "message":
-                        continue
-                    reply = epb.Reply.FromString(message["data"])
-                    future = self._waiting.pop(reply.correlation_id, None)
-                    if future is not None and not future.done():
-                        future.set_result(reply.batch)
-            except asyncio.CancelledError:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
-                raise
-            except Exception:
-                log.exception("reply channel %s failed; resubscribing", self.channel)
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
-                await asyncio.sleep(0.5)
+        server = PipelinedRedis.like(self.redis)
+        await listen(server, self.channel, self._deliver, self._ready, name=f"replies:{self.channel}")
+
+    def _deliver(self, data: bytes) -> None:
+        try:
+            reply = epb.Reply.FromString(data)
+        except DecodeError:
+            log.error("undecodable reply on %s (%d bytes)", self.channel, len(data))
+            return
+        future = self._waiting.pop(reply.correlation_id, None)
+        if future is not None and not future.done():
+            future.set_result(reply.batch)
 
 
 def _resolve_none(future: "asyncio.Future[epb.EventBatch | None]") -> None:

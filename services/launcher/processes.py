@@ -3,7 +3,7 @@ and the tests' running_stack: one engine per market, settlement, the gateway, an
 WebSocket tier, DB processor and market maker."""
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from launcher.supervisor import Supervisor
 
@@ -37,22 +37,40 @@ class Layout:
     ws_port: int | None = None
     dbwriter: bool = False
     marketmaker_env: dict[str, str] | None = None
+    # METRICS_PORT by service name, for the services without an HTTP port of their own.
+    metrics_ports: dict[str, int] = field(default_factory=dict)
+
+    def probed(self) -> list[str]:
+        """The services that serve /metrics on a METRICS_PORT: engines, settlement, and the DB
+        processor and market maker when present."""
+        names = [engine_name(s) for s in self.symbols] + ["settlement"]
+        if self.dbwriter:
+            names.append(DBWRITER)
+        if self.marketmaker_env is not None:
+            names.append(MARKETMAKER)
+        return names
 
 
 def add_services(supervisor: Supervisor, layout: Layout) -> None:
     """Register every process of `layout` with `supervisor` (not started). Engines come first
     and the market maker last: start_all starts them in this order."""
+
+    def metrics(name: str) -> dict[str, str]:
+        port = layout.metrics_ports.get(name)
+        return {"METRICS_PORT": str(port)} if port else {}
+
     for symbol in layout.symbols:
-        supervisor.add(engine_name(symbol), "engine", SYMBOL=symbol, CONSUMER=engine_name(symbol))
-    supervisor.add("settlement", "settlement")
+        name = engine_name(symbol)
+        supervisor.add(name, "engine", SYMBOL=symbol, CONSUMER=name, **metrics(name))
+    supervisor.add("settlement", "settlement", **metrics("settlement"))
     supervisor.add(GATEWAY, "gateway")
     if layout.ws_port is not None:
         port = str(layout.ws_port)
         supervisor.add(WS, "ws", PORT=port, WS_PORT=port)
     if layout.dbwriter:
-        supervisor.add(DBWRITER, "dbwriter")
+        supervisor.add(DBWRITER, "dbwriter", **metrics(DBWRITER))
     if layout.marketmaker_env is not None:
-        supervisor.add(MARKETMAKER, "marketmaker", **layout.marketmaker_env)
+        supervisor.add(MARKETMAKER, "marketmaker", **layout.marketmaker_env, **metrics(MARKETMAKER))
 
 
 def stop_in_order(supervisor: Supervisor, grace_s: float = 10.0) -> None:

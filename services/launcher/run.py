@@ -116,7 +116,20 @@ def base_env(settings: LauncherSettings, key: str) -> dict[str, str]:
     }
 
 
-def banner(settings: LauncherSettings, ws: bool, run_dir: Path, password: str) -> str:
+def metrics_line(settings: LauncherSettings, layout: Layout) -> str:
+    """Where /metrics is: the gateway's and ws tier's ports, and the METRICS_PORT range."""
+    where = [f"{gateway_url(settings)}/metrics"]
+    if layout.ws_port is not None:
+        where.append(f"http://{HOST}:{layout.ws_port}/metrics")
+    if layout.metrics_ports:
+        ports = sorted(layout.metrics_ports.values())
+        where.append(f"http://{HOST}:{ports[0]}-{ports[-1]}/metrics ({', '.join(layout.metrics_ports)})")
+    return "  Metrics    " + ", ".join(where)
+
+
+def banner(
+    settings: LauncherSettings, ws: bool, run_dir: Path, password: str, layout: Layout | None = None
+) -> str:
     rest = gateway_url(settings)
     ws_line = (
         f"ws://{HOST}:{settings.ws_port}   (/ws/<stream>, /stream?streams=...)"
@@ -134,6 +147,7 @@ def banner(settings: LauncherSettings, ws: bool, run_dir: Path, password: str) -
             f"  WebSocket  {ws_line}",
             f"  gRPC       {grpc_line}",
             f"  Demo login {settings.demo_email} / {password}",
+            *([metrics_line(settings, layout)] if layout is not None else []),
             f"  Logs       {run_dir / 'logs'}",
             "Ctrl-C stops everything.",
         ]
@@ -198,6 +212,8 @@ def main() -> int:
             log.warning("no `%s` package installed: not started", name)
     supervisor = Supervisor(base_env(settings, prepared.secret_key), run_dir / "logs", detach=True)
     layout = Layout(list(markets), settings.ws_port if ws else None, dbwriter, prepared.marketmaker_env)
+    if settings.metrics_port_base:
+        layout.metrics_ports = {n: settings.metrics_port_base + i for i, n in enumerate(layout.probed())}
     add_services(supervisor, layout)
     stopping = Stopping()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -211,7 +227,7 @@ def main() -> int:
     checks += [health.engine_recovered(supervisor.log_dir, offsets, symbol) for symbol in markets]
     try:
         if health.wait_until_healthy(supervisor, checks, settings.startup_timeout_seconds, stopping):
-            print(banner(settings, ws, run_dir, prepared.demo_password), flush=True)
+            print(banner(settings, ws, run_dir, prepared.demo_password, layout), flush=True)
             supervise(supervisor, run_dir, stopping)
         return 0
     except health.StartupFailed as exc:

@@ -23,3 +23,6 @@ class LauncherSettings(CommonSettings):
     marketmaker: bool = True
     mm_funds: str = DEFAULT_FUNDS
     startup_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Engines, settlement, DB processor and market maker serve /metrics on ports from here up
+    # (in that order); 0: not at all. The gateway's and ws tier's are on their own ports.
+    metrics_port_base: int = Field(default=9100, ge=0, le=65000)

@@ -7,14 +7,14 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 
 from exchange_core.markets import load_markets
 from launcher import health
-from launcher.processes import Layout, add_services, module_available, stop_in_order
+from launcher.processes import GATEWAY, WS, Layout, add_services, module_available, stop_in_order
 from launcher.supervisor import Supervisor
 from marketmaker.account import setup_marketmaker
 
@@ -39,6 +39,8 @@ class Stack:
     marketmaker_key: tuple[str, str] | None = None
     # The gateway's gRPC API, "127.0.0.1:PORT" (on a free port unless GRPC_PORT is given).
     grpc_target: str = ""
+    # Base URL of every service's /metrics, /healthz and /readyz by service name (with_metrics=True).
+    probe_urls: dict[str, str] = field(default_factory=dict)
 
     def logs(self) -> str:
         return "\n".join(f"== {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))
@@ -54,6 +56,7 @@ def running_stack(
     with_ws: bool = False,
     with_dbwriter: bool = False,
     with_marketmaker: bool = False,
+    with_metrics: bool = False,
     **extra_env: str,
 ) -> Iterator[Stack]:
     """Start the stack, wait until the gateway answers, yield it, stop it. Logs go to a temp dir
@@ -62,7 +65,9 @@ def running_stack(
     with_ws / with_dbwriter add `python -m ws` (on a free port: Stack.ws_url) and `python -m
     dbwriter`; with_marketmaker sets up the market maker's account in `database_url` (migrated)
     and starts `python -m marketmaker` quoting `symbols` (its key: Stack.marketmaker_key). On exit
-    the market maker is stopped first, so that it cancels its quotes.
+    the market maker is stopped first, so that it cancels its quotes. with_metrics gives every
+    service without an HTTP port a METRICS_PORT; Stack.probe_urls lists where each one's
+    /metrics is (the gateway's and the ws tier's on their own ports).
     """
     symbols = symbols or list(load_markets())
     port = port or free_port()
@@ -89,12 +94,19 @@ def running_stack(
         )
         marketmaker_key = (credentials.api_key, credentials.secret)
         layout.marketmaker_env = {**credentials.env(), "GATEWAY_URL": url, "MM_SYMBOLS": ",".join(symbols)}
+    probe_urls = {}
+    if with_metrics:
+        layout.metrics_ports = {name: free_port() for name in layout.probed()}
+        probe_urls = {name: f"http://127.0.0.1:{port}" for name, port in layout.metrics_ports.items()}
+        probe_urls[GATEWAY] = url
+        if layout.ws_port is not None:
+            probe_urls[WS] = f"http://127.0.0.1:{layout.ws_port}"
     supervisor = Supervisor(env, log_dir)
     add_services(supervisor, layout)
     supervisor.start_all()
     ws_url = f"ws://127.0.0.1:{layout.ws_port}" if layout.ws_port is not None else ""
     grpc_target = f"127.0.0.1:{env['GRPC_PORT']}" if env["GRPC_PORT"] != "0" else ""
-    stack = Stack(url, prefix, supervisor, symbols, log_dir, ws_url, marketmaker_key, grpc_target)
+    stack = Stack(url, prefix, supervisor, symbols, log_dir, ws_url, marketmaker_key, grpc_target, probe_urls)
     try:
         wait_until_up(stack)
         yield stack

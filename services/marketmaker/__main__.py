@@ -6,9 +6,16 @@ import signal
 
 import uvloop
 
+from exchange_core.telemetry import serve_probes
 from marketmaker.client import ExchangeClient
 from marketmaker.maker import MarketMaker, parse_start_prices
 from marketmaker.settings import MarketMakerSettings
+from marketmaker.telemetry import marketmaker_registry
+
+
+async def always_ready() -> bool:
+    """The bot has no dependency of its own to check: the gateway's readiness covers it."""
+    return True
 
 
 async def main() -> int:
@@ -28,9 +35,13 @@ async def main() -> int:
     client = ExchangeClient(
         settings.gateway_url, settings.mm_api_key, settings.mm_api_secret, settings.mm_request_timeout_seconds
     )
+    maker = MarketMaker(settings, client)
+    probes = await serve_probes(settings, marketmaker_registry(maker.stats), always_ready)
     try:
-        left = await MarketMaker(settings, client).run(stop)
+        left = await maker.run(stop)
     finally:
+        if probes is not None:
+            await probes.stop()
         await client.aclose()
     return 1 if left else 0
 

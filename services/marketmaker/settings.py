@@ -2,12 +2,12 @@
 
 from pydantic import Field
 
-from exchange_core.config import CommonSettings
+from exchange_core.telemetry import ProbeSettings
 
 DEFAULT_START_PRICES = "BTCUSDT=65000,ETHUSDT=3200,SOLUSDT=150,ETHBTC=0.049"
 
 
-class MarketMakerSettings(CommonSettings):
+class MarketMakerSettings(ProbeSettings):
     """Every knob of the bot. Spreads and spacings are in basis points of the fair price; sizes in
     multiples of the market's minNotional, so that one setting fits markets of any price."""
 

@@ -3,8 +3,10 @@
 import uvloop
 from redis.asyncio import Redis
 
+from exchange_core import tracing
 from exchange_core.markets import load_markets
 from exchange_core.runtime import configure_logging, stop_event, tune_gc
+from exchange_core.telemetry import serve_probes
 from settlement.service import SettlementService
 from settlement.settings import SettlementSettings
 
@@ -14,11 +16,16 @@ async def main() -> None:
     configure_logging(settings.log_level)
     redis: Redis = Redis.from_url(settings.redis_url)
     service = SettlementService(settings, redis, load_markets())
+    tracing.configure("settlement")
+    probes = await serve_probes(settings, service.metrics.registry, service.ready, service.refresh_metrics)
     stop = stop_event()
     tune_gc()
     try:
         await service.run(stop)
     finally:
+        if probes is not None:
+            await probes.stop()
+        tracing.shutdown()
         await redis.aclose()
 
 

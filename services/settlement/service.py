@@ -17,16 +17,18 @@ import orjson
 from redis.asyncio import Redis
 
 from engine.journal import entry_ms
-from exchange_core import redisio
+from exchange_core import redisio, tracing
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger, parse_settled
 from exchange_core.markets import Market
 from exchange_core.protocol import event_from_proto, reply_for
+from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
 from matching import Event, OrderCancelled, OrderDone, OrderExpired, Trade
 from settlement.effects import Effects, OrderInfo
 from settlement.reports import account_position
 from settlement.settings import SettlementSettings
+from settlement.telemetry import SettlementMetrics, settle_spans
 
 log = logging.getLogger("settlement")
 
@@ -45,6 +47,7 @@ class SettlementService:
         }
         self.applied_batches = 0
         self.next_sweep = 0.0
+        self.metrics = SettlementMetrics(markets)
 
     async def ensure_groups(self) -> None:
         await self.ledger.load_scripts()
@@ -83,6 +86,8 @@ class SettlementService:
 
     async def settle(self, symbol: str, entries: list[redisio.Entry]) -> None:
         """Apply one market's event entries to every affected user, then ack them."""
+        started = time.perf_counter()
+        start_ns = time.time_ns()
         events: list[Event] = []
         batches: list[epb.EventBatch] = []
         for _, fields in entries:
@@ -124,6 +129,11 @@ class SettlementService:
         for answer in post:
             await answer
         self.applied_batches += 1
+        self.metrics.settled(
+            symbol, len(entries), len(events), time.perf_counter() - started, entry_ms(entries[-1][0])
+        )
+        if tracing.ENABLED:
+            settle_spans(symbol, batches, start_ns, time.time_ns())
 
     async def _load_order_infos(self, symbol: str, events: list[Event]) -> None:
         """After a restart the in-memory order infos are gone: read the ones this batch needs."""
@@ -163,8 +173,15 @@ class SettlementService:
             await self.redis.zrem(self.keys.pending_reservations(), member)
             if amount:
                 released += 1
+                self.metrics.orphans.inc()
                 log.warning("released orphaned reservation %s (%d units)", member.decode(), amount)
         return released
+
+    async def ready(self) -> bool:
+        return await redis_ready(self.redis)
+
+    async def refresh_metrics(self) -> None:
+        await self.metrics.refresh_backlog(self.redis, self.streams, self.settings.group)
 
     async def _caught_up(self, symbol: str, created_ms: int) -> bool:
         """Has every command that could carry a reservation made at `created_ms` been settled?

@@ -1,9 +1,9 @@
 """Settlement configuration from the environment."""
 
-from exchange_core.config import CommonSettings
+from exchange_core.telemetry import ProbeSettings
 
 
-class SettlementSettings(CommonSettings):
+class SettlementSettings(ProbeSettings):
     group: str = "settlement"
     consumer: str = "settlement-1"
     batch_size: int = 500

@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from exchange_core import listenkeys
+from exchange_core.telemetry import PROBE_PATHS, probe_response
 from ws.requests import RequestError, parse_request
 from ws.service import CLOSE_POLICY, WsService
 from ws.streams import parse_stream
@@ -77,7 +78,10 @@ class WsServer:
 
     async def check_request(self, conn: ServerConnection, request: Request) -> Response | None:
         """Refuse before the upgrade what cannot be served (wrong path, unknown stream or
-        listen key, too many streams or connections)."""
+        listen key, too many streams or connections); answer /metrics, /healthz and /readyz."""
+        path = request.path.split("?", 1)[0]
+        if path in PROBE_PATHS:
+            return await self.probe(conn, path)
         route = parse_route(request.path)
         if route is None:
             return conn.respond(
@@ -97,6 +101,14 @@ class WsServer:
                 service.counters.rejected_connections += 1
                 return conn.respond(http.HTTPStatus.BAD_REQUEST, "Invalid stream name or listen key\n")
         return None
+
+    async def probe(self, conn: ServerConnection, path: str) -> Response:
+        """/metrics, /healthz or /readyz (see exchange_core.telemetry) as a plain HTTP answer."""
+        status, body, content_type = await probe_response(path, self.service.registry, self.service.ready)
+        response = conn.respond(status, body.decode())
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = content_type
+        return response
 
     async def handle(self, conn: ServerConnection) -> None:
         """One connection: its path's streams, then requests until it closes."""

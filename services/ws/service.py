@@ -22,6 +22,7 @@ from websockets.asyncio.server import ServerConnection
 from exchange_core import listenkeys, redisio
 from exchange_core.keys import Keys
 from exchange_core.markets import Market
+from exchange_core.telemetry import redis_ready
 from ws.bus import Bus
 from ws.candles import DAY
 from ws.fanout import Client, Counters, Hub
@@ -31,6 +32,7 @@ from ws.requests import INVALID_REQUEST, Request, RequestError, result_reply
 from ws.seed import recent_trades
 from ws.settings import WsSettings
 from ws.streams import StreamSpec, parse_stream
+from ws.telemetry import ws_registry
 from ws.tickers import Ticker24h, TickerSource, ticker_24h
 
 log = logging.getLogger("ws")
@@ -64,6 +66,7 @@ class WsService:
         self.listen_keys: dict[str, int] = {}
         self.user_keys: dict[int, set[str]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.registry = ws_registry(self)
 
     # ------------------------------------------------------------------ running
 
@@ -81,6 +84,9 @@ class WsService:
         self.tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", exc_info=task.exception())
+
+    async def ready(self) -> bool:
+        return await redis_ready(self.redis)
 
     # ------------------------------------------------------------------ clients
 

@@ -2,11 +2,12 @@
 connection loss and reconnection."""
 
 import asyncio
+import contextlib
 
 import pytest
 from redis.asyncio import Redis
 
-from exchange_core.pipelined import PipelinedRedis, ReplyError
+from exchange_core.pipelined import PipelinedRedis, ReplyError, listen
 
 
 async def test_replies_reach_their_callers_in_order(redis_url: str, key_prefix: str) -> None:
@@ -88,3 +89,38 @@ def test_it_runs_on_uvloop(redis_url: str, key_prefix: str) -> None:
         return await asyncio.wait_for(roundtrip(), 5)
 
     assert uvloop.run(bounded()) == b"loop"
+
+
+async def test_listen_delivers_and_resubscribes_after_a_lost_connection(
+    redis_url: str, redis: "Redis[bytes]", key_prefix: str
+) -> None:
+    channel = f"{key_prefix}replies"
+    got: list[bytes] = []
+    ready = asyncio.Event()
+    name = f"{key_prefix}listener"
+    task = asyncio.create_task(listen(PipelinedRedis(redis_url), channel, got.append, ready, name=name))
+    try:
+        await asyncio.wait_for(ready.wait(), 5)
+        assert await redis.publish(channel, b"\x00one") == 1
+        for _ in range(50):
+            if got:
+                break
+            await asyncio.sleep(0.02)
+        assert got == [b"\x00one"]
+        # Drop the subscriber's connection: it subscribes again and gets what is published next.
+        ready.clear()
+        clients = await redis.execute_command("CLIENT", "LIST", "TYPE", "pubsub")
+        (ours,) = [line for line in clients.decode().splitlines() if f" name={name} " in line]
+        connection_id = dict(f.split("=", 1) for f in ours.split(" ") if "=" in f)["id"]
+        assert await redis.execute_command("CLIENT", "KILL", "ID", connection_id) == 1
+        await asyncio.wait_for(ready.wait(), 5)
+        assert await redis.publish(channel, b"two") == 1
+        for _ in range(50):
+            if len(got) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert got == [b"\x00one", b"two"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

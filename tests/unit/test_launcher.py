@@ -8,6 +8,8 @@ from cryptography.fernet import Fernet
 from launcher.prepare import PrepareError, secret_key
 from launcher.processes import Layout, add_services, module_available
 from launcher.restarts import MAX_DELAY_S, QUICK_CRASH_S, RestartPolicy
+from launcher.run import metrics_line
+from launcher.settings import LauncherSettings
 from launcher.supervisor import Supervisor
 
 
@@ -48,3 +50,17 @@ def test_processes_engines_first_market_maker_last(tmp_path: Path) -> None:
     assert supervisor.services["engine-ETHBTC"].env == {"SYMBOL": "ETHBTC", "CONSUMER": "engine-ETHBTC"}
     assert module_available("gateway") and module_available("marketmaker")
     assert not module_available("no_such_service") and not module_available("exchange_core")
+
+
+def test_metrics_ports_go_to_the_services_without_an_http_port(tmp_path: Path) -> None:
+    supervisor = Supervisor({}, tmp_path)
+    layout = Layout(["BTCUSDT"], ws_port=9001, dbwriter=True, marketmaker_env={"MM_API_KEY": "k"})
+    assert layout.probed() == ["engine-BTCUSDT", "settlement", "dbwriter", "marketmaker"]
+    layout.metrics_ports = {name: 9100 + i for i, name in enumerate(layout.probed())}
+    add_services(supervisor, layout)
+    ports = {name: s.env.get("METRICS_PORT") for name, s in supervisor.services.items()}
+    assert ports == {"engine-BTCUSDT": "9100", "settlement": "9101", "gateway": None, "ws": None,
+                     "dbwriter": "9102", "marketmaker": "9103"}  # fmt: skip
+    line = metrics_line(LauncherSettings(gateway_port=8000), layout)
+    assert "http://127.0.0.1:8000/metrics" in line and "http://127.0.0.1:9001/metrics" in line
+    assert "http://127.0.0.1:9100-9103/metrics" in line

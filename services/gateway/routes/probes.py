@@ -1,0 +1,41 @@
+"""/metrics (Prometheus), /healthz (liveness) and /readyz (readiness: Redis and PostgreSQL
+answer) of the gateway, on its main port."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from exchange_core.telemetry import (
+    HEALTH_PATH,
+    METRICS_PATH,
+    READY_PATH,
+    metrics_body,
+    redis_ready,
+    within_timeout,
+)
+from gateway.context import GatewayContext
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get(METRICS_PATH)
+async def metrics(request: Request) -> Response:
+    body, content_type = metrics_body(request.app.state.metrics_registry)
+    return Response(body, media_type=content_type)
+
+
+@router.get(HEALTH_PATH)
+async def healthz() -> Response:
+    return Response("ok\n", media_type="text/plain")
+
+
+@router.get(READY_PATH)
+async def readyz(request: Request) -> Response:
+    ctx: GatewayContext | None = getattr(request.app.state, "ctx", None)
+    ready = (
+        ctx is not None
+        and await redis_ready(ctx.redis)
+        and await within_timeout(ctx.pool.fetchval("SELECT 1"))
+    )
+    if ready:
+        return Response("ready\n", media_type="text/plain")
+    return Response("not ready\n", status_code=503, media_type="text/plain")
