@@ -16,6 +16,7 @@ class ApiFailure(Exception):
     def __init__(self, status: int, body: dict[str, Any]) -> None:
         super().__init__(f"{status} {body}")
         self.status = status
+        self.body = body
         self.code = body.get("code")
         self.msg = body.get("msg")
 

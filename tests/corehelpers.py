@@ -68,3 +68,28 @@ def cancel(user: int, oid: int = 0, cid: str = "", ts: int = 0) -> CancelOrder:
 
 def cancel_all(user: int, ts: int = 0) -> CancelAll:
     return CancelAll(SYMBOL, user, ts)
+
+
+def stop(
+    oid: int,
+    user: int,
+    side: Side,
+    order_type: OrderType,
+    stop_price: int,
+    qty: int,
+    *,
+    price: int = 0,
+    tif: TimeInForce = TimeInForce.GTC,
+    reserve: int | None = None,
+    cid: str = "",
+    stp: StpMode = StpMode.NONE,
+    ts: int = 0,
+) -> PlaceOrder:
+    """A stop order; `price` only for the *_LIMIT types. Reserves what it may spend unless told
+    (a STOP_LOSS / TAKE_PROFIT BUY: the quantity at twice its stop price)."""
+    if reserve is None:
+        buy_reserve = price * qty if price else 2 * stop_price * qty
+        reserve = qty if side == Side.SELL else buy_reserve
+    return PlaceOrder(
+        SYMBOL, oid, user, side, order_type, tif, price, qty, 0, reserve, stp, cid, ts, stop_price
+    )

@@ -19,6 +19,7 @@ from matching.events import (
     OrderDone,
     OrderExpired,
     OrderRejected,
+    OrderTriggered,
     Trade,
 )
 
@@ -37,6 +38,7 @@ _EVENT_FIELD: dict[type[Event], str] = {
     OrderExpired: "order_expired",
     OrderDone: "order_done",
     BookDelta: "book_delta",
+    OrderTriggered: "order_triggered",
 }
 _EVENT_CLASS = {name: cls for cls, name in _EVENT_FIELD.items()}
 
@@ -81,6 +83,8 @@ def command_from_proto(msg: cpb.Command, ts: int) -> Command:
             p.stp_mode,
             p.client_order_id,
             ts,
+            p.stop_price,
+            p.trailing_delta,
         )
     if kind == "cancel_order":
         c = msg.cancel_order

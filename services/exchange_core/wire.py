@@ -20,6 +20,7 @@ from matching.events import (
     OrderDone,
     OrderExpired,
     OrderRejected,
+    OrderTriggered,
     Trade,
 )
 
@@ -32,6 +33,7 @@ _ONEOF_NAME: Final = {
     OrderExpired: "order_expired",
     OrderDone: "order_done",
     BookDelta: "book_delta",
+    OrderTriggered: "order_triggered",
 }
 
 
@@ -116,7 +118,8 @@ def _values(e: Event) -> tuple[int | str, ...]:
     if isinstance(e, OrderAccepted):
         return (
             e.order_id, e.user_id, e.client_order_id, e.side, e.order_type, e.time_in_force,
-            e.price, e.quantity, e.quote_quantity, e.reserve, e.stp_mode,
+            e.price, e.quantity, e.quote_quantity, e.reserve, e.stp_mode, e.stop_price,
+            e.trailing_delta,
         )  # fmt: skip
     if isinstance(e, OrderDone):
         return (
@@ -131,7 +134,7 @@ def _check_field_order() -> None:
     """`_values` must list fields exactly as the generated descriptors number them."""
     samples: dict[type, Event] = {
         Trade: Trade(*range(1, 18)),
-        OrderAccepted: OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13),
+        OrderAccepted: OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
         OrderDone: OrderDone(1, 2, 3, 4, "c", 6, 7, 8, 9, 10),
         OrderCancelled: OrderCancelled(1, 2, 3, 4, "c", 6),
     }

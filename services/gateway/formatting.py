@@ -29,6 +29,8 @@ def quote_str(market: Market, units: int) -> str:
 def order_json(market: Market, s: dict[str, Any]) -> dict[str, Any]:
     """GET /api/v3/order (and openOrders, allOrders) for a stored order state."""
     status = OrderStatus(s["st"])
+    is_stop = s["t"] >= OrderType.STOP_LOSS
+    triggered = s.get("tr", 0)
     return {
         "symbol": market.symbol,
         "orderId": s["i"],
@@ -42,14 +44,16 @@ def order_json(market: Market, s: dict[str, Any]) -> dict[str, Any]:
         "timeInForce": TimeInForce(s["f"]).name,
         "type": OrderType(s["t"]).name,
         "side": Side(s["S"]).name,
-        "stopPrice": price_str(market, 0),
+        "stopPrice": price_str(market, s.get("sp", 0)),
         "icebergQty": qty_str(market, 0),
         "time": s["T"],
         "updateTime": s["u"],
-        "isWorking": status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED),
-        "workingTime": s["T"],
+        "isWorking": status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+        and (not is_stop or bool(triggered)),
+        "workingTime": (triggered or -1) if is_stop else s["T"],
         "origQuoteOrderQty": quote_str(market, s["qq"]),
         "selfTradePreventionMode": StpMode(s["stp"]).name,
+        **({"trailingDelta": s["td"]} if s.get("td") else {}),
     }
 
 
@@ -70,6 +74,7 @@ def cancel_json(market: Market, s: dict[str, Any], cancel_client_id: str, transa
         "timeInForce": TimeInForce(s["f"]).name,
         "type": OrderType(s["t"]).name,
         "side": Side(s["S"]).name,
+        **({"stopPrice": price_str(market, s["sp"])} if s.get("sp") else {}),
         "selfTradePreventionMode": StpMode(s["stp"]).name,
     }
 
@@ -143,10 +148,14 @@ def new_order_json(market: Market, order_id: int, resp_type: str, batch: epb.Eve
             "timeInForce": TimeInForce(accepted.time_in_force).name,
             "type": OrderType(accepted.order_type).name,
             "side": Side(accepted.side).name,
-            "workingTime": first_ts,
+            "workingTime": -1 if accepted.stop_price else first_ts,
             "selfTradePreventionMode": StpMode(accepted.stp_mode).name,
         }
     )
+    if accepted.stop_price or accepted.trailing_delta:
+        body["stopPrice"] = price_str(market, accepted.stop_price)
+    if accepted.trailing_delta:
+        body["trailingDelta"] = accepted.trailing_delta
     if resp_type == "FULL":
         body["fills"] = fills
     return body

@@ -27,7 +27,14 @@ from exchange_core.protocol import encode_command
 from exchange_proto import events_pb2 as epb
 from gateway.context import GatewayContext
 from gateway.formatting import cancel_json, new_order_json, order_json, trade_json
-from gateway.validation import OrderRequest, client_order_id, int_param, market_of, parse_new_order
+from gateway.validation import (
+    STOP_MARKET_TYPES,
+    OrderRequest,
+    client_order_id,
+    int_param,
+    market_of,
+    parse_new_order,
+)
 from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
 from matching.enums import OrderType, Side
 
@@ -74,7 +81,10 @@ class OrderService:
 
     async def place(self, user_id: int, params: dict[str, str]) -> dict[str, Any]:
         """POST /api/v3/order."""
-        req = parse_new_order(params, self.ctx.markets)
+        return await self.place_request(user_id, parse_new_order(params, self.ctx.markets))
+
+    async def place_request(self, user_id: int, req: OrderRequest) -> dict[str, Any]:
+        """Reserve, submit and answer an already validated new order."""
         market = req.market
         symbol = market.symbol
         order_id = await self._next_order_id(symbol)
@@ -101,6 +111,8 @@ class OrderService:
             amount,
             req.stp_mode,
             req.client_order_id,
+            stop_price=req.stop_price,
+            trailing_delta=req.trailing_delta,
         )
         batch = await self._submit(symbol, f"o{order_id}", command, started)
         rejected = next(
@@ -164,9 +176,23 @@ class OrderService:
 
     async def _reservation(self, req: OrderRequest) -> tuple[str, int]:
         """(asset, amount) to lock for the order: exact for limits and sells by quantity,
-        estimated from the book (plus slippage) for MARKET buys by quantity and sells by quote."""
+        estimated from the book (plus slippage) for MARKET buys by quantity and sells by quote, and
+        from the stop price (or the book, for a trailing one without) plus slippage and the
+        trailing delta for STOP_LOSS / TAKE_PROFIT buys."""
         market, spec = req.market, req.market.spec
         buy = req.side == Side.BUY
+        if req.order_type in STOP_MARKET_TYPES:
+            if not buy:
+                return spec.base, req.quantity
+            if req.stop_price:
+                cost = spec.notional(req.stop_price, req.quantity)
+            else:
+                cost = _cost_of(
+                    spec.notional, (await self._depth(market.symbol)).get("asks", []), req.quantity
+                )
+            # A trailing buy triggers after a rise of its delta: reserve for that too.
+            cost += cost * req.trailing_delta // 10_000
+            return spec.quote, max(1, cost + cost * SLIPPAGE_PER_MILLE // 1000)
         if req.order_type != OrderType.MARKET:
             return (spec.quote, spec.notional(req.price, req.quantity)) if buy else (spec.base, req.quantity)
         if buy and req.quote_quantity:

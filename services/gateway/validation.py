@@ -24,9 +24,21 @@ from exchange_core.units import UnitError, to_units
 from matching.enums import OrderType, Side, StpMode, TimeInForce
 
 DEFAULT_STP = StpMode.EXPIRE_MAKER
-SUPPORTED_TYPES = ("LIMIT", "LIMIT_MAKER", "MARKET")
-KNOWN_UNSUPPORTED_TYPES = ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
-NOT_SUPPORTED_PARAMS = ("stopPrice", "icebergQty", "trailingDelta", "strategyId", "strategyType")
+SUPPORTED_TYPES = (
+    "LIMIT",
+    "LIMIT_MAKER",
+    "MARKET",
+    "STOP_LOSS",
+    "STOP_LOSS_LIMIT",
+    "TAKE_PROFIT",
+    "TAKE_PROFIT_LIMIT",
+)
+STOP_MARKET_TYPES = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
+STOP_LIMIT_TYPES = (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+NOT_SUPPORTED_PARAMS = ("icebergQty", "strategyId", "strategyType")
+# TRAILING_DELTA filter bounds, in basis points (Binance's usual values).
+MIN_TRAILING_DELTA = 10
+MAX_TRAILING_DELTA = 2000
 _CLIENT_ID = re.compile(r"^[a-zA-Z0-9\-_.]{1,36}$")
 _DECIMAL = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
 _ALPHABET = string.ascii_letters + string.digits
@@ -113,10 +125,15 @@ class OrderRequest:
     client_order_id: str
     stp_mode: StpMode
     resp_type: str
+    stop_price: int = 0
+    trailing_delta: int = 0
 
 
 def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> OrderRequest:
     """Validate POST /api/v3/order parameters against the symbol's filters as exchangeInfo shows them.
+    STOP_LOSS / TAKE_PROFIT take `quantity` and `stopPrice`; STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT
+    take what LIMIT takes and `stopPrice`; `trailingDelta` (bips) makes either trail, `stopPrice`
+    then optional (-1013 TRAILING_DELTA outside [10, 2000]).
 
     Raises ApiError with Binance's code: -1102 (missing), -1121 (symbol), -1117 (side), -1116 (type),
     -1106 (parameter not required), -1115 (timeInForce), -1100 (malformed decimal), -1111
@@ -135,16 +152,15 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
     if not type_name:
         raise missing("type")
     if type_name not in SUPPORTED_TYPES:
-        raise ApiError(
-            INVALID_ORDER_TYPE,
-            "Unsupported order type." if type_name in KNOWN_UNSUPPORTED_TYPES else "Invalid orderType.",
-        )
+        raise ApiError(INVALID_ORDER_TYPE, "Invalid orderType.")
     for name in NOT_SUPPORTED_PARAMS:
         if params.get(name):
             raise not_required(name)
     order_type = OrderType[type_name]
+    trailing_delta = _trailing_delta(params, order_type)
+    stop_price = _stop_price(params, market, order_type, trailing_delta)
     tif = TimeInForce.GTC
-    if order_type == OrderType.LIMIT:
+    if order_type == OrderType.LIMIT or order_type in STOP_LIMIT_TYPES:
         tif_name = params.get("timeInForce", "").upper()
         if not tif_name:
             raise missing("timeInForce")
@@ -156,7 +172,16 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
     ):
         raise not_required("timeInForce")
     price = quantity = quote_quantity = 0
-    if order_type == OrderType.MARKET:
+    if order_type in STOP_MARKET_TYPES:
+        if params.get("price"):
+            raise not_required("price")
+        if params.get("quoteOrderQty"):
+            raise not_required("quoteOrderQty")
+        if not params.get("quantity"):
+            raise missing("quantity")
+        quantity = decimal_units(params, "quantity", market.base.decimals)
+        check_lot(market, quantity, "MARKET_LOT_SIZE")
+    elif order_type == OrderType.MARKET:
         if params.get("price"):
             raise not_required("price")
         has_qty, has_quote = bool(params.get("quantity")), bool(params.get("quoteOrderQty"))
@@ -205,7 +230,39 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
         client_order_id=client_order_id(params),
         stp_mode=StpMode[stp_name] if stp_name else DEFAULT_STP,
         resp_type=resp_type,
+        stop_price=stop_price,
+        trailing_delta=trailing_delta,
     )
+
+
+def _trailing_delta(params: dict[str, str], order_type: OrderType) -> int:
+    """`trailingDelta` in basis points: optional for the stop types (TRAILING_DELTA filter), not
+    allowed for the others."""
+    if not params.get("trailingDelta"):
+        return 0
+    if order_type not in STOP_MARKET_TYPES and order_type not in STOP_LIMIT_TYPES:
+        raise not_required("trailingDelta")
+    delta = int_param(params, "trailingDelta") or 0
+    if not MIN_TRAILING_DELTA <= delta <= MAX_TRAILING_DELTA:
+        raise filter_failure("TRAILING_DELTA")
+    return delta
+
+
+def _stop_price(params: dict[str, str], market: Market, order_type: OrderType, trailing_delta: int) -> int:
+    """`stopPrice` in quote units: mandatory for the stop types unless they trail (PRICE_FILTER
+    applies to it), not allowed for the others."""
+    if order_type not in STOP_MARKET_TYPES and order_type not in STOP_LIMIT_TYPES:
+        if params.get("stopPrice"):
+            raise not_required("stopPrice")
+        return 0
+    if not params.get("stopPrice"):
+        if trailing_delta:
+            return 0
+        raise missing("stopPrice")
+    stop_price = decimal_units(params, "stopPrice", market.quote.decimals)
+    if stop_price <= 0 or stop_price % market.spec.tick_units or stop_price > max_price_units(market):
+        raise filter_failure("PRICE_FILTER")
+    return stop_price
 
 
 def check_lot(market: Market, quantity: int, filter_name: str) -> None:

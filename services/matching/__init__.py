@@ -16,6 +16,7 @@ from matching.events import (
     OrderDone,
     OrderExpired,
     OrderRejected,
+    OrderTriggered,
     Trade,
 )
 from matching.market import MarketSpec
@@ -37,6 +38,7 @@ __all__ = [
     "OrderExpired",
     "OrderRejected",
     "OrderStatus",
+    "OrderTriggered",
     "OrderType",
     "PlaceOrder",
     "Reason",

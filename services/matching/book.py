@@ -16,10 +16,14 @@ NO_ASK = 1 << 62
 class Order:
     """A resting or matching order: price in ticks, quantities in steps, enums as ints.
 
-    `reserve_left` is in units of the asset the order spends.
+    `reserve_left` is in units of the asset the order spends. A stop order's `stop` is its stop
+    price in ticks (0 for a trailing one without); a trailing stop order's `trail` is its delta in
+    basis points, `active` 1 once it follows the price, `reference` its reference price in ticks
+    (0 while it has none). All 0 for other orders.
     """
 
     __slots__ = (
+        "active",
         "client_order_id",
         "filled",
         "filled_quote",
@@ -27,11 +31,14 @@ class Order:
         "order_id",
         "order_type",
         "price",
+        "reference",
         "remaining",
         "reserve_left",
         "side",
+        "stop",
         "stp_mode",
         "time_in_force",
+        "trail",
         "ts",
         "user_id",
     )
@@ -64,6 +71,10 @@ class Order:
         self.reserve_left = reserve_left
         self.ts = ts
         self.live = True
+        self.stop = 0
+        self.trail = 0
+        self.active = 0
+        self.reference = 0
 
 
 class Level:

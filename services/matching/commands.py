@@ -17,6 +17,8 @@ class PlaceOrder(Record):
     a MARKET order by quote amount); `quote_quantity` in quote units (MARKET only, else 0).
     `reserve` is what the gateway locked for the order, in the asset it spends: quote for BUY,
     base for SELL. The core never spends beyond it and releases the rest when the order ends.
+    `stop_price` (quote units per whole base unit) is the trigger of a stop order, else 0;
+    `trailing_delta` (basis points) makes a stop order trail the price, else 0.
     """
 
     FIELDS: ClassVar[tuple[str, ...]] = (
@@ -33,6 +35,8 @@ class PlaceOrder(Record):
         "stp_mode",
         "client_order_id",
         "ts",
+        "stop_price",
+        "trailing_delta",
     )
 
     def __init__(
@@ -50,6 +54,8 @@ class PlaceOrder(Record):
         stp_mode: int = StpMode.NONE,
         client_order_id: str = "",
         ts: int = 0,
+        stop_price: int = 0,
+        trailing_delta: int = 0,
     ) -> None:
         self.symbol = symbol
         self.order_id = order_id
@@ -64,6 +70,8 @@ class PlaceOrder(Record):
         self.stp_mode = stp_mode
         self.client_order_id = client_order_id
         self.ts = ts
+        self.stop_price = stop_price
+        self.trailing_delta = trailing_delta
 
 
 class CancelOrder(Record):

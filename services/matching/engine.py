@@ -19,10 +19,12 @@ from matching.events import (
     OrderDone,
     OrderExpired,
     OrderRejected,
+    OrderTriggered,
     Trade,
 )
 from matching.market import MarketSpec
-from matching.state import MarketState, OrderRecord
+from matching.state import MarketState, OrderRecord, TriggerRecord
+from matching.triggers import TriggerBook, rises
 
 # Enum values as literal constants: compiled, they are machine integers (tests check them).
 BUY: Final = 1
@@ -30,6 +32,10 @@ SELL: Final = 2
 LIMIT: Final = 1
 LIMIT_MAKER: Final = 2
 MARKET: Final = 3
+STOP_LOSS: Final = 4
+STOP_LOSS_LIMIT: Final = 5
+TAKE_PROFIT: Final = 6
+TAKE_PROFIT_LIMIT: Final = 7
 GTC: Final = 1
 IOC: Final = 2
 FOK: Final = 3
@@ -41,6 +47,7 @@ UNLIMITED: Final = 1 << 62
 NO_CAP: Final = -1
 OK: Final = 0  # Reason.NONE
 PPM: Final = 1_000_000
+BIPS: Final = 10_000
 
 
 class MatchingEngine:
@@ -52,6 +59,7 @@ class MatchingEngine:
         "_tick",
         "_touched_asks",
         "_touched_bids",
+        "_waiting",
         "asks",
         "bids",
         "client_ids",
@@ -59,6 +67,7 @@ class MatchingEngine:
         "orders",
         "seq",
         "spec",
+        "stops",
         "symbol",
         "trade_id",
         "user_orders",
@@ -80,6 +89,8 @@ class MatchingEngine:
         self._npts = spec.notional_per_tick_step
         self._touched_bids: list[int] = []
         self._touched_asks: list[int] = []
+        self.stops = TriggerBook()
+        self._waiting = self.stops.orders  # the same dict, one attribute read on the hot path
 
     # ------------------------------------------------------------------ commands
 
@@ -102,7 +113,8 @@ class MatchingEngine:
         return out
 
     def place(self, c: PlaceOrder, out: list[Event]) -> None:
-        """Validate, match and rest or end an order (docs/matching.md, PlaceOrder)."""
+        """Validate, then match and rest or end an order, or keep a stop order waiting
+        (docs/matching.md, PlaceOrder and Stop orders)."""
         reason = self._check_place(c)
         if reason:
             self.seq += 1
@@ -129,6 +141,8 @@ class MatchingEngine:
                 c.quote_quantity,
                 c.reserve,
                 c.stp_mode,
+                c.stop_price,
+                c.trailing_delta,
             )
         )
         step = self._step
@@ -165,29 +179,81 @@ class MatchingEngine:
             c.reserve,
             ts,
         )
-        stop = OK
-        if c.time_in_force == FOK and otype == LIMIT and not self._fok_fillable(taker, limit):
-            self._end_taker(taker, OrderStatus.EXPIRED, Reason.FOK_NOT_FILLABLE, by_quote, out)
+        if otype >= STOP_LOSS:
+            self.stops.add(taker, c.stop_price // self._tick, c.trailing_delta, self.last_price)
+            self._index(taker)
             return
-        if (self.asks.best <= limit) if buy else (self.bids.best >= limit):
+        first = len(out)
+        trades = self.trade_id
+        self._execute(taker, otype == MARKET, limit, cap, by_quote, ts, out)
+        if self._waiting and self.trade_id != trades:
+            self._run_triggers(self._triggered_by(first, out), ts, out)
+        self._emit_delta(ts, out)
+
+    def _execute(
+        self, taker: Order, market: bool, limit: int, cap: int, by_quote: bool, ts: int, out: list[Event]
+    ) -> None:
+        """Match an accepted order, then end it or rest it (docs/matching.md, after OrderAccepted)."""
+        tif = taker.time_in_force
+        if tif == FOK and not market and not self._fok_fillable(taker, limit):
+            self._end_taker(taker, OrderStatus.EXPIRED, Reason.FOK_NOT_FILLABLE, by_quote, ts, out)
+            return
+        stop = OK
+        if (self.asks.best <= limit) if taker.side == BUY else (self.bids.best >= limit):
             stop = self._match(taker, limit, cap, ts, out)
         if stop == Reason.SELF_TRADE_TAKER:
-            self._end_taker(taker, OrderStatus.EXPIRED_IN_MATCH, stop, by_quote, out)
+            self._end_taker(taker, OrderStatus.EXPIRED_IN_MATCH, stop, by_quote, ts, out)
         elif not taker.remaining or (by_quote and stop and taker.filled):
-            self._end_taker(taker, FILLED, OK, by_quote, out)
+            self._end_taker(taker, FILLED, OK, by_quote, ts, out)
         elif stop:
-            self._end_taker(taker, OrderStatus.EXPIRED, stop, by_quote, out)
-        elif otype != MARKET and c.time_in_force == GTC:
+            self._end_taker(taker, OrderStatus.EXPIRED, stop, by_quote, ts, out)
+        elif not market and tif == GTC:
             self._rest(taker)
         else:
-            if otype == LIMIT:
+            if not market:
                 why = Reason.IOC_REMAINDER
             elif taker.filled:
                 why = Reason.MARKET_REMAINDER
             else:
                 why = Reason.NO_LIQUIDITY
-            self._end_taker(taker, OrderStatus.EXPIRED, why, by_quote, out)
-        self._emit_delta(ts, out)
+            self._end_taker(taker, OrderStatus.EXPIRED, why, by_quote, ts, out)
+
+    # ------------------------------------------------------------------ stop orders
+
+    def _triggered_by(self, first: int, out: list[Event]) -> list[Order]:
+        """Waiting stop orders triggered by the trades in `out[first:]` (one taker's), by order id."""
+        tick = self._tick
+        prices: list[int] = []
+        for i in range(first, len(out)):
+            e = out[i]
+            if isinstance(e, Trade):
+                prices.append(e.price // tick)
+        orders = self.stops.take_triggered(prices)
+        for order in orders:
+            self._unindex_user(order)
+        return orders
+
+    def _run_triggers(self, queue: list[Order], ts: int, out: list[Event]) -> None:
+        """Run triggered stop orders in queue order; their trades may append more (a cascade)."""
+        tick = self._tick
+        i = 0
+        while i < len(queue):
+            order = queue[i]
+            i += 1
+            self.seq += 1
+            out.append(
+                OrderTriggered(
+                    self.seq, ts, order.order_id, order.user_id, order.client_order_id, order.stop * tick
+                )
+            )
+            buy = order.side == BUY
+            market = order.order_type == STOP_LOSS or order.order_type == TAKE_PROFIT
+            limit = (NO_ASK - 1 if buy else 0) if market else order.price
+            first = len(out)
+            trades = self.trade_id
+            self._execute(order, market, limit, order.reserve_left if buy else NO_CAP, False, ts, out)
+            if self._waiting and self.trade_id != trades:
+                queue.extend(self._triggered_by(first, out))
 
     def cancel(self, c: CancelOrder, out: list[Event]) -> None:
         """Cancel one open order (docs/matching.md, CancelOrder)."""
@@ -196,6 +262,8 @@ class MatchingEngine:
             return
         if c.order_id:
             order = self.orders.get(c.order_id)
+            if order is None:
+                order = self._waiting.get(c.order_id)
         elif c.client_order_id:
             order = self.client_ids.get((c.user_id, c.client_order_id))
         else:
@@ -225,11 +293,10 @@ class MatchingEngine:
     # ------------------------------------------------------------------ validation
 
     def _check_place(self, c: PlaceOrder) -> int:
-        """The first rule `c` breaks (a Reason), or OK (docs/matching.md, PlaceOrder 1-6)."""
-        spec = self.spec
+        """The first rule `c` breaks (a Reason), or OK (docs/matching.md, PlaceOrder 1-8)."""
         if c.symbol != self.symbol:
             return Reason.UNKNOWN_MARKET
-        if c.order_id in self.orders:
+        if c.order_id in self.orders or c.order_id in self._waiting:
             return Reason.DUPLICATE_ORDER_ID
         if c.client_order_id and (c.user_id, c.client_order_id) in self.client_ids:
             return Reason.DUPLICATE_CLIENT_ORDER_ID
@@ -239,50 +306,120 @@ class MatchingEngine:
         if not 0 <= c.stp_mode <= EXPIRE_BOTH:
             return Reason.INVALID_STP_MODE
         otype = c.order_type
+        if otype in (LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT):
+            reason = self._check_limit(c)
+        elif otype == MARKET:
+            reason = self._check_market(c)
+        elif otype in (STOP_LOSS, TAKE_PROFIT):
+            reason = self._check_stop_market(c)
+        else:
+            return Reason.INVALID_ORDER_TYPE
+        if reason or otype < STOP_LOSS:
+            return reason
+        return self._check_stop(c)
+
+    def _check_limit(self, c: PlaceOrder) -> int:
+        """LIMIT, LIMIT_MAKER and the *_LIMIT stop types: price, quantity, notional, time in force,
+        then (stop price and) reserve, then WOULD_TAKE."""
+        price = c.price
         qty = c.quantity
-        buy = side == BUY
-        if otype in (LIMIT, LIMIT_MAKER):
-            price = c.price
-            if price <= 0:
-                return Reason.INVALID_PRICE
-            if price % self._tick:
-                return Reason.PRICE_OFF_TICK
-            if c.quote_quantity or qty <= 0:
-                return Reason.INVALID_QUANTITY
+        buy = c.side == BUY
+        otype = c.order_type
+        if price <= 0:
+            return Reason.INVALID_PRICE
+        if price % self._tick:
+            return Reason.PRICE_OFF_TICK
+        if c.quote_quantity or qty <= 0:
+            return Reason.INVALID_QUANTITY
+        reason = self._check_quantity(qty)
+        if reason:
+            return reason
+        notional = (price // self._tick) * (qty // self._step) * self._npts
+        if notional < self.spec.min_notional_units:
+            return Reason.BELOW_MIN_NOTIONAL
+        tif = c.time_in_force
+        if (tif != GTC and tif != IOC and tif != FOK) or (otype == LIMIT_MAKER and tif != GTC):
+            return Reason.INVALID_TIME_IN_FORCE
+        if otype >= STOP_LOSS:
+            reason = self._check_stop_price(c)
+            if reason:
+                return reason
+        elif c.stop_price:
+            return Reason.INVALID_STOP_PRICE
+        elif c.trailing_delta:
+            return Reason.INVALID_TRAILING_DELTA
+        if c.reserve < (notional if buy else qty):
+            return Reason.INSUFFICIENT_RESERVE
+        if otype == LIMIT_MAKER:
+            ticks = price // self._tick
+            if (ticks >= self.asks.best) if buy else (ticks <= self.bids.best):
+                return Reason.WOULD_TAKE
+        return OK
+
+    def _check_market(self, c: PlaceOrder) -> int:
+        qty = c.quantity
+        buy = c.side == BUY
+        if c.price:
+            return Reason.INVALID_PRICE
+        if (qty > 0) == (c.quote_quantity > 0) or qty < 0 or c.quote_quantity < 0:
+            return Reason.INVALID_QUANTITY
+        if qty:
             reason = self._check_quantity(qty)
             if reason:
                 return reason
-            notional = (price // self._tick) * (qty // self._step) * self._npts
-            if notional < spec.min_notional_units:
-                return Reason.BELOW_MIN_NOTIONAL
-            tif = c.time_in_force
-            if (tif != GTC and tif != IOC and tif != FOK) or (otype == LIMIT_MAKER and tif != GTC):
-                return Reason.INVALID_TIME_IN_FORCE
-            if c.reserve < (notional if buy else qty):
+            if c.stop_price:
+                return Reason.INVALID_STOP_PRICE
+            if c.trailing_delta:
+                return Reason.INVALID_TRAILING_DELTA
+            if c.reserve < (1 if buy else qty):
                 return Reason.INSUFFICIENT_RESERVE
-            if otype == LIMIT_MAKER:
-                ticks = price // self._tick
-                if (ticks >= self.asks.best) if buy else (ticks <= self.bids.best):
-                    return Reason.WOULD_TAKE
+        else:
+            if c.quote_quantity < self.spec.min_notional_units:
+                return Reason.BELOW_MIN_NOTIONAL
+            if c.stop_price:
+                return Reason.INVALID_STOP_PRICE
+            if c.trailing_delta:
+                return Reason.INVALID_TRAILING_DELTA
+            if c.reserve <= 0:
+                return Reason.INSUFFICIENT_RESERVE
+        return OK
+
+    def _check_stop_market(self, c: PlaceOrder) -> int:
+        """STOP_LOSS and TAKE_PROFIT: as a MARKET order by quantity, with a stop price."""
+        qty = c.quantity
+        if c.price:
+            return Reason.INVALID_PRICE
+        if c.quote_quantity or qty <= 0:
+            return Reason.INVALID_QUANTITY
+        reason = self._check_quantity(qty)
+        if reason:
+            return reason
+        reason = self._check_stop_price(c)
+        if reason:
+            return reason
+        if c.reserve < (1 if c.side == BUY else qty):
+            return Reason.INSUFFICIENT_RESERVE
+        return OK
+
+    def _check_stop_price(self, c: PlaceOrder) -> int:
+        """A stop order's stop price (optional for a trailing one), then its trailing delta."""
+        stop = c.stop_price
+        trail = c.trailing_delta
+        if stop < 0 or stop % self._tick or (not stop and not trail):
+            return Reason.INVALID_STOP_PRICE
+        if trail < 0 or trail >= BIPS:
+            return Reason.INVALID_TRAILING_DELTA
+        return OK
+
+    def _check_stop(self, c: PlaceOrder) -> int:
+        """WOULD_TRIGGER when the stop order's condition holds for the last trade price."""
+        last = self.last_price
+        if not last or not c.stop_price:
             return OK
-        if otype == MARKET:
-            if c.price:
-                return Reason.INVALID_PRICE
-            if (qty > 0) == (c.quote_quantity > 0) or qty < 0 or c.quote_quantity < 0:
-                return Reason.INVALID_QUANTITY
-            if qty:
-                reason = self._check_quantity(qty)
-                if reason:
-                    return reason
-                if c.reserve < (1 if buy else qty):
-                    return Reason.INSUFFICIENT_RESERVE
-            else:
-                if c.quote_quantity < spec.min_notional_units:
-                    return Reason.BELOW_MIN_NOTIONAL
-                if c.reserve <= 0:
-                    return Reason.INSUFFICIENT_RESERVE
-            return OK
-        return Reason.INVALID_ORDER_TYPE
+        stop = c.stop_price // self._tick
+        if rises(c.side, c.order_type):
+            return Reason.WOULD_TRIGGER if last >= stop else OK
+        return Reason.WOULD_TRIGGER if last <= stop else OK
 
     def _check_quantity(self, qty: int) -> int:
         if qty % self._step:
@@ -475,7 +612,9 @@ class MatchingEngine:
             )
         )
 
-    def _end_taker(self, t: Order, status: int, reason: int, by_quote: bool, out: list[Event]) -> None:
+    def _end_taker(
+        self, t: Order, status: int, reason: int, by_quote: bool, ts: int, out: list[Event]
+    ) -> None:
         """Finish a taker that will not rest: OrderExpired when it did not fill, then OrderDone."""
         step = self._step
         if status != FILLED:
@@ -483,7 +622,7 @@ class MatchingEngine:
             out.append(
                 OrderExpired(
                     self.seq,
-                    t.ts,
+                    ts,
                     t.order_id,
                     t.user_id,
                     t.client_order_id,
@@ -495,7 +634,7 @@ class MatchingEngine:
         out.append(
             OrderDone(
                 self.seq,
-                t.ts,
+                ts,
                 t.order_id,
                 t.user_id,
                 t.client_order_id,
@@ -521,6 +660,10 @@ class MatchingEngine:
         level.qty += order.remaining
         level.count += 1
         self.orders[order.order_id] = order
+        self._index(order)
+
+    def _index(self, order: Order) -> None:
+        """Index an open order (resting or waiting) by client id and by user."""
         if order.client_order_id:
             self.client_ids[(order.user_id, order.client_order_id)] = order
         mine = self.user_orders.get(order.user_id)
@@ -537,7 +680,22 @@ class MatchingEngine:
         if not mine:
             del self.user_orders[order.user_id]
 
+    def _unindex_user(self, order: Order) -> None:
+        """Remove an open order (resting or waiting) from the client-id and per-user indexes."""
+        if order.client_order_id:
+            del self.client_ids[(order.user_id, order.client_order_id)]
+        mine = self.user_orders[order.user_id]
+        del mine[order.order_id]
+        if not mine:
+            del self.user_orders[order.user_id]
+
     def _cancel_resting(self, order: Order, ts: int, out: list[Event]) -> None:
+        """Cancel an open order: one resting in the book, or a waiting stop order."""
+        if order.order_id in self._waiting:
+            self.stops.remove(order)
+            self._unindex_user(order)
+            self._emit_cancelled(order, ts, out)
+            return
         if order.side == BUY:
             book = self.bids
             self._touched_bids.append(order.price)
@@ -555,6 +713,9 @@ class MatchingEngine:
         else:
             level.compact()
         self._unindex(order)
+        self._emit_cancelled(order, ts, out)
+
+    def _emit_cancelled(self, order: Order, ts: int, out: list[Event]) -> None:
         step = self._step
         self.seq += 1
         out.append(
@@ -632,7 +793,11 @@ class MatchingEngine:
     def state(self) -> MarketState:
         """The canonical state (matching.state) of this market."""
         records = tuple(self._record(o) for side in (self.bids, self.asks) for o in side.orders_in_priority())
-        return MarketState(self.symbol, self.seq, self.trade_id, self.last_price * self._tick, records)
+        waiting = self._waiting
+        triggers = tuple(self._trigger_record(waiting[order_id]) for order_id in sorted(waiting))
+        return MarketState(
+            self.symbol, self.seq, self.trade_id, self.last_price * self._tick, records, triggers
+        )
 
     def state_hash(self) -> str:
         return self.state().digest()
@@ -667,9 +832,46 @@ class MatchingEngine:
             order.filled = r[6] // spec.step_units
             order.filled_quote = r[7]
             engine._rest(order)
+        for t in state.triggers:
+            order = Order(
+                t[0],
+                t[1],
+                t[2],
+                t[3],
+                t[4],
+                t[5],
+                t[10],
+                t[6] // spec.tick_units,
+                t[7] // spec.step_units,
+                t[9],
+                t[11],
+            )
+            engine.stops.add(order, t[8] // spec.tick_units, t[12], 0)
+            engine._index(order)
+            order.active = t[13]
+            order.reference = t[14] // spec.tick_units
         engine._touched_bids.clear()
         engine._touched_asks.clear()
         return engine
+
+    def _trigger_record(self, o: Order) -> TriggerRecord:
+        return (
+            o.order_id,
+            o.user_id,
+            o.client_order_id,
+            int(o.side),
+            int(o.order_type),
+            int(o.time_in_force),
+            o.price * self._tick,
+            o.remaining * self._step,
+            o.stop * self._tick,
+            o.reserve_left,
+            int(o.stp_mode),
+            o.ts,
+            o.trail,
+            o.active,
+            o.reference * self._tick,
+        )
 
     def _record(self, o: Order) -> OrderRecord:
         return (

@@ -17,6 +17,10 @@ class OrderType(IntEnum):
     LIMIT = 1
     LIMIT_MAKER = 2
     MARKET = 3
+    STOP_LOSS = 4
+    STOP_LOSS_LIMIT = 5
+    TAKE_PROFIT = 6
+    TAKE_PROFIT_LIMIT = 7
 
 
 class TimeInForce(IntEnum):
@@ -63,6 +67,8 @@ class Reason(IntEnum):
     DUPLICATE_CLIENT_ORDER_ID = 112
     INVALID_SIDE = 113
     INVALID_STP_MODE = 114
+    INVALID_STOP_PRICE = 115
+    INVALID_TRAILING_DELTA = 116
     # risk
     INSUFFICIENT_RESERVE = 201
     # matching
@@ -74,6 +80,7 @@ class Reason(IntEnum):
     SELF_TRADE_TAKER = 306
     SELF_TRADE_MAKER = 307
     RESERVE_EXHAUSTED = 308
+    WOULD_TRIGGER = 309
     # cancel
     UNKNOWN_ORDER = 401
     ORDER_NOT_OWNED = 402

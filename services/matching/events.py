@@ -29,6 +29,8 @@ class OrderAccepted(Record):
         "quote_quantity",
         "reserve",
         "stp_mode",
+        "stop_price",
+        "trailing_delta",
     )
 
     def __init__(
@@ -46,6 +48,8 @@ class OrderAccepted(Record):
         quote_quantity: int,
         reserve: int,
         stp_mode: int,
+        stop_price: int = 0,
+        trailing_delta: int = 0,
     ) -> None:
         self.seq = seq
         self.ts = ts
@@ -60,6 +64,30 @@ class OrderAccepted(Record):
         self.quote_quantity = quote_quantity
         self.reserve = reserve
         self.stp_mode = stp_mode
+        self.stop_price = stop_price
+        self.trailing_delta = trailing_delta
+
+
+class OrderTriggered(Record):
+    """A waiting stop order reached its stop price: it now matches as a MARKET or LIMIT order."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("seq", "ts", "order_id", "user_id", "client_order_id", "stop_price")
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        stop_price: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.user_id = user_id
+        self.client_order_id = client_order_id
+        self.stop_price = stop_price
 
 
 class OrderRejected(Record):
@@ -301,4 +329,5 @@ Event = (
     | OrderExpired
     | OrderDone
     | BookDelta
+    | OrderTriggered
 )

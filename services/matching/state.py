@@ -4,6 +4,10 @@ An order record is `(order_id, user_id, client_order_id, side, price, remaining,
 filled_quote, reserve_left, order_type, time_in_force, stp_mode, ts)` with price in quote units
 per whole base unit and quantities in base units. Records are listed in book order: bids from
 the best price down, then asks from the best price up, each level in time order.
+
+A waiting stop order's record is `(order_id, user_id, client_order_id, side, order_type,
+time_in_force, price, quantity, stop_price, reserve, stp_mode, ts, trailing_delta, active,
+reference)`; they are listed in ascending order id. Version 1 snapshots (before stop orders) decode with none.
 """
 
 import hashlib
@@ -11,8 +15,9 @@ import json
 from dataclasses import dataclass
 
 OrderRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int, int]
+TriggerRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int, int, int, int]
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +27,7 @@ class MarketState:
     trade_id: int
     last_price: int
     orders: tuple[OrderRecord, ...]
+    triggers: tuple[TriggerRecord, ...] = ()
 
     def encode(self) -> bytes:
         """Canonical bytes: compact JSON with a version tag."""
@@ -32,14 +38,19 @@ class MarketState:
             self.trade_id,
             self.last_price,
             [list(r) for r in self.orders],
+            [list(r) for r in self.triggers],
         ]
         return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
 
     @classmethod
     def decode(cls, data: bytes) -> "MarketState":
-        version, symbol, seq, trade_id, last_price, orders = json.loads(data)
-        if version != SNAPSHOT_VERSION:
+        body = json.loads(data)
+        version = body[0]
+        if version == 1:
+            body.append([])
+        elif version != SNAPSHOT_VERSION:
             raise ValueError(f"unsupported snapshot version {version}")
+        _, symbol, seq, trade_id, last_price, orders, triggers = body
         records = tuple(
             (
                 int(r[0]),
@@ -58,7 +69,27 @@ class MarketState:
             )
             for r in orders
         )
-        return cls(str(symbol), int(seq), int(trade_id), int(last_price), records)
+        pending = tuple(
+            (
+                int(r[0]),
+                int(r[1]),
+                str(r[2]),
+                int(r[3]),
+                int(r[4]),
+                int(r[5]),
+                int(r[6]),
+                int(r[7]),
+                int(r[8]),
+                int(r[9]),
+                int(r[10]),
+                int(r[11]),
+                int(r[12]),
+                int(r[13]),
+                int(r[14]),
+            )
+            for r in triggers
+        )
+        return cls(str(symbol), int(seq), int(trade_id), int(last_price), records, pending)
 
     def digest(self) -> str:
         """SHA-256 of the canonical bytes, hex."""

@@ -20,6 +20,7 @@ from matching import (
     OrderExpired,
     OrderRejected,
     OrderStatus,
+    OrderTriggered,
     Reason,
     Side,
     Trade,
@@ -45,6 +46,10 @@ class OrderInfo:
     # progress, kept up to date by every state written
     executed: int = 0
     executed_quote: int = 0
+    # stop orders: the trigger price, and when it triggered (0 while it waits)
+    stop_price: int = 0
+    triggered: int = 0
+    trailing_delta: int = 0
 
     def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> str:
         """The stored order state: compact JSON of integers (decimals are made at the edge)."""
@@ -64,6 +69,9 @@ class OrderInfo:
                 "x": executed,
                 "xq": executed_quote,
                 "u": update_time,
+                "sp": self.stop_price,
+                "tr": self.triggered,
+                "td": self.trailing_delta,
             }
         ).decode()
 
@@ -84,6 +92,9 @@ class OrderInfo:
             d["T"],
             d["x"],
             d["xq"],
+            d.get("sp", 0),
+            d.get("tr", 0),
+            d.get("td", 0),
         )
 
 
@@ -135,6 +146,8 @@ class Effects:
             self._rejected(e)
         elif isinstance(e, OrderCancelled | OrderExpired):
             self._ended(e)
+        elif isinstance(e, OrderTriggered):
+            self._triggered(e)
 
     def _spent_asset(self, side: int) -> str:
         return self.spec.quote if side == Side.BUY else self.spec.base
@@ -142,13 +155,34 @@ class Effects:
     def _accepted(self, e: OrderAccepted) -> None:
         info = OrderInfo(
             e.order_id, e.user_id, e.client_order_id, e.side, e.order_type, e.time_in_force,
-            e.price, e.quantity, e.quote_quantity, e.stp_mode, e.ts,
+            e.price, e.quantity, e.quote_quantity, e.stp_mode, e.ts, stop_price=e.stop_price,
+            trailing_delta=e.trailing_delta,
         )  # fmt: skip
         self.known[e.order_id] = info
         fx = self.user(e.user_id)
         fx.ops.append((e.seq, "C", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
         self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
         self.confirmed.append((e.user_id, e.order_id))
+        fx.reports.append(
+            execution_report(
+                self.market,
+                info,
+                execution="NEW",
+                status=OrderStatus.NEW,
+                executed=0,
+                executed_quote=0,
+                ts=e.ts,
+            )
+        )
+
+    def _triggered(self, e: OrderTriggered) -> None:
+        """A stop order starts working: its state says so, and an executionReport NEW with w=true."""
+        info = self.known.get(e.order_id)
+        if info is None:
+            return
+        info.triggered = e.ts
+        fx = self.user(e.user_id)
+        self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
         fx.reports.append(
             execution_report(
                 self.market,

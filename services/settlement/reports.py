@@ -28,8 +28,12 @@ def execution_report(
     """An executionReport for order `info` (a settlement.effects.OrderInfo)."""
     q, b = market.quote.decimals, market.base.decimals
     fee_decimals = b if fee_asset == market.base.name else q
+    is_stop = info.order_type >= OrderType.STOP_LOSS
+    trailing = {"d": info.trailing_delta} if info.trailing_delta else {}
     working = (
-        status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED) and info.order_type != OrderType.MARKET
+        status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+        and info.order_type != OrderType.MARKET
+        and (not is_stop or bool(info.triggered))
     )
     return {
         "e": "executionReport",
@@ -41,7 +45,7 @@ def execution_report(
         "f": TimeInForce(info.time_in_force).name,
         "q": from_units(info.quantity, b),
         "p": from_units(info.price, q),
-        "P": from_units(0, q),
+        "P": from_units(info.stop_price, q),
         "F": from_units(0, b),
         "g": -1,
         "C": "",
@@ -64,8 +68,9 @@ def execution_report(
         "Z": from_units(executed_quote, q),
         "Y": from_units(last_quote, q),
         "Q": from_units(info.quote_quantity, q),
-        "W": info.time,
+        "W": (info.triggered or -1) if is_stop else info.time,
         "V": StpMode(info.stp_mode).name,
+        **trailing,
     }
 
 

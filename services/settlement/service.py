@@ -24,7 +24,7 @@ from exchange_core.markets import Market
 from exchange_core.protocol import event_from_proto, reply_for
 from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
-from matching import Event, OrderCancelled, OrderDone, OrderExpired, Trade
+from matching import Event, OrderCancelled, OrderDone, OrderExpired, OrderTriggered, Trade
 from settlement.effects import Effects, OrderInfo
 from settlement.reports import account_position
 from settlement.settings import SettlementSettings
@@ -144,7 +144,10 @@ class SettlementService:
                 for oid, uid in ((e.maker_order_id, e.maker_user_id), (e.taker_order_id, e.taker_user_id)):
                     if oid not in known:
                         wanted.setdefault(uid, set()).add(oid)
-            elif isinstance(e, OrderDone | OrderCancelled | OrderExpired) and e.order_id not in known:
+            elif (
+                isinstance(e, OrderDone | OrderCancelled | OrderExpired | OrderTriggered)
+                and e.order_id not in known
+            ):
                 wanted.setdefault(e.user_id, set()).add(e.order_id)
         if not wanted:
             return

@@ -22,6 +22,7 @@ from tests.client import sign_up
 
 DEMO = {"BTC": 0.5, "ETH": 5.0, "SOL": 50.0, "USDT": 10000.0}
 INSUFFICIENT = "Account has insufficient balance for requested action."
+STOP_TYPES = ["STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"]
 
 
 def ccxt_exchange(url: str, api_key: str, secret: str) -> ccxt.binance:
@@ -130,7 +131,7 @@ def test_ccxt_load_markets_gives_precision_and_limits(new_ccxt: Callable[[], ccx
         "cost": {"min": 5.0, "max": 9000000.0},
         "market": {"min": 0.00001, "max": 9000.0},
     }
-    assert btc["info"]["orderTypes"] == ["LIMIT", "LIMIT_MAKER", "MARKET"]
+    assert btc["info"]["orderTypes"] == ["LIMIT", "LIMIT_MAKER", "MARKET", *STOP_TYPES]
     assert markets["ETH/BTC"]["precision"]["price"] == 0.00001
     assert markets["ETH/BTC"]["precision"]["amount"] == 0.001
     # ccxt rounds with them (truncating amounts) before it sends an order
@@ -246,7 +247,7 @@ def test_binance_exchange_info_and_symbol_info(new_binance: Callable[[], Client]
     assert [s["symbol"] for s in info["symbols"]] == ["BTCUSDT", "ETHUSDT", "SOLUSDT", "ETHBTC"]
     symbol = client.get_symbol_info("ETHBTC")
     assert (symbol["baseAsset"], symbol["quoteAsset"], symbol["status"]) == ("ETH", "BTC", "TRADING")
-    assert symbol["orderTypes"] == ["LIMIT", "LIMIT_MAKER", "MARKET"]
+    assert symbol["orderTypes"] == ["LIMIT", "LIMIT_MAKER", "MARKET", *STOP_TYPES]
     filters = {f["filterType"]: f for f in symbol["filters"]}
     assert filters["PRICE_FILTER"] == {
         "filterType": "PRICE_FILTER",

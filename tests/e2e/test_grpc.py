@@ -375,9 +375,11 @@ class LocalBook:
         self.update_id = 0
         self.snapshots = 0
         self.diffs_applied = 0
+        self.snapshot_id = 0
 
     def load(self, book: mpb.OrderBook) -> None:
         self.snapshots += 1
+        self.snapshot_id = book.last_update_id
         self.bids = {Decimal(lv.price): Decimal(lv.quantity) for lv in book.bids}
         self.asks = {Decimal(lv.price): Decimal(lv.quantity) for lv in book.asks}
         self.update_id = book.last_update_id
@@ -470,7 +472,9 @@ async def test_streamed_depth_rebuilds_the_book_and_trades_match(
         local.apply(await asyncio.wait_for(diffs.get(), 5))
     assert local.update_id == final.last_update_id
     assert local.same_as(final), "the local book differs from GetOrderBook"
-    assert local.bids and local.asks and local.diffs_applied > 10
+    # The book moved after the snapshot, and only diffs carried the local copy there (diffs are
+    # per 100 ms window, so a fast run has few of them).
+    assert local.bids and local.asks and final.last_update_id > local.snapshot_id and local.diffs_applied >= 2
 
     known = {t.id for t in before.trades}
     deadline = time.monotonic() + 20
@@ -502,3 +506,22 @@ async def test_streamed_depth_rebuilds_the_book_and_trades_match(
         listed.trades[-1].price,
         len(listed.trades),
     )
+
+
+async def test_stop_orders_over_grpc(channel: grpc.aio.Channel, stack: Stack) -> None:
+    _, g = trader_on(channel, stack)
+    stop = tpb.PlaceOrderRequest(
+        symbol=SYMBOL, side=apb.SIDE_SELL, type=apb.ORDER_TYPE_STOP_LOSS_LIMIT,  # type: ignore[arg-type]
+        time_in_force=apb.TIME_IN_FORCE_GTC, price="10000", quantity="0.001", stop_price="10001",
+    )  # fmt: skip
+    placed = await g.call("PlaceOrder", stop)
+    assert (placed.type, placed.status) == (apb.ORDER_TYPE_STOP_LOSS_LIMIT, apb.ORDER_STATUS_NEW)
+    trailing = tpb.PlaceOrderRequest(
+        symbol=SYMBOL, side=apb.SIDE_SELL, type=apb.ORDER_TYPE_STOP_LOSS,  # type: ignore[arg-type]
+        quantity="0.001", trailing_delta=100,
+    )  # fmt: skip
+    assert (await g.call("PlaceOrder", trailing)).type == apb.ORDER_TYPE_STOP_LOSS
+    listed = await g.call("ListOpenOrders", tpb.ListOpenOrdersRequest(symbol=SYMBOL))
+    assert {o.type for o in listed.orders} == {apb.ORDER_TYPE_STOP_LOSS_LIMIT, apb.ORDER_TYPE_STOP_LOSS}
+    await g.call("CancelAll", tpb.CancelAllRequest(symbol=SYMBOL))
+    assert (await g.call("ListOpenOrders", tpb.ListOpenOrdersRequest(symbol=SYMBOL))).orders == []

@@ -30,7 +30,15 @@ def test_demo_funds_and_exchange_info(stack: Stack, alice: Trader) -> None:
     assert free_locked(alice, "BTC") == (Decimal("0.5"), 0)
     info = alice.http.get(f"{stack.url}/api/v3/exchangeInfo", params={"symbol": SYMBOL}).json()
     (symbol,) = info["symbols"]
-    assert symbol["orderTypes"] == ["LIMIT", "LIMIT_MAKER", "MARKET"]
+    assert symbol["orderTypes"] == [
+        "LIMIT",
+        "LIMIT_MAKER",
+        "MARKET",
+        "STOP_LOSS",
+        "STOP_LOSS_LIMIT",
+        "TAKE_PROFIT",
+        "TAKE_PROFIT_LIMIT",
+    ]
     filters = {f["filterType"]: f for f in symbol["filters"]}
     assert filters["PRICE_FILTER"]["tickSize"] == "0.01000000"
     assert filters["LOT_SIZE"]["stepSize"] == "0.00001000"
@@ -185,7 +193,8 @@ def test_ioc_fok_and_limit_maker(alice: Trader, bob: Trader) -> None:
             },
             -1117,
         ),
-        ({"symbol": SYMBOL, "side": "BUY", "type": "STOP_LOSS", "quantity": "1"}, -1116),
+        ({"symbol": SYMBOL, "side": "BUY", "type": "TRAILING_STOP_MARKET", "quantity": "1"}, -1116),
+        ({"symbol": SYMBOL, "side": "BUY", "type": "STOP_LOSS", "quantity": "1"}, -1102),
         (
             {
                 "symbol": SYMBOL,

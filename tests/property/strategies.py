@@ -7,7 +7,7 @@ self-trade prevention triggers; some commands are deliberately bad.
 from hypothesis import strategies as st
 
 from matching import Command, OrderType, PlaceOrder, Side, StpMode, TimeInForce
-from tests.corehelpers import SYMBOL, cancel, cancel_all
+from tests.corehelpers import SYMBOL, cancel, cancel_all, stop
 
 USERS = st.integers(1, 4)
 SIDES = st.sampled_from([Side.BUY, Side.SELL])
@@ -21,7 +21,9 @@ def place_order(draw: st.DrawFn, order_id: int) -> PlaceOrder:
     user = draw(USERS)
     stp = draw(STP)
     cid = draw(CIDS)
-    kind = draw(st.sampled_from(["limit", "limit", "limit", "maker", "market_qty", "market_quote"]))
+    kind = draw(st.sampled_from(["limit", "limit", "limit", "maker", "market_qty", "market_quote", "stop"]))
+    if kind == "stop":
+        return draw(stop_order(order_id, side, user, stp, cid))
     if kind in ("limit", "maker"):
         price = draw(st.integers(95, 105))
         qty = draw(st.integers(1, 6))
@@ -41,6 +43,35 @@ def place_order(draw: st.DrawFn, order_id: int) -> PlaceOrder:
     return PlaceOrder(
         SYMBOL, order_id, user, side, OrderType.MARKET, TimeInForce.GTC, 0, 0, quote, reserve, stp, cid
     )
+
+
+STOP_TYPES = st.sampled_from(
+    [OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT]
+)
+
+
+@st.composite
+def stop_order(draw: st.DrawFn, order_id: int, side: Side, user: int, stp: StpMode, cid: str) -> PlaceOrder:
+    """A stop order of any type with its stop in the busy price band (some would trigger at once),
+    sometimes trailing (with or without a stop price)."""
+    otype = draw(STOP_TYPES)
+    stop_price = draw(st.integers(94, 106))
+    trail = draw(st.sampled_from([0, 0, 0, 100, 300, 700]))  # bips of a price near 100
+    if trail and draw(st.booleans()):
+        stop_price = 0
+    qty = draw(st.integers(1, 6))
+    if otype in (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT):
+        price = draw(st.integers(93, 107))
+        tif = draw(st.sampled_from(list(TimeInForce)))
+        reserve = (price * qty if side == Side.BUY else qty) + draw(st.sampled_from([0, 0, 5]))
+    else:
+        price, tif = 0, TimeInForce.GTC
+        reserve = draw(st.integers(1, 1500)) if side == Side.BUY else qty
+    command = stop(
+        order_id, user, side, otype, stop_price, qty, price=price, tif=tif, reserve=reserve, cid=cid, stp=stp
+    )
+    command.trailing_delta = trail
+    return command
 
 
 @st.composite

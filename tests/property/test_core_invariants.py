@@ -16,6 +16,7 @@ from matching import (
     OrderAccepted,
     OrderDone,
     OrderExpired,
+    OrderTriggered,
     OrderType,
     PlaceOrder,
     Reason,
@@ -102,7 +103,10 @@ def check_book(engine: MatchingEngine) -> None:
 
 
 def check_priority(c: PlaceOrder, queue: list[int], events: list[Event]) -> None:
-    """Makers touched (traded or expired by STP) are exactly the head of the priority queue."""
+    """Makers touched (traded or expired by STP) are exactly the head of the priority queue, up to
+    the first stop order the command triggered (each triggered order is a taker of its own)."""
+    triggered = [i for i, e in enumerate(events) if isinstance(e, OrderTriggered)]
+    events = events[: triggered[0]] if triggered else events
     touched: list[int] = []
     for e in events:
         maker = None

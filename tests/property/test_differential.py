@@ -62,6 +62,12 @@ TICK = SPEC.tick_units
 USERS = (1, 2, 3, 4, 5, 6)
 DIGEST_EVERY = 100
 RECENT = 400  # how many recently placed orders cancels and duplicates draw from
+STOP_TYPES = (
+    OrderType.STOP_LOSS,
+    OrderType.STOP_LOSS_LIMIT,
+    OrderType.TAKE_PROFIT,
+    OrderType.TAKE_PROFIT_LIMIT,
+)
 
 
 class StreamBuilder:
@@ -145,6 +151,8 @@ class StreamBuilder:
         quote: int,
         reserve: int,
         user: int | None = None,
+        stop_price: int = 0,
+        trailing_delta: int = 0,
     ) -> PlaceOrder:
         user = self._user() if user is None else user
         c = PlaceOrder(
@@ -161,6 +169,8 @@ class StreamBuilder:
             self._stp(),
             self._client_id(user),
             self.ts,
+            stop_price,
+            trailing_delta,
         )
         self._remember(c)
         return c
@@ -206,6 +216,44 @@ class StreamBuilder:
         return self.rng.choice((0, -STEP))
 
     # ------------------------------------------------------------------ command kinds
+
+    def stop(self) -> PlaceOrder:
+        """A stop order of any of the four types, its stop near the mid on either side (some would
+        trigger at once), sometimes with a bad stop price."""
+        side = self.rng.choice((Side.BUY, Side.SELL))
+        otype = self.rng.choice(
+            (
+                OrderType.STOP_LOSS,
+                OrderType.STOP_LOSS_LIMIT,
+                OrderType.TAKE_PROFIT,
+                OrderType.TAKE_PROFIT_LIMIT,
+            )
+        )
+        rises = (otype in (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT)) == (side == Side.BUY)
+        offset = self.rng.randint(-3, 12)
+        stop_ticks = self.mid + offset if rises else self.mid - offset
+        stop_price = stop_ticks * TICK
+        r = self.rng.random()
+        if r < 0.03:
+            stop_price = self.rng.choice((0, -TICK, stop_price + self.rng.randint(1, TICK - 1)))
+        trail = 0
+        if r > 0.65:  # trailing: 1 bip is 300 ticks here, so far orders and sweeps trigger them
+            trail = self.rng.choice((1, 1, 1, 2, 3, 10, -1, 10_000)) if r > 0.68 else 0
+            if r > 0.8:
+                stop_price = 0
+        steps = self._steps()
+        tif = self.rng.choice((TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK))
+        if otype in (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT):
+            ticks = stop_ticks + self.rng.randint(-6, 6)
+            reserve = self._limit_reserve(side, ticks, steps)
+            return self._place(
+                side, otype, tif, ticks * TICK, steps * STEP, 0, reserve, None, stop_price, trail
+            )
+        if side == Side.BUY:
+            reserve = self._market_buy_reserve(stop_ticks * steps * NPTS)
+        else:
+            reserve = self._base_reserve(steps)
+        return self._place(side, otype, tif, 0, steps * STEP, 0, reserve, None, stop_price, trail)
 
     def limit(self, tif: int) -> PlaceOrder:
         side = self.rng.choice((Side.BUY, Side.SELL))
@@ -293,10 +341,17 @@ class StreamBuilder:
             lambda: self._place(side, market, gtc, 0, 0, SPEC.min_notional_units - 1, reserve),
             lambda: self._place(side, market, gtc, 0, qty + 1, 0, reserve),
             lambda: self._place(side, market, gtc, 0, STEP, 0, reserve),
-            lambda: self._place(side, self.rng.choice((0, 4, 99)), gtc, price, qty, 0, reserve),
+            lambda: self._place(side, self.rng.choice((0, 8, 99)), gtc, price, qty, 0, reserve),
             lambda: self._place(self.rng.choice((0, 3)), OrderType.LIMIT, gtc, price, qty, 0, reserve),
             lambda: self._with_stp(self._place(side, OrderType.LIMIT, gtc, price, qty, 0, reserve), 4),
             lambda: self._place(side, OrderType.LIMIT, self.rng.choice((0, 5)), price, qty, 0, reserve),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, stop_price=price),
+            lambda: self._place(side, market, gtc, 0, qty, 0, reserve, stop_price=price),
+            lambda: self._place(side, OrderType.STOP_LOSS, gtc, price, qty, 0, reserve, stop_price=price),
+            lambda: self._place(side, OrderType.TAKE_PROFIT, gtc, 0, 0, qty, reserve, stop_price=price),
+            lambda: self._place(side, OrderType.STOP_LOSS_LIMIT, gtc, price, qty, 0, reserve),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, trailing_delta=5),
+            lambda: self._place(side, market, gtc, 0, qty, 0, reserve, trailing_delta=5),
         ]
         return self.rng.choice(cases)()
 
@@ -315,6 +370,8 @@ class StreamBuilder:
     def next(self) -> Command:
         self._tick()
         r = self.rng.random()
+        if r < 0.08:
+            return self.stop()
         if r < 0.38:
             return self.limit(TimeInForce.GTC)
         if r < 0.45:
@@ -458,8 +515,13 @@ REQUIRED_COVERAGE = {
     "Trade",
     "BookDelta",
     "OrderCancelled",
-    *(f"OrderRejected:{r.name}" for r in Reason if 100 < r < 300 or r == Reason.WOULD_TAKE),
-    *(f"OrderExpired:{r.name}" for r in Reason if 301 < r < 400),
+    "OrderTriggered",
+    *(
+        f"OrderRejected:{r.name}"
+        for r in Reason
+        if 100 < r < 300 or r in (Reason.WOULD_TAKE, Reason.WOULD_TRIGGER)
+    ),
+    *(f"OrderExpired:{r.name}" for r in Reason if 301 < r < 400 and r != Reason.WOULD_TRIGGER),
     *(
         f"CancelRejected:{r.name}"
         for r in (Reason.UNKNOWN_MARKET, Reason.UNKNOWN_ORDER, Reason.ORDER_NOT_OWNED)
@@ -543,11 +605,88 @@ def _market(
     )
 
 
+def _stop(
+    oid: int, user: int, side: Side, otype: OrderType, stop_ticks: int, steps: int, ticks: int = 0
+) -> PlaceOrder:
+    """A stop order (a *_LIMIT one when `ticks` is given) reserving plenty."""
+    reserve = 10 * stop_ticks * steps * NPTS if side == Side.BUY else steps * STEP
+    return PlaceOrder(
+        SPEC.symbol, oid, user, side, otype, TimeInForce.GTC, ticks * TICK, steps * STEP, 0, reserve,
+        StpMode.NONE, "", oid, stop_ticks * TICK,
+    )  # fmt: skip
+
+
+def _trailing(
+    oid: int, user: int, side: Side, otype: OrderType, stop_ticks: int, bips: int, steps: int
+) -> PlaceOrder:
+    """A trailing stop order (`stop_ticks` 0: none) reserving plenty."""
+    c = _stop(oid, user, side, otype, stop_ticks, steps)
+    c.trailing_delta = bips
+    c.reserve = 10 * PX * steps * NPTS if side == Side.BUY else steps * STEP
+    return c
+
+
 BUY, SELL, FOK, IOC = Side.BUY, Side.SELL, TimeInForce.FOK, TimeInForce.IOC
+SL, SLL, TP, TPL = (
+    OrderType.STOP_LOSS,
+    OrderType.STOP_LOSS_LIMIT,
+    OrderType.TAKE_PROFIT,
+    OrderType.TAKE_PROFIT_LIMIT,
+)
 PX = 3_000_000  # ticks
 ONE_STEP_COST = PX * NPTS
 
 MINIMAL_CASES: dict[str, list[Command]] = {
+    # docs "Stop orders": a cascade, each check's triggers in ascending order id.
+    "stop_cascade": [
+        _limit(1, 2, SELL, PX, 50),
+        _market(2, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _limit(3, 2, BUY, PX - 2, 50),
+        _limit(4, 2, BUY, PX - 5, 200),
+        _stop(6, 7, SELL, SL, PX - 2, 50),
+        _stop(5, 8, SELL, SLL, PX - 4, 60, PX - 6),
+        _stop(7, 9, BUY, TP, PX - 5, 10),
+        _market(8, 4, SELL, 10, reserve=10 * STEP),
+    ],
+    # A triggered limit restores the level a taker emptied: listed in the BookDelta all the same.
+    "stop_level_back_where_it_began": [
+        _limit(1, 2, SELL, PX, 50),
+        _market(2, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _limit(3, 2, SELL, PX + 1, 40),
+        _stop(4, 7, SELL, TPL, PX + 1, 40, PX + 1),
+        _limit(5, 3, BUY, PX + 1, 40),
+    ],
+    # docs "Trailing stop orders": a SELL trailing 1 bip (300 ticks) without a stop price follows
+    # the rise, then triggers on a fall of 1 bip from the highest price; the one with a stop price
+    # is activated by the rise first.
+    "trailing_sell_follows_then_triggers": [
+        _limit(1, 2, SELL, PX, 50),
+        _market(2, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _trailing(3, 7, SELL, SL, 0, 1, 40),
+        _trailing(4, 8, SELL, TP, PX + 400, 1, 40),
+        _limit(5, 2, SELL, PX + 500, 50),
+        _market(6, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _limit(7, 2, BUY, PX + 201, 80),
+        _limit(8, 2, BUY, PX + 199, 80),
+        _market(9, 5, SELL, 120, reserve=120 * STEP),
+    ],
+    "trailing_buy_from_no_trade_yet": [
+        _trailing(1, 7, BUY, TP, 0, 2, 40),
+        _limit(2, 2, SELL, PX, 50),
+        _market(3, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _limit(4, 2, SELL, PX + 600, 100),
+        _limit(5, 3, BUY, PX + 600, 40),
+    ],
+    "stop_would_trigger_and_cancels": [
+        _limit(1, 2, SELL, PX, 50),
+        _market(2, 3, BUY, 50, reserve=10 * 50 * ONE_STEP_COST),
+        _stop(3, 7, SELL, SL, PX, 50),
+        _stop(4, 7, BUY, SL, PX + 1, 50),
+        _stop(5, 7, SELL, TP, PX + 1, 50),
+        CancelOrder(SPEC.symbol, 8, order_id=4),
+        CancelOrder(SPEC.symbol, 7, order_id=4),
+        CancelAll(SPEC.symbol, 7),
+    ],
     # docs: "If the sum is below the order's quantity: OrderExpired(FOK_NOT_FILLABLE ...)": also when 0.
     "fok_empty_book": [_limit(1, 1, SELL, PX, 50, FOK)],
     "fok_no_crossing_level": [_limit(1, 2, SELL, PX + 10, 50), _limit(2, 1, BUY, PX, 50, FOK)],

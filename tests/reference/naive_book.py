@@ -23,10 +23,11 @@ from matching.events import (
     OrderDone,
     OrderExpired,
     OrderRejected,
+    OrderTriggered,
     Trade,
 )
 from matching.market import MarketSpec
-from matching.state import MarketState, OrderRecord
+from matching.state import MarketState, OrderRecord, TriggerRecord
 
 # Why matching stopped (internal to this module).
 _STOP_FILLED = "filled"  # the taker has no quantity left
@@ -61,6 +62,28 @@ class _Order:
     steps_left: int | None = None
     cap_left: int | None = None
     by_quote: bool = False
+    stop_price: int = 0
+    acts_as: int = 0  # the type it matches as: its own, or MARKET / LIMIT for a stop order
+    trailing_delta: int = 0
+    active: bool = False  # a trailing stop order following the price
+    reference: int = 0  # its reference price (0: none yet)
+
+
+_STOP_MARKET_TYPES = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
+_STOP_LIMIT_TYPES = (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+_STOP_TYPES = _STOP_MARKET_TYPES + _STOP_LIMIT_TYPES
+
+
+def _triggers_on_rise(o: _Order) -> bool:
+    """docs "Stop orders": STOP_LOSS* BUY and TAKE_PROFIT* SELL trigger at a price >= their stop."""
+    is_stop_loss = o.order_type in (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT)
+    return is_stop_loss == (o.side == Side.BUY)
+
+
+def _is_triggered_by(o: _Order, trade_price: int) -> bool:
+    if _triggers_on_rise(o):
+        return trade_price >= o.stop_price
+    return trade_price <= o.stop_price
 
 
 def _fee(amount: int, ppm: int) -> int:
@@ -74,12 +97,15 @@ class NaiveBook:
     def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
         self.orders: list[_Order] = []
+        self.waiting: list[_Order] = []  # stop orders not yet triggered
         self.seq = 0
         self.trade_id = 0
         self.last_price = 0
         self.arrivals = 0
         self._out: list[Event] = []
         self._ts = 0
+        self._touched: set[tuple[int, int]] = set()  # (side, price) of levels the command changed
+        self._taker_prices: list[int] = []  # prices of the current taker's trades
 
     # ------------------------------------------------------------------ public API
 
@@ -87,7 +113,7 @@ class NaiveBook:
         """Apply one command; return its events in order (seq numbered from the last one + 1)."""
         self._out = []
         self._ts = command.ts
-        before = self._depth()
+        self._touched = set()
         if isinstance(command, PlaceOrder):
             self._place(command)
         elif isinstance(command, CancelOrder):
@@ -96,13 +122,14 @@ class NaiveBook:
             self._cancel_all(command)
         else:
             raise TypeError(f"not a command: {command!r}")
-        self._emit_delta(before, self._depth())
+        self._emit_delta()
         return self._out
 
     def state(self) -> MarketState:
         """The canonical state: counters and open orders in book order (see matching.state)."""
         records = tuple(self._record(o) for o in self._book_order())
-        return MarketState(self.spec.symbol, self.seq, self.trade_id, self.last_price, records)
+        waiting = tuple(self._trigger_record(o) for o in sorted(self.waiting, key=lambda o: o.order_id))
+        return MarketState(self.spec.symbol, self.seq, self.trade_id, self.last_price, records, waiting)
 
     # ------------------------------------------------------------------ units
 
@@ -148,7 +175,7 @@ class NaiveBook:
     @staticmethod
     def _crosses(taker: _Order, level_price: int) -> bool:
         """BUY: level <= limit; SELL: level >= limit; MARKET: any price."""
-        if taker.order_type == OrderType.MARKET:
+        if taker.acts_as == OrderType.MARKET:
             return True
         if taker.side == Side.BUY:
             return level_price <= taker.price
@@ -168,9 +195,10 @@ class NaiveBook:
         self.seq += 1
         return self.seq
 
-    def _emit_delta(self, before: dict[tuple[int, int], int], after: dict[tuple[int, int], int]) -> None:
-        """One BookDelta listing every level whose total changed (0 = gone), if any did."""
-        changed = [key for key in set(before) | set(after) if before.get(key, 0) != after.get(key, 0)]
+    def _emit_delta(self) -> None:
+        """One BookDelta listing every level the command changed with its total now (0 = gone)."""
+        after = self._depth()
+        changed = list(self._touched)
         if not changed:
             return
         bids = tuple(sorted(((p, after.get((s, p), 0)) for s, p in changed if s == Side.BUY), reverse=True))
@@ -241,45 +269,173 @@ class NaiveBook:
                 quote_quantity=c.quote_quantity,
                 reserve=c.reserve,
                 stp_mode=c.stp_mode,
+                stop_price=c.stop_price,
+                trailing_delta=c.trailing_delta,
             )
         )
-        taker = self._new_taker(c)
-        is_fok = c.order_type == OrderType.LIMIT and c.time_in_force == TimeInForce.FOK
-        if is_fok and self._fok_available(taker) < c.quantity:
-            self._emit_expired(taker, Reason.FOK_NOT_FILLABLE, c.quantity)
-            self._emit_done(taker, OrderStatus.EXPIRED)
+        if c.order_type in _STOP_TYPES:
+            self.waiting.append(self._new_waiting(c))
             return
+        taker = self._new_taker(c)
+        queue = self._execute(taker)
+        while queue:
+            triggered = queue.pop(0)
+            self._out.append(
+                OrderTriggered(
+                    seq=self._next_seq(),
+                    ts=self._ts,
+                    order_id=triggered.order_id,
+                    user_id=triggered.user_id,
+                    client_order_id=triggered.client_order_id,
+                    stop_price=triggered.stop_price,
+                )
+            )
+            queue.extend(self._execute(self._taker_of_triggered(triggered)))
+
+    def _execute(self, taker: _Order) -> list[_Order]:
+        """FOK dry run, matching, then the taker's end (or rest). Returns the waiting stop orders
+        its trades triggered (removed from `waiting`), in ascending order id."""
+        self._taker_prices = []
+        is_fok = taker.acts_as == OrderType.LIMIT and taker.time_in_force == TimeInForce.FOK
+        if is_fok and self._fok_available(taker) < taker.remaining:
+            self._emit_expired(taker, Reason.FOK_NOT_FILLABLE, taker.remaining)
+            self._emit_done(taker, OrderStatus.EXPIRED)
+            return []
         stop = self._match(taker)
         self._end_taker(taker, stop)
+        prices = self._taker_prices
+        hit = [
+            o
+            for o in self.waiting
+            if (
+                self._trails_to_trigger(o, prices)
+                if o.trailing_delta
+                else any(_is_triggered_by(o, p) for p in prices)
+            )
+        ]
+        for o in hit:
+            self.waiting.remove(o)
+        return sorted(hit, key=lambda o: o.order_id)
+
+    @staticmethod
+    def _trails_to_trigger(o: _Order, prices: list[int]) -> bool:
+        """docs "Trailing stop orders": each price in turn activates, triggers or moves the reference."""
+        for p in prices:
+            if not o.active:
+                if _is_triggered_by(o, p):
+                    o.active, o.reference = True, p
+            elif o.reference == 0:
+                o.reference = p
+            elif o.side == Side.BUY:
+                if p * 10_000 >= o.reference * (10_000 + o.trailing_delta):
+                    return True
+                o.reference = min(o.reference, p)
+            else:
+                if p * 10_000 <= o.reference * (10_000 - o.trailing_delta):
+                    return True
+                o.reference = max(o.reference, p)
+        return False
+
+    def _new_waiting(self, c: PlaceOrder) -> _Order:
+        """An accepted stop order as it waits: its whole quantity and reservation; a trailing one
+        without a stop price follows the price from the last trade price on."""
+        trailing_now = c.trailing_delta > 0 and c.stop_price == 0
+        return _Order(
+            order_id=c.order_id,
+            user_id=c.user_id,
+            client_order_id=c.client_order_id,
+            side=c.side,
+            order_type=c.order_type,
+            time_in_force=c.time_in_force,
+            price=c.price,
+            remaining=c.quantity,
+            filled=0,
+            filled_quote=0,
+            reserve_left=c.reserve,
+            stp_mode=c.stp_mode,
+            ts=c.ts,
+            arrival=0,
+            stop_price=c.stop_price,
+            trailing_delta=c.trailing_delta,
+            active=trailing_now,
+            reference=self.last_price if trailing_now else 0,
+        )
+
+    def _taker_of_triggered(self, o: _Order) -> _Order:
+        """A triggered stop order as a taker: MARKET by quantity or LIMIT, arriving now."""
+        self.arrivals += 1
+        o.arrival = self.arrivals
+        o.acts_as = OrderType.MARKET if o.order_type in _STOP_MARKET_TYPES else OrderType.LIMIT
+        o.steps_left = o.remaining // self.spec.step_units
+        o.cap_left = o.reserve_left if o.side == Side.BUY else None
+        return o
 
     def _check_place(self, c: PlaceOrder) -> int:
         """The first failing check of docs/matching.md "PlaceOrder" (1-6), or Reason.NONE."""
         if c.symbol != self.spec.symbol:
             return Reason.UNKNOWN_MARKET
-        if any(o.order_id == c.order_id for o in self.orders):
+        open_orders = self.orders + self.waiting
+        if any(o.order_id == c.order_id for o in open_orders):
             return Reason.DUPLICATE_ORDER_ID
         if c.client_order_id and any(
-            o.user_id == c.user_id and o.client_order_id == c.client_order_id for o in self.orders
+            o.user_id == c.user_id and o.client_order_id == c.client_order_id for o in open_orders
         ):
             return Reason.DUPLICATE_CLIENT_ORDER_ID
         if c.side not in (Side.BUY, Side.SELL):
             return Reason.INVALID_SIDE
         if c.stp_mode not in list(StpMode):
             return Reason.INVALID_STP_MODE
-        reason = self._check_by_type(c)
-        if reason != Reason.NONE:
-            return reason
-        reason = self._check_reserve(c)
-        if reason != Reason.NONE:
-            return reason
-        return self._check_would_take(c)
+        for check in (
+            self._check_by_type,
+            self._check_stop_price,
+            self._check_reserve,
+            self._check_would_take,
+            self._check_would_trigger,
+        ):
+            reason = check(c)
+            if reason != Reason.NONE:
+                return reason
+        return Reason.NONE
+
+    def _check_stop_price(self, c: PlaceOrder) -> int:
+        """Stop price, then trailing delta (docs: PlaceOrder 5, last paragraph)."""
+        if c.order_type in _STOP_TYPES:
+            bad_stop = (
+                c.stop_price < 0
+                or c.stop_price % self.spec.tick_units != 0
+                or (c.stop_price == 0 and c.trailing_delta == 0)
+            )
+            bad_trail = not 0 <= c.trailing_delta < 10_000
+        else:
+            bad_stop = c.stop_price != 0
+            bad_trail = c.trailing_delta != 0
+        if bad_stop:
+            return Reason.INVALID_STOP_PRICE
+        return Reason.INVALID_TRAILING_DELTA if bad_trail else Reason.NONE
+
+    def _check_would_trigger(self, c: PlaceOrder) -> int:
+        """A stop order whose condition holds for the last trade price (when there was a trade)."""
+        if c.order_type not in _STOP_TYPES or self.last_price == 0 or c.stop_price == 0:
+            return Reason.NONE
+        probe = self._new_waiting(c)
+        return Reason.WOULD_TRIGGER if _is_triggered_by(probe, self.last_price) else Reason.NONE
 
     def _check_by_type(self, c: PlaceOrder) -> int:
-        if c.order_type in (OrderType.LIMIT, OrderType.LIMIT_MAKER):
+        if c.order_type in (OrderType.LIMIT, OrderType.LIMIT_MAKER, *_STOP_LIMIT_TYPES):
             return self._check_limit(c)
         if c.order_type == OrderType.MARKET:
             return self._check_market(c)
+        if c.order_type in _STOP_MARKET_TYPES:
+            return self._check_stop_market(c)
         return Reason.INVALID_ORDER_TYPE
+
+    def _check_stop_market(self, c: PlaceOrder) -> int:
+        """STOP_LOSS / TAKE_PROFIT: as MARKET by quantity."""
+        if c.price != 0:
+            return Reason.INVALID_PRICE
+        if c.quote_quantity != 0 or c.quantity <= 0:
+            return Reason.INVALID_QUANTITY
+        return self._check_quantity_grid(c.quantity)
 
     def _check_limit(self, c: PlaceOrder) -> int:
         if c.price <= 0:
@@ -325,7 +481,7 @@ class NaiveBook:
     def _check_reserve(self, c: PlaceOrder) -> int:
         if c.reserve < 0:
             return Reason.INSUFFICIENT_RESERVE
-        is_market = c.order_type == OrderType.MARKET
+        is_market = c.order_type in (OrderType.MARKET, *_STOP_MARKET_TYPES)
         if not is_market and c.side == Side.BUY:
             enough = c.reserve >= self._notional(c.price, c.quantity)
         elif c.side == Side.SELL and c.quantity > 0:
@@ -365,6 +521,7 @@ class NaiveBook:
             ts=c.ts,
             arrival=self.arrivals,
             by_quote=by_quote,
+            acts_as=c.order_type,
         )
         step = self.spec.step_units
         if c.side == Side.BUY:
@@ -419,6 +576,7 @@ class NaiveBook:
     def _expire_maker(self, maker: _Order) -> None:
         """STP removes a resting maker: OrderExpired(SELF_TRADE_MAKER) then OrderDone(EXPIRED_IN_MATCH)."""
         self.orders.remove(maker)
+        self._touched.add((maker.side, maker.price))
         self._emit_expired(maker, Reason.SELF_TRADE_MAKER, maker.remaining)
         self._emit_done(maker, OrderStatus.EXPIRED_IN_MATCH)
 
@@ -434,6 +592,8 @@ class NaiveBook:
             taker.cap_left -= quote
         self.trade_id += 1
         self.last_price = maker.price
+        self._touched.add((maker.side, maker.price))
+        self._taker_prices.append(maker.price)
         buyer_ppm, seller_ppm = self.spec.taker_fee_ppm, self.spec.maker_fee_ppm
         if taker.side == Side.SELL:
             buyer_ppm, seller_ppm = seller_ppm, buyer_ppm
@@ -487,12 +647,13 @@ class NaiveBook:
             self._emit_expired(taker, Reason.SELF_TRADE_TAKER, remaining)
             self._emit_done(taker, OrderStatus.EXPIRED_IN_MATCH)
             return
-        rests = taker.order_type == OrderType.LIMIT_MAKER or (
-            taker.order_type == OrderType.LIMIT and taker.time_in_force == TimeInForce.GTC
+        rests = taker.acts_as == OrderType.LIMIT_MAKER or (
+            taker.acts_as == OrderType.LIMIT and taker.time_in_force == TimeInForce.GTC
         )
         if rests and stop != _STOP_CAP:
             taker.remaining = remaining
             self.orders.append(taker)
+            self._touched.add((taker.side, taker.price))
             return
         self._emit_expired(taker, self._expiry_reason(taker, stop), remaining)
         self._emit_done(taker, OrderStatus.EXPIRED)
@@ -507,7 +668,7 @@ class NaiveBook:
         """
         if stop == _STOP_CAP:
             return Reason.RESERVE_EXHAUSTED
-        if taker.order_type == OrderType.LIMIT:
+        if taker.acts_as == OrderType.LIMIT:
             return Reason.IOC_REMAINDER
         return Reason.MARKET_REMAINDER if taker.filled > 0 else Reason.NO_LIQUIDITY
 
@@ -527,11 +688,12 @@ class NaiveBook:
 
     def _find(self, c: CancelOrder) -> _Order | None:
         """By order id; by (user, client id) when the order id is 0. An empty client id finds nothing."""
+        open_orders = self.orders + self.waiting
         if c.order_id != 0:
-            matches = [o for o in self.orders if o.order_id == c.order_id]
+            matches = [o for o in open_orders if o.order_id == c.order_id]
         elif c.client_order_id:
             matches = [
-                o for o in self.orders if o.user_id == c.user_id and o.client_order_id == c.client_order_id
+                o for o in open_orders if o.user_id == c.user_id and o.client_order_id == c.client_order_id
             ]
         else:
             matches = []
@@ -542,7 +704,9 @@ class NaiveBook:
         if c.symbol != self.spec.symbol:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_MARKET)
             return
-        mine = sorted((o for o in self.orders if o.user_id == c.user_id), key=lambda o: o.order_id)
+        mine = sorted(
+            (o for o in self.orders + self.waiting if o.user_id == c.user_id), key=lambda o: o.order_id
+        )
         if not mine:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_ORDER)
             return
@@ -550,7 +714,12 @@ class NaiveBook:
             self._cancel_resting(order)
 
     def _cancel_resting(self, order: _Order) -> None:
-        self.orders.remove(order)
+        """Cancel an open order: resting in the book, or a stop order still waiting."""
+        if order in self.waiting:
+            self.waiting.remove(order)
+        else:
+            self.orders.remove(order)
+            self._touched.add((order.side, order.price))
         self._out.append(
             OrderCancelled(
                 seq=self._next_seq(),
@@ -576,6 +745,26 @@ class NaiveBook:
         )
 
     # ------------------------------------------------------------------ state
+
+    @staticmethod
+    def _trigger_record(o: _Order) -> TriggerRecord:
+        return (
+            int(o.order_id),
+            int(o.user_id),
+            str(o.client_order_id),
+            int(o.side),
+            int(o.order_type),
+            int(o.time_in_force),
+            int(o.price),
+            int(o.remaining),
+            int(o.stop_price),
+            int(o.reserve_left),
+            int(o.stp_mode),
+            int(o.ts),
+            int(o.trailing_delta),
+            1 if o.active else 0,
+            int(o.reference),
+        )
 
     @staticmethod
     def _record(o: _Order) -> OrderRecord:

@@ -62,3 +62,42 @@ def test_max_notional_is_accepted_and_one_step_more_is_refused(symbol: str) -> N
     with pytest.raises(ApiError) as err:
         parse_new_order(limit_buy(market, price, qty + spec.step_units), MARKETS)
     assert (err.value.code, err.value.msg) == (FILTER_FAILURE, "Filter failure: NOTIONAL")
+
+
+def stop_order(**extra: str) -> dict[str, str]:
+    return {"symbol": "BTCUSDT", "side": "SELL", "quantity": "0.001", **extra}
+
+
+def test_stop_types_need_a_stop_price_on_the_tick_grid_and_others_refuse_one() -> None:
+    ok = parse_new_order(stop_order(type="STOP_LOSS", stopPrice="29000.01"), MARKETS)
+    assert (ok.order_type.name, ok.stop_price, ok.price) == ("STOP_LOSS", 29000_01000000, 0)
+    limit_stop = parse_new_order(
+        stop_order(type="TAKE_PROFIT_LIMIT", stopPrice="31000", price="30999", timeInForce="IOC"), MARKETS
+    )
+    assert (limit_stop.time_in_force.name, limit_stop.price, limit_stop.stop_price) == (
+        "IOC", 30999 * 10**8, 31000 * 10**8
+    )  # fmt: skip
+    trailing = parse_new_order(stop_order(type="STOP_LOSS", trailingDelta="100"), MARKETS)
+    assert (trailing.trailing_delta, trailing.stop_price) == (100, 0)
+    price_filter = (FILTER_FAILURE, "Filter failure: PRICE_FILTER")
+    trailing_filter = (FILTER_FAILURE, "Filter failure: TRAILING_DELTA")
+    refusals = [
+        (stop_order(type="STOP_LOSS"), -1102,
+         "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed."),
+        (stop_order(type="STOP_LOSS", stopPrice="29000.001"), *price_filter),
+        (stop_order(type="STOP_LOSS", stopPrice="1000000.01"), *price_filter),
+        (stop_order(type="STOP_LOSS", stopPrice="29000", price="1"), -1106,
+         "Parameter 'price' sent when not required."),
+        (stop_order(type="STOP_LOSS_LIMIT", stopPrice="29000", price="1"), -1102,
+         "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed."),
+        (stop_order(type="LIMIT", timeInForce="GTC", price="1", stopPrice="2"), -1106,
+         "Parameter 'stopPrice' sent when not required."),
+        (stop_order(type="STOP_LOSS", trailingDelta="9"), *trailing_filter),
+        (stop_order(type="STOP_LOSS", trailingDelta="2001"), *trailing_filter),
+        (stop_order(type="LIMIT", timeInForce="GTC", price="1", trailingDelta="100"), -1106,
+         "Parameter 'trailingDelta' sent when not required."),
+    ]  # fmt: skip
+    for params, code, msg in refusals:
+        with pytest.raises(ApiError) as refused:
+            parse_new_order(params, MARKETS)
+        assert (refused.value.code, refused.value.msg) == (code, msg), params

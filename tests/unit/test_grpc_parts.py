@@ -74,6 +74,16 @@ def test_enum_names_are_binance_names() -> None:
         "quantity": "2",
         "selfTradePreventionMode": "EXPIRE_BOTH",
     }
+    stop = tpb.PlaceOrderRequest(
+        symbol="BTCUSDT", type=apb.ORDER_TYPE_STOP_LOSS, quantity="1", stop_price="9", trailing_delta=50
+    )
+    assert convert.place_params(stop) == {
+        "symbol": "BTCUSDT",
+        "type": "STOP_LOSS",
+        "quantity": "1",
+        "stopPrice": "9",
+        "trailingDelta": "50",
+    }
     unknown = tpb.PlaceOrderRequest(side=9)  # type: ignore[arg-type]
     assert convert.place_params(unknown) == {"side": "9"}  # REST's validation rejects it as it is
 

@@ -1,9 +1,9 @@
 """What settlement makes of events: ledger operations and Binance user-data payloads."""
 
 from exchange_core.markets import Asset, Market
-from matching import MatchingEngine, Side, StpMode
+from matching import MatchingEngine, OrderType, Side, StpMode
 from settlement.effects import Effects, OrderInfo
-from tests.corehelpers import SPEC, cancel, limit
+from tests.corehelpers import SPEC, cancel, limit, market, stop
 
 MARKET = Market(SPEC, Asset("TST", 0), Asset("USD", 2), "0.01", "1", "1", "1000000", "1.00", "0.001", "0.002")
 
@@ -53,3 +53,21 @@ def test_order_state_remembers_progress_across_batches() -> None:
     engine_state_cancel = OrderInfo.from_state(7, fx.users[7].orders[1][1])
     assert (engine_state_cancel.executed, engine_state_cancel.executed_quote) == (2, 300)
     assert later.users == {}
+
+
+def test_a_stop_order_reports_new_not_working_then_new_working_when_triggered() -> None:
+    fx, known = run(
+        limit(1, 5, Side.SELL, 150, 1),
+        limit(2, 6, Side.BUY, 150, 1),  # last price 1.50
+        stop(3, 7, Side.SELL, OrderType.STOP_LOSS_LIMIT, 140, 2, price=139, ts=10),
+        limit(4, 8, Side.BUY, 140, 1),
+        market(5, 9, Side.SELL, qty=1, reserve=1, ts=20),  # trades at 1.40: triggers order 3
+    )
+    reports = [r for r in fx.users[7].reports if r["i"] == 3]
+    assert [(r["x"], r["X"], r["o"], r["P"], r["w"], r["W"]) for r in reports] == [
+        ("NEW", "NEW", "STOP_LOSS_LIMIT", "1.40", False, -1),
+        ("NEW", "NEW", "STOP_LOSS_LIMIT", "1.40", True, 20),
+    ]
+    assert (known[3].stop_price, known[3].triggered) == (140, 20)
+    state = OrderInfo.from_state(7, fx.users[7].orders[3][1])
+    assert (state.stop_price, state.triggered) == (140, 20)

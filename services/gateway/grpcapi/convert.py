@@ -66,6 +66,8 @@ def place_params(r: tpb.PlaceOrderRequest) -> dict[str, str]:
         newClientOrderId=r.new_client_order_id,
         newOrderRespType=_RESP.name(r.new_order_resp_type),
         selfTradePreventionMode=_STP.name(r.self_trade_prevention_mode),
+        stopPrice=r.stop_price,
+        trailingDelta=r.trailing_delta,
     )
 
 

@@ -9,7 +9,14 @@ from exchange_core.errors import BAD_SYMBOL, ApiError
 from exchange_core.markets import Market
 from exchange_core.units import from_units
 from gateway.auth import context, request_params
-from gateway.validation import DEFAULT_STP, SUPPORTED_TYPES, max_notional_units, max_price_units
+from gateway.validation import (
+    DEFAULT_STP,
+    MAX_TRAILING_DELTA,
+    MIN_TRAILING_DELTA,
+    SUPPORTED_TYPES,
+    max_notional_units,
+    max_price_units,
+)
 from matching.enums import StpMode
 
 router = APIRouter(prefix="/api/v3", tags=["market"])
@@ -52,8 +59,8 @@ def symbol_info(market: Market) -> dict[str, Any]:
         "ocoAllowed": False,
         "otoAllowed": False,
         "quoteOrderQtyMarketAllowed": True,
-        "allowTrailingStop": False,
-        "cancelReplaceAllowed": False,
+        "allowTrailingStop": True,
+        "cancelReplaceAllowed": True,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": [
@@ -82,6 +89,13 @@ def symbol_info(market: Market) -> dict[str, Any]:
                 "maxNotional": from_units(max_notional_units(market), q),
                 "applyMaxToMarket": False,
                 "avgPriceMins": 5,
+            },
+            {
+                "filterType": "TRAILING_DELTA",
+                "minTrailingAboveDelta": MIN_TRAILING_DELTA,
+                "maxTrailingAboveDelta": MAX_TRAILING_DELTA,
+                "minTrailingBelowDelta": MIN_TRAILING_DELTA,
+                "maxTrailingBelowDelta": MAX_TRAILING_DELTA,
             },
         ],
         "permissions": [],

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request
 
 from gateway.auth import Caller, context, request_params
+from gateway.replace import cancel_replace, test_order
 from gateway.responses import FastJSON
 
 router = APIRouter(prefix="/api/v3", tags=["trade"])
@@ -10,8 +11,24 @@ router = APIRouter(prefix="/api/v3", tags=["trade"])
 
 @router.post("/order")
 async def new_order(request: Request, who: Caller) -> FastJSON:
-    """Place an order: LIMIT (GTC/IOC/FOK), LIMIT_MAKER, MARKET by quantity or quoteOrderQty."""
+    """Place an order: LIMIT (GTC/IOC/FOK), LIMIT_MAKER, MARKET by quantity or quoteOrderQty,
+    STOP_LOSS / TAKE_PROFIT (quantity, stopPrice), STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT (as LIMIT,
+    with stopPrice)."""
     return FastJSON(await context(request).orders.place(who.user_id, await request_params(request)))
+
+
+@router.post("/order/test")
+async def new_order_test(request: Request, who: Caller) -> FastJSON:
+    """Validate a new order exactly as POST /order does, without placing it ({} on success)."""
+    return FastJSON(await test_order(context(request).orders, await request_params(request)))
+
+
+@router.post("/order/cancelReplace")
+async def cancel_and_replace(request: Request, who: Caller) -> FastJSON:
+    """Cancel an order and place a new one in the same market (cancelReplaceMode STOP_ON_FAILURE or
+    ALLOW_FAILURE); 409 when one half failed, 400 when both did or the new one was not attempted."""
+    status, body = await cancel_replace(context(request).orders, who.user_id, await request_params(request))
+    return FastJSON(body, status_code=status)
 
 
 @router.get("/order")
