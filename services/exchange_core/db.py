@@ -1,6 +1,7 @@
 """PostgreSQL: connection pools and the schema migrations in migrations/*.sql (applied in name order)."""
 
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import TypeAlias
 
 import asyncpg
@@ -20,6 +21,20 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncp
     return pool
 
 
+def migration_scripts() -> list[Traversable]:
+    """The migration scripts shipped with this package, in the order they are applied."""
+    scripts = (p for p in files("exchange_core").joinpath("migrations").iterdir() if p.name.endswith(".sql"))
+    return sorted(scripts, key=lambda p: p.name)
+
+
+async def pending_migrations(conn: Conn) -> list[str]:
+    """The names of the migrations not yet applied to the database of `conn` (all of them when
+    it was never migrated)."""
+    table = await conn.fetchval("SELECT to_regclass('schema_migrations')")
+    done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")} if table else set()
+    return [p.name for p in migration_scripts() if p.name not in done]
+
+
 async def migrate(conn: asyncpg.Connection) -> list[str]:
     """Apply the migrations not yet applied; returns their names. Safe to run concurrently."""
     applied: list[str] = []
@@ -30,11 +45,7 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
             " name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         )
         done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
-        scripts = sorted(
-            (p for p in files("exchange_core").joinpath("migrations").iterdir() if p.name.endswith(".sql")),
-            key=lambda p: p.name,
-        )
-        for script in scripts:
+        for script in migration_scripts():
             if script.name in done:
                 continue
             await conn.execute(script.read_text())

@@ -1,0 +1,233 @@
+{{/* Names, labels and the pieces every workload shares. */}}
+
+{{- define "exchange.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* <release>-exchange, or the release name when it already contains the chart's name. */}}
+{{- define "exchange.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "exchange.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "exchange.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "exchange.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "exchange.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Labels of one component: call with (dict "root" $ "component" "gateway"). */}}
+{{- define "exchange.componentLabels" -}}
+{{ include "exchange.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "exchange.componentSelector" -}}
+{{ include "exchange.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "exchange.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{- define "exchange.secretName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "exchange.fullname" .)) -}}
+{{- end -}}
+
+{{- define "exchange.redisHost" -}}
+{{ include "exchange.fullname" . }}-redis
+{{- end -}}
+
+{{- define "exchange.databaseHost" -}}
+{{ include "exchange.fullname" . }}-timescaledb
+{{- end -}}
+
+{{/* REDIS_URL, for every Python service. */}}
+{{- define "exchange.redisEnv" -}}
+{{- if .Values.redis.bundled }}
+- name: REDIS_URL
+  value: redis://{{ include "exchange.redisHost" . }}:6379/0
+{{- else if .Values.redis.external.secretName }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.redis.external.secretName }}, key: {{ .Values.redis.external.secretKey }}}
+{{- else }}
+- name: REDIS_URL
+  value: {{ required "redis.external.url (or redis.external.secretName) is required when redis.bundled is false" .Values.redis.external.url | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* DATABASE_URL (after DB_PASSWORD, which the bundled DSN refers to), only for the processes
+     that use the database: gateway, dbwriter, bootstrap. */}}
+{{- define "exchange.databaseEnv" -}}
+{{- if .Values.database.bundled }}
+- name: DB_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ include "exchange.secretName" . }}, key: DB_PASSWORD}
+- name: DATABASE_URL
+  value: postgresql://postgres:$(DB_PASSWORD)@{{ include "exchange.databaseHost" . }}:5432/{{ .Values.database.name }}
+{{- else if .Values.database.external.secretName }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.database.external.secretName }}, key: {{ .Values.database.external.secretKey }}}
+{{- else }}
+- name: DATABASE_URL
+  value: {{ required "database.external.url (or database.external.secretName) is required when database.bundled is false" .Values.database.external.url | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The environment of every Python service. */}}
+{{- define "exchange.commonEnv" -}}
+{{ include "exchange.redisEnv" . | trim }}
+- name: KEY_PREFIX
+  value: {{ .Values.keyPrefix | quote }}
+- name: MARKETS_FILE
+  value: /etc/exchange/markets.toml
+- name: LOG_LEVEL
+  value: {{ .Values.logLevel | quote }}
+{{- with .Values.tracing.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Extra environment from a map (component values' `env`). */}}
+{{- define "exchange.extraEnv" -}}
+{{- range $name, $value := . }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "exchange.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef: {name: {{ include "exchange.secretName" .root }}, key: {{ .key | default .name }}}
+{{- end -}}
+
+{{/* Where the processes that serve /healthz and /readyz on METRICS_PORT bind it. */}}
+{{- define "exchange.metricsEnv" -}}
+- name: METRICS_HOST
+  value: 0.0.0.0
+- name: METRICS_PORT
+  value: {{ .Values.metricsPort | quote }}
+{{- end -}}
+
+{{/* Liveness /healthz and readiness /readyz on the named port. */}}
+{{- define "exchange.httpProbes" -}}
+livenessProbe:
+  httpGet: {path: /healthz, port: {{ . }}}
+  periodSeconds: 10
+  timeoutSeconds: 3
+  failureThreshold: 3
+readinessProbe:
+  httpGet: {path: /readyz, port: {{ . }}}
+  periodSeconds: 5
+  timeoutSeconds: 3
+  failureThreshold: 2
+{{- end -}}
+
+{{/* Pod-level hardening: no process needs the Kubernetes API, nor root. */}}
+{{- define "exchange.podSecurityContext" -}}
+automountServiceAccountToken: false
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end -}}
+
+{{- define "exchange.containerSecurityContext" -}}
+securityContext:
+  {{- toYaml .Values.securityContext | nindent 2 }}
+{{- end -}}
+
+{{/* The markets registry (a mounted ConfigMap) and a writable /tmp. */}}
+{{- define "exchange.volumes" -}}
+volumes:
+  - name: markets
+    configMap:
+      name: {{ include "exchange.fullname" . }}-markets
+  - name: tmp
+    emptyDir: {}
+{{- end -}}
+
+{{- define "exchange.volumeMounts" -}}
+volumeMounts:
+  - {name: markets, mountPath: /etc/exchange, readOnly: true}
+  - {name: tmp, mountPath: /tmp}
+{{- end -}}
+
+{{- define "exchange.scheduling" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* An init container that waits until the bootstrap Job has migrated the database (and, with
+     mmKey, set up the market maker's key). Call with (dict "root" $ "mmKey" true). */}}
+{{- define "exchange.waitForBootstrap" -}}
+- name: wait-for-bootstrap
+  image: {{ include "exchange.image" .root }}
+  imagePullPolicy: {{ .root.Values.image.pullPolicy }}
+  args: [launcher.bootstrap, --wait]
+  env:
+    {{- include "exchange.commonEnv" .root | nindent 4 }}
+    {{- include "exchange.databaseEnv" .root | nindent 4 }}
+    - name: BOOTSTRAP_TIMEOUT_SECONDS
+      value: "3600"
+    {{- if .mmKey }}
+    {{- include "exchange.secretEnv" (dict "root" .root "name" "MM_API_KEY") | nindent 4 }}
+    {{- end }}
+  resources:
+    {{- toYaml .root.Values.bootstrap.resources | nindent 4 }}
+  {{- include "exchange.containerSecurityContext" .root | nindent 2 }}
+  {{- include "exchange.volumeMounts" .root | nindent 2 }}
+{{- end -}}
+
+{{/* The registry as TOML, the format of services/exchange_core/markets.toml. */}}
+{{- define "exchange.marketsToml" -}}
+[assets]
+{{- range $name, $asset := .Values.assets }}
+{{ $name }} = { decimals = {{ $asset.decimals }} }
+{{- end }}
+{{- range .Values.markets }}
+
+[[markets]]
+symbol = {{ .symbol | quote }}
+base = {{ .base | quote }}
+quote = {{ .quote | quote }}
+tick_size = {{ .tick_size | quote }}
+step_size = {{ .step_size | quote }}
+min_qty = {{ .min_qty | quote }}
+max_qty = {{ .max_qty | quote }}
+min_notional = {{ .min_notional | quote }}
+maker_fee = {{ .maker_fee | quote }}
+taker_fee = {{ .taker_fee | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* A checksum of the registry: the pods that read all of it roll when it changes. */}}
+{{- define "exchange.marketsChecksum" -}}
+checksum/markets: {{ include "exchange.marketsToml" . | sha256sum }}
+{{- end -}}
