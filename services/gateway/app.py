@@ -16,6 +16,7 @@ from exchange_core.errors import MANDATORY_PARAM_EMPTY_OR_MALFORMED, UNKNOWN, Ap
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
+from exchange_core.runtime import tune_gc
 from exchange_core.telemetry import new_registry
 from gateway.context import GatewayContext
 from gateway.fastpath import ORDER_PATH, OrderFastPath
@@ -46,6 +47,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         ctx.orders = OrderService(ctx)
         app.state.ctx = ctx
         grpc_api = await start_grpc(ctx, api_key_cache(app.state))
+        tune_gc()  # what start-up built is frozen out of the collector's full passes
         try:
             yield
         finally:
