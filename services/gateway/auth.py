@@ -9,10 +9,14 @@ and python-binance put them in the body of POST/PUT/DELETE requests); one given 
 
 API keys are looked up through an in-process cache: a key revoked on another gateway process stays
 usable there for at most API_KEY_CACHE_SECONDS (5 s); the process that revokes it evicts it at once.
+A key in use is looked up again in the background once its entry is half that old, so busy keys
+never expire together and stall their requests on the database.
 """
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -39,6 +43,8 @@ from exchange_core.errors import (
 from gateway.accounts import lookup_api_key
 from gateway.context import GatewayContext
 from gateway.sessions import COOKIE_NAME, session_user_id
+
+log = logging.getLogger("gateway.auth")
 
 API_KEY_HEADER = "X-MBX-APIKEY"
 CSRF_HEADER = "X-Requested-With"
@@ -85,6 +91,8 @@ class ApiKeyCache:
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, int, bytes]] = {}
+        self._refreshing: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def get(self, api_key: str) -> tuple[int, bytes] | None:
         entry = self._entries.get(api_key)
@@ -108,6 +116,32 @@ class ApiKeyCache:
 
     def evict(self, api_key: str) -> None:
         self._entries.pop(api_key, None)
+
+    def due_for_refresh(self, api_key: str) -> bool:
+        """Whether the key's entry is past half its life with no refresh under way; a True
+        answer marks one under way (end it with `refreshed`)."""
+        entry = self._entries.get(api_key)
+        if entry is None or api_key in self._refreshing or time.monotonic() < entry[0] - self.ttl / 2:
+            return False
+        self._refreshing.add(api_key)
+        return True
+
+    def refreshed(self, api_key: str, found: tuple[int, bytes] | None) -> None:
+        """A refresh's result: the key's current (user id, secret), or None when it is gone."""
+        self._refreshing.discard(api_key)
+        if found is None:
+            self.evict(api_key)
+        else:
+            self.put(api_key, *found)
+
+    def refresh_failed(self, api_key: str) -> None:
+        """The refresh could not run: the entry stays until it expires."""
+        self._refreshing.discard(api_key)
+
+    def keep(self, task: "asyncio.Task[None]") -> None:
+        """Hold a background refresh until it finishes."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -245,7 +279,19 @@ async def resolve_api_key(ctx: GatewayContext, cache: ApiKeyCache, api_key: str)
         if found is None:
             raise ApiError(REJECTED_MBX_KEY, "Invalid API-key, IP, or permissions for action.", 401)
         cache.put(api_key, *found)
+    elif cache.due_for_refresh(api_key):
+        cache.keep(asyncio.create_task(_refresh(ctx, cache, api_key)))
     return found
+
+
+async def _refresh(ctx: GatewayContext, cache: ApiKeyCache, api_key: str) -> None:
+    try:
+        found = await lookup_api_key(ctx.pool, fernet_for(ctx.settings.secret_key), api_key)
+    except Exception:
+        log.warning("refreshing an API key failed; its entry expires as usual", exc_info=True)
+        cache.refresh_failed(api_key)
+        return
+    cache.refreshed(api_key, found)
 
 
 async def verify_signed(

@@ -4,6 +4,7 @@ A small app of its own (the web router plus test-only routes behind each auth de
 in-process through httpx's ASGI transport: nothing listens on the network.
 """
 
+import asyncio
 import hashlib
 import hmac
 import uuid
@@ -501,3 +502,30 @@ async def test_lookup_api_key_returns_only_active_keys(ctx: GatewayContext) -> N
     assert await accounts.lookup_api_key(ctx.pool, fernet, api_key) is None
     with pytest.raises(ApiError):
         await accounts.revoke_api_key(ctx.pool, user_id, key_id)
+
+
+async def test_a_key_in_use_is_refreshed_in_the_background(
+    app: FastAPI, client: httpx.AsyncClient, ctx: GatewayContext
+) -> None:
+    """Past half its cache life a used key is looked up again without holding the request: a live
+    key stays cached past its first expiry, a revoked one is dropped before it."""
+    user_id = await sign_up(client)
+    cache = ApiKeyCache(ttl=0.4)
+    app.state.api_key_cache = cache
+    live_id, live_key, live_secret = await new_key(client)
+    gone_id, gone_key, gone_secret = await new_key(client)
+
+    async def call(key: str, secret: str) -> httpx.Response:
+        query = signed_query(secret, f"timestamp={server_ms()}")
+        return await client.get(f"/signed-check?{query}", headers={"X-MBX-APIKEY": key})
+
+    assert (await call(live_key, live_secret)).is_success and (await call(gone_key, gone_secret)).is_success
+    await accounts.revoke_api_key(ctx.pool, user_id, gone_id)  # as another gateway process would
+    await asyncio.sleep(0.25)
+    assert (await call(live_key, live_secret)).is_success  # served from the cache, refresh started
+    assert (await call(gone_key, gone_secret)).is_success
+    await asyncio.sleep(0.1)
+    assert_error(await call(gone_key, gone_secret), -2015, 401)  # before its entry would expire
+    await asyncio.sleep(0.15)  # past the live key's first expiry
+    assert cache.get(live_key) is not None
+    assert live_id != gone_id
