@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from websockets.asyncio.server import ServerConnection
 
-from exchange_core import listenkeys, redisio
+from exchange_core import listenkeys
 from exchange_core.keys import Keys
 from exchange_core.markets import Market
 from exchange_core.telemetry import redis_ready
@@ -31,6 +31,7 @@ from ws.payloads import listen_key_expired
 from ws.requests import INVALID_REQUEST, Request, RequestError, result_reply
 from ws.seed import recent_trades
 from ws.settings import WsSettings
+from ws.snapshots import load_depth_snapshot
 from ws.streams import StreamSpec, parse_stream
 from ws.telemetry import ws_registry
 from ws.tickers import Ticker24h, TickerSource, ticker_24h
@@ -215,22 +216,9 @@ class WsService:
         self.bus.unsubscribe(self.keys.market_data(symbol))
 
     def _request_snapshot(self, feed: SymbolFeed) -> None:
-        self.spawn(self._load_snapshot(feed))
-
-    async def _load_snapshot(self, feed: SymbolFeed) -> None:
-        """Read depth:{SYMBOL} for `feed`, retrying while Redis fails and the feed is in use."""
-        delay = 0.1
-        while self.feeds.get(feed.symbol) is feed:
-            try:
-                raw = await redisio.get(self.redis, self.keys.depth(feed.symbol))
-            except RedisError as exc:
-                log.warning("%s: depth snapshot not read (%s), retrying", feed.symbol, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            if self.feeds.get(feed.symbol) is feed:
-                feed.on_snapshot(raw)
-            return
+        self.spawn(
+            load_depth_snapshot(self.redis, self.keys, feed, lambda: self.feeds.get(feed.symbol) is feed)
+        )
 
     async def _seed(self, feed: SymbolFeed) -> None:
         """Seed candles and 24h statistics from evt:{SYMBOL}; without it, from the trades seen."""

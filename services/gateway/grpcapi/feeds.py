@@ -23,7 +23,6 @@ from google.protobuf.message import Message
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from exchange_core import redisio
 from exchange_core.keys import Keys
 from exchange_core.markets import Market
 from ws.bus import Bus
@@ -31,6 +30,7 @@ from ws.candles import DAY
 from ws.fanout import Counters
 from ws.feed import SymbolFeed, now_ms
 from ws.seed import recent_trades
+from ws.snapshots import load_depth_snapshot
 from ws.tickers import ticker_24h
 
 log = logging.getLogger("gateway.grpc.feeds")
@@ -255,22 +255,9 @@ class MarketFeeds:
         task.add_done_callback(self.tasks.discard)
 
     def _request_snapshot(self, feed: SymbolFeed) -> None:
-        self._spawn(self._load_snapshot(feed))
-
-    async def _load_snapshot(self, feed: SymbolFeed) -> None:
-        """Read depth:{SYMBOL} for `feed`, retrying while Redis fails and the feed is in use."""
-        delay = 0.1
-        while self.feeds.get(feed.symbol) is feed:
-            try:
-                raw = await redisio.get(self.redis, self.keys.depth(feed.symbol))
-            except RedisError as exc:
-                log.warning("%s: depth snapshot not read (%s), retrying", feed.symbol, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            if self.feeds.get(feed.symbol) is feed:
-                feed.on_snapshot(raw)
-            return
+        self._spawn(
+            load_depth_snapshot(self.redis, self.keys, feed, lambda: self.feeds.get(feed.symbol) is feed)
+        )
 
     async def _seed(self, feed: SymbolFeed) -> None:
         """Seed the 24h statistics from evt:{SYMBOL} (from the trades seen if it cannot be read)."""
