@@ -4,8 +4,10 @@ Reads cmd:{SYMBOL} in batches through a consumer group, applies each command to 
 core, and per batch writes in one transaction (one round trip): the events to evt:{SYMBOL} with
 the references of commands that wait for an answer (settlement sends it once their effects are
 visible), one market-data message to md.{SYMBOL}, the depth snapshot, a periodic engine snapshot,
-and the XACK. On start it recovers: snapshot + replay of the journal after it,
-suppressing events whose seq is already in evt:{SYMBOL}.
+and the XACK. After every `snapshot_every_commands` commands (or `snapshot_every_ms`) a forked
+child writes the engine snapshot (engine.snapshots) while the loop goes on. On start it recovers:
+snapshot + replay of the journal after it, suppressing events whose seq is already in
+evt:{SYMBOL}.
 """
 
 import asyncio
@@ -18,6 +20,7 @@ from redis.asyncio import Redis
 
 from engine.journal import JournalCommand, decode_entry, entry_ms, last_written_seq, load_snapshot
 from engine.settings import EngineSettings
+from engine.snapshots import Landed, SnapshotWriter
 from engine.telemetry import CommandSpans, EngineMetrics
 from exchange_core import redisio, tracing
 from exchange_core.keys import Keys
@@ -47,7 +50,9 @@ class EngineService:
         self.written_seq = 0
         self.commands_since_snapshot = 0
         self.snapshot_due = time.monotonic() + settings.snapshot_every_ms / 1000
-        self.previous_snapshot_id = b"0-0"
+        self.snapshots = SnapshotWriter(
+            redis, self.snap_key, self.cmd_key, settings.trim_journal, settings.snapshot_fork
+        )
         self.processed = 0
         self.events_written = 0
         self.trades = 0
@@ -64,7 +69,7 @@ class EngineService:
         if snap is not None:
             self.engine = MatchingEngine.restore(self.spec, snap.state)
             self.last_id = snap.command_id
-            self.previous_snapshot_id = snap.command_id
+            self.snapshots.set_landed(snap.command_id)
         self.written_seq = await last_written_seq(self.redis, self.evt_key)
         replayed = 0
         while True:
@@ -113,10 +118,16 @@ class EngineService:
             )
             if result:
                 await self.process(result[0][1], ack=True)
-            elif time.monotonic() >= self.snapshot_due and self.commands_since_snapshot:
-                await self.write_snapshot()
+            self._snapshot_landed(self.snapshots.poll())
+            if self.commands_since_snapshot and (
+                self.commands_since_snapshot >= self.settings.snapshot_every_commands
+                or time.monotonic() >= self.snapshot_due
+            ):
+                await self.snapshot()
+        self._snapshot_landed(self.snapshots.poll(block=True))
         if self.commands_since_snapshot:
-            await self.write_snapshot()
+            self._snapshot_landed(await self.snapshots.write_inline(self.engine, self.last_id))
+            self.commands_since_snapshot = 0
 
     async def process(self, entries: list[redisio.Entry], ack: bool) -> None:
         """Apply a batch of journal entries and write everything it caused in one transaction."""
@@ -158,17 +169,15 @@ class EngineService:
             pipe.set(self.depth_key, self._depth_json(fresh[-1].seq))
         if ack:
             pipe.xack(self.cmd_key, self.settings.group, *[jc.entry_id for jc in decoded])
-        self.commands_since_snapshot += len(decoded)
-        snapshot = self.commands_since_snapshot >= self.settings.snapshot_every_commands
-        if snapshot:
-            self._queue_snapshot(pipe)
         await pipe.execute()
         if fresh:
             self.written_seq = fresh[-1].seq
             self.events_written += len(fresh)
-        if snapshot:
-            self._snapshot_written()
         self.processed += len(decoded)
+        self.commands_since_snapshot += len(decoded)
+        # Only now: a snapshot must never hold effects whose events are not yet in evt:{SYMBOL}.
+        if not ack and self.commands_since_snapshot >= self.settings.snapshot_every_commands:
+            await self.snapshot()  # during recovery; the loop sees to it otherwise
         if spans is not None:
             spans.end()
         if ack:
@@ -206,25 +215,21 @@ class EngineService:
             {"lastUpdateId": update_id, "bids": bids, "asks": asks}, separators=(",", ":")
         ).encode()
 
-    def _queue_snapshot(self, pipe: Any) -> None:
-        state = self.engine.state()
-        pipe.hset(
-            self.snap_key,
-            mapping={
-                "state": state.encode(),
-                "command_id": self.last_id,
-                "seq": state.seq,
-                "state_hash": state.digest(),
-            },
-        )
-        # The journal before the previous snapshot is no longer needed for recovery.
-        if self.settings.trim_journal and self.previous_snapshot_id != b"0-0":
-            pipe.xtrim(self.cmd_key, minid=self.previous_snapshot_id, approximate=True)
-
-    def _snapshot_written(self) -> None:
-        self.previous_snapshot_id = self.last_id
+    async def snapshot(self) -> None:
+        """Snapshot the book as it is now (the last batch written): in a forked child unless one
+        is still running, in which case the next batch tries again."""
+        if self.snapshots.busy:
+            return
         self.commands_since_snapshot = 0
         self.snapshot_due = time.monotonic() + self.settings.snapshot_every_ms / 1000
+        if self.snapshots.fork:
+            self.snapshots.begin(self.engine, self.last_id)
+        else:
+            self._snapshot_landed(await self.snapshots.write_inline(self.engine, self.last_id))
+
+    def _snapshot_landed(self, landed: Landed | None) -> None:
+        if landed is not None:
+            self.metrics.snapshot_done(landed.ok, landed.seconds)
 
     async def ready(self) -> bool:
         """Readiness: the book is recovered and Redis answers."""
@@ -232,12 +237,6 @@ class EngineService:
 
     async def refresh_metrics(self) -> None:
         await self.metrics.refresh_backlog(self.redis, self.cmd_key, self.settings.group)
-
-    async def write_snapshot(self) -> None:
-        pipe = self.redis.pipeline(transaction=True)
-        self._queue_snapshot(pipe)
-        await pipe.execute()
-        self._snapshot_written()
 
 
 def started_ns(perf_start: float) -> int:

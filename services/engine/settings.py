@@ -12,6 +12,8 @@ class EngineSettings(ProbeSettings):
     # A snapshot after this many commands or this much time, whichever comes first.
     snapshot_every_commands: int = 20_000
     snapshot_every_ms: int = 30_000
+    # Write snapshots from a forked child so the loop never waits for the encoding (else inline).
+    snapshot_fork: bool = True
     # Levels per side kept in depth:{SYMBOL} for REST depth.
     depth_levels: int = 1_000
     # Trim the journal before the previous snapshot (off in tests that replay it whole).

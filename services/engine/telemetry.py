@@ -36,6 +36,8 @@ class EngineMetrics:
         self.batch_seconds = LoopHistogram(SECONDS_BUCKETS)
         self.command_age = 0.0
         self.backlog = 0
+        self.snapshots = {True: 0, False: 0}
+        self.snapshot_seconds = 0.0
 
         def count(i: int) -> Callable[[], float]:
             return lambda: counts()[i]
@@ -62,6 +64,24 @@ class EngineMetrics:
                     lambda: self.command_age,
                 ),
                 Exported(
+                    "exchange_engine_snapshots",
+                    "counter",
+                    "Engine snapshots written to snap:{SYMBOL}.",
+                    lambda: self.snapshots[True],
+                ),
+                Exported(
+                    "exchange_engine_snapshot_failures",
+                    "counter",
+                    "Engine snapshots that failed to be written (the next one retries).",
+                    lambda: self.snapshots[False],
+                ),
+                Exported(
+                    "exchange_engine_snapshot_duration_seconds",
+                    "gauge",
+                    "Time the last snapshot took to encode and write (off the command loop when forked).",
+                    lambda: self.snapshot_seconds,
+                ),
+                Exported(
                     "exchange_engine_backlog_commands",
                     "gauge",
                     "Commands in cmd:{SYMBOL} not yet acknowledged by the engine (read at scrape time).",
@@ -76,6 +96,11 @@ class EngineMetrics:
         self.batch_commands.observe(commands)
         self.batch_seconds.observe(seconds)
         self.command_age = max(0.0, time.time() - newest_ms / 1000)
+
+    def snapshot_done(self, ok: bool, seconds: float) -> None:
+        self.snapshots[ok] += 1
+        if ok:
+            self.snapshot_seconds = seconds
 
     async def refresh_backlog(self, redis: Redis, stream: str, group: str) -> None:
         self.backlog = await redisio.group_backlog(redis, stream, group)

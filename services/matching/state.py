@@ -93,4 +93,9 @@ class MarketState:
 
     def digest(self) -> str:
         """SHA-256 of the canonical bytes, hex."""
-        return hashlib.sha256(self.encode()).hexdigest()
+        return digest_of(self.encode())
+
+
+def digest_of(encoded: bytes) -> str:
+    """The digest of a state from its canonical bytes (`MarketState.encode()`)."""
+    return hashlib.sha256(encoded).hexdigest()
