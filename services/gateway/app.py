@@ -1,6 +1,7 @@
 """The gateway application: REST under /api/v3 (Binance Spot compatible), web endpoints under
 /api/web, the built web page at /, OpenAPI at /docs."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,17 +13,20 @@ from redis.asyncio import Redis
 
 from exchange_core import tracing
 from exchange_core.db import create_pool
-from exchange_core.errors import MANDATORY_PARAM_EMPTY_OR_MALFORMED, UNKNOWN, ApiError
+from exchange_core.errors import MANDATORY_PARAM_EMPTY_OR_MALFORMED, ApiError
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from exchange_core.runtime import tune_gc
 from exchange_core.telemetry import new_registry
+from exchange_core.unavailable import UNREACHABLE, internal_error
 from gateway.context import GatewayContext
 from gateway.fastpath import ORDER_PATH, OrderFastPath
 from gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from gateway.settings import GatewaySettings
 from gateway.telemetry import RequestMetrics, TelemetryMiddleware
+
+log = logging.getLogger("gateway")
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -82,12 +86,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         msg = f"Mandatory parameter '{where}' was not sent, was empty/null, or malformed."
         return JSONResponse({"code": MANDATORY_PARAM_EMPTY_OR_MALFORMED, "msg": msg}, status_code=400)
 
+    async def unreachable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("%s %s: backend unreachable: %r", request.method, request.url.path, exc)
+        error = internal_error(exc)
+        return JSONResponse(error.body(), status_code=error.status)
+
+    # Handled here, these end the request and leave the connection open for the next one.
+    for unreachable_error in UNREACHABLE:
+        app.add_exception_handler(unreachable_error, unreachable)
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"code": UNKNOWN, "msg": "An unknown error occurred while processing the request."},
-            status_code=500,
-        )
+        error = internal_error(exc)
+        return JSONResponse(error.body(), status_code=error.status)
 
     from gateway.routes import account, home, market, probes, public, trading, userstream, web
 

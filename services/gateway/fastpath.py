@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from exchange_core.errors import UNKNOWN, ApiError
+from exchange_core.unavailable import internal_error
 from gateway.auth import (
     API_KEY_HEADER,
     api_key_cache,
@@ -86,10 +87,13 @@ class OrderFastPath:
             return exc.status, orjson.dumps(exc.body())
         except TooLarge:
             return 413, orjson.dumps({"code": UNKNOWN, "msg": "Request body too large."})
-        except Exception:
-            log.exception("POST %s failed", ORDER_PATH)
-            msg = "An unknown error occurred while processing the request."
-            return 500, orjson.dumps({"code": UNKNOWN, "msg": msg})
+        except Exception as exc:
+            error = internal_error(exc)
+            if error.status == 503:
+                log.warning("POST %s: backend unreachable: %r", ORDER_PATH, exc)
+            else:
+                log.exception("POST %s failed", ORDER_PATH)
+            return error.status, orjson.dumps(error.body())
 
 
 async def _read_body(receive: Receive) -> bytes:

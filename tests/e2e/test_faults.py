@@ -37,11 +37,12 @@ from redis.asyncio import Redis
 
 from exchange_core.keys import Keys
 from exchange_core.markets import Market, load_markets
-from launcher.stack import Stack, free_port, running_stack
+from launcher.stack import Stack, running_stack
 from matching import OrderAccepted, OrderRejected
 from tests import services
 from tests.client import sign_up
 from tests.e2e.journal_check import check_ledger, replay_journal, stream_events
+from tests.e2e.private_redis import AofRedis
 from tests.e2e.tcpproxy import CuttableProxy
 from tests.history import Run, expected_orders, stored_history, trade_row
 
@@ -52,33 +53,6 @@ USERS = int(os.environ.get("FAULT_USERS", "14"))
 SETTLE_S = float(os.environ.get("FAULT_SETTLE_S", "4"))  # load between faults
 RECOVERY_S = 12.0  # load after the last fault: every client must succeed again in it
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class AofRedis:
-    """redis-server on a free port with AOF (everysec) in a directory of its own."""
-
-    port: int = field(default_factory=free_port)
-    folder: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="aof-redis-"))
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.folder,
-             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no"],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        services._wait_for(self.port)
-
-    def stop(self) -> None:
-        """SIGTERM: Redis writes the AOF out (fsync) and exits."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(30)
 
 
 @pytest.fixture(scope="module")

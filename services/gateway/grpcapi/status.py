@@ -20,6 +20,7 @@ from google.protobuf import any_pb2
 from exchange_core.errors import (
     BAD_API_KEY_FMT,
     CANCEL_REJECTED,
+    DISCONNECTED,
     INVALID_SIGNATURE,
     INVALID_TIMESTAMP,
     NEW_ORDER_REJECTED,
@@ -31,6 +32,7 @@ from exchange_core.errors import (
     UNKNOWN,
     ApiError,
 )
+from exchange_core.unavailable import internal_error
 from exchange_proto import api_types_pb2 as apb
 
 log = logging.getLogger("gateway.grpc")
@@ -42,6 +44,7 @@ DETAILS_KEY = "grpc-status-details-bin"
 
 STATUS_OF: dict[int, grpc.StatusCode] = {
     UNKNOWN: grpc.StatusCode.INTERNAL,
+    DISCONNECTED: grpc.StatusCode.UNAVAILABLE,
     UNAUTHORIZED: grpc.StatusCode.UNAUTHENTICATED,
     TOO_MANY_REQUESTS: grpc.StatusCode.RESOURCE_EXHAUSTED,
     # -1007 "execution status unknown": gRPC's DEADLINE_EXCEEDED has the same meaning for a call
@@ -95,7 +98,10 @@ async def answer(context: grpc.aio.ServicerContext[Any, Any], work: Awaitable[T]
         return await work
     except ApiError as exc:
         error = exc
-    except Exception:
-        log.exception("gRPC call failed")
-        error = ApiError(UNKNOWN, "An unknown error occurred while processing the request.", 500)
+    except Exception as exc:
+        error = internal_error(exc)
+        if error.status == 503:
+            log.warning("gRPC call failed: backend unreachable: %r", exc)
+        else:
+            log.exception("gRPC call failed")
     await abort(context, error)
