@@ -7,7 +7,7 @@ from engine.service import EngineService
 from engine.settings import EngineSettings
 from exchange_core import tracing
 from exchange_core.markets import load_markets
-from exchange_core.runtime import configure_logging, stop_event, tune_gc
+from exchange_core.runtime import configure_logging, run_until_stopped, stop_event, tune_gc
 from exchange_core.telemetry import serve_probes
 
 
@@ -24,7 +24,7 @@ async def main() -> None:
     stop = stop_event()
     tune_gc()
     try:
-        await service.run(stop)
+        await run_until_stopped(lambda: service.run(stop), stop, service.reset)
     finally:
         if probes is not None:
             await probes.stop()

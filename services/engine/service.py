@@ -231,6 +231,16 @@ class EngineService:
         if landed is not None:
             self.metrics.snapshot_done(landed.ok, landed.seconds)
 
+    def reset(self) -> None:
+        """Forget the in-memory book: the next `run()` rebuilds it from what Redis holds (after a
+        Redis restart that may be less than this process had seen)."""
+        self.snapshots.abandon()
+        self.engine = MatchingEngine(self.spec)
+        self.last_id = b"0-0"
+        self.written_seq = 0
+        self.commands_since_snapshot = 0
+        self.recovered = False
+
     async def ready(self) -> bool:
         """Readiness: the book is recovered and Redis answers."""
         return self.recovered and await redis_ready(self.redis)

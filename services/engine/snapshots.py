@@ -16,6 +16,7 @@ Contract:
 - Where fork is unavailable (or SNAPSHOT_FORK=false) `write_inline` does the same on the loop.
 """
 
+import contextlib
 import ctypes
 import gc
 import logging
@@ -111,6 +112,17 @@ class SnapshotWriter:
             log.error("snapshot at %s failed in the child (exit %s)", command_id.decode(),
                       os.waitstatus_to_exitcode(status))  # fmt: skip
         return Landed(command_id, ok, time.perf_counter() - started)
+
+    def abandon(self) -> None:
+        """Kill a running child (its snapshot may no longer fit what Redis holds) and forget
+        which snapshot landed: the next recovery reads it again."""
+        if self._child is not None:
+            pid = self._child[0]
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            self._child = None
+        self.landed_id = b"0-0"
 
     async def write_inline(self, engine: MatchingEngine, command_id: bytes) -> Landed:
         """Write the snapshot from this process (at shutdown, or where fork is unavailable)."""

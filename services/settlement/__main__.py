@@ -5,7 +5,7 @@ from redis.asyncio import Redis
 
 from exchange_core import tracing
 from exchange_core.markets import load_markets
-from exchange_core.runtime import configure_logging, stop_event, tune_gc
+from exchange_core.runtime import configure_logging, run_until_stopped, stop_event, tune_gc
 from exchange_core.telemetry import serve_probes
 from settlement.service import SettlementService
 from settlement.settings import SettlementSettings
@@ -21,7 +21,7 @@ async def main() -> None:
     stop = stop_event()
     tune_gc()
     try:
-        await service.run(stop)
+        await run_until_stopped(lambda: service.run(stop), stop, service.reset)
     finally:
         if probes is not None:
             await probes.stop()

@@ -49,6 +49,12 @@ class SettlementService:
         self.next_sweep = 0.0
         self.metrics = SettlementMetrics(markets)
 
+    def reset(self) -> None:
+        """Forget cached order facts: after a Redis restart that lost its last writes, order ids
+        may be handed out again. The next `run()` loads the scripts and groups again and first
+        settles what it was given and did not ack."""
+        self.known = {s: {} for s in self.markets}
+
     async def ensure_groups(self) -> None:
         await self.ledger.load_scripts()
         for stream in self.streams:
