@@ -21,7 +21,8 @@ def main() -> None:
         http="httptools",
         log_level=settings.log_level.lower(),
         access_log=False,
-        proxy_headers=False,
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

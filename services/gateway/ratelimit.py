@@ -7,8 +7,8 @@ ends) and Binance's body: -1003 for request weight, -1015 for orders.
 Each gateway process counts on its own (no Redis round trip on the order path): with N gateway
 processes behind one address a client may get up to N times the limit. Every request weighs 1.
 Orders are counted per X-MBX-APIKEY header before authentication, so a request that later fails
-its signature still counts, as on Binance. The client IP is the socket's peer (proxy headers are
-not trusted), so behind an ingress the IP limit applies to the ingress; size it accordingly.
+its signature still counts, as on Binance. The client IP is the socket's peer, or the address a
+trusted proxy (FORWARDED_ALLOW_IPS) names in X-Forwarded-For: uvicorn rewrites it before any of this.
 A limit of 0 is off; keys listed in RATE_LIMIT_EXEMPT_KEYS (the market maker's) are never limited.
 """
 

@@ -38,6 +38,10 @@ class GatewaySettings(CommonSettings):
     rate_limit_orders_per_10s: int = Field(default=100, ge=0)
     rate_limit_orders_per_day: int = Field(default=200_000, ge=0)
     rate_limit_exempt_keys: str = ""
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated IPs or CIDRs,
+    # "*" for any. Empty (the default): the client is the socket's peer. Behind an Ingress, the
+    # per-IP rate limit needs the Ingress listed, or it limits the Ingress as one client.
+    forwarded_allow_ips: str = ""
 
     def rate_limits(self) -> Limits:
         exempt = frozenset(k.strip() for k in self.rate_limit_exempt_keys.split(",") if k.strip())

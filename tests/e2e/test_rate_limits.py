@@ -64,7 +64,35 @@ def test_orders_per_key_then_weight_per_ip(limited_stack: Stack) -> None:
         assert limited.json()["code"] == -1003
         assert limited.json()["msg"].startswith(f"Too many requests; current limit of IP is {IP_LIMIT}")
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        # No proxy is trusted here: a client cannot pick its own address.
+        spoofed = http.get("/api/v3/time", headers={"X-Forwarded-For": "198.51.100.7"})
+        assert spoofed.status_code == 429
     exchange = ccxt.binance({"enableRateLimit": False})
     exchange.urls["api"] = {k: f"{url}/api/v3" for k in ("public", "private")}
     with pytest.raises(ccxt.DDoSProtection):  # ccxt's class for Binance's 429 (and 418)
         exchange.fetch_time()
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_weight(pg_dsn: str) -> None:
+    prefix = services.new_prefix()
+    limit = 20
+    env = {"RATE_LIMIT_IP_WEIGHT_PER_MINUTE": str(limit), "FORWARDED_ALLOW_IPS": "127.0.0.1"}
+    try:
+        with (
+            running_stack(pg_dsn, prefix, ["BTCUSDT"], **env) as stack,
+            httpx.Client(base_url=stack.url) as http,
+        ):
+            while time.time() % 60 > 45:  # one minute window for the whole test
+                time.sleep(0.5)
+
+            def ping(client_ip: str) -> int:
+                return http.get("/api/v3/ping", headers={"X-Forwarded-For": client_ip}).status_code
+
+            statuses = [ping("203.0.113.1") for _ in range(limit + 1)]
+            assert statuses.count(200) == limit and statuses[-1] == 429
+            # Another client behind the same proxy (the same socket peer) is not limited.
+            assert ping("203.0.113.2") == 200
+            # The proxy's own requests count for the proxy.
+            assert http.get("/api/v3/ping").status_code == 200
+    finally:
+        asyncio.run(services.delete_prefix(prefix))
