@@ -40,8 +40,8 @@ class Run:
 
 
 def random_commands(spec: MarketSpec, n: int, seed: int, t0: int = T0) -> list[Command]:
-    """`n` commands near a mid price: limits (GTC, IOC, FOK), markets by quantity and by quote
-    amount, cancels; a few users; timestamps rising by 0-20 s."""
+    """`n` commands near a mid price: limits (GTC, IOC, FOK), stop-limits (some trailing), markets
+    by quantity and by quote amount, cancels; a few users; timestamps rising by 0-20 s."""
     rng = random.Random(seed)
     mid = 30_000 * 10**spec.quote_decimals // spec.tick_units * spec.tick_units
     ts = t0
@@ -63,6 +63,15 @@ def random_commands(spec: MarketSpec, n: int, seed: int, t0: int = T0) -> list[C
             reserve = spec.notional(price, qty) if side == Side.BUY else qty
             order = PlaceOrder(spec.symbol, oid, user, side, OrderType.LIMIT, tif, price, qty, 0, reserve,
                                StpMode.NONE, f"c{oid}", ts)  # fmt: skip
+            owners[oid] = user
+        elif roll < 0.86:
+            # A stop-limit a little beyond the market (some trail instead): waits, may trigger.
+            away = rng.randint(2, 10) * spec.tick_units
+            stop = mid + away if side == Side.BUY else mid - away
+            trailing = rng.choice([0, 0, 50, 200])
+            reserve = spec.notional(stop, qty) if side == Side.BUY else qty
+            order = PlaceOrder(spec.symbol, oid, user, side, OrderType.STOP_LOSS_LIMIT, TimeInForce.GTC, stop,
+                               qty, 0, reserve, StpMode.NONE, f"c{oid}", ts, stop, trailing)  # fmt: skip
             owners[oid] = user
         elif roll < 0.92:
             reserve = spec.notional(mid * 2, qty) if side == Side.BUY else qty
@@ -96,7 +105,7 @@ def run_engine(spec: MarketSpec, commands: list[Command], seed: int) -> Run:
 def expected_orders(run: Run) -> dict[int, tuple[object, ...]]:
     """Each accepted order's row as the orders table should hold it after all of `run`:
     (user, client id, side, type, tif, price, qty, quote qty, status, executed, executed quote,
-    created ms, updated ms, seq)."""
+    created ms, updated ms, seq, stop price, trailing delta)."""
     static: dict[int, OrderAccepted] = {}
     state: dict[int, tuple[int, int, int, int, int]] = {}  # status, executed, quote, updated, seq
     for e in run.events:
@@ -118,7 +127,8 @@ def expected_orders(run: Run) -> dict[int, tuple[object, ...]]:
         status, executed, quote, updated, seq = state[oid]
         static_fields = (a.user_id, a.client_order_id, a.side, a.order_type, a.time_in_force, a.price)
         sizes = (a.quantity, a.quote_quantity)
-        out[oid] = (*static_fields, *sizes, int(status), executed, quote, a.ts, updated, seq)
+        stops = (a.stop_price, a.trailing_delta)
+        out[oid] = (*static_fields, *sizes, int(status), executed, quote, a.ts, updated, seq, *stops)
     return out
 
 
@@ -169,7 +179,8 @@ async def stored_history(conn: Any, symbol: str) -> tuple[list[tuple[Any, ...]],
     orders = await conn.fetch(
         "SELECT order_id, user_id, client_order_id, side, type, time_in_force, price, qty, quote_qty,"
         " status, executed_qty, cumulative_quote_qty, (extract(epoch FROM created_at) * 1000)::bigint,"
-        " (extract(epoch FROM updated_at) * 1000)::bigint, seq FROM orders WHERE symbol = $1",
+        " (extract(epoch FROM updated_at) * 1000)::bigint, seq, stop_price, trailing_delta"
+        " FROM orders WHERE symbol = $1",
         symbol,
     )
     return [tuple(r) for r in trades], {r[0]: tuple(r)[1:] for r in orders}

@@ -57,6 +57,8 @@ ORDER_COLUMNS: dict[str, str] = {
     "cumulative_quote_qty": "bigint",
     "updated_ms": "bigint",
     "seq": "bigint",
+    "stop_price": "bigint",  # 0: not a stop order
+    "trailing_delta": "integer",  # basis points; 0: not trailing
 }
 # Positions in an order row.
 CLIENT_ID, QTY, CREATED, STATUS, EXECUTED, EXECUTED_QUOTE, UPDATED, SEQ = 3, 8, 10, 11, 12, 13, 14, 15
@@ -95,7 +97,8 @@ class HistoryRows:
                 ts = event.ts
                 orders[(symbol, a.order_id)] = [
                     symbol, a.order_id, a.user_id, a.client_order_id, a.side, a.order_type, a.time_in_force,
-                    a.price, a.quantity, a.quote_quantity, ts, NEW, 0, 0, ts, event.seq,
+                    a.price, a.quantity, a.quote_quantity, ts, NEW, 0, 0, ts, event.seq, a.stop_price,
+                    a.trailing_delta,
                 ]  # fmt: skip
             elif kind == "order_done":
                 d = event.order_done
@@ -138,4 +141,23 @@ class HistoryRows:
 
 def _bare_row(symbol: str, order_id: int, user_id: int) -> OrderRow:
     """The row of an order accepted in an earlier batch: no static fields, status unknown."""
-    return [symbol, order_id, user_id, None, None, None, None, None, None, None, None, None, 0, 0, 0, 0]
+    return [
+        symbol,
+        order_id,
+        user_id,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        0,
+        0,
+        0,
+        0,
+        None,
+        None,
+    ]
