@@ -85,14 +85,18 @@ def code_of(context: Context, error: BaseException | None = None) -> str:
         return _CODE_NAMES.get(code, str(code))
     if error is None or isinstance(error, grpc.aio.AbortError):
         return OK
-    if isinstance(error, BaseException) and not isinstance(error, Exception):  # CancelledError, GeneratorExit
+    if not isinstance(error, Exception):  # CancelledError, GeneratorExit: the call was cancelled
         remaining = context.time_remaining()
         return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
     return "UNKNOWN"
 
 
+TRACE_KEYS = frozenset({"traceparent", "tracestate"})
+
+
 def _trace_parent(context: Context) -> dict[str, str]:
-    return {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
+    """The W3C trace context in the call's metadata (gRPC metadata keys are lower case)."""
+    return {k: v for k, v in context.invocation_metadata() or () if k in TRACE_KEYS and isinstance(v, str)}
 
 
 def _start_span(stats: MethodStats, context: Context) -> Span:
