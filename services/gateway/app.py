@@ -50,7 +50,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await ctx.replies.start()
         ctx.orders = OrderService(ctx)
         app.state.ctx = ctx
-        grpc_api = await start_grpc(ctx, api_key_cache(app.state))
+        grpc_api = await start_grpc(ctx, api_key_cache(app.state), app.state.metrics_registry)
         tune_gc()  # what start-up built is frozen out of the collector's full passes
         try:
             yield

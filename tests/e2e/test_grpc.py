@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 import pytest_asyncio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 from exchange_proto import api_types_pb2 as apb
 from exchange_proto import market_data_api_pb2 as mpb
@@ -202,6 +204,88 @@ async def test_a_trade_answers_with_fills_and_streams_execution_reports(
     left = await maker.call("GetOrder", tpb.GetOrderRequest(symbol=SYMBOL, order_id=resting.order_id))
     assert (left.status, left.executed_qty) == (apb.ORDER_STATUS_PARTIALLY_FILLED, "0.00100000")
     await maker.call("CancelAll", tpb.CancelAllRequest(symbol=SYMBOL))
+
+
+async def next_events(stream: Any, until: Any) -> list[tpb.AccountEvent]:
+    """StreamAccount's events up to the first one for which `until` is true."""
+    seen: list[tpb.AccountEvent] = []
+    try:
+        async with asyncio.timeout(10):
+            async for event in stream:
+                seen.append(event)
+                if until(event):
+                    return seen
+    except TimeoutError:
+        raise AssertionError(f"no such event in 10 s: {seen}") from None
+    raise AssertionError(f"the stream ended: {seen}")
+
+
+async def test_stream_account_carries_the_reports_and_balance_changes_of_an_order(
+    channel: grpc.aio.Channel, stack: Stack
+) -> None:
+    _, maker = trader_on(channel, stack)
+    rest, taker = trader_on(channel, stack)
+    stream = taker.stream("StreamAccount", tpb.StreamAccountRequest())
+    await asyncio.wait_for(stream.initial_metadata(), 10)
+    await maker.call("PlaceOrder", limit(apb.SIDE_SELL, "31000", "0.001", "acct-mk"))
+    taken = await taker.call(
+        "PlaceOrder",
+        tpb.PlaceOrderRequest(
+            symbol=SYMBOL,
+            side=apb.SIDE_BUY,
+            type=apb.ORDER_TYPE_MARKET,
+            quantity="0.001",
+            new_client_order_id="acct-tk",
+            new_order_resp_type=tpb.RESPONSE_TYPE_FULL,
+        ),
+    )
+    assert taken.status == apb.ORDER_STATUS_FILLED
+    seen = await next_events(stream, lambda e: e.WhichOneof("event") == "account_position")
+    stream.cancel()
+    reports = [e.execution_report for e in seen[:-1]]
+    assert [(r.order_id, r.client_order_id, r.execution_type) for r in reports] == [
+        (taken.order_id, "acct-tk", tpb.EXECUTION_TYPE_NEW),
+        (taken.order_id, "acct-tk", tpb.EXECUTION_TYPE_TRADE),
+    ]
+    assert (reports[-1].trade_id, reports[-1].last_executed_qty) == (taken.fills[0].trade_id, "0.00100000")
+    position = seen[-1].account_position
+    changed = {b.asset: (b.free, b.locked) for b in position.balances}
+    now = rest.balances()
+    assert set(changed) == {"BTC", "USDT"} and changed == {a: now[a] for a in changed}
+    spent = sum(Decimal(f.price) * Decimal(f.qty) for f in taken.fills)
+    assert Decimal(changed["USDT"][0]) == Decimal(10000) - spent and changed["USDT"][1] == "0.00000000"
+    assert position.event_time >= reports[-1].event_time > 0 and position.last_update_time > 0
+
+
+def grpc_requests(stack: Stack) -> dict[tuple[str, str], float]:
+    """exchange_grpc_requests_total of the gateway's /metrics by (method, code)."""
+    response = httpx.get(f"{stack.url}/metrics", timeout=10)
+    assert response.status_code == 200
+    out: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == "exchange_grpc_requests_total":
+                out[(sample.labels["method"], sample.labels["code"])] = sample.value
+    return out
+
+
+async def test_calls_are_counted_on_the_gateways_metrics(channel: grpc.aio.Channel, stack: Stack) -> None:
+    _, g = trader_on(channel, stack)
+    place = "exchange.api.v1.Trading/PlaceOrder"
+    before = grpc_requests(stack)
+    placed = await g.call("PlaceOrder", limit(apb.SIDE_BUY, "20000", "0.001"))
+    poor = await failure(g.call("PlaceOrder", limit(apb.SIDE_BUY, "20000", "1")))  # -2010
+    assert poor.code() == grpc.StatusCode.FAILED_PRECONDITION
+    await g.call("CancelOrder", tpb.CancelOrderRequest(symbol=SYMBOL, order_id=placed.order_id))
+    after = grpc_requests(stack)
+
+    def added(method: str, code: str) -> float:
+        return after.get((method, code), 0) - before.get((method, code), 0)
+
+    assert added(place, "OK") == 1  # tests of this module run one after another
+    assert added(place, "FAILED_PRECONDITION") == 1
+    assert added("exchange.api.v1.Trading/CancelOrder", "OK") == 1
+    assert added(place, "UNAUTHENTICATED") == 0
 
 
 async def test_the_readme_client_places_an_order(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:

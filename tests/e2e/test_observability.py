@@ -5,16 +5,21 @@ import asyncio
 import time
 from collections.abc import Iterator
 
+import grpc
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from exchange_proto import api_types_pb2 as apb
+from exchange_proto import trading_api_pb2 as tpb
 from launcher.stack import Stack, running_stack
 from tests import services
-from tests.client import sign_up
+from tests.client import Trader, sign_up
 from tests.dashboards import all_dashboards, expressions, metric_names
+from tests.grpc_client import GrpcTrader
 
 SYMBOL = "BTCUSDT"
+TRADING = "exchange.api.v1.Trading"
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +82,25 @@ def wait_for(check: "object", url: str, seconds: float = 30.0) -> dict[str, floa
         time.sleep(0.3)
 
 
+async def grpc_calls(target: str, trader: Trader) -> None:
+    """An order and a short StreamAccount over gRPC, so that the gRPC metrics have samples."""
+    async with grpc.aio.insecure_channel(target) as channel:
+        g = GrpcTrader(channel, trader.api_key, trader.secret)
+        stream = g.stream("StreamAccount", tpb.StreamAccountRequest())
+        await asyncio.wait_for(stream.initial_metadata(), 10)
+        request = tpb.PlaceOrderRequest(
+            symbol=SYMBOL,
+            side=apb.SIDE_BUY,
+            type=apb.ORDER_TYPE_LIMIT,
+            time_in_force=apb.TIME_IN_FORCE_GTC,
+            price="20000",
+            quantity="0.001",
+        )
+        await g.call("PlaceOrder", request)
+        await asyncio.wait_for(stream.read(), 10)
+        stream.cancel()
+
+
 def test_every_service_answers_health_and_readiness(stack: Stack) -> None:
     expected = {"gateway", "ws", "settlement", "dbwriter", "marketmaker", f"engine-{SYMBOL}"}
     assert set(stack.probe_urls) == expected
@@ -92,8 +116,18 @@ def test_metrics_count_the_work_and_cover_every_dashboard_query(stack: Stack) ->
     placed = trader.call("POST", "/api/v3/order", symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC",
                          price="20000", quantity="0.01")  # fmt: skip
     assert placed["status"] == "NEW"
+    asyncio.run(grpc_calls(stack.grpc_target, trader))
     urls = stack.probe_urls
-    gateway = scrape(urls["gateway"])
+    gateway = wait_for(
+        lambda s: (
+            value(s, "exchange_grpc_requests_total", method=f"{TRADING}/StreamAccount", code="CANCELLED") == 1
+        ),
+        urls["gateway"],
+    )
+    assert value(gateway, "exchange_grpc_requests_total", method=f"{TRADING}/PlaceOrder", code="OK") == 1
+    assert value(gateway, "exchange_grpc_request_duration_seconds_count", method=f"{TRADING}/PlaceOrder") == 1
+    assert value(gateway, "exchange_grpc_stream_messages_sent_total", method=f"{TRADING}/StreamAccount") >= 1
+    assert value(gateway, "exchange_grpc_streams_open", method=f"{TRADING}/StreamAccount") == 0
     assert (
         value(gateway, "exchange_http_requests_total", method="POST", route="/api/v3/order", status="200")
         >= 1

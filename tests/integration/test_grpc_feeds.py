@@ -93,3 +93,46 @@ async def test_user_stream_delivers_reports_and_survives_a_killed_connection(
             assert (await next_message(again)).order_id == 2
     finally:
         runner.cancel()
+
+
+async def test_account_stream_gets_reports_and_positions_on_the_users_one_subscription(
+    redis: "Redis[bytes]", key_prefix: str
+) -> None:
+    keys = Keys(key_prefix)
+    feeds = MarketFeeds(redis, keys, load_markets())
+    runner = asyncio.create_task(feeds.run())
+    channel = keys.user_channel(USER)
+    position = {
+        "e": "outboundAccountPosition",
+        "E": 5,
+        "u": 4,
+        "B": [{"a": "BTC", "f": "1.00000000", "l": "0.50000000"}, {"a": "USDT", "f": "2.5", "l": "0"}],
+    }
+    try:
+        async with (
+            feeds.account_stream(USER, convert.account_event) as account,
+            feeds.user_stream(USER, convert.execution_report) as reports,
+        ):
+            assert list(feeds.bus.handlers) == [channel.encode()]  # one subscription for both
+            await redis.publish(channel, json.dumps([report(1), position, {"e": "balanceUpdate"}]))
+            events = aiter(account)
+            first, second = [await asyncio.wait_for(anext(events), 5) for _ in range(2)]
+            assert isinstance(first, tpb.AccountEvent) and first.WhichOneof("event") == "execution_report"
+            assert first.execution_report.order_id == 1
+            assert second.WhichOneof("event") == "account_position"
+            assert (second.account_position.event_time, second.account_position.last_update_time) == (5, 4)
+            assert [(b.asset, b.free, b.locked) for b in second.account_position.balances] == [
+                ("BTC", "1.00000000", "0.50000000"),
+                ("USDT", "2.5", "0"),
+            ]
+            assert (await next_message(reports)).order_id == 1
+            assert not account.pending and not reports.pending  # nothing else was delivered
+        assert feeds.bus.handlers == {} and feeds.names_of_user == {}
+        async with feeds.account_stream(USER, convert.account_event) as again:
+            async with feeds.user_stream(USER, convert.execution_report):
+                pass  # the account stream's subscription outlives the other stream
+            assert list(feeds.bus.handlers) == [channel.encode()]
+            await redis.publish(channel, json.dumps([position]))
+            assert (await next_message(again)).account_position.event_time == 5
+    finally:
+        runner.cancel()

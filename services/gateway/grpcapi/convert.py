@@ -183,6 +183,26 @@ def execution_report(d: dict[str, Any]) -> tpb.ExecutionReport:
     )
 
 
+def account_position(d: dict[str, Any]) -> tpb.AccountPosition:
+    """From a user-data outboundAccountPosition payload (settlement.reports.account_position)."""
+    return tpb.AccountPosition(
+        event_time=d["E"],
+        last_update_time=d["u"],
+        balances=[tpb.Balance(asset=b["a"], free=b["f"], locked=b["l"]) for b in d["B"]],
+    )
+
+
+def account_event(d: dict[str, Any]) -> tpb.AccountEvent:
+    """From a user-data payload: an executionReport or an outboundAccountPosition (the feed
+    delivers no other kind; anything else raises ValueError)."""
+    kind = d.get("e")
+    if kind == "executionReport":
+        return tpb.AccountEvent(execution_report=execution_report(d))
+    if kind == "outboundAccountPosition":
+        return tpb.AccountEvent(account_position=account_position(d))
+    raise ValueError(f"not an account event: {kind!r}")
+
+
 # ---------------------------------------------------------------- market data
 
 

@@ -4,7 +4,9 @@ decoding, depth snapshot sync and gap repair, diff periods, 24h statistics) and 
 
 A stream is a Sink: a bounded queue of messages. A market stream (`<symbol>@depth@100ms`,
 `<symbol>@trade`, `<symbol>@ticker`) gets each payload converted once into a message for all its
-sinks. A sink that falls MAX_PENDING messages behind is cut off (the call ends with
+sinks. A user's channel (one subscription however many of the user's streams need it) feeds two
+streams: `user:{uid}` (executionReports) and `account:{uid}` (executionReports and
+outboundAccountPositions). A sink that falls MAX_PENDING messages behind is cut off (the call ends with
 RESOURCE_EXHAUSTED; a depth client then resynchronizes from a snapshot), never buffered without
 bound; so is every stream when the pub/sub connection fails. Feeds and channels are subscribed
 while some stream needs them.
@@ -135,6 +137,7 @@ class MarketFeeds:
         self.names_of_symbol: dict[str, set[str]] = {}
         self.symbol_of_name: dict[str, str] = {}
         self.user_of_name: dict[str, int] = {}
+        self.names_of_user: dict[int, set[str]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
 
     async def run(self) -> None:
@@ -168,6 +171,7 @@ class MarketFeeds:
         self.names_of_symbol.clear()
         self.symbol_of_name.clear()
         self.user_of_name.clear()
+        self.names_of_user.clear()
         self.bus = Bus(self.redis, self.keys.prefix + f"grpc.control.{uuid.uuid4().hex[:12]}")
 
     @contextlib.asynccontextmanager
@@ -183,15 +187,22 @@ class MarketFeeds:
         finally:
             self.hub.detach(name, sink)
 
+    def user_stream(self, user_id: int, convert: Convert) -> contextlib.AbstractAsyncContextManager[Sink]:
+        """A sink of the user's executionReport payloads, live once this is entered."""
+        return self._user_sink(f"user:{user_id}", user_id, convert)
+
+    def account_stream(self, user_id: int, convert: Convert) -> contextlib.AbstractAsyncContextManager[Sink]:
+        """A sink of the user's executionReport and outboundAccountPosition payloads, in the order
+        settlement published them, live once this is entered."""
+        return self._user_sink(f"account:{user_id}", user_id, convert)
+
     @contextlib.asynccontextmanager
-    async def user_stream(self, user_id: int, convert: Convert) -> AsyncIterator[Sink]:
-        """A sink of the user's executionReport payloads, live once this yields."""
-        name = f"user:{user_id}"
+    async def _user_sink(self, name: str, user_id: int, convert: Convert) -> AsyncIterator[Sink]:
         sink = Sink()
         self.user_of_name[name] = user_id
         self.hub.attach(name, sink, convert)
         try:
-            await self.ready[name].wait()
+            await self.ready[self.keys.user_channel(user_id)].wait()
             yield sink
         finally:
             self.hub.detach(name, sink)
@@ -201,10 +212,12 @@ class MarketFeeds:
     def _first(self, name: str) -> None:
         user_id = self.user_of_name.get(name)
         if user_id is not None:
-            ready = self.ready[name] = asyncio.Event()
-            self.bus.subscribe(
-                self.keys.user_channel(user_id), lambda data: self._on_user(name, data), ready.set
-            )
+            names = self.names_of_user.setdefault(user_id, set())
+            names.add(name)
+            if len(names) == 1:
+                channel = self.keys.user_channel(user_id)
+                ready = self.ready[channel] = asyncio.Event()
+                self.bus.subscribe(channel, lambda data: self._on_user(user_id, data), ready.set)
             return
         symbol = self.symbol_of_name[name]
         self.names_of_symbol.setdefault(symbol, set()).add(name)
@@ -214,8 +227,14 @@ class MarketFeeds:
     def _last(self, name: str) -> None:
         user_id = self.user_of_name.pop(name, None)
         if user_id is not None:
-            self.ready.pop(name, None)
-            self.bus.unsubscribe(self.keys.user_channel(user_id))
+            names = self.names_of_user.get(user_id)
+            if names is not None:
+                names.discard(name)
+                if not names:
+                    del self.names_of_user[user_id]
+                    channel = self.keys.user_channel(user_id)
+                    self.ready.pop(channel, None)
+                    self.bus.unsubscribe(channel)
             return
         symbol = self.symbol_of_name.pop(name)
         names = self.names_of_symbol[symbol]
@@ -238,16 +257,23 @@ class MarketFeeds:
         self.bus.subscribe(self.keys.market_data(market.symbol), feed.on_md, subscribed)
         self._spawn(self._seed(feed))
 
-    def _on_user(self, name: str, data: bytes) -> None:
-        """user.{uid} carries a JSON array of user-data payloads; executionReports go on."""
+    def _on_user(self, user_id: int, data: bytes) -> None:
+        """user.{uid} carries a JSON array of user-data payloads: executionReports go to both of
+        the user's streams, outboundAccountPositions to `account:{uid}`, others nowhere."""
         try:
             items = json.loads(data)
         except ValueError:
-            log.warning("%s: not JSON: %r", name, data[:200])
+            log.warning("user %d: not JSON: %r", user_id, data[:200])
             return
         for item in items if isinstance(items, list) else [items]:
-            if isinstance(item, dict) and item.get("e") == "executionReport":
-                self.hub.deliver(name, item)
+            if not isinstance(item, dict):
+                continue
+            kind = item.get("e")
+            if kind == "executionReport":
+                self.hub.deliver(f"user:{user_id}", item)
+                self.hub.deliver(f"account:{user_id}", item)
+            elif kind == "outboundAccountPosition":
+                self.hub.deliver(f"account:{user_id}", item)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -1,6 +1,7 @@
 """The gateway's gRPC server: Trading, MarketData, grpc.health.v1 and server reflection on
 GRPC_HOST:GRPC_PORT (127.0.0.1:50051 unless set; GRPC_PORT=0: no gRPC server), sharing the REST
-app's context (Redis, PostgreSQL pool, ledger, order service, reply listener) and API-key cache."""
+app's context (Redis, PostgreSQL pool, ledger, order service, reply listener) and API-key cache;
+every call is measured and traced (grpcapi/telemetry.py) on the REST app's metrics registry."""
 
 import asyncio
 import contextlib
@@ -9,6 +10,7 @@ import logging
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry
 
 from exchange_proto import (
     market_data_api_pb2,
@@ -21,6 +23,7 @@ from gateway.context import GatewayContext
 from gateway.grpcapi.feeds import MarketFeeds
 from gateway.grpcapi.marketdata import MarketDataService
 from gateway.grpcapi.signing import Signer
+from gateway.grpcapi.telemetry import GrpcTelemetry
 from gateway.grpcapi.trading import TradingService
 
 log = logging.getLogger("gateway.grpc")
@@ -58,14 +61,18 @@ class GrpcApi:
             await self.feeds_task
 
 
-async def start_grpc(ctx: GatewayContext, cache: ApiKeyCache) -> GrpcApi | None:
-    """Start the gRPC API, or None when GRPC_PORT is 0. Raises RuntimeError when the port cannot be
-    bound. Several gateway workers (WORKERS > 1) share the port (SO_REUSEPORT); a single gateway
-    does not, so that a port already taken is an error rather than a shared one."""
+async def start_grpc(ctx: GatewayContext, cache: ApiKeyCache, registry: CollectorRegistry) -> GrpcApi | None:
+    """Start the gRPC API, or None when GRPC_PORT is 0; its metrics go into `registry`. Raises
+    RuntimeError when the port cannot be bound. Several gateway workers (WORKERS > 1) share the
+    port (SO_REUSEPORT); a single gateway does not, so that a port already taken is an error
+    rather than a shared one."""
     settings = ctx.settings
     if not settings.grpc_port:
         return None
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 1 if settings.workers > 1 else 0)])
+    server = grpc.aio.server(
+        interceptors=[GrpcTelemetry(registry)],
+        options=[("grpc.so_reuseport", 1 if settings.workers > 1 else 0)],
+    )
     feeds = MarketFeeds(ctx.redis, ctx.keys, ctx.markets)
     trading_api_pb2_grpc.add_TradingServicer_to_server(TradingService(ctx, Signer(ctx, cache), feeds), server)
     market_data_api_pb2_grpc.add_MarketDataServicer_to_server(MarketDataService(ctx, feeds), server)

@@ -99,3 +99,14 @@ class TradingService(tgrpc.TradingServicer):
                 assert isinstance(message, tpb.ExecutionReport)
                 yield message
         await abort(context, slow_consumer())
+
+    async def StreamAccount(
+        self, request: tpb.StreamAccountRequest, context: Context
+    ) -> AsyncIterator[tpb.AccountEvent]:
+        user_id = await answer(context, self._user("StreamAccount", request, context))
+        async with self.feeds.account_stream(user_id, convert.account_event) as sink:
+            await context.send_initial_metadata(())
+            async for message in sink:
+                assert isinstance(message, tpb.AccountEvent)
+                yield message
+        await abort(context, slow_consumer())
