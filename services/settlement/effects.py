@@ -160,7 +160,9 @@ class Effects:
         )  # fmt: skip
         self.known[e.order_id] = info
         fx = self.user(e.user_id)
-        fx.ops.append((e.seq, "C", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
+        # The funds were locked by the gateway: the position it left goes out with the NEW report.
+        spent = self._spent_asset(e.side)
+        fx.ops.append((e.seq, "C", f"{self.spec.symbol}:{e.order_id}", spent, "", ""))
         self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
         self.confirmed.append((e.user_id, e.order_id))
         fx.reports.append(

@@ -9,6 +9,7 @@ serve it.
 
 import asyncio
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import ccxt.pro  # type: ignore[import-untyped]
@@ -64,6 +65,11 @@ def test_user_data_stream_forwards_settlement_payloads(stack_ws: tuple[Stack, st
             lambda m: m.get("e") == "executionReport" and m.get("i") == placed["orderId"]
         )
         assert report["s"] == SYMBOL
+        # The funds the order locked, as Binance reports them when an order is placed.
+        position = await raw.wait_for(lambda m: m.get("e") == "outboundAccountPosition")
+        usdt = {b["a"]: b for b in position["B"]}["USDT"]
+        free, locked = (await asyncio.to_thread(alice.balances))["USDT"]
+        assert (usdt["f"], usdt["l"]) == (free, locked) and Decimal(locked) == Decimal("20")
         wrapped = await combined.wait_for(lambda m: m.get("data", {}).get("e") == "executionReport")
         assert wrapped["stream"] == key
         assert all(isinstance(m, dict) and "e" in m for m in raw.messages)

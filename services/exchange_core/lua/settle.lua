@@ -5,33 +5,37 @@
 -- An operation whose seq is not above the user's last applied seq for the symbol is skipped
 -- (a redelivered event); the last applied seq is kept in bal:{uid} field "seq:SYM".
 --   B field delta              balance field ("USDT:locked") += delta
---   C resv_field               reservation confirmed by the engine (no longer an orphan)
+--   C resv_field asset         reservation confirmed by the engine (no longer an orphan); the
+--                              asset it locked (may be '') is reported as touched
 --   X resv_field               reservation finished (released with its order)
 --   O order_id json open cid   order state; open=1 keeps it in the open set
 --   T trade_id json            one of the user's trades
 -- Returns {applied, asset, free, locked, ...}: the number of operations applied, then the
--- balances of every asset an applied B operation touched.
+-- balances of every asset an applied B or C operation touched.
 local symbol = ARGV[1]
 local seq_field = 'seq:' .. symbol
 local last = tonumber(redis.call('HGET', KEYS[1], seq_field) or '0')
 local applied, top = 0, last
 local touched, assets = {}, {}
+local function touch(asset)
+  if asset and asset ~= '' and not touched[asset] then
+    touched[asset] = true
+    assets[#assets + 1] = asset
+  end
+end
 for i = 2, #ARGV, 6 do
   local seq = tonumber(ARGV[i])
   if seq > last then
     local kind, a, b, c, d = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
     if kind == 'B' then
       redis.call('HINCRBY', KEYS[1], a, b)
-      local asset = string.match(a, '^([^:]+):')
-      if not touched[asset] then
-        touched[asset] = true
-        assets[#assets + 1] = asset
-      end
+      touch(string.match(a, '^([^:]+):'))
     elseif kind == 'C' then
       local value = redis.call('HGET', KEYS[2], a)
       if value then
         redis.call('HSET', KEYS[2], a, (string.gsub(value, ':pending$', ':active')))
       end
+      touch(b)
     elseif kind == 'X' then
       redis.call('HDEL', KEYS[2], a)
     elseif kind == 'O' then
