@@ -1,10 +1,13 @@
 """Kline intervals (Binance's names) as bucket arithmetic on milliseconds since the epoch.
 
 Buckets are aligned as Binance aligns them: fixed widths from the Unix epoch (1m ... 3d), weeks
-from Monday 00:00 UTC, months on the calendar (UTC). Integers only.
+from Monday 00:00 UTC, months on the calendar (UTC). With a time zone (klines' `timeZone`, an
+offset from UTC) the boundaries move to local time: a 1d candle opens at local midnight, a 1M
+candle at the local month's start; times stay UTC milliseconds. Integers only.
 """
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -30,21 +33,32 @@ class Kline(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Interval:
-    """One kline interval: `width` ms from `origin`, or calendar months when `width` is 0."""
+    """One kline interval: `width` ms from `origin`, or calendar months when `width` is 0.
+
+    `offset` is the time zone's (ms ahead of UTC; see `zoned`): months start at the local
+    calendar's month start, that is `offset` ms before the UTC one."""
 
     name: str
     width: int
     origin: int = 0
+    offset: int = 0
 
     @property
     def monthly(self) -> bool:
         return self.width == 0
 
+    def zoned(self, offset: int) -> "Interval":
+        """This interval in the time zone `offset` ms ahead of UTC: every boundary `offset`
+        earlier (fixed widths: the origin moves back by `offset`)."""
+        if self.monthly:
+            return replace(self, offset=self.offset + offset)
+        return replace(self, origin=self.origin - offset, offset=self.offset + offset)
+
     def floor(self, ms: int) -> int:
         """The open time of the bucket holding `ms`."""
         if self.monthly:
-            d = datetime.fromtimestamp(ms // 1000, UTC)
-            return _month_start(d.year, d.month)
+            d = datetime.fromtimestamp((ms + self.offset) // 1000, UTC)
+            return _month_start(d.year, d.month) - self.offset
         return ms - (ms - self.origin) % self.width
 
     def ceil(self, ms: int) -> int:
@@ -56,16 +70,16 @@ class Interval:
         """The open time `n` buckets after (n < 0: before) the bucket opening at `open_time`."""
         if not self.monthly:
             return open_time + n * self.width
-        d = datetime.fromtimestamp(open_time // 1000, UTC)
+        d = datetime.fromtimestamp((open_time + self.offset) // 1000, UTC)
         months = d.year * 12 + d.month - 1 + n
-        return _month_start(months // 12, months % 12 + 1)
+        return _month_start(months // 12, months % 12 + 1) - self.offset
 
     def buckets(self, lo: int, hi: int) -> int:
         """How many buckets lie between the open times `lo` <= `hi`."""
         if not self.monthly:
             return (hi - lo) // self.width
-        a = datetime.fromtimestamp(lo // 1000, UTC)
-        b = datetime.fromtimestamp(hi // 1000, UTC)
+        a = datetime.fromtimestamp((lo + self.offset) // 1000, UTC)
+        b = datetime.fromtimestamp((hi + self.offset) // 1000, UTC)
         return (b.year - a.year) * 12 + b.month - a.month
 
     def close_time(self, open_time: int) -> int:
@@ -111,8 +125,34 @@ AGGREGATES: dict[int, str] = {
 
 def aggregate_for(interval: Interval) -> tuple[str, bool]:
     """The continuous aggregate to build `interval` from, and whether its buckets are exactly
-    the interval's (else they are rolled up: the widest aggregate whose buckets nest in it)."""
+    the interval's (else they are rolled up: the widest aggregate whose buckets nest in it).
+
+    The aggregates' buckets are aligned on the epoch; an aggregate of width w nests in the
+    interval's buckets when w divides their width and their boundaries (so a +05:45 day rolls
+    up from 15m buckets, a +08:00 day from 4h ones). 1m divides every offset Binance accepts."""
     if interval.monthly:
-        return AGGREGATES[DAY], False
-    width = max(w for w in AGGREGATES if interval.width % w == 0)
+        width = max(w for w in AGGREGATES if interval.offset % w == 0)
+        return AGGREGATES[width], False
+    width = max(w for w in AGGREGATES if interval.width % w == 0 and interval.origin % w == 0)
     return AGGREGATES[width], width == interval.width
+
+
+# Binance's accepted time zones: [-12:00, +14:00], as "hours" or "hours:minutes".
+MIN_OFFSET = -12 * HOUR
+MAX_OFFSET = 14 * HOUR
+_TIME_ZONE = re.compile(r"^([+-]?)([0-9]{1,2})(?::([0-5][0-9]))?$")
+
+
+def time_zone_offset(text: str) -> int:
+    """Binance's `timeZone` parameter ("0", "8", "-1", "05:45", "-1:00", "+14:00") as ms ahead of
+    UTC. Raises ValueError for anything else or outside [-12:00, +14:00]."""
+    match = _TIME_ZONE.match(text.strip())
+    if match is None:
+        raise ValueError(f"invalid time zone {text!r}")
+    sign, hours, minutes = match.groups()
+    offset = int(hours) * HOUR + int(minutes or 0) * MINUTE
+    if sign == "-":
+        offset = -offset
+    if not MIN_OFFSET <= offset <= MAX_OFFSET:
+        raise ValueError(f"time zone {text!r} is outside [-12:00, +14:00]")
+    return offset

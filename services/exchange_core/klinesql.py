@@ -6,6 +6,8 @@ Three ways to build the candles of one time window [lo, hi) (bucket open times):
   close of the last, extremes, sums);
 - raw trades (plain PostgreSQL): grouped with date_bin (date_trunc for months); open and close
   are the prices of each bucket's first and last trade id (ids increase with time per symbol).
+A time zone moves date_bin's origin; a month in it is date_trunc('month', t + offset, 'UTC') -
+offset (the offset as milliseconds, so no day or DST arithmetic of the session's time zone).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -29,7 +31,10 @@ def to_ms(t: datetime) -> int:
 def _bucket(iv: Interval, column: str, first_param: int) -> tuple[str, list[Any]]:
     """The SQL expression of `column`'s bucket open time, and the parameters it uses."""
     if iv.monthly:
-        return f"date_trunc('month', {column}, 'UTC')", []
+        if not iv.offset:
+            return f"date_trunc('month', {column}, 'UTC')", []
+        shift = f"${first_param}::bigint * interval '1 millisecond'"
+        return f"(date_trunc('month', {column} + {shift}, 'UTC') - {shift})", [iv.offset]
     return (
         f"date_bin(${first_param}::interval, {column}, ${first_param + 1}::timestamptz)",
         [iv.width * ONE_MS, from_ms(iv.origin)],

@@ -38,6 +38,7 @@ __all__ = [
     "recent_trades",
     "ticker_24h",
     "trades_from",
+    "window_ticker",
 ]
 
 
@@ -87,17 +88,26 @@ async def has_aggregates(conn: Conn) -> bool:
 
 
 async def klines(
-    conn: Conn, symbol: str, interval: str, start_ms: int | None, end_ms: int | None, limit: int
+    conn: Conn,
+    symbol: str,
+    interval: str,
+    start_ms: int | None,
+    end_ms: int | None,
+    limit: int,
+    offset: int = 0,
 ) -> list[Kline]:
     """Candles of `symbol` oldest first, as Binance's /api/v3/klines selects them.
 
     A candle is selected by its open time: at or after `start_ms`, at or before `end_ms`.
     With `start_ms`: the first `limit` from there; otherwise the last `limit` up to `end_ms` (or
-    the latest). Raises ValueError for an interval Binance does not have (1s is not served).
+    the latest). `offset`: the time zone, ms ahead of UTC (klines.time_zone_offset); buckets
+    start on its local boundaries, times stay UTC. Raises ValueError for an interval Binance
+    does not have (1s is not served).
     """
-    iv = INTERVALS.get(interval)
-    if iv is None:
+    base = INTERVALS.get(interval)
+    if base is None:
         raise ValueError(f"unknown kline interval {interval!r}")
+    iv = base.zoned(offset)
     if limit <= 0:
         return []
     span_row = await conn.fetchrow("SELECT min(time), max(time) FROM trades WHERE symbol = $1", symbol)
@@ -157,7 +167,13 @@ async def trades_from(conn: Conn, symbol: str, from_id: int, limit: int) -> list
 async def ticker_24h(conn: Conn, symbol: str, now_ms: int) -> Ticker24h | None:
     """Statistics of the trades in the rolling window [now_ms - 24h, now_ms]; None if `symbol`
     never traded (up to now_ms). `prev_close` is the last price before the window (0 if none)."""
-    open_ms = now_ms - DAY
+    return await window_ticker(conn, symbol, now_ms - DAY, now_ms)
+
+
+async def window_ticker(conn: Conn, symbol: str, open_ms: int, now_ms: int) -> Ticker24h | None:
+    """Statistics of the trades with open_ms <= time <= now_ms (Binance's rolling-window and
+    trading-day tickers, and ticker_24h); open_time/close_time are open_ms/now_ms. None if
+    `symbol` never traded up to now_ms; without a trade in the window, as ticker_24h."""
     stats = await klinesql.window_stats(conn, symbol, open_ms, now_ms, await has_aggregates(conn))
     prev_close = await conn.fetchval(
         "SELECT price FROM trades WHERE symbol = $1 AND time < $2 ORDER BY time DESC, id DESC LIMIT 1",

@@ -100,10 +100,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         error = internal_error(exc)
         return JSONResponse(error.body(), status_code=error.status)
 
-    from gateway.routes import account, home, market, probes, public, trading, userstream, web
+    from gateway.routes import account, home, market, probes, public, tickers, trading, userstream, web
 
     app.include_router(public.router)
     app.include_router(market.router)
+    app.include_router(tickers.router)
     app.include_router(trading.router)
     app.include_router(account.router)
     app.include_router(userstream.router)

@@ -51,6 +51,10 @@ class FixedWindow:
         self.counts[key] = count
         return 0.0
 
+    def count(self, key: str, now: float) -> int:
+        """The hits counted for `key` in the window holding `now` (0 once it has ended)."""
+        return self.counts.get(key, 0) if int(now // self.seconds) == self.index else 0
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -82,12 +86,29 @@ class RateLimiter:
         self.clock = clock
         self.weight = FixedWindow(limits.ip_weight_per_minute, 60.0) if limits.ip_weight_per_minute else None
         self.orders = [
-            (FixedWindow(limit, seconds), f"{limit} orders per {label}")
-            for limit, seconds, label in (
-                (limits.orders_per_10s, 10.0, "10 SECOND"),
-                (limits.orders_per_day, 86_400.0, "1 DAY"),
+            (FixedWindow(limit, seconds), interval, num)
+            for limit, seconds, interval, num in (
+                (limits.orders_per_10s, 10.0, "SECOND", 10),
+                (limits.orders_per_day, 86_400.0, "DAY", 1),
             )
             if limit > 0
+        ]
+
+    def order_counts(self, api_key: str | None) -> list[dict[str, Any]]:
+        """GET /api/v3/rateLimit/order: for each ORDERS limit in force, the orders `api_key` has
+        placed in the current window of this process, Binance's shape ({rateLimitType, interval,
+        intervalNum, limit, count}). A key that is exempt or absent (a web session) counts 0."""
+        now = self.clock()
+        key = None if api_key in self.limits.exempt_keys else api_key
+        return [
+            {
+                "rateLimitType": "ORDERS",
+                "interval": interval,
+                "intervalNum": num,
+                "limit": window.limit,
+                "count": 0 if key is None else window.count(key, now),
+            }
+            for window, interval, num in self.orders
         ]
 
     def check(self, ip: str, api_key: str | None, is_order: bool) -> tuple[int, str, int] | None:
@@ -105,9 +126,10 @@ class RateLimiter:
                 )
                 return TOO_MANY_REQUESTS, msg, math.ceil(wait)
         if is_order and api_key:
-            for window, label in self.orders:
+            for window, interval, num in self.orders:
                 wait = window.hit(api_key, now)
                 if wait:
+                    label = f"{window.limit} orders per {num} {interval}"
                     return TOO_MANY_ORDERS, f"Too many new orders; current limit is {label}.", math.ceil(wait)
         return None
 

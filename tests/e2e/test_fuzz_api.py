@@ -57,6 +57,26 @@ PARAMS: dict[str, dict[str, list[str]]] = {
         "symbols": ['["BTCUSDT","ETHUSDT"]', "[x"],
         "type": ["FULL", "MINI", "x"],
     },
+    "GET /api/v3/uiKlines": {
+        "symbol": SYMBOL,
+        "interval": ["1d", "1w", "1M", "7x"],
+        "startTime": TIME,
+        "endTime": TIME,
+        "limit": NUMBER,
+        "timeZone": ["0", "05:45", "-12:00", "+14:01", "8:x"],
+    },
+    "GET /api/v3/ticker": {
+        "symbol": SYMBOL,
+        "symbols": ['["BTCUSDT","ETHUSDT"]', "[x", "[]"],
+        "windowSize": ["1m", "59m", "23h", "7d", "8d", "0h", "x"],
+        "type": ["FULL", "MINI", "x"],
+    },
+    "GET /api/v3/ticker/tradingDay": {
+        "symbol": SYMBOL,
+        "symbols": ['["ETHUSDT"]', "{}"],
+        "timeZone": ["0", "-1:00", "05:45", "15", "x"],
+        "type": ["FULL", "MINI", "x"],
+    },
     "GET /api/v3/ticker/price": {"symbol": SYMBOL, "symbols": ['["BTCUSDT"]', "]"]},
     "GET /api/v3/ticker/bookTicker": {"symbol": SYMBOL, "symbols": ['["ETHUSDT"]', ""]},
     "GET /api/v3/avgPrice": {"symbol": SYMBOL},
@@ -92,6 +112,8 @@ PARAMS: dict[str, dict[str, list[str]]] = {
         "limit": NUMBER,
     },
     "GET /api/v3/account": {"omitZeroBalances": ["true", "false", "x"]},
+    "GET /api/v3/account/commission": {"symbol": SYMBOL},
+    "GET /api/v3/rateLimit/order": {"recvWindow": ["5000", "x"]},
     "GET /api/v3/myTrades": {
         "symbol": SYMBOL,
         "orderId": NUMBER,
@@ -118,7 +140,15 @@ WELL_FORMED = {
     "GET /api/v3/klines": {"symbol": "BTCUSDT", "interval": "1m"},
     "GET /api/v3/depth": {"symbol": "ETHUSDT"},
 }
-SIGNED = {"/api/v3/order", "/api/v3/openOrders", "/api/v3/allOrders", "/api/v3/account", "/api/v3/myTrades"}
+SIGNED = {
+    "/api/v3/order",
+    "/api/v3/openOrders",
+    "/api/v3/allOrders",
+    "/api/v3/account",
+    "/api/v3/myTrades",
+    "/api/v3/account/commission",
+    "/api/v3/rateLimit/order",
+}
 
 
 def with_binance_parameters(spec: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ against a computation in Python from the inserted trades."""
 
 import itertools
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
 import pytest
@@ -14,7 +14,7 @@ from dbwriter.rows import HistoryRows
 from dbwriter.store import write_rows
 from exchange_core import klinesql, marketdb
 from exchange_core.db import migrate
-from exchange_core.klines import AGGREGATES, DAY, INTERVALS, MINUTE
+from exchange_core.klines import AGGREGATES, DAY, HOUR, INTERVALS, MINUTE
 from exchange_core.markets import load_markets
 from matching import Side, Trade
 from tests.history import (
@@ -45,14 +45,37 @@ def open_time(interval: str, ts: int) -> int:
     return ts - (ts - origin) % width
 
 
-def reference_klines(trades: list[Trade], interval: str) -> list[marketdb.Kline]:
+def local_open_time(interval: str, ts: int, offset: int) -> int:
+    """The bucket open time (UTC ms) of `ts` in the time zone `offset` ms ahead of UTC, from the
+    local calendar: days from local midnight, weeks from local Monday, months from the local 1st;
+    intervals under a day from local midnight too (they divide it)."""
+    if offset == 0:
+        return open_time(interval, ts)
+    zone = timezone(timedelta(milliseconds=offset))
+    local = datetime.fromtimestamp(ts / 1000, zone)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
+    if interval == "1M":
+        start = datetime(local.year, local.month, 1, tzinfo=zone)
+    elif interval == "1w":
+        start = midnight - timedelta(days=local.weekday())
+    elif interval == "3d":  # three-day buckets count from the local 1970-01-01
+        days = (midnight.replace(tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).days
+        start = midnight - timedelta(days=days % 3)
+    else:
+        width = timedelta(milliseconds=INTERVALS[interval].width)
+        start = midnight + (local - midnight) // width * width
+    return int(start.timestamp() * 1000)
+
+
+def reference_klines(trades: list[Trade], interval: str, offset: int = 0) -> list[marketdb.Kline]:
     buckets: dict[int, list[Trade]] = {}
     for t in trades:
-        buckets.setdefault(open_time(interval, t.ts), []).append(t)
+        buckets.setdefault(local_open_time(interval, t.ts, offset), []).append(t)
     out = []
     for start, group in sorted(buckets.items()):
         group.sort(key=lambda t: t.trade_id)
-        close = open_time(interval, start + (32 * DAY if interval == "1M" else INTERVALS[interval].width)) - 1
+        width = 32 * DAY if interval == "1M" else INTERVALS[interval].width
+        close = local_open_time(interval, start + width, offset) - 1
         prices = [t.price for t in group]
         volume, quote_volume = sum(t.quantity for t in group), sum(t.quote_quantity for t in group)
         out.append(
@@ -211,6 +234,51 @@ async def test_materialized_aggregates_give_the_same_klines(tsdb: asyncpg.Connec
     for interval in ("1m", "3m", "1h", "8h", "1d", "1w", "1M"):
         got = await marketdb.klines(tsdb, "TSBTC", interval, 0, None, 1000)
         assert got == reference_klines(TRADES, interval)[:1000], interval
+
+
+ZONES = {"+05:45": 5 * HOUR + 45 * MINUTE, "8": 8 * HOUR, "-1:00": -HOUR, "-9:30": -(9 * HOUR + 30 * MINUTE)}
+
+
+@pytest.mark.parametrize("zone", list(ZONES))
+@pytest.mark.parametrize("interval", list(INTERVALS))
+async def test_klines_in_a_time_zone_equal_the_local_calendar(
+    db: asyncpg.Connection, interval: str, zone: str
+) -> None:
+    offset = ZONES[zone]
+    expected = reference_klines(TRADES, interval, offset)
+    assert len(expected) > 1
+    if interval in ("1d", "1w", "1M"):  # the zone moved trades into other candles
+        assert expected != reference_klines(TRADES, interval)
+    assert await marketdb.klines(db, "TSBTC", interval, 0, None, 1000, offset) == expected[:1000]
+    assert await marketdb.klines(db, "TSBTC", interval, None, None, 7, offset) == expected[-7:]
+    iv = INTERVALS[interval].zoned(offset)
+    raw = await klinesql.fetch_klines(db, "TSBTC", iv, 0, expected[-1].close_time + 1, False)
+    assert raw == expected
+    # startTime/endTime are UTC and select by open time, as without a zone
+    a, b = expected[len(expected) // 4], expected[len(expected) // 2]
+    window = [k for k in expected if a.open_time < k.open_time <= b.open_time]
+    assert await marketdb.klines(db, "TSBTC", interval, a.open_time + 1, b.open_time, 1000, offset) == window
+
+
+async def test_materialized_aggregates_give_the_same_zoned_klines(tsdb: asyncpg.Connection) -> None:
+    for view in AGGREGATES.values():
+        await tsdb.execute(f"CALL refresh_continuous_aggregate('{view}', NULL, NULL)")
+    for zone, offset in ZONES.items():
+        for interval in ("1h", "4h", "1d", "1w", "1M"):
+            got = await marketdb.klines(tsdb, "TSBTC", interval, 0, None, 1000, offset)
+            assert got == reference_klines(TRADES, interval, offset)[:1000], (zone, interval)
+
+
+async def test_window_ticker_is_the_trades_of_its_window(db: asyncpg.Connection) -> None:
+    lo, now = TRADES[400].ts - 30_123, TRADES[900].ts + 7
+    window = [t for t in TRADES if lo <= t.ts <= now]
+    ticker = await marketdb.window_ticker(db, "TSBTC", lo, now)
+    before = [t for t in TRADES if t.ts < lo]
+    assert ticker == marketdb.Ticker24h(
+        window[0].price, max(t.price for t in window), min(t.price for t in window), window[-1].price,
+        sum(t.quantity for t in window), sum(t.quote_quantity for t in window), len(window),
+        window[0].trade_id, window[-1].trade_id, lo, now, before[-1].price,
+    )  # fmt: skip
 
 
 async def test_kline_windows_follow_binance(db: asyncpg.Connection) -> None:

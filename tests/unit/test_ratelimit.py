@@ -46,3 +46,27 @@ def test_exempt_keys_and_limits_that_are_off() -> None:
     assert all(off.check("ip", "K", True) is None for _ in range(100))
     assert Limits(0, 0, 0).advertised() == []
     assert [x["limit"] for x in Limits().advertised()] == [6_000, 100, 200_000]
+
+
+def test_order_counts_are_the_current_windows_of_one_key() -> None:
+    clock = Clock(1_000_003.0)  # 3 s into a 10-second window
+    limiter = RateLimiter(Limits(orders_per_10s=5, orders_per_day=100, exempt_keys=frozenset({"MM"})), clock)
+    for key in ("A", "A", "A", "B", "MM"):
+        assert limiter.check("1.1.1.1", key, True) is None
+    assert limiter.check("1.1.1.1", "A", False) is None  # a query is no order
+
+    def counts(key: str | None) -> list[tuple[str, int, int, int]]:
+        return [(c["interval"], c["intervalNum"], c["limit"], c["count"]) for c in limiter.order_counts(key)]
+
+    assert limiter.order_counts("A")[0] == {
+        "rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 5, "count": 3
+    }  # fmt: skip
+    assert counts("A") == [("SECOND", 10, 5, 3), ("DAY", 1, 100, 3)]
+    assert counts("B") == [("SECOND", 10, 5, 1), ("DAY", 1, 100, 1)]
+    assert counts("MM") == counts(None) == counts("unknown") == [("SECOND", 10, 5, 0), ("DAY", 1, 100, 0)]
+    clock.now += 7  # the next 10-second window; the day goes on
+    assert counts("A") == [("SECOND", 10, 5, 0), ("DAY", 1, 100, 3)]
+    assert limiter.check("1.1.1.1", "A", True) is None
+    assert counts("A") == [("SECOND", 10, 5, 1), ("DAY", 1, 100, 4)]
+    only_day = RateLimiter(Limits(orders_per_10s=0, orders_per_day=7), clock)
+    assert [c["interval"] for c in only_day.order_counts("A")] == ["DAY"]  # limits in force only

@@ -1,14 +1,17 @@
-"""Signed account endpoints: account (balances) and myTrades."""
+"""Signed account endpoints: account (balances), myTrades, account/commission, rateLimit/order."""
 
 import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 
+from exchange_core.markets import Market
 from exchange_core.units import from_units
 from gateway.accounts import asset_decimals
-from gateway.auth import Caller, context, request_params
+from gateway.auth import API_KEY_HEADER, Caller, context, request_params
 from gateway.context import GatewayContext
+from gateway.ratelimit import RateLimiter
+from gateway.validation import market_of
 
 router = APIRouter(prefix="/api/v3", tags=["account"])
 
@@ -67,3 +70,51 @@ async def account(request: Request, who: Caller) -> dict[str, Any]:
 async def my_trades(request: Request, who: Caller) -> list[dict[str, Any]]:
     """The user's trades in one market."""
     return await context(request).orders.my_trades(who.user_id, await request_params(request))  # type: ignore[no-any-return]
+
+
+def fee_fraction(ppm: int) -> str:
+    """A fee in parts per million as Binance's 8-decimal fraction string (1000 -> "0.00100000")."""
+    return from_units(ppm * 100, 8)
+
+
+def commission_rates(market: Market) -> dict[str, Any]:
+    """Binance's account/commission answer for `market`: the registry's maker and taker fees,
+    no buyer/seller or tax commission, no discount (there is no discount asset here)."""
+    zero = fee_fraction(0)
+    return {
+        "symbol": market.symbol,
+        "standardCommission": {
+            "maker": fee_fraction(market.spec.maker_fee_ppm),
+            "taker": fee_fraction(market.spec.taker_fee_ppm),
+            "buyer": zero,
+            "seller": zero,
+        },
+        "taxCommission": {"maker": zero, "taker": zero, "buyer": zero, "seller": zero},
+        "discount": {
+            "enabledForAccount": False,
+            "enabledForSymbol": False,
+            "discountAsset": "BNB",
+            "discount": zero,
+        },
+    }
+
+
+@router.get("/account/commission")
+async def account_commission(request: Request, who: Caller) -> dict[str, Any]:
+    """The commission rates of one market (`symbol`, required), from the markets registry:
+    {symbol, standardCommission{maker, taker, buyer, seller}, taxCommission{...}, discount{...}},
+    rates as decimal fractions ("0.00100000" is 0.1%)."""
+    params = await request_params(request)
+    return commission_rates(market_of(params, context(request).markets))
+
+
+@router.get("/rateLimit/order")
+async def order_rate_limits(request: Request, who: Caller) -> list[dict[str, Any]]:
+    """The caller's order count in each ORDERS rate limit in force: [{rateLimitType, interval,
+    intervalNum, limit, count}]. Orders are counted per API key when they are received (a filled
+    order is not taken off, as the limits themselves count). Like the limits, the counts are this
+    gateway process's own: with several gateway processes behind one address this is one
+    process's count. A web session, which places orders without an API key, counts 0."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    api_key = request.headers.get(API_KEY_HEADER) if who.via == "api_key" else None
+    return limiter.order_counts(api_key)

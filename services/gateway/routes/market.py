@@ -1,5 +1,5 @@
 """Public market-data endpoints (Binance Spot): depth, trades, historicalTrades, aggTrades,
-klines, ticker/24hr, ticker/price, ticker/bookTicker, avgPrice.
+klines, uiKlines, avgPrice (the tickers are in gateway.routes.tickers).
 
 The book comes from the engine's depth snapshot (depth:{SYMBOL}, written with each batch);
 trades, candles and 24h statistics from the history the DB processor writes.
@@ -7,13 +7,13 @@ trades, candles and 24h statistics from the history the DB processor writes.
 
 import json
 import time
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from exchange_core import marketdb, redisio
 from exchange_core.errors import BAD_INTERVAL, INVALID_PARAMETER, ApiError
+from exchange_core.klines import time_zone_offset
 from exchange_core.markets import Market
 from exchange_core.units import from_units
 from gateway.auth import context, request_params
@@ -160,21 +160,49 @@ async def agg_trades(request: Request) -> list[dict[str, Any]]:
 @router.get("/klines")
 async def klines(request: Request) -> list[list[Any]]:
     """Candles for any Binance interval from 1m, oldest first (default 500, up to 1000).
-    Taker-buy volumes are not kept and show as 0."""
+    `timeZone` (default 0; hours such as 8 or -1, or hours:minutes such as 05:45, in [-12:00,
+    +14:00]) moves the candles' boundaries to local time (1d from local midnight, 1M from the
+    local month's start); startTime and endTime stay UTC. Taker-buy volumes are not kept and
+    show as 0."""
     return await candles(context(request), await request_params(request))
 
 
+@router.get("/uiKlines")
+async def ui_klines(request: Request) -> list[list[Any]]:
+    """Candles for presentation: the same parameters and answer as klines (Binance may adjust
+    these for charts; here they are klines' candles)."""
+    return await candles(context(request), await request_params(request))
+
+
+def time_zone_param(params: dict[str, str]) -> int:
+    """`timeZone` (default 0) as ms ahead of UTC; -1130 for a malformed or out-of-range one."""
+    try:
+        return time_zone_offset(params.get("timeZone") or "0")
+    except ValueError as exc:
+        raise ApiError(
+            INVALID_PARAMETER, "Invalid timeZone: hours or hours:minutes in [-12:00, +14:00]."
+        ) from exc
+
+
 async def candles(ctx: GatewayContext, params: dict[str, str]) -> list[list[Any]]:
-    """GET /api/v3/klines (and gRPC GetKlines): `symbol`, `interval`, `startTime`, `endTime`,
-    `limit`. Raises -1120 for an unknown interval."""
+    """GET /api/v3/klines and uiKlines (and gRPC GetKlines): `symbol`, `interval`, `startTime`,
+    `endTime`, `limit`, `timeZone`. Raises -1120 for an unknown interval, -1130 for a bad time
+    zone or limit."""
     market = market_of(params, ctx.markets)
     interval = params.get("interval", "")
     if interval not in INTERVALS:
         raise ApiError(BAD_INTERVAL, "Invalid interval.")
     limit = bounded(params, "limit", 500, 1000)
+    offset = time_zone_param(params)
     async with ctx.pool.acquire() as conn:
         rows = await marketdb.klines(
-            conn, market.symbol, interval, int_param(params, "startTime"), int_param(params, "endTime"), limit
+            conn,
+            market.symbol,
+            interval,
+            int_param(params, "startTime"),
+            int_param(params, "endTime"),
+            limit,
+            offset,
         )
     q, b = market.quote.decimals, market.base.decimals
     zero_b, zero_q = from_units(0, b), from_units(0, q)
@@ -195,112 +223,6 @@ async def candles(ctx: GatewayContext, params: dict[str, str]) -> list[list[Any]
         ]
         for k in rows
     ]
-
-
-def symbols_of(request: Request, params: dict[str, str]) -> list[Market] | None:
-    """`symbol` or `symbols` (a JSON list) -> markets; None when neither was given."""
-    markets = context(request).markets
-    if params.get("symbol"):
-        return [market_of(params, markets)]
-    if params.get("symbols"):
-        try:
-            names = json.loads(params["symbols"])
-        except ValueError as exc:
-            raise ApiError(INVALID_PARAMETER, "Invalid symbols.") from exc
-        if not isinstance(names, list):
-            raise ApiError(INVALID_PARAMETER, "Invalid symbols.")
-        return [market_of({"symbol": str(n)}, markets) for n in names]
-    return None
-
-
-async def ticker_of(request: Request, market: Market) -> dict[str, Any]:
-    ctx = context(request)
-    now = now_ms()
-    async with ctx.pool.acquire() as conn:
-        stats = await marketdb.ticker_24h(conn, market.symbol, now)
-        last = await marketdb.recent_trades(conn, market.symbol, 1)
-    snapshot = await book(request, market)
-    q, b = market.quote.decimals, market.base.decimals
-    bid, ask = top_of_book(snapshot)
-    if stats is None:
-        stats = marketdb.Ticker24h(0, 0, 0, 0, 0, 0, 0, -1, -1, now - 86_400_000, now, 0)
-    change = stats.last - stats.open if stats.count else 0
-    percent = Decimal(change * 100) / Decimal(stats.open) if stats.count and stats.open else Decimal(0)
-    weighted = stats.quote_volume * 10**b // stats.volume if stats.volume else 0
-    return {
-        "symbol": market.symbol,
-        "priceChange": from_units(change, q),
-        "priceChangePercent": f"{percent:.3f}",
-        "weightedAvgPrice": from_units(weighted, q),
-        "prevClosePrice": from_units(stats.prev_close, q),
-        "lastPrice": from_units(stats.last, q),
-        "lastQty": from_units(last[-1].qty if last else 0, b),
-        "bidPrice": from_units(bid[0], q),
-        "bidQty": from_units(bid[1], b),
-        "askPrice": from_units(ask[0], q),
-        "askQty": from_units(ask[1], b),
-        "openPrice": from_units(stats.open, q),
-        "highPrice": from_units(stats.high, q),
-        "lowPrice": from_units(stats.low, q),
-        "volume": from_units(stats.volume, b),
-        "quoteVolume": from_units(stats.quote_volume, q),
-        "openTime": stats.open_time,
-        "closeTime": stats.close_time,
-        "firstId": stats.first_id,
-        "lastId": stats.last_id,
-        "count": stats.count,
-    }
-
-
-@router.get("/ticker/24hr", response_model=None)
-async def ticker_24hr(request: Request) -> dict[str, Any] | list[dict[str, Any]]:
-    """Rolling 24-hour statistics for one market (`symbol`), several (`symbols`) or all."""
-    params = await request_params(request)
-    chosen = symbols_of(request, params)
-    if chosen is not None and params.get("symbol"):
-        return await ticker_of(request, chosen[0])
-    return [await ticker_of(request, m) for m in chosen or context(request).markets.values()]
-
-
-@router.get("/ticker/price", response_model=None)
-async def ticker_price(request: Request) -> dict[str, Any] | list[dict[str, Any]]:
-    """The last trade price of one market, several or all."""
-    ctx = context(request)
-    params = await request_params(request)
-    chosen = symbols_of(request, params)
-    out = []
-    async with ctx.pool.acquire() as conn:
-        for market in chosen or ctx.markets.values():
-            last = await marketdb.recent_trades(conn, market.symbol, 1)
-            out.append(
-                {
-                    "symbol": market.symbol,
-                    "price": from_units(last[-1].price if last else 0, market.quote.decimals),
-                }
-            )
-    return out[0] if params.get("symbol") else out
-
-
-@router.get("/ticker/bookTicker", response_model=None)
-async def book_ticker(request: Request) -> dict[str, Any] | list[dict[str, Any]]:
-    """Best bid and ask of one market, several or all."""
-    params = await request_params(request)
-    chosen = symbols_of(request, params)
-    out = []
-    for market in chosen or context(request).markets.values():
-        snapshot = await book(request, market)
-        bid, ask = top_of_book(snapshot)
-        q, b = market.quote.decimals, market.base.decimals
-        out.append(
-            {
-                "symbol": market.symbol,
-                "bidPrice": from_units(bid[0], q),
-                "bidQty": from_units(bid[1], b),
-                "askPrice": from_units(ask[0], q),
-                "askQty": from_units(ask[1], b),
-            }
-        )
-    return out[0] if params.get("symbol") else out
 
 
 @router.get("/avgPrice")
