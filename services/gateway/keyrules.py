@@ -71,6 +71,8 @@ def ip_allowed(allowed: frozenset[str], client_ip: str | None) -> bool:
         return True
     if client_ip is None:
         return False
+    if client_ip in allowed:  # already canonical, as peers usually are: no parsing
+        return True
     try:
         return normalize_ip(client_ip) in allowed
     except ValueError:
