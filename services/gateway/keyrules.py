@@ -55,7 +55,7 @@ def parse_allowed_ips(entries: Iterable[str]) -> list[str]:
         try:
             address = normalize_ip(entry)
         except ValueError:
-            shown = entry if len(entry) <= 64 else entry[:64] + "…"
+            shown = entry[:64].encode("utf-8", "replace").decode() + ("…" if len(entry) > 64 else "")
             raise ApiError(INVALID_PARAMETER, f"Invalid IP address: '{shown}'.") from None
         if address not in out:
             out.append(address)

@@ -32,6 +32,13 @@ def test_anything_but_one_address_is_refused(bad: str) -> None:
     assert f"'{bad}'" in refused.value.msg
 
 
+def test_the_message_can_always_be_sent_as_json() -> None:
+    with pytest.raises(ApiError) as refused:
+        parse_allowed_ips(["1.2.3.\ud800" + "9" * 100])
+    assert refused.value.msg == "Invalid IP address: '1.2.3.?" + "9" * 57 + "…'."
+    refused.value.msg.encode()  # no lone surrogate left to fail the JSON answer
+
+
 def test_the_list_keeps_its_order_without_duplicates_up_to_the_limit() -> None:
     assert parse_allowed_ips(["10.0.0.2", "::1", "10.0.0.2", "0:0:0:0:0:0:0:1"]) == ["10.0.0.2", "::1"]
     assert parse_allowed_ips([]) == []
