@@ -140,6 +140,7 @@ def test_toggling_the_trading_permission_takes_effect(stack: Stack, web: httpx.C
 async def test_grpc_applies_the_same_rules(stack: Stack, web: httpx.Client) -> None:
     read_only = new_key(web, canTrade=False)
     elsewhere = new_key(web, ipRestrict=["203.0.113.7"])
+    here = new_key(web, ipRestrict=["203.0.113.7", "127.0.0.1"])
     order = tpb.PlaceOrderRequest(
         symbol="BTCUSDT",
         side=apb.SIDE_BUY,
@@ -152,6 +153,11 @@ async def test_grpc_applies_the_same_rules(stack: Stack, web: httpx.Client) -> N
         reader = GrpcTrader(channel, read_only["apiKey"], read_only["secretKey"])
         balances = await reader.call("GetBalances", tpb.GetBalancesRequest())
         assert {b.asset: b.free for b in balances.balances}["USDT"] == "10000.00000000"
+        trusted = GrpcTrader(channel, here["apiKey"], here["secretKey"])
+        assert len((await trusted.call("GetBalances", tpb.GetBalancesRequest())).balances) > 0
+        with pytest.raises(grpc.aio.AioRpcError) as nothing_open:  # past the checks: Binance's -2011
+            await trusted.call("CancelAll", tpb.CancelAllRequest(symbol="BTCUSDT"))
+        assert api_error(nothing_open.value)[0] == -2011
         for who, method, request in [
             (reader, "PlaceOrder", order),
             (reader, "CancelAll", tpb.CancelAllRequest(symbol="BTCUSDT")),

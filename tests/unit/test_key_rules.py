@@ -3,6 +3,7 @@
 import pytest
 
 from exchange_core.errors import ApiError
+from gateway.grpcapi.signing import peer_ip
 from gateway.keyrules import (
     MAX_ALLOWED_IPS,
     ApiKeyGrant,
@@ -73,3 +74,10 @@ def test_check_key_use_refuses_with_binance_2015() -> None:
             "code": -2015,
             "msg": "Invalid API-key, IP, or permissions for action.",
         }
+
+
+def test_the_ip_of_a_grpc_peer() -> None:
+    assert peer_ip("ipv4:127.0.0.1:50432") == "127.0.0.1"
+    assert peer_ip("ipv6:[::1]:50432") == "::1"
+    assert peer_ip("ipv6:[2001:db8::7]:1") == "2001:db8::7"
+    assert peer_ip("unix:/tmp/grpc.sock") is None and peer_ip(None) is None and peer_ip("") is None
