@@ -9,6 +9,7 @@ import asyncio
 import re
 import secrets
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -22,6 +23,7 @@ from exchange_core.errors import INVALID_PARAMETER, UNAUTHORIZED, ApiError
 from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
 from exchange_core.units import to_units
+from gateway.keyrules import ApiKeyGrant, parse_allowed_ips
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256  # argon2 would hash anything; a bound keeps sign-up cheap to refuse
@@ -49,6 +51,8 @@ class ApiKeyInfo:
     api_key: str
     label: str
     created_at: datetime
+    can_trade: bool
+    allowed_ips: tuple[str, ...]  # trusted client IPs; empty: any
 
 
 def bad_credentials() -> ApiError:
@@ -153,35 +157,88 @@ def _random_token() -> str:
 
 
 async def create_api_key(
-    pool: asyncpg.Pool, fernet: Fernet, user_id: int, label: str
+    pool: asyncpg.Pool,
+    fernet: Fernet,
+    user_id: int,
+    label: str,
+    *,
+    can_trade: bool = True,
+    allowed_ips: Sequence[str] = (),
 ) -> tuple[int, str, str]:
     """A new API key for `user_id`: (key id, api key, secret), each key and secret 64 alphanumerics.
 
-    The secret is stored only encrypted with `fernet`; this is the one time it is returned.
-    Raises ApiError(-1130) when `label` is longer than 64 characters.
+    Reading is always allowed; trading when `can_trade`; from any IP unless `allowed_ips` lists
+    the trusted ones. The secret is stored only encrypted with `fernet`; this is the one time it
+    is returned. Raises ApiError(-1130) when `label` is longer than 64 characters, or for an
+    invalid IP list (keyrules.parse_allowed_ips).
     """
     label = label.strip()
     if len(label) > MAX_LABEL:
         raise ApiError(INVALID_PARAMETER, f"Label must be at most {MAX_LABEL} characters.")
+    ips = parse_allowed_ips(allowed_ips)
     api_key, secret = _random_token(), _random_token()
     key_id = await pool.fetchval(
-        "INSERT INTO api_keys (user_id, api_key, secret_enc, label) VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO api_keys (user_id, api_key, secret_enc, label, can_trade, allowed_ips)"
+        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         user_id,
         api_key,
         fernet.encrypt(secret.encode()),
         label,
+        can_trade,
+        ips,
     )
     return int(key_id), api_key, secret
+
+
+_KEY_INFO_COLUMNS = "id, api_key, label, created_at, can_trade, allowed_ips"
+
+
+def _key_info(row: asyncpg.Record) -> ApiKeyInfo:
+    return ApiKeyInfo(
+        int(row["id"]),
+        row["api_key"],
+        row["label"],
+        row["created_at"],
+        bool(row["can_trade"]),
+        tuple(row["allowed_ips"]),
+    )
 
 
 async def list_api_keys(pool: asyncpg.Pool, user_id: int) -> list[ApiKeyInfo]:
     """The user's active (not revoked) API keys, oldest first."""
     rows = await pool.fetch(
-        "SELECT id, api_key, label, created_at FROM api_keys"
-        " WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id",
+        f"SELECT {_KEY_INFO_COLUMNS} FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id",
         user_id,
     )
-    return [ApiKeyInfo(int(r["id"]), r["api_key"], r["label"], r["created_at"]) for r in rows]
+    return [_key_info(r) for r in rows]
+
+
+async def set_api_key_permissions(
+    pool: asyncpg.Pool,
+    user_id: int,
+    key_id: int,
+    *,
+    can_trade: bool | None = None,
+    allowed_ips: Sequence[str] | None = None,
+) -> ApiKeyInfo:
+    """Change the permissions of one of the user's own active keys (None: leave as it is); returns
+    the key as it now is. Gateways that cached the key see the change within their cache's life.
+
+    Raises ApiError(-1130, 400) for an invalid IP list, (-1130, 404) for a key that is unknown,
+    revoked or someone else's.
+    """
+    ips = None if allowed_ips is None else parse_allowed_ips(allowed_ips)
+    row = await pool.fetchrow(
+        "UPDATE api_keys SET can_trade = COALESCE($3, can_trade), allowed_ips = COALESCE($4, allowed_ips)"
+        f" WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING {_KEY_INFO_COLUMNS}",
+        key_id,
+        user_id,
+        can_trade,
+        ips,
+    )
+    if row is None:
+        raise ApiError(INVALID_PARAMETER, "Unknown API key.", 404)
+    return _key_info(row)
 
 
 async def revoke_api_key(pool: asyncpg.Pool, user_id: int, key_id: int) -> str:
@@ -200,14 +257,22 @@ async def revoke_api_key(pool: asyncpg.Pool, user_id: int, key_id: int) -> str:
     return str(api_key)
 
 
-async def lookup_api_key(pool: asyncpg.Pool, fernet: Fernet, api_key: str) -> tuple[int, bytes] | None:
-    """(user id, secret) of an active API key, or None when it is unknown or revoked."""
+async def lookup_api_key(pool: asyncpg.Pool, fernet: Fernet, api_key: str) -> ApiKeyGrant | None:
+    """What an active API key may do (owner, secret, permissions), or None when it is unknown or
+    revoked."""
     row = await pool.fetchrow(
-        "SELECT user_id, secret_enc FROM api_keys WHERE api_key = $1 AND revoked_at IS NULL", api_key
+        "SELECT user_id, secret_enc, can_trade, allowed_ips FROM api_keys"
+        " WHERE api_key = $1 AND revoked_at IS NULL",
+        api_key,
     )
     if row is None:
         return None
-    return int(row["user_id"]), fernet.decrypt(bytes(row["secret_enc"]))
+    return ApiKeyGrant(
+        int(row["user_id"]),
+        fernet.decrypt(bytes(row["secret_enc"])),
+        bool(row["can_trade"]),
+        frozenset(row["allowed_ips"]),
+    )
 
 
 def asset_decimals(markets: dict[str, Market]) -> dict[str, int]:

@@ -7,10 +7,14 @@ HMAC-SHA256 with the key's secret of totalParams = the raw query string concaten
 form body, each without its `signature=` parameter. Parameters may arrive in either place (ccxt
 and python-binance put them in the body of POST/PUT/DELETE requests); one given twice is refused.
 
-API keys are looked up through an in-process cache: a key revoked on another gateway process stays
-usable there for at most API_KEY_CACHE_SECONDS (5 s); the process that revokes it evicts it at once.
-A key in use is looked up again in the background once its entry is half that old, so busy keys
-never expire together and stall their requests on the database.
+Every key may read; a trading endpoint (placing or cancelling orders) needs the key's trading
+permission, and a key with trusted IPs works only from those (gateway.keyrules): otherwise -2015.
+
+API keys are looked up through an in-process cache: a key revoked, or whose permissions or trusted
+IPs changed, on another gateway process keeps its old rights there for at most
+API_KEY_CACHE_SECONDS (5 s); the process that makes the change evicts it at once. A key in use is
+looked up again in the background once its entry is half that old, so busy keys never expire
+together and stall their requests on the database.
 """
 
 import asyncio
@@ -35,13 +39,13 @@ from exchange_core.errors import (
     INVALID_SIGNATURE,
     INVALID_TIMESTAMP,
     MANDATORY_PARAM_EMPTY_OR_MALFORMED,
-    REJECTED_MBX_KEY,
     TOO_MANY_PARAMETERS,
     UNAUTHORIZED,
     ApiError,
 )
 from gateway.accounts import lookup_api_key
 from gateway.context import GatewayContext
+from gateway.keyrules import ApiKeyGrant, check_key_use, rejected_key
 from gateway.sessions import COOKIE_NAME, session_user_id
 
 log = logging.getLogger("gateway.auth")
@@ -82,7 +86,8 @@ def fernet_for(secret_key: str) -> Fernet:
 
 
 class ApiKeyCache:
-    """Active API keys, api key -> (user id, secret), each remembered for `ttl` seconds.
+    """Active API keys, api key -> ApiKeyGrant (owner, secret, permissions), each remembered for
+    `ttl` seconds.
 
     Unknown keys are not remembered, so that a key works as soon as it is created.
     """
@@ -90,21 +95,21 @@ class ApiKeyCache:
     def __init__(self, ttl: float = API_KEY_CACHE_SECONDS, max_entries: int = 10_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, int, bytes]] = {}
+        self._entries: dict[str, tuple[float, ApiKeyGrant]] = {}
         self._refreshing: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def get(self, api_key: str) -> tuple[int, bytes] | None:
+    def get(self, api_key: str) -> ApiKeyGrant | None:
         entry = self._entries.get(api_key)
         if entry is None:
             return None
-        expires, user_id, secret = entry
+        expires, grant = entry
         if time.monotonic() >= expires:
             del self._entries[api_key]
             return None
-        return user_id, secret
+        return grant
 
-    def put(self, api_key: str, user_id: int, secret: bytes) -> None:
+    def put(self, api_key: str, grant: ApiKeyGrant) -> None:
         if self.ttl <= 0:
             return
         now = time.monotonic()
@@ -112,7 +117,7 @@ class ApiKeyCache:
             self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
             while len(self._entries) >= self.max_entries:
                 del self._entries[next(iter(self._entries))]
-        self._entries[api_key] = (now + self.ttl, user_id, secret)
+        self._entries[api_key] = (now + self.ttl, grant)
 
     def evict(self, api_key: str) -> None:
         self._entries.pop(api_key, None)
@@ -126,13 +131,13 @@ class ApiKeyCache:
         self._refreshing.add(api_key)
         return True
 
-    def refreshed(self, api_key: str, found: tuple[int, bytes] | None) -> None:
-        """A refresh's result: the key's current (user id, secret), or None when it is gone."""
+    def refreshed(self, api_key: str, found: ApiKeyGrant | None) -> None:
+        """A refresh's result: the key as it now is, or None when it is gone."""
         self._refreshing.discard(api_key)
         if found is None:
             self.evict(api_key)
         else:
-            self.put(api_key, *found)
+            self.put(api_key, found)
 
     def refresh_failed(self, api_key: str) -> None:
         """The refresh could not run: the entry stays until it expires."""
@@ -271,14 +276,14 @@ def _api_key_header(request: Request) -> str:
     return check_api_key_format(request.headers.get(API_KEY_HEADER, ""))
 
 
-async def resolve_api_key(ctx: GatewayContext, cache: ApiKeyCache, api_key: str) -> tuple[int, bytes]:
-    """(user id, secret) of an active key; raises ApiError(-2015, 401) otherwise."""
+async def resolve_api_key(ctx: GatewayContext, cache: ApiKeyCache, api_key: str) -> ApiKeyGrant:
+    """What an active key may do; raises ApiError(-2015, 401) for an unknown or revoked key."""
     found = cache.get(api_key)
     if found is None:
         found = await lookup_api_key(ctx.pool, fernet_for(ctx.settings.secret_key), api_key)
         if found is None:
-            raise ApiError(REJECTED_MBX_KEY, "Invalid API-key, IP, or permissions for action.", 401)
-        cache.put(api_key, *found)
+            raise rejected_key()
+        cache.put(api_key, found)
     elif cache.due_for_refresh(api_key):
         cache.keep(asyncio.create_task(_refresh(ctx, cache, api_key)))
     return found
@@ -295,41 +300,72 @@ async def _refresh(ctx: GatewayContext, cache: ApiKeyCache, api_key: str) -> Non
 
 
 async def verify_signed(
-    ctx: GatewayContext, cache: ApiKeyCache, api_key: str, params: dict[str, str], payload: bytes
+    ctx: GatewayContext,
+    cache: ApiKeyCache,
+    api_key: str,
+    params: dict[str, str],
+    payload: bytes,
+    *,
+    client_ip: str | None,
+    trading: bool,
 ) -> Principal:
     """The owner of a SIGNED request whose well-formed key is `api_key`, whose parameters are
-    `params` and whose totalParams is `payload`.
+    `params` and whose totalParams is `payload`, sent from `client_ip` (None: unknown) to an
+    endpoint that places or cancels orders when `trading`.
 
     Rejections, in the order checked: -1102 (timestamp missing or malformed), -1100/-1131 (bad
     recvWindow), -1021 (timestamp ahead by 1000 ms or more, or older than recvWindow: a replay),
-    -1102 (no signature), -2015 (unknown or revoked key), -1022 (signature mismatch).
+    -1102 (no signature), -2015 (unknown or revoked key, an IP the key does not trust, or
+    `trading` with a read-only key), -1022 (signature mismatch).
     """
     timestamp = _timestamp(params)
     check_timestamp(timestamp, _recv_window(params), server_ms())
     signature = params.get("signature")
     if not signature:
         raise _missing("signature")
-    user_id, secret = await resolve_api_key(ctx, cache, api_key)
-    expected = hmac.new(secret, payload, hashlib.sha256).hexdigest()
+    grant = await resolve_api_key(ctx, cache, api_key)
+    check_key_use(grant, client_ip, trading)
+    expected = hmac.new(grant.secret, payload, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
         raise ApiError(INVALID_SIGNATURE, "Signature for this request is not valid.", 400)
-    return Principal(user_id, "api_key")
+    return Principal(grant.user_id, "api_key")
 
 
-async def signed_user(request: Request) -> Principal:
-    """The owner of a SIGNED request: -2014 without a well-formed X-MBX-APIKEY, -1101 for a
-    duplicate parameter, then the rules of verify_signed."""
+def client_ip(request: Request) -> str | None:
+    """The client's IP as the gateway sees it: scope["client"] (uvicorn puts the forwarded client
+    there when FORWARDED_ALLOW_IPS trusts the proxy), None when unknown."""
+    return request.client.host if request.client else None
+
+
+async def _signed(request: Request, trading: bool) -> Principal:
     api_key = _api_key_header(request)
     params = await request_params(request)
     cache = api_key_cache(request.app.state)
-    return await verify_signed(context(request), cache, api_key, params, await total_params(request))
+    payload = await total_params(request)
+    return await verify_signed(
+        context(request), cache, api_key, params, payload, client_ip=client_ip(request), trading=trading
+    )
+
+
+async def signed_user(request: Request) -> Principal:
+    """The owner of a SIGNED reading request (Binance USER_DATA): -2014 without a well-formed
+    X-MBX-APIKEY, -1101 for a duplicate parameter, then the rules of verify_signed."""
+    return await _signed(request, trading=False)
+
+
+async def signed_trader(request: Request) -> Principal:
+    """As signed_user, for an endpoint that places or cancels orders (Binance TRADE): -2015 for a
+    key without the trading permission."""
+    return await _signed(request, trading=True)
 
 
 async def api_key_user(request: Request) -> Principal:
-    """The owner of the X-MBX-APIKEY header alone (Binance USER_STREAM). Raises -2014 or -2015."""
+    """The owner of the X-MBX-APIKEY header alone (Binance USER_STREAM, open to read-only keys).
+    Raises -2014, or -2015 for an unknown key or an IP it does not trust."""
     cache = api_key_cache(request.app.state)
-    user_id, _ = await resolve_api_key(context(request), cache, _api_key_header(request))
-    return Principal(user_id, "api_key")
+    grant = await resolve_api_key(context(request), cache, _api_key_header(request))
+    check_key_use(grant, client_ip(request), trading=False)
+    return Principal(grant.user_id, "api_key")
 
 
 # ---------------------------------------------------------------- web sessions
@@ -367,6 +403,14 @@ async def session_or_signed_user(request: Request) -> Principal:
     return await signed_user(request)
 
 
+async def session_or_signed_trader(request: Request) -> Principal:
+    """As session_or_signed_user, for an endpoint that places or cancels orders: a session may
+    trade; an API key needs the trading permission (signed_trader)."""
+    if request.cookies.get(COOKIE_NAME) and API_KEY_HEADER not in request.headers:
+        return await session_user(request)
+    return await signed_trader(request)
+
+
 async def session_or_api_key_user(request: Request) -> Principal:
     """A session cookie's user, or else the owner of the X-MBX-APIKEY header (USER_STREAM rules).
     As in session_or_signed_user, a request carrying X-MBX-APIKEY is always held to the key."""
@@ -376,4 +420,8 @@ async def session_or_api_key_user(request: Request) -> Principal:
 
 
 Caller = Annotated[Principal, Depends(session_or_signed_user)]
-"""A route parameter for endpoints open to web sessions and signed API requests."""
+"""A route parameter for reading endpoints open to web sessions and signed API requests."""
+
+Trader = Annotated[Principal, Depends(session_or_signed_trader)]
+"""A route parameter for endpoints that place or cancel orders: web sessions, and signed requests
+whose key may trade."""

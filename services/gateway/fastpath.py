@@ -80,7 +80,16 @@ class OrderFastPath:
             form = body if is_form((content_type or b"").decode("latin-1")) else b""
             query: bytes = scope.get("query_string", b"")
             params = parse_params(query, form)
-            who = await verify_signed(ctx, api_key_cache(app.state), key, params, signed_payload(query, form))
+            client = scope.get("client")
+            who = await verify_signed(
+                ctx,
+                api_key_cache(app.state),
+                key,
+                params,
+                signed_payload(query, form),
+                client_ip=client[0] if client else None,
+                trading=True,
+            )
             result: dict[str, Any] = await ctx.orders.place(who.user_id, params)
             return 200, orjson.dumps(result)
         except ApiError as exc:

@@ -109,7 +109,7 @@ async def ensure_api_key(pool: asyncpg.Pool, fernet: Fernet, user_id: int) -> tu
             await revoke_api_key(pool, user_id, key.id)
             continue
         if found is not None:
-            return key.api_key, found[1].decode()
+            return key.api_key, found.secret.decode()
     _, api_key, secret = await create_api_key(pool, fernet, user_id, KEY_LABEL)
     return api_key, secret
 

@@ -1,5 +1,6 @@
 """API key management on the account page: create (the secret is shown once and works for a
-signed request), and delete (the key stops working)."""
+signed request), permissions (read-only, trusted IPs) and their editing, and delete (the key
+stops working)."""
 
 import hashlib
 import hmac
@@ -50,3 +51,46 @@ def test_create_show_the_secret_once_and_delete_an_api_key(web: Watched) -> None
     refused = signed_account(web.base, api_key, secret)
     assert refused.status_code == 401 and refused.json()["code"] == -2015
     assert web.problems() == []
+
+
+def test_a_read_only_key_with_trusted_ips_is_listed_and_edited(web: Watched) -> None:
+    page = web.page
+    page.goto("/")
+    sign_up(page, new_email())
+    form = page.get_by_role("form", name="Create API key")
+    form.get_by_label("Key label").fill("watcher")
+    form.get_by_label("Trusted IPs").fill("203.0.113.7, 2001:DB8::1")
+    trading = form.get_by_label("Enable trading")
+    expect(trading).to_be_checked()  # new keys may trade unless told otherwise
+    trading.uncheck()
+    form.get_by_role("button", name="Create API key").click()
+    shown = page.get_by_role("region", name="New API key")
+    api_key = shown.get_by_label("API key").input_value()
+    secret = shown.get_by_label("Secret key").input_value()
+    keys = page.get_by_role("table", name="API keys")
+    listed = row(keys, "watcher")
+    expect(listed).to_contain_text("Read only")
+    expect(listed).to_contain_text("203.0.113.7, 2001:db8::1")
+    refused = signed_account(web.base, api_key, secret)  # this test runs on 127.0.0.1, not listed
+    assert refused.status_code == 401 and refused.json()["code"] == -2015
+
+    form.get_by_label("Trusted IPs").fill("1.2.3")
+    form.get_by_role("button", name="Create API key").click()
+    expect(page.get_by_role("alert")).to_have_text("Invalid IP address: '1.2.3'.")
+
+    page.get_by_role("button", name="Edit API key watcher").click()
+    editor = page.get_by_role("region", name="Edit API key watcher")
+    expect(editor.get_by_label("Enable trading")).not_to_be_checked()
+    expect(editor.get_by_label("Trusted IPs")).to_have_value("203.0.113.7, 2001:db8::1")
+    web.screenshot("account-api-keys.png")
+    editor.get_by_label("Trusted IPs").fill("203.0.113.7 127.0.0.1")
+    editor.get_by_label("Enable trading").check()
+    editor.get_by_role("button", name="Save").click()
+    expect(editor).to_be_hidden()
+    expect(listed).to_contain_text("Read, Trade")
+    expect(listed).to_contain_text("203.0.113.7, 127.0.0.1")
+    assert signed_account(web.base, api_key, secret).status_code == 200
+    page.reload()
+    expect(row(page.get_by_role("table", name="API keys"), "watcher")).to_contain_text("Read, Trade")
+    assert web.problems(allowed=("status of 400",)) == []  # Chromium logs the refused request
+    assert len(web.console_errors) == 1, web.console_errors

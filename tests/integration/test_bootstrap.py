@@ -79,7 +79,7 @@ async def test_bootstrap_creates_migrates_and_sets_up_accounts_once(
     await bootstrap(settings)
     assert await is_ready(settings) == ""
     found, balances = await mm_state(settings)
-    assert found is not None and found[1] == MM_SECRET.encode()
+    assert found is not None and found.secret == MM_SECRET.encode()
     assert balances == {"USDT": (1000 * 10**8, 0), "BTC": (2 * 10**8, 0)}
 
     await bootstrap(settings)  # a second run (a chart upgrade) changes nothing
@@ -104,7 +104,7 @@ async def test_a_new_secret_key_rewrites_the_market_makers_secret(
     rotated = settings_for(fresh_dsn, key_prefix, tmp_path)
     await bootstrap(rotated)
     found, _ = await mm_state(rotated)
-    assert found is not None and found[1] == MM_SECRET.encode()
+    assert found is not None and found.secret == MM_SECRET.encode()
 
 
 async def test_a_key_of_another_user_or_a_malformed_key_is_refused(

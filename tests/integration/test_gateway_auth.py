@@ -497,7 +497,9 @@ async def test_lookup_api_key_returns_only_active_keys(ctx: GatewayContext) -> N
     fernet = Fernet(ctx.settings.secret_key.encode())
     user_id = await accounts.create_user(ctx.pool, new_email(), PASSWORD)
     key_id, api_key, secret = await accounts.create_api_key(ctx.pool, fernet, user_id, "")
-    assert await accounts.lookup_api_key(ctx.pool, fernet, api_key) == (user_id, secret.encode())
+    found = await accounts.lookup_api_key(ctx.pool, fernet, api_key)
+    assert found is not None and (found.user_id, found.secret) == (user_id, secret.encode())
+    assert found.can_trade and found.allowed_ips == frozenset()
     await accounts.revoke_api_key(ctx.pool, user_id, key_id)
     assert await accounts.lookup_api_key(ctx.pool, fernet, api_key) is None
     with pytest.raises(ApiError):

@@ -62,8 +62,8 @@ export function form<T>(method: "POST" | "PUT" | "DELETE", path: string, params:
   });
 }
 
-/** POST/DELETE with a JSON body (the /api/web endpoints). */
-export function json<T>(method: "POST" | "DELETE", path: string, body: unknown = {}): Promise<T> {
+/** POST/PATCH/DELETE with a JSON body (the /api/web endpoints). */
+export function json<T>(method: "POST" | "PATCH" | "DELETE", path: string, body: unknown = {}): Promise<T> {
   return send<T>(method, path, { body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
 }
 

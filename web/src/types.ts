@@ -95,6 +95,8 @@ export interface ApiKey {
   apiKey: string;
   label: string;
   createdAt: number;
+  canTrade: boolean;
+  ipRestrict: string[];
 }
 
 export interface NewApiKey {
@@ -102,4 +104,6 @@ export interface NewApiKey {
   apiKey: string;
   secretKey: string;
   label: string;
+  canTrade: boolean;
+  ipRestrict: string[];
 }

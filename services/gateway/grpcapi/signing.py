@@ -11,7 +11,9 @@ A signed call carries, in its request metadata:
 
 The API's messages have no map fields, so every conformant serializer that writes fields in
 field-number order gives these bytes. Rejections are REST's, in REST's order: -2014, -1102
-(timestamp), -1100/-1131 (recvWindow), -1021, -1102 (signature), -2015, -1022.
+(timestamp), -1100/-1131 (recvWindow), -1021, -1102 (signature), -2015, -1022. As on REST, -2015
+also refuses a key that does not trust the caller's IP (the peer address), and a read-only key
+calling a method of TRADING_METHODS.
 """
 
 from typing import Any
@@ -26,6 +28,20 @@ API_KEY = "x-mbx-apikey"
 TIMESTAMP = "x-mbx-timestamp"
 RECV_WINDOW = "x-mbx-recvwindow"
 SIGNATURE = "x-mbx-signature"
+# Methods that place or cancel orders: they need a key with the trading permission.
+TRADING_METHODS = frozenset(
+    f"/exchange.api.v1.Trading/{name}" for name in ("PlaceOrder", "CancelOrder", "CancelAll")
+)
+
+
+def peer_ip(peer: str | None) -> str | None:
+    """The IP of a gRPC peer string ("ipv4:1.2.3.4:5678", "ipv6:[::1]:5678"); None for others."""
+    kind, _, address = (peer or "").partition(":")
+    if kind == "ipv4":
+        return address.rpartition(":")[0] or None
+    if kind == "ipv6":
+        return address.rpartition(":")[0].strip("[]") or None
+    return None
 
 
 def signing_payload(method: str, timestamp: str, recv_window: str, request: Message) -> bytes:
@@ -60,5 +76,13 @@ class Signer:
         window = metadata.get(RECV_WINDOW, "")
         params = {"timestamp": timestamp, "recvWindow": window, "signature": metadata.get(SIGNATURE, "")}
         payload = signing_payload(method, timestamp, window, request)
-        principal = await verify_signed(self.ctx, self.cache, api_key, params, payload)
+        principal = await verify_signed(
+            self.ctx,
+            self.cache,
+            api_key,
+            params,
+            payload,
+            client_ip=peer_ip(context.peer()),
+            trading=method in TRADING_METHODS,
+        )
         return principal.user_id

@@ -1,8 +1,9 @@
-"""Signed trading endpoints (Binance Spot): order, openOrders, allOrders."""
+"""Signed trading endpoints (Binance Spot): order, openOrders, allOrders. Placing and cancelling
+(Binance TRADE) need a key with the trading permission (`Trader`); queries are open to any key."""
 
 from fastapi import APIRouter, Request
 
-from gateway.auth import Caller, context, request_params
+from gateway.auth import Caller, Trader, context, request_params
 from gateway.replace import cancel_replace, test_order
 from gateway.responses import FastJSON
 
@@ -10,7 +11,7 @@ router = APIRouter(prefix="/api/v3", tags=["trade"])
 
 
 @router.post("/order")
-async def new_order(request: Request, who: Caller) -> FastJSON:
+async def new_order(request: Request, who: Trader) -> FastJSON:
     """Place an order: LIMIT (GTC/IOC/FOK), LIMIT_MAKER, MARKET by quantity or quoteOrderQty,
     STOP_LOSS / TAKE_PROFIT (quantity, stopPrice), STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT (as LIMIT,
     with stopPrice)."""
@@ -18,13 +19,13 @@ async def new_order(request: Request, who: Caller) -> FastJSON:
 
 
 @router.post("/order/test")
-async def new_order_test(request: Request, who: Caller) -> FastJSON:
+async def new_order_test(request: Request, who: Trader) -> FastJSON:
     """Validate a new order exactly as POST /order does, without placing it ({} on success)."""
     return FastJSON(await test_order(context(request).orders, await request_params(request)))
 
 
 @router.post("/order/cancelReplace")
-async def cancel_and_replace(request: Request, who: Caller) -> FastJSON:
+async def cancel_and_replace(request: Request, who: Trader) -> FastJSON:
     """Cancel an order and place a new one in the same market (cancelReplaceMode STOP_ON_FAILURE or
     ALLOW_FAILURE); 409 when one half failed, 400 when both did or the new one was not attempted."""
     status, body = await cancel_replace(context(request).orders, who.user_id, await request_params(request))
@@ -38,7 +39,7 @@ async def query_order(request: Request, who: Caller) -> FastJSON:
 
 
 @router.delete("/order")
-async def cancel_order(request: Request, who: Caller) -> FastJSON:
+async def cancel_order(request: Request, who: Trader) -> FastJSON:
     """Cancel an open order by orderId or origClientOrderId."""
     return FastJSON(await context(request).orders.cancel(who.user_id, await request_params(request)))
 
@@ -50,7 +51,7 @@ async def open_orders(request: Request, who: Caller) -> FastJSON:
 
 
 @router.delete("/openOrders")
-async def cancel_open_orders(request: Request, who: Caller) -> FastJSON:
+async def cancel_open_orders(request: Request, who: Trader) -> FastJSON:
     """Cancel every open order in one market."""
     return FastJSON(await context(request).orders.cancel_all(who.user_id, await request_params(request)))
 

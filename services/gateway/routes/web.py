@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from exchange_core.errors import UNAUTHORIZED, ApiError
 from gateway.accounts import (
+    ApiKeyInfo,
     asset_decimals,
     authenticate,
     create_api_key,
@@ -22,8 +23,10 @@ from gateway.accounts import (
     normalize_email,
     parse_demo_funds,
     revoke_api_key,
+    set_api_key_permissions,
 )
 from gateway.auth import Principal, api_key_cache, check_csrf_header, context, fernet_for, session_user
+from gateway.keyrules import parse_allowed_ips
 from gateway.sessions import COOKIE_NAME, create_session, delete_session, session_seconds, session_user_id
 
 router = APIRouter(prefix="/api/web", tags=["web"])
@@ -44,6 +47,13 @@ class Credentials(BaseModel):
 
 class NewApiKeyRequest(BaseModel):
     label: str = ""
+    canTrade: bool = True  # spot trading; reading is always allowed
+    ipRestrict: list[str] = Field(default_factory=list)  # trusted client IPs; empty: any IP
+
+
+class ApiKeyPermissionsRequest(BaseModel):
+    canTrade: bool | None = None  # None: unchanged
+    ipRestrict: list[str] | None = None  # None: unchanged; []: any IP
 
 
 class WebConfig(BaseModel):
@@ -64,6 +74,8 @@ class ApiKeyOut(BaseModel):
     apiKey: str
     label: str
     createdAt: int  # ms since the epoch, as Binance writes times
+    canTrade: bool
+    ipRestrict: list[str]  # trusted client IPs, canonical form; empty: any IP
 
 
 class NewApiKeyOut(BaseModel):
@@ -71,6 +83,19 @@ class NewApiKeyOut(BaseModel):
     apiKey: str
     secretKey: str  # shown this once; only its encryption is stored
     label: str
+    canTrade: bool
+    ipRestrict: list[str]
+
+
+def _key_out(key: ApiKeyInfo) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=key.id,
+        apiKey=key.api_key,
+        label=key.label,
+        createdAt=epoch_ms(key.created_at),
+        canTrade=key.can_trade,
+        ipRestrict=list(key.allowed_ips),
+    )
 
 
 async def _start_session(request: Request, response: Response, user_id: int) -> None:
@@ -163,18 +188,48 @@ async def session(request: Request) -> SessionOut:
 async def api_keys(principal: SessionUser, request: Request) -> list[ApiKeyOut]:
     """The user's active API keys, without their secrets."""
     keys = await list_api_keys(context(request).pool, principal.user_id)
-    return [
-        ApiKeyOut(id=k.id, apiKey=k.api_key, label=k.label, createdAt=epoch_ms(k.created_at)) for k in keys
-    ]
+    return [_key_out(k) for k in keys]
 
 
 @router.post("/apikeys")
 async def new_api_key(body: NewApiKeyRequest, principal: SessionUser, request: Request) -> NewApiKeyOut:
-    """Create an API key; its secret is in this answer and never again. -1130 for a label over 64."""
+    """Create an API key that may read, trade when `canTrade` (the default), from the IPs of
+    `ipRestrict` only when it lists any; its secret is in this answer and never again.
+
+    Rejections: -1130 (400) for a label over 64 characters, an entry of `ipRestrict` that is not an
+    IPv4 or IPv6 address, or more than 30 of them.
+    """
     ctx = context(request)
     fernet = fernet_for(ctx.settings.secret_key)
-    key_id, api_key, secret = await create_api_key(ctx.pool, fernet, principal.user_id, body.label)
-    return NewApiKeyOut(id=key_id, apiKey=api_key, secretKey=secret, label=body.label.strip())
+    ips = parse_allowed_ips(body.ipRestrict)
+    key_id, api_key, secret = await create_api_key(
+        ctx.pool, fernet, principal.user_id, body.label, can_trade=body.canTrade, allowed_ips=ips
+    )
+    return NewApiKeyOut(
+        id=key_id,
+        apiKey=api_key,
+        secretKey=secret,
+        label=body.label.strip(),
+        canTrade=body.canTrade,
+        ipRestrict=ips,
+    )
+
+
+@router.patch("/apikeys/{key_id}")
+async def edit_api_key(
+    key_id: KeyId, body: ApiKeyPermissionsRequest, principal: SessionUser, request: Request
+) -> ApiKeyOut:
+    """Change a key's trading permission and trusted IPs (a field left out stays as it is).
+
+    Takes effect at once on this gateway process, on others within the key cache's life (5 s).
+    Rejections: -1130 (400) for an invalid IP list (as at creation), -1130 (404) for a key that is
+    unknown, revoked or someone else's.
+    """
+    key = await set_api_key_permissions(
+        context(request).pool, principal.user_id, key_id, can_trade=body.canTrade, allowed_ips=body.ipRestrict
+    )
+    api_key_cache(request.app.state).evict(key.api_key)
+    return _key_out(key)
 
 
 @router.delete("/apikeys/{key_id}")

@@ -1,4 +1,7 @@
-/** The account: balances and API keys (create: the secret is shown once; delete). */
+/**
+ * The account: balances and API keys (create with a trading permission and trusted IPs: the
+ * secret is shown once; edit the permissions; delete).
+ */
 
 import type { Page } from "../app";
 import { errorText, get, json } from "../api";
@@ -15,17 +18,46 @@ function readonlyField(label: string, value: string): HTMLElement {
   return field(label, h("input", { type: "text", readonly: true, value, class: "mono", spellcheck: "false" }));
 }
 
+/** The addresses typed into an IP list field: separated by commas, spaces or new lines. */
+function ipList(text: string): string[] {
+  return text.split(/[\s,;]+/).filter((ip) => ip !== "");
+}
+
+function ipInput(value = ""): HTMLInputElement {
+  return h("input", {
+    type: "text",
+    name: "ipRestrict",
+    class: "mono",
+    spellcheck: "false",
+    autocomplete: "off",
+    placeholder: "any IP, or e.g. 203.0.113.7, 2001:db8::1",
+    value,
+  });
+}
+
+function checkbox(label: string, checked: boolean): { box: HTMLInputElement; field: HTMLElement } {
+  const box = h("input", { type: "checkbox", checked });
+  return { box, field: h("label", { class: "check" }, box, label) };
+}
+
+function permissions(k: ApiKey): string {
+  return k.canTrade ? "Read, Trade" : "Read only";
+}
+
 export const accountPage: Page = (app, root) => {
   if (!app.user) {
     app.navigate("/login?next=/account");
     return () => {};
   }
   const balances = table("Balances", ["Asset", "Available", "In orders"], [false, true, true]);
-  const keys = table("API keys", ["Label", "API key", "Created", ""], [false, false, false, false]);
+  const keys = table("API keys", ["Label", "API key", "Permissions", "IP access", "Created", ""]);
   const keyError = h("p", { class: "error", role: "alert" });
   const secretBox = h("section", { class: "secret", "aria-label": "New API key", hidden: true });
   const label = h("input", { type: "text", name: "label", maxlength: 64, placeholder: "e.g. my bot" });
   const create = h("button", { type: "submit", class: "primary" }, "Create API key");
+  const trading = checkbox("Enable trading", true);
+  const ips = ipInput();
+  const editBox = h("section", { class: "secret edit", hidden: true });
 
   const user = new UserData(app);
   const drawBalances = () => fill(balances.body, ...balanceRows(app, user.balances));
@@ -41,10 +73,17 @@ export const accountPage: Page = (app, root) => {
           {},
           h("th", { scope: "row" }, k.label || "—"),
           h("td", { class: "mono" }, `${k.apiKey.slice(0, 12)}…`),
+          h("td", {}, permissions(k)),
+          h("td", { class: "mono" }, k.ipRestrict.length ? k.ipRestrict.join(", ") : "Any IP"),
           h("td", {}, when(k.createdAt)),
           h(
             "td",
-            {},
+            { class: "actions" },
+            h(
+              "button",
+              { type: "button", class: "small", "aria-label": `Edit API key ${name}`, onclick: () => edit(k, name) },
+              "Edit",
+            ),
             h(
               "button",
               {
@@ -59,7 +98,7 @@ export const accountPage: Page = (app, root) => {
         );
       }),
     );
-    if (list.length === 0) keys.body.append(h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No API keys yet.")));
+    if (list.length === 0) keys.body.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No API keys yet.")));
   };
   const loadKeys = async () => {
     try {
@@ -68,11 +107,51 @@ export const accountPage: Page = (app, root) => {
       keyError.textContent = errorText(err);
     }
   };
+  const edit = (k: ApiKey, name: string) => {
+    keyError.textContent = "";
+    const canTrade = checkbox("Enable trading", k.canTrade);
+    const editIps = ipInput(k.ipRestrict.join(", "));
+    const save = h("button", { type: "submit", class: "primary" }, "Save");
+    editBox.setAttribute("aria-label", `Edit API key ${name}`);
+    fill(
+      editBox,
+      h(
+        "form",
+        {
+          onsubmit: async (event: Event) => {
+            event.preventDefault();
+            keyError.textContent = "";
+            save.disabled = true;
+            try {
+              await json("PATCH", `/api/web/apikeys/${k.id}`, {
+                canTrade: canTrade.box.checked,
+                ipRestrict: ipList(editIps.value),
+              });
+              editBox.hidden = true;
+              await loadKeys();
+            } catch (err) {
+              keyError.textContent = errorText(err);
+            } finally {
+              save.disabled = false;
+            }
+          },
+        },
+        h("h3", {}, `Edit API key ${name}`),
+        canTrade.field,
+        field("Trusted IPs", editIps),
+        h("p", { class: "muted" }, "Other gateway processes apply a change within 5 seconds."),
+        h("div", { class: "row-form" }, save, h("button", { type: "button", onclick: () => (editBox.hidden = true) }, "Cancel")),
+      ),
+    );
+    editBox.hidden = false;
+    editIps.focus();
+  };
   const remove = async (k: ApiKey) => {
     keyError.textContent = "";
     try {
       await json("DELETE", `/api/web/apikeys/${k.id}`);
       secretBox.hidden = true;
+      editBox.hidden = true;
     } catch (err) {
       keyError.textContent = errorText(err);
     }
@@ -88,8 +167,14 @@ export const accountPage: Page = (app, root) => {
         keyError.textContent = "";
         create.disabled = true;
         try {
-          const made = await json<NewApiKey>("POST", "/api/web/apikeys", { label: label.value });
+          const made = await json<NewApiKey>("POST", "/api/web/apikeys", {
+            label: label.value,
+            canTrade: trading.box.checked,
+            ipRestrict: ipList(ips.value),
+          });
           label.value = "";
+          ips.value = "";
+          trading.box.checked = true;
           fill(
             secretBox,
             h("h3", {}, "Your new API key"),
@@ -108,6 +193,8 @@ export const accountPage: Page = (app, root) => {
       },
     },
     field("Key label", label),
+    field("Trusted IPs", ips),
+    trading.field,
     create,
   );
 
@@ -124,6 +211,7 @@ export const accountPage: Page = (app, root) => {
         createForm,
         keyError,
         secretBox,
+        editBox,
         h("div", { class: "scroll" }, keys.table),
       ),
     ),
