@@ -1,5 +1,5 @@
-"""The gateway application: REST under /api/v3 (Binance Spot compatible), web endpoints under
-/api/web, the built web page at /, OpenAPI at /docs."""
+"""The gateway application: REST under /api/v3 (Binance Spot compatible), Binance's WebSocket API
+at /ws-api/v3, web endpoints under /api/web, the built web page at /, OpenAPI at /docs."""
 
 import logging
 from collections.abc import AsyncIterator
@@ -25,6 +25,7 @@ from gateway.fastpath import ORDER_PATH, OrderFastPath
 from gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from gateway.settings import GatewaySettings
 from gateway.telemetry import RequestMetrics, TelemetryMiddleware
+from gateway.wsapi.metrics import WsApiMetrics
 
 log = logging.getLogger("gateway")
 
@@ -74,6 +75,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.metrics_registry = registry = new_registry()
     app.state.request_metrics = RequestMetrics(registry)
     app.state.rate_limiter = RateLimiter(settings.rate_limits())
+    app.state.wsapi_metrics = WsApiMetrics(registry)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -101,6 +103,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return JSONResponse(error.body(), status_code=error.status)
 
     from gateway.routes import account, home, market, probes, public, tickers, trading, userstream, web
+    from gateway.wsapi import endpoint as wsapi_endpoint
 
     app.include_router(public.router)
     app.include_router(market.router)
@@ -108,6 +111,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(trading.router)
     app.include_router(account.router)
     app.include_router(userstream.router)
+    app.include_router(wsapi_endpoint.router)
     app.include_router(web.router)
     app.include_router(home.router)
     app.include_router(probes.router)

@@ -111,6 +111,24 @@ class RateLimiter:
             for window, interval, num in self.orders
         ]
 
+    def usage(self, ip: str, api_key: str | None, orders: bool) -> list[dict[str, Any]]:
+        """The WebSocket API's `rateLimits` after a request: with `orders` (a request that places
+        orders), the ORDERS counts of `api_key` (as order_counts), then the REQUEST_WEIGHT that
+        `ip` has used in this minute; only limits in force, Binance's shape ({rateLimitType,
+        interval, intervalNum, limit, count})."""
+        out = self.order_counts(api_key) if orders else []
+        if self.weight is not None:
+            out.append(
+                {
+                    "rateLimitType": "REQUEST_WEIGHT",
+                    "interval": "MINUTE",
+                    "intervalNum": 1,
+                    "limit": self.weight.limit,
+                    "count": self.weight.count(ip, self.clock()),
+                }
+            )
+        return out
+
     def check(self, ip: str, api_key: str | None, is_order: bool) -> tuple[int, str, int] | None:
         """None to serve the request, else (Binance code, message, Retry-After seconds)."""
         if api_key is not None and api_key in self.limits.exempt_keys:

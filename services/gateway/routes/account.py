@@ -34,10 +34,14 @@ async def balance_rows(ctx: GatewayContext, user_id: int, omit_zero: bool) -> li
 @router.get("/account")
 async def account(request: Request, who: Caller) -> dict[str, Any]:
     """Balances (free and locked) and permissions, Binance's shape."""
-    ctx = context(request)
-    params = await request_params(request)
+    return await account_info(context(request), who.user_id, await request_params(request))
+
+
+async def account_info(ctx: GatewayContext, user_id: int, params: dict[str, str]) -> dict[str, Any]:
+    """REST account and the WebSocket API's account.status: balances (without the empty ones
+    when omitZeroBalances=true), commissions and permissions, Binance's shape."""
     omit_zero = params.get("omitZeroBalances", "false").lower() == "true"
-    balances = await balance_rows(ctx, who.user_id, omit_zero)
+    balances = await balance_rows(ctx, user_id, omit_zero)
     fees = next(iter(ctx.markets.values()))
     maker_bps = int(fees.spec.maker_fee_ppm // 100)
     taker_bps = int(fees.spec.taker_fee_ppm // 100)
@@ -62,7 +66,7 @@ async def account(request: Request, who: Caller) -> dict[str, Any]:
         "accountType": "SPOT",
         "balances": balances,
         "permissions": ["SPOT"],
-        "uid": who.user_id,
+        "uid": user_id,
     }
 
 

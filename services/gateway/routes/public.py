@@ -9,6 +9,7 @@ from exchange_core.errors import BAD_SYMBOL, ApiError
 from exchange_core.markets import Market
 from exchange_core.units import from_units
 from gateway.auth import context, request_params
+from gateway.context import GatewayContext
 from gateway.validation import (
     DEFAULT_STP,
     MAX_TRAILING_DELTA,
@@ -104,8 +105,12 @@ def symbol_info(market: Market) -> dict[str, Any]:
 @router.get("/exchangeInfo")
 async def exchange_info(request: Request) -> dict[str, Any]:
     """Trading rules and symbol information, Binance's shape (`symbol` or `symbols` to filter)."""
-    ctx = context(request)
-    params = await request_params(request)
+    return exchange_info_body(context(request), await request_params(request))
+
+
+def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> dict[str, Any]:
+    """exchangeInfo (REST and the WebSocket API): every market, or those of `symbol` or `symbols`
+    (a JSON list such as ["BTCUSDT","ETHUSDT"]); -1121 for a symbol that is not listed."""
     wanted: list[str] | None = None
     if params.get("symbol"):
         wanted = [params["symbol"].upper()]

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from exchange_core import listenkeys
 from exchange_core.errors import INVALID_LISTEN_KEY, ApiError
 from gateway.auth import Principal, context, request_params, session_or_api_key_user
+from gateway.context import GatewayContext
 from gateway.validation import missing
 
 router = APIRouter(prefix="/api/v3", tags=["user data stream"])
@@ -19,11 +20,16 @@ KeyHolder = Annotated[Principal, Depends(session_or_api_key_user)]
 
 async def own_key(request: Request, who: Principal) -> str:
     """The listenKey parameter, if it exists and belongs to the caller (-1125 otherwise)."""
-    ctx = context(request)
-    key = (await request_params(request)).get("listenKey", "")
+    return await owned_listen_key(context(request), await request_params(request), who.user_id)
+
+
+async def owned_listen_key(ctx: GatewayContext, params: dict[str, str], user_id: int) -> str:
+    """params' listenKey if it exists and belongs to `user_id`: -1102 without one, -1125 for a
+    key that expired or is someone else's (REST and the WebSocket API)."""
+    key = params.get("listenKey", "")
     if not key:
         raise missing("listenKey")
-    if await listenkeys.user_of(ctx.redis, ctx.keys, key) != who.user_id:
+    if await listenkeys.user_of(ctx.redis, ctx.keys, key) != user_id:
         raise ApiError(INVALID_LISTEN_KEY, "This listenKey does not exist.")
     return key
 

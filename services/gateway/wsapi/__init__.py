@@ -1,0 +1,1 @@
+"""Binance's WebSocket API (ws-api v3) on the gateway: see gateway.wsapi.endpoint."""

@@ -1,0 +1,228 @@
+"""`/ws-api/v3`: Binance's WebSocket API on the gateway's port (docs/wsapi.md).
+
+A connection reads request frames (gateway.wsapi.frames) and answers each one as soon as it is
+done; requests run concurrently (up to MAX_IN_FLIGHT per connection, then reading waits), so
+answers may come in another order than their requests, as on Binance: clients match them by id.
+A frame that is not a request, an unknown method, a refused signature, a rate limit: each is an
+error answer and the connection stays open.
+
+Each request goes through, in order: the rate limits (REQUEST_WEIGHT 1 per request and client IP;
+ORDERS per apiKey for a method that places orders: gateway.ratelimit, the REST limiter's
+counters), the method's security (gateway.auth: the same key cache, permission and trusted-IP
+rules, recvWindow and signature checks as REST), then the method. `rateLimits` is in every
+answer unless the connection was opened with `?returnRateLimits=false` or the request has
+`returnRateLimits: false`.
+"""
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from opentelemetry.trace import SpanKind, StatusCode
+from starlette.datastructures import State
+
+from exchange_core import tracing
+from exchange_core.errors import INVALID_SIGNATURE, UNSUPPORTED_OPERATION, ApiError
+from exchange_core.unavailable import internal_error
+from gateway.auth import api_key_cache, check_api_key_format, resolve_api_key, verify_signed
+from gateway.context import GatewayContext
+from gateway.keyrules import check_key_use
+from gateway.ratelimit import RateLimiter
+from gateway.validation import missing
+from gateway.wsapi.frames import BadFrame, Request, RequestId, answer, parse_request, signature_payloads
+from gateway.wsapi.methods import METHODS, SIGNED, TRADE, USER_STREAM, Call, Method, now_ms
+from gateway.wsapi.metrics import INVALID_FRAME, UNKNOWN_METHOD, WsApiMetrics
+
+log = logging.getLogger("gateway.wsapi")
+
+PATH = "/ws-api/v3"
+MAX_IN_FLIGHT = 64
+
+router = APIRouter()
+
+
+@router.websocket(PATH)
+async def ws_api(websocket: WebSocket) -> None:
+    await Connection(websocket).serve()
+
+
+def _wants_rate_limits(value: str | None) -> bool:
+    return (value or "true").lower() != "false"
+
+
+class Connection:
+    """One WebSocket API connection."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        state: State = websocket.app.state
+        self.websocket = websocket
+        self.ctx: GatewayContext = state.ctx
+        self.limiter: RateLimiter = state.rate_limiter
+        self.metrics: WsApiMetrics = state.wsapi_metrics
+        self.keys = api_key_cache(state)
+        self.ip = websocket.client.host if websocket.client else ""
+        self.session: dict[str, Any] = {
+            "connectedSince": now_ms(),
+            "returnRateLimits": _wants_rate_limits(websocket.query_params.get("returnRateLimits")),
+        }
+        self.send_lock = asyncio.Lock()
+        self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.open = True
+
+    async def serve(self) -> None:
+        await self.websocket.accept()
+        self.metrics.connections += 1
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                frame = message.get("text")
+                if frame is None:
+                    frame = message.get("bytes") or b""
+                await self.slots.acquire()
+                task = asyncio.create_task(self._serve_frame(frame))
+                self.tasks.add(task)
+                task.add_done_callback(self._done)
+        finally:
+            self.open = False
+            self.metrics.connections -= 1
+            # Requests under way finish (an order is placed or not, never cut in half); their
+            # answers have nowhere to go.
+            if self.tasks:
+                await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def _done(self, task: "asyncio.Task[None]") -> None:
+        self.tasks.discard(task)
+        self.slots.release()
+
+    async def _send(self, text: str) -> None:
+        if not self.open:
+            return
+        async with self.send_lock:
+            try:
+                await self.websocket.send_text(text)
+            except Exception:  # the client left while this request ran
+                self.open = False
+
+    async def _serve_frame(self, frame: str | bytes) -> None:
+        start = time.perf_counter()
+        try:
+            request = parse_request(frame)
+        except BadFrame as bad:
+            self.limiter.check(self.ip, None, False)
+            error = bad.error
+            await self._send(
+                answer(
+                    bad.request_id,
+                    error.status,
+                    error=error.body(),
+                    rate_limits=self._usage(None, False, True),
+                )
+            )
+            self.metrics.observe(INVALID_FRAME, error.status, time.perf_counter() - start)
+            return
+        method = METHODS.get(request.method)
+        label = request.method if method is not None else UNKNOWN_METHOD
+        if tracing.ENABLED:
+            with tracing.tracer("gateway").start_as_current_span(
+                f"wsapi {label}", kind=SpanKind.SERVER
+            ) as span:
+                status = await self._serve_request(request, method)
+                span.set_attribute("rpc.system", "binance-ws-api")
+                span.set_attribute("rpc.method", label)
+                span.set_attribute("binance.status", status)
+                if status >= 500:
+                    span.set_status(StatusCode.ERROR)
+        else:
+            status = await self._serve_request(request, method)
+        self.metrics.observe(label, status, time.perf_counter() - start)
+
+    async def _serve_request(self, request: Request, method: Method | None) -> int:
+        """Answer `request`; returns the answer's status."""
+        params = request.params
+        api_key = params.get("apiKey")
+        places_orders = method is not None and method.places_orders
+        wants_limits = _wants_rate_limits(params.get("returnRateLimits"))
+        refused = self.limiter.check(self.ip, api_key, places_orders)
+        if refused is not None:
+            code, msg, retry_after = refused
+            data = {"serverTime": now_ms(), "retryAfter": now_ms() + retry_after * 1000}
+            error: dict[str, Any] = {"code": code, "msg": msg, "data": data}
+            await self._reply(request.id, 429, None, error, api_key, places_orders, wants_limits)
+            return 429
+        try:
+            if method is None:
+                raise ApiError(UNSUPPORTED_OPERATION, f"Unknown method '{request.method}'.")
+            call = Call(self.ctx, self.limiter, self.session, params)
+            if method.security != "NONE":
+                call.user_id, call.api_key = await self._authorize(method, params)
+            result = await method.handler(call)
+        except ApiError as exc:
+            await self._reply(request.id, exc.status, None, exc.body(), api_key, places_orders, wants_limits)
+            return exc.status
+        except Exception as exc:
+            failure = internal_error(exc)
+            if failure.status == 503:
+                log.warning("%s: backend unreachable: %r", request.method, exc)
+            else:
+                log.exception("%s failed", request.method)
+            await self._reply(
+                request.id, failure.status, None, failure.body(), api_key, places_orders, wants_limits
+            )
+            return failure.status
+        await self._reply(request.id, 200, result, None, api_key, places_orders, wants_limits)
+        return 200
+
+    async def _reply(
+        self,
+        request_id: RequestId,
+        status: int,
+        result: Any,
+        error: dict[str, Any] | None,
+        api_key: str | None,
+        places_orders: bool,
+        wants_limits: bool,
+    ) -> None:
+        limits = self._usage(api_key, places_orders, wants_limits)
+        await self._send(answer(request_id, status, result=result, error=error, rate_limits=limits))
+
+    def _usage(self, api_key: str | None, places_orders: bool, wants: bool) -> list[dict[str, Any]] | None:
+        if not (wants and self.session["returnRateLimits"]):
+            return None
+        return self.limiter.usage(self.ip, api_key, places_orders)
+
+    async def _authorize(self, method: Method, params: dict[str, str]) -> tuple[int, str]:
+        """(user id, api key) of a request to a method that is not NONE. Raises -1102 without
+        apiKey, -2014 for a malformed one; USER_STREAM: -2015 for an unknown key or an IP it
+        does not trust; signed methods: gateway.auth.verify_signed's rejections."""
+        raw_key = params.get("apiKey")
+        if not raw_key:
+            raise missing("apiKey")
+        api_key = check_api_key_format(raw_key)
+        if method.security == USER_STREAM:
+            grant = await resolve_api_key(self.ctx, self.keys, api_key)
+            check_key_use(grant, self.ip or None, trading=False)
+            return grant.user_id, api_key
+        assert method.security in SIGNED
+        payloads = signature_payloads(params)
+        for attempt, payload in enumerate(payloads, 1):
+            try:
+                who = await verify_signed(
+                    self.ctx,
+                    self.keys,
+                    api_key,
+                    params,
+                    payload,
+                    client_ip=self.ip or None,
+                    trading=method.security == TRADE,
+                )
+            except ApiError as exc:
+                if exc.code != INVALID_SIGNATURE or attempt == len(payloads):
+                    raise
+                continue
+            return who.user_id, api_key
+        raise AssertionError("signature_payloads returns at least one payload")

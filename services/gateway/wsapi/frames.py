@@ -1,0 +1,146 @@
+"""The WebSocket API's frames (Binance's ws-api v3): a request is a JSON object in a text frame,
+{"id", "method", "params"}; an answer is {"id", "status", "result" | "error", "rateLimits"}.
+
+Parameters arrive as JSON values, and the operations behind them (gateway.orders, gateway.replace,
+...) take REST's strings, so each value becomes the text REST would carry: a string as it is, a
+number as it was written (its literal, never through a float), true/false as "true"/"false", a
+list as compact JSON (exchangeInfo's `symbols`), null as if absent.
+
+A SIGNED request's signature covers its parameters but `signature`, sorted by name, joined as
+`name=value&...` with the values as above (ccxt's rawencode). python-binance URL-encodes the
+values (urlencode): for the values clients send (symbols, numbers, ids of letters, digits, `-`
+and `_`) the two are the same text; where they differ both are accepted.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+from exchange_core.errors import MANDATORY_PARAM_EMPTY_OR_MALFORMED, ApiError
+
+RequestId = int | str | None
+MAX_ID_LENGTH = 128
+
+
+class _Number(str):
+    """A JSON integer as it was written (so that an integer id can be answered as one)."""
+
+
+class BadFrame(Exception):
+    """A frame that is not a request: answered with `request_id` (None when it has none)."""
+
+    def __init__(self, request_id: RequestId, error: ApiError) -> None:
+        super().__init__(error.msg)
+        self.request_id = request_id
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    id: RequestId
+    method: str
+    params: dict[str, str]
+
+
+def _malformed(what: str) -> ApiError:
+    return ApiError(MANDATORY_PARAM_EMPTY_OR_MALFORMED, f"Malformed request: {what}.")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _load(text: str | bytes) -> Any:
+    return json.loads(text, parse_int=_Number, parse_float=str, parse_constant=_no_constant)
+
+
+def _request_id(document: dict[str, Any]) -> RequestId:
+    """The id as the client will recognise it; raises BadFrame for an id of another type."""
+    if "id" not in document:
+        raise BadFrame(None, _malformed("'id' is missing"))
+    value = document["id"]
+    if isinstance(value, _Number):
+        return int(value)
+    if value is None or (isinstance(value, str) and len(value) <= MAX_ID_LENGTH):
+        return value
+    raise BadFrame(
+        None, _malformed(f"'id' must be an integer, a string of at most {MAX_ID_LENGTH} characters or null")
+    )
+
+
+def param_text(name: str, value: Any) -> str | None:
+    """A parameter's value as REST's text (see the module docstring); None for null. Raises
+    ApiError(-1102) for an object."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, list):
+        return json.dumps(value, separators=(",", ":"))
+    raise ApiError(
+        MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+        f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
+    )
+
+
+def parse_request(text: str | bytes) -> Request:
+    """The request in a frame. Raises BadFrame(-1102) for a frame that is not a JSON object
+    with an id (integer, string or null), a string method and, if any, an object of params."""
+    try:
+        document = _load(text)
+    except (ValueError, UnicodeDecodeError):
+        raise BadFrame(None, _malformed("not valid JSON")) from None
+    if not isinstance(document, dict):
+        raise BadFrame(None, _malformed("not a JSON object"))
+    request_id = _request_id(document)
+    method = document.get("method")
+    if not isinstance(method, str) or not method:
+        raise BadFrame(request_id, _malformed("'method' must be a non-empty string"))
+    raw = document.get("params", {})
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise BadFrame(request_id, _malformed("'params' must be an object"))
+    params: dict[str, str] = {}
+    try:
+        for name, value in raw.items():
+            text_value = param_text(name, value)
+            if text_value is not None:
+                params[name] = text_value
+    except ApiError as error:
+        raise BadFrame(request_id, error) from None
+    return Request(request_id, method, params)
+
+
+def signature_payloads(params: dict[str, str]) -> tuple[bytes, ...]:
+    """What a signature may cover (see the module docstring): the raw `name=value&...` of the
+    parameters but `signature` sorted by name, then its URL-encoded form when that differs."""
+    items = sorted((name, value) for name, value in params.items() if name != "signature")
+    raw = "&".join(f"{name}={value}" for name, value in items)
+    encoded = urlencode(items)
+    return (raw.encode(),) if encoded == raw else (raw.encode(), encoded.encode())
+
+
+def answer(
+    request_id: RequestId,
+    status: int,
+    *,
+    result: Any = None,
+    error: dict[str, Any] | None = None,
+    rate_limits: list[dict[str, Any]] | None = None,
+) -> str:
+    """An answer frame's text: `result` when status is 200, else `error` ({"code", "msg"} and
+    maybe "data"); `rateLimits` unless `rate_limits` is None."""
+    document: dict[str, Any] = {"id": request_id, "status": status}
+    if error is None:
+        document["result"] = result
+    else:
+        document["error"] = error
+    if rate_limits is not None:
+        document["rateLimits"] = rate_limits
+    return orjson.dumps(document).decode()

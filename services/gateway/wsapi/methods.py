@@ -1,0 +1,217 @@
+"""The WebSocket API's methods: each one is the REST endpoint's operation (the same functions,
+the same answers and errors), with Binance's security type.
+
+Security types (Binance's): NONE (public), USER_STREAM (the `apiKey` parameter alone), USER_DATA
+(signed: apiKey, timestamp, signature; any key), TRADE (signed, a key with the trading
+permission). A method that `places_orders` counts against the ORDERS rate limits of its apiKey,
+as POST /api/v3/order does on REST.
+"""
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from exchange_core import listenkeys
+from exchange_core.errors import ApiError
+from gateway.context import GatewayContext
+from gateway.orders import OrderService
+from gateway.ratelimit import RateLimiter
+from gateway.replace import cancel_replace, test_order
+from gateway.routes.account import account_info, commission_rates
+from gateway.routes.market import candles, latest_trades, order_book
+from gateway.routes.public import exchange_info_body
+from gateway.routes.userstream import owned_listen_key
+from gateway.validation import market_of
+
+NONE = "NONE"
+USER_STREAM = "USER_STREAM"
+USER_DATA = "USER_DATA"
+TRADE = "TRADE"
+SIGNED = frozenset({USER_DATA, TRADE})
+# Binance's answer to session.logon with an HMAC key: only Ed25519 keys may log a session on,
+# and this exchange issues HMAC keys only.
+HMAC_KEY_NOT_SUPPORTED = -4056
+
+
+class Failed(ApiError):
+    """An error answer that carries `data` beside its code and message (cancelReplace's halves)."""
+
+    def __init__(self, code: int, msg: str, status: int, data: Any) -> None:
+        super().__init__(code, msg, status)
+        self.data = data
+
+    def body(self) -> dict[str, object]:
+        return {"code": self.code, "msg": self.msg, "data": self.data}
+
+
+@dataclass(slots=True)
+class Call:
+    """One request as a method sees it: `user_id` and `api_key` are the authenticated caller's
+    (None for a NONE method)."""
+
+    ctx: GatewayContext
+    limiter: RateLimiter
+    session: dict[str, Any]
+    params: dict[str, str]
+    user_id: int = 0
+    api_key: str | None = None
+
+    @property
+    def orders(self) -> OrderService:
+        orders: OrderService = self.ctx.orders
+        return orders
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    security: str
+    handler: Handler
+    places_orders: bool = False
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def _ping(call: Call) -> Any:
+    return {}
+
+
+async def _time(call: Call) -> Any:
+    return {"serverTime": now_ms()}
+
+
+async def _exchange_info(call: Call) -> Any:
+    return exchange_info_body(call.ctx, call.params)
+
+
+async def _depth(call: Call) -> Any:
+    return await order_book(call.ctx, call.params)
+
+
+async def _recent_trades(call: Call) -> Any:
+    return await latest_trades(call.ctx, call.params)
+
+
+async def _klines(call: Call) -> Any:
+    return await candles(call.ctx, call.params)
+
+
+async def _place(call: Call) -> Any:
+    return await call.orders.place(call.user_id, call.params)
+
+
+async def _test(call: Call) -> Any:
+    return await test_order(call.orders, call.params)
+
+
+async def _status(call: Call) -> Any:
+    return await call.orders.get_order(call.user_id, call.params)
+
+
+async def _cancel(call: Call) -> Any:
+    return await call.orders.cancel(call.user_id, call.params)
+
+
+async def _cancel_replace(call: Call) -> Any:
+    """As REST: 200 with both halves, else an error answer (409 -2021, 400 -2022) whose `data`
+    says what happened to each half."""
+    status, body = await cancel_replace(call.orders, call.user_id, call.params)
+    if status != 200:
+        raise Failed(body["code"], body["msg"], status, body["data"])
+    return body
+
+
+async def _open_orders(call: Call) -> Any:
+    return await call.orders.open_orders(call.user_id, call.params)
+
+
+async def _cancel_all(call: Call) -> Any:
+    return await call.orders.cancel_all(call.user_id, call.params)
+
+
+async def _all_orders(call: Call) -> Any:
+    return await call.orders.all_orders(call.user_id, call.params)
+
+
+async def _my_trades(call: Call) -> Any:
+    return await call.orders.my_trades(call.user_id, call.params)
+
+
+async def _account(call: Call) -> Any:
+    return await account_info(call.ctx, call.user_id, call.params)
+
+
+async def _order_rate_limits(call: Call) -> Any:
+    return call.limiter.order_counts(call.api_key)
+
+
+async def _commission(call: Call) -> Any:
+    return commission_rates(market_of(call.params, call.ctx.markets))
+
+
+async def _stream_start(call: Call) -> Any:
+    return {"listenKey": await listenkeys.create(call.ctx.redis, call.ctx.keys, call.user_id)}
+
+
+async def _stream_ping(call: Call) -> Any:
+    key = await owned_listen_key(call.ctx, call.params, call.user_id)
+    await listenkeys.keepalive(call.ctx.redis, call.ctx.keys, key)
+    return {}
+
+
+async def _stream_stop(call: Call) -> Any:
+    key = await owned_listen_key(call.ctx, call.params, call.user_id)
+    await listenkeys.close(call.ctx.redis, call.ctx.keys, key)
+    return {}
+
+
+async def _session_status(call: Call) -> Any:
+    """No connection is ever logged on (see _session_logon): the apiKey is always null."""
+    return {
+        "apiKey": None,
+        "authorizedSince": None,
+        "connectedSince": call.session["connectedSince"],
+        "returnRateLimits": call.session["returnRateLimits"],
+        "serverTime": now_ms(),
+        "userDataStream": False,
+    }
+
+
+async def _session_logon(call: Call) -> Any:
+    """Binance logs a session on with Ed25519 keys only; every key here is an HMAC key, so the
+    answer is Binance's refusal of one (clients then sign each request, which always works)."""
+    raise ApiError(HMAC_KEY_NOT_SUPPORTED, "HMAC_SHA256 API key is not supported.")
+
+
+METHODS: dict[str, Method] = {
+    "ping": Method(NONE, _ping),
+    "time": Method(NONE, _time),
+    "exchangeInfo": Method(NONE, _exchange_info),
+    "depth": Method(NONE, _depth),
+    "trades.recent": Method(NONE, _recent_trades),
+    "klines": Method(NONE, _klines),
+    "uiKlines": Method(NONE, _klines),
+    "session.status": Method(NONE, _session_status),
+    "session.logon": Method(NONE, _session_logon),
+    "session.logout": Method(NONE, _session_status),
+    "order.place": Method(TRADE, _place, places_orders=True),
+    "order.test": Method(TRADE, _test),
+    "order.status": Method(USER_DATA, _status),
+    "order.cancel": Method(TRADE, _cancel),
+    "order.cancelReplace": Method(TRADE, _cancel_replace, places_orders=True),
+    "openOrders.status": Method(USER_DATA, _open_orders),
+    "openOrders.cancelAll": Method(TRADE, _cancel_all),
+    "allOrders": Method(USER_DATA, _all_orders),
+    "myTrades": Method(USER_DATA, _my_trades),
+    "account.status": Method(USER_DATA, _account),
+    "account.rateLimits.orders": Method(USER_DATA, _order_rate_limits),
+    "account.commission": Method(USER_DATA, _commission),
+    "userDataStream.start": Method(USER_STREAM, _stream_start),
+    "userDataStream.ping": Method(USER_STREAM, _stream_ping),
+    "userDataStream.stop": Method(USER_STREAM, _stream_stop),
+}
