@@ -29,6 +29,10 @@ class _Number(str):
     """A JSON integer as it was written (so that an integer id can be answered as one)."""
 
 
+class _Fraction(str):
+    """A JSON number with a fraction or exponent, as it was written."""
+
+
 class BadFrame(Exception):
     """A frame that is not a request: answered with `request_id` (None when it has none)."""
 
@@ -54,7 +58,7 @@ def _no_constant(name: str) -> Any:
 
 
 def _load(text: str | bytes) -> Any:
-    return json.loads(text, parse_int=_Number, parse_float=str, parse_constant=_no_constant)
+    return json.loads(text, parse_int=_Number, parse_float=_Fraction, parse_constant=_no_constant)
 
 
 def _request_id(document: dict[str, Any]) -> RequestId:
@@ -64,7 +68,7 @@ def _request_id(document: dict[str, Any]) -> RequestId:
     value = document["id"]
     if isinstance(value, _Number):
         return int(value)
-    if value is None or (isinstance(value, str) and len(value) <= MAX_ID_LENGTH):
+    if value is None or (type(value) is str and len(value) <= MAX_ID_LENGTH):
         return value
     raise BadFrame(
         None, _malformed(f"'id' must be an integer, a string of at most {MAX_ID_LENGTH} characters or null")
@@ -99,7 +103,7 @@ def parse_request(text: str | bytes) -> Request:
         raise BadFrame(None, _malformed("not a JSON object"))
     request_id = _request_id(document)
     method = document.get("method")
-    if not isinstance(method, str) or not method:
+    if type(method) is not str or not method:
         raise BadFrame(request_id, _malformed("'method' must be a non-empty string"))
     raw = document.get("params", {})
     if raw is None:
