@@ -186,12 +186,15 @@ def test_order_lifecycle_matches_rest(stack: Stack) -> None:
         _, locked = alice.balances()["USDT"]
         assert Decimal(locked) == Decimal("21")
 
-        replaced = (await ok("order.cancelReplace", {**limit_buy("21500"), "cancelReplaceMode": "STOP_ON_FAILURE",
-                                                     "cancelOrderId": order["orderId"]}))["result"]  # fmt: skip
+        replace = {
+            **limit_buy("21500"),
+            "cancelReplaceMode": "STOP_ON_FAILURE",
+            "cancelOrderId": order["orderId"],
+        }
+        replaced = (await ok("order.cancelReplace", replace))["result"]
         assert replaced["cancelResult"] == "SUCCESS" and replaced["newOrderResult"] == "SUCCESS"
         new_id = replaced["newOrderResponse"]["orderId"]
-        failed = await client.call("order.cancelReplace", sign(alice.api_key, alice.secret, {
-            **limit_buy("21500"), "cancelReplaceMode": "STOP_ON_FAILURE", "cancelOrderId": order["orderId"]}))  # fmt: skip
+        failed = await client.call("order.cancelReplace", sign(alice.api_key, alice.secret, replace))
         assert failed["status"] == 400 and failed["error"]["code"] == -2022
         assert failed["error"]["data"]["cancelResult"] == "FAILURE"
 

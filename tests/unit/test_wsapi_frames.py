@@ -97,7 +97,7 @@ def test_ccxt_signatures_verify() -> None:
             "timeInForce": "GTC",
             "newClientOrderId": "x-R4BD3S82-abc_1",
             "returnRateLimits": False,
-        }  # fmt: skip
+        }
     )
     received = as_received(signed)
     assert verifies(received)
