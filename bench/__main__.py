@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
-`python -m bench [core|service|gateway|grpc|ws|db|telemetry|scaling|ratelimit ...]` runs a selection.
+`python -m bench [core|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit ...]` runs a selection.
 """
 
 import sys
@@ -15,6 +15,7 @@ from bench import (
     service_bench,
     telemetry_bench,
     ws_bench,
+    wsapi_bench,
 )
 
 BENCHMARKS = {
@@ -22,6 +23,7 @@ BENCHMARKS = {
     "service": lambda: service_bench.main(),
     "gateway": lambda: gateway_bench.main(),
     "grpc": lambda: grpc_bench.main(),
+    "wsapi": lambda: wsapi_bench.main(),
     "ws": lambda: ws_bench.main(),
     "db": lambda: db_bench.main(),
     "telemetry": lambda: telemetry_bench.main(),

@@ -182,7 +182,7 @@ def test_the_ingress_routes_the_page_and_rest_to_the_gateway_and_streams_to_ws(
         service = services[backend["name"]]
         assert backend["port"]["number"] in [p["port"] for p in service["spec"]["ports"]]
         routes[path["path"]] = component(service)
-    assert routes == {"/": "gateway", "/api": "gateway", "/ws": "ws", "/stream": "ws"}
+    assert routes == {"/": "gateway", "/api": "gateway", "/ws-api": "gateway", "/ws": "ws", "/stream": "ws"}
     gateway = next(m for m in by_kind(defaults, "Deployment") if component(m) == "gateway")
     assert env_of(gateway["spec"]["template"]["spec"]["containers"][0])["WS_PUBLIC_URL"] == "/"
     grpc = next(p for p in services["rel-exchange-gateway"]["spec"]["ports"] if p["name"] == "grpc")

@@ -31,7 +31,15 @@ from gateway.context import GatewayContext
 from gateway.keyrules import check_key_use
 from gateway.ratelimit import RateLimiter
 from gateway.validation import missing
-from gateway.wsapi.frames import BadFrame, Request, RequestId, answer, parse_request, signature_payloads
+from gateway.wsapi.frames import (
+    BadFrame,
+    Request,
+    RequestId,
+    answer,
+    encoded_signature_payload,
+    parse_request,
+    signature_payload,
+)
 from gateway.wsapi.methods import METHODS, SIGNED, TRADE, USER_STREAM, Call, Method, now_ms
 from gateway.wsapi.metrics import INVALID_FRAME, UNKNOWN_METHOD, WsApiMetrics
 
@@ -208,21 +216,17 @@ class Connection:
             check_key_use(grant, self.ip or None, trading=False)
             return grant.user_id, api_key
         assert method.security in SIGNED
-        payloads = signature_payloads(params)
-        for attempt, payload in enumerate(payloads, 1):
-            try:
-                who = await verify_signed(
-                    self.ctx,
-                    self.keys,
-                    api_key,
-                    params,
-                    payload,
-                    client_ip=self.ip or None,
-                    trading=method.security == TRADE,
-                )
-            except ApiError as exc:
-                if exc.code != INVALID_SIGNATURE or attempt == len(payloads):
-                    raise
-                continue
-            return who.user_id, api_key
-        raise AssertionError("signature_payloads returns at least one payload")
+        trading = method.security == TRADE
+        ip = self.ip or None
+        try:
+            who = await verify_signed(
+                self.ctx, self.keys, api_key, params, signature_payload(params), client_ip=ip, trading=trading
+            )
+        except ApiError as exc:
+            encoded = encoded_signature_payload(params) if exc.code == INVALID_SIGNATURE else None
+            if encoded is None:
+                raise
+            who = await verify_signed(
+                self.ctx, self.keys, api_key, params, encoded, client_ip=ip, trading=trading
+            )
+        return who.user_id, api_key

@@ -121,13 +121,25 @@ def parse_request(text: str | bytes) -> Request:
     return Request(request_id, method, params)
 
 
-def signature_payloads(params: dict[str, str]) -> tuple[bytes, ...]:
-    """What a signature may cover (see the module docstring): the raw `name=value&...` of the
-    parameters but `signature` sorted by name, then its URL-encoded form when that differs."""
+def signature_payload(params: dict[str, str]) -> bytes:
+    """What a signature covers (see the module docstring): the raw `name=value&...` of the
+    parameters but `signature`, sorted by name."""
+    return "&".join(f"{name}={params[name]}" for name in sorted(params) if name != "signature").encode()
+
+
+def encoded_signature_payload(params: dict[str, str]) -> bytes | None:
+    """signature_payload with URL-encoded values (python-binance's), None when that is the same
+    text. Computed only when the raw payload's signature did not match: it costs more."""
     items = sorted((name, value) for name, value in params.items() if name != "signature")
-    raw = "&".join(f"{name}={value}" for name, value in items)
-    encoded = urlencode(items)
-    return (raw.encode(),) if encoded == raw else (raw.encode(), encoded.encode())
+    encoded = urlencode(items).encode()
+    return None if encoded == signature_payload(params) else encoded
+
+
+def signature_payloads(params: dict[str, str]) -> tuple[bytes, ...]:
+    """Every payload a signature may cover: the raw one, then the URL-encoded one if it differs."""
+    encoded = encoded_signature_payload(params)
+    raw = signature_payload(params)
+    return (raw,) if encoded is None else (raw, encoded)
 
 
 def answer(
