@@ -146,6 +146,7 @@ def banner(
         if ws
         else ("not started (no `ws` package installed)")
     )
+    ws_api = f"ws://{HOST}:{settings.gateway_port}/ws-api/v3   (orders and queries: docs/wsapi.md)"
     grpc_line = (
         f"{HOST}:{settings.grpc_port}   (Trading, MarketData: docs/grpc.md)" if settings.grpc_port else "off"
     )
@@ -155,6 +156,7 @@ def banner(
             f"  Web page   {rest}",
             f"  REST       {rest}/api/v3   (docs: {rest}/docs)",
             f"  WebSocket  {ws_line}",
+            f"  WS API     {ws_api}",
             f"  gRPC       {grpc_line}",
             f"  Demo login {settings.demo_email} / {password}",
             *([metrics_line(settings, layout)] if layout is not None else []),

@@ -70,3 +70,25 @@ def test_order_counts_are_the_current_windows_of_one_key() -> None:
     assert counts("A") == [("SECOND", 10, 5, 1), ("DAY", 1, 100, 4)]
     only_day = RateLimiter(Limits(orders_per_10s=0, orders_per_day=7), clock)
     assert [c["interval"] for c in only_day.order_counts("A")] == ["DAY"]  # limits in force only
+
+
+def test_usage_is_the_ip_weight_and_for_orders_the_key_counts() -> None:
+    clock = Clock(2_000_000.0)
+    limiter = RateLimiter(Limits(ip_weight_per_minute=50, orders_per_10s=5, orders_per_day=0), clock)
+    for _ in range(3):
+        assert limiter.check("1.1.1.1", "A", True) is None
+    assert limiter.check("2.2.2.2", "A", False) is None
+    weight = {
+        "rateLimitType": "REQUEST_WEIGHT",
+        "interval": "MINUTE",
+        "intervalNum": 1,
+        "limit": 50,
+        "count": 3,
+    }
+    assert limiter.usage("1.1.1.1", "A", orders=False) == [weight]
+    orders = {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 5, "count": 3}
+    assert limiter.usage("1.1.1.1", "A", orders=True) == [orders, weight]
+    assert limiter.usage("2.2.2.2", None, orders=False)[0]["count"] == 1
+    clock.now += 60  # the next minute: nothing used yet
+    assert limiter.usage("1.1.1.1", "A", orders=False)[0]["count"] == 0
+    assert RateLimiter(Limits(0, 0, 0), clock).usage("1.1.1.1", "A", orders=True) == []
