@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
-`python -m bench [core|service|gateway|grpc|ws|db|telemetry|scaling|ratelimit ...]` runs a selection.
+`python -m bench [core|stops|service|gateway|grpc|ws|db|telemetry|scaling|ratelimit ...]` runs a selection.
 """
 
 import sys
@@ -13,12 +13,14 @@ from bench import (
     ratelimit_bench,
     scaling_bench,
     service_bench,
+    stops_bench,
     telemetry_bench,
     ws_bench,
 )
 
 BENCHMARKS = {
     "core": lambda: engine_bench.main(),
+    "stops": lambda: stops_bench.main(),
     "service": lambda: service_bench.main(),
     "gateway": lambda: gateway_bench.main(),
     "grpc": lambda: grpc_bench.main(),
