@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
-`python -m bench [core|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit ...]` runs a selection.
+`python -m bench [core|stops|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit ...]` runs a
+selection.
 """
 
 import sys
@@ -13,6 +14,7 @@ from bench import (
     ratelimit_bench,
     scaling_bench,
     service_bench,
+    stops_bench,
     telemetry_bench,
     ws_bench,
     wsapi_bench,
@@ -20,6 +22,7 @@ from bench import (
 
 BENCHMARKS = {
     "core": lambda: engine_bench.main(),
+    "stops": lambda: stops_bench.main(),
     "service": lambda: service_bench.main(),
     "gateway": lambda: gateway_bench.main(),
     "grpc": lambda: grpc_bench.main(),

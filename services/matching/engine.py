@@ -794,6 +794,7 @@ class MatchingEngine:
         """The canonical state (matching.state) of this market."""
         records = tuple(self._record(o) for side in (self.bids, self.asks) for o in side.orders_in_priority())
         waiting = self._waiting
+        self.stops.settle_references()
         triggers = tuple(self._trigger_record(waiting[order_id]) for order_id in sorted(waiting))
         return MarketState(
             self.symbol, self.seq, self.trade_id, self.last_price * self._tick, records, triggers
@@ -846,10 +847,8 @@ class MatchingEngine:
                 t[9],
                 t[11],
             )
-            engine.stops.add(order, t[8] // spec.tick_units, t[12], 0)
+            engine.stops.restore(order, t[8] // spec.tick_units, t[12], t[13], t[14] // spec.tick_units)
             engine._index(order)
-            order.active = t[13]
-            order.reference = t[14] // spec.tick_units
         engine._touched_bids.clear()
         engine._touched_asks.clear()
         return engine
