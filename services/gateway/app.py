@@ -1,6 +1,8 @@
 """The gateway application: REST under /api/v3 (Binance Spot compatible), Binance's WebSocket API
 at /ws-api/v3, web endpoints under /api/web, the built web page at /, OpenAPI at /docs."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +38,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from gateway.auth import api_key_cache
+        from gateway.feeds import MarketFeeds
         from gateway.grpcapi.server import start_grpc
         from gateway.orders import OrderService
         from gateway.replies import ReplyListener
@@ -50,6 +53,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         ctx.replies = ReplyListener(redis, keys.reply_channel(settings.gateway_id))
         await ctx.replies.start()
         ctx.orders = OrderService(ctx)
+        ctx.feeds = MarketFeeds(redis, keys, markets)
+        feeds_task = asyncio.create_task(ctx.feeds.run())
         app.state.ctx = ctx
         grpc_api = await start_grpc(ctx, api_key_cache(app.state), app.state.metrics_registry)
         tune_gc()  # what start-up built is frozen out of the collector's full passes
@@ -58,6 +63,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         finally:
             if grpc_api is not None:
                 await grpc_api.stop()
+            feeds_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feeds_task
             await ctx.replies.stop()
             await ctx.ledger.pipelined.aclose()
             await pool.close()

@@ -23,3 +23,5 @@ class GatewayContext:
     # set by the order path at start-up
     replies: Any = None
     orders: Any = None
+    # gateway.feeds.MarketFeeds: the streams the gateway serves itself (gRPC, WebSocket API)
+    feeds: Any = None

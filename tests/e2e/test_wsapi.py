@@ -273,6 +273,53 @@ def test_user_data_stream_keys_and_sessions(stack: Stack) -> None:
     run(scenario())
 
 
+async def next_event(client: WsApiClient, kind: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The next pushed `{"subscriptionId", "event"}` frame whose event is `kind`."""
+    while True:
+        frame = await client.next_unmatched(timeout)
+        if frame.get("event", {}).get("e") == kind:
+            return frame
+
+
+def test_user_data_subscription_pushes_the_callers_events_until_unsubscribed(stack: Stack) -> None:
+    alice, bob = sign_up(stack.url), sign_up(stack.url)
+
+    async def scenario() -> None:
+        client = await WsApiClient.open(ws_url(stack))
+        subscribed = await client.call(
+            "userDataStream.subscribe.signature", sign(alice.api_key, alice.secret, {})
+        )
+        assert subscribed["status"] == 200 and subscribed["result"] == {"subscriptionId": 0}
+        listed = await client.call("session.subscriptions")
+        assert listed["result"] == [{"subscriptionId": 0}]
+        assert (await client.call("session.status"))["result"]["userDataStream"] is True
+        # Bob's order is not Alice's business.
+        bobs = await asyncio.to_thread(bob.call, "POST", "/api/v3/order", **limit_buy("19000"))
+        placed = await asyncio.to_thread(alice.call, "POST", "/api/v3/order", **limit_buy("19500"))
+        report = await next_event(client, "executionReport")
+        assert report["subscriptionId"] == 0
+        assert (report["event"]["i"], report["event"]["X"]) == (placed["orderId"], "NEW")
+        position = await next_event(client, "outboundAccountPosition")
+        usdt = {b["a"]: b for b in position["event"]["B"]}["USDT"]
+        assert Decimal(usdt["l"]) == Decimal("19.5")
+        assert all(f.get("event", {}).get("i") != bobs["orderId"] for f in client.unmatched)
+
+        assert (await client.call("userDataStream.unsubscribe", {"subscriptionId": 0}))["result"] == {}
+        assert (await client.call("session.subscriptions"))["result"] == []
+        await asyncio.to_thread(
+            alice.call, "DELETE", "/api/v3/order", symbol=SYMBOL, orderId=placed["orderId"]
+        )
+        await asyncio.sleep(0.5)
+        assert not [f for f in client.unmatched if "event" in f], "an event after unsubscribing"
+        refused = await client.call(
+            "userDataStream.subscribe.signature", sign(alice.api_key, "not the secret", {})
+        )
+        assert refused["error"]["code"] == -1022
+        await client.close()
+
+    run(scenario())
+
+
 def test_orders_rate_limit_refuses_with_429_and_the_connection_stays(stack: Stack) -> None:
     carol = sign_up(stack.url)
 
@@ -353,6 +400,27 @@ def test_ccxt_pro_trades_over_the_websocket_api(stack: Stack) -> None:
             assert locked_usdt(await exchange.fetch_balance_ws()) == 0
             with pytest.raises(ccxt.OrderNotFound):
                 await exchange.cancel_order_ws(order["id"], "BTC/USDT")
+        finally:
+            await exchange.close()
+
+    run(scenario())
+
+
+def test_ccxt_pro_watches_orders_and_balance_over_the_websocket_api(stack: Stack) -> None:
+    """ccxt.pro's spot watch_orders / watch_balance subscribe with userDataStream.subscribe.signature."""
+    trader = sign_up(stack.url)
+
+    async def scenario() -> None:
+        exchange = pro_exchange(stack, trader)
+        try:
+            watching_orders = asyncio.create_task(exchange.watch_orders("BTC/USDT"))
+            watching_balance = asyncio.create_task(exchange.watch_balance())
+            await asyncio.sleep(1.0)  # both subscribed
+            placed = await asyncio.to_thread(trader.call, "POST", "/api/v3/order", **limit_buy("17000"))
+            orders = await asyncio.wait_for(watching_orders, 10)
+            assert [(o["id"], o["status"]) for o in orders] == [(str(placed["orderId"]), "open")]
+            balance = await asyncio.wait_for(watching_balance, 10)
+            assert balance["USDT"]["used"] == 17.0
         finally:
             await exchange.close()
 

@@ -10,8 +10,8 @@ from exchange_core.errors import INVALID_PARAMETER, ApiError
 from exchange_proto import market_data_api_pb2 as mpb
 from exchange_proto import market_data_api_pb2_grpc as mgrpc
 from gateway.context import GatewayContext
+from gateway.feeds import Convert, MarketFeeds
 from gateway.grpcapi import convert
-from gateway.grpcapi.feeds import Convert, MarketFeeds
 from gateway.grpcapi.status import abort, answer, slow_consumer
 from gateway.routes.market import candles, latest_trades, order_book
 from gateway.validation import market_of

@@ -3,8 +3,6 @@ GRPC_HOST:GRPC_PORT (127.0.0.1:50051 unless set; GRPC_PORT=0: no gRPC server), s
 app's context (Redis, PostgreSQL pool, ledger, order service, reply listener) and API-key cache;
 every call is measured and traced (grpcapi/telemetry.py) on the REST app's metrics registry."""
 
-import asyncio
-import contextlib
 import logging
 
 import grpc
@@ -20,7 +18,6 @@ from exchange_proto import (
 )
 from gateway.auth import ApiKeyCache
 from gateway.context import GatewayContext
-from gateway.grpcapi.feeds import MarketFeeds
 from gateway.grpcapi.marketdata import MarketDataService
 from gateway.grpcapi.signing import Signer
 from gateway.grpcapi.telemetry import GrpcTelemetry
@@ -36,29 +33,19 @@ GRACE_S = 2.0
 
 
 class GrpcApi:
-    """The running server and its market feeds."""
+    """The running server."""
 
     def __init__(
-        self,
-        server: grpc.aio.Server,
-        feeds: MarketFeeds,
-        feeds_task: "asyncio.Task[None]",
-        health_servicer: health.aio.HealthServicer,
-        port: int,
+        self, server: grpc.aio.Server, health_servicer: health.aio.HealthServicer, port: int
     ) -> None:
         self.server = server
-        self.feeds = feeds
-        self.feeds_task = feeds_task
         self.health = health_servicer
         self.port = port
 
     async def stop(self) -> None:
-        """Report NOT_SERVING, finish calls in flight for up to GRACE_S, stop the feeds."""
+        """Report NOT_SERVING, finish calls in flight for up to GRACE_S."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(GRACE_S)
-        self.feeds_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.feeds_task
 
 
 async def start_grpc(ctx: GatewayContext, cache: ApiKeyCache, registry: CollectorRegistry) -> GrpcApi | None:
@@ -73,7 +60,7 @@ async def start_grpc(ctx: GatewayContext, cache: ApiKeyCache, registry: Collecto
         interceptors=[GrpcTelemetry(registry)],
         options=[("grpc.so_reuseport", 1 if settings.workers > 1 else 0)],
     )
-    feeds = MarketFeeds(ctx.redis, ctx.keys, ctx.markets)
+    feeds = ctx.feeds
     trading_api_pb2_grpc.add_TradingServicer_to_server(TradingService(ctx, Signer(ctx, cache), feeds), server)
     market_data_api_pb2_grpc.add_MarketDataServicer_to_server(MarketDataService(ctx, feeds), server)
     health_servicer = health.aio.HealthServicer()
@@ -87,6 +74,5 @@ async def start_grpc(ctx: GatewayContext, cache: ApiKeyCache, registry: Collecto
     await server.start()
     for name in ("", *SERVICES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    feeds_task = asyncio.create_task(feeds.run())
     log.info("gRPC API on %s", address)
-    return GrpcApi(server, feeds, feeds_task, health_servicer, port)
+    return GrpcApi(server, health_servicer, port)

@@ -10,8 +10,8 @@ from google.protobuf.message import Message
 from exchange_proto import trading_api_pb2 as tpb
 from exchange_proto import trading_api_pb2_grpc as tgrpc
 from gateway.context import GatewayContext
+from gateway.feeds import MarketFeeds
 from gateway.grpcapi import convert
-from gateway.grpcapi.feeds import MarketFeeds
 from gateway.grpcapi.signing import Signer
 from gateway.grpcapi.status import abort, answer, slow_consumer
 from gateway.orders import OrderService

@@ -42,6 +42,7 @@ from gateway.wsapi.frames import (
 )
 from gateway.wsapi.methods import METHODS, SIGNED, TRADE, USER_STREAM, Call, Method, now_ms
 from gateway.wsapi.metrics import INVALID_FRAME, UNKNOWN_METHOD, WsApiMetrics
+from gateway.wsapi.userdata import UserDataSubscriptions
 
 log = logging.getLogger("gateway.wsapi")
 
@@ -79,6 +80,7 @@ class Connection:
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
         self.open = True
+        self.streams = UserDataSubscriptions(self.ctx.feeds, self._send)
 
     async def serve(self) -> None:
         await self.websocket.accept()
@@ -98,6 +100,7 @@ class Connection:
         finally:
             self.open = False
             self.metrics.connections -= 1
+            await self.streams.close()
             # Requests under way finish (an order is placed or not, never cut in half); their
             # answers have nowhere to go.
             if self.tasks:
@@ -165,7 +168,7 @@ class Connection:
         try:
             if method is None:
                 raise ApiError(UNSUPPORTED_OPERATION, f"Unknown method '{request.method}'.")
-            call = Call(self.ctx, self.limiter, self.session, params)
+            call = Call(self.ctx, self.limiter, self.session, params, streams=self.streams)
             if method.security != "NONE":
                 call.user_id, call.api_key = await self._authorize(method, params)
             result = await method.handler(call)

@@ -22,7 +22,8 @@ from gateway.routes.account import account_info, commission_rates
 from gateway.routes.market import candles, latest_trades, order_book
 from gateway.routes.public import exchange_info_body
 from gateway.routes.userstream import owned_listen_key
-from gateway.validation import market_of
+from gateway.validation import int_param, market_of
+from gateway.wsapi.userdata import UserDataSubscriptions
 
 NONE = "NONE"
 USER_STREAM = "USER_STREAM"
@@ -56,6 +57,7 @@ class Call:
     params: dict[str, str]
     user_id: int = 0
     api_key: str | None = None
+    streams: UserDataSubscriptions | None = None
 
     @property
     def orders(self) -> OrderService:
@@ -170,6 +172,26 @@ async def _stream_stop(call: Call) -> Any:
     return {}
 
 
+def _streams(call: Call) -> UserDataSubscriptions:
+    assert call.streams is not None, "a connection always passes its subscriptions"
+    return call.streams
+
+
+async def _subscribe(call: Call) -> Any:
+    """Binance's userDataStream.subscribe.signature: the caller's events on this connection."""
+    return {"subscriptionId": await _streams(call).subscribe(call.user_id)}
+
+
+async def _unsubscribe(call: Call) -> Any:
+    """One subscription (`subscriptionId`) or all of this connection's."""
+    await _streams(call).unsubscribe(int_param(call.params, "subscriptionId"))
+    return {}
+
+
+async def _subscriptions(call: Call) -> Any:
+    return [{"subscriptionId": sid} for sid in _streams(call).ids()]
+
+
 async def _session_status(call: Call) -> Any:
     """No connection is ever logged on (see _session_logon): the apiKey is always null."""
     return {
@@ -178,7 +200,7 @@ async def _session_status(call: Call) -> Any:
         "connectedSince": call.session["connectedSince"],
         "returnRateLimits": call.session["returnRateLimits"],
         "serverTime": now_ms(),
-        "userDataStream": False,
+        "userDataStream": bool(call.streams and call.streams.ids()),
     }
 
 
@@ -214,4 +236,7 @@ METHODS: dict[str, Method] = {
     "userDataStream.start": Method(USER_STREAM, _stream_start),
     "userDataStream.ping": Method(USER_STREAM, _stream_ping),
     "userDataStream.stop": Method(USER_STREAM, _stream_stop),
+    "userDataStream.subscribe.signature": Method(USER_DATA, _subscribe),
+    "userDataStream.unsubscribe": Method(NONE, _unsubscribe),
+    "session.subscriptions": Method(NONE, _subscriptions),
 }

@@ -1,13 +1,15 @@
-"""The gRPC streams' source: the WebSocket tier's market feeds (ws.feed.SymbolFeed: md.{SYMBOL}
-decoding, depth snapshot sync and gap repair, diff periods, 24h statistics) and user channels
-(user.{uid}, settlement's payloads), run inside the gateway for its gRPC streams.
+"""The streams the gateway itself serves (gRPC streams, the WebSocket API's user data
+subscriptions): the WebSocket tier's market feeds (ws.feed.SymbolFeed: md.{SYMBOL} decoding,
+depth snapshot sync and gap repair, diff periods, 24h statistics) and user channels (user.{uid},
+settlement's payloads), run inside the gateway on one pub/sub connection.
 
 A stream is a Sink: a bounded queue of messages. A market stream (`<symbol>@depth@100ms`,
 `<symbol>@trade`, `<symbol>@ticker`) gets each payload converted once into a message for all its
 sinks. A user's channel (one subscription however many of the user's streams need it) feeds two
 streams: `user:{uid}` (executionReports) and `account:{uid}` (executionReports and
 outboundAccountPositions). A sink that falls MAX_PENDING messages behind is cut off (the call ends with
-RESOURCE_EXHAUSTED; a depth client then resynchronizes from a snapshot), never buffered without
+RESOURCE_EXHAUSTED, a WebSocket API subscription with eventStreamTerminated; a depth client then
+resynchronizes from a snapshot), never buffered without
 bound; so is every stream when the pub/sub connection fails. Feeds and channels are subscribed
 while some stream needs them.
 """
@@ -21,7 +23,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-from google.protobuf.message import Message
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -35,12 +36,14 @@ from ws.seed import recent_trades
 from ws.snapshots import load_depth_snapshot
 from ws.tickers import ticker_24h
 
-log = logging.getLogger("gateway.grpc.feeds")
+log = logging.getLogger("gateway.feeds")
 
 MAX_PENDING = 10_000
 DEPTH_LEVELS = 1_000  # levels per side in depth:{SYMBOL}
 SEED_MAX_ENTRIES = 20_000
 
+# A stream's message: a protobuf message (gRPC) or the payload itself (the WebSocket API).
+Message = Any
 Convert = Callable[[dict[str, Any]], Message]
 
 
@@ -123,7 +126,7 @@ class StreamHub:
 
 
 class MarketFeeds:
-    """The feeds and user channels the gateway's gRPC streams need, on one pub/sub connection."""
+    """The feeds and user channels the gateway's streams need, on one pub/sub connection."""
 
     def __init__(self, redis: Redis, keys: Keys, markets: dict[str, Market]) -> None:
         self.redis = redis

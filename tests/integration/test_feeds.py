@@ -1,4 +1,4 @@
-"""The gRPC streams' source (gateway.grpcapi.feeds.MarketFeeds) on a real Redis: a user stream
+"""The gRPC streams' source (gateway.feeds.MarketFeeds) on a real Redis: a user stream
 goes live, receives the executionReports published on user.{uid} (other payloads are not
 executionReports and are left out), and a pub/sub connection killed by the server does not leave
 a stream waiting forever."""
@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from exchange_proto import trading_api_pb2 as tpb
+from gateway.feeds import MarketFeeds, Sink
 from gateway.grpcapi import convert
-from gateway.grpcapi.feeds import MarketFeeds, Sink
 
 USER = 7
 
