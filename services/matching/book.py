@@ -1,12 +1,13 @@
 """The order book's storage: resting orders, price levels in time order, both sides sorted.
 
 Hot path: plain classes with `__slots__`, integers only. Prices are ticks, quantities steps.
-A cancelled order is marked dead and dropped from its level's queue lazily; a level's `qty` and
-`count` cover live orders only, and the queue is compacted when dead entries dominate.
+A level keeps its orders in time order as a doubly linked list through the orders themselves
+(`prev`, `next`): appending, taking the head and cancelling from the middle are O(1), allocate
+nothing and leave no dead entries behind. Compiled by mypyc, these are native attribute reads
+and writes, with no method call on a Python container.
 """
 
 from bisect import bisect_left, insort
-from collections import deque
 from collections.abc import Iterator
 
 NO_BID = -1
@@ -19,7 +20,9 @@ class Order:
     `reserve_left` is in units of the asset the order spends. A stop order's `stop` is its stop
     price in ticks (0 for a trailing one without); a trailing stop order's `trail` is its delta in
     basis points, `active` 1 once it follows the price, `reference` its reference price in ticks
-    (0 while it has none). All 0 for other orders.
+    (0 while it has none). All 0 for other orders. `live` is True until the order leaves the book
+    (or the trigger book); `prev` and `next` link it to its neighbours in its price level (None
+    at the ends, and while it is not resting).
     """
 
     __slots__ = (
@@ -28,8 +31,10 @@ class Order:
         "filled",
         "filled_quote",
         "live",
+        "next",
         "order_id",
         "order_type",
+        "prev",
         "price",
         "reference",
         "remaining",
@@ -75,25 +80,55 @@ class Order:
         self.trail = 0
         self.active = 0
         self.reference = 0
+        self.prev: Order | None = None
+        self.next: Order | None = None
 
 
 class Level:
-    """Orders at one price in time order; `qty` and `count` cover the live ones."""
+    """Orders at one price in time order, `head` first, `tail` last (None when empty);
+    `qty` is their total remaining quantity and `count` their number."""
 
-    __slots__ = ("count", "orders", "qty")
+    __slots__ = ("count", "head", "qty", "tail")
 
     def __init__(self) -> None:
-        self.orders: deque[Order] = deque()
+        self.head: Order | None = None
+        self.tail: Order | None = None
         self.qty = 0
         self.count = 0
 
-    def live_orders(self) -> Iterator[Order]:
-        return (o for o in self.orders if o.live)
+    def append(self, order: Order) -> None:
+        """Put `order` at the back of the queue (its quantity and count included)."""
+        tail = self.tail
+        if tail is None:
+            self.head = order
+        else:
+            tail.next = order
+            order.prev = tail
+        self.tail = order
+        self.qty += order.remaining
+        self.count += 1
 
-    def compact(self) -> None:
-        """Drop dead entries once they outnumber the live ones (amortised O(1) per cancel)."""
-        if len(self.orders) > 2 * self.count + 8:
-            self.orders = deque(o for o in self.orders if o.live)
+    def unlink(self, order: Order) -> None:
+        """Take `order` (in this level) out of the queue; `qty` and `count` are the caller's."""
+        prev = order.prev
+        nxt = order.next
+        if prev is None:
+            self.head = nxt
+        else:
+            prev.next = nxt
+            order.prev = None
+        if nxt is None:
+            self.tail = prev
+        else:
+            nxt.prev = prev
+            order.next = None
+
+    def live_orders(self) -> Iterator[Order]:
+        """The orders in time order."""
+        order = self.head
+        while order is not None:
+            yield order
+            order = order.next
 
 
 class BookSide:

@@ -9,7 +9,7 @@ from typing import Final
 
 from matching.book import NO_ASK, BookSide, Level, Order
 from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
-from matching.enums import OrderStatus, Reason
+from matching.enums import Reason
 from matching.events import (
     BookDelta,
     CancelRejected,
@@ -43,6 +43,16 @@ EXPIRE_TAKER: Final = 1
 EXPIRE_MAKER: Final = 2
 EXPIRE_BOTH: Final = 3
 FILLED: Final = 3
+CANCELED: Final = 4
+EXPIRED: Final = 5
+EXPIRED_IN_MATCH: Final = 6
+FOK_NOT_FILLABLE: Final = 303
+IOC_REMAINDER: Final = 304
+MARKET_REMAINDER: Final = 305
+NO_LIQUIDITY: Final = 302
+SELF_TRADE_TAKER: Final = 306
+SELF_TRADE_MAKER: Final = 307
+RESERVE_EXHAUSTED: Final = 308
 UNLIMITED: Final = 1 << 62
 NO_CAP: Final = -1
 OK: Final = 0  # Reason.NONE
@@ -196,27 +206,27 @@ class MatchingEngine:
         """Match an accepted order, then end it or rest it (docs/matching.md, after OrderAccepted)."""
         tif = taker.time_in_force
         if tif == FOK and not market and not self._fok_fillable(taker, limit):
-            self._end_taker(taker, OrderStatus.EXPIRED, Reason.FOK_NOT_FILLABLE, by_quote, ts, out)
+            self._end_taker(taker, EXPIRED, FOK_NOT_FILLABLE, by_quote, ts, out)
             return
         stop = OK
         if (self.asks.best <= limit) if taker.side == BUY else (self.bids.best >= limit):
             stop = self._match(taker, limit, cap, ts, out)
-        if stop == Reason.SELF_TRADE_TAKER:
-            self._end_taker(taker, OrderStatus.EXPIRED_IN_MATCH, stop, by_quote, ts, out)
+        if stop == SELF_TRADE_TAKER:
+            self._end_taker(taker, EXPIRED_IN_MATCH, stop, by_quote, ts, out)
         elif not taker.remaining or (by_quote and stop and taker.filled):
             self._end_taker(taker, FILLED, OK, by_quote, ts, out)
         elif stop:
-            self._end_taker(taker, OrderStatus.EXPIRED, stop, by_quote, ts, out)
+            self._end_taker(taker, EXPIRED, stop, by_quote, ts, out)
         elif not market and tif == GTC:
             self._rest(taker)
         else:
             if not market:
-                why = Reason.IOC_REMAINDER
+                why = IOC_REMAINDER
             elif taker.filled:
-                why = Reason.MARKET_REMAINDER
+                why = MARKET_REMAINDER
             else:
-                why = Reason.NO_LIQUIDITY
-            self._end_taker(taker, OrderStatus.EXPIRED, why, by_quote, ts, out)
+                why = NO_LIQUIDITY
+            self._end_taker(taker, EXPIRED, why, by_quote, ts, out)
 
     # ------------------------------------------------------------------ stop orders
 
@@ -478,23 +488,21 @@ class MatchingEngine:
             if (best > limit) if buy else (best < limit):
                 break
             level = levels[best]
-            queue = level.orders
             cost = best * npts
             price_units = best * tick
-            while t.remaining and level.count:
-                m = queue[0]
-                if not m.live:
-                    queue.popleft()
-                    continue
+            m = level.head
+            while m is not None and t.remaining:
                 if stp and m.user_id == tuser:
                     if stp == EXPIRE_TAKER:
-                        stop = Reason.SELF_TRADE_TAKER
+                        stop = SELF_TRADE_TAKER
                         break
+                    following = m.next
                     self._expire_maker(m, level, ts, out)
                     touched.append(best)
                     if stp == EXPIRE_BOTH:
-                        stop = Reason.SELF_TRADE_TAKER
+                        stop = SELF_TRADE_TAKER
                         break
+                    m = following
                     continue
                 fill = m.remaining if m.remaining < t.remaining else t.remaining
                 if cap >= 0:
@@ -502,7 +510,7 @@ class MatchingEngine:
                     if afford < fill:
                         fill = afford
                         if not fill:
-                            stop = Reason.RESERVE_EXHAUSTED
+                            stop = RESERVE_EXHAUSTED
                             break
                 quote = fill * cost
                 qty = fill * step
@@ -551,8 +559,9 @@ class MatchingEngine:
                 self.last_price = best
                 touched.append(best)
                 if not m.remaining:
+                    following = m.next
                     m.live = False
-                    queue.popleft()
+                    level.unlink(m)
                     level.count -= 1
                     self._unindex(m)
                     self.seq += 1
@@ -570,6 +579,7 @@ class MatchingEngine:
                             m.reserve_left,
                         )
                     )
+                    m = following
             if not level.count:
                 opp.remove_level(best)
             if stop:
@@ -579,7 +589,7 @@ class MatchingEngine:
     def _expire_maker(self, m: Order, level: Level, ts: int, out: list[Event]) -> None:
         """Remove maker `m` (at the head of `level`) for self-trade prevention."""
         m.live = False
-        level.orders.popleft()
+        level.unlink(m)
         level.qty -= m.remaining
         level.count -= 1
         self._unindex(m)
@@ -592,7 +602,7 @@ class MatchingEngine:
                 m.order_id,
                 m.user_id,
                 m.client_order_id,
-                Reason.SELF_TRADE_MAKER,
+                SELF_TRADE_MAKER,
                 m.remaining * step,
             )
         )
@@ -605,7 +615,7 @@ class MatchingEngine:
                 m.user_id,
                 m.client_order_id,
                 m.side,
-                OrderStatus.EXPIRED_IN_MATCH,
+                EXPIRED_IN_MATCH,
                 m.filled * step,
                 m.filled_quote,
                 m.reserve_left,
@@ -656,9 +666,7 @@ class MatchingEngine:
         else:
             level = self.asks.level_at(order.price)
             self._touched_asks.append(order.price)
-        level.orders.append(order)
-        level.qty += order.remaining
-        level.count += 1
+        level.append(order)
         self.orders[order.order_id] = order
         self._index(order)
 
@@ -706,12 +714,9 @@ class MatchingEngine:
         order.live = False
         level.qty -= order.remaining
         level.count -= 1
+        level.unlink(order)
         if not level.count:
             book.remove_level(order.price)
-        elif level.orders[0] is order:
-            level.orders.popleft()
-        else:
-            level.compact()
         self._unindex(order)
         self._emit_cancelled(order, ts, out)
 
@@ -732,7 +737,7 @@ class MatchingEngine:
                 order.user_id,
                 order.client_order_id,
                 order.side,
-                OrderStatus.CANCELED,
+                CANCELED,
                 order.filled * step,
                 order.filled_quote,
                 order.reserve_left,
@@ -757,13 +762,21 @@ class MatchingEngine:
         asks: tuple[tuple[int, int], ...] = ()
         if tb:
             levels = self.bids.levels
-            prices = tb if len(tb) == 1 else sorted(set(tb), reverse=True)
-            bids = tuple((p * tick, _level_qty(levels.get(p)) * step) for p in prices)
+            if len(tb) == 1:  # the common case: one order rested or was cancelled
+                p = tb[0]
+                bids = ((p * tick, _level_qty(levels.get(p)) * step),)
+            else:
+                bids = tuple(
+                    (p * tick, _level_qty(levels.get(p)) * step) for p in sorted(set(tb), reverse=True)
+                )
             tb.clear()
         if ta:
             levels = self.asks.levels
-            prices = ta if len(ta) == 1 else sorted(set(ta))
-            asks = tuple((p * tick, _level_qty(levels.get(p)) * step) for p in prices)
+            if len(ta) == 1:
+                p = ta[0]
+                asks = ((p * tick, _level_qty(levels.get(p)) * step),)
+            else:
+                asks = tuple((p * tick, _level_qty(levels.get(p)) * step) for p in sorted(set(ta)))
             ta.clear()
         self.seq += 1
         out.append(BookDelta(self.seq, ts, bids, asks))
