@@ -22,7 +22,8 @@ class Order:
     basis points, `active` 1 once it follows the price, `reference` its reference price in ticks
     (0 while it has none). All 0 for other orders. `live` is True until the order leaves the book
     (or the trigger book); `prev` and `next` link it to its neighbours in its price level (None
-    at the ends, and while it is not resting).
+    at the ends, and while it is not resting); `prev_mine` and `next_mine` link it to the other
+    open orders of its user (`Owner`).
     """
 
     __slots__ = (
@@ -32,9 +33,11 @@ class Order:
         "filled_quote",
         "live",
         "next",
+        "next_mine",
         "order_id",
         "order_type",
         "prev",
+        "prev_mine",
         "price",
         "reference",
         "remaining",
@@ -82,6 +85,8 @@ class Order:
         self.reference = 0
         self.prev: Order | None = None
         self.next: Order | None = None
+        self.prev_mine: Order | None = None
+        self.next_mine: Order | None = None
 
 
 class Level:
@@ -129,6 +134,58 @@ class Level:
         while order is not None:
             yield order
             order = order.next
+
+
+class Owner:
+    """One user's open orders in the market (resting and waiting stop orders): `count` of them,
+    linked from `first` through `Order.next_mine` in no particular order, and those with a client
+    order id by it."""
+
+    __slots__ = ("client_ids", "count", "first")
+
+    def __init__(self) -> None:
+        self.first: Order | None = None
+        self.count = 0
+        self.client_ids: dict[str, Order] = {}
+
+    def add(self, order: Order) -> None:
+        first = self.first
+        if first is not None:
+            first.prev_mine = order
+            order.next_mine = first
+        self.first = order
+        self.count += 1
+        if order.client_order_id:
+            self.client_ids[order.client_order_id] = order
+
+    def remove(self, order: Order) -> None:
+        prev = order.prev_mine
+        nxt = order.next_mine
+        if prev is None:
+            self.first = nxt
+        else:
+            prev.next_mine = nxt
+            order.prev_mine = None
+        if nxt is not None:
+            nxt.prev_mine = prev
+            order.next_mine = None
+        self.count -= 1
+        if order.client_order_id:
+            del self.client_ids[order.client_order_id]
+
+    def orders(self) -> list[Order]:
+        """The orders, in ascending order id."""
+        out: list[Order] = []
+        order = self.first
+        while order is not None:
+            out.append(order)
+            order = order.next_mine
+        out.sort(key=_order_id)
+        return out
+
+
+def _order_id(order: Order) -> int:
+    return order.order_id
 
 
 class BookSide:

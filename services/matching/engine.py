@@ -7,7 +7,7 @@ no I/O, reads no clock and draws no random number; the same commands always give
 
 from typing import Final
 
-from matching.book import NO_ASK, BookSide, Level, Order
+from matching.book import NO_ASK, BookSide, Level, Order, Owner
 from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
 from matching.enums import Reason
 from matching.events import (
@@ -72,7 +72,6 @@ class MatchingEngine:
         "_waiting",
         "asks",
         "bids",
-        "client_ids",
         "last_price",
         "orders",
         "seq",
@@ -80,7 +79,7 @@ class MatchingEngine:
         "stops",
         "symbol",
         "trade_id",
-        "user_orders",
+        "owners",
     )
 
     def __init__(self, spec: MarketSpec) -> None:
@@ -89,8 +88,7 @@ class MatchingEngine:
         self.bids = BookSide(is_bid=True)
         self.asks = BookSide(is_bid=False)
         self.orders: dict[int, Order] = {}
-        self.client_ids: dict[tuple[int, str], Order] = {}
-        self.user_orders: dict[int, dict[int, Order]] = {}
+        self.owners: dict[int, Owner] = {}
         self.seq = 0
         self.trade_id = 0
         self.last_price = 0
@@ -275,7 +273,8 @@ class MatchingEngine:
             if order is None:
                 order = self._waiting.get(c.order_id)
         elif c.client_order_id:
-            order = self.client_ids.get((c.user_id, c.client_order_id))
+            owner = self.owners.get(c.user_id)
+            order = owner.client_ids.get(c.client_order_id) if owner is not None else None
         else:
             order = None
         if order is None:
@@ -292,12 +291,12 @@ class MatchingEngine:
         if c.symbol != self.symbol:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_MARKET, c.ts, out)
             return
-        mine = self.user_orders.get(c.user_id)
-        if not mine:
+        owner = self.owners.get(c.user_id)
+        if owner is None:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_ORDER, c.ts, out)
             return
-        for order_id in sorted(mine):
-            self._cancel_resting(mine[order_id], c.ts, out)
+        for order in owner.orders():
+            self._cancel_resting(order, c.ts, out)
         self._emit_delta(c.ts, out)
 
     # ------------------------------------------------------------------ validation
@@ -306,10 +305,13 @@ class MatchingEngine:
         """The first rule `c` breaks (a Reason), or OK (docs/matching.md, PlaceOrder 1-8)."""
         if c.symbol != self.symbol:
             return Reason.UNKNOWN_MARKET
-        if c.order_id in self.orders or c.order_id in self._waiting:
+        order_id: object = c.order_id  # boxed once for both lookups
+        if order_id in self.orders or order_id in self._waiting:
             return Reason.DUPLICATE_ORDER_ID
-        if c.client_order_id and (c.user_id, c.client_order_id) in self.client_ids:
-            return Reason.DUPLICATE_CLIENT_ORDER_ID
+        if c.client_order_id:
+            owner = self.owners.get(c.user_id)
+            if owner is not None and c.client_order_id in owner.client_ids:
+                return Reason.DUPLICATE_CLIENT_ORDER_ID
         side = c.side
         if side != BUY and side != SELL:
             return Reason.INVALID_SIDE
@@ -671,31 +673,23 @@ class MatchingEngine:
         self._index(order)
 
     def _index(self, order: Order) -> None:
-        """Index an open order (resting or waiting) by client id and by user."""
-        if order.client_order_id:
-            self.client_ids[(order.user_id, order.client_order_id)] = order
-        mine = self.user_orders.get(order.user_id)
-        if mine is None:
-            mine = self.user_orders[order.user_id] = {}
-        mine[order.order_id] = order
+        """Index an open order (resting or waiting) by user and client id."""
+        owner = self.owners.get(order.user_id)
+        if owner is None:
+            owner = self.owners[order.user_id] = Owner()
+        owner.add(order)
 
     def _unindex(self, order: Order) -> None:
         del self.orders[order.order_id]
-        if order.client_order_id:
-            del self.client_ids[(order.user_id, order.client_order_id)]
-        mine = self.user_orders[order.user_id]
-        del mine[order.order_id]
-        if not mine:
-            del self.user_orders[order.user_id]
+        self._unindex_user(order)
 
     def _unindex_user(self, order: Order) -> None:
-        """Remove an open order (resting or waiting) from the client-id and per-user indexes."""
-        if order.client_order_id:
-            del self.client_ids[(order.user_id, order.client_order_id)]
-        mine = self.user_orders[order.user_id]
-        del mine[order.order_id]
-        if not mine:
-            del self.user_orders[order.user_id]
+        """Remove an open order (resting or waiting) from its user's index."""
+        user_id = order.user_id
+        owner = self.owners[user_id]
+        owner.remove(order)
+        if not owner.count:
+            del self.owners[user_id]
 
     def _cancel_resting(self, order: Order, ts: int, out: list[Event]) -> None:
         """Cancel an open order: one resting in the book, or a waiting stop order."""
@@ -782,6 +776,11 @@ class MatchingEngine:
         out.append(BookDelta(self.seq, ts, bids, asks))
 
     # ------------------------------------------------------------------ state
+
+    @property
+    def client_ids(self) -> dict[tuple[int, str], Order]:
+        """Open orders by (user id, client order id), built on demand (for inspection)."""
+        return {(u, cid): o for u, owner in self.owners.items() for cid, o in owner.client_ids.items()}
 
     def best_bid(self) -> int:
         """Best bid in quote units, 0 when there is none."""
