@@ -74,12 +74,12 @@ class MatchingEngine:
         "bids",
         "last_price",
         "orders",
+        "owners",
         "seq",
         "spec",
         "stops",
         "symbol",
         "trade_id",
-        "owners",
     )
 
     def __init__(self, spec: MarketSpec) -> None:
