@@ -9,9 +9,12 @@ and writes, with no method call on a Python container.
 
 from bisect import bisect_left, insort
 from collections.abc import Iterator
+from typing import Final
 
 NO_BID = -1
 NO_ASK = 1 << 62
+SPARE_LEVELS: Final = 64
+SPARE_OWNERS: Final = 64
 
 
 class Order:
@@ -196,21 +199,25 @@ class BookSide:
     at the end of a flat list (C speed: bisect and memmove).
     `best` is the best price in ticks, or NO_BID / NO_ASK when the side is empty, chosen so
     that a crossing test against an empty side is always false.
+    `spare` keeps up to SPARE_LEVELS empty levels for reuse: near the touch, levels come and go
+    with nearly every order.
     """
 
-    __slots__ = ("best", "is_bid", "keys", "levels")
+    __slots__ = ("best", "is_bid", "keys", "levels", "spare")
 
     def __init__(self, is_bid: bool) -> None:
         self.levels: dict[int, Level] = {}
         self.keys: list[int] = []
         self.is_bid = is_bid
         self.best = NO_BID if is_bid else NO_ASK
+        self.spare: list[Level] = []
 
     def level_at(self, price: int) -> Level:
         """The level at `price`, created (and made best if better) when missing."""
         level = self.levels.get(price)
         if level is None:
-            level = self.levels[price] = Level()
+            spare = self.spare
+            level = self.levels[price] = spare.pop() if spare else Level()
             key = price if self.is_bid else -price
             keys = self.keys
             if not keys or key > keys[-1]:
@@ -221,7 +228,10 @@ class BookSide:
         return level
 
     def remove_level(self, price: int) -> None:
-        del self.levels[price]
+        """Drop the level at `price`, which must be empty (no order, `qty` and `count` 0)."""
+        level = self.levels.pop(price)
+        if len(self.spare) < SPARE_LEVELS:
+            self.spare.append(level)
         keys = self.keys
         key = price if self.is_bid else -price
         if keys[-1] == key:
