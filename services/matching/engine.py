@@ -7,7 +7,7 @@ no I/O, reads no clock and draws no random number; the same commands always give
 
 from typing import Final
 
-from matching.book import NO_ASK, BookSide, Level, Order, Owner
+from matching.book import NO_ASK, SPARE_OWNERS, BookSide, Level, Order, Owner
 from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
 from matching.enums import Reason
 from matching.events import (
@@ -65,6 +65,7 @@ class MatchingEngine:
 
     __slots__ = (
         "_npts",
+        "_spare_owners",
         "_step",
         "_tick",
         "_touched_asks",
@@ -89,6 +90,7 @@ class MatchingEngine:
         self.asks = BookSide(is_bid=False)
         self.orders: dict[int, Order] = {}
         self.owners: dict[int, Owner] = {}
+        self._spare_owners: list[Owner] = []  # up to SPARE_OWNERS empty ones, for reuse
         self.seq = 0
         self.trade_id = 0
         self.last_price = 0
@@ -676,7 +678,8 @@ class MatchingEngine:
         """Index an open order (resting or waiting) by user and client id."""
         owner = self.owners.get(order.user_id)
         if owner is None:
-            owner = self.owners[order.user_id] = Owner()
+            spare = self._spare_owners
+            owner = self.owners[order.user_id] = spare.pop() if spare else Owner()
         owner.add(order)
 
     def _unindex(self, order: Order) -> None:
@@ -690,6 +693,8 @@ class MatchingEngine:
         owner.remove(order)
         if not owner.count:
             del self.owners[user_id]
+            if len(self._spare_owners) < SPARE_OWNERS:
+                self._spare_owners.append(owner)
 
     def _cancel_resting(self, order: Order, ts: int, out: list[Event]) -> None:
         """Cancel an open order: one resting in the book, or a waiting stop order."""
