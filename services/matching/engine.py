@@ -765,9 +765,7 @@ class MatchingEngine:
                 p = tb[0]
                 bids = ((p * tick, _level_qty(levels.get(p)) * step),)
             else:
-                bids = tuple(
-                    (p * tick, _level_qty(levels.get(p)) * step) for p in sorted(set(tb), reverse=True)
-                )
+                bids = tuple([(p * tick, _level_qty(levels.get(p)) * step) for p in _distinct(tb, True)])
             tb.clear()
         if ta:
             levels = self.asks.levels
@@ -775,7 +773,7 @@ class MatchingEngine:
                 p = ta[0]
                 asks = ((p * tick, _level_qty(levels.get(p)) * step),)
             else:
-                asks = tuple((p * tick, _level_qty(levels.get(p)) * step) for p in sorted(set(ta)))
+                asks = tuple([(p * tick, _level_qty(levels.get(p)) * step) for p in _distinct(ta, False)])
             ta.clear()
         self.seq += 1
         out.append(BookDelta(self.seq, ts, bids, asks))
@@ -909,3 +907,18 @@ class MatchingEngine:
 
 def _level_qty(level: Level | None) -> int:
     return level.qty if level is not None else 0
+
+
+def _distinct(prices: list[int], descending: bool) -> list[int]:
+    """The distinct `prices`, sorted (descending or ascending). A taker touches levels from the
+    best outwards, so the list is usually sorted already, with repeats: one pass, no sort."""
+    out: list[int] = []
+    for p in prices:
+        if out:
+            last = out[-1]
+            if p == last:
+                continue
+            if (p > last) if descending else (p < last):
+                return sorted(set(prices), reverse=descending)
+        out.append(p)
+    return out
