@@ -200,10 +200,11 @@ class BookSide:
     `best` is the best price in ticks, or NO_BID / NO_ASK when the side is empty, chosen so
     that a crossing test against an empty side is always false.
     `spare` keeps up to SPARE_LEVELS empty levels for reuse: near the touch, levels come and go
-    with nearly every order.
+    with nearly every order. `fresh` is the empty level the next new price will get, so that
+    finding or creating a level is one dict operation.
     """
 
-    __slots__ = ("best", "is_bid", "keys", "levels", "spare")
+    __slots__ = ("best", "fresh", "is_bid", "keys", "levels", "spare")
 
     def __init__(self, is_bid: bool) -> None:
         self.levels: dict[int, Level] = {}
@@ -211,13 +212,15 @@ class BookSide:
         self.is_bid = is_bid
         self.best = NO_BID if is_bid else NO_ASK
         self.spare: list[Level] = []
+        self.fresh = Level()
 
     def level_at(self, price: int) -> Level:
         """The level at `price`, created (and made best if better) when missing."""
-        level = self.levels.get(price)
-        if level is None:
+        fresh = self.fresh
+        level = self.levels.setdefault(price, fresh)
+        if level is fresh:
             spare = self.spare
-            level = self.levels[price] = spare.pop() if spare else Level()
+            self.fresh = spare.pop() if spare else Level()
             key = price if self.is_bid else -price
             keys = self.keys
             if not keys or key > keys[-1]:
@@ -227,9 +230,9 @@ class BookSide:
                 insort(keys, key)
         return level
 
-    def remove_level(self, price: int) -> None:
-        """Drop the level at `price`, which must be empty (no order, `qty` and `count` 0)."""
-        level = self.levels.pop(price)
+    def remove_level(self, price: int, level: Level) -> None:
+        """Drop `level`, the level at `price`, which must be empty (no order, `qty` and `count` 0)."""
+        del self.levels[price]
         if len(self.spare) < SPARE_LEVELS:
             self.spare.append(level)
         keys = self.keys

@@ -585,7 +585,7 @@ class MatchingEngine:
                     )
                     m = following
             if not level.count:
-                opp.remove_level(best)
+                opp.remove_level(best, level)
             if stop:
                 break
         return stop
@@ -715,7 +715,7 @@ class MatchingEngine:
         level.count -= 1
         level.unlink(order)
         if not level.count:
-            book.remove_level(order.price)
+            book.remove_level(order.price, level)
         self._unindex(order)
         self._emit_cancelled(order, ts, out)
 
