@@ -11,8 +11,8 @@ from bisect import bisect_left, insort
 from collections.abc import Iterator
 from typing import Final
 
-NO_BID = -1
-NO_ASK = 1 << 62
+NO_BID: Final = -1
+NO_ASK: Final = 1 << 62
 SPARE_LEVELS: Final = 64
 SPARE_OWNERS: Final = 64
 

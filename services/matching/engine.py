@@ -485,7 +485,6 @@ class MatchingEngine:
         stp = t.stp_mode
         tuser = t.user_id
         side = t.side
-        append = out.append
         stop = OK
         while t.remaining:
             best = opp.best
@@ -539,7 +538,7 @@ class MatchingEngine:
                     maker_fee = -(-qty * maker_ppm // PPM)
                 self.trade_id += 1
                 self.seq += 1
-                append(
+                out.append(
                     Trade(
                         self.seq,
                         ts,
@@ -569,7 +568,7 @@ class MatchingEngine:
                     level.count -= 1
                     self._unindex(m)
                     self.seq += 1
-                    append(
+                    out.append(
                         OrderDone(
                             self.seq,
                             ts,
