@@ -26,7 +26,8 @@ class Order:
     (0 while it has none). All 0 for other orders. `live` is True until the order leaves the book
     (or the trigger book); `prev` and `next` link it to its neighbours in its price level (None
     at the ends, and while it is not resting); `prev_mine` and `next_mine` link it to the other
-    open orders of its user (`Owner`).
+    open orders of its user. `level` is the level it rests in and `owner` its user's `Owner`,
+    set when it rests or is indexed (stale once it left; only read while it is open).
     """
 
     __slots__ = (
@@ -34,11 +35,13 @@ class Order:
         "client_order_id",
         "filled",
         "filled_quote",
+        "level",
         "live",
         "next",
         "next_mine",
         "order_id",
         "order_type",
+        "owner",
         "prev",
         "prev_mine",
         "price",
@@ -90,6 +93,8 @@ class Order:
         self.next: Order | None = None
         self.prev_mine: Order | None = None
         self.next_mine: Order | None = None
+        self.level: Level | None = None
+        self.owner: Owner | None = None
 
 
 class Level:
@@ -113,6 +118,7 @@ class Level:
             tail.next = order
             order.prev = tail
         self.tail = order
+        order.level = self
         self.qty += order.remaining
         self.count += 1
 
@@ -157,6 +163,7 @@ class Owner:
             first.prev_mine = order
             order.next_mine = first
         self.first = order
+        order.owner = self
         self.count += 1
         if order.client_order_id:
             self.client_ids[order.client_order_id] = order

@@ -687,17 +687,17 @@ class MatchingEngine:
 
     def _unindex_user(self, order: Order) -> None:
         """Remove an open order (resting or waiting) from its user's index."""
-        user_id = order.user_id
-        owner = self.owners[user_id]
+        owner = order.owner
+        assert owner is not None
         owner.remove(order)
         if not owner.count:
-            del self.owners[user_id]
+            del self.owners[order.user_id]
             if len(self._spare_owners) < SPARE_OWNERS:
                 self._spare_owners.append(owner)
 
     def _cancel_resting(self, order: Order, ts: int, out: list[Event]) -> None:
         """Cancel an open order: one resting in the book, or a waiting stop order."""
-        if order.order_id in self._waiting:
+        if self._waiting and order.order_id in self._waiting:
             self.stops.remove(order)
             self._unindex_user(order)
             self._emit_cancelled(order, ts, out)
@@ -708,7 +708,8 @@ class MatchingEngine:
         else:
             book = self.asks
             self._touched_asks.append(order.price)
-        level = book.levels[order.price]
+        level = order.level
+        assert level is not None
         order.live = False
         level.qty -= order.remaining
         level.count -= 1
