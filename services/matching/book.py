@@ -209,9 +209,24 @@ class BookSide:
     `spare` keeps up to SPARE_LEVELS empty levels for reuse: near the touch, levels come and go
     with nearly every order. `fresh` is the empty level the next new price will get, so that
     finding or creating a level is one dict operation.
+
+    The levels the current command changed (for its BookDelta) are `touched`, the first price
+    (0: none) with `touched_level`, the level last touched at that price, and `touched_more`, any
+    other prices, in the order touched (repeats possible). One price is the common case (an order
+    rested or was cancelled): no list to fill and clear, no lookup.
     """
 
-    __slots__ = ("best", "fresh", "is_bid", "keys", "levels", "spare")
+    __slots__ = (
+        "best",
+        "fresh",
+        "is_bid",
+        "keys",
+        "levels",
+        "spare",
+        "touched",
+        "touched_level",
+        "touched_more",
+    )
 
     def __init__(self, is_bid: bool) -> None:
         self.levels: dict[int, Level] = {}
@@ -220,6 +235,38 @@ class BookSide:
         self.best = NO_BID if is_bid else NO_ASK
         self.spare: list[Level] = []
         self.fresh = Level()
+        self.touched = 0
+        self.touched_level = self.fresh
+        self.touched_more: list[int] = []
+
+    def touch(self, price: int, level: Level) -> None:
+        """Note that the current command changed `level`, the level at `price`."""
+        if price == self.touched:
+            self.touched_level = level  # the same level, or a new one after it was emptied
+        elif not self.touched:
+            self.touched = price
+            self.touched_level = level
+        else:
+            self.touched_more.append(price)
+
+    def take_delta(self, tick: int, step: int) -> tuple[tuple[int, int], ...]:
+        """(price, total quantity) in smallest units of each level touched since the last call,
+        best first, 0 for a level gone; forgets them. Empty when none was touched."""
+        price = self.touched
+        if not price:
+            return ()
+        self.touched = 0
+        more = self.touched_more
+        if not more:
+            return ((price * tick, self.touched_level.qty * step),)
+        more.append(price)
+        levels = self.levels
+        out: list[tuple[int, int]] = []
+        for p in _distinct(more, self.is_bid):
+            level = levels.get(p)
+            out.append((p * tick, level.qty * step if level is not None else 0))
+        more.clear()
+        return tuple(out)
 
     def level_at(self, price: int) -> Level:
         """The level at `price`, created (and made best if better) when missing."""
@@ -262,3 +309,18 @@ class BookSide:
         """Live orders from the best price outwards, each level in time order."""
         for price in self.prices_from_best():
             yield from self.levels[price].live_orders()
+
+
+def _distinct(prices: list[int], descending: bool) -> list[int]:
+    """The distinct `prices`, sorted (descending or ascending). A taker touches levels from the
+    best outwards, so the list is usually sorted already, with repeats: one pass, no sort."""
+    out: list[int] = []
+    for p in prices:
+        if out:
+            last = out[-1]
+            if p == last:
+                continue
+            if (p > last) if descending else (p < last):
+                return sorted(set(prices), reverse=descending)
+        out.append(p)
+    return out

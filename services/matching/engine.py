@@ -68,8 +68,6 @@ class MatchingEngine:
         "_spare_owners",
         "_step",
         "_tick",
-        "_touched_asks",
-        "_touched_bids",
         "_waiting",
         "asks",
         "bids",
@@ -97,8 +95,6 @@ class MatchingEngine:
         self._tick = spec.tick_units
         self._step = spec.step_units
         self._npts = spec.notional_per_tick_step
-        self._touched_bids: list[int] = []
-        self._touched_asks: list[int] = []
         self.stops = TriggerBook()
         self._waiting = self.stops.orders  # the same dict, one attribute read on the hot path
 
@@ -475,7 +471,6 @@ class MatchingEngine:
         """
         buy = t.side == BUY
         opp = self.asks if buy else self.bids
-        touched = self._touched_asks if buy else self._touched_bids
         levels = opp.levels
         npts = self._npts
         step = self._step
@@ -501,7 +496,7 @@ class MatchingEngine:
                         break
                     following = m.next
                     self._expire_maker(m, level, ts, out)
-                    touched.append(best)
+                    opp.touch(best, level)
                     if stp == EXPIRE_BOTH:
                         stop = SELF_TRADE_TAKER
                         break
@@ -560,7 +555,7 @@ class MatchingEngine:
                     )
                 )
                 self.last_price = best
-                touched.append(best)
+                opp.touch(best, level)
                 if not m.remaining:
                     following = m.next
                     m.live = False
@@ -663,12 +658,9 @@ class MatchingEngine:
 
     def _rest(self, order: Order) -> None:
         """Put `order` at the back of its price level and index it."""
-        if order.side == BUY:
-            level = self.bids.level_at(order.price)
-            self._touched_bids.append(order.price)
-        else:
-            level = self.asks.level_at(order.price)
-            self._touched_asks.append(order.price)
+        side = self.bids if order.side == BUY else self.asks
+        level = side.level_at(order.price)
+        side.touch(order.price, level)
         level.append(order)
         self.orders[order.order_id] = order
         self._index(order)
@@ -702,14 +694,10 @@ class MatchingEngine:
             self._unindex_user(order)
             self._emit_cancelled(order, ts, out)
             return
-        if order.side == BUY:
-            book = self.bids
-            self._touched_bids.append(order.price)
-        else:
-            book = self.asks
-            self._touched_asks.append(order.price)
+        book = self.bids if order.side == BUY else self.asks
         level = order.level
         assert level is not None
+        book.touch(order.price, level)
         order.live = False
         level.qty -= order.remaining
         level.count -= 1
@@ -751,30 +739,10 @@ class MatchingEngine:
 
     def _emit_delta(self, ts: int, out: list[Event]) -> None:
         """One BookDelta for the levels the current command touched, if any."""
-        tb = self._touched_bids
-        ta = self._touched_asks
-        if not tb and not ta:
+        if not self.bids.touched and not self.asks.touched:
             return
-        tick = self._tick
-        step = self._step
-        bids: tuple[tuple[int, int], ...] = ()
-        asks: tuple[tuple[int, int], ...] = ()
-        if tb:
-            levels = self.bids.levels
-            if len(tb) == 1:  # the common case: one order rested or was cancelled
-                p = tb[0]
-                bids = ((p * tick, _level_qty(levels.get(p)) * step),)
-            else:
-                bids = tuple([(p * tick, _level_qty(levels.get(p)) * step) for p in _distinct(tb, True)])
-            tb.clear()
-        if ta:
-            levels = self.asks.levels
-            if len(ta) == 1:
-                p = ta[0]
-                asks = ((p * tick, _level_qty(levels.get(p)) * step),)
-            else:
-                asks = tuple([(p * tick, _level_qty(levels.get(p)) * step) for p in _distinct(ta, False)])
-            ta.clear()
+        bids = self.bids.take_delta(self._tick, self._step)
+        asks = self.asks.take_delta(self._tick, self._step)
         self.seq += 1
         out.append(BookDelta(self.seq, ts, bids, asks))
 
@@ -864,8 +832,8 @@ class MatchingEngine:
             )
             engine.stops.restore(order, t[8] // spec.tick_units, t[12], t[13], t[14] // spec.tick_units)
             engine._index(order)
-        engine._touched_bids.clear()
-        engine._touched_asks.clear()
+        engine.bids.take_delta(1, 1)  # forget what restoring touched
+        engine.asks.take_delta(1, 1)
         return engine
 
     def _trigger_record(self, o: Order) -> TriggerRecord:
@@ -903,22 +871,3 @@ class MatchingEngine:
             int(o.stp_mode),
             o.ts,
         )
-
-
-def _level_qty(level: Level | None) -> int:
-    return level.qty if level is not None else 0
-
-
-def _distinct(prices: list[int], descending: bool) -> list[int]:
-    """The distinct `prices`, sorted (descending or ascending). A taker touches levels from the
-    best outwards, so the list is usually sorted already, with repeats: one pass, no sort."""
-    out: list[int] = []
-    for p in prices:
-        if out:
-            last = out[-1]
-            if p == last:
-                continue
-            if (p > last) if descending else (p < last):
-                return sorted(set(prices), reverse=descending)
-        out.append(p)
-    return out
