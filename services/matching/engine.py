@@ -7,9 +7,9 @@ no I/O, reads no clock and draws no random number; the same commands always give
 
 from typing import Final
 
-from matching.book import NO_ASK, BookSide, Level, Order
+from matching.book import NO_ASK, SPARE_OWNERS, BookSide, Level, Order, Owner
 from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
-from matching.enums import OrderStatus, Reason
+from matching.enums import Reason
 from matching.events import (
     BookDelta,
     CancelRejected,
@@ -43,6 +43,16 @@ EXPIRE_TAKER: Final = 1
 EXPIRE_MAKER: Final = 2
 EXPIRE_BOTH: Final = 3
 FILLED: Final = 3
+CANCELED: Final = 4
+EXPIRED: Final = 5
+EXPIRED_IN_MATCH: Final = 6
+FOK_NOT_FILLABLE: Final = 303
+IOC_REMAINDER: Final = 304
+MARKET_REMAINDER: Final = 305
+NO_LIQUIDITY: Final = 302
+SELF_TRADE_TAKER: Final = 306
+SELF_TRADE_MAKER: Final = 307
+RESERVE_EXHAUSTED: Final = 308
 UNLIMITED: Final = 1 << 62
 NO_CAP: Final = -1
 OK: Final = 0  # Reason.NONE
@@ -55,22 +65,20 @@ class MatchingEngine:
 
     __slots__ = (
         "_npts",
+        "_spare_owners",
         "_step",
         "_tick",
-        "_touched_asks",
-        "_touched_bids",
         "_waiting",
         "asks",
         "bids",
-        "client_ids",
         "last_price",
         "orders",
+        "owners",
         "seq",
         "spec",
         "stops",
         "symbol",
         "trade_id",
-        "user_orders",
     )
 
     def __init__(self, spec: MarketSpec) -> None:
@@ -79,16 +87,14 @@ class MatchingEngine:
         self.bids = BookSide(is_bid=True)
         self.asks = BookSide(is_bid=False)
         self.orders: dict[int, Order] = {}
-        self.client_ids: dict[tuple[int, str], Order] = {}
-        self.user_orders: dict[int, dict[int, Order]] = {}
+        self.owners: dict[int, Owner] = {}
+        self._spare_owners: list[Owner] = []  # up to SPARE_OWNERS empty ones, for reuse
         self.seq = 0
         self.trade_id = 0
         self.last_price = 0
         self._tick = spec.tick_units
         self._step = spec.step_units
         self._npts = spec.notional_per_tick_step
-        self._touched_bids: list[int] = []
-        self._touched_asks: list[int] = []
         self.stops = TriggerBook()
         self._waiting = self.stops.orders  # the same dict, one attribute read on the hot path
 
@@ -196,27 +202,27 @@ class MatchingEngine:
         """Match an accepted order, then end it or rest it (docs/matching.md, after OrderAccepted)."""
         tif = taker.time_in_force
         if tif == FOK and not market and not self._fok_fillable(taker, limit):
-            self._end_taker(taker, OrderStatus.EXPIRED, Reason.FOK_NOT_FILLABLE, by_quote, ts, out)
+            self._end_taker(taker, EXPIRED, FOK_NOT_FILLABLE, by_quote, ts, out)
             return
         stop = OK
         if (self.asks.best <= limit) if taker.side == BUY else (self.bids.best >= limit):
             stop = self._match(taker, limit, cap, ts, out)
-        if stop == Reason.SELF_TRADE_TAKER:
-            self._end_taker(taker, OrderStatus.EXPIRED_IN_MATCH, stop, by_quote, ts, out)
+        if stop == SELF_TRADE_TAKER:
+            self._end_taker(taker, EXPIRED_IN_MATCH, stop, by_quote, ts, out)
         elif not taker.remaining or (by_quote and stop and taker.filled):
             self._end_taker(taker, FILLED, OK, by_quote, ts, out)
         elif stop:
-            self._end_taker(taker, OrderStatus.EXPIRED, stop, by_quote, ts, out)
+            self._end_taker(taker, EXPIRED, stop, by_quote, ts, out)
         elif not market and tif == GTC:
             self._rest(taker)
         else:
             if not market:
-                why = Reason.IOC_REMAINDER
+                why = IOC_REMAINDER
             elif taker.filled:
-                why = Reason.MARKET_REMAINDER
+                why = MARKET_REMAINDER
             else:
-                why = Reason.NO_LIQUIDITY
-            self._end_taker(taker, OrderStatus.EXPIRED, why, by_quote, ts, out)
+                why = NO_LIQUIDITY
+            self._end_taker(taker, EXPIRED, why, by_quote, ts, out)
 
     # ------------------------------------------------------------------ stop orders
 
@@ -265,7 +271,8 @@ class MatchingEngine:
             if order is None:
                 order = self._waiting.get(c.order_id)
         elif c.client_order_id:
-            order = self.client_ids.get((c.user_id, c.client_order_id))
+            owner = self.owners.get(c.user_id)
+            order = owner.client_ids.get(c.client_order_id) if owner is not None else None
         else:
             order = None
         if order is None:
@@ -282,12 +289,12 @@ class MatchingEngine:
         if c.symbol != self.symbol:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_MARKET, c.ts, out)
             return
-        mine = self.user_orders.get(c.user_id)
-        if not mine:
+        owner = self.owners.get(c.user_id)
+        if owner is None:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_ORDER, c.ts, out)
             return
-        for order_id in sorted(mine):
-            self._cancel_resting(mine[order_id], c.ts, out)
+        for order in owner.orders():
+            self._cancel_resting(order, c.ts, out)
         self._emit_delta(c.ts, out)
 
     # ------------------------------------------------------------------ validation
@@ -296,10 +303,13 @@ class MatchingEngine:
         """The first rule `c` breaks (a Reason), or OK (docs/matching.md, PlaceOrder 1-8)."""
         if c.symbol != self.symbol:
             return Reason.UNKNOWN_MARKET
-        if c.order_id in self.orders or c.order_id in self._waiting:
+        order_id: object = c.order_id  # boxed once for both lookups
+        if order_id in self.orders or order_id in self._waiting:
             return Reason.DUPLICATE_ORDER_ID
-        if c.client_order_id and (c.user_id, c.client_order_id) in self.client_ids:
-            return Reason.DUPLICATE_CLIENT_ORDER_ID
+        if c.client_order_id:
+            owner = self.owners.get(c.user_id)
+            if owner is not None and c.client_order_id in owner.client_ids:
+                return Reason.DUPLICATE_CLIENT_ORDER_ID
         side = c.side
         if side != BUY and side != SELL:
             return Reason.INVALID_SIDE
@@ -461,7 +471,6 @@ class MatchingEngine:
         """
         buy = t.side == BUY
         opp = self.asks if buy else self.bids
-        touched = self._touched_asks if buy else self._touched_bids
         levels = opp.levels
         npts = self._npts
         step = self._step
@@ -471,30 +480,27 @@ class MatchingEngine:
         stp = t.stp_mode
         tuser = t.user_id
         side = t.side
-        append = out.append
         stop = OK
         while t.remaining:
             best = opp.best
             if (best > limit) if buy else (best < limit):
                 break
             level = levels[best]
-            queue = level.orders
             cost = best * npts
             price_units = best * tick
-            while t.remaining and level.count:
-                m = queue[0]
-                if not m.live:
-                    queue.popleft()
-                    continue
+            m = level.head
+            while m is not None and t.remaining:
                 if stp and m.user_id == tuser:
                     if stp == EXPIRE_TAKER:
-                        stop = Reason.SELF_TRADE_TAKER
+                        stop = SELF_TRADE_TAKER
                         break
+                    following = m.next
                     self._expire_maker(m, level, ts, out)
-                    touched.append(best)
+                    opp.touch(best, level)
                     if stp == EXPIRE_BOTH:
-                        stop = Reason.SELF_TRADE_TAKER
+                        stop = SELF_TRADE_TAKER
                         break
+                    m = following
                     continue
                 fill = m.remaining if m.remaining < t.remaining else t.remaining
                 if cap >= 0:
@@ -502,7 +508,7 @@ class MatchingEngine:
                     if afford < fill:
                         fill = afford
                         if not fill:
-                            stop = Reason.RESERVE_EXHAUSTED
+                            stop = RESERVE_EXHAUSTED
                             break
                 quote = fill * cost
                 qty = fill * step
@@ -527,7 +533,7 @@ class MatchingEngine:
                     maker_fee = -(-qty * maker_ppm // PPM)
                 self.trade_id += 1
                 self.seq += 1
-                append(
+                out.append(
                     Trade(
                         self.seq,
                         ts,
@@ -549,14 +555,15 @@ class MatchingEngine:
                     )
                 )
                 self.last_price = best
-                touched.append(best)
+                opp.touch(best, level)
                 if not m.remaining:
+                    following = m.next
                     m.live = False
-                    queue.popleft()
+                    level.unlink(m)
                     level.count -= 1
                     self._unindex(m)
                     self.seq += 1
-                    append(
+                    out.append(
                         OrderDone(
                             self.seq,
                             ts,
@@ -570,8 +577,9 @@ class MatchingEngine:
                             m.reserve_left,
                         )
                     )
+                    m = following
             if not level.count:
-                opp.remove_level(best)
+                opp.remove_level(best, level)
             if stop:
                 break
         return stop
@@ -579,7 +587,7 @@ class MatchingEngine:
     def _expire_maker(self, m: Order, level: Level, ts: int, out: list[Event]) -> None:
         """Remove maker `m` (at the head of `level`) for self-trade prevention."""
         m.live = False
-        level.orders.popleft()
+        level.unlink(m)
         level.qty -= m.remaining
         level.count -= 1
         self._unindex(m)
@@ -592,7 +600,7 @@ class MatchingEngine:
                 m.order_id,
                 m.user_id,
                 m.client_order_id,
-                Reason.SELF_TRADE_MAKER,
+                SELF_TRADE_MAKER,
                 m.remaining * step,
             )
         )
@@ -605,7 +613,7 @@ class MatchingEngine:
                 m.user_id,
                 m.client_order_id,
                 m.side,
-                OrderStatus.EXPIRED_IN_MATCH,
+                EXPIRED_IN_MATCH,
                 m.filled * step,
                 m.filled_quote,
                 m.reserve_left,
@@ -650,68 +658,52 @@ class MatchingEngine:
 
     def _rest(self, order: Order) -> None:
         """Put `order` at the back of its price level and index it."""
-        if order.side == BUY:
-            level = self.bids.level_at(order.price)
-            self._touched_bids.append(order.price)
-        else:
-            level = self.asks.level_at(order.price)
-            self._touched_asks.append(order.price)
-        level.orders.append(order)
-        level.qty += order.remaining
-        level.count += 1
+        side = self.bids if order.side == BUY else self.asks
+        level = side.level_at(order.price)
+        side.touch(order.price, level)
+        level.append(order)
         self.orders[order.order_id] = order
         self._index(order)
 
     def _index(self, order: Order) -> None:
-        """Index an open order (resting or waiting) by client id and by user."""
-        if order.client_order_id:
-            self.client_ids[(order.user_id, order.client_order_id)] = order
-        mine = self.user_orders.get(order.user_id)
-        if mine is None:
-            mine = self.user_orders[order.user_id] = {}
-        mine[order.order_id] = order
+        """Index an open order (resting or waiting) by user and client id."""
+        owner = self.owners.get(order.user_id)
+        if owner is None:
+            spare = self._spare_owners
+            owner = self.owners[order.user_id] = spare.pop() if spare else Owner()
+        owner.add(order)
 
     def _unindex(self, order: Order) -> None:
         del self.orders[order.order_id]
-        if order.client_order_id:
-            del self.client_ids[(order.user_id, order.client_order_id)]
-        mine = self.user_orders[order.user_id]
-        del mine[order.order_id]
-        if not mine:
-            del self.user_orders[order.user_id]
+        self._unindex_user(order)
 
     def _unindex_user(self, order: Order) -> None:
-        """Remove an open order (resting or waiting) from the client-id and per-user indexes."""
-        if order.client_order_id:
-            del self.client_ids[(order.user_id, order.client_order_id)]
-        mine = self.user_orders[order.user_id]
-        del mine[order.order_id]
-        if not mine:
-            del self.user_orders[order.user_id]
+        """Remove an open order (resting or waiting) from its user's index."""
+        owner = order.owner
+        assert owner is not None
+        owner.remove(order)
+        if not owner.count:
+            del self.owners[order.user_id]
+            if len(self._spare_owners) < SPARE_OWNERS:
+                self._spare_owners.append(owner)
 
     def _cancel_resting(self, order: Order, ts: int, out: list[Event]) -> None:
         """Cancel an open order: one resting in the book, or a waiting stop order."""
-        if order.order_id in self._waiting:
+        if self._waiting and order.order_id in self._waiting:
             self.stops.remove(order)
             self._unindex_user(order)
             self._emit_cancelled(order, ts, out)
             return
-        if order.side == BUY:
-            book = self.bids
-            self._touched_bids.append(order.price)
-        else:
-            book = self.asks
-            self._touched_asks.append(order.price)
-        level = book.levels[order.price]
+        book = self.bids if order.side == BUY else self.asks
+        level = order.level
+        assert level is not None
+        book.touch(order.price, level)
         order.live = False
         level.qty -= order.remaining
         level.count -= 1
+        level.unlink(order)
         if not level.count:
-            book.remove_level(order.price)
-        elif level.orders[0] is order:
-            level.orders.popleft()
-        else:
-            level.compact()
+            book.remove_level(order.price, level)
         self._unindex(order)
         self._emit_cancelled(order, ts, out)
 
@@ -732,7 +724,7 @@ class MatchingEngine:
                 order.user_id,
                 order.client_order_id,
                 order.side,
-                OrderStatus.CANCELED,
+                CANCELED,
                 order.filled * step,
                 order.filled_quote,
                 order.reserve_left,
@@ -747,28 +739,19 @@ class MatchingEngine:
 
     def _emit_delta(self, ts: int, out: list[Event]) -> None:
         """One BookDelta for the levels the current command touched, if any."""
-        tb = self._touched_bids
-        ta = self._touched_asks
-        if not tb and not ta:
+        if not self.bids.touched and not self.asks.touched:
             return
-        tick = self._tick
-        step = self._step
-        bids: tuple[tuple[int, int], ...] = ()
-        asks: tuple[tuple[int, int], ...] = ()
-        if tb:
-            levels = self.bids.levels
-            prices = tb if len(tb) == 1 else sorted(set(tb), reverse=True)
-            bids = tuple((p * tick, _level_qty(levels.get(p)) * step) for p in prices)
-            tb.clear()
-        if ta:
-            levels = self.asks.levels
-            prices = ta if len(ta) == 1 else sorted(set(ta))
-            asks = tuple((p * tick, _level_qty(levels.get(p)) * step) for p in prices)
-            ta.clear()
+        bids = self.bids.take_delta(self._tick, self._step)
+        asks = self.asks.take_delta(self._tick, self._step)
         self.seq += 1
         out.append(BookDelta(self.seq, ts, bids, asks))
 
     # ------------------------------------------------------------------ state
+
+    @property
+    def client_ids(self) -> dict[tuple[int, str], Order]:
+        """Open orders by (user id, client order id), built on demand (for inspection)."""
+        return {(u, cid): o for u, owner in self.owners.items() for cid, o in owner.client_ids.items()}
 
     def best_bid(self) -> int:
         """Best bid in quote units, 0 when there is none."""
@@ -849,8 +832,8 @@ class MatchingEngine:
             )
             engine.stops.restore(order, t[8] // spec.tick_units, t[12], t[13], t[14] // spec.tick_units)
             engine._index(order)
-        engine._touched_bids.clear()
-        engine._touched_asks.clear()
+        engine.bids.take_delta(1, 1)  # forget what restoring touched
+        engine.asks.take_delta(1, 1)
         return engine
 
     def _trigger_record(self, o: Order) -> TriggerRecord:
@@ -888,7 +871,3 @@ class MatchingEngine:
             int(o.stp_mode),
             o.ts,
         )
-
-
-def _level_qty(level: Level | None) -> int:
-    return level.qty if level is not None else 0

@@ -137,7 +137,17 @@ def test_engine_constants_equal_the_enums() -> None:
         "EXPIRE_MAKER": enums.StpMode.EXPIRE_MAKER,
         "EXPIRE_BOTH": enums.StpMode.EXPIRE_BOTH,
         "FILLED": enums.OrderStatus.FILLED,
+        "CANCELED": enums.OrderStatus.CANCELED,
+        "EXPIRED": enums.OrderStatus.EXPIRED,
+        "EXPIRED_IN_MATCH": enums.OrderStatus.EXPIRED_IN_MATCH,
         "OK": enums.Reason.NONE,
+        "NO_LIQUIDITY": enums.Reason.NO_LIQUIDITY,
+        "FOK_NOT_FILLABLE": enums.Reason.FOK_NOT_FILLABLE,
+        "IOC_REMAINDER": enums.Reason.IOC_REMAINDER,
+        "MARKET_REMAINDER": enums.Reason.MARKET_REMAINDER,
+        "SELF_TRADE_TAKER": enums.Reason.SELF_TRADE_TAKER,
+        "SELF_TRADE_MAKER": enums.Reason.SELF_TRADE_MAKER,
+        "RESERVE_EXHAUSTED": enums.Reason.RESERVE_EXHAUSTED,
     }
     for name, member in pairs.items():
         assert getattr(engine_module, name) == member, name
