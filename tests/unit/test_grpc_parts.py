@@ -11,7 +11,8 @@ from exchange_core.errors import INVALID_SIGNATURE, NEW_ORDER_REJECTED, ApiError
 from exchange_proto import api_types_pb2 as apb
 from exchange_proto import market_data_api_pb2 as mpb
 from exchange_proto import trading_api_pb2 as tpb
-from gateway.grpcapi import convert, feeds
+from gateway import feeds
+from gateway.grpcapi import convert
 from gateway.grpcapi.signing import signing_payload
 from gateway.grpcapi.status import DETAILS_KEY, ERROR_CODE_KEY, status_code_of, trailers_of
 
