@@ -2,12 +2,15 @@
 IP for request weight; an exempt key is never limited; ccxt recognizes the answer."""
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 
 import ccxt  # type: ignore[import-untyped]
 import httpx
 import pytest
+import websockets.asyncio.client
+import websockets.exceptions
 
 from launcher.stack import Stack, running_stack
 from tests import services
@@ -64,6 +67,18 @@ def test_orders_per_key_then_weight_per_ip(limited_stack: Stack) -> None:
         assert limited.json()["code"] == -1003
         assert limited.json()["msg"].startswith(f"Too many requests; current limit of IP is {IP_LIMIT}")
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        # Opening a WebSocket API connection weighs too: the handshake is refused the same way.
+        ws_url = url.replace("http://", "ws://") + "/ws-api/v3"
+
+        async def open_connection() -> None:
+            async with websockets.asyncio.client.connect(ws_url):
+                pass
+
+        with pytest.raises(websockets.exceptions.InvalidStatus) as handshake:
+            asyncio.run(open_connection())
+        refused = handshake.value.response
+        assert refused.status_code == 429 and json.loads(refused.body)["code"] == -1003
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
         # No proxy is trusted here: a client cannot pick its own address.
         spoofed = http.get("/api/v3/time", headers={"X-Forwarded-For": "198.51.100.7"})
         assert spoofed.status_code == 429

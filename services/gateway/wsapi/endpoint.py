@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
+from fastapi.responses import JSONResponse
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.datastructures import State
 
@@ -83,6 +84,15 @@ class Connection:
         self.streams = UserDataSubscriptions(self.ctx.feeds, self._send)
 
     async def serve(self) -> None:
+        # Opening a connection weighs 2 against the IP's REQUEST_WEIGHT, as on Binance; beyond
+        # the limit the handshake is answered 429 with Binance's body and Retry-After.
+        refused = self.limiter.check(self.ip, None, False) or self.limiter.check(self.ip, None, False)
+        if refused is not None:
+            code, msg, retry_after = refused
+            body = {"code": code, "msg": msg}
+            headers = {"Retry-After": str(retry_after)}
+            await self.websocket.send_denial_response(JSONResponse(body, status_code=429, headers=headers))
+            return
         await self.websocket.accept()
         self.metrics.connections += 1
         try:
