@@ -11,29 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import random
-import resource
 import time
+from collections.abc import Coroutine
 from decimal import Decimal
+from typing import Any
 
 import grpc
 
-from bench.common import CpuMeter, delete_prefix, drop_database, fresh_database, new_prefix, redis_server_pid
-from bench.gateway_bench import REDIS_URL, SYMBOL, count_accepted
+from bench import client_run
+from bench.client_run import report
+from bench.gateway_bench import SYMBOL
 from exchange_proto import api_types_pb2 as apb
 from exchange_proto import trading_api_pb2 as tpb
 from exchange_proto import trading_api_pb2_grpc as tgrpc
-from launcher.stack import running_stack
-from tests.client import Trader, sign_up
+from launcher.stack import Stack
+from tests.client import Trader
 from tests.grpc_client import signed_metadata
 
 CLIENTS = 64
 CHANNELS = 8
-
-
-def percentile(sorted_ms: list[float], p: float) -> float:
-    if not sorted_ms:
-        return 0.0
-    return sorted_ms[min(len(sorted_ms) - 1, int(len(sorted_ms) * p / 100))]
 
 
 async def client(
@@ -87,43 +83,13 @@ async def run_clients(
 
 
 def main(duration_s: int = 10) -> dict[str, float]:
-    dsn = fresh_database()
-    prefix = new_prefix()
-    try:
-        with running_stack(dsn, prefix, [SYMBOL]) as stack:
-            traders = [sign_up(stack.url) for _ in range(CLIENTS)]
-            pids = dict(stack.supervisor.pids())
-            redis_pid = redis_server_pid()
-            if redis_pid is not None:
-                pids["redis"] = redis_pid
-            meter = CpuMeter(pids)
-            meter.start()
-            cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-            latencies, failures, seconds = asyncio.run(run_clients(stack.grpc_target, traders, duration_s))
-            cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-            cpu = meter.stop()
-            accepted = asyncio.run(count_accepted(prefix))
-    finally:
-        asyncio.run(delete_prefix(REDIS_URL, prefix))
-        drop_database(dsn)
-    cpu["clients"] = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-    latencies.sort()
-    ok = len(latencies)
-    rate = ok / seconds if seconds else 0.0
-    p50, p90, p99 = (percentile(latencies, p) for p in (50, 90, 99))
-    print(
-        f"== gateway over gRPC: {CLIENTS} async clients on {CHANNELS} channels, {duration_s} s, same machine"
+    def drive(stack: Stack, traders: list[Trader]) -> Coroutine[Any, Any, tuple[list[float], int, float]]:
+        return run_clients(stack.grpc_target, traders, duration_s)
+
+    return report(
+        f"gateway over gRPC: {CLIENTS} async clients on {CHANNELS} channels, {duration_s} s, same machine",
+        client_run.run_clients(CLIENTS, drive),
     )
-    print(
-        f"   {rate:,.0f} orders/s answered OK; latency p50 {p50:.1f} ms, p90 {p90:.1f} ms, p99 {p99:.1f} ms; "
-        f"{failures} failed; {accepted:,} orders accepted by the engine"
-    )
-    if ok:
-        per_order = ", ".join(f"{name} {used * 1000 / ok:.3f}" for name, used in sorted(cpu.items()))
-        print(f"   CPU ms per answered order: {per_order}; total {sum(cpu.values()) * 1000 / ok:.3f}")
-    assert ok > 0, "no order was answered"
-    assert accepted >= ok, "the engine saw fewer orders than the gateway acknowledged"
-    return {"orders_per_s": rate, "p50_ms": p50, "p90_ms": p90, "p99_ms": p99, "failures": failures}
 
 
 if __name__ == "__main__":

@@ -130,7 +130,9 @@ async def test_account_stream_gets_reports_and_positions_on_the_users_one_subscr
         assert feeds.bus.handlers == {} and feeds.names_of_user == {}
         async with feeds.account_stream(USER, convert.account_event) as again:
             async with feeds.user_stream(USER, convert.execution_report):
-                pass  # the account stream's subscription outlives the other stream
+                assert feeds.names_of_user[USER] == {f"account:{USER}", f"user:{USER}"}
+            # The account stream's subscription outlives the other stream.
+            assert feeds.names_of_user[USER] == {f"account:{USER}"}
             assert list(feeds.bus.handlers) == [channel.encode()]
             await redis.publish(channel, json.dumps([position]))
             assert (await next_message(again)).account_position.event_time == 5
