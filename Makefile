@@ -9,18 +9,40 @@ PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
 CORE_SRC := $(wildcard services/matching/*.py) services/exchange_core/wire.py
 CORE_BUILT := services/matching/.compiled
 
-.PHONY: help install protos core core-clean lint fmt test bench load soak tools run clean web browser chart-lint chart-check
+.PHONY: help install lock protos core core-clean lint fmt test bench load soak tools run clean web browser chart-lint chart-check
 
 help:
-	@echo "make run | test | bench | load | soak | chart-check | fmt | clean"
+	@echo "make run | test | check | bench | load | soak | chart-check | image-check | lock | fmt | clean"
 
-$(INSTALLED): pyproject.toml
+# Every Python install comes from the committed lock (exact versions and hashes); the project itself
+# is installed without dependencies, built by the locked setuptools.
+LOCK := requirements/dev.lock
+LOCKS := requirements/dev.lock requirements/runtime.lock requirements/codegen.lock
+UV_VERSION := 0.13.9
+UV := build/tools/uv/bin/uv
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
+
+$(INSTALLED): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,bench,load]'
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(INSTALLED)
+
+$(UV):
+	$(PYTHON) -m venv build/tools/uv
+	build/tools/uv/bin/pip install -q uv==$(UV_VERSION)
+
+# Re-resolve every dependency to its newest allowed release, on purpose (then `make test`, commit).
+# dev.lock holds everything; runtime.lock (the image) and codegen.lock (the image's build stage) are
+# subsets of it, constrained to the same versions.
+lock: $(UV)
+	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) --upgrade --extra dev --extra bench --extra load \
+		-o requirements/dev.lock
+	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) -c requirements/dev.lock -o requirements/runtime.lock
+	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) --extra codegen -c requirements/dev.lock \
+		-o requirements/codegen.lock
 
 # Generated protobuf code is produced here, never edited or committed.
 $(PROTO_OUT)/.generated: $(PROTO_SRC) $(INSTALLED)

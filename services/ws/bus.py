@@ -31,7 +31,7 @@ class Bus:
             await self._read()
         finally:
             writer.cancel()
-            await self.pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self.pubsub.aclose()
 
     def subscribe(self, channel: str, handler: Handler, on_ready: Callable[[], None] | None = None) -> None:
         """Deliver `channel`'s messages to `handler`; `on_ready` runs once the subscription is
