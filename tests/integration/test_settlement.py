@@ -28,7 +28,9 @@ def settlement(prefix: str, **extra: int) -> SettlementService:
 async def run_engine_once(prefix: str) -> None:
     redis = Redis.from_url("redis://127.0.0.1:6379/0")
     service = EngineService(EngineSettings(symbol="BTCUSDT", key_prefix=prefix, block_ms=50), redis, SPEC)
+    assert await service.lease.try_acquire()
     await service.recover()
+    await service.lease.release()
     await redis.aclose()
 
 
