@@ -156,11 +156,18 @@ class EngineService:
         if not await self.stand_by(stop):
             return
         keeper = asyncio.create_task(self.lease.keep())
+        failure = ""
         try:
             await self.recover()
             await self._loop(stop)
+        except Exception as exc:
+            if isinstance(exc, Fenced) or self.lease.held():
+                raise
+            failure = repr(exc)
         finally:
             keeper.cancel()
+        if failure:  # after a pause or a cut longer than the TTL the lease is gone: not a retry
+            raise Fenced(f"{self.symbol}: the engine lease ran out ({failure})")
         await self.lease.release()
 
     async def stand_by(self, stop: asyncio.Event) -> bool:
