@@ -4,10 +4,10 @@ Reads cmd:{SYMBOL} in batches after the last applied entry (XREAD), applies each
 matching core, and per batch writes in one atomic step (one round trip, lease.lua): the events to
 evt:{SYMBOL} with the references of commands that wait for an answer (settlement sends it once
 their effects are visible), one market-data message to md.{SYMBOL}, the depth snapshot, and the
-`engine` group's position (XGROUP SETID: the group shows the engine's backlog). After every `snapshot_every_commands` commands (or `snapshot_every_ms`) a forked
-child writes the engine snapshot (engine.snapshots) while the loop goes on. On start it recovers:
-snapshot + replay of the journal after it, suppressing events whose seq is already in
-evt:{SYMBOL}.
+`engine` group's position (XGROUP SETID: the group shows the engine's backlog). After every
+`snapshot_every_commands` commands (or `snapshot_every_ms`) a forked child writes the engine
+snapshot (engine.snapshots) while the loop goes on. On start it recovers: snapshot + replay of
+the journal after it, suppressing events whose seq is already in evt:{SYMBOL}.
 
 One writer per market: the engine runs its loop only while it holds the market's engine lease
 (exchange_core.lease), and every batch write and snapshot goes through the lease's fence, so an

@@ -136,5 +136,6 @@ def test_standby_writes_nothing_then_takes_over_and_the_former_owner_is_fenced(
 
     asyncio.run(verify(stack, pg_dsn, [t.user_id for t in TRADERS], outcomes, TRADERS))
     print(
-        f"\ntakeover with a {'hot' if hot else 'cold'} standby: {takeover_s:.2f} s (lease TTL {LEASE_TTL_S} s)"
+        f"\ntakeover with a {'hot' if hot else 'cold'} standby: {takeover_s:.2f} s "
+        f"(lease TTL {LEASE_TTL_S} s)"
     )
