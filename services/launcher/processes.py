@@ -1,5 +1,5 @@
 """Which processes make up the exchange on one machine, shared by `make run` (launcher.__main__)
-and the tests' running_stack: one engine per market, settlement, the gateway, and the optional
+and the tests' running_stack: one engine per market, settlement workers, the gateway, and the optional
 WebSocket tier, DB processor and market maker."""
 
 import importlib.util
@@ -17,8 +17,13 @@ ENGINE_GROUP = "engine"
 
 
 def engine_name(symbol: str) -> str:
-    """The service name of a market's engine, also its consumer name in the `engine` group."""
+    """The service name of a market's engine."""
     return f"engine-{symbol}"
+
+
+def settlement_name(index: int) -> str:
+    """The service name of settlement worker `index`: "settlement", "settlement-1", ..."""
+    return f"settlement-{index}" if index else "settlement"
 
 
 # `make web` builds the web app here (the repository's web/dist).
@@ -55,11 +60,14 @@ class Layout:
     web_dir: str = ""
     # METRICS_PORT by service name, for the services without an HTTP port of their own.
     metrics_ports: dict[str, int] = field(default_factory=dict)
+    # Settlement workers sharing the markets (each settles the ones whose lease it holds).
+    settlement_workers: int = 1
 
     def probed(self) -> list[str]:
         """The services that serve /metrics on a METRICS_PORT: engines, settlement, and the DB
         processor and market maker when present."""
-        names = [engine_name(s) for s in self.symbols] + ["settlement"]
+        names = [engine_name(s) for s in self.symbols]
+        names += [settlement_name(i) for i in range(self.settlement_workers)]
         if self.dbwriter:
             names.append(DBWRITER)
         if self.marketmaker_env is not None:
@@ -77,8 +85,11 @@ def add_services(supervisor: Supervisor, layout: Layout) -> None:
 
     for symbol in layout.symbols:
         name = engine_name(symbol)
-        supervisor.add(name, "engine", SYMBOL=symbol, CONSUMER=name, **metrics(name))
-    supervisor.add("settlement", "settlement", **metrics("settlement"))
+        supervisor.add(name, "engine", SYMBOL=symbol, **metrics(name))
+    workers = layout.settlement_workers
+    for index in range(workers):
+        name = settlement_name(index)
+        supervisor.add(name, "settlement", WORKERS=str(workers), WORKER_INDEX=str(index), **metrics(name))
     gateway_env = {"WEB_DIR": layout.web_dir} if layout.web_dir else {}
     if layout.ws_port is not None:
         gateway_env["WS_PORT"] = str(layout.ws_port)

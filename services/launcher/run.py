@@ -228,7 +228,12 @@ def main() -> int:
         env["RATE_LIMIT_EXEMPT_KEYS"] = ",".join(k for k in exempt if k)
     supervisor = Supervisor(env, run_dir / "logs", detach=True)
     layout = Layout(
-        list(markets), settings.ws_port if ws else None, dbwriter, prepared.marketmaker_env, web_dir=web_dir()
+        list(markets),
+        settings.ws_port if ws else None,
+        dbwriter,
+        prepared.marketmaker_env,
+        web_dir=web_dir(),
+        settlement_workers=settings.settlement_workers,
     )
     if settings.metrics_port_base:
         layout.metrics_ports = {n: settings.metrics_port_base + i for i, n in enumerate(layout.probed())}
