@@ -41,6 +41,7 @@ from engine.telemetry import CommandSpans, EngineMetrics
 from exchange_core import redisio, tracing
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced, Lease
+from exchange_core.partitions import stream_id
 from exchange_core.protocol import decode_events
 from exchange_core.telemetry import redis_ready
 from exchange_core.wire import encode_batch, encode_command_ref, encode_event, encode_market_data
@@ -365,12 +366,6 @@ class EngineService:
 
     async def refresh_metrics(self) -> None:
         await self.metrics.refresh_backlog(self.redis, self.cmd_key, self.settings.group)
-
-
-def stream_id(entry_id: bytes) -> tuple[int, int]:
-    """A stream entry id ("ms-seq") as a pair that orders as Redis orders ids."""
-    ms, _, seq = entry_id.partition(b"-")
-    return int(ms), int(seq or 0)
 
 
 def started_ns(perf_start: float) -> int:

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
@@ -26,9 +26,10 @@ from redis.asyncio import Redis
 from engine.journal import entry_ms
 from exchange_core import redisio, tracing
 from exchange_core.keys import Keys
-from exchange_core.lease import Command, Fenced, Lease
+from exchange_core.lease import Command, Fenced
 from exchange_core.ledger import Ledger, parse_settled
 from exchange_core.markets import Market
+from exchange_core.partitions import StreamPartitions, stream_id
 from exchange_core.pipelined import ReplyError
 from exchange_core.protocol import event_from_proto, reply_for
 from exchange_core.telemetry import redis_ready
@@ -57,13 +58,9 @@ class SettlementService:
         self.applied_batches = 0
         self.next_sweep = 0.0
         self.metrics = SettlementMetrics(markets)
-        symbols = list(markets)
-        index, workers = settings.index(), max(1, settings.workers)
-        self.own = {s for i, s in enumerate(symbols) if i % workers == index}
-        self.leases = {s: Lease(redis, self.keys, s, "settlement", settings) for s in symbols}
-        self.positions: dict[str, tuple[bytes, int]] = {}  # held market -> (entry id, entries read)
-        self.keepers: dict[str, asyncio.Task[None]] = {}
-        self.free_since: dict[str, float] = {}
+        self.partitions = StreamPartitions(
+            redis, self.keys, list(markets), "settlement", settings.group, settings
+        )
         self.scripts_loaded = False
 
     def reset(self) -> None:
@@ -72,106 +69,50 @@ class SettlementService:
         and settles each from its recorded position."""
         self.known = {s: {} for s in self.markets}
         self.scripts_loaded = False
-        for symbol in list(self.positions):
-            self._drop(symbol)
-
-    async def ensure_groups(self) -> None:
-        await self.ledger.load_scripts()
-        for stream in self.streams:
-            await redisio.ensure_group(self.redis, stream, self.settings.group)
-        self.scripts_loaded = True
+        for symbol in self.partitions.held():
+            self.partitions.drop(symbol)
 
     async def claim(self) -> list[str]:
-        """Take the leases of this worker's markets that are free, and of other markets free for
-        `claim_after_ms`; returns the markets taken."""
+        """Take the settlement leases this worker may take now (PartitionSettings); returns the
+        markets taken."""
         if not self.scripts_loaded:
-            await self.ensure_groups()
-        now, taken = time.monotonic(), []
-        for symbol, lease in self.leases.items():
-            if symbol in self.positions:
-                continue
-            if symbol not in self.own:
-                if not self.settings.claim_after_ms or await self.redis.exists(lease.key):
-                    self.free_since.pop(symbol, None)
-                    continue
-                if now - self.free_since.setdefault(symbol, now) < self.settings.claim_after_ms / 1000:
-                    continue
-            if await lease.try_acquire():
-                await self._take(symbol)
-                taken.append(symbol)
+            await self.ledger.load_scripts()
+            self.scripts_loaded = True
+        taken = await self.partitions.claim()
+        for symbol in taken:
+            self.known[symbol] = {}  # orders may have changed under another worker
         return taken
 
-    async def _take(self, symbol: str) -> None:
-        """Start settling `symbol` where the group's position says, or before the first entry
-        that an older worker (reading through the group) left pending."""
-        stream, group = self.keys.events(symbol), self.settings.group
-        info = {g["name"]: g for g in await self.redis.xinfo_groups(stream)}[group.encode()]
-        position: bytes = info["last-delivered-id"]
-        waiting = await self.redis.xpending_range(stream, group, "-", "+", 10_000)
-        pending = [cast(bytes, p["message_id"]) for p in waiting]
-        if pending:
-            position = entry_before(min(pending, key=stream_id))
-        stream_info = await self.redis.xinfo_stream(stream)
-        after = await redisio.xrange(self.redis, stream, position, 2**31)
-        read = int(stream_info["entries-added"]) - len(after)
-        commands: list[Command] = [("XGROUP", "SETID", stream, group, position, "ENTRIESREAD", read)]
-        if pending:
-            commands.append(("XACK", stream, group, *pending))
-        await self.leases[symbol].write([stream], commands)
-        self.positions[symbol] = (position, read)
-        self.known[symbol] = {}  # orders may have changed under another worker
-        self.keepers[symbol] = asyncio.create_task(self.leases[symbol].keep())
-        log.info("settling %s from %s (token %d)", symbol, position.decode(), self.leases[symbol].token)
-
-    def _drop(self, symbol: str) -> None:
-        self.positions.pop(symbol, None)
-        keeper = self.keepers.pop(symbol, None)
-        if keeper is not None:
-            keeper.cancel()
-        self.known[symbol] = {}
-
     async def run(self, stop: asyncio.Event) -> None:
+        partitions, poll_s = self.partitions, self.settings.lease_poll_ms / 1000
         next_claim = 0.0
         try:
             while not stop.is_set():
                 if time.monotonic() >= next_claim:
                     await self.claim()
-                    next_claim = time.monotonic() + self.leases_poll_s()
-                for symbol in [s for s in self.positions if not self.leases[s].held()]:
-                    log.warning("%s: settlement lease lost; leaving the market to its new holder", symbol)
-                    self._drop(symbol)
-                if not self.positions:
+                    next_claim = time.monotonic() + poll_s
+                for symbol in partitions.drop_lost():
+                    self.known[symbol] = {}
+                if not partitions.positions:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.leases_poll_s())
+                        await asyncio.wait_for(stop.wait(), poll_s)
                     continue
-                await self._read(block=min(self.settings.block_ms, int(self.leases_poll_s() * 1000)))
+                after = {s: position for s, (position, _) in partitions.positions.items()}
+                block = min(self.settings.block_ms, self.settings.lease_poll_ms)
+                for symbol, entries in await partitions.read(after, self.settings.batch_size, block):
+                    if symbol not in partitions.positions:
+                        continue
+                    try:
+                        await self.settle(symbol, entries)
+                    except Fenced as exc:
+                        log.warning("%s: %s; leaving the market to its new holder", symbol, exc)
+                        partitions.drop(symbol)
+                        self.known[symbol] = {}
                 if time.monotonic() >= self.next_sweep:
                     await self.sweep_orphans()
                     self.next_sweep = time.monotonic() + self.settings.sweep_every_ms / 1000
         finally:
-            for symbol in list(self.positions):
-                self._drop(symbol)
-                with contextlib.suppress(Exception):
-                    await self.leases[symbol].release()
-
-    def leases_poll_s(self) -> float:
-        return self.settings.lease_poll_ms / 1000
-
-    async def _read(self, block: int | None) -> int:
-        streams: dict[Any, Any] = {self.keys.events(s): p for s, (p, _) in self.positions.items()}
-        result = await self.redis.xread(streams, count=self.settings.batch_size, block=block)
-        done = 0
-        for stream, entries in cast(list[tuple[bytes, list[redisio.Entry]]], result or []):
-            symbol = self.streams[stream.decode()]
-            if entries and symbol in self.positions:
-                try:
-                    await self.settle(symbol, entries)
-                except Fenced as exc:
-                    log.warning("%s: %s; leaving the market to its new holder", symbol, exc)
-                    self._drop(symbol)
-                    continue
-                done += len(entries)
-        return done
+            await partitions.release_all()
 
     async def settle(self, symbol: str, entries: list[redisio.Entry]) -> None:
         """Apply one market's event entries to every affected user, then ack them."""
@@ -190,10 +131,10 @@ class SettlementService:
         for e in events:
             fx.apply(e)
         ledger, fast, keys = self.ledger, self.ledger.pipelined, self.keys
-        lease = self.leases[symbol]
+        token = self.partitions.token(symbol)
         users = [(user_id, effects) for user_id, effects in fx.users.items() if effects.finish()]
         # Everything below goes out on the pipelined connection: one write per step.
-        settled = [ledger.send_settle(u, symbol, effects.finish(), lease.token) for u, effects in users]
+        settled = [ledger.send_settle(u, symbol, effects.finish(), token) for u, effects in users]
         results, refused = [], ""
         for answer in settled:
             try:
@@ -223,28 +164,15 @@ class SettlementService:
                     post.append(fast.execute("PUBLISH", ref.reply_to, reply_for(batch, ref)))
         for answer in post:
             await answer
-        await self._record(symbol, entries[-1][0], len(entries), command_id)
+        settled_key = keys.settled_position(symbol)
+        position: list[Command] = [("SET", settled_key, command_id)] if command_id else []
+        await self.partitions.record(symbol, entries[-1][0], len(entries), position, [settled_key])
         self.applied_batches += 1
         self.metrics.settled(
             symbol, len(entries), len(events), time.perf_counter() - started, entry_ms(entries[-1][0])
         )
         if tracing.ENABLED:
             settle_spans(symbol, batches, start_ns, time.time_ns())
-
-    async def _record(self, symbol: str, entry_id: bytes, count: int, command_id: str) -> None:
-        """Move the market's position past `entry_id` (and settled:{SYMBOL} to `command_id`)
-        through the fence: refused (Fenced) once the lease is another worker's."""
-        stream = self.keys.events(symbol)
-        _, read = self.positions.get(symbol, (b"0-0", 0))
-        read += count
-        commands: list[Command] = [
-            ("XGROUP", "SETID", stream, self.settings.group, entry_id, "ENTRIESREAD", read)
-        ]
-        if command_id:
-            commands.append(("SET", self.keys.settled_position(symbol), command_id))
-        await self.leases[symbol].write([stream, self.keys.settled_position(symbol)], commands)
-        if symbol in self.positions:
-            self.positions[symbol] = (entry_id, read)
 
     async def _load_order_infos(self, symbol: str, events: list[Event]) -> None:
         """After a restart the in-memory order infos are gone: read the ones this batch needs."""
@@ -281,7 +209,7 @@ class SettlementService:
         released = 0
         for member, created in stale:
             user, symbol, order = member.decode().split(":")
-            if symbol not in self.positions or not await self._caught_up(symbol, int(created)):
+            if symbol not in self.partitions.positions or not await self._caught_up(symbol, int(created)):
                 continue
             amount = await self.ledger.release_orphan(int(user), symbol, int(order))
             await self.redis.zrem(self.keys.pending_reservations(), member)
@@ -310,15 +238,3 @@ class SettlementService:
             return settled is None
         info = await self.redis.xinfo_stream(self.keys.commands(symbol))
         return settled is not None and stream_id(settled) >= stream_id(info["last-generated-id"])
-
-
-def entry_before(entry_id: bytes) -> bytes:
-    """The greatest stream entry id below `entry_id` (XREAD after it returns `entry_id`)."""
-    ms, seq = stream_id(entry_id)
-    return f"{ms}-{seq - 1}".encode() if seq else f"{ms - 1}-{2**64 - 1}".encode()
-
-
-def stream_id(raw: bytes | str) -> tuple[int, int]:
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    ms, _, seq = text.partition("-")
-    return int(ms), int(seq or 0)

@@ -63,18 +63,18 @@ async def test_a_standby_writes_nothing_and_a_former_holder_is_fenced(
     standby_run = asyncio.create_task(standby.run(stop))
     try:
         await asyncio.sleep(0.3)  # the holder renews nothing yet (its keeper runs), the standby polls
-        assert standby.positions == {}
+        assert standby.partitions.positions == {}
         assert await balances(ledger, [1, 2]) == unsettled
         assert await redis.get(keys.settled_position("BTCUSDT")) is None
 
         # The holder stops renewing (a pause): the standby takes every market and settles.
-        for keeper in holder.keepers.values():
+        for keeper in holder.partitions.keepers.values():
             keeper.cancel()
         for _ in range(200):
             if await redis.get(keys.settled_position("BTCUSDT")) is not None:
                 break
             await asyncio.sleep(0.02)
-        assert set(standby.positions) == set(MARKETS)
+        assert set(standby.partitions.positions) == set(MARKETS)
         settled = await balances(ledger, [1, 2])
         assert settled != unsettled
 
