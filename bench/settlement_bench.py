@@ -80,7 +80,7 @@ async def run(workers: int, source: str, orders: dict[str, int]) -> dict[str, fl
         supervisor.add(name, "settlement", WORKERS=str(workers), WORKER_INDEX=str(index))
     supervisor.start_all()
     try:
-        while sum((log_dir / f"{n}.log").read_text().count("settling ") for n in names if
+        while sum((log_dir / f"{n}.log").read_text().count("settlement of ") for n in names if
                   (log_dir / f"{n}.log").exists()) < len(MARKETS):  # fmt: skip
             await asyncio.sleep(0.05)
         pids = supervisor.pids()

@@ -130,18 +130,17 @@ class Lease:
 
     async def keep(self) -> None:
         """Renew every `lease_renew_ms` until the lease is lost (then `lost` is set and this
-        returns) or the task is cancelled. A failed round trip is retried until the local view of
-        the lease runs out."""
+        returns) or the task is cancelled. A renewal that Redis accepts keeps the lease even when
+        it comes late (a busy loop, a pause: nobody took the lease meanwhile); one it refuses
+        loses it, and so do failed round trips until the local view of the lease runs out."""
         while not self.lost.is_set():
             await asyncio.sleep(self.renew_s)
             try:
-                await asyncio.wait_for(self.renew(), max(0.05, self.valid_until - time.monotonic()))
-            except (OSError, TimeoutError, ConnectionError) as exc:
+                await asyncio.wait_for(self.renew(), self.ttl_ms / 1000)
+            except (OSError, TimeoutError, ConnectionError, ResponseError) as exc:
                 log.warning("%s: renewing %s failed: %r", self.holder, self.key, exc)
-            except ResponseError as exc:
-                log.error("%s: renewing %s refused: %s", self.holder, self.key, exc)
-            if time.monotonic() >= self.valid_until:
-                self._lose("not renewed within the TTL")
+                if time.monotonic() >= self.valid_until:
+                    self._lose("not renewed within the TTL")
 
     async def release(self) -> None:
         """Give the lease up now (at a clean stop), so that a standby need not wait for the TTL."""

@@ -121,8 +121,10 @@ class StreamPartitions:
             keeper.cancel()
 
     def drop_lost(self) -> list[str]:
-        """Drop the markets whose lease is no longer held; returns them."""
-        lost = [s for s in self.positions if not self.leases[s].held()]
+        """Drop the markets whose lease passed to another holder (a renewal or write refused, or
+        Redis unreachable past the TTL); returns them. A late renewal that Redis accepts keeps a
+        market: its writes are fenced either way."""
+        lost = [s for s in self.positions if self.leases[s].lost.is_set()]
         for symbol in lost:
             log.warning("%s: %s lease lost; leaving the market to its new holder", symbol, self.role)
             self.drop(symbol)

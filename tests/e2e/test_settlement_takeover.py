@@ -56,12 +56,12 @@ def test_a_standby_worker_settles_nothing_then_takes_over_and_the_paused_worker_
 
     run_load(stack, traders, outcomes, 7001)
     assert all(v == 0 for v in settled_events(port).values())
-    assert b"settling" not in log.read_bytes()
+    assert b"settlement of" not in log.read_bytes()
 
     stack.supervisor.kill("settlement", signal.SIGSTOP)
     try:
         takeover_s = asyncio.run(first_accept_after(traders[0], stack.url, "settlement-takeover"))
-        wait_until(lambda: b"settling BTCUSDT" in log.read_bytes(), 10, "the standby settling BTCUSDT")
+        wait_until(lambda: b"settlement of BTCUSDT" in log.read_bytes(), 10, "the standby settling BTCUSDT")
         run_load(stack, traders, outcomes, 7002)
     finally:
         stack.supervisor.kill("settlement", signal.SIGCONT)

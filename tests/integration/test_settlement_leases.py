@@ -70,8 +70,9 @@ async def test_a_standby_writes_nothing_and_a_former_holder_is_fenced(
         # The holder stops renewing (a pause): the standby takes every market and settles.
         for keeper in holder.partitions.keepers.values():
             keeper.cancel()
-        for _ in range(200):
-            if await redis.get(keys.settled_position("BTCUSDT")) is not None:
+        for _ in range(500):
+            taken = set(standby.partitions.positions) == set(MARKETS)
+            if taken and await redis.get(keys.settled_position("BTCUSDT")) is not None:
                 break
             await asyncio.sleep(0.02)
         assert set(standby.partitions.positions) == set(MARKETS)
