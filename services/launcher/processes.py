@@ -4,6 +4,7 @@ WebSocket tier, DB processor and market maker."""
 
 import importlib.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +22,13 @@ def engine_name(symbol: str) -> str:
     return f"engine-{symbol}"
 
 
+def worker_name(module: str, index: int) -> str:
+    """The service name of worker `index` of `module`: "settlement", "settlement-1", ..."""
+    return f"{module}-{index}" if index else module
+
+
 def settlement_name(index: int) -> str:
-    """The service name of settlement worker `index`: "settlement", "settlement-1", ..."""
-    return f"settlement-{index}" if index else "settlement"
+    return worker_name("settlement", index)
 
 
 # `make web` builds the web app here (the repository's web/dist).
@@ -60,8 +65,10 @@ class Layout:
     web_dir: str = ""
     # METRICS_PORT by service name, for the services without an HTTP port of their own.
     metrics_ports: dict[str, int] = field(default_factory=dict)
-    # Settlement workers sharing the markets (each settles the ones whose lease it holds).
+    # Settlement workers and DB writers sharing the markets (each works on the markets whose
+    # lease it holds).
     settlement_workers: int = 1
+    dbwriter_workers: int = 1
 
     def probed(self) -> list[str]:
         """The services that serve /metrics on a METRICS_PORT: engines, settlement, and the DB
@@ -69,7 +76,7 @@ class Layout:
         names = [engine_name(s) for s in self.symbols]
         names += [settlement_name(i) for i in range(self.settlement_workers)]
         if self.dbwriter:
-            names.append(DBWRITER)
+            names += [worker_name(DBWRITER, i) for i in range(self.dbwriter_workers)]
         if self.marketmaker_env is not None:
             names.append(MARKETMAKER)
         return names
@@ -86,10 +93,7 @@ def add_services(supervisor: Supervisor, layout: Layout) -> None:
     for symbol in layout.symbols:
         name = engine_name(symbol)
         supervisor.add(name, "engine", SYMBOL=symbol, **metrics(name))
-    workers = layout.settlement_workers
-    for index in range(workers):
-        name = settlement_name(index)
-        supervisor.add(name, "settlement", WORKERS=str(workers), WORKER_INDEX=str(index), **metrics(name))
+    add_workers(supervisor, "settlement", layout.settlement_workers, metrics)
     gateway_env = {"WEB_DIR": layout.web_dir} if layout.web_dir else {}
     if layout.ws_port is not None:
         gateway_env["WS_PORT"] = str(layout.ws_port)
@@ -98,9 +102,18 @@ def add_services(supervisor: Supervisor, layout: Layout) -> None:
         port = str(layout.ws_port)
         supervisor.add(WS, "ws", PORT=port, WS_PORT=port)
     if layout.dbwriter:
-        supervisor.add(DBWRITER, "dbwriter", **metrics(DBWRITER))
+        add_workers(supervisor, DBWRITER, layout.dbwriter_workers, metrics)
     if layout.marketmaker_env is not None:
         supervisor.add(MARKETMAKER, "marketmaker", **layout.marketmaker_env, **metrics(MARKETMAKER))
+
+
+def add_workers(
+    supervisor: Supervisor, module: str, workers: int, metrics: Callable[[str], dict[str, str]]
+) -> None:
+    """`workers` processes of `module` sharing the markets (WORKERS, WORKER_INDEX)."""
+    for index in range(workers):
+        name = worker_name(module, index)
+        supervisor.add(name, module, WORKERS=str(workers), WORKER_INDEX=str(index), **metrics(name))
 
 
 def stop_in_order(supervisor: Supervisor, grace_s: float = 10.0) -> None:

@@ -234,6 +234,7 @@ def main() -> int:
         prepared.marketmaker_env,
         web_dir=web_dir(),
         settlement_workers=settings.settlement_workers,
+        dbwriter_workers=settings.dbwriter_workers,
     )
     if settings.metrics_port_base:
         layout.metrics_ports = {n: settings.metrics_port_base + i for i, n in enumerate(layout.probed())}

@@ -58,6 +58,7 @@ def running_stack(
     with_marketmaker: bool = False,
     with_metrics: bool = False,
     settlement_workers: int = 1,
+    dbwriter_workers: int = 1,
     **extra_env: str,
 ) -> Iterator[Stack]:
     """Start the stack, wait until the gateway answers, yield it, stop it. Logs go to a temp dir
@@ -69,7 +70,8 @@ def running_stack(
     the market maker is stopped first, so that it cancels its quotes. with_metrics gives every
     service without an HTTP port a METRICS_PORT; Stack.probe_urls lists where each one's
     /metrics is (the gateway's and the ws tier's on their own ports). `settlement_workers`
-    settlement processes share the markets ("settlement", "settlement-1", ...).
+    settlement processes ("settlement", "settlement-1", ...) and `dbwriter_workers` DB processors
+    share the markets.
     """
     symbols = symbols or list(load_markets())
     port = port or free_port()
@@ -98,6 +100,7 @@ def running_stack(
         ws_port=free_port() if with_ws else None,
         dbwriter=with_dbwriter,
         settlement_workers=settlement_workers,
+        dbwriter_workers=dbwriter_workers,
     )
     marketmaker_key = None
     if with_marketmaker:

@@ -209,21 +209,21 @@ def test_gateway_and_ws_scale_and_keep_a_pod_through_disruptions(defaults: list[
 
 
 def test_single_consumers_never_overlap(defaults: list[Manifest]) -> None:
-    """The DB processor and the market maker are one consumer each: the old pod stops before the
-    new one starts."""
+    """The market maker is one client: the old pod stops before the new one starts."""
     workers = {component(m): m for m in by_kind(defaults, "Deployment")}
-    for name in ("dbwriter", "marketmaker"):
-        assert workers[name]["spec"]["replicas"] == 1
-        assert workers[name]["spec"]["strategy"] == {"type": "Recreate"}
+    assert workers["marketmaker"]["spec"]["replicas"] == 1
+    assert workers["marketmaker"]["spec"]["strategy"] == {"type": "Recreate"}
 
 
-@pytest.mark.parametrize("count", [1, 2, 4])
-def test_settlement_workers_are_a_statefulset_of_the_configured_size(count: int) -> None:
-    """Pod N of the StatefulSet is settlement worker N of WORKERS (the ordinal of its host name);
-    the markets' settlement leases keep one writer per market whatever the pods do."""
-    manifests = render("--set", f"settlement.workers={count}")
-    assert not [m for m in by_kind(manifests, "Deployment") if component(m) == "settlement"]
-    (workers,) = [m for m in by_kind(manifests, "StatefulSet") if component(m) == "settlement"]
+@pytest.mark.parametrize(
+    ("name", "count"), [("settlement", 1), ("settlement", 4), ("dbwriter", 1), ("dbwriter", 3)]
+)
+def test_market_workers_are_a_statefulset_of_the_configured_size(name: str, count: int) -> None:
+    """Pod N of the StatefulSet is worker N of WORKERS (the ordinal of its host name); the
+    markets' leases keep one writer per market whatever the pods do."""
+    manifests = render("--set", f"{name}.workers={count}")
+    assert not [m for m in by_kind(manifests, "Deployment") if component(m) == name]
+    (workers,) = [m for m in by_kind(manifests, "StatefulSet") if component(m) == name]
     assert workers["spec"]["replicas"] == count
     (container,) = workers["spec"]["template"]["spec"]["containers"]
     assert env_of(container)["WORKERS"] == str(count)

@@ -55,13 +55,13 @@ def test_processes_engines_first_market_maker_last(tmp_path: Path) -> None:
 
 def test_settlement_workers_share_the_markets_by_index(tmp_path: Path) -> None:
     supervisor = Supervisor({}, tmp_path)
-    layout = Layout(["BTCUSDT"], settlement_workers=3)
-    assert layout.probed() == ["engine-BTCUSDT", "settlement", "settlement-1", "settlement-2"]
+    layout = Layout(["BTCUSDT"], dbwriter=True, settlement_workers=3, dbwriter_workers=2)
+    settlement = ["settlement", "settlement-1", "settlement-2"]
+    assert layout.probed() == ["engine-BTCUSDT", *settlement, "dbwriter", "dbwriter-1"]
     add_services(supervisor, layout)
     workers = {name: s.env for name, s in supervisor.services.items() if s.module == "settlement"}
-    assert workers == {
-        name: {"WORKERS": "3", "WORKER_INDEX": str(i)} for i, name in enumerate(layout.probed()[1:])
-    }
+    assert workers == {name: {"WORKERS": "3", "WORKER_INDEX": str(i)} for i, name in enumerate(settlement)}
+    assert supervisor.services["dbwriter-1"].env == {"WORKERS": "2", "WORKER_INDEX": "1"}
 
 
 def test_metrics_ports_go_to_the_services_without_an_http_port(tmp_path: Path) -> None:
