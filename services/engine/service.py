@@ -76,6 +76,7 @@ class EngineService:
         )
         self.entries_read = 0  # entries of cmd:{SYMBOL} ever added up to last_id (the group's count)
         self.following = False  # a hot standby's book: snapshot + the commands the holder wrote
+        self.standing_by = False
         self.processed = 0
         self.events_written = 0
         self.trades = 0
@@ -176,13 +177,13 @@ class EngineService:
         `lease_poll_ms`, following the holder's progress meanwhile when `hot_standby`."""
         if self.lease.held():
             return True
-        announced = False
         while not stop.is_set():
             if await self.lease.try_acquire():
+                self.standing_by = False
                 return True
-            if not announced:
+            if not self.standing_by:
                 log.info("%s: standby (the lease is held by another engine)", self.symbol)
-                announced = True
+                self.standing_by = True
             if self.settings.hot_standby:
                 await self.follow()
             with contextlib.suppress(TimeoutError):
@@ -361,8 +362,9 @@ class EngineService:
         self.following = False
 
     async def ready(self) -> bool:
-        """Readiness: the book is recovered and Redis answers."""
-        return self.recovered and await redis_ready(self.redis)
+        """Readiness: the book is recovered (or the engine stands by: a pod that is a standby
+        is doing its job) and Redis answers."""
+        return (self.recovered or self.standing_by) and await redis_ready(self.redis)
 
     async def refresh_metrics(self) -> None:
         await self.metrics.refresh_backlog(self.redis, self.cmd_key, self.settings.group)
