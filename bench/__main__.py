@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
-`python -m bench [core|stops|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit|settlement
-...]` runs a selection.
+`python -m bench [core|stops|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit|settlement|
+takeover ...]` runs a selection.
 """
 
 import sys
@@ -16,6 +16,7 @@ from bench import (
     service_bench,
     settlement_bench,
     stops_bench,
+    takeover_bench,
     telemetry_bench,
     ws_bench,
     wsapi_bench,
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "scaling": lambda: scaling_bench.main(),
     "ratelimit": lambda: ratelimit_bench.main(),
     "settlement": lambda: settlement_bench.main(),
+    "takeover": lambda: takeover_bench.main(),
 }
 
 

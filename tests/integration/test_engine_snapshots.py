@@ -29,6 +29,13 @@ async def held_lease(redis: "Redis[bytes]", keys: Keys) -> Lease:
     return lease
 
 
+def engine_after_commands() -> MatchingEngine:
+    engine = MatchingEngine(SPEC)
+    for command in commands_stream():
+        engine.apply(command)
+    return engine
+
+
 def reference_state_hash(journal: list[tuple[bytes, object]], upto: bytes) -> str:
     """The state hash of a clean engine after the journal's commands up to entry `upto`."""
     engine = MatchingEngine(SPEC)
@@ -104,9 +111,7 @@ async def test_a_failed_child_is_reported_and_the_next_snapshot_lands(
 
 
 async def test_forked_and_inline_snapshots_write_the_same_fields(redis: "Redis[bytes]", keys: Keys) -> None:
-    engine = MatchingEngine(SPEC)
-    for command in commands_stream():
-        engine.apply(command)
+    engine = engine_after_commands()
     snap_key = keys.snapshot("BTCUSDT")
     lease = await held_lease(redis, keys)
     writer = SnapshotWriter(redis, lease, snap_key, keys.commands("BTCUSDT"), trim_journal=False, fork=True)
@@ -123,9 +128,7 @@ async def test_forked_and_inline_snapshots_write_the_same_fields(redis: "Redis[b
 async def test_a_snapshot_of_an_engine_that_lost_its_lease_is_refused(
     redis: "Redis[bytes]", keys: Keys
 ) -> None:
-    engine = MatchingEngine(SPEC)
-    for command in commands_stream():
-        engine.apply(command)
+    engine = engine_after_commands()
     snap_key = keys.snapshot("BTCUSDT")
     former = await held_lease(redis, keys)
     writer = SnapshotWriter(redis, former, snap_key, keys.commands("BTCUSDT"), trim_journal=False, fork=True)
