@@ -5,7 +5,7 @@ the lease TTL (then SIGCONT) or a SIGKILL; a process that exits is started again
 launcher or Kubernetes does. Afterwards, per market: no order answered 200 or 503 lost or
 answered twice, no event duplicated, the event journal equals a clean replay of the command
 journal; every balance equals deposits plus events; the database holds every trade once; and
-every client succeeds again. CI runs PARTITION_FAULTS=6; `make soak` more."""
+every client succeeds again. CI runs PARTITION_FAULTS=6; `make soak` 40."""
 
 import asyncio
 import os
