@@ -163,14 +163,22 @@ class EngineService:
             await self.recover()
             await self._loop(stop)
         except Exception as exc:
-            if isinstance(exc, Fenced) or self.lease.held():
+            if isinstance(exc, Fenced) or self.lease.held() or not await self._lease_refused():
                 raise
             failure = repr(exc)
         finally:
             keeper.cancel()
-        if failure:  # after a pause or a cut longer than the TTL the lease is gone: not a retry
-            raise Fenced(f"{self.symbol}: the engine lease ran out ({failure})")
+        if failure:  # after a pause or a cut the lease passed to another engine: not a retry
+            raise Fenced(f"{self.symbol}: the engine lease passed on ({failure})")
         await self.lease.release()
+
+    async def _lease_refused(self) -> bool:
+        """Whether Redis refuses to renew the lease (another engine holds it now); False when it
+        renews it, or cannot be asked."""
+        try:
+            return not await self.lease.renew()
+        except Exception:
+            return False
 
     async def stand_by(self, stop: asyncio.Event) -> bool:
         """Until the lease is this engine's (True) or `stop` is set (False): ask for it every
@@ -223,10 +231,12 @@ class EngineService:
     async def _loop(self, stop: asyncio.Event) -> None:
         """Read the journal after the last applied entry (XREAD: reading takes nothing from
         anybody, so a paused former holder that reads again cannot hide entries from its
-        successor) and process it batch by batch."""
-        lease = self.lease
+        successor) and process it batch by batch, until `stop` or the lease is lost (a renewal
+        or a write refused). A pause past the TTL alone is no loss: if nobody took the lease
+        meanwhile, the next renewal or write holds it again with the same token."""
+        lost = self.lease.lost
         while not stop.is_set():
-            if not lease.held():
+            if lost.is_set():
                 raise Fenced(f"{self.symbol}: the engine lease was lost")
             entries = await read_after(
                 self.redis, self.cmd_key, self.last_id, self.settings.batch_size, self.settings.block_ms
