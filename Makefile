@@ -9,10 +9,11 @@ PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
 CORE_SRC := $(wildcard services/matching/*.py) services/exchange_core/wire.py
 CORE_BUILT := services/matching/.compiled
 
-.PHONY: help install lock protos core core-clean lint fmt test bench load soak tools run clean web browser chart-lint chart-check
+.PHONY: help install lock protos core core-clean lint fmt test bench load soak tools run clean web browser chart-lint chart-check \
+	prometheus observe
 
 help:
-	@echo "make run | test | check | bench | load | soak | chart-check | image-check | lock | fmt | clean"
+	@echo "make run | observe | test | check | bench | load | soak | chart-check | image-check | lock | fmt | clean"
 
 # Every Python install comes from the committed lock (exact versions and hashes); the project itself
 # is installed without dependencies, built by the locked setuptools.
@@ -79,7 +80,7 @@ fmt: $(INSTALLED)
 	$(VENV)/bin/ruff format services tests bench load
 	$(VENV)/bin/ruff check --fix services tests bench load
 
-test: install protos core lint web browser chart-check
+test: install protos core lint web browser chart-check prometheus
 	$(PY) -m pytest -q --ignore=tests/chart
 
 bench: install protos core tools
@@ -148,6 +149,25 @@ web: $(WEB_BUILT)
 # Headless Chromium for the browser tests (Debian's package; Playwright drives it).
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# Prometheus and promtool from Debian's package, upstream version pinned (any Debian revision). The
+# package's service is stopped and kept from starting at boot: only the binaries are wanted.
+PROMETHEUS_VERSION := 2.42.0
+prometheus:
+	@promtool --version 2>/dev/null | grep -q "version $(PROMETHEUS_VERSION)+" || { \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends 'prometheus=$(PROMETHEUS_VERSION)+ds-*' \
+		&& if [ -d /run/systemd/system ]; then systemctl disable --now -q prometheus; \
+		else /etc/init.d/prometheus stop >/dev/null; update-rc.d prometheus disable >/dev/null 2>&1 || true; fi; }
+
+# Prometheus (127.0.0.1:OBSERVE_PORT, data in .run/prometheus) scraping a running `make run` with
+# observability/prometheus.yml and the alerting and recording rules of observability/rules; Ctrl-C stops it.
+OBSERVE_PORT ?= 9090
+OBSERVE_DATA ?= .run/prometheus
+observe: prometheus
+	@mkdir -p $(OBSERVE_DATA)
+	@echo "Prometheus  http://127.0.0.1:$(OBSERVE_PORT)  (config observability/prometheus.yml, rules observability/rules, data $(OBSERVE_DATA)); Ctrl-C stops it."
+	@exec prometheus --config.file=observability/prometheus.yml --storage.tsdb.path=$(OBSERVE_DATA) \
+		--web.listen-address=127.0.0.1:$(OBSERVE_PORT) --log.level=warn
 
 clean: core-clean
 	rm -rf $(VENV) build $(PROTO_OUT) web/dist web/node_modules
