@@ -126,7 +126,8 @@ chart-check: install protos core chart-lint
 tools:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
-# The whole exchange on this machine (Redis and PostgreSQL from REDIS_URL / DATABASE_URL); Ctrl-C stops it.
+# The whole exchange on this machine; Ctrl-C stops it. Redis and PostgreSQL: REDIS_URL / DATABASE_URL,
+# else those running on 127.0.0.1, else embedded ones started under .run/ (docs/running.md).
 run: install protos core web
 	$(PY) -m launcher
 
