@@ -1,13 +1,19 @@
 """Between the gRPC messages and the REST code path: requests become REST's parameters (so
-that validation is REST's), REST's Binance-shaped results and the WebSocket tier's payloads
-become messages. Enum values are the Binance names with the enum's prefix
+that validation is REST's); the order path's typed results (gateway.results), REST's market-data
+bodies and the WebSocket tier's payloads become messages, with REST's decimal strings
+(gateway.formatting). Enum values are the Binance names with the enum's prefix
 (SIDE_BUY <-> "BUY")."""
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from exchange_core.markets import Market
+from exchange_core.records import OrderRecord
 from exchange_proto import api_types_pb2 as apb
 from exchange_proto import market_data_api_pb2 as mpb
 from exchange_proto import trading_api_pb2 as tpb
+from gateway.formatting import fee_str, is_working, placed_working_time, price_str, qty_str, quote_str
+from gateway.results import CancelledOrder, PlacedOrder, StoredOrder
+from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
 if TYPE_CHECKING:
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
@@ -78,78 +84,71 @@ def order_ref_params(symbol: str, order_id: int, orig_client_order_id: str) -> d
 # ---------------------------------------------------------------- trading results
 
 
-def placed(d: dict[str, Any]) -> tpb.PlaceOrderResponse:
-    """From POST /api/v3/order's body (ACK, RESULT or FULL)."""
+def _order_fields(
+    out: tpb.PlaceOrderResponse | tpb.Order | tpb.CancelOrderResponse, market: Market, s: OrderRecord
+) -> None:
+    """What every order answer says of the order's state, as REST's JSON says it."""
+    out.price = price_str(market, s.price)
+    out.orig_qty = qty_str(market, s.quantity)
+    out.executed_qty = qty_str(market, s.executed)
+    out.cummulative_quote_qty = quote_str(market, s.executed_quote)
+    out.status = _STATUS.value(OrderStatus(s.status).name)
+    out.time_in_force = _TIF.value(TimeInForce(s.time_in_force).name)
+    out.type = _TYPE.value(OrderType(s.order_type).name)
+    out.side = _SIDE.value(Side(s.side).name)
+    out.self_trade_prevention_mode = _STP.value(StpMode(s.stp_mode).name)
+
+
+def placed(p: PlacedOrder) -> tpb.PlaceOrderResponse:
+    """POST /api/v3/order's answer (ACK, RESULT or FULL)."""
+    market, s = p.market, p.order
     out = tpb.PlaceOrderResponse(
-        symbol=d["symbol"],
-        order_id=d["orderId"],
-        client_order_id=d["clientOrderId"],
-        transact_time=d["transactTime"],
+        symbol=market.symbol, order_id=s.order_id, client_order_id=s.client_order_id, transact_time=s.time
     )
-    if "status" not in d:
+    if p.resp_type == "ACK":
         return out
-    out.price = d["price"]
-    out.orig_qty = d["origQty"]
-    out.executed_qty = d["executedQty"]
-    out.orig_quote_order_qty = d["origQuoteOrderQty"]
-    out.cummulative_quote_qty = d["cummulativeQuoteQty"]
-    out.status = _STATUS.value(d["status"])
-    out.time_in_force = _TIF.value(d["timeInForce"])
-    out.type = _TYPE.value(d["type"])
-    out.side = _SIDE.value(d["side"])
-    out.working_time = d["workingTime"]
-    out.self_trade_prevention_mode = _STP.value(d["selfTradePreventionMode"])
-    for f in d.get("fills", ()):
-        out.fills.add(
-            price=f["price"],
-            qty=f["qty"],
-            commission=f["commission"],
-            commission_asset=f["commissionAsset"],
-            trade_id=f["tradeId"],
-        )
+    _order_fields(out, market, s)
+    out.orig_quote_order_qty = quote_str(market, s.quote_quantity)
+    out.working_time = placed_working_time(s)
+    if p.resp_type == "FULL":
+        for f in p.fills:
+            out.fills.add(
+                price=price_str(market, f.price),
+                qty=qty_str(market, f.quantity),
+                commission=fee_str(market, f.commission, f.commission_asset),
+                commission_asset=f.commission_asset,
+                trade_id=f.trade_id,
+            )
     return out
 
 
-def order(d: dict[str, Any]) -> tpb.Order:
-    """From GET /api/v3/order's body (and openOrders' items)."""
-    return tpb.Order(
-        symbol=d["symbol"],
-        order_id=d["orderId"],
-        client_order_id=d["clientOrderId"],
-        price=d["price"],
-        orig_qty=d["origQty"],
-        executed_qty=d["executedQty"],
-        cummulative_quote_qty=d["cummulativeQuoteQty"],
-        status=_STATUS.value(d["status"]),
-        time_in_force=_TIF.value(d["timeInForce"]),
-        type=_TYPE.value(d["type"]),
-        side=_SIDE.value(d["side"]),
-        time=d["time"],
-        update_time=d["updateTime"],
-        is_working=d["isWorking"],
-        orig_quote_order_qty=d["origQuoteOrderQty"],
-        self_trade_prevention_mode=_STP.value(d["selfTradePreventionMode"]),
+def order(stored: StoredOrder) -> tpb.Order:
+    """GET /api/v3/order's answer (and openOrders' items)."""
+    market, s = stored.market, stored.order
+    out = tpb.Order(
+        symbol=market.symbol,
+        order_id=s.order_id,
+        client_order_id=s.client_order_id,
+        time=s.time,
+        update_time=s.update_time,
+        is_working=is_working(s),
+        orig_quote_order_qty=quote_str(market, s.quote_quantity),
     )
+    _order_fields(out, market, s)
+    return out
 
 
-def cancelled(d: dict[str, Any]) -> tpb.CancelOrderResponse:
-    """From DELETE /api/v3/order's body (and DELETE openOrders' items)."""
-    return tpb.CancelOrderResponse(
-        symbol=d["symbol"],
-        order_id=d["orderId"],
-        orig_client_order_id=d["origClientOrderId"],
-        client_order_id=d["clientOrderId"],
-        transact_time=d["transactTime"],
-        price=d["price"],
-        orig_qty=d["origQty"],
-        executed_qty=d["executedQty"],
-        cummulative_quote_qty=d["cummulativeQuoteQty"],
-        status=_STATUS.value(d["status"]),
-        time_in_force=_TIF.value(d["timeInForce"]),
-        type=_TYPE.value(d["type"]),
-        side=_SIDE.value(d["side"]),
-        self_trade_prevention_mode=_STP.value(d["selfTradePreventionMode"]),
+def cancelled(c: CancelledOrder) -> tpb.CancelOrderResponse:
+    """DELETE /api/v3/order's answer (and DELETE openOrders' items)."""
+    out = tpb.CancelOrderResponse(
+        symbol=c.market.symbol,
+        order_id=c.order.order_id,
+        orig_client_order_id=c.order.client_order_id,
+        client_order_id=c.client_order_id,
+        transact_time=c.transact_time,
     )
+    _order_fields(out, c.market, c.order)
+    return out
 
 
 def execution_report(d: dict[str, Any]) -> tpb.ExecutionReport:

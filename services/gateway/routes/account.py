@@ -8,8 +8,10 @@ from fastapi import APIRouter, Request
 from exchange_core.markets import Market
 from exchange_core.units import from_units
 from gateway.accounts import asset_decimals
-from gateway.auth import API_KEY_HEADER, Caller, context, request_params
-from gateway.context import GatewayContext
+from gateway.callers import API_KEY_HEADER, Caller
+from gateway.context import GatewayContext, context
+from gateway.formatting import JsonObject, trade_json
+from gateway.params import request_params
 from gateway.ratelimit import RateLimiter
 from gateway.validation import market_of
 
@@ -71,9 +73,10 @@ async def account_info(ctx: GatewayContext, user_id: int, params: dict[str, str]
 
 
 @router.get("/myTrades")
-async def my_trades(request: Request, who: Caller) -> list[dict[str, Any]]:
+async def my_trades(request: Request, who: Caller) -> list[JsonObject]:
     """The user's trades in one market."""
-    return await context(request).orders.my_trades(who.user_id, await request_params(request))  # type: ignore[no-any-return]
+    found = await context(request).orders.my_trades(who.user_id, await request_params(request))
+    return [trade_json(t) for t in found]
 
 
 def fee_fraction(ppm: int) -> str:

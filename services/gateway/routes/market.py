@@ -16,8 +16,8 @@ from exchange_core.errors import BAD_INTERVAL, INVALID_PARAMETER, ApiError
 from exchange_core.klines import time_zone_offset
 from exchange_core.markets import Market
 from exchange_core.units import from_units
-from gateway.auth import context, request_params
-from gateway.context import GatewayContext
+from gateway.context import GatewayContext, context
+from gateway.params import request_params
 from gateway.validation import int_param, market_of
 
 router = APIRouter(prefix="/api/v3", tags=["market"])

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from exchange_core.errors import BAD_SYMBOL, ApiError
 from exchange_core.markets import Market
 from exchange_core.units import from_units
-from gateway.auth import context, request_params
-from gateway.context import GatewayContext
+from gateway.context import GatewayContext, context
+from gateway.params import request_params
 from gateway.validation import (
     DEFAULT_STP,
     MAX_TRAILING_DELTA,

@@ -18,7 +18,8 @@ from exchange_core.errors import INVALID_PARAMETER, TOO_MANY_PARAMETERS, ApiErro
 from exchange_core.klines import DAY, HOUR, MINUTE
 from exchange_core.markets import Market
 from exchange_core.units import from_units
-from gateway.auth import context, request_params
+from gateway.context import context
+from gateway.params import request_params
 from gateway.routes.market import book, now_ms, time_zone_param, top_of_book
 from gateway.validation import market_of, missing
 

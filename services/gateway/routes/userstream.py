@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, Request
 
 from exchange_core import listenkeys
 from exchange_core.errors import INVALID_LISTEN_KEY, ApiError
-from gateway.auth import Principal, context, request_params, session_or_api_key_user
-from gateway.context import GatewayContext
+from gateway.callers import session_or_api_key_user
+from gateway.context import GatewayContext, context
+from gateway.params import request_params
+from gateway.principal import Principal
 from gateway.validation import missing
 
 router = APIRouter(prefix="/api/v3", tags=["user data stream"])

@@ -8,10 +8,10 @@ error answer and the connection stays open.
 
 Each request goes through, in order: the rate limits (REQUEST_WEIGHT 1 per request and client IP;
 ORDERS per apiKey for a method that places orders: gateway.ratelimit, the REST limiter's
-counters), the method's security (gateway.auth: the same key cache, permission and trusted-IP
-rules, recvWindow and signature checks as REST), then the method. `rateLimits` is in every
-answer unless the connection was opened with `?returnRateLimits=false` or the request has
-`returnRateLimits: false`.
+counters), the method's security (gateway.signed, gateway.keycache: the same key cache,
+permission and trusted-IP rules, recvWindow and signature checks as REST), then the method.
+`rateLimits` is in every answer unless the connection was opened with `?returnRateLimits=false`
+or the request has `returnRateLimits: false`.
 """
 
 import asyncio
@@ -27,10 +27,11 @@ from starlette.datastructures import State
 from exchange_core import tracing
 from exchange_core.errors import INVALID_SIGNATURE, UNSUPPORTED_OPERATION, ApiError
 from exchange_core.unavailable import internal_error
-from gateway.auth import api_key_cache, check_api_key_format, resolve_api_key, verify_signed
 from gateway.context import GatewayContext
+from gateway.keycache import api_key_cache, resolve_api_key
 from gateway.keyrules import check_key_use
 from gateway.ratelimit import RateLimiter
+from gateway.signed import check_api_key_format, verify_signed
 from gateway.validation import missing
 from gateway.wsapi.frames import (
     BadFrame,
@@ -219,7 +220,7 @@ class Connection:
     async def _authorize(self, method: Method, params: dict[str, str]) -> tuple[int, str]:
         """(user id, api key) of a request to a method that is not NONE. Raises -1102 without
         apiKey, -2014 for a malformed one; USER_STREAM: -2015 for an unknown key or an IP it
-        does not trust; signed methods: gateway.auth.verify_signed's rejections."""
+        does not trust; signed methods: gateway.signed.verify_signed's rejections."""
         raw_key = params.get("apiKey")
         if not raw_key:
             raise missing("apiKey")

@@ -15,6 +15,7 @@ from typing import Any
 from exchange_core import listenkeys
 from exchange_core.errors import ApiError
 from gateway.context import GatewayContext
+from gateway.formatting import cancel_json, new_order_json, order_json, trade_json
 from gateway.orders import OrderService
 from gateway.ratelimit import RateLimiter
 from gateway.replace import cancel_replace, test_order
@@ -35,17 +36,6 @@ SIGNED = frozenset({USER_DATA, TRADE})
 HMAC_KEY_NOT_SUPPORTED = -4056
 
 
-class Failed(ApiError):
-    """An error answer that carries `data` beside its code and message (cancelReplace's halves)."""
-
-    def __init__(self, code: int, msg: str, status: int, data: Any) -> None:
-        super().__init__(code, msg, status)
-        self.data = data
-
-    def body(self) -> dict[str, object]:
-        return {"code": self.code, "msg": self.msg, "data": self.data}
-
-
 @dataclass(slots=True)
 class Call:
     """One request as a method sees it: `user_id` and `api_key` are the authenticated caller's
@@ -61,8 +51,7 @@ class Call:
 
     @property
     def orders(self) -> OrderService:
-        orders: OrderService = self.ctx.orders
-        return orders
+        return self.ctx.orders
 
 
 Handler = Callable[[Call], Awaitable[Any]]
@@ -104,7 +93,7 @@ async def _klines(call: Call) -> Any:
 
 
 async def _place(call: Call) -> Any:
-    return await call.orders.place(call.user_id, call.params)
+    return new_order_json(await call.orders.place(call.user_id, call.params))
 
 
 async def _test(call: Call) -> Any:
@@ -112,36 +101,33 @@ async def _test(call: Call) -> Any:
 
 
 async def _status(call: Call) -> Any:
-    return await call.orders.get_order(call.user_id, call.params)
+    return order_json(await call.orders.get_order(call.user_id, call.params))
 
 
 async def _cancel(call: Call) -> Any:
-    return await call.orders.cancel(call.user_id, call.params)
+    return cancel_json(await call.orders.cancel(call.user_id, call.params))
 
 
 async def _cancel_replace(call: Call) -> Any:
-    """As REST: 200 with both halves, else an error answer (409 -2021, 400 -2022) whose `data`
-    says what happened to each half."""
-    status, body = await cancel_replace(call.orders, call.user_id, call.params)
-    if status != 200:
-        raise Failed(body["code"], body["msg"], status, body["data"])
-    return body
+    """As REST: both halves, else an error answer (409 -2021, 400 -2022: replace.ReplaceFailed)
+    whose `data` says what happened to each half."""
+    return await cancel_replace(call.orders, call.user_id, call.params)
 
 
 async def _open_orders(call: Call) -> Any:
-    return await call.orders.open_orders(call.user_id, call.params)
+    return [order_json(o) for o in await call.orders.open_orders(call.user_id, call.params)]
 
 
 async def _cancel_all(call: Call) -> Any:
-    return await call.orders.cancel_all(call.user_id, call.params)
+    return [cancel_json(c) for c in await call.orders.cancel_all(call.user_id, call.params)]
 
 
 async def _all_orders(call: Call) -> Any:
-    return await call.orders.all_orders(call.user_id, call.params)
+    return [order_json(o) for o in await call.orders.all_orders(call.user_id, call.params)]
 
 
 async def _my_trades(call: Call) -> Any:
-    return await call.orders.my_trades(call.user_id, call.params)
+    return [trade_json(t) for t in await call.orders.my_trades(call.user_id, call.params)]
 
 
 async def _account(call: Call) -> Any:
