@@ -15,9 +15,12 @@ Trade keys: id trade id, o order id, p price, q quantity, qq quote quantity, fee
 fa), fa fee asset, T time, b the user bought, m the user was the maker.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 import orjson
+
+R = TypeVar("R", "OrderRecord", "TradeRecord")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,50 +46,11 @@ class OrderRecord:
     trailing_delta: int = 0
 
     def encode(self) -> str:
-        return orjson.dumps(
-            {
-                "i": self.order_id,
-                "c": self.client_order_id,
-                "S": self.side,
-                "t": self.order_type,
-                "f": self.time_in_force,
-                "p": self.price,
-                "q": self.quantity,
-                "qq": self.quote_quantity,
-                "stp": self.stp_mode,
-                "T": self.time,
-                "st": self.status,
-                "x": self.executed,
-                "xq": self.executed_quote,
-                "u": self.update_time,
-                "sp": self.stop_price,
-                "tr": self.triggered,
-                "td": self.trailing_delta,
-            }
-        ).decode()
+        return _encode(self, ORDER_KEYS)
 
     @classmethod
     def decode(cls, raw: str | bytes) -> "OrderRecord":
-        d = orjson.loads(raw)
-        return cls(
-            order_id=d["i"],
-            client_order_id=d["c"],
-            side=d["S"],
-            order_type=d["t"],
-            time_in_force=d["f"],
-            price=d["p"],
-            quantity=d["q"],
-            quote_quantity=d["qq"],
-            stp_mode=d["stp"],
-            time=d["T"],
-            status=d["st"],
-            executed=d["x"],
-            executed_quote=d["xq"],
-            update_time=d["u"],
-            stop_price=d.get("sp", 0),
-            triggered=d.get("tr", 0),
-            trailing_delta=d.get("td", 0),
-        )
+        return _decode(cls, raw, ORDER_KEYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,33 +69,30 @@ class TradeRecord:
     is_maker: bool
 
     def encode(self) -> str:
-        return orjson.dumps(
-            {
-                "id": self.trade_id,
-                "o": self.order_id,
-                "p": self.price,
-                "q": self.quantity,
-                "qq": self.quote_quantity,
-                "fee": self.fee,
-                "fa": self.fee_asset,
-                "T": self.time,
-                "b": self.is_buyer,
-                "m": self.is_maker,
-            }
-        ).decode()
+        return _encode(self, TRADE_KEYS)
 
     @classmethod
     def decode(cls, raw: str | bytes) -> "TradeRecord":
-        d = orjson.loads(raw)
-        return cls(
-            trade_id=d["id"],
-            order_id=d["o"],
-            price=d["p"],
-            quantity=d["q"],
-            quote_quantity=d["qq"],
-            fee=d["fee"],
-            fee_asset=d["fa"],
-            time=d["T"],
-            is_buyer=d["b"],
-            is_maker=d["m"],
-        )
+        return _decode(cls, raw, TRADE_KEYS)
+
+
+# Each field's stored key, in the stored order (the order of the fields).
+ORDER_KEYS = ("i", "c", "S", "t", "f", "p", "q", "qq", "stp", "T", "st", "x", "xq", "u", "sp", "tr", "td")
+TRADE_KEYS = ("id", "o", "p", "q", "qq", "fee", "fa", "T", "b", "m")
+_FIELDS = {
+    OrderRecord: tuple(f.name for f in fields(OrderRecord)),
+    TradeRecord: tuple(f.name for f in fields(TradeRecord)),
+}
+# Keys a record may lack (written before they existed): their fields' defaults.
+_OPTIONAL: dict[str, Any] = {"sp": 0, "tr": 0, "td": 0}
+assert all(len(_FIELDS[c]) == len(k) for c, k in ((OrderRecord, ORDER_KEYS), (TradeRecord, TRADE_KEYS)))
+
+
+def _encode(record: OrderRecord | TradeRecord, keys: tuple[str, ...]) -> str:
+    names = _FIELDS[type(record)]
+    return orjson.dumps({key: getattr(record, name) for key, name in zip(keys, names, strict=True)}).decode()
+
+
+def _decode(cls: type[R], raw: str | bytes, keys: tuple[str, ...]) -> R:
+    d: dict[str, Any] = orjson.loads(raw)
+    return cls(*(d[k] if k in d else _OPTIONAL[k] for k in keys))

@@ -8,11 +8,11 @@ precision.
 from exchange_core.markets import Market
 from exchange_core.records import OrderRecord
 from exchange_core.units import from_units
+from gateway.responses import JsonObject
 from gateway.results import CancelledOrder, PlacedOrder, StoredOrder, StoredTrade
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
 ORDER_LIST_ID = -1
-JsonObject = dict[str, object]
 
 
 def price_str(market: Market, units: int) -> str:
@@ -38,15 +38,9 @@ def is_working(s: OrderRecord) -> bool:
     return s.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED) and (not is_stop or bool(s.triggered))
 
 
-def order_json(stored: StoredOrder) -> JsonObject:
-    """GET /api/v3/order (and openOrders, allOrders) for a stored order state."""
-    market, s = stored.market, stored.order
-    is_stop = s.order_type >= OrderType.STOP_LOSS
+def _state_json(market: Market, s: OrderRecord) -> JsonObject:
+    """What order and cancel answers say, in this order, of the order's price and progress."""
     return {
-        "symbol": market.symbol,
-        "orderId": s.order_id,
-        "orderListId": ORDER_LIST_ID,
-        "clientOrderId": s.client_order_id,
         "price": price_str(market, s.price),
         "origQty": qty_str(market, s.quantity),
         "executedQty": qty_str(market, s.executed),
@@ -55,6 +49,19 @@ def order_json(stored: StoredOrder) -> JsonObject:
         "timeInForce": TimeInForce(s.time_in_force).name,
         "type": OrderType(s.order_type).name,
         "side": Side(s.side).name,
+    }
+
+
+def order_json(stored: StoredOrder) -> JsonObject:
+    """GET /api/v3/order (and openOrders, allOrders) for a stored order state."""
+    market, s = stored.market, stored.record
+    is_stop = s.order_type >= OrderType.STOP_LOSS
+    return {
+        "symbol": market.symbol,
+        "orderId": s.order_id,
+        "orderListId": ORDER_LIST_ID,
+        "clientOrderId": s.client_order_id,
+        **_state_json(market, s),
         "stopPrice": price_str(market, s.stop_price),
         "icebergQty": qty_str(market, 0),
         "time": s.time,
@@ -77,14 +84,7 @@ def cancel_json(cancelled: CancelledOrder) -> JsonObject:
         "orderListId": ORDER_LIST_ID,
         "clientOrderId": cancelled.client_order_id,
         "transactTime": cancelled.transact_time,
-        "price": price_str(market, s.price),
-        "origQty": qty_str(market, s.quantity),
-        "executedQty": qty_str(market, s.executed),
-        "cummulativeQuoteQty": quote_str(market, s.executed_quote),
-        "status": OrderStatus(s.status).name,
-        "timeInForce": TimeInForce(s.time_in_force).name,
-        "type": OrderType(s.order_type).name,
-        "side": Side(s.side).name,
+        **_state_json(market, s),
         **({"stopPrice": price_str(market, s.stop_price)} if s.stop_price else {}),
         "selfTradePreventionMode": StpMode(s.stp_mode).name,
     }
@@ -92,7 +92,7 @@ def cancel_json(cancelled: CancelledOrder) -> JsonObject:
 
 def trade_json(stored: StoredTrade) -> JsonObject:
     """GET /api/v3/myTrades for a stored user trade."""
-    market, t = stored.market, stored.trade
+    market, t = stored.market, stored.record
     return {
         "symbol": market.symbol,
         "id": t.trade_id,

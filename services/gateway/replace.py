@@ -19,8 +19,9 @@ from exchange_core.errors import (
     MANDATORY_PARAM_EMPTY_OR_MALFORMED,
     ApiError,
 )
-from gateway.formatting import JsonObject, cancel_json, new_order_json
+from gateway.formatting import cancel_json, new_order_json
 from gateway.orders import OrderService
+from gateway.responses import JsonObject
 from gateway.validation import missing, parse_new_order
 
 MODES = ("STOP_ON_FAILURE", "ALLOW_FAILURE")

@@ -3,19 +3,25 @@ shape from these (REST and the WebSocket API: gateway.formatting's Binance JSON;
 gateway.grpcapi.convert's messages). Amounts are integer units, as stored."""
 
 from dataclasses import dataclass
+from typing import Generic
 
 from exchange_core.markets import Market
-from exchange_core.records import OrderRecord, TradeRecord
+from exchange_core.records import OrderRecord, R, TradeRecord
 from exchange_proto import events_pb2 as epb
 from matching.enums import OrderStatus, Side
 
 
-@dataclass(frozen=True, slots=True)
-class StoredOrder:
-    """An order's state as settlement stored it (order, openOrders, allOrders)."""
+@dataclass(frozen=True)  # no slots: a subscripted generic sets __orig_class__ on its instances
+class Stored(Generic[R]):
+    """A record as settlement stored it, with its market: an order's state (order, openOrders,
+    allOrders) or one of the user's trades (myTrades)."""
 
     market: Market
-    order: OrderRecord
+    record: R
+
+
+StoredOrder = Stored[OrderRecord]
+StoredTrade = Stored[TradeRecord]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +32,6 @@ class CancelledOrder:
     order: OrderRecord
     client_order_id: str
     transact_time: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredTrade:
-    """One of the user's trades (myTrades)."""
-
-    market: Market
-    trade: TradeRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,22 +75,10 @@ def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.Event
         elif kind == "order_done" and e.order_done.order_id == order_id:
             status = OrderStatus(e.order_done.status)
             executed, executed_quote = e.order_done.filled, e.order_done.filled_quote
+    a = accepted
     order = OrderRecord(
-        order_id=order_id,
-        client_order_id=accepted.client_order_id,
-        side=accepted.side,
-        order_type=accepted.order_type,
-        time_in_force=accepted.time_in_force,
-        price=accepted.price,
-        quantity=accepted.quantity,
-        quote_quantity=accepted.quote_quantity,
-        stp_mode=accepted.stp_mode,
-        time=first_ts,
-        status=status,
-        executed=executed,
-        executed_quote=executed_quote,
-        update_time=first_ts,
-        stop_price=accepted.stop_price,
-        trailing_delta=accepted.trailing_delta,
-    )
+        order_id, a.client_order_id, a.side, a.order_type, a.time_in_force, a.price, a.quantity,
+        a.quote_quantity, a.stp_mode, first_ts, status, executed, executed_quote, first_ts,
+        stop_price=a.stop_price, trailing_delta=a.trailing_delta,
+    )  # fmt: skip
     return PlacedOrder(market, resp_type, order, tuple(fills))

@@ -6,6 +6,8 @@ bodies and the WebSocket tier's payloads become messages, with REST's decimal st
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from exchange_core.klines import Kline
+from exchange_core.marketdb import TradeRow
 from exchange_core.markets import Market
 from exchange_core.records import OrderRecord
 from exchange_proto import api_types_pb2 as apb
@@ -13,6 +15,7 @@ from exchange_proto import market_data_api_pb2 as mpb
 from exchange_proto import trading_api_pb2 as tpb
 from gateway.formatting import fee_str, is_working, placed_working_time, price_str, qty_str, quote_str
 from gateway.results import CancelledOrder, PlacedOrder, StoredOrder
+from gateway.routes.market import OrderBook
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
 if TYPE_CHECKING:
@@ -124,17 +127,11 @@ def placed(p: PlacedOrder) -> tpb.PlaceOrderResponse:
 
 def order(stored: StoredOrder) -> tpb.Order:
     """GET /api/v3/order's answer (and openOrders' items)."""
-    market, s = stored.market, stored.order
-    out = tpb.Order(
-        symbol=market.symbol,
-        order_id=s.order_id,
-        client_order_id=s.client_order_id,
-        time=s.time,
-        update_time=s.update_time,
-        is_working=is_working(s),
-        orig_quote_order_qty=quote_str(market, s.quote_quantity),
-    )
+    market, s = stored.market, stored.record
+    out = tpb.Order(symbol=market.symbol, order_id=s.order_id, client_order_id=s.client_order_id)
     _order_fields(out, market, s)
+    out.time, out.update_time, out.is_working = s.time, s.update_time, is_working(s)
+    out.orig_quote_order_qty = quote_str(market, s.quote_quantity)
     return out
 
 
@@ -209,36 +206,33 @@ def _levels(rows: list[list[str]]) -> list[apb.PriceLevel]:
     return [apb.PriceLevel(price=p, quantity=q) for p, q in rows]
 
 
-def order_book(d: dict[str, Any]) -> mpb.OrderBook:
-    """From GET /api/v3/depth's body."""
-    return mpb.OrderBook(last_update_id=d["lastUpdateId"], bids=_levels(d["bids"]), asks=_levels(d["asks"]))
+def order_book(book: OrderBook) -> mpb.OrderBook:
+    """From GET /api/v3/depth's body (its decimal strings)."""
+    return mpb.OrderBook(
+        last_update_id=book["lastUpdateId"], bids=_levels(book["bids"]), asks=_levels(book["asks"])
+    )
 
 
-def trade(d: dict[str, Any]) -> mpb.Trade:
-    """From an item of GET /api/v3/trades."""
+def trade(market: Market, t: TradeRow) -> mpb.Trade:
+    """From a row of the market's trade history."""
     return mpb.Trade(
-        id=d["id"],
-        price=d["price"],
-        qty=d["qty"],
-        quote_qty=d["quoteQty"],
-        time=d["time"],
-        is_buyer_maker=d["isBuyerMaker"],
+        id=t.id,
+        price=price_str(market, t.price),
+        qty=qty_str(market, t.qty),
+        quote_qty=quote_str(market, t.quote_qty),
+        time=t.time,
+        is_buyer_maker=t.is_buyer_maker,
     )
 
 
-def kline(k: list[Any]) -> mpb.Kline:
-    """From an item of GET /api/v3/klines."""
+def kline(market: Market, k: Kline) -> mpb.Kline:
+    """From a candle of the market's history."""
+    open_, high, low, close = (price_str(market, p) for p in (k.open, k.high, k.low, k.close))
     return mpb.Kline(
-        open_time=k[0],
-        open=k[1],
-        high=k[2],
-        low=k[3],
-        close=k[4],
-        volume=k[5],
-        close_time=k[6],
-        quote_volume=k[7],
-        trades=k[8],
-    )
+        open_time=k.open_time, open=open_, high=high, low=low, close=close,
+        volume=qty_str(market, k.volume), close_time=k.close_time,
+        quote_volume=quote_str(market, k.quote_volume), trades=k.trades,
+    )  # fmt: skip
 
 
 def depth_update(d: dict[str, Any]) -> mpb.DepthUpdate:

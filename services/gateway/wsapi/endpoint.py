@@ -17,7 +17,6 @@ or the request has `returnRateLimits: false`.
 import asyncio
 import logging
 import time
-from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
@@ -31,6 +30,7 @@ from gateway.context import GatewayContext
 from gateway.keycache import api_key_cache, resolve_api_key
 from gateway.keyrules import check_key_use
 from gateway.ratelimit import RateLimiter
+from gateway.responses import JsonObject
 from gateway.signed import check_api_key_format, verify_signed
 from gateway.validation import missing
 from gateway.wsapi.frames import (
@@ -42,7 +42,7 @@ from gateway.wsapi.frames import (
     parse_request,
     signature_payload,
 )
-from gateway.wsapi.methods import METHODS, SIGNED, TRADE, USER_STREAM, Call, Method, now_ms
+from gateway.wsapi.methods import METHODS, SIGNED, TRADE, USER_STREAM, Call, Method, Session, now_ms
 from gateway.wsapi.metrics import INVALID_FRAME, UNKNOWN_METHOD, WsApiMetrics
 from gateway.wsapi.userdata import UserDataSubscriptions
 
@@ -74,10 +74,7 @@ class Connection:
         self.metrics: WsApiMetrics = state.wsapi_metrics
         self.keys = api_key_cache(state)
         self.ip = websocket.client.host if websocket.client else ""
-        self.session: dict[str, Any] = {
-            "connectedSince": now_ms(),
-            "returnRateLimits": _wants_rate_limits(websocket.query_params.get("returnRateLimits")),
-        }
+        self.session = Session(now_ms(), _wants_rate_limits(websocket.query_params.get("returnRateLimits")))
         self.send_lock = asyncio.Lock()
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -173,7 +170,7 @@ class Connection:
         if refused is not None:
             code, msg, retry_after = refused
             data = {"serverTime": now_ms(), "retryAfter": now_ms() + retry_after * 1000}
-            error: dict[str, Any] = {"code": code, "msg": msg, "data": data}
+            error: JsonObject = {"code": code, "msg": msg, "data": data}
             await self._reply(request.id, 429, None, error, api_key, places_orders, wants_limits)
             return 429
         try:
@@ -203,8 +200,8 @@ class Connection:
         self,
         request_id: RequestId,
         status: int,
-        result: Any,
-        error: dict[str, Any] | None,
+        result: object,
+        error: JsonObject | None,
         api_key: str | None,
         places_orders: bool,
         wants_limits: bool,
@@ -212,8 +209,8 @@ class Connection:
         limits = self._usage(api_key, places_orders, wants_limits)
         await self._send(answer(request_id, status, result=result, error=error, rate_limits=limits))
 
-    def _usage(self, api_key: str | None, places_orders: bool, wants: bool) -> list[dict[str, Any]] | None:
-        if not (wants and self.session["returnRateLimits"]):
+    def _usage(self, api_key: str | None, places_orders: bool, wants: bool) -> list[JsonObject] | None:
+        if not (wants and self.session.return_rate_limits):
             return None
         return self.limiter.usage(self.ip, api_key, places_orders)
 
