@@ -38,12 +38,15 @@ def is_working(s: OrderRecord) -> bool:
     return s.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED) and (not is_stop or bool(s.triggered))
 
 
-def _state_json(market: Market, s: OrderRecord) -> JsonObject:
-    """What order and cancel answers say, in this order, of the order's price and progress."""
+def _state_json(market: Market, s: OrderRecord, orig_quote: bool = False) -> JsonObject:
+    """What order answers say, in this order, of the order's price and progress (with
+    origQuoteOrderQty among them when `orig_quote`, as in the answer to a new order)."""
+    quote = {"origQuoteOrderQty": quote_str(market, s.quote_quantity)} if orig_quote else {}
     return {
         "price": price_str(market, s.price),
         "origQty": qty_str(market, s.quantity),
         "executedQty": qty_str(market, s.executed),
+        **quote,
         "cummulativeQuoteQty": quote_str(market, s.executed_quote),
         "status": OrderStatus(s.status).name,
         "timeInForce": TimeInForce(s.time_in_force).name,
@@ -122,21 +125,9 @@ def new_order_json(placed: PlacedOrder) -> JsonObject:
     }
     if placed.resp_type == "ACK":
         return body
-    body.update(
-        {
-            "price": price_str(market, s.price),
-            "origQty": qty_str(market, s.quantity),
-            "executedQty": qty_str(market, s.executed),
-            "origQuoteOrderQty": quote_str(market, s.quote_quantity),
-            "cummulativeQuoteQty": quote_str(market, s.executed_quote),
-            "status": OrderStatus(s.status).name,
-            "timeInForce": TimeInForce(s.time_in_force).name,
-            "type": OrderType(s.order_type).name,
-            "side": Side(s.side).name,
-            "workingTime": placed_working_time(s),
-            "selfTradePreventionMode": StpMode(s.stp_mode).name,
-        }
-    )
+    body.update(_state_json(market, s, orig_quote=True))
+    body["workingTime"] = placed_working_time(s)
+    body["selfTradePreventionMode"] = StpMode(s.stp_mode).name
     if s.stop_price or s.trailing_delta:
         body["stopPrice"] = price_str(market, s.stop_price)
     if s.trailing_delta:
