@@ -37,9 +37,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from gateway.auth import api_key_cache
         from gateway.feeds import MarketFeeds
         from gateway.grpcapi.server import start_grpc
+        from gateway.keycache import api_key_cache
         from gateway.orders import OrderService
         from gateway.replies import ReplyListener
 

@@ -8,7 +8,7 @@ orphan sweeper relies on that bound to release reservations whose command never 
 
 import json
 import time
-from typing import Any
+from collections.abc import Callable
 
 from exchange_core import redisio
 from exchange_core.errors import (
@@ -24,9 +24,10 @@ from exchange_core.errors import (
 from exchange_core.ledger import DuplicateClientOrderId, InsufficientFunds
 from exchange_core.markets import Market
 from exchange_core.protocol import encode_command
+from exchange_core.records import OrderRecord, TradeRecord
 from exchange_proto import events_pb2 as epb
 from gateway.context import GatewayContext
-from gateway.formatting import cancel_json, new_order_json, order_json, trade_json
+from gateway.results import CancelledOrder, PlacedOrder, StoredOrder, StoredTrade, placed_order
 from gateway.validation import (
     STOP_MARKET_TYPES,
     OrderRequest,
@@ -79,11 +80,11 @@ class OrderService:
 
     # ------------------------------------------------------------------ commands
 
-    async def place(self, user_id: int, params: dict[str, str]) -> dict[str, Any]:
+    async def place(self, user_id: int, params: dict[str, str]) -> PlacedOrder:
         """POST /api/v3/order."""
         return await self.place_request(user_id, parse_new_order(params, self.ctx.markets))
 
-    async def place_request(self, user_id: int, req: OrderRequest) -> dict[str, Any]:
+    async def place_request(self, user_id: int, req: OrderRequest) -> PlacedOrder:
         """Reserve, submit and answer an already validated new order."""
         market = req.market
         symbol = market.symbol
@@ -120,9 +121,9 @@ class OrderService:
         )
         if rejected is not None:
             raise reason_error(rejected.reason)
-        return new_order_json(market, order_id, req.resp_type, batch)
+        return placed_order(market, order_id, req.resp_type, batch)
 
-    async def cancel(self, user_id: int, params: dict[str, str]) -> dict[str, Any]:
+    async def cancel(self, user_id: int, params: dict[str, str]) -> CancelledOrder:
         """DELETE /api/v3/order."""
         market = market_of(params, self.ctx.markets)
         order_id = await self._order_id(user_id, market, params)
@@ -140,9 +141,9 @@ class OrderService:
         state = await self._state(user_id, market.symbol, order_id)
         if state is None:
             raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
-        return cancel_json(market, state, cancel_id, batch.events[0].ts)
+        return CancelledOrder(market, state, cancel_id, batch.events[0].ts)
 
-    async def cancel_all(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+    async def cancel_all(self, user_id: int, params: dict[str, str]) -> list[CancelledOrder]:
         """DELETE /api/v3/openOrders: every open order of the user in one market."""
         market = market_of(params, self.ctx.markets)
         batch = await self._submit(market.symbol, f"a{user_id}:{now_ms()}", CancelAll(market.symbol, user_id))
@@ -153,7 +154,7 @@ class OrderService:
         ]
         states = await self._states(user_id, market.symbol, cancelled)
         ts = batch.events[0].ts
-        return [cancel_json(market, s, client_order_id({}), ts) for s in states]
+        return [CancelledOrder(market, s, client_order_id({}), ts) for s in states]
 
     async def _submit(
         self, symbol: str, correlation: str, command: Command, reserved_at: int | None = None
@@ -224,17 +225,17 @@ class OrderService:
             )
         return await self.ctx.ledger.client_order(user_id, market.symbol, original)
 
-    async def _state(self, user_id: int, symbol: str, order_id: int) -> dict[str, Any] | None:
+    async def _state(self, user_id: int, symbol: str, order_id: int) -> OrderRecord | None:
         raw = await self.ctx.redis.hget(self.ctx.keys.orders(user_id), f"{symbol}:{order_id}")
-        return json.loads(raw) if raw else None
+        return OrderRecord.decode(raw) if raw else None
 
-    async def _states(self, user_id: int, symbol: str, order_ids: list[int]) -> list[dict[str, Any]]:
+    async def _states(self, user_id: int, symbol: str, order_ids: list[int]) -> list[OrderRecord]:
         if not order_ids:
             return []
         raws = await self.ctx.redis.hmget(self.ctx.keys.orders(user_id), [f"{symbol}:{o}" for o in order_ids])
-        return [json.loads(r) for r in raws if r]
+        return [OrderRecord.decode(r) for r in raws if r]
 
-    async def get_order(self, user_id: int, params: dict[str, str]) -> dict[str, Any]:
+    async def get_order(self, user_id: int, params: dict[str, str]) -> StoredOrder:
         """GET /api/v3/order."""
         market = market_of(params, self.ctx.markets)
         order_id = await self._order_id(user_id, market, params)
@@ -242,12 +243,12 @@ class OrderService:
         if state is None or (
             params.get("origClientOrderId")
             and not params.get("orderId")
-            and state["c"] != params["origClientOrderId"]
+            and state.client_order_id != params["origClientOrderId"]
         ):
             raise ApiError(NO_SUCH_ORDER, "Order does not exist.")
-        return order_json(market, state)
+        return StoredOrder(market, state)
 
-    async def open_orders(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+    async def open_orders(self, user_id: int, params: dict[str, str]) -> list[StoredOrder]:
         """GET /api/v3/openOrders, for one market or all."""
         only = market_of(params, self.ctx.markets).symbol if params.get("symbol") else None
         members = await redisio.smembers(self.ctx.redis, self.ctx.keys.open_orders(user_id))
@@ -261,10 +262,10 @@ class OrderService:
         out = []
         for field, raw in zip(fields, raws, strict=True):
             if raw:
-                out.append(order_json(self.ctx.markets[field.split(":")[0]], json.loads(raw)))
+                out.append(StoredOrder(self.ctx.markets[field.split(":")[0]], OrderRecord.decode(raw)))
         return out
 
-    async def all_orders(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+    async def all_orders(self, user_id: int, params: dict[str, str]) -> list[StoredOrder]:
         """GET /api/v3/allOrders: by order id from `orderId`, at most `limit` (500, max 1000)."""
         market = market_of(params, self.ctx.markets)
         limit = min(int_param(params, "limit", 500) or 500, 1000)
@@ -279,11 +280,11 @@ class OrderService:
         states = [
             s
             for s in states
-            if (start_time is None or s["T"] >= start_time) and (end_time is None or s["T"] <= end_time)
+            if (start_time is None or s.time >= start_time) and (end_time is None or s.time <= end_time)
         ]
-        return [order_json(market, s) for s in states[:limit]]
+        return [StoredOrder(market, s) for s in states[:limit]]
 
-    async def my_trades(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+    async def my_trades(self, user_id: int, params: dict[str, str]) -> list[StoredTrade]:
         """GET /api/v3/myTrades: from `fromId`, or the newest `limit` (500, max 1000)."""
         market = market_of(params, self.ctx.markets)
         limit = min(int_param(params, "limit", 500) or 500, 1000)
@@ -293,20 +294,23 @@ class OrderService:
             raws = await redisio.zrange_members(self.ctx.redis, key, by_score_from=from_id, count=limit)
         else:
             raws = await redisio.zrange_members(self.ctx.redis, key, last=limit)
-        trades = [json.loads(r) for r in raws]
+        trades = [TradeRecord.decode(r) for r in raws]
         order_id = int_param(params, "orderId")
         start_time, end_time = int_param(params, "startTime"), int_param(params, "endTime")
         trades = [
             t
             for t in trades
-            if (order_id is None or t["o"] == order_id)
-            and (start_time is None or t["T"] >= start_time)
-            and (end_time is None or t["T"] <= end_time)
+            if (order_id is None or t.order_id == order_id)
+            and (start_time is None or t.time >= start_time)
+            and (end_time is None or t.time <= end_time)
         ]
-        return [trade_json(market, t) for t in trades]
+        return [StoredTrade(market, t) for t in trades]
 
 
-def _cost_of(notional: Any, asks: list[list[int]], quantity: int) -> int:
+Notional = Callable[[int, int], int]
+
+
+def _cost_of(notional: Notional, asks: list[list[int]], quantity: int) -> int:
     """Quote units to buy `quantity` from `asks` (the last price covers what the book lacks)."""
     cost, left, price = 0, quantity, 0
     for price, qty in asks:
@@ -318,7 +322,7 @@ def _cost_of(notional: Any, asks: list[list[int]], quantity: int) -> int:
     return int(cost + (notional(price, left) if price else 0))
 
 
-def _base_for(notional: Any, step: int, bids: list[list[int]], quote: int) -> int:
+def _base_for(notional: Notional, step: int, bids: list[list[int]], quote: int) -> int:
     """Base units to sell into `bids` to receive `quote`."""
     base, left = 0, quote
     for price, qty in bids:

@@ -18,10 +18,13 @@ from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from gateway import accounts
-from gateway.auth import Principal, api_key_cache, api_key_user, server_ms, signed_trader, signed_user
+from gateway.callers import api_key_user, signed_trader, signed_user
 from gateway.context import GatewayContext
+from gateway.keycache import api_key_cache
+from gateway.principal import Principal
 from gateway.routes import web
 from gateway.settings import GatewaySettings
+from gateway.signed import server_ms
 from tests.integration.test_gateway_auth import DEMO_FUNDS, WEB, assert_error, sign_up, signed_query
 
 probe = APIRouter()

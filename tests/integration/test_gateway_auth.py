@@ -30,19 +30,14 @@ from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from gateway import accounts
 from gateway.accounts import parse_demo_funds
-from gateway.auth import (
-    ApiKeyCache,
-    Principal,
-    api_key_cache,
-    api_key_user,
-    request_params,
-    server_ms,
-    session_or_signed_user,
-    signed_user,
-)
+from gateway.callers import api_key_user, session_or_signed_user, signed_user
 from gateway.context import GatewayContext
+from gateway.keycache import ApiKeyCache, api_key_cache
+from gateway.params import request_params
+from gateway.principal import Principal
 from gateway.routes import web
 from gateway.settings import GatewaySettings
+from gateway.signed import server_ms
 
 DEMO_FUNDS = "USDT=10000,BTC=0.5"
 PASSWORD = "correct horse battery"

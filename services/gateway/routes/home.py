@@ -18,7 +18,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
-from gateway.auth import context
+from gateway.context import context
 
 router = APIRouter(include_in_schema=False)
 
