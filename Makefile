@@ -80,7 +80,7 @@ fmt: $(INSTALLED)
 	$(VENV)/bin/ruff format services tests bench load
 	$(VENV)/bin/ruff check --fix services tests bench load
 
-test: install protos core lint web browser chart-check prometheus
+test: install protos core lint web browser chart-check prometheus image-check
 	$(PY) -m pytest -q --ignore=tests/chart --ignore=tests/image
 
 bench: install protos core tools
