@@ -19,12 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
-from launcher.stack import free_port
 from tests import services
-from tests.chart.conftest import SIX_MARKETS, Manifest, by_kind, component, pod_spec, render
-from tests.chart.pods import Cluster, LocalPod
+from tests.chart.conftest import Manifest, by_kind, component, pod_spec
+from tests.chart.pods import Cluster, LocalPod, render_for_this_machine
 from tests.image import bases
 from tests.image.podman import (
     LABEL,
@@ -179,20 +177,6 @@ def wait_ready(containers: list[Container]) -> None:
     raise AssertionError(f"/readyz not 200 within {READY_S:.0f} s: {late}")
 
 
-def _render(prefix: str, dsn: str, root: Path) -> list[Manifest]:
-    values = yaml.safe_load(SIX_MARKETS.read_text())
-    one = root / "one-market.yaml"
-    one.write_text(yaml.safe_dump({"markets": [m for m in values["markets"] if m["symbol"] == SYMBOL]}))
-    return render(
-        "-f", str(one),
-        "--set", "redis.bundled=false", "--set", f"redis.external.url={services.REDIS_URL}",
-        "--set", "database.bundled=false", "--set", f"database.external.url={dsn}",
-        "--set", f"keyPrefix={prefix}", "--set", f"gateway.port={free_port()}",
-        "--set", f"ws.port={free_port()}", "--set", f"gateway.grpcPort={free_port()}",
-        "--set", "marketmaker.env.MM_REQUOTE_SECONDS=0.5", "--set", "demo.funds=USDT=10000\\,BTC=0.5",
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def deployment(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """The bootstrap Job, then every workload in turn (its init containers, then its container,
@@ -203,7 +187,7 @@ def deployment(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     prefix = services.new_prefix()
     dsn = services.PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/exchange_image_{RUN}"
     try:
-        manifests = _render(prefix, dsn, root)
+        manifests = render_for_this_machine(root, [SYMBOL], prefix, dsn)
         cluster = Cluster(manifests, root)
         (job,) = by_kind(manifests, "Job")
         (bootstrap,) = cluster.pods(job)
