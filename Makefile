@@ -125,10 +125,10 @@ chart-check: install protos core chart-lint
 # The image: the Dockerfile built with buildah on local substitute bases (a debootstrapped Debian
 # bookworm; no registry is reachable here), and every service of the chart run from it with podman
 # under the chart's security context against this machine's Redis and PostgreSQL (tests/image,
-# docs/image.md). Debian's packages, pinned to bookworm's versions; rootful, so no uidmap,
-# fuse-overlayfs or slirp4netns; runc because crun fails here.
-IMAGE_TOOLS := buildah=1.28.2+ds1-3+deb12u1+b3 podman=4.3.1+ds1-8+deb12u1+b3 runc=1.1.5+ds1-1+deb12u1 \
-	conmon=2.1.6+ds1-1 debootstrap=1.0.128+nmu2+deb12u2
+# docs/image.md). Debian's packages, upstream versions pinned (any Debian revision: the mirror keeps
+# only the newest); rootful, so no uidmap, fuse-overlayfs or slirp4netns; runc because crun fails here.
+IMAGE_TOOLS := 'buildah=1.28.2+ds1-*' 'podman=4.3.1+ds1-*' 'runc=1.1.5+ds1-*' 'conmon=2.1.6+ds1-*' \
+	'debootstrap=1.0.128+nmu2*'
 APT := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 
 image-tools:
