@@ -10,7 +10,7 @@ CORE_SRC := $(wildcard services/matching/*.py) services/exchange_core/wire.py
 CORE_BUILT := services/matching/.compiled
 
 .PHONY: help install lock protos core core-clean lint fmt test bench load soak tools run clean web browser chart-lint chart-check \
-	prometheus observe
+	prometheus observe image-tools image-check
 
 help:
 	@echo "make run | observe | test | check | bench | load | soak | chart-check | image-check | lock | fmt | clean"
@@ -80,8 +80,8 @@ fmt: $(INSTALLED)
 	$(VENV)/bin/ruff format services tests bench load
 	$(VENV)/bin/ruff check --fix services tests bench load
 
-test: install protos core lint web browser chart-check prometheus
-	$(PY) -m pytest -q --ignore=tests/chart
+test: install protos core lint web browser chart-check prometheus image-check
+	$(PY) -m pytest -q --ignore=tests/chart --ignore=tests/image
 
 bench: install protos core tools
 	$(PY) -m bench
@@ -121,6 +121,22 @@ chart-lint: $(HELM)
 
 chart-check: install protos core chart-lint
 	$(PY) -m pytest -q tests/chart
+
+# The image: the Dockerfile built with buildah on local substitute bases (a debootstrapped Debian
+# bookworm; no registry is reachable here), and every service of the chart run from it with podman
+# under the chart's security context against this machine's Redis and PostgreSQL (tests/image,
+# docs/image.md). Debian's packages, upstream versions pinned (any Debian revision: the mirror keeps
+# only the newest); rootful, so no uidmap, fuse-overlayfs or slirp4netns; runc because crun fails here.
+IMAGE_TOOLS := 'buildah=1.28.2+ds1-*' 'podman=4.3.1+ds1-*' 'runc=1.1.5+ds1-*' 'conmon=2.1.6+ds1-*' \
+	'debootstrap=1.0.128+nmu2*'
+APT := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
+
+image-tools:
+	@test -x /usr/bin/buildah -a -x /usr/bin/podman -a -x /usr/sbin/runc -a -x /usr/bin/conmon \
+		-a -x /usr/sbin/debootstrap || { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $(IMAGE_TOOLS); }
+
+image-check: install protos core image-tools $(HELM)
+	$(PY) -m pytest -q -s -p no:cacheprovider tests/image
 
 # System tools the benchmarks use (Debian packages).
 tools:
