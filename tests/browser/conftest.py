@@ -70,8 +70,11 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-def watch(browser: Browser, base: str, viewport: dict[str, int] = DESKTOP) -> Watched:
-    context = browser.new_context(base_url=base, viewport=viewport)  # type: ignore[arg-type]
+def watch(
+    browser: Browser, base: str, viewport: dict[str, int] = DESKTOP, timezone_id: str | None = None
+) -> Watched:
+    """A page in a fresh context of `viewport` size (and the time zone `timezone_id`, else the machine's)."""
+    context = browser.new_context(base_url=base, viewport=viewport, timezone_id=timezone_id)  # type: ignore[arg-type]
     context.set_default_timeout(15_000)
     page = context.new_page()
     watched = Watched(page, base)

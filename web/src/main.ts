@@ -3,6 +3,7 @@
 import "./style.css";
 import { App, type Page } from "./app";
 import { errorText } from "./api";
+import { setTimeZone, timeZone, type TimeZone } from "./clock";
 import { fill, h } from "./dom";
 import { accountPage } from "./pages/account";
 import { authPage } from "./pages/auth";
@@ -51,6 +52,19 @@ function header(app: App): HTMLElement {
   app.onUser(draw);
   draw();
   const first = app.markets.list[0]?.symbol ?? "";
+  const zone = h(
+    "select",
+    {
+      "aria-label": "Time zone",
+      class: "zone",
+      onchange: (e: Event) => {
+        setTimeZone((e.target as HTMLSelectElement).value as TimeZone);
+        app.navigate(location.pathname + location.search); // re-render: every time shown follows
+      },
+    },
+    h("option", { value: "local", selected: timeZone() === "local" }, "Local time"),
+    h("option", { value: "utc", selected: timeZone() === "utc" }, "UTC"),
+  );
   return h(
     "header",
     { class: "top" },
@@ -62,6 +76,7 @@ function header(app: App): HTMLElement {
       first ? h("a", { href: `/trade/${first}` }, "Trade") : null,
     ),
     status,
+    zone,
     account,
   );
 }

@@ -11,10 +11,10 @@ import { orderForm } from "../trade/orderform";
 import { userPanels } from "../trade/panels";
 import { recentTrades } from "../trade/trades";
 import type { Ticker24h } from "../types";
-import { UserData } from "../userdata";
+import { UserData, skeleton } from "../userdata";
 
 function tickerBar(app: Parameters<Page>[0], market: Market): { el: HTMLElement; close: () => void } {
-  const value = () => h("dd", { class: "num" }, "–");
+  const value = () => h("dd", { class: "num" }, skeleton("5em"));
   const last = value();
   const change = value();
   const high = value();

@@ -12,7 +12,8 @@ import {
 } from "lightweight-charts";
 import type { App } from "../app";
 import { get } from "../api";
-import { approx, fmt } from "../decimal";
+import { minuteTime, tickLabel } from "../clock";
+import { approx, fmt, group } from "../decimal";
 import { h } from "../dom";
 import type { Market } from "../markets";
 import type { Kline } from "../types";
@@ -49,8 +50,18 @@ export function chartPanel(app: App, market: Market): { el: HTMLElement; close: 
     autoSize: true,
     layout: { background: { type: ColorType.Solid, color: "transparent" }, textColor: "#a8b0bd", attributionLogo: false },
     grid: { vertLines: { color: "#1f2630" }, horzLines: { color: "#1f2630" } },
-    rightPriceScale: { borderColor: "#2a313c" },
-    timeScale: { borderColor: "#2a313c", timeVisible: true, secondsVisible: false },
+    // The page's time zone on the axis and the crosshair label; prices grouped like the rest of the page.
+    localization: {
+      timeFormatter: (t: number) => minuteTime(t * 1000),
+      priceFormatter: (p: number) => group(p.toFixed(market.priceDecimals)),
+    },
+    rightPriceScale: { borderColor: "#2a313c", minimumWidth: 84 },
+    timeScale: {
+      borderColor: "#2a313c",
+      timeVisible: true,
+      secondsVisible: false,
+      tickMarkFormatter: (t: number, kind: number) => tickLabel(t * 1000, kind),
+    },
     crosshair: { mode: 0 },
   });
   const candles = chart.addSeries(CandlestickSeries, {
@@ -88,7 +99,7 @@ export function chartPanel(app: App, market: Market): { el: HTMLElement; close: 
   });
   const showLegend = (k: Candle) => {
     const p = (s: string) => fmt(s, market.priceDecimals);
-    legend.textContent = `O ${p(k.o)}  H ${p(k.h)}  L ${p(k.l)}  C ${p(k.c)}  V ${fmt(k.v, market.qtyDecimals)}`;
+    legend.textContent = `${minuteTime(k.t)}  O ${p(k.o)}  H ${p(k.h)}  L ${p(k.l)}  C ${p(k.c)}  V ${fmt(k.v, market.qtyDecimals)}`;
   };
   const apply = (k: Candle) => {
     if (k.t < lastTime) return; // an update older than the shown candle (lightweight-charts refuses it)

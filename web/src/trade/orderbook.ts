@@ -10,6 +10,7 @@ import { fmt, fromUnits, group, toUnits } from "../decimal";
 import { h } from "../dom";
 import type { Market } from "../markets";
 import type { Depth } from "../types";
+import { skeleton } from "../userdata";
 
 export const BOOK_LEVELS = 20;
 
@@ -27,7 +28,8 @@ function levelRows(side: "bid" | "ask", pick: (price: string) => void): LevelRow
     const price = h("span", { class: "price" });
     const qty = h("span", { class: "num" });
     const total = h("span", { class: "num" });
-    const button = h("button", { type: "button", class: `level ${side} empty` }, price, qty, total);
+    // Not a tab stop each: the book is one stop (the best bid), arrows move within it.
+    const button = h("button", { type: "button", class: `level ${side} empty`, tabindex: -1 }, price, qty, total);
     button.addEventListener("click", () => pick(button.dataset.price ?? ""));
     return { button, price, qty, total };
   });
@@ -40,7 +42,7 @@ export function orderBook(
 ): { el: HTMLElement; close: () => void; bestAsk: () => string; bestBid: () => string } {
   const asks = levelRows("ask", pick);
   const bids = levelRows("bid", pick);
-  const spread = h("div", { class: "spread", "aria-label": "Spread" });
+  const spread = h("div", { class: "spread", "aria-label": "Spread" }, skeleton("8em"));
   const el = h(
     "section",
     { class: "card book", "aria-labelledby": "book-h" },
@@ -56,6 +58,21 @@ export function orderBook(
     spread,
     h("div", { class: "bids", role: "group", "aria-label": "Bids" }, ...bids.map((r) => r.button)),
   );
+
+  // Up and Down move the focus between the shown levels, top to bottom as they appear.
+  const ordered = () => [...[...asks].reverse(), ...bids].map((r) => r.button).filter((b) => !b.classList.contains("empty"));
+  el.addEventListener("keydown", (event: KeyboardEvent) => {
+    const step = event.key === "ArrowDown" ? 1 : event.key === "ArrowUp" ? -1 : 0;
+    const list = ordered();
+    const at = list.indexOf(document.activeElement as HTMLButtonElement);
+    if (!step || at < 0) return;
+    event.preventDefault();
+    list[Math.max(0, Math.min(list.length - 1, at + step))].focus();
+  });
+  const rove = () => {
+    const entry = bids.find((r) => !r.button.classList.contains("empty")) ?? asks.find((r) => !r.button.classList.contains("empty"));
+    for (const r of [...asks, ...bids]) r.button.tabIndex = r === entry ? 0 : -1;
+  };
 
   let book: { bids: Level[]; asks: Level[] } = { bids: [], asks: [] };
   let frame = 0;
@@ -91,6 +108,7 @@ export function orderBook(
     const max = (bidSum > askSum ? bidSum : askSum) || 1n;
     drawSide(asks, book.asks, max, "Ask");
     drawSide(bids, book.bids, max, "Bid");
+    if (!el.contains(document.activeElement)) rove();
     const bid = book.bids[0]?.[0];
     const ask = book.asks[0]?.[0];
     const pd = market.priceDecimals;

@@ -6,12 +6,13 @@
 
 import type { App } from "../app";
 import { errorText, form } from "../api";
-import { floorTo, fmt, fromUnits, isDecimal, toUnits } from "../decimal";
-import { h } from "../dom";
+import { floorTo, fmt, fmtRounded, fromUnits, isDecimal, toUnits } from "../decimal";
+import { fill, h } from "../dom";
 import { ORDER_TYPE_NAMES, hasPrice, hasStopPrice, stepUnits, type Market } from "../markets";
 import { field } from "../pages/auth";
 import type { Order } from "../types";
-import type { UserData } from "../userdata";
+import { skeleton, type UserData } from "../userdata";
+import { explainRefusal } from "./explain";
 
 const SHARES = [25, 50, 75, 100];
 
@@ -52,6 +53,8 @@ export function orderForm(
   const total = h("p", { class: "muted total" });
   const error = h("p", { class: "error", role: "alert" });
   const done = h("p", { class: "ok", role: "status" });
+  // Room for two lines of message always: a message appearing moves nothing.
+  const messages = h("div", { class: "messages" }, error, done);
   const submit = h("button", { type: "submit", class: "primary buy" });
 
   const sideAsset = () => (side === "BUY" ? market.quote : market.base);
@@ -60,10 +63,19 @@ export function orderForm(
     sell.setAttribute("aria-pressed", String(side === "SELL"));
     submit.textContent = `${side === "BUY" ? "Buy" : "Sell"} ${market.base}`;
     submit.className = `primary ${side === "BUY" ? "buy" : "sell"}`;
-    priceField.hidden = !hasPrice(type.value);
-    stopField.hidden = !hasStopPrice(type.value);
+    // Out of use, a field keeps its place (invisible): changing the type moves nothing.
+    priceField.classList.toggle("off", !hasPrice(type.value));
+    stopField.classList.toggle("off", !hasStopPrice(type.value));
+    price.disabled = !hasPrice(type.value);
+    stop.disabled = !hasStopPrice(type.value);
     const asset = sideAsset();
-    available.textContent = `Available: ${fmt(user.free(asset), app.markets.assetDecimals(asset))} ${asset}`;
+    if (user.loaded) {
+      available.textContent = `Available: ${fmt(user.free(asset), app.markets.displayDecimals(asset))} ${asset}`;
+      available.removeAttribute("aria-busy");
+    } else {
+      fill(available, "Available: ", skeleton(), ` ${asset}`);
+      available.setAttribute("aria-busy", "true");
+    }
     refreshTotal();
   };
   const refPrice = () => (hasPrice(type.value) ? price.value : side === "BUY" ? bestAsk() : bestBid());
@@ -73,10 +85,9 @@ export function orderForm(
       total.textContent = "";
       return;
     }
-    const qd = market.quoteDecimals;
-    const value = (toUnits(amount.value, market.baseDecimals) * toUnits(p, qd)) / 10n ** BigInt(market.baseDecimals);
+    const value = fromUnits(toUnits(amount.value, market.baseDecimals) * toUnits(p, market.quoteDecimals), market.baseDecimals + market.quoteDecimals);
     const approxMark = hasPrice(type.value) ? "" : "≈ ";
-    total.textContent = `Total ${approxMark}${fmt(fromUnits(value, qd), market.priceDecimals)} ${market.quote}`;
+    total.textContent = `Total ${approxMark}${fmtRounded(value, market.priceDecimals)} ${market.quote}`;
   };
   const useShare = (pct: number) => {
     const bd = market.baseDecimals;
@@ -149,7 +160,7 @@ export function orderForm(
       refreshTotal();
       user.soon();
     } catch (err) {
-      error.textContent = errorText(err);
+      error.textContent = explainRefusal(errorText(err), market);
     } finally {
       submit.disabled = false;
     }
@@ -164,14 +175,12 @@ export function orderForm(
       { "aria-label": "Place order", onsubmit: place, novalidate: true },
       h("div", { class: "sides", role: "group", "aria-label": "Side" }, buy, sell),
       field("Order type", type),
-      stopField,
-      priceField,
+      h("div", { class: "prices" }, priceField, stopField),
       field(`Amount (${market.base})`, amount),
       h("div", { class: "shares", role: "group", "aria-label": "Amount by share of balance" }, ...shares),
       available,
       total,
-      error,
-      done,
+      messages,
       submit,
     ),
   );

@@ -2,16 +2,13 @@
 
 import type { App } from "../app";
 import { get } from "../api";
+import { clockTime as clock } from "../clock";
 import { fmt } from "../decimal";
 import { h, table } from "../dom";
 import type { Market } from "../markets";
 import type { Trade } from "../types";
 
 const SHOWN = 40;
-
-function clock(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour12: false });
-}
 
 export function recentTrades(app: App, market: Market): { el: HTMLElement; close: () => void } {
   const grid = table("Recent trades", [`Price (${market.quote})`, `Amount (${market.base})`, "Time"], [true, true, true]);
