@@ -114,7 +114,18 @@ async function boot(): Promise<void> {
   try {
     app = await App.load(navigate);
   } catch (err) {
-    fill(mount, h("main", {}, h("h1", {}, "Exchange"), h("p", { role: "alert" }, errorText(err))));
+    const retry = h("button", { type: "button", class: "primary", onclick: () => void boot() }, "Try again");
+    fill(
+      mount,
+      h(
+        "main",
+        { class: "failed" },
+        h("h1", {}, "Exchange"),
+        h("p", { role: "alert" }, `${errorText(err)} The page could not start: check your connection, then try again.`),
+        retry,
+      ),
+    );
+    retry.focus();
     return;
   }
   fill(mount, header(app), main);

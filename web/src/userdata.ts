@@ -10,12 +10,15 @@ import type { Account, Balance, Order } from "./types";
 import { fmt } from "./decimal";
 
 const DEBOUNCE_MS = 150;
+const RETRY_MS = 3000;
 
 export class UserData {
   balances: Balance[] = [];
   openOrders: Order[] = [];
   /** False until the first refresh answered: the page shows skeletons, not zeros, meanwhile. */
   loaded = false;
+  /** The last refresh failed (the exchange unreachable): it is retried every few seconds. */
+  failed = false;
   /** Told after each refresh (balances, open orders), so that pages redraw and reload histories. */
   private listeners = new Set<() => void>();
   private timer: number | undefined;
@@ -54,8 +57,12 @@ export class UserData {
       this.balances = account.balances;
       this.openOrders = open.sort((a, b) => b.time - a.time);
       this.loaded = true;
+      this.failed = false;
     } catch {
-      return; // logged out meanwhile, or a dropped connection: the next event or resync retries
+      if (!this.alive || !this.app.user) return; // logged out meanwhile
+      this.failed = true;
+      window.clearTimeout(this.timer);
+      this.timer = window.setTimeout(() => void this.refresh(), RETRY_MS);
     }
     for (const fn of [...this.listeners]) fn();
   }

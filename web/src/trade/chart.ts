@@ -17,6 +17,7 @@ import { approx, fmt, group } from "../decimal";
 import { h } from "../dom";
 import type { Market } from "../markets";
 import type { Kline } from "../types";
+import { panelHealth } from "./health";
 
 export const INTERVALS = ["1m", "5m", "15m", "1h", "4h", "1d"];
 const UP = "#2ebd85";
@@ -109,17 +110,18 @@ export function chartPanel(app: App, market: Market): { el: HTMLElement; close: 
     showLegend(k);
   };
 
+  const health = panelHealth(app, el, "The chart");
   const load = async () => {
     const id = ++loadId;
-    const rows = await get<Kline[]>("/api/v3/klines", { symbol: market.symbol, interval, limit: 500 }).catch(
-      () => [] as Kline[],
-    );
-    if (id !== loadId) return;
+    const rows = await get<Kline[]>("/api/v3/klines", { symbol: market.symbol, interval, limit: 500 }).catch(() => null);
+    if (id !== loadId) return true; // superseded by a later load
+    if (rows === null) return false;
     const list = rows.map((r) => ({ t: r[0], o: r[1], h: r[2], l: r[3], c: r[4], v: r[5] }));
     candles.setData(list.map(bar));
     volume.setData(list.map(vol));
     lastTime = list.length ? list[list.length - 1].t : 0;
     if (list.length) showLegend(list[list.length - 1]);
+    return true;
   };
 
   const show = async (next: string) => {
@@ -135,18 +137,20 @@ export function chartPanel(app: App, market: Market): { el: HTMLElement; close: 
       if (loaded) apply(k);
       else pending.push(k);
     });
-    await load();
+    const ok = await load();
     loaded = true;
     for (const k of pending) apply(k);
     chart.timeScale().scrollToRealTime();
+    if (!ok) health.load(load);
   };
 
-  const stopResync = app.feed.onResync(() => void load());
+  const stopResync = app.feed.onResync(() => health.load(load));
   void show("1m");
   return {
     el,
     close: () => {
       loadId++;
+      health.close();
       unsubscribe();
       stopResync();
       chart.remove();

@@ -11,6 +11,7 @@ import { h } from "../dom";
 import type { Market } from "../markets";
 import type { Depth } from "../types";
 import { skeleton } from "../userdata";
+import { panelHealth } from "./health";
 
 export const BOOK_LEVELS = 20;
 
@@ -121,21 +122,24 @@ export function orderBook(
   };
 
   let alive = true;
+  const health = panelHealth(app, el, "The order book");
   const load = async () => {
     const depth = await get<Depth>("/api/v3/depth", { symbol: market.symbol, limit: BOOK_LEVELS }).catch(() => null);
     if (alive && depth) set(depth);
+    return depth !== null;
   };
   const unsubscribe = app.feed.subscribe(`${market.symbol.toLowerCase()}@depth${BOOK_LEVELS}@100ms`, (data) =>
     set(data as Depth),
   );
-  const stopResync = app.feed.onResync(() => void load());
-  void load();
+  const stopResync = app.feed.onResync(() => health.load(load));
+  health.load(load);
   return {
     el,
     bestAsk: () => book.asks[0]?.[0] ?? "",
     bestBid: () => book.bids[0]?.[0] ?? "",
     close: () => {
       alive = false;
+      health.close();
       cancelAnimationFrame(frame);
       unsubscribe();
       stopResync();

@@ -142,6 +142,7 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
     }
   };
   const drawAll = () => {
+    error.textContent = user.failed ? "Your orders and balances could not be loaded; trying again…" : "";
     drawOpen();
     fill(balances.body, ...balanceRows(app, user));
     void loadHistory();

@@ -7,6 +7,7 @@ import { fmt } from "../decimal";
 import { h, table } from "../dom";
 import type { Market } from "../markets";
 import type { Trade } from "../types";
+import { panelHealth } from "./health";
 
 const SHOWN = 40;
 
@@ -37,22 +38,25 @@ export function recentTrades(app: App, market: Market): { el: HTMLElement; close
     }
   };
   let alive = true;
+  const health = panelHealth(app, el, "Recent trades");
   const load = async () => {
     const list = await get<Trade[]>("/api/v3/trades", { symbol: market.symbol, limit: SHOWN }).catch(() => null);
-    if (!alive || !list) return;
+    if (!alive || !list) return list !== null;
     trades = list.reverse();
     grid.body.replaceChildren(...trades.map(row));
+    return true;
   };
   const unsubscribe = app.feed.subscribe(`${market.symbol.toLowerCase()}@trade`, (data) => {
     const t = data as { t: number; p: string; q: string; T: number; m: boolean };
     add({ id: t.t, price: t.p, qty: t.q, time: t.T, isBuyerMaker: t.m });
   });
-  const stopResync = app.feed.onResync(() => void load());
-  void load();
+  const stopResync = app.feed.onResync(() => health.load(load));
+  health.load(load);
   return {
     el,
     close: () => {
       alive = false;
+      health.close();
       unsubscribe();
       stopResync();
     },
