@@ -56,9 +56,7 @@ def test_unreachable_market_data_is_said_in_the_panels(web: Watched) -> None:
 
     # REST back, the feed still down: data, marked as not live.
     down["rest"] = False
-    expect(book.get_by_role("status")).to_have_text(
-        "Not live: reconnecting…", timeout=10_000
-    )
+    expect(book.get_by_role("status")).to_have_text("Not live: reconnecting…", timeout=10_000)
     expect(trades.get_by_role("status")).to_have_text("Not live: reconnecting…")
     expect(book).to_have_class(re.compile(r"\bstale\b"))
     expect(page.get_by_role("group", name="Bids").get_by_role("button").first).to_be_visible()

@@ -62,7 +62,7 @@ def test_sign_up_trade_and_log_in_again(web: Watched) -> None:
     expect(my_level).to_have_count(0)
 
     # A market buy crosses the spread and trades with the market maker's ask.
-    legend = page.get_by_role("status", name="Last candle")
+    legend = page.get_by_role("status", name="Candle")
     expect(legend).to_contain_text("C ")
     candle_before = legend.inner_text()
     page.get_by_label("Order type").select_option(label="Market")

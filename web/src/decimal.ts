@@ -55,11 +55,12 @@ export function roundUnits(units: bigint, from: number, to: number): bigint {
 
 /** `text` shown with exactly `decimals` digits, rounded half away from zero, thousands grouped
  * (computed amounts such as totals: 64.8375 -> "64.84"). */
-export function fmtRounded(text: string, decimals: number): string {
+export function fmtRounded(text: string, decimals: number, grouped = true): string {
   if (!isDecimal(text.replace(/^-/, ""))) return text;
   const frac = text.split(".")[1]?.length ?? 0;
   const exact = toUnits(text, frac);
-  return group(fromUnits(roundUnits(exact, frac, decimals), decimals));
+  const fixed = fromUnits(roundUnits(exact, frac, decimals), decimals);
+  return grouped ? group(fixed) : fixed;
 }
 
 /** Thousands separators in the whole part: "65000.12" -> "65,000.12". */

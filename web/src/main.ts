@@ -9,6 +9,7 @@ import { accountPage } from "./pages/account";
 import { authPage } from "./pages/auth";
 import { marketsPage } from "./pages/markets";
 import { tradePage } from "./pages/trade";
+import { fillToasts } from "./toast";
 
 interface Route {
   pattern: RegExp;
@@ -129,6 +130,7 @@ async function boot(): Promise<void> {
     return;
   }
   fill(mount, header(app), main);
+  fillToasts(app);
   document.addEventListener("click", (event) => {
     const link = (event.target as Element).closest("a");
     if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;

@@ -2,7 +2,7 @@
 
 import type { Page } from "../app";
 import { get } from "../api";
-import { changePercent, fmt } from "../decimal";
+import { changePercent, fmt, toUnits } from "../decimal";
 import { h } from "../dom";
 import type { Market } from "../markets";
 import { chartPanel } from "../trade/chart";
@@ -35,7 +35,15 @@ function tickerBar(app: Parameters<Page>[0], market: Market): { el: HTMLElement;
     h("dl", {}, item("Last price", last), item("24h change", change), item("24h high", high), item("24h low", low), item(`24h volume (${market.base})`, volume)),
   );
   const p = (s: string) => fmt(s, market.priceDecimals);
+  let previous = "";
   const show = (t: { c: string; o: string; h: string; l: string; v: string }) => {
+    // The last price in green when it rose, red when it fell, as it was when unchanged.
+    if (previous) {
+      const now = toUnits(t.c, market.priceDecimals);
+      const before = toUnits(previous, market.priceDecimals);
+      if (now !== before) last.className = `num ${now > before ? "up" : "down"}`;
+    }
+    previous = t.c;
     last.textContent = p(t.c);
     const pct = changePercent(t.c, t.o);
     change.textContent = `${pct}%`;

@@ -33,9 +33,9 @@ interface Candle {
 }
 
 export function chartPanel(app: App, market: Market): { el: HTMLElement; close: () => void } {
-  // The canvas is for the eye; the legend says the last candle in words.
+  // The canvas is for the eye; the legend says in words the hovered candle, else the last one.
   const box = h("div", { class: "chart-box", "aria-hidden": "true" });
-  const legend = h("div", { class: "legend", role: "status", "aria-label": "Last candle" });
+  const legend = h("div", { class: "legend", role: "status", "aria-label": "Candle" });
   const buttons = INTERVALS.map((i) =>
     h("button", { type: "button", class: "chip", "aria-pressed": "false", onclick: () => void show(i) }, i),
   );
@@ -102,13 +102,21 @@ export function chartPanel(app: App, market: Market): { el: HTMLElement; close: 
     const p = (s: string) => fmt(s, market.priceDecimals);
     legend.textContent = `${minuteTime(k.t)}  O ${p(k.o)}  H ${p(k.h)}  L ${p(k.l)}  C ${p(k.c)}  V ${fmt(k.v, market.qtyDecimals)}`;
   };
+  const byTime = new Map<number, Candle>();
+  let hovered: Candle | undefined;
   const apply = (k: Candle) => {
     if (k.t < lastTime) return; // an update older than the shown candle (lightweight-charts refuses it)
     lastTime = k.t;
+    byTime.set(k.t, k);
     candles.update(bar(k));
     volume.update(vol(k));
-    showLegend(k);
+    if (!hovered || hovered.t === k.t) showLegend(k);
   };
+  chart.subscribeCrosshairMove((param) => {
+    hovered = param.time === undefined ? undefined : byTime.get((param.time as number) * 1000);
+    const shown = hovered ?? byTime.get(lastTime);
+    if (shown) showLegend(shown);
+  });
 
   const health = panelHealth(app, el, "The chart");
   const load = async () => {
@@ -117,6 +125,8 @@ export function chartPanel(app: App, market: Market): { el: HTMLElement; close: 
     if (id !== loadId) return true; // superseded by a later load
     if (rows === null) return false;
     const list = rows.map((r) => ({ t: r[0], o: r[1], h: r[2], l: r[3], c: r[4], v: r[5] }));
+    byTime.clear();
+    for (const k of list) byTime.set(k.t, k);
     candles.setData(list.map(bar));
     volume.setData(list.map(vol));
     lastTime = list.length ? list[list.length - 1].t : 0;

@@ -11,6 +11,7 @@ import { h } from "../dom";
 import type { Market } from "../markets";
 import type { Depth } from "../types";
 import { skeleton } from "../userdata";
+import { groupLevels, groupSizes } from "./grouping";
 import { panelHealth } from "./health";
 
 export const BOOK_LEVELS = 20;
@@ -43,11 +44,28 @@ export function orderBook(
 ): { el: HTMLElement; close: () => void; bestAsk: () => string; bestBid: () => string } {
   const asks = levelRows("ask", pick);
   const bids = levelRows("bid", pick);
-  const spread = h("div", { class: "spread", "aria-label": "Spread" }, skeleton("8em"));
+  // The mid row: the last price, coloured by its direction, and the spread in price and percent.
+  const lastPrice = h("span", { class: "last num", "aria-label": "Last price" }, skeleton("6em"));
+  const spreadText = h("span", { class: "spread-text" });
+  const spread = h("div", { class: "spread" }, lastPrice, spreadText);
+  const sizes = groupSizes(market.tickSize, market.priceDecimals);
+  let size = sizes[0];
+  const grouping = h(
+    "select",
+    {
+      "aria-label": "Price grouping",
+      class: "grouping",
+      onchange: (e: Event) => {
+        size = (e.target as HTMLSelectElement).value;
+        draw();
+      },
+    },
+    ...sizes.map((s) => h("option", { value: s }, s)),
+  );
   const el = h(
     "section",
     { class: "card book", "aria-labelledby": "book-h" },
-    h("h2", { id: "book-h" }, "Order book"),
+    h("div", { class: "book-title" }, h("h2", { id: "book-h" }, "Order book"), grouping),
     h(
       "div",
       { class: "book-head", "aria-hidden": "true" },
@@ -104,17 +122,25 @@ export function orderBook(
   const draw = () => {
     frame = 0;
     const sum = (levels: Level[]) => levels.reduce((acc, l) => acc + units(l[1]), 0n);
-    const bidSum = sum(book.bids);
-    const askSum = sum(book.asks);
+    const bidLevels = groupLevels(book.bids, size, "bid", market.priceDecimals, qd);
+    const askLevels = groupLevels(book.asks, size, "ask", market.priceDecimals, qd);
+    const bidSum = sum(bidLevels);
+    const askSum = sum(askLevels);
     const max = (bidSum > askSum ? bidSum : askSum) || 1n;
-    drawSide(asks, book.asks, max, "Ask");
-    drawSide(bids, book.bids, max, "Bid");
+    drawSide(asks, askLevels, max, "Ask");
+    drawSide(bids, bidLevels, max, "Bid");
     if (!el.contains(document.activeElement)) rove();
     const bid = book.bids[0]?.[0];
     const ask = book.asks[0]?.[0];
     const pd = market.priceDecimals;
-    spread.textContent =
-      bid && ask ? `Spread ${fromUnits(toUnits(ask, pd) - toUnits(bid, pd), pd)}` : "No spread: one side is empty";
+    if (bid && ask) {
+      const gap = toUnits(ask, pd) - toUnits(bid, pd);
+      const mid2 = toUnits(ask, pd) + toUnits(bid, pd); // twice the mid price
+      const pct = mid2 > 0n ? fromUnits((gap * 2n * 100_000n) / mid2, 3) : "0.000"; // gap / mid, in %
+      spreadText.textContent = `Spread ${group(fromUnits(gap, pd))} (${pct}%)`;
+    } else {
+      spreadText.textContent = "No spread: one side is empty";
+    }
   };
   const set = (depth: { bids: Level[]; asks: Level[] }) => {
     book = { bids: depth.bids.slice(0, BOOK_LEVELS), asks: depth.asks.slice(0, BOOK_LEVELS) };
@@ -128,6 +154,17 @@ export function orderBook(
     if (alive && depth) set(depth);
     return depth !== null;
   };
+  let last = "";
+  const stopLast = app.feed.subscribe(`${market.symbol.toLowerCase()}@miniTicker`, (data) => {
+    const c = (data as { c: string }).c;
+    if (c === last) return;
+    const pd = market.priceDecimals;
+    const direction = last === "" ? "" : toUnits(c, pd) > toUnits(last, pd) ? "up" : toUnits(c, pd) < toUnits(last, pd) ? "down" : "";
+    if (direction) lastPrice.className = `last num ${direction}`;
+    const arrow = lastPrice.classList.contains("down") ? " ↓" : lastPrice.classList.contains("up") ? " ↑" : "";
+    lastPrice.textContent = fmt(c, pd) + arrow;
+    last = c;
+  });
   const unsubscribe = app.feed.subscribe(`${market.symbol.toLowerCase()}@depth${BOOK_LEVELS}@100ms`, (data) =>
     set(data as Depth),
   );
@@ -141,6 +178,7 @@ export function orderBook(
       alive = false;
       health.close();
       cancelAnimationFrame(frame);
+      stopLast();
       unsubscribe();
       stopResync();
     },

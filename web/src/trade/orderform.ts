@@ -15,6 +15,9 @@ import { skeleton, type UserData } from "../userdata";
 import { explainRefusal } from "./explain";
 
 const SHARES = [25, 50, 75, 100];
+const TIME_IN_FORCE: Record<string, string> = { GTC: "Good till cancelled", IOC: "Immediate or cancel", FOK: "Fill or kill" };
+/** Order types that take a time in force (post-only is always good till cancelled). */
+const takesTimeInForce = (t: string) => t === "LIMIT" || t.endsWith("_LIMIT");
 
 export interface OrderForm {
   el: HTMLElement;
@@ -40,6 +43,14 @@ export function orderForm(
   const price = h("input", { type: "text", inputmode: "decimal", name: "price", autocomplete: "off" });
   const stop = h("input", { type: "text", inputmode: "decimal", name: "stopPrice", autocomplete: "off" });
   const amount = h("input", { type: "text", inputmode: "decimal", name: "quantity", autocomplete: "off" });
+  const tif = h(
+    "select",
+    { name: "timeInForce" },
+    ...Object.entries(TIME_IN_FORCE).map(([value, name]) => h("option", { value }, name)),
+  );
+  const tifField = field("Time in force", tif);
+  const totalBox = h("input", { type: "text", inputmode: "decimal", name: "total", autocomplete: "off" });
+  const totalField = field(`Total (${market.quote})`, totalBox);
   const priceField = field(`Price (${market.quote})`, price);
   const stopField = field(`Stop price (${market.quote})`, stop);
   const shares = SHARES.map((pct) =>
@@ -50,7 +61,6 @@ export function orderForm(
     ),
   );
   const available = h("p", { class: "muted available" });
-  const total = h("p", { class: "muted total" });
   const error = h("p", { class: "error", role: "alert" });
   const done = h("p", { class: "ok", role: "status" });
   // Room for two lines of message always: a message appearing moves nothing.
@@ -68,6 +78,9 @@ export function orderForm(
     stopField.classList.toggle("off", !hasStopPrice(type.value));
     price.disabled = !hasPrice(type.value);
     stop.disabled = !hasStopPrice(type.value);
+    tifField.classList.toggle("off", !takesTimeInForce(type.value));
+    tif.disabled = !takesTimeInForce(type.value);
+    totalBox.placeholder = hasPrice(type.value) ? "" : "≈ at the best price";
     const asset = sideAsset();
     if (user.loaded) {
       available.textContent = `Available: ${fmt(user.free(asset), app.markets.displayDecimals(asset))} ${asset}`;
@@ -82,12 +95,19 @@ export function orderForm(
   const refreshTotal = () => {
     const p = refPrice();
     if (!isDecimal(amount.value) || !isDecimal(p)) {
-      total.textContent = "";
+      totalBox.value = "";
       return;
     }
     const value = fromUnits(toUnits(amount.value, market.baseDecimals) * toUnits(p, market.quoteDecimals), market.baseDecimals + market.quoteDecimals);
-    const approxMark = hasPrice(type.value) ? "" : "≈ ";
-    total.textContent = `Total ${approxMark}${fmtRounded(value, market.priceDecimals)} ${market.quote}`;
+    totalBox.value = fmtRounded(value, market.priceDecimals, false);
+  };
+  // A total typed in: the amount it buys at the price, rounded down to the step.
+  const amountFromTotal = () => {
+    const p = refPrice();
+    if (!isDecimal(totalBox.value) || !isDecimal(p) || toUnits(p, market.quoteDecimals) === 0n) return;
+    const bd = market.baseDecimals;
+    const qty = (toUnits(totalBox.value, market.quoteDecimals) * 10n ** BigInt(bd)) / toUnits(p, market.quoteDecimals);
+    amount.value = fmt(fromUnits(floorTo(qty, stepUnits(market)), bd), market.qtyDecimals, false);
   };
   const useShare = (pct: number) => {
     const bd = market.baseDecimals;
@@ -119,6 +139,7 @@ export function orderForm(
   type.addEventListener("change", refreshLabels);
   price.addEventListener("input", refreshTotal);
   amount.addEventListener("input", refreshTotal);
+  totalBox.addEventListener("input", amountFromTotal);
   const stopUser = user.onChange(refreshLabels);
 
   const place = async (event: Event) => {
@@ -137,7 +158,7 @@ export function orderForm(
         return;
       }
       params.price = price.value.trim();
-      if (t !== "LIMIT_MAKER") params.timeInForce = "GTC";
+      if (takesTimeInForce(t)) params.timeInForce = tif.value;
     }
     if (hasStopPrice(t)) {
       if (!isDecimal(stop.value)) {
@@ -150,10 +171,15 @@ export function orderForm(
     try {
       const order = await form<Order>("POST", "/api/v3/order", params);
       const filled = fmt(order.executedQty, market.qtyDecimals);
+      const traded = `${side === "BUY" ? "Bought" : "Sold"} ${filled} ${market.base}`;
       done.textContent =
         order.status === "FILLED"
-          ? `${side === "BUY" ? "Bought" : "Sold"} ${filled} ${market.base}.`
-          : `Order placed: ${side.toLowerCase()} ${fmt(order.origQty, market.qtyDecimals)} ${market.base}` +
+          ? `${traded}.`
+          : order.status === "EXPIRED"
+            ? toUnits(order.executedQty, market.baseDecimals) === 0n
+              ? `Not filled: the order expired (${TIME_IN_FORCE[params.timeInForce ?? ""] ?? "no match"}).`
+              : `${traded}; the rest expired.`
+            : `Order placed: ${side.toLowerCase()} ${fmt(order.origQty, market.qtyDecimals)} ${market.base}` +
             (hasPrice(t) ? ` at ${fmt(order.price, market.priceDecimals)}` : "") +
             ` (${order.status.toLowerCase().replace("_", " ")}).`;
       amount.value = "";
@@ -174,12 +200,12 @@ export function orderForm(
       "form",
       { "aria-label": "Place order", onsubmit: place, novalidate: true },
       h("div", { class: "sides", role: "group", "aria-label": "Side" }, buy, sell),
-      field("Order type", type),
+      h("div", { class: "prices" }, field("Order type", type), tifField),
       h("div", { class: "prices" }, priceField, stopField),
       field(`Amount (${market.base})`, amount),
       h("div", { class: "shares", role: "group", "aria-label": "Amount by share of balance" }, ...shares),
+      totalField,
       available,
-      total,
       messages,
       submit,
     ),

@@ -61,7 +61,21 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
     }
     user.soon();
   };
+  const cancelAll = async () => {
+    error.textContent = "";
+    const symbols = [...new Set(user.openOrders.map((o) => o.symbol))];
+    const results = await Promise.allSettled(symbols.map((symbol) => form("DELETE", "/api/v3/openOrders", { symbol })));
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (refused) error.textContent = errorText(refused.reason);
+    user.soon();
+  };
+  const cancelAllButton = h(
+    "button",
+    { type: "button", class: "small danger cancel-all", hidden: true, onclick: () => void cancelAll() },
+    "Cancel all",
+  );
   const drawOpen = () => {
+    cancelAllButton.hidden = !user.loaded || user.openOrders.length === 0 || panels.get("Open orders")?.hidden !== false;
     fill(
       open.body,
       ...user.openOrders.map((o) =>
@@ -155,6 +169,7 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
       button.tabIndex = on ? 0 : -1;
       panels.get(name)!.hidden = !on;
     }
+    cancelAllButton.hidden = tab !== "Open orders" || user.openOrders.length === 0;
   };
   const tabList = h("div", { role: "tablist", "aria-label": "Your orders and balances", class: "tabs" });
   const grids: Record<Tab, HTMLTableElement> = {
@@ -186,6 +201,12 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
   drawOpen();
   fill(balances.body, ...balanceRows(app, user));
   const stop = user.onChange(drawAll);
-  const el = h("section", { class: "card panels", "aria-label": "Your account" }, tabList, error, ...panels.values());
+  const el = h(
+    "section",
+    { class: "card panels", "aria-label": "Your account" },
+    h("div", { class: "tab-bar" }, tabList, cancelAllButton),
+    error,
+    ...panels.values(),
+  );
   return { el, close: stop };
 }
