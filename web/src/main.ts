@@ -9,7 +9,10 @@ import { accountPage } from "./pages/account";
 import { authPage } from "./pages/auth";
 import { marketsPage } from "./pages/markets";
 import { tradePage } from "./pages/trade";
+import { applyTheme, onSystemTheme, setThemeChoice, themeChoice, type ThemeChoice } from "./theme";
 import { fillToasts } from "./toast";
+
+applyTheme(); // before anything is drawn: no flash of the other theme
 
 interface Route {
   pattern: RegExp;
@@ -66,6 +69,21 @@ function header(app: App): HTMLElement {
     h("option", { value: "local", selected: timeZone() === "local" }, "Local time"),
     h("option", { value: "utc", selected: timeZone() === "utc" }, "UTC"),
   );
+  const theme = h(
+    "select",
+    {
+      "aria-label": "Theme",
+      class: "zone",
+      onchange: (e: Event) => {
+        setThemeChoice((e.target as HTMLSelectElement).value as ThemeChoice);
+        app.navigate(location.pathname + location.search); // re-render: the chart takes the new colours
+      },
+    },
+    ...(["system", "light", "dark"] as const).map((t) =>
+      h("option", { value: t, selected: themeChoice() === t }, t === "system" ? "System theme" : t === "light" ? "Light" : "Dark"),
+    ),
+  );
+  onSystemTheme(() => app.navigate(location.pathname + location.search));
   return h(
     "header",
     { class: "top" },
@@ -78,6 +96,7 @@ function header(app: App): HTMLElement {
     ),
     status,
     zone,
+    theme,
     account,
   );
 }

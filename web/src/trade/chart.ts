@@ -17,11 +17,10 @@ import { approx, fmt, group } from "../decimal";
 import { h } from "../dom";
 import type { Market } from "../markets";
 import type { Kline } from "../types";
+import { themeColor } from "../theme";
 import { panelHealth } from "./health";
 
 export const INTERVALS = ["1m", "5m", "15m", "1h", "4h", "1d"];
-const UP = "#2ebd85";
-const DOWN = "#f6465d";
 
 interface Candle {
   t: number;
@@ -47,18 +46,21 @@ export function chartPanel(app: App, market: Market): { el: HTMLElement; close: 
     box,
   );
 
+  const UP = themeColor("--up");
+  const DOWN = themeColor("--down");
+  const line = themeColor("--line");
   const chart: IChartApi = createChart(box, {
     autoSize: true,
-    layout: { background: { type: ColorType.Solid, color: "transparent" }, textColor: "#a8b0bd", attributionLogo: false },
-    grid: { vertLines: { color: "#1f2630" }, horzLines: { color: "#1f2630" } },
+    layout: { background: { type: ColorType.Solid, color: "transparent" }, textColor: themeColor("--muted"), attributionLogo: false },
+    grid: { vertLines: { color: line }, horzLines: { color: line } },
     // The page's time zone on the axis and the crosshair label; prices grouped like the rest of the page.
     localization: {
       timeFormatter: (t: number) => minuteTime(t * 1000),
       priceFormatter: (p: number) => group(p.toFixed(market.priceDecimals)),
     },
-    rightPriceScale: { borderColor: "#2a313c", minimumWidth: 84 },
+    rightPriceScale: { borderColor: line, minimumWidth: 84 },
     timeScale: {
-      borderColor: "#2a313c",
+      borderColor: line,
       timeVisible: true,
       secondsVisible: false,
       tickMarkFormatter: (t: number, kind: number) => tickLabel(t * 1000, kind),
@@ -96,7 +98,7 @@ export function chartPanel(app: App, market: Market): { el: HTMLElement; close: 
   const vol = (k: Candle): HistogramData => ({
     time: (k.t / 1000) as UTCTimestamp,
     value: approx(k.v),
-    color: approx(k.c) >= approx(k.o) ? "rgba(46,189,133,0.35)" : "rgba(246,70,93,0.35)",
+    color: (approx(k.c) >= approx(k.o) ? UP : DOWN) + "59", // 35% opaque
   });
   const showLegend = (k: Candle) => {
     const p = (s: string) => fmt(s, market.priceDecimals);
