@@ -1,7 +1,8 @@
 """Trade page features a trader expects: a toast when a resting order is filled by another user's
 order; cancel-all; immediate-or-cancel / fill-or-kill; a total that can be typed in; the last
 price coloured by direction; a chart legend that follows the hovered candle; order book price
-grouping with exact sums and the spread in percent (on a frozen book, on a phone)."""
+grouping with exact sums, the spread in percent and a depth chart whose cumulative amounts are the
+book's (on a frozen book, on a phone)."""
 
 import re
 import time
@@ -23,6 +24,14 @@ def book_rows(page: Page, side: str) -> list[tuple[Decimal, Decimal, Decimal]]:
     )
     levels = [tuple(Decimal(t.replace(",", "")) for t in row) for row in texts]
     return [(p, q, c) for p, q, c in (levels if side == "bid" else levels[::-1])]
+
+
+def depth_levels(page: Page, side: str) -> list[tuple[Decimal, Decimal]]:
+    """(price, cumulative amount) of each bar of the depth chart's side, best first."""
+    bars: list[list[str]] = page.locator(f".depth-svg rect.{side}").evaluate_all(
+        "bars => bars.map(b => [b.dataset.price, b.dataset.total])"
+    )
+    return [(Decimal(p), Decimal(t)) for p, t in bars]
 
 
 def test_fills_cancel_all_time_in_force_and_total(web: Watched, browser: Browser, exchange: Launched) -> None:
@@ -148,6 +157,11 @@ def test_grouping_and_spread_on_a_frozen_book_on_a_phone(browser: Browser, excha
     )
     expect(page.locator(".spread-text")).to_have_text(f"Spread {best_ask - best_bid:,.2f} ({pct}%)")
 
+    page.get_by_role("button", name="Depth", exact=True).click()
+    depth_chart = page.get_by_role("img", name=re.compile(r"^Depth chart: "))
+    expect(depth_chart).to_be_visible()
+    assert depth_levels(page, "bid") == [(p, t) for p, _, t in bids]
+    assert depth_levels(page, "ask") == [(p, t) for p, _, t in asks]
     page.get_by_role("combobox", name="Price grouping").select_option("100")
     for side, rounding in (("bid", ROUND_FLOOR), ("ask", ROUND_CEILING)):
         expected: dict[Decimal, Decimal] = {}
@@ -161,6 +175,7 @@ def test_grouping_and_spread_on_a_frozen_book_on_a_phone(browser: Browser, excha
             running += q
             assert total == running
         assert len(grouped) < len(bids if side == "bid" else asks)
+        assert depth_levels(page, side) == [(p, t) for p, _, t in grouped]
     web.screenshot("trade-grouped-phone.png")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]

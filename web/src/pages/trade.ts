@@ -6,6 +6,7 @@ import { changePercent, fmt, toUnits } from "../decimal";
 import { h } from "../dom";
 import type { Market } from "../markets";
 import { chartPanel } from "../trade/chart";
+import { depthChart } from "../trade/depth";
 import { orderBook } from "../trade/orderbook";
 import { orderForm } from "../trade/orderform";
 import { userPanels } from "../trade/panels";
@@ -79,9 +80,11 @@ export const tradePage: Page = (app, root, params) => {
   }
   const closers: (() => void)[] = [];
   const ticker = tickerBar(app, market);
-  const chart = chartPanel(app, market);
   let pickPrice: (price: string) => void = () => {};
   const book = orderBook(app, market, (price) => pickPrice(price));
+  const depth = depthChart(market);
+  book.onLevels(depth.draw);
+  const chart = chartPanel(app, market, depth.el);
   const trades = recentTrades(app, market);
   closers.push(ticker.close, chart.close, book.close, trades.close);
 

@@ -31,7 +31,8 @@ interface Candle {
   v: string;
 }
 
-export function chartPanel(app: App, market: Market): { el: HTMLElement; close: () => void } {
+/** The chart panel: candles, or (the "Depth" view) the given depth chart. */
+export function chartPanel(app: App, market: Market, depth: HTMLElement): { el: HTMLElement; close: () => void } {
   // The canvas is for the eye; the legend says in words the hovered candle, else the last one.
   const box = h("div", { class: "chart-box", "aria-hidden": "true" });
   const legend = h("div", { class: "legend", role: "status", "aria-label": "Candle" });
@@ -39,11 +40,23 @@ export function chartPanel(app: App, market: Market): { el: HTMLElement; close: 
     h("button", { type: "button", class: "chip", "aria-pressed": "false", onclick: () => void show(i) }, i),
   );
   const toolbar = h("div", { role: "group", "aria-label": "Chart interval", class: "toolbar" }, ...buttons);
+  const views = ["Price", "Depth"].map((name) =>
+    h("button", { type: "button", class: "chip", "aria-pressed": String(name === "Price"), onclick: () => view(name) }, name),
+  );
+  const view = (name: string) => {
+    views.forEach((b) => b.setAttribute("aria-pressed", String(b.textContent === name)));
+    box.hidden = name !== "Price";
+    toolbar.hidden = name !== "Price";
+    legend.hidden = name !== "Price";
+    depth.hidden = name === "Price";
+  };
+  depth.hidden = true;
   const el = h(
     "section",
     { class: "card chart", "aria-label": "Price chart" },
-    h("div", { class: "chart-head" }, toolbar, legend),
+    h("div", { class: "chart-head" }, h("div", { role: "group", "aria-label": "Chart view", class: "toolbar" }, ...views), toolbar, legend),
     box,
+    depth,
   );
 
   const UP = themeColor("--up");

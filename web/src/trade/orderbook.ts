@@ -11,6 +11,7 @@ import { h } from "../dom";
 import type { Market } from "../markets";
 import type { Depth } from "../types";
 import { skeleton } from "../userdata";
+import type { DepthLevel } from "./depth";
 import { groupLevels, groupSizes } from "./grouping";
 import { panelHealth } from "./health";
 
@@ -41,7 +42,14 @@ export function orderBook(
   app: App,
   market: Market,
   pick: (price: string) => void,
-): { el: HTMLElement; close: () => void; bestAsk: () => string; bestBid: () => string } {
+): {
+  el: HTMLElement;
+  close: () => void;
+  bestAsk: () => string;
+  bestBid: () => string;
+  /** Told the shown levels with their cumulative amounts after each drawing (the depth chart). */
+  onLevels: (fn: (bids: DepthLevel[], asks: DepthLevel[]) => void) => void;
+} {
   const asks = levelRows("ask", pick);
   const bids = levelRows("bid", pick);
   // The mid row: the last price, coloured by its direction, and the spread in price and percent.
@@ -98,8 +106,9 @@ export function orderBook(
 
   const qd = market.qtyDecimals;
   const units = (qty: string) => toUnits(qty, qd);
-  const drawSide = (rows: LevelRow[], levels: Level[], max: bigint, side: string) => {
+  const drawSide = (rows: LevelRow[], levels: Level[], max: bigint, side: string): DepthLevel[] => {
     let cumulative = 0n;
+    const shown: DepthLevel[] = [];
     rows.forEach((row, i) => {
       const level = levels[i];
       if (!level) {
@@ -107,6 +116,7 @@ export function orderBook(
         return;
       }
       cumulative += units(level[1]);
+      shown.push({ price: level[0], total: fromUnits(cumulative, qd) });
       const price = fmt(level[0], market.priceDecimals, false);
       const qty = fmt(level[1], market.qtyDecimals);
       row.button.classList.remove("empty");
@@ -117,7 +127,9 @@ export function orderBook(
       row.total.textContent = group(fromUnits(cumulative, qd));
       row.button.style.setProperty("--depth", `${Number((cumulative * 1000n) / max) / 10}%`);
     });
+    return shown;
   };
+  const levelListeners = new Set<(bids: DepthLevel[], asks: DepthLevel[]) => void>();
 
   const draw = () => {
     frame = 0;
@@ -127,8 +139,9 @@ export function orderBook(
     const bidSum = sum(bidLevels);
     const askSum = sum(askLevels);
     const max = (bidSum > askSum ? bidSum : askSum) || 1n;
-    drawSide(asks, askLevels, max, "Ask");
-    drawSide(bids, bidLevels, max, "Bid");
+    const shownAsks = drawSide(asks, askLevels, max, "Ask");
+    const shownBids = drawSide(bids, bidLevels, max, "Bid");
+    for (const fn of levelListeners) fn(shownBids, shownAsks);
     if (!el.contains(document.activeElement)) rove();
     const bid = book.bids[0]?.[0];
     const ask = book.asks[0]?.[0];
@@ -172,6 +185,7 @@ export function orderBook(
   health.load(load);
   return {
     el,
+    onLevels: (fn) => void levelListeners.add(fn),
     bestAsk: () => book.asks[0]?.[0] ?? "",
     bestBid: () => book.bids[0]?.[0] ?? "",
     close: () => {
