@@ -39,11 +39,13 @@ export function depthChart(market: Market): { el: HTMLElement; draw: (bids: Dept
   const draw = (bids: DepthLevel[], asks: DepthLevel[]) => {
     svg.replaceChildren();
     if (!bids.length || !asks.length) return;
-    const lo = approx(bids[bids.length - 1].price);
-    const hi = approx(asks[asks.length - 1].price);
-    const span = hi - lo || 1;
+    // Centred on the mid price, as wide as the nearer side's deepest level: a far-off order on
+    // one side does not squash the other (levels beyond the edge are drawn at the edge).
+    const centrePrice = (approx(bids[0].price) + approx(asks[0].price)) / 2;
+    const half = Math.min(centrePrice - approx(bids[bids.length - 1].price), approx(asks[asks.length - 1].price) - centrePrice) || 1;
+    const lo = centrePrice - half;
     const maxTotal = Math.max(approx(bids[bids.length - 1].total), approx(asks[asks.length - 1].total)) || 1;
-    const x = (price: string) => ((approx(price) - lo) / span) * WIDTH;
+    const x = (price: string) => Math.max(0, Math.min(WIDTH, ((approx(price) - lo) / (2 * half)) * WIDTH));
     const centre = (x(bids[0].price) + x(asks[0].price)) / 2;
     const side = (levels: DepthLevel[], kind: "bid" | "ask") => {
       levels.forEach((level, i) => {
@@ -68,15 +70,16 @@ export function depthChart(market: Market): { el: HTMLElement; draw: (bids: Dept
     side(bids, "bid");
     side(asks, "ask");
     const p = (s: string) => fmt(s, market.priceDecimals);
-    low.textContent = p(bids[bids.length - 1].price);
+    const edge = (price: number) => fmt(price.toFixed(market.priceDecimals), market.priceDecimals);
+    low.textContent = edge(lo);
     mid.textContent = `${p(bids[0].price)} – ${p(asks[0].price)}`;
-    high.textContent = p(asks[asks.length - 1].price);
+    high.textContent = edge(lo + 2 * half);
     const deepest = approx(bids[bids.length - 1].total) >= approx(asks[asks.length - 1].total) ? bids : asks;
     top.textContent = `${fmt(deepest[deepest.length - 1].total, market.qtyDecimals)} ${market.base}`;
     el.setAttribute(
       "aria-label",
-      `Depth chart: ${fmt(bids[bids.length - 1].total, market.qtyDecimals)} ${market.base} bid down to ${low.textContent}, ` +
-        `${fmt(asks[asks.length - 1].total, market.qtyDecimals)} ${market.base} asked up to ${high.textContent}`,
+      `Depth chart: ${fmt(bids[bids.length - 1].total, market.qtyDecimals)} ${market.base} bid down to ${p(bids[bids.length - 1].price)}, ` +
+        `${fmt(asks[asks.length - 1].total, market.qtyDecimals)} ${market.base} asked up to ${p(asks[asks.length - 1].price)}`,
     );
   };
   return { el, draw };
