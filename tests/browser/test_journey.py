@@ -52,7 +52,9 @@ def test_sign_up_trade_and_log_in_again(web: Watched) -> None:
     resting = row(open_orders, shown(str(limit_price), PRICE_DECIMALS))
     expect(resting).to_have_count(1)
     expect(resting).to_contain_text(LIMIT_QTY)
-    my_level = page.get_by_role("button", name=re.compile(rf"^Bid {re.escape(str(limit_price))}, "))
+    my_level = page.get_by_role(
+        "button", name=re.compile(rf"^Bid {re.escape(shown(str(limit_price), PRICE_DECIMALS))} ")
+    )
     expect(my_level).to_be_visible()
     expect(page.get_by_role("tab", name="Open orders (1)")).to_be_visible()
 

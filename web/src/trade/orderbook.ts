@@ -26,13 +26,22 @@ interface LevelRow {
   total: HTMLSpanElement;
 }
 
-function levelRows(side: "bid" | "ask", pick: (price: string) => void): LevelRow[] {
+function levelRows(side: "bid" | "ask", base: string, pick: (price: string) => void): LevelRow[] {
+  // The name read out is the text shown, with words around it: "Bid 64,967.50 0.00124 BTC, total 0.00124".
+  const said = (text: string) => h("span", { class: "sr-only" }, text);
   return Array.from({ length: BOOK_LEVELS }, () => {
-    const price = h("span", { class: "price" });
-    const qty = h("span", { class: "num" });
+    const price = h("span", {});
+    const qty = h("span", {});
     const total = h("span", { class: "num" });
     // Not a tab stop each: the book is one stop (the best bid), arrows move within it.
-    const button = h("button", { type: "button", class: `level ${side} empty`, tabindex: -1 }, price, qty, total);
+    const button = h(
+      "button",
+      { type: "button", class: `level ${side} empty`, tabindex: -1 },
+      said(side === "bid" ? "Bid " : "Ask "),
+      h("span", { class: "price" }, price),
+      h("span", { class: "num" }, qty, said(` ${base}, total `)),
+      total,
+    );
     button.addEventListener("click", () => pick(button.dataset.price ?? ""));
     return { button, price, qty, total };
   });
@@ -50,8 +59,8 @@ export function orderBook(
   /** Told the shown levels with their cumulative amounts after each drawing (the depth chart). */
   onLevels: (fn: (bids: DepthLevel[], asks: DepthLevel[]) => void) => void;
 } {
-  const asks = levelRows("ask", pick);
-  const bids = levelRows("bid", pick);
+  const asks = levelRows("ask", market.base, pick);
+  const bids = levelRows("bid", market.base, pick);
   // The mid row: the last price, coloured by its direction, and the spread in price and percent.
   const lastPrice = h("span", { class: "last num", "aria-label": "Last price" }, skeleton("6em"));
   const spreadText = h("span", { class: "spread-text" });
@@ -106,7 +115,7 @@ export function orderBook(
 
   const qd = market.qtyDecimals;
   const units = (qty: string) => toUnits(qty, qd);
-  const drawSide = (rows: LevelRow[], levels: Level[], max: bigint, side: string): DepthLevel[] => {
+  const drawSide = (rows: LevelRow[], levels: Level[], max: bigint): DepthLevel[] => {
     let cumulative = 0n;
     const shown: DepthLevel[] = [];
     rows.forEach((row, i) => {
@@ -121,7 +130,6 @@ export function orderBook(
       const qty = fmt(level[1], market.qtyDecimals);
       row.button.classList.remove("empty");
       row.button.dataset.price = price;
-      row.button.setAttribute("aria-label", `${side} ${price}, ${qty} ${market.base}`);
       row.price.textContent = fmt(level[0], market.priceDecimals);
       row.qty.textContent = qty;
       row.total.textContent = group(fromUnits(cumulative, qd));
@@ -139,8 +147,8 @@ export function orderBook(
     const bidSum = sum(bidLevels);
     const askSum = sum(askLevels);
     const max = (bidSum > askSum ? bidSum : askSum) || 1n;
-    const shownAsks = drawSide(asks, askLevels, max, "Ask");
-    const shownBids = drawSide(bids, bidLevels, max, "Bid");
+    const shownAsks = drawSide(asks, askLevels, max);
+    const shownBids = drawSide(bids, bidLevels, max);
     for (const fn of levelListeners) fn(shownBids, shownAsks);
     if (!el.contains(document.activeElement)) rove();
     const bid = book.bids[0]?.[0];

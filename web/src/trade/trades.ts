@@ -17,7 +17,7 @@ export function recentTrades(app: App, market: Market): { el: HTMLElement; close
     "section",
     { class: "card trades", "aria-labelledby": "trades-h" },
     h("h2", { id: "trades-h" }, "Recent trades"),
-    h("div", { class: "scroll" }, grid.table),
+    h("div", { class: "scroll", tabindex: 0 }, grid.table), // focusable: it scrolls by keyboard too
   );
   let trades: Trade[] = [];
   const row = (t: Trade) =>
