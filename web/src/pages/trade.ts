@@ -84,7 +84,7 @@ export const tradePage: Page = (app, root, params) => {
   const book = orderBook(app, market, (price) => pickPrice(price));
   const depth = depthChart(market);
   book.onLevels(depth.draw);
-  const chart = chartPanel(app, market, depth.el);
+  const chart = chartPanel(app, market, depth);
   const trades = recentTrades(app, market);
   closers.push(ticker.close, chart.close, book.close, trades.close);
 

@@ -32,7 +32,11 @@ interface Candle {
 }
 
 /** The chart panel: candles, or (the "Depth" view) the given depth chart. */
-export function chartPanel(app: App, market: Market, depth: HTMLElement): { el: HTMLElement; close: () => void } {
+export function chartPanel(
+  app: App,
+  market: Market,
+  depth: { el: HTMLElement; redraw: () => void },
+): { el: HTMLElement; close: () => void } {
   // The canvas is for the eye; the legend says in words the hovered candle, else the last one.
   const box = h("div", { class: "chart-box", "aria-hidden": "true" });
   const legend = h("div", { class: "legend", role: "status", "aria-label": "Candle" });
@@ -48,15 +52,16 @@ export function chartPanel(app: App, market: Market, depth: HTMLElement): { el: 
     box.hidden = name !== "Price";
     toolbar.hidden = name !== "Price";
     legend.hidden = name !== "Price";
-    depth.hidden = name === "Price";
+    depth.el.hidden = name === "Price";
+    if (name === "Depth") depth.redraw();
   };
-  depth.hidden = true;
+  depth.el.hidden = true;
   const el = h(
     "section",
     { class: "card chart", "aria-label": "Price chart" },
     h("div", { class: "chart-head" }, h("div", { role: "group", "aria-label": "Chart view", class: "toolbar" }, ...views), toolbar, legend),
     box,
-    depth,
+    depth.el,
   );
 
   const UP = themeColor("--up");

@@ -18,7 +18,12 @@ export interface DepthLevel {
   total: string;
 }
 
-export function depthChart(market: Market): { el: HTMLElement; draw: (bids: DepthLevel[], asks: DepthLevel[]) => void } {
+export function depthChart(market: Market): {
+  el: HTMLElement;
+  draw: (bids: DepthLevel[], asks: DepthLevel[]) => void;
+  /** Draws the latest levels again (when the chart is shown). */
+  redraw: () => void;
+} {
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
   svg.setAttribute("preserveAspectRatio", "none");
@@ -36,7 +41,11 @@ export function depthChart(market: Market): { el: HTMLElement; draw: (bids: Dept
     h("div", { class: "depth-axis" }, low, mid, high),
   );
 
+  let latest: [DepthLevel[], DepthLevel[]] = [[], []];
+  // Drawn only while shown (the latest levels are kept for when it is shown again).
   const draw = (bids: DepthLevel[], asks: DepthLevel[]) => {
+    latest = [bids, asks];
+    if (el.hidden || !el.isConnected) return;
     svg.replaceChildren();
     if (!bids.length || !asks.length) return;
     // Centred on the mid price, as wide as the nearer side's deepest level: a far-off order on
@@ -82,5 +91,5 @@ export function depthChart(market: Market): { el: HTMLElement; draw: (bids: Dept
         `${fmt(asks[asks.length - 1].total, market.qtyDecimals)} ${market.base} asked up to ${p(asks[asks.length - 1].price)}`,
     );
   };
-  return { el, draw };
+  return { el, draw, redraw: () => draw(...latest) };
 }

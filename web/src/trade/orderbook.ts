@@ -17,6 +17,10 @@ import { panelHealth } from "./health";
 
 export const BOOK_LEVELS = 20;
 
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
 type Level = [string, string];
 
 interface LevelRow {
@@ -126,14 +130,14 @@ export function orderBook(
       }
       cumulative += units(level[1]);
       shown.push({ price: level[0], total: fromUnits(cumulative, qd) });
-      const price = fmt(level[0], market.priceDecimals, false);
-      const qty = fmt(level[1], market.qtyDecimals);
+      // Only what changed is written: most levels stay the same from one snapshot to the next.
       row.button.classList.remove("empty");
-      row.button.dataset.price = price;
-      row.price.textContent = fmt(level[0], market.priceDecimals);
-      row.qty.textContent = qty;
-      row.total.textContent = group(fromUnits(cumulative, qd));
-      row.button.style.setProperty("--depth", `${Number((cumulative * 1000n) / max) / 10}%`);
+      row.button.dataset.price = fmt(level[0], market.priceDecimals, false);
+      setText(row.price, fmt(level[0], market.priceDecimals));
+      setText(row.qty, fmt(level[1], market.qtyDecimals));
+      setText(row.total, group(fromUnits(cumulative, qd)));
+      const depth = `${Number((cumulative * 1000n) / max) / 10}%`;
+      if (row.button.style.getPropertyValue("--depth") !== depth) row.button.style.setProperty("--depth", depth);
     });
     return shown;
   };
