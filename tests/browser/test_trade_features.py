@@ -1,11 +1,12 @@
 """Trade page features a trader expects: a toast when a resting order is filled by another user's
 order; cancel-all; immediate-or-cancel / fill-or-kill; a total that can be typed in; the last
-price coloured by direction; a chart legend that follows the hovered candle; order book price
-grouping with exact sums, the spread in percent and a depth chart whose cumulative amounts are the
-book's (on a frozen book, on a phone)."""
+price coloured by direction; a chart legend that follows the hovered candle, with its MA and
+EMA; order book price grouping with exact sums, the spread in percent and a depth chart whose
+cumulative amounts are the book's (on a frozen book, on a phone)."""
 
 import re
 import time
+from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect
@@ -105,6 +106,11 @@ def test_fills_cancel_all_time_in_force_and_total(web: Watched, browser: Browser
     assert web.problems() == []
 
 
+def local_minute(ms: int) -> str:
+    """A kline's open time as the legend shows it (the browser's and this machine's local time)."""
+    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+
+
 def test_the_legend_follows_the_hovered_candle(web: Watched, exchange: Launched) -> None:
     page = web.page
     deadline = time.monotonic() + 150  # a fresh exchange: the market maker's trades make a candle a minute
@@ -131,6 +137,14 @@ def test_the_legend_follows_the_hovered_candle(web: Watched, exchange: Launched)
     assert shown_close
     closes = {shown(k[4], 2) for k in klines}
     assert shown_close.group(1) in closes, (others[0], closes)
+    # Its EMA(50) is that of the closes up to it (seeded with the first, weight 2/51).
+    stamp = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d)", others[0])
+    assert stamp
+    index = next(i for i, k in enumerate(klines) if local_minute(k[0]) == stamp.group(1))
+    average = float(klines[0][4])
+    for k in klines[1 : index + 1]:
+        average = float(k[4]) * (2 / 51) + average * (1 - 2 / 51)
+    assert f"EMA(50) {average:,.2f}" in others[0], (others[0], average)
     page.mouse.move(1, 1)
     expect(legend).not_to_have_text(others[0])
 

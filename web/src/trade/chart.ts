@@ -5,7 +5,9 @@ import {
   ColorType,
   createChart,
   HistogramSeries,
+  LineSeries,
   type CandlestickData,
+  type LineData,
   type HistogramData,
   type IChartApi,
   type UTCTimestamp,
@@ -19,6 +21,11 @@ import type { Market } from "../markets";
 import type { Kline } from "../types";
 import { themeColor } from "../theme";
 import { panelHealth } from "./health";
+import { ema, sma } from "./indicators";
+
+const MA_N = 20;
+const EMA_N = 50;
+const VOLUME_MA_N = 20;
 
 export const INTERVALS = ["1m", "5m", "15m", "1h", "4h", "1d"];
 
@@ -118,11 +125,51 @@ export function chartPanel(
     value: approx(k.v),
     color: (approx(k.c) >= approx(k.o) ? UP : DOWN) + "59", // 35% opaque
   });
+  // MA and EMA of the closes on the candles, the volume's MA on the volume bars.
+  const lineSeries = (color: string, priceScaleId?: string) =>
+    chart.addSeries(LineSeries, {
+      color,
+      lineWidth: 1,
+      priceLineVisible: false,
+      lastValueVisible: false,
+      crosshairMarkerVisible: false,
+      ...(priceScaleId === undefined ? {} : { priceScaleId }),
+    });
+  const maLine = lineSeries(themeColor("--warn"));
+  const emaLine = lineSeries(themeColor("--accent"));
+  const volumeMaLine = lineSeries(themeColor("--muted"), "");
+  const byTime = new Map<number, Candle>();
+  const averages = new Map<number, { ma?: number; ema: number }>();
+  const drawAverages = (whole: boolean) => {
+    const list = [...byTime.values()].sort((a, b) => a.t - b.t);
+    const closes = list.map((k) => approx(k.c));
+    const ma = sma(closes, MA_N);
+    const em = ema(closes, EMA_N);
+    const vma = sma(list.map((k) => approx(k.v)), VOLUME_MA_N);
+    list.forEach((k, i) => averages.set(k.t, { ma: ma[i], ema: em[i] }));
+    const points = (values: (number | undefined)[]): LineData[] =>
+      list.flatMap((k, i) => (values[i] === undefined ? [] : [{ time: (k.t / 1000) as UTCTimestamp, value: values[i] }]));
+    if (whole) {
+      maLine.setData(points(ma));
+      emaLine.setData(points(em));
+      volumeMaLine.setData(points(vma));
+      return;
+    }
+    const last = list.length - 1;
+    const time = (list[last].t / 1000) as UTCTimestamp;
+    if (ma[last] !== undefined) maLine.update({ time, value: ma[last] });
+    emaLine.update({ time, value: em[last] });
+    const v = vma[last];
+    if (v !== undefined) volumeMaLine.update({ time, value: v });
+  };
   const showLegend = (k: Candle) => {
     const p = (s: string) => fmt(s, market.priceDecimals);
-    legend.textContent = `${minuteTime(k.t)}  O ${p(k.o)}  H ${p(k.h)}  L ${p(k.l)}  C ${p(k.c)}  V ${fmt(k.v, market.qtyDecimals)}`;
+    const avg = averages.get(k.t);
+    const a = (x: number | undefined) => (x === undefined ? "–" : group(x.toFixed(market.priceDecimals)));
+    legend.textContent =
+      `${minuteTime(k.t)}  O ${p(k.o)}  H ${p(k.h)}  L ${p(k.l)}  C ${p(k.c)}  V ${fmt(k.v, market.qtyDecimals)}` +
+      `  MA(${MA_N}) ${a(avg?.ma)}  EMA(${EMA_N}) ${a(avg?.ema)}`;
   };
-  const byTime = new Map<number, Candle>();
   let hovered: Candle | undefined;
   const apply = (k: Candle) => {
     if (k.t < lastTime) return; // an update older than the shown candle (lightweight-charts refuses it)
@@ -130,6 +177,7 @@ export function chartPanel(
     byTime.set(k.t, k);
     candles.update(bar(k));
     volume.update(vol(k));
+    drawAverages(false);
     if (!hovered || hovered.t === k.t) showLegend(k);
   };
   chart.subscribeCrosshairMove((param) => {
@@ -149,6 +197,7 @@ export function chartPanel(
     for (const k of list) byTime.set(k.t, k);
     candles.setData(list.map(bar));
     volume.setData(list.map(vol));
+    drawAverages(true);
     lastTime = list.length ? list[list.length - 1].t : 0;
     if (list.length) showLegend(list[list.length - 1]);
     return true;
