@@ -3,7 +3,8 @@ zeros) while the account loads; one time convention (local or UTC, remembered) f
 legend, recent trades and open orders; a dash for a plain limit order's stop price; refusals in
 words; totals rounded; balances in the asset's precision; nothing moving when a message appears
 or the order type changes; the book one tab stop; a readable Sell button; open orders above the
-fold; and on a phone no sideways scrolling, with Cancel and the Balances tab in reach."""
+fold; keyboard shortcuts; and on a phone no sideways scrolling, with Cancel and the Balances tab
+in reach."""
 
 import re
 from datetime import UTC, datetime
@@ -146,6 +147,17 @@ def test_the_trade_page_at_1440x900(browser: Browser, exchange: Launched) -> Non
         presses += 1
         in_book += int(page.evaluate("document.activeElement.closest('.level') !== null"))
     assert in_book == 1 and presses <= 11, (in_book, presses)
+
+    # Keyboard shortcuts outside the fields: S sells, B buys, A goes to the amount (then types there).
+    page.keyboard.press("b")
+    expect(page.get_by_role("button", name="Buy", exact=True)).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("s")
+    expect(sell).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("a")
+    expect(amount).to_be_focused()
+    page.keyboard.type("0.002")
+    expect(amount).to_have_value("0.002")
+    expect(sell).to_have_attribute("aria-pressed", "true")
 
     resting.get_by_role("button", name=re.compile(r"^Cancel order \d+$")).click()
     expect(page.get_by_role("tab", name="Open orders (0)")).to_be_visible()

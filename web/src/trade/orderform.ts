@@ -142,6 +142,29 @@ export function orderForm(
   totalBox.addEventListener("input", amountFromTotal);
   const stopUser = user.onChange(refreshLabels);
 
+  // Keyboard shortcuts, when no field has the focus: B buy, S sell, P price, A amount, T total.
+  const shortcuts: Record<string, () => void> = {
+    b: () => buy.click(),
+    s: () => sell.click(),
+    p: () => (price.disabled ? undefined : price.focus()),
+    a: () => amount.focus(),
+    t: () => totalBox.focus(),
+  };
+  buy.setAttribute("aria-keyshortcuts", "B");
+  sell.setAttribute("aria-keyshortcuts", "S");
+  price.setAttribute("aria-keyshortcuts", "P");
+  amount.setAttribute("aria-keyshortcuts", "A");
+  totalBox.setAttribute("aria-keyshortcuts", "T");
+  const onKey = (event: KeyboardEvent) => {
+    const target = event.target as HTMLElement;
+    if (event.ctrlKey || event.metaKey || event.altKey || target.closest("input, select, textarea")) return;
+    const action = shortcuts[event.key.toLowerCase()];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  };
+  document.addEventListener("keydown", onKey);
+
   const place = async (event: Event) => {
     event.preventDefault();
     error.textContent = "";
@@ -195,7 +218,12 @@ export function orderForm(
   const el = h(
     "section",
     { class: "card order-form", "aria-labelledby": "order-h" },
-    h("h2", { id: "order-h" }, "Place order"),
+    h(
+      "div",
+      { class: "book-title" },
+      h("h2", { id: "order-h" }, "Place order"),
+      h("span", { class: "muted keys", title: "Keyboard shortcuts" }, "Keys: B S P A T"),
+    ),
     h(
       "form",
       { "aria-label": "Place order", onsubmit: place, novalidate: true },
@@ -222,6 +250,9 @@ export function orderForm(
       refreshTotal();
       price.focus();
     },
-    close: stopUser,
+    close: () => {
+      stopUser();
+      document.removeEventListener("keydown", onKey);
+    },
   };
 }
