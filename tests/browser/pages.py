@@ -71,3 +71,16 @@ def unnamed_controls(page: Page) -> list[str]:
     without an accessible name; [] when every control has one."""
     snapshot = page.locator("body").aria_snapshot()
     return [line for line in snapshot.splitlines() if _UNNAMED.match(line)]
+
+
+def luminance(css: str) -> float:
+    """WCAG relative luminance of a CSS "rgb(r, g, b)" colour."""
+    channels = [int(c) / 255 for c in re.findall(r"\d+", css)[:3]]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS colours (1 to 21)."""
+    a, b = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (a + 0.05) / (b + 0.05)

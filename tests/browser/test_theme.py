@@ -2,18 +2,11 @@
 overrides it and is remembered, the chart takes the theme's colours, and text stays readable.
 Screenshots of the pages in both themes, desktop and phone, go to build/artifacts/."""
 
-import re
-
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, watch
+from tests.browser.pages import contrast_ratio, luminance
 from tests.launched import Launched
-
-
-def luminance(css: str) -> float:
-    channels = [int(c) / 255 for c in re.findall(r"\d+", css)[:3]]
-    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
 
 def contrast(page: Page, selector: str, background: str) -> float:
@@ -22,8 +15,7 @@ def contrast(page: Page, selector: str, background: str) -> float:
         " getComputedStyle(document.querySelector(b)).backgroundColor]",
         [selector, background],
     )
-    a, b = sorted((luminance(fg), luminance(bg)), reverse=True)
-    return (a + 0.05) / (b + 0.05)
+    return contrast_ratio(fg, bg)
 
 
 def background(page: Page) -> float:

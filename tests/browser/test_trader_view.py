@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, Watched, watch
-from tests.browser.pages import new_email, row, sign_up
+from tests.browser.pages import contrast_ratio, new_email, row, sign_up
 from tests.launched import Launched
 
 ZONE = "America/New_York"  # the browser's local time: never UTC, so the setting shows
@@ -44,17 +44,10 @@ def assert_times_in(page: Page, zone: ZoneInfo | None) -> None:
 
 def contrast(page: Page, name: str) -> float:
     """WCAG contrast ratio of a button's text colour on its background colour."""
-    colors = page.get_by_role("button", name=name, exact=True).evaluate(
+    color, background = page.get_by_role("button", name=name, exact=True).evaluate(
         "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]"
     )
-
-    def luminance(css: str) -> float:
-        channels = [int(c) / 255 for c in re.findall(r"\d+", css)[:3]]
-        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-    a, b = sorted((luminance(colors[0]), luminance(colors[1])), reverse=True)
-    return (a + 0.05) / (b + 0.05)
+    return contrast_ratio(color, background)
 
 
 def top(page: Page, selector: str) -> float:

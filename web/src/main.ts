@@ -56,32 +56,26 @@ function header(app: App): HTMLElement {
   app.onUser(draw);
   draw();
   const first = app.markets.list[0]?.symbol ?? "";
-  const zone = h(
-    "select",
-    {
-      "aria-label": "Time zone",
-      class: "zone",
-      onchange: (e: Event) => {
-        setTimeZone((e.target as HTMLSelectElement).value as TimeZone);
-        app.navigate(location.pathname + location.search); // re-render: every time shown follows
+  // A setting of the header: choosing re-renders the page, which every time and colour shown follows.
+  const setting = <T extends string>(label: string, current: T, choices: [T, string][], save: (value: T) => void) =>
+    h(
+      "select",
+      {
+        "aria-label": label,
+        class: "setting",
+        onchange: (e: Event) => {
+          save((e.target as HTMLSelectElement).value as T);
+          app.navigate(location.pathname + location.search);
+        },
       },
-    },
-    h("option", { value: "local", selected: timeZone() === "local" }, "Local time"),
-    h("option", { value: "utc", selected: timeZone() === "utc" }, "UTC"),
-  );
-  const theme = h(
-    "select",
-    {
-      "aria-label": "Theme",
-      class: "zone",
-      onchange: (e: Event) => {
-        setThemeChoice((e.target as HTMLSelectElement).value as ThemeChoice);
-        app.navigate(location.pathname + location.search); // re-render: the chart takes the new colours
-      },
-    },
-    ...(["system", "light", "dark"] as const).map((t) =>
-      h("option", { value: t, selected: themeChoice() === t }, t === "system" ? "System theme" : t === "light" ? "Light" : "Dark"),
-    ),
+      ...choices.map(([value, name]) => h("option", { value, selected: value === current }, name)),
+    );
+  const zone = setting<TimeZone>("Time zone", timeZone(), [["local", "Local time"], ["utc", "UTC"]], setTimeZone);
+  const theme = setting<ThemeChoice>(
+    "Theme",
+    themeChoice(),
+    [["system", "System theme"], ["light", "Light"], ["dark", "Dark"]],
+    setThemeChoice,
   );
   onSystemTheme(() => app.navigate(location.pathname + location.search));
   return h(
