@@ -34,11 +34,14 @@ def test_sign_up_trade_and_log_in_again(web: Watched) -> None:
 
     assert unnamed_controls(page) == []
 
-    # A click on a book level puts its price in the form.
+    # A click on a book level puts its price in the form (the price the level had when clicked:
+    # the market maker may move the book at any moment).
     bid, _ = best_level(page, "Bid")
-    page.get_by_role("group", name="Bids").get_by_role("button").first.click()
+    best = page.get_by_role("group", name="Bids").get_by_role("button").first
+    best.hover()
+    clicked = best.evaluate("b => { const price = b.dataset.price; b.click(); return price }")
     price_box = page.get_by_role("textbox", name="Price (USDT)", exact=True)
-    expect(price_box).to_have_value(bid)
+    expect(price_box).to_have_value(clicked)
 
     # A limit buy 2% under the best bid rests: open orders and the book show it.
     limit_price = (Decimal(bid) * Decimal("0.98")).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
