@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
+from exchange_core.pipelined import PipelinedRedis
 from gateway.settings import GatewaySettings
 
 
@@ -20,6 +21,8 @@ class GatewayContext:
     keys: Keys
     ledger: Ledger
     markets: dict[str, Market]
+    # the process's auto-pipelined connection: the order path's INCRBY and XADD, and the ledger's
+    pipelined: PipelinedRedis
     # set by the order path at start-up
     replies: Any = None
     orders: Any = None

@@ -17,6 +17,7 @@ from exchange_core.errors import ApiError
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
+from exchange_core.pipelined import PipelinedRedis
 from gateway import accounts
 from gateway.auth import Principal, api_key_cache, api_key_user, server_ms, signed_trader, signed_user
 from gateway.context import GatewayContext
@@ -60,7 +61,10 @@ async def app(pg_dsn: str, key_prefix: str, redis: "Redis") -> AsyncIterator[Fas
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status)
 
-    app.state.ctx = GatewayContext(settings, redis, pool, keys, Ledger(redis, keys), load_markets())
+    pipelined = PipelinedRedis.like(redis)
+    app.state.ctx = GatewayContext(
+        settings, redis, pool, keys, Ledger(redis, keys, pipelined), load_markets(), pipelined
+    )
     yield app
     await pool.close()
 

@@ -28,6 +28,7 @@ from exchange_core.errors import ApiError
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
+from exchange_core.pipelined import PipelinedRedis
 from gateway import accounts
 from gateway.accounts import parse_demo_funds
 from gateway.auth import (
@@ -104,7 +105,10 @@ async def ctx(pg_dsn: str, key_prefix: str, redis: "Redis") -> AsyncIterator[Gat
     )
     pool = await create_pool(pg_dsn)
     keys = Keys(key_prefix)
-    yield GatewayContext(settings, redis, pool, keys, Ledger(redis, keys), load_markets())
+    pipelined = PipelinedRedis.like(redis)
+    yield GatewayContext(
+        settings, redis, pool, keys, Ledger(redis, keys, pipelined), load_markets(), pipelined
+    )
     await pool.close()
 
 

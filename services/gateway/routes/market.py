@@ -6,12 +6,12 @@ trades, candles and 24h statistics from the history the DB processor writes.
 """
 
 import json
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from exchange_core import marketdb, redisio
+from exchange_core.clock import now_ms
 from exchange_core.errors import BAD_INTERVAL, INVALID_PARAMETER, ApiError
 from exchange_core.klines import time_zone_offset
 from exchange_core.markets import Market
@@ -24,10 +24,6 @@ router = APIRouter(prefix="/api/v3", tags=["market"])
 
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
 INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def bounded(params: dict[str, str], name: str, default: int, maximum: int) -> int:

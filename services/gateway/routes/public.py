@@ -1,10 +1,10 @@
 """Public REST endpoints: ping, time, exchangeInfo."""
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 
+from exchange_core.clock import now_ms
 from exchange_core.errors import BAD_SYMBOL, ApiError
 from exchange_core.markets import Market
 from exchange_core.units import from_units
@@ -32,7 +32,7 @@ async def ping() -> dict[str, Any]:
 @router.get("/time")
 async def server_time() -> dict[str, int]:
     """The server's time in ms."""
-    return {"serverTime": time.time_ns() // 1_000_000}
+    return {"serverTime": now_ms()}
 
 
 def symbol_info(market: Market) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> dict[str,
     markets = [ctx.markets[s] for s in wanted] if wanted is not None else list(ctx.markets.values())
     return {
         "timezone": "UTC",
-        "serverTime": time.time_ns() // 1_000_000,
+        "serverTime": now_ms(),
         "rateLimits": ctx.settings.rate_limits().advertised(),
         "exchangeFilters": [],
         "symbols": [symbol_info(m) for m in markets],
