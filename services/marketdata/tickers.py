@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ws.candles import DAY, MINUTE
+from marketdata.candles import DAY, MINUTE
 
 
 @dataclass(frozen=True, slots=True)
