@@ -136,10 +136,8 @@ class EngineService:
         decoded = [decode_entry(entry_id, fields) for entry_id, fields in entries]
         fresh: list[Event] = []
         answers: list[tuple[JournalCommand, list[Event]]] = []
-        apply = self.engine.apply
-        written = self.written_seq
-        for jc in decoded:
-            events = [e for e in apply(jc.command) if e.seq > written]
+        applied = self.engine.apply_journal([jc.command for jc in decoded], self.written_seq)
+        for jc, events in zip(decoded, applied, strict=True):
             if events:
                 fresh.extend(events)
                 if jc.reply_to:
