@@ -18,12 +18,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from engine.journal import JournalCommand, decode_entry, entry_ms, last_written_seq, load_snapshot
+from engine.journal import JournalCommand, decode_entry, last_written_seq, load_snapshot
 from engine.settings import EngineSettings
 from engine.snapshots import Landed, SnapshotWriter
 from engine.telemetry import CommandSpans, EngineMetrics
 from exchange_core import redisio, tracing
 from exchange_core.keys import Keys
+from exchange_core.streamids import entry_ms
 from exchange_core.telemetry import redis_ready
 from exchange_core.wire import encode_batch, encode_command_ref, encode_event, encode_market_data
 from matching import BookDelta, Event, MarketSpec, MatchingEngine, Trade
@@ -135,10 +136,8 @@ class EngineService:
         decoded = [decode_entry(entry_id, fields) for entry_id, fields in entries]
         fresh: list[Event] = []
         answers: list[tuple[JournalCommand, list[Event]]] = []
-        apply = self.engine.apply
-        written = self.written_seq
-        for jc in decoded:
-            events = [e for e in apply(jc.command) if e.seq > written]
+        applied = self.engine.apply_journal([jc.command for jc in decoded], self.written_seq)
+        for jc, events in zip(decoded, applied, strict=True):
             if events:
                 fresh.extend(events)
                 if jc.reply_to:

@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
+from exchange_core.pipelined import PipelinedRedis
 from gateway.feeds import MarketFeeds
 from gateway.replies import ReplyListener
 from gateway.settings import GatewaySettings
@@ -29,6 +30,8 @@ class GatewayContext:
     keys: Keys
     ledger: Ledger
     markets: dict[str, Market]
+    # the process's auto-pipelined connection: the order path's INCRBY and XADD, and the ledger's
+    pipelined: PipelinedRedis
     replies: ReplyListener = field(init=False)
     orders: "OrderService" = field(init=False)
     # the streams the gateway serves itself (gRPC, WebSocket API)

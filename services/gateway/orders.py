@@ -7,10 +7,10 @@ orphan sweeper relies on that bound to release reservations whose command never 
 """
 
 import json
-import time
 from collections.abc import Callable
 
 from exchange_core import redisio
+from exchange_core.clock import now_ms
 from exchange_core.errors import (
     CANCEL_REJECTED,
     INSUFFICIENT_BALANCE_MSG,
@@ -25,6 +25,7 @@ from exchange_core.ledger import DuplicateClientOrderId, InsufficientFunds
 from exchange_core.markets import Market
 from exchange_core.protocol import encode_command
 from exchange_core.records import OrderRecord, TradeRecord
+from exchange_core.submitguard import SUBMIT_GUARD_MS
 from exchange_proto import events_pb2 as epb
 from gateway.context import GatewayContext
 from gateway.results import CancelledOrder, PlacedOrder, StoredOrder, StoredTrade, placed_order
@@ -39,7 +40,6 @@ from gateway.validation import (
 from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
 from matching.enums import OrderType, Side
 
-SUBMIT_GUARD_MS = 10_000
 # Order ids are taken from the market's counter in blocks: unique, increasing per gateway.
 ORDER_ID_BLOCK = 100
 # A MARKET order whose cost is estimated from the book reserves this much more (per mille).
@@ -55,10 +55,6 @@ def timeout_error() -> ApiError:
     )
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class OrderService:
     def __init__(self, ctx: GatewayContext) -> None:
         self.ctx = ctx
@@ -70,9 +66,7 @@ class OrderService:
         next_id, end = self._id_blocks.get(symbol, (1, 0))
         if next_id > end:
             end = int(
-                await self.ctx.ledger.pipelined.execute(
-                    "INCRBY", self.ctx.keys.order_ids(symbol), ORDER_ID_BLOCK
-                )
+                await self.ctx.pipelined.execute("INCRBY", self.ctx.keys.order_ids(symbol), ORDER_ID_BLOCK)
             )
             next_id = end - ORDER_ID_BLOCK + 1
         self._id_blocks[symbol] = (next_id + 1, end)
@@ -167,7 +161,7 @@ class OrderService:
             ctx.replies.forget(correlation_id)
             raise timeout_error()
         encoded = encode_command(command, self.reply_channel, correlation_id)
-        await ctx.ledger.pipelined.execute("XADD", ctx.keys.commands(symbol), "*", "c", encoded)
+        await ctx.pipelined.execute("XADD", ctx.keys.commands(symbol), "*", "c", encoded)
         batch: epb.EventBatch | None = await ctx.replies.wait(
             correlation_id, future, ctx.settings.order_timeout_ms / 1000
         )

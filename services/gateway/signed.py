@@ -11,8 +11,8 @@ those (gateway.keyrules): otherwise -2015.
 import hashlib
 import hmac
 import re
-import time
 
+from exchange_core.clock import now_ms
 from exchange_core.errors import (
     BAD_API_KEY_FMT,
     BAD_RECV_WINDOW,
@@ -33,10 +33,6 @@ MAX_FUTURE_MS = 1_000
 
 _API_KEY = re.compile(r"[A-Za-z0-9]{64}")
 _DIGITS = re.compile(r"[0-9]{1,20}")
-
-
-def server_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _missing(name: str) -> ApiError:
@@ -103,7 +99,7 @@ async def verify_signed(
     `trading` with a read-only key), -1022 (signature mismatch).
     """
     timestamp = _timestamp(params)
-    check_timestamp(timestamp, _recv_window(params), server_ms())
+    check_timestamp(timestamp, _recv_window(params), now_ms())
     signature = params.get("signature")
     if not signature:
         raise _missing("signature")

@@ -236,7 +236,7 @@ def kline(market: Market, k: Kline) -> mpb.Kline:
 
 
 def depth_update(d: dict[str, Any]) -> mpb.DepthUpdate:
-    """From a <symbol>@depth payload (ws.payloads.Formatter.depth_update)."""
+    """From a <symbol>@depth payload (marketdata.payloads.Formatter.depth_update)."""
     return mpb.DepthUpdate(
         event_time=d["E"],
         symbol=d["s"],
@@ -248,12 +248,12 @@ def depth_update(d: dict[str, Any]) -> mpb.DepthUpdate:
 
 
 def stream_trade(d: dict[str, Any]) -> mpb.Trade:
-    """From a <symbol>@trade payload (ws.payloads.Formatter.trade)."""
+    """From a <symbol>@trade payload (marketdata.payloads.Formatter.trade)."""
     return mpb.Trade(id=d["t"], price=d["p"], qty=d["q"], time=d["T"], is_buyer_maker=d["m"])
 
 
 def ticker(d: dict[str, Any]) -> mpb.Ticker:
-    """From a <symbol>@ticker payload (ws.payloads.Formatter.ticker)."""
+    """From a <symbol>@ticker payload (marketdata.payloads.Formatter.ticker)."""
     return mpb.Ticker(
         event_time=d["E"],
         symbol=d["s"],

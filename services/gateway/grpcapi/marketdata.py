@@ -15,7 +15,7 @@ from gateway.grpcapi import convert
 from gateway.grpcapi.status import abort, answer, slow_consumer
 from gateway.routes.market import candle_rows, latest_trade_rows, order_book
 from gateway.validation import market_of
-from ws.streams import SPEEDS_MS, depth_name
+from marketdata.streams import SPEEDS_MS, depth_name
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

@@ -1,9 +1,8 @@
 """Signed account endpoints: account (balances), myTrades, account/commission, rateLimit/order."""
 
-import time
-
 from fastapi import APIRouter, Request
 
+from exchange_core.clock import now_ms
 from exchange_core.markets import Market
 from exchange_core.units import from_units
 from gateway.accounts import asset_decimals
@@ -64,7 +63,7 @@ async def account_info(ctx: GatewayContext, user_id: int, params: dict[str, str]
         "brokered": False,
         "requireSelfTradePrevention": False,
         "preventSor": False,
-        "updateTime": time.time_ns() // 1_000_000,
+        "updateTime": now_ms(),
         "accountType": "SPOT",
         "balances": balances,
         "permissions": ["SPOT"],

@@ -6,12 +6,12 @@ trades, candles and 24h statistics from the history the DB processor writes.
 """
 
 import json
-import time
 from typing import TypedDict
 
 from fastapi import APIRouter, Request
 
 from exchange_core import marketdb, redisio
+from exchange_core.clock import now_ms
 from exchange_core.errors import BAD_INTERVAL, INVALID_PARAMETER, ApiError
 from exchange_core.klines import Kline, time_zone_offset
 from exchange_core.markets import Market
@@ -41,10 +41,6 @@ class OrderBook(TypedDict):
     lastUpdateId: int
     bids: list[list[str]]
     asks: list[list[str]]
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def bounded(params: dict[str, str], name: str, default: int, maximum: int) -> int:

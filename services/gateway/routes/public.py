@@ -1,9 +1,8 @@
 """Public REST endpoints: ping, time, exchangeInfo."""
 
-import time
-
 from fastapi import APIRouter, Request
 
+from exchange_core.clock import now_ms
 from exchange_core.errors import BAD_SYMBOL, ApiError
 from exchange_core.markets import Market
 from exchange_core.units import from_units
@@ -32,7 +31,7 @@ async def ping() -> JsonObject:
 @router.get("/time")
 async def server_time() -> dict[str, int]:
     """The server's time in ms."""
-    return {"serverTime": time.time_ns() // 1_000_000}
+    return {"serverTime": now_ms()}
 
 
 def symbol_info(market: Market) -> JsonObject:
@@ -121,7 +120,7 @@ def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> JsonObjec
     markets = [ctx.markets[s] for s in wanted] if wanted is not None else list(ctx.markets.values())
     return {
         "timezone": "UTC",
-        "serverTime": time.time_ns() // 1_000_000,
+        "serverTime": now_ms(),
         "rateLimits": ctx.settings.rate_limits().advertised(),
         "exchangeFilters": [],
         "symbols": [symbol_info(m) for m in markets],

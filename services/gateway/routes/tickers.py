@@ -13,6 +13,7 @@ from decimal import Decimal
 from fastapi import APIRouter, Request
 
 from exchange_core import marketdb
+from exchange_core.clock import now_ms
 from exchange_core.errors import INVALID_PARAMETER, TOO_MANY_PARAMETERS, ApiError
 from exchange_core.klines import DAY, HOUR, MINUTE
 from exchange_core.markets import Market
@@ -20,7 +21,7 @@ from exchange_core.units import from_units
 from gateway.context import context
 from gateway.params import request_params
 from gateway.responses import JsonObject
-from gateway.routes.market import book, now_ms, time_zone_param, top_of_book
+from gateway.routes.market import book, time_zone_param, top_of_book
 from gateway.validation import market_of, missing
 
 router = APIRouter(prefix="/api/v3", tags=["market"])

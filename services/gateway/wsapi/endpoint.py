@@ -24,6 +24,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from starlette.datastructures import State
 
 from exchange_core import tracing
+from exchange_core.clock import now_ms
 from exchange_core.errors import INVALID_SIGNATURE, UNSUPPORTED_OPERATION, ApiError
 from exchange_core.unavailable import internal_error
 from gateway.context import GatewayContext
@@ -42,7 +43,7 @@ from gateway.wsapi.frames import (
     parse_request,
     signature_payload,
 )
-from gateway.wsapi.methods import METHODS, SIGNED, TRADE, USER_STREAM, Call, Method, Session, now_ms
+from gateway.wsapi.methods import METHODS, SIGNED, TRADE, USER_STREAM, Call, Method, Session
 from gateway.wsapi.metrics import INVALID_FRAME, UNKNOWN_METHOD, WsApiMetrics
 from gateway.wsapi.userdata import UserDataSubscriptions
 

@@ -7,11 +7,11 @@ permission). A method that `places_orders` counts against the ORDERS rate limits
 as POST /api/v3/order does on REST.
 """
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from exchange_core import listenkeys
+from exchange_core.clock import now_ms
 from exchange_core.errors import ApiError
 from gateway.context import GatewayContext
 from gateway.formatting import cancel_json, new_order_json, order_json, trade_json
@@ -69,10 +69,6 @@ class Method:
     security: str
     handler: Handler
     places_orders: bool = False
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 async def _ping(call: Call) -> object:
