@@ -2,12 +2,16 @@
 # One image for every service: `python -m <service>` (the chart passes the service as the
 # argument: gateway, ws, engine, settlement, dbwriter, marketmaker, launcher.bootstrap).
 # Three stages: the web page (node), the compiled core and protobuf code (build tools), and a
-# slim runtime with neither compilers nor node, running as an unprivileged user.
+# slim runtime with neither compilers nor node, running as an unprivileged user. Every Python
+# package comes from the committed locks (exact versions, hashes checked). The base images are build
+# arguments (`make image-check` substitutes local ones; see docs/image.md).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# Node 24: an LTS line (supported until April 2028).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- the web page: web/dist
-FROM node:20-bookworm-slim AS web
+FROM ${NODE_IMAGE} AS web
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -19,17 +23,15 @@ FROM ${PYTHON_IMAGE} AS build
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# The runtime dependencies of pyproject.toml only (the project itself runs from /app/services).
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > requirements.txt \
-    && pip install -r requirements.txt
-# Build-only tools live in a venv of their own, left behind in this stage.
+# The runtime dependencies (the project itself runs from /app/services); build-only tools live in a
+# venv of their own, left behind in this stage.
+COPY requirements/runtime.lock requirements/codegen.lock requirements/
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --require-hashes -r requirements/runtime.lock
+ENV PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/tools \
-    && /opt/tools/bin/pip install grpcio-tools mypy mypy-protobuf types-protobuf setuptools
+    && /opt/tools/bin/pip install --require-hashes -r requirements/codegen.lock
 COPY protos/ protos/
 COPY services/ services/
 # As `make protos core` does (generated code and the compiled core are never committed).
@@ -39,7 +41,8 @@ RUN mkdir -p services/exchange_proto \
     && touch services/exchange_proto/__init__.py services/exchange_proto/py.typed \
     && cd services && /opt/tools/bin/mypyc matching exchange_core/wire.py > /tmp/mypyc.log 2>&1 \
     || { cat /tmp/mypyc.log; exit 1; }
-RUN rm -rf services/build && find services -name __pycache__ -prune -exec rm -rf {} +
+# mypyc's build folder and mypy's cache stay behind; only sources and the built modules go on.
+RUN rm -rf services/build services/.mypy_cache && find services -name __pycache__ -prune -exec rm -rf {} +
 
 # ---- runtime
 FROM ${PYTHON_IMAGE}

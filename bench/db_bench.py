@@ -59,7 +59,7 @@ def event_entries(n_commands: int) -> tuple[list[bytes], int, int]:
     entries: list[bytes] = []
     trades = accepted = 0
     for i in range(0, len(commands), COMMANDS_PER_ENTRY):
-        events = engine.apply_batch(commands[i : i + COMMANDS_PER_ENTRY])
+        events = [e for c in commands[i : i + COMMANDS_PER_ENTRY] for e in engine.apply(c)]
         trades += sum(1 for e in events if type(e) is Trade)
         accepted += sum(1 for e in events if type(e) is OrderAccepted)
         entries.append(encode_batch(SYMBOL, [encode_event(e) for e in events], f"{i}-0"))

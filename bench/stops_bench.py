@@ -35,7 +35,7 @@ def run(
     warmup = wl.warmup
     spec: matching.MarketSpec = spec_obj  # type: ignore[assignment]
     engine = MatchingEngine(spec)
-    engine.apply_batch(commands[:warmup])  # type: ignore[arg-type]
+    engine.apply_journal(commands[:warmup], 0)  # type: ignore[arg-type]
     prelude = commands[warmup : warmup + PRELUDE]
     timed = commands[warmup + PRELUDE :]
     rng = random.Random(seed)
@@ -43,7 +43,7 @@ def run(
     trades = triggered = accepted = 0
     placed = 0
     for i, command in enumerate(prelude):
-        out = engine.apply_batch([command])  # type: ignore[list-item]
+        out = engine.apply(command)  # type: ignore[arg-type]
         trades += sum(1 for e in out if type(e) is Trade)
         if placed < stops and i % every == 0:
             side = rng.choice((Side.BUY, Side.SELL))
@@ -72,19 +72,20 @@ def run(
                 spec.symbol, STOP_IDS + placed, STOP_USER, int(side), int(otype), 1,
                 price, qty, 0, reserve, 0, "", 0, stop_ticks * spec.tick_units, trail,
             )  # fmt: skip
-            for e in engine.apply_batch([order]):
+            for e in engine.apply(order):
                 accepted += type(e) is OrderAccepted
             placed += 1
     assert accepted == stops, (accepted, stops)
     batches = [timed[i : i + BATCH] for i in range(0, len(timed), BATCH)]
-    apply_batch = engine.apply_batch
+    apply_journal = engine.apply_journal
     start = time.perf_counter()
     for batch in batches:
-        for e in apply_batch(batch):  # type: ignore[arg-type]
-            if type(e) is Trade:
-                trades += 1
-            elif type(e) is OrderTriggered:
-                triggered += 1
+        for out in apply_journal(batch, engine.seq):  # type: ignore[arg-type]
+            for e in out:
+                if type(e) is Trade:
+                    trades += 1
+                elif type(e) is OrderTriggered:
+                    triggered += 1
     elapsed = time.perf_counter() - start
     assert trades == wl.expected_trades, (trades, wl.expected_trades)
     assert not triggered

@@ -3,6 +3,7 @@ signing written from docs/grpc.md (not from the server's code)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -15,6 +16,7 @@ from grpc_status import rpc_status
 
 from exchange_proto import api_types_pb2 as apb
 from exchange_proto import market_data_api_pb2_grpc as mgrpc
+from exchange_proto import trading_api_pb2 as tpb
 from exchange_proto import trading_api_pb2_grpc as tgrpc
 
 TRADING = "/exchange.api.v1.Trading/"
@@ -77,3 +79,23 @@ def api_error(error: grpc.aio.AioRpcError) -> tuple[int, str]:
     detail = apb.ApiError()
     assert status.details[0].Unpack(detail)
     return detail.code, detail.msg
+
+
+async def order_and_short_stream(target: str, api_key: str, secret: str, symbol: str) -> None:
+    """A limit buy over gRPC while a StreamAccount is open, then the stream cancelled, so that the
+    gRPC metrics have samples: PlaceOrder OK, StreamAccount CANCELLED, a message sent."""
+    async with grpc.aio.insecure_channel(target) as channel:
+        g = GrpcTrader(channel, api_key, secret)
+        stream = g.stream("StreamAccount", tpb.StreamAccountRequest())
+        await asyncio.wait_for(stream.initial_metadata(), 10)
+        request = tpb.PlaceOrderRequest(
+            symbol=symbol,
+            side=apb.SIDE_BUY,
+            type=apb.ORDER_TYPE_LIMIT,
+            time_in_force=apb.TIME_IN_FORCE_GTC,
+            price="20000",
+            quantity="0.001",
+        )
+        await g.call("PlaceOrder", request)
+        await asyncio.wait_for(stream.read(), 10)
+        stream.cancel()

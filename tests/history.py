@@ -95,7 +95,7 @@ def run_engine(spec: MarketSpec, commands: list[Command], seed: int) -> Run:
     while i < len(commands):
         chunk = commands[i : i + rng.randint(1, 8)]
         i += len(chunk)
-        events = engine.apply_batch(chunk)
+        events = [e for command in chunk for e in engine.apply(command)]
         if events:
             run.events.extend(events)
             run.entries.append(encode_batch(spec.symbol, [encode_event(e) for e in events], f"{i}-0"))

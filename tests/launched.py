@@ -83,27 +83,49 @@ def launch(run_dir: Path, redis_url: str, **extra_env: str) -> Iterator[Launched
     dsn = services.PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/exchange_run_{uuid.uuid4().hex[:10]}"
     prefix = services.new_prefix()
     env = {
-        **os.environ,
         "DATABASE_URL": dsn,  # not created yet: the launcher creates and migrates it
         "REDIS_URL": redis_url,
         "KEY_PREFIX": prefix,
+        **extra_env,
+    }
+    try:
+        with launch_with(run_dir, env) as launched:
+            yield launched
+    finally:
+        asyncio.run(services.delete_prefix(prefix))
+        asyncio.run(services.drop_test_database(dsn))
+
+
+def launcher_env(run_dir: Path, env: dict[str, str], unset: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment of a launcher with its own run dir and free ports, plus `env`, less the
+    variables in `unset`."""
+    inherited = {k: v for k, v in os.environ.items() if k not in unset}
+    return {
+        **inherited,
         "RUN_DIR": str(run_dir),
         "GATEWAY_PORT": str(free_port()),
         "WS_PORT": str(free_port()),
         "GRPC_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
-        **extra_env,
+        **env,
     }
-    env.pop("SECRET_KEY", None)
+
+
+@contextmanager
+def launch_with(run_dir: Path, env: dict[str, str], unset: tuple[str, ...] = ()) -> Iterator[Launched]:
+    """Start `python -m launcher` in the environment launcher_env(run_dir, env, unset), wait for
+    its banner, yield it; then SIGINT it (if still running) and print its output."""
+    full_env = launcher_env(run_dir, env, unset)
+    full_env.pop("SECRET_KEY", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "launcher"],
         cwd=REPO,
-        env=env,
+        env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    launched = Launched(process, env, run_dir, queue.Queue(), [])
+    launched = Launched(process, full_env, run_dir, queue.Queue(), [])
     threading.Thread(
         target=_read_lines, args=(process.stdout, launched.lines, launched.output), daemon=True
     ).start()
@@ -124,5 +146,3 @@ def launch(run_dir: Path, redis_url: str, **extra_env: str) -> Iterator[Launched
             except subprocess.TimeoutExpired:
                 process.kill()
         print("".join(launched.output))
-        asyncio.run(services.delete_prefix(prefix))
-        asyncio.run(services.drop_test_database(dsn))

@@ -25,12 +25,12 @@ from dbwriter.rows import HistoryRows
 from dbwriter.settings import DbWriterSettings
 from dbwriter.store import Written, write_rows
 from dbwriter.telemetry import DbWriterMetrics, traced_refs, write_spans
-from engine.journal import entry_ms
 from exchange_core import tracing
 from exchange_core.keys import Keys
 from exchange_core.lease import Fenced
 from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
+from exchange_core.streamids import entry_ms
 from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
 

@@ -3,7 +3,6 @@
 import time
 from collections.abc import Callable
 
-from opentelemetry.trace import SpanKind
 from prometheus_client import Gauge, Histogram
 from redis.asyncio import Redis
 
@@ -75,17 +74,9 @@ def traced_refs(data: bytes) -> list[tuple[str, epb.CommandRef]]:
 def write_spans(refs: list[tuple[str, epb.CommandRef]], start_ns: int, end_ns: int, attempts: int) -> None:
     """One `dbwriter write` span per traced command, the child of its engine span, covering the
     transaction that wrote its rows."""
-    tracer = tracing.tracer("dbwriter")
     for symbol, ref in refs:
-        span = tracer.start_span(
-            f"dbwriter write {symbol}",
-            context=tracing.parent(dict(ref.trace_context)),
-            kind=SpanKind.CONSUMER,
-            start_time=start_ns,
-            attributes={
-                "exchange.symbol": symbol,
-                "exchange.command_id": ref.command_id,
-                "exchange.write_attempts": attempts,
-            },
+        context = dict(ref.trace_context)
+        span = tracing.command_span(
+            "dbwriter", "write", symbol, ref.command_id, context, start_ns, write_attempts=attempts
         )
         span.end(end_time=end_ns)

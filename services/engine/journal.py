@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from exchange_core import redisio, tracing
 from exchange_core.protocol import command_from_proto, decode_events
+from exchange_core.streamids import entry_ms
 from exchange_proto import commands_pb2
 from matching import Command
 
@@ -20,10 +21,6 @@ class JournalCommand(NamedTuple):
     reply_to: str
     correlation_id: str
     trace_context: dict[str, str] | None = None
-
-
-def entry_ms(entry_id: bytes) -> int:
-    return int(entry_id.split(b"-", 1)[0])
 
 
 def decode_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> JournalCommand:

@@ -30,7 +30,6 @@ from redis.asyncio import Redis
 from engine.journal import (
     JournalCommand,
     decode_entry,
-    entry_ms,
     last_written_seq,
     load_snapshot,
     read_after,
@@ -41,8 +40,8 @@ from engine.telemetry import CommandSpans, EngineMetrics
 from exchange_core import redisio, tracing
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced, Lease
-from exchange_core.partitions import stream_id
 from exchange_core.protocol import decode_events
+from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
 from exchange_core.wire import encode_batch, encode_command_ref, encode_event, encode_market_data
 from matching import BookDelta, Event, MarketSpec, MatchingEngine, Trade
@@ -260,10 +259,8 @@ class EngineService:
         decoded = [decode_entry(entry_id, fields) for entry_id, fields in entries]
         fresh: list[Event] = []
         answers: list[tuple[JournalCommand, list[Event]]] = []
-        apply = self.engine.apply
-        written = self.written_seq
-        for jc in decoded:
-            events = [e for e in apply(jc.command) if e.seq > written]
+        applied = self.engine.apply_journal([jc.command for jc in decoded], self.written_seq)
+        for jc, events in zip(decoded, applied, strict=True):
             if events:
                 fresh.extend(events)
                 if jc.reply_to:

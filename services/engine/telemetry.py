@@ -8,7 +8,7 @@ cmd:{SYMBOL} is asked of Redis at scrape time.
 import time
 from collections.abc import Callable, Iterable
 
-from opentelemetry.trace import Span, SpanKind, set_span_in_context
+from opentelemetry.trace import Span, set_span_in_context
 from redis.asyncio import Redis
 
 from engine.journal import JournalCommand
@@ -116,23 +116,20 @@ class CommandSpans:
     ) -> None:
         self.spans: list[Span] = []
         self.carriers: dict[bytes, dict[str, str]] = {}
-        tracer = tracing.tracer("engine")
         for jc, events in answers:
             if not jc.trace_context:
                 continue
-            span = tracer.start_span(
-                f"engine apply {symbol}",
-                context=tracing.parent(jc.trace_context),
-                kind=SpanKind.CONSUMER,
-                start_time=start_ns,
-                attributes={
-                    "exchange.symbol": symbol,
-                    "exchange.command_id": jc.entry_id.decode(),
-                    "exchange.command": type(jc.command).__name__,
-                    "exchange.first_seq": events[0].seq,
-                    "exchange.last_seq": events[-1].seq,
-                    "exchange.batch_commands": batch,
-                },
+            span = tracing.command_span(
+                "engine",
+                "apply",
+                symbol,
+                jc.entry_id.decode(),
+                jc.trace_context,
+                start_ns,
+                command=type(jc.command).__name__,
+                first_seq=events[0].seq,
+                last_seq=events[-1].seq,
+                batch_commands=batch,
             )
             self.spans.append(span)
             carrier = tracing.carrier(set_span_in_context(span))

@@ -57,6 +57,17 @@ class _Group:
         )
 
 
+def _fold(group: _Group | None, r: Record, key: tuple[int, int], out: list[AggTrade]) -> _Group:
+    """The group trade `r` (of `key`) belongs to: `group` if it continues it; else a new one, and
+    `group`, complete, appended to `out`."""
+    if group is not None and group.key == key:
+        group.add(r)
+        return group
+    if group is not None:
+        out.append(group.done())
+    return _Group(r)
+
+
 async def aggregates_forward(
     conn: Conn, symbol: str, cursor: int, cut: bool, end: datetime | None, limit: int
 ) -> list[AggTrade]:
@@ -82,14 +93,9 @@ async def aggregates_forward(
                 if key == before:
                     continue
                 before = None
-            if group is not None and group.key == key:
-                group.add(r)
-                continue
-            if group is not None:
-                out.append(group.done())
-                if len(out) == limit:
-                    return out
-            group = _Group(r)
+            group = _fold(group, r, key, out)
+            if len(out) == limit:
+                return out
         if len(rows) < page:
             break
         next_id = rows[-1]["id"] + 1
@@ -112,15 +118,9 @@ async def aggregates_backward(conn: Conn, symbol: str, end: datetime | None, lim
     while True:
         rows = await conn.fetch(sql, symbol, next_id, page, *([] if end is None else [end]))
         for r in rows:
-            key = (r["taker_order_id"], r["price"])
-            if group is not None and group.key == key:
-                group.add(r)
-                continue
-            if group is not None:
-                out.append(group.done())
-                if len(out) == limit:
-                    return out[::-1]
-            group = _Group(r)
+            group = _fold(group, r, (r["taker_order_id"], r["price"]), out)
+            if len(out) == limit:
+                return out[::-1]
         if len(rows) < page:
             break
         next_id = rows[-1]["id"] - 1

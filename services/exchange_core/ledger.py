@@ -40,12 +40,15 @@ class DuplicateClientOrderId(LedgerError):
 
 
 class Ledger:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    """Balances and reservations of every user. `pipelined` is the process's auto-pipelined
+    connection (the process owns and closes it): `reserve` and `send_settle` go out on it, in
+    order with the process's other commands. Without one (tools, tests), the ledger opens its own
+    to `redis`'s server when first needed."""
+
+    def __init__(self, redis: Redis, keys: Keys, pipelined: PipelinedRedis | None = None) -> None:
         self.redis = redis
         self.keys = keys
-        # The order path's commands (reserve here; order ids and XADD at the gateway) share one
-        # auto-pipelined connection.
-        self.pipelined = PipelinedRedis.like(redis)
+        self._pipelined = PipelinedRedis.like(redis) if pipelined is None else pipelined
         self._reserve = redis.register_script(_script("reserve.lua"))
         self._deposit = redis.register_script(_script("deposit.lua"))
         self._settle = redis.register_script(_script("settle.lua"))
@@ -73,7 +76,7 @@ class Ledger:
         k = self.keys
         # One round trip: index the reservation as pending first (the sweeper ignores an index
         # entry without a reservation), then reserve; both go out in one write.
-        fast = self.pipelined
+        fast = self._pipelined
         keys = [k.balances(user_id), k.reservations(user_id), k.client_ids(user_id), k.open_orders(user_id)]
         claim = f"{symbol}:{client_order_id}"
         args = (asset, amount, f"{symbol}:{order_id}", now_ms, claim, order_id, recent_ms)
@@ -153,7 +156,7 @@ class Ledger:
         before); the future gets its answer (see parse_settled), or ReplyError "FENCED ..." when
         a higher `token` has settled `symbol` for the user."""
         keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, ops, token)
-        return self.pipelined.execute("EVALSHA", self._settle.sha, len(keys), *keys, *args)
+        return self._pipelined.execute("EVALSHA", self._settle.sha, len(keys), *keys, *args)
 
     async def load_scripts(self) -> None:
         """Make sure Redis has the scripts, for callers that queue them on pipelines."""

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from exchange_core import redisio
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Lease, LeaseSettings
+from exchange_core.streamids import entry_before, stream_id
 
 log = logging.getLogger("exchange_core.partitions")
 
@@ -174,16 +175,3 @@ class StreamPartitions:
         await self.leases[symbol].write([stream, *extra_keys], commands)
         if symbol in self.positions:
             self.positions[symbol] = (entry_id, read)
-
-
-def entry_before(entry_id: bytes) -> bytes:
-    """The greatest stream entry id below `entry_id` (XREAD after it returns `entry_id`)."""
-    ms, seq = stream_id(entry_id)
-    return f"{ms}-{seq - 1}".encode() if seq else f"{ms - 1}-{2**64 - 1}".encode()
-
-
-def stream_id(raw: bytes | str) -> tuple[int, int]:
-    """A stream entry id ("ms-seq") as a pair that orders as Redis orders ids."""
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    ms, _, seq = text.partition("-")
-    return int(ms), int(seq or 0)

@@ -7,21 +7,11 @@ and matching.events); a command's `ts` is not on the wire, it comes from the jou
 from collections.abc import Mapping
 
 from exchange_core import tracing
+from exchange_core.wire import EVENT_FIELD
 from exchange_proto import commands_pb2 as cpb
 from exchange_proto import events_pb2 as epb
 from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
-from matching.events import (
-    BookDelta,
-    CancelRejected,
-    Event,
-    OrderAccepted,
-    OrderCancelled,
-    OrderDone,
-    OrderExpired,
-    OrderRejected,
-    OrderTriggered,
-    Trade,
-)
+from matching.events import BookDelta, Event
 
 _COMMAND_FIELD: dict[type[Command], str] = {
     PlaceOrder: "place_order",
@@ -29,18 +19,7 @@ _COMMAND_FIELD: dict[type[Command], str] = {
     CancelAll: "cancel_all",
 }
 
-_EVENT_FIELD: dict[type[Event], str] = {
-    OrderAccepted: "order_accepted",
-    OrderRejected: "order_rejected",
-    CancelRejected: "cancel_rejected",
-    Trade: "trade",
-    OrderCancelled: "order_cancelled",
-    OrderExpired: "order_expired",
-    OrderDone: "order_done",
-    BookDelta: "book_delta",
-    OrderTriggered: "order_triggered",
-}
-_EVENT_CLASS = {name: cls for cls, name in _EVENT_FIELD.items()}
+_EVENT_CLASS = {name: cls for cls, name in EVENT_FIELD.items()}
 
 
 class ProtocolError(ValueError):
@@ -101,7 +80,7 @@ def encode_command(command: Command, reply_to: str = "", correlation_id: str = "
 
 def event_to_proto(event: Event) -> epb.Event:
     msg = epb.Event(seq=event.seq, ts=event.ts)
-    kind = _EVENT_FIELD[type(event)]
+    kind = EVENT_FIELD[type(event)]
     body = getattr(msg, kind)
     body.SetInParent()
     if isinstance(event, BookDelta):

@@ -27,8 +27,9 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import Span, SpanKind, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import AttributeValue
 
 log = logging.getLogger("tracing")
 
@@ -132,3 +133,29 @@ def parent(carrier: Mapping[str, str] | None) -> Context | None:
     if not carrier:
         return None
     return _propagator.extract(carrier)
+
+
+def command_span(
+    component: str,
+    action: str,
+    symbol: str,
+    command_id: str,
+    carrier: Mapping[str, str],
+    start_ns: int,
+    **attributes: AttributeValue,
+) -> Span:
+    """A started `{component} {action} {symbol}` span over one command, from `start_ns`: a
+    consumer of the message that carried `carrier` (the command's trace context), whose span is its
+    parent. Its attributes: exchange.symbol, exchange.command_id, and `exchange.<name>` for each
+    of `attributes`. The caller ends it."""
+    return tracer(component).start_span(
+        f"{component} {action} {symbol}",
+        context=parent(carrier),
+        kind=SpanKind.CONSUMER,
+        start_time=start_ns,
+        attributes={
+            "exchange.symbol": symbol,
+            "exchange.command_id": command_id,
+            **{f"exchange.{name}": value for name, value in attributes.items()},
+        },
+    )

@@ -24,7 +24,8 @@ from matching.events import (
     Trade,
 )
 
-_ONEOF_NAME: Final = {
+# Each event class's field in events.proto's Event oneof (exchange_core.protocol reads it too).
+EVENT_FIELD: Final[dict[type[Event], str]] = {
     OrderAccepted: "order_accepted",
     OrderRejected: "order_rejected",
     CancelRejected: "cancel_rejected",
@@ -49,7 +50,7 @@ class _Layout:
 def _layouts() -> dict[type, _Layout]:
     event_fields = epb.Event.DESCRIPTOR.fields_by_name
     out: dict[type, _Layout] = {}
-    for cls, name in _ONEOF_NAME.items():
+    for cls, name in EVENT_FIELD.items():
         field = event_fields[name]
         message = field.message_type
         if message is None:

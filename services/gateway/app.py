@@ -19,6 +19,7 @@ from exchange_core.errors import MANDATORY_PARAM_EMPTY_OR_MALFORMED, ApiError
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
+from exchange_core.pipelined import PipelinedRedis
 from exchange_core.runtime import tune_gc
 from exchange_core.telemetry import new_registry
 from exchange_core.unavailable import UNREACHABLE, internal_error
@@ -37,9 +38,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from gateway.auth import api_key_cache
         from gateway.feeds import MarketFeeds
         from gateway.grpcapi.server import start_grpc
+        from gateway.keycache import api_key_cache
         from gateway.orders import OrderService
         from gateway.replies import ReplyListener
 
@@ -50,7 +51,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         pool = await create_pool(settings.database_url, min_size=0, max_size=10)
         keys = Keys(settings.key_prefix)
         markets = load_markets(Path(settings.markets_file) if settings.markets_file else None)
-        ctx = GatewayContext(settings, redis, pool, keys, Ledger(redis, keys), markets)
+        pipelined = PipelinedRedis.like(redis)
+        ctx = GatewayContext(settings, redis, pool, keys, Ledger(redis, keys, pipelined), markets, pipelined)
         await ctx.ledger.load_scripts()
         ctx.replies = ReplyListener(redis, keys.reply_channel(settings.gateway_id))
         await ctx.replies.start()
@@ -69,7 +71,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await feeds_task
             await ctx.replies.stop()
-            await ctx.ledger.pipelined.aclose()
+            await pipelined.aclose()
             await pool.close()
             await redis.aclose()
             if traced_here:

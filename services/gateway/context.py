@@ -1,27 +1,43 @@
 """What every request handler needs, built once at start-up (see app.lifespan)."""
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import asyncpg
 from redis.asyncio import Redis
+from starlette.requests import HTTPConnection
 
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
+from exchange_core.pipelined import PipelinedRedis
+from gateway.feeds import MarketFeeds
+from gateway.replies import ReplyListener
 from gateway.settings import GatewaySettings
+
+if TYPE_CHECKING:  # the order service imports this module
+    from gateway.orders import OrderService
 
 
 @dataclass
 class GatewayContext:
+    """The shared parts; `replies`, `orders` and `feeds` are set by the lifespan once the parts
+    they need exist (a context built without them, as some tests do, has no such attribute)."""
+
     settings: GatewaySettings
     redis: Redis
     pool: asyncpg.Pool
     keys: Keys
     ledger: Ledger
     markets: dict[str, Market]
-    # set by the order path at start-up
-    replies: Any = None
-    orders: Any = None
-    # gateway.feeds.MarketFeeds: the streams the gateway serves itself (gRPC, WebSocket API)
-    feeds: Any = None
+    # the process's auto-pipelined connection: the order path's INCRBY and XADD, and the ledger's
+    pipelined: PipelinedRedis
+    replies: ReplyListener = field(init=False)
+    orders: "OrderService" = field(init=False)
+    # the streams the gateway serves itself (gRPC, WebSocket API)
+    feeds: MarketFeeds = field(init=False)
+
+
+def context(connection: HTTPConnection) -> GatewayContext:
+    """The gateway's shared context of a request or WebSocket (set on app.state.ctx at start-up)."""
+    return cast(GatewayContext, connection.app.state.ctx)

@@ -3,14 +3,14 @@
 The order endpoint is the gateway's hot path; FastAPI's middleware, routing, dependency solving
 and response handling cost about as much CPU as the order itself. This ASGI wrapper around the
 FastAPI app answers `POST /api/v3/order` requests that carry X-MBX-APIKEY and no cookie with the
-same functions the FastAPI route uses (auth.parse_params, auth.verify_signed, OrderService.place),
-so both give the same answers and the same errors. Every other request, including
-cookie-authenticated orders from the web page, and the lifespan go on to FastAPI, where the route
-also documents the endpoint in OpenAPI.
+same functions the FastAPI route uses (params.parse_params, signed.verify_signed,
+OrderService.place, formatting.new_order_json), so both give the same answers and the same
+errors. Every other request, including cookie-authenticated orders from the web page, and the
+lifespan go on to FastAPI, where the route also documents the endpoint in OpenAPI.
 """
 
 import logging
-from typing import Any, cast
+from typing import cast
 
 import orjson
 from fastapi import FastAPI
@@ -18,16 +18,12 @@ from starlette.types import Message, Receive, Scope, Send
 
 from exchange_core.errors import UNKNOWN, ApiError
 from exchange_core.unavailable import internal_error
-from gateway.auth import (
-    API_KEY_HEADER,
-    api_key_cache,
-    check_api_key_format,
-    is_form,
-    parse_params,
-    signed_payload,
-    verify_signed,
-)
+from gateway.callers import API_KEY_HEADER
 from gateway.context import GatewayContext
+from gateway.formatting import new_order_json
+from gateway.keycache import api_key_cache
+from gateway.params import is_form, parse_params, signed_payload
+from gateway.signed import check_api_key_format, verify_signed
 
 log = logging.getLogger("gateway.fastpath")
 
@@ -90,8 +86,7 @@ class OrderFastPath:
                 client_ip=client[0] if client else None,
                 trading=True,
             )
-            result: dict[str, Any] = await ctx.orders.place(who.user_id, params)
-            return 200, orjson.dumps(result)
+            return 200, orjson.dumps(new_order_json(await ctx.orders.place(who.user_id, params)))
         except ApiError as exc:
             return exc.status, orjson.dumps(exc.body())
         except TooLarge:

@@ -1,7 +1,7 @@
 """The streams the gateway itself serves (gRPC streams, the WebSocket API's user data
-subscriptions): the WebSocket tier's market feeds (ws.feed.SymbolFeed: md.{SYMBOL} decoding,
-depth snapshot sync and gap repair, diff periods, 24h statistics) and user channels (user.{uid},
-settlement's payloads), run inside the gateway on one pub/sub connection.
+subscriptions): market feeds (marketdata.feed.SymbolFeed, as the WebSocket tier runs them:
+md.{SYMBOL} decoding, depth snapshot sync and gap repair, diff periods, 24h statistics) and user
+channels (user.{uid}, settlement's payloads), run inside the gateway on one pub/sub connection.
 
 A stream is a Sink: a bounded queue of messages. A market stream (`<symbol>@depth@100ms`,
 `<symbol>@trade`, `<symbol>@ticker`) gets each payload converted once into a message for all its
@@ -26,15 +26,16 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
 from exchange_core.markets import Market
-from ws.bus import Bus
-from ws.candles import DAY
-from ws.fanout import Counters
-from ws.feed import SymbolFeed, now_ms
-from ws.seed import recent_trades
-from ws.snapshots import load_depth_snapshot
-from ws.tickers import ticker_24h
+from marketdata.bus import Bus
+from marketdata.candles import DAY
+from marketdata.feed import SymbolFeed
+from marketdata.publisher import FeedCounters
+from marketdata.seed import recent_trades
+from marketdata.snapshots import load_depth_snapshot
+from marketdata.tickers import ticker_24h
 
 log = logging.getLogger("gateway.feeds")
 
@@ -80,7 +81,7 @@ class Sink:
 
 
 class StreamHub:
-    """Sinks by stream name; a ws.fanout.Publisher, so that market feeds write to it."""
+    """Sinks by stream name; a marketdata.publisher.Publisher, so that market feeds write to it."""
 
     def __init__(self, on_first: Callable[[str], None], on_last: Callable[[str], None]) -> None:
         self.on_first = on_first
@@ -132,7 +133,7 @@ class MarketFeeds:
         self.redis = redis
         self.keys = keys
         self.markets = markets
-        self.counters = Counters()
+        self.counters = FeedCounters()
         self.bus = Bus(redis, keys.prefix + f"grpc.control.{uuid.uuid4().hex[:12]}")
         self.hub = StreamHub(self._first, self._last)
         self.feeds: dict[str, SymbolFeed] = {}

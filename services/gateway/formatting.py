@@ -1,14 +1,15 @@
-"""Binance's JSON shapes, from stored order states, trades and engine events.
+"""Binance's JSON shapes (REST and the WebSocket API) of the order path's results
+(gateway.results): stored order states and trades (exchange_core.records) and new orders.
 
-Stored states are integers (see settlement.effects); here they become Binance's decimal strings
-with each asset's precision.
+Stored amounts are integers; here they become Binance's decimal strings with each asset's
+precision.
 """
 
-from typing import Any
-
 from exchange_core.markets import Market
+from exchange_core.records import OrderRecord
 from exchange_core.units import from_units
-from exchange_proto import events_pb2 as epb
+from gateway.responses import JsonObject
+from gateway.results import CancelledOrder, PlacedOrder, StoredOrder, StoredTrade
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
 ORDER_LIST_ID = -1
@@ -26,136 +27,125 @@ def quote_str(market: Market, units: int) -> str:
     return from_units(units, market.quote.decimals)
 
 
-def order_json(market: Market, s: dict[str, Any]) -> dict[str, Any]:
+def fee_str(market: Market, units: int, asset: str) -> str:
+    """A commission in `asset` (the market's base or quote) as a decimal string."""
+    return from_units(units, market.base.decimals if asset == market.base.name else market.quote.decimals)
+
+
+def is_working(s: OrderRecord) -> bool:
+    """Binance's isWorking: open, and for a stop order, triggered."""
+    is_stop = s.order_type >= OrderType.STOP_LOSS
+    return s.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED) and (not is_stop or bool(s.triggered))
+
+
+def _state_json(market: Market, s: OrderRecord, orig_quote: bool = False) -> JsonObject:
+    """What order answers say, in this order, of the order's price and progress (with
+    origQuoteOrderQty among them when `orig_quote`, as in the answer to a new order)."""
+    quote = {"origQuoteOrderQty": quote_str(market, s.quote_quantity)} if orig_quote else {}
+    return {
+        "price": price_str(market, s.price),
+        "origQty": qty_str(market, s.quantity),
+        "executedQty": qty_str(market, s.executed),
+        **quote,
+        "cummulativeQuoteQty": quote_str(market, s.executed_quote),
+        "status": OrderStatus(s.status).name,
+        "timeInForce": TimeInForce(s.time_in_force).name,
+        "type": OrderType(s.order_type).name,
+        "side": Side(s.side).name,
+    }
+
+
+def order_json(stored: StoredOrder) -> JsonObject:
     """GET /api/v3/order (and openOrders, allOrders) for a stored order state."""
-    status = OrderStatus(s["st"])
-    is_stop = s["t"] >= OrderType.STOP_LOSS
-    triggered = s.get("tr", 0)
+    market, s = stored.market, stored.record
+    is_stop = s.order_type >= OrderType.STOP_LOSS
     return {
         "symbol": market.symbol,
-        "orderId": s["i"],
+        "orderId": s.order_id,
         "orderListId": ORDER_LIST_ID,
-        "clientOrderId": s["c"],
-        "price": price_str(market, s["p"]),
-        "origQty": qty_str(market, s["q"]),
-        "executedQty": qty_str(market, s["x"]),
-        "cummulativeQuoteQty": quote_str(market, s["xq"]),
-        "status": status.name,
-        "timeInForce": TimeInForce(s["f"]).name,
-        "type": OrderType(s["t"]).name,
-        "side": Side(s["S"]).name,
-        "stopPrice": price_str(market, s.get("sp", 0)),
+        "clientOrderId": s.client_order_id,
+        **_state_json(market, s),
+        "stopPrice": price_str(market, s.stop_price),
         "icebergQty": qty_str(market, 0),
-        "time": s["T"],
-        "updateTime": s["u"],
-        "isWorking": status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
-        and (not is_stop or bool(triggered)),
-        "workingTime": (triggered or -1) if is_stop else s["T"],
-        "origQuoteOrderQty": quote_str(market, s["qq"]),
-        "selfTradePreventionMode": StpMode(s["stp"]).name,
-        **({"trailingDelta": s["td"]} if s.get("td") else {}),
+        "time": s.time,
+        "updateTime": s.update_time,
+        "isWorking": is_working(s),
+        "workingTime": (s.triggered or -1) if is_stop else s.time,
+        "origQuoteOrderQty": quote_str(market, s.quote_quantity),
+        "selfTradePreventionMode": StpMode(s.stp_mode).name,
+        **({"trailingDelta": s.trailing_delta} if s.trailing_delta else {}),
     }
 
 
-def cancel_json(market: Market, s: dict[str, Any], cancel_client_id: str, transact_ms: int) -> dict[str, Any]:
+def cancel_json(cancelled: CancelledOrder) -> JsonObject:
     """DELETE /api/v3/order for the cancelled order's state."""
+    market, s = cancelled.market, cancelled.order
     return {
         "symbol": market.symbol,
-        "origClientOrderId": s["c"],
-        "orderId": s["i"],
+        "origClientOrderId": s.client_order_id,
+        "orderId": s.order_id,
         "orderListId": ORDER_LIST_ID,
-        "clientOrderId": cancel_client_id,
-        "transactTime": transact_ms,
-        "price": price_str(market, s["p"]),
-        "origQty": qty_str(market, s["q"]),
-        "executedQty": qty_str(market, s["x"]),
-        "cummulativeQuoteQty": quote_str(market, s["xq"]),
-        "status": OrderStatus(s["st"]).name,
-        "timeInForce": TimeInForce(s["f"]).name,
-        "type": OrderType(s["t"]).name,
-        "side": Side(s["S"]).name,
-        **({"stopPrice": price_str(market, s["sp"])} if s.get("sp") else {}),
-        "selfTradePreventionMode": StpMode(s["stp"]).name,
+        "clientOrderId": cancelled.client_order_id,
+        "transactTime": cancelled.transact_time,
+        **_state_json(market, s),
+        **({"stopPrice": price_str(market, s.stop_price)} if s.stop_price else {}),
+        "selfTradePreventionMode": StpMode(s.stp_mode).name,
     }
 
 
-def trade_json(market: Market, t: dict[str, Any]) -> dict[str, Any]:
+def trade_json(stored: StoredTrade) -> JsonObject:
     """GET /api/v3/myTrades for a stored user trade."""
+    market, t = stored.market, stored.record
     return {
         "symbol": market.symbol,
-        "id": t["id"],
-        "orderId": t["o"],
+        "id": t.trade_id,
+        "orderId": t.order_id,
         "orderListId": ORDER_LIST_ID,
-        "price": price_str(market, t["p"]),
-        "qty": qty_str(market, t["q"]),
-        "quoteQty": quote_str(market, t["qq"]),
-        "commission": from_units(
-            t["fee"], market.base.decimals if t["fa"] == market.base.name else market.quote.decimals
-        ),
-        "commissionAsset": t["fa"],
-        "time": t["T"],
-        "isBuyer": t["b"],
-        "isMaker": t["m"],
+        "price": price_str(market, t.price),
+        "qty": qty_str(market, t.quantity),
+        "quoteQty": quote_str(market, t.quote_quantity),
+        "commission": fee_str(market, t.fee, t.fee_asset),
+        "commissionAsset": t.fee_asset,
+        "time": t.time,
+        "isBuyer": t.is_buyer,
+        "isMaker": t.is_maker,
         "isBestMatch": True,
     }
 
 
-def new_order_json(market: Market, order_id: int, resp_type: str, batch: epb.EventBatch) -> dict[str, Any]:
-    """POST /api/v3/order from the engine's events for the order (ACK, RESULT or FULL)."""
-    accepted = next(e.order_accepted for e in batch.events if e.WhichOneof("kind") == "order_accepted")
-    first_ts = batch.events[0].ts
-    body: dict[str, Any] = {
+def new_order_json(placed: PlacedOrder) -> JsonObject:
+    """POST /api/v3/order for the engine's answer to a new order (ACK, RESULT or FULL)."""
+    market, s = placed.market, placed.order
+    body: JsonObject = {
         "symbol": market.symbol,
-        "orderId": order_id,
+        "orderId": s.order_id,
         "orderListId": ORDER_LIST_ID,
-        "clientOrderId": accepted.client_order_id,
-        "transactTime": first_ts,
+        "clientOrderId": s.client_order_id,
+        "transactTime": s.time,
     }
-    if resp_type == "ACK":
+    if placed.resp_type == "ACK":
         return body
-    fills: list[dict[str, Any]] = []
-    status = OrderStatus.NEW
-    executed = executed_quote = 0
-    for e in batch.events:
-        kind = e.WhichOneof("kind")
-        if kind == "trade" and e.trade.taker_order_id == order_id:
-            t = e.trade
-            executed, executed_quote = t.taker_filled, t.taker_filled_quote
-            status = OrderStatus.PARTIALLY_FILLED
-            buyer = int(t.taker_side) == int(Side.BUY)
-            fills.append(
-                {
-                    "price": price_str(market, t.price),
-                    "qty": qty_str(market, t.quantity),
-                    "commission": from_units(
-                        t.taker_fee, market.base.decimals if buyer else market.quote.decimals
-                    ),
-                    "commissionAsset": market.base.name if buyer else market.quote.name,
-                    "tradeId": t.trade_id,
-                }
-            )
-        elif kind == "order_done" and e.order_done.order_id == order_id:
-            status = OrderStatus(e.order_done.status)
-            executed, executed_quote = e.order_done.filled, e.order_done.filled_quote
-    body.update(
-        {
-            "price": price_str(market, accepted.price),
-            "origQty": qty_str(market, accepted.quantity),
-            "executedQty": qty_str(market, executed),
-            "origQuoteOrderQty": quote_str(market, accepted.quote_quantity),
-            "cummulativeQuoteQty": quote_str(market, executed_quote),
-            "status": status.name,
-            "timeInForce": TimeInForce(accepted.time_in_force).name,
-            "type": OrderType(accepted.order_type).name,
-            "side": Side(accepted.side).name,
-            "workingTime": -1 if accepted.stop_price else first_ts,
-            "selfTradePreventionMode": StpMode(accepted.stp_mode).name,
-        }
-    )
-    if accepted.stop_price or accepted.trailing_delta:
-        body["stopPrice"] = price_str(market, accepted.stop_price)
-    if accepted.trailing_delta:
-        body["trailingDelta"] = accepted.trailing_delta
-    if resp_type == "FULL":
-        body["fills"] = fills
+    body.update(_state_json(market, s, orig_quote=True))
+    body["workingTime"] = placed_working_time(s)
+    body["selfTradePreventionMode"] = StpMode(s.stp_mode).name
+    if s.stop_price or s.trailing_delta:
+        body["stopPrice"] = price_str(market, s.stop_price)
+    if s.trailing_delta:
+        body["trailingDelta"] = s.trailing_delta
+    if placed.resp_type == "FULL":
+        body["fills"] = [
+            {
+                "price": price_str(market, f.price),
+                "qty": qty_str(market, f.quantity),
+                "commission": fee_str(market, f.commission, f.commission_asset),
+                "commissionAsset": f.commission_asset,
+                "tradeId": f.trade_id,
+            }
+            for f in placed.fills
+        ]
     return body
+
+
+def placed_working_time(s: OrderRecord) -> int:
+    """A new order's workingTime: -1 for a stop order with a stop price (not working yet)."""
+    return -1 if s.stop_price else s.time

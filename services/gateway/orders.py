@@ -7,10 +7,10 @@ orphan sweeper relies on that bound to release reservations whose command never 
 """
 
 import json
-import time
-from typing import Any
+from collections.abc import Callable
 
 from exchange_core import redisio
+from exchange_core.clock import now_ms
 from exchange_core.errors import (
     CANCEL_REJECTED,
     INSUFFICIENT_BALANCE_MSG,
@@ -24,9 +24,11 @@ from exchange_core.errors import (
 from exchange_core.ledger import DuplicateClientOrderId, InsufficientFunds
 from exchange_core.markets import Market
 from exchange_core.protocol import encode_command
+from exchange_core.records import OrderRecord, TradeRecord
+from exchange_core.submitguard import SUBMIT_GUARD_MS
 from exchange_proto import events_pb2 as epb
 from gateway.context import GatewayContext
-from gateway.formatting import cancel_json, new_order_json, order_json, trade_json
+from gateway.results import CancelledOrder, PlacedOrder, StoredOrder, StoredTrade, placed_order
 from gateway.validation import (
     STOP_MARKET_TYPES,
     OrderRequest,
@@ -38,7 +40,6 @@ from gateway.validation import (
 from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
 from matching.enums import OrderType, Side
 
-SUBMIT_GUARD_MS = 10_000
 # Order ids are taken from the market's counter in blocks: unique, increasing per gateway.
 ORDER_ID_BLOCK = 100
 # A MARKET order whose cost is estimated from the book reserves this much more (per mille).
@@ -54,10 +55,6 @@ def timeout_error() -> ApiError:
     )
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class OrderService:
     def __init__(self, ctx: GatewayContext) -> None:
         self.ctx = ctx
@@ -69,9 +66,7 @@ class OrderService:
         next_id, end = self._id_blocks.get(symbol, (1, 0))
         if next_id > end:
             end = int(
-                await self.ctx.ledger.pipelined.execute(
-                    "INCRBY", self.ctx.keys.order_ids(symbol), ORDER_ID_BLOCK
-                )
+                await self.ctx.pipelined.execute("INCRBY", self.ctx.keys.order_ids(symbol), ORDER_ID_BLOCK)
             )
             next_id = end - ORDER_ID_BLOCK + 1
         self._id_blocks[symbol] = (next_id + 1, end)
@@ -79,11 +74,11 @@ class OrderService:
 
     # ------------------------------------------------------------------ commands
 
-    async def place(self, user_id: int, params: dict[str, str]) -> dict[str, Any]:
+    async def place(self, user_id: int, params: dict[str, str]) -> PlacedOrder:
         """POST /api/v3/order."""
         return await self.place_request(user_id, parse_new_order(params, self.ctx.markets))
 
-    async def place_request(self, user_id: int, req: OrderRequest) -> dict[str, Any]:
+    async def place_request(self, user_id: int, req: OrderRequest) -> PlacedOrder:
         """Reserve, submit and answer an already validated new order."""
         market = req.market
         symbol = market.symbol
@@ -120,9 +115,9 @@ class OrderService:
         )
         if rejected is not None:
             raise reason_error(rejected.reason)
-        return new_order_json(market, order_id, req.resp_type, batch)
+        return placed_order(market, order_id, req.resp_type, batch)
 
-    async def cancel(self, user_id: int, params: dict[str, str]) -> dict[str, Any]:
+    async def cancel(self, user_id: int, params: dict[str, str]) -> CancelledOrder:
         """DELETE /api/v3/order."""
         market = market_of(params, self.ctx.markets)
         order_id = await self._order_id(user_id, market, params)
@@ -140,9 +135,9 @@ class OrderService:
         state = await self._state(user_id, market.symbol, order_id)
         if state is None:
             raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
-        return cancel_json(market, state, cancel_id, batch.events[0].ts)
+        return CancelledOrder(market, state, cancel_id, batch.events[0].ts)
 
-    async def cancel_all(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+    async def cancel_all(self, user_id: int, params: dict[str, str]) -> list[CancelledOrder]:
         """DELETE /api/v3/openOrders: every open order of the user in one market."""
         market = market_of(params, self.ctx.markets)
         batch = await self._submit(market.symbol, f"a{user_id}:{now_ms()}", CancelAll(market.symbol, user_id))
@@ -153,7 +148,7 @@ class OrderService:
         ]
         states = await self._states(user_id, market.symbol, cancelled)
         ts = batch.events[0].ts
-        return [cancel_json(market, s, client_order_id({}), ts) for s in states]
+        return [CancelledOrder(market, s, client_order_id({}), ts) for s in states]
 
     async def _submit(
         self, symbol: str, correlation: str, command: Command, reserved_at: int | None = None
@@ -166,7 +161,7 @@ class OrderService:
             ctx.replies.forget(correlation_id)
             raise timeout_error()
         encoded = encode_command(command, self.reply_channel, correlation_id)
-        await ctx.ledger.pipelined.execute("XADD", ctx.keys.commands(symbol), "*", "c", encoded)
+        await ctx.pipelined.execute("XADD", ctx.keys.commands(symbol), "*", "c", encoded)
         batch: epb.EventBatch | None = await ctx.replies.wait(
             correlation_id, future, ctx.settings.order_timeout_ms / 1000
         )
@@ -224,17 +219,17 @@ class OrderService:
             )
         return await self.ctx.ledger.client_order(user_id, market.symbol, original)
 
-    async def _state(self, user_id: int, symbol: str, order_id: int) -> dict[str, Any] | None:
+    async def _state(self, user_id: int, symbol: str, order_id: int) -> OrderRecord | None:
         raw = await self.ctx.redis.hget(self.ctx.keys.orders(user_id), f"{symbol}:{order_id}")
-        return json.loads(raw) if raw else None
+        return OrderRecord.decode(raw) if raw else None
 
-    async def _states(self, user_id: int, symbol: str, order_ids: list[int]) -> list[dict[str, Any]]:
+    async def _states(self, user_id: int, symbol: str, order_ids: list[int]) -> list[OrderRecord]:
         if not order_ids:
             return []
         raws = await self.ctx.redis.hmget(self.ctx.keys.orders(user_id), [f"{symbol}:{o}" for o in order_ids])
-        return [json.loads(r) for r in raws if r]
+        return [OrderRecord.decode(r) for r in raws if r]
 
-    async def get_order(self, user_id: int, params: dict[str, str]) -> dict[str, Any]:
+    async def get_order(self, user_id: int, params: dict[str, str]) -> StoredOrder:
         """GET /api/v3/order."""
         market = market_of(params, self.ctx.markets)
         order_id = await self._order_id(user_id, market, params)
@@ -242,12 +237,12 @@ class OrderService:
         if state is None or (
             params.get("origClientOrderId")
             and not params.get("orderId")
-            and state["c"] != params["origClientOrderId"]
+            and state.client_order_id != params["origClientOrderId"]
         ):
             raise ApiError(NO_SUCH_ORDER, "Order does not exist.")
-        return order_json(market, state)
+        return StoredOrder(market, state)
 
-    async def open_orders(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+    async def open_orders(self, user_id: int, params: dict[str, str]) -> list[StoredOrder]:
         """GET /api/v3/openOrders, for one market or all."""
         only = market_of(params, self.ctx.markets).symbol if params.get("symbol") else None
         members = await redisio.smembers(self.ctx.redis, self.ctx.keys.open_orders(user_id))
@@ -261,10 +256,10 @@ class OrderService:
         out = []
         for field, raw in zip(fields, raws, strict=True):
             if raw:
-                out.append(order_json(self.ctx.markets[field.split(":")[0]], json.loads(raw)))
+                out.append(StoredOrder(self.ctx.markets[field.split(":")[0]], OrderRecord.decode(raw)))
         return out
 
-    async def all_orders(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+    async def all_orders(self, user_id: int, params: dict[str, str]) -> list[StoredOrder]:
         """GET /api/v3/allOrders: by order id from `orderId`, at most `limit` (500, max 1000)."""
         market = market_of(params, self.ctx.markets)
         limit = min(int_param(params, "limit", 500) or 500, 1000)
@@ -279,11 +274,11 @@ class OrderService:
         states = [
             s
             for s in states
-            if (start_time is None or s["T"] >= start_time) and (end_time is None or s["T"] <= end_time)
+            if (start_time is None or s.time >= start_time) and (end_time is None or s.time <= end_time)
         ]
-        return [order_json(market, s) for s in states[:limit]]
+        return [StoredOrder(market, s) for s in states[:limit]]
 
-    async def my_trades(self, user_id: int, params: dict[str, str]) -> list[dict[str, Any]]:
+    async def my_trades(self, user_id: int, params: dict[str, str]) -> list[StoredTrade]:
         """GET /api/v3/myTrades: from `fromId`, or the newest `limit` (500, max 1000)."""
         market = market_of(params, self.ctx.markets)
         limit = min(int_param(params, "limit", 500) or 500, 1000)
@@ -293,20 +288,23 @@ class OrderService:
             raws = await redisio.zrange_members(self.ctx.redis, key, by_score_from=from_id, count=limit)
         else:
             raws = await redisio.zrange_members(self.ctx.redis, key, last=limit)
-        trades = [json.loads(r) for r in raws]
+        trades = [TradeRecord.decode(r) for r in raws]
         order_id = int_param(params, "orderId")
         start_time, end_time = int_param(params, "startTime"), int_param(params, "endTime")
         trades = [
             t
             for t in trades
-            if (order_id is None or t["o"] == order_id)
-            and (start_time is None or t["T"] >= start_time)
-            and (end_time is None or t["T"] <= end_time)
+            if (order_id is None or t.order_id == order_id)
+            and (start_time is None or t.time >= start_time)
+            and (end_time is None or t.time <= end_time)
         ]
-        return [trade_json(market, t) for t in trades]
+        return [StoredTrade(market, t) for t in trades]
 
 
-def _cost_of(notional: Any, asks: list[list[int]], quantity: int) -> int:
+Notional = Callable[[int, int], int]
+
+
+def _cost_of(notional: Notional, asks: list[list[int]], quantity: int) -> int:
     """Quote units to buy `quantity` from `asks` (the last price covers what the book lacks)."""
     cost, left, price = 0, quantity, 0
     for price, qty in asks:
@@ -318,7 +316,7 @@ def _cost_of(notional: Any, asks: list[list[int]], quantity: int) -> int:
     return int(cost + (notional(price, left) if price else 0))
 
 
-def _base_for(notional: Any, step: int, bids: list[list[int]], quote: int) -> int:
+def _base_for(notional: Notional, step: int, bids: list[list[int]], quote: int) -> int:
     """Base units to sell into `bids` to receive `quote`."""
     base, left = 0, quote
     for price, qty in bids:

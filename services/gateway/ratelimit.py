@@ -16,10 +16,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.responses import JsonObject
 
 TOO_MANY_REQUESTS = -1003
 TOO_MANY_ORDERS = -1015
@@ -65,7 +66,7 @@ class Limits:
     orders_per_day: int = 200_000
     exempt_keys: frozenset[str] = frozenset()
 
-    def advertised(self) -> list[dict[str, Any]]:
+    def advertised(self) -> list[JsonObject]:
         """exchangeInfo's rateLimits: the limits that are on."""
         out = []
         for kind, interval, num, limit in (
@@ -94,7 +95,7 @@ class RateLimiter:
             if limit > 0
         ]
 
-    def order_counts(self, api_key: str | None) -> list[dict[str, Any]]:
+    def order_counts(self, api_key: str | None) -> list[JsonObject]:
         """GET /api/v3/rateLimit/order: for each ORDERS limit in force, the orders `api_key` has
         placed in the current window of this process, Binance's shape ({rateLimitType, interval,
         intervalNum, limit, count}). A key that is exempt or absent (a web session) counts 0."""
@@ -111,7 +112,7 @@ class RateLimiter:
             for window, interval, num in self.orders
         ]
 
-    def usage(self, ip: str, api_key: str | None, orders: bool) -> list[dict[str, Any]]:
+    def usage(self, ip: str, api_key: str | None, orders: bool) -> list[JsonObject]:
         """The WebSocket API's `rateLimits` after a request: with `orders` (a request that places
         orders), the ORDERS counts of `api_key` (as order_counts), then the REQUEST_WEIGHT that
         `ip` has used in this minute; only limits in force, Binance's shape ({rateLimitType,

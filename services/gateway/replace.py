@@ -5,10 +5,12 @@ failure is a plain error and cancels nothing); then the cancel; then, unless the
 STOP_ON_FAILURE mode, the new order. The answer says what happened to each half:
 200 both succeeded; 409 {-2021 "Order cancel-replace partially failed."} one of them failed;
 400 {-2022 "Order cancel-replace failed."} both failed, or the cancel failed and the new order
-was not attempted. Failed halves carry their own {"code", "msg"}.
+was not attempted (both raised as ReplaceFailed, whose body carries the halves as `data`).
+Failed halves carry their own {"code", "msg"}.
 """
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from exchange_core.errors import (
     CANCEL_REPLACE_FAILED,
@@ -17,16 +19,31 @@ from exchange_core.errors import (
     MANDATORY_PARAM_EMPTY_OR_MALFORMED,
     ApiError,
 )
+from gateway.formatting import cancel_json, new_order_json
 from gateway.orders import OrderService
+from gateway.responses import JsonObject
 from gateway.validation import missing, parse_new_order
 
 MODES = ("STOP_ON_FAILURE", "ALLOW_FAILURE")
+FAILED_MSG = "Order cancel-replace failed."
+T = TypeVar("T")
 
 
-async def cancel_replace(
-    orders: OrderService, user_id: int, params: dict[str, str]
-) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, body) of a cancelReplace request; raises ApiError for invalid parameters."""
+class ReplaceFailed(ApiError):
+    """A failed cancelReplace: an error answer that carries `data` (what happened to each half)
+    beside its code and message."""
+
+    def __init__(self, code: int, msg: str, status: int, data: JsonObject) -> None:
+        super().__init__(code, msg, status)
+        self.data = data
+
+    def body(self) -> dict[str, object]:
+        return {"code": self.code, "msg": self.msg, "data": self.data}
+
+
+async def cancel_replace(orders: OrderService, user_id: int, params: dict[str, str]) -> JsonObject:
+    """The body of a cancelReplace request whose halves both succeeded; raises ApiError for
+    invalid parameters, ReplaceFailed (409 or 400) when a half failed."""
     req = parse_new_order(params, orders.ctx.markets)
     mode = params.get("cancelReplaceMode", "").upper()
     if not mode:
@@ -46,28 +63,23 @@ async def cancel_replace(
     ):
         if params.get(theirs):
             cancel_params[ours] = params[theirs]
-    cancelled, cancel_response = await _attempt(orders.cancel(user_id, cancel_params))
+    cancelled, cancel_response = await _attempt(orders.cancel(user_id, cancel_params), cancel_json)
     if not cancelled and mode == "STOP_ON_FAILURE":
-        return 400, _failure(CANCEL_REPLACE_FAILED, "FAILURE", "NOT_ATTEMPTED", cancel_response, None)
-    placed, new_response = await _attempt(orders.place_request(user_id, req))
-    results = {
-        "cancelResult": "SUCCESS" if cancelled else "FAILURE",
-        "newOrderResult": "SUCCESS" if placed else "FAILURE",
-        "cancelResponse": cancel_response,
-        "newOrderResponse": new_response,
-    }
+        raise ReplaceFailed(
+            CANCEL_REPLACE_FAILED, FAILED_MSG, 400, _halves("FAILURE", "NOT_ATTEMPTED", cancel_response, None)
+        )
+    placed, new_response = await _attempt(orders.place_request(user_id, req), new_order_json)
+    results = _halves(_result(cancelled), _result(placed), cancel_response, new_response)
     if cancelled and placed:
-        return 200, results
+        return results
     if cancelled or placed:
-        return 409, {
-            "code": CANCEL_REPLACE_PARTIALLY_FAILED,
-            "msg": "Order cancel-replace partially failed.",
-            "data": results,
-        }
-    return 400, {"code": CANCEL_REPLACE_FAILED, "msg": "Order cancel-replace failed.", "data": results}
+        raise ReplaceFailed(
+            CANCEL_REPLACE_PARTIALLY_FAILED, "Order cancel-replace partially failed.", 409, results
+        )
+    raise ReplaceFailed(CANCEL_REPLACE_FAILED, FAILED_MSG, 400, results)
 
 
-async def test_order(orders: OrderService, params: dict[str, str]) -> dict[str, Any]:
+async def test_order(orders: OrderService, params: dict[str, str]) -> JsonObject:
     """POST /api/v3/order/test: validate a new order as POST /api/v3/order does, place nothing."""
     spec = parse_new_order(params, orders.ctx.markets).market.spec
     if params.get("computeCommissionRates", "").lower() != "true":
@@ -90,27 +102,27 @@ def _ppm(ppm: int) -> str:
     return f"{ppm // 1_000_000}.{ppm % 1_000_000 * 100:08d}"
 
 
-async def _attempt(call: Any) -> tuple[bool, dict[str, Any]]:
-    """(succeeded, its answer or its {"code", "msg"}) for a business failure (HTTP 4xx); anything
-    else (a timeout with an unknown outcome) propagates."""
+async def _attempt(call: Awaitable[T], answer: Callable[[T], JsonObject]) -> tuple[bool, JsonObject]:
+    """(succeeded, its answer as JSON or its {"code", "msg"}) for a business failure (HTTP 4xx);
+    anything else (a timeout with an unknown outcome) propagates."""
     try:
-        return True, await call
+        return True, answer(await call)
     except ApiError as exc:
         if exc.status >= 500:
             raise
         return False, exc.body()
 
 
-def _failure(
-    code: int, cancel_result: str, new_result: str, cancel_response: Any, new_response: Any
-) -> dict[str, Any]:
+def _result(succeeded: bool) -> str:
+    return "SUCCESS" if succeeded else "FAILURE"
+
+
+def _halves(
+    cancel_result: str, new_result: str, cancel_response: JsonObject, new_response: JsonObject | None
+) -> JsonObject:
     return {
-        "code": code,
-        "msg": "Order cancel-replace failed.",
-        "data": {
-            "cancelResult": cancel_result,
-            "newOrderResult": new_result,
-            "cancelResponse": cancel_response,
-            "newOrderResponse": new_response,
-        },
+        "cancelResult": cancel_result,
+        "newOrderResult": new_result,
+        "cancelResponse": cancel_response,
+        "newOrderResponse": new_response,
     }

@@ -1,10 +1,11 @@
 """`make run`: the whole exchange on one machine, supervised, until Ctrl-C or SIGTERM.
 
-Prepares (Redis reachable, database created and migrated, secret key, demo user, market maker
-account), starts one engine per market, settlement, the gateway, the WebSocket tier and the DB
-processor when their packages are installed, and the market maker; waits until they are up and
-prints the addresses; restarts any process that dies; on Ctrl-C/SIGTERM stops the market maker
-first (it cancels its quotes) and then the rest.
+Settles which Redis and PostgreSQL to use, starting embedded ones when none is given or running
+(launcher.datastores); prepares (Redis reachable, database created and migrated, secret key, demo
+user, market maker account); starts one engine per market, settlement, the gateway, the WebSocket
+tier and the DB processor when their packages are installed, and the market maker; waits until
+they are up and prints the addresses; restarts any process that dies; on Ctrl-C/SIGTERM stops the
+market maker first (it cancels its quotes), then the rest, then the embedded Redis and PostgreSQL.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ import os
 import signal
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -27,7 +29,7 @@ from exchange_core.ledger import Ledger
 from exchange_core.markets import Market, load_markets
 from exchange_core.redisio import connect
 from gateway.settings import GatewaySettings
-from launcher import health
+from launcher import datastores, health
 from launcher.demo import ensure_demo_user
 from launcher.prepare import PrepareError, check_port_free, check_redis, prepare_database, secret_key
 from launcher.processes import (
@@ -139,7 +141,12 @@ def metrics_line(settings: LauncherSettings, layout: Layout) -> str:
 
 
 def banner(
-    settings: LauncherSettings, ws: bool, run_dir: Path, password: str, layout: Layout | None = None
+    settings: LauncherSettings,
+    ws: bool,
+    run_dir: Path,
+    password: str,
+    layout: Layout | None = None,
+    stores: datastores.DataStores | None = None,
 ) -> str:
     rest = gateway_url(settings)
     ws_line = (
@@ -161,6 +168,7 @@ def banner(
             f"  gRPC       {grpc_line}",
             f"  Demo login {settings.demo_email} / {password}",
             *([metrics_line(settings, layout)] if layout is not None else []),
+            *(stores.banner_lines() if stores is not None else []),
             f"  Logs       {run_dir / 'logs'}",
             "Ctrl-C stops everything.",
         ]
@@ -211,6 +219,22 @@ def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     run_dir = Path(settings.run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stops:  # the embedded stores, stopped after everything else
+        try:
+            stores = datastores.provide(settings, run_dir, stops)
+        except PrepareError as exc:
+            print(f"Cannot start the exchange: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+        for store in (stores.redis, stores.postgres):
+            log.info("%s: %s", store.name, store.describe())
+        update = {"redis_url": stores.redis.url, "database_url": stores.postgres.url}
+        return run_exchange(settings.model_copy(update=update), run_dir, stores)
+
+
+def run_exchange(settings: LauncherSettings, run_dir: Path, stores: datastores.DataStores) -> int:
+    """The exchange on `stores` until Ctrl-C/SIGTERM; returns the exit code."""
     markets = load_markets(Path(settings.markets_file) if settings.markets_file else None)
     try:
         prepared = asyncio.run(prepare(settings, run_dir, markets))
@@ -255,7 +279,7 @@ def main() -> int:
     ]
     try:
         if health.wait_until_healthy(supervisor, checks, settings.startup_timeout_seconds, stopping):
-            print(banner(settings, ws, run_dir, prepared.demo_password, layout), flush=True)
+            print(banner(settings, ws, run_dir, prepared.demo_password, layout, stores), flush=True)
             supervise(supervisor, run_dir, stopping)
         return 0
     except health.StartupFailed as exc:

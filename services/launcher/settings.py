@@ -8,10 +8,16 @@ from marketmaker.account import DEFAULT_FUNDS
 
 class LauncherSettings(CommonSettings):
     """REDIS_URL, DATABASE_URL, KEY_PREFIX, MARKETS_FILE and LOG_LEVEL come from CommonSettings
-    and are handed to every process. Everything listens on 127.0.0.1."""
+    and are handed to every process. Everything listens on 127.0.0.1. Without REDIS_URL /
+    DATABASE_URL, the stores on the LOCAL_*_PORT are used or started (launcher.datastores)."""
 
-    # Secret key file, demo password, process ids and logs/ live here (gitignored).
+    # Secret key file, demo password, process ids, logs/ and the embedded stores' data live here
+    # (gitignored).
     run_dir: str = ".run"
+    # Where a Redis / PostgreSQL is looked for on 127.0.0.1 when REDIS_URL / DATABASE_URL are not
+    # set, and where an embedded one is started when nothing listens there.
+    local_redis_port: int = Field(default=6379, ge=1, le=65535)
+    local_postgres_port: int = Field(default=5432, ge=1, le=65535)
     gateway_port: int = Field(default=8000, ge=1, le=65535)
     ws_port: int = Field(default=8001, ge=1, le=65535)
     # The gateway's gRPC API (docs/grpc.md); 0: off.

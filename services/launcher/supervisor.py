@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,11 +26,15 @@ class Service:
     restarts: int = 0
 
 
-def _die_with_parent() -> None:
-    """In the child before exec (Linux): receive SIGTERM when the supervisor dies, so that no
-    service outlives a supervisor killed with SIGKILL."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+def signal_on_parent_death(sig: signal.Signals) -> Callable[[], None]:
+    """A preexec_fn (Linux): the child receives `sig` when its parent dies, so that no child
+    outlives a parent killed with SIGKILL."""
+
+    def set_it() -> None:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(sig))
+
+    return set_it
 
 
 class Supervisor:
@@ -54,13 +58,14 @@ class Supervisor:
         service = self.services[name]
         env = {**os.environ, **self.base_env, **service.env}
         log = (self.log_dir / f"{name}.log").open("ab")
+        die_with_parent = self.detach and sys.platform == "linux"
         service.process = subprocess.Popen(
             [sys.executable, "-m", service.module],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=self.detach,
-            preexec_fn=_die_with_parent if self.detach and sys.platform == "linux" else None,
+            preexec_fn=signal_on_parent_death(signal.SIGTERM) if die_with_parent else None,
         )
         log.close()
 

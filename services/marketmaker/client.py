@@ -3,11 +3,12 @@ body) with httpx.AsyncClient, and the two kinds of failure a bot must tell apart
 
 import hashlib
 import hmac
-import time
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+
+from exchange_core.clock import now_ms
 
 API_KEY_HEADER = "X-MBX-APIKEY"
 RECV_WINDOW_MS = 10_000
@@ -69,15 +70,15 @@ class ExchangeClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    def now_ms(self) -> int:
+    def server_now_ms(self) -> int:
         """The server's clock as far as we know it (local clock + the offset measured by sync_clock)."""
-        return time.time_ns() // 1_000_000 + self.clock_offset_ms
+        return now_ms() + self.clock_offset_ms
 
     async def sync_clock(self) -> None:
         """Measure the offset to the server's clock (GET /api/v3/time), so timestamps pass recvWindow."""
-        before = time.time_ns() // 1_000_000
+        before = now_ms()
         body = await self.public("/api/v3/time")
-        after = time.time_ns() // 1_000_000
+        after = now_ms()
         self.clock_offset_ms = int(body["serverTime"]) - (before + after) // 2
 
     async def public(self, path: str, params: Params | None = None) -> Any:
@@ -86,7 +87,7 @@ class ExchangeClient:
 
     async def signed(self, method: str, path: str, params: Params | None = None) -> Any:
         """A SIGNED request; the decoded JSON. Raises GatewayUnavailable or ApiRejection."""
-        payload = signed_payload(self.secret, params or {}, self.now_ms())
+        payload = signed_payload(self.secret, params or {}, self.server_now_ms())
         headers = {API_KEY_HEADER: self.api_key}
         if method == "POST":
             headers["Content-Type"] = "application/x-www-form-urlencoded"

@@ -102,20 +102,28 @@ class MatchingEngine:
 
     def apply(self, command: Command) -> list[Event]:
         """Apply one command; return the events it caused (possibly a single rejection)."""
-        return self.apply_batch([command])
-
-    def apply_batch(self, commands: list[Command]) -> list[Event]:
-        """Apply commands in order; return all their events (the engine service's hot loop)."""
         out: list[Event] = []
+        if isinstance(command, PlaceOrder):
+            self.place(command, out)
+        elif isinstance(command, CancelOrder):
+            self.cancel(command, out)
+        elif isinstance(command, CancelAll):
+            self.cancel_all(command, out)
+        else:
+            raise TypeError(f"not a command: {command!r}")
+        return out
+
+    def apply_journal(self, commands: list[Command], written_seq: int) -> list[list[Event]]:
+        """Apply a batch of journal commands in order: the engine service's hot loop, and what
+        `python -m bench core` times. Returns each command's events, less those numbered
+        `written_seq` or below (already in the event stream: replaying the journal after a restart
+        makes them again)."""
+        out: list[list[Event]] = []
         for command in commands:
-            if isinstance(command, PlaceOrder):
-                self.place(command, out)
-            elif isinstance(command, CancelOrder):
-                self.cancel(command, out)
-            elif isinstance(command, CancelAll):
-                self.cancel_all(command, out)
-            else:
-                raise TypeError(f"not a command: {command!r}")
+            events = self.apply(command)
+            if events and events[0].seq <= written_seq:
+                events = [e for e in events if e.seq > written_seq]
+            out.append(events)
         return out
 
     def place(self, c: PlaceOrder, out: list[Event]) -> None:

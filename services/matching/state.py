@@ -13,11 +13,21 @@ reference)`; they are listed in ascending order id. Version 1 snapshots (before 
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any, Final, cast
 
 OrderRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int, int]
 TriggerRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int, int, int, int]
 
+ORDER_RECORD_LEN: Final = 13
+TRIGGER_RECORD_LEN: Final = 15
+CLIENT_ORDER_ID: Final = 2  # the one text field of both records
+
 SNAPSHOT_VERSION = 2
+
+
+def _fields(r: list[Any], count: int) -> tuple[Any, ...]:
+    """A record's first `count` decoded fields: the client order id text, every other an int."""
+    return tuple(str(r[i]) if i == CLIENT_ORDER_ID else int(r[i]) for i in range(count))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,44 +61,8 @@ class MarketState:
         elif version != SNAPSHOT_VERSION:
             raise ValueError(f"unsupported snapshot version {version}")
         _, symbol, seq, trade_id, last_price, orders, triggers = body
-        records = tuple(
-            (
-                int(r[0]),
-                int(r[1]),
-                str(r[2]),
-                int(r[3]),
-                int(r[4]),
-                int(r[5]),
-                int(r[6]),
-                int(r[7]),
-                int(r[8]),
-                int(r[9]),
-                int(r[10]),
-                int(r[11]),
-                int(r[12]),
-            )
-            for r in orders
-        )
-        pending = tuple(
-            (
-                int(r[0]),
-                int(r[1]),
-                str(r[2]),
-                int(r[3]),
-                int(r[4]),
-                int(r[5]),
-                int(r[6]),
-                int(r[7]),
-                int(r[8]),
-                int(r[9]),
-                int(r[10]),
-                int(r[11]),
-                int(r[12]),
-                int(r[13]),
-                int(r[14]),
-            )
-            for r in triggers
-        )
+        records = tuple(cast(OrderRecord, _fields(r, ORDER_RECORD_LEN)) for r in orders)
+        pending = tuple(cast(TriggerRecord, _fields(r, TRIGGER_RECORD_LEN)) for r in triggers)
         return cls(str(symbol), int(seq), int(trade_id), int(last_price), records, pending)
 
     def digest(self) -> str:

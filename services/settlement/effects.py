@@ -4,14 +4,12 @@ Pure: from events to per-user operations for the settle.lua script (6 values eac
 a, b, c, d). Balance fields are "ASSET:free" / "ASSET:locked"; amounts are integers.
 """
 
-import json
 from dataclasses import dataclass, field
-
-import orjson
 
 from exchange_core.keys import FEE_ACCOUNT
 from exchange_core.ledger import SettleOp
 from exchange_core.markets import Market
+from exchange_core.records import OrderRecord, TradeRecord
 from matching import (
     Event,
     OrderAccepted,
@@ -52,50 +50,22 @@ class OrderInfo:
     trailing_delta: int = 0
 
     def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> str:
-        """The stored order state: compact JSON of integers (decimals are made at the edge)."""
-        return orjson.dumps(
-            {
-                "i": self.order_id,
-                "c": self.client_order_id,
-                "S": self.side,
-                "t": self.order_type,
-                "f": self.time_in_force,
-                "p": self.price,
-                "q": self.quantity,
-                "qq": self.quote_quantity,
-                "stp": self.stp_mode,
-                "T": self.time,
-                "st": status,
-                "x": executed,
-                "xq": executed_quote,
-                "u": update_time,
-                "sp": self.stop_price,
-                "tr": self.triggered,
-                "td": self.trailing_delta,
-            }
-        ).decode()
+        """The stored order state (exchange_core.records.OrderRecord, encoded)."""
+        return OrderRecord(
+            self.order_id, self.client_order_id, self.side, self.order_type, self.time_in_force,
+            self.price, self.quantity, self.quote_quantity, self.stp_mode, self.time, status,
+            executed, executed_quote, update_time, self.stop_price, self.triggered,
+            self.trailing_delta,
+        ).encode()  # fmt: skip
 
     @classmethod
-    def from_state(cls, user_id: int, raw: str) -> "OrderInfo":
-        d = json.loads(raw)
+    def from_state(cls, user_id: int, raw: str | bytes) -> "OrderInfo":
+        r = OrderRecord.decode(raw)
         return cls(
-            d["i"],
-            user_id,
-            d["c"],
-            d["S"],
-            d["t"],
-            d["f"],
-            d["p"],
-            d["q"],
-            d["qq"],
-            d["stp"],
-            d["T"],
-            d["x"],
-            d["xq"],
-            d.get("sp", 0),
-            d.get("tr", 0),
-            d.get("td", 0),
-        )
+            r.order_id, user_id, r.client_order_id, r.side, r.order_type, r.time_in_force,
+            r.price, r.quantity, r.quote_quantity, r.stp_mode, r.time, r.executed,
+            r.executed_quote, r.stop_price, r.triggered, r.trailing_delta,
+        )  # fmt: skip
 
 
 @dataclass
@@ -226,19 +196,11 @@ class Effects:
                 )
                 self._order_state(fx, t.seq, info, status, filled, filled_quote, t.ts, True)
             fee_asset = spec.base if is_buyer else spec.quote
-            trade = {
-                "id": t.trade_id,
-                "o": order_id,
-                "p": t.price,
-                "q": t.quantity,
-                "qq": t.quote_quantity,
-                "fee": fee,
-                "fa": fee_asset,
-                "T": t.ts,
-                "b": is_buyer,
-                "m": is_maker,
-            }
-            fx.ops.append((t.seq, "T", t.trade_id, orjson.dumps(trade).decode(), "", ""))
+            trade = TradeRecord(
+                t.trade_id, order_id, t.price, t.quantity, t.quote_quantity, fee, fee_asset, t.ts,
+                is_buyer, is_maker,
+            )  # fmt: skip
+            fx.ops.append((t.seq, "T", t.trade_id, trade.encode(), "", ""))
             if info is not None:
                 fx.reports.append(
                     execution_report(

@@ -23,15 +23,16 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from engine.journal import entry_ms
 from exchange_core import redisio, tracing
+from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced
 from exchange_core.ledger import Ledger, parse_settled
 from exchange_core.markets import Market
-from exchange_core.partitions import StreamPartitions, stream_id
-from exchange_core.pipelined import ReplyError
+from exchange_core.partitions import StreamPartitions
+from exchange_core.pipelined import PipelinedRedis, ReplyError
 from exchange_core.protocol import event_from_proto, reply_for
+from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
 from matching import Event, OrderCancelled, OrderDone, OrderExpired, OrderTriggered, Trade
@@ -49,7 +50,8 @@ class SettlementService:
         self.redis = redis
         self.markets = markets
         self.keys = Keys(settings.key_prefix)
-        self.ledger = Ledger(redis, self.keys)
+        self.pipelined = PipelinedRedis.like(redis)
+        self.ledger = Ledger(redis, self.keys, self.pipelined)
         self.known: dict[str, dict[int, OrderInfo]] = {s: {} for s in markets}
         self.streams = {self.keys.events(s): s for s in markets}
         self.decimals = {m.base.name: m.base.decimals for m in markets.values()} | {
@@ -130,7 +132,7 @@ class SettlementService:
         fx = Effects(market, self.known[symbol])
         for e in events:
             fx.apply(e)
-        ledger, fast, keys = self.ledger, self.ledger.pipelined, self.keys
+        ledger, fast, keys = self.ledger, self.pipelined, self.keys
         token = self.partitions.token(symbol)
         users = [(user_id, effects) for user_id, effects in fx.users.items() if effects.finish()]
         # Everything below goes out on the pipelined connection: one write per step.
@@ -203,7 +205,7 @@ class SettlementService:
 
     async def sweep_orphans(self) -> int:
         """Release reservations whose command never reached the engine; returns how many."""
-        now = int(time.time() * 1000)
+        now = now_ms()
         cutoff = now - self.settings.orphan_after_ms
         stale = await redisio.zrange_by_score(self.redis, self.keys.pending_reservations(), cutoff, 500)
         released = 0

@@ -1,6 +1,11 @@
 """Settlement configuration from the environment."""
 
+from typing import Annotated
+
+from pydantic import Field
+
 from exchange_core.partitions import PartitionSettings
+from exchange_core.submitguard import SUBMIT_GUARD_MS
 from exchange_core.telemetry import ProbeSettings
 
 
@@ -12,6 +17,6 @@ class SettlementSettings(ProbeSettings, PartitionSettings):
     block_ms: int = 1_000
     # A reservation still unconfirmed this long after it was made is checked for orphanhood.
     orphan_after_ms: int = 60_000
-    # Gateways never append a command later than this after reserving (see gateway.orders).
-    submit_guard_ms: int = 10_000
+    # The orphan sweeper's submit guard (exchange_core.submitguard): at least the gateways'.
+    submit_guard_ms: Annotated[int, Field(ge=SUBMIT_GUARD_MS)] = SUBMIT_GUARD_MS
     sweep_every_ms: int = 5_000

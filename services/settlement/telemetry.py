@@ -3,7 +3,6 @@
 import time
 from collections.abc import Iterable
 
-from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge, Histogram
 from redis.asyncio import Redis
 
@@ -63,21 +62,18 @@ class SettlementMetrics:
 def settle_spans(symbol: str, batches: list[epb.EventBatch], start_ns: int, end_ns: int) -> None:
     """One `settlement settle` span per traced command of `batches`, the child of its engine
     span, covering the settlement of the read that held it."""
-    tracer = tracing.tracer("settlement")
     for batch in batches:
         for ref in batch.commands:
             if not ref.trace_context:
                 continue
-            span = tracer.start_span(
-                f"settlement settle {symbol}",
-                context=tracing.parent(dict(ref.trace_context)),
-                kind=SpanKind.CONSUMER,
-                start_time=start_ns,
-                attributes={
-                    "exchange.symbol": symbol,
-                    "exchange.command_id": ref.command_id,
-                    "exchange.first_seq": ref.first_seq,
-                    "exchange.last_seq": ref.last_seq,
-                },
+            span = tracing.command_span(
+                "settlement",
+                "settle",
+                symbol,
+                ref.command_id,
+                dict(ref.trace_context),
+                start_ns,
+                first_seq=ref.first_seq,
+                last_seq=ref.last_seq,
             )
             span.end(end_time=end_ns)

@@ -13,10 +13,11 @@ import struct
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
+
+from marketdata.publisher import FeedCounters
 
 log = logging.getLogger("ws.fanout")
 
@@ -34,8 +35,8 @@ def text_frame(payload: bytes) -> bytes:
 
 
 @dataclass
-class Counters:
-    """Plain integer counters of one process (exported as metrics later)."""
+class Counters(FeedCounters):
+    """Plain integer counters of the process (exported as metrics by ws.telemetry)."""
 
     clients: int = 0
     connections: int = 0
@@ -46,22 +47,7 @@ class Counters:
     closed_by_server: int = 0
     requests: int = 0
     request_errors: int = 0
-    md_messages: int = 0
-    md_gaps: int = 0
-    resyncs: int = 0
     user_messages: int = 0
-
-
-class Publisher(Protocol):
-    """What a market feed writes to: the WebSocket Hub, or the gateway's gRPC stream hub."""
-
-    def has(self, name: str) -> bool:
-        """Whether stream `name` has a subscriber (a payload nobody wants is not built)."""
-        ...
-
-    def publish(self, name: str, payload: bytes) -> None:
-        """Deliver `payload` (a JSON document) to every subscriber of `name`."""
-        ...
 
 
 class Client:

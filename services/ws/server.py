@@ -20,9 +20,9 @@ from websockets.http11 import Request, Response
 
 from exchange_core import listenkeys
 from exchange_core.telemetry import PROBE_PATHS, probe_response
+from marketdata.streams import parse_stream
 from ws.requests import RequestError, parse_request
 from ws.service import CLOSE_POLICY, WsService
-from ws.streams import parse_stream
 
 log = logging.getLogger("ws.server")
 

@@ -20,21 +20,22 @@ from redis.exceptions import RedisError
 from websockets.asyncio.server import ServerConnection
 
 from exchange_core import listenkeys
+from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
 from exchange_core.markets import Market
 from exchange_core.telemetry import redis_ready
-from ws.bus import Bus
-from ws.candles import DAY
+from marketdata.bus import Bus
+from marketdata.candles import DAY
+from marketdata.feed import SymbolFeed
+from marketdata.payloads import listen_key_expired
+from marketdata.seed import recent_trades
+from marketdata.snapshots import load_depth_snapshot
+from marketdata.streams import StreamSpec, parse_stream
+from marketdata.tickers import Ticker24h, TickerSource, ticker_24h
 from ws.fanout import Client, Counters, Hub
-from ws.feed import SymbolFeed, now_ms
-from ws.payloads import listen_key_expired
 from ws.requests import INVALID_REQUEST, Request, RequestError, result_reply
-from ws.seed import recent_trades
 from ws.settings import WsSettings
-from ws.snapshots import load_depth_snapshot
-from ws.streams import StreamSpec, parse_stream
 from ws.telemetry import ws_registry
-from ws.tickers import Ticker24h, TickerSource, ticker_24h
 
 log = logging.getLogger("ws")
 

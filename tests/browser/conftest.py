@@ -6,6 +6,7 @@ page's console errors and uncaught exceptions are collected for the tests to ass
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Playwright, sync_playwright
@@ -70,8 +71,21 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-def watch(browser: Browser, base: str, viewport: dict[str, int] = DESKTOP) -> Watched:
-    context = browser.new_context(base_url=base, viewport=viewport)  # type: ignore[arg-type]
+def watch(
+    browser: Browser,
+    base: str,
+    viewport: dict[str, int] = DESKTOP,
+    timezone_id: str | None = None,
+    color_scheme: Literal["light", "dark"] | None = None,
+) -> Watched:
+    """A page in a fresh context of `viewport` size, in the time zone `timezone_id` and with the
+    system colour scheme `color_scheme` (else the machine's)."""
+    context = browser.new_context(
+        base_url=base,
+        viewport=viewport,  # type: ignore[arg-type]
+        timezone_id=timezone_id,
+        color_scheme=color_scheme,
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     watched = Watched(page, base)

@@ -45,16 +45,21 @@ def shown(value: str, decimals: int) -> str:
     return group_thousands(Decimal(value), decimals)
 
 
+# A book level's shown [price, amount, total]; its accessible name reads
+# "Bid 64,967.50 0.00124 BTC, total 0.00124".
+LEVEL_VALUES = (
+    "b => [...b.querySelectorAll(':scope > span:not(.sr-only)')].map(s => s.firstChild.textContent)"
+)
+
+
 def best_level(page: Page, side: str) -> tuple[str, str]:
     """(price, amount) of the best bid ("Bid") or ask ("Ask") in the order book, as shown."""
     group = page.get_by_role("group", name="Bids" if side == "Bid" else "Asks")
     levels = group.get_by_role("button", name=re.compile(rf"^{side} "))
     expect(levels.first).to_be_visible()
     best = levels.first if side == "Bid" else levels.last
-    name = best.get_attribute("aria-label") or ""
-    match = re.match(rf"^{side} ([0-9.]+), ([0-9.,]+) ", name)
-    assert match, name
-    return match.group(1), match.group(2).replace(",", "")
+    price, amount, _ = best.evaluate(LEVEL_VALUES)
+    return price.replace(",", ""), amount.replace(",", "")
 
 
 CONTROL_ROLES = "button|link|textbox|combobox|tab|checkbox|radio|spinbutton|slider|switch|option"
@@ -66,3 +71,16 @@ def unnamed_controls(page: Page) -> list[str]:
     without an accessible name; [] when every control has one."""
     snapshot = page.locator("body").aria_snapshot()
     return [line for line in snapshot.splitlines() if _UNNAMED.match(line)]
+
+
+def luminance(css: str) -> float:
+    """WCAG relative luminance of a CSS "rgb(r, g, b)" colour."""
+    channels = [int(c) / 255 for c in re.findall(r"\d+", css)[:3]]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS colours (1 to 21)."""
+    a, b = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (a + 0.05) / (b + 0.05)

@@ -1,15 +1,21 @@
 """How the gateway serves the built app: hashed assets cached for a year, client-side routes
-answered with index.html, the APIs never shadowed; and what the page asks first."""
+answered with index.html, the APIs never shadowed, text assets sent compressed (brotli or gzip,
+as accepted); and what the page asks first."""
 
+import gzip
 import json
 import re
 import time
 import uuid
 
 import httpx
+from playwright.sync_api import expect
 from websockets.sync.client import connect
 
+from tests.browser.conftest import Watched
 from tests.launched import Launched
+
+JS_BUDGET = 80_000  # bytes of JavaScript transferred, compressed
 
 
 def test_assets_routes_and_apis(exchange: Launched) -> None:
@@ -71,3 +77,43 @@ def test_a_session_listen_key_streams_execution_reports(exchange: Launched) -> N
                 if event.get("e") == "executionReport":
                     break
         assert (event["i"], event["X"], event["s"]) == (order["orderId"], "NEW", "BTCUSDT")
+
+
+def test_text_assets_are_sent_compressed_when_accepted(exchange: Launched) -> None:
+    base = exchange.field("Web page")
+    with httpx.Client(base_url=base, timeout=10) as client:
+        index = client.get("/", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in index.headers
+        script = re.search(r'src="(/assets/[^"]+\.js)"', index.text)
+        assert script
+        plain = client.get(script.group(1), headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.headers["vary"] == "Accept-Encoding"
+        for accept, coding in (("gzip, deflate, br", "br"), ("gzip", "gzip"), ("br;q=0, gzip;q=0.8", "gzip")):
+            with client.stream("GET", script.group(1), headers={"Accept-Encoding": accept}) as sent:
+                body = b"".join(sent.iter_raw())
+                assert sent.headers["content-encoding"] == coding, accept
+                assert sent.headers["vary"] == "Accept-Encoding"
+                assert "javascript" in sent.headers["content-type"]
+                assert sent.headers["cache-control"] == "public, max-age=31536000, immutable"
+                assert len(body) == int(sent.headers["content-length"]) < JS_BUDGET
+                if coding == "gzip":
+                    assert gzip.decompress(body) == plain.content
+        page = client.get("/trade/BTCUSDT", headers={"Accept-Encoding": "gzip"})
+        assert page.headers["content-encoding"] == "gzip" and page.text == index.text
+        print(f"JS {len(plain.content)} B, gzip {int(sent.headers['content-length'])} B")
+
+
+def test_the_browser_receives_the_javascript_compressed(web: Watched) -> None:
+    page = web.page
+    page.goto("/trade/BTCUSDT")
+    expect(page.get_by_role("group", name="Bids").get_by_role("button").first).to_be_visible()
+    scripts = page.evaluate(
+        """() => performance.getEntriesByType("resource").concat(performance.getEntriesByType("navigation"))
+          .filter(e => e.name.endsWith(".js"))
+          .map(e => ({ transfer: e.transferSize, encoded: e.encodedBodySize, decoded: e.decodedBodySize }))"""
+    )
+    assert scripts, "no script loaded"
+    transferred = sum(s["transfer"] for s in scripts)
+    assert all(s["encoded"] < s["decoded"] for s in scripts), scripts
+    assert 0 < transferred < JS_BUDGET, scripts
+    print(f"JS transferred to the browser: {transferred} B ({sum(s['decoded'] for s in scripts)} B decoded)")

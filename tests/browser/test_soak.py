@@ -70,7 +70,7 @@ def test_the_trade_page_stays_live_for_five_minutes_under_200_mb(web: Watched) -
     page.goto("/trade/BTCUSDT")
     status = page.get_by_role("status", name="Connection")
     expect(status).to_have_text("Live")
-    legend = page.get_by_role("status", name="Last candle")
+    legend = page.get_by_role("status", name="Candle")
     expect(legend).to_contain_text("C ")
 
     samples: list[dict[str, float]] = []

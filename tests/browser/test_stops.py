@@ -16,6 +16,7 @@ def test_a_stop_limit_sell_rests_with_its_stop_price(web: Watched) -> None:
     sign_up(page, new_email())
     page.goto("/trade/BTCUSDT")
     kinds = page.get_by_label("Order type")
+    expect(kinds.locator("option", has_text="Stop market")).to_have_count(1)
     options = kinds.locator("option").all_inner_texts()
     assert {"Limit", "Market", "Post-only", "Stop limit", "Stop market"} <= set(options), options
     stop_box = page.get_by_role("textbox", name="Stop price (USDT)")

@@ -14,11 +14,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from launcher.stack import free_port
-from tests.chart.conftest import Manifest, by_kind, pod_spec
+from tests import services
+from tests.chart.conftest import SIX_MARKETS, Manifest, by_kind, pod_spec, render
 
 POD_ADDRESS = "0.0.0.0"
 LOCAL = "127.0.0.1"
+
+
+def render_for_this_machine(root: Path, symbols: list[str], prefix: str, dsn: str) -> list[Manifest]:
+    """The chart with the markets `symbols` (of the six-market values), this machine's Redis with the
+    key prefix `prefix`, the database `dsn`, free ports, a market maker requoting every 0.5 s, and
+    demo funds in USDT and BTC (assets every market here trades)."""
+    values = yaml.safe_load(SIX_MARKETS.read_text())
+    markets = root / "markets-values.yaml"
+    markets.write_text(yaml.safe_dump({"markets": [m for m in values["markets"] if m["symbol"] in symbols]}))
+    return render(
+        "-f", str(markets),
+        "--set", "redis.bundled=false", "--set", f"redis.external.url={services.REDIS_URL}",
+        "--set", "database.bundled=false", "--set", f"database.external.url={dsn}",
+        "--set", f"keyPrefix={prefix}", "--set", f"gateway.port={free_port()}",
+        "--set", f"ws.port={free_port()}", "--set", f"gateway.grpcPort={free_port()}",
+        "--set", "marketmaker.env.MM_REQUOTE_SECONDS=0.5", "--set", "demo.funds=USDT=1000\\,BTC=1",
+    )  # fmt: skip
 
 
 @dataclass

@@ -73,12 +73,20 @@ def test_the_build_context_holds_what_the_dockerfile_copies() -> None:
     """Every COPY from the context names a path the .dockerignore lets through (web/ comes from
     the web page's own package)."""
     sources = [src for c in instructions() if c.cmd == "COPY" and not c.flags for src in c.value[:-1]]
-    assert {"pyproject.toml", "services/", "protos/"} <= set(sources)
+    assert {"requirements/runtime.lock", "requirements/codegen.lock", "services/", "protos/"} <= set(sources)
     allowed = [line[1:] for line in (ROOT / ".dockerignore").read_text().splitlines() if line.startswith("!")]
     for source in sources:
         assert any(source.startswith(a) for a in allowed), source
         if not source.startswith("web/"):
             assert (ROOT / source).exists(), source
+
+
+def test_every_pip_install_of_the_image_is_from_a_lock_with_hashes() -> None:
+    installs = [c.value[0] for c in instructions() if c.cmd == "RUN" and "pip install" in c.value[0]]
+    assert len(installs) == 2
+    for run in installs:
+        (command,) = [part for part in run.split("&&") if "pip install" in part]
+        assert command.split()[-3:-1] == ["--require-hashes", "-r"] and command.endswith(".lock"), command
 
 
 def test_skaffold_builds_the_image_the_chart_deploys_with_the_dev_values() -> None:

@@ -23,13 +23,14 @@ from tests.chart.conftest import (
 
 # The Kubernetes version the manifests must be valid for (kind's node images of 2025-2026).
 KUBERNETES_VERSION = "1.33.0"
-PROMETHEUS_OPERATOR_KINDS = {"ServiceMonitor", "PodMonitor"}
+PROMETHEUS_OPERATOR_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
 LONG_RUNNING = ("Deployment", "StatefulSet")
 
 
 def test_every_manifest_is_valid_against_the_kubernetes_schemas(rendered: list[Manifest]) -> None:
     """Strict: an unknown or misplaced field fails, not only a wrong type. The prometheus-operator
-    kinds have no schema there; test_monitors_select_real_pods_and_ports checks them."""
+    kinds have no schema there; test_monitors_select_real_pods_and_ports and
+    tests/chart/test_alert_rules.py check them."""
     checked = 0
     for manifest in rendered:
         if manifest["kind"] in PROMETHEUS_OPERATOR_KINDS:

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 import grpc
 import httpx
 import pytest
-import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests import services
 from tests.chart.conftest import SIX_MARKETS, Manifest, by_kind, component, render
-from tests.chart.pods import Cluster, LocalPod, free_port, stop
+from tests.chart.pods import Cluster, LocalPod, render_for_this_machine, stop
 
 START_ORDER = ["engine", "settlement", "gateway", "ws", "dbwriter", "marketmaker"]
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
@@ -27,19 +26,9 @@ def chart_pods(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Clust
     services.ensure_redis()
     services.ensure_postgres()
     root = tmp_path_factory.mktemp("chart-pods")
-    values = yaml.safe_load(SIX_MARKETS.read_text())
-    two = root / "two-markets.yaml"
-    two.write_text(yaml.safe_dump({"markets": [m for m in values["markets"] if m["symbol"] in SYMBOLS]}))
     prefix = services.new_prefix()
     dsn = services.PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/exchange_chart_{uuid.uuid4().hex[:10]}"
-    manifests = render(
-        "-f", str(two),
-        "--set", "redis.bundled=false", "--set", f"redis.external.url={services.REDIS_URL}",
-        "--set", "database.bundled=false", "--set", f"database.external.url={dsn}",
-        "--set", f"keyPrefix={prefix}", "--set", f"gateway.port={free_port()}",
-        "--set", f"ws.port={free_port()}", "--set", f"gateway.grpcPort={free_port()}",
-        "--set", "marketmaker.env.MM_REQUOTE_SECONDS=0.5", "--set", "demo.funds=USDT=1000\\,BTC=1",
-    )  # fmt: skip
+    manifests = render_for_this_machine(root, SYMBOLS, prefix, dsn)
     cluster = Cluster(manifests, root)
     logs = root / "logs"
     logs.mkdir()

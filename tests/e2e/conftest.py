@@ -1,4 +1,5 @@
-"""A running order path (engines, settlement, gateway) shared by the tests of a module."""
+"""A running order path (engines, settlement, gateway) shared by the tests of a module; every
+service with metrics, on a database of the module's own, for the observability tests."""
 
 import asyncio
 from collections.abc import Iterator
@@ -14,6 +15,35 @@ def stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
     prefix = services.new_prefix()
     try:
         with running_stack(pg_dsn, prefix) as s:
+            yield s
+    finally:
+        asyncio.run(services.delete_prefix(prefix))
+
+
+@pytest.fixture(scope="module")
+def own_dsn() -> Iterator[str]:
+    """A database of the module's own: its trades stay out of other tests' history."""
+    services.ensure_postgres()
+    dsn = asyncio.run(services.create_test_database())
+    yield dsn
+    asyncio.run(services.drop_test_database(dsn))
+
+
+@pytest.fixture(scope="module")
+def metrics_stack(request: pytest.FixtureRequest, own_dsn: str, redis_url: str) -> Iterator[Stack]:
+    """Every service (the markets of the module's SYMBOLS, ws tier, DB processor, market maker),
+    each serving /metrics (Stack.probe_urls)."""
+    prefix = services.new_prefix()
+    try:
+        with running_stack(
+            own_dsn,
+            prefix,
+            list(request.module.SYMBOLS),
+            with_ws=True,
+            with_dbwriter=True,
+            with_marketmaker=True,
+            with_metrics=True,
+        ) as s:
             yield s
     finally:
         asyncio.run(services.delete_prefix(prefix))

@@ -288,9 +288,9 @@ async def test_calls_are_counted_on_the_gateways_metrics(channel: grpc.aio.Chann
     assert added(place, "UNAUTHENTICATED") == 0
 
 
-async def test_the_readme_client_places_an_order(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("### The gRPC API") :]
+async def test_the_documented_client_places_order(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "grpc.md").read_text()
+    section = doc[doc.index("## Example client") :]
     code = section[
         section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)
     ]
@@ -298,7 +298,7 @@ async def test_the_readme_client_places_an_order(stack: Stack, capsys: pytest.Ca
     code = code.replace('"your api key", "your secret"', f"{rest.api_key!r}, {rest.secret!r}")
     code = code.replace("127.0.0.1:50051", stack.grpc_target).replace("asyncio.run(main())", "")
     namespace: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/grpc.md", "exec"), namespace)
     await namespace["main"]()
     order_id, status = capsys.readouterr().out.split()
     assert status == "ORDER_STATUS_NEW"

@@ -1,52 +1,22 @@
 """Every service of a running stack (one market, ws tier, DB processor, market maker) serves
-/metrics, /healthz and /readyz; every metric a dashboard queries is exported by some service."""
+/metrics, /healthz and /readyz; every metric a dashboard or an alerting or recording rule
+(observability/rules) queries is exported by some service."""
 
 import asyncio
 import time
-from collections.abc import Iterator
 
-import grpc
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exchange_proto import api_types_pb2 as apb
-from exchange_proto import trading_api_pb2 as tpb
-from launcher.stack import Stack, running_stack
-from tests import services
-from tests.client import Trader, sign_up
+from launcher.stack import Stack
+from tests.client import sign_up
 from tests.dashboards import all_dashboards, expressions, metric_names
-from tests.grpc_client import GrpcTrader
+from tests.grpc_client import order_and_short_stream
+from tests.prometheus import alerts, recorded
 
 SYMBOL = "BTCUSDT"
+SYMBOLS = [SYMBOL]
 TRADING = "exchange.api.v1.Trading"
-
-
-@pytest.fixture(scope="module")
-def own_dsn() -> Iterator[str]:
-    """A database of this module's own: its trades stay out of other tests' history."""
-    services.ensure_postgres()
-    dsn = asyncio.run(services.create_test_database())
-    yield dsn
-    asyncio.run(services.drop_test_database(dsn))
-
-
-@pytest.fixture(scope="module")
-def stack(own_dsn: str, redis_url: str) -> Iterator[Stack]:
-    prefix = services.new_prefix()
-    try:
-        with running_stack(
-            own_dsn,
-            prefix,
-            [SYMBOL],
-            with_ws=True,
-            with_dbwriter=True,
-            with_marketmaker=True,
-            with_metrics=True,
-        ) as s:
-            yield s
-    finally:
-        asyncio.run(services.delete_prefix(prefix))
 
 
 def scrape(url: str) -> dict[str, float]:
@@ -82,42 +52,23 @@ def wait_for(check: "object", url: str, seconds: float = 30.0) -> dict[str, floa
         time.sleep(0.3)
 
 
-async def grpc_calls(target: str, trader: Trader) -> None:
-    """An order and a short StreamAccount over gRPC, so that the gRPC metrics have samples."""
-    async with grpc.aio.insecure_channel(target) as channel:
-        g = GrpcTrader(channel, trader.api_key, trader.secret)
-        stream = g.stream("StreamAccount", tpb.StreamAccountRequest())
-        await asyncio.wait_for(stream.initial_metadata(), 10)
-        request = tpb.PlaceOrderRequest(
-            symbol=SYMBOL,
-            side=apb.SIDE_BUY,
-            type=apb.ORDER_TYPE_LIMIT,
-            time_in_force=apb.TIME_IN_FORCE_GTC,
-            price="20000",
-            quantity="0.001",
-        )
-        await g.call("PlaceOrder", request)
-        await asyncio.wait_for(stream.read(), 10)
-        stream.cancel()
-
-
-def test_every_service_answers_health_and_readiness(stack: Stack) -> None:
+def test_every_service_answers_health_and_readiness(metrics_stack: Stack) -> None:
     expected = {"gateway", "ws", "settlement", "dbwriter", "marketmaker", f"engine-{SYMBOL}"}
-    assert set(stack.probe_urls) == expected
-    for name, url in stack.probe_urls.items():
+    assert set(metrics_stack.probe_urls) == expected
+    for name, url in metrics_stack.probe_urls.items():
         assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200, name
         ready = httpx.get(f"{url}/readyz", timeout=5)
         assert ready.status_code == 200, (name, ready.text)
         assert httpx.get(f"{url}/nothing-here", timeout=5).status_code in (400, 404), name
 
 
-def test_metrics_count_the_work_and_cover_every_dashboard_query(stack: Stack) -> None:
-    trader = sign_up(stack.url)
+def test_metrics_count_the_work_and_cover_every_dashboard_query(metrics_stack: Stack) -> None:
+    trader = sign_up(metrics_stack.url)
     placed = trader.call("POST", "/api/v3/order", symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC",
                          price="20000", quantity="0.01")  # fmt: skip
     assert placed["status"] == "NEW"
-    asyncio.run(grpc_calls(stack.grpc_target, trader))
-    urls = stack.probe_urls
+    asyncio.run(order_and_short_stream(metrics_stack.grpc_target, trader.api_key, trader.secret, SYMBOL))
+    urls = metrics_stack.probe_urls
     gateway = wait_for(
         lambda s: (
             value(s, "exchange_grpc_requests_total", method=f"{TRADING}/StreamAccount", code="CANCELLED") == 1
@@ -153,11 +104,17 @@ def test_metrics_count_the_work_and_cover_every_dashboard_query(stack: Stack) ->
     assert value(ws, "exchange_ws_clients") == 0
     exported = set().union(*(names(s) for s in (gateway, engine, settlement, dbwriter, marketmaker, ws)))
 
+    records = recorded()
     queried: dict[str, set[str]] = {}
-    for file, dashboard in all_dashboards().items():
-        for expr in expressions(dashboard):
-            for name in metric_names(expr):
-                queried.setdefault(name, set()).add(file)
+    sources = [
+        (file, expr) for file, dashboard in all_dashboards().items() for expr in expressions(dashboard)
+    ]
+    sources += [(f"rule {name}", expr) for name, expr in records.items()]
+    sources += [(f"alert {name}", rule["expr"]) for name, rule in alerts().items()]
+    for source, expr in sources:
+        for name in metric_names(expr):
+            if name not in records and name != "up":  # a recorded name: its rule's names count
+                queried.setdefault(name, set()).add(source)
     assert len(queried) > 40
     missing = {name: sorted(files) for name, files in queried.items() if name not in exported}
-    assert not missing, f"queried by a dashboard, exported by no service: {missing}"
+    assert not missing, f"queried by a dashboard or a rule, exported by no service: {missing}"

@@ -12,14 +12,18 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
+from exchange_core.clock import now_ms
 from exchange_core.db import create_pool
 from exchange_core.errors import ApiError
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
+from exchange_core.pipelined import PipelinedRedis
 from gateway import accounts
-from gateway.auth import Principal, api_key_cache, api_key_user, server_ms, signed_trader, signed_user
+from gateway.callers import api_key_user, signed_trader, signed_user
 from gateway.context import GatewayContext
+from gateway.keycache import api_key_cache
+from gateway.principal import Principal
 from gateway.routes import web
 from gateway.settings import GatewaySettings
 from tests.integration.test_gateway_auth import DEMO_FUNDS, WEB, assert_error, sign_up, signed_query
@@ -60,7 +64,10 @@ async def app(pg_dsn: str, key_prefix: str, redis: "Redis") -> AsyncIterator[Fas
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status)
 
-    app.state.ctx = GatewayContext(settings, redis, pool, keys, Ledger(redis, keys), load_markets())
+    pipelined = PipelinedRedis.like(redis)
+    app.state.ctx = GatewayContext(
+        settings, redis, pool, keys, Ledger(redis, keys, pipelined), load_markets(), pipelined
+    )
     yield app
     await pool.close()
 
@@ -84,7 +91,7 @@ async def create(client: httpx.AsyncClient, **body: object) -> dict[str, object]
 
 
 async def call(client: httpx.AsyncClient, path: str, key: dict[str, object]) -> httpx.Response:
-    query = signed_query(str(key["secretKey"]), f"timestamp={server_ms()}")
+    query = signed_query(str(key["secretKey"]), f"timestamp={now_ms()}")
     return await client.get(f"{path}?{query}", headers={"X-MBX-APIKEY": str(key["apiKey"])})
 
 

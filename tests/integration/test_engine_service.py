@@ -10,6 +10,7 @@ from engine.settings import EngineSettings
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from exchange_core.protocol import decode_events, encode_command
+from exchange_core.streamids import entry_ms
 from exchange_proto import events_pb2
 from matching import Command, MatchingEngine, OrderType, PlaceOrder, Side, TimeInForce
 from matching.commands import CancelOrder
@@ -122,7 +123,7 @@ async def test_recovery_from_snapshot_and_journal_duplicates_nothing(
     reference = MatchingEngine(SPEC)
     expected: list[object] = []
     for entry_id, command in journal:
-        command.ts = int(entry_id.split(b"-")[0])
+        command.ts = entry_ms(entry_id)
         expected += reference.apply(command)
     assert await all_events(redis, keys) == expected
     assert second.engine.state_hash() == reference.state_hash()

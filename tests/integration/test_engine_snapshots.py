@@ -10,6 +10,7 @@ from engine.service import EngineService
 from engine.snapshots import SnapshotWriter
 from exchange_core.keys import Keys
 from exchange_core.lease import Fenced, Lease, LeaseSettings
+from exchange_core.streamids import entry_ms
 from matching import MatchingEngine
 from tests.integration.test_engine_service import SPEC, append, commands_stream, settings
 
@@ -40,7 +41,7 @@ def reference_state_hash(journal: list[tuple[bytes, object]], upto: bytes) -> st
     """The state hash of a clean engine after the journal's commands up to entry `upto`."""
     engine = MatchingEngine(SPEC)
     for entry_id, command in journal:
-        command.ts = int(entry_id.split(b"-")[0])  # type: ignore[attr-defined]
+        command.ts = entry_ms(entry_id)  # type: ignore[attr-defined]
         engine.apply(command)  # type: ignore[arg-type]
         if entry_id == upto:
             return engine.state_hash()

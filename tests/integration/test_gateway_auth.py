@@ -23,24 +23,20 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
+from exchange_core.clock import now_ms
 from exchange_core.db import create_pool
 from exchange_core.errors import ApiError
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
+from exchange_core.pipelined import PipelinedRedis
 from gateway import accounts
 from gateway.accounts import parse_demo_funds
-from gateway.auth import (
-    ApiKeyCache,
-    Principal,
-    api_key_cache,
-    api_key_user,
-    request_params,
-    server_ms,
-    session_or_signed_user,
-    signed_user,
-)
+from gateway.callers import api_key_user, session_or_signed_user, signed_user
 from gateway.context import GatewayContext
+from gateway.keycache import ApiKeyCache, api_key_cache
+from gateway.params import request_params
+from gateway.principal import Principal
 from gateway.routes import web
 from gateway.settings import GatewaySettings
 
@@ -104,7 +100,10 @@ async def ctx(pg_dsn: str, key_prefix: str, redis: "Redis") -> AsyncIterator[Gat
     )
     pool = await create_pool(pg_dsn)
     keys = Keys(key_prefix)
-    yield GatewayContext(settings, redis, pool, keys, Ledger(redis, keys), load_markets())
+    pipelined = PipelinedRedis.like(redis)
+    yield GatewayContext(
+        settings, redis, pool, keys, Ledger(redis, keys, pipelined), load_markets(), pipelined
+    )
     await pool.close()
 
 
@@ -252,7 +251,7 @@ async def test_api_key_secret_is_shown_once(client: httpx.AsyncClient, ctx: Gate
     assert r.status_code == 200
     [listed] = r.json()
     assert listed["id"] == key_id and listed["apiKey"] == api_key and listed["label"] == "my bot"
-    assert abs(listed["createdAt"] - server_ms()) < 60_000
+    assert abs(listed["createdAt"] - now_ms()) < 60_000
     assert secret not in r.text and "secret" not in r.text.lower()
     stored = await ctx.pool.fetchval("SELECT secret_enc FROM api_keys WHERE id = $1", key_id)
     assert secret.encode() not in bytes(stored)
@@ -262,12 +261,12 @@ async def test_api_key_secret_is_shown_once(client: httpx.AsyncClient, ctx: Gate
 async def test_revoked_key_is_refused(client: httpx.AsyncClient) -> None:
     await sign_up(client)
     key_id, api_key, secret = await new_key(client)
-    query = signed_query(secret, f"timestamp={server_ms()}")
+    query = signed_query(secret, f"timestamp={now_ms()}")
     assert (await client.get(f"/signed-check?{query}", headers={"X-MBX-APIKEY": api_key})).status_code == 200
     r = await client.delete(f"/api/web/apikeys/{key_id}", headers=WEB)
     assert r.status_code == 200
     assert (await client.get("/api/web/apikeys")).json() == []
-    query = signed_query(secret, f"timestamp={server_ms()}")
+    query = signed_query(secret, f"timestamp={now_ms()}")
     r = await client.get(f"/signed-check?{query}", headers={"X-MBX-APIKEY": api_key})
     assert_error(r, -2015, 401)
     assert_error(await client.delete(f"/api/web/apikeys/{key_id}", headers=WEB), -1130, 404)
@@ -280,13 +279,13 @@ async def test_revocation_elsewhere_takes_effect_when_the_cache_expires(
     key_id, api_key, secret = await new_key(client)
     headers = {"X-MBX-APIKEY": api_key}
     assert (
-        await client.get(f"/signed-check?{signed_query(secret, f'timestamp={server_ms()}')}", headers=headers)
+        await client.get(f"/signed-check?{signed_query(secret, f'timestamp={now_ms()}')}", headers=headers)
     ).is_success
     await accounts.revoke_api_key(ctx.pool, user_id, key_id)  # as another gateway process would
-    r = await client.get(f"/signed-check?{signed_query(secret, f'timestamp={server_ms()}')}", headers=headers)
+    r = await client.get(f"/signed-check?{signed_query(secret, f'timestamp={now_ms()}')}", headers=headers)
     assert r.status_code == 200  # still cached here: revocation reaches this process within 5 s
     api_key_cache(app.state).clear()
-    r = await client.get(f"/signed-check?{signed_query(secret, f'timestamp={server_ms()}')}", headers=headers)
+    r = await client.get(f"/signed-check?{signed_query(secret, f'timestamp={now_ms()}')}", headers=headers)
     assert_error(r, -2015, 401)
 
 
@@ -300,7 +299,7 @@ async def test_another_user_cannot_revoke_my_key(app: FastAPI, client: httpx.Asy
         assert_error(await other.delete(f"/api/web/apikeys/{key_id}", headers=WEB), -1130, 404)
     app.state.api_key_cache = ApiKeyCache(ttl=0)
     r = await client.get(
-        f"/signed-check?{signed_query(secret, f'timestamp={server_ms()}')}", headers={"X-MBX-APIKEY": api_key}
+        f"/signed-check?{signed_query(secret, f'timestamp={now_ms()}')}", headers={"X-MBX-APIKEY": api_key}
     )
     assert r.status_code == 200
     assert [k["id"] for k in (await client.get("/api/web/apikeys")).json()] == [key_id]
@@ -321,7 +320,7 @@ async def test_signed_get_with_params_in_query(
     client: httpx.AsyncClient, keyed: tuple[int, str, str]
 ) -> None:
     user_id, api_key, secret = keyed
-    query = signed_query(secret, f"symbol=BTCUSDT&recvWindow=5000&timestamp={server_ms()}")
+    query = signed_query(secret, f"symbol=BTCUSDT&recvWindow=5000&timestamp={now_ms()}")
     r = await client.get(f"/signed-check?{query}", headers={"X-MBX-APIKEY": api_key})
     assert r.status_code == 200, r.text
     assert r.json()["userId"] == user_id and r.json()["via"] == "api_key"
@@ -332,7 +331,7 @@ async def test_signed_post_with_params_in_body(
     client: httpx.AsyncClient, keyed: tuple[int, str, str]
 ) -> None:
     user_id, api_key, secret = keyed
-    body = signed_query(secret, f"symbol=BTCUSDT&side=BUY&quantity=0.001&timestamp={server_ms()}")
+    body = signed_query(secret, f"symbol=BTCUSDT&side=BUY&quantity=0.001&timestamp={now_ms()}")
     r = await client.post("/signed-check", content=body, headers={"X-MBX-APIKEY": api_key, **FORM})
     assert r.status_code == 200, r.text
     assert r.json()["userId"] == user_id and r.json()["params"]["quantity"] == "0.001"
@@ -344,7 +343,7 @@ async def test_signed_post_with_params_in_query_and_body(
     """Binance's example 3: totalParams is the query string and the body joined with nothing between."""
     _, api_key, secret = keyed
     query = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC"
-    body = f"quantity=1&price=0.1&recvWindow=5000&timestamp={server_ms()}"
+    body = f"quantity=1&price=0.1&recvWindow=5000&timestamp={now_ms()}"
     signature = sign(secret, query + body)
     r = await client.post(
         f"/signed-check?{query}",
@@ -384,7 +383,7 @@ async def test_signed_request_rejections(
     client: httpx.AsyncClient, keyed: tuple[int, str, str], case: str, code: int, status: int
 ) -> None:
     _, api_key, secret = keyed
-    now = server_ms()
+    now = now_ms()
     headers = {"X-MBX-APIKEY": api_key, **FORM}
     params = f"symbol=BTCUSDT&quantity=1&timestamp={now}"
     query, body = "", signed_query(secret, params)
@@ -424,7 +423,7 @@ async def test_a_wider_recv_window_admits_an_older_timestamp(
     client: httpx.AsyncClient, keyed: tuple[int, str, str]
 ) -> None:
     _, api_key, secret = keyed
-    query = signed_query(secret, f"recvWindow=60000&timestamp={server_ms() - 30_000}")
+    query = signed_query(secret, f"recvWindow=60000&timestamp={now_ms() - 30_000}")
     assert (await client.get(f"/signed-check?{query}", headers={"X-MBX-APIKEY": api_key})).status_code == 200
 
 
@@ -436,7 +435,7 @@ async def test_api_key_only_and_session_or_signed(
     assert r.status_code == 200 and r.json()["userId"] == user_id
     assert_error(await client.post("/key-check", headers={"X-MBX-APIKEY": "B" * 64}), -2015, 401)
     assert_error(await client.post("/key-check"), -2014, 401)
-    body = signed_query(secret, f"timestamp={server_ms()}")
+    body = signed_query(secret, f"timestamp={now_ms()}")
     r = await client.post("/either-check", content=body, headers={"X-MBX-APIKEY": api_key, **FORM})
     assert r.status_code == 200 and r.json() == {
         "userId": user_id,
@@ -518,7 +517,7 @@ async def test_a_key_in_use_is_refreshed_in_the_background(
     gone_id, gone_key, gone_secret = await new_key(client)
 
     async def call(key: str, secret: str) -> httpx.Response:
-        query = signed_query(secret, f"timestamp={server_ms()}")
+        query = signed_query(secret, f"timestamp={now_ms()}")
         return await client.get(f"/signed-check?{query}", headers={"X-MBX-APIKEY": key})
 
     assert (await call(live_key, live_secret)).is_success and (await call(gone_key, gone_secret)).is_success

@@ -75,7 +75,7 @@ async def test_sweeper_releases_only_reservations_whose_command_never_arrived(
     # a gateway that died between reserving and appending the command:
     await ledger.reserve(5, "USDT", 777, "BTCUSDT", 11, "lost", now_ms=2)
     await run_engine_once(key_prefix)
-    service = settlement(key_prefix, orphan_after_ms=0, submit_guard_ms=0)
+    service = settlement(key_prefix, orphan_after_ms=0)
     assert await service.claim() == list(MARKETS)
     assert await service.sweep_orphans() == 0  # nothing settled yet: not caught up, wait
     await service.settle("BTCUSDT", await redis.xrange(keys.events("BTCUSDT")))

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from ws.candles import CandleSeries, interval_end, interval_start
+from marketdata.candles import CandleSeries, interval_end, interval_start
+from marketdata.streams import Kind, parse_stream
 from ws.requests import RequestError, parse_request
 from ws.server import parse_route
-from ws.streams import Kind, parse_stream
 
 SYMBOLS = {"BTCUSDT", "ETHBTC"}
 

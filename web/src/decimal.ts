@@ -43,6 +43,26 @@ export function fmt(text: string, decimals: number, grouped = true): string {
   return grouped ? group(fixed) : fixed;
 }
 
+/** `units` of 10^-from rounded half away from zero to units of 10^-to (to <= from). */
+export function roundUnits(units: bigint, from: number, to: number): bigint {
+  if (to >= from) return units * 10n ** BigInt(to - from);
+  const div = 10n ** BigInt(from - to);
+  const negative = units < 0n;
+  const abs = negative ? -units : units;
+  const rounded = (abs + div / 2n) / div;
+  return negative ? -rounded : rounded;
+}
+
+/** `text` shown with exactly `decimals` digits, rounded half away from zero, thousands grouped
+ * (computed amounts such as totals: 64.8375 -> "64.84"). */
+export function fmtRounded(text: string, decimals: number, grouped = true): string {
+  if (!isDecimal(text.replace(/^-/, ""))) return text;
+  const frac = text.split(".")[1]?.length ?? 0;
+  const exact = toUnits(text, frac);
+  const fixed = fromUnits(roundUnits(exact, frac, decimals), decimals);
+  return grouped ? group(fixed) : fixed;
+}
+
 /** Thousands separators in the whole part: "65000.12" -> "65,000.12". */
 export function group(fixed: string): string {
   const [whole, frac] = fixed.split(".");

@@ -3,11 +3,16 @@
 import "./style.css";
 import { App, type Page } from "./app";
 import { errorText } from "./api";
+import { setTimeZone, timeZone, type TimeZone } from "./clock";
 import { fill, h } from "./dom";
 import { accountPage } from "./pages/account";
 import { authPage } from "./pages/auth";
 import { marketsPage } from "./pages/markets";
 import { tradePage } from "./pages/trade";
+import { applyTheme, onSystemTheme, setThemeChoice, themeChoice, type ThemeChoice } from "./theme";
+import { fillToasts } from "./toast";
+
+applyTheme(); // before anything is drawn: no flash of the other theme
 
 interface Route {
   pattern: RegExp;
@@ -51,6 +56,28 @@ function header(app: App): HTMLElement {
   app.onUser(draw);
   draw();
   const first = app.markets.list[0]?.symbol ?? "";
+  // A setting of the header: choosing re-renders the page, which every time and colour shown follows.
+  const setting = <T extends string>(label: string, current: T, choices: [T, string][], save: (value: T) => void) =>
+    h(
+      "select",
+      {
+        "aria-label": label,
+        class: "setting",
+        onchange: (e: Event) => {
+          save((e.target as HTMLSelectElement).value as T);
+          app.navigate(location.pathname + location.search);
+        },
+      },
+      ...choices.map(([value, name]) => h("option", { value, selected: value === current }, name)),
+    );
+  const zone = setting<TimeZone>("Time zone", timeZone(), [["local", "Local time"], ["utc", "UTC"]], setTimeZone);
+  const theme = setting<ThemeChoice>(
+    "Theme",
+    themeChoice(),
+    [["system", "System theme"], ["light", "Light"], ["dark", "Dark"]],
+    setThemeChoice,
+  );
+  onSystemTheme(() => app.navigate(location.pathname + location.search));
   return h(
     "header",
     { class: "top" },
@@ -62,6 +89,8 @@ function header(app: App): HTMLElement {
       first ? h("a", { href: `/trade/${first}` }, "Trade") : null,
     ),
     status,
+    zone,
+    theme,
     account,
   );
 }
@@ -99,10 +128,22 @@ async function boot(): Promise<void> {
   try {
     app = await App.load(navigate);
   } catch (err) {
-    fill(mount, h("main", {}, h("h1", {}, "Exchange"), h("p", { role: "alert" }, errorText(err))));
+    const retry = h("button", { type: "button", class: "primary", onclick: () => void boot() }, "Try again");
+    fill(
+      mount,
+      h(
+        "main",
+        { class: "failed" },
+        h("h1", {}, "Exchange"),
+        h("p", { role: "alert" }, `${errorText(err)} The page could not start: check your connection, then try again.`),
+        retry,
+      ),
+    );
+    retry.focus();
     return;
   }
   fill(mount, header(app), main);
+  fillToasts(app);
   document.addEventListener("click", (event) => {
     const link = (event.target as Element).closest("a");
     if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;

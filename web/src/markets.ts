@@ -66,6 +66,20 @@ export class Markets {
     return 8;
   }
 
+  /**
+   * Digits a balance of `asset` is shown with: the finest its markets trade it in (the step of
+   * the markets where it is the base, the tick where it is the quote): USDT 2, BTC 5; 8 for an
+   * asset no market names.
+   */
+  displayDecimals(asset: string): number {
+    let digits = -1;
+    for (const m of this.list) {
+      if (m.base === asset) digits = Math.max(digits, m.qtyDecimals);
+      if (m.quote === asset) digits = Math.max(digits, m.priceDecimals);
+    }
+    return digits < 0 ? 8 : digits;
+  }
+
   static async load(): Promise<Markets> {
     const info = await get<{ symbols: SymbolInfo[] }>("/api/v3/exchangeInfo");
     return new Markets(info.symbols.map(marketOf));

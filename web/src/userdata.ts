@@ -10,10 +10,15 @@ import type { Account, Balance, Order } from "./types";
 import { fmt } from "./decimal";
 
 const DEBOUNCE_MS = 150;
+const RETRY_MS = 3000;
 
 export class UserData {
   balances: Balance[] = [];
   openOrders: Order[] = [];
+  /** False until the first refresh answered: the page shows skeletons, not zeros, meanwhile. */
+  loaded = false;
+  /** The last refresh failed (the exchange unreachable): it is retried every few seconds. */
+  failed = false;
   /** Told after each refresh (balances, open orders), so that pages redraw and reload histories. */
   private listeners = new Set<() => void>();
   private timer: number | undefined;
@@ -51,8 +56,13 @@ export class UserData {
       if (!this.alive) return;
       this.balances = account.balances;
       this.openOrders = open.sort((a, b) => b.time - a.time);
+      this.loaded = true;
+      this.failed = false;
     } catch {
-      return; // logged out meanwhile, or a dropped connection: the next event or resync retries
+      if (!this.alive || !this.app.user) return; // logged out meanwhile
+      this.failed = true;
+      window.clearTimeout(this.timer);
+      this.timer = window.setTimeout(() => void this.refresh(), RETRY_MS);
     }
     for (const fn of [...this.listeners]) fn();
   }
@@ -64,10 +74,22 @@ export class UserData {
   }
 }
 
-/** Rows of the balances table: asset, free, locked, in each asset's precision. */
-export function balanceRows(app: App, balances: Balance[]): HTMLTableRowElement[] {
-  return balances.map((b) => {
-    const d = app.markets.assetDecimals(b.asset);
+/** A placeholder that says "loading" to a screen reader and shows a grey bar: never a false zero. */
+export function skeleton(width = "6em"): HTMLSpanElement {
+  return h("span", { class: "skeleton", role: "img", "aria-label": "Loading", style: `width:${width}` });
+}
+
+/** A table body row of skeletons while the first answer is awaited. */
+export function skeletonRow(columns: number): HTMLTableRowElement {
+  return h("tr", { class: "loading" }, ...Array.from({ length: columns }, () => h("td", {}, skeleton("4em"))));
+}
+
+/** Rows of the balances table: asset, free, locked, each in the asset's display precision;
+ * skeleton rows until the user's data has loaded. */
+export function balanceRows(app: App, user: UserData): HTMLTableRowElement[] {
+  if (!user.loaded) return [skeletonRow(3), skeletonRow(3)];
+  return user.balances.map((b) => {
+    const d = app.markets.displayDecimals(b.asset);
     return h(
       "tr",
       {},

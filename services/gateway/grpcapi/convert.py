@@ -1,13 +1,22 @@
 """Between the gRPC messages and the REST code path: requests become REST's parameters (so
-that validation is REST's), REST's Binance-shaped results and the WebSocket tier's payloads
-become messages. Enum values are the Binance names with the enum's prefix
+that validation is REST's); the order path's typed results (gateway.results), REST's market-data
+bodies and the WebSocket tier's payloads become messages, with REST's decimal strings
+(gateway.formatting). Enum values are the Binance names with the enum's prefix
 (SIDE_BUY <-> "BUY")."""
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from exchange_core.klines import Kline
+from exchange_core.marketdb import TradeRow
+from exchange_core.markets import Market
+from exchange_core.records import OrderRecord
 from exchange_proto import api_types_pb2 as apb
 from exchange_proto import market_data_api_pb2 as mpb
 from exchange_proto import trading_api_pb2 as tpb
+from gateway.formatting import fee_str, is_working, placed_working_time, price_str, qty_str, quote_str
+from gateway.results import CancelledOrder, PlacedOrder, StoredOrder
+from gateway.routes.market import OrderBook
+from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
 if TYPE_CHECKING:
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
@@ -78,78 +87,65 @@ def order_ref_params(symbol: str, order_id: int, orig_client_order_id: str) -> d
 # ---------------------------------------------------------------- trading results
 
 
-def placed(d: dict[str, Any]) -> tpb.PlaceOrderResponse:
-    """From POST /api/v3/order's body (ACK, RESULT or FULL)."""
+def _order_fields(
+    out: tpb.PlaceOrderResponse | tpb.Order | tpb.CancelOrderResponse, market: Market, s: OrderRecord
+) -> None:
+    """What every order answer says of the order's state, as REST's JSON says it."""
+    out.price = price_str(market, s.price)
+    out.orig_qty = qty_str(market, s.quantity)
+    out.executed_qty = qty_str(market, s.executed)
+    out.cummulative_quote_qty = quote_str(market, s.executed_quote)
+    out.status = _STATUS.value(OrderStatus(s.status).name)
+    out.time_in_force = _TIF.value(TimeInForce(s.time_in_force).name)
+    out.type = _TYPE.value(OrderType(s.order_type).name)
+    out.side = _SIDE.value(Side(s.side).name)
+    out.self_trade_prevention_mode = _STP.value(StpMode(s.stp_mode).name)
+
+
+def placed(p: PlacedOrder) -> tpb.PlaceOrderResponse:
+    """POST /api/v3/order's answer (ACK, RESULT or FULL)."""
+    market, s = p.market, p.order
     out = tpb.PlaceOrderResponse(
-        symbol=d["symbol"],
-        order_id=d["orderId"],
-        client_order_id=d["clientOrderId"],
-        transact_time=d["transactTime"],
+        symbol=market.symbol, order_id=s.order_id, client_order_id=s.client_order_id, transact_time=s.time
     )
-    if "status" not in d:
+    if p.resp_type == "ACK":
         return out
-    out.price = d["price"]
-    out.orig_qty = d["origQty"]
-    out.executed_qty = d["executedQty"]
-    out.orig_quote_order_qty = d["origQuoteOrderQty"]
-    out.cummulative_quote_qty = d["cummulativeQuoteQty"]
-    out.status = _STATUS.value(d["status"])
-    out.time_in_force = _TIF.value(d["timeInForce"])
-    out.type = _TYPE.value(d["type"])
-    out.side = _SIDE.value(d["side"])
-    out.working_time = d["workingTime"]
-    out.self_trade_prevention_mode = _STP.value(d["selfTradePreventionMode"])
-    for f in d.get("fills", ()):
-        out.fills.add(
-            price=f["price"],
-            qty=f["qty"],
-            commission=f["commission"],
-            commission_asset=f["commissionAsset"],
-            trade_id=f["tradeId"],
-        )
+    _order_fields(out, market, s)
+    out.orig_quote_order_qty = quote_str(market, s.quote_quantity)
+    out.working_time = placed_working_time(s)
+    if p.resp_type == "FULL":
+        for f in p.fills:
+            out.fills.add(
+                price=price_str(market, f.price),
+                qty=qty_str(market, f.quantity),
+                commission=fee_str(market, f.commission, f.commission_asset),
+                commission_asset=f.commission_asset,
+                trade_id=f.trade_id,
+            )
     return out
 
 
-def order(d: dict[str, Any]) -> tpb.Order:
-    """From GET /api/v3/order's body (and openOrders' items)."""
-    return tpb.Order(
-        symbol=d["symbol"],
-        order_id=d["orderId"],
-        client_order_id=d["clientOrderId"],
-        price=d["price"],
-        orig_qty=d["origQty"],
-        executed_qty=d["executedQty"],
-        cummulative_quote_qty=d["cummulativeQuoteQty"],
-        status=_STATUS.value(d["status"]),
-        time_in_force=_TIF.value(d["timeInForce"]),
-        type=_TYPE.value(d["type"]),
-        side=_SIDE.value(d["side"]),
-        time=d["time"],
-        update_time=d["updateTime"],
-        is_working=d["isWorking"],
-        orig_quote_order_qty=d["origQuoteOrderQty"],
-        self_trade_prevention_mode=_STP.value(d["selfTradePreventionMode"]),
-    )
+def order(stored: StoredOrder) -> tpb.Order:
+    """GET /api/v3/order's answer (and openOrders' items)."""
+    market, s = stored.market, stored.record
+    out = tpb.Order(symbol=market.symbol, order_id=s.order_id, client_order_id=s.client_order_id)
+    _order_fields(out, market, s)
+    out.time, out.update_time, out.is_working = s.time, s.update_time, is_working(s)
+    out.orig_quote_order_qty = quote_str(market, s.quote_quantity)
+    return out
 
 
-def cancelled(d: dict[str, Any]) -> tpb.CancelOrderResponse:
-    """From DELETE /api/v3/order's body (and DELETE openOrders' items)."""
-    return tpb.CancelOrderResponse(
-        symbol=d["symbol"],
-        order_id=d["orderId"],
-        orig_client_order_id=d["origClientOrderId"],
-        client_order_id=d["clientOrderId"],
-        transact_time=d["transactTime"],
-        price=d["price"],
-        orig_qty=d["origQty"],
-        executed_qty=d["executedQty"],
-        cummulative_quote_qty=d["cummulativeQuoteQty"],
-        status=_STATUS.value(d["status"]),
-        time_in_force=_TIF.value(d["timeInForce"]),
-        type=_TYPE.value(d["type"]),
-        side=_SIDE.value(d["side"]),
-        self_trade_prevention_mode=_STP.value(d["selfTradePreventionMode"]),
+def cancelled(c: CancelledOrder) -> tpb.CancelOrderResponse:
+    """DELETE /api/v3/order's answer (and DELETE openOrders' items)."""
+    out = tpb.CancelOrderResponse(
+        symbol=c.market.symbol,
+        order_id=c.order.order_id,
+        orig_client_order_id=c.order.client_order_id,
+        client_order_id=c.client_order_id,
+        transact_time=c.transact_time,
     )
+    _order_fields(out, c.market, c.order)
+    return out
 
 
 def execution_report(d: dict[str, Any]) -> tpb.ExecutionReport:
@@ -210,40 +206,37 @@ def _levels(rows: list[list[str]]) -> list[apb.PriceLevel]:
     return [apb.PriceLevel(price=p, quantity=q) for p, q in rows]
 
 
-def order_book(d: dict[str, Any]) -> mpb.OrderBook:
-    """From GET /api/v3/depth's body."""
-    return mpb.OrderBook(last_update_id=d["lastUpdateId"], bids=_levels(d["bids"]), asks=_levels(d["asks"]))
+def order_book(book: OrderBook) -> mpb.OrderBook:
+    """From GET /api/v3/depth's body (its decimal strings)."""
+    return mpb.OrderBook(
+        last_update_id=book["lastUpdateId"], bids=_levels(book["bids"]), asks=_levels(book["asks"])
+    )
 
 
-def trade(d: dict[str, Any]) -> mpb.Trade:
-    """From an item of GET /api/v3/trades."""
+def trade(market: Market, t: TradeRow) -> mpb.Trade:
+    """From a row of the market's trade history."""
     return mpb.Trade(
-        id=d["id"],
-        price=d["price"],
-        qty=d["qty"],
-        quote_qty=d["quoteQty"],
-        time=d["time"],
-        is_buyer_maker=d["isBuyerMaker"],
+        id=t.id,
+        price=price_str(market, t.price),
+        qty=qty_str(market, t.qty),
+        quote_qty=quote_str(market, t.quote_qty),
+        time=t.time,
+        is_buyer_maker=t.is_buyer_maker,
     )
 
 
-def kline(k: list[Any]) -> mpb.Kline:
-    """From an item of GET /api/v3/klines."""
+def kline(market: Market, k: Kline) -> mpb.Kline:
+    """From a candle of the market's history."""
+    open_, high, low, close = (price_str(market, p) for p in (k.open, k.high, k.low, k.close))
     return mpb.Kline(
-        open_time=k[0],
-        open=k[1],
-        high=k[2],
-        low=k[3],
-        close=k[4],
-        volume=k[5],
-        close_time=k[6],
-        quote_volume=k[7],
-        trades=k[8],
-    )
+        open_time=k.open_time, open=open_, high=high, low=low, close=close,
+        volume=qty_str(market, k.volume), close_time=k.close_time,
+        quote_volume=quote_str(market, k.quote_volume), trades=k.trades,
+    )  # fmt: skip
 
 
 def depth_update(d: dict[str, Any]) -> mpb.DepthUpdate:
-    """From a <symbol>@depth payload (ws.payloads.Formatter.depth_update)."""
+    """From a <symbol>@depth payload (marketdata.payloads.Formatter.depth_update)."""
     return mpb.DepthUpdate(
         event_time=d["E"],
         symbol=d["s"],
@@ -255,12 +248,12 @@ def depth_update(d: dict[str, Any]) -> mpb.DepthUpdate:
 
 
 def stream_trade(d: dict[str, Any]) -> mpb.Trade:
-    """From a <symbol>@trade payload (ws.payloads.Formatter.trade)."""
+    """From a <symbol>@trade payload (marketdata.payloads.Formatter.trade)."""
     return mpb.Trade(id=d["t"], price=d["p"], qty=d["q"], time=d["T"], is_buyer_maker=d["m"])
 
 
 def ticker(d: dict[str, Any]) -> mpb.Ticker:
-    """From a <symbol>@ticker payload (ws.payloads.Formatter.ticker)."""
+    """From a <symbol>@ticker payload (marketdata.payloads.Formatter.ticker)."""
     return mpb.Ticker(
         event_time=d["E"],
         symbol=d["s"],

@@ -13,9 +13,9 @@ from gateway.context import GatewayContext
 from gateway.feeds import Convert, MarketFeeds
 from gateway.grpcapi import convert
 from gateway.grpcapi.status import abort, answer, slow_consumer
-from gateway.routes.market import candles, latest_trades, order_book
+from gateway.routes.market import candle_rows, latest_trade_rows, order_book
 from gateway.validation import market_of
-from ws.streams import SPEEDS_MS, depth_name
+from marketdata.streams import SPEEDS_MS, depth_name
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -34,8 +34,9 @@ class MarketDataService(mgrpc.MarketDataServicer):
 
     async def GetTrades(self, request: mpb.GetTradesRequest, context: Context) -> mpb.GetTradesResponse:
         async def work() -> mpb.GetTradesResponse:
-            rows = await latest_trades(self.ctx, convert.params(symbol=request.symbol, limit=request.limit))
-            return mpb.GetTradesResponse(trades=[convert.trade(t) for t in rows])
+            given = convert.params(symbol=request.symbol, limit=request.limit)
+            market, rows = await latest_trade_rows(self.ctx, given)
+            return mpb.GetTradesResponse(trades=[convert.trade(market, t) for t in rows])
 
         return await answer(context, work())
 
@@ -48,8 +49,8 @@ class MarketDataService(mgrpc.MarketDataServicer):
                 startTime=request.start_time,
                 endTime=request.end_time,
             )
-            rows = await candles(self.ctx, given)
-            return mpb.GetKlinesResponse(klines=[convert.kline(k) for k in rows])
+            market, rows = await candle_rows(self.ctx, given)
+            return mpb.GetKlinesResponse(klines=[convert.kline(market, k) for k in rows])
 
         return await answer(context, work())
 
@@ -66,20 +67,26 @@ class MarketDataService(mgrpc.MarketDataServicer):
     async def StreamTrades(
         self, request: mpb.StreamTradesRequest, context: Context
     ) -> AsyncIterator[mpb.Trade]:
-        symbol = await answer(context, self._symbol(request.symbol))
-        async for message in self._stream(context, symbol, f"{symbol.lower()}@trade", convert.stream_trade):
+        async for message in self._symbol_stream(context, request.symbol, "trade", convert.stream_trade):
             yield message
 
     async def StreamTicker(
         self, request: mpb.StreamTickerRequest, context: Context
     ) -> AsyncIterator[mpb.Ticker]:
-        symbol = await answer(context, self._symbol(request.symbol))
-        async for message in self._stream(context, symbol, f"{symbol.lower()}@ticker", convert.ticker):
+        async for message in self._symbol_stream(context, request.symbol, "ticker", convert.ticker):
             yield message
 
     async def _symbol(self, symbol: str) -> str:
         """The market's symbol; raises -1102 (none given) or -1121 (unknown)."""
         return market_of({"symbol": symbol}, self.ctx.markets).symbol
+
+    async def _symbol_stream(
+        self, context: Context, given: str, kind: str, to_message: Convert
+    ) -> AsyncIterator[Any]:
+        """The <symbol>@`kind` stream of the market `given` names (-1102/-1121 as _symbol)."""
+        symbol = await answer(context, self._symbol(given))
+        async for message in self._stream(context, symbol, f"{symbol.lower()}@{kind}", to_message):
+            yield message
 
     async def _stream(
         self, context: Context, symbol: str, name: str, to_message: Convert

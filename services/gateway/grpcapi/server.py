@@ -16,12 +16,12 @@ from exchange_proto import (
     trading_api_pb2,
     trading_api_pb2_grpc,
 )
-from gateway.auth import ApiKeyCache
 from gateway.context import GatewayContext
 from gateway.grpcapi.marketdata import MarketDataService
 from gateway.grpcapi.signing import Signer
 from gateway.grpcapi.telemetry import GrpcTelemetry
 from gateway.grpcapi.trading import TradingService
+from gateway.keycache import ApiKeyCache
 
 log = logging.getLogger("gateway.grpc")
 

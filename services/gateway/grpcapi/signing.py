@@ -1,4 +1,4 @@
-"""The SIGNED rules over gRPC: the REST checks (gateway.auth) on values carried in metadata.
+"""The SIGNED rules over gRPC: the REST checks (gateway.signed) on values carried in metadata.
 
 A signed call carries, in its request metadata:
 - `x-mbx-apikey`: the API key;
@@ -21,8 +21,9 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from gateway.auth import ApiKeyCache, check_api_key_format, verify_signed
 from gateway.context import GatewayContext
+from gateway.keycache import ApiKeyCache
+from gateway.signed import check_api_key_format, verify_signed
 
 API_KEY = "x-mbx-apikey"
 TIMESTAMP = "x-mbx-timestamp"
@@ -69,7 +70,7 @@ class Signer:
         self, method: str, request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> int:
         """The user id of a validly signed call of `method`; raises ApiError as REST does
-        (gateway.auth.verify_signed, after -2014 for a missing or malformed key)."""
+        (gateway.signed.verify_signed, after -2014 for a missing or malformed key)."""
         metadata = _metadata(context)
         api_key = check_api_key_format(metadata.get(API_KEY, ""))
         timestamp = metadata.get(TIMESTAMP, "")

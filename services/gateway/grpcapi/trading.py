@@ -33,8 +33,7 @@ class TradingService(tgrpc.TradingServicer):
 
     @property
     def orders(self) -> OrderService:
-        orders: OrderService = self.ctx.orders
-        return orders
+        return self.ctx.orders
 
     async def _user(self, name: str, request: Message, context: Context) -> int:
         return await self.signer.user_of(method(name), request, context)

@@ -1,16 +1,17 @@
 """Signed account endpoints: account (balances), myTrades, account/commission, rateLimit/order."""
 
-import time
-from typing import Any
-
 from fastapi import APIRouter, Request
 
+from exchange_core.clock import now_ms
 from exchange_core.markets import Market
 from exchange_core.units import from_units
 from gateway.accounts import asset_decimals
-from gateway.auth import API_KEY_HEADER, Caller, context, request_params
-from gateway.context import GatewayContext
+from gateway.callers import API_KEY_HEADER, Caller
+from gateway.context import GatewayContext, context
+from gateway.formatting import trade_json
+from gateway.params import request_params
 from gateway.ratelimit import RateLimiter
+from gateway.responses import JsonObject
 from gateway.validation import market_of
 
 router = APIRouter(prefix="/api/v3", tags=["account"])
@@ -32,12 +33,12 @@ async def balance_rows(ctx: GatewayContext, user_id: int, omit_zero: bool) -> li
 
 
 @router.get("/account")
-async def account(request: Request, who: Caller) -> dict[str, Any]:
+async def account(request: Request, who: Caller) -> JsonObject:
     """Balances (free and locked) and permissions, Binance's shape."""
     return await account_info(context(request), who.user_id, await request_params(request))
 
 
-async def account_info(ctx: GatewayContext, user_id: int, params: dict[str, str]) -> dict[str, Any]:
+async def account_info(ctx: GatewayContext, user_id: int, params: dict[str, str]) -> JsonObject:
     """REST account and the WebSocket API's account.status: balances (without the empty ones
     when omitZeroBalances=true), commissions and permissions, Binance's shape."""
     omit_zero = params.get("omitZeroBalances", "false").lower() == "true"
@@ -62,7 +63,7 @@ async def account_info(ctx: GatewayContext, user_id: int, params: dict[str, str]
         "brokered": False,
         "requireSelfTradePrevention": False,
         "preventSor": False,
-        "updateTime": time.time_ns() // 1_000_000,
+        "updateTime": now_ms(),
         "accountType": "SPOT",
         "balances": balances,
         "permissions": ["SPOT"],
@@ -71,9 +72,10 @@ async def account_info(ctx: GatewayContext, user_id: int, params: dict[str, str]
 
 
 @router.get("/myTrades")
-async def my_trades(request: Request, who: Caller) -> list[dict[str, Any]]:
+async def my_trades(request: Request, who: Caller) -> list[JsonObject]:
     """The user's trades in one market."""
-    return await context(request).orders.my_trades(who.user_id, await request_params(request))  # type: ignore[no-any-return]
+    found = await context(request).orders.my_trades(who.user_id, await request_params(request))
+    return [trade_json(t) for t in found]
 
 
 def fee_fraction(ppm: int) -> str:
@@ -81,7 +83,7 @@ def fee_fraction(ppm: int) -> str:
     return from_units(ppm * 100, 8)
 
 
-def commission_rates(market: Market) -> dict[str, Any]:
+def commission_rates(market: Market) -> JsonObject:
     """Binance's account/commission answer for `market`: the registry's maker and taker fees,
     no buyer/seller or tax commission, no discount (there is no discount asset here)."""
     zero = fee_fraction(0)
@@ -104,7 +106,7 @@ def commission_rates(market: Market) -> dict[str, Any]:
 
 
 @router.get("/account/commission")
-async def account_commission(request: Request, who: Caller) -> dict[str, Any]:
+async def account_commission(request: Request, who: Caller) -> JsonObject:
     """The commission rates of one market (`symbol`, required), from the markets registry:
     {symbol, standardCommission{maker, taker, buyer, seller}, taxCommission{...}, discount{...}},
     rates as decimal fractions ("0.00100000" is 0.1%)."""
@@ -113,7 +115,7 @@ async def account_commission(request: Request, who: Caller) -> dict[str, Any]:
 
 
 @router.get("/rateLimit/order")
-async def order_rate_limits(request: Request, who: Caller) -> list[dict[str, Any]]:
+async def order_rate_limits(request: Request, who: Caller) -> list[JsonObject]:
     """The caller's order count in each ORDERS rate limit in force: [{rateLimitType, interval,
     intervalNum, limit, count}]. Orders are counted per API key when they are received (a filled
     order is not taken off, as the limits themselves count). Like the limits, the counts are this

@@ -3,6 +3,9 @@
 With WEB_DIR holding index.html:
 - a file of WEB_DIR is served as is; files under `assets/` have content hashes in their names
   and are cached for a year (immutable), everything else must be revalidated (`no-cache`);
+- a file built with precompressed copies (`name.br`, `name.gz`, written by the web build) is sent
+  as the copy the request accepts (brotli first), with its Content-Encoding and
+  `Vary: Accept-Encoding`; else as is;
 - any other GET path without a file extension is a client-side route (`/trade/BTCUSDT`) and
   gets index.html;
 - paths of the APIs (`/api/...`, `/docs`, `/openapi.json`, `/redoc`) are never shadowed.
@@ -11,6 +14,7 @@ first, and a wrong method on a route stays a 405. Without a built app, `/` is th
 and every other unknown path a 404.
 """
 
+import mimetypes
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -18,7 +22,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
-from gateway.auth import context
+from gateway.context import context
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,23 +69,61 @@ def built_app(request: Request) -> Path | None:
     return None
 
 
-def index_page(root: Path) -> FileResponse:
-    return FileResponse(root / "index.html", headers={"Cache-Control": REVALIDATE})
+ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
 
 
-def static_file(root: Path, path: str) -> FileResponse | None:
+def accepted_encodings(header: str) -> set[str]:
+    """The content codings an Accept-Encoding header accepts (those not given q=0), lower-cased."""
+    accepted: set[str] = set()
+    for item in header.split(","):
+        name, *params = item.split(";")
+        weight = 1.0
+        for param in params:
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if name.strip() and weight > 0:
+            accepted.add(name.strip().lower())
+    return accepted
+
+
+def file_response(request: Request, file: Path, cache: str) -> FileResponse:
+    """`file` with its cache policy: its precompressed copy when one exists and is accepted."""
+    accepted = accepted_encodings(request.headers.get("accept-encoding", ""))
+    media_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    for coding, suffix in ENCODINGS:
+        packed = file.with_name(file.name + suffix)
+        if (coding in accepted or "*" in accepted) and packed.is_file():
+            headers = {"Cache-Control": cache, "Content-Encoding": coding, "Vary": "Accept-Encoding"}
+            return FileResponse(packed, media_type=media_type, headers=headers)
+    vary = (
+        {"Vary": "Accept-Encoding"}
+        if any(file.with_name(file.name + s).is_file() for _, s in ENCODINGS)
+        else {}
+    )
+    return FileResponse(file, media_type=media_type, headers={"Cache-Control": cache, **vary})
+
+
+def index_page(request: Request, root: Path) -> FileResponse:
+    return file_response(request, root / "index.html", REVALIDATE)
+
+
+def static_file(request: Request, root: Path, path: str) -> FileResponse | None:
     """The file `path` names inside `root` (never outside it), with its cache policy; or None."""
     candidate = (root / path).resolve()
     if not candidate.is_relative_to(root) or not candidate.is_file():
         return None
     cache = IMMUTABLE if path.startswith(f"{HASHED_DIR}/") else REVALIDATE
-    return FileResponse(candidate, headers={"Cache-Control": cache})
+    return file_response(request, candidate, cache)
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
 async def home(request: Request) -> Response:
     root = built_app(request)
-    return index_page(root) if root is not None else HTMLResponse(OVERVIEW)
+    return index_page(request, root) if root is not None else HTMLResponse(OVERVIEW)
 
 
 async def web_path(request: Request, exc: Exception) -> Response:
@@ -90,10 +132,10 @@ async def web_path(request: Request, exc: Exception) -> Response:
     root = built_app(request)
     path = request.url.path.lstrip("/")
     if root is not None and request.method in ("GET", "HEAD") and not path.startswith(API_PREFIXES):
-        found = static_file(root, path)
+        found = static_file(request, root, path)
         if found is not None:
             return found
         if "." not in path.rsplit("/", 1)[-1]:
-            return index_page(root)
+            return index_page(request, root)
     http_exc = exc if isinstance(exc, HTTPException) else HTTPException(status_code=404)
     return await http_exception_handler(request, http_exc)

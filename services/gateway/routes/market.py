@@ -6,18 +6,19 @@ trades, candles and 24h statistics from the history the DB processor writes.
 """
 
 import json
-import time
-from typing import Any
+from typing import TypedDict
 
 from fastapi import APIRouter, Request
 
 from exchange_core import marketdb, redisio
+from exchange_core.clock import now_ms
 from exchange_core.errors import BAD_INTERVAL, INVALID_PARAMETER, ApiError
-from exchange_core.klines import time_zone_offset
+from exchange_core.klines import Kline, time_zone_offset
 from exchange_core.markets import Market
 from exchange_core.units import from_units
-from gateway.auth import context, request_params
-from gateway.context import GatewayContext
+from gateway.context import GatewayContext, context
+from gateway.params import request_params
+from gateway.responses import JsonObject
 from gateway.validation import int_param, market_of
 
 router = APIRouter(prefix="/api/v3", tags=["market"])
@@ -26,8 +27,20 @@ DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
 INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+class DepthSnapshot(TypedDict):
+    """depth:{SYMBOL} as the engine writes it: integer units, [price, qty] best first."""
+
+    lastUpdateId: int
+    bids: list[list[int]]
+    asks: list[list[int]]
+
+
+class OrderBook(TypedDict):
+    """GET /api/v3/depth's body: [price, qty] as decimal strings, best first."""
+
+    lastUpdateId: int
+    bids: list[list[str]]
+    asks: list[list[str]]
 
 
 def bounded(params: dict[str, str], name: str, default: int, maximum: int) -> int:
@@ -37,21 +50,21 @@ def bounded(params: dict[str, str], name: str, default: int, maximum: int) -> in
     return value
 
 
-async def book(request: Request, market: Market) -> dict[str, Any]:
+async def book(request: Request, market: Market) -> DepthSnapshot:
     """The engine's latest depth snapshot: {"lastUpdateId", "bids", "asks"} in integer units."""
     return await depth_snapshot(context(request), market)
 
 
-async def depth_snapshot(ctx: GatewayContext, market: Market) -> dict[str, Any]:
+async def depth_snapshot(ctx: GatewayContext, market: Market) -> DepthSnapshot:
     """The engine's latest depth snapshot: {"lastUpdateId", "bids", "asks"} in integer units."""
     raw = await redisio.get(ctx.redis, ctx.keys.depth(market.symbol))
     if raw is None:
         return {"lastUpdateId": 0, "bids": [], "asks": []}
-    snapshot: dict[str, Any] = json.loads(raw)
+    snapshot: DepthSnapshot = json.loads(raw)
     return snapshot
 
 
-def top_of_book(snapshot: dict[str, Any]) -> tuple[list[int], list[int]]:
+def top_of_book(snapshot: DepthSnapshot) -> tuple[list[int], list[int]]:
     """Best bid and best ask as [price, qty] in integer units ([0, 0] for an empty side)."""
     bid = snapshot["bids"][0] if snapshot["bids"] else [0, 0]
     ask = snapshot["asks"][0] if snapshot["asks"] else [0, 0]
@@ -64,13 +77,13 @@ def levels(market: Market, rows: list[list[int]], limit: int) -> list[list[str]]
 
 
 @router.get("/depth")
-async def depth(request: Request) -> dict[str, Any]:
+async def depth(request: Request) -> JsonObject:
     """Order book: `limit` levels per side (default 100, up to 5000; levels beyond the engine's
     snapshot of 1000 are not kept). lastUpdateId chains with the WebSocket depth diffs."""
-    return await order_book(context(request), await request_params(request))
+    return dict(await order_book(context(request), await request_params(request)))
 
 
-async def order_book(ctx: GatewayContext, params: dict[str, str]) -> dict[str, Any]:
+async def order_book(ctx: GatewayContext, params: dict[str, str]) -> OrderBook:
     """GET /api/v3/depth (and gRPC GetOrderBook): `symbol`, `limit`."""
     market = market_of(params, ctx.markets)
     limit = bounded(params, "limit", 100, 5000)
@@ -82,7 +95,7 @@ async def order_book(ctx: GatewayContext, params: dict[str, str]) -> dict[str, A
     }
 
 
-def trade_json(market: Market, t: marketdb.TradeRow) -> dict[str, Any]:
+def trade_json(market: Market, t: marketdb.TradeRow) -> JsonObject:
     return {
         "id": t.id,
         "price": from_units(t.price, market.quote.decimals),
@@ -95,27 +108,38 @@ def trade_json(market: Market, t: marketdb.TradeRow) -> dict[str, Any]:
 
 
 @router.get("/trades")
-async def recent_trades(request: Request) -> list[dict[str, Any]]:
+async def recent_trades(request: Request) -> list[JsonObject]:
     """The latest trades (default 500, up to 1000), oldest first."""
     return await latest_trades(context(request), await request_params(request))
 
 
-async def latest_trades(ctx: GatewayContext, params: dict[str, str]) -> list[dict[str, Any]]:
-    """GET /api/v3/trades (and gRPC GetTrades): `symbol`, `limit`."""
-    market = market_of(params, ctx.markets)
-    limit = bounded(params, "limit", 500, 1000)
-    async with ctx.pool.acquire() as conn:
-        rows = await marketdb.recent_trades(conn, market.symbol, limit)
+async def latest_trades(ctx: GatewayContext, params: dict[str, str]) -> list[JsonObject]:
+    """GET /api/v3/trades and the WebSocket API's trades.recent."""
+    market, rows = await latest_trade_rows(ctx, params)
     return [trade_json(market, t) for t in rows]
 
 
-@router.get("/historicalTrades")
-async def historical_trades(request: Request) -> list[dict[str, Any]]:
-    """Older trades from trade id `fromId` (default: the latest `limit`)."""
-    ctx = context(request)
-    params = await request_params(request)
+async def latest_trade_rows(
+    ctx: GatewayContext, params: dict[str, str]
+) -> tuple[Market, list[marketdb.TradeRow]]:
+    """The market and its latest trades (REST trades, gRPC GetTrades): `symbol`, `limit`."""
     market = market_of(params, ctx.markets)
     limit = bounded(params, "limit", 500, 1000)
+    async with ctx.pool.acquire() as conn:
+        return market, await marketdb.recent_trades(conn, market.symbol, limit)
+
+
+async def _trades_query(request: Request) -> tuple[GatewayContext, dict[str, str], Market, int]:
+    """A trade listing's context, parameters, market (`symbol`) and `limit` (500, at most 1000)."""
+    ctx = context(request)
+    params = await request_params(request)
+    return ctx, params, market_of(params, ctx.markets), bounded(params, "limit", 500, 1000)
+
+
+@router.get("/historicalTrades")
+async def historical_trades(request: Request) -> list[JsonObject]:
+    """Older trades from trade id `fromId` (default: the latest `limit`)."""
+    ctx, params, market, limit = await _trades_query(request)
     from_id = int_param(params, "fromId")
     async with ctx.pool.acquire() as conn:
         if from_id is None:
@@ -126,12 +150,9 @@ async def historical_trades(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/aggTrades")
-async def agg_trades(request: Request) -> list[dict[str, Any]]:
+async def agg_trades(request: Request) -> list[JsonObject]:
     """Trades of one taker order at one price, aggregated; by fromId or startTime/endTime."""
-    ctx = context(request)
-    params = await request_params(request)
-    market = market_of(params, ctx.markets)
-    limit = bounded(params, "limit", 500, 1000)
+    ctx, params, market, limit = await _trades_query(request)
     async with ctx.pool.acquire() as conn:
         rows = await marketdb.agg_trades(
             conn,
@@ -158,7 +179,7 @@ async def agg_trades(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/klines")
-async def klines(request: Request) -> list[list[Any]]:
+async def klines(request: Request) -> list[list[object]]:
     """Candles for any Binance interval from 1m, oldest first (default 500, up to 1000).
     `timeZone` (default 0; hours such as 8 or -1, or hours:minutes such as 05:45, in [-12:00,
     +14:00]) moves the candles' boundaries to local time (1d from local midnight, 1M from the
@@ -168,7 +189,7 @@ async def klines(request: Request) -> list[list[Any]]:
 
 
 @router.get("/uiKlines")
-async def ui_klines(request: Request) -> list[list[Any]]:
+async def ui_klines(request: Request) -> list[list[object]]:
     """Candles for presentation: the same parameters and answer as klines (Binance may adjust
     these for charts; here they are klines' candles)."""
     return await candles(context(request), await request_params(request))
@@ -184,26 +205,9 @@ def time_zone_param(params: dict[str, str]) -> int:
         ) from exc
 
 
-async def candles(ctx: GatewayContext, params: dict[str, str]) -> list[list[Any]]:
-    """GET /api/v3/klines and uiKlines (and gRPC GetKlines): `symbol`, `interval`, `startTime`,
-    `endTime`, `limit`, `timeZone`. Raises -1120 for an unknown interval, -1130 for a bad time
-    zone or limit."""
-    market = market_of(params, ctx.markets)
-    interval = params.get("interval", "")
-    if interval not in INTERVALS:
-        raise ApiError(BAD_INTERVAL, "Invalid interval.")
-    limit = bounded(params, "limit", 500, 1000)
-    offset = time_zone_param(params)
-    async with ctx.pool.acquire() as conn:
-        rows = await marketdb.klines(
-            conn,
-            market.symbol,
-            interval,
-            int_param(params, "startTime"),
-            int_param(params, "endTime"),
-            limit,
-            offset,
-        )
+async def candles(ctx: GatewayContext, params: dict[str, str]) -> list[list[object]]:
+    """GET /api/v3/klines and uiKlines (and the WebSocket API's): Binance's rows."""
+    market, rows = await candle_rows(ctx, params)
     q, b = market.quote.decimals, market.base.decimals
     zero_b, zero_q = from_units(0, b), from_units(0, q)
     return [
@@ -225,8 +229,31 @@ async def candles(ctx: GatewayContext, params: dict[str, str]) -> list[list[Any]
     ]
 
 
+async def candle_rows(ctx: GatewayContext, params: dict[str, str]) -> tuple[Market, list[Kline]]:
+    """The market and its candles (REST klines, gRPC GetKlines): `symbol`, `interval`,
+    `startTime`, `endTime`, `limit`, `timeZone`. Raises -1120 for an unknown interval, -1130 for
+    a bad time zone or limit."""
+    market = market_of(params, ctx.markets)
+    interval = params.get("interval", "")
+    if interval not in INTERVALS:
+        raise ApiError(BAD_INTERVAL, "Invalid interval.")
+    limit = bounded(params, "limit", 500, 1000)
+    offset = time_zone_param(params)
+    async with ctx.pool.acquire() as conn:
+        rows = await marketdb.klines(
+            conn,
+            market.symbol,
+            interval,
+            int_param(params, "startTime"),
+            int_param(params, "endTime"),
+            limit,
+            offset,
+        )
+    return market, rows
+
+
 @router.get("/avgPrice")
-async def avg_price(request: Request) -> dict[str, Any]:
+async def avg_price(request: Request) -> JsonObject:
     """Volume-weighted average price of the last 5 minutes."""
     ctx = context(request)
     params = await request_params(request)

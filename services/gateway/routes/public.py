@@ -1,15 +1,14 @@
 """Public REST endpoints: ping, time, exchangeInfo."""
 
-import time
-from typing import Any
-
 from fastapi import APIRouter, Request
 
+from exchange_core.clock import now_ms
 from exchange_core.errors import BAD_SYMBOL, ApiError
 from exchange_core.markets import Market
 from exchange_core.units import from_units
-from gateway.auth import context, request_params
-from gateway.context import GatewayContext
+from gateway.context import GatewayContext, context
+from gateway.params import request_params
+from gateway.responses import JsonObject
 from gateway.validation import (
     DEFAULT_STP,
     MAX_TRAILING_DELTA,
@@ -24,7 +23,7 @@ router = APIRouter(prefix="/api/v3", tags=["market"])
 
 
 @router.get("/ping")
-async def ping() -> dict[str, Any]:
+async def ping() -> JsonObject:
     """Test connectivity."""
     return {}
 
@@ -32,10 +31,10 @@ async def ping() -> dict[str, Any]:
 @router.get("/time")
 async def server_time() -> dict[str, int]:
     """The server's time in ms."""
-    return {"serverTime": time.time_ns() // 1_000_000}
+    return {"serverTime": now_ms()}
 
 
-def symbol_info(market: Market) -> dict[str, Any]:
+def symbol_info(market: Market) -> JsonObject:
     """One market of exchangeInfo: its filters are exactly the rules parse_new_order applies."""
     spec = market.spec
     q, b = market.quote.decimals, market.base.decimals
@@ -103,12 +102,12 @@ def symbol_info(market: Market) -> dict[str, Any]:
 
 
 @router.get("/exchangeInfo")
-async def exchange_info(request: Request) -> dict[str, Any]:
+async def exchange_info(request: Request) -> JsonObject:
     """Trading rules and symbol information, Binance's shape (`symbol` or `symbols` to filter)."""
     return exchange_info_body(context(request), await request_params(request))
 
 
-def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> dict[str, Any]:
+def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> JsonObject:
     """exchangeInfo (REST and the WebSocket API): every market, or those of `symbol` or `symbols`
     (a JSON list such as ["BTCUSDT","ETHUSDT"]); -1121 for a symbol that is not listed."""
     wanted: list[str] | None = None
@@ -121,7 +120,7 @@ def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> dict[str,
     markets = [ctx.markets[s] for s in wanted] if wanted is not None else list(ctx.markets.values())
     return {
         "timezone": "UTC",
-        "serverTime": time.time_ns() // 1_000_000,
+        "serverTime": now_ms(),
         "rateLimits": ctx.settings.rate_limits().advertised(),
         "exchangeFilters": [],
         "symbols": [symbol_info(m) for m in markets],

@@ -9,17 +9,19 @@ weighted average and (24hr) the book and previous close, as Binance does.
 import json
 import re
 from decimal import Decimal
-from typing import Any
 
 from fastapi import APIRouter, Request
 
 from exchange_core import marketdb
+from exchange_core.clock import now_ms
 from exchange_core.errors import INVALID_PARAMETER, TOO_MANY_PARAMETERS, ApiError
 from exchange_core.klines import DAY, HOUR, MINUTE
 from exchange_core.markets import Market
 from exchange_core.units import from_units
-from gateway.auth import context, request_params
-from gateway.routes.market import book, now_ms, time_zone_param, top_of_book
+from gateway.context import context
+from gateway.params import request_params
+from gateway.responses import JsonObject
+from gateway.routes.market import book, time_zone_param, top_of_book
 from gateway.validation import market_of, missing
 
 router = APIRouter(prefix="/api/v3", tags=["market"])
@@ -82,10 +84,10 @@ async def window_stats(request: Request, market: Market, open_ms: int, now: int)
     return stats or marketdb.Ticker24h(0, 0, 0, 0, 0, 0, 0, -1, -1, open_ms, now, 0)
 
 
-def stats_json(market: Market, stats: marketdb.Ticker24h, mini: bool) -> dict[str, Any]:
+def stats_json(market: Market, stats: marketdb.Ticker24h, mini: bool) -> JsonObject:
     """Binance's rolling-window ticker fields (FULL or MINI) of `stats`."""
     q, b = market.quote.decimals, market.base.decimals
-    out: dict[str, Any] = {"symbol": market.symbol}
+    out: JsonObject = {"symbol": market.symbol}
     if not mini:
         change = stats.last - stats.open if stats.count else 0
         percent = Decimal(change * 100) / Decimal(stats.open) if stats.count and stats.open else Decimal(0)
@@ -111,7 +113,7 @@ def stats_json(market: Market, stats: marketdb.Ticker24h, mini: bool) -> dict[st
     return out
 
 
-async def ticker_of(request: Request, market: Market, mini: bool) -> dict[str, Any]:
+async def ticker_of(request: Request, market: Market, mini: bool) -> JsonObject:
     """ticker/24hr of one market: the rolling fields, and (FULL) the previous close, the last
     trade's quantity and the best bid and ask, in Binance's order."""
     now = now_ms()
@@ -138,7 +140,7 @@ async def ticker_of(request: Request, market: Market, mini: bool) -> dict[str, A
 
 
 @router.get("/ticker/24hr", response_model=None)
-async def ticker_24hr(request: Request) -> dict[str, Any] | list[dict[str, Any]]:
+async def ticker_24hr(request: Request) -> JsonObject | list[JsonObject]:
     """Rolling 24-hour statistics for one market (`symbol`), several (`symbols`) or all;
     `type` FULL (default) or MINI."""
     params = await request_params(request)
@@ -150,7 +152,7 @@ async def ticker_24hr(request: Request) -> dict[str, Any] | list[dict[str, Any]]
 
 
 @router.get("/ticker", response_model=None)
-async def rolling_ticker(request: Request) -> dict[str, Any] | list[dict[str, Any]]:
+async def rolling_ticker(request: Request) -> JsonObject | list[JsonObject]:
     """Rolling-window statistics: `symbol` or `symbols` (one required, up to 100), `windowSize`
     1m-59m, 1h-23h or 1d-7d (default 1d), `type` FULL (default) or MINI. As on Binance, openTime
     is the start of the minute holding now - windowSize (so the window is up to 59,999 ms longer)
@@ -165,7 +167,7 @@ async def rolling_ticker(request: Request) -> dict[str, Any] | list[dict[str, An
 
 
 @router.get("/ticker/tradingDay", response_model=None)
-async def trading_day_ticker(request: Request) -> dict[str, Any] | list[dict[str, Any]]:
+async def trading_day_ticker(request: Request) -> JsonObject | list[JsonObject]:
     """Statistics of the current trading day: `symbol` or `symbols` (one required, up to 100),
     `timeZone` (default 0: hours such as 8 or -1, or hours:minutes such as 05:45, in [-12:00,
     +14:00]), `type` FULL (default) or MINI. openTime is the day's start in that time zone,
@@ -183,12 +185,12 @@ async def trading_day_ticker(request: Request) -> dict[str, Any] | list[dict[str
 
 
 @router.get("/ticker/price", response_model=None)
-async def ticker_price(request: Request) -> dict[str, Any] | list[dict[str, Any]]:
+async def ticker_price(request: Request) -> JsonObject | list[JsonObject]:
     """The last trade price of one market, several or all."""
     ctx = context(request)
     params = await request_params(request)
     chosen = symbols_of(request, params)
-    out = []
+    out: list[JsonObject] = []
     async with ctx.pool.acquire() as conn:
         for market in chosen or ctx.markets.values():
             last = await marketdb.recent_trades(conn, market.symbol, 1)
@@ -202,11 +204,11 @@ async def ticker_price(request: Request) -> dict[str, Any] | list[dict[str, Any]
 
 
 @router.get("/ticker/bookTicker", response_model=None)
-async def book_ticker(request: Request) -> dict[str, Any] | list[dict[str, Any]]:
+async def book_ticker(request: Request) -> JsonObject | list[JsonObject]:
     """Best bid and ask of one market, several or all."""
     params = await request_params(request)
     chosen = symbols_of(request, params)
-    out = []
+    out: list[JsonObject] = []
     for market in chosen or context(request).markets.values():
         snapshot = await book(request, market)
         bid, ask = top_of_book(snapshot)

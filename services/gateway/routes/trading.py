@@ -3,7 +3,10 @@
 
 from fastapi import APIRouter, Request
 
-from gateway.auth import Caller, Trader, context, request_params
+from gateway.callers import Caller, Trader
+from gateway.context import context
+from gateway.formatting import cancel_json, new_order_json, order_json
+from gateway.params import request_params
 from gateway.replace import cancel_replace, test_order
 from gateway.responses import FastJSON
 
@@ -15,7 +18,9 @@ async def new_order(request: Request, who: Trader) -> FastJSON:
     """Place an order: LIMIT (GTC/IOC/FOK), LIMIT_MAKER, MARKET by quantity or quoteOrderQty,
     STOP_LOSS / TAKE_PROFIT (quantity, stopPrice), STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT (as LIMIT,
     with stopPrice)."""
-    return FastJSON(await context(request).orders.place(who.user_id, await request_params(request)))
+    return FastJSON(
+        new_order_json(await context(request).orders.place(who.user_id, await request_params(request)))
+    )
 
 
 @router.post("/order/test")
@@ -28,35 +33,41 @@ async def new_order_test(request: Request, who: Trader) -> FastJSON:
 async def cancel_and_replace(request: Request, who: Trader) -> FastJSON:
     """Cancel an order and place a new one in the same market (cancelReplaceMode STOP_ON_FAILURE or
     ALLOW_FAILURE); 409 when one half failed, 400 when both did or the new one was not attempted."""
-    status, body = await cancel_replace(context(request).orders, who.user_id, await request_params(request))
-    return FastJSON(body, status_code=status)
+    return FastJSON(await cancel_replace(context(request).orders, who.user_id, await request_params(request)))
 
 
 @router.get("/order")
 async def query_order(request: Request, who: Caller) -> FastJSON:
     """One order by orderId or origClientOrderId."""
-    return FastJSON(await context(request).orders.get_order(who.user_id, await request_params(request)))
+    return FastJSON(
+        order_json(await context(request).orders.get_order(who.user_id, await request_params(request)))
+    )
 
 
 @router.delete("/order")
 async def cancel_order(request: Request, who: Trader) -> FastJSON:
     """Cancel an open order by orderId or origClientOrderId."""
-    return FastJSON(await context(request).orders.cancel(who.user_id, await request_params(request)))
+    return FastJSON(
+        cancel_json(await context(request).orders.cancel(who.user_id, await request_params(request)))
+    )
 
 
 @router.get("/openOrders")
 async def open_orders(request: Request, who: Caller) -> FastJSON:
     """Open orders in one market (`symbol`) or all."""
-    return FastJSON(await context(request).orders.open_orders(who.user_id, await request_params(request)))
+    found = await context(request).orders.open_orders(who.user_id, await request_params(request))
+    return FastJSON([order_json(o) for o in found])
 
 
 @router.delete("/openOrders")
 async def cancel_open_orders(request: Request, who: Trader) -> FastJSON:
     """Cancel every open order in one market."""
-    return FastJSON(await context(request).orders.cancel_all(who.user_id, await request_params(request)))
+    done = await context(request).orders.cancel_all(who.user_id, await request_params(request))
+    return FastJSON([cancel_json(c) for c in done])
 
 
 @router.get("/allOrders")
 async def all_orders(request: Request, who: Caller) -> FastJSON:
     """The user's orders in one market, newest `limit` or from `orderId`."""
-    return FastJSON(await context(request).orders.all_orders(who.user_id, await request_params(request)))
+    found = await context(request).orders.all_orders(who.user_id, await request_params(request))
+    return FastJSON([order_json(o) for o in found])

@@ -3,14 +3,17 @@ WebSocket tier, which then carries the user's executionReport and outboundAccoun
 
 Open to an API key (X-MBX-APIKEY) and to a web session (the cookie; changes with the CSRF header)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
 from exchange_core import listenkeys
 from exchange_core.errors import INVALID_LISTEN_KEY, ApiError
-from gateway.auth import Principal, context, request_params, session_or_api_key_user
-from gateway.context import GatewayContext
+from gateway.callers import session_or_api_key_user
+from gateway.context import GatewayContext, context
+from gateway.params import request_params
+from gateway.principal import Principal
+from gateway.responses import JsonObject
 from gateway.validation import missing
 
 router = APIRouter(prefix="/api/v3", tags=["user data stream"])
@@ -35,14 +38,14 @@ async def owned_listen_key(ctx: GatewayContext, params: dict[str, str], user_id:
 
 
 @router.post("/userDataStream")
-async def open_stream(request: Request, who: KeyHolder) -> dict[str, Any]:
+async def open_stream(request: Request, who: KeyHolder) -> JsonObject:
     """A new listenKey, valid for 60 minutes unless kept alive."""
     ctx = context(request)
     return {"listenKey": await listenkeys.create(ctx.redis, ctx.keys, who.user_id)}
 
 
 @router.put("/userDataStream")
-async def keep_alive(request: Request, who: KeyHolder) -> dict[str, Any]:
+async def keep_alive(request: Request, who: KeyHolder) -> JsonObject:
     """Extend a listenKey by 60 minutes."""
     ctx = context(request)
     await listenkeys.keepalive(ctx.redis, ctx.keys, await own_key(request, who))
@@ -50,7 +53,7 @@ async def keep_alive(request: Request, who: KeyHolder) -> dict[str, Any]:
 
 
 @router.delete("/userDataStream")
-async def close_stream(request: Request, who: KeyHolder) -> dict[str, Any]:
+async def close_stream(request: Request, who: KeyHolder) -> JsonObject:
     """Close a listenKey: its stream ends."""
     ctx = context(request)
     await listenkeys.close(ctx.redis, ctx.keys, await own_key(request, who))

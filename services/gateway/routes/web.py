@@ -25,9 +25,19 @@ from gateway.accounts import (
     revoke_api_key,
     set_api_key_permissions,
 )
-from gateway.auth import Principal, api_key_cache, check_csrf_header, context, fernet_for, session_user
+from gateway.context import context
+from gateway.keycache import api_key_cache, fernet_for
 from gateway.keyrules import parse_allowed_ips
-from gateway.sessions import COOKIE_NAME, create_session, delete_session, session_seconds, session_user_id
+from gateway.principal import Principal
+from gateway.sessions import (
+    COOKIE_NAME,
+    check_csrf_header,
+    create_session,
+    delete_session,
+    session_seconds,
+    session_user,
+    session_user_id,
+)
 
 router = APIRouter(prefix="/api/web", tags=["web"])
 

@@ -8,16 +8,15 @@ error answer and the connection stays open.
 
 Each request goes through, in order: the rate limits (REQUEST_WEIGHT 1 per request and client IP;
 ORDERS per apiKey for a method that places orders: gateway.ratelimit, the REST limiter's
-counters), the method's security (gateway.auth: the same key cache, permission and trusted-IP
-rules, recvWindow and signature checks as REST), then the method. `rateLimits` is in every
-answer unless the connection was opened with `?returnRateLimits=false` or the request has
-`returnRateLimits: false`.
+counters), the method's security (gateway.signed, gateway.keycache: the same key cache,
+permission and trusted-IP rules, recvWindow and signature checks as REST), then the method.
+`rateLimits` is in every answer unless the connection was opened with `?returnRateLimits=false`
+or the request has `returnRateLimits: false`.
 """
 
 import asyncio
 import logging
 import time
-from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
@@ -25,12 +24,15 @@ from opentelemetry.trace import SpanKind, StatusCode
 from starlette.datastructures import State
 
 from exchange_core import tracing
+from exchange_core.clock import now_ms
 from exchange_core.errors import INVALID_SIGNATURE, UNSUPPORTED_OPERATION, ApiError
 from exchange_core.unavailable import internal_error
-from gateway.auth import api_key_cache, check_api_key_format, resolve_api_key, verify_signed
 from gateway.context import GatewayContext
+from gateway.keycache import api_key_cache, resolve_api_key
 from gateway.keyrules import check_key_use
 from gateway.ratelimit import RateLimiter
+from gateway.responses import JsonObject
+from gateway.signed import check_api_key_format, verify_signed
 from gateway.validation import missing
 from gateway.wsapi.frames import (
     BadFrame,
@@ -41,7 +43,7 @@ from gateway.wsapi.frames import (
     parse_request,
     signature_payload,
 )
-from gateway.wsapi.methods import METHODS, SIGNED, TRADE, USER_STREAM, Call, Method, now_ms
+from gateway.wsapi.methods import METHODS, SIGNED, TRADE, USER_STREAM, Call, Method, Session
 from gateway.wsapi.metrics import INVALID_FRAME, UNKNOWN_METHOD, WsApiMetrics
 from gateway.wsapi.userdata import UserDataSubscriptions
 
@@ -73,10 +75,7 @@ class Connection:
         self.metrics: WsApiMetrics = state.wsapi_metrics
         self.keys = api_key_cache(state)
         self.ip = websocket.client.host if websocket.client else ""
-        self.session: dict[str, Any] = {
-            "connectedSince": now_ms(),
-            "returnRateLimits": _wants_rate_limits(websocket.query_params.get("returnRateLimits")),
-        }
+        self.session = Session(now_ms(), _wants_rate_limits(websocket.query_params.get("returnRateLimits")))
         self.send_lock = asyncio.Lock()
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -172,7 +171,7 @@ class Connection:
         if refused is not None:
             code, msg, retry_after = refused
             data = {"serverTime": now_ms(), "retryAfter": now_ms() + retry_after * 1000}
-            error: dict[str, Any] = {"code": code, "msg": msg, "data": data}
+            error: JsonObject = {"code": code, "msg": msg, "data": data}
             await self._reply(request.id, 429, None, error, api_key, places_orders, wants_limits)
             return 429
         try:
@@ -202,8 +201,8 @@ class Connection:
         self,
         request_id: RequestId,
         status: int,
-        result: Any,
-        error: dict[str, Any] | None,
+        result: object,
+        error: JsonObject | None,
         api_key: str | None,
         places_orders: bool,
         wants_limits: bool,
@@ -211,15 +210,15 @@ class Connection:
         limits = self._usage(api_key, places_orders, wants_limits)
         await self._send(answer(request_id, status, result=result, error=error, rate_limits=limits))
 
-    def _usage(self, api_key: str | None, places_orders: bool, wants: bool) -> list[dict[str, Any]] | None:
-        if not (wants and self.session["returnRateLimits"]):
+    def _usage(self, api_key: str | None, places_orders: bool, wants: bool) -> list[JsonObject] | None:
+        if not (wants and self.session.return_rate_limits):
             return None
         return self.limiter.usage(self.ip, api_key, places_orders)
 
     async def _authorize(self, method: Method, params: dict[str, str]) -> tuple[int, str]:
         """(user id, api key) of a request to a method that is not NONE. Raises -1102 without
         apiKey, -2014 for a malformed one; USER_STREAM: -2015 for an unknown key or an IP it
-        does not trust; signed methods: gateway.auth.verify_signed's rejections."""
+        does not trust; signed methods: gateway.signed.verify_signed's rejections."""
         raw_key = params.get("apiKey")
         if not raw_key:
             raise missing("apiKey")

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import orjson
 
 from exchange_core.errors import MANDATORY_PARAM_EMPTY_OR_MALFORMED, ApiError
+from gateway.responses import JsonObject
 
 RequestId = int | str | None
 MAX_ID_LENGTH = 128
@@ -146,13 +147,13 @@ def answer(
     request_id: RequestId,
     status: int,
     *,
-    result: Any = None,
-    error: dict[str, Any] | None = None,
-    rate_limits: list[dict[str, Any]] | None = None,
+    result: object = None,
+    error: JsonObject | None = None,
+    rate_limits: list[JsonObject] | None = None,
 ) -> str:
     """An answer frame's text: `result` when status is 200, else `error` ({"code", "msg"} and
     maybe "data"); `rateLimits` unless `rate_limits` is None."""
-    document: dict[str, Any] = {"id": request_id, "status": status}
+    document: JsonObject = {"id": request_id, "status": status}
     if error is None:
         document["result"] = result
     else:

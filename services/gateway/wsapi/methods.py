@@ -7,14 +7,14 @@ permission). A method that `places_orders` counts against the ORDERS rate limits
 as POST /api/v3/order does on REST.
 """
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from exchange_core import listenkeys
+from exchange_core.clock import now_ms
 from exchange_core.errors import ApiError
 from gateway.context import GatewayContext
+from gateway.formatting import cancel_json, new_order_json, order_json, trade_json
 from gateway.orders import OrderService
 from gateway.ratelimit import RateLimiter
 from gateway.replace import cancel_replace, test_order
@@ -35,15 +35,12 @@ SIGNED = frozenset({USER_DATA, TRADE})
 HMAC_KEY_NOT_SUPPORTED = -4056
 
 
-class Failed(ApiError):
-    """An error answer that carries `data` beside its code and message (cancelReplace's halves)."""
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A connection's own state: when it opened (ms), whether its answers carry rateLimits."""
 
-    def __init__(self, code: int, msg: str, status: int, data: Any) -> None:
-        super().__init__(code, msg, status)
-        self.data = data
-
-    def body(self) -> dict[str, object]:
-        return {"code": self.code, "msg": self.msg, "data": self.data}
+    connected_since: int
+    return_rate_limits: bool
 
 
 @dataclass(slots=True)
@@ -53,7 +50,7 @@ class Call:
 
     ctx: GatewayContext
     limiter: RateLimiter
-    session: dict[str, Any]
+    session: Session
     params: dict[str, str]
     user_id: int = 0
     api_key: str | None = None
@@ -61,11 +58,10 @@ class Call:
 
     @property
     def orders(self) -> OrderService:
-        orders: OrderService = self.ctx.orders
-        return orders
+        return self.ctx.orders
 
 
-Handler = Callable[[Call], Awaitable[Any]]
+Handler = Callable[[Call], Awaitable[object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,98 +71,91 @@ class Method:
     places_orders: bool = False
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-async def _ping(call: Call) -> Any:
+async def _ping(call: Call) -> object:
     return {}
 
 
-async def _time(call: Call) -> Any:
+async def _time(call: Call) -> object:
     return {"serverTime": now_ms()}
 
 
-async def _exchange_info(call: Call) -> Any:
+async def _exchange_info(call: Call) -> object:
     return exchange_info_body(call.ctx, call.params)
 
 
-async def _depth(call: Call) -> Any:
+async def _depth(call: Call) -> object:
     return await order_book(call.ctx, call.params)
 
 
-async def _recent_trades(call: Call) -> Any:
+async def _recent_trades(call: Call) -> object:
     return await latest_trades(call.ctx, call.params)
 
 
-async def _klines(call: Call) -> Any:
+async def _klines(call: Call) -> object:
     return await candles(call.ctx, call.params)
 
 
-async def _place(call: Call) -> Any:
-    return await call.orders.place(call.user_id, call.params)
+async def _place(call: Call) -> object:
+    return new_order_json(await call.orders.place(call.user_id, call.params))
 
 
-async def _test(call: Call) -> Any:
+async def _test(call: Call) -> object:
     return await test_order(call.orders, call.params)
 
 
-async def _status(call: Call) -> Any:
-    return await call.orders.get_order(call.user_id, call.params)
+async def _status(call: Call) -> object:
+    return order_json(await call.orders.get_order(call.user_id, call.params))
 
 
-async def _cancel(call: Call) -> Any:
-    return await call.orders.cancel(call.user_id, call.params)
+async def _cancel(call: Call) -> object:
+    return cancel_json(await call.orders.cancel(call.user_id, call.params))
 
 
-async def _cancel_replace(call: Call) -> Any:
-    """As REST: 200 with both halves, else an error answer (409 -2021, 400 -2022) whose `data`
-    says what happened to each half."""
-    status, body = await cancel_replace(call.orders, call.user_id, call.params)
-    if status != 200:
-        raise Failed(body["code"], body["msg"], status, body["data"])
-    return body
+async def _cancel_replace(call: Call) -> object:
+    """As REST: both halves, else an error answer (409 -2021, 400 -2022: replace.ReplaceFailed)
+    whose `data` says what happened to each half."""
+    return await cancel_replace(call.orders, call.user_id, call.params)
 
 
-async def _open_orders(call: Call) -> Any:
-    return await call.orders.open_orders(call.user_id, call.params)
+async def _open_orders(call: Call) -> object:
+    return [order_json(o) for o in await call.orders.open_orders(call.user_id, call.params)]
 
 
-async def _cancel_all(call: Call) -> Any:
-    return await call.orders.cancel_all(call.user_id, call.params)
+async def _cancel_all(call: Call) -> object:
+    return [cancel_json(c) for c in await call.orders.cancel_all(call.user_id, call.params)]
 
 
-async def _all_orders(call: Call) -> Any:
-    return await call.orders.all_orders(call.user_id, call.params)
+async def _all_orders(call: Call) -> object:
+    return [order_json(o) for o in await call.orders.all_orders(call.user_id, call.params)]
 
 
-async def _my_trades(call: Call) -> Any:
-    return await call.orders.my_trades(call.user_id, call.params)
+async def _my_trades(call: Call) -> object:
+    return [trade_json(t) for t in await call.orders.my_trades(call.user_id, call.params)]
 
 
-async def _account(call: Call) -> Any:
+async def _account(call: Call) -> object:
     return await account_info(call.ctx, call.user_id, call.params)
 
 
-async def _order_rate_limits(call: Call) -> Any:
+async def _order_rate_limits(call: Call) -> object:
     return call.limiter.order_counts(call.api_key)
 
 
-async def _commission(call: Call) -> Any:
+async def _commission(call: Call) -> object:
     return commission_rates(market_of(call.params, call.ctx.markets))
 
 
-async def _stream_start(call: Call) -> Any:
+async def _stream_start(call: Call) -> object:
     return {"listenKey": await listenkeys.create(call.ctx.redis, call.ctx.keys, call.user_id)}
 
 
-async def _stream_ping(call: Call) -> Any:
+async def _stream_ping(call: Call) -> object:
     key = await owned_listen_key(call.ctx, call.params, call.user_id)
     await listenkeys.keepalive(call.ctx.redis, call.ctx.keys, key)
     return {}
 
 
-async def _stream_stop(call: Call) -> Any:
+async def _stream_stop(call: Call) -> object:
     key = await owned_listen_key(call.ctx, call.params, call.user_id)
     await listenkeys.close(call.ctx.redis, call.ctx.keys, key)
     return {}
@@ -177,34 +166,34 @@ def _streams(call: Call) -> UserDataSubscriptions:
     return call.streams
 
 
-async def _subscribe(call: Call) -> Any:
+async def _subscribe(call: Call) -> object:
     """Binance's userDataStream.subscribe.signature: the caller's events on this connection."""
     return {"subscriptionId": await _streams(call).subscribe(call.user_id)}
 
 
-async def _unsubscribe(call: Call) -> Any:
+async def _unsubscribe(call: Call) -> object:
     """One subscription (`subscriptionId`) or all of this connection's."""
     await _streams(call).unsubscribe(int_param(call.params, "subscriptionId"))
     return {}
 
 
-async def _subscriptions(call: Call) -> Any:
+async def _subscriptions(call: Call) -> object:
     return [{"subscriptionId": sid} for sid in _streams(call).ids()]
 
 
-async def _session_status(call: Call) -> Any:
+async def _session_status(call: Call) -> object:
     """No connection is ever logged on (see _session_logon): the apiKey is always null."""
     return {
         "apiKey": None,
         "authorizedSince": None,
-        "connectedSince": call.session["connectedSince"],
-        "returnRateLimits": call.session["returnRateLimits"],
+        "connectedSince": call.session.connected_since,
+        "returnRateLimits": call.session.return_rate_limits,
         "serverTime": now_ms(),
         "userDataStream": bool(call.streams and call.streams.ids()),
     }
 
 
-async def _session_logon(call: Call) -> Any:
+async def _session_logon(call: Call) -> object:
     """Binance logs a session on with Ed25519 keys only; every key here is an HMAC key, so the
     answer is Binance's refusal of one (clients then sign each request, which always works)."""
     raise ApiError(HMAC_KEY_NOT_SUPPORTED, "HMAC_SHA256 API key is not supported.")

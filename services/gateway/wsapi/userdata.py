@@ -11,12 +11,12 @@ subscribes again. All of a connection's subscriptions end with it.
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 
+from exchange_core.clock import now_ms
 from gateway.feeds import MarketFeeds
 
 Send = Callable[[str], Awaitable[None]]
@@ -71,5 +71,5 @@ class UserDataSubscriptions:
             async for payload in sink:
                 await self.send(event_frame(subscription_id, payload))
         # The sink was cut off: too far behind, or the source was lost.
-        terminated = {"e": "eventStreamTerminated", "E": time.time_ns() // 1_000_000}
+        terminated = {"e": "eventStreamTerminated", "E": now_ms()}
         await self.send(event_frame(subscription_id, terminated))

@@ -9,9 +9,10 @@ import { fill, h, table } from "../dom";
 import type { ApiKey, NewApiKey } from "../types";
 import { UserData, balanceRows } from "../userdata";
 import { field } from "./auth";
+import { minuteTime, zoneName } from "../clock";
 
 function when(ms: number): string {
-  return new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC";
+  return `${minuteTime(ms)} ${zoneName()}`;
 }
 
 function readonlyField(label: string, value: string): HTMLElement {
@@ -60,8 +61,9 @@ export const accountPage: Page = (app, root) => {
   const editBox = h("section", { class: "secret edit", hidden: true });
 
   const user = new UserData(app);
-  const drawBalances = () => fill(balances.body, ...balanceRows(app, user.balances));
+  const drawBalances = () => fill(balances.body, ...balanceRows(app, user));
   const stopBalances = user.onChange(drawBalances);
+  drawBalances();
 
   const drawKeys = (list: ApiKey[]) => {
     fill(

@@ -2,19 +2,20 @@
 
 import type { Page } from "../app";
 import { get } from "../api";
-import { changePercent, fmt } from "../decimal";
+import { changePercent, fmt, toUnits } from "../decimal";
 import { h } from "../dom";
 import type { Market } from "../markets";
 import { chartPanel } from "../trade/chart";
+import { depthChart } from "../trade/depth";
 import { orderBook } from "../trade/orderbook";
 import { orderForm } from "../trade/orderform";
 import { userPanels } from "../trade/panels";
 import { recentTrades } from "../trade/trades";
 import type { Ticker24h } from "../types";
-import { UserData } from "../userdata";
+import { UserData, skeleton } from "../userdata";
 
 function tickerBar(app: Parameters<Page>[0], market: Market): { el: HTMLElement; close: () => void } {
-  const value = () => h("dd", { class: "num" }, "–");
+  const value = () => h("dd", { class: "num" }, skeleton("5em"));
   const last = value();
   const change = value();
   const high = value();
@@ -35,7 +36,15 @@ function tickerBar(app: Parameters<Page>[0], market: Market): { el: HTMLElement;
     h("dl", {}, item("Last price", last), item("24h change", change), item("24h high", high), item("24h low", low), item(`24h volume (${market.base})`, volume)),
   );
   const p = (s: string) => fmt(s, market.priceDecimals);
+  let previous = "";
   const show = (t: { c: string; o: string; h: string; l: string; v: string }) => {
+    // The last price in green when it rose, red when it fell, as it was when unchanged.
+    if (previous) {
+      const now = toUnits(t.c, market.priceDecimals);
+      const before = toUnits(previous, market.priceDecimals);
+      if (now !== before) last.className = `num ${now > before ? "up" : "down"}`;
+    }
+    previous = t.c;
     last.textContent = p(t.c);
     const pct = changePercent(t.c, t.o);
     change.textContent = `${pct}%`;
@@ -71,9 +80,11 @@ export const tradePage: Page = (app, root, params) => {
   }
   const closers: (() => void)[] = [];
   const ticker = tickerBar(app, market);
-  const chart = chartPanel(app, market);
   let pickPrice: (price: string) => void = () => {};
   const book = orderBook(app, market, (price) => pickPrice(price));
+  const depth = depthChart(market);
+  book.onLevels(depth.draw);
+  const chart = chartPanel(app, market, depth);
   const trades = recentTrades(app, market);
   closers.push(ticker.close, chart.close, book.close, trades.close);
 

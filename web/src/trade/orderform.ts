@@ -6,14 +6,18 @@
 
 import type { App } from "../app";
 import { errorText, form } from "../api";
-import { floorTo, fmt, fromUnits, isDecimal, toUnits } from "../decimal";
-import { h } from "../dom";
+import { floorTo, fmt, fmtRounded, fromUnits, isDecimal, toUnits } from "../decimal";
+import { fill, h } from "../dom";
 import { ORDER_TYPE_NAMES, hasPrice, hasStopPrice, stepUnits, type Market } from "../markets";
 import { field } from "../pages/auth";
 import type { Order } from "../types";
-import type { UserData } from "../userdata";
+import { skeleton, type UserData } from "../userdata";
+import { explainRefusal } from "./explain";
 
 const SHARES = [25, 50, 75, 100];
+const TIME_IN_FORCE: Record<string, string> = { GTC: "Good till cancelled", IOC: "Immediate or cancel", FOK: "Fill or kill" };
+/** Order types that take a time in force (post-only is always good till cancelled). */
+const takesTimeInForce = (t: string) => t === "LIMIT" || t.endsWith("_LIMIT");
 
 export interface OrderForm {
   el: HTMLElement;
@@ -39,6 +43,14 @@ export function orderForm(
   const price = h("input", { type: "text", inputmode: "decimal", name: "price", autocomplete: "off" });
   const stop = h("input", { type: "text", inputmode: "decimal", name: "stopPrice", autocomplete: "off" });
   const amount = h("input", { type: "text", inputmode: "decimal", name: "quantity", autocomplete: "off" });
+  const tif = h(
+    "select",
+    { name: "timeInForce" },
+    ...Object.entries(TIME_IN_FORCE).map(([value, name]) => h("option", { value }, name)),
+  );
+  const tifField = field("Time in force", tif);
+  const totalBox = h("input", { type: "text", inputmode: "decimal", name: "total", autocomplete: "off" });
+  const totalField = field(`Total (${market.quote})`, totalBox);
   const priceField = field(`Price (${market.quote})`, price);
   const stopField = field(`Stop price (${market.quote})`, stop);
   const shares = SHARES.map((pct) =>
@@ -49,9 +61,10 @@ export function orderForm(
     ),
   );
   const available = h("p", { class: "muted available" });
-  const total = h("p", { class: "muted total" });
   const error = h("p", { class: "error", role: "alert" });
   const done = h("p", { class: "ok", role: "status" });
+  // Room for two lines of message always: a message appearing moves nothing.
+  const messages = h("div", { class: "messages" }, error, done);
   const submit = h("button", { type: "submit", class: "primary buy" });
 
   const sideAsset = () => (side === "BUY" ? market.quote : market.base);
@@ -60,23 +73,41 @@ export function orderForm(
     sell.setAttribute("aria-pressed", String(side === "SELL"));
     submit.textContent = `${side === "BUY" ? "Buy" : "Sell"} ${market.base}`;
     submit.className = `primary ${side === "BUY" ? "buy" : "sell"}`;
-    priceField.hidden = !hasPrice(type.value);
-    stopField.hidden = !hasStopPrice(type.value);
+    // Out of use, a field keeps its place (invisible): changing the type moves nothing.
+    priceField.classList.toggle("off", !hasPrice(type.value));
+    stopField.classList.toggle("off", !hasStopPrice(type.value));
+    price.disabled = !hasPrice(type.value);
+    stop.disabled = !hasStopPrice(type.value);
+    tifField.classList.toggle("off", !takesTimeInForce(type.value));
+    tif.disabled = !takesTimeInForce(type.value);
+    totalBox.placeholder = hasPrice(type.value) ? "" : "≈ at the best price";
     const asset = sideAsset();
-    available.textContent = `Available: ${fmt(user.free(asset), app.markets.assetDecimals(asset))} ${asset}`;
+    if (user.loaded) {
+      available.textContent = `Available: ${fmt(user.free(asset), app.markets.displayDecimals(asset))} ${asset}`;
+      available.removeAttribute("aria-busy");
+    } else {
+      fill(available, "Available: ", skeleton(), ` ${asset}`);
+      available.setAttribute("aria-busy", "true");
+    }
     refreshTotal();
   };
   const refPrice = () => (hasPrice(type.value) ? price.value : side === "BUY" ? bestAsk() : bestBid());
   const refreshTotal = () => {
     const p = refPrice();
     if (!isDecimal(amount.value) || !isDecimal(p)) {
-      total.textContent = "";
+      totalBox.value = "";
       return;
     }
-    const qd = market.quoteDecimals;
-    const value = (toUnits(amount.value, market.baseDecimals) * toUnits(p, qd)) / 10n ** BigInt(market.baseDecimals);
-    const approxMark = hasPrice(type.value) ? "" : "≈ ";
-    total.textContent = `Total ${approxMark}${fmt(fromUnits(value, qd), market.priceDecimals)} ${market.quote}`;
+    const value = fromUnits(toUnits(amount.value, market.baseDecimals) * toUnits(p, market.quoteDecimals), market.baseDecimals + market.quoteDecimals);
+    totalBox.value = fmtRounded(value, market.priceDecimals, false);
+  };
+  // A total typed in: the amount it buys at the price, rounded down to the step.
+  const amountFromTotal = () => {
+    const p = refPrice();
+    if (!isDecimal(totalBox.value) || !isDecimal(p) || toUnits(p, market.quoteDecimals) === 0n) return;
+    const bd = market.baseDecimals;
+    const qty = (toUnits(totalBox.value, market.quoteDecimals) * 10n ** BigInt(bd)) / toUnits(p, market.quoteDecimals);
+    amount.value = fmt(fromUnits(floorTo(qty, stepUnits(market)), bd), market.qtyDecimals, false);
   };
   const useShare = (pct: number) => {
     const bd = market.baseDecimals;
@@ -108,7 +139,31 @@ export function orderForm(
   type.addEventListener("change", refreshLabels);
   price.addEventListener("input", refreshTotal);
   amount.addEventListener("input", refreshTotal);
+  totalBox.addEventListener("input", amountFromTotal);
   const stopUser = user.onChange(refreshLabels);
+
+  // Keyboard shortcuts, when no field has the focus: B buy, S sell, P price, A amount, T total.
+  const shortcuts: Record<string, () => void> = {
+    b: () => buy.click(),
+    s: () => sell.click(),
+    p: () => (price.disabled ? undefined : price.focus()),
+    a: () => amount.focus(),
+    t: () => totalBox.focus(),
+  };
+  buy.setAttribute("aria-keyshortcuts", "B");
+  sell.setAttribute("aria-keyshortcuts", "S");
+  price.setAttribute("aria-keyshortcuts", "P");
+  amount.setAttribute("aria-keyshortcuts", "A");
+  totalBox.setAttribute("aria-keyshortcuts", "T");
+  const onKey = (event: KeyboardEvent) => {
+    const target = event.target as HTMLElement;
+    if (event.ctrlKey || event.metaKey || event.altKey || target.closest("input, select, textarea")) return;
+    const action = shortcuts[event.key.toLowerCase()];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  };
+  document.addEventListener("keydown", onKey);
 
   const place = async (event: Event) => {
     event.preventDefault();
@@ -126,7 +181,7 @@ export function orderForm(
         return;
       }
       params.price = price.value.trim();
-      if (t !== "LIMIT_MAKER") params.timeInForce = "GTC";
+      if (takesTimeInForce(t)) params.timeInForce = tif.value;
     }
     if (hasStopPrice(t)) {
       if (!isDecimal(stop.value)) {
@@ -139,17 +194,22 @@ export function orderForm(
     try {
       const order = await form<Order>("POST", "/api/v3/order", params);
       const filled = fmt(order.executedQty, market.qtyDecimals);
+      const traded = `${side === "BUY" ? "Bought" : "Sold"} ${filled} ${market.base}`;
       done.textContent =
         order.status === "FILLED"
-          ? `${side === "BUY" ? "Bought" : "Sold"} ${filled} ${market.base}.`
-          : `Order placed: ${side.toLowerCase()} ${fmt(order.origQty, market.qtyDecimals)} ${market.base}` +
+          ? `${traded}.`
+          : order.status === "EXPIRED"
+            ? toUnits(order.executedQty, market.baseDecimals) === 0n
+              ? `Not filled: the order expired (${TIME_IN_FORCE[params.timeInForce ?? ""] ?? "no match"}).`
+              : `${traded}; the rest expired.`
+            : `Order placed: ${side.toLowerCase()} ${fmt(order.origQty, market.qtyDecimals)} ${market.base}` +
             (hasPrice(t) ? ` at ${fmt(order.price, market.priceDecimals)}` : "") +
             ` (${order.status.toLowerCase().replace("_", " ")}).`;
       amount.value = "";
       refreshTotal();
       user.soon();
     } catch (err) {
-      error.textContent = errorText(err);
+      error.textContent = explainRefusal(errorText(err), market);
     } finally {
       submit.disabled = false;
     }
@@ -158,20 +218,23 @@ export function orderForm(
   const el = h(
     "section",
     { class: "card order-form", "aria-labelledby": "order-h" },
-    h("h2", { id: "order-h" }, "Place order"),
+    h(
+      "div",
+      { class: "book-title" },
+      h("h2", { id: "order-h" }, "Place order"),
+      h("span", { class: "muted keys", title: "Keyboard shortcuts" }, "Keys: B S P A T"),
+    ),
     h(
       "form",
       { "aria-label": "Place order", onsubmit: place, novalidate: true },
       h("div", { class: "sides", role: "group", "aria-label": "Side" }, buy, sell),
-      field("Order type", type),
-      stopField,
-      priceField,
+      h("div", { class: "prices" }, field("Order type", type), tifField),
+      h("div", { class: "prices" }, priceField, stopField),
       field(`Amount (${market.base})`, amount),
       h("div", { class: "shares", role: "group", "aria-label": "Amount by share of balance" }, ...shares),
+      totalField,
       available,
-      total,
-      error,
-      done,
+      messages,
       submit,
     ),
   );
@@ -187,6 +250,9 @@ export function orderForm(
       refreshTotal();
       price.focus();
     },
-    close: stopUser,
+    close: () => {
+      stopUser();
+      document.removeEventListener("keydown", onKey);
+    },
   };
 }

@@ -2,23 +2,31 @@
 
 import type { App } from "../app";
 import { errorText, form, get } from "../api";
-import { fmt } from "../decimal";
+import { dateTime } from "../clock";
+import { fmt, fmtRounded, toUnits } from "../decimal";
 import { fill, h, table } from "../dom";
 import { ORDER_TYPE_NAMES, type Market } from "../markets";
 import type { MyTrade, Order } from "../types";
-import { balanceRows, type UserData } from "../userdata";
+import { balanceRows, skeletonRow, type UserData } from "../userdata";
 
 const HISTORY_LIMIT = 50;
 const TABS = ["Open orders", "Order history", "Trade history", "Balances"] as const;
 type Tab = (typeof TABS)[number];
 
-function when(ms: number): string {
-  const d = new Date(ms);
-  return `${d.toLocaleDateString([], { month: "2-digit", day: "2-digit" })} ${d.toLocaleTimeString([], { hour12: false })}`;
-}
+const when = dateTime;
 
 function sideCell(side: string): HTMLTableCellElement {
-  return h("td", { class: side === "BUY" ? "up" : "down" }, side === "BUY" ? "Buy" : "Sell");
+  return h("td", { class: side === "BUY" ? "up" : "down", "data-label": "Side" }, side === "BUY" ? "Buy" : "Sell");
+}
+
+/** A cell that names its column on a phone, where the open orders are cards (CSS `td::before`). */
+function labelled(label: string, text: string, className = ""): HTMLTableCellElement {
+  return h("td", { class: className, "data-label": label }, text);
+}
+
+/** Whether a decimal string is zero ("0", "0.00000000"): an order without a stop price. */
+function isZero(text: string | undefined): boolean {
+  return !text || toUnits(text, 18) === 0n;
 }
 
 export function userPanels(app: App, market: Market, user: UserData): { el: HTMLElement; close: () => void } {
@@ -37,6 +45,7 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
 
   const openHead = ["Time", "Market", "Side", "Type", "Price", ...(hasStops ? ["Stop price"] : []), "Amount", "Filled", ""];
   const open = table("Open orders", openHead, openHead.map((c) => ["Price", "Stop price", "Amount", "Filled"].includes(c)));
+  open.table.classList.add("cards");
   const histHead = ["Time", "Side", "Type", "Price", "Amount", "Filled", "Status"];
   const history = table("Order history", histHead, [false, false, false, true, true, true, false]);
   const tradeHead = ["Time", "Side", "Price", "Amount", "Total", "Fee", "Role"];
@@ -52,24 +61,38 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
     }
     user.soon();
   };
+  const cancelAll = async () => {
+    error.textContent = "";
+    const symbols = [...new Set(user.openOrders.map((o) => o.symbol))];
+    const results = await Promise.allSettled(symbols.map((symbol) => form("DELETE", "/api/v3/openOrders", { symbol })));
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (refused) error.textContent = errorText(refused.reason);
+    user.soon();
+  };
+  const cancelAllButton = h(
+    "button",
+    { type: "button", class: "small danger cancel-all", hidden: true, onclick: () => void cancelAll() },
+    "Cancel all",
+  );
   const drawOpen = () => {
+    cancelAllButton.hidden = !user.loaded || user.openOrders.length === 0 || panels.get("Open orders")?.hidden !== false;
     fill(
       open.body,
       ...user.openOrders.map((o) =>
         h(
           "tr",
           {},
-          h("td", {}, when(o.time)),
-          h("td", {}, o.symbol),
+          labelled("Time", when(o.time)),
+          labelled("Market", o.symbol),
           sideCell(o.side),
-          h("td", {}, ORDER_TYPE_NAMES[o.type] ?? o.type),
-          h("td", { class: "num" }, o.type === "MARKET" ? "Market" : fmtPrice(o, o.price)),
-          hasStops ? h("td", { class: "num" }, o.stopPrice && o.stopPrice !== "0" ? fmtPrice(o, o.stopPrice) : "—") : null,
-          h("td", { class: "num" }, fmtQty(o, o.origQty)),
-          h("td", { class: "num" }, fmtQty(o, o.executedQty)),
+          labelled("Type", ORDER_TYPE_NAMES[o.type] ?? o.type),
+          labelled("Price", o.type === "MARKET" ? "Market" : fmtPrice(o, o.price), "num"),
+          hasStops ? labelled("Stop price", isZero(o.stopPrice) ? "—" : fmtPrice(o, o.stopPrice ?? ""), "num") : null,
+          labelled("Amount", fmtQty(o, o.origQty), "num"),
+          labelled("Filled", fmtQty(o, o.executedQty), "num"),
           h(
             "td",
-            {},
+            { class: "action" },
             h(
               "button",
               { type: "button", class: "small danger", "aria-label": `Cancel order ${o.orderId}`, onclick: () => void cancel(o) },
@@ -79,6 +102,13 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
         ),
       ),
     );
+    if (!user.loaded) {
+      fill(open.body, skeletonRow(openHead.length));
+      open.table.setAttribute("aria-busy", "true");
+      tabs.get("Open orders")!.textContent = "Open orders";
+      return;
+    }
+    open.table.removeAttribute("aria-busy");
     if (!user.openOrders.length) open.body.append(h("tr", {}, h("td", { colspan: openHead.length, class: "muted" }, "No open orders.")));
     tabs.get("Open orders")!.textContent = `Open orders (${user.openOrders.length})`;
   };
@@ -115,7 +145,7 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
             sideCell(t.isBuyer ? "BUY" : "SELL"),
             h("td", { class: "num" }, fmtPrice(t, t.price)),
             h("td", { class: "num" }, fmtQty(t, t.qty)),
-            h("td", { class: "num" }, fmt(t.quoteQty, market.priceDecimals)),
+            h("td", { class: "num" }, fmtRounded(t.quoteQty, market.priceDecimals)),
             h("td", { class: "num" }, `${fmt(t.commission, app.markets.assetDecimals(t.commissionAsset))} ${t.commissionAsset}`),
             h("td", {}, t.isMaker ? "Maker" : "Taker"),
           ),
@@ -126,8 +156,9 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
     }
   };
   const drawAll = () => {
+    error.textContent = user.failed ? "Your orders and balances could not be loaded; trying again…" : "";
     drawOpen();
-    fill(balances.body, ...balanceRows(app, user.balances));
+    fill(balances.body, ...balanceRows(app, user));
     void loadHistory();
   };
 
@@ -138,6 +169,7 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
       button.tabIndex = on ? 0 : -1;
       panels.get(name)!.hidden = !on;
     }
+    cancelAllButton.hidden = tab !== "Open orders" || user.openOrders.length === 0;
   };
   const tabList = h("div", { role: "tablist", "aria-label": "Your orders and balances", class: "tabs" });
   const grids: Record<Tab, HTMLTableElement> = {
@@ -167,7 +199,14 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
   });
   select("Open orders");
   drawOpen();
+  fill(balances.body, ...balanceRows(app, user));
   const stop = user.onChange(drawAll);
-  const el = h("section", { class: "card panels", "aria-label": "Your account" }, tabList, error, ...panels.values());
+  const el = h(
+    "section",
+    { class: "card panels", "aria-label": "Your account" },
+    h("div", { class: "tab-bar" }, tabList, cancelAllButton),
+    error,
+    ...panels.values(),
+  );
   return { el, close: stop };
 }

@@ -2,16 +2,14 @@
 
 import type { App } from "../app";
 import { get } from "../api";
+import { clockTime as clock } from "../clock";
 import { fmt } from "../decimal";
 import { h, table } from "../dom";
 import type { Market } from "../markets";
 import type { Trade } from "../types";
+import { panelHealth } from "./health";
 
 const SHOWN = 40;
-
-function clock(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour12: false });
-}
 
 export function recentTrades(app: App, market: Market): { el: HTMLElement; close: () => void } {
   const grid = table("Recent trades", [`Price (${market.quote})`, `Amount (${market.base})`, "Time"], [true, true, true]);
@@ -19,7 +17,7 @@ export function recentTrades(app: App, market: Market): { el: HTMLElement; close
     "section",
     { class: "card trades", "aria-labelledby": "trades-h" },
     h("h2", { id: "trades-h" }, "Recent trades"),
-    h("div", { class: "scroll" }, grid.table),
+    h("div", { class: "scroll", tabindex: 0 }, grid.table), // focusable: it scrolls by keyboard too
   );
   let trades: Trade[] = [];
   const row = (t: Trade) =>
@@ -40,22 +38,25 @@ export function recentTrades(app: App, market: Market): { el: HTMLElement; close
     }
   };
   let alive = true;
+  const health = panelHealth(app, el, "Recent trades");
   const load = async () => {
     const list = await get<Trade[]>("/api/v3/trades", { symbol: market.symbol, limit: SHOWN }).catch(() => null);
-    if (!alive || !list) return;
+    if (!alive || !list) return list !== null;
     trades = list.reverse();
     grid.body.replaceChildren(...trades.map(row));
+    return true;
   };
   const unsubscribe = app.feed.subscribe(`${market.symbol.toLowerCase()}@trade`, (data) => {
     const t = data as { t: number; p: string; q: string; T: number; m: boolean };
     add({ id: t.t, price: t.p, qty: t.q, time: t.T, isBuyerMaker: t.m });
   });
-  const stopResync = app.feed.onResync(() => void load());
-  void load();
+  const stopResync = app.feed.onResync(() => health.load(load));
+  health.load(load);
   return {
     el,
     close: () => {
       alive = false;
+      health.close();
       unsubscribe();
       stopResync();
     },

@@ -15,28 +15,24 @@ The feed does no I/O: it asks for a snapshot through `request_snapshot` and is h
 
 import enum
 import logging
-import time
 from collections.abc import Callable
 
 from google.protobuf.message import DecodeError
 
+from exchange_core.clock import now_ms
 from exchange_core.markets import Market
 from exchange_proto import events_pb2 as epb
+from marketdata.book import Level, LocalBook, Snapshot
+from marketdata.candles import INTERVALS, CandleSeries
+from marketdata.payloads import Formatter
+from marketdata.publisher import FeedCounters, Publisher
+from marketdata.streams import PARTIAL_LEVELS, SPEEDS_MS, Kind, StreamSpec, depth_name, partial_name
+from marketdata.tickers import RollingStats, Ticker24h
 from matching.enums import Side
-from ws.book import Level, LocalBook, Snapshot
-from ws.candles import INTERVALS, CandleSeries
-from ws.fanout import Counters, Publisher
-from ws.payloads import Formatter
-from ws.streams import PARTIAL_LEVELS, SPEEDS_MS, Kind, StreamSpec, depth_name, partial_name
-from ws.tickers import RollingStats, Ticker24h
 
-log = logging.getLogger("ws.feed")
+log = logging.getLogger("marketdata.feed")
 
 _SELL = int(Side.SELL)
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class SyncState(enum.Enum):
@@ -80,7 +76,7 @@ class SymbolFeed:
         self,
         market: Market,
         hub: Publisher,
-        counters: Counters,
+        counters: FeedCounters,
         depth_levels: int,
         request_snapshot: Callable[["SymbolFeed"], None],
     ) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
 
-from ws.candles import INTERVALS
+from marketdata.candles import INTERVALS
 
 PARTIAL_LEVELS = (5, 10, 20)
 SPEEDS_MS = (100, 1000)

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ws.candles import DAY, MINUTE
+from marketdata.candles import DAY, MINUTE, Candle
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,44 +37,26 @@ class Ticker24h:
 TickerSource = Callable[[str, int], Awaitable[Ticker24h | None]]
 
 
-class _Minute:
-    __slots__ = ("close", "count", "first_id", "high", "last_id", "last_qty", "low", "open", "quote", "start",
-                 "volume")  # fmt: skip
-
-    def __init__(self, start: int, trade_id: int, price: int) -> None:
-        self.start = start
-        self.open = self.high = self.low = self.close = price
-        self.volume = self.quote = self.count = self.last_qty = 0
-        self.first_id = self.last_id = trade_id
-
-
 class RollingStats:
-    """Trades of the last 24 hours, aggregated per minute (so the window moves by the minute)."""
+    """Trades of the last 24 hours, aggregated in one-minute candles (so the window moves by the
+    minute), and the last trade's quantity."""
 
-    __slots__ = ("last_seen_ms", "minutes", "prev_close")
+    __slots__ = ("last_qty", "last_seen_ms", "minutes", "prev_close")
 
     def __init__(self) -> None:
-        self.minutes: deque[_Minute] = deque()
+        self.minutes: deque[Candle] = deque()
         self.prev_close = 0
         self.last_seen_ms = 0
+        self.last_qty = 0
 
     def add_trade(self, ts: int, price: int, qty: int, quote: int, trade_id: int) -> None:
         """Count a trade at `ts` (ms); trades come in time order."""
         start = ts - ts % MINUTE
         minutes = self.minutes
         if not minutes or minutes[-1].start < start:
-            minutes.append(_Minute(start, trade_id, price))
-        m = minutes[-1]
-        if price > m.high:
-            m.high = price
-        elif price < m.low:
-            m.low = price
-        m.close = price
-        m.volume += qty
-        m.quote += quote
-        m.count += 1
-        m.last_id = trade_id
-        m.last_qty = qty
+            minutes.append(Candle(start, start + MINUTE - 1, price))
+        minutes[-1].add(price, qty, quote, trade_id, taker_buy=False)
+        self.last_qty = qty
         self.last_seen_ms = ts
 
     def expire(self, now_ms: int) -> None:
@@ -99,10 +81,10 @@ def ticker_24h(stats: RollingStats, now_ms: int) -> Ticker24h | None:
         high=max(m.high for m in minutes),
         low=min(m.low for m in minutes),
         last=last.close,
-        last_qty=last.last_qty,
+        last_qty=stats.last_qty,
         prev_close=stats.prev_close,
         volume=sum(m.volume for m in minutes),
-        quote_volume=sum(m.quote for m in minutes),
+        quote_volume=sum(m.quote_volume for m in minutes),
         first_id=first.first_id,
         last_id=last.last_id,
         count=sum(m.count for m in minutes),

@@ -6,9 +6,9 @@ from typing import Any
 
 from exchange_core.markets import load_markets
 from exchange_core.wire import encode_event, encode_market_data
+from marketdata.feed import SymbolFeed
+from marketdata.publisher import FeedCounters
 from matching import Side, Trade
-from ws.fanout import Counters
-from ws.feed import SymbolFeed
 
 MARKET = load_markets()["BTCUSDT"]
 P = 10**MARKET.quote.decimals  # one USDT in price units
@@ -31,7 +31,7 @@ class RecordingHub:
 def make_feed() -> tuple[SymbolFeed, RecordingHub, list[SymbolFeed]]:
     hub = RecordingHub()
     requests: list[SymbolFeed] = []
-    feed = SymbolFeed(MARKET, hub, Counters(), 1000, requests.append)  # type: ignore[arg-type]
+    feed = SymbolFeed(MARKET, hub, FeedCounters(), 1000, requests.append)  # type: ignore[arg-type]
     feed.seed([])
     return feed, hub, requests
 

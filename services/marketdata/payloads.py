@@ -8,9 +8,9 @@ from typing import Any
 
 from exchange_core.markets import Market
 from exchange_core.units import from_units
-from ws.book import Level
-from ws.candles import Candle
-from ws.tickers import Ticker24h
+from marketdata.book import Level
+from marketdata.candles import Candle
+from marketdata.tickers import Ticker24h
 
 _PERCENT = Decimal("0.001")
 

@@ -9,9 +9,9 @@ from redis.exceptions import RedisError
 
 from exchange_core import redisio
 from exchange_core.keys import Keys
-from ws.feed import SymbolFeed
+from marketdata.feed import SymbolFeed
 
-log = logging.getLogger("ws.snapshots")
+log = logging.getLogger("marketdata.snapshots")
 
 
 async def load_depth_snapshot(redis: Redis, keys: Keys, feed: SymbolFeed, in_use: Callable[[], bool]) -> None:

@@ -1,4 +1,4 @@
-"""A market's order book as the WebSocket tier sees it: price -> total quantity per side, in
+"""A market's order book as its market-data streams see it: price -> total quantity per side, in
 integer units, at update id `seq` (the last engine event seq applied).
 
 Loaded from depth:{SYMBOL} (top N levels per side: a side that long may be truncated, and the

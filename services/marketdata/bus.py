@@ -9,7 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-log = logging.getLogger("ws.bus")
+log = logging.getLogger("marketdata.bus")
 
 Handler = Callable[[bytes], None]
 

@@ -5,9 +5,10 @@ from typing import cast
 
 from redis.asyncio import Redis
 
+from exchange_core.streamids import entry_ms
 from exchange_proto import events_pb2 as epb
+from marketdata.feed import TradeRow
 from matching.enums import Side
-from ws.feed import TradeRow
 
 _SELL = int(Side.SELL)
 CHUNK = 1_000
@@ -29,7 +30,7 @@ async def recent_trades(redis: Redis, events_key: str, since_ms: int, max_entrie
         read += len(entries)
         done = False
         for entry_id, fields in entries:
-            if int(entry_id.split(b"-", 1)[0]) < since_ms:
+            if entry_ms(entry_id) < since_ms:
                 done = True
                 break
             batch = epb.EventBatch.FromString(fields[b"e"])

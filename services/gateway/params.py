@@ -1,0 +1,68 @@
+"""A request's parameters: the query string and the form body, merged (ccxt and python-binance put
+them in the body of POST/PUT/DELETE requests); one given twice is refused. Also Binance's
+totalParams, the bytes a SIGNED request's signature covers."""
+
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+
+from exchange_core.errors import ILLEGAL_CHARS, TOO_MANY_PARAMETERS, ApiError
+
+MAX_PARAMS = 100
+
+
+def is_form(content_type: str) -> bool:
+    """Whether a body of this content type carries parameters: form-urlencoded, or none given."""
+    return content_type.split(";")[0].strip().lower() in ("", "application/x-www-form-urlencoded")
+
+
+def _parse(raw: bytes) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(raw.decode(), keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS)
+    except UnicodeDecodeError:
+        raise ApiError(ILLEGAL_CHARS, "Illegal characters found in a parameter.") from None
+    except ValueError:
+        raise ApiError(TOO_MANY_PARAMETERS, "Too many parameters sent for this endpoint.") from None
+
+
+def parse_params(query: bytes, body: bytes) -> dict[str, str]:
+    """The query-string and form-body parameters, merged.
+
+    Raises ApiError(-1101) when a parameter is given twice (in one place or in both), -1100 for
+    bytes that are not UTF-8.
+    """
+    params: dict[str, str] = {}
+    for name, value in _parse(query) + _parse(body):
+        if name in params:
+            raise ApiError(TOO_MANY_PARAMETERS, "Duplicate values for a parameter detected.")
+        params[name] = value
+    return params
+
+
+async def _form_body(request: Request) -> bytes:
+    return await request.body() if is_form(request.headers.get("content-type", "")) else b""
+
+
+async def request_params(request: Request) -> dict[str, str]:
+    """parse_params of the request's query string and form body; cached on request.state."""
+    cached = getattr(request.state, "request_params", None)
+    if isinstance(cached, dict):
+        return cached
+    params = parse_params(request.scope.get("query_string", b""), await _form_body(request))
+    request.state.request_params = params
+    return params
+
+
+def _without_signature(raw: bytes) -> bytes:
+    if b"signature=" not in raw:
+        return raw
+    return b"&".join(part for part in raw.split(b"&") if part.partition(b"=")[0] != b"signature")
+
+
+def signed_payload(query: bytes, body: bytes) -> bytes:
+    """Binance's totalParams: raw query string + raw form body, without the signature."""
+    return _without_signature(query) + _without_signature(body)
+
+
+async def total_params(request: Request) -> bytes:
+    return signed_payload(request.scope.get("query_string", b""), await _form_body(request))

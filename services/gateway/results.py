@@ -1,0 +1,84 @@
+"""What the order path answers (gateway.orders.OrderService), typed: each edge makes its own
+shape from these (REST and the WebSocket API: gateway.formatting's Binance JSON; gRPC:
+gateway.grpcapi.convert's messages). Amounts are integer units, as stored."""
+
+from dataclasses import dataclass
+from typing import Generic
+
+from exchange_core.markets import Market
+from exchange_core.records import OrderRecord, R, TradeRecord
+from exchange_proto import events_pb2 as epb
+from matching.enums import OrderStatus, Side
+
+
+@dataclass(frozen=True)  # no slots: a subscripted generic sets __orig_class__ on its instances
+class Stored(Generic[R]):
+    """A record as settlement stored it, with its market: an order's state (order, openOrders,
+    allOrders) or one of the user's trades (myTrades)."""
+
+    market: Market
+    record: R
+
+
+StoredOrder = Stored[OrderRecord]
+StoredTrade = Stored[TradeRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class CancelledOrder:
+    """A cancelled order's state, the cancel's own client order id and the engine's time for it."""
+
+    market: Market
+    order: OrderRecord
+    client_order_id: str
+    transact_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One trade of a new order as taker; the commission is in units of `commission_asset`."""
+
+    price: int
+    quantity: int
+    commission: int
+    commission_asset: str
+    trade_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """A new order as the engine's answer left it: `order.time` (and `update_time`) is the
+    answer's first event time, Binance's transactTime; `resp_type` is ACK, RESULT or FULL."""
+
+    market: Market
+    resp_type: str
+    order: OrderRecord
+    fills: tuple[Fill, ...]
+
+
+def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.EventBatch) -> PlacedOrder:
+    """The new order `order_id` from the engine's events for it (which hold its acceptance)."""
+    accepted = next(e.order_accepted for e in batch.events if e.WhichOneof("kind") == "order_accepted")
+    first_ts = batch.events[0].ts
+    fills: list[Fill] = []
+    status = OrderStatus.NEW
+    executed = executed_quote = 0
+    for e in batch.events:
+        kind = e.WhichOneof("kind")
+        if kind == "trade" and e.trade.taker_order_id == order_id:
+            t = e.trade
+            executed, executed_quote = t.taker_filled, t.taker_filled_quote
+            status = OrderStatus.PARTIALLY_FILLED
+            buyer = int(t.taker_side) == int(Side.BUY)
+            fee_asset = market.base.name if buyer else market.quote.name
+            fills.append(Fill(t.price, t.quantity, t.taker_fee, fee_asset, t.trade_id))
+        elif kind == "order_done" and e.order_done.order_id == order_id:
+            status = OrderStatus(e.order_done.status)
+            executed, executed_quote = e.order_done.filled, e.order_done.filled_quote
+    a = accepted
+    order = OrderRecord(
+        order_id, a.client_order_id, a.side, a.order_type, a.time_in_force, a.price, a.quantity,
+        a.quote_quantity, a.stp_mode, first_ts, status, executed, executed_quote, first_ts,
+        stop_price=a.stop_price, trailing_delta=a.trailing_delta,
+    )  # fmt: skip
+    return PlacedOrder(market, resp_type, order, tuple(fills))
