@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
-`python -m bench [core|stops|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit ...]` runs a
-selection.
+`python -m bench [core|stops|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit|settlement|
+takeover ...]` runs a selection.
 """
 
 import sys
@@ -14,7 +14,9 @@ from bench import (
     ratelimit_bench,
     scaling_bench,
     service_bench,
+    settlement_bench,
     stops_bench,
+    takeover_bench,
     telemetry_bench,
     ws_bench,
     wsapi_bench,
@@ -32,6 +34,8 @@ BENCHMARKS = {
     "telemetry": lambda: telemetry_bench.main(),
     "scaling": lambda: scaling_bench.main(),
     "ratelimit": lambda: ratelimit_bench.main(),
+    "settlement": lambda: settlement_bench.main(),
+    "takeover": lambda: takeover_bench.main(),
 }
 
 

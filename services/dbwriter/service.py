@@ -1,12 +1,15 @@
-"""The DB processor: a consumer group on every evt:{SYMBOL}, writing history to the database.
+"""The DB processor: writes the history of the markets whose dbwriter lease it holds.
 
-Each round reads up to `batch_size` entries per market (first this consumer's own pending
-entries, left by a crash, then new ones), turns them into trade and order rows, writes them in
-one transaction and only then acks them. While the database writes one round, the next one is
-read and decoded (the two halves of the work run on two cores). The writes are idempotent on
-(symbol, seq), so an entry delivered twice changes nothing. When the database is unreachable the
-same rows are retried with growing waits and nothing is acked; at most one more round is read
-meanwhile: the entries wait in Redis and the writer catches up once the database is back.
+Writers share the markets (DbWriterSettings.workers / worker_index, exchange_core.partitions).
+Each round reads up to `batch_size` entries per held market after its cursor (XREAD), turns
+them into trade and order rows, writes them in one transaction that first checks every market's
+lease token against partition_fences (dbwriter.store), and only then records each market's
+position through the lease's fence. While the database writes one round, the next one is read
+and decoded (the two halves of the work run on two cores). The writes are idempotent on
+(symbol, seq), so an entry written twice changes nothing. When the database is unreachable the
+same rows are retried with growing waits and no position moves; at most one more round is read
+meanwhile: the entries wait in Redis and the writer catches up once the database is back. A
+market whose lease is lost is left to its new holder; the round is read again without it.
 """
 
 import asyncio
@@ -22,9 +25,11 @@ from dbwriter.rows import HistoryRows
 from dbwriter.settings import DbWriterSettings
 from dbwriter.store import Written, write_rows
 from dbwriter.telemetry import DbWriterMetrics, traced_refs, write_spans
-from exchange_core import redisio, tracing
+from exchange_core import tracing
 from exchange_core.keys import Keys
+from exchange_core.lease import Fenced
 from exchange_core.markets import Market
+from exchange_core.partitions import StreamPartitions
 from exchange_core.streamids import entry_ms
 from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
@@ -55,7 +60,7 @@ def is_transient(exc: BaseException) -> bool:
 
 @dataclass
 class Batch:
-    """One round of entries: their rows, and their ids per stream (acked once written)."""
+    """One round of entries: their rows, and their ids per market (recorded once written)."""
 
     rows: HistoryRows
     ids: dict[str, list[bytes]]
@@ -74,6 +79,10 @@ class DbWriterService:
         self.pool = pool
         self.keys = Keys(settings.key_prefix)
         self.streams = {self.keys.events(s): s for s in markets}
+        self.partitions = StreamPartitions(
+            redis, self.keys, list(markets), "dbwriter", settings.group, settings
+        )
+        self.cursors: dict[str, bytes] = {}  # held market -> the last entry read
         self.trades_written = 0
         self.orders_written = 0
         self.rounds = 0
@@ -83,69 +92,86 @@ class DbWriterService:
             lambda: (self.trades_written, self.orders_written, self.rounds, self.failures),
         )
 
-    async def ensure_groups(self) -> None:
-        for stream in self.streams:
-            await redisio.ensure_group(self.redis, stream, self.settings.group)
-
     async def run(self, stop: asyncio.Event) -> None:
-        """Write until `stop` is set; entries read but not yet written stay pending."""
-        await self.ensure_groups()
-        # What this consumer read before a restart and did not ack, one round at a time.
-        while not stop.is_set():
-            batch = await self.read("0", block=None)
-            if batch is None:
-                break
-            if not await self.commit(batch, stop):
-                return
-        # New entries: the next round is read and decoded while the database writes this one.
-        ahead = asyncio.create_task(self.read(">", block=self.settings.block_ms))
+        """Write until `stop` is set; entries read but not yet written are read again by the
+        next holder of their market (from its recorded position)."""
+        partitions, poll_s = self.partitions, self.settings.lease_poll_ms / 1000
+        block = min(self.settings.block_ms, self.settings.lease_poll_ms)
+        next_claim = 0.0
+        ahead: asyncio.Task[Batch | None] | None = None
         try:
             while not stop.is_set():
-                batch = await ahead
-                ahead = asyncio.create_task(self.read(">", block=self.settings.block_ms))
-                if batch is not None and not await self.commit(batch, stop):
-                    return
+                if time.monotonic() >= next_claim:
+                    for symbol in await partitions.claim():
+                        self.cursors[symbol] = partitions.positions[symbol][0]
+                    next_claim = time.monotonic() + poll_s
+                for symbol in partitions.drop_lost():
+                    self.cursors.pop(symbol, None)
+                if not partitions.positions:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), poll_s)
+                    continue
+                batch = await (ahead or self.read(block))
+                # The next round is read and decoded while the database writes this one.
+                ahead = asyncio.create_task(self.read(block))
+                if batch is None:
+                    continue
+                try:
+                    if not await self.commit(batch, stop):
+                        return
+                except Fenced as exc:
+                    log.warning("%s; reading the round again without the markets lost", exc)
+                    partitions.drop_lost()
+                    await self._rewind(ahead)
+                    ahead = None
         finally:
-            ahead.cancel()  # what it read stays pending: read again ("0") after a restart
-            with contextlib.suppress(asyncio.CancelledError):
-                await ahead
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ahead
+            await partitions.release_all()
 
-    async def read(self, start: str, block: int | None) -> Batch | None:
-        """One round of entries of every market after `start` ("0": own pending, ">": new),
-        decoded; None if there were none."""
-        result = await redisio.xreadgroup(
-            self.redis,
-            self.settings.group,
-            self.settings.consumer,
-            dict.fromkeys(self.streams, start),
-            count=self.settings.batch_size,
-            block=block,
-        )
+    async def _rewind(self, ahead: "asyncio.Task[Batch | None]") -> None:
+        """Forget what was read beyond the recorded positions (the round was not written)."""
+        ahead.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ahead
+        self.cursors = {s: position for s, (position, _) in self.partitions.positions.items()}
+
+    async def read(self, block: int | None) -> Batch | None:
+        """One round of entries of every held market after its cursor, decoded (the cursors
+        move past them); None if there were none."""
+        result = await self.partitions.read(dict(self.cursors), self.settings.batch_size, block)
         batch = Batch(HistoryRows(), {})
         decoded = 0
-        for raw_stream, entries in result:
-            if entries:
-                batch.ids[raw_stream.decode()] = [entry_id for entry_id, _ in entries]
-                for _, fields in entries:
-                    batch.rows.add_entry(fields[b"e"])
-                    if tracing.ENABLED:
-                        batch.traced += traced_refs(fields[b"e"])
-                    decoded += 1
-                    if decoded % 16 == 0:
-                        await asyncio.sleep(0)  # let a write in flight go on meanwhile
+        for symbol, entries in result:
+            if symbol not in self.cursors:
+                continue
+            batch.ids[symbol] = [entry_id for entry_id, _ in entries]
+            self.cursors[symbol] = entries[-1][0]
+            for _, fields in entries:
+                batch.rows.add_entry(fields[b"e"])
+                if tracing.ENABLED:
+                    batch.traced += traced_refs(fields[b"e"])
+                decoded += 1
+                if decoded % 16 == 0:
+                    await asyncio.sleep(0)  # let a write in flight go on meanwhile
         return batch if batch.ids else None
 
     async def commit(self, batch: Batch, stop: asyncio.Event) -> bool:
-        """Write `batch`, then ack its entries; False if `stop` came first (nothing acked)."""
+        """Write `batch`, then record its markets' positions; False if `stop` came first
+        (nothing recorded). Raises Fenced when a market's lease is another writer's."""
         start_ns, failures = time.time_ns(), self.failures
-        if batch.rows and not await self.write(batch.rows, stop):
+        lost = [symbol for symbol in batch.ids if symbol not in self.partitions.positions]
+        if lost:
+            raise Fenced(f"the dbwriter lease of {', '.join(lost)} was lost")
+        fences = {symbol: self.partitions.token(symbol) for symbol in batch.ids}
+        if batch.rows and not await self.write(batch.rows, stop, fences):
             return False
         if batch.traced:
             write_spans(batch.traced, start_ns, time.time_ns(), 1 + self.failures - failures)
-        pipe = self.redis.pipeline(transaction=False)
-        for stream, ids in batch.ids.items():
-            pipe.xack(stream, self.settings.group, *ids)
-        await pipe.execute()
+        for symbol, ids in batch.ids.items():
+            await self.partitions.record(symbol, ids[-1], len(ids))
         self.rounds += 1
         self.metrics.committed(max(entry_ms(ids[-1]) for ids in batch.ids.values()))
         return True
@@ -157,8 +183,11 @@ class DbWriterService:
     async def refresh_metrics(self) -> None:
         await self.metrics.refresh_backlog(self.redis, self.streams, self.settings.group)
 
-    async def write(self, rows: HistoryRows, stop: asyncio.Event) -> bool:
-        """Write `rows`, retrying transient failures until it succeeds (True) or `stop` (False)."""
+    async def write(
+        self, rows: HistoryRows, stop: asyncio.Event, fences: dict[str, int] | None = None
+    ) -> bool:
+        """Write `rows` (fenced by each market's `fences` token), retrying transient failures
+        until it succeeds (True) or `stop` (False). Raises Fenced."""
         delay = self.settings.retry_initial_ms / 1000
         failing_since = 0.0
         while True:
@@ -166,7 +195,7 @@ class DbWriterService:
                 started = time.perf_counter()
                 async with self.pool.acquire() as conn:
                     try:
-                        written: Written = await write_rows(conn, rows, self.settings.use_copy)
+                        written: Written = await write_rows(conn, rows, self.settings.use_copy, fences)
                     except BaseException:
                         conn.terminate()  # never reuse a connection that failed mid-write
                         raise

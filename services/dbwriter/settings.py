@@ -1,12 +1,14 @@
 """DB processor configuration from the environment."""
 
+from exchange_core.partitions import PartitionSettings
 from exchange_core.telemetry import ProbeSettings
 
 
-class DbWriterSettings(ProbeSettings):
+class DbWriterSettings(ProbeSettings, PartitionSettings):
+    """WORKERS / WORKER_INDEX / CLAIM_AFTER_MS share the markets between writers
+    (PartitionSettings): one writer per market, whose events arrive in order."""
+
     group: str = "dbwriter"
-    # One consumer per deployment: order rows rely on each market's events arriving in order.
-    consumer: str = "dbwriter-1"
     # Stream entries (engine batches) read per market per round; one transaction per round.
     batch_size: int = 500
     block_ms: int = 1_000

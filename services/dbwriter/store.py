@@ -10,13 +10,18 @@ unnested arrays. Then one statement per target table merges them:
   of the cumulative fields, only where the stored row's seq is lower;
 - orders accepted earlier: UPDATE of the cumulative fields of their row, again only where the
   stored seq is lower. So an order row never goes back to an older state.
+
+Before any of it, the transaction raises each market's row of partition_fences to the writer's
+lease token: when a higher token is there (the market's lease passed to another writer) it
+raises Fenced and nothing is written. The row lock orders the two writers' transactions.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dbwriter.rows import CREATED, FILLED, ORDER_COLUMNS, PARTIALLY_FILLED, TRADE_COLUMNS, HistoryRows
 from exchange_core.db import Conn
+from exchange_core.lease import Fenced
 
 _MS = "timestamptz 'epoch' + {} * interval '1 millisecond'"
 
@@ -66,6 +71,15 @@ WHERE s.created_ms IS NULL AND o.symbol = s.symbol AND o.order_id = s.order_id A
 """
 
 
+RAISE_FENCES = """
+INSERT INTO partition_fences (symbol, role, token)
+SELECT symbol, $3, token FROM unnest($1::text[], $2::bigint[]) AS f(symbol, token)
+ON CONFLICT (symbol, role) DO UPDATE SET token = EXCLUDED.token
+WHERE partition_fences.token <= EXCLUDED.token
+RETURNING symbol
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
     """What one write changed: trades inserted, order rows inserted or updated."""
@@ -74,13 +88,23 @@ class Written:
     orders: int
 
 
-async def write_rows(conn: Conn, rows: HistoryRows, use_copy: bool = True) -> Written:
+async def write_rows(
+    conn: Conn, rows: HistoryRows, use_copy: bool = True, fences: Mapping[str, int] | None = None
+) -> Written:
     """Write `rows` in one transaction; idempotent (writing the same rows again changes nothing).
+    `fences`: the writer's lease token per market of the rows (role "dbwriter").
 
-    Needs the 002_history migration. Raises whatever asyncpg raises; nothing is written then.
+    Needs the 002_history and 005_partition_fences migrations. Raises Fenced, or whatever
+    asyncpg raises; nothing is written then.
     """
     orders = rows.order_rows()
     async with conn.transaction():
+        if fences:
+            symbols = list(fences)
+            raised = await conn.fetch(RAISE_FENCES, symbols, [fences[s] for s in symbols], "dbwriter")
+            refused = set(symbols) - {r["symbol"] for r in raised}
+            if refused:
+                raise Fenced(f"a higher dbwriter token has written {', '.join(sorted(refused))}")
         await conn.execute(CREATE_STAGING)
         trades_written = orders_written = 0
         if rows.trades:

@@ -1,7 +1,7 @@
 """Reading the command journal (cmd:{SYMBOL}) and the engine's snapshot and event positions."""
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from redis.asyncio import Redis
 
@@ -43,6 +43,12 @@ async def load_snapshot(redis: Redis, key: str) -> Snapshot | None:
     if not raw:
         return None
     return Snapshot(raw[b"state"], raw[b"command_id"], int(raw[b"seq"]))
+
+
+async def read_after(redis: Redis, key: str, after: bytes, count: int, block_ms: int) -> list[redisio.Entry]:
+    """Up to `count` entries of `key` after `after`, waiting up to `block_ms` for one (XREAD)."""
+    result = await redis.xread({key: after}, count=count, block=block_ms)
+    return cast(list[tuple[bytes, list[redisio.Entry]]], result)[0][1] if result else []
 
 
 async def last_written_seq(redis: Redis, events_key: str) -> int:

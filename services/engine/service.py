@@ -1,30 +1,47 @@
 """The engine process of one market.
 
-Reads cmd:{SYMBOL} in batches through a consumer group, applies each command to the matching
-core, and per batch writes in one transaction (one round trip): the events to evt:{SYMBOL} with
-the references of commands that wait for an answer (settlement sends it once their effects are
-visible), one market-data message to md.{SYMBOL}, the depth snapshot, a periodic engine snapshot,
-and the XACK. After every `snapshot_every_commands` commands (or `snapshot_every_ms`) a forked
-child writes the engine snapshot (engine.snapshots) while the loop goes on. On start it recovers:
-snapshot + replay of the journal after it, suppressing events whose seq is already in
-evt:{SYMBOL}.
+Reads cmd:{SYMBOL} in batches after the last applied entry (XREAD), applies each command to the
+matching core, and per batch writes in one atomic step (one round trip, lease.lua): the events to
+evt:{SYMBOL} with the references of commands that wait for an answer (settlement sends it once
+their effects are visible), one market-data message to md.{SYMBOL}, the depth snapshot, and the
+`engine` group's position (XGROUP SETID: the group shows the engine's backlog). After every
+`snapshot_every_commands` commands (or `snapshot_every_ms`) a forked child writes the engine
+snapshot (engine.snapshots) while the loop goes on. On start it recovers: snapshot + replay of
+the journal after it, suppressing events whose seq is already in evt:{SYMBOL}.
+
+One writer per market: the engine runs its loop only while it holds the market's engine lease
+(exchange_core.lease), and every batch write and snapshot goes through the lease's fence, so an
+engine that lost the lease (paused, cut off) cannot write after its successor started. Losing it
+raises Fenced out of `run` (the process exits; its supervisor starts it again as a standby). An
+engine started while another holds the lease is a standby: it writes nothing, and with
+`hot_standby` keeps its book at the point the holder has written (snapshot, then the commands
+up to the newest evt:{SYMBOL} batch's command id), so that taking over replays only the rest.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from typing import Any
+from typing import cast
 
 from redis.asyncio import Redis
 
-from engine.journal import JournalCommand, decode_entry, last_written_seq, load_snapshot
+from engine.journal import (
+    JournalCommand,
+    decode_entry,
+    last_written_seq,
+    load_snapshot,
+    read_after,
+)
 from engine.settings import EngineSettings
 from engine.snapshots import Landed, SnapshotWriter
 from engine.telemetry import CommandSpans, EngineMetrics
 from exchange_core import redisio, tracing
 from exchange_core.keys import Keys
-from exchange_core.streamids import entry_ms
+from exchange_core.lease import Command, Fenced, Lease
+from exchange_core.protocol import decode_events
+from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
 from exchange_core.wire import encode_batch, encode_command_ref, encode_event, encode_market_data
 from matching import BookDelta, Event, MarketSpec, MatchingEngine, Trade
@@ -45,15 +62,20 @@ class EngineService:
         self.evt_key = keys.events(self.symbol)
         self.snap_key = keys.snapshot(self.symbol)
         self.depth_key = keys.depth(self.symbol)
+        self.batch_keys = [self.evt_key, self.depth_key, self.cmd_key]
         self.md_channel = keys.market_data(self.symbol)
         self.engine = MatchingEngine(spec)
         self.last_id = b"0-0"
         self.written_seq = 0
         self.commands_since_snapshot = 0
         self.snapshot_due = time.monotonic() + settings.snapshot_every_ms / 1000
+        self.lease = Lease(redis, keys, self.symbol, "engine", settings)
         self.snapshots = SnapshotWriter(
-            redis, self.snap_key, self.cmd_key, settings.trim_journal, settings.snapshot_fork
+            redis, self.lease, self.snap_key, self.cmd_key, settings.trim_journal, settings.snapshot_fork
         )
+        self.entries_read = 0  # entries of cmd:{SYMBOL} ever added up to last_id (the group's count)
+        self.following = False  # a hot standby's book: snapshot + the commands the holder wrote
+        self.standing_by = False
         self.processed = 0
         self.events_written = 0
         self.trades = 0
@@ -68,17 +90,28 @@ class EngineService:
         """Rebuild the book from snapshot + journal; returns the number of commands replayed."""
         snap = await load_snapshot(self.redis, self.snap_key)
         if snap is not None:
-            self.engine = MatchingEngine.restore(self.spec, snap.state)
-            self.last_id = snap.command_id
             self.snapshots.set_landed(snap.command_id)
+            # A hot standby's book is newer, unless the journal it followed was trimmed past it.
+            if not self.following or stream_id(snap.command_id) > stream_id(self.last_id):
+                self.engine = MatchingEngine.restore(self.spec, snap.state)
+                self.last_id = snap.command_id
+        self.following = False
         self.written_seq = await last_written_seq(self.redis, self.evt_key)
-        replayed = 0
+        await redisio.ensure_group(self.redis, self.cmd_key, self.settings.group, self.last_id)
+        replayed, looked_twice = 0, False
         while True:
             entries = await redisio.xrange(self.redis, self.cmd_key, self.last_id, REPLAY_CHUNK)
-            if not entries:
+            if entries:
+                await self.process(entries, ack=False)
+                replayed += len(entries)
+                looked_twice = False
+                continue
+            # At the journal's end (gateways may be appending): how many entries it ever had.
+            info = await self.redis.xinfo_stream(self.cmd_key)
+            if info["last-generated-id"] in (self.last_id, b"0-0") or looked_twice:
+                self.entries_read = int(info["entries-added"])
                 break
-            await self.process(entries, ack=False)
-            replayed += len(entries)
+            looked_twice = True
         await self._reset_group()
         self.recovered = True
         log.info(
@@ -91,34 +124,124 @@ class EngineService:
         )
         return replayed
 
+    def _position(self) -> Command:
+        """Move the `engine` group to the last applied entry: the group shows the engine's
+        progress (its lag is the backlog) without delivering entries to anybody."""
+        return (
+            "XGROUP",
+            "SETID",
+            self.cmd_key,
+            self.settings.group,
+            self.last_id,
+            "ENTRIESREAD",
+            self.entries_read,
+        )
+
     async def _reset_group(self) -> None:
-        """Point the consumer group after the last replayed entry and ack what was pending."""
-        if not await redisio.ensure_group(self.redis, self.cmd_key, self.settings.group, self.last_id):
-            await self.redis.xgroup_setid(self.cmd_key, self.settings.group, id=self.last_id)
+        """Point the consumer group at the last replayed entry and ack what an engine of an older
+        version (reading through the group) left pending."""
+        group = self.settings.group
+        await self.lease.write([self.cmd_key], [self._position()])
         while True:
-            pending = await self.redis.xpending_range(
-                self.cmd_key, self.settings.group, min="-", max="+", count=1000
-            )
+            pending = await self.redis.xpending_range(self.cmd_key, group, min="-", max="+", count=1000)
             if not pending:
                 break
-            await self.redis.xack(self.cmd_key, self.settings.group, *[p["message_id"] for p in pending])
+            ids = [p["message_id"] for p in pending]
+            await self.lease.write([self.cmd_key], [("XACK", self.cmd_key, group, *ids)])
 
     # ------------------------------------------------------------------ the loop
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.recover()
-        streams = {self.cmd_key: ">"}
+        """Wait as a standby until the market's lease is this engine's, then recover and run the
+        loop until `stop` (the lease is then released). Raises Fenced when the lease is lost."""
+        if not await self.stand_by(stop):
+            return
+        keeper = asyncio.create_task(self.lease.keep())
+        failure = ""
+        try:
+            await self.recover()
+            await self._loop(stop)
+        except Exception as exc:
+            if isinstance(exc, Fenced) or self.lease.held() or not await self._lease_refused():
+                raise
+            failure = repr(exc)
+        finally:
+            keeper.cancel()
+        if failure:  # after a pause or a cut the lease passed to another engine: not a retry
+            raise Fenced(f"{self.symbol}: the engine lease passed on ({failure})")
+        await self.lease.release()
+
+    async def _lease_refused(self) -> bool:
+        """Whether Redis refuses to renew the lease (another engine holds it now); False when it
+        renews it, or cannot be asked."""
+        try:
+            return not await self.lease.renew()
+        except Exception:
+            return False
+
+    async def stand_by(self, stop: asyncio.Event) -> bool:
+        """Until the lease is this engine's (True) or `stop` is set (False): ask for it every
+        `lease_poll_ms`, following the holder's progress meanwhile when `hot_standby`."""
+        if self.lease.held():
+            return True
         while not stop.is_set():
-            result = await redisio.xreadgroup(
-                self.redis,
-                self.settings.group,
-                self.settings.consumer,
-                streams,
-                count=self.settings.batch_size,
-                block=self.settings.block_ms,
+            if await self.lease.try_acquire():
+                self.standing_by = False
+                return True
+            if not self.standing_by:
+                log.info("%s: standby (the lease is held by another engine)", self.symbol)
+                self.standing_by = True
+            if self.settings.hot_standby:
+                await self.follow()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.lease.poll_s)
+        return False
+
+    async def follow(self) -> int:
+        """A hot standby's step: apply the journal up to the command of the newest batch the
+        holder wrote to evt:{SYMBOL}, writing nothing. Returns the number of commands applied."""
+        snap_at = cast(bytes | None, await self.redis.hget(self.snap_key, "command_id"))
+        if snap_at and stream_id(snap_at) > stream_id(self.last_id):
+            self.following = False  # the journal before the snapshot may be trimmed: start from it
+        if not self.following:
+            snap = await load_snapshot(self.redis, self.snap_key)
+            self.engine = MatchingEngine(self.spec)
+            self.last_id = b"0-0"
+            if snap is not None:
+                self.engine = MatchingEngine.restore(self.spec, snap.state)
+                self.last_id = snap.command_id
+            self.following = True
+        newest = await redisio.newest(self.redis, self.evt_key)
+        if newest is None:
+            return 0
+        upto = stream_id(decode_events(newest[1][b"e"])[2].encode())
+        applied = 0
+        while stream_id(self.last_id) < upto:
+            entries = await redisio.xrange(self.redis, self.cmd_key, self.last_id, REPLAY_CHUNK)
+            entries = [e for e in entries if stream_id(e[0]) <= upto]
+            if not entries:
+                break
+            for entry_id, fields in entries:
+                self.engine.apply(decode_entry(entry_id, fields).command)
+            self.last_id = entries[-1][0]
+            applied += len(entries)
+        return applied
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        """Read the journal after the last applied entry (XREAD: reading takes nothing from
+        anybody, so a paused former holder that reads again cannot hide entries from its
+        successor) and process it batch by batch, until `stop` or the lease is lost (a renewal
+        or a write refused). A pause past the TTL alone is no loss: if nobody took the lease
+        meanwhile, the next renewal or write holds it again with the same token."""
+        lost = self.lease.lost
+        while not stop.is_set():
+            if lost.is_set():
+                raise Fenced(f"{self.symbol}: the engine lease was lost")
+            entries = await read_after(
+                self.redis, self.cmd_key, self.last_id, self.settings.batch_size, self.settings.block_ms
             )
-            if result:
-                await self.process(result[0][1], ack=True)
+            if entries:
+                await self.process(entries, ack=True)
             self._snapshot_landed(self.snapshots.poll())
             if self.commands_since_snapshot and (
                 self.commands_since_snapshot >= self.settings.snapshot_every_commands
@@ -147,7 +270,7 @@ class EngineService:
         if tracing.ENABLED:
             spans = CommandSpans(self.symbol, answers, started_ns(started), len(decoded))
             traced = spans.carriers
-        pipe = self.redis.pipeline(transaction=True)
+        commands: list[Command] = []
         if fresh:
             encoded = [encode_event(e) for e in fresh]
             refs = [
@@ -161,14 +284,19 @@ class EngineService:
                 )
                 for jc, events in answers
             ]
-            pipe.xadd(self.evt_key, {"e": encode_batch(self.symbol, encoded, self.last_id.decode(), refs)})
-            self.trades += self._publish_market_data(pipe, fresh, encoded)
+            batch = encode_batch(self.symbol, encoded, self.last_id.decode(), refs)
+            commands.append(("XADD", self.evt_key, "*", "e", batch))
+            md, trades = self._market_data(fresh, encoded)
+            commands.append(("PUBLISH", self.md_channel, md))
+            self.trades += trades
             # With every md message, even when no level changed, so that REST depth's
             # lastUpdateId always chains with the diffs clients get.
-            pipe.set(self.depth_key, self._depth_json(fresh[-1].seq))
+            commands.append(("SET", self.depth_key, self._depth_json(fresh[-1].seq)))
+        self.entries_read += len(decoded)
         if ack:
-            pipe.xack(self.cmd_key, self.settings.group, *[jc.entry_id for jc in decoded])
-        await pipe.execute()
+            commands.append(self._position())
+        if commands:
+            await self.lease.write(self.batch_keys, commands)
         if fresh:
             self.written_seq = fresh[-1].seq
             self.events_written += len(fresh)
@@ -184,8 +312,8 @@ class EngineService:
 
     # ------------------------------------------------------------------ outputs
 
-    def _publish_market_data(self, pipe: Any, events: list[Event], encoded: list[bytes]) -> int:
-        """One md.{SYMBOL} message for the batch; returns the number of trades in it."""
+    def _market_data(self, events: list[Event], encoded: list[bytes]) -> tuple[bytes, int]:
+        """The batch's one md.{SYMBOL} message and the number of trades in it."""
         trades: list[bytes] = []
         bids: dict[int, int] = {}
         asks: dict[int, int] = {}
@@ -205,8 +333,7 @@ class EngineService:
             tuple(sorted(bids.items(), reverse=True)),
             tuple(sorted(asks.items())),
         )
-        pipe.publish(self.md_channel, md)
-        return len(trades)
+        return md, len(trades)
 
     def _depth_json(self, update_id: int) -> bytes:
         bids, asks = self.engine.depth(self.settings.depth_levels)
@@ -239,10 +366,12 @@ class EngineService:
         self.written_seq = 0
         self.commands_since_snapshot = 0
         self.recovered = False
+        self.following = False
 
     async def ready(self) -> bool:
-        """Readiness: the book is recovered and Redis answers."""
-        return self.recovered and await redis_ready(self.redis)
+        """Readiness: the book is recovered (or the engine stands by: a pod that is a standby
+        is doing its job) and Redis answers."""
+        return (self.recovered or self.standing_by) and await redis_ready(self.redis)
 
     async def refresh_metrics(self) -> None:
         await self.metrics.refresh_backlog(self.redis, self.cmd_key, self.settings.group)

@@ -1,12 +1,12 @@
 """Engine process configuration from the environment."""
 
+from exchange_core.lease import LeaseSettings
 from exchange_core.telemetry import ProbeSettings
 
 
-class EngineSettings(ProbeSettings):
+class EngineSettings(ProbeSettings, LeaseSettings):
     symbol: str
     group: str = "engine"
-    consumer: str = "engine-1"
     batch_size: int = 1_000
     block_ms: int = 1_000
     # A snapshot after this many commands or this much time, whichever comes first.
@@ -18,3 +18,6 @@ class EngineSettings(ProbeSettings):
     depth_levels: int = 1_000
     # Trim the journal before the previous snapshot (off in tests that replay it whole).
     trim_journal: bool = True
+    # While another engine holds the market's lease, keep the book up to date with what the
+    # holder has written (a hot standby: takeover replays only the last moments), or wait idle.
+    hot_standby: bool = True

@@ -14,6 +14,8 @@ Contract:
 - The child dies with its parent (PR_SET_PDEATHSIG), writes nothing to the log, never touches
   the parent's event loop or connections, and leaves with `os._exit`.
 - Where fork is unavailable (or SNAPSHOT_FORK=false) `write_inline` does the same on the loop.
+- Both write through the market's engine lease (exchange_core.lease): a snapshot begun by an
+  engine that has since lost the lease is refused by the fence, as its batches are.
 """
 
 import contextlib
@@ -29,6 +31,7 @@ import redis
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
+from exchange_core.lease import SCRIPT, Command, Lease, write_args
 from matching import MarketState, MatchingEngine
 from matching.state import digest_of
 
@@ -53,6 +56,19 @@ def snapshot_fields(state: MarketState, command_id: bytes) -> dict[FieldT, Encod
     return {"state": data, "command_id": command_id, "seq": state.seq, "state_hash": digest_of(data)}
 
 
+def snapshot_commands(
+    snap_key: str, cmd_key: str, fields: dict[FieldT, EncodableT], trim_before: bytes | None
+) -> list[Command]:
+    """The writes of one snapshot: the HSET, and the journal trim when one is due."""
+    words: list[bytes | str | int] = ["HSET", snap_key]
+    for name, value in fields.items():
+        words += [name, value]  # type: ignore[list-item]
+    commands: list[Command] = [words]
+    if trim_before is not None:
+        commands.append(("XTRIM", cmd_key, "MINID", "~", trim_before))
+    return commands
+
+
 def sync_client_like(client: Redis) -> redis.Redis:
     """A blocking client to the server and database that the asyncio `client` uses."""
     kw = client.connection_pool.connection_kwargs
@@ -64,8 +80,11 @@ def sync_client_like(client: Redis) -> redis.Redis:
 
 
 class SnapshotWriter:
-    def __init__(self, client: Redis, snap_key: str, cmd_key: str, trim_journal: bool, fork: bool) -> None:
+    def __init__(
+        self, client: Redis, lease: Lease, snap_key: str, cmd_key: str, trim_journal: bool, fork: bool
+    ) -> None:
         self.client = client
+        self.lease = lease
         self.snap_key = snap_key
         self.cmd_key = cmd_key
         self.trim_journal = trim_journal
@@ -92,7 +111,7 @@ class SnapshotWriter:
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child
-            os._exit(_child_main(parent, self.client, self.snap_key, self.cmd_key, engine,
+            os._exit(_child_main(parent, self.client, self.lease, self.snap_key, self.cmd_key, engine,
                                  command_id, trim_before))  # fmt: skip
         self._child = (pid, command_id, started)
 
@@ -127,12 +146,9 @@ class SnapshotWriter:
     async def write_inline(self, engine: MatchingEngine, command_id: bytes) -> Landed:
         """Write the snapshot from this process (at shutdown, or where fork is unavailable)."""
         started = time.perf_counter()
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.snap_key, mapping=snapshot_fields(engine.state(), command_id))
-        trim_before = self._trim_before()
-        if trim_before is not None:
-            pipe.xtrim(self.cmd_key, minid=trim_before, approximate=True)
-        await pipe.execute()
+        fields = snapshot_fields(engine.state(), command_id)
+        commands = snapshot_commands(self.snap_key, self.cmd_key, fields, self._trim_before())
+        await self.lease.write([self.snap_key, self.cmd_key], commands)
         self.landed_id = command_id
         return Landed(command_id, True, time.perf_counter() - started)
 
@@ -140,6 +156,7 @@ class SnapshotWriter:
 def _child_main(
     parent: int,
     client: Redis,
+    lease: Lease,
     snap_key: str,
     cmd_key: str,
     engine: MatchingEngine,
@@ -151,12 +168,11 @@ def _child_main(
         gc.disable()  # a collection would touch (and so copy) every page of the parent's heap
         _die_with(parent)
         fields = snapshot_fields(engine.state(), command_id)
+        commands = snapshot_commands(snap_key, cmd_key, fields, trim_before)
+        keys = [lease.key, lease.token_key, snap_key, cmd_key]
+        args = ["write", lease.holder, lease.token, lease.ttl_ms, *write_args(commands)]
         with sync_client_like(client) as conn:
-            pipe = conn.pipeline(transaction=True)
-            pipe.hset(snap_key, mapping=fields)
-            if trim_before is not None:
-                pipe.xtrim(cmd_key, minid=trim_before, approximate=True)
-            pipe.execute()
+            conn.eval(SCRIPT, len(keys), *keys, *args)  # raises when fenced: exit code 1
         return 0
     except BaseException:  # the exit code is the child's only report
         return 1

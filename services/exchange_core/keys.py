@@ -36,6 +36,14 @@ class Keys:
     def market_data(self, symbol: str) -> str:
         return f"{self.prefix}md.{symbol}"
 
+    def lease(self, partition: str, role: str) -> str:
+        """Who holds `role` (engine, settlement, dbwriter) for `partition`: "token:holder", with a TTL."""
+        return f"{self.prefix}lease:{{{partition}}}:{role}"
+
+    def lease_token(self, partition: str, role: str) -> str:
+        """The last fencing token granted for the lease (only grows)."""
+        return f"{self.prefix}lease:{{{partition}}}:{role}:token"
+
     # per user
     def balances(self, user_id: int) -> str:
         return f"{self.prefix}bal:{{{user_id}}}"

@@ -142,16 +142,20 @@ class Ledger:
             k.user_orders_by_symbol(user_id, symbol),
         ]
 
-    def settle_args(self, symbol: str, ops: Sequence[SettleOp]) -> list[Arg]:
-        args: list[Arg] = [symbol]
+    def settle_args(self, symbol: str, ops: Sequence[SettleOp], token: int = 0) -> list[Arg]:
+        """settle.lua's ARGV: `token` is the settling worker's fencing token for `symbol`."""
+        args: list[Arg] = [symbol, token]
         for op in ops:
             args.extend(op)
         return args
 
-    def send_settle(self, user_id: int, symbol: str, ops: Sequence[SettleOp]) -> "asyncio.Future[Any]":
+    def send_settle(
+        self, user_id: int, symbol: str, ops: Sequence[SettleOp], token: int = 0
+    ) -> "asyncio.Future[Any]":
         """Send settle.lua for one user on the pipelined connection now (run `load_scripts` once
-        before); the future gets its answer (see parse_settled)."""
-        keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, ops)
+        before); the future gets its answer (see parse_settled), or ReplyError "FENCED ..." when
+        a higher `token` has settled `symbol` for the user."""
+        keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, ops, token)
         return self._pipelined.execute("EVALSHA", self._settle.sha, len(keys), *keys, *args)
 
     async def load_scripts(self) -> None:
@@ -159,9 +163,10 @@ class Ledger:
         for script in (self._reserve, self._deposit, self._settle, self._release_orphan):
             await self.redis.script_load(script.script)
 
-    async def settle(self, user_id: int, symbol: str, ops: Sequence[SettleOp]) -> int:
-        """Run settle.lua for one user now; returns the number of operations applied."""
-        keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, ops)
+    async def settle(self, user_id: int, symbol: str, ops: Sequence[SettleOp], token: int = 0) -> int:
+        """Run settle.lua for one user now; returns the number of operations applied (raises
+        ResponseError "FENCED ..." when a higher `token` has settled `symbol` for the user)."""
+        keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, ops, token)
         applied, _ = parse_settled(await self._settle(keys=keys, args=args))
         return applied
 

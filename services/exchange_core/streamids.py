@@ -13,3 +13,9 @@ def stream_id(raw: bytes | str) -> tuple[int, int]:
     text = raw.decode() if isinstance(raw, bytes) else raw
     ms, _, seq = text.partition("-")
     return int(ms), int(seq or 0)
+
+
+def entry_before(entry_id: bytes) -> bytes:
+    """The greatest stream entry id below `entry_id` (XREAD after it returns `entry_id`)."""
+    ms, seq = stream_id(entry_id)
+    return f"{ms}-{seq - 1}".encode() if seq else f"{ms - 1}-{2**64 - 1}".encode()

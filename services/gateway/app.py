@@ -46,7 +46,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
         traced_here = tracing.configure("gateway") if not tracing.ENABLED else False
         redis = Redis.from_url(settings.redis_url, max_connections=256)
-        pool = await create_pool(settings.database_url, min_size=1, max_size=10)
+        # Connected on first use: the gateway starts, and places orders (Redis only), while the
+        # database is down; the endpoints that need it answer 503 -1001 meanwhile.
+        pool = await create_pool(settings.database_url, min_size=0, max_size=10)
         keys = Keys(settings.key_prefix)
         markets = load_markets(Path(settings.markets_file) if settings.markets_file else None)
         pipelined = PipelinedRedis.like(redis)

@@ -1,15 +1,14 @@
-"""Is the exchange up? The gateway answers /api/v3/ping, the WebSocket port accepts connections,
-and every engine has recovered its book and reads its command stream."""
+"""Is the exchange up? Every process that serves /readyz answers it 200: the gateway and the
+WebSocket tier on their own ports, engines (the book recovered, or standing by), settlement
+workers and DB writers on their METRICS_PORT."""
 
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
-from launcher.processes import engine_name
 from launcher.supervisor import Supervisor
 
 
@@ -44,27 +43,16 @@ def port_accepts(port: int, what: str) -> Check:
     return Check(f"{what} on 127.0.0.1:{port}", ok)
 
 
-def log_offsets(log_dir: Path) -> dict[str, int]:
-    """The size of every log in `log_dir` now: where the lines of the next start begin."""
-    return {p.stem: p.stat().st_size for p in log_dir.glob("*.log")}
-
-
-def engine_recovered(log_dir: Path, offsets: dict[str, int], symbol: str) -> Check:
-    """True once the engine of `symbol` has written, since `offsets` were taken, that it has
-    recovered its book: it then joins its consumer group and reads cmd:{symbol}. (Redis 7.0 lists
-    a stream consumer only once it has been delivered an entry, so the group cannot tell.)"""
-    name = engine_name(symbol)
-    path = log_dir / f"{name}.log"
+def ready(name: str, url: str) -> Check:
+    """True once `url`/readyz answers 200."""
 
     def ok() -> bool:
         try:
-            with path.open("rb") as fh:
-                fh.seek(offsets.get(name, 0))
-                return f"{symbol} recovered".encode() in fh.read()
-        except FileNotFoundError:
+            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
             return False
 
-    return Check(f"engine of {symbol}", ok)
+    return Check(f"{name} at {url}", ok)
 
 
 def wait_until_healthy(

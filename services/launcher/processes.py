@@ -1,9 +1,10 @@
 """Which processes make up the exchange on one machine, shared by `make run` (launcher.__main__)
-and the tests' running_stack: one engine per market, settlement, the gateway, and the optional
+and the tests' running_stack: one engine per market, settlement workers, the gateway, and the optional
 WebSocket tier, DB processor and market maker."""
 
 import importlib.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +18,17 @@ ENGINE_GROUP = "engine"
 
 
 def engine_name(symbol: str) -> str:
-    """The service name of a market's engine, also its consumer name in the `engine` group."""
+    """The service name of a market's engine."""
     return f"engine-{symbol}"
+
+
+def worker_name(module: str, index: int) -> str:
+    """The service name of worker `index` of `module`: "settlement", "settlement-1", ..."""
+    return f"{module}-{index}" if index else module
+
+
+def settlement_name(index: int) -> str:
+    return worker_name("settlement", index)
 
 
 # `make web` builds the web app here (the repository's web/dist).
@@ -55,13 +65,18 @@ class Layout:
     web_dir: str = ""
     # METRICS_PORT by service name, for the services without an HTTP port of their own.
     metrics_ports: dict[str, int] = field(default_factory=dict)
+    # Settlement workers and DB writers sharing the markets (each works on the markets whose
+    # lease it holds).
+    settlement_workers: int = 1
+    dbwriter_workers: int = 1
 
     def probed(self) -> list[str]:
         """The services that serve /metrics on a METRICS_PORT: engines, settlement, and the DB
         processor and market maker when present."""
-        names = [engine_name(s) for s in self.symbols] + ["settlement"]
+        names = [engine_name(s) for s in self.symbols]
+        names += [settlement_name(i) for i in range(self.settlement_workers)]
         if self.dbwriter:
-            names.append(DBWRITER)
+            names += [worker_name(DBWRITER, i) for i in range(self.dbwriter_workers)]
         if self.marketmaker_env is not None:
             names.append(MARKETMAKER)
         return names
@@ -77,8 +92,8 @@ def add_services(supervisor: Supervisor, layout: Layout) -> None:
 
     for symbol in layout.symbols:
         name = engine_name(symbol)
-        supervisor.add(name, "engine", SYMBOL=symbol, CONSUMER=name, **metrics(name))
-    supervisor.add("settlement", "settlement", **metrics("settlement"))
+        supervisor.add(name, "engine", SYMBOL=symbol, **metrics(name))
+    add_workers(supervisor, "settlement", layout.settlement_workers, metrics)
     gateway_env = {"WEB_DIR": layout.web_dir} if layout.web_dir else {}
     if layout.ws_port is not None:
         gateway_env["WS_PORT"] = str(layout.ws_port)
@@ -87,9 +102,18 @@ def add_services(supervisor: Supervisor, layout: Layout) -> None:
         port = str(layout.ws_port)
         supervisor.add(WS, "ws", PORT=port, WS_PORT=port)
     if layout.dbwriter:
-        supervisor.add(DBWRITER, "dbwriter", **metrics(DBWRITER))
+        add_workers(supervisor, DBWRITER, layout.dbwriter_workers, metrics)
     if layout.marketmaker_env is not None:
         supervisor.add(MARKETMAKER, "marketmaker", **layout.marketmaker_env, **metrics(MARKETMAKER))
+
+
+def add_workers(
+    supervisor: Supervisor, module: str, workers: int, metrics: Callable[[str], dict[str, str]]
+) -> None:
+    """`workers` processes of `module` sharing the markets (WORKERS, WORKER_INDEX)."""
+    for index in range(workers):
+        name = worker_name(module, index)
+        supervisor.add(name, module, WORKERS=str(workers), WORKER_INDEX=str(index), **metrics(name))
 
 
 def stop_in_order(supervisor: Supervisor, grace_s: float = 10.0) -> None:

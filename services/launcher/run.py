@@ -35,6 +35,7 @@ from launcher.prepare import PrepareError, check_port_free, check_redis, prepare
 from launcher.processes import (
     DBWRITER,
     GATEWAY,
+    MARKETMAKER,
     WS,
     Layout,
     add_services,
@@ -252,7 +253,13 @@ def run_exchange(settings: LauncherSettings, run_dir: Path, stores: datastores.D
         env["RATE_LIMIT_EXEMPT_KEYS"] = ",".join(k for k in exempt if k)
     supervisor = Supervisor(env, run_dir / "logs", detach=True)
     layout = Layout(
-        list(markets), settings.ws_port if ws else None, dbwriter, prepared.marketmaker_env, web_dir=web_dir()
+        list(markets),
+        settings.ws_port if ws else None,
+        dbwriter,
+        prepared.marketmaker_env,
+        web_dir=web_dir(),
+        settlement_workers=settings.settlement_workers,
+        dbwriter_workers=settings.dbwriter_workers,
     )
     if settings.metrics_port_base:
         layout.metrics_ports = {n: settings.metrics_port_base + i for i, n in enumerate(layout.probed())}
@@ -260,13 +267,16 @@ def run_exchange(settings: LauncherSettings, run_dir: Path, stores: datastores.D
     stopping = Stopping()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stopping.handle)
-    offsets = health.log_offsets(supervisor.log_dir)
     supervisor.start_all()
     write_pids(supervisor, run_dir)
-    checks = [health.gateway_answers(gateway_url(settings))]
+    checks = [health.ready(GATEWAY, gateway_url(settings))]
     if ws:
-        checks.append(health.port_accepts(settings.ws_port, "WebSocket tier"))
-    checks += [health.engine_recovered(supervisor.log_dir, offsets, symbol) for symbol in markets]
+        checks.append(health.ready(WS, f"http://127.0.0.1:{settings.ws_port}"))
+    checks += [
+        health.ready(name, f"http://127.0.0.1:{port}")
+        for name, port in layout.metrics_ports.items()
+        if name != MARKETMAKER  # an API client of the gateway: it follows
+    ]
     try:
         if health.wait_until_healthy(supervisor, checks, settings.startup_timeout_seconds, stopping):
             print(banner(settings, ws, run_dir, prepared.demo_password, layout, stores), flush=True)

@@ -29,6 +29,11 @@ class LauncherSettings(CommonSettings):
     marketmaker: bool = True
     mm_funds: str = DEFAULT_FUNDS
     startup_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Settlement workers sharing the markets: two on a small machine, so that one worker's
+    # markets are claimed by the other when it stops (docs/leases.md).
+    settlement_workers: int = Field(default=2, ge=1, le=64)
+    # DB writers sharing the markets: one is enough here (a stopped one restarts within seconds).
+    dbwriter_workers: int = Field(default=1, ge=1, le=64)
     # Engines, settlement, DB processor and market maker serve /metrics on ports from here up
     # (in that order); 0: not at all. The gateway's and ws tier's are on their own ports.
     metrics_port_base: int = Field(default=9100, ge=0, le=65000)

@@ -57,6 +57,8 @@ def running_stack(
     with_dbwriter: bool = False,
     with_marketmaker: bool = False,
     with_metrics: bool = False,
+    settlement_workers: int = 1,
+    dbwriter_workers: int = 1,
     **extra_env: str,
 ) -> Iterator[Stack]:
     """Start the stack, wait until the gateway answers, yield it, stop it. Logs go to a temp dir
@@ -67,7 +69,9 @@ def running_stack(
     and starts `python -m marketmaker` quoting `symbols` (its key: Stack.marketmaker_key). On exit
     the market maker is stopped first, so that it cancels its quotes. with_metrics gives every
     service without an HTTP port a METRICS_PORT; Stack.probe_urls lists where each one's
-    /metrics is (the gateway's and the ws tier's on their own ports).
+    /metrics is (the gateway's and the ws tier's on their own ports). `settlement_workers`
+    settlement processes ("settlement", "settlement-1", ...) and `dbwriter_workers` DB processors
+    share the markets.
     """
     symbols = symbols or list(load_markets())
     port = port or free_port()
@@ -91,7 +95,13 @@ def running_stack(
         if wanted and not module_available(module):
             raise RuntimeError(f"`python -m {module}` was asked for, but no {module} package is installed")
     url = f"http://127.0.0.1:{port}"
-    layout = Layout(symbols, ws_port=free_port() if with_ws else None, dbwriter=with_dbwriter)
+    layout = Layout(
+        symbols,
+        ws_port=free_port() if with_ws else None,
+        dbwriter=with_dbwriter,
+        settlement_workers=settlement_workers,
+        dbwriter_workers=dbwriter_workers,
+    )
     marketmaker_key = None
     if with_marketmaker:
         credentials = asyncio.run(

@@ -1,14 +1,21 @@
-"""The settlement process: a consumer group on every evt:{SYMBOL}.
+"""The settlement worker: settles the events of the markets whose settlement lease it holds.
 
-Per batch of one market's events it runs settle.lua once per affected user (all in one round
-trip): balances, reservations, order states and trades, each skipped when the user's last
-applied seq for the market is not below it, so redelivery changes nothing. Then it answers the
-gateways waiting for those commands (so a client's next request sees its order and balances),
-publishes user updates, records how far it got, and acks. It also releases orphaned reservations: ones
+Workers share the markets (SettlementSettings.workers / worker_index): each takes the leases of
+its own markets, and claims any market whose lease nobody has held for `claim_after_ms`.
+Per market it reads evt:{SYMBOL} after its position (XREAD) and per batch runs settle.lua once
+per affected user (all in one round trip): balances, reservations, order states and trades,
+each skipped when the user's last applied seq for the market is not below it, so a batch
+applied twice changes nothing, and refused when a worker with a higher fencing token has
+settled the market for that user. Then it answers the gateways waiting for those commands (so
+a client's next request sees its order and balances), publishes user updates, and records how
+far it got (settled:{SYMBOL} and the `settlement` group's position) through the lease's fence.
+A market whose lease is lost is dropped (another worker settles it from the recorded position);
+the worker goes on with the others. It also releases orphaned reservations of its markets: ones
 whose command never reached an engine.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -19,9 +26,11 @@ from redis.asyncio import Redis
 from exchange_core import redisio, tracing
 from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
+from exchange_core.lease import Command, Fenced
 from exchange_core.ledger import Ledger, parse_settled
 from exchange_core.markets import Market
-from exchange_core.pipelined import PipelinedRedis
+from exchange_core.partitions import StreamPartitions
+from exchange_core.pipelined import PipelinedRedis, ReplyError
 from exchange_core.protocol import event_from_proto, reply_for
 from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
@@ -51,47 +60,61 @@ class SettlementService:
         self.applied_batches = 0
         self.next_sweep = 0.0
         self.metrics = SettlementMetrics(markets)
+        self.partitions = StreamPartitions(
+            redis, self.keys, list(markets), "settlement", settings.group, settings
+        )
+        self.scripts_loaded = False
 
     def reset(self) -> None:
-        """Forget cached order facts: after a Redis restart that lost its last writes, order ids
-        may be handed out again. The next `run()` loads the scripts and groups again and first
-        settles what it was given and did not ack."""
+        """Forget cached order facts and the markets held: after a Redis restart that lost its
+        last writes, order ids may be handed out again. The next `run()` claims its markets again
+        and settles each from its recorded position."""
         self.known = {s: {} for s in self.markets}
+        self.scripts_loaded = False
+        for symbol in self.partitions.held():
+            self.partitions.drop(symbol)
 
-    async def ensure_groups(self) -> None:
-        await self.ledger.load_scripts()
-        for stream in self.streams:
-            await redisio.ensure_group(self.redis, stream, self.settings.group)
+    async def claim(self) -> list[str]:
+        """Take the settlement leases this worker may take now (PartitionSettings); returns the
+        markets taken."""
+        if not self.scripts_loaded:
+            await self.ledger.load_scripts()
+            self.scripts_loaded = True
+        taken = await self.partitions.claim()
+        for symbol in taken:
+            self.known[symbol] = {}  # orders may have changed under another worker
+        return taken
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.ensure_groups()
-        # First what this consumer was given before a restart and did not ack, then new entries.
-        await self._drain(start="0")
-        while not stop.is_set():
-            await self._read(">", block=self.settings.block_ms)
-            if time.monotonic() >= self.next_sweep:
-                await self.sweep_orphans()
-                self.next_sweep = time.monotonic() + self.settings.sweep_every_ms / 1000
-
-    async def _drain(self, start: str) -> None:
-        while await self._read(start, block=None):
-            pass
-
-    async def _read(self, start: str, block: int | None) -> int:
-        result = await redisio.xreadgroup(
-            self.redis,
-            self.settings.group,
-            self.settings.consumer,
-            dict.fromkeys(self.streams, start),
-            count=self.settings.batch_size,
-            block=block,
-        )
-        done = 0
-        for stream, entries in result:
-            if entries:
-                await self.settle(self.streams[stream.decode()], entries)
-                done += len(entries)
-        return done
+        partitions, poll_s = self.partitions, self.settings.lease_poll_ms / 1000
+        next_claim = 0.0
+        try:
+            while not stop.is_set():
+                if time.monotonic() >= next_claim:
+                    await self.claim()
+                    next_claim = time.monotonic() + poll_s
+                for symbol in partitions.drop_lost():
+                    self.known[symbol] = {}
+                if not partitions.positions:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), poll_s)
+                    continue
+                after = {s: position for s, (position, _) in partitions.positions.items()}
+                block = min(self.settings.block_ms, self.settings.lease_poll_ms)
+                for symbol, entries in await partitions.read(after, self.settings.batch_size, block):
+                    if symbol not in partitions.positions:
+                        continue
+                    try:
+                        await self.settle(symbol, entries)
+                    except Fenced as exc:
+                        log.warning("%s: %s; leaving the market to its new holder", symbol, exc)
+                        partitions.drop(symbol)
+                        self.known[symbol] = {}
+                if time.monotonic() >= self.next_sweep:
+                    await self.sweep_orphans()
+                    self.next_sweep = time.monotonic() + self.settings.sweep_every_ms / 1000
+        finally:
+            await partitions.release_all()
 
     async def settle(self, symbol: str, entries: list[redisio.Entry]) -> None:
         """Apply one market's event entries to every affected user, then ack them."""
@@ -110,10 +133,20 @@ class SettlementService:
         for e in events:
             fx.apply(e)
         ledger, fast, keys = self.ledger, self.pipelined, self.keys
+        token = self.partitions.token(symbol)
         users = [(user_id, effects) for user_id, effects in fx.users.items() if effects.finish()]
         # Everything below goes out on the pipelined connection: one write per step.
-        settled = [ledger.send_settle(user_id, symbol, effects.finish()) for user_id, effects in users]
-        results = [await answer for answer in settled]
+        settled = [ledger.send_settle(u, symbol, effects.finish(), token) for u, effects in users]
+        results, refused = [], ""
+        for answer in settled:
+            try:
+                results.append(await answer)
+            except ReplyError as exc:
+                if not str(exc).startswith("FENCED"):
+                    raise
+                refused = str(exc)
+        if refused:
+            raise Fenced(refused)
         post: list[asyncio.Future[Any]] = []
         if fx.confirmed:
             done = [f"{u}:{symbol}:{o}" for u, o in fx.confirmed]
@@ -131,12 +164,11 @@ class SettlementService:
             for ref in batch.commands:
                 if ref.reply_to:
                     post.append(fast.execute("PUBLISH", ref.reply_to, reply_for(batch, ref)))
-        if command_id:
-            post.append(fast.execute("SET", keys.settled_position(symbol), command_id))
-        acked = [entry_id for entry_id, _ in entries]
-        post.append(fast.execute("XACK", keys.events(symbol), self.settings.group, *acked))
         for answer in post:
             await answer
+        settled_key = keys.settled_position(symbol)
+        position: list[Command] = [("SET", settled_key, command_id)] if command_id else []
+        await self.partitions.record(symbol, entries[-1][0], len(entries), position, [settled_key])
         self.applied_batches += 1
         self.metrics.settled(
             symbol, len(entries), len(events), time.perf_counter() - started, entry_ms(entries[-1][0])
@@ -179,7 +211,7 @@ class SettlementService:
         released = 0
         for member, created in stale:
             user, symbol, order = member.decode().split(":")
-            if symbol not in self.markets or not await self._caught_up(symbol, int(created)):
+            if symbol not in self.partitions.positions or not await self._caught_up(symbol, int(created)):
                 continue
             amount = await self.ledger.release_orphan(int(user), symbol, int(order))
             await self.redis.zrem(self.keys.pending_reservations(), member)

@@ -4,13 +4,15 @@ from typing import Annotated
 
 from pydantic import Field
 
+from exchange_core.partitions import PartitionSettings
 from exchange_core.submitguard import SUBMIT_GUARD_MS
 from exchange_core.telemetry import ProbeSettings
 
 
-class SettlementSettings(ProbeSettings):
+class SettlementSettings(ProbeSettings, PartitionSettings):
+    """WORKERS / WORKER_INDEX / CLAIM_AFTER_MS share the markets between workers (PartitionSettings)."""
+
     group: str = "settlement"
-    consumer: str = "settlement-1"
     batch_size: int = 500
     block_ms: int = 1_000
     # A reservation still unconfirmed this long after it was made is checked for orphanhood.

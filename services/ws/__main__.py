@@ -1,4 +1,7 @@
-"""`python -m ws`: serve Binance-compatible streams on HOST:PORT (127.0.0.1:8001) until SIGTERM."""
+"""`python -m ws`: serve Binance-compatible streams on HOST:PORT (127.0.0.1:8001) until SIGTERM.
+
+While Redis cannot be reached (not up yet at start, restarting) the service waits and tries
+again with back-off (exchange_core.runtime.run_until_stopped); /readyz answers 503 meanwhile."""
 
 import asyncio
 import contextlib
@@ -9,7 +12,7 @@ import uvloop
 
 from exchange_core import redisio
 from exchange_core.markets import load_markets
-from exchange_core.runtime import tune_gc
+from exchange_core.runtime import run_until_stopped, tune_gc
 from ws.server import WsServer
 from ws.service import WsService
 from ws.settings import WsSettings
@@ -32,7 +35,7 @@ async def main() -> None:
     try:
         async with WsServer(service).serve(settings.host, settings.port):
             log.info("ws listening on %s:%d", settings.host, settings.port)
-            running = asyncio.create_task(service.run())
+            running = asyncio.create_task(run_until_stopped(service.run, stop, lambda: None))
             stopping = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
             running.cancel()

@@ -72,14 +72,13 @@ def test_exactly_one_engine_workload_per_market(
     symbols = market_symbols(manifests)
     assert len(symbols) == count
     engines = [m for m in manifests if component(m) == "engine" and m["kind"] in LONG_RUNNING]
-    assert all(m["kind"] == "StatefulSet" for m in engines)  # at most one pod, even across node loss
+    assert all(m["kind"] == "StatefulSet" for m in engines)  # stable pod names; leases pick the writer
     assert sorted(m["metadata"]["labels"]["exchange/market"] for m in engines) == sorted(symbols)
     for engine in engines:
         (container,) = engine["spec"]["template"]["spec"]["containers"]
         env = env_of(container)
         assert engine["spec"]["replicas"] == 1
         assert env["SYMBOL"] == engine["metadata"]["labels"]["exchange/market"]
-        assert env["CONSUMER"] == f"engine-{env['SYMBOL']}"
         assert container["args"] == ["engine"]
         # SIGTERM: the engine finishes its batch and writes a snapshot before it exits.
         assert engine["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 30
@@ -211,12 +210,35 @@ def test_gateway_and_ws_scale_and_keep_a_pod_through_disruptions(defaults: list[
 
 
 def test_single_consumers_never_overlap(defaults: list[Manifest]) -> None:
-    """Settlement, the DB processor and the market maker are one consumer each: the old pod stops
-    before the new one starts."""
+    """The market maker is one client: the old pod stops before the new one starts."""
     workers = {component(m): m for m in by_kind(defaults, "Deployment")}
-    for name in ("settlement", "dbwriter", "marketmaker"):
-        assert workers[name]["spec"]["replicas"] == 1
-        assert workers[name]["spec"]["strategy"] == {"type": "Recreate"}
+    assert workers["marketmaker"]["spec"]["replicas"] == 1
+    assert workers["marketmaker"]["spec"]["strategy"] == {"type": "Recreate"}
+
+
+@pytest.mark.parametrize(
+    ("name", "count"), [("settlement", 1), ("settlement", 4), ("dbwriter", 1), ("dbwriter", 3)]
+)
+def test_market_workers_are_a_statefulset_of_the_configured_size(name: str, count: int) -> None:
+    """Pod N of the StatefulSet is worker N of WORKERS (the ordinal of its host name); the
+    markets' leases keep one writer per market whatever the pods do."""
+    manifests = render("--set", f"{name}.workers={count}")
+    assert not [m for m in by_kind(manifests, "Deployment") if component(m) == name]
+    (workers,) = [m for m in by_kind(manifests, "StatefulSet") if component(m) == name]
+    assert workers["spec"]["replicas"] == count
+    (container,) = workers["spec"]["template"]["spec"]["containers"]
+    assert env_of(container)["WORKERS"] == str(count)
+    assert "WORKER_INDEX" not in env_of(container)
+    services = {m["metadata"]["name"]: m for m in by_kind(manifests, "Service")}
+    governing = services[workers["spec"]["serviceName"]]
+    assert governing["spec"]["clusterIP"] == "None"
+    assert selects(governing["spec"]["selector"], workers["spec"]["template"]["metadata"]["labels"])
+
+
+def test_engines_may_run_a_hot_standby_per_market() -> None:
+    manifests = render("--set", "engine.replicas=2")
+    engines = [m for m in by_kind(manifests, "StatefulSet") if component(m) == "engine"]
+    assert engines and all(m["spec"]["replicas"] == 2 for m in engines)
 
 
 def test_redis_keeps_an_append_only_file_and_never_evicts(defaults: list[Manifest]) -> None:
@@ -254,7 +276,7 @@ def test_monitors_select_real_pods_and_ports(six_markets: list[Manifest]) -> Non
     for endpoint in service_monitor["spec"]["endpoints"]:
         assert all(endpoint["port"] in [p["name"] for p in s["spec"]["ports"]] for s in chosen)
     scraped = [ports for labels, ports in pods if selects(pod_monitor["spec"]["selector"], labels)]
-    assert len(scraped) == 6 + 3  # six engines, settlement, dbwriter, market maker
+    assert len(scraped) == 6 + 3  # six engines, settlement workers, dbwriter, market maker
     for endpoint in pod_monitor["spec"]["podMetricsEndpoints"]:
         assert all(endpoint["port"] in ports for ports in scraped)
 

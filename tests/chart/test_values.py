@@ -77,7 +77,8 @@ def test_adding_a_market_adds_its_engine_and_changes_nothing_else(tmp_path: Path
     registry_readers = {
         (m["kind"], m["metadata"]["name"]) for m in after.values() if component(m) in REGISTRY_READERS
     }
-    registry_readers = {key for key in registry_readers if key[0] == "Deployment"}
+    # Deployments, and the settlement workers' StatefulSet (not the engines' nor Redis's).
+    registry_readers = {key for key in registry_readers if key[0] in ("Deployment", "StatefulSet")}
     # The registry changes, and the services reading all of it roll to read it; no engine moves.
     assert changed == {("ConfigMap", "rel-exchange-markets"), *registry_readers}
     for key in registry_readers:

@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 
 import asyncpg
+import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
@@ -15,6 +16,7 @@ from dbwriter.service import DbWriterService
 from dbwriter.settings import DbWriterSettings
 from dbwriter.store import write_rows
 from exchange_core.keys import Keys
+from exchange_core.lease import Fenced
 from exchange_core.markets import load_markets
 from tests import services
 from tests.history import Run, expected_orders, random_commands, run_engine, stored_history, trade_row
@@ -184,4 +186,54 @@ async def test_a_database_outage_loses_nothing(db: str, redis: Redis, keys: Keys
         stop.set()
         await task
         await pool.close()
+    await assert_stored(db, [run])
+
+
+async def test_a_former_writer_is_refused_by_the_fence_table(db: str) -> None:
+    run = engine_run("BTCUSDT", 300, seed=5)
+    rows = HistoryRows()
+    for data in run.entries:
+        rows.add_entry(data)
+    conn = await asyncpg.connect(db)
+    try:
+        assert (await write_rows(conn, HistoryRows(), fences={"BTCUSDT": 2})).trades == 0
+        with pytest.raises(Fenced):  # token 1: the lease has passed to token 2
+            await write_rows(conn, rows, fences={"BTCUSDT": 1})
+        assert await conn.fetchval("SELECT count(*) FROM trades") == 0
+        assert await conn.fetchval("SELECT token FROM partition_fences WHERE symbol = 'BTCUSDT'") == 2
+        written = await write_rows(conn, rows, fences={"BTCUSDT": 2, "ETHUSDT": 1})
+        assert written.trades == len(run.trades) > 0
+    finally:
+        await conn.close()
+
+
+async def test_a_standby_writer_writes_nothing_until_the_holder_stops(
+    db: str, redis: Redis, keys: Keys, key_prefix: str
+) -> None:
+    run = engine_run("BTCUSDT", 600, seed=6)
+    timing = {"lease_ttl_ms": 1000, "lease_renew_ms": 100, "lease_poll_ms": 20}
+    settings = DbWriterSettings(key_prefix=key_prefix, block_ms=50, **timing)  # type: ignore[arg-type]
+    holder_pool = await asyncpg.create_pool(db, min_size=0, max_size=1)
+    standby_pool = await asyncpg.create_pool(db, min_size=0, max_size=1)
+    holder = DbWriterService(settings, redis, holder_pool, MARKETS)
+    standby = DbWriterService(settings, redis, standby_pool, MARKETS)
+    assert await holder.partitions.claim() == list(MARKETS)
+    for keeper in holder.partitions.keepers.values():
+        keeper.cancel()  # paused: it holds its leases until they run out, and writes nothing
+    stop = asyncio.Event()
+    task = await run_writer(standby, stop)
+    try:
+        await append(redis, keys, run)
+        await asyncio.sleep(0.2)
+        assert standby.partitions.positions == {} and standby.trades_written == 0
+        assert (await stored(db, "BTCUSDT"))[0] == []
+        await wait_drained(redis, keys)  # the holder's leases ran out: the standby took over
+        assert set(standby.partitions.positions) == set(MARKETS)
+    finally:
+        stop.set()
+        await task
+        for symbol in list(holder.partitions.positions):
+            holder.partitions.drop(symbol)
+        await holder_pool.close()
+        await standby_pool.close()
     await assert_stored(db, [run])

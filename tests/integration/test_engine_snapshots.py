@@ -3,11 +3,13 @@ at its command id, the loop goes on meanwhile, a failed child is reported and re
 
 import asyncio
 
+import pytest
 from redis.asyncio import Redis
 
 from engine.service import EngineService
 from engine.snapshots import SnapshotWriter
 from exchange_core.keys import Keys
+from exchange_core.lease import Fenced, Lease, LeaseSettings
 from exchange_core.streamids import entry_ms
 from matching import MatchingEngine
 from tests.integration.test_engine_service import SPEC, append, commands_stream, settings
@@ -20,6 +22,19 @@ async def landed_snapshot(redis: "Redis[bytes]", keys: Keys, timeout_s: float = 
             return snap
         await asyncio.sleep(0.01)
     raise AssertionError("no snapshot landed")
+
+
+async def held_lease(redis: "Redis[bytes]", keys: Keys) -> Lease:
+    lease = Lease(redis, keys, "BTCUSDT", "engine", LeaseSettings(lease_ttl_ms=60_000))
+    assert await lease.try_acquire()
+    return lease
+
+
+def engine_after_commands() -> MatchingEngine:
+    engine = MatchingEngine(SPEC)
+    for command in commands_stream():
+        engine.apply(command)
+    return engine
 
 
 def reference_state_hash(journal: list[tuple[bytes, object]], upto: bytes) -> str:
@@ -68,6 +83,7 @@ async def test_forked_snapshot_holds_the_book_at_its_command_while_the_loop_goes
     assert final[b"command_id"] == journal[-1][0]
     assert final[b"state_hash"].decode() == service.engine.state_hash()
     successor = EngineService(settings(key_prefix), redis, SPEC)
+    assert await successor.lease.try_acquire()  # released by the first at its stop
     assert await successor.recover() == 0
     assert successor.engine.state_hash() == service.engine.state_hash()
 
@@ -80,7 +96,8 @@ async def test_a_failed_child_is_reported_and_the_next_snapshot_lands(
         engine.apply(command)
     snap_key = keys.snapshot("BTCUSDT")
     await redis.set(snap_key, b"not a hash")  # HSET fails with WRONGTYPE in the child
-    writer = SnapshotWriter(redis, snap_key, keys.commands("BTCUSDT"), trim_journal=True, fork=True)
+    lease = await held_lease(redis, keys)
+    writer = SnapshotWriter(redis, lease, snap_key, keys.commands("BTCUSDT"), trim_journal=True, fork=True)
     writer.begin(engine, b"5-0")
     failed = writer.poll(block=True)
     assert failed is not None and not failed.ok and writer.landed_id == b"0-0"
@@ -95,11 +112,10 @@ async def test_a_failed_child_is_reported_and_the_next_snapshot_lands(
 
 
 async def test_forked_and_inline_snapshots_write_the_same_fields(redis: "Redis[bytes]", keys: Keys) -> None:
-    engine = MatchingEngine(SPEC)
-    for command in commands_stream():
-        engine.apply(command)
+    engine = engine_after_commands()
     snap_key = keys.snapshot("BTCUSDT")
-    writer = SnapshotWriter(redis, snap_key, keys.commands("BTCUSDT"), trim_journal=False, fork=True)
+    lease = await held_lease(redis, keys)
+    writer = SnapshotWriter(redis, lease, snap_key, keys.commands("BTCUSDT"), trim_journal=False, fork=True)
     writer.begin(engine, b"9-0")
     assert writer.poll(block=True) is not None
     forked = await redis.hgetall(snap_key)
@@ -108,3 +124,22 @@ async def test_forked_and_inline_snapshots_write_the_same_fields(redis: "Redis[b
     assert inline.ok
     assert await redis.hgetall(snap_key) == forked
     assert forked[b"seq"] == str(engine.seq).encode()
+
+
+async def test_a_snapshot_of_an_engine_that_lost_its_lease_is_refused(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    engine = engine_after_commands()
+    snap_key = keys.snapshot("BTCUSDT")
+    former = await held_lease(redis, keys)
+    writer = SnapshotWriter(redis, former, snap_key, keys.commands("BTCUSDT"), trim_journal=False, fork=True)
+    await redis.delete(keys.lease("BTCUSDT", "engine"))  # its TTL passed while it was paused
+    successor = await held_lease(redis, keys)
+    assert successor.token > former.token
+    writer.begin(engine, b"9-0")
+    refused = writer.poll(block=True)
+    assert refused is not None and not refused.ok
+    assert await redis.exists(snap_key) == 0
+    with pytest.raises(Fenced):
+        await writer.write_inline(engine, b"9-0")
+    assert await redis.exists(snap_key) == 0

@@ -2,6 +2,7 @@
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from exchange_core.keys import Keys
 from exchange_core.ledger import DuplicateClientOrderId, InsufficientFunds, Ledger, parse_settled
@@ -40,6 +41,23 @@ async def test_settle_applies_each_seq_once(redis: "Redis[bytes]", keys: Keys) -
     assert await ledger.settle(1, "BTCUSDT", [*ops, (7, "B", "USDT:locked", -300, "", "")]) == 1
     assert await ledger.balances(1) == {"USDT": (400, 0), "BTC": (7, 0)}
     assert await ledger.release_orphan(1, "BTCUSDT", 10) == 0  # confirmed: not an orphan
+
+
+async def test_settle_refuses_a_token_below_the_highest_that_settled_the_market(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    ledger = Ledger(redis, keys)
+    await ledger.deposit(1, "USDT", 1_000)
+    assert await ledger.settle(1, "BTCUSDT", [(1, "B", "USDT:free", -10, "", "")], token=1) == 1
+    assert await ledger.settle(1, "BTCUSDT", [(2, "B", "USDT:free", -10, "", "")], token=2) == 1
+    with pytest.raises(ResponseError, match="FENCED"):  # the former worker, resumed
+        await ledger.settle(1, "BTCUSDT", [(3, "B", "USDT:free", -500, "", "")], token=1)
+    assert await ledger.balances(1) == {"USDT": (980, 0)}
+    assert await redis.hget(keys.balances(1), "seq:BTCUSDT") == b"2"
+    # the fence is per market: another market's worker has tokens of its own
+    assert await ledger.settle(1, "ETHUSDT", [(1, "B", "USDT:free", -5, "", "")], token=1) == 1
+    assert await ledger.settle(1, "BTCUSDT", [(3, "B", "USDT:free", -5, "", "")], token=2) == 1
+    assert await ledger.balances(1) == {"USDT": (970, 0)}
 
 
 async def test_orphan_release_returns_a_pending_reservation_once(redis: "Redis[bytes]", keys: Keys) -> None:

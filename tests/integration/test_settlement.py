@@ -28,7 +28,9 @@ def settlement(prefix: str, **extra: int) -> SettlementService:
 async def run_engine_once(prefix: str) -> None:
     redis = Redis.from_url("redis://127.0.0.1:6379/0")
     service = EngineService(EngineSettings(symbol="BTCUSDT", key_prefix=prefix, block_ms=50), redis, SPEC)
+    assert await service.lease.try_acquire()
     await service.recover()
+    await service.lease.release()
     await redis.aclose()
 
 
@@ -49,7 +51,7 @@ async def test_a_trade_settles_once_even_when_redelivered(redis: Redis, keys: Ke
     await place(redis, keys, ledger, 2, 2, Side.BUY)
     await run_engine_once(key_prefix)
     service = settlement(key_prefix)
-    await service.ensure_groups()
+    assert await service.claim() == list(MARKETS)
     entries = await redis.xrange(keys.events("BTCUSDT"))
     await service.settle("BTCUSDT", entries)
     first = (await ledger.balances(1), await ledger.balances(2), await ledger.balances(0))
@@ -74,7 +76,7 @@ async def test_sweeper_releases_only_reservations_whose_command_never_arrived(
     await ledger.reserve(5, "USDT", 777, "BTCUSDT", 11, "lost", now_ms=2)
     await run_engine_once(key_prefix)
     service = settlement(key_prefix, orphan_after_ms=0)
-    await service.ensure_groups()
+    assert await service.claim() == list(MARKETS)
     assert await service.sweep_orphans() == 0  # nothing settled yet: not caught up, wait
     await service.settle("BTCUSDT", await redis.xrange(keys.events("BTCUSDT")))
     assert await service.sweep_orphans() == 1

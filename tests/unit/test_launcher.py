@@ -47,9 +47,21 @@ def test_processes_engines_first_market_maker_last(tmp_path: Path) -> None:
     assert list(supervisor.services) == [
         "engine-BTCUSDT", "engine-ETHBTC", "settlement", "gateway", "ws", "marketmaker"]  # fmt: skip
     assert supervisor.services["ws"].env == {"PORT": "9001", "WS_PORT": "9001"}
-    assert supervisor.services["engine-ETHBTC"].env == {"SYMBOL": "ETHBTC", "CONSUMER": "engine-ETHBTC"}
+    assert supervisor.services["engine-ETHBTC"].env == {"SYMBOL": "ETHBTC"}
+    assert supervisor.services["settlement"].env == {"WORKERS": "1", "WORKER_INDEX": "0"}
     assert module_available("gateway") and module_available("marketmaker")
     assert not module_available("no_such_service") and not module_available("exchange_core")
+
+
+def test_settlement_workers_share_the_markets_by_index(tmp_path: Path) -> None:
+    supervisor = Supervisor({}, tmp_path)
+    layout = Layout(["BTCUSDT"], dbwriter=True, settlement_workers=3, dbwriter_workers=2)
+    settlement = ["settlement", "settlement-1", "settlement-2"]
+    assert layout.probed() == ["engine-BTCUSDT", *settlement, "dbwriter", "dbwriter-1"]
+    add_services(supervisor, layout)
+    workers = {name: s.env for name, s in supervisor.services.items() if s.module == "settlement"}
+    assert workers == {name: {"WORKERS": "3", "WORKER_INDEX": str(i)} for i, name in enumerate(settlement)}
+    assert supervisor.services["dbwriter-1"].env == {"WORKERS": "2", "WORKER_INDEX": "1"}
 
 
 def test_metrics_ports_go_to_the_services_without_an_http_port(tmp_path: Path) -> None:

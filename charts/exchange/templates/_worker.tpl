@@ -1,22 +1,33 @@
-{{/* A single-replica background service (settlement, dbwriter, market maker): one consumer per
-     deployment, so Recreate (the old pod stops before the new one starts); /healthz and /readyz
-     on the metrics port. Call with (dict "root" $ "component" "settlement" "database" false
-     "waitForDatabase" false "env" "<rendered env entries>"); its values are .Values.<component>.
+{{/* A background service (settlement, dbwriter, market maker); /healthz and /readyz on the
+     metrics port. Call with (dict "root" $ "component" "settlement" "database" false
+     "waitForDatabase" false "workers" 0 "env" "<rendered env entries>"); its values are
+     .Values.<component>. `workers` > 0: a StatefulSet of that many pods (pod N is worker N,
+     WORKERS tells each how many there are; single writers per partition by leases), else one
+     consumer per deployment, so Recreate (the old pod stops before the new one starts).
      `database`: it uses the database (DATABASE_URL); `waitForDatabase`: it waits for the
      bootstrap Job first. */}}
 {{- define "exchange.worker" -}}
 {{- $root := .root }}
 {{- $v := index $root.Values .component }}
+{{- $name := printf "%s-%s" (include "exchange.fullname" $root) .component }}
 apiVersion: apps/v1
-kind: Deployment
+kind: {{ if .workers }}StatefulSet{{ else }}Deployment{{ end }}
 metadata:
-  name: {{ include "exchange.fullname" $root }}-{{ .component }}
+  name: {{ $name }}
   labels:
     {{- include "exchange.componentLabels" . | nindent 4 }}
 spec:
+  {{- if .workers }}
+  replicas: {{ .workers }}
+  serviceName: {{ $name }}
+  podManagementPolicy: Parallel
+  updateStrategy:
+    type: RollingUpdate
+  {{- else }}
   replicas: 1
   strategy:
     type: Recreate
+  {{- end }}
   selector:
     matchLabels:
       {{- include "exchange.componentSelector" . | nindent 6 }}
@@ -47,6 +58,9 @@ spec:
             {{- include "exchange.databaseEnv" $root | nindent 12 }}
             {{- end }}
             {{- include "exchange.metricsEnv" $root | nindent 12 }}
+            {{- if .workers }}
+            - {name: WORKERS, value: {{ .workers | quote }}}
+            {{- end }}
             {{- with .env }}
             {{- . | nindent 12 }}
             {{- end }}
@@ -57,4 +71,21 @@ spec:
           {{- include "exchange.containerSecurityContext" $root | nindent 10 }}
           {{- include "exchange.volumeMounts" $root | nindent 10 }}
       {{- include "exchange.volumes" $root | nindent 6 }}
+{{- if .workers }}
+---
+# The workers' governing Service (headless): stable pod names (the ordinal is the worker index).
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $name }}
+  labels:
+    {{- include "exchange.componentLabels" . | nindent 4 }}
+spec:
+  clusterIP: None
+  publishNotReadyAddresses: true
+  selector:
+    {{- include "exchange.componentSelector" . | nindent 4 }}
+  ports:
+    - {name: metrics, port: {{ $root.Values.metricsPort }}, targetPort: metrics, protocol: TCP}
+{{- end }}
 {{- end -}}

@@ -1,7 +1,12 @@
 -- Apply one user's share of a market's events, exactly once per (user, symbol).
 -- KEYS[1] bal:{uid}  KEYS[2] resv:{uid}  KEYS[3] ord:{uid}  KEYS[4] open:{uid}
 -- KEYS[5] coid:{uid}  KEYS[6] utr:{uid}:SYM  KEYS[7] uord:{uid}:SYM
--- ARGV[1] symbol, then operations of 6 values each: seq, kind, a, b, c, d.
+-- ARGV[1] symbol, ARGV[2] the settling worker's fencing token for the symbol (its settlement
+-- lease, exchange_core/lease.py; 0 without one), then operations of 6 values each: seq, kind,
+-- a, b, c, d.
+-- The highest token that settled the symbol for this user is kept in bal:{uid} field
+-- "fence:SYM": a lower one is refused with an error reply "FENCED ..." and nothing is applied,
+-- so a worker whose lease passed to another cannot write after its successor did.
 -- An operation whose seq is not above the user's last applied seq for the symbol is skipped
 -- (a redelivered event); the last applied seq is kept in bal:{uid} field "seq:SYM".
 --   B field delta              balance field ("USDT:locked") += delta
@@ -13,6 +18,13 @@
 -- Returns {applied, asset, free, locked, ...}: the number of operations applied, then the
 -- balances of every asset an applied B or C operation touched.
 local symbol = ARGV[1]
+local token = tonumber(ARGV[2])
+local fence_field = 'fence:' .. symbol
+local fence = tonumber(redis.call('HGET', KEYS[1], fence_field) or '0')
+if token < fence then
+  return redis.error_reply('FENCED token ' .. ARGV[2] .. ' below ' .. fence .. ' for ' .. symbol)
+end
+if token > fence then redis.call('HSET', KEYS[1], fence_field, token) end
 local seq_field = 'seq:' .. symbol
 local last = tonumber(redis.call('HGET', KEYS[1], seq_field) or '0')
 local applied, top = 0, last
@@ -23,7 +35,7 @@ local function touch(asset)
     assets[#assets + 1] = asset
   end
 end
-for i = 2, #ARGV, 6 do
+for i = 3, #ARGV, 6 do
   local seq = tonumber(ARGV[i])
   if seq > last then
     local kind, a, b, c, d = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]

@@ -1,0 +1,89 @@
+"""Leases on the real Redis: exclusive acquisition, renewal, expiry and takeover with a higher
+token, and a former holder's writes refused by the fence."""
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+
+from exchange_core.keys import Keys
+from exchange_core.lease import Fenced, Lease, LeaseSettings
+
+TIMING = LeaseSettings(lease_ttl_ms=300, lease_renew_ms=100, lease_poll_ms=20)
+
+
+def lease(redis: "Redis[bytes]", keys: Keys, name: str, timing: LeaseSettings = TIMING) -> Lease:
+    return Lease(redis, keys, "BTCUSDT", "engine", timing, holder=name)
+
+
+async def test_only_one_holder_at_a_time_and_tokens_grow(redis: "Redis[bytes]", keys: Keys) -> None:
+    a, b = lease(redis, keys, "a"), lease(redis, keys, "b")
+    assert await a.try_acquire()
+    assert not await b.try_acquire()
+    assert a.held() and not b.held()
+    assert a.token == 1
+    assert (await redis.get(keys.lease("BTCUSDT", "engine"))) == b"1:a"
+    await a.release()
+    assert not a.held()
+    assert await b.try_acquire()
+    assert b.token == 2
+
+
+async def test_renewal_keeps_the_lease_past_its_ttl(redis: "Redis[bytes]", keys: Keys) -> None:
+    a, b = lease(redis, keys, "a"), lease(redis, keys, "b")
+    assert await a.try_acquire()
+    keeper = asyncio.create_task(a.keep())
+    try:
+        await asyncio.sleep(1.0)  # more than three TTLs
+        assert a.held()
+        assert not await b.try_acquire()
+        assert 0 < await redis.pttl(keys.lease("BTCUSDT", "engine")) <= 300
+    finally:
+        keeper.cancel()
+
+
+async def test_expiry_lets_a_standby_take_over_and_fences_the_former_holder(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    a, b = lease(redis, keys, "a"), lease(redis, keys, "b")
+    target = keys.depth("BTCUSDT")
+    assert await a.try_acquire()
+    assert await a.write([target], [("SET", target, "from-a")]) == 1
+    stop = asyncio.Event()
+    standby = asyncio.create_task(b.acquire(stop))
+    await asyncio.sleep(0.1)
+    assert not standby.done()  # a holds it: b waits
+    assert await asyncio.wait_for(standby, 2.0)  # a never renews: the TTL passes, b takes over
+    assert b.token > a.token
+    assert not a.held()  # a's local view ran out with its TTL
+    with pytest.raises(Fenced):
+        await a.write([target], [("SET", target, "from-a-late"), ("DEL", target)])
+    assert a.lost.is_set()
+    assert await redis.get(target) == b"from-a"  # nothing of the refused write ran
+    assert not await a.renew()
+    assert await b.write([target], [("SET", target, "from-b")]) == 1
+    assert await redis.get(target) == b"from-b"
+
+
+async def test_a_lapsed_lease_nobody_took_is_held_again_with_the_same_token(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    a = lease(redis, keys, "a")
+    target = keys.depth("BTCUSDT")
+    assert await a.try_acquire()
+    await asyncio.sleep(0.4)  # lapsed in Redis too
+    assert await redis.exists(keys.lease("BTCUSDT", "engine")) == 0
+    assert await a.write([target], [("SET", target, "again")]) == 1
+    assert await redis.get(keys.lease("BTCUSDT", "engine")) == b"1:a"
+    assert await a.renew()
+
+
+async def test_a_kept_lease_is_lost_when_another_holder_took_it(redis: "Redis[bytes]", keys: Keys) -> None:
+    a, b = lease(redis, keys, "a"), lease(redis, keys, "b")
+    assert await a.try_acquire()
+    await redis.delete(keys.lease("BTCUSDT", "engine"))  # as if it expired while a was paused
+    assert await b.try_acquire()
+    keeper = asyncio.create_task(a.keep())
+    await asyncio.wait_for(a.lost.wait(), 1.0)
+    assert keeper.done() or await asyncio.wait_for(keeper, 1.0) is None
+    assert b.held()
