@@ -8,6 +8,7 @@ codes: 0 unknown property, 1 invalid value type, 2 invalid request, 3 invalid JS
 """
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ INVALID_JSON = 3
 
 RequestId = int | str | None
 MAX_ID_LENGTH = 36
+STRING_ID = re.compile(f"[A-Za-z0-9-]{{1,{MAX_ID_LENGTH}}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +104,8 @@ def _request_id(value: Any) -> RequestId:
         return None
     if isinstance(value, int) and not isinstance(value, bool) and -(1 << 63) <= value < 1 << 63:
         return value
-    if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and value.isascii():
-        if value.replace("-", "").isalnum():
-            return value
+    if isinstance(value, str) and STRING_ID.fullmatch(value):
+        return value
     raise RequestError(
         INVALID_REQUEST,
         f"Invalid request: request ID must be a 64-bit integer, a string of at most {MAX_ID_LENGTH}"

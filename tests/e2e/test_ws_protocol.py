@@ -11,10 +11,10 @@ import asyncio
 import base64
 import contextlib
 import json
-import uuid
 import os
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
