@@ -114,7 +114,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         error = internal_error(exc)
         return JSONResponse(error.body(), status_code=error.status)
 
-    from gateway.routes import account, home, market, probes, public, tickers, trading, userstream, web
+    from gateway.routes import (
+        account,
+        derivatives,
+        home,
+        market,
+        probes,
+        public,
+        sapi,
+        tickers,
+        trading,
+        userstream,
+        web,
+    )
     from gateway.wsapi import endpoint as wsapi_endpoint
 
     app.include_router(public.router)
@@ -122,6 +134,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(tickers.router)
     app.include_router(trading.router)
     app.include_router(account.router)
+    app.include_router(sapi.router)
+    app.include_router(derivatives.router)
     app.include_router(userstream.router)
     app.include_router(wsapi_endpoint.router)
     app.include_router(web.router)

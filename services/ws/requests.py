@@ -1,12 +1,14 @@
 """Client requests on a connection (Binance's live subscribing): parsing and answers.
 
 A request is a JSON object `{"method": M, "params": [...], "id": N}` with M one of METHODS. The
-id is an unsigned integer, a string of at most 36 letters and digits, or null. Answers are
+id is, as Binance accepts it, a 64-bit signed integer, a string of at most 36 letters, digits and
+dashes (a UUID, as Binance's own SDKs send), or null; it is echoed back unchanged. Answers are
 `{"result": ..., "id": N}`; errors `{"error": {"code": C, "msg": ...}, "id": N}` with Binance's
 codes: 0 unknown property, 1 invalid value type, 2 invalid request, 3 invalid JSON.
 """
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,8 @@ INVALID_REQUEST = 2
 INVALID_JSON = 3
 
 RequestId = int | str | None
+MAX_ID_LENGTH = 36
+STRING_ID = re.compile(f"[A-Za-z0-9-]{{1,{MAX_ID_LENGTH}}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +102,12 @@ def parse_request(text: str) -> Request:
 def _request_id(value: Any) -> RequestId:
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 64:
+    if isinstance(value, int) and not isinstance(value, bool) and -(1 << 63) <= value < 1 << 63:
         return value
-    if isinstance(value, str) and 0 < len(value) <= 36 and value.isascii() and value.isalnum():
+    if isinstance(value, str) and STRING_ID.fullmatch(value):
         return value
-    raise RequestError(INVALID_REQUEST, "Invalid request: request ID must be an unsigned integer")
+    raise RequestError(
+        INVALID_REQUEST,
+        f"Invalid request: request ID must be a 64-bit integer, a string of at most {MAX_ID_LENGTH}"
+        " letters, digits and dashes, or null",
+    )

@@ -268,3 +268,42 @@ def test_order_count_rate_limits(traded: tuple[Stack, list[dict[str, Any]]]) -> 
     other = sign_up(stack.url)
     assert all(c["count"] == 0 for c in other.call("GET", "/api/v3/rateLimit/order"))
     trader.call("DELETE", "/api/v3/openOrders", symbol=SYMBOL)
+
+
+def test_limits_above_the_maximum_are_clamped(traded: tuple[Stack, list[dict[str, Any]]]) -> None:
+    """As Binance: depth answers at most 5000 levels, trades/historicalTrades/aggTrades/klines at
+    most 1000 rows, for any larger `limit`; below 1 is refused (-1130), a non-number too (-1100)."""
+    stack, trades = traded
+    trader = sign_up(stack.url)
+    for price in ("1500", "1501", "1502"):
+        place(trader, "BUY", price, "0.01")
+    try:
+        assert ok(stack, "/depth", symbol=SYMBOL, limit=6000) == ok(
+            stack, "/depth", symbol=SYMBOL, limit=5000
+        )
+        assert len(ok(stack, "/depth", symbol=SYMBOL, limit=6000)["bids"]) == 3
+        assert ok(stack, "/trades", symbol=SYMBOL, limit=12000) == trades
+        assert ok(stack, "/aggTrades", symbol=SYMBOL, limit=12000) == ok(stack, "/aggTrades", symbol=SYMBOL)
+        assert len(ok(stack, "/klines", symbol=SYMBOL, interval="1m", limit=5000)) >= 1
+        historical = httpx.get(
+            f"{stack.url}/api/v3/historicalTrades",
+            params={"symbol": SYMBOL, "limit": 1001},
+            headers={"X-MBX-APIKEY": trader.api_key},
+        )
+        assert historical.status_code == 200 and historical.json() == trades, historical.text
+        for path, extra in (
+            ("/depth", {}),
+            ("/trades", {}),
+            ("/aggTrades", {}),
+            ("/klines", {"interval": "1m"}),
+        ):
+            for bad, code in (("0", -1130), ("-1", -1100), ("x", -1100)):
+                answer = get(stack, path, symbol=SYMBOL, limit=bad, **extra)
+                assert (answer.status_code, answer.json()["code"]) == (400, code), (path, bad, answer.text)
+        exchange = ccxt_exchange(stack.url, trader.api_key, trader.secret)
+        fetched = exchange.fetch_trades("ETH/USDT", limit=12000)
+        assert [(t["price"], t["amount"]) for t in fetched] == [(2000.0, 0.5), (2010.0, 0.3), (1990.0, 0.2)]
+        book = exchange.fetch_order_book("ETH/USDT", limit=6000)
+        assert [bid[0] for bid in book["bids"]] == [1502.0, 1501.0, 1500.0]
+    finally:
+        trader.call("DELETE", "/api/v3/openOrders", symbol=SYMBOL)

@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -100,6 +101,22 @@ def test_paths(env: WsEnv) -> None:
     run(scenario())
 
 
+def test_request_ids_as_binance_accepts_them(env: WsEnv) -> None:
+    """UUID strings (binance-sdk-spot's ids), null and negative integers are echoed back unchanged."""
+
+    async def scenario() -> None:
+        async with connect(f"{env.ws_url}/ws") as conn:
+            for request_id in (str(uuid.uuid4()), "abc123", None, -5, (1 << 63) - 1):
+                await conn.send(
+                    json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": request_id})
+                )
+                assert json.loads(await conn.recv()) == {"result": None, "id": request_id}
+            await conn.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": "list-1"}))
+            assert json.loads(await conn.recv()) == {"result": ["btcusdt@trade"], "id": "list-1"}
+
+    run(scenario())
+
+
 def test_error_answers_keep_the_connection(env: WsEnv) -> None:
     async def scenario() -> None:
         c = await Collector.open(f"{env.ws_url}/ws")
@@ -109,7 +126,9 @@ def test_error_answers_keep_the_connection(env: WsEnv) -> None:
         cases = [
             ({"method": "FOO", "id": 7}, 2, 7),
             ({"params": [], "id": 8}, 2, 8),
-            ({"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": -1}, 2, None),
+            ({"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": 1 << 63}, 2, None),
+            ({"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": "has space"}, 2, None),
+            ({"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": {"a": 1}}, 2, None),
             ({"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": 1.5}, 2, None),
             ({"method": "SUBSCRIBE", "params": "btcusdt@trade", "id": 9}, 2, 9),
             ({"method": "SUBSCRIBE", "params": ["btcusdt@nothing"], "id": 10}, 2, 10),

@@ -63,11 +63,17 @@ def test_requests() -> None:
     assert (r.method, r.params, r.id) == ("SUBSCRIBE", ["btcusdt@trade"], 1)
     assert parse_request('{"method":"LIST_SUBSCRIPTIONS","id":"a1"}').id == "a1"
     assert parse_request('{"method":"GET_PROPERTY","params":["combined"]}').id is None
+    uuid_id = "7d3b9b46-5f4f-4c8b-9a2d-0a8f9a4a0f5b"
+    assert parse_request('{"method":"LIST_SUBSCRIPTIONS","id":"' + uuid_id + '"}').id == uuid_id
+    assert parse_request('{"method":"LIST_SUBSCRIPTIONS","id":-3}').id == -3
     for text, code in [
         ("nope", 3),
         ('{"method":"SUBSCRIBE","params":[1],"id":1}', 2),
         ('{"method":"SUBSCRIBE","params":[],"id":true}', 2),
         ('{"method":"SUBSCRIBE","params":[],"id":"' + "x" * 37 + '"}', 2),
+        ('{"method":"SUBSCRIBE","params":[],"id":"a b"}', 2),
+        ('{"method":"SUBSCRIBE","params":[],"id":1.5}', 2),
+        ('{"method":"SUBSCRIBE","params":[],"id":' + str(1 << 63) + "}", 2),
         ('{"method":"SET_PROPERTY","params":["combined"],"id":1}', 2),
         ('{"method":"SET_PROPERTY","params":["combined", 1],"id":1}', 1),
         ('{"method":"GET_PROPERTY","params":["other"],"id":1}', 0),

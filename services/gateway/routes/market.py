@@ -44,10 +44,12 @@ class OrderBook(TypedDict):
 
 
 def bounded(params: dict[str, str], name: str, default: int, maximum: int) -> int:
+    """`name` as a count from 1 (default `default`); above `maximum` it is clamped to `maximum`,
+    as Binance does. -1100 for a non-number (from int_param), -1130 for a value below 1."""
     value = int_param(params, name, default)
-    if value is None or not 1 <= value <= maximum:
-        raise ApiError(INVALID_PARAMETER, f"Invalid value for '{name}': between 1 and {maximum}.")
-    return value
+    if value is None or value < 1:
+        raise ApiError(INVALID_PARAMETER, f"Invalid value for '{name}': at least 1.")
+    return min(value, maximum)
 
 
 async def book(request: Request, market: Market) -> DepthSnapshot:
