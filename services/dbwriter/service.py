@@ -28,6 +28,7 @@ from dbwriter.telemetry import DbWriterMetrics, traced_refs, write_spans
 from exchange_core import tracing
 from exchange_core.keys import Keys
 from exchange_core.lease import Fenced
+from exchange_core.lease_telemetry import LeaseCollector
 from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
 from exchange_core.streamids import entry_ms
@@ -91,6 +92,7 @@ class DbWriterService:
             list(markets),
             lambda: (self.trades_written, self.orders_written, self.rounds, self.failures),
         )
+        self.metrics.registry.register(LeaseCollector(self.partitions.leases.values))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Write until `stop` is set; entries read but not yet written are read again by the

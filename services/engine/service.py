@@ -40,6 +40,7 @@ from engine.telemetry import CommandSpans, EngineMetrics
 from exchange_core import redisio, tracing
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced, Lease
+from exchange_core.lease_telemetry import LeaseCollector
 from exchange_core.protocol import decode_events
 from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
@@ -83,6 +84,7 @@ class EngineService:
         self.metrics = EngineMetrics(
             self.symbol, lambda: (self.processed, self.events_written, self.trades, self.written_seq)
         )
+        self.metrics.registry.register(LeaseCollector(lambda: [self.lease]))
 
     # ------------------------------------------------------------------ recovery
 

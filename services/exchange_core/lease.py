@@ -88,6 +88,8 @@ class Lease:
         self.poll_s = settings.lease_poll_ms / 1000
         self.token = 0
         self.valid_until = 0.0  # monotonic
+        self.acquired = 0  # tokens granted to this holder
+        self.losses = 0  # leases lost to another holder or to the TTL (not releases)
         self.lost = asyncio.Event()
         self._script = redis.register_script(SCRIPT)
 
@@ -106,6 +108,7 @@ class Lease:
         if token == 0:
             return False
         self.token, self.valid_until = token, sent + self.ttl_ms / 1000
+        self.acquired += 1
         self.lost.clear()
         log.info("%s: lease %s acquired, token %d", self.holder, self.key, token)
         return True
@@ -146,7 +149,7 @@ class Lease:
         """Give the lease up now (at a clean stop), so that a standby need not wait for the TTL."""
         if self.token and not self.lost.is_set():
             await self._call("release")
-        self._lose("released")
+        self._lose("released", counted=False)
 
     async def write(self, keys: Sequence[str], commands: Sequence[Command]) -> int:
         """Run `commands` (writing `keys`, all in the partition's slot) atomically if and only if
@@ -159,8 +162,10 @@ class Lease:
                 raise Fenced(str(exc)) from None
             raise
 
-    def _lose(self, why: str) -> None:
+    def _lose(self, why: str, counted: bool = True) -> None:
         if not self.lost.is_set():
             if self.token:
                 log.warning("%s: lease %s token %d lost: %s", self.holder, self.key, self.token, why)
+                if counted:
+                    self.losses += 1
             self.lost.set()

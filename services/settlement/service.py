@@ -27,6 +27,7 @@ from exchange_core import redisio, tracing
 from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced
+from exchange_core.lease_telemetry import LeaseCollector
 from exchange_core.ledger import Ledger, parse_settled
 from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
@@ -63,6 +64,7 @@ class SettlementService:
         self.partitions = StreamPartitions(
             redis, self.keys, list(markets), "settlement", settings.group, settings
         )
+        self.metrics.registry.register(LeaseCollector(self.partitions.leases.values))
         self.scripts_loaded = False
 
     def reset(self) -> None:

@@ -100,6 +100,10 @@ def test_metrics_count_the_work_and_cover_every_dashboard_query(metrics_stack: S
     marketmaker = wait_for(
         lambda s: value(s, "exchange_marketmaker_orders_placed_total") > 0, urls["marketmaker"]
     )
+    for samples, role in ((engine, "engine"), (settlement, "settlement"), (dbwriter, "dbwriter")):
+        assert value(samples, "exchange_lease_held", role=role, partition=SYMBOL) == 1, role
+        assert value(samples, "exchange_lease_token", role=role, partition=SYMBOL) >= 1, role
+        assert value(samples, "exchange_lease_acquired_total", role=role, partition=SYMBOL) >= 1, role
     ws = scrape(urls["ws"])
     assert value(ws, "exchange_ws_clients") == 0
     exported = set().union(*(names(s) for s in (gateway, engine, settlement, dbwriter, marketmaker, ws)))

@@ -18,6 +18,16 @@ async def wait_for(condition: object, seconds: float = 5.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+def lease_samples(engine: EngineService) -> tuple[float | None, float | None]:
+    """(exchange_lease_held, exchange_lease_token) of `engine`'s /metrics registry."""
+    labels = {"role": "engine", "partition": "BTCUSDT"}
+    registry = engine.metrics.registry
+    return (
+        registry.get_sample_value("exchange_lease_held", labels),
+        registry.get_sample_value("exchange_lease_token", labels),
+    )
+
+
 async def test_a_standby_writes_nothing_follows_the_book_and_takes_over(
     redis: "Redis[bytes]", keys: Keys, key_prefix: str
 ) -> None:
@@ -35,6 +45,7 @@ async def test_a_standby_writes_nothing_follows_the_book_and_takes_over(
     await wait_for(lambda: owner.processed == half)
     await asyncio.sleep(0.2)  # several standby polls
     assert not standby.lease.held() and standby.processed == 0 and standby.events_written == 0
+    assert lease_samples(owner) == (1, owner.lease.token) and lease_samples(standby) == (0, 0)
     # hot: the standby's book is the owner's, without having written anything
     await wait_for(lambda: standby.engine.state_hash() == owner.engine.state_hash())
     events_before = await all_events(redis, keys)
@@ -43,6 +54,7 @@ async def test_a_standby_writes_nothing_follows_the_book_and_takes_over(
     owner_stop.set()  # a clean stop releases the lease
     await owner_task
     await wait_for(standby.lease.held)
+    assert lease_samples(owner) == (0, 0) and lease_samples(standby) == (1, standby.lease.token)
     for command in commands[half:]:
         await append(redis, keys, command)
     await wait_for(

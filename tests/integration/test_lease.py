@@ -4,10 +4,12 @@ token, and a former holder's writes refused by the fence."""
 import asyncio
 
 import pytest
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from exchange_core.keys import Keys
 from exchange_core.lease import Fenced, Lease, LeaseSettings
+from exchange_core.lease_telemetry import LeaseCollector
 
 TIMING = LeaseSettings(lease_ttl_ms=300, lease_renew_ms=100, lease_poll_ms=20)
 
@@ -87,3 +89,53 @@ async def test_a_kept_lease_is_lost_when_another_holder_took_it(redis: "Redis[by
     await asyncio.wait_for(a.lost.wait(), 1.0)
     assert keeper.done() or await asyncio.wait_for(keeper, 1.0) is None
     assert b.held()
+
+
+def exported(lease: Lease) -> dict[str, float | None]:
+    """The lease samples a process holding only `lease` exports, by metric name."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(LeaseCollector(lambda: [lease]))
+    labels = {"role": "engine", "partition": "BTCUSDT"}
+    names = ("exchange_lease_held", "exchange_lease_token")
+    names += ("exchange_lease_acquired_total", "exchange_lease_lost_total")
+    return {name: registry.get_sample_value(name, labels) for name in names}
+
+
+async def test_lease_metrics_follow_acquisition_loss_and_release(redis: "Redis[bytes]", keys: Keys) -> None:
+    a, b = lease(redis, keys, "a"), lease(redis, keys, "b")
+    assert exported(a) == {
+        "exchange_lease_held": 0,
+        "exchange_lease_token": 0,
+        "exchange_lease_acquired_total": 0,
+        "exchange_lease_lost_total": 0,
+    }
+    assert await a.try_acquire()
+    assert not await b.try_acquire()
+    assert exported(a) == {
+        "exchange_lease_held": 1,
+        "exchange_lease_token": 1,
+        "exchange_lease_acquired_total": 1,
+        "exchange_lease_lost_total": 0,
+    }
+    assert exported(b)["exchange_lease_held"] == 0 and exported(b)["exchange_lease_token"] == 0
+    await asyncio.sleep(0.4)  # a never renews: its TTL passes and b takes the lease
+    assert await b.try_acquire()
+    target = keys.depth("BTCUSDT")
+    with pytest.raises(Fenced):
+        await a.write([target], [("SET", target, "from-a-late")])
+    assert exported(a) == {
+        "exchange_lease_held": 0,
+        "exchange_lease_token": 0,
+        "exchange_lease_acquired_total": 1,
+        "exchange_lease_lost_total": 1,
+    }
+    assert exported(b) == {
+        "exchange_lease_held": 1,
+        "exchange_lease_token": 2,
+        "exchange_lease_acquired_total": 1,
+        "exchange_lease_lost_total": 0,
+    }
+    await b.release()  # a clean stop gives the lease up: not a loss
+    assert exported(b)["exchange_lease_held"] == 0 and exported(b)["exchange_lease_lost_total"] == 0
+    assert await a.try_acquire()
+    assert exported(a)["exchange_lease_token"] == 3 and exported(a)["exchange_lease_acquired_total"] == 2

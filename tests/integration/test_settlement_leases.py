@@ -23,6 +23,15 @@ async def test_workers_split_the_markets_and_a_third_claims_nothing(key_prefix: 
         assert await first.claim() == ["BTCUSDT", "SOLUSDT"]
         assert await second.claim() == ["ETHUSDT", "ETHBTC"]
         assert await extra.claim() == []
+        # What ExchangeLeaseUnheld sums: every worker exports every market's lease, one holds it.
+        for symbol in MARKETS:
+            held = [
+                w.metrics.registry.get_sample_value(
+                    "exchange_lease_held", {"role": "settlement", "partition": symbol}
+                )
+                for w in (first, second, extra)
+            ]
+            assert held == ([1, 0, 0] if symbol in ("BTCUSDT", "SOLUSDT") else [0, 1, 0]), symbol
     finally:
         for worker in (first, second, extra):
             worker.reset()

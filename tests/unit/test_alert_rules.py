@@ -52,7 +52,7 @@ def test_every_alert_has_a_test_where_it_fires_and_one_where_it_stays_quiet() ->
     fires = {c["alertname"] for c in cases if c.get("exp_alerts")}
     quiet = {c["alertname"] for c in cases if not c.get("exp_alerts")}
     names = set(alerts())
-    assert len(names) == 13
+    assert len(names) == 15
     assert names - fires == set(), "alerts never shown firing"
     assert names - quiet == set(), "alerts never shown quiet"
     assert (fires | quiet) - names == set(), "tests of alerts that do not exist"
