@@ -156,9 +156,12 @@ image-tools:
 image-check: install protos core image-tools $(HELM)
 	$(PY) -m pytest -q -s -p no:cacheprovider tests/image
 
-# System tools the benchmarks use (Debian packages).
+# System tools from Debian's packages: the upstream version pinned, any Debian revision (the mirror
+# keeps only the newest). Chromium alone is not pinned: Debian's security updates replace its
+# version every few days and the mirror drops the previous one, so a pin would break installs.
+WRK_VERSION := 4.1.0
 tools:
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq 'wrk=$(WRK_VERSION)-*'; }
 
 # The whole exchange on this machine; Ctrl-C stops it. Redis and PostgreSQL: REDIS_URL / DATABASE_URL,
 # else those running on 127.0.0.1, else embedded ones started under .run/ (docs/running.md).
