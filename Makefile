@@ -111,7 +111,8 @@ soak: install protos core
 	DB_OUTAGE_S=60 $(PY) -m pytest -q tests/integration/test_dbwriter.py -k outage
 	FAULT_ENGINE_KILLS=5 FAULT_DB_OUTAGE_S=60 FAULT_USERS=30 $(PY) -m pytest -q -s tests/e2e/test_faults.py
 	FUZZ_EXAMPLES=200 $(PY) -m pytest -q tests/e2e/test_fuzz_api.py
-	PARTITION_FAULTS=40 $(PY) -m pytest -q -s tests/e2e/test_partition_faults.py
+	PARTITION_FAULTS=40 PARTITION_MARKETS=BTCUSDT,ETHUSDT,SOLUSDT,ETHBTC $(PY) -m pytest -q -s tests/e2e/test_partition_faults.py
+	GATEWAY_DB_OUTAGE_S=60 $(PY) -m pytest -q -s tests/e2e/test_database_outage.py
 
 # A bounded locust run against the `make run` stack (started for it), the per-market scaling
 # benchmark and the short fault tests; writes load/RESULTS.md (raw CSV + HTML in artifacts/load/).

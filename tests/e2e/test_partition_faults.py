@@ -1,11 +1,12 @@
 """Random pauses and kills of owners and standbys of every single-writer kind under load, with
-real processes: two markets, each with its engine and a hot standby engine, two settlement
-workers and two DB writers (each claiming a stopped peer's markets). A fault is a SIGSTOP past
-the lease TTL (then SIGCONT) or a SIGKILL; a process that exits is started again, as the
-launcher or Kubernetes does. Afterwards, per market: no order answered 200 or 503 lost or
-answered twice, no event duplicated, the event journal equals a clean replay of the command
-journal; every balance equals deposits plus events; the database holds every trade once; and
-every client succeeds again. CI runs PARTITION_FAULTS=6; `make soak` 40."""
+real processes: two markets (`make soak`: all four, PARTITION_MARKETS), each with its engine and
+a hot standby engine, two settlement workers and two DB writers (each claiming a stopped peer's
+markets). A fault is a SIGSTOP past the lease TTL (then SIGCONT) or a SIGKILL; a process that
+exits is started again, as the launcher or Kubernetes does. Afterwards, per market: no order
+answered 200 or 503 lost or answered twice, no event duplicated, the event journal equals a
+clean replay of the command journal; every balance equals deposits plus events; the database
+holds every trade once; and every client succeeds again. CI runs PARTITION_FAULTS=6; `make soak`
+40."""
 
 import asyncio
 import os
@@ -14,6 +15,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 
 import asyncpg
 import httpx
@@ -28,8 +30,14 @@ from tests import services
 from tests.client import AsyncTrader, Trader, sign_up
 from tests.e2e.journal_check import check_ledger, replay_journal, stream_events
 
-SYMBOLS = ["BTCUSDT", "ETHUSDT"]
-PRICES = {"BTCUSDT": 30_000, "ETHUSDT": 2_000}
+# Per market: the centre price, the price step orders spread by (30 steps each way), the quantity.
+ORDERS = {
+    "BTCUSDT": (Decimal("30000"), Decimal("1"), "0.010"),
+    "ETHUSDT": (Decimal("2000"), Decimal("1"), "0.010"),
+    "SOLUSDT": (Decimal("150"), Decimal("0.1"), "0.100"),
+    "ETHBTC": (Decimal("0.05"), Decimal("0.0001"), "0.100"),
+}
+SYMBOLS = os.environ.get("PARTITION_MARKETS", "BTCUSDT,ETHUSDT").split(",")
 FAULTS = int(os.environ.get("PARTITION_FAULTS", "6"))
 PAUSE_S = 3.0  # past the 2 s lease TTL
 GROUPS = {"cmd": [b"engine"], "evt": [b"settlement", b"dbwriter"]}
@@ -59,10 +67,11 @@ async def place_orders(traders: list[AsyncTrader], stop: asyncio.Event, outcomes
             cid = f"pf-{n}-{i}"
             i += 1
             side = rng.choice(["BUY", "SELL"])
-            price = PRICES[symbol] + rng.randint(-30, 30)
+            centre, step, quantity = ORDERS[symbol]
+            price = centre + step * rng.randint(-30, 30)
             status, _ = await trader.call(
                 "POST", "/api/v3/order", symbol=symbol, side=side, type="LIMIT", timeInForce="GTC",
-                price=str(price), quantity="0.010", newClientOrderId=cid,
+                price=str(price), quantity=quantity, newClientOrderId=cid,
             )  # fmt: skip
             outcomes[cid] = status
 
