@@ -41,6 +41,11 @@ MIN_TRAILING_DELTA = 10
 MAX_TRAILING_DELTA = 2000
 _CLIENT_ID = re.compile(r"^[a-zA-Z0-9\-_.]{1,36}$")
 _DECIMAL = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
+_DIGITS = re.compile(r"^[0-9]{1,20}$")
+# Integer parameters are Java longs at Binance: larger values are refused like malformed ones.
+MAX_INT_PARAM = 2**63 - 1
+# startTime/endTime bound: the last millisecond of year 9999, the end of Python's datetime range.
+MAX_TIME_MS = 253_402_300_799_999
 _ALPHABET = string.ascii_letters + string.digits
 # Upper bounds of PRICE_FILTER.maxPrice and NOTIONAL.maxNotional, in whole quote units (Binance's
 # BTCUSDT values); exchangeInfo advertises them and parse_new_order enforces them.
@@ -87,7 +92,7 @@ def max_notional_units(market: Market) -> int:
 
 def decimal_units(params: dict[str, str], name: str, decimals: int) -> int:
     text = params[name].strip()
-    if not _DECIMAL.match(text):
+    if not _DECIMAL.fullmatch(text):
         raise ApiError(
             ILLEGAL_CHARS,
             f"Illegal characters found in parameter '{name}'; legal range is '{_DECIMAL.pattern}'.",
@@ -103,7 +108,7 @@ def client_order_id(params: dict[str, str], name: str = "newClientOrderId") -> s
     given = params.get(name)
     if given is None or given == "":
         return "".join(secrets.choice(_ALPHABET) for _ in range(22))
-    if not _CLIENT_ID.match(given):
+    if not _CLIENT_ID.fullmatch(given):
         raise ApiError(
             ILLEGAL_CHARS,
             f"Illegal characters found in parameter '{name}'; legal range is '{_CLIENT_ID.pattern}'.",
@@ -275,13 +280,29 @@ def check_lot(market: Market, quantity: int, filter_name: str) -> None:
         raise filter_failure(filter_name)
 
 
+def parse_int(text: str, name: str) -> int:
+    """`text` as a non-negative integer: 1 to 20 ASCII digits (no sign, space or other script's
+    digits) up to 2^63-1. Raises ApiError(-1100) for anything else."""
+    if not _DIGITS.fullmatch(text) or int(text) > MAX_INT_PARAM:
+        raise ApiError(
+            ILLEGAL_CHARS,
+            f"Illegal characters found in parameter '{name}'; legal range is '{_DIGITS.pattern}'.",
+        )
+    return int(text)
+
+
 def int_param(params: dict[str, str], name: str, default: int | None = None) -> int | None:
+    """Parameter `name` parsed by parse_int, or `default` when it is absent or empty."""
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
-        raise ApiError(
-            ILLEGAL_CHARS,
-            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
-        )
-    return int(raw)
+    return parse_int(raw, name)
+
+
+def time_param(params: dict[str, str], name: str) -> int | None:
+    """A time parameter in ms (startTime, endTime), None when absent; -1100 as int_param,
+    -1130 past MAX_TIME_MS."""
+    value = int_param(params, name)
+    if value is not None and value > MAX_TIME_MS:
+        raise ApiError(INVALID_PARAMETER, f"Invalid value for '{name}': at most {MAX_TIME_MS}.")
+    return value
