@@ -21,7 +21,7 @@ from exchange_core.errors import (
     ApiError,
     reason_error,
 )
-from exchange_core.ledger import DuplicateClientOrderId, InsufficientFunds
+from exchange_core.ledger import MAX_AMOUNT, DuplicateClientOrderId, InsufficientFunds
 from exchange_core.markets import Market
 from exchange_core.protocol import encode_command
 from exchange_core.records import OrderRecord, TradeRecord
@@ -85,6 +85,9 @@ class OrderService:
         symbol = market.symbol
         order_id = await self._next_order_id(symbol)
         asset, amount = await self._reservation(req)
+        if amount > MAX_AMOUNT:
+            # More than any balance can hold (the ledger's exact range): refused before reserving.
+            raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG)
         started = now_ms()
         try:
             await self.ctx.ledger.reserve(

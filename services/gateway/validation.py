@@ -19,6 +19,7 @@ from exchange_core.errors import (
     PARAM_NOT_REQUIRED,
     ApiError,
 )
+from exchange_core.ledger import MAX_AMOUNT
 from exchange_core.markets import Market
 from exchange_core.units import UnitError, to_units
 from matching.enums import OrderType, Side, StpMode, TimeInForce
@@ -143,7 +144,8 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
     Raises ApiError with Binance's code: -1102 (missing), -1121 (symbol), -1117 (side), -1116 (type),
     -1106 (parameter not required), -1115 (timeInForce), -1100 (malformed decimal), -1111
     (precision), -1013 (PRICE_FILTER: off the tick grid or above maxPrice; LOT_SIZE /
-    MARKET_LOT_SIZE; NOTIONAL: under minNotional, or over maxNotional for LIMIT and LIMIT_MAKER),
+    MARKET_LOT_SIZE; NOTIONAL: under minNotional, over maxNotional for LIMIT and LIMIT_MAKER, or a
+    quoteOrderQty past the ledger's exact range, MAX_AMOUNT units),
     -1130 (selfTradePreventionMode, newOrderRespType).
     """
     market = market_of(params, markets)
@@ -202,7 +204,7 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
             check_lot(market, quantity, "MARKET_LOT_SIZE")
         else:
             quote_quantity = decimal_units(params, "quoteOrderQty", market.quote.decimals)
-            if quote_quantity < spec.min_notional_units:
+            if not spec.min_notional_units <= quote_quantity <= MAX_AMOUNT:
                 raise filter_failure("NOTIONAL")
     else:
         if not params.get("price"):

@@ -2,7 +2,9 @@
 uvicorn serves it, in-process on the real Redis and PostgreSQL (no gRPC port), built web app
 included. Each answer is Binance's {"code", "msg"} or a plain 404, never a server error."""
 
+import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -14,6 +16,7 @@ from fastapi import FastAPI
 from gateway.app import create_app, server_app
 from gateway.settings import GatewaySettings
 from gateway.validation import MAX_TIME_MS
+from tests.client import AsyncTrader
 
 INDEX = "<!doctype html><title>web app</title>"
 UNSUPPORTED = {"code": -1020, "msg": "This operation is not supported."}
@@ -30,6 +33,7 @@ def app(pg_dsn: str, key_prefix: str, redis_url: str, tmp_path: Path) -> FastAPI
             secret_key=Fernet.generate_key().decode(),
             grpc_port=0,
             web_dir=str(tmp_path),
+            demo_funds="USDT=10000,BTC=0.5",
         )
     )
 
@@ -46,6 +50,26 @@ async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=server_app(app))  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as c:
             yield c
+
+
+@pytest_asyncio.fixture
+async def trader(http: httpx.AsyncClient) -> AsyncTrader:
+    email = f"edges-{uuid.uuid4().hex[:12]}@example.com"
+    r = await http.post("/api/web/signup", json={"email": email, "password": "correct horse battery"})
+    assert r.status_code == 200, r.text
+    user_id = r.json()["userId"]
+    r = await http.post(
+        "/api/web/apikeys", json={"label": "edges"}, headers={"X-Requested-With": "exchange-web"}
+    )
+    assert r.status_code == 200, r.text
+    http.cookies.clear()
+    return AsyncTrader("", user_id, r.json()["apiKey"], r.json()["secretKey"], http)
+
+
+async def locked(trader: AsyncTrader) -> dict[str, str]:
+    status, account = await trader.call("GET", "/api/v3/account")
+    assert status == 200, account
+    return {b["asset"]: b["locked"] for b in account["balances"] if b["asset"] in ("BTC", "USDT")}
 
 
 def assert_error(r: httpx.Response, code: int, status: int = 400) -> None:
@@ -122,3 +146,26 @@ async def test_real_routes_under_the_api_roots_win_over_the_fallback(http: httpx
     assert (real.status_code, real.json()) == (200, {"real": True})
     assert (await http.get("/api/v3/ping")).json() == {}
     assert (await http.post("/api/v3/ping")).status_code == 405
+
+
+async def test_amounts_past_64_bits_or_the_ledger_are_refused_before_any_reservation(
+    trader: AsyncTrader,
+) -> None:
+    before = await locked(trader)
+    assert len(before) == 2 and all(Decimal(v) == 0 for v in before.values()), before
+    order = {"symbol": "BTCUSDT"}
+    cases = [
+        ({"side": "SELL", "type": "MARKET", "quoteOrderQty": "99999999999999999999"}, (-1013,)),
+        ({"side": "BUY", "type": "MARKET", "quoteOrderQty": "100000000"}, (-1013, -2010)),
+        (
+            {"side": "BUY", "type": "STOP_LOSS", "quantity": "100", "stopPrice": "1000000"},
+            (-2010,),
+        ),
+    ]
+    for params, codes in cases:
+        status, body = await trader.call("POST", "/api/v3/order", **order, **params)
+        assert status == 400 and body["code"] in codes, (params, status, body)
+        assert await locked(trader) == before, params
+    for order_id in (str(2**64), str(2**63)):
+        status, body = await trader.call("DELETE", "/api/v3/order", **order, orderId=order_id)
+        assert (status, body["code"]) == (400, -1100), body
