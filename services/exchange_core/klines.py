@@ -146,7 +146,7 @@ _TIME_ZONE = re.compile(r"^([+-]?)([0-9]{1,2})(?::([0-5][0-9]))?$")
 def time_zone_offset(text: str) -> int:
     """Binance's `timeZone` parameter ("0", "8", "-1", "05:45", "-1:00", "+14:00") as ms ahead of
     UTC. Raises ValueError for anything else or outside [-12:00, +14:00]."""
-    match = _TIME_ZONE.match(text.strip())
+    match = _TIME_ZONE.fullmatch(text.strip())
     if match is None:
         raise ValueError(f"invalid time zone {text!r}")
     sign, hours, minutes = match.groups()

@@ -20,8 +20,14 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MS = timedelta(milliseconds=1)
 
 
+_MIN_MS = (datetime.min.replace(tzinfo=UTC) - EPOCH) // ONE_MS
+_MAX_MS = (datetime.max.replace(tzinfo=UTC) - EPOCH) // ONE_MS
+
+
 def from_ms(ms: int) -> datetime:
-    return EPOCH + ms * ONE_MS
+    """The instant `ms` after the epoch, clamped to datetime's range (years 1 to 9999), so window
+    arithmetic past either end reads as "no rows" rather than overflowing."""
+    return EPOCH + min(max(ms, _MIN_MS), _MAX_MS) * ONE_MS
 
 
 def to_ms(t: datetime) -> int:

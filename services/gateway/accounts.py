@@ -169,12 +169,15 @@ async def create_api_key(
 
     Reading is always allowed; trading when `can_trade`; from any IP unless `allowed_ips` lists
     the trusted ones. The secret is stored only encrypted with `fernet`; this is the one time it
-    is returned. Raises ApiError(-1130) when `label` is longer than 64 characters, or for an
-    invalid IP list (keyrules.parse_allowed_ips).
+    is returned. Raises ApiError(-1130) when `label` is longer than 64 characters or holds a
+    character that is not printable (a control character such as NUL, a lone surrogate), or for
+    an invalid IP list (keyrules.parse_allowed_ips).
     """
     label = label.strip()
     if len(label) > MAX_LABEL:
         raise ApiError(INVALID_PARAMETER, f"Label must be at most {MAX_LABEL} characters.")
+    if not label.isprintable():
+        raise ApiError(INVALID_PARAMETER, "Label must be printable text.")
     ips = parse_allowed_ips(allowed_ips)
     api_key, secret = _random_token(), _random_token()
     key_id = await pool.fetchval(

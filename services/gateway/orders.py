@@ -21,7 +21,7 @@ from exchange_core.errors import (
     ApiError,
     reason_error,
 )
-from exchange_core.ledger import DuplicateClientOrderId, InsufficientFunds
+from exchange_core.ledger import MAX_AMOUNT, DuplicateClientOrderId, InsufficientFunds
 from exchange_core.markets import Market
 from exchange_core.protocol import encode_command
 from exchange_core.records import OrderRecord, TradeRecord
@@ -36,6 +36,7 @@ from gateway.validation import (
     int_param,
     market_of,
     parse_new_order,
+    time_param,
 )
 from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
 from matching.enums import OrderType, Side
@@ -84,6 +85,9 @@ class OrderService:
         symbol = market.symbol
         order_id = await self._next_order_id(symbol)
         asset, amount = await self._reservation(req)
+        if amount > MAX_AMOUNT:
+            # More than any balance can hold (the ledger's exact range): refused before reserving.
+            raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG)
         started = now_ms()
         try:
             await self.ctx.ledger.reserve(
@@ -264,7 +268,7 @@ class OrderService:
         market = market_of(params, self.ctx.markets)
         limit = min(int_param(params, "limit", 500) or 500, 1000)
         start = int_param(params, "orderId", 0) or 0
-        start_time, end_time = int_param(params, "startTime"), int_param(params, "endTime")
+        start_time, end_time = time_param(params, "startTime"), time_param(params, "endTime")
         key = self.ctx.keys.user_orders_by_symbol(user_id, market.symbol)
         if start or start_time or end_time:
             ids = await redisio.zrange_members(self.ctx.redis, key, by_score_from=start)
@@ -290,7 +294,7 @@ class OrderService:
             raws = await redisio.zrange_members(self.ctx.redis, key, last=limit)
         trades = [TradeRecord.decode(r) for r in raws]
         order_id = int_param(params, "orderId")
-        start_time, end_time = int_param(params, "startTime"), int_param(params, "endTime")
+        start_time, end_time = time_param(params, "startTime"), time_param(params, "endTime")
         trades = [
             t
             for t in trades

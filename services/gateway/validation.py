@@ -19,6 +19,7 @@ from exchange_core.errors import (
     PARAM_NOT_REQUIRED,
     ApiError,
 )
+from exchange_core.ledger import MAX_AMOUNT
 from exchange_core.markets import Market
 from exchange_core.units import UnitError, to_units
 from matching.enums import OrderType, Side, StpMode, TimeInForce
@@ -41,6 +42,11 @@ MIN_TRAILING_DELTA = 10
 MAX_TRAILING_DELTA = 2000
 _CLIENT_ID = re.compile(r"^[a-zA-Z0-9\-_.]{1,36}$")
 _DECIMAL = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
+_DIGITS = re.compile(r"^[0-9]{1,20}$")
+# Integer parameters are Java longs at Binance: larger values are refused like malformed ones.
+MAX_INT_PARAM = 2**63 - 1
+# startTime/endTime bound: the last millisecond of year 9999, the end of Python's datetime range.
+MAX_TIME_MS = 253_402_300_799_999
 _ALPHABET = string.ascii_letters + string.digits
 # Upper bounds of PRICE_FILTER.maxPrice and NOTIONAL.maxNotional, in whole quote units (Binance's
 # BTCUSDT values); exchangeInfo advertises them and parse_new_order enforces them.
@@ -87,7 +93,7 @@ def max_notional_units(market: Market) -> int:
 
 def decimal_units(params: dict[str, str], name: str, decimals: int) -> int:
     text = params[name].strip()
-    if not _DECIMAL.match(text):
+    if not _DECIMAL.fullmatch(text):
         raise ApiError(
             ILLEGAL_CHARS,
             f"Illegal characters found in parameter '{name}'; legal range is '{_DECIMAL.pattern}'.",
@@ -103,7 +109,7 @@ def client_order_id(params: dict[str, str], name: str = "newClientOrderId") -> s
     given = params.get(name)
     if given is None or given == "":
         return "".join(secrets.choice(_ALPHABET) for _ in range(22))
-    if not _CLIENT_ID.match(given):
+    if not _CLIENT_ID.fullmatch(given):
         raise ApiError(
             ILLEGAL_CHARS,
             f"Illegal characters found in parameter '{name}'; legal range is '{_CLIENT_ID.pattern}'.",
@@ -138,7 +144,8 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
     Raises ApiError with Binance's code: -1102 (missing), -1121 (symbol), -1117 (side), -1116 (type),
     -1106 (parameter not required), -1115 (timeInForce), -1100 (malformed decimal), -1111
     (precision), -1013 (PRICE_FILTER: off the tick grid or above maxPrice; LOT_SIZE /
-    MARKET_LOT_SIZE; NOTIONAL: under minNotional, or over maxNotional for LIMIT and LIMIT_MAKER),
+    MARKET_LOT_SIZE; NOTIONAL: under minNotional, over maxNotional for LIMIT and LIMIT_MAKER, or a
+    quoteOrderQty past the ledger's exact range, MAX_AMOUNT units),
     -1130 (selfTradePreventionMode, newOrderRespType).
     """
     market = market_of(params, markets)
@@ -197,7 +204,7 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
             check_lot(market, quantity, "MARKET_LOT_SIZE")
         else:
             quote_quantity = decimal_units(params, "quoteOrderQty", market.quote.decimals)
-            if quote_quantity < spec.min_notional_units:
+            if not spec.min_notional_units <= quote_quantity <= MAX_AMOUNT:
                 raise filter_failure("NOTIONAL")
     else:
         if not params.get("price"):
@@ -275,13 +282,29 @@ def check_lot(market: Market, quantity: int, filter_name: str) -> None:
         raise filter_failure(filter_name)
 
 
+def parse_int(text: str, name: str) -> int:
+    """`text` as a non-negative integer: 1 to 20 ASCII digits (no sign, space or other script's
+    digits) up to 2^63-1. Raises ApiError(-1100) for anything else."""
+    if not _DIGITS.fullmatch(text) or int(text) > MAX_INT_PARAM:
+        raise ApiError(
+            ILLEGAL_CHARS,
+            f"Illegal characters found in parameter '{name}'; legal range is '{_DIGITS.pattern}'.",
+        )
+    return int(text)
+
+
 def int_param(params: dict[str, str], name: str, default: int | None = None) -> int | None:
+    """Parameter `name` parsed by parse_int, or `default` when it is absent or empty."""
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
-        raise ApiError(
-            ILLEGAL_CHARS,
-            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
-        )
-    return int(raw)
+    return parse_int(raw, name)
+
+
+def time_param(params: dict[str, str], name: str) -> int | None:
+    """A time parameter in ms (startTime, endTime), None when absent; -1100 as int_param,
+    -1130 past MAX_TIME_MS."""
+    value = int_param(params, name)
+    if value is not None and value > MAX_TIME_MS:
+        raise ApiError(INVALID_PARAMETER, f"Invalid value for '{name}': at most {MAX_TIME_MS}.")
+    return value

@@ -57,6 +57,10 @@ def partial_name(symbol: str, levels: int, speed_ms: int) -> str:
     return base if speed_ms == 1000 else f"{base}@{speed_ms}ms"
 
 
+# The partial depth levels by their exact ASCII text: no other spelling ("05", "²") names one.
+_PARTIAL_BY_TEXT = {str(n): n for n in PARTIAL_LEVELS}
+
+
 def parse_stream(name: str, symbols: Collection[str]) -> StreamSpec | None:
     """The market stream `name` names, or None when it is no stream of a market in `symbols`
     (upper-case symbol names). The symbol part may be in any case."""
@@ -83,8 +87,8 @@ def parse_stream(name: str, symbols: Collection[str]) -> StreamSpec | None:
         levels_text = kind_text[len("depth") :]
         if not levels_text:
             return StreamSpec(depth_name(symbol, speed), symbol, Kind.DEPTH, speed_ms=speed)
-        if levels_text.isdigit() and int(levels_text) in PARTIAL_LEVELS:
-            levels = int(levels_text)
+        levels = _PARTIAL_BY_TEXT.get(levels_text)
+        if levels is not None:
             return StreamSpec(
                 partial_name(symbol, levels, speed), symbol, Kind.PARTIAL_DEPTH, speed_ms=speed, levels=levels
             )

@@ -16,6 +16,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 from redis.asyncio import Redis
@@ -168,6 +169,26 @@ def test_streams_per_connection_are_capped(env: WsEnv) -> None:
         with pytest.raises(InvalidStatus) as info:
             await connect(f"{env.ws_url}/stream?streams=" + "/".join(names))
         assert info.value.response.status_code == 400
+
+    run(scenario())
+
+
+def test_stream_names_with_other_scripts_digits_are_refused_cleanly(env: WsEnv) -> None:
+    """Issue 15: `depth\u00b2` (isdigit() but not int()) was a 500 at the handshake and closed a
+    subscribing connection with 1011; Arabic-Indic and fullwidth digits named real streams."""
+    names = ["btcusdt@depth\u00b2", "btcusdt@depth\u0665", "btcusdt@depth\uff15"]
+
+    async def scenario() -> None:
+        for name in names:
+            with pytest.raises(InvalidStatus) as info:
+                await connect(f"{env.ws_url}/stream?streams={quote(name)}")
+            assert info.value.response.status_code == 400, name
+        c = await Collector.open(f"{env.ws_url}/ws")
+        for number, name in enumerate(names, 1):
+            answer = await c.request("SUBSCRIBE", [name], number)
+            assert answer["id"] == number and "error" in answer, answer
+        assert await c.request("LIST_SUBSCRIPTIONS", None, 9) == {"result": [], "id": 9}
+        await c.close()
 
     run(scenario())
 

@@ -258,6 +258,17 @@ async def test_api_key_secret_is_shown_once(client: httpx.AsyncClient, ctx: Gate
     assert Fernet(ctx.settings.secret_key.encode()).decrypt(bytes(stored)) == secret.encode()
 
 
+@pytest.mark.parametrize("label", ["bot\\u0000", "bot\\ud800", "\\u0007", "tab\\there"])
+async def test_api_key_label_must_be_printable(client: httpx.AsyncClient, label: str) -> None:
+    """A NUL or a lone surrogate (`label` as JSON text) never reaches PostgreSQL: -1130, and no
+    key is made."""
+    await sign_up(client)
+    headers = {**WEB, "Content-Type": "application/json"}
+    r = await client.post("/api/web/apikeys", content=f'{{"label": "{label}"}}', headers=headers)
+    assert_error(r, -1130, 400)
+    assert (await client.get("/api/web/apikeys")).json() == []
+
+
 async def test_revoked_key_is_refused(client: httpx.AsyncClient) -> None:
     await sign_up(client)
     key_id, api_key, secret = await new_key(client)

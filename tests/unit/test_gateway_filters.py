@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from exchange_core.errors import FILTER_FAILURE, ApiError
+from exchange_core.ledger import MAX_AMOUNT
 from exchange_core.markets import Market, load_markets
 from exchange_core.units import from_units, to_units
 from gateway.routes.public import symbol_info
@@ -101,3 +102,15 @@ def test_stop_types_need_a_stop_price_on_the_tick_grid_and_others_refuse_one() -
         with pytest.raises(ApiError) as refused:
             parse_new_order(params, MARKETS)
         assert (refused.value.code, refused.value.msg) == (code, msg), params
+
+
+@pytest.mark.parametrize("side", ["BUY", "SELL"])
+def test_quote_order_qty_stays_inside_the_ledgers_exact_range(side: str) -> None:
+    market = MARKETS["BTCUSDT"]
+    at_most = {"symbol": "BTCUSDT", "side": side, "type": "MARKET"}
+    largest = from_units(MAX_AMOUNT, market.quote.decimals)
+    assert parse_new_order({**at_most, "quoteOrderQty": largest}, MARKETS).quote_quantity == MAX_AMOUNT
+    for too_much in (from_units(MAX_AMOUNT + 1, market.quote.decimals), "99999999999999999999"):
+        with pytest.raises(ApiError) as raised:
+            parse_new_order({**at_most, "quoteOrderQty": too_much}, MARKETS)
+        assert (raised.value.code, raised.value.msg) == (FILTER_FAILURE, "Filter failure: NOTIONAL")

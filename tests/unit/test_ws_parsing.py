@@ -52,6 +52,12 @@ def test_stream_names(name: str, canonical: str, kind: Kind, speed: int, levels:
         "btcusdt@aggtrade",
         "@trade",
         "btcusdt@depth5@100ms@x",
+        "btcusdt@depth\u00b2",
+        "btcusdt@depth\u0665",
+        "btcusdt@depth\uff15",
+        "btcusdt@depth1\uff10",
+        "btcusdt@depth05",
+        "btcusdt@depth+5",
     ],
 )
 def test_not_stream_names(name: str) -> None:

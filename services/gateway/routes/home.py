@@ -12,6 +12,11 @@ With WEB_DIR holding index.html:
 Both happen in the handler of 404s (`web_path`, installed by the app): every route matches
 first, and a wrong method on a route stays a 405. Without a built app, `/` is the overview below
 and every other unknown path a 404.
+
+An unknown path under one of Binance's API roots (`/api`, `/sapi`, `/fapi`, `/dapi`, `/wapi`,
+`/eapi`, `/papi`) is answered, built app or not, with Binance's JSON 404 `{"code": -1020, "msg":
+"This operation is not supported."}`, so an API client never parses the web page. A path that
+cannot name a file (a control character, a lone surrogate) is a plain 404.
 """
 
 import mimetypes
@@ -19,9 +24,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 
+from exchange_core.errors import UNSUPPORTED_OPERATION, ApiError
 from gateway.context import context
 
 router = APIRouter(include_in_schema=False)
@@ -30,6 +36,8 @@ HASHED_DIR = "assets"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 API_PREFIXES = ("api/", "docs", "openapi.json", "redoc")
+BINANCE_API_ROOTS = ("api", "sapi", "fapi", "dapi", "wapi", "eapi", "papi")
+UNSUPPORTED = ApiError(UNSUPPORTED_OPERATION, "This operation is not supported.", 404)
 
 OVERVIEW = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -112,7 +120,10 @@ def index_page(request: Request, root: Path) -> FileResponse:
 
 
 def static_file(request: Request, root: Path, path: str) -> FileResponse | None:
-    """The file `path` names inside `root` (never outside it), with its cache policy; or None."""
+    """The file `path` names inside `root` (never outside it), with its cache policy; or None,
+    also for a path no file can have (a NUL, a lone surrogate)."""
+    if not path.isprintable():
+        return None
     candidate = (root / path).resolve()
     if not candidate.is_relative_to(root) or not candidate.is_file():
         return None
@@ -126,16 +137,23 @@ async def home(request: Request) -> Response:
     return index_page(request, root) if root is not None else HTMLResponse(OVERVIEW)
 
 
+def is_binance_api_path(path: str) -> bool:
+    """Whether `path` (without its leading slash) is one of BINANCE_API_ROOTS or under one."""
+    return path.split("/", 1)[0] in BINANCE_API_ROOTS
+
+
 async def web_path(request: Request, exc: Exception) -> Response:
     """The app's 404 handler: for a GET or HEAD outside the APIs, a file of the built app or
     index.html for a client-side route; else the usual 404."""
+    path = str(request.scope["path"]).lstrip("/")  # as sent: url.path drops tabs and newlines
+    if is_binance_api_path(path):
+        return JSONResponse(UNSUPPORTED.body(), status_code=UNSUPPORTED.status)
     root = built_app(request)
-    path = request.url.path.lstrip("/")
     if root is not None and request.method in ("GET", "HEAD") and not path.startswith(API_PREFIXES):
         found = static_file(request, root, path)
         if found is not None:
             return found
-        if "." not in path.rsplit("/", 1)[-1]:
+        if path.isprintable() and "." not in path.rsplit("/", 1)[-1]:
             return index_page(request, root)
     http_exc = exc if isinstance(exc, HTTPException) else HTTPException(status_code=404)
     return await http_exception_handler(request, http_exc)

@@ -19,7 +19,7 @@ from exchange_core.units import from_units
 from gateway.context import GatewayContext, context
 from gateway.params import request_params
 from gateway.responses import JsonObject
-from gateway.validation import int_param, market_of
+from gateway.validation import int_param, market_of, time_param
 
 router = APIRouter(prefix="/api/v3", tags=["market"])
 
@@ -160,8 +160,8 @@ async def agg_trades(request: Request) -> list[JsonObject]:
             conn,
             market.symbol,
             int_param(params, "fromId"),
-            int_param(params, "startTime"),
-            int_param(params, "endTime"),
+            time_param(params, "startTime"),
+            time_param(params, "endTime"),
             limit,
         )
     q, b = market.quote.decimals, market.base.decimals
@@ -246,8 +246,8 @@ async def candle_rows(ctx: GatewayContext, params: dict[str, str]) -> tuple[Mark
             conn,
             market.symbol,
             interval,
-            int_param(params, "startTime"),
-            int_param(params, "endTime"),
+            time_param(params, "startTime"),
+            time_param(params, "endTime"),
             limit,
             offset,
         )

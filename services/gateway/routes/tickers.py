@@ -70,7 +70,7 @@ def mini_of(params: dict[str, str]) -> bool:
 
 def window_ms(params: dict[str, str]) -> int:
     """`windowSize`: 1m..59m, 1h..23h or 1d..7d (default 1d), in ms; -1130 for anything else."""
-    match = _WINDOW.match(params.get("windowSize") or "1d")
+    match = _WINDOW.fullmatch(params.get("windowSize") or "1d")
     unit, most = _WINDOW_UNITS[match.group(2)] if match else (0, 0)
     if match is None or not 1 <= int(match.group(1)) <= most:
         raise ApiError(INVALID_PARAMETER, "Invalid windowSize: 1m-59m, 1h-23h or 1d-7d.")

@@ -206,8 +206,9 @@ async def new_api_key(body: NewApiKeyRequest, principal: SessionUser, request: R
     """Create an API key that may read, trade when `canTrade` (the default), from the IPs of
     `ipRestrict` only when it lists any; its secret is in this answer and never again.
 
-    Rejections: -1130 (400) for a label over 64 characters, an entry of `ipRestrict` that is not an
-    IPv4 or IPv6 address, or more than 30 of them.
+    Rejections: -1130 (400) for a label over 64 characters or with a character that is not
+    printable, an entry of `ipRestrict` that is not an IPv4 or IPv6 address, or more than 30 of
+    them.
     """
     ctx = context(request)
     fernet = fernet_for(ctx.settings.secret_key)
