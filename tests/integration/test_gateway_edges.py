@@ -121,7 +121,7 @@ async def test_client_routes_and_files_still_serve_the_web_app(http: httpx.Async
 @pytest.mark.parametrize(
     "path",
     [
-        "/sapi/v1/capital/config/getall",
+        "/sapi/v1/asset/dust",
         "/sapi",
         "/fapi/v1/ticker/price",
         "/dapi/v1/time",
