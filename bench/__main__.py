@@ -1,9 +1,12 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
 `python -m bench [core|stops|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit|settlement|
-takeover ...]` runs a selection.
+takeover ...]` runs a selection. Then build/bench/results.json holds, for each benchmark with a
+floor, ours, the floor and the ratio (bench.results), with the machine's nproc, its load average
+at the start and the end, and the C++ limit-order-book's ops/s in this run as a speed reference.
 """
 
+import os
 import sys
 
 from bench import (
@@ -12,6 +15,7 @@ from bench import (
     gateway_bench,
     grpc_bench,
     ratelimit_bench,
+    results,
     scaling_bench,
     service_bench,
     settlement_bench,
@@ -41,8 +45,14 @@ BENCHMARKS = {
 
 def main() -> None:
     chosen = sys.argv[1:] or list(BENCHMARKS)
+    load_start = results.load_average()
     for name in chosen:
         BENCHMARKS[name]()
+    reference = engine_bench.reference_ops_per_s()
+    doc = results.document(
+        results.FIGURES, len(os.sched_getaffinity(0)), load_start, results.load_average(), reference
+    )
+    print(f"== {results.write(doc)}: {len(results.FIGURES)} ratios; limit-order-book {reference:,.0f} ops/s")
 
 
 if __name__ == "__main__":

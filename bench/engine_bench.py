@@ -144,6 +144,17 @@ def run_limit_order_book(wl: Workload, warmup: int) -> tuple[float, int]:
     return (len(wl.ops) - warmup) / elapsed, book.count()
 
 
+REFERENCE: list[float] = []  # the C++ book's ops/s measured by main() in this process
+
+
+def reference_ops_per_s(n: int = 200_000, warmup: int = 5_000, seed: int = 7) -> float:
+    """The C++ limit-order-book's ops/s on this machine now: main()'s figure when it ran in this
+    process, else a shorter run of the same workload."""
+    if not REFERENCE:
+        REFERENCE.append(run_limit_order_book(generate(n, seed=seed, warmup=warmup), warmup)[0])
+    return REFERENCE[-1]
+
+
 def main(n: int = 1_000_000, warmup: int = 5_000, seed: int = 7) -> None:
     print(f"== matching core: {n:,} ops (seed {seed}, warm-up {warmup:,} resting orders)")
     wl = generate(n, seed=seed, warmup=warmup)
@@ -155,6 +166,7 @@ def main(n: int = 1_000_000, warmup: int = 5_000, seed: int = 7) -> None:
     interp = run_interpreted(n, warmup, seed)
     lme, _ = run_lightmatchingengine(wl, warmup)
     lob, _ = run_limit_order_book(wl, warmup)
+    REFERENCE.append(lob)
     rows = [
         ("ours, mypyc-compiled" if ours["compiled"] else "ours (not compiled!)", ours["ops_per_s"]),
         ("ours, interpreted", interp["ops_per_s"]),

@@ -1,17 +1,24 @@
-"""The engine process alone: pre-encoded commands XADDed to cmd:{BTCUSDT} while the engine is
-paused (SIGSTOP), then resumed: time until its consumer group has read and acked them all.
-Target: >= 50,000 commands/s for one symbol process."""
+"""The engine process alone, against its floor: pre-encoded commands XADDed to cmd:{BTCUSDT}
+while the engine is paused (SIGSTOP), then resumed: time until its consumer group's position
+has passed them all. Then the floor (bench.service_floor: the same reads and the same fenced
+batch writes, without decoding or matching) on the same commands, measured the same way.
+Target: ours >= 60% of the floor's commands/s."""
 
 import asyncio
+import pickle
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench.common import delete_prefix, new_prefix
+from bench.common import cpu_seconds, delete_prefix, new_prefix
+from bench.results import Figure, add
 from bench.workload import BUY, CANCEL, generate
+from engine.settings import EngineSettings
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from exchange_core.protocol import encode_command
@@ -50,11 +57,27 @@ async def group_state(redis: Redis, key: str) -> tuple[int, int]:
     return -1, -1
 
 
-async def run(n: int, **extra_env: str) -> dict[str, float]:
+async def preload(redis: Redis, key: str, payloads: list[bytes]) -> None:
+    for i in range(0, len(payloads), 5_000):
+        pipe = redis.pipeline(transaction=False)
+        for data in payloads[i : i + 5_000]:
+            pipe.xadd(key, {"c": data})
+        await pipe.execute()
+
+
+async def drained(redis: Redis, key: str) -> float:
+    """Poll until the `engine` group's position has passed every entry of `key`; returns when."""
+    while await group_state(redis, key) != (0, 0):
+        await asyncio.sleep(0.01)
+    return time.perf_counter()
+
+
+async def run(n: int, payloads: list[bytes], **extra_env: str) -> dict[str, object]:
+    """Ours: the engine process over `payloads`; also what it wrote (events entries, the last
+    depth snapshot) for the floor to write."""
     prefix = new_prefix()
     keys = Keys(prefix)
     redis = Redis.from_url(REDIS_URL)
-    payloads = encoded_commands(n)
     supervisor = Supervisor(
         {"REDIS_URL": REDIS_URL, "KEY_PREFIX": prefix, "SNAPSHOT_EVERY_COMMANDS": "1000000", **extra_env},
         Path(tempfile.mkdtemp(prefix="bench-engine-")),
@@ -67,30 +90,83 @@ async def run(n: int, **extra_env: str) -> dict[str, float]:
         process = supervisor.services["engine"].process
         assert process is not None
         process.send_signal(signal.SIGSTOP)
-        for i in range(0, len(payloads), 5_000):
-            pipe = redis.pipeline(transaction=False)
-            for data in payloads[i : i + 5_000]:
-                pipe.xadd(keys.commands(SYMBOL), {"c": data})
-            await pipe.execute()
+        await preload(redis, keys.commands(SYMBOL), payloads)
+        cpu = cpu_seconds(process.pid)
         start = time.perf_counter()
         process.send_signal(signal.SIGCONT)
-        while await group_state(redis, keys.commands(SYMBOL)) != (0, 0):
-            await asyncio.sleep(0.01)
-        elapsed = time.perf_counter() - start
-        events = await redis.xlen(keys.events(SYMBOL))
-        assert events > 0
-        return {"commands": n, "seconds": elapsed, "per_second": n / elapsed, "event_batches": events}
+        elapsed = await drained(redis, keys.commands(SYMBOL)) - start
+        cpu = cpu_seconds(process.pid) - cpu
+        events = [fields[b"e"] for _, fields in await redis.xrange(keys.events(SYMBOL))]
+        assert events
+        depth = await redis.get(keys.depth(SYMBOL))
+        return {"seconds": elapsed, "per_second": n / elapsed, "cpu_s": cpu, "events": events, "depth": depth}
     finally:
         supervisor.stop_all()
         await redis.aclose()
         await delete_prefix(REDIS_URL, prefix)
 
 
-def main(n: int = 200_000) -> dict[str, float]:
-    result = asyncio.run(run(n))
-    print(f"== engine service ({SYMBOL}, one process): {n:,} pre-encoded commands")
+async def run_floor(
+    n: int, payloads: list[bytes], outputs: dict[str, object], batch: int
+) -> dict[str, float]:
+    """The floor process (bench.service_floor) over the same commands, measured as ours is."""
+    prefix = new_prefix()
+    keys = Keys(prefix)
+    redis = Redis.from_url(REDIS_URL)
+    with tempfile.NamedTemporaryFile(suffix=".pickle") as fh:
+        fh.write(pickle.dumps(outputs))
+        fh.flush()
+        floor = subprocess.Popen(
+            [sys.executable, "-m", "bench.service_floor", prefix, SYMBOL, str(n), str(batch), fh.name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert floor.stdin is not None and floor.stdout is not None
+        try:
+            await redis.xgroup_create(keys.commands(SYMBOL), "engine", id="0", mkstream=True)
+            await preload(redis, keys.commands(SYMBOL), payloads)
+            assert floor.stdout.readline().strip() == "ready"
+            cpu = cpu_seconds(floor.pid)
+            start = time.perf_counter()
+            floor.stdin.write("go\n")
+            floor.stdin.flush()
+            elapsed = await drained(redis, keys.commands(SYMBOL)) - start
+            cpu = cpu_seconds(floor.pid) - cpu
+            assert await redis.xlen(keys.events(SYMBOL)) == -(-n // batch)
+            assert floor.wait(timeout=30) == 0
+            return {"seconds": elapsed, "per_second": n / elapsed, "cpu_s": cpu}
+        finally:
+            if floor.poll() is None:
+                floor.kill()
+            await redis.aclose()
+            await delete_prefix(REDIS_URL, prefix)
+
+
+def main(n: int = 200_000) -> Figure:
+    batch = int(EngineSettings.model_fields["batch_size"].default)
+    payloads = encoded_commands(n)
+    ours = asyncio.run(run(n, payloads))
+    floor = asyncio.run(run_floor(n, payloads, {"events": ours["events"], "depth": ours["depth"]}, batch))
+    ours_rate, ours_cpu = float(ours["per_second"]), float(ours["cpu_s"])  # type: ignore[arg-type]
+    print(f"== engine service ({SYMBOL}, one process): {n:,} pre-encoded commands, batches of {batch:,}")
     print(
-        f"   {result['per_second']:,.0f} commands/s ({result['seconds']:.2f} s, "
-        f"{int(result['event_batches']):,} event batches written; target >= 50,000)"
+        f"   ours {float(ours['seconds']):.2f} s ({len(ours['events']):,} event batches), "  # type: ignore[arg-type]
+        f"floor {floor['seconds']:.2f} s (same XREAD, one fenced XADD/PUBLISH/SET/SETID per batch, "
+        "no decoding or matching)"
     )
-    return result
+    figure = add(
+        Figure(
+            "engine_service",
+            "commands",
+            ours_rate,
+            floor["per_second"],
+            0.60,
+            cpu_ms_per_unit={
+                "ours": {"engine": ours_cpu * 1000 / n},
+                "floor": {"floor": floor["cpu_s"] * 1000 / n},
+            },
+        )
+    )
+    print(f"   CPU ms per command: engine {ours_cpu * 1000 / n:.4f}, floor {floor['cpu_s'] * 1000 / n:.4f}")
+    return figure

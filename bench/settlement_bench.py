@@ -6,9 +6,15 @@ service_bench, `PER_MARKET` commands each). For each worker count the workers st
 copy of the exchange (a key prefix of their own) and take their markets' settlement leases;
 then every market's events are swapped in at once (COPY + RENAME) and the time until every
 market's `settlement` group has caught up gives the aggregate orders/s (orders: the workload's
-new orders; cancels ride along). Worker i settles the markets at positions i, i + N, ... ."""
+new orders; cancels ride along). Worker i settles the markets at positions i, i + N, ... .
+
+The floor (bench.settlement_floor: one process making the same settle.lua calls with arguments
+precomputed, and the same fenced position writes) settles the same events, measured the same
+way, right before the one-worker run. Target: one worker >= 60% of the floor's orders/s."""
 
 import asyncio
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +22,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bench.common import cpu_seconds, delete_prefix, new_prefix, redis_server_pid
+from bench.results import Figure, add
 from bench.service_bench import encoded_commands, group_state
 from bench.workload import CANCEL, generate
 from exchange_core.keys import Keys
@@ -113,21 +120,69 @@ async def run(workers: int, source: str, orders: dict[str, int]) -> dict[str, fl
         await delete_prefix(REDIS_URL, prefix)
 
 
+async def run_floor(source: str, orders: dict[str, int]) -> dict[str, float]:
+    """The floor process over a copy of the events under `source`; orders/s and its CPU per order."""
+    prefix = new_prefix()
+    keys, source_keys = Keys(prefix), Keys(source)
+    redis = Redis.from_url(REDIS_URL)
+    for symbol in MARKETS:
+        await redis.copy(source_keys.events(symbol), keys.events(symbol))
+        await redis.xgroup_create(keys.events(symbol), "settlement", id="0")
+    floor = subprocess.Popen(
+        [sys.executable, "-m", "bench.settlement_floor", prefix, *MARKETS],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert floor.stdin is not None and floor.stdout is not None
+    try:
+        assert floor.stdout.readline().strip() == "ready"
+        redis_pid = redis_server_pid()
+        pids = {"floor": floor.pid, **({"redis": redis_pid} if redis_pid is not None else {})}
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        started = time.perf_counter()
+        floor.stdin.write("go\n")
+        floor.stdin.flush()
+        while not await settlement_caught_up(redis, keys):
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+        assert floor.wait(timeout=30) == 0
+        total = sum(orders.values())
+        result = {"orders": total, "seconds": elapsed, "per_second": total / elapsed}
+        return result | {f"cpu_ms_per_order:{name}": 1000 * seconds / total for name, seconds in cpu.items()}
+    finally:
+        if floor.poll() is None:
+            floor.kill()
+        await redis.aclose()
+        await delete_prefix(REDIS_URL, prefix)
+
+
 async def run_all(per_market: int) -> list[dict[str, float]]:
     source = new_prefix()
     redis = Redis.from_url(REDIS_URL)
     try:
         await produce_events(redis, source, per_market)
         orders = {symbol: orders_in(per_market, SEEDS[symbol]) for symbol in MARKETS}
-        return [await run(workers, source, orders) for workers in WORKER_COUNTS]
+        floor = await run_floor(source, orders)
+        return [floor] + [await run(workers, source, orders) for workers in WORKER_COUNTS]
     finally:
         await redis.aclose()
         await delete_prefix(REDIS_URL, source)
 
 
+def cpu_ms(result: dict[str, float]) -> dict[str, float]:
+    return {k.split(":", 1)[1]: v for k, v in result.items() if k.startswith("cpu_ms_per_order:")}
+
+
 def main(per_market: int = PER_MARKET) -> list[dict[str, float]]:
-    results = asyncio.run(run_all(per_market))
+    floor, *results = asyncio.run(run_all(per_market))
     print(f"== settlement workers over {len(MARKETS)} markets ({per_market:,} commands per market)")
+    print(
+        f"   floor (the same settle.lua calls, arguments precomputed, fenced positions; one process): "
+        f"{floor['per_second']:,.0f} settled orders/s ({floor['seconds']:.2f} s); CPU ms per order: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in cpu_ms(floor).items())
+    )
     for r in results:
         cpu = ", ".join(
             f"{k.split(':', 1)[1]} {v:.3f}" for k, v in r.items() if k.startswith("cpu_ms_per_order:")
@@ -136,4 +191,15 @@ def main(per_market: int = PER_MARKET) -> list[dict[str, float]]:
             f"   {int(r['workers'])} worker(s): {r['per_second']:,.0f} settled orders/s "
             f"({int(r['orders']):,} orders in {r['seconds']:.2f} s); CPU ms per order: {cpu}"
         )
+    one = results[0]
+    add(
+        Figure(
+            "settlement_one_worker",
+            "orders",
+            one["per_second"],
+            floor["per_second"],
+            0.60,
+            cpu_ms_per_unit={"ours": cpu_ms(one), "floor": cpu_ms(floor)},
+        )
+    )
     return results

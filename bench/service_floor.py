@@ -1,0 +1,75 @@
+"""The engine process's floor: the Redis work of one engine process with nothing else.
+
+Run as its own process (`python -m bench.service_floor PREFIX SYMBOL COMMANDS BATCH OUTPUTS`),
+it holds the market's engine lease as the engine does and reads cmd:{SYMBOL} after the last read
+entry with the same XREAD (COUNT = the engine's batch size) through the same redis-py client; per
+batch it makes the engine's one fenced write (exchange_core.lease, lease.lua): XADD of an
+events entry, PUBLISH of a market-data message, SET of the depth snapshot and the `engine`
+group's position (XGROUP SETID ... ENTRIESREAD). It decodes nothing and matches nothing: the
+events entries are the ones our engine wrote for the same commands (read back by the bench and
+passed in OUTPUTS, a pickle of {"events": [bytes], "depth": bytes}), replayed in order; the
+market-data message is the events entry (no subscriber listens in the bench, so its size costs
+little) and the depth snapshot is our engine's last one. It prints "ready" once the lease is
+held, starts on a line on stdin and exits after COMMANDS entries.
+"""
+
+import asyncio
+import logging
+import pickle
+import sys
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from exchange_core.keys import Keys
+from exchange_core.lease import Command, Lease, LeaseSettings
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+GROUP = "engine"
+
+
+async def run(prefix: str, symbol: str, commands: int, batch: int, outputs: dict[str, object]) -> None:
+    keys = Keys(prefix)
+    cmd_key, evt_key, depth_key = keys.commands(symbol), keys.events(symbol), keys.depth(symbol)
+    md_channel = keys.market_data(symbol)
+    events: list[bytes] = outputs["events"]  # type: ignore[assignment]
+    depth: bytes = outputs["depth"]  # type: ignore[assignment]
+    redis = Redis.from_url(REDIS_URL)
+    lease = Lease(redis, keys, symbol, GROUP, LeaseSettings())
+    assert await lease.try_acquire(), "the floor's engine lease is held by somebody else"
+    keeper = asyncio.create_task(lease.keep())
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    last, read, batches = b"0-0", 0, 0
+    try:
+        while read < commands:
+            result = await redis.xread({cmd_key: last}, count=batch, block=1_000)
+            if not result:
+                continue
+            entries = result[0][1]
+            last = entries[-1][0]
+            read += len(entries)
+            entry = events[batches % len(events)]
+            batches += 1
+            write: list[Command] = [
+                ("XADD", evt_key, "*", "e", entry),
+                ("PUBLISH", md_channel, entry),
+                ("SET", depth_key, depth),
+                ("XGROUP", "SETID", cmd_key, GROUP, last, "ENTRIESREAD", read),
+            ]
+            await lease.write([evt_key, depth_key, cmd_key], write)
+    finally:
+        keeper.cancel()
+        await lease.release()
+        await redis.aclose()
+
+
+def main() -> None:
+    logging.getLogger("exchange_core.lease").setLevel(logging.ERROR)  # "released" at the end is no news
+    prefix, symbol, commands, batch, outputs = sys.argv[1:6]
+    data = pickle.loads(Path(outputs).read_bytes())
+    asyncio.run(run(prefix, symbol, int(commands), int(batch), data))
+
+
+if __name__ == "__main__":
+    main()
