@@ -1,7 +1,7 @@
 """The order history and the trade history of the trade page, at 1440x900, 1280x720 and on a 390 px
 phone, for a user with orders in two markets: every market's orders and trades merged newest
 first; the filters by side, pair, status and days hide what they exclude; an order's average fill
-price is exactly cummulativeQuoteQty / executedQty (a single fill's price); times follow the
+price is exactly cummulativeQuoteQty / executedQty (a resting order's own price); times follow the
 page's time-zone setting. The account page shows the same histories."""
 
 from datetime import datetime, timedelta
@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, watch
-from tests.browser.pages import best_level, new_email, row, shown, sign_up
+from tests.browser.pages import PASSWORD, best_level, new_email, row, shown, sign_up
 from tests.launched import Launched
 
 ZONE = "America/New_York"  # the browser's local time: never UTC, so the setting shows
@@ -49,12 +49,35 @@ def test_order_and_trade_history_across_markets(browser: Browser, exchange: Laun
     page.goto("/trade/BTCUSDT")
     expect(page.get_by_role("status", name="Connection")).to_have_text("Live")
 
-    # A market buy of less than the best ask's amount, a market sell, a cancelled limit buy far
-    # under the book, and (last) a market buy in another market.
-    _, ask_amount = best_level(page, "Ask")
-    qty = min(Decimal("0.00050"), Decimal(ask_amount))
-    bought = place(page, symbol="BTCUSDT", side="BUY", type="MARKET", quantity=str(qty))
-    place(page, symbol="BTCUSDT", side="SELL", type="MARKET", quantity="0.00050")
+    # A market buy; a limit sell improving the best ask, which another user's market buy fills
+    # (a resting order fills at its own price only); a cancelled limit buy far under the book;
+    # and (last) a market buy in another market.
+    bought = place(page, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.00050")
+    ask, _ = best_level(page, "Ask")
+    bid, _ = best_level(page, "Bid")
+    maker_price = Decimal(ask) - Decimal("0.01")
+    assert maker_price > Decimal(bid)
+    place(
+        page,
+        symbol="BTCUSDT",
+        side="SELL",
+        type="LIMIT",
+        timeInForce="GTC",
+        price=str(maker_price),
+        quantity="0.00050",
+    )
+    other = browser.new_context(base_url=web.base)
+    signed = other.request.post(
+        "/api/web/signup", data={"email": new_email(), "password": PASSWORD}, headers=CSRF
+    )
+    assert signed.ok, signed.text()
+    taken = other.request.post(
+        "/api/v3/order",
+        form={"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.00050"},
+        headers=CSRF,
+    )
+    assert taken.ok, taken.text()
+    other.close()
     bid, _ = best_level(page, "Bid")
     far = (Decimal(bid) / 2).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     resting = place(
@@ -81,18 +104,17 @@ def test_order_and_trade_history_across_markets(browser: Browser, exchange: Laun
     expect(orders.first).to_contain_text("ETH/USDT")
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
 
-    # The market buy's average price: cummulativeQuoteQty / executedQty, rounded to the tick; with
-    # a single price in its fills, that price.
-    fills = bought["fills"]
-    assert isinstance(fills, list) and fills
+    # Average prices: the market buy's is cummulativeQuoteQty / executedQty rounded to the tick;
+    # the filled limit sell's (every fill at its own price) is that price, as its trades show.
     average = (Decimal(str(bought["cummulativeQuoteQty"])) / Decimal(str(bought["executedQty"]))).quantize(
         Decimal("0.01"), rounding=ROUND_HALF_UP
     )
     market_buy = orders.filter(has_text="BTC/USDT").filter(has_text="Market").filter(has_text="Buy")
     expect(market_buy).to_have_count(1)
     expect(market_buy.get_by_role("cell").nth(AVERAGE_COLUMN)).to_have_text(shown(str(average), 2))
-    if len({f["price"] for f in fills}) == 1:
-        expect(market_buy.get_by_role("cell").nth(AVERAGE_COLUMN)).to_have_text(shown(fills[0]["price"], 2))
+    limit_sell = orders.filter(has_text="Sell")
+    expect(limit_sell).to_contain_text("Filled")
+    expect(limit_sell.get_by_role("cell").nth(AVERAGE_COLUMN)).to_have_text(shown(str(maker_price), 2))
     # An order with nothing filled has no average price.
     expect(orders.filter(has_text="Canceled").get_by_role("cell").nth(AVERAGE_COLUMN)).to_have_text("—")
 
@@ -124,7 +146,9 @@ def test_order_and_trade_history_across_markets(browser: Browser, exchange: Laun
     page.get_by_role("tab", name="Trade history").click()
     mine = data_rows(page.get_by_role("table", name="Trade history"))
     expect(mine.first).to_contain_text("ETH/USDT")
-    expect(mine.filter(has_text="BTC/USDT").filter(has_text="Sell").first).to_be_visible()
+    sold = mine.filter(has_text="BTC/USDT").filter(has_text="Sell")
+    expect(sold.first).to_contain_text("Maker")
+    expect(sold.first).to_contain_text(shown(str(maker_price), 2))
     newest = max(trades, key=lambda t: (t["time"], t["id"]))
     expect(mine.first).to_contain_text(shown_time(newest["time"], ZoneInfo(ZONE)))
     expect(mine.first).to_contain_text(shown(newest["price"], 2))
