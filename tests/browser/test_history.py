@@ -49,9 +49,9 @@ def test_order_and_trade_history_across_markets(browser: Browser, exchange: Laun
     page.goto("/trade/BTCUSDT")
     expect(page.get_by_role("status", name="Connection")).to_have_text("Live")
 
-    # A market buy; a limit sell improving the best ask, which another user's market buy fills
-    # (a resting order fills at its own price only); a cancelled limit buy far under the book;
-    # and (last) a market buy in another market.
+    # A market buy; a limit sell improving the best ask, which another user's buy sweeping every
+    # ask up to that price fills (a resting order fills at its own price only); a cancelled limit
+    # buy far under the book; and (last) a market buy in another market.
     bought = place(page, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.00050")
     ask, _ = best_level(page, "Ask")
     bid, _ = best_level(page, "Bid")
@@ -73,7 +73,14 @@ def test_order_and_trade_history_across_markets(browser: Browser, exchange: Laun
     assert signed.ok, signed.text()
     taken = other.request.post(
         "/api/v3/order",
-        form={"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.00050"},
+        form={
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "IOC",
+            "price": str(maker_price),
+            "quantity": "0.05000",
+        },
         headers=CSRF,
     )
     assert taken.ok, taken.text()
@@ -113,7 +120,7 @@ def test_order_and_trade_history_across_markets(browser: Browser, exchange: Laun
     expect(market_buy).to_have_count(1)
     expect(market_buy.get_by_role("cell").nth(AVERAGE_COLUMN)).to_have_text(shown(str(average), 2))
     limit_sell = orders.filter(has_text="Sell")
-    expect(limit_sell).to_contain_text("Filled")
+    expect(limit_sell).to_contain_text("Filled", timeout=15_000)
     expect(limit_sell.get_by_role("cell").nth(AVERAGE_COLUMN)).to_have_text(shown(str(maker_price), 2))
     # An order with nothing filled has no average price.
     expect(orders.filter(has_text="Canceled").get_by_role("cell").nth(AVERAGE_COLUMN)).to_have_text("—")
