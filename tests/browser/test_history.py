@@ -9,24 +9,15 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, watch
-from tests.browser.pages import PASSWORD, best_level, new_email, row, shown, sign_up
+from tests.browser.pages import CSRF, another_trader, best_level, new_email, place_order, row, shown, sign_up
 from tests.launched import Launched
 
 ZONE = "America/New_York"  # the browser's local time: never UTC, so the setting shows
-CSRF = {"X-Requested-With": "exchange-web"}
 VIEWPORTS = {"1440x900": DESKTOP, "1280x720": {"width": 1280, "height": 720}, "phone": PHONE}
 AVERAGE_COLUMN = 5  # Time, Pair, Side, Type, Price, Avg. price, ...
-
-
-def place(page: Page, **params: str) -> dict[str, object]:
-    """An order placed with the page's session (as the page itself places it); its answer."""
-    answer = page.request.post("/api/v3/order", form={"newOrderRespType": "FULL", **params}, headers=CSRF)
-    assert answer.ok, answer.text()
-    placed: dict[str, object] = answer.json()
-    return placed
 
 
 def data_rows(table: Locator) -> Locator:
@@ -52,55 +43,32 @@ def test_order_and_trade_history_across_markets(browser: Browser, exchange: Laun
     # A market buy; a limit sell improving the best ask, which another user's buy sweeping every
     # ask up to that price fills (a resting order fills at its own price only); a cancelled limit
     # buy far under the book; and (last) a market buy in another market.
-    bought = place(page, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.00050")
+    bought = place_order(
+        page.request, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.00050", newOrderRespType="FULL"
+    )
     ask, _ = best_level(page, "Ask")
     bid, _ = best_level(page, "Bid")
     maker_price = Decimal(ask) - Decimal("0.01")
     assert maker_price > Decimal(bid)
-    place(
-        page,
-        symbol="BTCUSDT",
-        side="SELL",
-        type="LIMIT",
-        timeInForce="GTC",
-        price=str(maker_price),
-        quantity="0.00050",
+    limit = {"symbol": "BTCUSDT", "type": "LIMIT"}
+    place_order(
+        page.request, **limit, side="SELL", timeInForce="GTC", price=str(maker_price), quantity="0.00050"
     )
-    other = browser.new_context(base_url=web.base)
-    signed = other.request.post(
-        "/api/web/signup", data={"email": new_email(), "password": PASSWORD}, headers=CSRF
+    other = another_trader(browser, web.base)
+    place_order(
+        other.request, **limit, side="BUY", timeInForce="IOC", price=str(maker_price), quantity="0.05000"
     )
-    assert signed.ok, signed.text()
-    taken = other.request.post(
-        "/api/v3/order",
-        form={
-            "symbol": "BTCUSDT",
-            "side": "BUY",
-            "type": "LIMIT",
-            "timeInForce": "IOC",
-            "price": str(maker_price),
-            "quantity": "0.05000",
-        },
-        headers=CSRF,
-    )
-    assert taken.ok, taken.text()
     other.close()
     bid, _ = best_level(page, "Bid")
     far = (Decimal(bid) / 2).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-    resting = place(
-        page,
-        symbol="BTCUSDT",
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        price=str(far),
-        quantity="0.00100",
+    resting = place_order(
+        page.request, **limit, side="BUY", timeInForce="GTC", price=str(far), quantity="0.00100"
     )
     cancelled = page.request.delete(
         f"/api/v3/order?symbol=BTCUSDT&orderId={resting['orderId']}", headers=CSRF
     )
     assert cancelled.ok, cancelled.text()
-    place(page, symbol="ETHUSDT", side="BUY", type="MARKET", quantity="0.0100")
+    place_order(page.request, symbol="ETHUSDT", side="BUY", type="MARKET", quantity="0.0100")
 
     # Order history: every market's orders, the newest (the other market's) first.
     page.get_by_role("tab", name="Order history").click()
