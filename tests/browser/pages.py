@@ -4,9 +4,10 @@ import re
 import uuid
 from decimal import ROUND_DOWN, Decimal
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import APIRequestContext, Browser, BrowserContext, Locator, Page, expect
 
 PASSWORD = "correct-horse-battery"
+CSRF = {"X-Requested-With": "exchange-web"}  # what the page sends with its session cookie
 
 
 def new_email() -> str:
@@ -28,6 +29,25 @@ def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Account")).to_be_visible()
+
+
+def place_order(request: APIRequestContext, **params: str) -> dict[str, object]:
+    """An order placed over REST with the session of `request` (as the page places it); the
+    answer, which must be a success."""
+    answer = request.post("/api/v3/order", form=params, headers=CSRF)
+    assert answer.ok, answer.text()
+    placed: dict[str, object] = answer.json()
+    return placed
+
+
+def another_trader(browser: Browser, base: str) -> BrowserContext:
+    """A fresh browser context logged in as a newly signed-up user (close it when done)."""
+    other = browser.new_context(base_url=base)
+    signed = other.request.post(
+        "/api/web/signup", data={"email": new_email(), "password": PASSWORD}, headers=CSRF
+    )
+    assert signed.ok, signed.text()
+    return other
 
 
 def row(table: Locator, text: str) -> Locator:

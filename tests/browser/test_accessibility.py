@@ -1,5 +1,6 @@
 """axe-core (web/node_modules/axe-core, injected into the page) finds no serious or critical
-accessibility violation on any page, in either theme, on a desktop and on a phone."""
+accessibility violation on any page (the trade page's history tabs and their filters included),
+in either theme, on a desktop and on a phone."""
 
 from pathlib import Path
 
@@ -45,6 +46,10 @@ def test_no_serious_violations_on_any_page_in_either_theme(browser: Browser, exc
             page.goto("/trade/BTCUSDT")
             expect(page.get_by_role("tab", name="Open orders (0)")).to_be_visible()
             found["/trade/BTCUSDT signed in"] = violations(page)
+            for tab in ("Order history", "Trade history"):
+                page.get_by_role("tab", name=tab).click()
+                expect(page.get_by_role("table", name=tab)).not_to_have_attribute("aria-busy", "true")
+                found[f"/trade/BTCUSDT {tab}"] = violations(page)
             page.context.close()
             bad = {path: v for path, v in found.items() if v}
             assert bad == {}, (viewport, scheme, bad)

@@ -11,7 +11,7 @@ from decimal import ROUND_DOWN, Decimal
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Watched
-from tests.browser.pages import best_level, new_email, row, shown, sign_up
+from tests.browser.pages import best_level, new_email, place_order, row, shown, sign_up
 from tests.launched import Launched
 
 RECORD_STATES = """() => {
@@ -37,19 +37,15 @@ def test_the_page_reconnects_and_resyncs_from_rest(web: Watched, exchange: Launc
     ws_pid = exchange.pids()["ws"]
     os.kill(ws_pid, signal.SIGKILL)
     price = str((Decimal(bid) * Decimal("0.97")).quantize(Decimal("0.01"), rounding=ROUND_DOWN))
-    placed = page.request.post(
-        "/api/v3/order",
-        form={
-            "symbol": "BTCUSDT",
-            "side": "BUY",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "quantity": "0.00100",
-            "price": price,
-        },
-        headers={"X-Requested-With": "exchange-web"},
+    place_order(
+        page.request,
+        symbol="BTCUSDT",
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.00100",
+        price=price,
     )
-    assert placed.ok, placed.text()
     deadline = time.monotonic() + 20
     while exchange.pids().get("ws") == ws_pid:
         assert time.monotonic() < deadline, "the launcher did not restart the WebSocket tier"

@@ -12,10 +12,17 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
 from tests.browser.conftest import PHONE, Watched, watch
-from tests.browser.pages import LEVEL_VALUES, PASSWORD, best_level, new_email, row, shown, sign_up
+from tests.browser.pages import (
+    LEVEL_VALUES,
+    another_trader,
+    best_level,
+    new_email,
+    place_order,
+    row,
+    shown,
+    sign_up,
+)
 from tests.launched import Launched
-
-CSRF = {"X-Requested-With": "exchange-web"}
 
 
 def book_rows(page: Page, side: str) -> list[tuple[Decimal, Decimal, Decimal]]:
@@ -58,17 +65,8 @@ def test_fills_cancel_all_time_in_force_and_total(web: Watched, browser: Browser
     amount.fill("0.00100")
     page.get_by_role("button", name="Buy BTC").click()
     expect(page.get_by_role("tab", name="Open orders (1)")).to_be_visible()
-    other = browser.new_context(base_url=web.base)
-    signed = other.request.post(
-        "/api/web/signup", data={"email": new_email(), "password": PASSWORD}, headers=CSRF
-    )
-    assert signed.ok, signed.text()
-    sold = other.request.post(
-        "/api/v3/order",
-        form={"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.00100"},
-        headers=CSRF,
-    )
-    assert sold.ok, sold.text()
+    other = another_trader(browser, web.base)
+    place_order(other.request, symbol="BTCUSDT", side="SELL", type="MARKET", quantity="0.00100")
     other.close()
     toast = page.get_by_role("status", name="Notifications")
     # (the market maker's own trades may take part of it first: then a toast for each fill)

@@ -71,6 +71,17 @@ export function tickLabel(ms: number, kind: number): string {
   return kind === 4 ? clockTime(ms) : `${pad(p.h)}:${pad(p.mi)}`;
 }
 
+/**
+ * The first millisecond of a calendar day ("2026-12-06", as a date input gives it) in the chosen
+ * zone; `nextDay` gives the first millisecond of the day after. NaN for a malformed date.
+ */
+export function dayStart(date: string, nextDay = false): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) return NaN;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]) - 1, Number(m[3]) + (nextDay ? 1 : 0)];
+  return timeZone() === "utc" ? Date.UTC(y, mo, d) : new Date(y, mo, d).getTime();
+}
+
 /** The zone's short name for labels: "UTC" or "local". */
 export function zoneName(): string {
   return timeZone() === "utc" ? "UTC" : "local";

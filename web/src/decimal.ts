@@ -63,6 +63,23 @@ export function fmtRounded(text: string, decimals: number, grouped = true): stri
   return grouped ? group(fixed) : fixed;
 }
 
+/**
+ * `numerator / denominator` with exactly `decimals` digits, rounded half away from zero, computed
+ * on BigInt units (an order's average fill price: cummulativeQuoteQty / executedQty); null when
+ * the denominator is zero.
+ */
+export function quotient(numerator: string, denominator: string, decimals: number): string | null {
+  const scale = Math.max(numerator.split(".")[1]?.length ?? 0, denominator.split(".")[1]?.length ?? 0);
+  const n = toUnits(numerator, scale);
+  const d = toUnits(denominator, scale);
+  if (d === 0n) return null;
+  const negative = n < 0n !== d < 0n;
+  const abs = (x: bigint) => (x < 0n ? -x : x);
+  const scaled = abs(n) * 10n ** BigInt(decimals);
+  const rounded = (2n * scaled + abs(d)) / (2n * abs(d));
+  return fromUnits(negative ? -rounded : rounded, decimals);
+}
+
 /** Thousands separators in the whole part: "65000.12" -> "65,000.12". */
 export function group(fixed: string): string {
   const [whole, frac] = fixed.split(".");

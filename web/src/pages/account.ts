@@ -1,12 +1,14 @@
 /**
- * The account: balances and API keys (create with a trading permission and trusted IPs: the
- * secret is shown once; edit the permissions; delete).
+ * The account: balances, API keys (create with a trading permission and trusted IPs: the
+ * secret is shown once; edit the permissions; delete), and the order and trade history of every
+ * market.
  */
 
 import type { Page } from "../app";
 import { errorText, get, json } from "../api";
 import { fill, h, table } from "../dom";
 import type { ApiKey, NewApiKey } from "../types";
+import { orderHistory, tradeHistory } from "../trade/history";
 import { UserData, balanceRows } from "../userdata";
 import { field } from "./auth";
 import { minuteTime, zoneName } from "../clock";
@@ -61,7 +63,11 @@ export const accountPage: Page = (app, root) => {
   const editBox = h("section", { class: "secret edit", hidden: true });
 
   const user = new UserData(app);
-  const drawBalances = () => fill(balances.body, ...balanceRows(app, user));
+  const histories = [orderHistory(app), tradeHistory(app)];
+  const drawBalances = () => {
+    fill(balances.body, ...balanceRows(app, user));
+    for (const history of histories) history.load();
+  };
   const stopBalances = user.onChange(drawBalances);
   drawBalances();
 
@@ -215,6 +221,14 @@ export const accountPage: Page = (app, root) => {
         secretBox,
         editBox,
         h("div", { class: "scroll" }, keys.table),
+      ),
+    ),
+    ...histories.map((history, i) =>
+      h(
+        "section",
+        { class: "card account-history", "aria-labelledby": `history-h-${i}` },
+        h("h2", { id: `history-h-${i}` }, history.title),
+        h("div", { class: "scroll" }, history.el),
       ),
     ),
   );

@@ -1,28 +1,20 @@
 /** The user's open orders (with cancel), order history, trade history and balances, as tabs. */
 
 import type { App } from "../app";
-import { errorText, form, get } from "../api";
+import { errorText, form } from "../api";
 import { dateTime } from "../clock";
-import { fmt, fmtRounded, toUnits } from "../decimal";
+import { fmt, toUnits } from "../decimal";
 import { fill, h, table } from "../dom";
 import { ORDER_TYPE_NAMES, type Market } from "../markets";
-import type { MyTrade, Order } from "../types";
+import type { Order } from "../types";
 import { balanceRows, skeletonRow, type UserData } from "../userdata";
+import { labelled, sideCell } from "./cells";
+import { orderHistory, tradeHistory, type History } from "./history";
 
-const HISTORY_LIMIT = 50;
 const TABS = ["Open orders", "Order history", "Trade history", "Balances"] as const;
 type Tab = (typeof TABS)[number];
 
 const when = dateTime;
-
-function sideCell(side: string): HTMLTableCellElement {
-  return h("td", { class: side === "BUY" ? "up" : "down", "data-label": "Side" }, side === "BUY" ? "Buy" : "Sell");
-}
-
-/** A cell that names its column on a phone, where the open orders are cards (CSS `td::before`). */
-function labelled(label: string, text: string, className = ""): HTMLTableCellElement {
-  return h("td", { class: className, "data-label": label }, text);
-}
 
 /** Whether a decimal string is zero ("0", "0.00000000"): an order without a stop price. */
 function isZero(text: string | undefined): boolean {
@@ -46,10 +38,7 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
   const openHead = ["Time", "Market", "Side", "Type", "Price", ...(hasStops ? ["Stop price"] : []), "Amount", "Filled", ""];
   const open = table("Open orders", openHead, openHead.map((c) => ["Price", "Stop price", "Amount", "Filled"].includes(c)));
   open.table.classList.add("cards");
-  const histHead = ["Time", "Side", "Type", "Price", "Amount", "Filled", "Status"];
-  const history = table("Order history", histHead, [false, false, false, true, true, true, false]);
-  const tradeHead = ["Time", "Side", "Price", "Amount", "Total", "Fee", "Role"];
-  const trades = table("Trade history", tradeHead, [false, false, true, true, true, true, false]);
+  const histories: Partial<Record<Tab, History>> = { "Order history": orderHistory(app), "Trade history": tradeHistory(app) };
   const balances = table("Balances", ["Asset", "Available", "In orders"], [false, true, true]);
 
   const cancel = async (o: Order) => {
@@ -112,54 +101,15 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
     if (!user.openOrders.length) open.body.append(h("tr", {}, h("td", { colspan: openHead.length, class: "muted" }, "No open orders.")));
     tabs.get("Open orders")!.textContent = `Open orders (${user.openOrders.length})`;
   };
-  const loadHistory = async () => {
-    if (!app.user) return;
-    try {
-      const [orders, mine] = await Promise.all([
-        get<Order[]>("/api/v3/allOrders", { symbol: market.symbol, limit: HISTORY_LIMIT }),
-        get<MyTrade[]>("/api/v3/myTrades", { symbol: market.symbol, limit: HISTORY_LIMIT }),
-      ]);
-      fill(
-        history.body,
-        ...orders.reverse().map((o) =>
-          h(
-            "tr",
-            {},
-            h("td", {}, when(o.time)),
-            sideCell(o.side),
-            h("td", {}, ORDER_TYPE_NAMES[o.type] ?? o.type),
-            h("td", { class: "num" }, o.type === "MARKET" ? "Market" : fmtPrice(o, o.price)),
-            h("td", { class: "num" }, fmtQty(o, o.origQty)),
-            h("td", { class: "num" }, fmtQty(o, o.executedQty)),
-            h("td", {}, o.status.charAt(0) + o.status.slice(1).toLowerCase().replace("_", " ")),
-          ),
-        ),
-      );
-      fill(
-        trades.body,
-        ...mine.reverse().map((t) =>
-          h(
-            "tr",
-            {},
-            h("td", {}, when(t.time)),
-            sideCell(t.isBuyer ? "BUY" : "SELL"),
-            h("td", { class: "num" }, fmtPrice(t, t.price)),
-            h("td", { class: "num" }, fmtQty(t, t.qty)),
-            h("td", { class: "num" }, fmtRounded(t.quoteQty, market.priceDecimals)),
-            h("td", { class: "num" }, `${fmt(t.commission, app.markets.assetDecimals(t.commissionAsset))} ${t.commissionAsset}`),
-            h("td", {}, t.isMaker ? "Maker" : "Taker"),
-          ),
-        ),
-      );
-    } catch (err) {
-      error.textContent = errorText(err);
-    }
+  /** Reads the shown history tab again (its rows change with the user's orders). */
+  const loadHistory = () => {
+    for (const [tab, history] of Object.entries(histories)) if (panels.get(tab as Tab)?.hidden === false) history.load();
   };
   const drawAll = () => {
     error.textContent = user.failed ? "Your orders and balances could not be loaded; trying again…" : "";
     drawOpen();
     fill(balances.body, ...balanceRows(app, user));
-    void loadHistory();
+    loadHistory();
   };
 
   const select = (tab: Tab) => {
@@ -170,12 +120,13 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
       panels.get(name)!.hidden = !on;
     }
     cancelAllButton.hidden = tab !== "Open orders" || user.openOrders.length === 0;
+    histories[tab]?.load();
   };
   const tabList = h("div", { role: "tablist", "aria-label": "Your orders and balances", class: "tabs" });
-  const grids: Record<Tab, HTMLTableElement> = {
+  const grids: Record<Tab, HTMLElement> = {
     "Open orders": open.table,
-    "Order history": history.table,
-    "Trade history": trades.table,
+    "Order history": histories["Order history"]!.el,
+    "Trade history": histories["Trade history"]!.el,
     Balances: balances.table,
   };
   TABS.forEach((name, i) => {
