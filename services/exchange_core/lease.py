@@ -128,7 +128,7 @@ class Lease:
         if int(await self._call("renew")) == 1:
             self.valid_until = sent + self.ttl_ms / 1000
             return True
-        self._lose("renewal refused")
+        self.lose("renewal refused")
         return False
 
     async def keep(self) -> None:
@@ -143,13 +143,13 @@ class Lease:
             except (OSError, TimeoutError, ConnectionError, ResponseError) as exc:
                 log.warning("%s: renewing %s failed: %r", self.holder, self.key, exc)
                 if time.monotonic() >= self.valid_until:
-                    self._lose("not renewed within the TTL")
+                    self.lose("not renewed within the TTL")
 
     async def release(self) -> None:
         """Give the lease up now (at a clean stop), so that a standby need not wait for the TTL."""
         if self.token and not self.lost.is_set():
             await self._call("release")
-        self._lose("released", counted=False)
+        self.lose("released", counted=False)
 
     async def write(self, keys: Sequence[str], commands: Sequence[Command]) -> int:
         """Run `commands` (writing `keys`, all in the partition's slot) atomically if and only if
@@ -158,11 +158,13 @@ class Lease:
             return int(await self._call("write", keys, write_args(commands)))
         except ResponseError as exc:
             if str(exc).startswith("FENCED"):
-                self._lose(str(exc))
+                self.lose(str(exc))
                 raise Fenced(str(exc)) from None
             raise
 
-    def _lose(self, why: str, counted: bool = True) -> None:
+    def lose(self, why: str, counted: bool = True) -> None:
+        """Count the lease as lost from now on (`why` is logged): after a refused renewal or
+        write, or a write fenced elsewhere (a ledger script that saw a higher token)."""
         if not self.lost.is_set():
             if self.token:
                 log.warning("%s: lease %s token %d lost: %s", self.holder, self.key, self.token, why)

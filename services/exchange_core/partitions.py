@@ -121,6 +121,12 @@ class StreamPartitions:
         if keeper is not None:
             keeper.cancel()
 
+    def drop_fenced(self, symbol: str, why: str) -> None:
+        """Leave `symbol` after one of its writes was refused by a higher token outside `write`
+        (e.g. settle.lua's own fence): the lease counts as lost, as a refused renewal would."""
+        self.leases[symbol].lose(why)
+        self.drop(symbol)
+
     def drop_lost(self) -> list[str]:
         """Drop the markets whose lease passed to another holder (a renewal or write refused, or
         Redis unreachable past the TTL); returns them. A late renewal that Redis accepts keeps a

@@ -110,7 +110,7 @@ class SettlementService:
                         await self.settle(symbol, entries)
                     except Fenced as exc:
                         log.warning("%s: %s; leaving the market to its new holder", symbol, exc)
-                        partitions.drop(symbol)
+                        partitions.drop_fenced(symbol, str(exc))
                         self.known[symbol] = {}
                 if time.monotonic() >= self.next_sweep:
                     await self.sweep_orphans()
