@@ -88,7 +88,15 @@ class Interval:
 
 
 def _month_start(year: int, month: int) -> int:
-    return int(datetime(year, month, 1, tzinfo=UTC).timestamp()) * 1000
+    """The first millisecond of `month` of `year` (UTC), for any year: integer civil-date
+    arithmetic (Howard Hinnant's days_from_civil), so that a bucket after year 9999 (a time
+    parameter at its upper bound) has a start instead of a datetime overflow."""
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return (era * 146097 + doe - 719468) * 86_400_000
 
 
 INTERVALS: dict[str, Interval] = {

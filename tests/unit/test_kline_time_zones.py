@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from exchange_core.klines import HOUR, INTERVALS, MINUTE, aggregate_for, time_zone_offset
+from exchange_core.klines import HOUR, INTERVALS, MINUTE, _month_start, aggregate_for, time_zone_offset
 
 
 @pytest.mark.parametrize(
@@ -77,3 +77,13 @@ def test_zoned_intervals_read_aggregates_that_nest_in_them(
     interval: str, zone: str, view: str, exact: bool
 ) -> None:
     assert aggregate_for(INTERVALS[interval].zoned(time_zone_offset(zone))) == (view, exact)
+
+
+def test_month_starts_match_the_calendar_and_go_past_year_9999() -> None:
+    for year in (1, 1969, 1970, 2000, 2024, 2100, 9999):
+        for month in range(1, 13):
+            expected = int(datetime(year, month, 1, tzinfo=UTC).timestamp()) * 1000
+            assert _month_start(year, month) == expected, (year, month)
+    # a monthly bucket after the last time parameter allowed (the end of year 9999) still has a start
+    assert _month_start(10000, 1) == _month_start(9999, 12) + 31 * 86_400_000
+    assert INTERVALS["1M"].ceil(_month_start(9999, 12) + 1) == _month_start(10000, 1)
