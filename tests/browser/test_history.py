@@ -21,7 +21,7 @@ AVERAGE_COLUMN = 5  # Time, Pair, Side, Type, Price, Avg. price, ...
 
 
 def data_rows(table: Locator) -> Locator:
-    """The table's rows of orders or trades (each names a pair "XXX/USDT"), header and notes left out."""
+    """The rows of orders or trades (each names a pair such as "ETH/USDT"), not header or notes."""
     return row(table, "/USDT")
 
 

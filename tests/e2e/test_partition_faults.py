@@ -44,21 +44,12 @@ GROUPS = {"cmd": [b"engine"], "evt": [b"settlement", b"dbwriter"]}
 
 
 @pytest.fixture(scope="module")
-def own_database(pg_dsn: str) -> Iterator[str]:
-    """A database of this module's own: the trades table holds this stack's trades only (trade
-    ids restart at 1 per key prefix, so another test's trades would look like duplicates)."""
-    dsn = asyncio.run(services.create_test_database())
-    yield dsn
-    asyncio.run(services.drop_test_database(dsn))
-
-
-@pytest.fixture(scope="module")
-def partitioned_stack(own_database: str, redis_url: str) -> Iterator[Stack]:
+def partitioned_stack(own_dsn: str, redis_url: str) -> Iterator[Stack]:
     prefix = services.new_prefix()
     env = {"TRIM_JOURNAL": "false", "ORDER_TIMEOUT_MS": "15000", "CLAIM_AFTER_MS": "3000"}
     try:
         with running_stack(
-            own_database, prefix, SYMBOLS, with_dbwriter=True, settlement_workers=2, dbwriter_workers=2, **env
+            own_dsn, prefix, SYMBOLS, with_dbwriter=True, settlement_workers=2, dbwriter_workers=2, **env
         ) as s:
             for symbol in SYMBOLS:
                 s.supervisor.add(f"engine-{symbol}-standby", "engine", SYMBOL=symbol, HOT_STANDBY="true")
@@ -126,7 +117,7 @@ async def quiet(redis: Redis, keys: Keys, seconds: float = 120.0) -> None:
 
 
 def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
-    partitioned_stack: Stack, own_database: str
+    partitioned_stack: Stack, own_dsn: str
 ) -> None:
     stack = partitioned_stack
     traders: list[Trader] = [sign_up(stack.url) for _ in range(8)]
@@ -149,7 +140,7 @@ def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
         if not stack.supervisor.restart_dead():
             break
         time.sleep(0.5)
-    asyncio.run(verify(stack, own_database, traders, outcomes))
+    asyncio.run(verify(stack, own_dsn, traders, outcomes))
     print(f"\npartition faults: {faults}; orders {dict(Counter(outcomes.values()))}")
 
 
