@@ -21,6 +21,7 @@ def main() -> None:
         http="httptools",
         log_level=settings.log_level.lower(),
         access_log=False,
+        timeout_keep_alive=settings.keep_alive_s,
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )

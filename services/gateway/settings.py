@@ -42,6 +42,10 @@ class GatewaySettings(CommonSettings):
     # "*" for any. Empty (the default): the client is the socket's peer. Behind an Ingress, the
     # per-IP rate limit needs the Ingress listed, or it limits the Ingress as one client.
     forwarded_allow_ips: str = ""
+    # Seconds an idle keep-alive connection stays open. Longer than clients' own idle expiry
+    # (httpx 5 s, aiohttp 15 s), so the client, not the server, ends an idle connection: a server
+    # closing first races the client's next request, which then fails with no answer.
+    keep_alive_s: int = Field(default=75, ge=1)
 
     def rate_limits(self) -> Limits:
         exempt = frozenset(k.strip() for k in self.rate_limit_exempt_keys.split(",") if k.strip())

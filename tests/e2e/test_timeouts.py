@@ -3,6 +3,7 @@ and the order can be queried once the engine is back."""
 
 import asyncio
 import signal
+import socket
 import time
 from collections.abc import Iterator
 
@@ -52,3 +53,16 @@ def test_order_times_out_with_1007_and_is_executed_once_the_engine_returns(slow_
     assert dup.value.code == -2010
     trader.call("DELETE", "/api/v3/order", symbol=SYMBOL, origClientOrderId="unknown-fate")
     assert trader.balances()["USDT"] == ("10000.00000000", "0.00000000")
+
+
+def test_an_idle_keep_alive_connection_outlives_the_clients_own_expiry(slow_stack: Stack) -> None:
+    """httpx drops an idle pooled connection after 5 s: the gateway keeps it longer, so a client
+    never sends a request on a connection the server is closing (which fails with no answer)."""
+    host, port = slow_stack.url.removeprefix("http://").split(":")
+    request = f"GET /api/v3/ping HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(request)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(6.5)  # past uvicorn's default keep-alive of 5 s
+        conn.sendall(request)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
