@@ -42,6 +42,9 @@ class GatewaySettings(CommonSettings):
     # "*" for any. Empty (the default): the client is the socket's peer. Behind an Ingress, the
     # per-IP rate limit needs the Ingress listed, or it limits the Ingress as one client.
     forwarded_allow_ips: str = ""
+    # The admin API's bearer token (docs/admin.md), at least 16 characters; empty (the default):
+    # no admin API (its paths answer 404).
+    admin_token: str = ""
 
     def rate_limits(self) -> Limits:
         exempt = frozenset(k.strip() for k in self.rate_limit_exempt_keys.split(",") if k.strip())
