@@ -20,7 +20,7 @@ from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from exchange_core.pipelined import PipelinedRedis
-from exchange_core.runtime import tune_gc
+from exchange_core.runtime import configure_logging, tune_gc
 from exchange_core.telemetry import new_registry
 from exchange_core.unavailable import UNREACHABLE, internal_error
 from gateway.admin.audit import AdminAudit
@@ -160,7 +160,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
 
 def create_server_app(settings: GatewaySettings | None = None) -> TelemetryMiddleware:
-    """What uvicorn serves: see server_app."""
+    """What uvicorn serves (see server_app), in a process whose log records at LOG_LEVEL and up
+    are written to stderr (the admin API's audit lines among them)."""
+    settings = settings or GatewaySettings()
+    configure_logging(settings.log_level)
     return server_app(create_app(settings))
 
 
