@@ -18,6 +18,7 @@ from exchange_core.errors import FILTER_FAILURE, ApiError
 from exchange_core.keys import Keys
 from exchange_core.marketstatus import TRADING, MarketStatus, read_status, read_statuses
 from exchange_core.pipelined import PipelinedRedis, listen
+from gateway.responses import JsonObject
 
 log = logging.getLogger("gateway.marketstatus")
 
@@ -28,6 +29,11 @@ MARKET_CLOSED_MSG = "Market is closed."
 
 def market_closed() -> ApiError:
     return ApiError(FILTER_FAILURE, MARKET_CLOSED_MSG)
+
+
+def status_json(symbol: str, status: MarketStatus) -> JsonObject:
+    """A market's status as the admin API and the web page read it."""
+    return {"symbol": symbol, "status": status.status.value, "reason": status.reason, "since": status.since}
 
 
 class MarketStatuses:

@@ -21,6 +21,7 @@ from exchange_core.marketstatus import TRADING, MarketStatus, TradingStatus, wri
 from gateway.admin.audit import admin_audit
 from gateway.admin.auth import Admin
 from gateway.context import context
+from gateway.marketstatus import status_json
 from gateway.responses import JsonObject
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
@@ -31,10 +32,6 @@ MAX_REASON = 200
 class HaltRequest(BaseModel):
     status: TradingStatus = TradingStatus.HALT
     reason: str = Field(default="", max_length=MAX_REASON)
-
-
-def status_json(symbol: str, status: MarketStatus) -> JsonObject:
-    return {"symbol": symbol, "status": status.status.value, "reason": status.reason, "since": status.since}
 
 
 def _symbol(request: Request, symbol: str, action: str, client: str) -> str:
