@@ -88,6 +88,7 @@ async def refused_elsewhere(
         )
         with pytest.raises(grpc.aio.AioRpcError) as failed:
             await GrpcTrader(channel, api_key, secret).call("PlaceOrder", request)
+    assert failed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     return ws_error, api_error(failed.value)
 
 
