@@ -45,6 +45,9 @@ class MarketStatuses:
         self.symbols = list(symbols)
         self.refresh_s = refresh_s
         self._statuses: dict[str, MarketStatus] = {}
+        # Reads are numbered as they start; a full refresh keeps a market's newer single read.
+        self._reads = 0
+        self._read_of: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -73,8 +76,13 @@ class MarketStatuses:
         self._tasks.clear()
 
     async def refresh(self) -> None:
-        """Re-read every market's status."""
-        self._statuses = await read_statuses(self.redis, self.keys, self.symbols)
+        """Re-read every market's status (a market re-read since this began keeps that read)."""
+        self._reads += 1
+        started = self._reads
+        read = await read_statuses(self.redis, self.keys, self.symbols)
+        for symbol, status in read.items():
+            if self._read_of.get(symbol, 0) < started:
+                self._statuses[symbol] = status
 
     async def _refresh_every(self) -> None:
         while True:
@@ -102,6 +110,8 @@ class MarketStatuses:
 
     async def reread(self, symbol: str) -> None:
         """Read `symbol`'s status again (a Redis error is logged: the next refresh retries)."""
+        self._reads += 1
+        self._read_of[symbol] = self._reads
         try:
             status = await read_status(self.redis, self.keys, symbol)
         except (RedisError, OSError) as exc:
