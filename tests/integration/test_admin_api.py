@@ -125,6 +125,14 @@ async def test_only_the_token_opens_the_admin_api(http: httpx.AsyncClient) -> No
     listed = await http.get("/admin/v1/markets", headers=ADMIN)
     assert listed.status_code == 200
     assert {m["symbol"]: m["status"] for m in listed.json()}[SYMBOL] == "TRADING"
+    bare = await http.post(halt, headers=ADMIN)  # no body: HALT, no reason
+    assert (bare.status_code, bare.json()["status"], bare.json()["reason"]) == (200, "HALT", ""), bare.text
+    listed = await http.get("/admin/v1/markets", headers=ADMIN)
+    assert {m["symbol"]: m["status"] for m in listed.json()}[SYMBOL] == "HALT"
+    assert (await http.post(f"/admin/v1/markets/{SYMBOL}/resume", headers=ADMIN)).json()[
+        "status"
+    ] == "TRADING"
+    assert (await http.get("/openapi.json")).status_code == 200  # the admin routes documented too
     metrics = (await http.get("/metrics")).text
     assert 'exchange_admin_actions_total{action="halt",outcome="unauthorized"} 3.0' in metrics
     assert 'exchange_admin_actions_total{action="halt",outcome="invalid"} 2.0' in metrics
