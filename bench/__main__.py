@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
 `python -m bench [core|stops|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit|settlement|
-takeover ...]` runs a selection. Then build/bench/results.json holds, for each benchmark with a
+takeover|status ...]` runs a selection. Then build/bench/results.json holds, for each benchmark with a
 floor, ours, the floor and the ratio (bench.results), with the machine's nproc, its load average
 at the start and the end, and the C++ limit-order-book's ops/s in this run as a speed reference.
 """
@@ -19,6 +19,7 @@ from bench import (
     scaling_bench,
     service_bench,
     settlement_bench,
+    status_bench,
     stops_bench,
     takeover_bench,
     telemetry_bench,
@@ -40,6 +41,7 @@ BENCHMARKS = {
     "ratelimit": lambda: ratelimit_bench.main(),
     "settlement": lambda: settlement_bench.main(),
     "takeover": lambda: takeover_bench.main(),
+    "status": lambda: status_bench.main(),
 }
 
 

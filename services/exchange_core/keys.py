@@ -36,6 +36,14 @@ class Keys:
     def market_data(self, symbol: str) -> str:
         return f"{self.prefix}md.{symbol}"
 
+    def market_status(self, symbol: str) -> str:
+        """The market's trading status set by an admin (exchange_core.marketstatus); none: TRADING."""
+        return f"{self.prefix}status:{{{symbol}}}"
+
+    def market_status_channel(self) -> str:
+        """Where a market's symbol is published when its status changes (every gateway listens)."""
+        return f"{self.prefix}status-changed"
+
     def lease(self, partition: str, role: str) -> str:
         """Who holds `role` (engine, settlement, dbwriter) for `partition`: "token:holder", with a TTL."""
         return f"{self.prefix}lease:{{{partition}}}:{role}"

@@ -20,9 +20,11 @@ from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from exchange_core.pipelined import PipelinedRedis
-from exchange_core.runtime import tune_gc
+from exchange_core.runtime import configure_logging, tune_gc
 from exchange_core.telemetry import new_registry
 from exchange_core.unavailable import UNREACHABLE, internal_error
+from gateway.admin.audit import AdminAudit
+from gateway.admin.auth import check_admin_token
 from gateway.context import GatewayContext
 from gateway.fastpath import ORDER_PATH, OrderFastPath
 from gateway.ratelimit import RateLimiter, RateLimitMiddleware
@@ -35,12 +37,15 @@ log = logging.getLogger("gateway")
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
+    if settings.admin_token:
+        check_admin_token(settings.admin_token)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from gateway.feeds import MarketFeeds
         from gateway.grpcapi.server import start_grpc
         from gateway.keycache import api_key_cache
+        from gateway.marketstatus import MarketStatuses
         from gateway.orders import OrderService
         from gateway.replies import ReplyListener
 
@@ -56,6 +61,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await ctx.ledger.load_scripts()
         ctx.replies = ReplyListener(redis, keys.reply_channel(settings.gateway_id))
         await ctx.replies.start()
+        ctx.statuses = MarketStatuses(redis, keys, list(markets))
+        await ctx.statuses.start()
+        app.state.admin_audit.statuses = ctx.statuses.snapshot
         ctx.orders = OrderService(ctx)
         ctx.feeds = MarketFeeds(redis, keys, markets)
         feeds_task = asyncio.create_task(ctx.feeds.run())
@@ -71,6 +79,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await feeds_task
             await ctx.replies.stop()
+            await ctx.statuses.stop()
             await pipelined.aclose()
             await pool.close()
             await redis.aclose()
@@ -88,6 +97,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.request_metrics = RequestMetrics(registry)
     app.state.rate_limiter = RateLimiter(settings.rate_limits())
     app.state.wsapi_metrics = WsApiMetrics(registry)
+    app.state.admin_audit = AdminAudit(registry)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -141,12 +151,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(home.router)
     app.include_router(probes.router)
+    if settings.admin_token:
+        from gateway.admin import markets as admin_markets
+
+        app.include_router(admin_markets.router)
     app.add_exception_handler(404, home.web_path)
     return app
 
 
 def create_server_app(settings: GatewaySettings | None = None) -> TelemetryMiddleware:
-    """What uvicorn serves: see server_app."""
+    """What uvicorn serves (see server_app), in a process whose log records at LOG_LEVEL and up
+    are written to stderr (the admin API's audit lines among them)."""
+    settings = settings or GatewaySettings()
+    configure_logging(settings.log_level)
     return server_app(create_app(settings))
 
 

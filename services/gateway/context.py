@@ -12,6 +12,7 @@ from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
 from exchange_core.pipelined import PipelinedRedis
 from gateway.feeds import MarketFeeds
+from gateway.marketstatus import MarketStatuses
 from gateway.replies import ReplyListener
 from gateway.settings import GatewaySettings
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the order service imports this module
 
 @dataclass
 class GatewayContext:
-    """The shared parts; `replies`, `orders` and `feeds` are set by the lifespan once the parts
+    """The shared parts; `replies`, `orders`, `feeds` and `statuses` are set by the lifespan once the parts
     they need exist (a context built without them, as some tests do, has no such attribute)."""
 
     settings: GatewaySettings
@@ -36,6 +37,8 @@ class GatewayContext:
     orders: "OrderService" = field(init=False)
     # the streams the gateway serves itself (gRPC, WebSocket API)
     feeds: MarketFeeds = field(init=False)
+    # every market's trading status (HALT / BREAK refuse new orders)
+    statuses: MarketStatuses = field(init=False)
 
 
 def context(connection: HTTPConnection) -> GatewayContext:

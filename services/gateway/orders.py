@@ -80,9 +80,11 @@ class OrderService:
         return await self.place_request(user_id, parse_new_order(params, self.ctx.markets))
 
     async def place_request(self, user_id: int, req: OrderRequest) -> PlacedOrder:
-        """Reserve, submit and answer an already validated new order."""
+        """Reserve, submit and answer an already validated new order; {-1013, "Market is
+        closed."} for a market that is not trading, before anything is reserved."""
         market = req.market
         symbol = market.symbol
+        self.ctx.statuses.ensure_trading(symbol)
         order_id = await self._next_order_id(symbol)
         asset, amount = await self._reservation(req)
         if amount > MAX_AMOUNT:

@@ -80,8 +80,10 @@ async def cancel_replace(orders: OrderService, user_id: int, params: dict[str, s
 
 
 async def test_order(orders: OrderService, params: dict[str, str]) -> JsonObject:
-    """POST /api/v3/order/test: validate a new order as POST /api/v3/order does, place nothing."""
+    """POST /api/v3/order/test: validate a new order as POST /api/v3/order does (a market that is
+    not trading included), place nothing."""
     spec = parse_new_order(params, orders.ctx.markets).market.spec
+    orders.ctx.statuses.ensure_trading(spec.symbol)
     if params.get("computeCommissionRates", "").lower() != "true":
         return {}
     rate = {"maker": _ppm(spec.maker_fee_ppm), "taker": _ppm(spec.taker_fee_ppm)}

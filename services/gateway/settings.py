@@ -46,6 +46,9 @@ class GatewaySettings(CommonSettings):
     # (httpx 5 s, aiohttp 15 s), so the client, not the server, ends an idle connection: a server
     # closing first races the client's next request, which then fails with no answer.
     keep_alive_s: int = Field(default=75, ge=1)
+    # The admin API's bearer token (docs/admin.md), at least 16 characters; empty (the default):
+    # no admin API (its paths answer 404).
+    admin_token: str = ""
 
     def rate_limits(self) -> Limits:
         exempt = frozenset(k.strip() for k in self.rate_limit_exempt_keys.split(",") if k.strip())

@@ -3,6 +3,7 @@ Playwright against the stack `make run` starts (`python -m launcher`, market mak
 serving the built web app (`make web`). Controls are found by role and accessible name; every
 page's console errors and uncaught exceptions are collected for the tests to assert on."""
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = REPO / "build" / "artifacts"
 DESKTOP = {"width": 1440, "height": 900}
+# The admin API's token of the stack (tests/browser/test_market_halt.py halts a market with it).
+ADMIN_TOKEN = "browser-" + uuid.uuid4().hex
 PHONE = {"width": 390, "height": 844}
 
 
@@ -52,7 +55,7 @@ def exchange(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterat
     """`make run`'s stack (with the built web app) for the browser tests (stopped after the last of them)."""
     index = REPO / "web" / "dist" / "index.html"
     assert index.is_file(), "the web app is not built: run `make web`"
-    with launch(tmp_path_factory.mktemp("web-run") / ".run", redis_url) as running:
+    with launch(tmp_path_factory.mktemp("web-run") / ".run", redis_url, ADMIN_TOKEN=ADMIN_TOKEN) as running:
         yield running
 
 

@@ -110,14 +110,17 @@ def test_the_generated_secret_holds_usable_keys(defaults: list[Manifest]) -> Non
         assert len(values[name]) == 64 and values[name].isalnum()
     assert len(values["DEMO_PASSWORD"]) >= 8 and len(values["DB_PASSWORD"]) >= 16
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-    referenced = set()
+    referenced, optional = set(), set()
     for _, spec in pod_specs(defaults):
         for container in [*spec["containers"], *spec.get("initContainers", [])]:
             for value in env_of(container).values():
                 if isinstance(value, dict) and "secretKeyRef" in value:
                     assert value["secretKeyRef"]["name"] == secret["metadata"]["name"]
-                    referenced.add(value["secretKeyRef"]["key"])
+                    key = value["secretKeyRef"]["key"]
+                    (optional if value["secretKeyRef"].get("optional") else referenced).add(key)
     assert referenced == {"SECRET_KEY", "MM_API_KEY", "MM_API_SECRET", "DB_PASSWORD"}
+    # The admin API opens only with an ADMIN_TOKEN the operator adds: never generated.
+    assert "ADMIN_TOKEN" in optional and "ADMIN_TOKEN" not in values
 
 
 def test_an_existing_secret_replaces_the_generated_one() -> None:

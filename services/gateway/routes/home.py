@@ -8,7 +8,8 @@ With WEB_DIR holding index.html:
   `Vary: Accept-Encoding`; else as is;
 - any other GET path without a file extension is a client-side route (`/trade/BTCUSDT`) and
   gets index.html;
-- paths of the APIs (`/api/...`, `/docs`, `/openapi.json`, `/redoc`) are never shadowed.
+- paths of the APIs (`/api/...`, `/admin/...`, `/docs`, `/openapi.json`, `/redoc`) are never
+  shadowed (so the admin API's paths are a plain 404 when it is not mounted).
 Both happen in the handler of 404s (`web_path`, installed by the app): every route matches
 first, and a wrong method on a route stays a 405. Without a built app, `/` is the overview below
 and every other unknown path a 404.
@@ -35,7 +36,7 @@ router = APIRouter(include_in_schema=False)
 HASHED_DIR = "assets"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
-API_PREFIXES = ("api/", "docs", "openapi.json", "redoc")
+API_PREFIXES = ("api/", "admin/", "docs", "openapi.json", "redoc")
 BINANCE_API_ROOTS = ("api", "sapi", "fapi", "dapi", "wapi", "eapi", "papi")
 UNSUPPORTED = ApiError(UNSUPPORTED_OPERATION, "This operation is not supported.", 404)
 

@@ -3,8 +3,9 @@
 from fastapi import APIRouter, Request
 
 from exchange_core.clock import now_ms
-from exchange_core.errors import BAD_SYMBOL, ApiError
+from exchange_core.errors import BAD_SYMBOL, INVALID_SYMBOL_STATUS, OPTIONAL_PARAMS_BAD_COMBO, ApiError
 from exchange_core.markets import Market
+from exchange_core.marketstatus import TradingStatus
 from exchange_core.units import from_units
 from gateway.context import GatewayContext, context
 from gateway.params import request_params
@@ -34,13 +35,14 @@ async def server_time() -> dict[str, int]:
     return {"serverTime": now_ms()}
 
 
-def symbol_info(market: Market) -> JsonObject:
-    """One market of exchangeInfo: its filters are exactly the rules parse_new_order applies."""
+def symbol_info(market: Market, status: TradingStatus = TradingStatus.TRADING) -> JsonObject:
+    """One market of exchangeInfo: its filters are exactly the rules parse_new_order applies;
+    `status` is the market's trading status (gateway.marketstatus)."""
     spec = market.spec
     q, b = market.quote.decimals, market.base.decimals
     return {
         "symbol": spec.symbol,
-        "status": "TRADING",
+        "status": status.value,
         "baseAsset": spec.base,
         "baseAssetPrecision": b,
         "quoteAsset": spec.quote,
@@ -109,7 +111,10 @@ async def exchange_info(request: Request) -> JsonObject:
 
 def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> JsonObject:
     """exchangeInfo (REST and the WebSocket API): every market, or those of `symbol` or `symbols`
-    (a JSON list such as ["BTCUSDT","ETHUSDT"]); -1121 for a symbol that is not listed."""
+    (a JSON list such as ["BTCUSDT","ETHUSDT"]), or those whose status is `symbolStatus`
+    (TRADING, HALT, BREAK; not with `symbol` or `symbols`); -1121 for a symbol that is not
+    listed, -1122 for an unknown symbolStatus, -1128 for symbolStatus with a symbol."""
+    wanted_status = symbol_status_param(params)
     wanted: list[str] | None = None
     if params.get("symbol"):
         wanted = [params["symbol"].upper()]
@@ -118,10 +123,26 @@ def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> JsonObjec
     if wanted is not None and any(s not in ctx.markets for s in wanted):
         raise ApiError(BAD_SYMBOL, "Invalid symbol.")
     markets = [ctx.markets[s] for s in wanted] if wanted is not None else list(ctx.markets.values())
+    statuses = {m.symbol: ctx.statuses.get(m.symbol).status for m in markets}
+    if wanted_status is not None:
+        markets = [m for m in markets if statuses[m.symbol] is wanted_status]
     return {
         "timezone": "UTC",
         "serverTime": now_ms(),
         "rateLimits": ctx.settings.rate_limits().advertised(),
         "exchangeFilters": [],
-        "symbols": [symbol_info(m) for m in markets],
+        "symbols": [symbol_info(m, statuses[m.symbol]) for m in markets],
     }
+
+
+def symbol_status_param(params: dict[str, str]) -> TradingStatus | None:
+    """exchangeInfo's `symbolStatus`, checked (see exchange_info_body)."""
+    value = params.get("symbolStatus")
+    if not value:
+        return None
+    if params.get("symbol") or params.get("symbols"):
+        raise ApiError(OPTIONAL_PARAMS_BAD_COMBO, "Combination of optional parameters invalid.")
+    try:
+        return TradingStatus(value.upper())
+    except ValueError:
+        raise ApiError(INVALID_SYMBOL_STATUS, "Invalid symbolStatus.") from None

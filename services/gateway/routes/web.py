@@ -1,4 +1,5 @@
-"""Web endpoints for the trading page: sign-up, log-in and out, and the user's API keys.
+"""Web endpoints for the trading page: sign-up, log-in and out, the user's API keys, and a
+market's trading status with the reason an admin gave.
 
 JSON in and out; errors are Binance-style `{"code", "msg"}`. The session travels in the httpOnly
 cookie `session` (SameSite=Lax); changes made with it need `X-Requested-With: exchange-web`.
@@ -10,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from exchange_core.errors import UNAUTHORIZED, ApiError
+from exchange_core.errors import BAD_SYMBOL, UNAUTHORIZED, ApiError
 from gateway.accounts import (
     ApiKeyInfo,
     asset_decimals,
@@ -28,7 +29,9 @@ from gateway.accounts import (
 from gateway.context import context
 from gateway.keycache import api_key_cache, fernet_for
 from gateway.keyrules import parse_allowed_ips
+from gateway.marketstatus import status_json
 from gateway.principal import Principal
+from gateway.responses import JsonObject
 from gateway.sessions import (
     COOKIE_NAME,
     check_csrf_header,
@@ -138,6 +141,16 @@ def ws_base_url(request: Request) -> str:
 async def config(request: Request) -> WebConfig:
     """What the web page needs to know before it starts: the WebSocket tier's base URL."""
     return WebConfig(wsUrl=ws_base_url(request))
+
+
+@router.get("/markets/{symbol}/status")
+async def market_status(request: Request, symbol: str) -> JsonObject:
+    """A market's trading status with the admin's reason, for the trade page's banner:
+    {"symbol", "status" (TRADING, HALT, BREAK), "reason", "since" (ms)}; -1121 for an unknown one."""
+    ctx = context(request)
+    if symbol.upper() not in ctx.markets:
+        raise ApiError(BAD_SYMBOL, "Invalid symbol.")
+    return status_json(symbol.upper(), ctx.statuses.get(symbol.upper()))
 
 
 @router.post("/signup")

@@ -10,6 +10,7 @@ import { depthChart } from "../trade/depth";
 import { orderBook } from "../trade/orderbook";
 import { orderForm } from "../trade/orderform";
 import { userPanels } from "../trade/panels";
+import { marketStatus } from "../trade/status";
 import { recentTrades } from "../trade/trades";
 import type { Ticker24h } from "../types";
 import { UserData, skeleton } from "../userdata";
@@ -80,6 +81,9 @@ export const tradePage: Page = (app, root, params) => {
   }
   const closers: (() => void)[] = [];
   const ticker = tickerBar(app, market);
+  const status = marketStatus(app, market);
+  ticker.el.append(status.el);
+  closers.push(status.close);
   let pickPrice: (price: string) => void = () => {};
   const book = orderBook(app, market, (price) => pickPrice(price));
   const depth = depthChart(market);
@@ -94,6 +98,7 @@ export const tradePage: Page = (app, root, params) => {
     const user = new UserData(app);
     const orderEntry = orderForm(app, market, user, book.bestAsk, book.bestBid);
     pickPrice = orderEntry.setPrice;
+    status.onChange(orderEntry.setClosed);
     const tabs = userPanels(app, market, user);
     entry = orderEntry.el;
     panels = tabs.el;

@@ -14,6 +14,8 @@ export function explainRefusal(message: string, market: Market): string {
       return `Price not allowed: it must be a multiple of ${price(market.tickSize)}.`;
     case "Filter failure: LOT_SIZE":
       return `Amount not allowed: at least ${qty(market.minQty)}, in steps of ${qty(market.stepSize)}.`;
+    case "Market is closed.":
+      return "The market is closed: new orders are not accepted right now.";
     default:
       return message;
   }

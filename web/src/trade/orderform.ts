@@ -22,6 +22,8 @@ const takesTimeInForce = (t: string) => t === "LIMIT" || t.endsWith("_LIMIT");
 export interface OrderForm {
   el: HTMLElement;
   setPrice: (price: string) => void;
+  /** Close the form while the market does not trade (`why` says so), reopen it with null. */
+  setClosed: (why: string | null) => void;
   close: () => void;
 }
 
@@ -62,9 +64,11 @@ export function orderForm(
   );
   const available = h("p", { class: "muted available" });
   const error = h("p", { class: "error", role: "alert" });
+  const closedNote = h("p", { class: "closed-note", role: "status" });
+  let closedWhy: string | null = null;
   const done = h("p", { class: "ok", role: "status" });
   // Room for two lines of message always: a message appearing moves nothing.
-  const messages = h("div", { class: "messages" }, error, done);
+  const messages = h("div", { class: "messages" }, error, done, closedNote);
   const submit = h("button", { type: "submit", class: "primary buy" });
 
   const sideAsset = () => (side === "BUY" ? market.quote : market.base);
@@ -90,6 +94,9 @@ export function orderForm(
       available.setAttribute("aria-busy", "true");
     }
     refreshTotal();
+    if (closedWhy !== null) {
+      for (const control of [buy, sell, type, tif, price, stop, amount, totalBox, ...shares, submit]) control.disabled = true;
+    }
   };
   const refPrice = () => (hasPrice(type.value) ? price.value : side === "BUY" ? bestAsk() : bestBid());
   const refreshTotal = () => {
@@ -211,7 +218,7 @@ export function orderForm(
     } catch (err) {
       error.textContent = explainRefusal(errorText(err), market);
     } finally {
-      submit.disabled = false;
+      submit.disabled = closedWhy !== null;
     }
   };
 
@@ -249,6 +256,12 @@ export function orderForm(
       }
       refreshTotal();
       price.focus();
+    },
+    setClosed: (why: string | null) => {
+      closedWhy = why;
+      closedNote.textContent = why === null ? "" : "Order entry is closed while the market does not trade.";
+      for (const control of [buy, sell, type, amount, totalBox, ...shares, submit]) control.disabled = why !== null;
+      refreshLabels();
     },
     close: () => {
       stopUser();
