@@ -6,6 +6,7 @@ a command is never appended later than SUBMIT_GUARD_MS after its reservation (se
 orphan sweeper relies on that bound to release reservations whose command never arrived).
 """
 
+import itertools
 import json
 from collections.abc import Callable
 
@@ -61,6 +62,8 @@ class OrderService:
         self.ctx = ctx
         self.reply_channel = ctx.keys.reply_channel(ctx.settings.gateway_id)
         self._id_blocks: dict[str, tuple[int, int]] = {}
+        # Makes every correlation id of this process unique (see _submit).
+        self._request_numbers = itertools.count(1)
 
     async def _next_order_id(self, symbol: str) -> int:
         """A new order id for the market, from a block of ORDER_ID_BLOCK taken with one INCRBY."""
@@ -115,7 +118,7 @@ class OrderService:
             stop_price=req.stop_price,
             trailing_delta=req.trailing_delta,
         )
-        batch = await self._submit(symbol, f"o{order_id}", command, started)
+        batch = await self._submit(symbol, f"o{user_id}:{order_id}", command, started)
         rejected = next(
             (e.order_rejected for e in batch.events if e.WhichOneof("kind") == "order_rejected"), None
         )
@@ -131,7 +134,7 @@ class OrderService:
             raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
         cancel_id = client_order_id(params)
         batch = await self._submit(
-            market.symbol, f"c{order_id}:{cancel_id}", CancelOrder(market.symbol, user_id, order_id)
+            market.symbol, f"c{user_id}:{order_id}", CancelOrder(market.symbol, user_id, order_id)
         )
         refused = next(
             (e.cancel_rejected for e in batch.events if e.WhichOneof("kind") == "cancel_rejected"), None
@@ -146,7 +149,7 @@ class OrderService:
     async def cancel_all(self, user_id: int, params: dict[str, str]) -> list[CancelledOrder]:
         """DELETE /api/v3/openOrders: every open order of the user in one market."""
         market = market_of(params, self.ctx.markets)
-        batch = await self._submit(market.symbol, f"a{user_id}:{now_ms()}", CancelAll(market.symbol, user_id))
+        batch = await self._submit(market.symbol, f"a{user_id}", CancelAll(market.symbol, user_id))
         if any(e.WhichOneof("kind") == "cancel_rejected" for e in batch.events):
             raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
         cancelled = [
@@ -159,9 +162,14 @@ class OrderService:
     async def _submit(
         self, symbol: str, correlation: str, command: Command, reserved_at: int | None = None
     ) -> epb.EventBatch:
-        """Append `command` to the market's journal and wait for its answer (-1007 on timeout)."""
+        """Append `command` to the market's journal and wait for its answer (-1007 on timeout).
+
+        The answer is awaited under `{symbol}:{correlation}:{n}`, n a number this process never
+        gives twice: callers put the user in `correlation`, and no other request (the same
+        user's concurrent cancels of one order, another user naming the same order id) can take
+        or replace this request's place among the waiting ones."""
         ctx = self.ctx
-        correlation_id = f"{symbol}:{correlation}"
+        correlation_id = f"{symbol}:{correlation}:{next(self._request_numbers)}"
         future = ctx.replies.expect(correlation_id)
         if reserved_at is not None and now_ms() - reserved_at > SUBMIT_GUARD_MS:
             ctx.replies.forget(correlation_id)

@@ -3,7 +3,7 @@
 import pytest
 
 from launcher.stack import Stack
-from tests.client import ApiFailure, Trader, sign_up
+from tests.client import ApiFailure, AsyncTrader, Trader, sign_up
 
 SYMBOL = "BTCUSDT"
 
@@ -90,3 +90,42 @@ def test_web_session_of_one_user_is_not_another(
         alice.call("GET", "/api/v3/order", symbol=SYMBOL, orderId=order["orderId"])["orderId"]
         == order["orderId"]
     )
+
+
+def test_concurrent_cancels_sharing_a_client_id_each_get_their_own_answer(stack: Stack) -> None:
+    """The engine's answer to a cancel is awaited under a key of its own (the user and a number
+    unique per request): neither the owner's second cancel with the same newClientOrderId nor
+    another user naming the same order id takes the owner's answer (which would end in 503 -1007)."""
+    import asyncio
+
+    import httpx
+
+    alice, mallory = sign_up(stack.url), sign_up(stack.url)
+    order = alice.call("POST", "/api/v3/order", symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC",
+                       price="20000", quantity="0.001")  # fmt: skip
+    alice.call("POST", "/api/v3/order", symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC",
+               price="20000", quantity="0.001")  # fmt: skip
+
+    async def race() -> list[tuple[int, object]]:
+        async with httpx.AsyncClient(timeout=30) as http:
+            mine, theirs = AsyncTrader.of(alice, http), AsyncTrader.of(mallory, http)
+            cancel = {"symbol": SYMBOL, "orderId": order["orderId"], "newClientOrderId": "shared-cancel"}
+            return await asyncio.gather(
+                mine.call("DELETE", "/api/v3/order", **cancel),
+                mine.call("DELETE", "/api/v3/order", **cancel),
+                theirs.call("DELETE", "/api/v3/order", **cancel),
+                mine.call("DELETE", "/api/v3/openOrders", symbol=SYMBOL),
+                mine.call("DELETE", "/api/v3/openOrders", symbol=SYMBOL),
+            )
+
+    answers = asyncio.run(race())
+    statuses = [status for status, _ in answers]
+    assert 503 not in statuses, answers
+    codes = [body.get("code") if isinstance(body, dict) else None for _, body in answers]
+    assert statuses[2] == 400 and codes[2] == -2011  # Mallory's cancel of Alice's order is refused
+    # Alice's two orders are cancelled once each, by whichever of her requests came first.
+    cancelled = [o["orderId"] for s, b in answers[3:] if s == 200 for o in b]  # type: ignore[union-attr]
+    cancelled += [b["orderId"] for s, b in answers[:2] if s == 200]  # type: ignore[index]
+    assert len(cancelled) == 2 and len(set(cancelled)) == 2, answers
+    assert all(s == 200 or c == -2011 for s, c in zip(statuses, codes, strict=True)), answers
+    assert alice.call("GET", "/api/v3/openOrders", symbol=SYMBOL) == []
