@@ -30,7 +30,16 @@ class Trader:
     http: httpx.Client
 
     def call(self, method: str, path: str, **params: Any) -> Any:
-        """A SIGNED request; parameters in the query string for GET/DELETE, the body for POST."""
+        """A SIGNED request; parameters in the query string for GET/DELETE, the body for POST.
+        Returns the JSON body of a 200 answer, raises ApiFailure for another."""
+        response = self.request(method, path, **params)
+        body = response.json()
+        if response.status_code != 200:
+            raise ApiFailure(response.status_code, body)
+        return body
+
+    def request(self, method: str, path: str, **params: Any) -> httpx.Response:
+        """As call, the whole response."""
         params = {k: v for k, v in params.items() if v is not None}
         params["timestamp"] = int(time.time() * 1000)
         query = urlencode(params)
@@ -39,13 +48,8 @@ class Trader:
         headers = {"X-MBX-APIKEY": self.api_key}
         if method == "POST":
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-            response = self.http.request(method, f"{self.url}{path}", content=signed, headers=headers)
-        else:
-            response = self.http.request(method, f"{self.url}{path}?{signed}", headers=headers)
-        body = response.json()
-        if response.status_code != 200:
-            raise ApiFailure(response.status_code, body)
-        return body
+            return self.http.request(method, f"{self.url}{path}", content=signed, headers=headers)
+        return self.http.request(method, f"{self.url}{path}?{signed}", headers=headers)
 
     def balances(self) -> dict[str, tuple[str, str]]:
         account = self.call("GET", "/api/v3/account")

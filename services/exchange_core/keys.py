@@ -81,6 +81,10 @@ class Keys:
         """A user data stream's listenKey -> the user id (expires unless kept alive)."""
         return f"{self.prefix}listenKey:{key}"
 
+    def api_key_listen_keys(self, api_key: str) -> str:
+        """The listen keys an API key opened or kept alive (closed when the key is revoked)."""
+        return f"{self.prefix}apiKeyListenKeys:{api_key}"
+
     # gateway
     def reply_channel(self, gateway_id: str) -> str:
         return f"{self.prefix}reply.{gateway_id}"

@@ -27,7 +27,7 @@ from gateway.admin.audit import AdminAudit
 from gateway.admin.auth import check_admin_token
 from gateway.context import GatewayContext
 from gateway.fastpath import ORDER_PATH, OrderFastPath
-from gateway.ratelimit import RateLimiter, RateLimitMiddleware
+from gateway.ratelimit import RateLimited, RateLimiter, RateLimitMiddleware
 from gateway.settings import GatewaySettings
 from gateway.telemetry import RequestMetrics, TelemetryMiddleware
 from gateway.wsapi.metrics import WsApiMetrics
@@ -45,6 +45,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         from gateway.feeds import MarketFeeds
         from gateway.grpcapi.server import start_grpc
         from gateway.keycache import api_key_cache
+        from gateway.keywatch import KeyWatch
         from gateway.marketstatus import MarketStatuses
         from gateway.orders import OrderService
         from gateway.replies import ReplyListener
@@ -67,17 +68,22 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         ctx.orders = OrderService(ctx)
         ctx.feeds = MarketFeeds(redis, keys, markets)
         feeds_task = asyncio.create_task(ctx.feeds.run())
+        ctx.key_watch = KeyWatch(ctx, api_key_cache(app.state))
+        watch_task = asyncio.create_task(ctx.key_watch.run())
         app.state.ctx = ctx
-        grpc_api = await start_grpc(ctx, api_key_cache(app.state), app.state.metrics_registry)
+        grpc_api = await start_grpc(
+            ctx, api_key_cache(app.state), app.state.rate_limiter, app.state.metrics_registry
+        )
         tune_gc()  # what start-up built is frozen out of the collector's full passes
         try:
             yield
         finally:
             if grpc_api is not None:
                 await grpc_api.stop()
-            feeds_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await feeds_task
+            for task in (feeds_task, watch_task):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await ctx.replies.stop()
             await ctx.statuses.stop()
             await pipelined.aclose()
@@ -101,7 +107,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

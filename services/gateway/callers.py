@@ -11,6 +11,7 @@ from gateway.keycache import api_key_cache, resolve_api_key
 from gateway.keyrules import check_key_use
 from gateway.params import request_params, total_params
 from gateway.principal import Principal
+from gateway.ratelimit import RateLimiter
 from gateway.sessions import COOKIE_NAME, session_user
 from gateway.signed import check_api_key_format, verify_signed
 
@@ -18,7 +19,10 @@ API_KEY_HEADER = "X-MBX-APIKEY"
 
 
 def _api_key_header(request: Request) -> str:
-    return check_api_key_format(request.headers.get(API_KEY_HEADER, ""))
+    """The one X-MBX-APIKEY header; -2014 when it is missing, malformed or sent more than once
+    (which of two keys a request means is not guessed)."""
+    sent = request.headers.getlist(API_KEY_HEADER)
+    return check_api_key_format(sent[0] if len(sent) == 1 else "")
 
 
 def client_ip(request: Request) -> str | None:
@@ -53,9 +57,10 @@ async def api_key_user(request: Request) -> Principal:
     """The owner of the X-MBX-APIKEY header alone (Binance USER_STREAM, open to read-only keys).
     Raises -2014, or -2015 for an unknown key or an IP it does not trust."""
     cache = api_key_cache(request.app.state)
-    grant = await resolve_api_key(context(request), cache, _api_key_header(request))
+    api_key = _api_key_header(request)
+    grant = await resolve_api_key(context(request), cache, api_key)
     check_key_use(grant, client_ip(request), trading=False)
-    return Principal(grant.user_id, "api_key")
+    return Principal(grant.user_id, "api_key", api_key)
 
 
 async def session_or_signed_user(request: Request) -> Principal:
@@ -88,6 +93,20 @@ async def session_or_api_key_user(request: Request) -> Principal:
 Caller = Annotated[Principal, Depends(session_or_signed_user)]
 """A route parameter for reading endpoints open to web sessions and signed API requests."""
 
+
+async def order_placer(request: Request) -> Principal:
+    """As session_or_signed_trader, for an endpoint that places an order: the order counts against
+    the ORDERS rate limits of the key the request authenticated with (RateLimited, 429 -1015,
+    beyond them; web sessions are not counted)."""
+    who = await session_or_signed_trader(request)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.count_order(who.api_key)
+    return who
+
+
 Trader = Annotated[Principal, Depends(session_or_signed_trader)]
 """A route parameter for endpoints that place or cancel orders: web sessions, and signed requests
 whose key may trade."""
+
+OrderPlacer = Annotated[Principal, Depends(order_placer)]
+"""As Trader, for endpoints that place orders: counted against the key's ORDERS rate limits."""

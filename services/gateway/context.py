@@ -16,14 +16,16 @@ from gateway.marketstatus import MarketStatuses
 from gateway.replies import ReplyListener
 from gateway.settings import GatewaySettings
 
-if TYPE_CHECKING:  # the order service imports this module
+if TYPE_CHECKING:  # the order service and the key watch import this module
+    from gateway.keywatch import KeyWatch
     from gateway.orders import OrderService
 
 
 @dataclass
 class GatewayContext:
-    """The shared parts; `replies`, `orders`, `feeds` and `statuses` are set by the lifespan once the parts
-    they need exist (a context built without them, as some tests do, has no such attribute)."""
+    """The shared parts; `replies`, `orders`, `feeds`, `statuses` and `key_watch` are set by the
+    lifespan once the parts they need exist (a context built without them, as some tests do, has
+    no such attribute)."""
 
     settings: GatewaySettings
     redis: Redis
@@ -39,6 +41,8 @@ class GatewayContext:
     feeds: MarketFeeds = field(init=False)
     # every market's trading status (HALT / BREAK refuse new orders)
     statuses: MarketStatuses = field(init=False)
+    # ends the streams of revoked API keys (gateway.keywatch)
+    key_watch: "KeyWatch" = field(init=False)
 
 
 def context(connection: HTTPConnection) -> GatewayContext:

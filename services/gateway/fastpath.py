@@ -4,9 +4,10 @@ The order endpoint is the gateway's hot path; FastAPI's middleware, routing, dep
 and response handling cost about as much CPU as the order itself. This ASGI wrapper around the
 FastAPI app answers `POST /api/v3/order` requests that carry X-MBX-APIKEY and no cookie with the
 same functions the FastAPI route uses (params.parse_params, signed.verify_signed,
-OrderService.place, formatting.new_order_json), so both give the same answers and the same
-errors. Every other request, including cookie-authenticated orders from the web page, and the
-lifespan go on to FastAPI, where the route also documents the endpoint in OpenAPI.
+RateLimiter.count_order, OrderService.place, formatting.new_order_json), so both give the same
+answers and the same errors. Every other request, including cookie-authenticated orders from the
+web page, and the lifespan go on to FastAPI, where the route also documents the endpoint in
+OpenAPI.
 """
 
 import logging
@@ -23,6 +24,7 @@ from gateway.context import GatewayContext
 from gateway.formatting import new_order_json
 from gateway.keycache import api_key_cache
 from gateway.params import is_form, parse_params, signed_payload
+from gateway.ratelimit import RateLimited, RateLimiter
 from gateway.signed import check_api_key_format, verify_signed
 
 log = logging.getLogger("gateway.fastpath")
@@ -51,7 +53,8 @@ class OrderFastPath:
         api_key = content_type = None
         for name, value in scope["headers"]:
             if name == _API_KEY_HEADER:
-                api_key = value
+                # Sent twice: which key is meant is not guessed (-2014, as FastAPI's route).
+                api_key = value if api_key is None else b""
             elif name == b"content-type":
                 content_type = value
             elif name == b"cookie":
@@ -60,14 +63,15 @@ class OrderFastPath:
         if api_key is None:
             await self.app(scope, receive, send)
             return
-        status, payload = await self._answer(scope, receive, api_key, content_type)
-        headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+        status, payload, extra = await self._answer(scope, receive, api_key, content_type)
+        headers = [*_JSON_HEADERS, *extra, (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
     async def _answer(
         self, scope: Scope, receive: Receive, api_key: bytes, content_type: bytes | None
-    ) -> tuple[int, bytes]:
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """(HTTP status, body, headers beyond content-type and content-length)."""
         try:
             body = await _read_body(receive)
             app = self.app
@@ -86,18 +90,22 @@ class OrderFastPath:
                 client_ip=client[0] if client else None,
                 trading=True,
             )
-            return 200, orjson.dumps(new_order_json(await ctx.orders.place(who.user_id, params)))
+            limiter: RateLimiter = app.state.rate_limiter
+            limiter.count_order(who.api_key)
+            return 200, orjson.dumps(new_order_json(await ctx.orders.place(who.user_id, params))), []
+        except RateLimited as exc:
+            return exc.status, orjson.dumps(exc.body()), [(b"retry-after", str(exc.retry_after).encode())]
         except ApiError as exc:
-            return exc.status, orjson.dumps(exc.body())
+            return exc.status, orjson.dumps(exc.body()), []
         except TooLarge:
-            return 413, orjson.dumps({"code": UNKNOWN, "msg": "Request body too large."})
+            return 413, orjson.dumps({"code": UNKNOWN, "msg": "Request body too large."}), []
         except Exception as exc:
             error = internal_error(exc)
             if error.status == 503:
                 log.warning("POST %s: backend unreachable: %r", ORDER_PATH, exc)
             else:
                 log.exception("POST %s failed", ORDER_PATH)
-            return error.status, orjson.dumps(error.body())
+            return error.status, orjson.dumps(error.body()), []
 
 
 async def _read_body(receive: Receive) -> bytes:

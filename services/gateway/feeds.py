@@ -4,14 +4,14 @@ md.{SYMBOL} decoding, depth snapshot sync and gap repair, diff periods, 24h stat
 channels (user.{uid}, settlement's payloads), run inside the gateway on one pub/sub connection.
 
 A stream is a Sink: a bounded queue of messages. A market stream (`<symbol>@depth@100ms`,
-`<symbol>@trade`, `<symbol>@ticker`) gets each payload converted once into a message for all its
-sinks. A user's channel (one subscription however many of the user's streams need it) feeds two
-streams: `user:{uid}` (executionReports) and `account:{uid}` (executionReports and
-outboundAccountPositions). A sink that falls MAX_PENDING messages behind is cut off (the call ends with
-RESOURCE_EXHAUSTED, a WebSocket API subscription with eventStreamTerminated; a depth client then
-resynchronizes from a snapshot), never buffered without
-bound; so is every stream when the pub/sub connection fails. Feeds and channels are subscribed
-while some stream needs them.
+`<symbol>@trade`, `<symbol>@ticker`) gets each payload converted once per kind of message its
+sinks take (a gRPC stream's protobuf message, the WebSocket API's payload as it is). A user's
+channel (one subscription however many of the user's streams need it) feeds two streams:
+`user:{uid}` (executionReports) and `account:{uid}` (executionReports and
+outboundAccountPositions). A sink that falls MAX_PENDING messages behind is cut off (the call
+ends with RESOURCE_EXHAUSTED, a WebSocket API subscription with eventStreamTerminated; a depth
+client then resynchronizes from a snapshot), never buffered without bound; so is every stream
+when the pub/sub connection fails. Feeds and channels are subscribed while some stream needs them.
 """
 
 import asyncio
@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from exchange_core.clock import now_ms
+from exchange_core.errors import ApiError
 from exchange_core.keys import Keys
 from exchange_core.markets import Market
 from marketdata.bus import Bus
@@ -49,12 +50,14 @@ Convert = Callable[[dict[str, Any]], Message]
 
 
 class Sink:
-    """One stream's pending messages. Iterating yields them until the sink is cut off."""
+    """One stream's pending messages. Iterating yields them until the sink is cut off; `ended_by`
+    then says why, when the reason is not the usual one (behind, or the source lost)."""
 
     def __init__(self) -> None:
         self.pending: collections.deque[Message] = collections.deque()
         self.wake = asyncio.Event()
         self.overflowed = False
+        self.ended_by: ApiError | None = None
 
     def put(self, message: Message) -> None:
         if self.overflowed:
@@ -64,8 +67,10 @@ class Sink:
             self.cut_off()
         self.wake.set()
 
-    def cut_off(self) -> None:
+    def cut_off(self, reason: ApiError | None = None) -> None:
         """End the stream: nothing more is delivered, what is pending is dropped."""
+        if not self.overflowed:
+            self.ended_by = reason
         self.overflowed = True
         self.pending.clear()
         self.wake.set()
@@ -81,48 +86,57 @@ class Sink:
 
 
 class StreamHub:
-    """Sinks by stream name; a marketdata.publisher.Publisher, so that market feeds write to it."""
+    """Sinks by stream name; a marketdata.publisher.Publisher, so that market feeds write to it.
+
+    The sinks of one name are grouped by their converter: each payload is converted once per
+    converter in use, so a gRPC stream (protobuf messages) and a WebSocket API subscription (the
+    payload itself) of the same name each get their own kind of message."""
 
     def __init__(self, on_first: Callable[[str], None], on_last: Callable[[str], None]) -> None:
         self.on_first = on_first
         self.on_last = on_last
-        self.sinks: dict[str, dict[Sink, None]] = {}
-        self.converters: dict[str, Convert] = {}
+        self.sinks: dict[str, dict[Convert, dict[Sink, None]]] = {}
 
     def has(self, name: str) -> bool:
         return name in self.sinks
 
     def publish(self, name: str, payload: bytes) -> None:
-        sinks = self.sinks.get(name)
-        if sinks:
+        if self.sinks.get(name):
             self.deliver(name, json.loads(payload))
 
     def deliver(self, name: str, document: dict[str, Any]) -> None:
-        """Convert `document` once and hand the message to every sink of `name`."""
-        sinks = self.sinks.get(name)
-        if not sinks:
+        """Convert `document` once per converter and hand the message to every sink of `name`."""
+        groups = self.sinks.get(name)
+        if not groups:
             return
-        message = self.converters[name](document)
-        for sink in sinks:
-            sink.put(message)
+        for convert, sinks in groups.items():
+            message = convert(document)
+            for sink in sinks:
+                sink.put(message)
+
+    def all_sinks(self) -> list[Sink]:
+        return [sink for groups in self.sinks.values() for sinks in groups.values() for sink in sinks]
 
     def attach(self, name: str, sink: Sink, convert: Convert) -> None:
-        sinks = self.sinks.get(name)
-        if sinks is None:
-            self.sinks[name] = {sink: None}
-            self.converters[name] = convert
+        groups = self.sinks.get(name)
+        first = groups is None
+        if groups is None:
+            groups = self.sinks[name] = {}
+        groups.setdefault(convert, {})[sink] = None
+        if first:
             self.on_first(name)
-        else:
-            sinks[sink] = None
 
-    def detach(self, name: str, sink: Sink) -> None:
-        sinks = self.sinks.get(name)
-        if sinks is None:
+    def detach(self, name: str, sink: Sink, convert: Convert) -> None:
+        groups = self.sinks.get(name)
+        if groups is None:
             return
-        sinks.pop(sink, None)
-        if not sinks:
+        sinks = groups.get(convert)
+        if sinks is not None:
+            sinks.pop(sink, None)
+            if not sinks:
+                del groups[convert]
+        if not groups:
             del self.sinks[name]
-            del self.converters[name]
             self.on_last(name)
 
 
@@ -163,11 +177,9 @@ class MarketFeeds:
 
     def _reset(self) -> None:
         """End every stream and forget every feed and channel (a new pub/sub connection)."""
-        for sinks in self.hub.sinks.values():
-            for sink in sinks:
-                sink.cut_off()
+        for sink in self.hub.all_sinks():
+            sink.cut_off()
         self.hub.sinks.clear()
-        self.hub.converters.clear()
         for ready in self.ready.values():
             ready.set()  # streams still waiting to go live find their sink cut off
         self.feeds.clear()
@@ -189,7 +201,7 @@ class MarketFeeds:
             await self.ready[symbol].wait()
             yield sink
         finally:
-            self.hub.detach(name, sink)
+            self.hub.detach(name, sink, convert)
 
     def user_stream(self, user_id: int, convert: Convert) -> contextlib.AbstractAsyncContextManager[Sink]:
         """A sink of the user's executionReport payloads, live once this is entered."""
@@ -209,7 +221,7 @@ class MarketFeeds:
             await self.ready[self.keys.user_channel(user_id)].wait()
             yield sink
         finally:
-            self.hub.detach(name, sink)
+            self.hub.detach(name, sink, convert)
 
     # ------------------------------------------------------------------ subscriptions
 

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller: `via` is "api_key" or "session"."""
+    """The authenticated caller: `via` is "api_key" (then `api_key` is the key it authenticated
+    with) or "session"."""
 
     user_id: int
     via: str
+    api_key: str | None = None

@@ -1,15 +1,20 @@
 """Binance's rate limits, enforced in process: request weight per client IP and new orders per
 API key, in fixed windows (a minute; 10 seconds and a day), as exchangeInfo advertises them.
 
-Beyond a limit the answer is HTTP 429 with a `Retry-After` header (whole seconds until the window
-ends) and Binance's body: -1003 for request weight, -1015 for orders.
+One RateLimiter per gateway process serves every transport: REST (RateLimitMiddleware for the
+weight, the order routes and the fast path for orders), the WebSocket API and gRPC. Beyond a
+limit the answer is HTTP 429 (REST: with a `Retry-After` header, whole seconds until the window
+ends; gRPC: RESOURCE_EXHAUSTED) and Binance's body: -1003 for request weight, -1015 for orders.
 
 Each gateway process counts on its own (no Redis round trip on the order path): with N gateway
 processes behind one address a client may get up to N times the limit. Every request weighs 1.
-Orders are counted per X-MBX-APIKEY header before authentication, so a request that later fails
-its signature still counts, as on Binance. The client IP is the socket's peer, or the address a
-trusted proxy (FORWARDED_ALLOW_IPS) names in X-Forwarded-For: uvicorn rewrites it before any of this.
-A limit of 0 is off; keys listed in RATE_LIMIT_EXEMPT_KEYS (the market maker's) are never limited.
+A new order (POST /api/v3/order, cancelReplace, WebSocket API order.place and
+order.cancelReplace, gRPC PlaceOrder) counts against the ORDERS limits of the API key it
+authenticated with, once authenticated (`count_order`): a request naming someone else's key
+without its secret never uses that key's orders. Web-session orders are not counted. The client
+IP is the socket's peer, or the address a trusted proxy (FORWARDED_ALLOW_IPS) names in
+X-Forwarded-For: uvicorn rewrites it before any of this. A limit of 0 is off; keys listed in
+RATE_LIMIT_EXEMPT_KEYS (the market maker's) are never limited.
 """
 
 import math
@@ -20,12 +25,19 @@ from dataclasses import dataclass
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from exchange_core.errors import TOO_MANY_ORDERS, TOO_MANY_REQUESTS, ApiError
 from gateway.responses import JsonObject
 
-TOO_MANY_REQUESTS = -1003
-TOO_MANY_ORDERS = -1015
-ORDER_PATHS = frozenset({"/api/v3/order"})
 API_KEY_HEADER = b"x-mbx-apikey"
+
+
+class RateLimited(ApiError):
+    """A request refused by a rate limit: HTTP 429, `retry_after` whole seconds until the window
+    that refused it ends."""
+
+    def __init__(self, code: int, msg: str, retry_after: int) -> None:
+        super().__init__(code, msg, 429)
+        self.retry_after = retry_after
 
 
 class FixedWindow:
@@ -130,31 +142,43 @@ class RateLimiter:
             )
         return out
 
-    def check(self, ip: str, api_key: str | None, is_order: bool) -> tuple[int, str, int] | None:
-        """None to serve the request, else (Binance code, message, Retry-After seconds)."""
+    def check(self, ip: str, api_key: str | None = None) -> tuple[int, str, int] | None:
+        """Weigh one request from `ip` (an `api_key` in RATE_LIMIT_EXEMPT_KEYS is not weighed):
+        None to serve it, else (Binance code, message, Retry-After seconds)."""
         if api_key is not None and api_key in self.limits.exempt_keys:
             return None
+        if self.weight is None:
+            return None
         now = self.clock()
-        if self.weight is not None:
-            wait = self.weight.hit(ip, now)
+        wait = self.weight.hit(ip, now)
+        if not wait:
+            return None
+        limit = self.limits.ip_weight_per_minute
+        msg = (
+            f"Too many requests; current limit of IP is {limit} requests per minute. "
+            "Please use WebSocket Streams for live updates to avoid bans."
+        )
+        return TOO_MANY_REQUESTS, msg, math.ceil(wait)
+
+    def count_order(self, api_key: str | None) -> None:
+        """Count one new order against the ORDERS limits of `api_key`, the key its request
+        authenticated with (None, a web session, and exempt keys are not counted). Raises
+        RateLimited (-1015) beyond a limit; the refused order is not counted."""
+        if api_key is None or api_key in self.limits.exempt_keys:
+            return
+        now = self.clock()
+        for window, interval, num in self.orders:
+            wait = window.hit(api_key, now)
             if wait:
-                limit = self.limits.ip_weight_per_minute
-                msg = (
-                    f"Too many requests; current limit of IP is {limit} requests per minute. "
-                    "Please use WebSocket Streams for live updates to avoid bans."
+                label = f"{window.limit} orders per {num} {interval}"
+                raise RateLimited(
+                    TOO_MANY_ORDERS, f"Too many new orders; current limit is {label}.", math.ceil(wait)
                 )
-                return TOO_MANY_REQUESTS, msg, math.ceil(wait)
-        if is_order and api_key:
-            for window, interval, num in self.orders:
-                wait = window.hit(api_key, now)
-                if wait:
-                    label = f"{window.limit} orders per {num} {interval}"
-                    return TOO_MANY_ORDERS, f"Too many new orders; current limit is {label}.", math.ceil(wait)
-        return None
 
 
 class RateLimitMiddleware:
-    """A pure ASGI middleware applying `limiter` to every HTTP request."""
+    """A pure ASGI middleware weighing every HTTP request against its IP's REQUEST_WEIGHT (orders
+    are counted once authenticated: RateLimiter.count_order)."""
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
         self.app = app
@@ -171,8 +195,7 @@ class RateLimitMiddleware:
             if name == API_KEY_HEADER:
                 api_key = value.decode("latin-1")
                 break
-        is_order = scope["method"] == "POST" and scope["path"] in ORDER_PATHS
-        refused = self.limiter.check(ip, api_key, is_order)
+        refused = self.limiter.check(ip, api_key)
         if refused is None:
             await self.app(scope, receive, send)
             return

@@ -108,4 +108,4 @@ async def verify_signed(
     expected = hmac.new(grant.secret, payload, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
         raise ApiError(INVALID_SIGNATURE, "Signature for this request is not valid.", 400)
-    return Principal(grant.user_id, "api_key")
+    return Principal(grant.user_id, "api_key", api_key)

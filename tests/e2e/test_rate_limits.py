@@ -1,5 +1,6 @@
-"""Rate limits on a real gateway: Binance's 429 with Retry-After, per API key for orders and per
-IP for request weight; an exempt key is never limited; ccxt recognizes the answer."""
+"""Rate limits on a real gateway: Binance's 429 with Retry-After, per authenticated API key for
+orders (REST, WebSocket API and gRPC together) and per IP for request weight; an exempt key is
+never limited; ccxt recognizes the answer."""
 
 import asyncio
 import json
@@ -7,14 +8,19 @@ import time
 from collections.abc import Iterator
 
 import ccxt  # type: ignore[import-untyped]
+import grpc
 import httpx
 import pytest
 import websockets.asyncio.client
 import websockets.exceptions
 
+from exchange_proto import api_types_pb2 as apb
+from exchange_proto import trading_api_pb2 as tpb
 from launcher.stack import Stack, running_stack
 from tests import services
-from tests.client import ApiFailure, sign_up
+from tests.client import ApiFailure, AsyncTrader, Trader, sign_up
+from tests.grpc_client import GrpcTrader, api_error
+from tests.wsapi_client import WsApiClient, sign
 
 IP_LIMIT = 400
 ORDER_LIMIT = 3
@@ -111,3 +117,95 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_weight(pg_dsn:
             assert http.get("/api/v3/ping").status_code == 200
     finally:
         asyncio.run(services.delete_prefix(prefix))
+
+
+def test_one_key_is_limited_the_same_over_rest_wsapi_and_grpc_combined(pg_dsn: str) -> None:
+    """One limiter for every transport, counting the key a request authenticated with: orders of
+    one key over REST (the fast path, cancelReplace), the WebSocket API and gRPC at once fill the
+    same ORDERS window; another user naming the key without its secret uses none of it; a request
+    with two X-MBX-APIKEY headers is refused (-2014) whichever route serves it."""
+    prefix = services.new_prefix()
+    env = {"RATE_LIMIT_ORDERS_PER_10S": str(ORDER_LIMIT), "RATE_LIMIT_ORDERS_PER_DAY": "1000",
+           "RATE_LIMIT_IP_WEIGHT_PER_MINUTE": "1000000"}  # fmt: skip
+    try:
+        with running_stack(pg_dsn, prefix, ["BTCUSDT"], **env) as stack:
+            alice, mallory = sign_up(stack.url), sign_up(stack.url)
+            with httpx.Client(base_url=stack.url, timeout=30) as http:
+                for _ in range(ORDER_LIMIT + 2):  # Alice's key with Mallory's secret: not Alice's orders
+                    forged = Trader(stack.url, mallory.user_id, alice.api_key, mallory.secret, http)
+                    with pytest.raises(ApiFailure) as refused:
+                        forged.call("POST", "/api/v3/order", **order(0))
+                    assert refused.value.code == -1022
+                two_keys = [("X-MBX-APIKEY", mallory.api_key), ("X-MBX-APIKEY", alice.api_key)]
+                for method, path in (("POST", "/api/v3/order"), ("GET", "/api/v3/account")):
+                    answer = http.request(method, path, params={"timestamp": "1"}, headers=two_keys)
+                    assert (answer.status_code, answer.json()["code"]) == (401, -2014), (path, answer.text)
+            counts = alice.call("GET", "/api/v3/rateLimit/order")
+            assert [c["count"] for c in counts] == [0, 0]
+            for _attempt in range(3):  # a batch that straddles two 10 s windows is sent again
+                while time.time() % 10 > 1:
+                    time.sleep(0.1)
+                window = int(time.time() // 10)
+                outcomes = asyncio.run(_orders_over_every_transport(stack, alice))
+                # One more over REST, through the fast path: 429 with Retry-After.
+                last = alice.request("POST", "/api/v3/order", **order(8))
+                if int(time.time() // 10) == window:
+                    break
+                time.sleep(ORDER_LIMIT)  # the next window
+            else:
+                pytest.fail("no batch fitted in one 10 s window")
+            passed = [o for o in outcomes if o[1] != -1015]
+            refused = [o for o in outcomes if o[1] == -1015]
+            assert len(passed) == ORDER_LIMIT and len(refused) == len(outcomes) - ORDER_LIMIT, outcomes
+            assert {status for _, _, status in refused} <= {"429", "RESOURCE_EXHAUSTED"}, refused
+            assert (last.status_code, last.json()["code"]) == (429, -1015)
+            assert 1 <= int(last.headers["Retry-After"]) <= 10
+            counts = alice.call("GET", "/api/v3/rateLimit/order")
+            assert counts[0]["count"] == ORDER_LIMIT and counts[1]["count"] == ORDER_LIMIT
+    finally:
+        asyncio.run(services.delete_prefix(prefix))
+
+
+async def _orders_over_every_transport(stack: Stack, trader: Trader) -> list[tuple[str, int, str]]:
+    """Seven new orders of one key at once: two over REST, one cancelReplace, two over the WebSocket
+    API and two over gRPC; each outcome as (transport, Binance code or 0, HTTP or gRPC status)."""
+    async with httpx.AsyncClient(timeout=30) as http, grpc.aio.insecure_channel(stack.grpc_target) as channel:
+        rest = AsyncTrader.of(trader, http)
+        ws = await WsApiClient.open(stack.url.replace("http://", "ws://") + "/ws-api/v3")
+        over_grpc = GrpcTrader(channel, trader.api_key, trader.secret)
+
+        async def over_rest(path: str, **params: str) -> tuple[str, int, str]:
+            status, body = await rest.call("POST", path, **params)
+            return "rest", int(body.get("code", 0)), str(status)
+
+        async def over_ws(n: int) -> tuple[str, int, str]:
+            answer = await ws.call("order.place", sign(trader.api_key, trader.secret, order(n)))
+            if answer["status"] == 429:
+                assert answer["error"]["data"]["retryAfter"] > time.time() * 1000
+            return "wsapi", int(answer.get("error", {}).get("code", 0)), str(answer["status"])
+
+        async def over_grpc_call(n: int) -> tuple[str, int, str]:
+            request = tpb.PlaceOrderRequest(symbol="BTCUSDT", side=apb.SIDE_BUY, type=apb.ORDER_TYPE_LIMIT,
+                                            time_in_force=apb.TIME_IN_FORCE_GTC, price="20000",
+                                            quantity="0.001", new_client_order_id=f"rl-{n}")  # fmt: skip
+            try:
+                await over_grpc.call("PlaceOrder", request)
+            except grpc.aio.AioRpcError as error:
+                return "grpc", api_error(error)[0], error.code().name
+            return "grpc", 0, "OK"
+
+        replace = {**order(5), "cancelReplaceMode": "STOP_ON_FAILURE", "cancelOrderId": "1"}
+        try:
+            return list(
+                await asyncio.gather(
+                    over_rest("/api/v3/order", **order(1)),
+                    over_rest("/api/v3/order", **order(2)),
+                    over_rest("/api/v3/order/cancelReplace", **replace),
+                    over_ws(3),
+                    over_ws(4),
+                    over_grpc_call(6),
+                    over_grpc_call(7),
+                )
+            )
+        finally:
+            await ws.close()

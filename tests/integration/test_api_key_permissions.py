@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
+from exchange_core import listenkeys
 from exchange_core.clock import now_ms
 from exchange_core.db import create_pool
 from exchange_core.errors import ApiError
@@ -22,7 +23,8 @@ from exchange_core.pipelined import PipelinedRedis
 from gateway import accounts
 from gateway.callers import api_key_user, signed_trader, signed_user
 from gateway.context import GatewayContext
-from gateway.keycache import api_key_cache
+from gateway.keycache import ApiKeyCache, api_key_cache
+from gateway.keywatch import KeyWatch
 from gateway.principal import Principal
 from gateway.routes import web
 from gateway.settings import GatewaySettings
@@ -65,9 +67,10 @@ async def app(pg_dsn: str, key_prefix: str, redis: "Redis") -> AsyncIterator[Fas
         return JSONResponse(exc.body(), status_code=exc.status)
 
     pipelined = PipelinedRedis.like(redis)
-    app.state.ctx = GatewayContext(
+    app.state.ctx = ctx = GatewayContext(
         settings, redis, pool, keys, Ledger(redis, keys, pipelined), load_markets(), pipelined
     )
+    ctx.key_watch = KeyWatch(ctx, api_key_cache(app.state))
     yield app
     await pool.close()
 
@@ -192,3 +195,41 @@ async def test_only_the_owner_edits_a_live_key(app: FastAPI, client: httpx.Async
     assert (await client.delete(f"/api/web/apikeys/{key['id']}", headers=WEB)).status_code == 200
     r = await client.patch(f"/api/web/apikeys/{key['id']}", json={"canTrade": False}, headers=WEB)
     assert_error(r, -1130, 404)
+
+
+async def test_revoking_a_key_ends_what_it_opened_here_at_once_elsewhere_at_the_next_check(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The revoking process ends the key's watched streams and closes its listen keys at once; a
+    process that only sees the database (its own KeyWatch) ends them at its next check; a key
+    whose trusted IPs no longer include a stream's IP ends that stream; other keys' go on."""
+    ctx: GatewayContext = app.state.ctx
+    user_id = await sign_up(client)
+    revoked, other_process_revoked, kept = await create(client), await create(client), await create(client)
+    ended: dict[str, list[ApiError]] = {"here": [], "elsewhere": [], "kept": [], "moved": []}
+    listen_key = await listenkeys.create(ctx.redis, ctx.keys, user_id, str(revoked["apiKey"]))
+    kept_listen_key = await listenkeys.create(ctx.redis, ctx.keys, user_id, str(kept["apiKey"]))
+    elsewhere = KeyWatch(ctx, ApiKeyCache(ttl=0))  # another gateway process's watch
+    with (
+        ctx.key_watch.watching(str(revoked["apiKey"]), "127.0.0.1", ended["here"].append),
+        elsewhere.watching(str(other_process_revoked["apiKey"]), "127.0.0.1", ended["elsewhere"].append),
+        elsewhere.watching(str(kept["apiKey"]), "127.0.0.1", ended["kept"].append),
+        elsewhere.watching(str(kept["apiKey"]), "192.0.2.9", ended["moved"].append),
+    ):
+        assert (await client.delete(f"/api/web/apikeys/{revoked['id']}", headers=WEB)).status_code == 200
+        assert [e.code for e in ended["here"]] == [-2015]
+        assert await listenkeys.user_of(ctx.redis, ctx.keys, listen_key) is None
+        assert await listenkeys.user_of(ctx.redis, ctx.keys, kept_listen_key) == user_id
+
+        await accounts.revoke_api_key(ctx.pool, user_id, int(str(other_process_revoked["id"])))
+        await accounts.set_api_key_permissions(
+            ctx.pool, user_id, int(str(kept["id"])), allowed_ips=["127.0.0.1"]
+        )
+        assert ended["elsewhere"] == [] and ended["moved"] == []
+        await elsewhere.check()
+        assert [e.code for e in ended["elsewhere"]] == [-2015]
+        assert [e.code for e in ended["moved"]] == [-2015]  # its IP is no longer trusted
+        await elsewhere.check()
+        assert len(ended["elsewhere"]) == 1 and len(ended["moved"]) == 1  # each ends once
+        assert ended["kept"] == []
+    assert ctx.key_watch.streams == {} and elsewhere.streams == {}

@@ -4,7 +4,9 @@ executionReports and are left out), and a pub/sub connection killed by the serve
 a stream waiting forever."""
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
@@ -14,6 +16,7 @@ from exchange_core.markets import load_markets
 from exchange_proto import trading_api_pb2 as tpb
 from gateway.feeds import MarketFeeds, Sink
 from gateway.grpcapi import convert
+from gateway.wsapi.userdata import as_is
 
 USER = 7
 
@@ -55,6 +58,18 @@ def report(order_id: int) -> dict[str, Any]:
         "W": 1,
         "V": "EXPIRE_MAKER",
     }
+
+
+@contextlib.asynccontextmanager
+async def running_feeds(redis: "Redis[bytes]", key_prefix: str) -> AsyncIterator[tuple[Keys, MarketFeeds]]:
+    """MarketFeeds on `redis` under `key_prefix`, running until the block ends."""
+    keys = Keys(key_prefix)
+    feeds = MarketFeeds(redis, keys, load_markets())
+    runner = asyncio.create_task(feeds.run())
+    try:
+        yield keys, feeds
+    finally:
+        runner.cancel()
 
 
 async def next_message(sink: Sink) -> Any:
@@ -138,3 +153,37 @@ async def test_account_stream_gets_reports_and_positions_on_the_users_one_subscr
             assert (await next_message(again)).account_position.event_time == 5
     finally:
         runner.cancel()
+
+
+async def test_a_grpc_account_stream_and_a_wsapi_subscription_of_one_user_each_get_their_own_kind(
+    redis: "Redis[bytes]", key_prefix: str
+) -> None:
+    """`account:{uid}` with a gRPC stream (protobuf) and WebSocket API subscriptions (the payload
+    as it is) at once, whichever came first: each payload is converted once per kind and each
+    sink gets its own; one kind leaving does not change what the other gets."""
+    async with running_feeds(redis, key_prefix) as (keys, feeds):
+        channel = keys.user_channel(USER)
+        async with (
+            feeds.account_stream(USER, as_is) as first_json,
+            feeds.account_stream(USER, convert.account_event) as grpc_stream,
+            feeds.account_stream(USER, as_is) as second_json,
+        ):
+            await redis.publish(channel, json.dumps([report(1)]))
+            message = await next_message(grpc_stream)
+            assert isinstance(message, tpb.AccountEvent) and message.execution_report.order_id == 1
+            for sink in (first_json, second_json):
+                assert await next_message(sink) == report(1)
+            async with feeds.account_stream(USER, convert.account_event) as late_grpc:
+                await redis.publish(channel, json.dumps([report(2)]))
+                assert (await next_message(late_grpc)).execution_report.order_id == 2
+                assert (await next_message(grpc_stream)).execution_report.order_id == 2
+                assert (await next_message(first_json))["i"] == 2
+                assert (await next_message(second_json))["i"] == 2
+        assert feeds.hub.sinks == {} and feeds.bus.handlers == {}
+        async with feeds.account_stream(USER, convert.account_event) as grpc_first:
+            async with feeds.account_stream(USER, as_is) as json_second:
+                await redis.publish(channel, json.dumps([report(3)]))
+                assert (await next_message(json_second))["i"] == 3
+            assert (await next_message(grpc_first)).execution_report.order_id == 3
+            await redis.publish(channel, json.dumps([report(4)]))  # the JSON subscriber has left
+            assert (await next_message(grpc_first)).execution_report.order_id == 4

@@ -35,6 +35,7 @@ from gateway.accounts import parse_demo_funds
 from gateway.callers import api_key_user, session_or_signed_user, signed_user
 from gateway.context import GatewayContext
 from gateway.keycache import ApiKeyCache, api_key_cache
+from gateway.keywatch import KeyWatch
 from gateway.params import request_params
 from gateway.principal import Principal
 from gateway.routes import web
@@ -118,6 +119,7 @@ def app(ctx: GatewayContext) -> FastAPI:
         return JSONResponse(exc.body(), status_code=exc.status)
 
     app.state.ctx = ctx
+    ctx.key_watch = KeyWatch(ctx, api_key_cache(app.state))
     return app
 
 

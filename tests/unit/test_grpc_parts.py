@@ -52,10 +52,32 @@ async def test_the_hub_converts_once_and_tracks_first_and_last_subscriber() -> N
         == list(b.pending)
         == [mpb.Trade(id=7, price="1.00", qty="2.00", time=5, is_buyer_maker=True)]
     )
-    hub.detach("btcusdt@trade", a)
+    hub.detach("btcusdt@trade", a, to_trade)
     assert events == ["+btcusdt@trade"]
-    hub.detach("btcusdt@trade", b)
+    hub.detach("btcusdt@trade", b, to_trade)
     assert events == ["+btcusdt@trade", "-btcusdt@trade"] and not hub.has("btcusdt@trade")
+
+
+def test_the_hub_gives_each_converter_its_own_messages_whoever_came_first() -> None:
+    """One stream name with a protobuf converter (gRPC) and the identity (the WebSocket API):
+    each sink gets its own kind, the second converter does not replace the first."""
+    hub = feeds.StreamHub(lambda n: None, lambda n: None)
+    payload = {"e": "trade", "E": 1, "s": "BTCUSDT", "t": 7, "p": "1.00", "q": "2.00", "T": 5, "m": True}
+
+    def as_is(d: dict[str, object]) -> dict[str, object]:
+        return d
+
+    grpc_sink, json_sink, late_grpc = feeds.Sink(), feeds.Sink(), feeds.Sink()
+    hub.attach("s", json_sink, as_is)
+    hub.attach("s", grpc_sink, convert.stream_trade)
+    hub.deliver("s", payload)
+    assert list(json_sink.pending) == [payload]
+    assert list(grpc_sink.pending) == [mpb.Trade(id=7, price="1.00", qty="2.00", time=5, is_buyer_maker=True)]
+    hub.detach("s", json_sink, as_is)
+    hub.attach("s", late_grpc, convert.stream_trade)
+    hub.deliver("s", payload)
+    assert len(grpc_sink.pending) == 2 and list(late_grpc.pending) == [grpc_sink.pending[1]]
+    assert list(json_sink.pending) == [payload]  # detached: nothing more
 
 
 def test_enum_names_are_binance_names() -> None:

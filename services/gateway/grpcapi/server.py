@@ -1,6 +1,7 @@
 """The gateway's gRPC server: Trading, MarketData, grpc.health.v1 and server reflection on
 GRPC_HOST:GRPC_PORT (127.0.0.1:50051 unless set; GRPC_PORT=0: no gRPC server), sharing the REST
-app's context (Redis, PostgreSQL pool, ledger, order service, reply listener) and API-key cache;
+app's context (Redis, PostgreSQL pool, ledger, order service, reply listener), API-key cache and
+rate limiter;
 every call is measured and traced (grpcapi/telemetry.py) on the REST app's metrics registry."""
 
 import logging
@@ -22,6 +23,7 @@ from gateway.grpcapi.signing import Signer
 from gateway.grpcapi.telemetry import GrpcTelemetry
 from gateway.grpcapi.trading import TradingService
 from gateway.keycache import ApiKeyCache
+from gateway.ratelimit import RateLimiter
 
 log = logging.getLogger("gateway.grpc")
 
@@ -48,8 +50,11 @@ class GrpcApi:
         await self.server.stop(GRACE_S)
 
 
-async def start_grpc(ctx: GatewayContext, cache: ApiKeyCache, registry: CollectorRegistry) -> GrpcApi | None:
-    """Start the gRPC API, or None when GRPC_PORT is 0; its metrics go into `registry`. Raises
+async def start_grpc(
+    ctx: GatewayContext, cache: ApiKeyCache, limiter: RateLimiter, registry: CollectorRegistry
+) -> GrpcApi | None:
+    """Start the gRPC API, or None when GRPC_PORT is 0; its calls count in REST's `limiter`, its
+    metrics go into `registry`. Raises
     RuntimeError when the port cannot be bound. Several gateway workers (WORKERS > 1) share the
     port (SO_REUSEPORT); a single gateway does not, so that a port already taken is an error
     rather than a shared one."""
@@ -61,7 +66,9 @@ async def start_grpc(ctx: GatewayContext, cache: ApiKeyCache, registry: Collecto
         options=[("grpc.so_reuseport", 1 if settings.workers > 1 else 0)],
     )
     feeds = ctx.feeds
-    trading_api_pb2_grpc.add_TradingServicer_to_server(TradingService(ctx, Signer(ctx, cache), feeds), server)
+    trading_api_pb2_grpc.add_TradingServicer_to_server(
+        TradingService(ctx, Signer(ctx, cache), feeds, limiter), server
+    )
     market_data_api_pb2_grpc.add_MarketDataServicer_to_server(MarketDataService(ctx, feeds), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 
 from gateway.context import GatewayContext
 from gateway.keycache import ApiKeyCache
+from gateway.principal import Principal
 from gateway.signed import check_api_key_format, verify_signed
 
 API_KEY = "x-mbx-apikey"
@@ -66,10 +67,10 @@ class Signer:
         self.ctx = ctx
         self.cache = cache
 
-    async def user_of(
+    async def caller(
         self, method: str, request: Message, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> int:
-        """The user id of a validly signed call of `method`; raises ApiError as REST does
+    ) -> Principal:
+        """The caller of a validly signed call of `method`; raises ApiError as REST does
         (gateway.signed.verify_signed, after -2014 for a missing or malformed key)."""
         metadata = _metadata(context)
         api_key = check_api_key_format(metadata.get(API_KEY, ""))
@@ -77,7 +78,7 @@ class Signer:
         window = metadata.get(RECV_WINDOW, "")
         params = {"timestamp": timestamp, "recvWindow": window, "signature": metadata.get(SIGNATURE, "")}
         payload = signing_payload(method, timestamp, window, request)
-        principal = await verify_signed(
+        return await verify_signed(
             self.ctx,
             self.cache,
             api_key,
@@ -86,4 +87,3 @@ class Signer:
             client_ip=peer_ip(context.peer()),
             trading=method in TRADING_METHODS,
         )
-        return principal.user_id

@@ -27,6 +27,7 @@ from exchange_core.errors import (
     NO_SUCH_ORDER,
     REJECTED_MBX_KEY,
     TIMEOUT,
+    TOO_MANY_ORDERS,
     TOO_MANY_REQUESTS,
     UNAUTHORIZED,
     UNKNOWN,
@@ -47,6 +48,7 @@ STATUS_OF: dict[int, grpc.StatusCode] = {
     DISCONNECTED: grpc.StatusCode.UNAVAILABLE,
     UNAUTHORIZED: grpc.StatusCode.UNAUTHENTICATED,
     TOO_MANY_REQUESTS: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    TOO_MANY_ORDERS: grpc.StatusCode.RESOURCE_EXHAUSTED,
     # -1007 "execution status unknown": gRPC's DEADLINE_EXCEEDED has the same meaning for a call
     # that changes state (it may have been carried out); query the order by its client order id.
     TIMEOUT: grpc.StatusCode.DEADLINE_EXCEEDED,

@@ -1,8 +1,13 @@
 """exchange.api.v1.Trading: REST's order path and queries (gateway.orders.OrderService), signed
-calls (signing.Signer), Binance errors as statuses (status.answer)."""
+calls (signing.Signer), Binance errors as statuses (status.answer).
 
-from collections.abc import AsyncIterator
-from typing import Any
+Every call weighs 1 against the peer IP's REQUEST_WEIGHT and PlaceOrder counts against the ORDERS
+limits of the key it authenticated with, in REST's limiter (gateway.ratelimit). A user stream
+ends with PERMISSION_DENIED (-2015) when its key is revoked (gateway.keywatch)."""
+
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -10,14 +15,17 @@ from google.protobuf.message import Message
 from exchange_proto import trading_api_pb2 as tpb
 from exchange_proto import trading_api_pb2_grpc as tgrpc
 from gateway.context import GatewayContext
-from gateway.feeds import MarketFeeds
+from gateway.feeds import MarketFeeds, Sink
 from gateway.grpcapi import convert
-from gateway.grpcapi.signing import Signer
+from gateway.grpcapi.signing import Signer, peer_ip
 from gateway.grpcapi.status import abort, answer, slow_consumer
 from gateway.orders import OrderService
+from gateway.principal import Principal
+from gateway.ratelimit import RateLimited, RateLimiter
 from gateway.routes.account import balance_rows
 
 SERVICE = "exchange.api.v1.Trading"
+M = TypeVar("M", tpb.ExecutionReport, tpb.AccountEvent)
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
@@ -26,22 +34,31 @@ def method(name: str) -> str:
 
 
 class TradingService(tgrpc.TradingServicer):
-    def __init__(self, ctx: GatewayContext, signer: Signer, feeds: MarketFeeds) -> None:
+    def __init__(self, ctx: GatewayContext, signer: Signer, feeds: MarketFeeds, limiter: RateLimiter) -> None:
         self.ctx = ctx
         self.signer = signer
         self.feeds = feeds
+        self.limiter = limiter
 
     @property
     def orders(self) -> OrderService:
         return self.ctx.orders
 
+    async def _caller(self, name: str, request: Message, context: Context) -> Principal:
+        """The signed caller of method `name`, once its call is weighed (RateLimited, -1003)."""
+        refused = self.limiter.check(peer_ip(context.peer()) or "")
+        if refused is not None:
+            raise RateLimited(*refused)
+        return await self.signer.caller(method(name), request, context)
+
     async def _user(self, name: str, request: Message, context: Context) -> int:
-        return await self.signer.user_of(method(name), request, context)
+        return (await self._caller(name, request, context)).user_id
 
     async def PlaceOrder(self, request: tpb.PlaceOrderRequest, context: Context) -> tpb.PlaceOrderResponse:
         async def work() -> tpb.PlaceOrderResponse:
-            user_id = await self._user("PlaceOrder", request, context)
-            return convert.placed(await self.orders.place(user_id, convert.place_params(request)))
+            who = await self._caller("PlaceOrder", request, context)
+            self.limiter.count_order(who.api_key)
+            return convert.placed(await self.orders.place(who.user_id, convert.place_params(request)))
 
         return await answer(context, work())
 
@@ -91,21 +108,41 @@ class TradingService(tgrpc.TradingServicer):
     async def StreamExecutionReports(
         self, request: tpb.StreamExecutionReportsRequest, context: Context
     ) -> AsyncIterator[tpb.ExecutionReport]:
-        user_id = await answer(context, self._user("StreamExecutionReports", request, context))
-        async with self.feeds.user_stream(user_id, convert.execution_report) as sink:
-            await context.send_initial_metadata(())
-            async for message in sink:
-                assert isinstance(message, tpb.ExecutionReport)
+        reports = self._user_events(
+            "StreamExecutionReports", request, context, self.feeds.user_stream, convert.execution_report
+        )
+        async with contextlib.aclosing(reports):
+            async for message in reports:
                 yield message
-        await abort(context, slow_consumer())
 
     async def StreamAccount(
         self, request: tpb.StreamAccountRequest, context: Context
     ) -> AsyncIterator[tpb.AccountEvent]:
-        user_id = await answer(context, self._user("StreamAccount", request, context))
-        async with self.feeds.account_stream(user_id, convert.account_event) as sink:
-            await context.send_initial_metadata(())
-            async for message in sink:
-                assert isinstance(message, tpb.AccountEvent)
+        events = self._user_events(
+            "StreamAccount", request, context, self.feeds.account_stream, convert.account_event
+        )
+        async with contextlib.aclosing(events):
+            async for message in events:
                 yield message
-        await abort(context, slow_consumer())
+
+    async def _user_events(
+        self,
+        name: str,
+        request: Message,
+        context: Context,
+        open_stream: Callable[
+            [int, Callable[[dict[str, Any]], M]], contextlib.AbstractAsyncContextManager[Sink]
+        ],
+        to_message: Callable[[dict[str, Any]], M],
+    ) -> AsyncGenerator[M, None]:
+        """The caller's user stream `name`, live once its initial metadata is sent; it ends with
+        RESOURCE_EXHAUSTED when cut off, PERMISSION_DENIED when its key is revoked
+        (gateway.keywatch)."""
+        who = await answer(context, self._caller(name, request, context))
+        assert who.api_key is not None, "a signed call has a key"
+        async with open_stream(who.user_id, to_message) as sink:
+            with self.ctx.key_watch.watching(who.api_key, peer_ip(context.peer()), sink.cut_off):
+                await context.send_initial_metadata(())
+                async for message in sink:
+                    yield message
+        await abort(context, sink.ended_by or slow_consumer())

@@ -6,7 +6,7 @@ from exchange_core.clock import now_ms
 from exchange_core.markets import Market
 from exchange_core.units import from_units
 from gateway.accounts import asset_decimals
-from gateway.callers import API_KEY_HEADER, Caller
+from gateway.callers import Caller
 from gateway.context import GatewayContext, context
 from gateway.formatting import trade_json
 from gateway.params import request_params
@@ -117,10 +117,9 @@ async def account_commission(request: Request, who: Caller) -> JsonObject:
 @router.get("/rateLimit/order")
 async def order_rate_limits(request: Request, who: Caller) -> list[JsonObject]:
     """The caller's order count in each ORDERS rate limit in force: [{rateLimitType, interval,
-    intervalNum, limit, count}]. Orders are counted per API key when they are received (a filled
+    intervalNum, limit, count}]. Orders are counted per API key once authenticated (a filled
     order is not taken off, as the limits themselves count). Like the limits, the counts are this
     gateway process's own: with several gateway processes behind one address this is one
     process's count. A web session, which places orders without an API key, counts 0."""
     limiter: RateLimiter = request.app.state.rate_limiter
-    api_key = request.headers.get(API_KEY_HEADER) if who.via == "api_key" else None
-    return limiter.order_counts(api_key)
+    return limiter.order_counts(who.api_key)

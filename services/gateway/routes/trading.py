@@ -1,9 +1,10 @@
 """Signed trading endpoints (Binance Spot): order, openOrders, allOrders. Placing and cancelling
-(Binance TRADE) need a key with the trading permission (`Trader`); queries are open to any key."""
+(Binance TRADE) need a key with the trading permission (`Trader`; `OrderPlacer` also counts the
+order against the key's ORDERS rate limits); queries are open to any key."""
 
 from fastapi import APIRouter, Request
 
-from gateway.callers import Caller, Trader
+from gateway.callers import Caller, OrderPlacer, Trader
 from gateway.context import context
 from gateway.formatting import cancel_json, new_order_json, order_json
 from gateway.params import request_params
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api/v3", tags=["trade"])
 
 
 @router.post("/order")
-async def new_order(request: Request, who: Trader) -> FastJSON:
+async def new_order(request: Request, who: OrderPlacer) -> FastJSON:
     """Place an order: LIMIT (GTC/IOC/FOK), LIMIT_MAKER, MARKET by quantity or quoteOrderQty,
     STOP_LOSS / TAKE_PROFIT (quantity, stopPrice), STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT (as LIMIT,
     with stopPrice)."""
@@ -30,7 +31,7 @@ async def new_order_test(request: Request, who: Trader) -> FastJSON:
 
 
 @router.post("/order/cancelReplace")
-async def cancel_and_replace(request: Request, who: Trader) -> FastJSON:
+async def cancel_and_replace(request: Request, who: OrderPlacer) -> FastJSON:
     """Cancel an order and place a new one in the same market (cancelReplaceMode STOP_ON_FAILURE or
     ALLOW_FAILURE); 409 when one half failed, 400 when both did or the new one was not attempted."""
     return FastJSON(await cancel_replace(context(request).orders, who.user_id, await request_params(request)))

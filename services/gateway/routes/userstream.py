@@ -1,5 +1,6 @@
 """User data streams (Binance USER_STREAM endpoints): a listenKey opens /ws/<listenKey> on the
-WebSocket tier, which then carries the user's executionReport and outboundAccountPosition.
+WebSocket tier, which then carries the user's executionReport and outboundAccountPosition. A
+listenKey opened or kept alive with an API key is closed when that key is revoked.
 
 Open to an API key (X-MBX-APIKEY) and to a web session (the cookie; changes with the CSRF header)."""
 
@@ -41,14 +42,14 @@ async def owned_listen_key(ctx: GatewayContext, params: dict[str, str], user_id:
 async def open_stream(request: Request, who: KeyHolder) -> JsonObject:
     """A new listenKey, valid for 60 minutes unless kept alive."""
     ctx = context(request)
-    return {"listenKey": await listenkeys.create(ctx.redis, ctx.keys, who.user_id)}
+    return {"listenKey": await listenkeys.create(ctx.redis, ctx.keys, who.user_id, who.api_key)}
 
 
 @router.put("/userDataStream")
 async def keep_alive(request: Request, who: KeyHolder) -> JsonObject:
     """Extend a listenKey by 60 minutes."""
     ctx = context(request)
-    await listenkeys.keepalive(ctx.redis, ctx.keys, await own_key(request, who))
+    await listenkeys.keepalive(ctx.redis, ctx.keys, await own_key(request, who), who.api_key)
     return {}
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
+from exchange_core import listenkeys
 from exchange_core.errors import BAD_SYMBOL, UNAUTHORIZED, ApiError
 from gateway.accounts import (
     ApiKeyInfo,
@@ -258,10 +259,16 @@ async def edit_api_key(
 
 @router.delete("/apikeys/{key_id}")
 async def delete_api_key(key_id: KeyId, principal: SessionUser, request: Request) -> dict[str, object]:
-    """Revoke one of the user's keys: refused at once here, on other gateways within 5 s.
+    """Revoke one of the user's keys: refused at once here, on other gateways within 5 s. What it
+    opened ends too: its listen keys at once (the WebSocket tier closes their streams at its next
+    check), its gRPC streams and WebSocket API subscriptions at once here, on other gateways
+    within 6 s (gateway.keywatch).
 
     Rejection: -1130 (404) for a key that is unknown, revoked already or someone else's.
     """
-    api_key = await revoke_api_key(context(request).pool, principal.user_id, key_id)
+    ctx = context(request)
+    api_key = await revoke_api_key(ctx.pool, principal.user_id, key_id)
     api_key_cache(request.app.state).evict(api_key)
+    await listenkeys.close_of_api_key(ctx.redis, ctx.keys, api_key)
+    ctx.key_watch.revoked(api_key)
     return {"id": key_id}

@@ -6,10 +6,11 @@ answers may come in another order than their requests, as on Binance: clients ma
 A frame that is not a request, an unknown method, a refused signature, a rate limit: each is an
 error answer and the connection stays open.
 
-Each request goes through, in order: the rate limits (REQUEST_WEIGHT 1 per request and client IP;
-ORDERS per apiKey for a method that places orders: gateway.ratelimit, the REST limiter's
-counters), the method's security (gateway.signed, gateway.keycache: the same key cache,
-permission and trusted-IP rules, recvWindow and signature checks as REST), then the method.
+Each request goes through, in order: REQUEST_WEIGHT (1 per request and client IP), the method's
+security (gateway.signed, gateway.keycache: the same key cache, permission and trusted-IP rules,
+recvWindow and signature checks as REST), for a method that places orders the ORDERS limits of
+the key it authenticated with (gateway.ratelimit: the one limiter REST and gRPC count in too),
+then the method.
 `rateLimits` is in every answer unless the connection was opened with `?returnRateLimits=false`
 or the request has `returnRateLimits: false`.
 """
@@ -30,7 +31,7 @@ from exchange_core.unavailable import internal_error
 from gateway.context import GatewayContext
 from gateway.keycache import api_key_cache, resolve_api_key
 from gateway.keyrules import check_key_use
-from gateway.ratelimit import RateLimiter
+from gateway.ratelimit import RateLimited, RateLimiter
 from gateway.responses import JsonObject
 from gateway.signed import check_api_key_format, verify_signed
 from gateway.validation import missing
@@ -60,6 +61,12 @@ async def ws_api(websocket: WebSocket) -> None:
     await Connection(websocket).serve()
 
 
+def _retry_data(retry_after: int) -> JsonObject:
+    """A 429's `data`, as Binance's: the server's time and when to retry (ms)."""
+    now = now_ms()
+    return {"serverTime": now, "retryAfter": now + retry_after * 1000}
+
+
 def _wants_rate_limits(value: str | None) -> bool:
     return (value or "true").lower() != "false"
 
@@ -80,12 +87,12 @@ class Connection:
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
         self.open = True
-        self.streams = UserDataSubscriptions(self.ctx.feeds, self._send)
+        self.streams = UserDataSubscriptions(self.ctx.feeds, self._send, self.ctx.key_watch, self.ip or None)
 
     async def serve(self) -> None:
         # Opening a connection weighs 2 against the IP's REQUEST_WEIGHT, as on Binance; beyond
         # the limit the handshake is answered 429 with Binance's body and Retry-After.
-        refused = self.limiter.check(self.ip, None, False) or self.limiter.check(self.ip, None, False)
+        refused = self.limiter.check(self.ip) or self.limiter.check(self.ip)
         if refused is not None:
             code, msg, retry_after = refused
             body = {"code": code, "msg": msg}
@@ -133,7 +140,7 @@ class Connection:
         try:
             request = parse_request(frame)
         except BadFrame as bad:
-            self.limiter.check(self.ip, None, False)
+            self.limiter.check(self.ip)
             error = bad.error
             await self._send(
                 answer(
@@ -164,23 +171,30 @@ class Connection:
     async def _serve_request(self, request: Request, method: Method | None) -> int:
         """Answer `request`; returns the answer's status."""
         params = request.params
-        api_key = params.get("apiKey")
         places_orders = method is not None and method.places_orders
         wants_limits = _wants_rate_limits(params.get("returnRateLimits"))
-        refused = self.limiter.check(self.ip, api_key, places_orders)
+        refused = self.limiter.check(self.ip, params.get("apiKey"))
         if refused is not None:
             code, msg, retry_after = refused
-            data = {"serverTime": now_ms(), "retryAfter": now_ms() + retry_after * 1000}
-            error: JsonObject = {"code": code, "msg": msg, "data": data}
-            await self._reply(request.id, 429, None, error, api_key, places_orders, wants_limits)
+            error: JsonObject = {"code": code, "msg": msg, "data": _retry_data(retry_after)}
+            await self._reply(request.id, 429, None, error, None, places_orders, wants_limits)
             return 429
+        # The key whose ORDERS counts the answer shows: only one the request authenticated with.
+        api_key: str | None = None
         try:
             if method is None:
                 raise ApiError(UNSUPPORTED_OPERATION, f"Unknown method '{request.method}'.")
             call = Call(self.ctx, self.limiter, self.session, params, streams=self.streams)
             if method.security != "NONE":
                 call.user_id, call.api_key = await self._authorize(method, params)
+                api_key = call.api_key
+            if places_orders:
+                self.limiter.count_order(api_key)
             result = await method.handler(call)
+        except RateLimited as exc:
+            error = {**exc.body(), "data": _retry_data(exc.retry_after)}
+            await self._reply(request.id, exc.status, None, error, api_key, places_orders, wants_limits)
+            return exc.status
         except ApiError as exc:
             await self._reply(request.id, exc.status, None, exc.body(), api_key, places_orders, wants_limits)
             return exc.status

@@ -146,12 +146,12 @@ async def _commission(call: Call) -> object:
 
 
 async def _stream_start(call: Call) -> object:
-    return {"listenKey": await listenkeys.create(call.ctx.redis, call.ctx.keys, call.user_id)}
+    return {"listenKey": await listenkeys.create(call.ctx.redis, call.ctx.keys, call.user_id, call.api_key)}
 
 
 async def _stream_ping(call: Call) -> object:
     key = await owned_listen_key(call.ctx, call.params, call.user_id)
-    await listenkeys.keepalive(call.ctx.redis, call.ctx.keys, key)
+    await listenkeys.keepalive(call.ctx.redis, call.ctx.keys, key, call.api_key)
     return {}
 
 
@@ -167,8 +167,10 @@ def _streams(call: Call) -> UserDataSubscriptions:
 
 
 async def _subscribe(call: Call) -> object:
-    """Binance's userDataStream.subscribe.signature: the caller's events on this connection."""
-    return {"subscriptionId": await _streams(call).subscribe(call.user_id)}
+    """Binance's userDataStream.subscribe.signature: the caller's events on this connection
+    (gateway.wsapi.userdata: one per account, at most MAX_ACTIVE)."""
+    assert call.api_key is not None, "a signed method has a key"
+    return {"subscriptionId": await _streams(call).subscribe(call.user_id, call.api_key)}
 
 
 async def _unsubscribe(call: Call) -> object:
