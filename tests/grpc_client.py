@@ -72,6 +72,21 @@ class GrpcTrader:
         )
 
 
+def limit_buy(
+    symbol: str, price: str = "20000", quantity: str = "0.001", client_id: str = ""
+) -> tpb.PlaceOrderRequest:
+    """A LIMIT GTC buy (an empty `client_id`: the gateway makes one)."""
+    return tpb.PlaceOrderRequest(
+        symbol=symbol,
+        side=apb.SIDE_BUY,
+        type=apb.ORDER_TYPE_LIMIT,
+        time_in_force=apb.TIME_IN_FORCE_GTC,
+        price=price,
+        quantity=quantity,
+        new_client_order_id=client_id,
+    )
+
+
 def api_error(error: grpc.aio.AioRpcError) -> tuple[int, str]:
     """The Binance (code, msg) in a failed call's rich status details."""
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
@@ -88,14 +103,6 @@ async def order_and_short_stream(target: str, api_key: str, secret: str, symbol:
         g = GrpcTrader(channel, api_key, secret)
         stream = g.stream("StreamAccount", tpb.StreamAccountRequest())
         await asyncio.wait_for(stream.initial_metadata(), 10)
-        request = tpb.PlaceOrderRequest(
-            symbol=symbol,
-            side=apb.SIDE_BUY,
-            type=apb.ORDER_TYPE_LIMIT,
-            time_in_force=apb.TIME_IN_FORCE_GTC,
-            price="20000",
-            quantity="0.001",
-        )
-        await g.call("PlaceOrder", request)
+        await g.call("PlaceOrder", limit_buy(symbol))
         await asyncio.wait_for(stream.read(), 10)
         stream.cancel()

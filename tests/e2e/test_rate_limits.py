@@ -14,12 +14,10 @@ import pytest
 import websockets.asyncio.client
 import websockets.exceptions
 
-from exchange_proto import api_types_pb2 as apb
-from exchange_proto import trading_api_pb2 as tpb
 from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import ApiFailure, AsyncTrader, Trader, sign_up
-from tests.grpc_client import GrpcTrader, api_error
+from tests.grpc_client import GrpcTrader, api_error, limit_buy
 from tests.wsapi_client import WsApiClient, sign
 
 IP_LIMIT = 400
@@ -193,15 +191,7 @@ async def _orders_over_every_transport(
             return "wsapi", int(answer.get("error", {}).get("code", 0)), str(answer["status"])
 
         async def over_grpc_call(n: int) -> tuple[str, int, str]:
-            request = tpb.PlaceOrderRequest(
-                symbol="BTCUSDT",
-                side=apb.SIDE_BUY,
-                type=apb.ORDER_TYPE_LIMIT,
-                time_in_force=apb.TIME_IN_FORCE_GTC,
-                price="20000",
-                quantity="0.001",
-                new_client_order_id=f"rl-{first + n}",
-            )
+            request = limit_buy("BTCUSDT", client_id=f"rl-{first + n}")
             try:
                 await over_grpc.call("PlaceOrder", request)
             except grpc.aio.AioRpcError as error:
