@@ -160,6 +160,13 @@ class RateLimiter:
         )
         return TOO_MANY_REQUESTS, msg, math.ceil(wait)
 
+    def weigh(self, ip: str) -> None:
+        """As check, for a transport that answers with an exception: raises RateLimited (-1003)
+        beyond the IP's REQUEST_WEIGHT."""
+        refused = self.check(ip)
+        if refused is not None:
+            raise RateLimited(*refused)
+
     def count_order(self, api_key: str | None) -> None:
         """Count one new order against the ORDERS limits of `api_key`, the key its request
         authenticated with (None, a web session, and exempt keys are not counted). Raises

@@ -14,6 +14,8 @@ import pytest
 import websockets.asyncio.client
 import websockets.exceptions
 
+from exchange_proto import market_data_api_pb2 as mpb
+from exchange_proto import market_data_api_pb2_grpc as mgrpc
 from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import ApiFailure, AsyncTrader, Trader, sign_up
@@ -86,6 +88,18 @@ def test_orders_per_key_then_weight_per_ip(limited_stack: Stack) -> None:
         # No proxy is trusted here: a client cannot pick its own address.
         spoofed = http.get("/api/v3/time", headers={"X-Forwarded-For": "198.51.100.7"})
         assert spoofed.status_code == 429
+
+        # gRPC calls weigh against the same IP's weight: refused too.
+        async def order_book_over_grpc() -> grpc.aio.AioRpcError:
+            async with grpc.aio.insecure_channel(limited_stack.grpc_target) as channel:
+                with pytest.raises(grpc.aio.AioRpcError) as refused_call:
+                    await mgrpc.MarketDataStub(channel).GetOrderBook(
+                        mpb.GetOrderBookRequest(symbol="BTCUSDT")
+                    )
+                return refused_call.value
+
+        error = asyncio.run(order_book_over_grpc())
+        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and api_error(error)[0] == -1003
     exchange = ccxt.binance({"enableRateLimit": False})
     exchange.urls["api"] = {k: f"{url}/api/v3" for k in ("public", "private")}
     with pytest.raises(ccxt.DDoSProtection):  # ccxt's class for Binance's 429 (and 418)

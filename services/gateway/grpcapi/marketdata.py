@@ -1,5 +1,6 @@
 """exchange.api.v1.MarketData: REST's market-data queries (gateway.routes.market) and the
-WebSocket tier's streams (feeds.MarketFeeds). Public: no signature needed."""
+WebSocket tier's streams (feeds.MarketFeeds). Public: no signature needed; every call weighs 1
+against the peer IP's REQUEST_WEIGHT in REST's limiter (gateway.ratelimit)."""
 
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,7 +13,9 @@ from exchange_proto import market_data_api_pb2_grpc as mgrpc
 from gateway.context import GatewayContext
 from gateway.feeds import Convert, MarketFeeds
 from gateway.grpcapi import convert
+from gateway.grpcapi.signing import peer_ip
 from gateway.grpcapi.status import abort, answer, slow_consumer
+from gateway.ratelimit import RateLimiter
 from gateway.routes.market import candle_rows, latest_trade_rows, order_book
 from gateway.validation import market_of
 from marketdata.streams import SPEEDS_MS, depth_name
@@ -21,12 +24,18 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class MarketDataService(mgrpc.MarketDataServicer):
-    def __init__(self, ctx: GatewayContext, feeds: MarketFeeds) -> None:
+    def __init__(self, ctx: GatewayContext, feeds: MarketFeeds, limiter: RateLimiter) -> None:
         self.ctx = ctx
         self.feeds = feeds
+        self.limiter = limiter
+
+    def _weigh(self, context: Context) -> None:
+        """Every call weighs 1 against the peer IP's REQUEST_WEIGHT (RateLimited, -1003)."""
+        self.limiter.weigh(peer_ip(context.peer()) or "")
 
     async def GetOrderBook(self, request: mpb.GetOrderBookRequest, context: Context) -> mpb.OrderBook:
         async def work() -> mpb.OrderBook:
+            self._weigh(context)
             book = await order_book(self.ctx, convert.params(symbol=request.symbol, limit=request.limit))
             return convert.order_book(book)
 
@@ -34,6 +43,7 @@ class MarketDataService(mgrpc.MarketDataServicer):
 
     async def GetTrades(self, request: mpb.GetTradesRequest, context: Context) -> mpb.GetTradesResponse:
         async def work() -> mpb.GetTradesResponse:
+            self._weigh(context)
             given = convert.params(symbol=request.symbol, limit=request.limit)
             market, rows = await latest_trade_rows(self.ctx, given)
             return mpb.GetTradesResponse(trades=[convert.trade(market, t) for t in rows])
@@ -42,6 +52,7 @@ class MarketDataService(mgrpc.MarketDataServicer):
 
     async def GetKlines(self, request: mpb.GetKlinesRequest, context: Context) -> mpb.GetKlinesResponse:
         async def work() -> mpb.GetKlinesResponse:
+            self._weigh(context)
             given = convert.params(
                 symbol=request.symbol,
                 interval=request.interval,
@@ -57,7 +68,7 @@ class MarketDataService(mgrpc.MarketDataServicer):
     async def StreamDepth(
         self, request: mpb.StreamDepthRequest, context: Context
     ) -> AsyncIterator[mpb.DepthUpdate]:
-        symbol = await answer(context, self._symbol(request.symbol))
+        symbol = await answer(context, self._symbol(request.symbol, context))
         speed = request.speed_ms or 100
         if speed not in SPEEDS_MS:
             await abort(context, ApiError(INVALID_PARAMETER, "Invalid value for 'speed_ms': 100 or 1000."))
@@ -76,15 +87,17 @@ class MarketDataService(mgrpc.MarketDataServicer):
         async for message in self._symbol_stream(context, request.symbol, "ticker", convert.ticker):
             yield message
 
-    async def _symbol(self, symbol: str) -> str:
-        """The market's symbol; raises -1102 (none given) or -1121 (unknown)."""
+    async def _symbol(self, symbol: str, context: Context) -> str:
+        """The market's symbol of a stream's call, once weighed; raises -1003 (the IP's weight
+        spent), -1102 (none given) or -1121 (unknown)."""
+        self._weigh(context)
         return market_of({"symbol": symbol}, self.ctx.markets).symbol
 
     async def _symbol_stream(
         self, context: Context, given: str, kind: str, to_message: Convert
     ) -> AsyncIterator[Any]:
         """The <symbol>@`kind` stream of the market `given` names (-1102/-1121 as _symbol)."""
-        symbol = await answer(context, self._symbol(given))
+        symbol = await answer(context, self._symbol(given, context))
         async for message in self._stream(context, symbol, f"{symbol.lower()}@{kind}", to_message):
             yield message
 

@@ -69,7 +69,7 @@ async def start_grpc(
     trading_api_pb2_grpc.add_TradingServicer_to_server(
         TradingService(ctx, Signer(ctx, cache), feeds, limiter), server
     )
-    market_data_api_pb2_grpc.add_MarketDataServicer_to_server(MarketDataService(ctx, feeds), server)
+    market_data_api_pb2_grpc.add_MarketDataServicer_to_server(MarketDataService(ctx, feeds, limiter), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

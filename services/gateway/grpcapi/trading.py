@@ -21,7 +21,7 @@ from gateway.grpcapi.signing import Signer, peer_ip
 from gateway.grpcapi.status import abort, answer, slow_consumer
 from gateway.orders import OrderService
 from gateway.principal import Principal
-from gateway.ratelimit import RateLimited, RateLimiter
+from gateway.ratelimit import RateLimiter
 from gateway.routes.account import balance_rows
 
 SERVICE = "exchange.api.v1.Trading"
@@ -46,9 +46,7 @@ class TradingService(tgrpc.TradingServicer):
 
     async def _caller(self, name: str, request: Message, context: Context) -> Principal:
         """The signed caller of method `name`, once its call is weighed (RateLimited, -1003)."""
-        refused = self.limiter.check(peer_ip(context.peer()) or "")
-        if refused is not None:
-            raise RateLimited(*refused)
+        self.limiter.weigh(peer_ip(context.peer()) or "")
         return await self.signer.caller(method(name), request, context)
 
     async def _user(self, name: str, request: Message, context: Context) -> int:
