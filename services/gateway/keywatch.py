@@ -67,6 +67,7 @@ class KeyWatch:
     async def check(self) -> None:
         """Look each watched key up again; end the streams of one revoked or no longer trusting
         their IP."""
+        failed: Exception | None = None
         for api_key in list(self.streams):
             try:
                 grant = await resolve_api_key(self.ctx, self.cache, api_key)
@@ -74,7 +75,7 @@ class KeyWatch:
                 self.revoked(api_key, refused)
                 continue
             except Exception as exc:
-                log.warning("API key lookup failed; its streams go on: %r", exc)
+                failed = exc
                 continue
             entries = self.streams.get(api_key, {})
             for token, (ip, end) in list(entries.items()):
@@ -83,3 +84,5 @@ class KeyWatch:
                 except ApiError as refused:
                     entries.pop(token, None)
                     end(refused)
+        if failed is not None:
+            log.warning("API key lookups failed; their streams go on: %r", failed)
