@@ -80,6 +80,14 @@ RETURNING symbol
 """
 
 
+class MarketsFenced(Fenced):
+    """A higher dbwriter token has written `symbols`: their leases are another writer's."""
+
+    def __init__(self, symbols: list[str]) -> None:
+        super().__init__(f"a higher dbwriter token has written {', '.join(symbols)}")
+        self.symbols = symbols
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
     """What one write changed: trades inserted, order rows inserted or updated."""
@@ -94,7 +102,7 @@ async def write_rows(
     """Write `rows` in one transaction; idempotent (writing the same rows again changes nothing).
     `fences`: the writer's lease token per market of the rows (role "dbwriter").
 
-    Needs the 002_history and 005_partition_fences migrations. Raises Fenced, or whatever
+    Needs the 002_history and 005_partition_fences migrations. Raises MarketsFenced, or whatever
     asyncpg raises; nothing is written then.
     """
     orders = rows.order_rows()
@@ -104,7 +112,7 @@ async def write_rows(
             raised = await conn.fetch(RAISE_FENCES, symbols, [fences[s] for s in symbols], "dbwriter")
             refused = set(symbols) - {r["symbol"] for r in raised}
             if refused:
-                raise Fenced(f"a higher dbwriter token has written {', '.join(sorted(refused))}")
+                raise MarketsFenced(sorted(refused))
         await conn.execute(CREATE_STAGING)
         trades_written = orders_written = 0
         if rows.trades:
