@@ -88,6 +88,14 @@ class MarketsFenced(Fenced):
         self.symbols = symbols
 
 
+def session_settings(lease_ttl_ms: int) -> dict[str, str]:
+    """PostgreSQL settings of a writer's connections: a transaction left idle for longer than the
+    lease's TTL (its writer stopped or cut off inside it, so its lease is gone too) is ended by
+    the server, which releases its locks (the fence row, its rows): otherwise the market's next
+    writer would wait on them for as long as the stopped one stays stopped."""
+    return {"idle_in_transaction_session_timeout": str(lease_ttl_ms)}
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
     """What one write changed: trades inserted, order rows inserted or updated."""
