@@ -142,13 +142,18 @@ def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
             await load
         return done
 
+    started = time.monotonic()
     faults = asyncio.run(scenario())
+    load_s = time.monotonic() - started
     for _ in range(100):  # every process is up again (a paused engine exits once resumed)
         if not stack.supervisor.restart_dead():
             break
         time.sleep(0.5)
     asyncio.run(verify(stack, own_dsn, traders, outcomes))
-    print(f"\npartition faults: {faults}; orders {dict(Counter(outcomes.values()))}")
+    print(
+        f"\npartition faults: {faults}; orders {dict(Counter(outcomes.values()))} in {load_s:.0f} s "
+        f"({len(outcomes) / load_s:.0f}/s)"
+    )
 
 
 async def verify(stack: Stack, dsn: str, traders: list[Trader], outcomes: dict[str, int]) -> None:
