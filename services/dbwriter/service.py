@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 
 import asyncpg
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dbwriter.rows import HistoryRows
 from dbwriter.settings import DbWriterSettings
@@ -38,6 +36,7 @@ from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
 from exchange_core.streamids import entry_ms
 from exchange_core.telemetry import redis_ready
+from exchange_core.unavailable import UNREACHABLE
 from exchange_proto import events_pb2 as epb
 
 log = logging.getLogger("dbwriter")
@@ -48,8 +47,6 @@ log = logging.getLogger("dbwriter")
 # (database not accepting connections), invalid authorization.
 _TRANSIENT_CLASSES = frozenset({"08", "53", "57", "58", "40", "3D", "55", "28"})
 _TRANSIENT_STATES = frozenset({"42501"})  # e.g. CONNECT privilege revoked for a while
-# Failures of Redis's availability: the round is read again once Redis answers.
-REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -131,10 +128,11 @@ class DbWriterService:
                     partitions.drop_lost()
                     await self._rewind(ahead)
                     ahead = None
-                except REDIS_UNAVAILABLE as exc:
+                except UNREACHABLE as exc:
                     # Redis unreachable, or a pause past the client's socket timeout: nothing of
-                    # the round was recorded, so it is read (and written, idempotently) again.
-                    log.warning("Redis failed (%r); reading the round again", exc)
+                    # the round was recorded, so it is read (and written, idempotently) again. The
+                    # leases are kept: one that passed to another writer meanwhile is found lost.
+                    log.warning("Redis unreachable (%r); reading the round again", exc)
                     await self._rewind(ahead)
                     ahead = None
                     with contextlib.suppress(TimeoutError):
@@ -147,7 +145,7 @@ class DbWriterService:
         """Forget what was read beyond the recorded positions (the round was not written)."""
         if ahead is not None:
             ahead.cancel()
-            with contextlib.suppress(asyncio.CancelledError, *REDIS_UNAVAILABLE):
+            with contextlib.suppress(asyncio.CancelledError, *UNREACHABLE):
                 await ahead
         self.cursors = {s: position for s, (position, _) in self.partitions.positions.items()}
 
