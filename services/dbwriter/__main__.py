@@ -6,6 +6,7 @@ from redis.asyncio import Redis
 
 from dbwriter.service import DbWriterService
 from dbwriter.settings import DbWriterSettings
+from dbwriter.store import session_settings
 from exchange_core import tracing
 from exchange_core.markets import load_markets
 from exchange_core.runtime import configure_logging, stop_event, tune_gc
@@ -18,7 +19,11 @@ async def main() -> None:
     redis: Redis = Redis.from_url(settings.redis_url)
     # min_size=0: start (and keep running) while the database is down; connect on first write.
     pool = await asyncpg.create_pool(
-        settings.database_url, min_size=0, max_size=1, command_timeout=settings.command_timeout_s
+        settings.database_url,
+        min_size=0,
+        max_size=1,
+        command_timeout=settings.command_timeout_s,
+        server_settings=session_settings(settings.lease_ttl_ms),
     )
     service = DbWriterService(settings, redis, pool, load_markets())
     tracing.configure("dbwriter")

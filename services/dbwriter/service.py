@@ -8,8 +8,11 @@ position through the lease's fence. While the database writes one round, the nex
 and decoded (the two halves of the work run on two cores). The writes are idempotent on
 (symbol, seq), so an entry written twice changes nothing. When the database is unreachable the
 same rows are retried with growing waits and no position moves; at most one more round is read
-meanwhile: the entries wait in Redis and the writer catches up once the database is back. A
-market whose lease is lost is left to its new holder; the round is read again without it.
+meanwhile: the entries wait in Redis and the writer catches up once the database is back. When
+Redis fails (unreachable, or the process paused past the client's socket timeout) the round is
+read again once it answers. A market whose lease is lost (a renewal refused, or a write refused
+by the Redis fence or by partition_fences) is left to its new holder; the round is read again
+without it.
 """
 
 import asyncio
@@ -23,7 +26,7 @@ from redis.asyncio import Redis
 
 from dbwriter.rows import HistoryRows
 from dbwriter.settings import DbWriterSettings
-from dbwriter.store import Written, write_rows
+from dbwriter.store import MarketsFenced, Written, write_rows
 from dbwriter.telemetry import DbWriterMetrics, traced_refs, write_spans
 from exchange_core import tracing
 from exchange_core.keys import Keys
@@ -33,6 +36,7 @@ from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
 from exchange_core.streamids import entry_ms
 from exchange_core.telemetry import redis_ready
+from exchange_core.unavailable import UNREACHABLE
 from exchange_proto import events_pb2 as epb
 
 log = logging.getLogger("dbwriter")
@@ -103,41 +107,46 @@ class DbWriterService:
         ahead: asyncio.Task[Batch | None] | None = None
         try:
             while not stop.is_set():
-                if time.monotonic() >= next_claim:
-                    for symbol in await partitions.claim():
-                        self.cursors[symbol] = partitions.positions[symbol][0]
-                    next_claim = time.monotonic() + poll_s
-                for symbol in partitions.drop_lost():
-                    self.cursors.pop(symbol, None)
-                if not partitions.positions:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), poll_s)
-                    continue
-                batch = await (ahead or self.read(block))
-                # The next round is read and decoded while the database writes this one.
-                ahead = asyncio.create_task(self.read(block))
-                if batch is None:
-                    continue
                 try:
-                    if not await self.commit(batch, stop):
+                    if time.monotonic() >= next_claim:
+                        for symbol in await partitions.claim():
+                            self.cursors[symbol] = partitions.positions[symbol][0]
+                        next_claim = time.monotonic() + poll_s
+                    for symbol in partitions.drop_lost():
+                        self.cursors.pop(symbol, None)
+                    if not partitions.positions:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), poll_s)
+                        continue
+                    batch = await (ahead or self.read(block))
+                    # The next round is read and decoded while the database writes this one.
+                    ahead = asyncio.create_task(self.read(block))
+                    if batch is not None and not await self.commit(batch, stop):
                         return
                 except Fenced as exc:
                     log.warning("%s; reading the round again without the markets lost", exc)
                     partitions.drop_lost()
                     await self._rewind(ahead)
                     ahead = None
+                except UNREACHABLE as exc:
+                    # Redis unreachable, or a pause past the client's socket timeout: nothing of
+                    # the round was recorded, so it is read (and written, idempotently) again. The
+                    # leases are kept: one that passed to another writer meanwhile is found lost.
+                    log.warning("Redis unreachable (%r); reading the round again", exc)
+                    await self._rewind(ahead)
+                    ahead = None
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), poll_s)
         finally:
-            if ahead is not None:
-                ahead.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ahead
+            await self._rewind(ahead)
             await partitions.release_all()
 
-    async def _rewind(self, ahead: "asyncio.Task[Batch | None]") -> None:
+    async def _rewind(self, ahead: "asyncio.Task[Batch | None] | None") -> None:
         """Forget what was read beyond the recorded positions (the round was not written)."""
-        ahead.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ahead
+        if ahead is not None:
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError, *UNREACHABLE):
+                await ahead
         self.cursors = {s: position for s, (position, _) in self.partitions.positions.items()}
 
     async def read(self, block: int | None) -> Batch | None:
@@ -168,8 +177,13 @@ class DbWriterService:
         if lost:
             raise Fenced(f"the dbwriter lease of {', '.join(lost)} was lost")
         fences = {symbol: self.partitions.token(symbol) for symbol in batch.ids}
-        if batch.rows and not await self.write(batch.rows, stop, fences):
-            return False
+        try:
+            if batch.rows and not await self.write(batch.rows, stop, fences):
+                return False
+        except MarketsFenced as exc:  # refused by partition_fences: the lease is lost
+            for symbol in exc.symbols:
+                self.partitions.drop_fenced(symbol, str(exc))
+            raise
         if batch.traced:
             write_spans(batch.traced, start_ns, time.time_ns(), 1 + self.failures - failures)
         for symbol, ids in batch.ids.items():

@@ -80,6 +80,22 @@ RETURNING symbol
 """
 
 
+class MarketsFenced(Fenced):
+    """A higher dbwriter token has written `symbols`: their leases are another writer's."""
+
+    def __init__(self, symbols: list[str]) -> None:
+        super().__init__(f"a higher dbwriter token has written {', '.join(symbols)}")
+        self.symbols = symbols
+
+
+def session_settings(lease_ttl_ms: int) -> dict[str, str]:
+    """PostgreSQL settings of a writer's connections: a transaction left idle for longer than the
+    lease's TTL (its writer stopped or cut off inside it, so its lease is gone too) is ended by
+    the server, which releases its locks (the fence row, its rows): otherwise the market's next
+    writer would wait on them for as long as the stopped one stays stopped."""
+    return {"idle_in_transaction_session_timeout": str(lease_ttl_ms)}
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
     """What one write changed: trades inserted, order rows inserted or updated."""
@@ -94,7 +110,7 @@ async def write_rows(
     """Write `rows` in one transaction; idempotent (writing the same rows again changes nothing).
     `fences`: the writer's lease token per market of the rows (role "dbwriter").
 
-    Needs the 002_history and 005_partition_fences migrations. Raises Fenced, or whatever
+    Needs the 002_history and 005_partition_fences migrations. Raises MarketsFenced, or whatever
     asyncpg raises; nothing is written then.
     """
     orders = rows.order_rows()
@@ -104,7 +120,7 @@ async def write_rows(
             raised = await conn.fetch(RAISE_FENCES, symbols, [fences[s] for s in symbols], "dbwriter")
             refused = set(symbols) - {r["symbol"] for r in raised}
             if refused:
-                raise Fenced(f"a higher dbwriter token has written {', '.join(sorted(refused))}")
+                raise MarketsFenced(sorted(refused))
         await conn.execute(CREATE_STAGING)
         trades_written = orders_written = 0
         if rows.trades:

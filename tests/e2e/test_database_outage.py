@@ -11,13 +11,15 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
+from gateway.keycache import API_KEY_CACHE_SECONDS
 from launcher.stack import Stack, free_port, running_stack
 from tests import services
 from tests.client import ApiFailure, Trader, sign_up
 from tests.e2e.tcpproxy import CuttableProxy
 
 SYMBOL = "BTCUSDT"
-OUTAGE_S = float(os.environ.get("GATEWAY_DB_OUTAGE_S", "3"))  # `make soak`: 60
+# Past the life of a cached API key (its last known grant must carry the trader); `make soak`: 60.
+OUTAGE_S = float(os.environ.get("GATEWAY_DB_OUTAGE_S", str(API_KEY_CACHE_SECONDS + 3)))
 
 
 @pytest.fixture(scope="module")

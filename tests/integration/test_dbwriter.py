@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from dbwriter.rows import HistoryRows
 from dbwriter.service import DbWriterService
 from dbwriter.settings import DbWriterSettings
-from dbwriter.store import write_rows
+from dbwriter.store import RAISE_FENCES, session_settings, write_rows
 from exchange_core.keys import Keys
 from exchange_core.lease import Fenced
 from exchange_core.markets import load_markets
@@ -236,4 +236,67 @@ async def test_a_standby_writer_writes_nothing_until_the_holder_stops(
             holder.partitions.drop(symbol)
         await holder_pool.close()
         await standby_pool.close()
+    await assert_stored(db, [run])
+
+
+async def test_a_writer_stopped_inside_its_transaction_does_not_block_its_successor(db: str) -> None:
+    """A writer stopped (SIGSTOP, cut off) after raising its fence holds the row's lock: the
+    server ends its session once it sits idle in the transaction past the lease's TTL."""
+    run = engine_run("BTCUSDT", 300, seed=7)
+    rows = HistoryRows()
+    for data in run.entries:
+        rows.add_entry(data)
+    stopped = await asyncpg.connect(db, server_settings=session_settings(lease_ttl_ms=500))
+    successor = await asyncpg.connect(db, server_settings=session_settings(lease_ttl_ms=500))
+    try:
+        transaction = stopped.transaction()
+        await transaction.start()
+        assert len(await stopped.fetch(RAISE_FENCES, ["BTCUSDT"], [1], "dbwriter")) == 1
+        written = await asyncio.wait_for(write_rows(successor, rows, fences={"BTCUSDT": 2}), 20)
+        assert written.trades == len(run.trades) > 0
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError)):
+            await stopped.fetch("SELECT 1")  # its session was ended: it writes nothing more
+    finally:
+        await stopped.close(timeout=1)
+        await successor.close()
+    trades, _ = await stored(db, "BTCUSDT")
+    assert trades == [trade_row(t) for t in run.trades]
+
+
+async def test_a_former_writer_whose_round_is_refused_by_the_fence_table_leaves_the_market(
+    db: str, redis: Redis, keys: Keys, key_prefix: str
+) -> None:
+    run = engine_run("BTCUSDT", 400, seed=8)
+    await append(redis, keys, run)
+    timing = {"lease_ttl_ms": 1000, "lease_renew_ms": 100, "lease_poll_ms": 20}
+    settings = DbWriterSettings(key_prefix=key_prefix, block_ms=50, **timing)  # type: ignore[arg-type]
+    former_pool = await asyncpg.create_pool(db, min_size=0, max_size=1)
+    successor_pool = await asyncpg.create_pool(db, min_size=0, max_size=1)
+    former = DbWriterService(settings, redis, former_pool, MARKETS)
+    successor = DbWriterService(settings, redis, successor_pool, MARKETS)
+    assert await former.partitions.claim() == list(MARKETS)
+    former.cursors = {s: position for s, (position, _) in former.partitions.positions.items()}
+    batch = await former.read(None)  # a round in hand, then the writer is stopped
+    assert batch is not None and list(batch.ids) == ["BTCUSDT"]
+    for keeper in former.partitions.keepers.values():
+        keeper.cancel()
+    stop = asyncio.Event()
+    task = await run_writer(successor, stop)
+    try:
+        await wait_drained(redis, keys)  # its leases ran out: the successor wrote everything
+        with pytest.raises(Fenced, match="a higher dbwriter token has written BTCUSDT"):
+            await former.commit(batch, asyncio.Event())  # resumed: refused by partition_fences
+        lease = former.partitions.leases["BTCUSDT"]
+        assert "BTCUSDT" not in former.partitions.positions and lease.losses == 1 and not lease.held()
+        assert former.trades_written == 0 and former.rounds == 0
+        async with successor_pool.acquire() as conn:
+            fence = await conn.fetchval("SELECT token FROM partition_fences WHERE symbol = 'BTCUSDT'")
+        assert fence == successor.partitions.token("BTCUSDT") > lease.token
+    finally:
+        stop.set()
+        await task
+        for symbol in list(former.partitions.positions):
+            former.partitions.drop(symbol)
+        await former_pool.close()
+        await successor_pool.close()
     await assert_stored(db, [run])
