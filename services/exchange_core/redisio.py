@@ -69,6 +69,16 @@ async def zrange_members(
     return cast(list[bytes], await redis.zrange(key, -(last or 0), -1))
 
 
+async def zrange_ranks(redis: Redis, key: str, first: int, last: int) -> list[bytes]:
+    """Sorted-set members of ranks `first` to `last` (both included, counted from 0)."""
+    return cast(list[bytes], await redis.zrange(key, first, last))
+
+
+async def zcard(redis: Redis, key: str) -> int:
+    """Members of the sorted set `key` (0 when it does not exist)."""
+    return int(await redis.zcard(key))
+
+
 async def ensure_group(redis: Redis, stream: str, group: str, start: str | bytes = "0") -> bool:
     """Create consumer group `group` on `stream` (and the stream) at `start`; False if it existed."""
     try:

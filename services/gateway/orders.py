@@ -30,6 +30,7 @@ from exchange_core.submitguard import SUBMIT_GUARD_MS
 from exchange_proto import events_pb2 as epb
 from gateway.context import GatewayContext
 from gateway.results import CancelledOrder, PlacedOrder, StoredOrder, StoredTrade, placed_order
+from gateway.tradetimes import trades_between
 from gateway.validation import (
     STOP_MARKET_TYPES,
     OrderRequest,
@@ -293,18 +294,23 @@ class OrderService:
         return [StoredOrder(market, s) for s in states[:limit]]
 
     async def my_trades(self, user_id: int, params: dict[str, str]) -> list[StoredTrade]:
-        """GET /api/v3/myTrades: from `fromId`, or the newest `limit` (500, max 1000)."""
+        """GET /api/v3/myTrades: from `fromId`; else within `startTime`/`endTime` (the oldest
+        `limit` from startTime, or the newest up to endTime alone: `trades_between`); else the
+        newest `limit` (500, max 1000)."""
         market = market_of(params, self.ctx.markets)
         limit = min(int_param(params, "limit", 500) or 500, 1000)
         key = self.ctx.keys.user_trades(user_id, market.symbol)
         from_id = int_param(params, "fromId")
+        start_time, end_time = time_param(params, "startTime"), time_param(params, "endTime")
         if from_id is not None:
             raws = await redisio.zrange_members(self.ctx.redis, key, by_score_from=from_id, count=limit)
+            trades = [TradeRecord.decode(r) for r in raws]
+        elif start_time is not None or end_time is not None:
+            trades = await trades_between(self.ctx.redis, key, start_time, end_time, limit)
         else:
             raws = await redisio.zrange_members(self.ctx.redis, key, last=limit)
-        trades = [TradeRecord.decode(r) for r in raws]
+            trades = [TradeRecord.decode(r) for r in raws]
         order_id = int_param(params, "orderId")
-        start_time, end_time = time_param(params, "startTime"), time_param(params, "endTime")
         trades = [
             t
             for t in trades

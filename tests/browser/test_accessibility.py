@@ -1,6 +1,7 @@
 """axe-core (web/node_modules/axe-core, injected into the page) finds no serious or critical
-accessibility violation on any page (the trade page's history tabs and their filters included),
-in either theme, on a desktop and on a phone."""
+accessibility violation on any page (markets, log in, sign up, the trade page signed out and in
+with its history tabs and their filters, the account with a new API key and its editor, an
+unknown page), in either theme, on a desktop and on a phone."""
 
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def test_no_serious_violations_on_any_page_in_either_theme(browser: Browser, exc
                 ("/login", page.get_by_role("button", name="Log in")),
                 ("/signup", page.get_by_role("button", name="Sign up")),
                 ("/trade/BTCUSDT", page.get_by_role("group", name="Bids").get_by_role("button").first),
+                ("/no/such/page", page.get_by_role("heading", name="Page not found")),
             ):
                 page.goto(path)
                 expect(ready).to_be_visible()
@@ -43,6 +45,13 @@ def test_no_serious_violations_on_any_page_in_either_theme(browser: Browser, exc
             page.goto("/")
             sign_up(page, new_email())
             found["/account"] = violations(page)
+            form = page.get_by_role("form", name="Create API key")
+            form.get_by_label("Key label").fill("axe")
+            form.get_by_role("button", name="Create API key").click()
+            expect(page.get_by_role("region", name="New API key")).to_be_visible()
+            page.get_by_role("button", name="Edit API key axe").click()
+            expect(page.get_by_role("region", name="Edit API key axe")).to_be_visible()
+            found["/account with a new key and its editor"] = violations(page)
             page.goto("/trade/BTCUSDT")
             expect(page.get_by_role("tab", name="Open orders (0)")).to_be_visible()
             found["/trade/BTCUSDT signed in"] = violations(page)

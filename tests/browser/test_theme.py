@@ -1,10 +1,10 @@
 """The light theme: it follows the system's prefers-color-scheme, the header's Theme choice
 overrides it and is remembered, the chart takes the theme's colours, and text stays readable.
-Screenshots of the pages in both themes, desktop and phone, go to build/artifacts/."""
+(Every page in both themes at every size: test_screenshots.py.)"""
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, watch
+from tests.browser.conftest import DESKTOP, watch
 from tests.browser.pages import contrast_ratio, luminance
 from tests.launched import Launched
 
@@ -49,23 +49,3 @@ def test_the_theme_follows_the_system_and_the_choice(browser: Browser, exchange:
     expect(page.locator("html")).to_have_attribute("data-theme", "light")
     assert web.problems() == []
     page.context.close()
-
-
-def test_every_page_in_both_themes_on_a_phone(browser: Browser, exchange: Launched) -> None:
-    for scheme in ("light", "dark"):
-        web = watch(browser, exchange.field("Web page"), PHONE, color_scheme=scheme)
-        page = web.page
-        for path, name, ready in (
-            ("/", "markets", page.get_by_role("heading", name="Markets")),
-            ("/trade/BTCUSDT", "trade", page.get_by_role("group", name="Bids").get_by_role("button").first),
-            ("/login", "login", page.get_by_role("button", name="Log in")),
-            ("/signup", "signup", page.get_by_role("button", name="Sign up")),
-        ):
-            page.goto(path)
-            expect(ready).to_be_visible()
-            expect(page.locator("html")).to_have_attribute("data-theme", scheme)
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= PHONE["width"], (path, scheme, width)
-            web.screenshot(f"theme-{scheme}-{name}-phone.png")
-        assert web.problems() == []
-        page.context.close()

@@ -1,5 +1,6 @@
 """Orders through the gateway, engines and settlement: every order type, exact balances."""
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -132,6 +133,29 @@ def test_ioc_fok_and_limit_maker(alice: Trader, bob: Trader) -> None:
     bob.call("DELETE", "/api/v3/openOrders", symbol="SOLUSDT")
     alice.call("DELETE", "/api/v3/openOrders", symbol="SOLUSDT")
     assert free_locked(bob, "USDT") == (Decimal("9800"), 0)
+
+
+def test_my_trades_by_time_range_read_the_range_not_the_newest(alice: Trader, bob: Trader) -> None:
+    for _ in range(6):  # six trades at six different milliseconds
+        alice.call("POST", "/api/v3/order", symbol="SOLUSDT", side="SELL", type="LIMIT", timeInForce="GTC",
+                   price="100", quantity="0.1")  # fmt: skip
+        bob.call("POST", "/api/v3/order", symbol="SOLUSDT", side="BUY", type="LIMIT", timeInForce="IOC",
+                 price="100", quantity="0.1")  # fmt: skip
+        time.sleep(0.005)
+    everything = bob.call("GET", "/api/v3/myTrades", symbol="SOLUSDT")
+    ids, times = [t["id"] for t in everything], [t["time"] for t in everything]
+    assert len(ids) == 6 and times == sorted(set(times)), times
+
+    def ranged(**params: int) -> list[int]:
+        return [t["id"] for t in bob.call("GET", "/api/v3/myTrades", symbol="SOLUSDT", limit=2, **params)]
+
+    # Older than the newest `limit`: the range itself is read (oldest first within it).
+    assert ranged(startTime=times[1], endTime=times[2]) == ids[1:3]
+    assert ranged(startTime=times[0], endTime=times[4]) == ids[0:2]
+    assert ranged(startTime=times[2]) == ids[2:4]
+    assert ranged(endTime=times[3]) == ids[2:4]  # endTime alone: the newest up to it
+    assert ranged(endTime=times[0] - 1) == []
+    assert ranged(startTime=times[5] + 1) == []
 
 
 @pytest.mark.parametrize(

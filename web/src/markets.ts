@@ -57,6 +57,12 @@ export class Markets {
     return this.list.find((m) => m.symbol === symbol.toUpperCase());
   }
 
+  /** A market's pair as the page names it ("BTC/USDT"); the symbol for one exchangeInfo no longer lists. */
+  pair(symbol: string): string {
+    const m = this.get(symbol);
+    return m ? `${m.base}/${m.quote}` : symbol;
+  }
+
   /** Decimals of an asset's balances (8 for one no market names). */
   assetDecimals(asset: string): number {
     for (const m of this.list) {

@@ -33,7 +33,7 @@ function ipInput(value = ""): HTMLInputElement {
     class: "mono",
     spellcheck: "false",
     autocomplete: "off",
-    placeholder: "any IP, or e.g. 203.0.113.7, 2001:db8::1",
+    placeholder: "any IP",
     value,
   });
 }

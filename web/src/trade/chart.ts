@@ -83,9 +83,13 @@ export function chartPanel(
       timeFormatter: (t: number) => minuteTime(t * 1000),
       priceFormatter: (p: number) => group(p.toFixed(market.priceDecimals)),
     },
-    rightPriceScale: { borderColor: line, minimumWidth: 84 },
+    // Labels whole or not at all: a price label at the chart's top or bottom is hidden; the time
+    // labels by the newest candle are moved inside (the library aligns labels at a fixed edge
+    // only; fixing the left edge too would stretch a short history across the whole width).
+    rightPriceScale: { borderColor: line, minimumWidth: 84, entireTextOnly: true },
     timeScale: {
       borderColor: line,
+      fixRightEdge: true,
       timeVisible: true,
       secondsVisible: false,
       tickMarkFormatter: (t: number, kind: number) => tickLabel(t * 1000, kind),

@@ -143,7 +143,7 @@ function historyTab<T extends Row>(app: App, kind: HistoryKind<T>): History {
 /** Digits of a market's prices and amounts (8 each for a market exchangeInfo no longer lists). */
 function digits(app: App, symbol: string): { price: number; qty: number; pair: string } {
   const m = app.markets.get(symbol);
-  return m ? { price: m.priceDecimals, qty: m.qtyDecimals, pair: `${m.base}/${m.quote}` } : { price: 8, qty: 8, pair: symbol };
+  return { price: m?.priceDecimals ?? 8, qty: m?.qtyDecimals ?? 8, pair: app.markets.pair(symbol) };
 }
 
 export function orderHistory(app: App): History {

@@ -235,7 +235,9 @@ export function orderForm(
       "form",
       { "aria-label": "Place order", onsubmit: place, novalidate: true },
       h("div", { class: "sides", role: "group", "aria-label": "Side" }, buy, sell),
-      h("div", { class: "prices" }, field("Order type", type), tifField),
+      // One select a row: their longest choices ("Take profit market", "Immediate or cancel") in full.
+      field("Order type", type),
+      tifField,
       h("div", { class: "prices" }, priceField, stopField),
       field(`Amount (${market.base})`, amount),
       h("div", { class: "shares", role: "group", "aria-label": "Amount by share of balance" }, ...shares),

@@ -72,7 +72,7 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
           "tr",
           {},
           labelled("Time", when(o.time)),
-          labelled("Market", o.symbol),
+          labelled("Market", app.markets.pair(o.symbol)),
           sideCell(o.side),
           labelled("Type", ORDER_TYPE_NAMES[o.type] ?? o.type),
           labelled("Price", o.type === "MARKET" ? "Market" : fmtPrice(o, o.price), "num"),
