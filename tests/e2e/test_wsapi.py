@@ -27,6 +27,7 @@ from binance.ws.websocket_api import WebsocketAPI  # type: ignore[import-untyped
 from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import Trader, sign_up
+from tests.logcheck import tracebacks
 from tests.wsapi_client import WsApiClient, sign
 
 SYMBOL = "BTCUSDT"
@@ -466,3 +467,25 @@ def test_a_request_id_comes_back_as_sent(stack: Stack) -> None:
         await client.close()
 
     run(scenario())
+
+
+def test_oversized_ids_and_deep_nesting_get_an_answer_and_keep_the_connection(stack: Stack) -> None:
+    """Issue 15, finding 9: these frames got no answer (the task died: "Task exception was never
+    retrieved"); each is now a -1102 answer and the connection stays open."""
+
+    async def scenario() -> None:
+        client = await WsApiClient.open(ws_url(stack))
+        for frame in (
+            '{"id": ' + "9" * 5000 + ', "method": "ping"}',
+            '{"id": ' + str(1 << 64) + ', "method": "ping"}',
+            "[" * 50_000 + "]" * 50_000,
+            '{"id": 3, "method": "ping", "params": {"a": ' + "[" * 50_000 + "]" * 50_000 + "}}",
+        ):
+            await client.send_raw(frame)
+            answer = await client.next_unmatched()
+            assert answer["status"] == 400 and answer["error"]["code"] == -1102, (frame[:40], answer)
+        assert (await client.call("ping"))["status"] == 200
+        await client.close()
+
+    run(scenario())
+    assert tracebacks(stack.log_dir) == []
