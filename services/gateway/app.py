@@ -25,6 +25,7 @@ from exchange_core.telemetry import new_registry
 from exchange_core.unavailable import UNREACHABLE, internal_error
 from gateway.admin.audit import AdminAudit
 from gateway.admin.auth import check_admin_token
+from gateway.bodylimit import BodySizeLimit
 from gateway.context import GatewayContext
 from gateway.fastpath import ORDER_PATH, OrderFastPath
 from gateway.ratelimit import RateLimited, RateLimiter, RateLimitMiddleware
@@ -176,7 +177,8 @@ def create_server_app(settings: GatewaySettings | None = None) -> TelemetryMiddl
 
 def server_app(app: FastAPI) -> TelemetryMiddleware:
     """`app` behind the signed-order fast path (gateway/fastpath.py), both behind the rate limits
-    (gateway/ratelimit.py) and those behind the request metrics and traces (gateway/telemetry.py),
-    so that every request is limited, counted and traced (a 429 too)."""
-    limited = RateLimitMiddleware(OrderFastPath(app), app.state.rate_limiter)
+    (gateway/ratelimit.py), those behind the body size limit (gateway/bodylimit.py) and all behind
+    the request metrics and traces (gateway/telemetry.py), so that every request is limited,
+    counted and traced (a 429 and a 413 too)."""
+    limited = BodySizeLimit(RateLimitMiddleware(OrderFastPath(app), app.state.rate_limiter))
     return TelemetryMiddleware(limited, app.state.request_metrics, direct_routes={ORDER_PATH})
