@@ -50,6 +50,12 @@ class GatewaySettings(CommonSettings):
     # no admin API (its paths answer 404).
     admin_token: str = ""
 
+    # Login throttling (gateway.loginthrottle): failures per account and per client IP within a
+    # window that starts at the first failure; at the count, logins are refused (429) until it ends.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_ip: int = Field(default=30, ge=1)
+    login_failure_window_s: int = Field(default=15 * 60, ge=1)
+
     def rate_limits(self) -> Limits:
         exempt = frozenset(k.strip() for k in self.rate_limit_exempt_keys.split(",") if k.strip())
         return Limits(
