@@ -4,11 +4,14 @@ import uuid
 
 from pydantic import Field
 
-from exchange_core.config import CommonSettings
+from exchange_core.telemetry import ProbeSettings
 from gateway.ratelimit import Limits
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(ProbeSettings):
+    # METRICS_PORT (ProbeSettings): 0 (the default) serves /metrics on the main port; set, /metrics
+    # (with /healthz and /readyz) is served there and the main port answers 404 for it, so that a
+    # public Ingress in front of the main port does not publish the metrics.
     host: str = "127.0.0.1"
     port: int = 8000
     # The gRPC API (Trading, MarketData, health, reflection); GRPC_PORT=0 turns it off.

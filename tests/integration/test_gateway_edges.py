@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from gateway.app import create_app, server_app
 from gateway.settings import GatewaySettings
 from gateway.validation import MAX_TIME_MS
+from launcher.stack import free_port
 from tests.client import AsyncTrader
 
 INDEX = "<!doctype html><title>web app</title>"
@@ -224,3 +225,29 @@ async def test_an_ip_is_throttled_after_failures_over_many_accounts_and_taken_si
     assert_throttled(await _login(http, email, "correct horse battery"), "IP")
     fresh = {"email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": "correct horse battery"}
     assert_throttled(await http.post("/api/web/signup", json=fresh), "IP")
+
+
+async def test_metrics_on_a_port_of_their_own_are_not_on_the_public_one(
+    pg_dsn: str, key_prefix: str, redis_url: str
+) -> None:
+    """Issue 15, finding 16: the gateway's /metrics was on its public port, behind the Ingress."""
+    port = free_port()
+    app = create_app(
+        GatewaySettings(
+            database_url=pg_dsn,
+            redis_url=redis_url,
+            key_prefix=key_prefix,
+            secret_key=Fernet.generate_key().decode(),
+            grpc_port=0,
+            metrics_port=port,
+        )
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=server_app(app))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as public:
+            assert (await public.get("/metrics")).status_code == 404
+            assert (await public.get("/readyz")).status_code == 200
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as private:
+            scraped = await private.get("/metrics")
+            assert scraped.status_code == 200 and "process_cpu_seconds_total" in scraped.text
+            assert (await private.get("/readyz")).status_code == 200
