@@ -23,6 +23,9 @@ import pytest
 from binance.async_client import AsyncClient  # type: ignore[import-untyped]
 from binance.exceptions import BinanceAPIException  # type: ignore[import-untyped]
 from binance.ws.websocket_api import WebsocketAPI  # type: ignore[import-untyped]
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from websockets.sync.client import connect as ws_connect
 
 from launcher.stack import Stack, running_stack
 from tests import services
@@ -488,4 +491,50 @@ def test_oversized_ids_and_deep_nesting_get_an_answer_and_keep_the_connection(st
         await client.close()
 
     run(scenario())
+    assert tracebacks(stack.log_dir) == []
+
+
+WSAPI_METHODS = ["ping", "time", "depth", "order.place", "order.status", "userDataStream.start", "nope", ""]
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=10,
+)
+wsapi_frames = st.one_of(
+    st.fixed_dictionaries(
+        {"method": st.sampled_from(WSAPI_METHODS) | st.text(max_size=12)},
+        optional={
+            "id": json_values,
+            "params": st.dictionaries(
+                st.sampled_from(["symbol", "limit", "apiKey", "quantity", "price", "side", "type"])
+                | st.text(max_size=8),
+                json_values,
+                max_size=5,
+            )
+            | json_values,
+        },
+    ).map(json.dumps),
+    json_values.map(json.dumps),
+    st.text(max_size=200),
+    st.integers(1, 5_000).map(lambda n: "[" * n + "]" * n),
+    st.integers(1, 6_000).map(lambda n: '{"method":"ping","id":' + "9" * n + "}"),
+)
+
+
+def test_any_frame_gets_an_answer_on_an_open_connection_and_nothing_is_logged(stack: Stack) -> None:
+    """A WebSocket API frame fuzz: every frame is answered (an error or a result, with the id it
+    had or null), the connection stays open, and the gateway's log holds no traceback."""
+    with ws_connect(ws_url(stack), max_size=None) as conn:
+
+        @given(frame=wsapi_frames)
+        @settings(max_examples=200, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        def fuzz(frame: str) -> None:
+            conn.send(frame)
+            answer = json.loads(conn.recv(timeout=10))
+            assert isinstance(answer.get("status"), int) and answer["status"] < 500, (frame[:80], answer)
+            assert ("result" in answer) != ("error" in answer), answer
+
+        fuzz()
     assert tracebacks(stack.log_dir) == []
