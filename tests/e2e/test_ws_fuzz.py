@@ -5,6 +5,7 @@ the logs afterwards."""
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from tests.e2e.wsutil import WsEnv, ws_with_engines
 from tests.logcheck import tracebacks
 
 CLOSE_CODES = {1003, 1007, 1008, 1009}
+EXAMPLES = int(os.environ.get("FRAME_FUZZ_EXAMPLES", "300"))  # `make soak`: 3000
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
     lambda children: (
@@ -89,7 +91,7 @@ def test_any_text_frame_gets_an_answer_or_a_close(ws_env: WsEnv) -> None:
     answers: list[Any] = []
 
     @given(frame=frames)
-    @settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def fuzz(frame: str) -> None:
         answer = session.exchange(frame)
         if answer is not None:

@@ -11,6 +11,7 @@ resting in a place another test looks at.
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -494,6 +495,7 @@ def test_oversized_ids_and_deep_nesting_get_an_answer_and_keep_the_connection(st
     assert tracebacks(stack.log_dir) == []
 
 
+FRAME_EXAMPLES = int(os.environ.get("FRAME_FUZZ_EXAMPLES", "120"))  # `make soak`: 3000
 WSAPI_METHODS = ["ping", "time", "depth", "order.place", "order.status", "userDataStream.start", "nope", ""]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
@@ -529,7 +531,9 @@ def test_any_frame_gets_an_answer_on_an_open_connection_and_nothing_is_logged(st
     with ws_connect(ws_url(stack), max_size=None) as conn:
 
         @given(frame=wsapi_frames)
-        @settings(max_examples=200, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=FRAME_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def fuzz(frame: str) -> None:
             conn.send(frame)
             answer = json.loads(conn.recv(timeout=10))
