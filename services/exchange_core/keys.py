@@ -92,6 +92,10 @@ class Keys:
     def session(self, token: str) -> str:
         return f"{self.prefix}sess:{token}"
 
+    def login_failures(self, who: str) -> str:
+        """Failed logins of an account ("a:<sha256 of the e-mail>") or an IP ("i:<ip>")."""
+        return f"{self.prefix}login-fail:{who}"
+
     def pending_reservations(self) -> str:
         """Reservations not yet confirmed by an engine event: member `uid:SYM:oid`, score ms."""
         return f"{self.prefix}resv-pending"

@@ -3,6 +3,7 @@
 import uvicorn
 
 from gateway.app import create_server_app
+from gateway.httpprotocol import DeadlineHttpToolsProtocol
 from gateway.settings import GatewaySettings
 
 
@@ -18,7 +19,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=DeadlineHttpToolsProtocol,
         log_level=settings.log_level.lower(),
         access_log=False,
         timeout_keep_alive=settings.keep_alive_s,

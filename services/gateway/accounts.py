@@ -55,6 +55,13 @@ class ApiKeyInfo:
     allowed_ips: tuple[str, ...]  # trusted client IPs; empty: any
 
 
+class EmailTaken(ApiError):
+    """-1130: sign-up with an e-mail that is registered already."""
+
+    def __init__(self) -> None:
+        super().__init__(INVALID_PARAMETER, "An account with this email already exists.")
+
+
 def bad_credentials() -> ApiError:
     return ApiError(UNAUTHORIZED, "Invalid email or password.", 401)
 
@@ -119,7 +126,7 @@ async def create_user(pool: asyncpg.Pool, email: str, password: str) -> int:
             "INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id", normalized, password_hash
         )
     except asyncpg.UniqueViolationError:
-        raise ApiError(INVALID_PARAMETER, "An account with this email already exists.") from None
+        raise EmailTaken from None
     return int(user_id)
 
 

@@ -21,10 +21,11 @@ from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from exchange_core.pipelined import PipelinedRedis
 from exchange_core.runtime import configure_logging, tune_gc
-from exchange_core.telemetry import new_registry
+from exchange_core.telemetry import new_registry, redis_ready, serve_probes
 from exchange_core.unavailable import UNREACHABLE, internal_error
 from gateway.admin.audit import AdminAudit
 from gateway.admin.auth import check_admin_token
+from gateway.bodylimit import BodySizeLimit
 from gateway.context import GatewayContext
 from gateway.fastpath import ORDER_PATH, OrderFastPath
 from gateway.ratelimit import RateLimited, RateLimiter, RateLimitMiddleware
@@ -74,10 +75,17 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         grpc_api = await start_grpc(
             ctx, api_key_cache(app.state), app.state.rate_limiter, app.state.metrics_registry
         )
+
+        async def ready() -> bool:
+            return await redis_ready(redis)
+
+        probes = await serve_probes(settings, app.state.metrics_registry, ready)
         tune_gc()  # what start-up built is frozen out of the collector's full passes
         try:
             yield
         finally:
+            if probes is not None:
+                await probes.stop()
             if grpc_api is not None:
                 await grpc_api.stop()
             for task in (feeds_task, watch_task):
@@ -176,7 +184,8 @@ def create_server_app(settings: GatewaySettings | None = None) -> TelemetryMiddl
 
 def server_app(app: FastAPI) -> TelemetryMiddleware:
     """`app` behind the signed-order fast path (gateway/fastpath.py), both behind the rate limits
-    (gateway/ratelimit.py) and those behind the request metrics and traces (gateway/telemetry.py),
-    so that every request is limited, counted and traced (a 429 too)."""
-    limited = RateLimitMiddleware(OrderFastPath(app), app.state.rate_limiter)
+    (gateway/ratelimit.py), those behind the body size limit (gateway/bodylimit.py) and all behind
+    the request metrics and traces (gateway/telemetry.py), so that every request is limited,
+    counted and traced (a 429 and a 413 too)."""
+    limited = BodySizeLimit(RateLimitMiddleware(OrderFastPath(app), app.state.rate_limiter))
     return TelemetryMiddleware(limited, app.state.request_metrics, direct_routes={ORDER_PATH})

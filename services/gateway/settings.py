@@ -4,11 +4,14 @@ import uuid
 
 from pydantic import Field
 
-from exchange_core.config import CommonSettings
+from exchange_core.telemetry import ProbeSettings
 from gateway.ratelimit import Limits
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(ProbeSettings):
+    # METRICS_PORT (ProbeSettings): 0 (the default) serves /metrics on the main port; set, /metrics
+    # (with /healthz and /readyz) is served there and the main port answers 404 for it, so that a
+    # public Ingress in front of the main port does not publish the metrics.
     host: str = "127.0.0.1"
     port: int = 8000
     # The gRPC API (Trading, MarketData, health, reflection); GRPC_PORT=0 turns it off.
@@ -49,6 +52,12 @@ class GatewaySettings(CommonSettings):
     # The admin API's bearer token (docs/admin.md), at least 16 characters; empty (the default):
     # no admin API (its paths answer 404).
     admin_token: str = ""
+
+    # Login throttling (gateway.loginthrottle): failures per account and per client IP within a
+    # window that starts at the first failure; at the count, logins are refused (429) until it ends.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_ip: int = Field(default=30, ge=1)
+    login_failure_window_s: int = Field(default=15 * 60, ge=1)
 
     def rate_limits(self) -> Limits:
         exempt = frozenset(k.strip() for k in self.rate_limit_exempt_keys.split(",") if k.strip())

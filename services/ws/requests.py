@@ -64,6 +64,8 @@ def parse_request(text: str) -> Request:
         doc = json.loads(text)
     except ValueError as exc:
         raise RequestError(INVALID_JSON, f"Invalid JSON: {exc}") from None
+    except RecursionError:
+        raise RequestError(INVALID_JSON, "Invalid JSON: nested too deeply") from None
     if not isinstance(doc, dict):
         raise RequestError(INVALID_REQUEST, "Invalid request: expected a JSON object")
     request_id = _request_id(doc.get("id"))

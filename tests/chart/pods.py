@@ -116,6 +116,8 @@ class Cluster:
         for entry in container.get("env", []):
             if "valueFrom" in entry:
                 ref = entry["valueFrom"]["secretKeyRef"]
+                if ref.get("optional") and ref["key"] not in self.secrets[ref["name"]]:
+                    continue  # as Kubernetes does: an optional key that is absent sets nothing
                 value = self.secrets[ref["name"]][ref["key"]]
             else:
                 value = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), str(entry["value"]))

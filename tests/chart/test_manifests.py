@@ -272,11 +272,11 @@ def test_monitors_select_real_pods_and_ports(six_markets: list[Manifest]) -> Non
     (pod_monitor,) = by_kind(six_markets, "PodMonitor")
     assert service_monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     chosen = [s for s in services if selects(service_monitor["spec"]["selector"], s["metadata"]["labels"])]
-    assert sorted(component(s) for s in chosen) == ["gateway", "ws"]
+    assert sorted(component(s) for s in chosen) == ["ws"]  # the gateway's metrics port is not in its Service
     for endpoint in service_monitor["spec"]["endpoints"]:
         assert all(endpoint["port"] in [p["name"] for p in s["spec"]["ports"]] for s in chosen)
     scraped = [ports for labels, ports in pods if selects(pod_monitor["spec"]["selector"], labels)]
-    assert len(scraped) == 6 + 3  # six engines, settlement workers, dbwriter, market maker
+    assert len(scraped) == 1 + 6 + 3  # gateway, six engines, settlement workers, dbwriter, market maker
     for endpoint in pod_monitor["spec"]["podMetricsEndpoints"]:
         assert all(endpoint["port"] in ports for ports in scraped)
 

@@ -109,6 +109,7 @@ def test_the_generated_secret_holds_usable_keys(defaults: list[Manifest]) -> Non
     for name in ("MM_API_KEY", "MM_API_SECRET"):
         assert len(values[name]) == 64 and values[name].isalnum()
     assert len(values["DEMO_PASSWORD"]) >= 8 and len(values["DB_PASSWORD"]) >= 16
+    assert len(values["REDIS_PASSWORD"]) == 32 and values["REDIS_PASSWORD"].isalnum()  # safe in a URL
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     referenced, optional = set(), set()
     for _, spec in pod_specs(defaults):
@@ -118,7 +119,7 @@ def test_the_generated_secret_holds_usable_keys(defaults: list[Manifest]) -> Non
                     assert value["secretKeyRef"]["name"] == secret["metadata"]["name"]
                     key = value["secretKeyRef"]["key"]
                     (optional if value["secretKeyRef"].get("optional") else referenced).add(key)
-    assert referenced == {"SECRET_KEY", "MM_API_KEY", "MM_API_SECRET", "DB_PASSWORD"}
+    assert referenced == {"SECRET_KEY", "MM_API_KEY", "MM_API_SECRET", "DB_PASSWORD", "REDIS_PASSWORD"}
     # The admin API opens only with an ADMIN_TOKEN the operator adds: never generated.
     assert "ADMIN_TOKEN" in optional and "ADMIN_TOKEN" not in values
 

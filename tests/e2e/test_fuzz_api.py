@@ -1,6 +1,6 @@
 """Property-based fuzzing of every REST endpoint (schemathesis on the gateway's OpenAPI document):
-no request, however malformed, gets a server error (5xx), and every /api/v3 error is Binance's
-{"code", "msg"}.
+no request, however malformed, gets a server error (5xx), every /api/v3 error is Binance's
+{"code", "msg"}, and afterwards the services' logs hold no traceback.
 
 The gateway reads Binance's parameters from the query string and form body itself, so its
 OpenAPI document does not declare them; the test adds them here (each a string that is sometimes
@@ -27,6 +27,7 @@ from schemathesis import APIOperation, Case
 from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import Trader, sign_up
+from tests.logcheck import tracebacks
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))  # per operation; `make soak`: 200
 SYMBOL = ["BTCUSDT", "ETHUSDT", "btcusdt", "NOPE", ""]
@@ -247,6 +248,7 @@ def test_no_request_gets_a_server_error(fuzz_stack: Stack) -> None:
     assert all(seen.values()), seen
     for label in WELL_FORMED:  # refused and served: the generated cases and the well-formed one
         assert {200, 400} <= seen[label], (label, seen[label])
+    assert tracebacks(fuzz_stack.log_dir) == []  # nothing failed unseen behind a 4xx either
 
 
 def test_text_postgresql_or_argon2_cannot_take_is_refused_not_a_server_error(fuzz_stack: Stack) -> None:

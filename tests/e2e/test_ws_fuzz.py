@@ -1,9 +1,11 @@
 """Property-based fuzzing of the WebSocket tier's requests: any text frame (garbage, JSON of any
 shape, requests with wrong methods, params and ids, streams that do not exist) gets a JSON answer
-or a closed connection with a WebSocket close code, never a crashed process."""
+or a closed connection with a WebSocket close code, never a crashed process, and no traceback in
+the logs afterwards."""
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,8 +16,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.e2e.wsutil import WsEnv, ws_with_engines
+from tests.logcheck import tracebacks
 
 CLOSE_CODES = {1003, 1007, 1008, 1009}
+EXAMPLES = int(os.environ.get("FRAME_FUZZ_EXAMPLES", "300"))  # `make soak`: 3000
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
     lambda children: (
@@ -48,6 +52,8 @@ frames = st.one_of(
     json_values.map(json.dumps),
     st.text(max_size=200),
     st.binary(max_size=50).map(lambda b: b.decode("latin-1")),
+    st.integers(1, 5_000).map(lambda n: "[" * n + "]" * n),  # nesting past the recursion limit
+    st.integers(1, 6_000).map(lambda n: '{"method":"LIST_SUBSCRIPTIONS","id":' + "9" * n + "}"),
 )
 
 
@@ -85,7 +91,7 @@ def test_any_text_frame_gets_an_answer_or_a_close(ws_env: WsEnv) -> None:
     answers: list[Any] = []
 
     @given(frame=frames)
-    @settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def fuzz(frame: str) -> None:
         answer = session.exchange(frame)
         if answer is not None:
@@ -102,3 +108,4 @@ def test_any_text_frame_gets_an_answer_or_a_close(ws_env: WsEnv) -> None:
     with connect(f"{ws_env.ws_url}/ws") as fresh:
         fresh.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 7}))
         assert json.loads(fresh.recv(timeout=5)) == {"result": [], "id": 7}
+    assert tracebacks(ws_env.log_dir) == []

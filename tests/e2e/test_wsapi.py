@@ -11,6 +11,7 @@ resting in a place another test looks at.
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,10 +24,14 @@ import pytest
 from binance.async_client import AsyncClient  # type: ignore[import-untyped]
 from binance.exceptions import BinanceAPIException  # type: ignore[import-untyped]
 from binance.ws.websocket_api import WebsocketAPI  # type: ignore[import-untyped]
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from websockets.sync.client import connect as ws_connect
 
 from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import Trader, sign_up
+from tests.logcheck import tracebacks
 from tests.wsapi_client import WsApiClient, sign
 
 SYMBOL = "BTCUSDT"
@@ -466,3 +471,74 @@ def test_a_request_id_comes_back_as_sent(stack: Stack) -> None:
         await client.close()
 
     run(scenario())
+
+
+def test_oversized_ids_and_deep_nesting_get_an_answer_and_keep_the_connection(stack: Stack) -> None:
+    """Issue 15, finding 9: these frames got no answer (the task died: "Task exception was never
+    retrieved"); each is now a -1102 answer and the connection stays open."""
+
+    async def scenario() -> None:
+        client = await WsApiClient.open(ws_url(stack))
+        for frame in (
+            '{"id": ' + "9" * 5000 + ', "method": "ping"}',
+            '{"id": ' + str(1 << 64) + ', "method": "ping"}',
+            "[" * 50_000 + "]" * 50_000,
+            '{"id": 3, "method": "ping", "params": {"a": ' + "[" * 50_000 + "]" * 50_000 + "}}",
+        ):
+            await client.send_raw(frame)
+            answer = await client.next_unmatched()
+            assert answer["status"] == 400 and answer["error"]["code"] == -1102, (frame[:40], answer)
+        assert (await client.call("ping"))["status"] == 200
+        await client.close()
+
+    run(scenario())
+    assert tracebacks(stack.log_dir) == []
+
+
+FRAME_EXAMPLES = int(os.environ.get("FRAME_FUZZ_EXAMPLES", "120"))  # `make soak`: 3000
+WSAPI_METHODS = ["ping", "time", "depth", "order.place", "order.status", "userDataStream.start", "nope", ""]
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=10,
+)
+wsapi_frames = st.one_of(
+    st.fixed_dictionaries(
+        {"method": st.sampled_from(WSAPI_METHODS) | st.text(max_size=12)},
+        optional={
+            "id": json_values,
+            "params": st.dictionaries(
+                st.sampled_from(["symbol", "limit", "apiKey", "quantity", "price", "side", "type"])
+                | st.text(max_size=8),
+                json_values,
+                max_size=5,
+            )
+            | json_values,
+        },
+    ).map(json.dumps),
+    json_values.map(json.dumps),
+    st.text(max_size=200),
+    st.integers(1, 5_000).map(lambda n: "[" * n + "]" * n),
+    st.integers(1, 6_000).map(lambda n: '{"method":"ping","id":' + "9" * n + "}"),
+)
+
+
+def test_any_frame_gets_an_answer_on_an_open_connection_and_nothing_is_logged(stack: Stack) -> None:
+    """A WebSocket API frame fuzz: every frame is answered (an error or a result, with the id it
+    had or null), the connection stays open, and the gateway's log holds no traceback."""
+    with ws_connect(ws_url(stack), max_size=None) as conn:
+
+        @given(frame=wsapi_frames)
+        @settings(
+            max_examples=FRAME_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        def fuzz(frame: str) -> None:
+            conn.send(frame)
+            answer = json.loads(conn.recv(timeout=10))
+            assert isinstance(answer.get("status"), int) and answer["status"] < 500, (frame[:80], answer)
+            assert ("result" in answer) != ("error" in answer), answer
+
+        fuzz()
+    assert tracebacks(stack.log_dir) == []

@@ -16,9 +16,11 @@ from fastapi import FastAPI
 from gateway.app import create_app, server_app
 from gateway.settings import GatewaySettings
 from gateway.validation import MAX_TIME_MS
+from launcher.stack import free_port
 from tests.client import AsyncTrader
 
 INDEX = "<!doctype html><title>web app</title>"
+LOGIN_FAILURES_PER_IP = 10  # above the 8 failures any other test here makes
 UNSUPPORTED = {"code": -1020, "msg": "This operation is not supported."}
 
 
@@ -34,6 +36,7 @@ def app(pg_dsn: str, key_prefix: str, redis_url: str, tmp_path: Path) -> FastAPI
             grpc_port=0,
             web_dir=str(tmp_path),
             demo_funds="USDT=10000,BTC=0.5",
+            login_failures_per_ip=LOGIN_FAILURES_PER_IP,
         )
     )
 
@@ -169,3 +172,82 @@ async def test_amounts_past_64_bits_or_the_ledger_are_refused_before_any_reserva
     for order_id in (str(2**64), str(2**63)):
         status, body = await trader.call("DELETE", "/api/v3/order", **order, orderId=order_id)
         assert (status, body["code"]) == (400, -1100), body
+
+
+async def _sign_up(http: httpx.AsyncClient, password: str = "correct horse battery") -> str:
+    email = f"throttle-{uuid.uuid4().hex[:12]}@example.com"
+    r = await http.post("/api/web/signup", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    http.cookies.clear()
+    return email
+
+
+async def _login(http: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
+    r = await http.post("/api/web/login", json={"email": email, "password": password})
+    http.cookies.clear()
+    return r
+
+
+def assert_throttled(r: httpx.Response, whose: str) -> None:
+    assert_error(r, -1003, 429)
+    assert 0 < int(r.headers["Retry-After"]) <= GatewaySettings().login_failure_window_s
+    assert f"for this {whose}" in r.json()["msg"]
+
+
+async def test_an_account_is_throttled_after_failed_logins_even_with_the_right_password(
+    http: httpx.AsyncClient,
+) -> None:
+    """Issue 15, finding 11: 44 wrong passwords in 15 s, then the right one, used to log in."""
+    email, other = await _sign_up(http), await _sign_up(http)
+    for _ in range(GatewaySettings().login_failures_per_account):
+        assert_error(await _login(http, email, "wrong password"), -1002, 401)
+    assert_throttled(await _login(http, email, "correct horse battery"), "account")
+    assert_throttled(await _login(http, email.upper(), "wrong password"), "account")
+    assert (await _login(http, other, "correct horse battery")).status_code == 200  # the IP is not
+
+
+async def test_a_successful_login_clears_the_accounts_failures(http: httpx.AsyncClient) -> None:
+    email = await _sign_up(http)
+    for _ in range(2):
+        for _ in range(GatewaySettings().login_failures_per_account - 1):
+            assert_error(await _login(http, email, "wrong password"), -1002, 401)
+        assert (await _login(http, email, "correct horse battery")).status_code == 200
+
+
+async def test_an_ip_is_throttled_after_failures_over_many_accounts_and_taken_sign_ups(
+    http: httpx.AsyncClient,
+) -> None:
+    email = await _sign_up(http)
+    taken = await http.post("/api/web/signup", json={"email": email, "password": "another password"})
+    assert_error(taken, -1130)  # the choice in docs/gateway.md: said, and counted against the IP
+    for i in range(LOGIN_FAILURES_PER_IP - 1):
+        assert_error(await _login(http, f"nobody-{i}@example.com", "wrong password"), -1002, 401)
+    assert_throttled(await _login(http, email, "correct horse battery"), "IP")
+    fresh = {"email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": "correct horse battery"}
+    assert_throttled(await http.post("/api/web/signup", json=fresh), "IP")
+
+
+async def test_metrics_on_a_port_of_their_own_are_not_on_the_public_one(
+    pg_dsn: str, key_prefix: str, redis_url: str
+) -> None:
+    """Issue 15, finding 16: the gateway's /metrics was on its public port, behind the Ingress."""
+    port = free_port()
+    app = create_app(
+        GatewaySettings(
+            database_url=pg_dsn,
+            redis_url=redis_url,
+            key_prefix=key_prefix,
+            secret_key=Fernet.generate_key().decode(),
+            grpc_port=0,
+            metrics_port=port,
+        )
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=server_app(app))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as public:
+            assert (await public.get("/metrics")).status_code == 404
+            assert (await public.get("/readyz")).status_code == 200
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as private:
+            scraped = await private.get("/metrics")
+            assert scraped.status_code == 200 and "process_cpu_seconds_total" in scraped.text
+            assert (await private.get("/readyz")).status_code == 200

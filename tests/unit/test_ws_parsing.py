@@ -83,6 +83,9 @@ def test_requests() -> None:
         ('{"method":"SET_PROPERTY","params":["combined"],"id":1}', 2),
         ('{"method":"SET_PROPERTY","params":["combined", 1],"id":1}', 1),
         ('{"method":"GET_PROPERTY","params":["other"],"id":1}', 0),
+        ("[" * 50_000 + "]" * 50_000, 3),
+        ('{"method":"SUBSCRIBE","params":' + "[" * 50_000 + "]" * 50_000 + ',"id":1}', 3),
+        ('{"method":"SUBSCRIBE","params":[],"id":' + "9" * 5000 + "}", 3),
     ]:
         with pytest.raises(RequestError) as info:
             parse_request(text)

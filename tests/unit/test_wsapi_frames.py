@@ -63,6 +63,11 @@ def test_values_become_rest_text_without_floats() -> None:
         ('{"id": 5, "method": "ping", "params": {"a": {"b": 1}}}', 5),
         ('{"id": 6, "method": "ping", "params": {"n": NaN}}', None),
         (b"\xff\xfe", None),
+        ('{"id": ' + "9" * 5000 + ', "method": "ping"}', None),
+        ('{"id": ' + str(1 << 63) + ', "method": "ping"}', None),
+        ('{"id": ' + str(-(1 << 63) - 1) + ', "method": "ping"}', None),
+        ("[" * 50_000 + "]" * 50_000, None),
+        ('{"id": 8, "method": "ping", "params": {"a": ' + "[" * 50_000 + "]" * 50_000 + "}}", None),
     ],
 )
 def test_frames_that_are_not_requests(frame: str | bytes, request_id: object) -> None:
@@ -76,6 +81,8 @@ def test_ids_come_back_as_sent_and_params_may_be_left_out() -> None:
     assert parse_request('{"id": null, "method": "ping"}').id is None
     assert parse_request('{"id": "abc", "method": "ping", "params": null}').params == {}
     assert parse_request(b'{"id": 0, "method": "time"}').id == 0
+    assert parse_request('{"id": -9223372036854775808, "method": "ping"}').id == -(1 << 63)
+    assert parse_request('{"id": 9223372036854775807, "method": "ping"}').id == (1 << 63) - 1
 
 
 def test_answers() -> None:

@@ -37,7 +37,13 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- define "exchange.image" -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{ .Values.image.repository }}:{{ include "exchange.tag" (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end -}}
+
+{{/* An image tag as text: a number (`--set image.tag=42`, `tag: 1.2` in a values file) as written;
+a whole number read as a float (values files) without an exponent. Quote a tag such as "1.10". */}}
+{{- define "exchange.tag" -}}
+{{- if and (kindIs "float64" .) (eq . (floor .)) }}{{ int64 . }}{{ else }}{{ . }}{{ end }}
 {{- end -}}
 
 {{- define "exchange.secretName" -}}
@@ -52,11 +58,12 @@ app.kubernetes.io/component: {{ .component }}
 {{ include "exchange.fullname" . }}-timescaledb
 {{- end -}}
 
-{{/* REDIS_URL, for every Python service. */}}
+{{/* REDIS_URL, for every Python service (after REDIS_PASSWORD, which the bundled URL refers to). */}}
 {{- define "exchange.redisEnv" -}}
 {{- if .Values.redis.bundled }}
+{{ include "exchange.secretEnv" (dict "root" . "name" "REDIS_PASSWORD") }}
 - name: REDIS_URL
-  value: redis://{{ include "exchange.redisHost" . }}:6379/0
+  value: redis://:$(REDIS_PASSWORD)@{{ include "exchange.redisHost" . }}:6379/0
 {{- else if .Values.redis.external.secretName }}
 - name: REDIS_URL
   valueFrom:

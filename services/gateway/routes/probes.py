@@ -1,5 +1,6 @@
 """/metrics (Prometheus), /healthz (liveness) and /readyz (readiness: Redis answers) of the
-gateway, on its main port. Readiness leaves the database out: orders need only Redis, and a
+gateway, on its main port; /metrics there only while METRICS_PORT is 0 (else it is on that port
+alone, gateway.app's lifespan). Readiness leaves the database out: orders need only Redis, and a
 database outage must not take every gateway out of its Service (the endpoints that need the
 database answer 503 -1001 meanwhile)."""
 
@@ -20,6 +21,9 @@ router = APIRouter(include_in_schema=False)
 
 @router.get(METRICS_PATH)
 async def metrics(request: Request) -> Response:
+    ctx: GatewayContext | None = getattr(request.app.state, "ctx", None)
+    if ctx is not None and ctx.settings.metrics_port:
+        return Response("not found\n", status_code=404, media_type="text/plain")
     body, content_type = metrics_body(request.app.state.metrics_registry)
     return Response(body, media_type=content_type)
 

@@ -37,14 +37,20 @@ def symbols_of(request: Request, params: dict[str, str]) -> list[Market] | None:
     if params.get("symbol"):
         return [market_of(params, markets)]
     if params.get("symbols"):
-        try:
-            names = json.loads(params["symbols"])
-        except ValueError as exc:
-            raise ApiError(INVALID_PARAMETER, "Invalid symbols.") from exc
-        if not isinstance(names, list):
-            raise ApiError(INVALID_PARAMETER, "Invalid symbols.")
-        return [market_of({"symbol": str(n)}, markets) for n in names]
+        return markets_named(params["symbols"], markets)
     return None
+
+
+def markets_named(text: str, markets: dict[str, Market]) -> list[Market]:
+    """`symbols` (a JSON list of names) -> markets. Raises -1130 for text that is not a JSON list
+    (nested too deeply included), -1121 for a name that is no market."""
+    try:
+        names = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(INVALID_PARAMETER, "Invalid symbols.") from exc
+    if not isinstance(names, list):
+        raise ApiError(INVALID_PARAMETER, "Invalid symbols.")
+    return [market_of({"symbol": str(n)}, markets) for n in names]
 
 
 def required_symbols(request: Request, params: dict[str, str]) -> list[Market]:

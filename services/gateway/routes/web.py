@@ -13,8 +13,10 @@ from pydantic import BaseModel, Field
 
 from exchange_core import listenkeys
 from exchange_core.errors import BAD_SYMBOL, UNAUTHORIZED, ApiError
+from gateway import loginthrottle
 from gateway.accounts import (
     ApiKeyInfo,
+    EmailTaken,
     asset_decimals,
     authenticate,
     create_api_key,
@@ -27,6 +29,7 @@ from gateway.accounts import (
     revoke_api_key,
     set_api_key_permissions,
 )
+from gateway.callers import client_ip
 from gateway.context import context
 from gateway.keycache import api_key_cache, fernet_for
 from gateway.keyrules import parse_allowed_ips
@@ -158,11 +161,19 @@ async def market_status(request: Request, symbol: str) -> JsonObject:
 async def signup(body: Credentials, request: Request, response: Response) -> UserOut:
     """Create an account with the demo funds of settings.demo_funds and log it in.
 
-    Rejections: -1130 (malformed email, password under 8 characters, email already registered).
+    Rejections: -1130 (malformed email, password under 8 characters, email already registered:
+    each of those counts against the IP, gateway.loginthrottle); -1003 (429) while the IP has too
+    many.
     """
     ctx = context(request)
     parse_demo_funds(ctx.settings.demo_funds, asset_decimals(ctx.markets))  # a bad config fails first
-    user_id = await create_user(ctx.pool, body.email, body.password)
+    ip = client_ip(request)
+    await loginthrottle.check_allowed(ctx, None, ip)
+    try:
+        user_id = await create_user(ctx.pool, body.email, body.password)
+    except EmailTaken:
+        await loginthrottle.record_failure(ctx, None, ip)
+        raise
     await grant_demo_funds(ctx.pool, ctx.ledger, ctx.markets, user_id, ctx.settings.demo_funds)
     await _start_session(request, response, user_id)
     return UserOut(userId=user_id, email=normalize_email(body.email))
@@ -170,9 +181,17 @@ async def signup(body: Credentials, request: Request, response: Response) -> Use
 
 @router.post("/login")
 async def login(body: Credentials, request: Request, response: Response) -> UserOut:
-    """Start a session. Rejection: -1002 (401) for a wrong email or password."""
+    """Start a session. Rejections: -1002 (401) for a wrong email or password; -1003 (429, with
+    Retry-After) while the account or the IP has too many failures (gateway.loginthrottle)."""
     ctx = context(request)
-    user_id = await authenticate(ctx.pool, body.email, body.password)
+    ip = client_ip(request)
+    await loginthrottle.check_allowed(ctx, body.email, ip)
+    try:
+        user_id = await authenticate(ctx.pool, body.email, body.password)
+    except ApiError:
+        await loginthrottle.record_failure(ctx, body.email, ip)
+        raise
+    await loginthrottle.clear_account(ctx, body.email)
     await _start_session(request, response, user_id)
     return UserOut(userId=user_id, email=normalize_email(body.email))
 

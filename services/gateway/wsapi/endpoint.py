@@ -136,6 +136,16 @@ class Connection:
                 self.open = False
 
     async def _serve_frame(self, frame: str | bytes) -> None:
+        """Answer one frame. Whatever goes wrong, the frame gets an answer (an unexpected error is
+        logged and answered -1000 with a null id) and the task ends without an exception."""
+        try:
+            await self._answer_frame(frame)
+        except Exception as exc:
+            log.exception("a frame failed")
+            failure = internal_error(exc)
+            await self._send(answer(None, failure.status, error=failure.body()))
+
+    async def _answer_frame(self, frame: str | bytes) -> None:
         start = time.perf_counter()
         try:
             request = parse_request(frame)

@@ -24,6 +24,7 @@ from gateway.responses import JsonObject
 
 RequestId = int | str | None
 MAX_ID_LENGTH = 128
+INT64 = range(-(1 << 63), 1 << 63)
 
 
 class _Number(str):
@@ -67,13 +68,12 @@ def _request_id(document: dict[str, Any]) -> RequestId:
     if "id" not in document:
         raise BadFrame(None, _malformed("'id' is missing"))
     value = document["id"]
-    if isinstance(value, _Number):
+    if isinstance(value, _Number) and len(value) <= 20 and int(value) in INT64:
         return int(value)
     if value is None or (type(value) is str and len(value) <= MAX_ID_LENGTH):
         return value
-    raise BadFrame(
-        None, _malformed(f"'id' must be an integer, a string of at most {MAX_ID_LENGTH} characters or null")
-    )
+    what = f"'id' must be a 64-bit integer, a string of at most {MAX_ID_LENGTH} characters or null"
+    raise BadFrame(None, _malformed(what))
 
 
 def param_text(name: str, value: Any) -> str | None:
@@ -95,11 +95,14 @@ def param_text(name: str, value: Any) -> str | None:
 
 def parse_request(text: str | bytes) -> Request:
     """The request in a frame. Raises BadFrame(-1102) for a frame that is not a JSON object
-    with an id (integer, string or null), a string method and, if any, an object of params."""
+    with an id (64-bit integer, string or null), a string method and, if any, an object of
+    params; JSON nested deeper than the interpreter's recursion limit is such a frame too."""
     try:
         document = _load(text)
     except (ValueError, UnicodeDecodeError):
         raise BadFrame(None, _malformed("not valid JSON")) from None
+    except RecursionError:
+        raise BadFrame(None, _malformed("JSON nested too deeply")) from None
     if not isinstance(document, dict):
         raise BadFrame(None, _malformed("not a JSON object"))
     request_id = _request_id(document)
@@ -119,6 +122,8 @@ def parse_request(text: str | bytes) -> Request:
                 params[name] = text_value
     except ApiError as error:
         raise BadFrame(request_id, error) from None
+    except RecursionError:
+        raise BadFrame(request_id, _malformed("JSON nested too deeply")) from None
     return Request(request_id, method, params)
 
 
