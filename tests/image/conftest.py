@@ -116,7 +116,7 @@ def _mounts(cluster: Cluster, workload: Manifest, pod: LocalPod) -> tuple[list[s
     paths (tests/chart/pods.py points it at the local folders that hold each volume)."""
     volumes = {v["name"]: v for v in pod_spec(workload).get("volumes", [])}
     names = [entry["name"] for entry in pod.container.get("env", [])]
-    env = {name: pod.env[name] for name in names}
+    env = {name: pod.env[name] for name in names if name in pod.env}  # an absent optional key sets nothing
     flags: list[str] = []
     for mount in pod.container.get("volumeMounts", []):
         local = cluster.root / workload["metadata"]["name"] / mount["name"]
