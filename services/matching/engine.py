@@ -157,6 +157,7 @@ class MatchingEngine:
                 c.stp_mode,
                 c.stop_price,
                 c.trailing_delta,
+                c.iceberg_qty,
             )
         )
         step = self._step
@@ -193,6 +194,7 @@ class MatchingEngine:
             c.reserve,
             ts,
         )
+        taker.iceberg = c.iceberg_qty // step
         if otype >= STOP_LOSS:
             self.stops.add(taker, c.stop_price // self._tick, c.trailing_delta, self.last_price)
             self._index(taker)
@@ -222,6 +224,8 @@ class MatchingEngine:
         elif stop:
             self._end_taker(taker, EXPIRED, stop, by_quote, ts, out)
         elif not market and tif == GTC:
+            if taker.iceberg and taker.iceberg < taker.remaining:
+                taker.hidden = taker.remaining - taker.iceberg
             self._rest(taker)
         else:
             if not market:
@@ -366,6 +370,16 @@ class MatchingEngine:
             return Reason.INVALID_STOP_PRICE
         elif c.trailing_delta:
             return Reason.INVALID_TRAILING_DELTA
+        ice = c.iceberg_qty
+        if ice and (
+            ice < 0
+            or otype >= STOP_LOSS
+            or tif != GTC
+            or ice % self._step
+            or ice < self.spec.min_qty_units
+            or ice >= qty
+        ):
+            return Reason.INVALID_ICEBERG_QTY
         if c.reserve < (notional if buy else qty):
             return Reason.INSUFFICIENT_RESERVE
         if otype == LIMIT_MAKER:
@@ -389,6 +403,8 @@ class MatchingEngine:
                 return Reason.INVALID_STOP_PRICE
             if c.trailing_delta:
                 return Reason.INVALID_TRAILING_DELTA
+            if c.iceberg_qty:
+                return Reason.INVALID_ICEBERG_QTY
             if c.reserve < (1 if buy else qty):
                 return Reason.INSUFFICIENT_RESERVE
         else:
@@ -398,6 +414,8 @@ class MatchingEngine:
                 return Reason.INVALID_STOP_PRICE
             if c.trailing_delta:
                 return Reason.INVALID_TRAILING_DELTA
+            if c.iceberg_qty:
+                return Reason.INVALID_ICEBERG_QTY
             if c.reserve <= 0:
                 return Reason.INSUFFICIENT_RESERVE
         return OK
@@ -415,6 +433,8 @@ class MatchingEngine:
         reason = self._check_stop_price(c)
         if reason:
             return reason
+        if c.iceberg_qty:
+            return Reason.INVALID_ICEBERG_QTY
         if c.reserve < (1 if c.side == BUY else qty):
             return Reason.INSUFFICIENT_RESERVE
         return OK
@@ -510,7 +530,9 @@ class MatchingEngine:
                         break
                     m = following
                     continue
-                fill = m.remaining if m.remaining < t.remaining else t.remaining
+                fill = m.remaining - m.hidden  # the visible part
+                if t.remaining < fill:
+                    fill = t.remaining
                 if cap >= 0:
                     afford = cap // cost
                     if afford < fill:
@@ -586,6 +608,14 @@ class MatchingEngine:
                         )
                     )
                     m = following
+                elif m.remaining == m.hidden:  # an iceberg's tip is gone: replenish, to the back
+                    shown = m.iceberg if m.iceberg < m.remaining else m.remaining
+                    m.hidden = m.remaining - shown
+                    level.qty += shown
+                    following = m.next
+                    level.to_back(m)
+                    if following is not None:
+                        m = following
             if not level.count:
                 opp.remove_level(best, level)
             if stop:
@@ -596,7 +626,7 @@ class MatchingEngine:
         """Remove maker `m` (at the head of `level`) for self-trade prevention."""
         m.live = False
         level.unlink(m)
-        level.qty -= m.remaining
+        level.qty -= m.remaining - m.hidden
         level.count -= 1
         self._unindex(m)
         step = self._step
@@ -665,7 +695,7 @@ class MatchingEngine:
     # ------------------------------------------------------------------ book upkeep
 
     def _rest(self, order: Order) -> None:
-        """Put `order` at the back of its price level and index it."""
+        """Put `order` at the back of its price level (its visible part: `hidden` set) and index it."""
         side = self.bids if order.side == BUY else self.asks
         level = side.level_at(order.price)
         side.touch(order.price, level)
@@ -707,7 +737,7 @@ class MatchingEngine:
         assert level is not None
         book.touch(order.price, level)
         order.live = False
-        level.qty -= order.remaining
+        level.qty -= order.remaining - order.hidden
         level.count -= 1
         level.unlink(order)
         if not level.count:
@@ -823,6 +853,8 @@ class MatchingEngine:
             )
             order.filled = r[6] // spec.step_units
             order.filled_quote = r[7]
+            order.iceberg = r[13] // spec.step_units
+            order.hidden = r[14] // spec.step_units
             engine._rest(order)
         for t in state.triggers:
             order = Order(
@@ -878,4 +910,6 @@ class MatchingEngine:
             int(o.time_in_force),
             int(o.stp_mode),
             o.ts,
+            o.iceberg * self._step,
+            o.hidden * self._step,
         )

@@ -69,6 +69,7 @@ class Reason(IntEnum):
     INVALID_STP_MODE = 114
     INVALID_STOP_PRICE = 115
     INVALID_TRAILING_DELTA = 116
+    INVALID_ICEBERG_QTY = 117
     # risk
     INSUFFICIENT_RESERVE = 201
     # matching

@@ -31,6 +31,7 @@ class OrderAccepted(Record):
         "stp_mode",
         "stop_price",
         "trailing_delta",
+        "iceberg_qty",
     )
 
     def __init__(
@@ -50,6 +51,7 @@ class OrderAccepted(Record):
         stp_mode: int,
         stop_price: int = 0,
         trailing_delta: int = 0,
+        iceberg_qty: int = 0,
     ) -> None:
         self.seq = seq
         self.ts = ts
@@ -66,6 +68,7 @@ class OrderAccepted(Record):
         self.stp_mode = stp_mode
         self.stop_price = stop_price
         self.trailing_delta = trailing_delta
+        self.iceberg_qty = iceberg_qty
 
 
 class OrderTriggered(Record):

@@ -26,12 +26,15 @@ def place_order(draw: st.DrawFn, order_id: int) -> PlaceOrder:
         return draw(stop_order(order_id, side, user, stp, cid))
     if kind in ("limit", "maker"):
         price = draw(st.integers(95, 105))
-        qty = draw(st.integers(1, 6))
+        qty = draw(st.integers(1, 12))
         tif = draw(st.sampled_from(list(TimeInForce))) if kind == "limit" else TimeInForce.GTC
         need = price * qty if side == Side.BUY else qty
         reserve = need + draw(st.sampled_from([0, 0, 0, 7, 100]))
         otype = OrderType.LIMIT if kind == "limit" else OrderType.LIMIT_MAKER
-        return PlaceOrder(SYMBOL, order_id, user, side, otype, tif, price, qty, 0, reserve, stp, cid)
+        command = PlaceOrder(SYMBOL, order_id, user, side, otype, tif, price, qty, 0, reserve, stp, cid)
+        if tif == TimeInForce.GTC and qty > 1 and draw(st.integers(0, 2)) == 0:
+            command.iceberg_qty = draw(st.integers(1, qty - 1))  # an iceberg order showing that much
+        return command
     if kind == "market_qty":
         qty = draw(st.integers(1, 10))
         reserve = draw(st.integers(1, 1500)) if side == Side.BUY else qty

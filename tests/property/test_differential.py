@@ -153,6 +153,7 @@ class StreamBuilder:
         user: int | None = None,
         stop_price: int = 0,
         trailing_delta: int = 0,
+        iceberg_qty: int = 0,
     ) -> PlaceOrder:
         user = self._user() if user is None else user
         c = PlaceOrder(
@@ -171,6 +172,7 @@ class StreamBuilder:
             self.ts,
             stop_price,
             trailing_delta,
+            iceberg_qty,
         )
         self._remember(c)
         return c
@@ -255,12 +257,25 @@ class StreamBuilder:
             reserve = self._base_reserve(steps)
         return self._place(side, otype, tif, 0, steps * STEP, 0, reserve, None, stop_price, trail)
 
+    def _iceberg_qty(self, steps: int) -> int:
+        """Mostly 0; else a visible part of a few steps up to most of the order (valid when the
+        order has more than the minimum), now and then one step more than it."""
+        r = self.rng.random()
+        if r < 0.75 or steps <= 3:
+            return 0
+        if r < 0.98:
+            return self.rng.randint(3, min(steps - 1, self.rng.choice((6, 40, steps)))) * STEP
+        return (steps + 1) * STEP
+
     def limit(self, tif: int) -> PlaceOrder:
         side = self.rng.choice((Side.BUY, Side.SELL))
         ticks = self._limit_price_ticks(side)
         steps = self._steps()
         reserve = self._limit_reserve(side, ticks, steps)
-        return self._place(side, OrderType.LIMIT, tif, ticks * TICK, steps * STEP, 0, reserve)
+        iceberg = self._iceberg_qty(steps) if tif == TimeInForce.GTC else 0
+        return self._place(
+            side, OrderType.LIMIT, tif, ticks * TICK, steps * STEP, 0, reserve, iceberg_qty=iceberg
+        )
 
     def limit_maker(self) -> PlaceOrder:
         side = self.rng.choice((Side.BUY, Side.SELL))
@@ -268,7 +283,14 @@ class StreamBuilder:
         steps = self._steps()
         reserve = self._limit_reserve(side, ticks, steps)
         return self._place(
-            side, OrderType.LIMIT_MAKER, TimeInForce.GTC, ticks * TICK, steps * STEP, 0, reserve
+            side,
+            OrderType.LIMIT_MAKER,
+            TimeInForce.GTC,
+            ticks * TICK,
+            steps * STEP,
+            0,
+            reserve,
+            iceberg_qty=self._iceberg_qty(steps),
         )
 
     def market(self) -> PlaceOrder:
@@ -352,6 +374,15 @@ class StreamBuilder:
             lambda: self._place(side, OrderType.STOP_LOSS_LIMIT, gtc, price, qty, 0, reserve),
             lambda: self._place(side, limit, gtc, price, qty, 0, reserve, trailing_delta=5),
             lambda: self._place(side, market, gtc, 0, qty, 0, reserve, trailing_delta=5),
+            lambda: self._place(side, limit, TimeInForce.IOC, price, qty, 0, reserve, iceberg_qty=3 * STEP),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, iceberg_qty=qty),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, iceberg_qty=3 * STEP + 1),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, iceberg_qty=2 * STEP),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, iceberg_qty=-STEP),
+            lambda: self._place(side, market, gtc, 0, qty, 0, reserve, iceberg_qty=3 * STEP),
+            lambda: self._place(
+                side, OrderType.STOP_LOSS_LIMIT, gtc, price, qty, 0, reserve, price, 0, 3 * STEP
+            ),
         ]
         return self.rng.choice(cases)()
 
@@ -626,6 +657,13 @@ def _trailing(
     return c
 
 
+def _iceberg(oid: int, user: int, side: Side, ticks: int, steps: int, tip: int, **kw: object) -> PlaceOrder:
+    """A LIMIT GTC iceberg order showing `tip` steps at a time."""
+    c = _limit(oid, user, side, ticks, steps, **kw)  # type: ignore[arg-type]
+    c.iceberg_qty = tip * STEP
+    return c
+
+
 BUY, SELL, FOK, IOC = Side.BUY, Side.SELL, TimeInForce.FOK, TimeInForce.IOC
 SL, SLL, TP, TPL = (
     OrderType.STOP_LOSS,
@@ -637,6 +675,29 @@ PX = 3_000_000  # ticks
 ONE_STEP_COST = PX * NPTS
 
 MINIMAL_CASES: dict[str, list[Command]] = {
+    # docs "Iceberg orders": each replenishment goes to the back of the level, behind order 2.
+    "iceberg_replenishes_to_back": [
+        _iceberg(1, 2, SELL, PX, 100, 30),
+        _limit(2, 3, SELL, PX, 40),
+        _limit(3, 4, BUY, PX, 100, IOC),
+        _limit(4, 4, BUY, PX, 35),
+    ],
+    "iceberg_alone_in_its_level_meets_the_taker_again": [
+        _iceberg(1, 2, SELL, PX, 100, 30),
+        _limit(2, 4, BUY, PX + 1, 110),
+        CancelOrder(SPEC.symbol, 4, order_id=2),
+    ],
+    "iceberg_taker_rests_its_tip": [
+        _limit(1, 2, SELL, PX, 20),
+        _iceberg(2, 3, BUY, PX, 100, 15),
+        _limit(3, 4, SELL, PX - 1, 20),
+        CancelOrder(SPEC.symbol, 3, order_id=2),
+    ],
+    "iceberg_fok_counts_hidden": [_iceberg(1, 2, SELL, PX, 100, 10), _limit(2, 3, BUY, PX, 100, FOK)],
+    "iceberg_stp_expires_whole_order": [
+        _iceberg(1, 2, SELL, PX, 100, 10),
+        _limit(2, 2, BUY, PX, 50, stp=StpMode.EXPIRE_MAKER),
+    ],
     # docs "Stop orders": a cascade, each check's triggers in ascending order id.
     "stop_cascade": [
         _limit(1, 2, SELL, PX, 50),

@@ -67,6 +67,8 @@ class _Order:
     trailing_delta: int = 0
     active: bool = False  # a trailing stop order following the price
     reference: int = 0  # its reference price (0: none yet)
+    iceberg_qty: int = 0  # an iceberg order's largest visible part (0: not an iceberg)
+    hidden: int = 0  # the part of `remaining` not shown in the book
 
 
 _STOP_MARKET_TYPES = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
@@ -186,7 +188,7 @@ class NaiveBook:
         depth: dict[tuple[int, int], int] = {}
         for o in self.orders:
             key = (int(o.side), o.price)
-            depth[key] = depth.get(key, 0) + o.remaining
+            depth[key] = depth.get(key, 0) + o.remaining - o.hidden  # only what is visible
         return depth
 
     # ------------------------------------------------------------------ events
@@ -271,6 +273,7 @@ class NaiveBook:
                 stp_mode=c.stp_mode,
                 stop_price=c.stop_price,
                 trailing_delta=c.trailing_delta,
+                iceberg_qty=c.iceberg_qty,
             )
         )
         if c.order_type in _STOP_TYPES:
@@ -388,6 +391,7 @@ class NaiveBook:
         for check in (
             self._check_by_type,
             self._check_stop_price,
+            self._check_iceberg,
             self._check_reserve,
             self._check_would_take,
             self._check_would_trigger,
@@ -412,6 +416,21 @@ class NaiveBook:
         if bad_stop:
             return Reason.INVALID_STOP_PRICE
         return Reason.INVALID_TRAILING_DELTA if bad_trail else Reason.NONE
+
+    def _check_iceberg(self, c: PlaceOrder) -> int:
+        """docs: PlaceOrder 5, "Last, the iceberg quantity"."""
+        q = c.iceberg_qty
+        if q == 0:
+            return Reason.NONE
+        bad = (
+            q < 0
+            or c.order_type not in (OrderType.LIMIT, OrderType.LIMIT_MAKER)
+            or c.time_in_force != TimeInForce.GTC
+            or q % self.spec.step_units != 0
+            or q < self.spec.min_qty_units
+            or q >= c.quantity
+        )
+        return Reason.INVALID_ICEBERG_QTY if bad else Reason.NONE
 
     def _check_would_trigger(self, c: PlaceOrder) -> int:
         """A stop order whose condition holds for the last trade price (when there was a trade)."""
@@ -522,6 +541,7 @@ class NaiveBook:
             arrival=self.arrivals,
             by_quote=by_quote,
             acts_as=c.order_type,
+            iceberg_qty=c.iceberg_qty,
         )
         step = self.spec.step_units
         if c.side == Side.BUY:
@@ -563,7 +583,7 @@ class NaiveBook:
                 if taker.stp_mode == StpMode.EXPIRE_BOTH:
                     return _STOP_SELF_TRADE
                 continue
-            fill = maker.remaining // self.spec.step_units
+            fill = (maker.remaining - maker.hidden) // self.spec.step_units  # its visible part
             if taker.steps_left is not None:
                 fill = min(fill, taker.steps_left)
             if taker.cap_left is not None:
@@ -624,6 +644,14 @@ class NaiveBook:
         if maker.remaining == 0:
             self.orders.remove(maker)
             self._emit_done(maker, OrderStatus.FILLED)
+        elif maker.remaining == maker.hidden:
+            self._replenish(maker)
+
+    def _replenish(self, o: _Order) -> None:
+        """docs "Iceberg orders": a new visible part from the hidden rest, at the back of its level."""
+        o.hidden = o.remaining - min(o.iceberg_qty, o.remaining)
+        self.arrivals += 1
+        o.arrival = self.arrivals
 
     @staticmethod
     def _fill(o: _Order, quantity: int, quote: int) -> None:
@@ -652,6 +680,8 @@ class NaiveBook:
         )
         if rests and stop != _STOP_CAP:
             taker.remaining = remaining
+            if taker.iceberg_qty:
+                taker.hidden = remaining - min(taker.iceberg_qty, remaining)
             self.orders.append(taker)
             self._touched.add((taker.side, taker.price))
             return
@@ -782,4 +812,6 @@ class NaiveBook:
             int(o.time_in_force),
             int(o.stp_mode),
             int(o.ts),
+            int(o.iceberg_qty),
+            int(o.hidden),
         )
