@@ -59,6 +59,7 @@ ORDER_COLUMNS: dict[str, str] = {
     "seq": "bigint",
     "stop_price": "bigint",  # 0: not a stop order
     "trailing_delta": "integer",  # basis points; 0: not trailing
+    "iceberg_qty": "bigint",  # 0: not an iceberg order
 }
 # Positions in an order row.
 CLIENT_ID, QTY, CREATED, STATUS, EXECUTED, EXECUTED_QUOTE, UPDATED, SEQ = 3, 8, 10, 11, 12, 13, 14, 15
@@ -98,7 +99,7 @@ class HistoryRows:
                 orders[(symbol, a.order_id)] = [
                     symbol, a.order_id, a.user_id, a.client_order_id, a.side, a.order_type, a.time_in_force,
                     a.price, a.quantity, a.quote_quantity, ts, NEW, 0, 0, ts, event.seq, a.stop_price,
-                    a.trailing_delta,
+                    a.trailing_delta, a.iceberg_qty,
                 ]  # fmt: skip
             elif kind == "order_done":
                 d = event.order_done
@@ -158,6 +159,7 @@ def _bare_row(symbol: str, order_id: int, user_id: int) -> OrderRow:
         0,
         0,
         0,
+        None,
         None,
         None,
     ]

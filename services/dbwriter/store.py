@@ -48,10 +48,10 @@ ON CONFLICT (symbol, time, seq) DO NOTHING
 MERGE_NEW_ORDERS = f"""
 INSERT INTO orders (symbol, order_id, user_id, client_order_id, side, type, time_in_force, price, qty,
                     quote_qty, status, executed_qty, cumulative_quote_qty, created_at, updated_at, seq,
-                    stop_price, trailing_delta)
+                    stop_price, trailing_delta, iceberg_qty)
 SELECT symbol, order_id, user_id, client_order_id, side, type, time_in_force, price, qty, quote_qty,
        status, executed_qty, cumulative_quote_qty, {_MS.format("created_ms")}, {_MS.format("updated_ms")},
-       seq, stop_price, trailing_delta
+       seq, stop_price, trailing_delta, iceberg_qty
 FROM {STAGED_ORDERS}
 WHERE created_ms IS NOT NULL
 ON CONFLICT (symbol, order_id, created_at) DO UPDATE

@@ -77,6 +77,7 @@ _REASONS: dict[int, tuple[int, str]] = {
     Reason.WOULD_TAKE: (NEW_ORDER_REJECTED, "Order would immediately match and take."),
     Reason.INVALID_STOP_PRICE: (FILTER_FAILURE, "Filter failure: PRICE_FILTER"),
     Reason.WOULD_TRIGGER: (NEW_ORDER_REJECTED, "Stop price would trigger immediately."),
+    Reason.INVALID_ICEBERG_QTY: (NEW_ORDER_REJECTED, "Unsupported order combination"),
     Reason.UNKNOWN_ORDER: (CANCEL_REJECTED, "Unknown order sent."),
     Reason.ORDER_NOT_OWNED: (CANCEL_REJECTED, "Unknown order sent."),
 }

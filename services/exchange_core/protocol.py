@@ -64,6 +64,7 @@ def command_from_proto(msg: cpb.Command, ts: int) -> Command:
             ts,
             p.stop_price,
             p.trailing_delta,
+            p.iceberg_qty,
         )
     if kind == "cancel_order":
         c = msg.cancel_order

@@ -66,7 +66,7 @@ def order_json(stored: StoredOrder) -> JsonObject:
         "clientOrderId": s.client_order_id,
         **_state_json(market, s),
         "stopPrice": price_str(market, s.stop_price),
-        "icebergQty": qty_str(market, 0),
+        "icebergQty": qty_str(market, s.iceberg_qty),
         "time": s.time,
         "updateTime": s.update_time,
         "isWorking": is_working(s),
@@ -89,6 +89,7 @@ def cancel_json(cancelled: CancelledOrder) -> JsonObject:
         "transactTime": cancelled.transact_time,
         **_state_json(market, s),
         **({"stopPrice": price_str(market, s.stop_price)} if s.stop_price else {}),
+        **({"icebergQty": qty_str(market, s.iceberg_qty)} if s.iceberg_qty else {}),
         "selfTradePreventionMode": StpMode(s.stp_mode).name,
     }
 
@@ -132,6 +133,8 @@ def new_order_json(placed: PlacedOrder) -> JsonObject:
         body["stopPrice"] = price_str(market, s.stop_price)
     if s.trailing_delta:
         body["trailingDelta"] = s.trailing_delta
+    if s.iceberg_qty:
+        body["icebergQty"] = qty_str(market, s.iceberg_qty)
     if placed.resp_type == "FULL":
         body["fills"] = [
             {

@@ -32,9 +32,11 @@ from gateway.context import GatewayContext
 from gateway.results import CancelledOrder, PlacedOrder, StoredOrder, StoredTrade, placed_order
 from gateway.tradetimes import trades_between
 from gateway.validation import (
+    MAX_NUM_ICEBERG_ORDERS,
     STOP_MARKET_TYPES,
     OrderRequest,
     client_order_id,
+    filter_failure,
     int_param,
     market_of,
     parse_new_order,
@@ -89,6 +91,8 @@ class OrderService:
         market = req.market
         symbol = market.symbol
         self.ctx.statuses.ensure_trading(symbol)
+        if req.iceberg_qty:
+            await self._check_iceberg_count(user_id, symbol)
         order_id = await self._next_order_id(symbol)
         asset, amount = await self._reservation(req)
         if amount > MAX_AMOUNT:
@@ -118,6 +122,7 @@ class OrderService:
             req.client_order_id,
             stop_price=req.stop_price,
             trailing_delta=req.trailing_delta,
+            iceberg_qty=req.iceberg_qty,
         )
         batch = await self._submit(symbol, f"o{user_id}:{order_id}", command, started)
         rejected = next(
@@ -126,6 +131,19 @@ class OrderService:
         if rejected is not None:
             raise reason_error(rejected.reason)
         return placed_order(market, order_id, req.resp_type, batch)
+
+    async def _check_iceberg_count(self, user_id: int, symbol: str) -> None:
+        """MAX_NUM_ICEBERG_ORDERS: -1013 when the user already has that many open iceberg orders in
+        the market (counted from the open orders settlement keeps; concurrent placements of one
+        user may pass it together, as they may pass a balance check at Binance's edge)."""
+        members = await redisio.smembers(self.ctx.redis, self.ctx.keys.open_orders(user_id))
+        fields = [m.decode() for m in members if m.decode().startswith(f"{symbol}:")]
+        if len(fields) < MAX_NUM_ICEBERG_ORDERS:
+            return
+        raws = await self.ctx.redis.hmget(self.ctx.keys.orders(user_id), fields)
+        icebergs = sum(1 for raw in raws if raw and OrderRecord.decode(raw).iceberg_qty)
+        if icebergs >= MAX_NUM_ICEBERG_ORDERS:
+            raise filter_failure("MAX_NUM_ICEBERG_ORDERS")
 
     async def cancel(self, user_id: int, params: dict[str, str]) -> CancelledOrder:
         """DELETE /api/v3/order."""

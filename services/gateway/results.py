@@ -79,6 +79,6 @@ def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.Event
     order = OrderRecord(
         order_id, a.client_order_id, a.side, a.order_type, a.time_in_force, a.price, a.quantity,
         a.quote_quantity, a.stp_mode, first_ts, status, executed, executed_quote, first_ts,
-        stop_price=a.stop_price, trailing_delta=a.trailing_delta,
+        stop_price=a.stop_price, trailing_delta=a.trailing_delta, iceberg_qty=a.iceberg_qty,
     )  # fmt: skip
     return PlacedOrder(market, resp_type, order, tuple(fills))

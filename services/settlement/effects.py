@@ -48,6 +48,7 @@ class OrderInfo:
     stop_price: int = 0
     triggered: int = 0
     trailing_delta: int = 0
+    iceberg_qty: int = 0
 
     def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> str:
         """The stored order state (exchange_core.records.OrderRecord, encoded)."""
@@ -55,7 +56,7 @@ class OrderInfo:
             self.order_id, self.client_order_id, self.side, self.order_type, self.time_in_force,
             self.price, self.quantity, self.quote_quantity, self.stp_mode, self.time, status,
             executed, executed_quote, update_time, self.stop_price, self.triggered,
-            self.trailing_delta,
+            self.trailing_delta, self.iceberg_qty,
         ).encode()  # fmt: skip
 
     @classmethod
@@ -64,7 +65,7 @@ class OrderInfo:
         return cls(
             r.order_id, user_id, r.client_order_id, r.side, r.order_type, r.time_in_force,
             r.price, r.quantity, r.quote_quantity, r.stp_mode, r.time, r.executed,
-            r.executed_quote, r.stop_price, r.triggered, r.trailing_delta,
+            r.executed_quote, r.stop_price, r.triggered, r.trailing_delta, r.iceberg_qty,
         )  # fmt: skip
 
 
@@ -126,7 +127,7 @@ class Effects:
         info = OrderInfo(
             e.order_id, e.user_id, e.client_order_id, e.side, e.order_type, e.time_in_force,
             e.price, e.quantity, e.quote_quantity, e.stp_mode, e.ts, stop_price=e.stop_price,
-            trailing_delta=e.trailing_delta,
+            trailing_delta=e.trailing_delta, iceberg_qty=e.iceberg_qty,
         )  # fmt: skip
         self.known[e.order_id] = info
         fx = self.user(e.user_id)

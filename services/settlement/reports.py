@@ -46,7 +46,7 @@ def execution_report(
         "q": from_units(info.quantity, b),
         "p": from_units(info.price, q),
         "P": from_units(info.stop_price, q),
-        "F": from_units(0, b),
+        "F": from_units(info.iceberg_qty, b),
         "g": -1,
         "C": "",
         "x": execution,

@@ -1,0 +1,121 @@
+"""Iceberg orders through the running order path with real clients (ccxt and python-binance,
+changed only in their base URL): `icebergQty` accepted and echoed, only the tip in the depth, the
+tip replenished from the hidden rest, the ICEBERG_PARTS and MAX_NUM_ICEBERG_ORDERS filters.
+
+The module runs its own stack with one market, BTCUSDT (tick 0.01, step 0.00001, min notional 5).
+"""
+
+import asyncio
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from binance.exceptions import BinanceAPIException  # type: ignore[import-untyped]
+
+from launcher.stack import Stack, running_stack
+from tests import services
+from tests.client import Trader, sign_up
+from tests.e2e.test_clients import binance_client, ccxt_exchange
+
+SYMBOL = "BTCUSDT"
+
+
+@pytest.fixture(scope="module")
+def stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
+    prefix = services.new_prefix()
+    try:
+        with running_stack(pg_dsn, prefix, [SYMBOL]) as s:
+            yield s
+    finally:
+        asyncio.run(services.delete_prefix(prefix))
+
+
+def asks_at(trader: Trader, price: str) -> Decimal:
+    """The depth's quantity at ask `price` (0 when the level is absent)."""
+    depth = trader.call("GET", "/api/v3/depth", symbol=SYMBOL, limit=20)
+    return sum((Decimal(q) for p, q in depth["asks"] if Decimal(p) == Decimal(price)), Decimal(0))
+
+
+def wait_for(check: Any, seconds: float = 20.0) -> None:
+    """Poll `check()` until it is true (the depth snapshot follows the engine asynchronously)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)
+
+
+def test_exchange_info_allows_icebergs_with_their_filters(stack: Stack) -> None:
+    trader = sign_up(stack.url)
+    info = trader.http.get(f"{stack.url}/api/v3/exchangeInfo", params={"symbol": SYMBOL}).json()
+    symbol = info["symbols"][0]
+    assert symbol["icebergAllowed"] is True
+    filters = {f["filterType"]: f for f in symbol["filters"]}
+    assert filters["ICEBERG_PARTS"] == {"filterType": "ICEBERG_PARTS", "limit": 10}
+    assert filters["MAX_NUM_ICEBERG_ORDERS"]["maxNumIcebergOrders"] == 5
+
+
+def test_ccxt_iceberg_shows_its_tip_and_replenishes(stack: Stack) -> None:
+    trader = sign_up(stack.url)
+    exchange = ccxt_exchange(stack.url, trader.api_key, trader.secret)
+    try:
+        exchange.load_markets()
+        order = exchange.create_order("BTC/USDT", "limit", "sell", 0.01, 31000, {"icebergQty": 0.002})
+        assert order["info"]["icebergQty"] == "0.00200000" and order["status"] == "open"
+        # The whole quantity is reserved; only the tip is in the book.
+        assert trader.balances()["BTC"] == ("0.49000000", "0.01000000")
+        wait_for(lambda: asks_at(trader, "31000") == Decimal("0.002"))
+
+        taker = sign_up(stack.url)
+        fill = taker.call("POST", "/api/v3/order", symbol=SYMBOL, side="BUY", type="MARKET", quantity="0.003")
+        assert fill["status"] == "FILLED"
+        assert [(f["price"], f["qty"]) for f in fill["fills"]] == [
+            ("31000.00000000", "0.00200000"),
+            ("31000.00000000", "0.00100000"),
+        ]
+        # A fresh tip of 0.002 from the hidden rest, 0.001 of it taken: 0.001 shows.
+        wait_for(lambda: asks_at(trader, "31000") == Decimal("0.001"))
+        fetched = exchange.fetch_order(order["id"], "BTC/USDT")
+        assert (fetched["status"], fetched["filled"], fetched["info"]["icebergQty"]) == (
+            "open", 0.003, "0.00200000"
+        )  # fmt: skip
+        exchange.cancel_order(order["id"], "BTC/USDT")
+        assert trader.balances()["BTC"] == ("0.49700000", "0.00000000")
+        wait_for(lambda: asks_at(trader, "31000") == 0)
+    finally:
+        exchange.close()
+
+
+def test_python_binance_iceberg_rules(stack: Stack) -> None:
+    trader = sign_up(stack.url)
+    client = binance_client(stack.url, trader.api_key, trader.secret)
+    base = {"symbol": SYMBOL, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "price": "20000.00"}
+    refusals = [
+        ({"quantity": "0.011", "icebergQty": "0.001"}, -1013, "Filter failure: ICEBERG_PARTS"),
+        ({"quantity": "0.002", "icebergQty": "0.002"}, -2010, "IcebergQty exceeds QTY."),
+        ({"quantity": "0.002", "icebergQty": "0.001", "timeInForce": "IOC"}, -2010,
+         "Unsupported order combination"),
+        ({"quantity": "0.002", "icebergQty": "0.000001"}, -1013, "Filter failure: LOT_SIZE"),
+        ({"quantity": "0.002", "icebergQty": "0.001", "type": "MARKET", "timeInForce": None, "price": None},
+         -1106, "Parameter 'icebergQty' sent when not required."),
+    ]  # fmt: skip
+    try:
+        for extra, code, msg in refusals:
+            params = {k: v for k, v in {**base, **extra}.items() if v is not None}
+            with pytest.raises(BinanceAPIException) as refused:
+                client.create_order(**params)
+            assert (refused.value.code, refused.value.message) == (code, msg)
+        placed = [client.create_order(**base, quantity="0.002", icebergQty="0.001") for _ in range(5)]
+        assert all(p["icebergQty"] == "0.00100000" for p in placed)
+        order = client.get_order(symbol=SYMBOL, orderId=placed[0]["orderId"])
+        assert (order["icebergQty"], order["origQty"]) == ("0.00100000", "0.00200000")
+        with pytest.raises(BinanceAPIException) as sixth:
+            client.create_order(**base, quantity="0.002", icebergQty="0.001")
+        assert (sixth.value.code, sixth.value.message) == (-1013, "Filter failure: MAX_NUM_ICEBERG_ORDERS")
+        plain = client.create_order(**base, quantity="0.002")  # not an iceberg: not counted
+        assert "icebergQty" not in plain
+        trader.call("DELETE", "/api/v3/openOrders", symbol=SYMBOL)
+        assert trader.balances()["USDT"][1] == "0.00000000"
+    finally:
+        client.close_connection()
