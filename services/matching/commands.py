@@ -105,4 +105,38 @@ class CancelAll(Record):
         self.ts = ts
 
 
-Command = PlaceOrder | CancelOrder | CancelAll
+class AmendOrder(Record):
+    """Reduce the quantity of one open order of `user_id`, keeping its place in the queue; found by
+    `order_id`, or by `client_order_id` when it is 0. `quantity` is its new quantity (base units),
+    `new_client_order_id` its new client order id (empty: unchanged)."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "symbol",
+        "user_id",
+        "order_id",
+        "client_order_id",
+        "new_client_order_id",
+        "quantity",
+        "ts",
+    )
+
+    def __init__(
+        self,
+        symbol: str,
+        user_id: int,
+        order_id: int,
+        client_order_id: str,
+        new_client_order_id: str,
+        quantity: int,
+        ts: int = 0,
+    ) -> None:
+        self.symbol = symbol
+        self.user_id = user_id
+        self.order_id = order_id
+        self.client_order_id = client_order_id
+        self.new_client_order_id = new_client_order_id
+        self.quantity = quantity
+        self.ts = ts
+
+
+Command = PlaceOrder | CancelOrder | CancelAll | AmendOrder

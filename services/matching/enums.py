@@ -70,6 +70,7 @@ class Reason(IntEnum):
     INVALID_STOP_PRICE = 115
     INVALID_TRAILING_DELTA = 116
     INVALID_ICEBERG_QTY = 117
+    QUANTITY_NOT_REDUCED = 118
     # risk
     INSUFFICIENT_RESERVE = 201
     # matching

@@ -305,6 +305,70 @@ class OrderDone(Record):
         self.release = release
 
 
+class OrderAmended(Record):
+    """An open order's quantity reduced in place (docs/matching.md, AmendOrder): `quantity` its new
+    quantity, `remaining` its quantity left, `release` the reservation given back now."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "seq",
+        "ts",
+        "order_id",
+        "user_id",
+        "client_order_id",
+        "orig_client_order_id",
+        "side",
+        "quantity",
+        "remaining",
+        "release",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        orig_client_order_id: str,
+        side: int,
+        quantity: int,
+        remaining: int,
+        release: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.user_id = user_id
+        self.client_order_id = client_order_id
+        self.orig_client_order_id = orig_client_order_id
+        self.side = side
+        self.quantity = quantity
+        self.remaining = remaining
+        self.release = release
+
+
+class AmendRejected(Record):
+    """An AmendOrder refused: nothing changed but the seq."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("seq", "ts", "order_id", "user_id", "client_order_id", "reason")
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        reason: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.user_id = user_id
+        self.client_order_id = client_order_id
+        self.reason = reason
+
+
 class BookDelta(Record):
     """New total quantity (base units) at each price level one command changed; 0 = level gone."""
 
@@ -333,4 +397,6 @@ Event = (
     | OrderDone
     | BookDelta
     | OrderTriggered
+    | OrderAmended
+    | AmendRejected
 )

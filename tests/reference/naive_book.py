@@ -12,13 +12,15 @@ the step/tick arithmetic of the spec (`npts`, the spending cap) is done where th
 
 from dataclasses import dataclass
 
-from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
+from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
 from matching.enums import OrderStatus, OrderType, Reason, Side, StpMode, TimeInForce
 from matching.events import (
+    AmendRejected,
     BookDelta,
     CancelRejected,
     Event,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderDone,
     OrderExpired,
@@ -122,6 +124,8 @@ class NaiveBook:
             self._cancel(command)
         elif isinstance(command, CancelAll):
             self._cancel_all(command)
+        elif isinstance(command, AmendOrder):
+            self._amend(command)
         else:
             raise TypeError(f"not a command: {command!r}")
         self._emit_delta()
@@ -716,7 +720,7 @@ class NaiveBook:
         else:
             self._cancel_resting(order)
 
-    def _find(self, c: CancelOrder) -> _Order | None:
+    def _find(self, c: CancelOrder | AmendOrder) -> _Order | None:
         """By order id; by (user, client id) when the order id is 0. An empty client id finds nothing."""
         open_orders = self.orders + self.waiting
         if c.order_id != 0:
@@ -728,6 +732,77 @@ class NaiveBook:
         else:
             matches = []
         return matches[0] if matches else None
+
+    # ------------------------------------------------------------------ AmendOrder
+
+    def _amend(self, c: AmendOrder) -> None:
+        """docs/matching.md "AmendOrder": checks 1-4, then the order shrinks where it is."""
+        order = self._find(c)
+        reason = self._amend_refusal(c, order)
+        if reason != Reason.NONE or order is None:
+            self._out.append(
+                AmendRejected(
+                    seq=self._next_seq(),
+                    ts=self._ts,
+                    order_id=c.order_id,
+                    user_id=c.user_id,
+                    client_order_id=c.client_order_id,
+                    reason=reason,
+                )
+            )
+            return
+        removed = order.filled + order.remaining - c.quantity
+        if order in self.orders:
+            visible = order.remaining - order.hidden
+            order.remaining -= removed
+            order.hidden = order.remaining - min(visible, order.remaining)
+            self._touched.add((order.side, order.price))
+        else:
+            order.remaining -= removed
+        if order.side == Side.SELL:
+            release = removed
+        else:
+            release = min(order.reserve_left, self._notional(order.price, removed))
+        order.reserve_left -= release
+        orig = order.client_order_id
+        if c.new_client_order_id:
+            order.client_order_id = c.new_client_order_id
+        self._out.append(
+            OrderAmended(
+                seq=self._next_seq(),
+                ts=self._ts,
+                order_id=order.order_id,
+                user_id=order.user_id,
+                client_order_id=order.client_order_id,
+                orig_client_order_id=orig,
+                side=order.side,
+                quantity=c.quantity,
+                remaining=order.remaining,
+                release=release,
+            )
+        )
+
+    def _amend_refusal(self, c: AmendOrder, order: _Order | None) -> int:
+        if c.symbol != self.spec.symbol:
+            return Reason.UNKNOWN_MARKET
+        if order is None:
+            return Reason.UNKNOWN_ORDER
+        if order.user_id != c.user_id:
+            return Reason.ORDER_NOT_OWNED
+        if c.quantity <= 0 or c.quantity <= order.filled:
+            return Reason.INVALID_QUANTITY
+        if c.quantity % self.spec.step_units:
+            return Reason.QUANTITY_OFF_STEP
+        if c.quantity < self.spec.min_qty_units:
+            return Reason.QUANTITY_BELOW_MIN
+        if c.quantity >= order.filled + order.remaining:
+            return Reason.QUANTITY_NOT_REDUCED
+        new = c.new_client_order_id
+        if new and new != order.client_order_id:
+            mine = [o for o in self.orders + self.waiting if o.user_id == c.user_id]
+            if any(o.client_order_id == new for o in mine):
+                return Reason.DUPLICATE_CLIENT_ORDER_ID
+        return Reason.NONE
 
     def _cancel_all(self, c: CancelAll) -> None:
         """Symbol, then "has open orders"; cancels the user's orders in ascending order id."""
