@@ -11,7 +11,8 @@ accepted in an earlier batch gets a row without them (None, `created_ms` None in
 writer then updates the cumulative fields of the row that batch wrote, and derives
 PARTIALLY_FILLED/FILLED of a fill from the stored quantity. So the writer keeps no per-order
 memory between batches and a restart needs no reload. Rejected orders were never accepted and
-get no row (as on Binance); cancels and expiries end with the order's OrderDone.
+get no row (as on Binance); cancels and expiries end with the order's OrderDone. An amendment
+(OrderAmended) sets the quantity and client id of the row, which the writer then stores too.
 """
 
 from typing import Any
@@ -110,6 +111,15 @@ class HistoryRows:
                 row[STATUS] = d.status
                 row[EXECUTED] = d.filled
                 row[EXECUTED_QUOTE] = d.filled_quote
+                row[UPDATED] = event.ts
+                row[SEQ] = event.seq
+            elif kind == "order_amended":
+                m = event.order_amended
+                row = orders.get((symbol, m.order_id))
+                if row is None:
+                    row = orders[(symbol, m.order_id)] = _bare_row(symbol, m.order_id, m.user_id)
+                row[CLIENT_ID] = m.client_order_id
+                row[QTY] = m.quantity
                 row[UPDATED] = event.ts
                 row[SEQ] = event.seq
             elif kind == "trade":

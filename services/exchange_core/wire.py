@@ -12,10 +12,12 @@ from typing import Final
 
 from exchange_proto import events_pb2 as epb
 from matching.events import (
+    AmendRejected,
     BookDelta,
     CancelRejected,
     Event,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderDone,
     OrderExpired,
@@ -35,6 +37,8 @@ EVENT_FIELD: Final[dict[type[Event], str]] = {
     OrderDone: "order_done",
     BookDelta: "book_delta",
     OrderTriggered: "order_triggered",
+    OrderAmended: "order_amended",
+    AmendRejected: "amend_rejected",
 }
 
 

@@ -9,7 +9,7 @@ from exchange_core.markets import Market
 from exchange_core.records import OrderRecord
 from exchange_core.units import from_units
 from gateway.responses import JsonObject
-from gateway.results import CancelledOrder, PlacedOrder, StoredOrder, StoredTrade
+from gateway.results import AmendedOrder, CancelledOrder, PlacedOrder, StoredOrder, StoredTrade
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
 ORDER_LIST_ID = -1
@@ -92,6 +92,32 @@ def cancel_json(cancelled: CancelledOrder) -> JsonObject:
         **({"icebergQty": qty_str(market, s.iceberg_qty)} if s.iceberg_qty else {}),
         "selfTradePreventionMode": StpMode(s.stp_mode).name,
     }
+
+
+def amend_json(amended: AmendedOrder) -> JsonObject:
+    """PUT /api/v3/order/amend/keepPriority (and order.amend.keepPriority) for the amended order."""
+    market, s = amended.market, amended.order
+    order: JsonObject = {
+        "symbol": market.symbol,
+        "orderId": s.order_id,
+        "orderListId": ORDER_LIST_ID,
+        "origClientOrderId": amended.orig_client_order_id,
+        "clientOrderId": s.client_order_id,
+        "price": price_str(market, s.price),
+        "qty": qty_str(market, s.quantity),
+        "executedQty": qty_str(market, s.executed),
+        "preventedQty": qty_str(market, 0),
+        "quoteOrderQty": quote_str(market, s.quote_quantity),
+        "cumulativeQuoteQty": quote_str(market, s.executed_quote),
+        "status": OrderStatus(s.status).name,
+        "timeInForce": TimeInForce(s.time_in_force).name,
+        "type": OrderType(s.order_type).name,
+        "side": Side(s.side).name,
+        "workingTime": placed_working_time(s) if not s.triggered else s.triggered,
+        **({"icebergQty": qty_str(market, s.iceberg_qty)} if s.iceberg_qty else {}),
+        "selfTradePreventionMode": StpMode(s.stp_mode).name,
+    }
+    return {"transactTime": amended.transact_time, "executionId": amended.execution_id, "amendedOrder": order}
 
 
 def trade_json(stored: StoredTrade) -> JsonObject:

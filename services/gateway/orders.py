@@ -9,6 +9,7 @@ orphan sweeper relies on that bound to release reservations whose command never 
 import itertools
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 from exchange_core import redisio
 from exchange_core.clock import now_ms
@@ -18,8 +19,10 @@ from exchange_core.errors import (
     MANDATORY_PARAM_EMPTY_OR_MALFORMED,
     NEW_ORDER_REJECTED,
     NO_SUCH_ORDER,
+    ORDER_AMEND_REJECTED,
     TIMEOUT,
     ApiError,
+    amend_error,
     reason_error,
 )
 from exchange_core.ledger import MAX_AMOUNT, DuplicateClientOrderId, InsufficientFunds
@@ -29,20 +32,30 @@ from exchange_core.records import OrderRecord, TradeRecord
 from exchange_core.submitguard import SUBMIT_GUARD_MS
 from exchange_proto import events_pb2 as epb
 from gateway.context import GatewayContext
-from gateway.results import CancelledOrder, PlacedOrder, StoredOrder, StoredTrade, placed_order
+from gateway.results import (
+    AmendedOrder,
+    CancelledOrder,
+    PlacedOrder,
+    StoredOrder,
+    StoredTrade,
+    placed_order,
+)
 from gateway.tradetimes import trades_between
 from gateway.validation import (
     MAX_NUM_ICEBERG_ORDERS,
     STOP_MARKET_TYPES,
     OrderRequest,
+    check_lot,
     client_order_id,
+    decimal_units,
     filter_failure,
     int_param,
     market_of,
+    missing,
     parse_new_order,
     time_param,
 )
-from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
+from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
 from matching.enums import OrderType, Side
 
 # Order ids are taken from the market's counter in blocks: unique, increasing per gateway.
@@ -164,6 +177,32 @@ class OrderService:
         if state is None:
             raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
         return CancelledOrder(market, state, cancel_id, batch.events[0].ts)
+
+    async def amend(self, user_id: int, params: dict[str, str]) -> AmendedOrder:
+        """PUT /api/v3/order/amend/keepPriority: reduce an open order's quantity to `newQty`, keeping
+        its place in the queue (docs/matching.md, AmendOrder). -1102 without newQty, -1013 LOT_SIZE,
+        -2038 for the engine's refusals (exchange_core.errors.amend_error)."""
+        market = market_of(params, self.ctx.markets)
+        if not params.get("newQty"):
+            raise missing("newQty")
+        quantity = decimal_units(params, "newQty", market.base.decimals)
+        check_lot(market, quantity, "LOT_SIZE")
+        order_id = await self._order_id(user_id, market, params)
+        if order_id is None:
+            raise ApiError(ORDER_AMEND_REJECTED, UNKNOWN_ORDER_MSG)
+        new_id = client_order_id(params)
+        command = AmendOrder(market.symbol, user_id, order_id, "", new_id, quantity)
+        batch = await self._submit(market.symbol, f"m{order_id}:{new_id}", command)
+        event = next(e for e in batch.events if e.WhichOneof("kind") in ("order_amended", "amend_rejected"))
+        if event.WhichOneof("kind") == "amend_rejected":
+            raise amend_error(event.amend_rejected.reason)
+        amended = event.order_amended
+        state = await self._state(user_id, market.symbol, order_id)
+        if state is None:
+            raise ApiError(ORDER_AMEND_REJECTED, UNKNOWN_ORDER_MSG)
+        # The stored state may not show the amendment yet: its quantity and client id do.
+        record = replace(state, quantity=amended.quantity, client_order_id=amended.client_order_id)
+        return AmendedOrder(market, record, amended.orig_client_order_id, event.ts, event.seq)
 
     async def cancel_all(self, user_id: int, params: dict[str, str]) -> list[CancelledOrder]:
         """DELETE /api/v3/openOrders: every open order of the user in one market."""

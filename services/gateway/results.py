@@ -35,6 +35,19 @@ class CancelledOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class AmendedOrder:
+    """An order whose quantity an amendment reduced (keeping its priority): its state with the new
+    quantity and client order id, the client order id it had, the engine's time for it and the
+    amendment's event seq (Binance's executionId)."""
+
+    market: Market
+    order: OrderRecord
+    orig_client_order_id: str
+    transact_time: int
+    execution_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Fill:
     """One trade of a new order as taker; the commission is in units of `commission_asset`."""
 

@@ -13,6 +13,7 @@ from exchange_core.records import OrderRecord, TradeRecord
 from matching import (
     Event,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderDone,
     OrderExpired,
@@ -119,6 +120,8 @@ class Effects:
             self._ended(e)
         elif isinstance(e, OrderTriggered):
             self._triggered(e)
+        elif isinstance(e, OrderAmended):
+            self._amended(e)
 
     def _spent_asset(self, side: int) -> str:
         return self.spec.quote if side == Side.BUY else self.spec.base
@@ -167,6 +170,29 @@ class Effects:
                 ts=e.ts,
             )
         )
+
+    def _amended(self, e: OrderAmended) -> None:
+        """An order reduced in place: the released funds back to free, its state with the new
+        quantity and client order id (claimed for the gateway's lookups), a REPLACED report."""
+        fx = self.user(e.user_id)
+        asset = self._spent_asset(e.side)
+        fx.balance(e.seq, asset, "locked", -e.release)
+        fx.balance(e.seq, asset, "free", e.release)
+        info = self.known.get(e.order_id)
+        if info is None:
+            return
+        info.quantity = e.quantity
+        info.client_order_id = e.client_order_id
+        status = OrderStatus.PARTIALLY_FILLED if info.executed else OrderStatus.NEW
+        self._order_state(fx, e.seq, info, status, info.executed, info.executed_quote, e.ts, True)
+        seq, state, is_open, _ = fx.orders[info.order_id]
+        fx.orders[info.order_id] = (seq, state, is_open, e.client_order_id)
+        fx.reports.append(
+            execution_report(
+                self.market, info, execution="REPLACED", status=status, executed=info.executed,
+                executed_quote=info.executed_quote, ts=e.ts, orig_client_order_id=e.orig_client_order_id,
+            )
+        )  # fmt: skip
 
     def _trade(self, t: Trade) -> None:
         spec = self.spec

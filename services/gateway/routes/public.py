@@ -59,6 +59,7 @@ def symbol_info(market: Market, status: TradingStatus = TradingStatus.TRADING) -
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": True,
         "cancelReplaceAllowed": True,
+        "amendAllowed": True,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": [

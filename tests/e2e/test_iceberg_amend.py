@@ -1,6 +1,8 @@
-"""Iceberg orders through the running order path with real clients (ccxt and python-binance,
-changed only in their base URL): `icebergQty` accepted and echoed, only the tip in the depth, the
-tip replenished from the hidden rest, the ICEBERG_PARTS and MAX_NUM_ICEBERG_ORDERS filters.
+"""Iceberg orders and amend-keeping-priority through the running order path with real clients
+(ccxt and python-binance, changed only in their base URL): `icebergQty` accepted and echoed, only
+the tip in the depth, the tip replenished from the hidden rest, the ICEBERG_PARTS and
+MAX_NUM_ICEBERG_ORDERS filters; `PUT order/amend/keepPriority` reducing an order in its place in
+the queue and giving its funds back.
 
 The module runs its own stack with one market, BTCUSDT (tick 0.01, step 0.00001, min notional 5).
 """
@@ -118,4 +120,48 @@ def test_python_binance_iceberg_rules(stack: Stack) -> None:
         trader.call("DELETE", "/api/v3/openOrders", symbol=SYMBOL)
         assert trader.balances()["USDT"][1] == "0.00000000"
     finally:
+        client.close_connection()
+
+
+def test_amend_keeps_priority_and_releases_the_removed_quantity(stack: Stack) -> None:
+    first, second, taker = sign_up(stack.url), sign_up(stack.url), sign_up(stack.url)
+    sell = {"symbol": SYMBOL, "side": "SELL", "type": "LIMIT", "timeInForce": "GTC", "price": "32000.00"}
+    ahead = first.call("POST", "/api/v3/order", **sell, quantity="0.005", newClientOrderId="ahead")
+    second.call("POST", "/api/v3/order", **sell, quantity="0.005")
+    exchange = ccxt_exchange(stack.url, first.api_key, first.secret)
+    client = binance_client(stack.url, first.api_key, first.secret)
+    try:
+        # ccxt has no spot amend method: its signed request to the path, as a bot would send it.
+        amended = exchange.request(
+            "order/amend/keepPriority", ["private"], "PUT",
+            {"symbol": SYMBOL, "orderId": ahead["orderId"], "newQty": "0.002"},
+        )  # fmt: skip
+        order = amended["amendedOrder"]
+        assert (order["orderId"], order["origClientOrderId"], order["qty"], order["status"]) == (
+            ahead["orderId"], "ahead", "0.00200000", "NEW"
+        )  # fmt: skip
+        assert order["clientOrderId"] != "ahead" and amended["transactTime"] > 0
+        assert first.balances()["BTC"] == ("0.49800000", "0.00200000")
+        wait_for(lambda: asks_at(first, "32000") == Decimal("0.007"))
+        for params, code, msg in [
+            ({"orderId": ahead["orderId"], "newQty": "0.002"}, -2038,
+             "Order amend (quantity increase) is not supported."),
+            ({"orderId": 10**12, "newQty": "0.001"}, -2038, "Unknown order sent."),
+            ({"orderId": ahead["orderId"], "newQty": "0.0000001"}, -1013, "Filter failure: LOT_SIZE"),
+        ]:  # fmt: skip
+            with pytest.raises(BinanceAPIException) as refused:
+                client._put("order/amend/keepPriority", True, data={"symbol": SYMBOL, **params})
+            assert (refused.value.code, refused.value.message) == (code, msg)
+
+        fill = taker.call("POST", "/api/v3/order", symbol=SYMBOL, side="BUY", type="MARKET", quantity="0.003")
+        assert [f["qty"] for f in fill["fills"]] == ["0.00200000", "0.00100000"]  # the amended one first
+        done = first.call("GET", "/api/v3/order", symbol=SYMBOL, orderId=ahead["orderId"])
+        assert (done["status"], done["origQty"], done["executedQty"]) == (
+            "FILLED",
+            "0.00200000",
+            "0.00200000",
+        )
+        assert first.balances()["BTC"] == ("0.49800000", "0.00000000")
+    finally:
+        exchange.close()
         client.close_connection()
