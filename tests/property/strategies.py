@@ -6,7 +6,7 @@ self-trade prevention triggers; some commands are deliberately bad.
 
 from hypothesis import strategies as st
 
-from matching import Command, OrderType, PlaceOrder, Side, StpMode, TimeInForce
+from matching import AmendOrder, Command, OrderType, PlaceOrder, Side, StpMode, TimeInForce
 from tests.corehelpers import SYMBOL, cancel, cancel_all, stop
 
 USERS = st.integers(1, 4)
@@ -88,6 +88,11 @@ def commands(draw: st.DrawFn, max_size: int = 60) -> list[Command]:
         if roll < 7 or next_id == 1:
             out.append(draw(place_order(next_id)))
             next_id += 1
+        elif roll < 8 and draw(st.booleans()):
+            quantity = draw(st.integers(0, 12))  # the new quantity: often a reduction
+            out.append(
+                AmendOrder(SYMBOL, draw(USERS), draw(st.integers(1, next_id)), "", draw(CIDS), quantity)
+            )
         elif roll < 9:
             if draw(st.booleans()):
                 out.append(cancel(draw(USERS), oid=draw(st.integers(1, next_id))))

@@ -15,6 +15,7 @@ from matching import (
     Event,
     MatchingEngine,
     OrderAccepted,
+    OrderAmended,
     OrderDone,
     OrderExpired,
     OrderTriggered,
@@ -66,6 +67,13 @@ class Ledger:
         self.spent[buyer_order] += t.quote_quantity
         self.spent[seller_order] += t.quantity
 
+    def amended(self, e: OrderAmended) -> None:
+        """Part of the reservation released at once: it counts as spent for the order's end."""
+        user, asset, _ = self.reserved[e.order_id]
+        self.locked[(user, asset)] -= e.release
+        self.free[(user, asset)] += e.release
+        self.spent[e.order_id] += e.release
+
     def done(self, e: OrderDone) -> None:
         user, asset, reserve = self.reserved.pop(e.order_id)
         assert reserve == self.spent.pop(e.order_id, 0) + e.release, "reservation not spent or released"
@@ -80,6 +88,8 @@ class Ledger:
                 self.trade(e)
             elif isinstance(e, OrderDone):
                 self.done(e)
+            elif isinstance(e, OrderAmended):
+                self.amended(e)
         assert all(v >= 0 for v in self.locked.values()), "locked funds went negative"
 
     def total(self, asset: str) -> int:
@@ -181,6 +191,9 @@ def run_checked(cmds: list[Command]) -> tuple[MatchingEngine, list[list[Event]]]
             check_sizes(c, events)
             if any(isinstance(e, OrderAccepted) for e in events) and c.quantity:
                 originals[c.order_id] = c.quantity
+        for e in events:
+            if isinstance(e, OrderAmended):  # its quantity is now the amended one
+                originals[e.order_id] = e.quantity
         for o in engine.orders.values():
             assert o.filled + o.remaining == originals[o.order_id]
     for user in range(1, 5):

@@ -1,6 +1,7 @@
 """What settlement makes of events: ledger operations and Binance user-data payloads."""
 
 from exchange_core.markets import Asset, Market
+from gateway.grpcapi import convert
 from matching import AmendOrder, MatchingEngine, OrderType, Side, StpMode
 from settlement.effects import Effects, OrderInfo
 from tests.corehelpers import SPEC, cancel, limit, market, stop
@@ -87,3 +88,4 @@ def test_an_iceberg_reports_its_iceberg_quantity_and_an_amendment_is_replaced_wi
     _, state, is_open, claimed = fx.users[7].orders[1]
     assert (is_open, claimed) == (1, "b")
     assert (known[1].quantity, OrderInfo.from_state(7, state).iceberg_qty) == (6, 4)
+    assert convert.execution_report(reports[1]).iceberg_qty == "4"  # gRPC's ExecutionReport too
