@@ -133,3 +133,10 @@ def test_snapshot_keeps_the_hidden_part_and_the_queue() -> None:
     assert restored.depth(5) == engine.depth(5) == ([], [(150, 65)])
     command = limit(4, 9, BUY, 150, 100)
     assert restored.apply(command) == engine.apply(command)
+
+
+def test_a_snapshot_written_before_icebergs_restores_with_none() -> None:
+    version_2 = b'[2,"TSTUSD",3,0,0,[[1,7,"",2,150,5,0,0,5,1,1,0,4]],[]]'
+    engine = MatchingEngine.restore(SPEC, version_2)
+    assert engine.state().orders == ((1, 7, "", SELL, 150, 5, 0, 0, 5, 1, 1, 0, 4, 0, 0),)
+    assert engine.depth(5) == ([], [(150, 5)])
