@@ -20,6 +20,7 @@ from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import Trader, sign_up
 from tests.e2e.test_clients import binance_client, ccxt_exchange
+from tests.wsapi_client import WsApiClient, sign
 
 SYMBOL = "BTCUSDT"
 
@@ -165,3 +166,49 @@ def test_amend_keeps_priority_and_releases_the_removed_quantity(stack: Stack) ->
     finally:
         exchange.close()
         client.close_connection()
+
+
+def test_ws_api_places_an_iceberg_and_amends_it_with_a_replaced_report(stack: Stack) -> None:
+    trader = sign_up(stack.url)
+
+    async def scenario() -> None:
+        client = await WsApiClient.open(stack.url.replace("http://", "ws://") + "/ws-api/v3")
+        try:
+            subscribed = await client.call(
+                "userDataStream.subscribe.signature", sign(trader.api_key, trader.secret, {})
+            )
+            assert subscribed["status"] == 200
+            order = {"symbol": SYMBOL, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                     "price": "21000.00", "quantity": "0.004", "icebergQty": "0.001",
+                     "newClientOrderId": "ws-ice"}  # fmt: skip
+            placed = await client.call("order.place", sign(trader.api_key, trader.secret, order))
+            assert placed["status"] == 200 and placed["result"]["icebergQty"] == "0.00100000"
+            order_id = placed["result"]["orderId"]
+            params = {
+                "symbol": SYMBOL,
+                "orderId": order_id,
+                "newQty": "0.003",
+                "newClientOrderId": "ws-ice-2",
+            }
+            amended = await client.call(
+                "order.amend.keepPriority", sign(trader.api_key, trader.secret, params)
+            )
+            assert amended["status"] == 200, amended
+            result = amended["result"]["amendedOrder"]
+            names = ("qty", "clientOrderId", "origClientOrderId", "icebergQty")
+            assert [result[n] for n in names] == ["0.00300000", "ws-ice-2", "ws-ice", "0.00100000"]
+            while True:
+                frame = await client.next_unmatched(20.0)
+                event = frame.get("event", {})
+                if event.get("e") == "executionReport" and event.get("x") == "REPLACED":
+                    break
+            assert (event["i"], event["q"], event["F"], event["c"], event["C"]) == (
+                order_id, "0.00300000", "0.00100000", "ws-ice-2", "ws-ice"
+            )  # fmt: skip
+            assert Decimal(trader.balances()["USDT"][1]) == Decimal("63")  # 0.003 at 21000 still locked
+            by_new_id = trader.call("GET", "/api/v3/order", symbol=SYMBOL, origClientOrderId="ws-ice-2")
+            assert (by_new_id["orderId"], by_new_id["origQty"]) == (order_id, "0.00300000")
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
