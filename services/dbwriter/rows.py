@@ -120,6 +120,9 @@ class HistoryRows:
                     row = orders[(symbol, m.order_id)] = _bare_row(symbol, m.order_id, m.user_id)
                 row[CLIENT_ID] = m.client_order_id
                 row[QTY] = m.quantity
+                row[STATUS] = PARTIALLY_FILLED if m.filled else NEW
+                row[EXECUTED] = m.filled
+                row[EXECUTED_QUOTE] = m.filled_quote
                 row[UPDATED] = event.ts
                 row[SEQ] = event.seq
             elif kind == "trade":

@@ -56,7 +56,7 @@ from gateway.validation import (
     time_param,
 )
 from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
-from matching.enums import OrderType, Side
+from matching.enums import OrderStatus, OrderType, Side
 
 # Order ids are taken from the market's counter in blocks: unique, increasing per gateway.
 ORDER_ID_BLOCK = 100
@@ -200,8 +200,15 @@ class OrderService:
         state = await self._state(user_id, market.symbol, order_id)
         if state is None:
             raise ApiError(ORDER_AMEND_REJECTED, UNKNOWN_ORDER_MSG)
-        # The stored state may not show the amendment yet: its quantity and client id do.
-        record = replace(state, quantity=amended.quantity, client_order_id=amended.client_order_id)
+        # The stored state may not show the amendment yet: the engine's event does.
+        record = replace(
+            state,
+            quantity=amended.quantity,
+            client_order_id=amended.client_order_id,
+            executed=amended.filled,
+            executed_quote=amended.filled_quote,
+            status=OrderStatus.PARTIALLY_FILLED if amended.filled else OrderStatus.NEW,
+        )
         return AmendedOrder(market, record, amended.orig_client_order_id, event.ts, event.seq)
 
     async def cancel_all(self, user_id: int, params: dict[str, str]) -> list[CancelledOrder]:

@@ -350,6 +350,8 @@ class MatchingEngine:
                 order.side,
                 c.quantity,
                 order.remaining * step,
+                order.filled * step,
+                order.filled_quote,
                 release,
             )
         )

@@ -307,7 +307,8 @@ class OrderDone(Record):
 
 class OrderAmended(Record):
     """An open order's quantity reduced in place (docs/matching.md, AmendOrder): `quantity` its new
-    quantity, `remaining` its quantity left, `release` the reservation given back now."""
+    quantity, `remaining` its quantity left, `filled` and `filled_quote` its cumulative fills,
+    `release` the reservation given back now."""
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "seq",
@@ -319,6 +320,8 @@ class OrderAmended(Record):
         "side",
         "quantity",
         "remaining",
+        "filled",
+        "filled_quote",
         "release",
     )
 
@@ -333,6 +336,8 @@ class OrderAmended(Record):
         side: int,
         quantity: int,
         remaining: int,
+        filled: int,
+        filled_quote: int,
         release: int,
     ) -> None:
         self.seq = seq
@@ -344,6 +349,8 @@ class OrderAmended(Record):
         self.side = side
         self.quantity = quantity
         self.remaining = remaining
+        self.filled = filled
+        self.filled_quote = filled_quote
         self.release = release
 
 

@@ -183,14 +183,14 @@ class Effects:
             return
         info.quantity = e.quantity
         info.client_order_id = e.client_order_id
-        status = OrderStatus.PARTIALLY_FILLED if info.executed else OrderStatus.NEW
-        self._order_state(fx, e.seq, info, status, info.executed, info.executed_quote, e.ts, True)
+        status = OrderStatus.PARTIALLY_FILLED if e.filled else OrderStatus.NEW
+        self._order_state(fx, e.seq, info, status, e.filled, e.filled_quote, e.ts, True)
         seq, state, is_open, _ = fx.orders[info.order_id]
         fx.orders[info.order_id] = (seq, state, is_open, e.client_order_id)
         fx.reports.append(
             execution_report(
-                self.market, info, execution="REPLACED", status=status, executed=info.executed,
-                executed_quote=info.executed_quote, ts=e.ts, orig_client_order_id=e.orig_client_order_id,
+                self.market, info, execution="REPLACED", status=status, executed=e.filled,
+                executed_quote=e.filled_quote, ts=e.ts, orig_client_order_id=e.orig_client_order_id,
             )
         )  # fmt: skip
 

@@ -778,6 +778,8 @@ class NaiveBook:
                 side=order.side,
                 quantity=c.quantity,
                 remaining=order.remaining,
+                filled=order.filled,
+                filled_quote=order.filled_quote,
                 release=release,
             )
         )

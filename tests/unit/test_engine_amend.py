@@ -29,7 +29,7 @@ def test_an_amended_order_keeps_its_place_and_releases_what_it_no_longer_needs()
     engine.apply(limit(2, 8, BUY, 150, 5))
     events = engine.apply(amend(7, 1, 4, new_cid="b", ts=9))
     assert events == [
-        OrderAmended(events[0].seq, 9, 1, 7, "b", "a", BUY, 4, 4, 6 * 150),
+        OrderAmended(events[0].seq, 9, 1, 7, "b", "a", BUY, 4, 4, 0, 0, 6 * 150),
         BookDelta(events[1].seq, 9, ((150, 9),), ()),
     ]
     assert engine.client_ids.keys() == {(7, "b")}
@@ -70,5 +70,5 @@ def test_an_iceberg_tip_shrinks_only_below_it_and_a_waiting_stop_can_be_amended(
     assert engine.apply(amend(7, 1, 20))[1] == BookDelta(6, 0, (), ((150, 20),))
     engine.apply(stop(2, 7, SELL, OrderType.STOP_LOSS, 140, 10))
     events = engine.apply(amend(7, 2, 6))
-    assert events == [OrderAmended(events[0].seq, 0, 2, 7, "", "", SELL, 6, 6, 4)]
+    assert events == [OrderAmended(events[0].seq, 0, 2, 7, "", "", SELL, 6, 6, 0, 0, 4)]
     assert engine.state().triggers[0][7] == 6
