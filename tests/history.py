@@ -2,7 +2,6 @@
 as evt:{SYMBOL} entries, and what the database should then hold (an independent model)."""
 
 import random
-from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +56,7 @@ def random_commands(spec: MarketSpec, n: int, seed: int, t0: int = T0) -> list[C
         user = rng.randint(1, 6)
         roll = rng.random()
         if roll < 0.04 and owners:
-            amended = rng.choice(list(owners))
+            amended = rng.choice(list(owners)[-8:])  # a recent order: likely still open
             half = max(spec.min_qty_units, sizes[amended] // 2 // spec.step_units * spec.step_units)
             commands.append(AmendOrder(spec.symbol, owners[amended], amended, "", f"a{oid}", half, ts))
             continue
@@ -125,7 +124,7 @@ def expected_orders(run: Run) -> dict[int, tuple[object, ...]]:
     state: dict[int, tuple[int, int, int, int, int]] = {}  # status, executed, quote, updated, seq
     for e in run.events:
         if isinstance(e, OrderAccepted):
-            static[e.order_id] = copy(e)  # an amendment changes the copy, not the run's event
+            static[e.order_id] = OrderAccepted(*e.values())  # a copy: an amendment changes it
             state[e.order_id] = (OrderStatus.NEW, 0, 0, e.ts, e.seq)
         elif isinstance(e, Trade):
             for oid, filled, quote in (
