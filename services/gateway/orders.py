@@ -192,7 +192,7 @@ class OrderService:
             raise ApiError(ORDER_AMEND_REJECTED, UNKNOWN_ORDER_MSG)
         new_id = client_order_id(params)
         command = AmendOrder(market.symbol, user_id, order_id, "", new_id, quantity)
-        batch = await self._submit(market.symbol, f"m{order_id}:{new_id}", command)
+        batch = await self._submit(market.symbol, f"m{user_id}:{order_id}", command)
         event = next(e for e in batch.events if e.WhichOneof("kind") in ("order_amended", "amend_rejected"))
         if event.WhichOneof("kind") == "amend_rejected":
             raise amend_error(event.amend_rejected.reason)
