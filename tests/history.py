@@ -7,12 +7,14 @@ from typing import Any
 
 from exchange_core.wire import encode_batch, encode_event
 from matching import (
+    AmendOrder,
     CancelOrder,
     Command,
     Event,
     MarketSpec,
     MatchingEngine,
     OrderAccepted,
+    OrderAmended,
     OrderDone,
     OrderStatus,
     OrderType,
@@ -40,17 +42,24 @@ class Run:
 
 
 def random_commands(spec: MarketSpec, n: int, seed: int, t0: int = T0) -> list[Command]:
-    """`n` commands near a mid price: limits (GTC, IOC, FOK), stop-limits (some trailing), markets
-    by quantity and by quote amount, cancels; a few users; timestamps rising by 0-20 s."""
+    """`n` commands near a mid price: limits (GTC, IOC, FOK; some GTC ones icebergs), stop-limits
+    (some trailing), markets by quantity and by quote amount, cancels, amendments halving an
+    order's quantity; a few users; timestamps rising by 0-20 s."""
     rng = random.Random(seed)
     mid = 30_000 * 10**spec.quote_decimals // spec.tick_units * spec.tick_units
     ts = t0
     commands: list[Command] = []
     owners: dict[int, int] = {}
+    sizes: dict[int, int] = {}
     for oid in range(1, n + 1):
         ts += rng.randrange(0, 20_000)
         user = rng.randint(1, 6)
         roll = rng.random()
+        if roll < 0.04 and owners:
+            amended = rng.choice(list(owners)[-8:])  # a recent order: likely still open
+            half = max(spec.min_qty_units, sizes[amended] // 2 // spec.step_units * spec.step_units)
+            commands.append(AmendOrder(spec.symbol, owners[amended], amended, "", f"a{oid}", half, ts))
+            continue
         if roll < 0.15 and owners:
             victim = rng.choice(list(owners))
             commands.append(CancelOrder(spec.symbol, owners[victim], victim, "", ts))
@@ -63,7 +72,10 @@ def random_commands(spec: MarketSpec, n: int, seed: int, t0: int = T0) -> list[C
             reserve = spec.notional(price, qty) if side == Side.BUY else qty
             order = PlaceOrder(spec.symbol, oid, user, side, OrderType.LIMIT, tif, price, qty, 0, reserve,
                                StpMode.NONE, f"c{oid}", ts)  # fmt: skip
+            if tif == TimeInForce.GTC and rng.random() < 0.3:
+                order.iceberg_qty = max(spec.min_qty_units, qty // 4 // spec.step_units * spec.step_units)
             owners[oid] = user
+            sizes[oid] = qty
         elif roll < 0.86:
             # A stop-limit a little beyond the market (some trail instead): waits, may trigger.
             away = rng.randint(2, 10) * spec.tick_units
@@ -73,6 +85,7 @@ def random_commands(spec: MarketSpec, n: int, seed: int, t0: int = T0) -> list[C
             order = PlaceOrder(spec.symbol, oid, user, side, OrderType.STOP_LOSS_LIMIT, TimeInForce.GTC, stop,
                                qty, 0, reserve, StpMode.NONE, f"c{oid}", ts, stop, trailing)  # fmt: skip
             owners[oid] = user
+            sizes[oid] = qty
         elif roll < 0.92:
             reserve = spec.notional(mid * 2, qty) if side == Side.BUY else qty
             order = PlaceOrder(spec.symbol, oid, user, side, OrderType.MARKET, TimeInForce.GTC, 0, qty, 0,
@@ -105,12 +118,13 @@ def run_engine(spec: MarketSpec, commands: list[Command], seed: int) -> Run:
 def expected_orders(run: Run) -> dict[int, tuple[object, ...]]:
     """Each accepted order's row as the orders table should hold it after all of `run`:
     (user, client id, side, type, tif, price, qty, quote qty, status, executed, executed quote,
-    created ms, updated ms, seq, stop price, trailing delta)."""
+    created ms, updated ms, seq, stop price, trailing delta, iceberg qty); an amendment sets its
+    quantity and client id."""
     static: dict[int, OrderAccepted] = {}
     state: dict[int, tuple[int, int, int, int, int]] = {}  # status, executed, quote, updated, seq
     for e in run.events:
         if isinstance(e, OrderAccepted):
-            static[e.order_id] = e
+            static[e.order_id] = OrderAccepted(*e.values())  # a copy: an amendment changes it
             state[e.order_id] = (OrderStatus.NEW, 0, 0, e.ts, e.seq)
         elif isinstance(e, Trade):
             for oid, filled, quote in (
@@ -122,12 +136,17 @@ def expected_orders(run: Run) -> dict[int, tuple[object, ...]]:
                 state[oid] = (status, filled, quote, e.ts, e.seq)
         elif isinstance(e, OrderDone):
             state[e.order_id] = (e.status, e.filled, e.filled_quote, e.ts, e.seq)
+        elif isinstance(e, OrderAmended):
+            static[e.order_id].quantity = e.quantity
+            static[e.order_id].client_order_id = e.client_order_id
+            status = OrderStatus.PARTIALLY_FILLED if e.filled else OrderStatus.NEW
+            state[e.order_id] = (status, e.filled, e.filled_quote, e.ts, e.seq)
     out: dict[int, tuple[object, ...]] = {}
     for oid, a in static.items():
         status, executed, quote, updated, seq = state[oid]
         static_fields = (a.user_id, a.client_order_id, a.side, a.order_type, a.time_in_force, a.price)
         sizes = (a.quantity, a.quote_quantity)
-        stops = (a.stop_price, a.trailing_delta)
+        stops = (a.stop_price, a.trailing_delta, a.iceberg_qty)
         out[oid] = (*static_fields, *sizes, int(status), executed, quote, a.ts, updated, seq, *stops)
     return out
 
@@ -179,7 +198,7 @@ async def stored_history(conn: Any, symbol: str) -> tuple[list[tuple[Any, ...]],
     orders = await conn.fetch(
         "SELECT order_id, user_id, client_order_id, side, type, time_in_force, price, qty, quote_qty,"
         " status, executed_qty, cumulative_quote_qty, (extract(epoch FROM created_at) * 1000)::bigint,"
-        " (extract(epoch FROM updated_at) * 1000)::bigint, seq, stop_price, trailing_delta"
+        " (extract(epoch FROM updated_at) * 1000)::bigint, seq, stop_price, trailing_delta, iceberg_qty"
         " FROM orders WHERE symbol = $1",
         symbol,
     )

@@ -11,7 +11,8 @@ accepted in an earlier batch gets a row without them (None, `created_ms` None in
 writer then updates the cumulative fields of the row that batch wrote, and derives
 PARTIALLY_FILLED/FILLED of a fill from the stored quantity. So the writer keeps no per-order
 memory between batches and a restart needs no reload. Rejected orders were never accepted and
-get no row (as on Binance); cancels and expiries end with the order's OrderDone.
+get no row (as on Binance); cancels and expiries end with the order's OrderDone. An amendment
+(OrderAmended) sets the quantity and client id of the row, which the writer then stores too.
 """
 
 from typing import Any
@@ -59,6 +60,7 @@ ORDER_COLUMNS: dict[str, str] = {
     "seq": "bigint",
     "stop_price": "bigint",  # 0: not a stop order
     "trailing_delta": "integer",  # basis points; 0: not trailing
+    "iceberg_qty": "bigint",  # 0: not an iceberg order
 }
 # Positions in an order row.
 CLIENT_ID, QTY, CREATED, STATUS, EXECUTED, EXECUTED_QUOTE, UPDATED, SEQ = 3, 8, 10, 11, 12, 13, 14, 15
@@ -98,7 +100,7 @@ class HistoryRows:
                 orders[(symbol, a.order_id)] = [
                     symbol, a.order_id, a.user_id, a.client_order_id, a.side, a.order_type, a.time_in_force,
                     a.price, a.quantity, a.quote_quantity, ts, NEW, 0, 0, ts, event.seq, a.stop_price,
-                    a.trailing_delta,
+                    a.trailing_delta, a.iceberg_qty,
                 ]  # fmt: skip
             elif kind == "order_done":
                 d = event.order_done
@@ -109,6 +111,18 @@ class HistoryRows:
                 row[STATUS] = d.status
                 row[EXECUTED] = d.filled
                 row[EXECUTED_QUOTE] = d.filled_quote
+                row[UPDATED] = event.ts
+                row[SEQ] = event.seq
+            elif kind == "order_amended":
+                m = event.order_amended
+                row = orders.get((symbol, m.order_id))
+                if row is None:
+                    row = orders[(symbol, m.order_id)] = _bare_row(symbol, m.order_id, m.user_id)
+                row[CLIENT_ID] = m.client_order_id
+                row[QTY] = m.quantity
+                row[STATUS] = PARTIALLY_FILLED if m.filled else NEW
+                row[EXECUTED] = m.filled
+                row[EXECUTED_QUOTE] = m.filled_quote
                 row[UPDATED] = event.ts
                 row[SEQ] = event.seq
             elif kind == "trade":
@@ -158,6 +172,7 @@ def _bare_row(symbol: str, order_id: int, user_id: int) -> OrderRow:
         0,
         0,
         0,
+        None,
         None,
         None,
     ]

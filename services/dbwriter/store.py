@@ -48,22 +48,25 @@ ON CONFLICT (symbol, time, seq) DO NOTHING
 MERGE_NEW_ORDERS = f"""
 INSERT INTO orders (symbol, order_id, user_id, client_order_id, side, type, time_in_force, price, qty,
                     quote_qty, status, executed_qty, cumulative_quote_qty, created_at, updated_at, seq,
-                    stop_price, trailing_delta)
+                    stop_price, trailing_delta, iceberg_qty)
 SELECT symbol, order_id, user_id, client_order_id, side, type, time_in_force, price, qty, quote_qty,
        status, executed_qty, cumulative_quote_qty, {_MS.format("created_ms")}, {_MS.format("updated_ms")},
-       seq, stop_price, trailing_delta
+       seq, stop_price, trailing_delta, iceberg_qty
 FROM {STAGED_ORDERS}
 WHERE created_ms IS NOT NULL
 ON CONFLICT (symbol, order_id, created_at) DO UPDATE
-SET status = EXCLUDED.status, executed_qty = EXCLUDED.executed_qty,
+SET status = EXCLUDED.status, executed_qty = EXCLUDED.executed_qty, qty = EXCLUDED.qty,
+    client_order_id = EXCLUDED.client_order_id,
     cumulative_quote_qty = EXCLUDED.cumulative_quote_qty, updated_at = EXCLUDED.updated_at, seq = EXCLUDED.seq
 WHERE orders.seq < EXCLUDED.seq
 """
 
 MERGE_KNOWN_ORDERS = f"""
 UPDATE orders AS o
-SET status = COALESCE(s.status, CASE WHEN o.qty > 0 AND s.executed_qty >= o.qty
+SET status = COALESCE(s.status, CASE WHEN COALESCE(s.qty, o.qty) > 0
+                                          AND s.executed_qty >= COALESCE(s.qty, o.qty)
                                      THEN {FILLED} ELSE {PARTIALLY_FILLED} END),
+    qty = COALESCE(s.qty, o.qty), client_order_id = COALESCE(s.client_order_id, o.client_order_id),
     executed_qty = s.executed_qty, cumulative_quote_qty = s.cumulative_quote_qty,
     updated_at = {_MS.format("s.updated_ms")}, seq = s.seq
 FROM {STAGED_ORDERS} AS s

@@ -55,6 +55,7 @@ CANCEL_REJECTED = -2011
 NO_SUCH_ORDER = -2013
 BAD_API_KEY_FMT = -2014
 REJECTED_MBX_KEY = -2015
+ORDER_AMEND_REJECTED = -2038
 
 INSUFFICIENT_BALANCE_MSG = "Account has insufficient balance for requested action."
 
@@ -77,9 +78,22 @@ _REASONS: dict[int, tuple[int, str]] = {
     Reason.WOULD_TAKE: (NEW_ORDER_REJECTED, "Order would immediately match and take."),
     Reason.INVALID_STOP_PRICE: (FILTER_FAILURE, "Filter failure: PRICE_FILTER"),
     Reason.WOULD_TRIGGER: (NEW_ORDER_REJECTED, "Stop price would trigger immediately."),
+    Reason.INVALID_ICEBERG_QTY: (NEW_ORDER_REJECTED, "Unsupported order combination"),
     Reason.UNKNOWN_ORDER: (CANCEL_REJECTED, "Unknown order sent."),
     Reason.ORDER_NOT_OWNED: (CANCEL_REJECTED, "Unknown order sent."),
 }
+
+
+def amend_error(reason: int) -> ApiError:
+    """The client-facing error for an engine rejection of an amendment (-2038 where Binance's
+    matching engine refuses it, the filter failures as for new orders)."""
+    if reason in (Reason.UNKNOWN_ORDER, Reason.ORDER_NOT_OWNED):
+        return ApiError(ORDER_AMEND_REJECTED, "Unknown order sent.")
+    if reason == Reason.QUANTITY_NOT_REDUCED:
+        return ApiError(ORDER_AMEND_REJECTED, "Order amend (quantity increase) is not supported.")
+    if reason == Reason.DUPLICATE_CLIENT_ORDER_ID:
+        return ApiError(ORDER_AMEND_REJECTED, "Duplicate order sent.")
+    return reason_error(reason)
 
 
 def reason_error(reason: int) -> ApiError:

@@ -10,13 +10,14 @@ from exchange_core import tracing
 from exchange_core.wire import EVENT_FIELD
 from exchange_proto import commands_pb2 as cpb
 from exchange_proto import events_pb2 as epb
-from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
+from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
 from matching.events import BookDelta, Event
 
 _COMMAND_FIELD: dict[type[Command], str] = {
     PlaceOrder: "place_order",
     CancelOrder: "cancel_order",
     CancelAll: "cancel_all",
+    AmendOrder: "amend_order",
 }
 
 _EVENT_CLASS = {name: cls for cls, name in EVENT_FIELD.items()}
@@ -64,12 +65,18 @@ def command_from_proto(msg: cpb.Command, ts: int) -> Command:
             ts,
             p.stop_price,
             p.trailing_delta,
+            p.iceberg_qty,
         )
     if kind == "cancel_order":
         c = msg.cancel_order
         return CancelOrder(c.symbol, c.user_id, c.order_id, c.client_order_id, ts)
     if kind == "cancel_all":
         return CancelAll(msg.cancel_all.symbol, msg.cancel_all.user_id, ts)
+    if kind == "amend_order":
+        a = msg.amend_order
+        return AmendOrder(
+            a.symbol, a.user_id, a.order_id, a.client_order_id, a.new_client_order_id, a.quantity, ts
+        )
     raise ProtocolError("command message holds no command")
 
 

@@ -4,12 +4,13 @@ hash, its trade sets) and what the gateway reads back.
 Both are compact JSON objects of integers with single-letter keys (decimals are made at the edge,
 from each asset's precision). This module is the one definition of those keys: `encode` writes
 the bytes settlement has always written, `decode` reads them back, including states written
-before stop orders existed (no "sp", "tr", "td": 0).
+before stop orders existed (no "sp", "tr", "td": 0) and before iceberg orders (no "iq": 0).
 
 Order state keys: i order id, c client order id, S side, t order type, f time in force, p price,
 q quantity, qq quote quantity, stp self-trade prevention mode, T creation time, st status,
 x executed quantity, xq executed quote, u update time, sp stop price, tr trigger time (0 while a
-stop order waits), td trailing delta. The enums are matching.enums' values.
+stop order waits), td trailing delta, iq iceberg quantity (0: not an iceberg order). The
+enums are matching.enums' values.
 
 Trade keys: id trade id, o order id, p price, q quantity, qq quote quantity, fee fee (units of
 fa), fa fee asset, T time, b the user bought, m the user was the maker.
@@ -44,6 +45,7 @@ class OrderRecord:
     stop_price: int = 0
     triggered: int = 0
     trailing_delta: int = 0
+    iceberg_qty: int = 0
 
     def encode(self) -> str:
         return _encode(self, ORDER_KEYS)
@@ -77,14 +79,33 @@ class TradeRecord:
 
 
 # Each field's stored key, in the stored order (the order of the fields).
-ORDER_KEYS = ("i", "c", "S", "t", "f", "p", "q", "qq", "stp", "T", "st", "x", "xq", "u", "sp", "tr", "td")
+ORDER_KEYS = (
+    "i",
+    "c",
+    "S",
+    "t",
+    "f",
+    "p",
+    "q",
+    "qq",
+    "stp",
+    "T",
+    "st",
+    "x",
+    "xq",
+    "u",
+    "sp",
+    "tr",
+    "td",
+    "iq",
+)
 TRADE_KEYS = ("id", "o", "p", "q", "qq", "fee", "fa", "T", "b", "m")
 _FIELDS = {
     OrderRecord: tuple(f.name for f in fields(OrderRecord)),
     TradeRecord: tuple(f.name for f in fields(TradeRecord)),
 }
 # Keys a record may lack (written before they existed): their fields' defaults.
-_OPTIONAL: dict[str, Any] = {"sp": 0, "tr": 0, "td": 0}
+_OPTIONAL: dict[str, Any] = {"sp": 0, "tr": 0, "td": 0, "iq": 0}
 assert all(len(_FIELDS[c]) == len(k) for c, k in ((OrderRecord, ORDER_KEYS), (TradeRecord, TRADE_KEYS)))
 
 

@@ -12,10 +12,12 @@ from typing import Final
 
 from exchange_proto import events_pb2 as epb
 from matching.events import (
+    AmendRejected,
     BookDelta,
     CancelRejected,
     Event,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderDone,
     OrderExpired,
@@ -35,6 +37,8 @@ EVENT_FIELD: Final[dict[type[Event], str]] = {
     OrderDone: "order_done",
     BookDelta: "book_delta",
     OrderTriggered: "order_triggered",
+    OrderAmended: "order_amended",
+    AmendRejected: "amend_rejected",
 }
 
 
@@ -120,7 +124,7 @@ def _values(e: Event) -> tuple[int | str, ...]:
         return (
             e.order_id, e.user_id, e.client_order_id, e.side, e.order_type, e.time_in_force,
             e.price, e.quantity, e.quote_quantity, e.reserve, e.stp_mode, e.stop_price,
-            e.trailing_delta,
+            e.trailing_delta, e.iceberg_qty,
         )  # fmt: skip
     if isinstance(e, OrderDone):
         return (
@@ -135,7 +139,7 @@ def _check_field_order() -> None:
     """`_values` must list fields exactly as the generated descriptors number them."""
     samples: dict[type, Event] = {
         Trade: Trade(*range(1, 18)),
-        OrderAccepted: OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        OrderAccepted: OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
         OrderDone: OrderDone(1, 2, 3, 4, "c", 6, 7, 8, 9, 10),
         OrderCancelled: OrderCancelled(1, 2, 3, 4, "c", 6),
     }

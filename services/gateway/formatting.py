@@ -9,7 +9,7 @@ from exchange_core.markets import Market
 from exchange_core.records import OrderRecord
 from exchange_core.units import from_units
 from gateway.responses import JsonObject
-from gateway.results import CancelledOrder, PlacedOrder, StoredOrder, StoredTrade
+from gateway.results import AmendedOrder, CancelledOrder, PlacedOrder, StoredOrder, StoredTrade
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
 ORDER_LIST_ID = -1
@@ -66,7 +66,7 @@ def order_json(stored: StoredOrder) -> JsonObject:
         "clientOrderId": s.client_order_id,
         **_state_json(market, s),
         "stopPrice": price_str(market, s.stop_price),
-        "icebergQty": qty_str(market, 0),
+        "icebergQty": qty_str(market, s.iceberg_qty),
         "time": s.time,
         "updateTime": s.update_time,
         "isWorking": is_working(s),
@@ -89,8 +89,35 @@ def cancel_json(cancelled: CancelledOrder) -> JsonObject:
         "transactTime": cancelled.transact_time,
         **_state_json(market, s),
         **({"stopPrice": price_str(market, s.stop_price)} if s.stop_price else {}),
+        **({"icebergQty": qty_str(market, s.iceberg_qty)} if s.iceberg_qty else {}),
         "selfTradePreventionMode": StpMode(s.stp_mode).name,
     }
+
+
+def amend_json(amended: AmendedOrder) -> JsonObject:
+    """PUT /api/v3/order/amend/keepPriority (and order.amend.keepPriority) for the amended order."""
+    market, s = amended.market, amended.order
+    order: JsonObject = {
+        "symbol": market.symbol,
+        "orderId": s.order_id,
+        "orderListId": ORDER_LIST_ID,
+        "origClientOrderId": amended.orig_client_order_id,
+        "clientOrderId": s.client_order_id,
+        "price": price_str(market, s.price),
+        "qty": qty_str(market, s.quantity),
+        "executedQty": qty_str(market, s.executed),
+        "preventedQty": qty_str(market, 0),
+        "quoteOrderQty": quote_str(market, s.quote_quantity),
+        "cumulativeQuoteQty": quote_str(market, s.executed_quote),
+        "status": OrderStatus(s.status).name,
+        "timeInForce": TimeInForce(s.time_in_force).name,
+        "type": OrderType(s.order_type).name,
+        "side": Side(s.side).name,
+        "workingTime": placed_working_time(s) if not s.triggered else s.triggered,
+        **({"icebergQty": qty_str(market, s.iceberg_qty)} if s.iceberg_qty else {}),
+        "selfTradePreventionMode": StpMode(s.stp_mode).name,
+    }
+    return {"transactTime": amended.transact_time, "executionId": amended.execution_id, "amendedOrder": order}
 
 
 def trade_json(stored: StoredTrade) -> JsonObject:
@@ -132,6 +159,8 @@ def new_order_json(placed: PlacedOrder) -> JsonObject:
         body["stopPrice"] = price_str(market, s.stop_price)
     if s.trailing_delta:
         body["trailingDelta"] = s.trailing_delta
+    if s.iceberg_qty:
+        body["icebergQty"] = qty_str(market, s.iceberg_qty)
     if placed.resp_type == "FULL":
         body["fills"] = [
             {

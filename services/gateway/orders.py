@@ -9,6 +9,7 @@ orphan sweeper relies on that bound to release reservations whose command never 
 import itertools
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 from exchange_core import redisio
 from exchange_core.clock import now_ms
@@ -18,8 +19,10 @@ from exchange_core.errors import (
     MANDATORY_PARAM_EMPTY_OR_MALFORMED,
     NEW_ORDER_REJECTED,
     NO_SUCH_ORDER,
+    ORDER_AMEND_REJECTED,
     TIMEOUT,
     ApiError,
+    amend_error,
     reason_error,
 )
 from exchange_core.ledger import MAX_AMOUNT, DuplicateClientOrderId, InsufficientFunds
@@ -29,19 +32,31 @@ from exchange_core.records import OrderRecord, TradeRecord
 from exchange_core.submitguard import SUBMIT_GUARD_MS
 from exchange_proto import events_pb2 as epb
 from gateway.context import GatewayContext
-from gateway.results import CancelledOrder, PlacedOrder, StoredOrder, StoredTrade, placed_order
+from gateway.results import (
+    AmendedOrder,
+    CancelledOrder,
+    PlacedOrder,
+    StoredOrder,
+    StoredTrade,
+    placed_order,
+)
 from gateway.tradetimes import trades_between
 from gateway.validation import (
+    MAX_NUM_ICEBERG_ORDERS,
     STOP_MARKET_TYPES,
     OrderRequest,
+    check_lot,
     client_order_id,
+    decimal_units,
+    filter_failure,
     int_param,
     market_of,
+    missing,
     parse_new_order,
     time_param,
 )
-from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
-from matching.enums import OrderType, Side
+from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
+from matching.enums import OrderStatus, OrderType, Side
 
 # Order ids are taken from the market's counter in blocks: unique, increasing per gateway.
 ORDER_ID_BLOCK = 100
@@ -89,6 +104,8 @@ class OrderService:
         market = req.market
         symbol = market.symbol
         self.ctx.statuses.ensure_trading(symbol)
+        if req.iceberg_qty:
+            await self._check_iceberg_count(user_id, symbol)
         order_id = await self._next_order_id(symbol)
         asset, amount = await self._reservation(req)
         if amount > MAX_AMOUNT:
@@ -118,6 +135,7 @@ class OrderService:
             req.client_order_id,
             stop_price=req.stop_price,
             trailing_delta=req.trailing_delta,
+            iceberg_qty=req.iceberg_qty,
         )
         batch = await self._submit(symbol, f"o{user_id}:{order_id}", command, started)
         rejected = next(
@@ -126,6 +144,19 @@ class OrderService:
         if rejected is not None:
             raise reason_error(rejected.reason)
         return placed_order(market, order_id, req.resp_type, batch)
+
+    async def _check_iceberg_count(self, user_id: int, symbol: str) -> None:
+        """MAX_NUM_ICEBERG_ORDERS: -1013 when the user already has that many open iceberg orders in
+        the market (counted from the open orders settlement keeps; concurrent placements of one
+        user may pass it together, as they may pass a balance check at Binance's edge)."""
+        members = await redisio.smembers(self.ctx.redis, self.ctx.keys.open_orders(user_id))
+        fields = [m.decode() for m in members if m.decode().startswith(f"{symbol}:")]
+        if len(fields) < MAX_NUM_ICEBERG_ORDERS:
+            return
+        raws = await self.ctx.redis.hmget(self.ctx.keys.orders(user_id), fields)
+        icebergs = sum(1 for raw in raws if raw and OrderRecord.decode(raw).iceberg_qty)
+        if icebergs >= MAX_NUM_ICEBERG_ORDERS:
+            raise filter_failure("MAX_NUM_ICEBERG_ORDERS")
 
     async def cancel(self, user_id: int, params: dict[str, str]) -> CancelledOrder:
         """DELETE /api/v3/order."""
@@ -146,6 +177,39 @@ class OrderService:
         if state is None:
             raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
         return CancelledOrder(market, state, cancel_id, batch.events[0].ts)
+
+    async def amend(self, user_id: int, params: dict[str, str]) -> AmendedOrder:
+        """PUT /api/v3/order/amend/keepPriority: reduce an open order's quantity to `newQty`, keeping
+        its place in the queue (docs/matching.md, AmendOrder). -1102 without newQty, -1013 LOT_SIZE,
+        -2038 for the engine's refusals (exchange_core.errors.amend_error)."""
+        market = market_of(params, self.ctx.markets)
+        if not params.get("newQty"):
+            raise missing("newQty")
+        quantity = decimal_units(params, "newQty", market.base.decimals)
+        check_lot(market, quantity, "LOT_SIZE")
+        order_id = await self._order_id(user_id, market, params)
+        if order_id is None:
+            raise ApiError(ORDER_AMEND_REJECTED, UNKNOWN_ORDER_MSG)
+        new_id = client_order_id(params)
+        command = AmendOrder(market.symbol, user_id, order_id, "", new_id, quantity)
+        batch = await self._submit(market.symbol, f"m{user_id}:{order_id}", command)
+        event = next(e for e in batch.events if e.WhichOneof("kind") in ("order_amended", "amend_rejected"))
+        if event.WhichOneof("kind") == "amend_rejected":
+            raise amend_error(event.amend_rejected.reason)
+        amended = event.order_amended
+        state = await self._state(user_id, market.symbol, order_id)
+        if state is None:
+            raise ApiError(ORDER_AMEND_REJECTED, UNKNOWN_ORDER_MSG)
+        # The stored state may not show the amendment yet: the engine's event does.
+        record = replace(
+            state,
+            quantity=amended.quantity,
+            client_order_id=amended.client_order_id,
+            executed=amended.filled,
+            executed_quote=amended.filled_quote,
+            status=OrderStatus.PARTIALLY_FILLED if amended.filled else OrderStatus.NEW,
+        )
+        return AmendedOrder(market, record, amended.orig_client_order_id, event.ts, event.seq)
 
     async def cancel_all(self, user_id: int, params: dict[str, str]) -> list[CancelledOrder]:
         """DELETE /api/v3/openOrders: every open order of the user in one market."""

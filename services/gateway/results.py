@@ -35,6 +35,19 @@ class CancelledOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class AmendedOrder:
+    """An order whose quantity an amendment reduced (keeping its priority): its state with the new
+    quantity and client order id, the client order id it had, the engine's time for it and the
+    amendment's event seq (Binance's executionId)."""
+
+    market: Market
+    order: OrderRecord
+    orig_client_order_id: str
+    transact_time: int
+    execution_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Fill:
     """One trade of a new order as taker; the commission is in units of `commission_asset`."""
 
@@ -79,6 +92,6 @@ def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.Event
     order = OrderRecord(
         order_id, a.client_order_id, a.side, a.order_type, a.time_in_force, a.price, a.quantity,
         a.quote_quantity, a.stp_mode, first_ts, status, executed, executed_quote, first_ts,
-        stop_price=a.stop_price, trailing_delta=a.trailing_delta,
+        stop_price=a.stop_price, trailing_delta=a.trailing_delta, iceberg_qty=a.iceberg_qty,
     )  # fmt: skip
     return PlacedOrder(market, resp_type, order, tuple(fills))

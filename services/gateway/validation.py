@@ -16,6 +16,7 @@ from exchange_core.errors import (
     INVALID_SIDE,
     INVALID_TIF,
     MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+    NEW_ORDER_REJECTED,
     PARAM_NOT_REQUIRED,
     ApiError,
 )
@@ -36,7 +37,13 @@ SUPPORTED_TYPES = (
 )
 STOP_MARKET_TYPES = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
 STOP_LIMIT_TYPES = (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
-NOT_SUPPORTED_PARAMS = ("icebergQty", "strategyId", "strategyType")
+NOT_SUPPORTED_PARAMS = ("strategyId", "strategyType")
+ICEBERG_TYPES = (OrderType.LIMIT, OrderType.LIMIT_MAKER)
+# ICEBERG_PARTS and MAX_NUM_ICEBERG_ORDERS filters (Binance's usual values): an iceberg order has at
+# most ICEBERG_PARTS_LIMIT visible parts (ceil(quantity / icebergQty)); a user has at most
+# MAX_NUM_ICEBERG_ORDERS open iceberg orders per symbol.
+ICEBERG_PARTS_LIMIT = 10
+MAX_NUM_ICEBERG_ORDERS = 5
 # TRAILING_DELTA filter bounds, in basis points (Binance's usual values).
 MIN_TRAILING_DELTA = 10
 MAX_TRAILING_DELTA = 2000
@@ -133,13 +140,15 @@ class OrderRequest:
     resp_type: str
     stop_price: int = 0
     trailing_delta: int = 0
+    iceberg_qty: int = 0
 
 
 def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> OrderRequest:
     """Validate POST /api/v3/order parameters against the symbol's filters as exchangeInfo shows them.
     STOP_LOSS / TAKE_PROFIT take `quantity` and `stopPrice`; STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT
     take what LIMIT takes and `stopPrice`; `trailingDelta` (bips) makes either trail, `stopPrice`
-    then optional (-1013 TRAILING_DELTA outside [10, 2000]).
+    then optional (-1013 TRAILING_DELTA outside [10, 2000]). `icebergQty` makes a LIMIT or
+    LIMIT_MAKER order (GTC) an iceberg order (see `_iceberg_qty`).
 
     Raises ApiError with Binance's code: -1102 (missing), -1121 (symbol), -1117 (side), -1116 (type),
     -1106 (parameter not required), -1115 (timeInForce), -1100 (malformed decimal), -1111
@@ -220,6 +229,7 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
         check_lot(market, quantity, "LOT_SIZE")
         if not spec.min_notional_units <= spec.notional(price, quantity) <= max_notional_units(market):
             raise filter_failure("NOTIONAL")
+    iceberg_qty = _iceberg_qty(params, market, order_type, tif, quantity)
     stp_name = params.get("selfTradePreventionMode", "").upper()
     if stp_name and stp_name not in StpMode.__members__:
         raise ApiError(INVALID_PARAMETER, "Invalid data sent for a parameter.")
@@ -239,7 +249,30 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
         resp_type=resp_type,
         stop_price=stop_price,
         trailing_delta=trailing_delta,
+        iceberg_qty=iceberg_qty,
     )
+
+
+def _iceberg_qty(
+    params: dict[str, str], market: Market, order_type: OrderType, tif: TimeInForce, quantity: int
+) -> int:
+    """`icebergQty` in base units, 0 when not sent. Binance's answers: -1106 for a type other than
+    LIMIT and LIMIT_MAKER; -2010 "Unsupported order combination" with a time in force other than
+    GTC; -1013 LOT_SIZE off the grid or out of its bounds; -2010 "IcebergQty exceeds QTY." unless
+    below the quantity; -1013 ICEBERG_PARTS for more than ICEBERG_PARTS_LIMIT parts."""
+    if not params.get("icebergQty"):
+        return 0
+    if order_type not in ICEBERG_TYPES:
+        raise not_required("icebergQty")
+    if tif != TimeInForce.GTC:
+        raise ApiError(NEW_ORDER_REJECTED, "Unsupported order combination")
+    iceberg = decimal_units(params, "icebergQty", market.base.decimals)
+    check_lot(market, iceberg, "LOT_SIZE")
+    if iceberg >= quantity:
+        raise ApiError(NEW_ORDER_REJECTED, "IcebergQty exceeds QTY.")
+    if -(-quantity // iceberg) > ICEBERG_PARTS_LIMIT:
+        raise filter_failure("ICEBERG_PARTS")
+    return iceberg
 
 
 def _trailing_delta(params: dict[str, str], order_type: OrderType) -> int:

@@ -4,14 +4,16 @@ Imports nothing that does I/O, reads no clock and draws no random number. Rules:
 docs/matching.md.
 """
 
-from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
+from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
 from matching.engine import MatchingEngine
 from matching.enums import OrderStatus, OrderType, Reason, Side, StpMode, TimeInForce
 from matching.events import (
+    AmendRejected,
     BookDelta,
     CancelRejected,
     Event,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderDone,
     OrderExpired,
@@ -23,6 +25,8 @@ from matching.market import MarketSpec
 from matching.state import MarketState
 
 __all__ = [
+    "AmendOrder",
+    "AmendRejected",
     "BookDelta",
     "CancelAll",
     "CancelOrder",
@@ -33,6 +37,7 @@ __all__ = [
     "MarketState",
     "MatchingEngine",
     "OrderAccepted",
+    "OrderAmended",
     "OrderCancelled",
     "OrderDone",
     "OrderExpired",

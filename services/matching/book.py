@@ -23,7 +23,9 @@ class Order:
     `reserve_left` is in units of the asset the order spends. A stop order's `stop` is its stop
     price in ticks (0 for a trailing one without); a trailing stop order's `trail` is its delta in
     basis points, `active` 1 once it follows the price, `reference` its reference price in ticks
-    (0 while it has none). All 0 for other orders. `live` is True until the order leaves the book
+    (0 while it has none). All 0 for other orders. An iceberg order's `iceberg` is its largest
+    visible part in steps and `hidden` the part of `remaining` not visible in the book (both 0 for
+    other orders): its level counts `remaining - hidden`. `live` is True until the order leaves the book
     (or the trigger book); `prev` and `next` link it to its neighbours in its price level (None
     at the ends, and while it is not resting); `prev_mine` and `next_mine` link it to the other
     open orders of its user. `level` is the level it rests in and `owner` its user's `Owner`,
@@ -35,6 +37,8 @@ class Order:
         "client_order_id",
         "filled",
         "filled_quote",
+        "hidden",
+        "iceberg",
         "level",
         "live",
         "next",
@@ -89,6 +93,8 @@ class Order:
         self.trail = 0
         self.active = 0
         self.reference = 0
+        self.iceberg = 0
+        self.hidden = 0
         self.prev: Order | None = None
         self.next: Order | None = None
         self.prev_mine: Order | None = None
@@ -110,7 +116,7 @@ class Level:
         self.count = 0
 
     def append(self, order: Order) -> None:
-        """Put `order` at the back of the queue (its quantity and count included)."""
+        """Put `order` at the back of the queue (its visible quantity and count included)."""
         tail = self.tail
         if tail is None:
             self.head = order
@@ -119,8 +125,19 @@ class Level:
             order.prev = tail
         self.tail = order
         order.level = self
-        self.qty += order.remaining
+        self.qty += order.remaining - order.hidden
         self.count += 1
+
+    def to_back(self, order: Order) -> None:
+        """Move `order` (in this level) to the back of the queue; `qty` and `count` unchanged."""
+        if order.next is None:
+            return
+        self.unlink(order)
+        tail = self.tail
+        assert tail is not None
+        tail.next = order
+        order.prev = tail
+        self.tail = order
 
     def unlink(self, order: Order) -> None:
         """Take `order` (in this level) out of the queue; `qty` and `count` are the caller's."""

@@ -19,6 +19,8 @@ class PlaceOrder(Record):
     base for SELL. The core never spends beyond it and releases the rest when the order ends.
     `stop_price` (quote units per whole base unit) is the trigger of a stop order, else 0;
     `trailing_delta` (basis points) makes a stop order trail the price, else 0.
+    `iceberg_qty` (base units) makes a LIMIT or LIMIT_MAKER order an iceberg order showing at most
+    that much in the book, else 0.
     """
 
     FIELDS: ClassVar[tuple[str, ...]] = (
@@ -37,6 +39,7 @@ class PlaceOrder(Record):
         "ts",
         "stop_price",
         "trailing_delta",
+        "iceberg_qty",
     )
 
     def __init__(
@@ -56,6 +59,7 @@ class PlaceOrder(Record):
         ts: int = 0,
         stop_price: int = 0,
         trailing_delta: int = 0,
+        iceberg_qty: int = 0,
     ) -> None:
         self.symbol = symbol
         self.order_id = order_id
@@ -72,6 +76,7 @@ class PlaceOrder(Record):
         self.ts = ts
         self.stop_price = stop_price
         self.trailing_delta = trailing_delta
+        self.iceberg_qty = iceberg_qty
 
 
 class CancelOrder(Record):
@@ -100,4 +105,38 @@ class CancelAll(Record):
         self.ts = ts
 
 
-Command = PlaceOrder | CancelOrder | CancelAll
+class AmendOrder(Record):
+    """Reduce the quantity of one open order of `user_id`, keeping its place in the queue; found by
+    `order_id`, or by `client_order_id` when it is 0. `quantity` is its new quantity (base units),
+    `new_client_order_id` its new client order id (empty: unchanged)."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "symbol",
+        "user_id",
+        "order_id",
+        "client_order_id",
+        "new_client_order_id",
+        "quantity",
+        "ts",
+    )
+
+    def __init__(
+        self,
+        symbol: str,
+        user_id: int,
+        order_id: int,
+        client_order_id: str,
+        new_client_order_id: str,
+        quantity: int,
+        ts: int = 0,
+    ) -> None:
+        self.symbol = symbol
+        self.user_id = user_id
+        self.order_id = order_id
+        self.client_order_id = client_order_id
+        self.new_client_order_id = new_client_order_id
+        self.quantity = quantity
+        self.ts = ts
+
+
+Command = PlaceOrder | CancelOrder | CancelAll | AmendOrder

@@ -8,13 +8,15 @@ no I/O, reads no clock and draws no random number; the same commands always give
 from typing import Final
 
 from matching.book import NO_ASK, SPARE_OWNERS, BookSide, Level, Order, Owner
-from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
+from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
 from matching.enums import Reason
 from matching.events import (
+    AmendRejected,
     BookDelta,
     CancelRejected,
     Event,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderDone,
     OrderExpired,
@@ -109,6 +111,8 @@ class MatchingEngine:
             self.cancel(command, out)
         elif isinstance(command, CancelAll):
             self.cancel_all(command, out)
+        elif isinstance(command, AmendOrder):
+            self.amend(command, out)
         else:
             raise TypeError(f"not a command: {command!r}")
         return out
@@ -157,6 +161,7 @@ class MatchingEngine:
                 c.stp_mode,
                 c.stop_price,
                 c.trailing_delta,
+                c.iceberg_qty,
             )
         )
         step = self._step
@@ -193,6 +198,7 @@ class MatchingEngine:
             c.reserve,
             ts,
         )
+        taker.iceberg = c.iceberg_qty // step
         if otype >= STOP_LOSS:
             self.stops.add(taker, c.stop_price // self._tick, c.trailing_delta, self.last_price)
             self._index(taker)
@@ -222,6 +228,8 @@ class MatchingEngine:
         elif stop:
             self._end_taker(taker, EXPIRED, stop, by_quote, ts, out)
         elif not market and tif == GTC:
+            if taker.iceberg and taker.iceberg < taker.remaining:
+                taker.hidden = taker.remaining - taker.iceberg
             self._rest(taker)
         else:
             if not market:
@@ -269,20 +277,22 @@ class MatchingEngine:
             if self._waiting and self.trade_id != trades:
                 queue.extend(self._triggered_by(first, out))
 
+    def _find_open(self, user_id: int, order_id: int, client_order_id: str) -> Order | None:
+        """An open order (resting or waiting) by id, or by the user's client id when `order_id` is 0."""
+        if order_id:
+            order = self.orders.get(order_id)
+            return order if order is not None else self._waiting.get(order_id)
+        if client_order_id:
+            owner = self.owners.get(user_id)
+            return owner.client_ids.get(client_order_id) if owner is not None else None
+        return None
+
     def cancel(self, c: CancelOrder, out: list[Event]) -> None:
         """Cancel one open order (docs/matching.md, CancelOrder)."""
         if c.symbol != self.symbol:
             self._reject_cancel(c.user_id, c.order_id, c.client_order_id, Reason.UNKNOWN_MARKET, c.ts, out)
             return
-        if c.order_id:
-            order = self.orders.get(c.order_id)
-            if order is None:
-                order = self._waiting.get(c.order_id)
-        elif c.client_order_id:
-            owner = self.owners.get(c.user_id)
-            order = owner.client_ids.get(c.client_order_id) if owner is not None else None
-        else:
-            order = None
+        order = self._find_open(c.user_id, c.order_id, c.client_order_id)
         if order is None:
             self._reject_cancel(c.user_id, c.order_id, c.client_order_id, Reason.UNKNOWN_ORDER, c.ts, out)
             return
@@ -291,6 +301,86 @@ class MatchingEngine:
             return
         self._cancel_resting(order, c.ts, out)
         self._emit_delta(c.ts, out)
+
+    def amend(self, c: AmendOrder, out: list[Event]) -> None:
+        """Reduce an open order's quantity in place (docs/matching.md, AmendOrder)."""
+        order = self._find_open(c.user_id, c.order_id, c.client_order_id) if c.symbol == self.symbol else None
+        reason = self._check_amend(c, order)
+        if reason or order is None:
+            self.seq += 1
+            out.append(AmendRejected(self.seq, c.ts, c.order_id, c.user_id, c.client_order_id, reason))
+            return
+        step = self._step
+        removed = order.filled + order.remaining - c.quantity // step
+        visible = order.remaining - order.hidden
+        order.remaining -= removed
+        resting = order.order_id in self.orders
+        if resting:
+            shown = visible if visible < order.remaining else order.remaining
+            order.hidden = order.remaining - shown
+            level = order.level
+            assert level is not None
+            level.qty += shown - visible
+            (self.bids if order.side == BUY else self.asks).touch(order.price, level)
+        if order.side == SELL:
+            release = removed * step
+        else:
+            release = removed * order.price * self._npts
+            if release > order.reserve_left:
+                release = order.reserve_left
+        order.reserve_left -= release
+        orig = order.client_order_id
+        new = c.new_client_order_id
+        if new and new != orig:
+            owner = order.owner
+            assert owner is not None
+            if orig:
+                del owner.client_ids[orig]
+            owner.client_ids[new] = order
+            order.client_order_id = new
+        self.seq += 1
+        out.append(
+            OrderAmended(
+                self.seq,
+                c.ts,
+                order.order_id,
+                order.user_id,
+                order.client_order_id,
+                orig,
+                order.side,
+                c.quantity,
+                order.remaining * step,
+                order.filled * step,
+                order.filled_quote,
+                release,
+            )
+        )
+        self._emit_delta(c.ts, out)
+
+    def _check_amend(self, c: AmendOrder, order: Order | None) -> int:
+        """The first rule `c` breaks (a Reason), or OK (docs/matching.md, AmendOrder 1-4)."""
+        if c.symbol != self.symbol:
+            return Reason.UNKNOWN_MARKET
+        if order is None:
+            return Reason.UNKNOWN_ORDER
+        if order.user_id != c.user_id:
+            return Reason.ORDER_NOT_OWNED
+        step = self._step
+        qty = c.quantity
+        if qty <= 0 or qty <= order.filled * step:
+            return Reason.INVALID_QUANTITY
+        if qty % step:
+            return Reason.QUANTITY_OFF_STEP
+        if qty < self.spec.min_qty_units:
+            return Reason.QUANTITY_BELOW_MIN
+        if qty >= (order.filled + order.remaining) * step:
+            return Reason.QUANTITY_NOT_REDUCED
+        new = c.new_client_order_id
+        if new and new != order.client_order_id:
+            owner = order.owner
+            if owner is not None and new in owner.client_ids:
+                return Reason.DUPLICATE_CLIENT_ORDER_ID
+        return OK
 
     def cancel_all(self, c: CancelAll, out: list[Event]) -> None:
         """Cancel every open order of the user in ascending order id (docs/matching.md, CancelAll)."""
@@ -366,6 +456,16 @@ class MatchingEngine:
             return Reason.INVALID_STOP_PRICE
         elif c.trailing_delta:
             return Reason.INVALID_TRAILING_DELTA
+        ice = c.iceberg_qty
+        if ice and (
+            ice < 0
+            or otype >= STOP_LOSS
+            or tif != GTC
+            or ice % self._step
+            or ice < self.spec.min_qty_units
+            or ice >= qty
+        ):
+            return Reason.INVALID_ICEBERG_QTY
         if c.reserve < (notional if buy else qty):
             return Reason.INSUFFICIENT_RESERVE
         if otype == LIMIT_MAKER:
@@ -389,6 +489,8 @@ class MatchingEngine:
                 return Reason.INVALID_STOP_PRICE
             if c.trailing_delta:
                 return Reason.INVALID_TRAILING_DELTA
+            if c.iceberg_qty:
+                return Reason.INVALID_ICEBERG_QTY
             if c.reserve < (1 if buy else qty):
                 return Reason.INSUFFICIENT_RESERVE
         else:
@@ -398,6 +500,8 @@ class MatchingEngine:
                 return Reason.INVALID_STOP_PRICE
             if c.trailing_delta:
                 return Reason.INVALID_TRAILING_DELTA
+            if c.iceberg_qty:
+                return Reason.INVALID_ICEBERG_QTY
             if c.reserve <= 0:
                 return Reason.INSUFFICIENT_RESERVE
         return OK
@@ -415,6 +519,8 @@ class MatchingEngine:
         reason = self._check_stop_price(c)
         if reason:
             return reason
+        if c.iceberg_qty:
+            return Reason.INVALID_ICEBERG_QTY
         if c.reserve < (1 if c.side == BUY else qty):
             return Reason.INSUFFICIENT_RESERVE
         return OK
@@ -510,7 +616,9 @@ class MatchingEngine:
                         break
                     m = following
                     continue
-                fill = m.remaining if m.remaining < t.remaining else t.remaining
+                fill = m.remaining - m.hidden  # the visible part
+                if t.remaining < fill:
+                    fill = t.remaining
                 if cap >= 0:
                     afford = cap // cost
                     if afford < fill:
@@ -586,6 +694,14 @@ class MatchingEngine:
                         )
                     )
                     m = following
+                elif m.remaining == m.hidden:  # an iceberg's tip is gone: replenish, to the back
+                    shown = m.iceberg if m.iceberg < m.remaining else m.remaining
+                    m.hidden = m.remaining - shown
+                    level.qty += shown
+                    following = m.next
+                    level.to_back(m)
+                    if following is not None:
+                        m = following
             if not level.count:
                 opp.remove_level(best, level)
             if stop:
@@ -596,7 +712,7 @@ class MatchingEngine:
         """Remove maker `m` (at the head of `level`) for self-trade prevention."""
         m.live = False
         level.unlink(m)
-        level.qty -= m.remaining
+        level.qty -= m.remaining - m.hidden
         level.count -= 1
         self._unindex(m)
         step = self._step
@@ -665,7 +781,7 @@ class MatchingEngine:
     # ------------------------------------------------------------------ book upkeep
 
     def _rest(self, order: Order) -> None:
-        """Put `order` at the back of its price level and index it."""
+        """Put `order` at the back of its price level (its visible part: `hidden` set) and index it."""
         side = self.bids if order.side == BUY else self.asks
         level = side.level_at(order.price)
         side.touch(order.price, level)
@@ -707,7 +823,7 @@ class MatchingEngine:
         assert level is not None
         book.touch(order.price, level)
         order.live = False
-        level.qty -= order.remaining
+        level.qty -= order.remaining - order.hidden
         level.count -= 1
         level.unlink(order)
         if not level.count:
@@ -823,6 +939,8 @@ class MatchingEngine:
             )
             order.filled = r[6] // spec.step_units
             order.filled_quote = r[7]
+            order.iceberg = r[13] // spec.step_units
+            order.hidden = r[14] // spec.step_units
             engine._rest(order)
         for t in state.triggers:
             order = Order(
@@ -878,4 +996,6 @@ class MatchingEngine:
             int(o.time_in_force),
             int(o.stp_mode),
             o.ts,
+            o.iceberg * self._step,
+            o.hidden * self._step,
         )

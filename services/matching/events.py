@@ -31,6 +31,7 @@ class OrderAccepted(Record):
         "stp_mode",
         "stop_price",
         "trailing_delta",
+        "iceberg_qty",
     )
 
     def __init__(
@@ -50,6 +51,7 @@ class OrderAccepted(Record):
         stp_mode: int,
         stop_price: int = 0,
         trailing_delta: int = 0,
+        iceberg_qty: int = 0,
     ) -> None:
         self.seq = seq
         self.ts = ts
@@ -66,6 +68,7 @@ class OrderAccepted(Record):
         self.stp_mode = stp_mode
         self.stop_price = stop_price
         self.trailing_delta = trailing_delta
+        self.iceberg_qty = iceberg_qty
 
 
 class OrderTriggered(Record):
@@ -302,6 +305,77 @@ class OrderDone(Record):
         self.release = release
 
 
+class OrderAmended(Record):
+    """An open order's quantity reduced in place (docs/matching.md, AmendOrder): `quantity` its new
+    quantity, `remaining` its quantity left, `filled` and `filled_quote` its cumulative fills,
+    `release` the reservation given back now."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "seq",
+        "ts",
+        "order_id",
+        "user_id",
+        "client_order_id",
+        "orig_client_order_id",
+        "side",
+        "quantity",
+        "remaining",
+        "filled",
+        "filled_quote",
+        "release",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        orig_client_order_id: str,
+        side: int,
+        quantity: int,
+        remaining: int,
+        filled: int,
+        filled_quote: int,
+        release: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.user_id = user_id
+        self.client_order_id = client_order_id
+        self.orig_client_order_id = orig_client_order_id
+        self.side = side
+        self.quantity = quantity
+        self.remaining = remaining
+        self.filled = filled
+        self.filled_quote = filled_quote
+        self.release = release
+
+
+class AmendRejected(Record):
+    """An AmendOrder refused: nothing changed but the seq."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("seq", "ts", "order_id", "user_id", "client_order_id", "reason")
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        reason: int,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.user_id = user_id
+        self.client_order_id = client_order_id
+        self.reason = reason
+
+
 class BookDelta(Record):
     """New total quantity (base units) at each price level one command changed; 0 = level gone."""
 
@@ -330,4 +404,6 @@ Event = (
     | OrderDone
     | BookDelta
     | OrderTriggered
+    | OrderAmended
+    | AmendRejected
 )

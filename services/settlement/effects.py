@@ -13,6 +13,7 @@ from exchange_core.records import OrderRecord, TradeRecord
 from matching import (
     Event,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderDone,
     OrderExpired,
@@ -48,6 +49,7 @@ class OrderInfo:
     stop_price: int = 0
     triggered: int = 0
     trailing_delta: int = 0
+    iceberg_qty: int = 0
 
     def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> str:
         """The stored order state (exchange_core.records.OrderRecord, encoded)."""
@@ -55,7 +57,7 @@ class OrderInfo:
             self.order_id, self.client_order_id, self.side, self.order_type, self.time_in_force,
             self.price, self.quantity, self.quote_quantity, self.stp_mode, self.time, status,
             executed, executed_quote, update_time, self.stop_price, self.triggered,
-            self.trailing_delta,
+            self.trailing_delta, self.iceberg_qty,
         ).encode()  # fmt: skip
 
     @classmethod
@@ -64,7 +66,7 @@ class OrderInfo:
         return cls(
             r.order_id, user_id, r.client_order_id, r.side, r.order_type, r.time_in_force,
             r.price, r.quantity, r.quote_quantity, r.stp_mode, r.time, r.executed,
-            r.executed_quote, r.stop_price, r.triggered, r.trailing_delta,
+            r.executed_quote, r.stop_price, r.triggered, r.trailing_delta, r.iceberg_qty,
         )  # fmt: skip
 
 
@@ -118,6 +120,8 @@ class Effects:
             self._ended(e)
         elif isinstance(e, OrderTriggered):
             self._triggered(e)
+        elif isinstance(e, OrderAmended):
+            self._amended(e)
 
     def _spent_asset(self, side: int) -> str:
         return self.spec.quote if side == Side.BUY else self.spec.base
@@ -126,7 +130,7 @@ class Effects:
         info = OrderInfo(
             e.order_id, e.user_id, e.client_order_id, e.side, e.order_type, e.time_in_force,
             e.price, e.quantity, e.quote_quantity, e.stp_mode, e.ts, stop_price=e.stop_price,
-            trailing_delta=e.trailing_delta,
+            trailing_delta=e.trailing_delta, iceberg_qty=e.iceberg_qty,
         )  # fmt: skip
         self.known[e.order_id] = info
         fx = self.user(e.user_id)
@@ -166,6 +170,29 @@ class Effects:
                 ts=e.ts,
             )
         )
+
+    def _amended(self, e: OrderAmended) -> None:
+        """An order reduced in place: the released funds back to free, its state with the new
+        quantity and client order id (claimed for the gateway's lookups), a REPLACED report."""
+        fx = self.user(e.user_id)
+        asset = self._spent_asset(e.side)
+        fx.balance(e.seq, asset, "locked", -e.release)
+        fx.balance(e.seq, asset, "free", e.release)
+        info = self.known.get(e.order_id)
+        if info is None:
+            return
+        info.quantity = e.quantity
+        info.client_order_id = e.client_order_id
+        status = OrderStatus.PARTIALLY_FILLED if e.filled else OrderStatus.NEW
+        self._order_state(fx, e.seq, info, status, e.filled, e.filled_quote, e.ts, True)
+        seq, state, is_open, _ = fx.orders[info.order_id]
+        fx.orders[info.order_id] = (seq, state, is_open, e.client_order_id)
+        fx.reports.append(
+            execution_report(
+                self.market, info, execution="REPLACED", status=status, executed=e.filled,
+                executed_quote=e.filled_quote, ts=e.ts, orig_client_order_id=e.orig_client_order_id,
+            )
+        )  # fmt: skip
 
     def _trade(self, t: Trade) -> None:
         spec = self.spec

@@ -24,8 +24,10 @@ def execution_report(
     fee_asset: str | None = None,
     trade_id: int = -1,
     is_maker: bool = False,
+    orig_client_order_id: str = "",
 ) -> dict[str, Any]:
-    """An executionReport for order `info` (a settlement.effects.OrderInfo)."""
+    """An executionReport for order `info` (a settlement.effects.OrderInfo); `orig_client_order_id`
+    is the client id it had before (C: a REPLACED report of an amendment)."""
     q, b = market.quote.decimals, market.base.decimals
     fee_decimals = b if fee_asset == market.base.name else q
     is_stop = info.order_type >= OrderType.STOP_LOSS
@@ -46,9 +48,9 @@ def execution_report(
         "q": from_units(info.quantity, b),
         "p": from_units(info.price, q),
         "P": from_units(info.stop_price, q),
-        "F": from_units(0, b),
+        "F": from_units(info.iceberg_qty, b),
         "g": -1,
-        "C": "",
+        "C": orig_client_order_id,
         "x": execution,
         "X": OrderStatus(status).name,
         "r": "NONE",

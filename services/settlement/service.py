@@ -36,7 +36,7 @@ from exchange_core.protocol import event_from_proto, reply_for
 from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
-from matching import Event, OrderCancelled, OrderDone, OrderExpired, OrderTriggered, Trade
+from matching import Event, OrderAmended, OrderCancelled, OrderDone, OrderExpired, OrderTriggered, Trade
 from settlement.effects import Effects, OrderInfo
 from settlement.reports import account_position
 from settlement.settings import SettlementSettings
@@ -188,7 +188,7 @@ class SettlementService:
                     if oid not in known:
                         wanted.setdefault(uid, set()).add(oid)
             elif (
-                isinstance(e, OrderDone | OrderCancelled | OrderExpired | OrderTriggered)
+                isinstance(e, OrderDone | OrderCancelled | OrderExpired | OrderTriggered | OrderAmended)
                 and e.order_id not in known
             ):
                 wanted.setdefault(e.user_id, set()).add(e.order_id)

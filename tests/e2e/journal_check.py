@@ -11,7 +11,7 @@ from exchange_core.keys import FEE_ACCOUNT, Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
 from exchange_core.protocol import decode_events
-from matching import Event, MatchingEngine, OrderAccepted, OrderDone, Side, Trade
+from matching import Event, MatchingEngine, OrderAccepted, OrderAmended, OrderDone, Side, Trade
 
 
 async def stream_events(redis: Redis, keys: Keys, symbol: str) -> list[Event]:
@@ -59,7 +59,7 @@ class LedgerModel:
                 self.free[(seller, quote)] += e.quote_quantity - seller_fee
                 self.free[(FEE_ACCOUNT, base)] += buyer_fee
                 self.free[(FEE_ACCOUNT, quote)] += seller_fee
-            elif isinstance(e, OrderDone):
+            elif isinstance(e, OrderDone | OrderAmended):  # an amendment releases part at once
                 asset = quote if e.side == Side.BUY else base
                 self.locked[(e.user_id, asset)] -= e.release
                 self.free[(e.user_id, asset)] += e.release

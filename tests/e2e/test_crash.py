@@ -54,7 +54,12 @@ async def place_orders(traders: list[AsyncTrader], count: int, outcomes: dict[st
             mine = open_ids.setdefault(trader.user_id, [])
             while mine and local.random() < 0.2:
                 oid = mine.pop(local.randrange(len(mine)))
-                await trader.call("DELETE", "/api/v3/order", symbol=SYMBOL, orderId=oid)
+                if local.random() < 0.3:  # amended down to 0.001 (refused when not a reduction)
+                    await trader.call(
+                        "PUT", "/api/v3/order/amend/keepPriority", symbol=SYMBOL, orderId=oid, newQty="0.001"
+                    )
+                else:
+                    await trader.call("DELETE", "/api/v3/order", symbol=SYMBOL, orderId=oid)
             cid = f"crash-{seed}-{i}"
             side = local.choice(["BUY", "SELL"])
             if local.random() < 0.1:
@@ -63,6 +68,8 @@ async def place_orders(traders: list[AsyncTrader], count: int, outcomes: dict[st
                 price = 30_000 + local.randint(-150, 150)
                 params = {"type": "LIMIT", "timeInForce": "GTC", "price": str(price),
                           "quantity": f"0.{local.randint(1, 9):03d}"}  # fmt: skip
+                if params["quantity"] != "0.001" and local.random() < 0.3:
+                    params["icebergQty"] = "0.001"
             status, body = await trader.call(
                 "POST", "/api/v3/order", symbol=SYMBOL, side=side, newClientOrderId=cid, **params
             )

@@ -6,7 +6,7 @@ self-trade prevention triggers; some commands are deliberately bad.
 
 from hypothesis import strategies as st
 
-from matching import Command, OrderType, PlaceOrder, Side, StpMode, TimeInForce
+from matching import AmendOrder, Command, OrderType, PlaceOrder, Side, StpMode, TimeInForce
 from tests.corehelpers import SYMBOL, cancel, cancel_all, stop
 
 USERS = st.integers(1, 4)
@@ -26,12 +26,15 @@ def place_order(draw: st.DrawFn, order_id: int) -> PlaceOrder:
         return draw(stop_order(order_id, side, user, stp, cid))
     if kind in ("limit", "maker"):
         price = draw(st.integers(95, 105))
-        qty = draw(st.integers(1, 6))
+        qty = draw(st.integers(1, 12))
         tif = draw(st.sampled_from(list(TimeInForce))) if kind == "limit" else TimeInForce.GTC
         need = price * qty if side == Side.BUY else qty
         reserve = need + draw(st.sampled_from([0, 0, 0, 7, 100]))
         otype = OrderType.LIMIT if kind == "limit" else OrderType.LIMIT_MAKER
-        return PlaceOrder(SYMBOL, order_id, user, side, otype, tif, price, qty, 0, reserve, stp, cid)
+        command = PlaceOrder(SYMBOL, order_id, user, side, otype, tif, price, qty, 0, reserve, stp, cid)
+        if tif == TimeInForce.GTC and qty > 1 and draw(st.integers(0, 2)) == 0:
+            command.iceberg_qty = draw(st.integers(1, qty - 1))  # an iceberg order showing that much
+        return command
     if kind == "market_qty":
         qty = draw(st.integers(1, 10))
         reserve = draw(st.integers(1, 1500)) if side == Side.BUY else qty
@@ -85,6 +88,11 @@ def commands(draw: st.DrawFn, max_size: int = 60) -> list[Command]:
         if roll < 7 or next_id == 1:
             out.append(draw(place_order(next_id)))
             next_id += 1
+        elif roll < 8 and draw(st.booleans()):
+            quantity = draw(st.integers(0, 12))  # the new quantity: often a reduction
+            out.append(
+                AmendOrder(SYMBOL, draw(USERS), draw(st.integers(1, next_id)), "", draw(CIDS), quantity)
+            )
         elif roll < 9:
             if draw(st.booleans()):
                 out.append(cancel(draw(USERS), oid=draw(st.integers(1, next_id))))

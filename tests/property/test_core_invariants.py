@@ -1,8 +1,9 @@
 """Invariants of the matching core over random command sequences (docs/matching.md).
 
-After every command: the book is not crossed, levels agree with their orders, no order fills
-beyond its size, makers are taken strictly in price-time priority, and a ledger fed only by the
-events conserves every asset exactly with every reservation spent or released.
+After every command: the book is not crossed, levels agree with their orders (an iceberg order
+counting only its visible tip), no order fills beyond its size, makers are taken strictly in
+price-time priority (a replenished iceberg going to the back of its level), and a ledger fed only
+by the events conserves every asset exactly with every reservation spent or released.
 """
 
 from collections import defaultdict
@@ -14,6 +15,7 @@ from matching import (
     Event,
     MatchingEngine,
     OrderAccepted,
+    OrderAmended,
     OrderDone,
     OrderExpired,
     OrderTriggered,
@@ -65,6 +67,13 @@ class Ledger:
         self.spent[buyer_order] += t.quote_quantity
         self.spent[seller_order] += t.quantity
 
+    def amended(self, e: OrderAmended) -> None:
+        """Part of the reservation released at once: it counts as spent for the order's end."""
+        user, asset, _ = self.reserved[e.order_id]
+        self.locked[(user, asset)] -= e.release
+        self.free[(user, asset)] += e.release
+        self.spent[e.order_id] += e.release
+
     def done(self, e: OrderDone) -> None:
         user, asset, reserve = self.reserved.pop(e.order_id)
         assert reserve == self.spent.pop(e.order_id, 0) + e.release, "reservation not spent or released"
@@ -79,6 +88,8 @@ class Ledger:
                 self.trade(e)
             elif isinstance(e, OrderDone):
                 self.done(e)
+            elif isinstance(e, OrderAmended):
+                self.amended(e)
         assert all(v >= 0 for v in self.locked.values()), "locked funds went negative"
 
     def total(self, asset: str) -> int:
@@ -96,27 +107,53 @@ def check_book(engine: MatchingEngine) -> None:
         for price, level in side.levels.items():
             live = list(level.live_orders())
             assert live and level.count == len(live)
-            assert level.qty == sum(o.remaining for o in live)
+            assert level.qty == sum(o.remaining - o.hidden for o in live)
             assert all(o.remaining > 0 and o.price == price for o in live)
+            for o in live:  # the book shows only an iceberg's tip; other orders whole
+                visible = o.remaining - o.hidden
+                assert 0 < visible <= (o.iceberg or o.remaining) and (o.iceberg or not o.hidden)
+    for (price, qty), side in [(row, engine.bids) for row in engine.depth(1000)[0]] + [
+        (row, engine.asks) for row in engine.depth(1000)[1]
+    ]:
+        assert qty == sum(o.remaining - o.hidden for o in side.levels[price].live_orders())
     resting = {o.order_id for side in (engine.bids, engine.asks) for o in side.orders_in_priority()}
     assert resting == set(engine.orders)
 
 
-def check_priority(c: PlaceOrder, queue: list[int], events: list[Event]) -> None:
-    """Makers touched (traded or expired by STP) are exactly the head of the priority queue, up to
-    the first stop order the command triggered (each triggered order is a taker of its own)."""
+Queued = list[int]  # [order id, price, visible, hidden, iceberg] of a resting order
+
+
+def queue_of(engine: MatchingEngine, side: int) -> list[Queued]:
+    """The resting orders a taker on `side` meets, in priority order (TST/USD: step and tick 1)."""
+    opp = engine.asks if side == Side.BUY else engine.bids
+    return [
+        [o.order_id, o.price, o.remaining - o.hidden, o.hidden, o.iceberg] for o in opp.orders_in_priority()
+    ]
+
+
+def check_priority(c: PlaceOrder, queue: list[Queued], events: list[Event]) -> None:
+    """Each maker touched (traded or expired by STP) is the head of the priority queue, up to the
+    first stop order the command triggered (each triggered order is a taker of its own). The queue
+    follows the book: a maker whose visible part is taken leaves it, or, an iceberg with a hidden
+    rest, shows a new tip at the back of its price level."""
     triggered = [i for i, e in enumerate(events) if isinstance(e, OrderTriggered)]
     events = events[: triggered[0]] if triggered else events
-    touched: list[int] = []
     for e in events:
-        maker = None
-        if isinstance(e, Trade):
-            maker = e.maker_order_id
-        elif isinstance(e, OrderExpired) and e.reason == Reason.SELF_TRADE_MAKER:
-            maker = e.order_id
-        if maker is not None and (not touched or touched[-1] != maker):
-            touched.append(maker)
-    assert touched == queue[: len(touched)], f"priority broken: {touched} vs {queue[:10]}"
+        if isinstance(e, OrderExpired) and e.reason == Reason.SELF_TRADE_MAKER:
+            assert queue and queue[0][0] == e.order_id, f"priority broken: {e.order_id} vs {queue[:3]}"
+            queue.pop(0)
+        elif isinstance(e, Trade):
+            assert queue and queue[0][0] == e.maker_order_id, f"priority broken: {e!r} vs {queue[:3]}"
+            head = queue[0]
+            head[2] -= e.quantity
+            assert head[2] >= 0, "a maker traded beyond its visible part"
+            if head[2] == 0:
+                queue.pop(0)
+                if head[3]:
+                    head[2] = min(head[4], head[3])
+                    head[3] -= head[2]
+                    at = next((i for i, q in enumerate(queue) if q[1] != head[1]), len(queue))
+                    queue.insert(at, head)
     prices = [e.price for e in events if isinstance(e, Trade)]
     assert prices == sorted(prices, reverse=c.side == Side.SELL)
     if c.order_type != OrderType.MARKET:
@@ -140,10 +177,9 @@ def run_checked(cmds: list[Command]) -> tuple[MatchingEngine, list[list[Event]]]
     history: list[list[Event]] = []
     originals: dict[int, int] = {}
     for c in cmds:
-        queue: list[int] = []
+        queue: list[Queued] = []
         if isinstance(c, PlaceOrder):
-            opp = engine.asks if c.side == Side.BUY else engine.bids
-            queue = [o.order_id for o in opp.orders_in_priority()]
+            queue = queue_of(engine, c.side)
         events = engine.apply(c)
         seqs = [e.seq for e in events]
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
@@ -155,6 +191,9 @@ def run_checked(cmds: list[Command]) -> tuple[MatchingEngine, list[list[Event]]]
             check_sizes(c, events)
             if any(isinstance(e, OrderAccepted) for e in events) and c.quantity:
                 originals[c.order_id] = c.quantity
+        for e in events:
+            if isinstance(e, OrderAmended):  # its quantity is now the amended one
+                originals[e.order_id] = e.quantity
         for o in engine.orders.values():
             assert o.filled + o.remaining == originals[o.order_id]
     for user in range(1, 5):

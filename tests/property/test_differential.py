@@ -18,6 +18,8 @@ from enum import IntEnum
 import pytest
 
 from matching import (
+    AmendOrder,
+    AmendRejected,
     CancelAll,
     CancelOrder,
     CancelRejected,
@@ -80,6 +82,7 @@ class StreamBuilder:
         self.next_order_id = 1
         self.next_client_id = 1
         self.recent: list[tuple[int, int, str]] = []  # (order_id, user_id, client_order_id)
+        self.steps_of: dict[int, int] = {}  # order id -> its quantity in steps, as placed
 
     # ------------------------------------------------------------------ helpers
 
@@ -138,8 +141,9 @@ class StreamBuilder:
 
     def _remember(self, c: PlaceOrder) -> None:
         self.recent.append((c.order_id, c.user_id, c.client_order_id))
+        self.steps_of[c.order_id] = c.quantity // STEP
         if len(self.recent) > RECENT:
-            self.recent.pop(0)
+            self.steps_of.pop(self.recent.pop(0)[0], None)
 
     def _place(
         self,
@@ -153,6 +157,7 @@ class StreamBuilder:
         user: int | None = None,
         stop_price: int = 0,
         trailing_delta: int = 0,
+        iceberg_qty: int = 0,
     ) -> PlaceOrder:
         user = self._user() if user is None else user
         c = PlaceOrder(
@@ -171,6 +176,7 @@ class StreamBuilder:
             self.ts,
             stop_price,
             trailing_delta,
+            iceberg_qty,
         )
         self._remember(c)
         return c
@@ -255,12 +261,25 @@ class StreamBuilder:
             reserve = self._base_reserve(steps)
         return self._place(side, otype, tif, 0, steps * STEP, 0, reserve, None, stop_price, trail)
 
+    def _iceberg_qty(self, steps: int) -> int:
+        """Mostly 0; else a visible part of a few steps up to most of the order (valid when the
+        order has more than the minimum), now and then one step more than it."""
+        r = self.rng.random()
+        if r < 0.75 or steps <= 3:
+            return 0
+        if r < 0.98:
+            return self.rng.randint(3, min(steps - 1, self.rng.choice((6, 40, steps)))) * STEP
+        return (steps + 1) * STEP
+
     def limit(self, tif: int) -> PlaceOrder:
         side = self.rng.choice((Side.BUY, Side.SELL))
         ticks = self._limit_price_ticks(side)
         steps = self._steps()
         reserve = self._limit_reserve(side, ticks, steps)
-        return self._place(side, OrderType.LIMIT, tif, ticks * TICK, steps * STEP, 0, reserve)
+        iceberg = self._iceberg_qty(steps) if tif == TimeInForce.GTC else 0
+        return self._place(
+            side, OrderType.LIMIT, tif, ticks * TICK, steps * STEP, 0, reserve, iceberg_qty=iceberg
+        )
 
     def limit_maker(self) -> PlaceOrder:
         side = self.rng.choice((Side.BUY, Side.SELL))
@@ -268,7 +287,14 @@ class StreamBuilder:
         steps = self._steps()
         reserve = self._limit_reserve(side, ticks, steps)
         return self._place(
-            side, OrderType.LIMIT_MAKER, TimeInForce.GTC, ticks * TICK, steps * STEP, 0, reserve
+            side,
+            OrderType.LIMIT_MAKER,
+            TimeInForce.GTC,
+            ticks * TICK,
+            steps * STEP,
+            0,
+            reserve,
+            iceberg_qty=self._iceberg_qty(steps),
         )
 
     def market(self) -> PlaceOrder:
@@ -303,6 +329,30 @@ class StreamBuilder:
         if r < 0.95:
             return CancelOrder(symbol, user, client_order_id=f"nope{self.rng.randint(0, 9)}", ts=self.ts)
         return CancelOrder(symbol, self._user(), client_order_id="", ts=self.ts)
+
+    def amend(self) -> AmendOrder:
+        """A reduction of a recent order (usually below its quantity, now and then not, off the step
+        grid or another user's), with its client id kept, a fresh one or one already in use."""
+        symbol = SPEC.symbol if self.rng.random() > 0.02 else "ETHUSDT"
+        if not self.recent:
+            return AmendOrder(symbol, self._user(), 10**9, "", "", STEP, self.ts)
+        oid, user, cid = self.rng.choice(self.recent[-12:])  # the newest: most likely still open
+        steps = max(1, self.steps_of.get(oid, 1))
+        r = self.rng.random()
+        if r < 0.8:
+            qty = self.rng.randint(1, steps) * STEP
+        elif r < 0.9:
+            qty = self.rng.randint(steps, steps + 5) * STEP
+        else:
+            qty = self.rng.choice(
+                (0, -STEP, self.rng.randint(1, steps) * STEP + self.rng.randint(1, STEP - 1))
+            )
+        who = user if self.rng.random() > 0.05 else self.rng.choice([u for u in USERS if u != user])
+        others = [c for _, u, c in self.recent[-40:] if u == user and c and c != cid]
+        new = self.rng.choice(("", cid, f"m{self.rng.randint(0, 10**6)}", *others[-1:]))
+        if self.rng.random() < 0.3 and cid:
+            return AmendOrder(symbol, who, 0, cid, new, qty, self.ts)
+        return AmendOrder(symbol, who, oid, "", new, qty, self.ts)
 
     def cancel_all(self) -> CancelAll:
         symbol = SPEC.symbol if self.rng.random() > 0.05 else "ETHUSDT"
@@ -352,6 +402,15 @@ class StreamBuilder:
             lambda: self._place(side, OrderType.STOP_LOSS_LIMIT, gtc, price, qty, 0, reserve),
             lambda: self._place(side, limit, gtc, price, qty, 0, reserve, trailing_delta=5),
             lambda: self._place(side, market, gtc, 0, qty, 0, reserve, trailing_delta=5),
+            lambda: self._place(side, limit, TimeInForce.IOC, price, qty, 0, reserve, iceberg_qty=3 * STEP),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, iceberg_qty=qty),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, iceberg_qty=3 * STEP + 1),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, iceberg_qty=2 * STEP),
+            lambda: self._place(side, limit, gtc, price, qty, 0, reserve, iceberg_qty=-STEP),
+            lambda: self._place(side, market, gtc, 0, qty, 0, reserve, iceberg_qty=3 * STEP),
+            lambda: self._place(
+                side, OrderType.STOP_LOSS_LIMIT, gtc, price, qty, 0, reserve, price, 0, 3 * STEP
+            ),
         ]
         return self.rng.choice(cases)()
 
@@ -386,6 +445,8 @@ class StreamBuilder:
             return self.cancel()
         if r < 0.856:
             return self.cancel_all()
+        if r < 0.89:
+            return self.amend()
         return self.invalid()
 
 
@@ -473,7 +534,7 @@ def describe_state_mismatch(origin: str, index: int, expected: MarketState, actu
 def _coverage_key(event: Event) -> str:
     """The event's class, with its reason or status name: "OrderExpired:FOK_NOT_FILLABLE"."""
     name = type(event).__name__
-    if isinstance(event, OrderRejected | OrderExpired | CancelRejected):
+    if isinstance(event, OrderRejected | OrderExpired | CancelRejected | AmendRejected):
         return f"{name}:{Reason(event.reason).name}"
     if isinstance(event, OrderDone):
         return f"{name}:{OrderStatus(event.status).name}"
@@ -519,7 +580,21 @@ REQUIRED_COVERAGE = {
     *(
         f"OrderRejected:{r.name}"
         for r in Reason
-        if 100 < r < 300 or r in (Reason.WOULD_TAKE, Reason.WOULD_TRIGGER)
+        if (100 < r < 300 and r != Reason.QUANTITY_NOT_REDUCED)
+        or r in (Reason.WOULD_TAKE, Reason.WOULD_TRIGGER)
+    ),
+    "OrderAmended",
+    *(
+        f"AmendRejected:{r.name}"
+        for r in (
+            Reason.UNKNOWN_MARKET,
+            Reason.UNKNOWN_ORDER,
+            Reason.ORDER_NOT_OWNED,
+            Reason.INVALID_QUANTITY,
+            Reason.QUANTITY_OFF_STEP,
+            Reason.QUANTITY_NOT_REDUCED,
+            Reason.DUPLICATE_CLIENT_ORDER_ID,
+        )
     ),
     *(f"OrderExpired:{r.name}" for r in Reason if 301 < r < 400 and r != Reason.WOULD_TRIGGER),
     *(
@@ -626,6 +701,13 @@ def _trailing(
     return c
 
 
+def _iceberg(oid: int, user: int, side: Side, ticks: int, steps: int, tip: int, **kw: object) -> PlaceOrder:
+    """A LIMIT GTC iceberg order showing `tip` steps at a time."""
+    c = _limit(oid, user, side, ticks, steps, **kw)  # type: ignore[arg-type]
+    c.iceberg_qty = tip * STEP
+    return c
+
+
 BUY, SELL, FOK, IOC = Side.BUY, Side.SELL, TimeInForce.FOK, TimeInForce.IOC
 SL, SLL, TP, TPL = (
     OrderType.STOP_LOSS,
@@ -637,6 +719,47 @@ PX = 3_000_000  # ticks
 ONE_STEP_COST = PX * NPTS
 
 MINIMAL_CASES: dict[str, list[Command]] = {
+    # docs "AmendOrder": the amended order keeps its place ahead of order 2; an iceberg's tip shrinks
+    # only when its quantity left falls below it; a BUY releases the removed notional at its price.
+    "amend_keeps_priority": [
+        _limit(1, 2, SELL, PX, 100, cid="a"),
+        _limit(2, 3, SELL, PX, 40),
+        AmendOrder(SPEC.symbol, 2, 1, "", "b", 60 * STEP),
+        _limit(3, 4, BUY, PX, 70, IOC),
+        AmendOrder(SPEC.symbol, 2, 0, "b", "", 20 * STEP),
+        AmendOrder(SPEC.symbol, 2, 1, "", "", 60 * STEP),
+    ],
+    "amend_iceberg_and_buy_release": [
+        _iceberg(1, 2, BUY, PX, 100, 30),
+        AmendOrder(SPEC.symbol, 2, 1, "", "", 50 * STEP),
+        AmendOrder(SPEC.symbol, 2, 1, "", "", 20 * STEP),
+        _stop(2, 2, BUY, SLL, PX + 5, 50, PX + 6),
+        AmendOrder(SPEC.symbol, 2, 2, "", "", 10 * STEP),
+        CancelAll(SPEC.symbol, 2),
+    ],
+    # docs "Iceberg orders": each replenishment goes to the back of the level, behind order 2.
+    "iceberg_replenishes_to_back": [
+        _iceberg(1, 2, SELL, PX, 100, 30),
+        _limit(2, 3, SELL, PX, 40),
+        _limit(3, 4, BUY, PX, 100, IOC),
+        _limit(4, 4, BUY, PX, 35),
+    ],
+    "iceberg_alone_in_its_level_meets_the_taker_again": [
+        _iceberg(1, 2, SELL, PX, 100, 30),
+        _limit(2, 4, BUY, PX + 1, 110),
+        CancelOrder(SPEC.symbol, 4, order_id=2),
+    ],
+    "iceberg_taker_rests_its_tip": [
+        _limit(1, 2, SELL, PX, 20),
+        _iceberg(2, 3, BUY, PX, 100, 15),
+        _limit(3, 4, SELL, PX - 1, 20),
+        CancelOrder(SPEC.symbol, 3, order_id=2),
+    ],
+    "iceberg_fok_counts_hidden": [_iceberg(1, 2, SELL, PX, 100, 10), _limit(2, 3, BUY, PX, 100, FOK)],
+    "iceberg_stp_expires_whole_order": [
+        _iceberg(1, 2, SELL, PX, 100, 10),
+        _limit(2, 2, BUY, PX, 50, stp=StpMode.EXPIRE_MAKER),
+    ],
     # docs "Stop orders": a cascade, each check's triggers in ascending order id.
     "stop_cascade": [
         _limit(1, 2, SELL, PX, 50),

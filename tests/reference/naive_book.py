@@ -12,13 +12,15 @@ the step/tick arithmetic of the spec (`npts`, the spending cap) is done where th
 
 from dataclasses import dataclass
 
-from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder
+from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
 from matching.enums import OrderStatus, OrderType, Reason, Side, StpMode, TimeInForce
 from matching.events import (
+    AmendRejected,
     BookDelta,
     CancelRejected,
     Event,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderDone,
     OrderExpired,
@@ -67,6 +69,8 @@ class _Order:
     trailing_delta: int = 0
     active: bool = False  # a trailing stop order following the price
     reference: int = 0  # its reference price (0: none yet)
+    iceberg_qty: int = 0  # an iceberg order's largest visible part (0: not an iceberg)
+    hidden: int = 0  # the part of `remaining` not shown in the book
 
 
 _STOP_MARKET_TYPES = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
@@ -120,6 +124,8 @@ class NaiveBook:
             self._cancel(command)
         elif isinstance(command, CancelAll):
             self._cancel_all(command)
+        elif isinstance(command, AmendOrder):
+            self._amend(command)
         else:
             raise TypeError(f"not a command: {command!r}")
         self._emit_delta()
@@ -186,7 +192,7 @@ class NaiveBook:
         depth: dict[tuple[int, int], int] = {}
         for o in self.orders:
             key = (int(o.side), o.price)
-            depth[key] = depth.get(key, 0) + o.remaining
+            depth[key] = depth.get(key, 0) + o.remaining - o.hidden  # only what is visible
         return depth
 
     # ------------------------------------------------------------------ events
@@ -271,6 +277,7 @@ class NaiveBook:
                 stp_mode=c.stp_mode,
                 stop_price=c.stop_price,
                 trailing_delta=c.trailing_delta,
+                iceberg_qty=c.iceberg_qty,
             )
         )
         if c.order_type in _STOP_TYPES:
@@ -388,6 +395,7 @@ class NaiveBook:
         for check in (
             self._check_by_type,
             self._check_stop_price,
+            self._check_iceberg,
             self._check_reserve,
             self._check_would_take,
             self._check_would_trigger,
@@ -412,6 +420,21 @@ class NaiveBook:
         if bad_stop:
             return Reason.INVALID_STOP_PRICE
         return Reason.INVALID_TRAILING_DELTA if bad_trail else Reason.NONE
+
+    def _check_iceberg(self, c: PlaceOrder) -> int:
+        """docs: PlaceOrder 5, "Last, the iceberg quantity"."""
+        q = c.iceberg_qty
+        if q == 0:
+            return Reason.NONE
+        bad = (
+            q < 0
+            or c.order_type not in (OrderType.LIMIT, OrderType.LIMIT_MAKER)
+            or c.time_in_force != TimeInForce.GTC
+            or q % self.spec.step_units != 0
+            or q < self.spec.min_qty_units
+            or q >= c.quantity
+        )
+        return Reason.INVALID_ICEBERG_QTY if bad else Reason.NONE
 
     def _check_would_trigger(self, c: PlaceOrder) -> int:
         """A stop order whose condition holds for the last trade price (when there was a trade)."""
@@ -522,6 +545,7 @@ class NaiveBook:
             arrival=self.arrivals,
             by_quote=by_quote,
             acts_as=c.order_type,
+            iceberg_qty=c.iceberg_qty,
         )
         step = self.spec.step_units
         if c.side == Side.BUY:
@@ -563,7 +587,7 @@ class NaiveBook:
                 if taker.stp_mode == StpMode.EXPIRE_BOTH:
                     return _STOP_SELF_TRADE
                 continue
-            fill = maker.remaining // self.spec.step_units
+            fill = (maker.remaining - maker.hidden) // self.spec.step_units  # its visible part
             if taker.steps_left is not None:
                 fill = min(fill, taker.steps_left)
             if taker.cap_left is not None:
@@ -624,6 +648,14 @@ class NaiveBook:
         if maker.remaining == 0:
             self.orders.remove(maker)
             self._emit_done(maker, OrderStatus.FILLED)
+        elif maker.remaining == maker.hidden:
+            self._replenish(maker)
+
+    def _replenish(self, o: _Order) -> None:
+        """docs "Iceberg orders": a new visible part from the hidden rest, at the back of its level."""
+        o.hidden = o.remaining - min(o.iceberg_qty, o.remaining)
+        self.arrivals += 1
+        o.arrival = self.arrivals
 
     @staticmethod
     def _fill(o: _Order, quantity: int, quote: int) -> None:
@@ -652,6 +684,8 @@ class NaiveBook:
         )
         if rests and stop != _STOP_CAP:
             taker.remaining = remaining
+            if taker.iceberg_qty:
+                taker.hidden = remaining - min(taker.iceberg_qty, remaining)
             self.orders.append(taker)
             self._touched.add((taker.side, taker.price))
             return
@@ -686,7 +720,7 @@ class NaiveBook:
         else:
             self._cancel_resting(order)
 
-    def _find(self, c: CancelOrder) -> _Order | None:
+    def _find(self, c: CancelOrder | AmendOrder) -> _Order | None:
         """By order id; by (user, client id) when the order id is 0. An empty client id finds nothing."""
         open_orders = self.orders + self.waiting
         if c.order_id != 0:
@@ -698,6 +732,79 @@ class NaiveBook:
         else:
             matches = []
         return matches[0] if matches else None
+
+    # ------------------------------------------------------------------ AmendOrder
+
+    def _amend(self, c: AmendOrder) -> None:
+        """docs/matching.md "AmendOrder": checks 1-4, then the order shrinks where it is."""
+        order = self._find(c)
+        reason = self._amend_refusal(c, order)
+        if reason != Reason.NONE or order is None:
+            self._out.append(
+                AmendRejected(
+                    seq=self._next_seq(),
+                    ts=self._ts,
+                    order_id=c.order_id,
+                    user_id=c.user_id,
+                    client_order_id=c.client_order_id,
+                    reason=reason,
+                )
+            )
+            return
+        removed = order.filled + order.remaining - c.quantity
+        if order in self.orders:
+            visible = order.remaining - order.hidden
+            order.remaining -= removed
+            order.hidden = order.remaining - min(visible, order.remaining)
+            self._touched.add((order.side, order.price))
+        else:
+            order.remaining -= removed
+        if order.side == Side.SELL:
+            release = removed
+        else:
+            release = min(order.reserve_left, self._notional(order.price, removed))
+        order.reserve_left -= release
+        orig = order.client_order_id
+        if c.new_client_order_id:
+            order.client_order_id = c.new_client_order_id
+        self._out.append(
+            OrderAmended(
+                seq=self._next_seq(),
+                ts=self._ts,
+                order_id=order.order_id,
+                user_id=order.user_id,
+                client_order_id=order.client_order_id,
+                orig_client_order_id=orig,
+                side=order.side,
+                quantity=c.quantity,
+                remaining=order.remaining,
+                filled=order.filled,
+                filled_quote=order.filled_quote,
+                release=release,
+            )
+        )
+
+    def _amend_refusal(self, c: AmendOrder, order: _Order | None) -> int:
+        if c.symbol != self.spec.symbol:
+            return Reason.UNKNOWN_MARKET
+        if order is None:
+            return Reason.UNKNOWN_ORDER
+        if order.user_id != c.user_id:
+            return Reason.ORDER_NOT_OWNED
+        if c.quantity <= 0 or c.quantity <= order.filled:
+            return Reason.INVALID_QUANTITY
+        if c.quantity % self.spec.step_units:
+            return Reason.QUANTITY_OFF_STEP
+        if c.quantity < self.spec.min_qty_units:
+            return Reason.QUANTITY_BELOW_MIN
+        if c.quantity >= order.filled + order.remaining:
+            return Reason.QUANTITY_NOT_REDUCED
+        new = c.new_client_order_id
+        if new and new != order.client_order_id:
+            mine = [o for o in self.orders + self.waiting if o.user_id == c.user_id]
+            if any(o.client_order_id == new for o in mine):
+                return Reason.DUPLICATE_CLIENT_ORDER_ID
+        return Reason.NONE
 
     def _cancel_all(self, c: CancelAll) -> None:
         """Symbol, then "has open orders"; cancels the user's orders in ascending order id."""
@@ -782,4 +889,6 @@ class NaiveBook:
             int(o.time_in_force),
             int(o.stp_mode),
             int(o.ts),
+            int(o.iceberg_qty),
+            int(o.hidden),
         )

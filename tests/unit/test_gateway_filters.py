@@ -114,3 +114,29 @@ def test_quote_order_qty_stays_inside_the_ledgers_exact_range(side: str) -> None
         with pytest.raises(ApiError) as raised:
             parse_new_order({**at_most, "quoteOrderQty": too_much}, MARKETS)
         assert (raised.value.code, raised.value.msg) == (FILTER_FAILURE, "Filter failure: NOTIONAL")
+
+
+def test_iceberg_quantity_rules_and_the_filters_exchange_info_lists() -> None:
+    market = MARKETS["BTCUSDT"]
+    f = filters(market)
+    assert symbol_info(market)["icebergAllowed"] is True
+    parts = f["ICEBERG_PARTS"]["limit"]
+    assert f["MAX_NUM_ICEBERG_ORDERS"]["maxNumIcebergOrders"] == 5
+    order = {**limit_buy(market, 30000 * 10**8, parts * 10**4), "icebergQty": "0.0001"}
+    assert parse_new_order(order, MARKETS).iceberg_qty == 10**4  # ceil(q / iceberg) == parts: allowed
+    maker = {**order, "type": "LIMIT_MAKER", "timeInForce": ""}
+    assert parse_new_order(maker, MARKETS).iceberg_qty == 10**4
+    assert parse_new_order(limit_buy(market, 30000 * 10**8, 10**5), MARKETS).iceberg_qty == 0
+    refusals = [
+        ({**order, "quantity": from_units(parts * 10**4 + 1000, 8)}, FILTER_FAILURE,
+         "Filter failure: ICEBERG_PARTS"),
+        ({**order, "icebergQty": order["quantity"]}, -2010, "IcebergQty exceeds QTY."),
+        ({**order, "icebergQty": "0.000001"}, FILTER_FAILURE, "Filter failure: LOT_SIZE"),
+        ({**order, "timeInForce": "IOC"}, -2010, "Unsupported order combination"),
+        ({**stop_order(type="STOP_LOSS_LIMIT", stopPrice="29000", price="29000", timeInForce="GTC"),
+          "icebergQty": "0.0001"}, -1106, "Parameter 'icebergQty' sent when not required."),
+    ]  # fmt: skip
+    for params, code, msg in refusals:
+        with pytest.raises(ApiError) as refused:
+            parse_new_order(params, MARKETS)
+        assert (refused.value.code, refused.value.msg) == (code, msg), params

@@ -107,6 +107,15 @@ def test_enum_names_are_binance_names() -> None:
         "stopPrice": "9",
         "trailingDelta": "50",
     }
+    iceberg = tpb.PlaceOrderRequest(
+        symbol="BTCUSDT", type=apb.ORDER_TYPE_LIMIT, quantity="2", iceberg_qty="0.5"
+    )
+    assert convert.place_params(iceberg) == {
+        "symbol": "BTCUSDT",
+        "type": "LIMIT",
+        "quantity": "2",
+        "icebergQty": "0.5",
+    }
     unknown = tpb.PlaceOrderRequest(side=9)  # type: ignore[arg-type]
     assert convert.place_params(unknown) == {"side": "9"}  # REST's validation rejects it as it is
 

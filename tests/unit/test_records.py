@@ -11,7 +11,11 @@ from tests.unit.test_settlement_effects import MARKET, run
 # As settlement has written them into Redis (user order hash, user trade set), to the byte.
 STORED_ORDER = (
     '{"i":42,"c":"web-7","S":1,"t":5,"f":1,"p":150,"q":5,"qq":0,"stp":1,"T":1700000000000,'
-    '"st":1,"x":2,"xq":300,"u":1700000000500,"sp":140,"tr":1700000000400,"td":25}'
+    '"st":1,"x":2,"xq":300,"u":1700000000500,"sp":140,"tr":1700000000400,"td":25,"iq":0}'
+)
+STORED_ICEBERG = (
+    '{"i":43,"c":"web-8","S":2,"t":1,"f":1,"p":150,"q":9,"qq":0,"stp":1,"T":1700000000000,'
+    '"st":2,"x":4,"xq":600,"u":1700000000500,"sp":0,"tr":0,"td":0,"iq":3}'
 )
 STORED_BEFORE_STOPS = (
     '{"i":3,"c":"a","S":2,"t":1,"f":1,"p":150,"q":2,"qq":0,"stp":0,"T":10,"st":1,"x":0,"xq":0,"u":10}'
@@ -42,6 +46,13 @@ def test_a_state_written_before_stop_orders_reads_as_no_stop() -> None:
     body = order_json(StoredOrder(MARKET, order))
     assert (body["stopPrice"], body["isWorking"], body["workingTime"]) == ("0.00", True, 10)
     assert "trailingDelta" not in body
+    assert (order.iceberg_qty, body["icebergQty"]) == (0, "0")
+
+
+def test_an_iceberg_order_state_keeps_its_iceberg_quantity() -> None:
+    order = OrderRecord.decode(STORED_ICEBERG)
+    assert order.iceberg_qty == 3 and order.encode() == STORED_ICEBERG
+    assert order_json(StoredOrder(MARKET, order))["icebergQty"] == "3"
 
 
 def test_a_stored_trade_decodes_and_encodes_to_the_same_bytes() -> None:

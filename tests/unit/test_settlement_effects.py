@@ -1,7 +1,8 @@
 """What settlement makes of events: ledger operations and Binance user-data payloads."""
 
 from exchange_core.markets import Asset, Market
-from matching import MatchingEngine, OrderType, Side, StpMode
+from gateway.grpcapi import convert
+from matching import AmendOrder, MatchingEngine, OrderType, Side, StpMode
 from settlement.effects import Effects, OrderInfo
 from tests.corehelpers import SPEC, cancel, limit, market, stop
 
@@ -71,3 +72,20 @@ def test_a_stop_order_reports_new_not_working_then_new_working_when_triggered() 
     assert (known[3].stop_price, known[3].triggered) == (140, 20)
     state = OrderInfo.from_state(7, fx.users[7].orders[3][1])
     assert (state.stop_price, state.triggered) == (140, 20)
+
+
+def test_an_iceberg_reports_its_iceberg_quantity_and_an_amendment_is_replaced_with_funds_back() -> None:
+    iceberg = limit(1, 7, Side.SELL, 150, 10, cid="a")
+    iceberg.iceberg_qty = 4
+    fx, known = run(iceberg, AmendOrder(SPEC.symbol, 7, 1, "", "b", 6))
+    reports = fx.users[7].reports
+    assert [(r["x"], r["X"], r["F"], r["q"], r["c"], r["C"]) for r in reports] == [
+        ("NEW", "NEW", "4", "10", "a", ""),
+        ("REPLACED", "NEW", "4", "6", "b", "a"),
+    ]
+    released = [op[2:4] for op in fx.users[7].ops if op[1] == "B"]
+    assert released == [("TST:locked", -4), ("TST:free", 4)]
+    _, state, is_open, claimed = fx.users[7].orders[1]
+    assert (is_open, claimed) == (1, "b")
+    assert (known[1].quantity, OrderInfo.from_state(7, state).iceberg_qty) == (6, 4)
+    assert convert.execution_report(reports[1]).iceberg_qty == "4"  # gRPC's ExecutionReport too

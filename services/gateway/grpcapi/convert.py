@@ -77,6 +77,7 @@ def place_params(r: tpb.PlaceOrderRequest) -> dict[str, str]:
         selfTradePreventionMode=_STP.name(r.self_trade_prevention_mode),
         stopPrice=r.stop_price,
         trailingDelta=r.trailing_delta,
+        icebergQty=r.iceberg_qty,
     )
 
 
@@ -113,6 +114,8 @@ def placed(p: PlacedOrder) -> tpb.PlaceOrderResponse:
     _order_fields(out, market, s)
     out.orig_quote_order_qty = quote_str(market, s.quote_quantity)
     out.working_time = placed_working_time(s)
+    if s.iceberg_qty:
+        out.iceberg_qty = qty_str(market, s.iceberg_qty)
     if p.resp_type == "FULL":
         for f in p.fills:
             out.fills.add(
@@ -132,6 +135,7 @@ def order(stored: StoredOrder) -> tpb.Order:
     _order_fields(out, market, s)
     out.time, out.update_time, out.is_working = s.time, s.update_time, is_working(s)
     out.orig_quote_order_qty = quote_str(market, s.quote_quantity)
+    out.iceberg_qty = qty_str(market, s.iceberg_qty)
     return out
 
 
@@ -176,6 +180,7 @@ def execution_report(d: dict[str, Any]) -> tpb.ExecutionReport:
         last_quote_qty=d["Y"],
         quote_order_qty=d["Q"],
         self_trade_prevention_mode=_STP.value(d["V"]),
+        iceberg_qty=d["F"],
     )
 
 

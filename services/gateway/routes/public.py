@@ -12,6 +12,8 @@ from gateway.params import request_params
 from gateway.responses import JsonObject
 from gateway.validation import (
     DEFAULT_STP,
+    ICEBERG_PARTS_LIMIT,
+    MAX_NUM_ICEBERG_ORDERS,
     MAX_TRAILING_DELTA,
     MIN_TRAILING_DELTA,
     SUPPORTED_TYPES,
@@ -51,12 +53,13 @@ def symbol_info(market: Market, status: TradingStatus = TradingStatus.TRADING) -
         "baseCommissionPrecision": b,
         "quoteCommissionPrecision": q,
         "orderTypes": list(SUPPORTED_TYPES),
-        "icebergAllowed": False,
+        "icebergAllowed": True,
         "ocoAllowed": False,
         "otoAllowed": False,
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": True,
         "cancelReplaceAllowed": True,
+        "amendAllowed": True,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": [
@@ -93,6 +96,8 @@ def symbol_info(market: Market, status: TradingStatus = TradingStatus.TRADING) -
                 "minTrailingBelowDelta": MIN_TRAILING_DELTA,
                 "maxTrailingBelowDelta": MAX_TRAILING_DELTA,
             },
+            {"filterType": "ICEBERG_PARTS", "limit": ICEBERG_PARTS_LIMIT},
+            {"filterType": "MAX_NUM_ICEBERG_ORDERS", "maxNumIcebergOrders": MAX_NUM_ICEBERG_ORDERS},
         ],
         "permissions": [],
         "permissionSets": [["SPOT"]],

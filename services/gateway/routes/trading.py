@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from gateway.callers import Caller, OrderPlacer, Trader
 from gateway.context import context
-from gateway.formatting import cancel_json, new_order_json, order_json
+from gateway.formatting import amend_json, cancel_json, new_order_json, order_json
 from gateway.params import request_params
 from gateway.replace import cancel_replace, test_order
 from gateway.responses import FastJSON
@@ -35,6 +35,14 @@ async def cancel_and_replace(request: Request, who: OrderPlacer) -> FastJSON:
     """Cancel an order and place a new one in the same market (cancelReplaceMode STOP_ON_FAILURE or
     ALLOW_FAILURE); 409 when one half failed, 400 when both did or the new one was not attempted."""
     return FastJSON(await cancel_replace(context(request).orders, who.user_id, await request_params(request)))
+
+
+@router.put("/order/amend/keepPriority")
+async def amend_keep_priority(request: Request, who: Trader) -> FastJSON:
+    """Reduce an open order's quantity to `newQty` (orderId or origClientOrderId), keeping its place
+    in the queue; `newClientOrderId` renames it (a random one when not sent)."""
+    amended = await context(request).orders.amend(who.user_id, await request_params(request))
+    return FastJSON(amend_json(amended))
 
 
 @router.get("/order")

@@ -14,7 +14,7 @@ from exchange_core import listenkeys
 from exchange_core.clock import now_ms
 from exchange_core.errors import ApiError
 from gateway.context import GatewayContext
-from gateway.formatting import cancel_json, new_order_json, order_json, trade_json
+from gateway.formatting import amend_json, cancel_json, new_order_json, order_json, trade_json
 from gateway.orders import OrderService
 from gateway.ratelimit import RateLimiter
 from gateway.replace import cancel_replace, test_order
@@ -109,6 +109,10 @@ async def _status(call: Call) -> object:
 
 async def _cancel(call: Call) -> object:
     return cancel_json(await call.orders.cancel(call.user_id, call.params))
+
+
+async def _amend(call: Call) -> object:
+    return amend_json(await call.orders.amend(call.user_id, call.params))
 
 
 async def _cancel_replace(call: Call) -> object:
@@ -217,6 +221,7 @@ METHODS: dict[str, Method] = {
     "order.status": Method(USER_DATA, _status),
     "order.cancel": Method(TRADE, _cancel),
     "order.cancelReplace": Method(TRADE, _cancel_replace, places_orders=True),
+    "order.amend.keepPriority": Method(TRADE, _amend),
     "openOrders.status": Method(USER_DATA, _open_orders),
     "openOrders.cancelAll": Method(TRADE, _cancel_all),
     "allOrders": Method(USER_DATA, _all_orders),
