@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-
 NODES = 6  # 3 masters, each with 1 replica
 
 
@@ -76,8 +75,10 @@ def local_cluster() -> Iterator[LocalCluster]:
             node.mkdir()
             command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
                        "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000", "--save", "",
-                       "--appendonly", "no", "--dir", str(node), "--logfile", str(node / "redis.log")]  # fmt: skip
-            processes.append(subprocess.Popen(command, cwd=node, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                       "--appendonly", "no", "--dir", str(node), "--logfile", "redis.log"]  # fmt: skip
+            processes.append(
+                subprocess.Popen(command, cwd=node, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
         cluster = LocalCluster(ports)
 
         def answering() -> bool:
@@ -110,7 +111,9 @@ def local_cluster() -> Iterator[LocalCluster]:
 
 def _answers(port: int) -> bool:
     try:
-        result = subprocess.run(["redis-cli", "-p", str(port), "PING"], capture_output=True, text=True, timeout=5)
+        result = subprocess.run(
+            ["redis-cli", "-p", str(port), "PING"], capture_output=True, text=True, timeout=5
+        )
     except subprocess.TimeoutExpired:
         return False
     return result.stdout.strip() == "PONG"
