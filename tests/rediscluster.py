@@ -45,6 +45,48 @@ class LocalCluster:
                 ranges.append((int(first), int(last or first)))
         return out
 
+    def node_ids(self) -> dict[str, str]:
+        """{"host:port": node id} of every master."""
+        out = {}
+        for line in self.cli("CLUSTER", "NODES").splitlines():
+            fields = line.split()
+            if "master" in fields[2].split(","):
+                out[fields[1].split("@")[0]] = fields[0]
+        return out
+
+    def move_empty_slot(self, slot: int, to: str) -> None:
+        """Give `slot` (which holds no key yet) to the master at `to` ("host:port"), telling
+        every master, and wait until every node agrees."""
+        ids = self.node_ids()
+        for address in ids:
+            self.cli("CLUSTER", "SETSLOT", str(slot), "NODE", ids[to], port=int(address.rpartition(":")[2]))
+
+        def agreed() -> bool:
+            return all(self._owner(slot, p) == to for p in self.ports)
+
+        _wait(agreed, f"slot {slot} on {to} everywhere")
+
+    def _owner(self, slot: int, port: int) -> str | None:
+        for line in self.cli("CLUSTER", "NODES", port=port).splitlines():
+            fields = line.split()
+            if "master" not in fields[2].split(","):
+                continue
+            for part in fields[8:]:
+                first, _, last = part.partition("-")
+                if not part.startswith("[") and int(first) <= slot <= int(last or first):
+                    return fields[1].split("@")[0]
+        return None
+
+    def spread(self, keys: list[str]) -> None:
+        """Move empty slots so that `keys` (one per market, say) are held by every master, when
+        there are at least as many keys as masters."""
+        holders = {key: self.master_of(key) for key in keys}
+        for idle in set(self.masters()) - set(holders.values()):
+            crowded = max(set(holders.values()), key=lambda m: sum(h == m for h in holders.values()))
+            key = next(k for k, holder in holders.items() if holder == crowded)
+            self.move_empty_slot(int(self.cli("CLUSTER", "KEYSLOT", key)), idle)
+            holders[key] = idle
+
     def master_of(self, key: str) -> str:
         """The "host:port" of the master that holds `key`'s slot."""
         slot = int(self.cli("CLUSTER", "KEYSLOT", key))
