@@ -9,9 +9,17 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from exchange_core import store
+from marketdata.shardbus import ShardBus
+
 log = logging.getLogger("marketdata.bus")
 
 Handler = Callable[[bytes], None]
+
+
+def connect_bus(redis: Redis, control_channel: str) -> "Bus | ShardBus":
+    """A Bus on one Redis; on a Redis Cluster a ShardBus (shard channels, per master)."""
+    return ShardBus(redis) if store.is_cluster(redis) else Bus(redis, control_channel)
 
 
 class Bus:
