@@ -6,8 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from exchange_core.keys import Keys
+from exchange_core.markets import load_markets
 from launcher.stack import Stack, running_stack
 from tests import services
+from tests.rediscluster import LocalCluster
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +21,18 @@ def stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
             yield s
     finally:
         asyncio.run(services.delete_prefix(prefix))
+
+
+@pytest.fixture(scope="module")
+def cluster_stack(pg_dsn: str, redis_cluster: LocalCluster) -> Iterator[Stack]:
+    """The order path on the session's local Redis Cluster (REDIS_URL=redis+cluster://...), the
+    markets' slots moved so that every master holds one. A module runs its scenarios on it by
+    naming it its `stack` (tests/e2e/test_order_path_cluster.py)."""
+    prefix = services.new_prefix()
+    keys = Keys(prefix)
+    redis_cluster.spread([keys.commands(symbol) for symbol in load_markets()])
+    with running_stack(pg_dsn, prefix, REDIS_URL=redis_cluster.url) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,10 @@
 takes REDIS_URL=redis+cluster://..., and the markets and the users are spread over all three
 masters (asserted from CLUSTER KEYSLOT / CLUSTER NODES)."""
 
-from collections.abc import Iterator
-
 import pytest
 
 from exchange_core.keys import Keys
-from exchange_core.markets import load_markets
-from launcher.stack import Stack, running_stack
-from tests import services
+from launcher.stack import Stack
 from tests.client import sign_up
 from tests.e2e.test_order_path import (  # noqa: F401 (collected here: the same scenarios on a cluster)
     alice,
@@ -26,13 +22,8 @@ from tests.rediscluster import LocalCluster
 
 
 @pytest.fixture(scope="module")
-def stack(pg_dsn: str, redis_cluster: LocalCluster) -> Iterator[Stack]:
-    """The order path on the cluster, its markets' slots held by every master."""
-    prefix = services.new_prefix()
-    keys = Keys(prefix)
-    redis_cluster.spread([keys.commands(symbol) for symbol in load_markets()])
-    with running_stack(pg_dsn, prefix, REDIS_URL=redis_cluster.url) as s:
-        yield s
+def stack(cluster_stack: Stack) -> Stack:
+    return cluster_stack
 
 
 def test_markets_and_users_are_spread_over_every_master(stack: Stack, redis_cluster: LocalCluster) -> None:
