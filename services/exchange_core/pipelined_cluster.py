@@ -94,21 +94,14 @@ class ClusterPipelined(PipelinedRedis):
     def _settle(
         self, outer: "asyncio.Future[Any]", inner: "asyncio.Future[Any]", args: tuple[Any, ...]
     ) -> None:
-        if outer.done():
-            return
-        if inner.cancelled():
-            outer.cancel()
-            return
-        exc = inner.exception()
-        if exc is None:
-            outer.set_result(inner.result())
-        elif isinstance(exc, ReplyError) and str(exc).startswith(("MOVED ", "ASK ")):
+        exc = None if inner.cancelled() else inner.exception()
+        if isinstance(exc, ReplyError) and str(exc).startswith(("MOVED ", "ASK ")) and not outer.done():
             task = asyncio.ensure_future(self._redirected(inner, args))
             task.add_done_callback(lambda done: _copy(done, outer))
-        else:
-            if isinstance(exc, ConnectionError):
-                self._forget_map()
-            outer.set_exception(exc)
+            return
+        if isinstance(exc, ConnectionError):
+            self._forget_map()
+        _copy(inner, outer)
 
     async def _redirected(self, sent: "asyncio.Future[Any]", args: tuple[str | bytes | int, ...]) -> Any:
         """The reply to `args`, following MOVED and ASK replies (a few hops at most)."""

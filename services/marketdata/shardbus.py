@@ -18,6 +18,7 @@ import hiredis
 from redis.asyncio import Redis
 
 from exchange_core.pipelined import PipelinedRedis
+from marketdata.channels import ChannelHandlers
 
 log = logging.getLogger("marketdata.shardbus")
 
@@ -50,9 +51,7 @@ class _NodeSubscriptions(asyncio.Protocol):
                 if handler is not None:
                     handler(reply[2])
             elif kind == b"ssubscribe":
-                ready = bus.on_ready.pop(reply[1], None)
-                if ready is not None and reply[1] in bus.handlers:
-                    ready()
+                bus.confirmed(reply[1])
             elif kind == b"sunsubscribe":
                 if bus.subscribed_at.get(reply[1]) is self:  # not asked for: its slot moved
                     bus.fail(ConnectionError(f"shard channel {reply[1]!r} moved to another master"))
@@ -63,32 +62,15 @@ class _NodeSubscriptions(asyncio.Protocol):
         self.bus.fail(ConnectionError(f"shard pub/sub connection lost: {exc}"))
 
 
-class ShardBus:
+class ShardBus(ChannelHandlers):
     """subscribe / unsubscribe / run, as marketdata.bus.Bus, on a Redis Cluster client."""
 
     def __init__(self, redis: Redis) -> None:
+        super().__init__()
         self.redis = redis
-        self.handlers: dict[bytes, Handler] = {}
-        self.on_ready: dict[bytes, Callable[[], None]] = {}
         self.subscribed_at: dict[bytes, _NodeSubscriptions] = {}
-        self.commands: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._nodes: dict[tuple[str, int], _NodeSubscriptions] = {}
         self._failed: asyncio.Future[None] | None = None
-
-    def subscribe(self, channel: str, handler: Handler, on_ready: Callable[[], None] | None = None) -> None:
-        """Deliver `channel`'s messages to `handler`; `on_ready` runs once the subscription is
-        confirmed (every message published after that arrives)."""
-        key = channel.encode()
-        self.handlers[key] = handler
-        if on_ready is not None:
-            self.on_ready[key] = on_ready
-        self.commands.put_nowait(("SSUBSCRIBE", key))
-
-    def unsubscribe(self, channel: str) -> None:
-        key = channel.encode()
-        self.handlers.pop(key, None)
-        self.on_ready.pop(key, None)
-        self.commands.put_nowait(("SUNSUBSCRIBE", key))
 
     def fail(self, exc: Exception) -> None:
         if self._failed is not None and not self._failed.done():
@@ -118,14 +100,14 @@ class ShardBus:
     async def _send_commands(self, cluster: PipelinedRedis) -> None:
         while True:
             op, channel = await self.commands.get()
-            if op == "SUNSUBSCRIBE":
+            if op == "unsubscribe":
                 node = self.subscribed_at.pop(channel, None)
             else:
                 host, port, _ = await cluster.subscriber_address(channel.decode())
                 node = await self._node(cluster, host, port)
                 self.subscribed_at[channel] = node
             if node is not None and node.transport is not None:
-                node.transport.write(_pack((op, channel)))
+                node.transport.write(_pack(("SSUBSCRIBE" if op == "subscribe" else "SUNSUBSCRIBE", channel)))
 
     async def _node(self, cluster: PipelinedRedis, host: str, port: int) -> _NodeSubscriptions:
         node = self._nodes.get((host, port))

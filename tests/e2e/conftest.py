@@ -14,25 +14,21 @@ from tests.rediscluster import LocalCluster
 
 
 @pytest.fixture(scope="module")
-def stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest, pg_dsn: str, redis_url: str) -> Iterator[Stack]:
+    """The order path on the machine's Redis; in a module that sets `ON_REDIS_CLUSTER = True`, on
+    the session's local Redis Cluster (REDIS_URL=redis+cluster://...), the markets' slots moved
+    so that every master holds one (tests/e2e/test_order_path_cluster.py)."""
     prefix = services.new_prefix()
+    env = {}
+    if getattr(request.module, "ON_REDIS_CLUSTER", False):
+        cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+        cluster.spread([Keys(prefix).commands(symbol) for symbol in load_markets()])
+        env["REDIS_URL"] = cluster.url
     try:
-        with running_stack(pg_dsn, prefix) as s:
+        with running_stack(pg_dsn, prefix, **env) as s:
             yield s
     finally:
         asyncio.run(services.delete_prefix(prefix))
-
-
-@pytest.fixture(scope="module")
-def cluster_stack(pg_dsn: str, redis_cluster: LocalCluster) -> Iterator[Stack]:
-    """The order path on the session's local Redis Cluster (REDIS_URL=redis+cluster://...), the
-    markets' slots moved so that every master holds one. A module runs its scenarios on it by
-    naming it its `stack` (tests/e2e/test_order_path_cluster.py)."""
-    prefix = services.new_prefix()
-    keys = Keys(prefix)
-    redis_cluster.spread([keys.commands(symbol) for symbol in load_markets()])
-    with running_stack(pg_dsn, prefix, REDIS_URL=redis_cluster.url) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")

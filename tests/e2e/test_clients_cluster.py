@@ -1,9 +1,6 @@
 """test_clients' scenarios (ccxt and python-binance, unchanged) against the order path on a real
-local Redis Cluster (tests/e2e/conftest.py: cluster_stack)."""
+local Redis Cluster (tests/e2e/conftest.py: `stack` with ON_REDIS_CLUSTER)."""
 
-import pytest
-
-from launcher.stack import Stack
 from tests.e2e.test_clients import (  # noqa: F401 (collected here: the same scenarios on a cluster)
     new_binance,
     new_ccxt,
@@ -20,7 +17,4 @@ from tests.e2e.test_clients import (  # noqa: F401 (collected here: the same sce
     test_ccxt_market_buys_by_amount_and_by_cost,
 )
 
-
-@pytest.fixture(scope="module")
-def stack(cluster_stack: Stack) -> Stack:
-    return cluster_stack
+ON_REDIS_CLUSTER = True  # tests/e2e/conftest.py: the stack runs on the local Redis Cluster

@@ -2,8 +2,6 @@
 takes REDIS_URL=redis+cluster://..., and the markets and the users are spread over all three
 masters (asserted from CLUSTER KEYSLOT / CLUSTER NODES)."""
 
-import pytest
-
 from exchange_core.keys import Keys
 from launcher.stack import Stack
 from tests.client import sign_up
@@ -20,10 +18,7 @@ from tests.e2e.test_order_path import (  # noqa: F401 (collected here: the same 
 )
 from tests.rediscluster import LocalCluster
 
-
-@pytest.fixture(scope="module")
-def stack(cluster_stack: Stack) -> Stack:
-    return cluster_stack
+ON_REDIS_CLUSTER = True  # tests/e2e/conftest.py: the stack runs on the local Redis Cluster
 
 
 def test_markets_and_users_are_spread_over_every_master(stack: Stack, redis_cluster: LocalCluster) -> None:
