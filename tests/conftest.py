@@ -35,6 +35,7 @@ from redis.asyncio import Redis  # noqa: E402
 
 from exchange_core.keys import Keys  # noqa: E402
 from tests import services  # noqa: E402
+from tests.rediscluster import LocalCluster, local_cluster  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +71,14 @@ async def redis(redis_url: str) -> AsyncIterator["Redis[bytes]"]:
     client: Redis[bytes] = Redis.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalCluster]:
+    """A real local Redis Cluster (3 masters, 3 replicas) of the session's own; its URL
+    (`redis+cluster://...`) is what services take as REDIS_URL to run on it."""
+    with local_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 from dbwriter.service import DbWriterService
 from dbwriter.settings import DbWriterSettings
 from dbwriter.store import session_settings
-from exchange_core import tracing
+from exchange_core import store, tracing
 from exchange_core.markets import load_markets
 from exchange_core.runtime import configure_logging, stop_event, tune_gc
 from exchange_core.telemetry import serve_probes
@@ -16,7 +16,7 @@ from exchange_core.telemetry import serve_probes
 async def main() -> None:
     settings = DbWriterSettings()
     configure_logging(settings.log_level)
-    redis: Redis = Redis.from_url(settings.redis_url)
+    redis: Redis = store.connect(settings.redis_url)
     # min_size=0: start (and keep running) while the database is down; connect on first write.
     pool = await asyncpg.create_pool(
         settings.database_url,

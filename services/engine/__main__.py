@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from engine.service import EngineService
 from engine.settings import EngineSettings
-from exchange_core import tracing
+from exchange_core import store, tracing
 from exchange_core.lease import Fenced
 from exchange_core.markets import load_markets
 from exchange_core.runtime import configure_logging, run_until_stopped, stop_event, tune_gc
@@ -25,7 +25,7 @@ async def main() -> None:
     markets = load_markets()
     if settings.symbol not in markets:
         raise SystemExit(f"unknown market {settings.symbol!r}; known: {', '.join(markets)}")
-    redis: Redis = Redis.from_url(settings.redis_url)
+    redis: Redis = store.connect(settings.redis_url)
     service = EngineService(settings, redis, markets[settings.symbol].spec)
     tracing.configure(f"engine-{settings.symbol}")
     probes = await serve_probes(settings, service.metrics.registry, service.ready, service.refresh_metrics)

@@ -37,7 +37,7 @@ from engine.journal import (
 from engine.settings import EngineSettings
 from engine.snapshots import Landed, SnapshotWriter
 from engine.telemetry import CommandSpans, EngineMetrics
-from exchange_core import redisio, tracing
+from exchange_core import redisio, store, tracing
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced, Lease
 from exchange_core.lease_telemetry import LeaseCollector
@@ -65,6 +65,7 @@ class EngineService:
         self.depth_key = keys.depth(self.symbol)
         self.batch_keys = [self.evt_key, self.depth_key, self.cmd_key]
         self.md_channel = keys.market_data(self.symbol)
+        self.publish = store.publish_command(redis)
         self.engine = MatchingEngine(spec)
         self.last_id = b"0-0"
         self.written_seq = 0
@@ -289,7 +290,7 @@ class EngineService:
             batch = encode_batch(self.symbol, encoded, self.last_id.decode(), refs)
             commands.append(("XADD", self.evt_key, "*", "e", batch))
             md, trades = self._market_data(fresh, encoded)
-            commands.append(("PUBLISH", self.md_channel, md))
+            commands.append((self.publish, self.md_channel, md))
             self.trades += trades
             # With every md message, even when no level changed, so that REST depth's
             # lastUpdateId always chains with the diffs clients get.

@@ -27,10 +27,10 @@ import signal
 import time
 from dataclasses import dataclass
 
-import redis
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
+from exchange_core import store
 from exchange_core.lease import SCRIPT, Command, Lease, write_args
 from matching import MarketState, MatchingEngine
 from matching.state import digest_of
@@ -67,16 +67,6 @@ def snapshot_commands(
     if trim_before is not None:
         commands.append(("XTRIM", cmd_key, "MINID", "~", trim_before))
     return commands
-
-
-def sync_client_like(client: Redis) -> redis.Redis:
-    """A blocking client to the server and database that the asyncio `client` uses."""
-    kw = client.connection_pool.connection_kwargs
-    if kw.get("path"):
-        return redis.Redis(unix_socket_path=kw["path"], db=kw.get("db", 0),
-                           username=kw.get("username"), password=kw.get("password"))  # fmt: skip
-    return redis.Redis(host=kw.get("host", "127.0.0.1"), port=kw.get("port", 6379), db=kw.get("db", 0),
-                       username=kw.get("username"), password=kw.get("password"))  # fmt: skip
 
 
 class SnapshotWriter:
@@ -171,7 +161,7 @@ def _child_main(
         commands = snapshot_commands(snap_key, cmd_key, fields, trim_before)
         keys = [lease.key, lease.token_key, snap_key, cmd_key]
         args = ["write", lease.holder, lease.token, lease.ttl_ms, *write_args(commands)]
-        with sync_client_like(client) as conn:
+        with store.sync_client_like(client) as conn:
             conn.eval(SCRIPT, len(keys), *keys, *args)  # raises when fenced: exit code 1
         return 0
     except BaseException:  # the exit code is the child's only report

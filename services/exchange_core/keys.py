@@ -34,7 +34,14 @@ class Keys:
         return f"{self.prefix}settled:{{{symbol}}}"
 
     def market_data(self, symbol: str) -> str:
-        return f"{self.prefix}md.{symbol}"
+        """The market's pub/sub channel; tagged, so that the engine's fenced write (one slot)
+        can publish it on a cluster (SPUBLISH goes through the channel's slot)."""
+        return f"{self.prefix}md.{{{symbol}}}"
+
+    def pending_reservations(self, symbol: str) -> str:
+        """The market's reservations not yet confirmed by its engine: member `uid:SYM:oid`,
+        score ms. Per market, so that the market's settlement worker sweeps its own."""
+        return f"{self.prefix}resv-pending:{{{symbol}}}"
 
     def market_status(self, symbol: str) -> str:
         """The market's trading status set by an admin (exchange_core.marketstatus); none: TRADING."""
@@ -75,7 +82,7 @@ class Keys:
         return f"{self.prefix}uord:{{{user_id}}}:{symbol}"
 
     def user_channel(self, user_id: int) -> str:
-        return f"{self.prefix}user.{user_id}"
+        return f"{self.prefix}user.{{{user_id}}}"
 
     def listen_key(self, key: str) -> str:
         """A user data stream's listenKey -> the user id (expires unless kept alive)."""
@@ -95,7 +102,3 @@ class Keys:
     def login_failures(self, who: str) -> str:
         """Failed logins of an account ("a:<sha256 of the e-mail>") or an IP ("i:<ip>")."""
         return f"{self.prefix}login-fail:{who}"
-
-    def pending_reservations(self) -> str:
-        """Reservations not yet confirmed by an engine event: member `uid:SYM:oid`, score ms."""
-        return f"{self.prefix}resv-pending"

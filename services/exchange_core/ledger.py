@@ -74,13 +74,16 @@ class Ledger:
             raise LedgerError(f"amount out of range: {amount}")
         pending = f"{user_id}:{symbol}:{order_id}"
         k = self.keys
-        # One round trip: index the reservation as pending first (the sweeper ignores an index
-        # entry without a reservation), then reserve; both go out in one write.
+        # Index the reservation as pending first (the sweeper ignores an index entry without a
+        # reservation), then reserve: one write on one Redis; on a cluster the index (the
+        # market's slot) is awaited first, as the user's slot may be on another master.
         fast = self._pipelined
         keys = [k.balances(user_id), k.reservations(user_id), k.client_ids(user_id), k.open_orders(user_id)]
         claim = f"{symbol}:{client_order_id}"
         args = (asset, amount, f"{symbol}:{order_id}", now_ms, claim, order_id, recent_ms)
-        indexed = fast.execute("ZADD", k.pending_reservations(), now_ms, pending)
+        indexed = fast.execute("ZADD", k.pending_reservations(symbol), now_ms, pending)
+        if not fast.ordered_across_slots:
+            await indexed
         reserved = fast.execute("EVALSHA", self._reserve.sha, len(keys), *keys, *args)
         try:
             result = await reserved
@@ -93,7 +96,7 @@ class Ledger:
             await indexed  # answered before `reserved`: replies come in order
         if result == 1:
             return
-        await self.redis.zrem(self.keys.pending_reservations(), pending)
+        await self.redis.zrem(self.keys.pending_reservations(symbol), pending)
         if result == -1:
             raise InsufficientFunds(asset)
         if result == -4:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from exchange_core import redisio
+from exchange_core import redisio, store
 from exchange_core.keys import Keys
 
 
@@ -75,4 +75,5 @@ async def write_status(redis: Redis, keys: Keys, symbol: str, status: MarketStat
         await redis.delete(keys.market_status(symbol))
     else:
         await redis.set(keys.market_status(symbol), status.encode())
-    await redis.publish(keys.market_status_channel(), symbol)
+    # a cluster's gateways listen with SSUBSCRIBE (exchange_core.store)
+    await store.publish(redis, keys.market_status_channel(), symbol)

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from exchange_core import redisio
+from exchange_core import redisio, store
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Lease, LeaseSettings
 from exchange_core.streamids import entry_before, stream_id
@@ -153,7 +153,31 @@ class StreamPartitions:
         streams: dict[Any, Any] = {self.keys.events(s): position for s, position in after.items()}
         if not streams:
             return []
-        result = await self.redis.xread(streams, count=count, block=block)
+        if len(streams) > 1 and store.is_cluster(self.redis):
+            return await self._read_each(streams, count, block)
+        return self._entries(await self.redis.xread(streams, count=count, block=block))
+
+    async def _read_each(
+        self, streams: dict[Any, Any], count: int, block: int | None
+    ) -> list[tuple[str, list[redisio.Entry]]]:
+        """On a cluster the markets' streams are in different slots and one XREAD reads one slot:
+        read each stream without waiting; when all are empty, wait on all at once until the first
+        one has entries (the other reads are cancelled)."""
+        reads = [self.redis.xread({stream: position}, count=count) for stream, position in streams.items()]
+        out = [entry for result in await asyncio.gather(*reads) for entry in self._entries(result)]
+        if out or not block:
+            return out
+        waits = {
+            asyncio.ensure_future(self.redis.xread({stream: position}, count=count, block=block))
+            for stream, position in streams.items()
+        }
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return [entry for task in done for entry in self._entries(task.result())]
+
+    def _entries(self, result: Any) -> list[tuple[str, list[redisio.Entry]]]:
         out = []
         for stream, entries in cast(list[tuple[bytes, list[redisio.Entry]]], result or []):
             if entries:

@@ -22,6 +22,8 @@ from urllib.parse import unquote, urlparse
 import hiredis
 from redis.asyncio import Redis
 
+from exchange_core import store
+
 log = logging.getLogger("exchange_core.pipelined")
 
 
@@ -85,6 +87,10 @@ class _Connection(asyncio.Protocol):
 class PipelinedRedis:
     """execute(*args) -> reply, on one auto-pipelined connection to `url` (redis://[:pw@]host:port/db)."""
 
+    # Whether commands on different slots are applied in the order of the execute calls (one
+    # connection: yes; a cluster's masters: no, see pipelined_cluster).
+    ordered_across_slots = True
+
     def __init__(self, url: str) -> None:
         parsed = urlparse(url)
         self.host = parsed.hostname or "127.0.0.1"
@@ -98,7 +104,15 @@ class PipelinedRedis:
 
     @classmethod
     def like(cls, client: Redis) -> "PipelinedRedis":
-        """A pipelined connection to the server and database that `client` uses."""
+        """A pipelined connection to the server and database that `client` uses; on a Redis
+        Cluster client, a pipelined_cluster.ClusterPipelined to its masters."""
+        if store.is_cluster(client):
+            from exchange_core.pipelined_cluster import ClusterPipelined
+
+            host, port, options = store.cluster_seed_node(client)
+            cluster = ClusterPipelined(f"redis://{host}:{port}/0")
+            cluster.username, cluster.password = options.get("username"), options.get("password")
+            return cluster
         kw = client.connection_pool.connection_kwargs
         pipelined = cls(f"redis://{kw.get('host', '127.0.0.1')}:{kw.get('port', 6379)}/{kw.get('db', 0)}")
         pipelined.username = kw.get("username")
@@ -139,6 +153,10 @@ class PipelinedRedis:
             self._conn = conn
             return conn
 
+    async def subscriber_address(self, channel: str) -> tuple[str, int, str]:
+        """Where `listen` subscribes to `channel`: host, port and the subscribe command."""
+        return self.host, self.port, "SUBSCRIBE"
+
     async def aclose(self) -> None:
         if self._conn is not None and self._conn.transport is not None:
             self._conn.transport.close()
@@ -162,11 +180,14 @@ class _Subscription(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
         while (reply := self.reader.gets()) is not False:
-            if isinstance(reply, list) and reply[0] == b"message":
+            kind = reply[0] if isinstance(reply, list) else None
+            if kind == b"message" or kind == b"smessage":
                 self.on_message(reply[2])
-            elif isinstance(reply, list) and reply[0] == b"subscribe":
+            elif kind == b"subscribe" or kind == b"ssubscribe":
                 if not self.subscribed.done():
                     self.subscribed.set_result(None)
+            elif kind == b"sunsubscribe" and self.transport is not None:  # its slot moved
+                self.transport.close()
             elif isinstance(reply, hiredis.ReplyError):  # AUTH refused, say
                 log.error("Redis refused the subscription: %s", reply)
                 if self.transport is not None:
@@ -193,20 +214,21 @@ async def listen(
     while True:
         sub: _Subscription | None = None
         try:
-            _, sub = await loop.create_connection(lambda: _Subscription(on_message), server.host, server.port)
+            host, port, subscribe = await server.subscriber_address(channel)
+            _, sub = await loop.create_connection(lambda: _Subscription(on_message), host, port)
             hello: list[tuple[str | bytes | int, ...]] = []
             if server.password is not None:
                 hello.append(("AUTH", *((server.username,) if server.username else ()), server.password))
             if name:
                 hello.append(("CLIENT", "SETNAME", name))
-            hello.append(("SUBSCRIBE", channel))
+            hello.append((subscribe, channel))
             assert sub.transport is not None
             sub.transport.write(b"".join(_pack(command) for command in hello))
             await sub.subscribed
             ready.set()
             await sub.closed
             log.warning("subscription to %s lost; subscribing again", channel)
-        except OSError as exc:
+        except (OSError, ConnectionError) as exc:
             log.warning("cannot subscribe to %s (%s); retrying", channel, exc)
         finally:
             if sub is not None and sub.transport is not None:

@@ -12,12 +12,6 @@ from redis.exceptions import ResponseError
 Entry = tuple[bytes, dict[bytes, bytes]]
 
 
-def connect(url: str, max_connections: int = 64) -> Redis:
-    """A client for `url` that returns bytes."""
-    client: Redis = Redis.from_url(url, max_connections=max_connections, decode_responses=False)
-    return client
-
-
 async def xrange(redis: Redis, key: str, after: bytes, count: int) -> list[Entry]:
     """Up to `count` stream entries with ids strictly after `after`."""
     return cast(list[Entry], await redis.xrange(key, min=b"(" + after, max=b"+", count=count))

@@ -11,9 +11,8 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from redis.asyncio import Redis
 
-from exchange_core import tracing
+from exchange_core import store, tracing
 from exchange_core.db import create_pool
 from exchange_core.errors import MANDATORY_PARAM_EMPTY_OR_MALFORMED, ApiError
 from exchange_core.keys import Keys
@@ -52,7 +51,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         from gateway.replies import ReplyListener
 
         traced_here = tracing.configure("gateway") if not tracing.ENABLED else False
-        redis = Redis.from_url(settings.redis_url, max_connections=256)
+        redis = store.connect(settings.redis_url, max_connections=256)
         # Connected on first use: the gateway starts, and places orders (Redis only), while the
         # database is down; the endpoints that need it answer 503 -1001 meanwhile.
         pool = await create_pool(settings.database_url, min_size=0, max_size=10)

@@ -30,7 +30,7 @@ from exchange_core.clock import now_ms
 from exchange_core.errors import ApiError
 from exchange_core.keys import Keys
 from exchange_core.markets import Market
-from marketdata.bus import Bus
+from marketdata.bus import connect_bus
 from marketdata.candles import DAY
 from marketdata.feed import SymbolFeed
 from marketdata.publisher import FeedCounters
@@ -148,7 +148,7 @@ class MarketFeeds:
         self.keys = keys
         self.markets = markets
         self.counters = FeedCounters()
-        self.bus = Bus(redis, keys.prefix + f"grpc.control.{uuid.uuid4().hex[:12]}")
+        self.bus = connect_bus(redis, keys.prefix + f"grpc.control.{uuid.uuid4().hex[:12]}")
         self.hub = StreamHub(self._first, self._last)
         self.feeds: dict[str, SymbolFeed] = {}
         self.ready: dict[str, asyncio.Event] = {}
@@ -188,7 +188,7 @@ class MarketFeeds:
         self.symbol_of_name.clear()
         self.user_of_name.clear()
         self.names_of_user.clear()
-        self.bus = Bus(self.redis, self.keys.prefix + f"grpc.control.{uuid.uuid4().hex[:12]}")
+        self.bus = connect_bus(self.redis, self.keys.prefix + f"grpc.control.{uuid.uuid4().hex[:12]}")
 
     @contextlib.asynccontextmanager
     async def market_stream(self, symbol: str, name: str, convert: Convert) -> AsyncIterator[Sink]:

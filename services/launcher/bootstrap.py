@@ -30,7 +30,7 @@ from exchange_core.errors import ApiError
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import Market, load_markets
-from exchange_core.redisio import connect
+from exchange_core.store import connect
 from gateway.accounts import KEY_LENGTH, asset_decimals
 from gateway.settings import GatewaySettings
 from launcher.demo import PASSWORD_FILE, ensure_demo_user

@@ -14,6 +14,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from exchange_core.db import ensure_database, migrate
+from exchange_core.store import cluster_seed
 
 SECRET_FILE = "secret.key"
 
@@ -23,8 +24,8 @@ class PrepareError(Exception):
 
 
 def check_redis(url: str) -> None:
-    """Raises PrepareError unless Redis at `url` answers PING within 2 s."""
-    client: Redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    """Raises PrepareError unless Redis at `url` (a cluster's node it names) answers PING within 2 s."""
+    client: Redis = Redis.from_url(cluster_seed(url) or url, socket_connect_timeout=2, socket_timeout=2)
     try:
         client.ping()
     except RedisError as exc:

@@ -9,18 +9,25 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from exchange_core import store
+from marketdata.channels import ChannelHandlers
+from marketdata.shardbus import ShardBus
+
 log = logging.getLogger("marketdata.bus")
 
 Handler = Callable[[bytes], None]
 
 
-class Bus:
+def connect_bus(redis: Redis, control_channel: str) -> "Bus | ShardBus":
+    """A Bus on one Redis; on a Redis Cluster a ShardBus (shard channels, per master)."""
+    return ShardBus(redis) if store.is_cluster(redis) else Bus(redis, control_channel)
+
+
+class Bus(ChannelHandlers):
     def __init__(self, redis: Redis, control_channel: str) -> None:
+        super().__init__()
         self.pubsub = redis.pubsub()
         self.control = control_channel.encode()
-        self.handlers: dict[bytes, Handler] = {}
-        self.on_ready: dict[bytes, Callable[[], None]] = {}
-        self.commands: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
 
     async def run(self) -> None:
         """Read and dispatch messages, and send queued (un)subscriptions, until cancelled.
@@ -32,21 +39,6 @@ class Bus:
         finally:
             writer.cancel()
             await self.pubsub.aclose()
-
-    def subscribe(self, channel: str, handler: Handler, on_ready: Callable[[], None] | None = None) -> None:
-        """Deliver `channel`'s messages to `handler`; `on_ready` runs once the subscription is
-        confirmed (every message published after that arrives)."""
-        key = channel.encode()
-        self.handlers[key] = handler
-        if on_ready is not None:
-            self.on_ready[key] = on_ready
-        self.commands.put_nowait(("subscribe", key))
-
-    def unsubscribe(self, channel: str) -> None:
-        key = channel.encode()
-        self.handlers.pop(key, None)
-        self.on_ready.pop(key, None)
-        self.commands.put_nowait(("unsubscribe", key))
 
     async def _send_commands(self) -> None:
         while True:
@@ -70,6 +62,4 @@ class Bus:
                 if handler is not None:
                     handler(message["data"])
             elif kind == "subscribe":
-                ready = self.on_ready.pop(channel, None)
-                if ready is not None and channel in handlers:
-                    ready()
+                self.confirmed(channel)

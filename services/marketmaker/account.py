@@ -21,7 +21,7 @@ from exchange_core.errors import ApiError
 from exchange_core.keys import Keys
 from exchange_core.ledger import MAX_AMOUNT, Ledger
 from exchange_core.markets import Market
-from exchange_core.redisio import connect
+from exchange_core.store import connect
 from exchange_core.units import UnitError, to_units
 from gateway.accounts import (
     asset_decimals,

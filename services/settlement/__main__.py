@@ -3,7 +3,7 @@
 import uvloop
 from redis.asyncio import Redis
 
-from exchange_core import tracing
+from exchange_core import store, tracing
 from exchange_core.markets import load_markets
 from exchange_core.runtime import configure_logging, run_until_stopped, stop_event, tune_gc
 from exchange_core.telemetry import serve_probes
@@ -14,7 +14,7 @@ from settlement.settings import SettlementSettings
 async def main() -> None:
     settings = SettlementSettings()
     configure_logging(settings.log_level)
-    redis: Redis = Redis.from_url(settings.redis_url)
+    redis: Redis = store.connect(settings.redis_url)
     service = SettlementService(settings, redis, load_markets())
     tracing.configure("settlement")
     probes = await serve_probes(settings, service.metrics.registry, service.ready, service.refresh_metrics)

@@ -152,7 +152,7 @@ class SettlementService:
         post: list[asyncio.Future[Any]] = []
         if fx.confirmed:
             done = [f"{u}:{symbol}:{o}" for u, o in fx.confirmed]
-            post.append(fast.execute("ZREM", keys.pending_reservations(), *done))
+            post.append(fast.execute("ZREM", keys.pending_reservations(symbol), *done))
         ts = events[-1].ts if events else 0
         for (user_id, effects), result in zip(users, results, strict=True):
             applied, balances = parse_settled(result)
@@ -161,7 +161,9 @@ class SettlementService:
             payloads: list[dict[str, object]] = list(effects.reports)
             if balances:
                 payloads.append(account_position(balances, self.decimals, ts))
-            post.append(fast.execute("PUBLISH", keys.user_channel(user_id), orjson.dumps(payloads)))
+            post.append(
+                fast.execute("PUBLISH", keys.user_channel(user_id), orjson.dumps(payloads))
+            )  # SPUBLISH on a cluster
         for batch in batches:
             for ref in batch.commands:
                 if ref.reply_to:
@@ -209,18 +211,19 @@ class SettlementService:
         """Release reservations whose command never reached the engine; returns how many."""
         now = now_ms()
         cutoff = now - self.settings.orphan_after_ms
-        stale = await redisio.zrange_by_score(self.redis, self.keys.pending_reservations(), cutoff, 500)
         released = 0
-        for member, created in stale:
-            user, symbol, order = member.decode().split(":")
-            if symbol not in self.partitions.positions or not await self._caught_up(symbol, int(created)):
-                continue
-            amount = await self.ledger.release_orphan(int(user), symbol, int(order))
-            await self.redis.zrem(self.keys.pending_reservations(), member)
-            if amount:
-                released += 1
-                self.metrics.orphans.inc()
-                log.warning("released orphaned reservation %s (%d units)", member.decode(), amount)
+        for held in list(self.partitions.positions):
+            pending = self.keys.pending_reservations(held)
+            for member, created in await redisio.zrange_by_score(self.redis, pending, cutoff, 500):
+                user, symbol, order = member.decode().split(":")
+                if held not in self.partitions.positions or not await self._caught_up(symbol, int(created)):
+                    continue
+                amount = await self.ledger.release_orphan(int(user), symbol, int(order))
+                await self.redis.zrem(pending, member)
+                if amount:
+                    released += 1
+                    self.metrics.orphans.inc()
+                    log.warning("released orphaned reservation %s (%d units)", member.decode(), amount)
         return released
 
     async def ready(self) -> bool:

@@ -10,7 +10,7 @@ import signal
 
 import uvloop
 
-from exchange_core import redisio
+from exchange_core import store
 from exchange_core.markets import load_markets
 from exchange_core.runtime import run_until_stopped, tune_gc
 from ws.server import WsServer
@@ -25,7 +25,7 @@ async def main() -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("websockets").setLevel(logging.WARNING)
     markets = load_markets()
-    redis = redisio.connect(settings.redis_url)
+    redis = store.connect(settings.redis_url, max_connections=64)
     service = WsService(settings, redis, markets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -24,7 +24,7 @@ from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
 from exchange_core.markets import Market
 from exchange_core.telemetry import redis_ready
-from marketdata.bus import Bus
+from marketdata.bus import connect_bus
 from marketdata.candles import DAY
 from marketdata.feed import SymbolFeed
 from marketdata.payloads import listen_key_expired
@@ -57,7 +57,7 @@ class WsService:
         self.keys = Keys(settings.key_prefix)
         self.counters = Counters()
         self.hub = Hub(settings.max_pending_bytes, self.counters, self._stream_started, self._stream_ended)
-        self.bus = Bus(redis, f"{settings.key_prefix}ws.control.{uuid.uuid4().hex[:12]}")
+        self.bus = connect_bus(redis, f"{settings.key_prefix}ws.control.{uuid.uuid4().hex[:12]}")
         self.ticker_source: TickerSource = ticker_source or self.ticker_from_trades_seen
         self.clients: dict[int, Client] = {}
         self.next_client_id = 1

@@ -6,15 +6,26 @@ from collections.abc import Iterator
 
 import pytest
 
+from exchange_core.keys import Keys
+from exchange_core.markets import load_markets
 from launcher.stack import Stack, running_stack
 from tests import services
+from tests.rediscluster import LocalCluster
 
 
 @pytest.fixture(scope="module")
-def stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest, pg_dsn: str, redis_url: str) -> Iterator[Stack]:
+    """The order path on the machine's Redis; in a module that sets `ON_REDIS_CLUSTER = True`, on
+    the session's local Redis Cluster (REDIS_URL=redis+cluster://...), the markets' slots moved
+    so that every master holds one (tests/e2e/test_order_path_cluster.py)."""
     prefix = services.new_prefix()
+    env = {}
+    if getattr(request.module, "ON_REDIS_CLUSTER", False):
+        cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+        cluster.spread([Keys(prefix).commands(symbol) for symbol in load_markets()])
+        env["REDIS_URL"] = cluster.url
     try:
-        with running_stack(pg_dsn, prefix) as s:
+        with running_stack(pg_dsn, prefix, **env) as s:
             yield s
     finally:
         asyncio.run(services.delete_prefix(prefix))

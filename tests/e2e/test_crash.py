@@ -17,6 +17,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from exchange_core import store
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from launcher.stack import Stack, running_stack
@@ -33,11 +34,17 @@ CONCURRENCY = 24
 
 
 @pytest.fixture(scope="module")
-def crash_stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
+def crash_redis_url(redis_url: str) -> str:
+    """The Redis the stack runs on (test_crash_cluster.py: a Redis Cluster's)."""
+    return redis_url
+
+
+@pytest.fixture(scope="module")
+def crash_stack(pg_dsn: str, crash_redis_url: str) -> Iterator[Stack]:
     prefix = services.new_prefix()
     env = {"SNAPSHOT_EVERY_COMMANDS": "300", "TRIM_JOURNAL": "false", "ORDER_TIMEOUT_MS": "8000"}
     try:
-        with running_stack(pg_dsn, prefix, [SYMBOL], **env) as s:
+        with running_stack(pg_dsn, prefix, [SYMBOL], REDIS_URL=crash_redis_url, **env) as s:
             yield s
     finally:
         asyncio.run(services.delete_prefix(prefix))
@@ -106,7 +113,9 @@ async def quiet(redis: Redis, keys: Keys, seconds: float = 60.0) -> None:
     raise AssertionError("the engine or settlement did not catch up")
 
 
-def test_engine_sigkill_under_load_loses_and_duplicates_nothing(crash_stack: Stack, pg_dsn: str) -> None:
+def test_engine_sigkill_under_load_loses_and_duplicates_nothing(
+    crash_stack: Stack, pg_dsn: str, crash_redis_url: str
+) -> None:
     stack = crash_stack
     traders = [sign_up(stack.url) for _ in range(TRADERS)]
     outcomes: dict[str, int] = {}
@@ -125,15 +134,20 @@ def test_engine_sigkill_under_load_loses_and_duplicates_nothing(crash_stack: Sta
 
     kills = asyncio.run(scenario())
     assert len(kills) == KILLS
-    asyncio.run(verify(stack, pg_dsn, [t.user_id for t in traders], outcomes, traders))
+    asyncio.run(verify(stack, crash_redis_url, pg_dsn, [t.user_id for t in traders], outcomes, traders))
 
 
 async def verify(
-    stack: Stack, dsn: str, user_ids: list[int], outcomes: dict[str, int], traders: list[object]
+    stack: Stack,
+    redis_url: str,
+    dsn: str,
+    user_ids: list[int],
+    outcomes: dict[str, int],
+    traders: list[object],
 ) -> None:
     keys = Keys(stack.prefix)
     markets = {SYMBOL: load_markets()[SYMBOL]}
-    redis = Redis.from_url("redis://127.0.0.1:6379/0")
+    redis = store.connect(redis_url)
     try:
         await quiet(redis, keys)
         events = await stream_events(redis, keys, SYMBOL)

@@ -8,7 +8,6 @@ serve it.
 """
 
 import asyncio
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -17,24 +16,24 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from exchange_core import listenkeys
+from exchange_core import listenkeys, store
 from exchange_core.keys import Keys
-from launcher.stack import Stack, running_stack
-from tests import services
+from launcher.stack import Stack
 from tests.client import Trader, sign_up
-from tests.e2e.wsutil import REDIS_URL, Collector, start_ws
+from tests.e2e.wsutil import Collector, start_ws
 
 SYMBOL = "BTCUSDT"
 
 
 @pytest.fixture(scope="module")
-def stack_ws(pg_dsn: str, redis_url: str) -> Iterator[tuple[Stack, str]]:
-    prefix = services.new_prefix()
-    try:
-        with running_stack(pg_dsn, prefix) as stack:
-            yield stack, start_ws(stack.supervisor, "ws-tier", LISTEN_KEY_CHECK_S="0.5")
-    finally:
-        asyncio.run(services.delete_prefix(prefix))
+def stack_ws(stack: Stack) -> tuple[Stack, str]:
+    """The module's stack (tests/e2e/conftest.py) with a ws tier."""
+    return stack, start_ws(stack.supervisor, "ws-tier", LISTEN_KEY_CHECK_S="0.5")
+
+
+def stack_redis(stack: Stack) -> Redis:
+    """A client of the Redis (or Redis Cluster) the stack runs on."""
+    return store.connect(stack.supervisor.base_env["REDIS_URL"])
 
 
 def order(trader: Trader, side: str, price: str, qty: str, tif: str = "GTC") -> dict[str, Any]:
@@ -44,7 +43,7 @@ def order(trader: Trader, side: str, price: str, qty: str, tif: str = "GTC") -> 
 
 
 async def new_listen_key(stack: Stack, user_id: int) -> str:
-    redis = Redis.from_url(REDIS_URL)
+    redis = stack_redis(stack)
     try:
         return await listenkeys.create(redis, Keys(stack.prefix), user_id)
     finally:
@@ -77,7 +76,7 @@ def test_user_data_stream_forwards_settlement_payloads(stack_ws: tuple[Stack, st
             alice.call, "DELETE", "/api/v3/order", symbol=SYMBOL, orderId=placed["orderId"]
         )
         await raw.wait_for(lambda m: m.get("e") == "executionReport" and m.get("X") == "CANCELED")
-        redis = Redis.from_url(REDIS_URL)
+        redis = stack_redis(stack)
         assert await listenkeys.keepalive(redis, Keys(stack.prefix), key)
         assert await listenkeys.close(redis, Keys(stack.prefix), key)
         await redis.aclose()

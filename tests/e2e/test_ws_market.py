@@ -21,11 +21,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from exchange_core import store
 from exchange_core.markets import load_markets
 from exchange_core.protocol import decode_events, encode_command
 from exchange_core.units import to_units
 from matching import CancelOrder, OrderType, PlaceOrder, Side, StpMode, TimeInForce, Trade
-from tests.e2e.wsutil import REDIS_URL, Collector, WsEnv, wait_subscribed, ws_with_engines
+from tests.e2e.wsutil import Collector, WsEnv, wait_subscribed, ws_with_engines
 
 SYMBOL = "BTCUSDT"
 ORDERS = 10_000
@@ -131,7 +132,7 @@ class Outcome:
 
 
 async def run_flow(env: WsEnv) -> Outcome:
-    redis = Redis.from_url(REDIS_URL)
+    redis = store.connect(env.redis_url)
     keys = env.keys
     commands = random_commands(ORDERS, seed=42)
     trades_client = await Collector.open(f"{env.ws_url}/stream?streams=btcusdt@trade/btcusdt@aggTrade")

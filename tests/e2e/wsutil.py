@@ -14,6 +14,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from exchange_core import store
 from exchange_core.keys import Keys
 from launcher.stack import free_port
 from launcher.supervisor import Supervisor
@@ -51,19 +52,20 @@ class WsEnv:
     ws_url: str
     supervisor: Supervisor
     log_dir: Path
+    redis_url: str = REDIS_URL  # the Redis (or redis+cluster://) the processes use
 
     def logs(self) -> str:
         return "\n".join(f"== {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))
 
 
 @contextmanager
-def ws_with_engines(symbols: list[str], **ws_env: str) -> Iterator[WsEnv]:
+def ws_with_engines(symbols: list[str], redis_url: str = REDIS_URL, **ws_env: str) -> Iterator[WsEnv]:
     """Engines for `symbols` (no gateway, no settlement: commands go straight to cmd:{SYMBOL})
-    and a ws process, under a key prefix of their own that is deleted afterwards."""
+    and a ws process on `redis_url`, under a key prefix of their own that is deleted afterwards."""
     prefix = services.new_prefix()
     log_dir = Path(tempfile.mkdtemp(prefix="ws-e2e-"))
-    supervisor = Supervisor({"REDIS_URL": REDIS_URL, "KEY_PREFIX": prefix, "LOG_LEVEL": "INFO"}, log_dir)
-    env = WsEnv(prefix, Keys(prefix), "", supervisor, log_dir)
+    supervisor = Supervisor({"REDIS_URL": redis_url, "KEY_PREFIX": prefix, "LOG_LEVEL": "INFO"}, log_dir)
+    env = WsEnv(prefix, Keys(prefix), "", supervisor, log_dir, redis_url)
     try:
         for symbol in symbols:
             name = f"engine-{symbol}"
@@ -138,10 +140,15 @@ class Collector:
 
 
 async def wait_subscribed(redis: Any, channel: str, timeout: float = 10.0) -> None:
-    """Until some process (the ws tier) is subscribed to `channel`."""
+    """Until some process (the ws tier) is subscribed to `channel` (a shard channel on a cluster)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        counts = await redis.pubsub_numsub(channel)
+        if store.is_cluster(redis):  # asked of the channel's master: only it knows
+            await redis.initialize()
+            node = redis.get_node_from_key(channel)
+            counts = await redis.execute_command("PUBSUB SHARDNUMSUB", channel, target_nodes=node)
+        else:
+            counts = await redis.pubsub_numsub(channel)
         if counts and counts[0][1] > 0:
             await asyncio.sleep(0.2)  # the snapshot read that follows the subscription
             return

@@ -16,7 +16,7 @@ async def test_reserve_moves_free_to_locked_and_refuses_overdraft(redis: "Redis[
     with pytest.raises(InsufficientFunds):
         await ledger.reserve(1, "USDT", 401, "BTCUSDT", 11, "b", now_ms=2)
     assert await ledger.balances(1) == {"USDT": (400, 600)}
-    pending = await redis.zrange(keys.pending_reservations(), 0, -1)
+    pending = await redis.zrange(keys.pending_reservations("BTCUSDT"), 0, -1)
     assert pending == [b"1:BTCUSDT:10"]
 
 

@@ -62,7 +62,7 @@ async def test_a_trade_settles_once_even_when_redelivered(redis: Redis, keys: Ke
     assert first[0] == {"BTC": (0, 0), "USDT": (notional - fee_quote, 0)}
     assert first[1] == {"USDT": (10**12 - notional, 0), "BTC": (QTY - fee_base, 0)}
     assert first[2] == {"BTC": (fee_base, 0), "USDT": (fee_quote, 0)}
-    assert await redis.zcard(keys.pending_reservations()) == 0
+    assert await redis.zcard(keys.pending_reservations("BTCUSDT")) == 0
     await service.redis.aclose()
 
 
