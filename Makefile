@@ -112,7 +112,7 @@ soak: install protos core
 	FAULT_ENGINE_KILLS=5 FAULT_DB_OUTAGE_S=60 FAULT_USERS=30 $(PY) -m pytest -q -s tests/e2e/test_faults.py
 	FUZZ_EXAMPLES=200 $(PY) -m pytest -q tests/e2e/test_fuzz_api.py
 	FRAME_FUZZ_EXAMPLES=3000 $(PY) -m pytest -q tests/e2e/test_ws_fuzz.py tests/e2e/test_wsapi.py -k any_
-	PARTITION_FAULTS=40 PARTITION_MARKETS=BTCUSDT,ETHUSDT,SOLUSDT,ETHBTC $(PY) -m pytest -q -s tests/e2e/test_partition_faults.py
+	PARTITION_FAULTS=40 PARTITION_CLIENTS=32 PARTITION_MARKETS=BTCUSDT,ETHUSDT,SOLUSDT,ETHBTC $(PY) -m pytest -q -s tests/e2e/test_partition_faults.py
 	GATEWAY_DB_OUTAGE_S=60 $(PY) -m pytest -q -s tests/e2e/test_database_outage.py
 
 # A bounded locust run against the `make run` stack (started for it), the per-market scaling
