@@ -97,7 +97,9 @@ def main() -> None:
     try:
         symbols = list(load_markets())
         with (
-            running_stack(dsn, prefix, symbols, with_dbwriter=True, with_marketsim=True) as stack,
+            running_stack(
+                dsn, prefix, symbols, with_dbwriter=True, with_marketsim=True, up_seconds=120
+            ) as stack,
             httpx.Client(base_url=stack.url, timeout=30) as http,
         ):
             measure(stack, http)

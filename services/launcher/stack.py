@@ -66,6 +66,7 @@ def running_stack(
     with_metrics: bool = False,
     settlement_workers: int = 1,
     dbwriter_workers: int = 1,
+    up_seconds: float = 30.0,
     **extra_env: str,
 ) -> Iterator[Stack]:
     """Start the stack, wait until the gateway answers, yield it, stop it. Logs go to a temp dir
@@ -80,7 +81,7 @@ def running_stack(
     service without an HTTP port a METRICS_PORT; Stack.probe_urls lists where each one's
     /metrics is (the gateway's and the ws tier's on their own ports). `settlement_workers`
     settlement processes ("settlement", "settlement-1", ...) and `dbwriter_workers` DB processors
-    share the markets.
+    share the markets. `up_seconds`: how long the gateway may take to answer.
     """
     symbols = symbols or list(load_markets())
     port = port or free_port()
@@ -156,7 +157,7 @@ def running_stack(
         marketsim_keys,
     )
     try:
-        wait_until_up(stack)
+        wait_until_up(stack, up_seconds)
         yield stack
     except BaseException:
         print(stack.logs())

@@ -11,6 +11,7 @@ from marketmaker.quoter import MarketQuoter, QuoterConfig
 from marketmaker.rules import MarketRules
 from marketmaker.stats import Stats
 from marketsim.decisions import pareto_multiple
+from marketsim.price import AnchoredFairPrice, SharedFairPrice
 from marketsim.settings import AgentMix, MakerMix
 
 # A deep level's size is at most this many times its median-ish base size.
@@ -75,25 +76,34 @@ def resting_agents(
     inventories: dict[str, Inventory],
     stats: Stats,
     rules: MarketRules,
-    fair: FairPrice,
+    fair: SharedFairPrice,
     mix: AgentMix,
     seed: int,
     reconcile_seconds: float,
     concurrency: int,
 ) -> list[tuple[MarketQuoter, float]]:
-    """The market's makers and deep liquidity, each with its re-quote period in seconds."""
+    """The market's makers and deep liquidity, each with its re-quote period in seconds; each
+    follows `fair` with its own hysteresis."""
     out: list[tuple[MarketQuoter, float]] = []
     for maker in mix.makers:
         agent = f"maker-{maker.name}"
         rng = random.Random(f"{seed}:{rules.symbol}:{agent}")
         config = maker_config(maker, reconcile_seconds, concurrency)
-        quoter = MarketQuoter(clients[agent], rules, fair, config, inventories[agent], stats, rng)
+        view = AnchoredFairPrice(fair, maker.hysteresis_bps)
+        quoter = MarketQuoter(clients[agent], rules, view, config, inventories[agent], stats, rng)
         out.append((quoter, maker.requote_seconds))
     if mix.depth_levels:
         rng = random.Random(f"{seed}:{rules.symbol}:depth")
         config = depth_config(mix, reconcile_seconds * 4, concurrency)
         depth = DepthQuoter(
-            clients["depth"], rules, fair, config, inventories["depth"], stats, rng, mix.depth_size_alpha
+            clients["depth"],
+            rules,
+            AnchoredFairPrice(fair, mix.depth_hysteresis_bps),
+            config,
+            inventories["depth"],
+            stats,
+            rng,
+            mix.depth_size_alpha,
         )
         out.append((depth, mix.depth_requote_seconds))
     return out

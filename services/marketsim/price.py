@@ -36,9 +36,9 @@ class Regime:
     mean_stay_s: float
 
 
-CALM = Regime(volatility_bps=1.0, mean_stay_s=600.0)
-NORMAL = Regime(volatility_bps=2.5, mean_stay_s=300.0)
-TURBULENT = Regime(volatility_bps=7.0, mean_stay_s=90.0)
+CALM = Regime(volatility_bps=0.7, mean_stay_s=600.0)
+NORMAL = Regime(volatility_bps=1.5, mean_stay_s=300.0)
+TURBULENT = Regime(volatility_bps=4.0, mean_stay_s=90.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,4 +113,22 @@ class SharedFairPrice:
     def advance(self, seconds: float = 0.0) -> float:
         """The source's price now (`seconds` is ignored: the clock is shared)."""
         self.value = self.source.price_at(time.monotonic() - self.started)
+        return self.value
+
+
+class AnchoredFairPrice:
+    """A quoter's view of a shared fair price with hysteresis: `value` stays where it was until the
+    fair price has moved more than `band_bps` away, then jumps to it. A random walk leaves a band
+    of width b after a time growing as b^2 and each move re-quotes about b / spacing levels, so a
+    wider band means proportionally fewer requests (quotes lag the fair price by up to b)."""
+
+    def __init__(self, fair: SharedFairPrice, band_bps: float) -> None:
+        self.fair = fair
+        self.band = band_bps / BPS
+        self.value = fair.value
+
+    def advance(self, seconds: float = 0.0) -> float:
+        now = self.fair.advance(seconds)
+        if abs(now - self.value) > self.band * self.value:
+            self.value = now
         return self.value

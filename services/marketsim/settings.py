@@ -15,7 +15,8 @@ from marketmaker.settings import DEFAULT_START_PRICES
 
 class MakerMix(BaseModel):
     """One market maker: its own account (`name`), spread and level spacing in bps of the fair
-    price, levels a side, first-level size in minNotionals, and how often it re-quotes."""
+    price, levels a side, first-level size in minNotionals, how often it re-quotes, and how far
+    the fair price moves before its ladder follows (`hysteresis_bps`, marketsim.price)."""
 
     name: str
     spread_bps: float = Field(gt=0)
@@ -23,12 +24,37 @@ class MakerMix(BaseModel):
     levels: int = Field(ge=1, le=500)
     size_multiplier: int = Field(ge=1)
     requote_seconds: float = Field(gt=0)
+    hysteresis_bps: float = Field(default=0.0, ge=0)
 
 
 DEFAULT_MAKERS = [
-    MakerMix(name="tight", spread_bps=3, spacing_bps=1, levels=6, size_multiplier=4, requote_seconds=0.5),
-    MakerMix(name="medium", spread_bps=8, spacing_bps=2, levels=10, size_multiplier=15, requote_seconds=1.0),
-    MakerMix(name="wide", spread_bps=20, spacing_bps=4, levels=12, size_multiplier=50, requote_seconds=3.0),
+    MakerMix(
+        name="tight",
+        spread_bps=3,
+        spacing_bps=1,
+        levels=6,
+        size_multiplier=4,
+        requote_seconds=1.0,
+        hysteresis_bps=1,
+    ),
+    MakerMix(
+        name="medium",
+        spread_bps=8,
+        spacing_bps=2,
+        levels=10,
+        size_multiplier=15,
+        requote_seconds=2.0,
+        hysteresis_bps=3,
+    ),
+    MakerMix(
+        name="wide",
+        spread_bps=20,
+        spacing_bps=4,
+        levels=12,
+        size_multiplier=50,
+        requote_seconds=4.0,
+        hysteresis_bps=6,
+    ),
 ]
 
 
@@ -44,7 +70,8 @@ class AgentMix(BaseModel):
     depth_spacing_bps: float = Field(default=1.9, gt=0)
     depth_size_multiple: int = Field(default=40, ge=1)
     depth_size_alpha: float = Field(default=1.3, gt=1)
-    depth_requote_seconds: float = Field(default=3.0, gt=0)
+    depth_requote_seconds: float = Field(default=5.0, gt=0)
+    depth_hysteresis_bps: float = Field(default=10.0, ge=0)
     noise_per_minute: float = Field(default=40.0, ge=0)
     noise_size_multiple: float = Field(default=3.0, gt=0)
     noise_size_alpha: float = Field(default=1.5, gt=1)
