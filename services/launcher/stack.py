@@ -123,12 +123,12 @@ def running_stack(
     marketsim_keys = {}
     if with_marketsim:
         agents = agent_names(mixes_from_env({**os.environ, **extra_env}))
-        credentials = asyncio.run(
+        agent_keys = asyncio.run(
             setup_agents(database_url, env["REDIS_URL"], prefix, env["SECRET_KEY"], load_markets(), agents)
         )
-        marketsim_keys = {agent: (c.api_key, c.secret) for agent, c in credentials.items()}
+        marketsim_keys = {agent: (c.api_key, c.secret) for agent, c in agent_keys.items()}
         layout.marketsim_env = {
-            **accounts_env(credentials),
+            **accounts_env(agent_keys),
             "GATEWAY_URL": url,
             "SIM_SYMBOLS": ",".join(symbols),
         }

@@ -87,9 +87,14 @@ def measure(
             Row(f"depth within {band} bps (quote asset, thinner side)", depth, f">= {want:g}", depth >= want)
         )
     levels = min(samples.levels, default=0)
-    band = f"{DEPTH_BAND_PCT:g}%"
+    within = f"{DEPTH_BAND_PCT:g}%"
     rows.append(
-        Row(f"levels a side within {band} (least seen)", levels, f">= {t.min_levels}", levels >= t.min_levels)
+        Row(
+            f"levels a side within {within} (least seen)",
+            levels,
+            f">= {t.min_levels}",
+            levels >= t.min_levels,
+        )
     )
     rate = trade_count / max(1e-9, (end_ms - start_ms) / 1000)
     rows.append(Row("trades per second", rate, f">= {t.min_trades_per_s:g}", rate >= t.min_trades_per_s))
