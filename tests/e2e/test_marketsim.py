@@ -27,7 +27,9 @@ BAND = Decimal("0.05")
 def sim_stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
     prefix = services.new_prefix()
     try:
-        with running_stack(pg_dsn, prefix, SYMBOLS, with_dbwriter=True, with_marketsim=True) as s:
+        with running_stack(
+            pg_dsn, prefix, SYMBOLS, with_dbwriter=True, with_marketsim=True, up_seconds=90
+        ) as s:
             yield s
     finally:
         asyncio.run(services.delete_prefix(prefix))
