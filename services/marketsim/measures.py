@@ -75,9 +75,9 @@ def measure(
     min_notional: float,
     targets: Targets = Targets(),
 ) -> list[Row]:
-    """The report's rows for one market: the book figures are medians over the samples (levels:
-    the least seen); trades are (time ms, price) in time order, `trade_count` the trades they
-    stand for; returns are of `bar_ms` bar closes between start_ms and end_ms."""
+    """The report's rows for one market: the book figures are medians over the samples; trades
+    are (time ms, price) in time order, `trade_count` the trades they stand for; returns are of
+    `bar_ms` bar closes between start_ms and end_ms."""
     t = targets
     spread = median(samples.spreads)
     rows = [Row("median spread (bps)", spread, f"<= {t.max_spread_bps:g}", 0 < spread <= t.max_spread_bps)]
@@ -86,11 +86,11 @@ def measure(
         rows.append(
             Row(f"depth within {band} bps (quote asset, thinner side)", depth, f">= {want:g}", depth >= want)
         )
-    levels = min(samples.levels, default=0)
+    levels = median(samples.levels)
     within = f"{DEPTH_BAND_PCT:g}%"
     rows.append(
         Row(
-            f"levels a side within {within} (least seen)",
+            f"levels a side within {within} (fewer side)",
             levels,
             f">= {t.min_levels}",
             levels >= t.min_levels,

@@ -95,7 +95,7 @@ def test_the_report_measures_the_markets_from_the_public_api(sim_stack: Stack) -
     assert set(results) == set(SYMBOLS)
     for symbol, rows in results.items():
         figures = {r.name: r for r in rows}
-        assert figures["levels a side within 5% (least seen)"].value >= MIN_LEVELS, symbol
+        assert figures["levels a side within 5% (fewer side)"].value >= MIN_LEVELS, symbol
         assert figures["trades per second"].value > 0, symbol
         assert 0 < figures["median spread (bps)"].value < 50, symbol
 

@@ -90,6 +90,8 @@ def test_report_rows_hold_the_targets() -> None:
     bids = [(100.0 - 0.015 * i, 10.0) for i in range(1, 300)]
     asks = [(100.0 + 0.015 * i, 10.0) for i in range(1, 300)]
     samples.add(bids, asks)
+    samples.add(bids[:150], asks)
+    samples.add(bids, asks[:100])
     rng = random.Random(4)
     price, trades = 100.0, []
     for second in range(3_600):
@@ -104,7 +106,7 @@ def test_report_rows_hold_the_targets() -> None:
     assert row("median spread").value == pytest.approx(3.0)
     assert row("median spread").ok
     assert row("depth within 10 bps").value == pytest.approx(sum(p * 10 for p, _ in bids if p >= 99.9))
-    assert row("levels a side within 5%").value == 299
+    assert row("levels a side within 5%").value == 150  # the median of 299, 150 and 100
     assert row("trades per second").value == pytest.approx(2.0)
     assert row("trades per second").ok
     assert row("10s return kurtosis").name == "10s return kurtosis (359 returns)"
