@@ -8,11 +8,13 @@ import signal
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
 
 from launcher.stack import Stack, running_stack
+from marketsim.report import main as report_main
 from marketsim.report import watch_markets
 from tests import services
 from tests.client import Trader
@@ -98,6 +100,17 @@ def test_the_report_measures_the_markets_from_the_public_api(sim_stack: Stack) -
         assert figures["levels a side within 5% (fewer side)"].value >= MIN_LEVELS, symbol
         assert figures["trades per second"].value > 0, symbol
         assert 0 < figures["median spread (bps)"].value < 50, symbol
+
+
+def test_the_report_command_writes_its_table(sim_stack: Stack, tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    argv = ["--gateway", sim_stack.url, "--minutes", "0.1", "--bar-seconds", "2", "--sample-seconds", "2"]
+    assert report_main([*argv, "--symbols", ",".join(SYMBOLS), "--out", str(out)]) in (0, 1)
+    text = out.read_text()
+    for symbol in SYMBOLS:
+        assert f"### {symbol}" in text
+    assert text.count("| trades per second |") == len(SYMBOLS)
+    assert "| >= 200 |" in text
 
 
 def test_sigterm_withdraws_every_resting_order(sim_stack: Stack, http: httpx.Client) -> None:
