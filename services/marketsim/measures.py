@@ -71,13 +71,14 @@ def measure(
     trade_count: int,
     start_ms: int,
     end_ms: int,
-    bar_ms: int,
+    bars_ms: Sequence[int],
     min_notional: float,
     targets: Targets = Targets(),
 ) -> list[Row]:
     """The report's rows for one market: the book figures are medians over the samples; trades
-    are (time ms, price) in time order, `trade_count` the trades they stand for; returns are of
-    `bar_ms` bar closes between start_ms and end_ms."""
+    are (time ms, price) in time order, `trade_count` the trades they stand for; then for each
+    length in `bars_ms`, the stylized facts of the returns of bar closes between start_ms and
+    end_ms."""
     t = targets
     spread = median(samples.spreads)
     rows = [Row("median spread (bps)", spread, f"<= {t.max_spread_bps:g}", 0 < spread <= t.max_spread_bps)]
@@ -98,12 +99,18 @@ def measure(
     )
     rate = trade_count / max(1e-9, (end_ms - start_ms) / 1000)
     rows.append(Row("trades per second", rate, f">= {t.min_trades_per_s:g}", rate >= t.min_trades_per_s))
-    returns = log_returns(bar_closes(trades, start_ms, end_ms, bar_ms))
+    for bar in bars_ms:
+        rows += return_rows(log_returns(bar_closes(trades, start_ms, end_ms, bar)), bar, t)
+    return rows
+
+
+def return_rows(returns: Sequence[float], bar_ms: int, t: Targets) -> list[Row]:
+    """The stylized facts of `returns` (of bars of `bar_ms`) against their targets."""
     bar = f"{bar_ms // 60_000}m" if bar_ms % 60_000 == 0 else f"{bar_ms / 1000:g}s"
     rho = autocorrelation(returns, 1)
     acf = mean_abs_autocorrelation(returns, ABS_LAGS)
     kurt = kurtosis(returns)
-    rows += [
+    return [
         Row(
             f"{bar} return autocorrelation, lag 1",
             rho,
@@ -123,7 +130,6 @@ def measure(
             kurt > t.min_kurtosis,
         ),
     ]
-    return rows
 
 
 def table(symbol: str, rows: Sequence[Row]) -> str:

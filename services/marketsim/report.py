@@ -2,7 +2,7 @@
 write a table of their figures with the target beside each (marketsim.measures).
 
     python -m marketsim.report [--gateway URL] [--minutes 10] [--symbols BTCUSDT,...]
-                               [--bar-seconds 60] [--sample-seconds 5] [--out report.md]
+                               [--bar-seconds 60,10] [--sample-seconds 5] [--out report.md]
 
 The book is sampled with GET /api/v3/depth every --sample-seconds; the trades of the window are
 read back with GET /api/v3/aggTrades afterwards (the DB processor must run). Exit status 0 when
@@ -69,9 +69,10 @@ async def trades_between(
 
 
 async def watch_markets(
-    gateway: str, seconds: float, symbols: list[str], bar_seconds: int, sample_seconds: float
+    gateway: str, seconds: float, symbols: list[str], bar_seconds: list[int], sample_seconds: float
 ) -> dict[str, list[Row]]:
-    """Every market's rows over a window of `seconds` from now."""
+    """Every market's rows over a window of `seconds` from now, with the returns of bars of each
+    of `bar_seconds`."""
     client = ExchangeClient(gateway, "", "")
     try:
         await client.sync_clock()
@@ -83,20 +84,20 @@ async def watch_markets(
             await asyncio.sleep(min(sample_seconds, max(0.0, ends - time.monotonic())))
         end_ms = client.server_now_ms()
         await asyncio.sleep(2.0)  # the DB processor writes trades in batches
+        bars = [b * 1000 for b in bar_seconds]
         out = {}
         for w in watches:
             trades, count = await trades_between(client, w.rules.symbol, start_ms, end_ms)
-            rows = measure(
-                w.samples, trades, count, start_ms, end_ms, bar_seconds * 1000, float(w.rules.min_notional)
+            out[w.rules.symbol] = measure(
+                w.samples, trades, count, start_ms, end_ms, bars, float(w.rules.min_notional)
             )
-            out[w.rules.symbol] = rows
         return out
     finally:
         await client.aclose()
 
 
-def render(results: dict[str, list[Row]], minutes: float, bar_seconds: int) -> str:
-    head = f"# Market simulation report: {minutes:g} min per market, returns over {bar_seconds} s bars\n"
+def render(results: dict[str, list[Row]], minutes: float) -> str:
+    head = f"# Market simulation report: {minutes:g} min per market\n"
     return head + "\n\n".join(table(symbol, rows) for symbol, rows in results.items()) + "\n"
 
 
@@ -105,15 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gateway", default="http://127.0.0.1:8000")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--symbols", default="", help="comma-separated; default every market")
-    parser.add_argument("--bar-seconds", type=int, default=60)
+    parser.add_argument("--bar-seconds", default="60,10", help="return bar lengths, comma-separated")
     parser.add_argument("--sample-seconds", type=float, default=5.0)
     parser.add_argument("--out", default="", help="also write the table to this file")
     args = parser.parse_args(argv)
     symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
-    results = uvloop.run(
-        watch_markets(args.gateway, args.minutes * 60, symbols, args.bar_seconds, args.sample_seconds)
-    )
-    text = render(results, args.minutes, args.bar_seconds)
+    bars = [int(b) for b in args.bar_seconds.split(",") if b.strip()]
+    results = uvloop.run(watch_markets(args.gateway, args.minutes * 60, symbols, bars, args.sample_seconds))
+    text = render(results, args.minutes)
     print(text)
     if args.out:
         Path(args.out).write_text(text)

@@ -93,7 +93,7 @@ def test_trades_happen_and_each_agent_uses_its_own_account(sim_stack: Stack, htt
 
 
 def test_the_report_measures_the_markets_from_the_public_api(sim_stack: Stack) -> None:
-    results = asyncio.run(watch_markets(sim_stack.url, 20.0, SYMBOLS, 5, 2.0))
+    results = asyncio.run(watch_markets(sim_stack.url, 20.0, SYMBOLS, [5], 2.0))
     assert set(results) == set(SYMBOLS)
     for symbol, rows in results.items():
         figures = {r.name: r for r in rows}

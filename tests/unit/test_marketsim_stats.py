@@ -98,7 +98,7 @@ def test_report_rows_hold_the_targets() -> None:
         scale = 0.01 if (second // 300) % 2 else 0.001
         price *= math.exp(rng.gauss(0, scale))
         trades.append((second * 1000, price))
-    rows = measure(samples, trades, 7_200, 0, 3_600_000, 10_000, 5.0)
+    rows = measure(samples, trades, 7_200, 0, 3_600_000, [10_000, 60_000], 5.0)
 
     def row(prefix: str) -> Row:
         return next(r for r in rows if r.name.startswith(prefix))
@@ -113,7 +113,8 @@ def test_report_rows_hold_the_targets() -> None:
     assert row("10s return kurtosis").ok
     assert row("10s |return| autocorrelation").ok
     assert row("10s return autocorrelation, lag 1").ok
-    assert not measure(BookSamples(), [], 0, 0, 60_000, 60_000, 5.0)[0].ok  # no book: no spread
+    assert row("1m return kurtosis").name == "1m return kurtosis (59 returns)"
+    assert not measure(BookSamples(), [], 0, 0, 60_000, [60_000], 5.0)[0].ok  # no book: no spread
 
 
 def test_pareto_sizes_are_heavy_tailed_and_capped() -> None:
