@@ -1,6 +1,6 @@
 """Which processes make up the exchange on one machine, shared by `make run` (launcher.__main__)
 and the tests' running_stack: one engine per market, settlement workers, the gateway, and the optional
-WebSocket tier, DB processor and market maker."""
+WebSocket tier, DB processor, market maker and market simulation."""
 
 import importlib.util
 import os
@@ -14,6 +14,9 @@ GATEWAY = "gateway"
 WS = "ws"
 DBWRITER = "dbwriter"
 MARKETMAKER = "marketmaker"
+MARKETSIM = "marketsim"
+# API clients of the gateway, stopped first (they cancel their orders on SIGTERM).
+BOTS = (MARKETMAKER, MARKETSIM)
 ENGINE_GROUP = "engine"
 
 
@@ -56,13 +59,15 @@ class Layout:
     """The processes to start. `ws_port` is given to the WebSocket tier as PORT and WS_PORT (the
     shared environment's PORT is the gateway's), and to the gateway as WS_PORT (for the web page);
     `web_dir` is the gateway's WEB_DIR (`make run` gives it web_dir()); `marketmaker_env` holds the
-    bot's API key and gateway address, None for no market maker."""
+    bot's API key and gateway address, None for no market maker; `marketsim_env` the same for the
+    market simulation (its agents' keys), None for none."""
 
     symbols: list[str]
     ws_port: int | None = None
     dbwriter: bool = False
     marketmaker_env: dict[str, str] | None = None
     web_dir: str = ""
+    marketsim_env: dict[str, str] | None = None
     # METRICS_PORT by service name, for the services without an HTTP port of their own.
     metrics_ports: dict[str, int] = field(default_factory=dict)
     # Settlement workers and DB writers sharing the markets (each works on the markets whose
@@ -72,19 +77,21 @@ class Layout:
 
     def probed(self) -> list[str]:
         """The services that serve /metrics on a METRICS_PORT: engines, settlement, and the DB
-        processor and market maker when present."""
+        processor, market maker and market simulation when present."""
         names = [engine_name(s) for s in self.symbols]
         names += [settlement_name(i) for i in range(self.settlement_workers)]
         if self.dbwriter:
             names += [worker_name(DBWRITER, i) for i in range(self.dbwriter_workers)]
         if self.marketmaker_env is not None:
             names.append(MARKETMAKER)
+        if self.marketsim_env is not None:
+            names.append(MARKETSIM)
         return names
 
 
 def add_services(supervisor: Supervisor, layout: Layout) -> None:
     """Register every process of `layout` with `supervisor` (not started). Engines come first
-    and the market maker last: start_all starts them in this order."""
+    and the bots (market maker, market simulation) last: start_all starts them in this order."""
 
     def metrics(name: str) -> dict[str, str]:
         port = layout.metrics_ports.get(name)
@@ -105,6 +112,8 @@ def add_services(supervisor: Supervisor, layout: Layout) -> None:
         add_workers(supervisor, DBWRITER, layout.dbwriter_workers, metrics)
     if layout.marketmaker_env is not None:
         supervisor.add(MARKETMAKER, "marketmaker", **layout.marketmaker_env, **metrics(MARKETMAKER))
+    if layout.marketsim_env is not None:
+        supervisor.add(MARKETSIM, "marketsim", **layout.marketsim_env, **metrics(MARKETSIM))
 
 
 def add_workers(
@@ -117,8 +126,9 @@ def add_workers(
 
 
 def stop_in_order(supervisor: Supervisor, grace_s: float = 10.0) -> None:
-    """Stop the market maker first, while the gateway and engines still run (it cancels its
-    quotes on SIGTERM), then everything else."""
-    if MARKETMAKER in supervisor.services:
-        supervisor.stop([MARKETMAKER], grace_s=max(grace_s, 20.0))
+    """Stop the bots first, while the gateway and engines still run (they cancel their orders on
+    SIGTERM), then everything else."""
+    bots = [name for name in BOTS if name in supervisor.services]
+    if bots:
+        supervisor.stop(bots, grace_s=max(grace_s, 20.0))
     supervisor.stop_all(grace_s)

@@ -2,10 +2,11 @@
 
 Settles which Redis and PostgreSQL to use, starting embedded ones when none is given or running
 (launcher.datastores); prepares (Redis reachable, database created and migrated, secret key, demo
-user, market maker account); starts one engine per market, settlement, the gateway, the WebSocket
-tier and the DB processor when their packages are installed, and the market maker; waits until
-they are up and prints the addresses; restarts any process that dies; on Ctrl-C/SIGTERM stops the
-market maker first (it cancels its quotes), then the rest, then the embedded Redis and PostgreSQL.
+user, market maker and market simulation accounts); starts one engine per market, settlement, the
+gateway, the WebSocket tier and the DB processor when their packages are installed, the market
+maker and the market simulation; waits until they are up and prints the addresses; restarts any
+process that dies; on Ctrl-C/SIGTERM stops the bots first (they cancel their orders), then the
+rest, then the embedded Redis and PostgreSQL.
 """
 
 import asyncio
@@ -36,6 +37,7 @@ from launcher.processes import (
     DBWRITER,
     GATEWAY,
     MARKETMAKER,
+    MARKETSIM,
     WS,
     Layout,
     add_services,
@@ -47,6 +49,8 @@ from launcher.restarts import RestartPolicy
 from launcher.settings import LauncherSettings
 from launcher.supervisor import Supervisor
 from marketmaker.account import credentials_from_env, ensure_marketmaker_account
+from marketsim.accounts import accounts_env, ensure_agent_accounts
+from marketsim.settings import agent_names, mixes_from_env
 
 log = logging.getLogger("launcher")
 
@@ -60,6 +64,9 @@ class Prepared:
     secret_key: str
     demo_password: str
     marketmaker_env: dict[str, str] | None
+    marketsim_env: dict[str, str] | None
+    # API keys of the bots, never rate-limited (their start-up bursts).
+    bot_keys: list[str]
 
 
 class Stopping:
@@ -95,20 +102,29 @@ async def prepare(settings: LauncherSettings, run_dir: Path, markets: dict[str, 
         ledger = Ledger(redis, Keys(settings.key_prefix))
         funds = GatewaySettings().demo_funds
         password = await ensure_demo_user(pool, ledger, markets, settings.demo_email, run_dir, funds)
-        mm_env = None
+        mm_env = sim_env = None
+        bot_keys = []
         if settings.marketmaker:
             credentials = credentials_from_env() or await ensure_marketmaker_account(
                 pool, ledger, Fernet(key.encode()), markets, settings.mm_funds
             )
             mm_env = {**credentials.env(), "GATEWAY_URL": gateway_url(settings)}
+            bot_keys.append(credentials.api_key)
+        if settings.marketsim:
+            agents = agent_names(mixes_from_env(os.environ))
+            agent_keys = await ensure_agent_accounts(
+                pool, ledger, Fernet(key.encode()), markets, agents, settings.sim_funds
+            )
+            sim_env = {**accounts_env(agent_keys), "GATEWAY_URL": gateway_url(settings)}
+            bot_keys += [c.api_key for c in agent_keys.values()]
     except ApiError as exc:
         raise PrepareError(f"DEMO_EMAIL: {exc.msg}") from None
-    except ValueError as exc:  # DEMO_FUNDS or MM_FUNDS
+    except ValueError as exc:  # DEMO_FUNDS, MM_FUNDS, SIM_FUNDS or the SIM_*MIX
         raise PrepareError(str(exc)) from None
     finally:
         await redis.aclose()
         await pool.close()
-    return Prepared(key, password, mm_env)
+    return Prepared(key, password, mm_env, sim_env, bot_keys)
 
 
 def gateway_url(settings: LauncherSettings) -> str:
@@ -248,8 +264,8 @@ def run_exchange(settings: LauncherSettings, run_dir: Path, stores: datastores.D
         if not present:
             log.warning("no `%s` package installed: not started", name)
     env = base_env(settings, prepared.secret_key)
-    if prepared.marketmaker_env is not None:  # its start-up burst must not meet the rate limits
-        exempt = [os.environ.get("RATE_LIMIT_EXEMPT_KEYS", ""), prepared.marketmaker_env["MM_API_KEY"]]
+    if prepared.bot_keys:  # their start-up bursts must not meet the rate limits
+        exempt = [os.environ.get("RATE_LIMIT_EXEMPT_KEYS", ""), *prepared.bot_keys]
         env["RATE_LIMIT_EXEMPT_KEYS"] = ",".join(k for k in exempt if k)
     supervisor = Supervisor(env, run_dir / "logs", detach=True)
     layout = Layout(
@@ -260,6 +276,7 @@ def run_exchange(settings: LauncherSettings, run_dir: Path, stores: datastores.D
         web_dir=web_dir(),
         settlement_workers=settings.settlement_workers,
         dbwriter_workers=settings.dbwriter_workers,
+        marketsim_env=prepared.marketsim_env,
     )
     if settings.metrics_port_base:
         layout.metrics_ports = {n: settings.metrics_port_base + i for i, n in enumerate(layout.probed())}
@@ -275,7 +292,7 @@ def run_exchange(settings: LauncherSettings, run_dir: Path, stores: datastores.D
     checks += [
         health.ready(name, f"http://127.0.0.1:{port}")
         for name, port in layout.metrics_ports.items()
-        if name != MARKETMAKER  # an API client of the gateway: it follows
+        if name not in (MARKETMAKER, MARKETSIM)  # API clients of the gateway: they follow
     ]
     try:
         if health.wait_until_healthy(supervisor, checks, settings.startup_timeout_seconds, stopping):

@@ -28,6 +28,10 @@ class LauncherSettings(CommonSettings):
     # Start the market maker (MARKETMAKER=false to trade alone), and the funds it is kept at.
     marketmaker: bool = True
     mm_funds: str = DEFAULT_FUNDS
+    # Start the market simulation (MARKETSIM=false: none; docs/marketsim.md), and the funds each
+    # of its agents is kept at. Its agent mix: SIM_MIX, SIM_MARKET_MIX.
+    marketsim: bool = True
+    sim_funds: str = DEFAULT_FUNDS
     startup_timeout_seconds: float = Field(default=60.0, gt=0)
     # Settlement workers sharing the markets: two on a small machine, so that one worker's
     # markets are claimed by the other when it stops (docs/leases.md).

@@ -1,8 +1,10 @@
 """The exchange as real processes on one machine: one engine per market, settlement and the
-gateway (uvicorn), supervised; optionally the WebSocket tier, the DB processor and the market
-maker. Used by the end-to-end tests and the benchmarks (`make run` is launcher.__main__)."""
+gateway (uvicorn), supervised; optionally the WebSocket tier, the DB processor, the market maker
+and the market simulation. Used by the end-to-end tests and the benchmarks (`make run` is
+launcher.__main__)."""
 
 import asyncio
+import os
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +19,8 @@ from launcher import health
 from launcher.processes import GATEWAY, WS, Layout, add_services, module_available, stop_in_order
 from launcher.supervisor import Supervisor
 from marketmaker.account import setup_marketmaker
+from marketsim.accounts import accounts_env, setup_agents
+from marketsim.settings import agent_names, mixes_from_env
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -41,6 +45,8 @@ class Stack:
     grpc_target: str = ""
     # Base URL of every service's /metrics, /healthz and /readyz by service name (with_metrics=True).
     probe_urls: dict[str, str] = field(default_factory=dict)
+    # The market simulation's API keys by agent (with_marketsim=True).
+    marketsim_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def logs(self) -> str:
         return "\n".join(f"== {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))
@@ -56,9 +62,11 @@ def running_stack(
     with_ws: bool = False,
     with_dbwriter: bool = False,
     with_marketmaker: bool = False,
+    with_marketsim: bool = False,
     with_metrics: bool = False,
     settlement_workers: int = 1,
     dbwriter_workers: int = 1,
+    up_seconds: float = 30.0,
     **extra_env: str,
 ) -> Iterator[Stack]:
     """Start the stack, wait until the gateway answers, yield it, stop it. Logs go to a temp dir
@@ -67,11 +75,13 @@ def running_stack(
     with_ws / with_dbwriter add `python -m ws` (on a free port: Stack.ws_url) and `python -m
     dbwriter`; with_marketmaker sets up the market maker's account in `database_url` (migrated)
     and starts `python -m marketmaker` quoting `symbols` (its key: Stack.marketmaker_key). On exit
-    the market maker is stopped first, so that it cancels its quotes. with_metrics gives every
+    the market maker is stopped first, so that it cancels its quotes. with_marketsim does the same
+    for the market simulation (`python -m marketsim`, its agents' keys: Stack.marketsim_keys; its
+    agent mix from SIM_* variables in `extra_env`, read here too). with_metrics gives every
     service without an HTTP port a METRICS_PORT; Stack.probe_urls lists where each one's
     /metrics is (the gateway's and the ws tier's on their own ports). `settlement_workers`
     settlement processes ("settlement", "settlement-1", ...) and `dbwriter_workers` DB processors
-    share the markets.
+    share the markets. `up_seconds`: how long the gateway may take to answer.
     """
     symbols = symbols or list(load_markets())
     port = port or free_port()
@@ -112,6 +122,18 @@ def running_stack(
         marketmaker_key = (credentials.api_key, credentials.secret)
         env.setdefault("RATE_LIMIT_EXEMPT_KEYS", credentials.api_key)
         layout.marketmaker_env = {**credentials.env(), "GATEWAY_URL": url, "MM_SYMBOLS": ",".join(symbols)}
+    marketsim_keys = {}
+    if with_marketsim:
+        agents = agent_names(mixes_from_env({**os.environ, **extra_env}))
+        agent_keys = asyncio.run(
+            setup_agents(database_url, env["REDIS_URL"], prefix, env["SECRET_KEY"], load_markets(), agents)
+        )
+        marketsim_keys = {agent: (c.api_key, c.secret) for agent, c in agent_keys.items()}
+        layout.marketsim_env = {
+            **accounts_env(agent_keys),
+            "GATEWAY_URL": url,
+            "SIM_SYMBOLS": ",".join(symbols),
+        }
     probe_urls = {}
     if with_metrics:
         layout.metrics_ports = {name: free_port() for name in layout.probed()}
@@ -124,9 +146,20 @@ def running_stack(
     supervisor.start_all()
     ws_url = f"ws://127.0.0.1:{layout.ws_port}" if layout.ws_port is not None else ""
     grpc_target = f"127.0.0.1:{env['GRPC_PORT']}" if env["GRPC_PORT"] != "0" else ""
-    stack = Stack(url, prefix, supervisor, symbols, log_dir, ws_url, marketmaker_key, grpc_target, probe_urls)
+    stack = Stack(
+        url,
+        prefix,
+        supervisor,
+        symbols,
+        log_dir,
+        ws_url,
+        marketmaker_key,
+        grpc_target,
+        probe_urls,
+        marketsim_keys,
+    )
     try:
-        wait_until_up(stack)
+        wait_until_up(stack, up_seconds)
         yield stack
     except BaseException:
         print(stack.logs())

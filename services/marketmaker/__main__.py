@@ -8,8 +8,9 @@ import uvloop
 
 from exchange_core.telemetry import serve_probes
 from marketmaker.client import ExchangeClient
-from marketmaker.maker import MarketMaker, parse_start_prices
+from marketmaker.maker import MarketMaker
 from marketmaker.settings import MarketMakerSettings
+from marketmaker.startup import parse_start_prices
 from marketmaker.telemetry import marketmaker_registry
 
 

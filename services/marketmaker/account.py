@@ -97,11 +97,13 @@ async def ensure_user(pool: asyncpg.Pool, email: str) -> int:
     raise RuntimeError(f"could not create or find the user {email}")
 
 
-async def ensure_api_key(pool: asyncpg.Pool, fernet: Fernet, user_id: int) -> tuple[str, str]:
-    """(api key, secret) of the user's newest active "marketmaker" key, or of a new one. A key whose
-    secret the current SECRET_KEY cannot decrypt is revoked and replaced."""
+async def ensure_api_key(
+    pool: asyncpg.Pool, fernet: Fernet, user_id: int, label: str = KEY_LABEL
+) -> tuple[str, str]:
+    """(api key, secret) of the user's newest active key labelled `label`, or of a new one. A key
+    whose secret the current SECRET_KEY cannot decrypt is revoked and replaced."""
     for key in reversed(await list_api_keys(pool, user_id)):
-        if key.label != KEY_LABEL:
+        if key.label != label:
             continue
         try:
             found = await lookup_api_key(pool, fernet, key.api_key)
@@ -110,7 +112,7 @@ async def ensure_api_key(pool: asyncpg.Pool, fernet: Fernet, user_id: int) -> tu
             continue
         if found is not None:
             return key.api_key, found.secret.decode()
-    _, api_key, secret = await create_api_key(pool, fernet, user_id, KEY_LABEL)
+    _, api_key, secret = await create_api_key(pool, fernet, user_id, label)
     return api_key, secret
 
 

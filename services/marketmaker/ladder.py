@@ -11,6 +11,7 @@ import math
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from marketmaker.rules import MarketRules
 
@@ -36,6 +37,15 @@ class LadderShape:
     size_multiplier: int
     size_growth_pct: int
     size_jitter_pct: int
+
+
+class FairPrice(Protocol):
+    """Where quotes are centred: `value` is the fair price in ticks (a model value, never sent);
+    `advance(seconds)` moves it on by `seconds` of time and returns the new value."""
+
+    value: float
+
+    def advance(self, seconds: float) -> float: ...
 
 
 class RandomWalk:

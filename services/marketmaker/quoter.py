@@ -15,9 +15,9 @@ from marketmaker.inventory import Inventory
 from marketmaker.ladder import (
     BUY,
     SELL,
+    FairPrice,
     LadderShape,
     Quote,
-    RandomWalk,
     desired_ladder,
     level_steps,
     spacing_ticks,
@@ -63,7 +63,7 @@ class MarketQuoter:
         self,
         client: ExchangeClient,
         rules: MarketRules,
-        walk: RandomWalk,
+        walk: FairPrice,
         config: QuoterConfig,
         inventory: Inventory,
         stats: Stats,
@@ -165,9 +165,12 @@ class MarketQuoter:
             if key not in kept and now >= self.paused_until.get(key[0], 0.0)
         ]
         await self._all(
-            self.place(Quote(side, ticks, level_steps(self.rules, ticks, level, self.shape, self.rng)))
-            for (side, ticks), level in missing
+            self.place(Quote(side, ticks, self.quote_steps(ticks, level))) for (side, ticks), level in missing
         )
+
+    def quote_steps(self, ticks: int, level: int) -> int:
+        """The quantity (steps) of a new quote at `level` (0 = best) priced `ticks`: level_steps."""
+        return level_steps(self.rules, ticks, level, self.shape, self.rng)
 
     async def place(self, quote: Quote) -> None:
         """A LIMIT_MAKER order for `quote`; tracked when accepted, counted and logged when refused."""

@@ -7,14 +7,15 @@ from prometheus_client import CollectorRegistry
 from exchange_core.telemetry import AttributeCollector, Exported, new_registry
 from marketmaker.stats import Stats
 
-# Stats field -> (metric name without _total, help).
+PREFIX = "exchange_marketmaker"
+# Stats field -> (metric name without prefix and _total, help).
 COUNTED = {
-    "placed": ("exchange_marketmaker_orders_placed", "Quotes (limit orders) placed."),
-    "cancelled": ("exchange_marketmaker_orders_cancelled", "Quotes cancelled."),
-    "takers": ("exchange_marketmaker_taker_orders", "Taker (market) orders sent."),
-    "trades": ("exchange_marketmaker_taker_fills", "Taker orders that traded."),
-    "rejected": ("exchange_marketmaker_rejected", "Orders the exchange rejected."),
-    "unavailable": ("exchange_marketmaker_errors", "Requests that failed: gateway unavailable or timed out."),
+    "placed": ("orders_placed", "Quotes (limit orders) placed."),
+    "cancelled": ("orders_cancelled", "Quotes cancelled."),
+    "takers": ("taker_orders", "Taker (market) orders sent."),
+    "trades": ("taker_fills", "Taker orders that traded."),
+    "rejected": ("rejected", "Orders the exchange rejected."),
+    "unavailable": ("errors", "Requests that failed: gateway unavailable or timed out."),
 }
 
 
@@ -22,8 +23,12 @@ def _reader(stats: Stats, field: str) -> Callable[[], float]:
     return lambda: float(getattr(stats, field))
 
 
-def marketmaker_registry(stats: Stats) -> CollectorRegistry:
+def marketmaker_registry(stats: Stats, prefix: str = PREFIX) -> CollectorRegistry:
+    """A registry exporting `stats` as counters named `<prefix>_<name>_total`."""
     registry = new_registry()
-    values = [Exported(name, "counter", text, _reader(stats, f)) for f, (name, text) in COUNTED.items()]
+    values = [
+        Exported(f"{prefix}_{name}", "counter", text, _reader(stats, f))
+        for f, (name, text) in COUNTED.items()
+    ]
     registry.register(AttributeCollector(values))
     return registry

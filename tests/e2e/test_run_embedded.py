@@ -64,6 +64,7 @@ def test_embedded_stores_serve_the_exchange_and_stop_with_it(run_dir: Path) -> N
         "LOCAL_REDIS_PORT": str(redis_port),
         "LOCAL_POSTGRES_PORT": str(postgres_port),
         "MARKETMAKER": "false",
+        "MARKETSIM": "false",
         "METRICS_PORT_BASE": "0",
     }
     with launch_with(run_dir, env, unset=("REDIS_URL", "DATABASE_URL", "KEY_PREFIX")) as launched:

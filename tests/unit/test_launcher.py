@@ -53,6 +53,17 @@ def test_processes_engines_first_market_maker_last(tmp_path: Path) -> None:
     assert not module_available("no_such_service") and not module_available("exchange_core")
 
 
+def test_the_market_simulation_starts_after_the_market_maker(tmp_path: Path) -> None:
+    supervisor = Supervisor({}, tmp_path)
+    layout = Layout(["BTCUSDT"], marketmaker_env={"MM_API_KEY": "k"}, marketsim_env={"SIM_ACCOUNTS": "{}"})
+    assert layout.probed() == ["engine-BTCUSDT", "settlement", "marketmaker", "marketsim"]
+    add_services(supervisor, layout)
+    assert list(supervisor.services)[-2:] == ["marketmaker", "marketsim"]
+    assert supervisor.services["marketsim"].module == "marketsim"
+    assert supervisor.services["marketsim"].env == {"SIM_ACCOUNTS": "{}"}
+    assert module_available("marketsim")
+
+
 def test_settlement_workers_share_the_markets_by_index(tmp_path: Path) -> None:
     supervisor = Supervisor({}, tmp_path)
     layout = Layout(["BTCUSDT"], dbwriter=True, settlement_workers=3, dbwriter_workers=2)
