@@ -13,7 +13,7 @@ from exchange_core.db import create_pool
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
-from exchange_core.redisio import connect
+from exchange_core.store import connect
 from gateway.accounts import asset_decimals
 from marketmaker.account import DEFAULT_FUNDS, Credentials, ensure_api_key, ensure_user, parse_funds, top_up
 
