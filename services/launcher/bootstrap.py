@@ -24,6 +24,15 @@ import asyncpg
 from cryptography.fernet import Fernet
 from pydantic import Field
 
+from botkit.account import (
+    DEFAULT_FUNDS,
+    DEPOSIT_REASON,
+    KEY_LABEL,
+    MM_EMAIL,
+    ensure_user,
+    parse_funds,
+    top_up,
+)
 from exchange_core.config import CommonSettings
 from exchange_core.db import create_pool, pending_migrations
 from exchange_core.errors import ApiError
@@ -35,15 +44,6 @@ from gateway.accounts import KEY_LENGTH, asset_decimals
 from gateway.settings import GatewaySettings
 from launcher.demo import PASSWORD_FILE, ensure_demo_user
 from launcher.prepare import PrepareError, check_redis, prepare_database
-from marketmaker.account import (
-    DEFAULT_FUNDS,
-    DEPOSIT_REASON,
-    KEY_LABEL,
-    MM_EMAIL,
-    ensure_user,
-    parse_funds,
-    top_up,
-)
 
 log = logging.getLogger("launcher.bootstrap")
 

@@ -23,6 +23,7 @@ from types import FrameType
 
 from cryptography.fernet import Fernet
 
+from botkit.account import credentials_from_env, ensure_marketmaker_account
 from exchange_core.db import create_pool
 from exchange_core.errors import ApiError
 from exchange_core.keys import Keys
@@ -48,7 +49,6 @@ from launcher.processes import (
 from launcher.restarts import RestartPolicy
 from launcher.settings import LauncherSettings
 from launcher.supervisor import Supervisor
-from marketmaker.account import credentials_from_env, ensure_marketmaker_account
 from marketsim.accounts import accounts_env, ensure_agent_accounts
 from marketsim.settings import agent_names, mixes_from_env
 

@@ -2,8 +2,8 @@
 
 from pydantic import Field
 
+from botkit.account import DEFAULT_FUNDS
 from exchange_core.config import CommonSettings
-from marketmaker.account import DEFAULT_FUNDS
 
 
 class LauncherSettings(CommonSettings):

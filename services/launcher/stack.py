@@ -14,11 +14,11 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from botkit.account import setup_marketmaker
 from exchange_core.markets import load_markets
 from launcher import health
 from launcher.processes import GATEWAY, WS, Layout, add_services, module_available, stop_in_order
 from launcher.supervisor import Supervisor
-from marketmaker.account import setup_marketmaker
 from marketsim.accounts import accounts_env, setup_agents
 from marketsim.settings import agent_names, mixes_from_env
 

@@ -1,5 +1,5 @@
 """The market maker: a bot like any other, quoting every market through the public REST API.
 
-`python -m marketmaker` runs it (settings.MarketMakerSettings); `marketmaker.account` creates
-its user, API key and funds (used by the launcher, never by the bot itself).
+`python -m marketmaker` runs it (settings.MarketMakerSettings); what it shares with every other
+bot (client, rules, ladders, quoter, start-up, account set-up) lives in `botkit`.
 """

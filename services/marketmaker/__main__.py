@@ -6,12 +6,14 @@ import signal
 
 import uvloop
 
+from botkit.client import ExchangeClient
+from botkit.startup import parse_start_prices
+from botkit.telemetry import stats_registry
 from exchange_core.telemetry import serve_probes
-from marketmaker.client import ExchangeClient
 from marketmaker.maker import MarketMaker
 from marketmaker.settings import MarketMakerSettings
-from marketmaker.startup import parse_start_prices
-from marketmaker.telemetry import marketmaker_registry
+
+METRICS_PREFIX = "exchange_marketmaker"
 
 
 async def always_ready() -> bool:
@@ -37,7 +39,7 @@ async def main() -> int:
         settings.gateway_url, settings.mm_api_key, settings.mm_api_secret, settings.mm_request_timeout_seconds
     )
     maker = MarketMaker(settings, client)
-    probes = await serve_probes(settings, marketmaker_registry(maker.stats), always_ready)
+    probes = await serve_probes(settings, stats_registry(maker.stats, METRICS_PREFIX), always_ready)
     try:
         left = await maker.run(stop)
     finally:

@@ -6,13 +6,13 @@ import asyncio
 import logging
 import random
 
-from marketmaker.client import ApiRejection, ExchangeClient, GatewayUnavailable
-from marketmaker.inventory import Inventory
-from marketmaker.ladder import RandomWalk
-from marketmaker.quoter import MarketQuoter, QuoterConfig
+from botkit.client import ApiRejection, ExchangeClient, GatewayUnavailable
+from botkit.inventory import Inventory
+from botkit.ladder import RandomWalk
+from botkit.quoter import MarketQuoter, QuoterConfig
+from botkit.startup import market_rules, parse_start_prices, retry, start_price, wait_for_gateway
+from botkit.stats import Stats
 from marketmaker.settings import MarketMakerSettings
-from marketmaker.startup import market_rules, parse_start_prices, retry, start_price, wait_for_gateway
-from marketmaker.stats import Stats
 
 log = logging.getLogger("marketmaker")
 

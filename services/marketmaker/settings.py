@@ -2,9 +2,8 @@
 
 from pydantic import Field
 
+from botkit.startup import DEFAULT_START_PRICES
 from exchange_core.telemetry import ProbeSettings
-
-DEFAULT_START_PRICES = "BTCUSDT=65000,ETHUSDT=3200,SOLUSDT=150,ETHBTC=0.049"
 
 
 class MarketMakerSettings(ProbeSettings):
@@ -12,7 +11,7 @@ class MarketMakerSettings(ProbeSettings):
     multiples of the market's minNotional, so that one setting fits markets of any price."""
 
     gateway_url: str = "http://127.0.0.1:8000"
-    # Its own API key (the launcher creates it: marketmaker.account).
+    # Its own API key (the launcher creates it: botkit.account).
     mm_api_key: str = ""
     mm_api_secret: str = ""
     # Markets to quote, comma-separated; empty: every market of exchangeInfo.

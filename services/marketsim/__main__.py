@@ -6,9 +6,9 @@ import signal
 
 import uvloop
 
+from botkit.startup import parse_start_prices
+from botkit.telemetry import stats_registry
 from exchange_core.telemetry import serve_probes
-from marketmaker.startup import parse_start_prices
-from marketmaker.telemetry import marketmaker_registry
 from marketsim.settings import SimSettings
 from marketsim.simulation import MarketSimulation
 
@@ -33,9 +33,7 @@ async def main() -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    probes = await serve_probes(
-        settings, marketmaker_registry(simulation.stats, METRICS_PREFIX), always_ready
-    )
+    probes = await serve_probes(settings, stats_registry(simulation.stats, METRICS_PREFIX), always_ready)
     try:
         left = await simulation.run(stop)
     finally:

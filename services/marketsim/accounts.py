@@ -1,6 +1,6 @@
 """The simulation's accounts, set up by the launcher (never by the simulation, an API client):
 one user per agent (`sim-<agent>@exchange.local`), its API key labelled "marketsim" and its
-funds, made and topped up as the market maker's are (marketmaker.account)."""
+funds, made and topped up as the market maker's are (botkit.account)."""
 
 import json
 import logging
@@ -9,13 +9,13 @@ from collections.abc import Mapping
 import asyncpg
 from cryptography.fernet import Fernet
 
+from botkit.account import DEFAULT_FUNDS, Credentials, ensure_api_key, ensure_user, parse_funds, top_up
 from exchange_core.db import create_pool
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
 from exchange_core.store import connect
 from gateway.accounts import asset_decimals
-from marketmaker.account import DEFAULT_FUNDS, Credentials, ensure_api_key, ensure_user, parse_funds, top_up
 
 log = logging.getLogger("marketsim.accounts")
 

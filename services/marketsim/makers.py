@@ -1,15 +1,15 @@
 """The resting side of the simulation: market makers and deep liquidity, each the market maker's
-own quoter (marketmaker.quoter.MarketQuoter) centred on the market's shared fair price, with its
+own quoter (botkit.quoter.MarketQuoter) centred on the market's shared fair price, with its
 own account, ladder shape and re-quote period."""
 
 import random
 
-from marketmaker.client import ExchangeClient
-from marketmaker.inventory import Inventory
-from marketmaker.ladder import FairPrice
-from marketmaker.quoter import MarketQuoter, QuoterConfig
-from marketmaker.rules import MarketRules
-from marketmaker.stats import Stats
+from botkit.client import ExchangeClient
+from botkit.inventory import Inventory
+from botkit.ladder import FairPrice
+from botkit.quoter import MarketQuoter, QuoterConfig
+from botkit.rules import MarketRules
+from botkit.stats import Stats
 from marketsim.decisions import pareto_multiple
 from marketsim.price import AnchoredFairPrice, SharedFairPrice
 from marketsim.settings import AgentMix, MakerMix

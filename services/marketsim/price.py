@@ -9,7 +9,7 @@ mirrored path, a scripted scenario) plug in by implementing `price_at`.
 The model is a pure function of its seed and parameters: the path is drawn one second at a time
 from a random.Random seeded once, so the same seed gives the same path, whatever the query times.
 Its values are floats (a model); prices sent to the exchange are integer ticks derived from them
-by the ladder (marketmaker.ladder) or by the takers' sizes in steps.
+by the ladder (botkit.ladder) or by the takers' sizes in steps.
 """
 
 import math
@@ -102,7 +102,7 @@ def simulate(seed: int | str, seconds: int, params: ModelParams | None = None) -
 
 
 class SharedFairPrice:
-    """A PriceSource read on the wall clock, shaped as marketmaker.ladder.FairPrice so that the
+    """A PriceSource read on the wall clock, shaped as botkit.ladder.FairPrice so that the
     market maker's quoter centres its ladder on it; every agent of a market shares one."""
 
     def __init__(self, source: PriceSource, started: float | None = None) -> None:

@@ -21,9 +21,9 @@ from typing import Any
 
 import uvloop
 
-from marketmaker.client import ExchangeClient
-from marketmaker.rules import MarketRules
-from marketmaker.startup import market_rules
+from botkit.client import ExchangeClient
+from botkit.rules import MarketRules
+from botkit.startup import market_rules
 from marketsim.measures import BookSamples, Row, measure, table
 from marketsim.stylized import Level
 

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
+from botkit.startup import DEFAULT_START_PRICES
 from exchange_core.telemetry import ProbeSettings
-from marketmaker.settings import DEFAULT_START_PRICES
 
 
 class MakerMix(BaseModel):

@@ -7,12 +7,12 @@ import logging
 import random
 from decimal import Decimal
 
-from marketmaker.client import ApiRejection, ExchangeClient, GatewayUnavailable
-from marketmaker.inventory import Inventory
-from marketmaker.quoter import MarketQuoter, pause
-from marketmaker.rules import MarketRules
-from marketmaker.startup import market_rules, parse_start_prices, retry, start_price, wait_for_gateway
-from marketmaker.stats import Stats
+from botkit.client import ApiRejection, ExchangeClient, GatewayUnavailable
+from botkit.inventory import Inventory
+from botkit.quoter import MarketQuoter, pause
+from botkit.rules import MarketRules
+from botkit.startup import market_rules, parse_start_prices, retry, start_price, wait_for_gateway
+from botkit.stats import Stats
 from marketsim.makers import resting_agents
 from marketsim.price import RegimeJumpModel, SharedFairPrice
 from marketsim.settings import AgentMix, SimSettings, agent_names

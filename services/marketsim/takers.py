@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from marketmaker.client import ApiRejection, ExchangeClient, GatewayUnavailable
-from marketmaker.ladder import FairPrice
-from marketmaker.quoter import pause
-from marketmaker.rules import MarketRules
-from marketmaker.stats import Stats
+from botkit.client import ApiRejection, ExchangeClient, GatewayUnavailable
+from botkit.ladder import FairPrice
+from botkit.quoter import pause
+from botkit.rules import MarketRules
+from botkit.stats import Stats
 from marketsim.decisions import (
     BUY,
     SELL,

@@ -14,13 +14,13 @@ import asyncpg
 import pytest
 from cryptography.fernet import Fernet
 
+from botkit.account import MM_EMAIL
 from exchange_core.db import pending_migrations
 from exchange_core.keys import Keys
 from exchange_core.ledger import Ledger
 from exchange_core.store import connect
 from gateway.accounts import authenticate, create_user, lookup_api_key
 from launcher.bootstrap import BootstrapError, BootstrapSettings, bootstrap, is_ready
-from marketmaker.account import MM_EMAIL
 from tests import services
 
 MM_KEY = "K" * 32 + "1" * 32

@@ -11,14 +11,14 @@ import httpx
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from botkit.client import ExchangeClient, sign
+from botkit.inventory import Inventory
+from botkit.ladder import BUY, SELL, LadderShape, RandomWalk, level_prices, level_steps, skew_bps
+from botkit.quoter import MarketQuoter, QuoterConfig
+from botkit.rules import MarketRules, rules_from_exchange_info
+from botkit.stats import Stats
 from exchange_core.markets import load_markets
 from gateway.routes.public import symbol_info
-from marketmaker.client import ExchangeClient, sign
-from marketmaker.inventory import Inventory
-from marketmaker.ladder import BUY, SELL, LadderShape, RandomWalk, level_prices, level_steps, skew_bps
-from marketmaker.quoter import MarketQuoter, QuoterConfig
-from marketmaker.rules import MarketRules, rules_from_exchange_info
-from marketmaker.stats import Stats
 
 
 def rules(symbol: str) -> MarketRules:

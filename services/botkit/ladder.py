@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from marketmaker.rules import MarketRules
+from botkit.rules import MarketRules
 
 BUY = "BUY"
 SELL = "SELL"

@@ -8,14 +8,16 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
-from marketmaker.client import ApiRejection, ExchangeClient, GatewayUnavailable
-from marketmaker.quoter import pause
-from marketmaker.rules import MarketRules, RulesError, rules_from_exchange_info
+from botkit.client import ApiRejection, ExchangeClient, GatewayUnavailable
+from botkit.quoter import pause
+from botkit.rules import MarketRules, RulesError, rules_from_exchange_info
 
 log = logging.getLogger("marketmaker")
 
 T = TypeVar("T")
 NOT_FOUND = 404
+# Fair price at start of a market with no trade yet (MM_START_PRICES, SIM_START_PRICES).
+DEFAULT_START_PRICES = "BTCUSDT=65000,ETHUSDT=3200,SOLUSDT=150,ETHBTC=0.049"
 
 
 def parse_start_prices(spec: str) -> dict[str, Decimal]:

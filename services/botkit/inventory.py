@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
-from marketmaker.ladder import skew_bps
+from botkit.ladder import skew_bps
 
 
 class Inventory:

@@ -1,13 +1,12 @@
-"""The market maker's metrics: its Stats counters, read at scrape time."""
+"""A bot's metrics: its Stats counters, read at scrape time."""
 
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
+from botkit.stats import Stats
 from exchange_core.telemetry import AttributeCollector, Exported, new_registry
-from marketmaker.stats import Stats
 
-PREFIX = "exchange_marketmaker"
 # Stats field -> (metric name without prefix and _total, help).
 COUNTED = {
     "placed": ("orders_placed", "Quotes (limit orders) placed."),
@@ -23,7 +22,7 @@ def _reader(stats: Stats, field: str) -> Callable[[], float]:
     return lambda: float(getattr(stats, field))
 
 
-def marketmaker_registry(stats: Stats, prefix: str = PREFIX) -> CollectorRegistry:
+def stats_registry(stats: Stats, prefix: str) -> CollectorRegistry:
     """A registry exporting `stats` as counters named `<prefix>_<name>_total`."""
     registry = new_registry()
     values = [

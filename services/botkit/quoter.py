@@ -10,9 +10,9 @@ import time
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 
-from marketmaker.client import ApiRejection, ExchangeClient, GatewayUnavailable
-from marketmaker.inventory import Inventory
-from marketmaker.ladder import (
+from botkit.client import ApiRejection, ExchangeClient, GatewayUnavailable
+from botkit.inventory import Inventory
+from botkit.ladder import (
     BUY,
     SELL,
     FairPrice,
@@ -22,8 +22,8 @@ from marketmaker.ladder import (
     level_steps,
     spacing_ticks,
 )
-from marketmaker.rules import MarketRules
-from marketmaker.stats import Stats
+from botkit.rules import MarketRules
+from botkit.stats import Stats
 
 log = logging.getLogger("marketmaker")
 
