@@ -17,8 +17,9 @@ import orjson
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
-from exchange_core.errors import UNKNOWN, ApiError
+from exchange_core.errors import TOO_MANY_PARAMETERS, ApiError
 from exchange_core.unavailable import internal_error
+from gateway.bodylimit import MAX_BODY_BYTES
 from gateway.callers import API_KEY_HEADER
 from gateway.context import GatewayContext
 from gateway.formatting import new_order_json
@@ -30,8 +31,6 @@ from gateway.signed import check_api_key_format, verify_signed
 log = logging.getLogger("gateway.fastpath")
 
 ORDER_PATH = "/api/v3/order"
-# A form body longer than this is refused (an order's parameters take a few hundred bytes).
-MAX_BODY_BYTES = 64 * 1024
 _API_KEY_HEADER = API_KEY_HEADER.lower().encode()
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
@@ -98,7 +97,11 @@ class OrderFastPath:
         except ApiError as exc:
             return exc.status, orjson.dumps(exc.body()), []
         except TooLarge:
-            return 413, orjson.dumps({"code": UNKNOWN, "msg": "Request body too large."}), []
+            too_large = {
+                "code": TOO_MANY_PARAMETERS,
+                "msg": f"Request body too large: at most {MAX_BODY_BYTES} bytes.",
+            }
+            return 413, orjson.dumps(too_large), []
         except Exception as exc:
             error = internal_error(exc)
             if error.status == 503:

@@ -119,4 +119,4 @@ def test_parameters_in_the_query_string_are_signed_with_the_body(trader: Trader)
 def test_an_oversized_body_is_refused(trader: Trader) -> None:
     response = post(trader, signed(trader, order()) + "&pad=" + "x" * 70_000)
     assert response.status_code == 413
-    assert response.json()["code"] == -1000
+    assert response.json() == {"code": -1101, "msg": "Request body too large: at most 65536 bytes."}
