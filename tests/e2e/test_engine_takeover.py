@@ -134,7 +134,7 @@ def test_standby_writes_nothing_then_takes_over_and_the_former_owner_is_fenced(
     assert b"lease" in last_line and b"exiting" in last_line, last_line
     assert engine_counts(port)["events"] > 0
 
-    asyncio.run(verify(stack, pg_dsn, [t.user_id for t in TRADERS], outcomes, TRADERS))
+    asyncio.run(verify(stack, services.REDIS_URL, pg_dsn, [t.user_id for t in TRADERS], outcomes, TRADERS))
     print(
         f"\ntakeover with a {'hot' if hot else 'cold'} standby: {takeover_s:.2f} s "
         f"(lease TTL {LEASE_TTL_S} s)"

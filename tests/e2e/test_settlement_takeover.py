@@ -71,5 +71,5 @@ def test_a_standby_worker_settles_nothing_then_takes_over_and_the_paused_worker_
     assert settled_events(port)["BTCUSDT"] > 0
     time.sleep(1.0)
 
-    asyncio.run(verify(stack, pg_dsn, [t.user_id for t in traders], outcomes, traders))
+    asyncio.run(verify(stack, services.REDIS_URL, pg_dsn, [t.user_id for t in traders], outcomes, traders))
     print(f"\nsettlement takeover: {takeover_s:.2f} s (lease TTL {LEASE_TTL_S} s)")
