@@ -80,12 +80,12 @@ async def ensure_api_key(
     api_key: str,
     secret: str,
     label: str = KEY_LABEL,
-    name: str = "MM_API_KEY",
+    names: tuple[str, str] = ("MM_API_KEY", "MM_API_SECRET"),
 ) -> None:
     """Make (`api_key`, `secret`) an active key of `user_id` labelled `label`: inserted when
     missing, its secret rewritten and un-revoked when present. Raises BootstrapError, naming the
-    key `name`, when the key is malformed or belongs to another user."""
-    for value, what in ((api_key, name), (secret, f"the secret of {name}")):
+    key and the secret by `names`, when either is malformed or the key belongs to another user."""
+    for value, what in zip((api_key, secret), names, strict=True):
         if len(value) != KEY_LENGTH or not value.isalnum() or not value.isascii():
             raise BootstrapError(f"{what} must be {KEY_LENGTH} letters and digits")
     owner = await pool.fetchval(
@@ -98,7 +98,7 @@ async def ensure_api_key(
         label,
     )
     if owner is None:
-        raise BootstrapError(f"{name} is already the API key of another user")
+        raise BootstrapError(f"{names[0]} is already the API key of another user")
 
 
 async def key_is_active(pool: asyncpg.Pool, api_key: str) -> bool:
@@ -149,9 +149,8 @@ async def set_up_agents(
     targets = parse_funds(settings.sim_funds, asset_decimals(markets))
     for agent, (api_key, secret) in settings.sim_accounts.items():
         user_id = await ensure_user(pool, sim.agent_email(agent))
-        await ensure_api_key(
-            pool, fernet, user_id, api_key, secret, sim.KEY_LABEL, f"the API key of agent {agent}"
-        )
+        names = (f"the API key of agent {agent}", f"the API secret of agent {agent}")
+        await ensure_api_key(pool, fernet, user_id, api_key, secret, sim.KEY_LABEL, names)
         await top_up(pool, ledger, user_id, targets, sim.DEPOSIT_REASON)
     log.info("market simulation agents ready: %s", ", ".join(settings.sim_accounts))
 
