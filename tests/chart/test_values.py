@@ -127,6 +127,8 @@ def test_the_generated_secret_holds_usable_keys(defaults: list[Manifest]) -> Non
     assert len({values[k] for k in sim_keys}) == len(sim_keys)  # every key and secret its own
     base = {"SECRET_KEY", "MM_API_KEY", "MM_API_SECRET", "DB_PASSWORD", "REDIS_PASSWORD"}
     assert referenced == base | sim_keys
+    # The agents' keys are also the gateway's (optional there, as the market maker's), not their secrets.
+    assert sim_keys - optional == {k for k in sim_keys if k.endswith("_SECRET")}
     # The admin API opens only with an ADMIN_TOKEN the operator adds: never generated.
     assert "ADMIN_TOKEN" in optional and "ADMIN_TOKEN" not in values
 
