@@ -3,12 +3,14 @@
 Waits until Redis and PostgreSQL answer (they may still be starting), creates the database if
 missing and applies the migrations, then sets up the market maker's user with the API key and
 secret given in MM_API_KEY / MM_API_SECRET (the chart generates them once into a Secret, so the
-bot's pod reads the same pair) and its funds, and the demo user when RUN_DIR holds a
-`demo-password` file (the chart mounts it from the Secret). Safe to run again: every step is
-idempotent.
+bot's pod reads the same pair) and its funds, the market simulation's agents with the keys of
+SIM_ACCOUNTS (`{"agent": ["key", "secret"]}`, the format `python -m marketsim` reads) and their
+funds (SIM_FUNDS), and the demo user when RUN_DIR holds a `demo-password` file (the chart mounts
+it from the Secret). Safe to run again: every step is idempotent.
 
 `python -m launcher.bootstrap --wait` is the init step of the pods that need the database: it
-returns once every migration is applied (and MM_API_KEY, when set, is an active key).
+returns once every migration is applied (and MM_API_KEY and the keys of SIM_ACCOUNTS, when set,
+are active keys).
 
 Exit codes: 0 done, 1 a configuration error or timeout (the message says which).
 """
@@ -44,6 +46,7 @@ from gateway.accounts import KEY_LENGTH, asset_decimals
 from gateway.settings import GatewaySettings
 from launcher.demo import PASSWORD_FILE, ensure_demo_user
 from launcher.prepare import PrepareError, check_redis, prepare_database
+from marketsim import accounts as sim
 
 log = logging.getLogger("launcher.bootstrap")
 
@@ -60,6 +63,9 @@ class BootstrapSettings(CommonSettings):
     mm_api_key: str = ""
     mm_api_secret: str = ""
     mm_funds: str = DEFAULT_FUNDS
+    # The market simulation's agents and their keys, {"agent": ["key", "secret"]}; empty: none.
+    sim_accounts: dict[str, tuple[str, str]] = Field(default_factory=dict)
+    sim_funds: str = DEFAULT_FUNDS
     demo_email: str = "demo@exchange.local"
     # A folder holding `demo-password`; empty (or no such file): no demo user.
     run_dir: str = ""
@@ -67,13 +73,21 @@ class BootstrapSettings(CommonSettings):
     timeout_seconds: float = Field(default=600.0, gt=0, validation_alias="BOOTSTRAP_TIMEOUT_SECONDS")
 
 
-async def ensure_api_key(pool: asyncpg.Pool, fernet: Fernet, user_id: int, api_key: str, secret: str) -> None:
-    """Make (`api_key`, `secret`) an active key of `user_id` labelled "marketmaker": inserted when
-    missing, its secret rewritten and un-revoked when present. Raises BootstrapError when the key
-    is malformed or belongs to another user."""
-    for value, name in ((api_key, "MM_API_KEY"), (secret, "MM_API_SECRET")):
+async def ensure_api_key(
+    pool: asyncpg.Pool,
+    fernet: Fernet,
+    user_id: int,
+    api_key: str,
+    secret: str,
+    label: str = KEY_LABEL,
+    names: tuple[str, str] = ("MM_API_KEY", "MM_API_SECRET"),
+) -> None:
+    """Make (`api_key`, `secret`) an active key of `user_id` labelled `label`: inserted when
+    missing, its secret rewritten and un-revoked when present. Raises BootstrapError, naming the
+    key and the secret by `names`, when either is malformed or the key belongs to another user."""
+    for value, what in zip((api_key, secret), names, strict=True):
         if len(value) != KEY_LENGTH or not value.isalnum() or not value.isascii():
-            raise BootstrapError(f"{name} must be {KEY_LENGTH} letters and digits")
+            raise BootstrapError(f"{what} must be {KEY_LENGTH} letters and digits")
     owner = await pool.fetchval(
         "INSERT INTO api_keys (user_id, api_key, secret_enc, label) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (api_key) DO UPDATE SET secret_enc = EXCLUDED.secret_enc, revoked_at = NULL"
@@ -81,10 +95,10 @@ async def ensure_api_key(pool: asyncpg.Pool, fernet: Fernet, user_id: int, api_k
         user_id,
         api_key,
         fernet.encrypt(secret.encode()),
-        KEY_LABEL,
+        label,
     )
     if owner is None:
-        raise BootstrapError("MM_API_KEY is already the API key of another user")
+        raise BootstrapError(f"{names[0]} is already the API key of another user")
 
 
 async def key_is_active(pool: asyncpg.Pool, api_key: str) -> bool:
@@ -107,6 +121,8 @@ async def set_up_accounts(settings: BootstrapSettings, key: str, markets: dict[s
             await ensure_api_key(pool, fernet, user_id, settings.mm_api_key, settings.mm_api_secret)
             credited = await top_up(pool, ledger, user_id, targets, DEPOSIT_REASON)
             log.info("market maker: user %d, key ready, credited %s", user_id, sorted(credited) or "nothing")
+        if settings.sim_accounts:
+            await set_up_agents(pool, ledger, Fernet(key.encode()), settings, markets)
         run_dir = Path(settings.run_dir) if settings.run_dir else None
         if run_dir is not None and (run_dir / PASSWORD_FILE).is_file():
             funds = GatewaySettings().demo_funds
@@ -114,11 +130,29 @@ async def set_up_accounts(settings: BootstrapSettings, key: str, markets: dict[s
             log.info("demo user %s ready", settings.demo_email)
     except ApiError as exc:
         raise BootstrapError(f"DEMO_EMAIL: {exc.msg}") from None
-    except ValueError as exc:  # MM_FUNDS or DEMO_FUNDS
+    except ValueError as exc:  # MM_FUNDS, SIM_FUNDS or DEMO_FUNDS
         raise BootstrapError(str(exc)) from None
     finally:
         await redis.aclose()
         await pool.close()
+
+
+async def set_up_agents(
+    pool: asyncpg.Pool,
+    ledger: Ledger,
+    fernet: Fernet,
+    settings: BootstrapSettings,
+    markets: dict[str, Market],
+) -> None:
+    """Every agent of SIM_ACCOUNTS: its user, the given key (labelled as marketsim.accounts labels
+    the keys it makes) and its funds (SIM_FUNDS)."""
+    targets = parse_funds(settings.sim_funds, asset_decimals(markets))
+    for agent, (api_key, secret) in settings.sim_accounts.items():
+        user_id = await ensure_user(pool, sim.agent_email(agent))
+        names = (f"the API key of agent {agent}", f"the API secret of agent {agent}")
+        await ensure_api_key(pool, fernet, user_id, api_key, secret, sim.KEY_LABEL, names)
+        await top_up(pool, ledger, user_id, targets, sim.DEPOSIT_REASON)
+    log.info("market simulation agents ready: %s", ", ".join(settings.sim_accounts))
 
 
 async def until_reachable(settings: BootstrapSettings, deadline: float) -> list[str]:
@@ -148,7 +182,8 @@ async def bootstrap(settings: BootstrapSettings) -> None:
 
 
 async def is_ready(settings: BootstrapSettings) -> str:
-    """What is still missing ("" when nothing): unapplied migrations, the market maker's key."""
+    """What is still missing ("" when nothing): unapplied migrations, the market maker's key, the
+    market simulation's keys."""
     try:
         conn = await asyncio.wait_for(asyncpg.connect(settings.database_url), timeout=10)
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
@@ -159,11 +194,14 @@ async def is_ready(settings: BootstrapSettings) -> str:
             return f"migrations not applied: {', '.join(pending)}"
     finally:
         await conn.close()
-    if settings.mm_api_key:
+    keys = {"the market maker": settings.mm_api_key} if settings.mm_api_key else {}
+    keys |= {f"agent {agent}": api_key for agent, (api_key, _) in settings.sim_accounts.items()}
+    if keys:
         pool = await create_pool(settings.database_url, min_size=1, max_size=1)
         try:
-            if not await key_is_active(pool, settings.mm_api_key):
-                return "the market maker's API key is not set up"
+            for owner, api_key in keys.items():
+                if not await key_is_active(pool, api_key):
+                    return f"the API key of {owner} is not set up"
         finally:
             await pool.close()
     return ""

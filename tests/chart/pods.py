@@ -22,12 +22,14 @@ from tests.chart.conftest import SIX_MARKETS, Manifest, by_kind, pod_spec, rende
 
 POD_ADDRESS = "0.0.0.0"
 LOCAL = "127.0.0.1"
+SIM_DEPTH_LEVELS = 30
 
 
 def render_for_this_machine(root: Path, symbols: list[str], prefix: str, dsn: str) -> list[Manifest]:
     """The chart with the markets `symbols` (of the six-market values), this machine's Redis with the
-    key prefix `prefix`, the database `dsn`, free ports, a market maker requoting every 0.5 s, and
-    demo funds in USDT and BTC (assets every market here trades)."""
+    key prefix `prefix`, the database `dsn`, free ports, a market maker requoting every 0.5 s, a
+    light market simulation (a deep book of SIM_DEPTH_LEVELS levels a side, few takers) and demo
+    funds in USDT and BTC (assets every market here trades)."""
     values = yaml.safe_load(SIX_MARKETS.read_text())
     markets = root / "markets-values.yaml"
     markets.write_text(yaml.safe_dump({"markets": [m for m in values["markets"] if m["symbol"] in symbols]}))
@@ -38,6 +40,7 @@ def render_for_this_machine(root: Path, symbols: list[str], prefix: str, dsn: st
         "--set", f"keyPrefix={prefix}", "--set", f"gateway.port={free_port()}",
         "--set", f"ws.port={free_port()}", "--set", f"gateway.grpcPort={free_port()}",
         "--set", "marketmaker.env.MM_REQUOTE_SECONDS=0.5", "--set", "demo.funds=USDT=1000\\,BTC=1",
+        "--set-json", f'marketsim.mix={{"depth_levels": {SIM_DEPTH_LEVELS}, "noise_per_minute": 6}}',
     )  # fmt: skip
 
 

@@ -42,7 +42,7 @@ def test_every_container_of_the_image_runs_a_module_that_exists(defaults: list[M
             if container["image"].startswith("exchange:"):
                 modules.add(container["args"][0])
     assert modules == {
-        "gateway", "ws", "engine", "settlement", "dbwriter", "marketmaker", "launcher.bootstrap",
+        "gateway", "ws", "engine", "settlement", "dbwriter", "marketmaker", "marketsim", "launcher.bootstrap",
         "launcher.smoke",
     }  # fmt: skip
     assert all(runnable(module) for module in modules), modules

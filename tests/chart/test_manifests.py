@@ -109,7 +109,7 @@ def test_services_bind_every_interface_in_pods(defaults: list[Manifest]) -> None
             assert env_of(spec["containers"][0])["HOST"] == "0.0.0.0"
             if name == "gateway":
                 assert env_of(spec["containers"][0])["GRPC_HOST"] == "0.0.0.0"
-        elif name in ("engine", "settlement", "dbwriter", "marketmaker"):
+        elif name in ("engine", "settlement", "dbwriter", "marketmaker", "marketsim"):
             env = env_of(spec["containers"][0])
             assert (env["METRICS_HOST"], env["METRICS_PORT"]) == ("0.0.0.0", "9100")
 
@@ -210,10 +210,12 @@ def test_gateway_and_ws_scale_and_keep_a_pod_through_disruptions(defaults: list[
 
 
 def test_single_consumers_never_overlap(defaults: list[Manifest]) -> None:
-    """The market maker is one client: the old pod stops before the new one starts."""
+    """The market maker and the market simulation are one client each: the old pod stops (and
+    cancels its orders) before the new one starts."""
     workers = {component(m): m for m in by_kind(defaults, "Deployment")}
-    assert workers["marketmaker"]["spec"]["replicas"] == 1
-    assert workers["marketmaker"]["spec"]["strategy"] == {"type": "Recreate"}
+    for name in ("marketmaker", "marketsim"):
+        assert workers[name]["spec"]["replicas"] == 1
+        assert workers[name]["spec"]["strategy"] == {"type": "Recreate"}
 
 
 @pytest.mark.parametrize(

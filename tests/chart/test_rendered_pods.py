@@ -1,7 +1,7 @@
 """The chart's pods, run as local processes with exactly the commands and environment the chart
 renders (tests/chart/pods.py), against the real Redis and PostgreSQL: the bootstrap Job migrates
-and sets up the market maker's key from the generated Secret, the init containers let the pods
-start, and the market maker quotes every market through the gateway."""
+and sets up the market maker's and the market simulation's keys from the generated Secret, the
+init containers let the pods start, and both quote every market through the gateway."""
 
 import asyncio
 import time
@@ -15,9 +15,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests import services
 from tests.chart.conftest import SIX_MARKETS, Manifest, by_kind, component, render
-from tests.chart.pods import Cluster, LocalPod, render_for_this_machine, stop
+from tests.chart.pods import SIM_DEPTH_LEVELS, Cluster, LocalPod, render_for_this_machine, stop
 
-START_ORDER = ["engine", "settlement", "gateway", "ws", "dbwriter", "marketmaker"]
+START_ORDER = ["engine", "settlement", "gateway", "ws", "dbwriter", "marketmaker", "marketsim"]
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
 
 
@@ -51,7 +51,9 @@ def chart_pods(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Clust
             print(f"== {pod.name}\n{pod.output()}")
         raise
     finally:
-        stop([p for p in pods if p.component == "marketmaker"])  # it cancels its quotes first
+        stop(
+            [p for p in pods if p.component in ("marketmaker", "marketsim")]
+        )  # they cancel their orders first
         stop(pods)
         asyncio.run(services.delete_prefix(prefix))
         asyncio.run(services.drop_test_database(dsn))
@@ -96,6 +98,29 @@ def test_the_market_maker_quotes_every_market_with_the_key_of_the_secret(
 
     wait_for(quoted, 60, "quotes in every market", pods)
     assert all(p.process is not None and p.process.poll() is None for p in pods), "a pod exited"
+
+
+def test_the_simulation_builds_a_deep_book_with_the_keys_of_the_secret(
+    chart_pods: tuple[Cluster, list[LocalPod]],
+) -> None:
+    """Beyond the market maker's 12 levels a side: the simulation's deep book (its agents'
+    orders, placed with the Secret's keys through the gateway)."""
+    _, pods = chart_pods
+    url = gateway_url(pods)
+
+    def deep() -> bool:
+        try:
+            books = [
+                httpx.get(f"{url}/api/v3/depth", params={"symbol": s, "limit": 100}, timeout=2).json()
+                for s in SYMBOLS
+            ]
+        except (httpx.HTTPError, ValueError):
+            return False
+        return all(min(len(b.get("bids", [])), len(b.get("asks", []))) >= SIM_DEPTH_LEVELS for b in books)
+
+    wait_for(deep, 120, f"{SIM_DEPTH_LEVELS} levels a side in every market", pods)
+    (sim,) = [p for p in pods if p.component == "marketsim"]
+    assert sim.process is not None and sim.process.poll() is None, sim.output()
 
 
 def test_the_demo_login_of_the_secret_works(chart_pods: tuple[Cluster, list[LocalPod]]) -> None:

@@ -31,8 +31,10 @@ from tests.chart.conftest import (
 
 DASHBOARDS = ROOT / "observability" / "dashboards"
 DATABASE_USERS = {"gateway", "dbwriter", "bootstrap"}
-REGISTRY_READERS = {"gateway", "ws", "settlement", "dbwriter", "marketmaker"}
+REGISTRY_READERS = {"gateway", "ws", "settlement", "dbwriter", "marketmaker", "marketsim"}
 GIVEN_SECRET = ("--set", "secrets.existingSecret=exchange-given")
+# The default mix's agents, as their Secret keys name them (SIM_<AGENT>_API_KEY).
+SIM_AGENTS = ["MAKER_TIGHT", "MAKER_MEDIUM", "MAKER_WIDE", "DEPTH", "NOISE", "MOMENTUM", "MEANREV", "SWEEPER"]
 
 
 def registry(manifests: list[Manifest]) -> str:
@@ -119,7 +121,14 @@ def test_the_generated_secret_holds_usable_keys(defaults: list[Manifest]) -> Non
                     assert value["secretKeyRef"]["name"] == secret["metadata"]["name"]
                     key = value["secretKeyRef"]["key"]
                     (optional if value["secretKeyRef"].get("optional") else referenced).add(key)
-    assert referenced == {"SECRET_KEY", "MM_API_KEY", "MM_API_SECRET", "DB_PASSWORD", "REDIS_PASSWORD"}
+    sim_keys = {f"SIM_{agent}_API_{part}" for agent in SIM_AGENTS for part in ("KEY", "SECRET")}
+    assert {k for k in values if k.startswith("SIM_")} == sim_keys
+    assert all(len(values[k]) == 64 and values[k].isalnum() for k in sim_keys)
+    assert len({values[k] for k in sim_keys}) == len(sim_keys)  # every key and secret its own
+    base = {"SECRET_KEY", "MM_API_KEY", "MM_API_SECRET", "DB_PASSWORD", "REDIS_PASSWORD"}
+    assert referenced == base | sim_keys
+    # The agents' keys are also the gateway's (optional there, as the market maker's), not their secrets.
+    assert sim_keys - optional == {k for k in sim_keys if k.endswith("_SECRET")}
     # The admin API opens only with an ADMIN_TOKEN the operator adds: never generated.
     assert "ADMIN_TOKEN" in optional and "ADMIN_TOKEN" not in values
 
@@ -149,9 +158,13 @@ def test_the_bootstrap_job_gets_what_the_launcher_sets_up(defaults: list[Manifes
         for w, s in pod_specs(defaults)
         if s.get("initContainers")
     }
-    assert set(waiting) == {"gateway", "dbwriter", "marketmaker"}
+    assert set(waiting) == {"gateway", "dbwriter", "marketmaker", "marketsim"}
     assert all(c["args"] == ["launcher.bootstrap", "--wait"] for c in waiting.values())
     assert "MM_API_KEY" in env_of(waiting["marketmaker"]) and "MM_API_KEY" not in env_of(waiting["gateway"])
+    # The simulation waits for its agents' keys, which the Job sets up with their funds.
+    assert env_of(waiting["marketsim"])["SIM_ACCOUNTS"] == env["SIM_ACCOUNTS"]
+    assert "SIM_ACCOUNTS" not in env_of(waiting["marketmaker"])
+    assert env["SIM_FUNDS"] == "USDT=20000000,BTC=300,ETH=5000,SOL=100000"
 
 
 def test_external_redis_and_database() -> None:

@@ -42,7 +42,7 @@ IMAGE = f"localhost/exchange-image-check:{RUN}"
 PYTHON_BASE = f"localhost/exchange-image-check-python:{RUN}"
 NODE_BASE = f"localhost/exchange-image-check-node:{RUN}"
 SYMBOL = "BTCUSDT"
-START_ORDER = ["engine", "settlement", "gateway", "ws", "dbwriter", "marketmaker"]
+START_ORDER = ["engine", "settlement", "gateway", "ws", "dbwriter", "marketmaker", "marketsim"]
 # The chart's pod and container security context, as podman flags.
 SECURITY = ["--user", "10001:10001", "--read-only", "--cap-drop=ALL", "--security-opt", "no-new-privileges"]
 READY_S = 180.0

@@ -26,7 +26,7 @@ print(f"leftovers: {found}")
 print(f"compiled: {len(glob.glob('/app/services/matching/*.so'))}")
 print(f"web: {os.path.exists('/app/web/index.html')}")
 """
-STOP_ORDER = ["marketmaker", "gateway", "ws", "dbwriter", "settlement", "engine"]
+STOP_ORDER = ["marketsim", "marketmaker", "gateway", "ws", "dbwriter", "settlement", "engine"]
 PROCESS_STATUS = "print(open('/proc/1/status').read())"
 WRITE_ROOT = "open('/app/written', 'w')"
 

@@ -1,6 +1,7 @@
 """`python -m launcher.bootstrap` (the chart's bootstrap Job and init step) against the real
 PostgreSQL and Redis: a database that does not exist yet is created and migrated, the market
-maker's key is exactly the one given, funds are credited once, the demo user can log in."""
+maker's and the market simulation's agents' keys are exactly the ones given, funds are credited
+once, the demo user can log in."""
 
 import asyncio
 import os
@@ -21,6 +22,7 @@ from exchange_core.ledger import Ledger
 from exchange_core.store import connect
 from gateway.accounts import authenticate, create_user, lookup_api_key
 from launcher.bootstrap import BootstrapError, BootstrapSettings, bootstrap, is_ready
+from marketsim.accounts import KEY_LABEL, agent_email
 from tests import services
 
 MM_KEY = "K" * 32 + "1" * 32
@@ -154,3 +156,33 @@ def test_wait_mode_exits_non_zero_until_the_bootstrap_ran(
     )
     assert done.returncode == 0, done.stderr
     assert subprocess.run(command, env=env, capture_output=True, timeout=60).returncode == 0
+
+
+async def test_the_simulations_agents_get_exactly_the_given_keys_and_their_funds_once(
+    fresh_dsn: str, key_prefix: str, tmp_path: Path
+) -> None:
+    agents = {"maker-tight": ("A" * 63 + "1", "a" * 63 + "1"), "noise": ("B" * 63 + "2", "b" * 63 + "2")}
+    settings = settings_for(fresh_dsn, key_prefix, tmp_path, sim_accounts=agents, sim_funds="USDT=500")
+    await bootstrap(settings.model_copy(update={"sim_accounts": {}}))
+    assert await is_ready(settings) == "the API key of agent maker-tight is not set up"
+    await bootstrap(settings)
+    await bootstrap(settings)  # a second run (a chart upgrade) credits nothing more
+    assert await is_ready(settings) == ""
+    pool = await asyncpg.create_pool(fresh_dsn, min_size=1, max_size=1)
+    redis = connect(settings.redis_url)
+    try:
+        assert pool is not None
+        ledger = Ledger(redis, Keys(key_prefix))
+        for agent, (api_key, secret) in agents.items():
+            found = await lookup_api_key(pool, Fernet(settings.secret_key.encode()), api_key)
+            user_id = await pool.fetchval("SELECT id FROM users WHERE email = $1", agent_email(agent))
+            assert found is not None and found.secret == secret.encode() and found.user_id == user_id
+            label = await pool.fetchval("SELECT label FROM api_keys WHERE api_key = $1", api_key)
+            assert label == KEY_LABEL
+            assert await ledger.balances(int(user_id)) == {"USDT": (500 * 10**8, 0)}
+    finally:
+        await redis.aclose()
+        await pool.close()
+    malformed = {"noise": ("short", "b" * 64)}
+    with pytest.raises(BootstrapError, match="API key of agent noise"):
+        await bootstrap(settings.model_copy(update={"sim_accounts": malformed}))

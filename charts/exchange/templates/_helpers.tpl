@@ -192,7 +192,8 @@ affinity:
 {{- end -}}
 
 {{/* An init container that waits until the bootstrap Job has migrated the database (and, with
-     mmKey, set up the market maker's key). Call with (dict "root" $ "mmKey" true). */}}
+     mmKey, set up the market maker's key; with simKeys, the market simulation's agents' keys).
+     Call with (dict "root" $ "mmKey" true "simKeys" false). */}}
 {{- define "exchange.waitForBootstrap" -}}
 - name: wait-for-bootstrap
   image: {{ include "exchange.image" .root }}
@@ -205,6 +206,9 @@ affinity:
       value: "3600"
     {{- if .mmKey }}
     {{- include "exchange.secretEnv" (dict "root" .root "name" "MM_API_KEY") | nindent 4 }}
+    {{- end }}
+    {{- if .simKeys }}
+    {{- include "exchange.simAccountsEnv" .root | nindent 4 }}
     {{- end }}
   resources:
     {{- toYaml .root.Values.bootstrap.resources | nindent 4 }}
@@ -237,4 +241,42 @@ taker_fee = {{ .taker_fee | quote }}
 {{/* A checksum of the registry: the pods that read all of it roll when it changes. */}}
 {{- define "exchange.marketsChecksum" -}}
 checksum/markets: {{ include "exchange.marketsToml" . | sha256sum }}
+{{- end -}}
+
+{{/* The market simulation's agents (JSON list), as marketsim.settings.agent_names names them: one
+     maker-<name> per maker of marketsim.mix and marketsim.marketMix (a mix without `makers` has
+     marketsim's three), then depth, noise, momentum, meanrev and sweeper. */}}
+{{- define "exchange.simAgents" -}}
+{{- $makers := list }}
+{{- $sim := .Values.marketsim }}
+{{- range $mix := prepend (values $sim.marketMix | default list) $sim.mix }}
+{{- $names := list "tight" "medium" "wide" }}
+{{- if hasKey $mix "makers" }}
+{{- $names = list }}
+{{- range $mix.makers }}{{ $names = append $names .name }}{{ end }}
+{{- end }}
+{{- range $names }}{{ $makers = append $makers (printf "maker-%s" .) }}{{ end }}
+{{- end }}
+{{- concat ($makers | uniq) (list "depth" "noise" "momentum" "meanrev" "sweeper") | toJson }}
+{{- end -}}
+
+{{/* The Secret's key (and environment variable) of an agent's API key: SIM_MAKER_TIGHT_API_KEY;
+     its secret: the same ending in _API_SECRET. */}}
+{{- define "exchange.simKeyName" -}}
+SIM_{{ . | upper | replace "-" "_" }}_API_KEY
+{{- end -}}
+
+{{/* Every agent's key and secret from the Secret, then SIM_ACCOUNTS ({"agent": ["key", "secret"]},
+     what marketsim and the bootstrap Job read) built from them. */}}
+{{- define "exchange.simAccountsEnv" -}}
+{{- $accounts := list }}
+{{- range $agent := include "exchange.simAgents" . | fromJsonArray }}
+{{- $key := include "exchange.simKeyName" $agent }}
+{{- $secret := printf "%sSECRET" (trimSuffix "KEY" $key) }}
+{{ include "exchange.secretEnv" (dict "root" $ "name" $key) }}
+{{ include "exchange.secretEnv" (dict "root" $ "name" $secret) }}
+{{- $accounts = append $accounts (printf "%s: [\"$(%s)\", \"$(%s)\"]" ($agent | toJson) $key $secret) }}
+{{- end }}
+- name: SIM_ACCOUNTS
+  value: {{ printf "{%s}" (join ", " $accounts) | quote }}
 {{- end -}}

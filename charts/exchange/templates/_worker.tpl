@@ -1,4 +1,4 @@
-{{/* A background service (settlement, dbwriter, market maker); /healthz and /readyz on the
+{{/* A background service (settlement, dbwriter, market maker, market simulation); /healthz and /readyz on the
      metrics port. Call with (dict "root" $ "component" "settlement" "database" false
      "waitForDatabase" false "workers" 0 "env" "<rendered env entries>"); its values are
      .Values.<component>. `workers` > 0: a StatefulSet of that many pods (pod N is worker N,
@@ -43,7 +43,7 @@ spec:
       terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
       {{- if .waitForDatabase }}
       initContainers:
-        {{- include "exchange.waitForBootstrap" (dict "root" $root "mmKey" (eq .component "marketmaker")) | nindent 8 }}
+        {{- include "exchange.waitForBootstrap" (dict "root" $root "mmKey" (eq .component "marketmaker") "simKeys" (eq .component "marketsim")) | nindent 8 }}
       {{- end }}
       containers:
         - name: {{ .component }}
