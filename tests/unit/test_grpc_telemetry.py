@@ -87,9 +87,12 @@ async def test_calls_are_counted_by_method_and_code(served: Served) -> None:
     assert await code_of(unary("Broken")(b"", timeout=5)) == grpc.StatusCode.UNKNOWN
     assert await code_of(unary("Slow")(b"", timeout=0.2)) == grpc.StatusCode.DEADLINE_EXCEEDED
     assert await code_of(unary("Nope")(b"", timeout=5)) == grpc.StatusCode.UNIMPLEMENTED
-    await asyncio.sleep(0.1)  # the server side of the deadline has ended too
-
     total = "exchange_grpc_requests_total"
+    for _ in range(250):  # until the server side of the deadline has ended too (a busy host is slow)
+        if value(registry, total, method=f"{SERVICE}/Slow", code="DEADLINE_EXCEEDED") is not None:
+            break
+        await asyncio.sleep(0.02)
+
     assert value(registry, total, method=f"{SERVICE}/Echo", code="OK") == 3
     assert value(registry, total, method=f"{SERVICE}/Missing", code="NOT_FOUND") == 1
     assert value(registry, total, method=f"{SERVICE}/Broken", code="UNKNOWN") == 1
