@@ -52,10 +52,14 @@ class Watched:
 
 @pytest.fixture(scope="package")
 def exchange(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Launched]:
-    """`make run`'s stack (with the built web app) for the browser tests (stopped after the last of them)."""
+    """`make run`'s stack (with the built web app) for the browser tests (stopped after the last of
+    them), with the market maker's steady quotes but not the market simulation (MARKETSIM=false):
+    the tests read exact book rows and measure the page's budgets on a known flow; the simulation
+    has its own tests (tests/e2e/test_marketsim.py)."""
     index = REPO / "web" / "dist" / "index.html"
     assert index.is_file(), "the web app is not built: run `make web`"
-    with launch(tmp_path_factory.mktemp("web-run") / ".run", redis_url, ADMIN_TOKEN=ADMIN_TOKEN) as running:
+    run_dir = tmp_path_factory.mktemp("web-run") / ".run"
+    with launch(run_dir, redis_url, ADMIN_TOKEN=ADMIN_TOKEN, MARKETSIM="false") as running:
         yield running
 
 
