@@ -2,7 +2,9 @@
 real processes: two markets (`make soak`: all four, PARTITION_MARKETS), each with its engine and
 a hot standby engine, two settlement workers and two DB writers (each claiming a stopped peer's
 markets). A fault is a SIGSTOP past the lease TTL (then SIGCONT) or a SIGKILL; a process that
-exits is started again, as the launcher or Kubernetes does. Afterwards, per market: no order
+exits is started again, as the launcher or Kubernetes does. The orders come from a generator in
+a process of its own (tests/e2e/order_load.py: PARTITION_CLIENTS keep-alive connections, each on
+one market), which records only each order's status; afterwards, per market: no order
 answered 200 or 503 lost or answered twice (an order whose connection failed counts as status 0:
 its outcome is unknown to the client), no event duplicated, the event journal equals a
 clean replay of the command journal; every balance equals deposits plus events; the database
@@ -30,6 +32,7 @@ from matching import OrderAccepted, OrderRejected, Trade
 from tests import services
 from tests.client import AsyncTrader, Trader, sign_up
 from tests.e2e.journal_check import check_ledger, replay_journal, stream_events
+from tests.e2e.order_load import LoadPlan, OrderLoad
 
 # Per market: the centre price, the price step orders spread by (30 steps each way), the quantity.
 ORDERS = {
@@ -40,7 +43,7 @@ ORDERS = {
 }
 SYMBOLS = os.environ.get("PARTITION_MARKETS", "BTCUSDT,ETHUSDT").split(",")
 FAULTS = int(os.environ.get("PARTITION_FAULTS", "6"))
-CLIENTS = int(os.environ.get("PARTITION_CLIENTS", "8"))  # concurrent order loops
+CLIENTS = int(os.environ.get("PARTITION_CLIENTS", "16"))  # connections of the order generator
 PAUSE_S = 3.0  # past the 2 s lease TTL
 GROUPS = {"cmd": [b"engine"], "evt": [b"settlement", b"dbwriter"]}
 
@@ -59,30 +62,6 @@ def partitioned_stack(own_dsn: str, redis_url: str) -> Iterator[Stack]:
             yield s
     finally:
         asyncio.run(services.delete_prefix(prefix))
-
-
-async def place_orders(traders: list[AsyncTrader], stop: asyncio.Event, outcomes: dict[str, int]) -> None:
-    async def worker(n: int) -> None:
-        rng, i = random.Random(n), 0
-        while not stop.is_set():
-            trader, symbol = rng.choice(traders), rng.choice(SYMBOLS)
-            cid = f"pf-{n}-{i}"
-            i += 1
-            side = rng.choice(["BUY", "SELL"])
-            centre, step, quantity = ORDERS[symbol]
-            price = centre + step * rng.randint(-30, 30)
-            try:
-                status, _ = await trader.call(
-                    "POST", "/api/v3/order", symbol=symbol, side=side, type="LIMIT", timeInForce="GTC",
-                    price=str(price), quantity=quantity, newClientOrderId=cid,
-                )  # fmt: skip
-            except httpx.TransportError:
-                # A connection that failed mid-request: the order's outcome is unknown, as after
-                # a 5xx (verify() holds every order to what reached the journal either way).
-                status = 0
-            outcomes[cid] = status
-
-    await asyncio.gather(*(worker(n) for n in range(CLIENTS)))
 
 
 def inject_faults(stack: Stack, count: int, seed: int) -> list[str]:
@@ -128,31 +107,39 @@ def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
 ) -> None:
     stack = partitioned_stack
     traders: list[Trader] = [sign_up(stack.url) for _ in range(8)]
-    outcomes: dict[str, int] = {}
-
-    async def scenario() -> list[str]:
-        stop = asyncio.Event()
-        async with httpx.AsyncClient(timeout=40, limits=httpx.Limits(max_connections=2 * CLIENTS)) as http:
-            load = asyncio.create_task(
-                place_orders([AsyncTrader.of(t, http) for t in traders], stop, outcomes)
-            )
-            done = await asyncio.to_thread(inject_faults, stack, FAULTS, 20261206)
-            await asyncio.sleep(3.0)
-            stop.set()
-            await load
-        return done
-
-    started = time.monotonic()
-    faults = asyncio.run(scenario())
-    load_s = time.monotonic() - started
+    with OrderLoad(load_plan(stack.url, traders)) as load:
+        faults_from = time.time()
+        faults = inject_faults(stack, FAULTS, 20261206)
+        faults_to = time.time()
+        time.sleep(3.0)
+    stopped = time.time()
+    result = load.result
     for _ in range(100):  # every process is up again (a paused engine exits once resumed)
         if not stack.supervisor.restart_dead():
             break
         time.sleep(0.5)
-    asyncio.run(verify(stack, own_dsn, traders, outcomes))
+    asyncio.run(verify(stack, own_dsn, traders, result.outcomes))
     print(
-        f"\npartition faults: {faults}; orders {dict(Counter(outcomes.values()))} in {load_s:.0f} s "
-        f"({len(outcomes) / load_s:.0f}/s)"
+        f"\npartition faults: {faults}; orders {dict(Counter(result.outcomes.values()))} in "
+        f"{stopped - result.started_at:.0f} s over {CLIENTS} connections: "
+        f"{result.rate(result.started_at, stopped):.0f}/s over the whole run, "
+        f"{result.rate(faults_from, faults_to):.0f}/s during the faults; generator CPU "
+        f"{1000 * result.cpu_s / max(len(result.outcomes), 1):.3f} ms per order; load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+
+
+def load_plan(url: str, traders: list[Trader]) -> LoadPlan:
+    """Every market's orders spread 30 price steps each way around its centre."""
+    prices = {s: [str(ORDERS[s][0] + ORDERS[s][1] * k) for k in range(-30, 31)] for s in SYMBOLS}
+    return LoadPlan(
+        url,
+        [(t.api_key, t.secret) for t in traders],
+        SYMBOLS,
+        prices,
+        {s: ORDERS[s][2] for s in SYMBOLS},
+        CLIENTS,
+        seed=20261206,
     )
 
 
