@@ -43,7 +43,8 @@ ORDERS = {
 }
 SYMBOLS = os.environ.get("PARTITION_MARKETS", "BTCUSDT,ETHUSDT").split(",")
 FAULTS = int(os.environ.get("PARTITION_FAULTS", "6"))
-CLIENTS = int(os.environ.get("PARTITION_CLIENTS", "16"))  # connections of the order generator
+# Connections of the order generator, each on one market: 8 per market unless given.
+CLIENTS = int(os.environ.get("PARTITION_CLIENTS", str(8 * len(SYMBOLS))))
 PAUSE_S = 3.0  # past the 2 s lease TTL
 GROUPS = {"cmd": [b"engine"], "evt": [b"settlement", b"dbwriter"]}
 
@@ -51,7 +52,13 @@ GROUPS = {"cmd": [b"engine"], "evt": [b"settlement", b"dbwriter"]}
 @pytest.fixture(scope="module")
 def partitioned_stack(own_dsn: str, redis_url: str) -> Iterator[Stack]:
     prefix = services.new_prefix()
-    env = {"TRIM_JOURNAL": "false", "ORDER_TIMEOUT_MS": "15000", "CLAIM_AFTER_MS": "3000"}
+    env = {
+        "TRIM_JOURNAL": "false",
+        "ORDER_TIMEOUT_MS": "15000",
+        "CLAIM_AFTER_MS": "3000",
+        # Enough that no order of a long run is refused for the funds its resting orders hold.
+        "DEMO_FUNDS": "USDT=10000000,BTC=10000,ETH=100000,SOL=1000000",
+    }
     try:
         with running_stack(
             own_dsn, prefix, SYMBOLS, with_dbwriter=True, settlement_workers=2, dbwriter_workers=2, **env
