@@ -25,6 +25,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from bench.common import cpu_seconds
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from launcher.stack import Stack, running_stack
@@ -71,12 +72,44 @@ def partitioned_stack(own_dsn: str, redis_url: str) -> Iterator[Stack]:
         asyncio.run(services.delete_prefix(prefix))
 
 
-def inject_faults(stack: Stack, count: int, seed: int) -> list[str]:
+class StackCpu:
+    """CPU seconds used by the stack's processes (not Redis: other tests share it) from the first
+    sample on. A process's CPU counts up to its last sample: sample before every kill."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.names: dict[int, str] = {}
+        self.sample(baseline=True)
+
+    def sample(self, baseline: bool = False) -> None:
+        """Reads every process's CPU; one started after the first sample counts from 0."""
+        for name, pid in self.stack.supervisor.pids().items():
+            used = cpu_seconds(pid)
+            if used:  # 0: gone already
+                self.first.setdefault(pid, used if baseline else 0.0)
+                self.last[pid] = used
+                self.names[pid] = name
+
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds by kind of process: gateway, engine, standby, settlement, dbwriter."""
+        self.sample()
+        kinds: dict[str, float] = {}
+        for pid, used in self.last.items():
+            name = self.names[pid]
+            kind = "standby" if name.endswith("-standby") else name.split("-")[0]
+            kinds[kind] = kinds.get(kind, 0.0) + used - self.first[pid]
+        return kinds
+
+
+def inject_faults(stack: Stack, count: int, seed: int, cpu: StackCpu) -> list[str]:
     """`count` faults on random single-writer processes; returns what was done."""
     rng = random.Random(seed)
     kinds = [n for n in stack.supervisor.services if n.startswith(("engine-", "settlement", "dbwriter"))]
     done = []
     for _ in range(count):
+        cpu.sample()
         name = rng.choice(kinds)
         if rng.random() < 0.5:
             stack.supervisor.kill(name, signal.SIGSTOP)
@@ -95,18 +128,22 @@ async def quiet(redis: Redis, keys: Keys, seconds: float = 120.0) -> None:
     """Until every market's engine, settlement and DB writer groups have caught up."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        behind = 0
+        behind = []
         for symbol in SYMBOLS:
             for stream, groups in (
                 (keys.commands(symbol), GROUPS["cmd"]),
                 (keys.events(symbol), GROUPS["evt"]),
             ):
                 info = {g["name"]: g for g in await redis.xinfo_groups(stream)}
-                behind += sum(1 for g in groups if g not in info or info[g]["lag"] != 0 or info[g]["pending"])
+                behind += [
+                    (stream, g, info.get(g))
+                    for g in groups
+                    if g not in info or info[g]["lag"] != 0 or info[g]["pending"]
+                ]
         if not behind:
             return
         await asyncio.sleep(0.2)
-    raise AssertionError("a consumer did not catch up")
+    raise AssertionError(f"a consumer did not catch up: {behind}")
 
 
 def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
@@ -115,10 +152,13 @@ def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
     stack = partitioned_stack
     traders: list[Trader] = [sign_up(stack.url) for _ in range(8)]
     with OrderLoad(load_plan(stack.url, traders)) as load:
+        cpu = StackCpu(stack)
         faults_from = time.time()
-        faults = inject_faults(stack, FAULTS, 20261206)
+        faults = inject_faults(stack, FAULTS, 20261206, cpu)
         faults_to = time.time()
         time.sleep(3.0)
+        stack_cpu_s = cpu.seconds()
+        cpu_to = time.time()
     stopped = time.time()
     result = load.result
     for _ in range(100):  # every process is up again (a paused engine exits once resumed)
@@ -126,13 +166,16 @@ def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
             break
         time.sleep(0.5)
     asyncio.run(verify(stack, own_dsn, traders, result.outcomes))
+    orders = max(len(result.outcomes), 1)
+    metered = max(sum(1 for t in result.done_at if faults_from <= t < cpu_to), 1)
     print(
         f"\npartition faults: {faults}; orders {dict(Counter(result.outcomes.values()))} in "
         f"{stopped - result.started_at:.0f} s over {CLIENTS} connections: "
         f"{result.rate(result.started_at, stopped):.0f}/s over the whole run, "
-        f"{result.rate(faults_from, faults_to):.0f}/s during the faults; generator CPU "
-        f"{1000 * result.cpu_s / max(len(result.outcomes), 1):.3f} ms per order; load average "
-        f"{os.getloadavg()[0]:.1f}"
+        f"{result.rate(faults_from, faults_to):.0f}/s during the faults; CPU per order: stack "
+        f"(without Redis) >= {1000 * sum(stack_cpu_s.values()) / metered:.2f} ms ("
+        + ", ".join(f"{kind} {1000 * cpu_s / metered:.2f}" for kind, cpu_s in sorted(stack_cpu_s.items()))
+        + f"), generator {1000 * result.cpu_s / orders:.3f} ms; load average {os.getloadavg()[0]:.1f}"
     )
 
 
