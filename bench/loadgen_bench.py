@@ -1,7 +1,7 @@
 """The fault tests' order generators against the gateway's floor (bench.gateway_floor: signature
 checked, a fixed JSON answered), so that the figures are the clients' own: orders/s and client
-CPU ms per order of (a) 16 httpx AsyncTrader loops inside the calling process, as
-tests/e2e/test_partition_faults.py placed its orders before, and (b) tests/e2e/order_load.py,
+CPU ms per order of (a) 16 httpx AsyncTrader loops inside the calling process (an async
+Python load loop of the usual kind), and (b) tests/e2e/order_load.py,
 16 raw HTTP/1.1 keep-alive connections on uvloop in a process of its own (its CPU includes its
 start-up). Both sign every order with a real key. No target: it shows how much of the machine
 each generator takes from the stack it loads."""
