@@ -4,6 +4,7 @@ and the scenario file's steps turned into scheduled actions."""
 import itertools
 import math
 import statistics
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -132,3 +133,11 @@ def test_a_scenario_file_becomes_timed_actions_per_market() -> None:
 def test_a_bad_scenario_is_refused(body: str) -> None:
     with pytest.raises(ValidationError):
         Scenario.model_validate_json(body)
+
+
+def test_the_example_scenario_file_is_a_scenario() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "scenario-flash-crash.json"
+    scenario = Scenario.model_validate_json(example.read_bytes())
+    assert scenario.markets() == ["BTCUSDT", "ETHUSDT"]
+    kinds = [a.kind for a in scenario.schedule(ORIGIN)["BTCUSDT"]]
+    assert kinds == ["regime", "flash_crash", "drought", "halt", "resume", "regime"]
