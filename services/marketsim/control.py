@@ -22,6 +22,7 @@ from pathlib import Path
 
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -47,6 +48,17 @@ from marketsim.drought import drought_at, in_drought
 from marketsim.overlay import ScenarioOverlay
 
 log = logging.getLogger("marketsim.scenario")
+
+
+def load_scenario(path: str) -> Scenario:
+    """The scenario file at `path`. Raises ValueError when it cannot be read or is not one."""
+    try:
+        return Scenario.model_validate_json(Path(path).read_bytes())
+    except OSError as exc:
+        raise ValueError(f"SIM_SCENARIO: cannot read {path}: {exc}") from None
+    except ValidationError as exc:
+        raise ValueError(f"SIM_SCENARIO: {path} is not a scenario: {exc}") from None
+
 
 CHECK_S = 1.0
 # An action over this long ago is deleted (kept a little, so GET .../scenario shows what just ended).
@@ -101,14 +113,12 @@ class ScenarioFollower:
     def add(self, controls: MarketControls) -> None:
         self.markets[controls.symbol] = controls
 
-    async def start_scenario(self, path: str, started_ms: int) -> None:
-        """Reset the markets the scenario file at `path` names and schedule its steps from
-        `started_ms`. Raises ValueError for a file that is not a scenario."""
-        scenario = Scenario.model_validate_json(Path(path).read_bytes())
+    async def start_scenario(self, scenario: Scenario, started_ms: int) -> None:
+        """Reset the markets `scenario` names and schedule its steps from `started_ms`."""
         for symbol, actions in scenario.schedule(started_ms).items():
             await reset_actions(self.redis, self.keys, symbol)
             await add_actions(self.redis, self.keys, symbol, actions)
-        log.info("scenario %r from %s: %d steps", scenario.name, path, len(scenario.steps))
+        log.info("scenario %r started: %d steps", scenario.name, len(scenario.steps))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow and apply the actions until `stop` is set."""
@@ -121,6 +131,8 @@ class ScenarioFollower:
                     await self.check(now_ms())
                 except (RedisError, OSError) as exc:
                     log.warning("cannot read the scenario actions (%r); retrying", exc)
+                except ValidationError as exc:
+                    log.error("a scheduled action is not one (%s); retrying", exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), CHECK_S)
         finally:

@@ -17,7 +17,7 @@ from botkit.stats import Stats
 from exchange_core import store
 from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
-from marketsim.control import MarketControls, ScenarioCounts, ScenarioFollower
+from marketsim.control import MarketControls, ScenarioCounts, ScenarioFollower, load_scenario
 from marketsim.makers import resting_agents
 from marketsim.overlay import ScenarioOverlay
 from marketsim.price import RegimeJumpModel, SharedFairPrice
@@ -68,6 +68,7 @@ class MarketSimulation:
         self.redis = store.connect(s.redis_url)
         self.scenario_counts = ScenarioCounts()
         self.scenarios = ScenarioFollower(self.redis, Keys(s.key_prefix), self.scenario_counts)
+        self.scenario = load_scenario(s.sim_scenario) if s.sim_scenario else None
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.clients.values()))
@@ -95,8 +96,8 @@ class MarketSimulation:
             asyncio.create_task(q.run(stop, period, s.sim_max_backoff_seconds)) for q, period in self.quoters
         ]
         taking = [asyncio.create_task(t.run(stop, s.sim_max_backoff_seconds)) for t in self.takers]
-        if s.sim_scenario:
-            await self.scenarios.start_scenario(s.sim_scenario, now_ms())
+        if self.scenario is not None:
+            await self.scenarios.start_scenario(self.scenario, now_ms())
         helpers = [
             asyncio.create_task(self._follow_accounts(stop)),
             asyncio.create_task(self._report(stop)),
