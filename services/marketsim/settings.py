@@ -104,6 +104,8 @@ class SimSettings(ProbeSettings):
     sim_concurrency: int = Field(default=4, ge=1)
     sim_request_timeout_seconds: float = Field(default=10.0, gt=0)
     sim_stats_seconds: float = Field(default=30.0, gt=0)
+    # A scenario file (JSON, exchange_core.simscript) started with the simulation; "" for none.
+    sim_scenario: str = ""
 
     def symbols(self) -> list[str]:
         return [s.strip().upper() for s in self.sim_symbols.split(",") if s.strip()]
