@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
 `python -m bench [core|stops|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit|settlement|
-takeover|status|marketsim|loadgen ...]`
+takeover|status|marketsim|loadgen|durable ...]`
 runs a selection. Then build/bench/results.json holds, for each benchmark
 with a floor, ours, the floor and the ratio (bench.results), with the machine's nproc, its load average
 at the start and the end, and the C++ limit-order-book's ops/s in this run as a speed reference.
@@ -12,6 +12,7 @@ import sys
 
 from bench import (
     db_bench,
+    durable_bench,
     engine_bench,
     gateway_bench,
     grpc_bench,
@@ -47,6 +48,7 @@ BENCHMARKS = {
     "status": lambda: status_bench.main(),
     "marketsim": lambda: marketsim_bench.main(),
     "loadgen": lambda: loadgen_bench.main(),
+    "durable": lambda: durable_bench.main(),
 }
 
 
