@@ -106,12 +106,38 @@ class Formatter:
             "O": t.open_time, "C": t.close_time, "F": t.first_id, "L": t.last_id, "n": t.count,
         })  # fmt: skip
 
+    def window_ticker(self, now: int, window: str, t: Ticker24h) -> bytes:
+        """<symbol>@ticker_<window>: rolling-window statistics (event `1hTicker`, ...)."""
+        qd, bd = self.qd, self.bd
+        change = t.last - t.open
+        percent = Decimal(change * 100) / Decimal(t.open) if t.open else Decimal(0)
+        weighted = t.quote_volume * 10**bd // t.volume if t.volume else 0
+        return _dumps({
+            "e": f"{window}Ticker", "E": now, "s": self.symbol,
+            "p": from_units(change, qd), "P": str(percent.quantize(_PERCENT, ROUND_HALF_UP)),
+            "o": from_units(t.open, qd), "h": from_units(t.high, qd), "l": from_units(t.low, qd),
+            "c": from_units(t.last, qd), "w": from_units(weighted, qd),
+            "v": from_units(t.volume, bd), "q": from_units(t.quote_volume, qd),
+            "O": t.open_time, "C": t.close_time, "F": t.first_id, "L": t.last_id, "n": t.count,
+        })  # fmt: skip
+
+    def avg_price(self, now: int, quote_volume: int, volume: int, last_trade_ms: int) -> bytes:
+        """<symbol>@avgPrice: the volume-weighted average price of the last 5 minutes."""
+        weighted = quote_volume * 10**self.bd // volume
+        return _dumps({"e": "avgPrice", "E": now, "s": self.symbol, "i": "5m",
+                       "w": from_units(weighted, self.qd), "T": last_trade_ms})  # fmt: skip
+
     def mini_ticker(self, now: int, t: Ticker24h) -> bytes:
         """<symbol>@miniTicker."""
         qd, bd = self.qd, self.bd
         return _dumps({"e": "24hrMiniTicker", "E": now, "s": self.symbol, "c": from_units(t.last, qd),
                        "o": from_units(t.open, qd), "h": from_units(t.high, qd), "l": from_units(t.low, qd),
                        "v": from_units(t.volume, bd), "q": from_units(t.quote_volume, qd)})  # fmt: skip
+
+
+def json_array(items: list[bytes]) -> bytes:
+    """The JSON array of ready JSON documents (an all-market stream's payload)."""
+    return b"[" + b",".join(items) + b"]"
 
 
 def listen_key_expired(now: int, key: str) -> bytes:

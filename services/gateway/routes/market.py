@@ -131,17 +131,20 @@ async def latest_trade_rows(
         return market, await marketdb.recent_trades(conn, market.symbol, limit)
 
 
-async def _trades_query(request: Request) -> tuple[GatewayContext, dict[str, str], Market, int]:
-    """A trade listing's context, parameters, market (`symbol`) and `limit` (500, at most 1000)."""
-    ctx = context(request)
-    params = await request_params(request)
-    return ctx, params, market_of(params, ctx.markets), bounded(params, "limit", 500, 1000)
+def _trades_query(ctx: GatewayContext, params: dict[str, str]) -> tuple[Market, int]:
+    """A trade listing's market (`symbol`) and `limit` (500, at most 1000)."""
+    return market_of(params, ctx.markets), bounded(params, "limit", 500, 1000)
 
 
 @router.get("/historicalTrades")
 async def historical_trades(request: Request) -> list[JsonObject]:
     """Older trades from trade id `fromId` (default: the latest `limit`)."""
-    ctx, params, market, limit = await _trades_query(request)
+    return await older_trades(context(request), await request_params(request))
+
+
+async def older_trades(ctx: GatewayContext, params: dict[str, str]) -> list[JsonObject]:
+    """GET /api/v3/historicalTrades and the WebSocket API's trades.historical."""
+    market, limit = _trades_query(ctx, params)
     from_id = int_param(params, "fromId")
     async with ctx.pool.acquire() as conn:
         if from_id is None:
@@ -154,7 +157,12 @@ async def historical_trades(request: Request) -> list[JsonObject]:
 @router.get("/aggTrades")
 async def agg_trades(request: Request) -> list[JsonObject]:
     """Trades of one taker order at one price, aggregated; by fromId or startTime/endTime."""
-    ctx, params, market, limit = await _trades_query(request)
+    return await aggregate_trades(context(request), await request_params(request))
+
+
+async def aggregate_trades(ctx: GatewayContext, params: dict[str, str]) -> list[JsonObject]:
+    """GET /api/v3/aggTrades and the WebSocket API's trades.aggregate."""
+    market, limit = _trades_query(ctx, params)
     async with ctx.pool.acquire() as conn:
         rows = await marketdb.agg_trades(
             conn,
@@ -257,8 +265,11 @@ async def candle_rows(ctx: GatewayContext, params: dict[str, str]) -> tuple[Mark
 @router.get("/avgPrice")
 async def avg_price(request: Request) -> JsonObject:
     """Volume-weighted average price of the last 5 minutes."""
-    ctx = context(request)
-    params = await request_params(request)
+    return await average_price(context(request), await request_params(request))
+
+
+async def average_price(ctx: GatewayContext, params: dict[str, str]) -> JsonObject:
+    """GET /api/v3/avgPrice and the WebSocket API's avgPrice."""
     market = market_of(params, ctx.markets)
     now = now_ms()
     async with ctx.pool.acquire() as conn:
