@@ -29,6 +29,9 @@ class Kline(NamedTuple):
     volume: int
     quote_volume: int
     trades: int
+    # The volumes of the trades whose taker bought (base and quote units).
+    taker_volume: int = 0
+    taker_quote_volume: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,8 +74,15 @@ def traded() -> Iterator[Traded]:
     dsn = asyncio.run(services.create_test_database())
     prefix = services.new_prefix()
     try:
-        weight = {"RATE_LIMIT_IP_WEIGHT_PER_MINUTE": "100000"}  # on, to read the methods' weights
-        with running_stack(dsn, prefix, [ETH, BTC], with_ws=True, with_dbwriter=True, **weight) as stack:
+        # The IP weight limit on (high), so that answers show the methods' weights.
+        with running_stack(
+            dsn,
+            prefix,
+            [ETH, BTC],
+            with_ws=True,
+            with_dbwriter=True,
+            RATE_LIMIT_IP_WEIGHT_PER_MINUTE="100000",
+        ) as stack:
             maker, taker = sign_up(stack.url), sign_up(stack.url)
             place(maker, ETH, "SELL", "2000", "0.5")
             place(maker, ETH, "SELL", "2010", "0.3")
@@ -299,6 +306,8 @@ def test_ws_api_market_methods_answer_as_rest(traded: Traded) -> None:
                 assert strip(answer["result"], ignored) == strip(expected, ignored), method
                 assert answer["result"], method
             assert (await client.call("avgPrice", {"symbol": ETH}))["result"]["price"] == "2001.00000000"
+            (candle,) = (await client.call("klines", {"symbol": ETH, "interval": "1d"}))["result"]
+            assert candle[9:] == ["0.80000000", "1603.00000000", "0"]  # taker-buy base and quote volumes
             hist = (await client.call("trades.historical", {"symbol": ETH, "fromId": first_id + 1}))["result"]
             assert [t["id"] for t in hist] == [first_id + 1, first_id + 2]
             for method, weight in (("ticker.24hr", 80), ("depth", 5), ("trades.aggregate", 4), ("ticker", 4)):

@@ -193,8 +193,7 @@ async def klines(request: Request) -> list[list[object]]:
     """Candles for any Binance interval from 1m, oldest first (default 500, up to 1000).
     `timeZone` (default 0; hours such as 8 or -1, or hours:minutes such as 05:45, in [-12:00,
     +14:00]) moves the candles' boundaries to local time (1d from local midnight, 1M from the
-    local month's start); startTime and endTime stay UTC. Taker-buy volumes are not kept and
-    show as 0."""
+    local month's start); startTime and endTime stay UTC."""
     return await candles(context(request), await request_params(request))
 
 
@@ -219,7 +218,6 @@ async def candles(ctx: GatewayContext, params: dict[str, str]) -> list[list[obje
     """GET /api/v3/klines and uiKlines (and the WebSocket API's): Binance's rows."""
     market, rows = await candle_rows(ctx, params)
     q, b = market.quote.decimals, market.base.decimals
-    zero_b, zero_q = from_units(0, b), from_units(0, q)
     return [
         [
             k.open_time,
@@ -231,8 +229,8 @@ async def candles(ctx: GatewayContext, params: dict[str, str]) -> list[list[obje
             k.close_time,
             from_units(k.quote_volume, q),
             k.trades,
-            zero_b,
-            zero_q,
+            from_units(k.taker_volume, b),
+            from_units(k.taker_quote_volume, q),
             "0",
         ]
         for k in rows
