@@ -284,6 +284,7 @@ def test_ws_api_market_methods_answer_as_rest(traded: Traded) -> None:
         ("depth", {"symbol": BTC}, "/depth", ()),
         ("klines", {"symbol": ETH, "interval": "1h", "timeZone": "8"}, "/klines", ()),
         ("uiKlines", {"symbol": ETH, "interval": "1m"}, "/uiKlines", ()),
+        ("klines", {"symbol": ETH, "interval": "1s"}, "/klines", ()),
     ]
 
     def rest_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -308,6 +309,8 @@ def test_ws_api_market_methods_answer_as_rest(traded: Traded) -> None:
             assert (await client.call("avgPrice", {"symbol": ETH}))["result"]["price"] == "2001.00000000"
             (candle,) = (await client.call("klines", {"symbol": ETH, "interval": "1d"}))["result"]
             assert candle[9:] == ["0.80000000", "1603.00000000", "0"]  # taker-buy base and quote volumes
+            seconds = (await client.call("klines", {"symbol": ETH, "interval": "1s"}))["result"]
+            assert sum(c[8] for c in seconds) == 3 and all(c[6] - c[0] == 999 for c in seconds)
             hist = (await client.call("trades.historical", {"symbol": ETH, "fromId": first_id + 1}))["result"]
             assert [t["id"] for t in hist] == [first_id + 1, first_id + 2]
             for method, weight in (("ticker.24hr", 80), ("depth", 5), ("trades.aggregate", 4), ("ticker", 4)):

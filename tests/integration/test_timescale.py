@@ -288,7 +288,7 @@ async def test_kline_windows_follow_binance(db: asyncpg.Connection) -> None:
     assert await marketdb.klines(db, "TSBTC", "1h", LAST_TS + DAY, None, 5) == []
     assert await marketdb.klines(db, "NOSUCH", "1h", None, None, 5) == []
     with pytest.raises(ValueError):
-        await marketdb.klines(db, "TSBTC", "1s", None, None, 5)
+        await marketdb.klines(db, "TSBTC", "2m", None, None, 5)
 
 
 async def test_trades_and_aggregate_trades(db: asyncpg.Connection) -> None:

@@ -24,7 +24,24 @@ from gateway.validation import int_param, market_of, time_param
 router = APIRouter(prefix="/api/v3", tags=["market"])
 
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
-INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
+INTERVALS = (
+    "1s",
+    "1m",
+    "3m",
+    "5m",
+    "15m",
+    "30m",
+    "1h",
+    "2h",
+    "4h",
+    "6h",
+    "8h",
+    "12h",
+    "1d",
+    "3d",
+    "1w",
+    "1M",
+)
 
 
 class DepthSnapshot(TypedDict):
@@ -190,7 +207,7 @@ async def aggregate_trades(ctx: GatewayContext, params: dict[str, str]) -> list[
 
 @router.get("/klines")
 async def klines(request: Request) -> list[list[object]]:
-    """Candles for any Binance interval from 1m, oldest first (default 500, up to 1000).
+    """Candles for any Binance interval (1s to 1M), oldest first (default 500, up to 1000).
     `timeZone` (default 0; hours such as 8 or -1, or hours:minutes such as 05:45, in [-12:00,
     +14:00]) moves the candles' boundaries to local time (1d from local midnight, 1M from the
     local month's start); startTime and endTime stay UTC."""
