@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-MINUTE = 60_000
+SECOND = 1_000
+MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 MONDAY = 4 * DAY  # 1970-01-05, the first Monday after the epoch
@@ -29,6 +30,9 @@ class Kline(NamedTuple):
     volume: int
     quote_volume: int
     trades: int
+    # The volumes of the trades whose taker bought (base and quote units).
+    taker_volume: int = 0
+    taker_quote_volume: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,7 @@ def _month_start(year: int, month: int) -> int:
 INTERVALS: dict[str, Interval] = {
     iv.name: iv
     for iv in (
+        Interval("1s", SECOND),
         Interval("1m", MINUTE),
         Interval("3m", 3 * MINUTE),
         Interval("5m", 5 * MINUTE),
@@ -129,6 +134,11 @@ AGGREGATES: dict[int, str] = {
     4 * HOUR: "klines_4h",
     DAY: "klines_1d",
 }
+
+
+def has_aggregate(interval: Interval) -> bool:
+    """Can `interval` be read from the aggregates? Not below their narrowest bucket (1s)."""
+    return interval.monthly or interval.width >= min(AGGREGATES)
 
 
 def aggregate_for(interval: Interval) -> tuple[str, bool]:

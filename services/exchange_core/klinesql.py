@@ -6,6 +6,7 @@ Three ways to build the candles of one time window [lo, hi) (bucket open times):
   close of the last, extremes, sums);
 - raw trades (plain PostgreSQL): grouped with date_bin (date_trunc for months); open and close
   are the prices of each bucket's first and last trade id (ids increase with time per symbol).
+Taker-buy volumes are the sums over the trades whose taker bought (taker_side 1).
 A time zone moves date_bin's origin; a month in it is date_trunc('month', t + offset, 'UTC') -
 offset (the offset as milliseconds, so no day or DST arithmetic of the session's time zone).
 """
@@ -50,9 +51,12 @@ def _bucket(iv: Interval, column: str, first_param: int) -> tuple[str, list[Any]
 _RAW = """
 WITH b AS (
     SELECT {bucket} AS open_time, min(id) AS first_id, max(id) AS last_id, max(price) AS high,
-           min(price) AS low, sum(qty) AS volume, sum(quote_qty) AS quote_volume, count(*) AS trades
+           min(price) AS low, sum(qty) AS volume, sum(quote_qty) AS quote_volume, count(*) AS trades,
+           sum(CASE WHEN taker_side = 1 THEN qty ELSE 0 END) AS taker_volume,
+           sum(CASE WHEN taker_side = 1 THEN quote_qty ELSE 0 END) AS taker_quote_volume
     FROM trades WHERE symbol = $1 AND time >= $2 AND time < $3 GROUP BY 1)
-SELECT b.open_time, o.price AS open, b.high, b.low, c.price AS close, b.volume, b.quote_volume, b.trades
+SELECT b.open_time, o.price AS open, b.high, b.low, c.price AS close, b.volume, b.quote_volume, b.trades,
+       b.taker_volume, b.taker_quote_volume
 FROM b
 JOIN trades o ON o.symbol = $1 AND o.id = b.first_id AND o.time >= $2 AND o.time < $3
 JOIN trades c ON c.symbol = $1 AND c.id = b.last_id AND c.time >= $2 AND c.time < $3
@@ -62,12 +66,14 @@ ORDER BY b.open_time
 _ROLLUP = """
 SELECT {bucket} AS open_time, (array_agg(open ORDER BY bucket))[1] AS open, max(high) AS high,
        min(low) AS low, (array_agg(close ORDER BY bucket DESC))[1] AS close, sum(volume) AS volume,
-       sum(quote_volume) AS quote_volume, sum(trades) AS trades
+       sum(quote_volume) AS quote_volume, sum(trades) AS trades, sum(taker_volume) AS taker_volume,
+       sum(taker_quote_volume) AS taker_quote_volume
 FROM {view} WHERE symbol = $1 AND bucket >= $2 AND bucket < $3 GROUP BY 1 ORDER BY 1
 """
 
 _DIRECT = """
-SELECT bucket AS open_time, open, high, low, close, volume, quote_volume, trades
+SELECT bucket AS open_time, open, high, low, close, volume, quote_volume, trades, taker_volume,
+       taker_quote_volume
 FROM {view} WHERE symbol = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket
 """
 
@@ -95,7 +101,8 @@ async def fetch_klines(
         out.append(
             Kline(
                 open_time, iv.close_time(open_time), r["open"], r["high"], r["low"], r["close"],
-                int(r["volume"]), int(r["quote_volume"]), int(r["trades"]),
+                int(r["volume"]), int(r["quote_volume"]), int(r["trades"]), int(r["taker_volume"]),
+                int(r["taker_quote_volume"]),
             )
         )  # fmt: skip
     return out

@@ -23,7 +23,7 @@ from asyncpg import Record
 from exchange_core import klinesql
 from exchange_core.aggtrades import SELL, AggTrade, aggregates_backward, aggregates_forward
 from exchange_core.db import Conn
-from exchange_core.klines import DAY, INTERVALS, MINUTE, Kline
+from exchange_core.klines import DAY, INTERVALS, MINUTE, Kline, has_aggregate
 from exchange_core.klinesql import from_ms, to_ms
 
 __all__ = [
@@ -101,8 +101,8 @@ async def klines(
     A candle is selected by its open time: at or after `start_ms`, at or before `end_ms`.
     With `start_ms`: the first `limit` from there; otherwise the last `limit` up to `end_ms` (or
     the latest). `offset`: the time zone, ms ahead of UTC (klines.time_zone_offset); buckets
-    start on its local boundaries, times stay UTC. Raises ValueError for an interval Binance
-    does not have (1s is not served).
+    start on its local boundaries, times stay UTC; 1s candles always come from raw trades.
+    Raises ValueError for an interval Binance does not have.
     """
     base = INTERVALS.get(interval)
     if base is None:
@@ -121,7 +121,7 @@ async def klines(
         hi = min(hi, iv.shift(iv.floor(end_ms), 1))
     if lo >= hi:
         return []
-    use_aggregates = await has_aggregates(conn)
+    use_aggregates = has_aggregate(iv) and await has_aggregates(conn)
     forward = start_ms is not None
     span = limit
     while True:

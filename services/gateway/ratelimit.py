@@ -51,14 +51,14 @@ class FixedWindow:
         self.index = -1
         self.counts: dict[str, int] = {}
 
-    def hit(self, key: str, now: float) -> float:
-        """Count one hit for `key`; returns 0.0 when allowed, else the seconds until the window
-        ends (the hit is then not counted)."""
+    def hit(self, key: str, now: float, weight: int = 1) -> float:
+        """Count `weight` hits for `key`; returns 0.0 when allowed, else the seconds until the
+        window ends (the hits are then not counted)."""
         index = int(now // self.seconds)
         if index != self.index:
             self.index = index
             self.counts = {}
-        count = self.counts.get(key, 0) + 1
+        count = self.counts.get(key, 0) + weight
         if count > self.limit:
             return (index + 1) * self.seconds - now
         self.counts[key] = count
@@ -142,15 +142,15 @@ class RateLimiter:
             )
         return out
 
-    def check(self, ip: str, api_key: str | None = None) -> tuple[int, str, int] | None:
-        """Weigh one request from `ip` (an `api_key` in RATE_LIMIT_EXEMPT_KEYS is not weighed):
-        None to serve it, else (Binance code, message, Retry-After seconds)."""
+    def check(self, ip: str, api_key: str | None = None, weight: int = 1) -> tuple[int, str, int] | None:
+        """Weigh one request of `weight` from `ip` (an `api_key` in RATE_LIMIT_EXEMPT_KEYS is not
+        weighed): None to serve it, else (Binance code, message, Retry-After seconds)."""
         if api_key is not None and api_key in self.limits.exempt_keys:
             return None
         if self.weight is None:
             return None
         now = self.clock()
-        wait = self.weight.hit(ip, now)
+        wait = self.weight.hit(ip, now, weight)
         if not wait:
             return None
         limit = self.limits.ip_weight_per_minute

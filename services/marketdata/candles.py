@@ -1,8 +1,10 @@
 """Candles (klines) built from trades, per Binance interval, in integer units.
 
-Interval boundaries are UTC: fixed-length intervals are aligned on the Unix epoch, weeks start on
-Monday, months on the first day of the month. A candle with no trade repeats the previous close
-with zero volume and trade ids -1, as Binance does.
+Interval boundaries are UTC by default: fixed-length intervals are aligned on the Unix epoch,
+weeks start on Monday, months on the first day of the month. With a time zone `offset` (ms ahead
+of UTC, as in `<symbol>@kline_<interval>@+08:00`) the boundaries are local ones; times stay UTC.
+A candle with no trade repeats the previous close with zero volume and trade ids -1, as Binance
+does.
 """
 
 from datetime import UTC, datetime
@@ -35,25 +37,32 @@ INTERVALS: dict[str, int] = {
 }
 
 
-def interval_start(ts: int, interval: str) -> int:
-    """Open time (ms) of the `interval` candle that holds `ts` (ms)."""
+def interval_start(ts: int, interval: str, offset: int = 0) -> int:
+    """Open time (ms) of the `interval` candle that holds `ts` (ms), in the time zone `offset`
+    ms ahead of UTC."""
     length = INTERVALS[interval]
     if interval == "1w":
-        return ts - (ts - _MONDAY_OFFSET) % WEEK
+        return ts - (ts + offset - _MONDAY_OFFSET) % WEEK
     if length:
-        return ts - ts % length
-    day = datetime.fromtimestamp(ts / 1000, UTC)
-    return int(datetime(day.year, day.month, 1, tzinfo=UTC).timestamp() * 1000)
+        return ts - (ts + offset) % length
+    day = datetime.fromtimestamp((ts + offset) // 1000, UTC)
+    return int(datetime(day.year, day.month, 1, tzinfo=UTC).timestamp() * 1000) - offset
 
 
-def interval_end(start: int, interval: str) -> int:
+def interval_end(start: int, interval: str, offset: int = 0) -> int:
     """Close time (ms, inclusive) of the candle opened at `start`: the next open time - 1."""
     length = INTERVALS[interval]
     if length:
         return start + length - 1
-    day = datetime.fromtimestamp(start / 1000, UTC)
+    day = datetime.fromtimestamp((start + offset) // 1000, UTC)
     year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000) - 1
+    return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000) - offset - 1
+
+
+def moves_with_zone(interval: str, offset: int) -> bool:
+    """Do `interval`'s boundaries in the time zone `offset` differ from the UTC ones?"""
+    length = INTERVALS[interval]
+    return offset != 0 and (not length or offset % length != 0)
 
 
 class Candle:
@@ -103,13 +112,15 @@ class Candle:
 
 
 class CandleSeries:
-    """The current candle of one interval. `closed` collects candles finished since the caller
-    last took them; `dirty` says the current one changed since it was last published."""
+    """The current candle of one interval (in the time zone `offset` ms ahead of UTC). `closed`
+    collects candles finished since the caller last took them; `dirty` says the current one
+    changed since it was last published."""
 
-    __slots__ = ("closed", "current", "dirty", "interval")
+    __slots__ = ("closed", "current", "dirty", "interval", "offset")
 
-    def __init__(self, interval: str) -> None:
+    def __init__(self, interval: str, offset: int = 0) -> None:
         self.interval = interval
+        self.offset = offset
         self.current: Candle | None = None
         self.closed: list[Candle] = []
         self.dirty = False
@@ -136,8 +147,8 @@ class CandleSeries:
             price = price_if_new
         else:
             return  # nothing traded yet: no candle to show
-        start = interval_start(now, self.interval)
-        self.current = Candle(start, interval_end(start, self.interval), price)
+        start = interval_start(now, self.interval, self.offset)
+        self.current = Candle(start, interval_end(start, self.interval, self.offset), price)
         self.dirty = True
 
     def take_closed(self) -> list[Candle]:

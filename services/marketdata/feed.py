@@ -13,6 +13,7 @@ The feed does no I/O: it asks for a snapshot through `request_snapshot` and is h
 `on_snapshot`; it writes to clients through the hub.
 """
 
+import dataclasses
 import enum
 import logging
 from collections.abc import Callable
@@ -23,11 +24,22 @@ from exchange_core.clock import now_ms
 from exchange_core.markets import Market
 from exchange_proto import events_pb2 as epb
 from marketdata.book import Level, LocalBook, Snapshot
-from marketdata.candles import INTERVALS, CandleSeries
+from marketdata.candles import INTERVALS, CandleSeries, moves_with_zone
 from marketdata.payloads import Formatter
 from marketdata.publisher import FeedCounters, Publisher
-from marketdata.streams import PARTIAL_LEVELS, SPEEDS_MS, Kind, StreamSpec, depth_name, partial_name
-from marketdata.tickers import RollingStats, Ticker24h
+from marketdata.streams import (
+    KLINE_ZONE_OFFSET,
+    PARTIAL_LEVELS,
+    SPEEDS_MS,
+    WINDOWS,
+    Kind,
+    StreamSpec,
+    depth_name,
+    kline_name,
+    partial_name,
+    window_name,
+)
+from marketdata.tickers import RollingStats, Ticker24h, average_volumes, ticker_window
 from matching.enums import Side
 
 log = logging.getLogger("marketdata.feed")
@@ -97,7 +109,8 @@ class SymbolFeed:
         self.partial_names = {
             speed: [(n, partial_name(self.symbol, n, speed)) for n in PARTIAL_LEVELS] for speed in SPEEDS_MS
         }
-        self.kline_names = {i: f"{lower}@kline_{i}" for i in INTERVALS}
+        self.window_names = {w: window_name(self.symbol, w) for w in WINDOWS}
+        self.avg_price_name = f"{lower}@avgPrice"
         self.state = SyncState.WAITING
         self.book: LocalBook | None = None
         self.pending: list[epb.MarketData] = []
@@ -105,10 +118,29 @@ class SymbolFeed:
         self.top: tuple[Level | None, Level | None] = (None, None)
         self.trades_seq = 0
         self.candles = {i: CandleSeries(i) for i in INTERVALS}
+        # Kline streams in KLINE_ZONE have series of their own where the zone moves the
+        # boundaries; elsewhere they are the UTC series' streams under a second name.
+        self.zoned_candles = {
+            i: CandleSeries(i, KLINE_ZONE_OFFSET) for i in INTERVALS if moves_with_zone(i, KLINE_ZONE_OFFSET)
+        }
+        self.kline_outputs = self._kline_outputs()
+        self.array_sent: dict[str, Ticker24h] = {}
         self.stats = RollingStats()
         self.stats_ready = False
         self.stats_seq = 0
         self.stats_backlog: list[TradeRow] = []
+
+    def _kline_outputs(self) -> list[tuple[str, CandleSeries, tuple[str, ...]]]:
+        """(interval, series, the stream names its candles go to) for every candle series."""
+        out = []
+        for interval, series in self.candles.items():
+            names = [kline_name(self.symbol, interval, False)]
+            if interval not in self.zoned_candles:
+                names.append(kline_name(self.symbol, interval, True))
+            out.append((interval, series, tuple(names)))
+        for interval, series in self.zoned_candles.items():
+            out.append((interval, series, (kline_name(self.symbol, interval, True),)))
+        return out
 
     # ------------------------------------------------------------------ sync
 
@@ -263,13 +295,13 @@ class SymbolFeed:
         self._count(history, live=False)
         backlog, self.stats_backlog = self.stats_backlog, []
         self._count(backlog, live=False)
-        for series in self.candles.values():
+        for _, series, _ in self.kline_outputs:
             series.take_closed()
             series.dirty = True
         self.stats_ready = True
 
     def _count(self, rows: list[TradeRow], live: bool) -> None:
-        stats, candles = self.stats, self.candles.values()
+        stats, candles = self.stats, [series for _, series, _ in self.kline_outputs]
         for seq, ts, trade_id, price, qty, quote, taker_buy in rows:
             if seq <= self.stats_seq:
                 continue
@@ -282,17 +314,20 @@ class SymbolFeed:
 
     def _publish_closed(self, now: int) -> None:
         hub, fmt = self.hub, self.fmt
-        for interval, series in self.candles.items():
+        for interval, series, names in self.kline_outputs:
             if series.closed:
-                name = self.kline_names[interval]
+                wanted = [name for name in names if hub.has(name)]
                 for candle in series.take_closed():
-                    if hub.has(name):
-                        hub.publish(name, fmt.kline(now, interval, candle, True))
+                    if wanted:
+                        payload = fmt.kline(now, interval, candle, True)
+                        for name in wanted:
+                            hub.publish(name, payload)
 
     def on_subscribe(self, spec: StreamSpec) -> None:
         """A client subscribed to `spec`: a kline stream sends its current candle at the next tick."""
         if spec.kind is Kind.KLINE:
-            self.candles[spec.interval].dirty = True
+            zoned = self.zoned_candles.get(spec.interval) if spec.zoned else None
+            (zoned or self.candles[spec.interval]).dirty = True
 
     # ------------------------------------------------------------------ periodic output
 
@@ -323,16 +358,19 @@ class SymbolFeed:
         """Close candles whose time is over, send the changed current candles."""
         if not self.stats_ready:
             return
-        for series in self.candles.values():
+        outputs = self.kline_outputs
+        for _, series, _ in outputs:
             series.roll(now)
         self._publish_closed(now)
         hub, fmt = self.hub, self.fmt
-        for interval, series in self.candles.items():
+        for interval, series, names in outputs:
             if series.dirty and series.current is not None:
                 series.dirty = False
-                name = self.kline_names[interval]
-                if hub.has(name):
-                    hub.publish(name, fmt.kline(now, interval, series.current, False))
+                payload = b""
+                for name in names:
+                    if hub.has(name):
+                        payload = payload or fmt.kline(now, interval, series.current, False)
+                        hub.publish(name, payload)
 
     def wants_ticker(self) -> bool:
         return self.hub.has(self.ticker_name) or self.hub.has(self.mini_ticker_name)
@@ -343,3 +381,33 @@ class SymbolFeed:
             self.hub.publish(self.ticker_name, self.fmt.ticker(now, ticker, bid, ask))
         if self.hub.has(self.mini_ticker_name):
             self.hub.publish(self.mini_ticker_name, self.fmt.mini_ticker(now, ticker))
+
+    def publish_windows(self, now: int) -> None:
+        """The rolling-window tickers and the average price of the trades seen (once a second)."""
+        if not self.stats_ready:
+            return
+        hub = self.hub
+        for window, name in self.window_names.items():
+            if hub.has(name):
+                ticker = ticker_window(self.stats, now, WINDOWS[window])
+                if ticker is not None:
+                    hub.publish(name, self.fmt.window_ticker(now, window, ticker))
+        if hub.has(self.avg_price_name):
+            volumes = average_volumes(self.stats, now)
+            if volumes is not None:
+                payload = self.fmt.avg_price(now, volumes[0], volumes[1], self.stats.last_seen_ms)
+                hub.publish(self.avg_price_name, payload)
+
+    def window_ticker(self, now: int, window: str) -> Ticker24h | None:
+        """The rolling `window` ticker of the trades seen; None before the feed is seeded or
+        without trades in the window."""
+        return ticker_window(self.stats, now, WINDOWS[window]) if self.stats_ready else None
+
+    def changed_since_sent(self, array: str, ticker: Ticker24h) -> bool:
+        """Does `ticker` differ (its times aside) from the one last put in the all-market stream
+        `array`? Remembers it as sent when it does."""
+        key = dataclasses.replace(ticker, open_time=0, close_time=0)
+        if self.array_sent.get(array) == key:
+            return False
+        self.array_sent[array] = key
+        return True

@@ -86,18 +86,23 @@ class Formatter:
         }  # fmt: skip
         return _dumps({"e": "kline", "E": now, "s": self.symbol, "k": k})
 
+    def _change(self, t: Ticker24h) -> tuple[str, str, str]:
+        """A ticker's price change, its percentage (3 decimals) and the weighted average price."""
+        change = t.last - t.open
+        percent = Decimal(change * 100) / Decimal(t.open) if t.open else Decimal(0)
+        weighted = t.quote_volume * 10**self.bd // t.volume if t.volume else 0
+        quantized = str(percent.quantize(_PERCENT, ROUND_HALF_UP))
+        return from_units(change, self.qd), quantized, from_units(weighted, self.qd)
+
     def ticker(self, now: int, t: Ticker24h, bid: Level | None, ask: Level | None) -> bytes:
         """<symbol>@ticker: 24-hour rolling statistics with the best bid and ask."""
         qd, bd = self.qd, self.bd
         bp, bq = bid or (0, 0)
         ap, aq = ask or (0, 0)
-        change = t.last - t.open
-        percent = Decimal(change * 100) / Decimal(t.open) if t.open else Decimal(0)
-        weighted = t.quote_volume * 10**bd // t.volume if t.volume else 0
+        change, percent, weighted = self._change(t)
         return _dumps({
-            "e": "24hrTicker", "E": now, "s": self.symbol,
-            "p": from_units(change, qd), "P": str(percent.quantize(_PERCENT, ROUND_HALF_UP)),
-            "w": from_units(weighted, qd), "x": from_units(t.prev_close, qd),
+            "e": "24hrTicker", "E": now, "s": self.symbol, "p": change, "P": percent,
+            "w": weighted, "x": from_units(t.prev_close, qd),
             "c": from_units(t.last, qd), "Q": from_units(t.last_qty, bd),
             "b": from_units(bp, qd), "B": from_units(bq, bd),
             "a": from_units(ap, qd), "A": from_units(aq, bd),
@@ -106,12 +111,35 @@ class Formatter:
             "O": t.open_time, "C": t.close_time, "F": t.first_id, "L": t.last_id, "n": t.count,
         })  # fmt: skip
 
+    def window_ticker(self, now: int, window: str, t: Ticker24h) -> bytes:
+        """<symbol>@ticker_<window>: rolling-window statistics (event `1hTicker`, ...)."""
+        qd, bd = self.qd, self.bd
+        change, percent, weighted = self._change(t)
+        return _dumps({
+            "e": f"{window}Ticker", "E": now, "s": self.symbol, "p": change, "P": percent,
+            "o": from_units(t.open, qd), "h": from_units(t.high, qd), "l": from_units(t.low, qd),
+            "c": from_units(t.last, qd), "w": weighted,
+            "v": from_units(t.volume, bd), "q": from_units(t.quote_volume, qd),
+            "O": t.open_time, "C": t.close_time, "F": t.first_id, "L": t.last_id, "n": t.count,
+        })  # fmt: skip
+
+    def avg_price(self, now: int, quote_volume: int, volume: int, last_trade_ms: int) -> bytes:
+        """<symbol>@avgPrice: the volume-weighted average price of the last 5 minutes."""
+        weighted = quote_volume * 10**self.bd // volume
+        return _dumps({"e": "avgPrice", "E": now, "s": self.symbol, "i": "5m",
+                       "w": from_units(weighted, self.qd), "T": last_trade_ms})  # fmt: skip
+
     def mini_ticker(self, now: int, t: Ticker24h) -> bytes:
         """<symbol>@miniTicker."""
         qd, bd = self.qd, self.bd
         return _dumps({"e": "24hrMiniTicker", "E": now, "s": self.symbol, "c": from_units(t.last, qd),
                        "o": from_units(t.open, qd), "h": from_units(t.high, qd), "l": from_units(t.low, qd),
                        "v": from_units(t.volume, bd), "q": from_units(t.quote_volume, qd)})  # fmt: skip
+
+
+def json_array(items: list[bytes]) -> bytes:
+    """The JSON array of ready JSON documents (an all-market stream's payload)."""
+    return b"[" + b",".join(items) + b"]"
 
 
 def listen_key_expired(now: int, key: str) -> bytes:

@@ -1,4 +1,4 @@
-"""24-hour rolling statistics for @ticker and @miniTicker.
+"""Rolling statistics for @ticker, @miniTicker, @ticker_<1h|4h|1d> and @avgPrice.
 
 `ticker_24h` is the one function that produces the numbers; it reads a `RollingStats` fed with
 the trades this process has seen (seeded from evt:{SYMBOL} when a market's feed starts). To take
@@ -69,23 +69,52 @@ class RollingStats:
 
 def ticker_24h(stats: RollingStats, now_ms: int) -> Ticker24h | None:
     """The 24-hour numbers at `now_ms` from `stats`, or None when nothing traded in the window."""
+    return ticker_window(stats, now_ms, DAY)
+
+
+def ticker_window(stats: RollingStats, now_ms: int, width: int) -> Ticker24h | None:
+    """The numbers of the last `width` ms (at most a day, by the minute: the minute holding
+    now - width is in) at `now_ms`, or None when nothing traded in that window."""
     stats.expire(now_ms)
-    minutes = stats.minutes
+    if width >= DAY:
+        minutes: list[Candle] | deque[Candle] = stats.minutes
+        prev_close = stats.prev_close
+    else:
+        cutoff = now_ms - width
+        minutes = [m for m in stats.minutes if m.start + MINUTE > cutoff]
+        earlier = len(stats.minutes) - len(minutes)
+        prev_close = stats.minutes[earlier - 1].close if earlier else stats.prev_close
     if not minutes:
         return None
     first, last = minutes[0], minutes[-1]
     return Ticker24h(
-        open_time=max(first.start, now_ms - DAY),
+        open_time=max(first.start, now_ms - width),
         close_time=now_ms,
         open=first.open,
         high=max(m.high for m in minutes),
         low=min(m.low for m in minutes),
         last=last.close,
         last_qty=stats.last_qty,
-        prev_close=stats.prev_close,
+        prev_close=prev_close,
         volume=sum(m.volume for m in minutes),
         quote_volume=sum(m.quote_volume for m in minutes),
         first_id=first.first_id,
         last_id=last.last_id,
         count=sum(m.count for m in minutes),
     )
+
+
+AVG_PRICE_MINUTES = 5
+
+
+def average_volumes(stats: RollingStats, now_ms: int) -> tuple[int, int] | None:
+    """(quote volume, base volume) of the last AVG_PRICE_MINUTES minutes; None when nothing
+    traded in them."""
+    cutoff = now_ms - AVG_PRICE_MINUTES * MINUTE
+    quote = base = 0
+    for m in reversed(stats.minutes):
+        if m.start + MINUTE <= cutoff:
+            break
+        quote += m.quote_volume
+        base += m.volume
+    return (quote, base) if base else None

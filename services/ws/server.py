@@ -49,7 +49,8 @@ def parse_route(path: str) -> Route | None:
             return Route(False, [rest])
         return Route(False, [])
     if route == "/stream":
-        streams = parse_qs(parts.query).get("streams", [""])[0]
+        # Percent-decoded, but a "+" stays a "+" (as in `<symbol>@kline_1d@+08:00`), not a space.
+        streams = parse_qs(parts.query.replace("+", "%2B")).get("streams", [""])[0]
         return Route(True, [n for n in streams.split("/") if n])
     return None
 

@@ -32,6 +32,7 @@ from marketdata.seed import recent_trades
 from marketdata.snapshots import load_depth_snapshot
 from marketdata.streams import StreamSpec, parse_stream
 from marketdata.tickers import Ticker24h, TickerSource, ticker_24h
+from ws.alltickers import publish_tickers
 from ws.fanout import Client, Counters, Hub
 from ws.requests import INVALID_REQUEST, Request, RequestError, result_reply
 from ws.settings import WsSettings
@@ -161,7 +162,7 @@ class WsService:
                 self.specs[name] = found
         self.hub.add(client, fresh)
         for found in wanted.values():
-            if found is not None:
+            if found is not None and not found.all_markets:
                 self.feeds[found.symbol].on_subscribe(found)
 
     def unsubscribe(self, client: Client, names: list[str]) -> None:
@@ -176,11 +177,14 @@ class WsService:
     def _stream_started(self, name: str) -> None:
         spec = self.specs.get(name)
         if spec is not None:
-            symbol = spec.symbol
-            self.symbol_streams[symbol] = self.symbol_streams.get(symbol, 0) + 1
-            self.idle_since.pop(symbol, None)
-            if symbol not in self.feeds:
-                self._start_feed(self.markets[symbol])
+            for symbol in self._symbols_of(spec):
+                feed = self.feeds.get(symbol)
+                if feed is not None and spec.all_markets:
+                    feed.array_sent.pop(name, None)  # a stream's first array holds every market
+                self.symbol_streams[symbol] = self.symbol_streams.get(symbol, 0) + 1
+                self.idle_since.pop(symbol, None)
+                if symbol not in self.feeds:
+                    self._start_feed(self.markets[symbol])
             return
         uid = self.listen_keys[name]
         keys = self.user_keys.setdefault(uid, set())
@@ -192,11 +196,11 @@ class WsService:
     def _stream_ended(self, name: str) -> None:
         spec = self.specs.pop(name, None)
         if spec is not None:
-            symbol = spec.symbol
-            self.symbol_streams[symbol] -= 1
-            if not self.symbol_streams[symbol]:
-                del self.symbol_streams[symbol]
-                self.idle_since[symbol] = time.monotonic()
+            for symbol in self._symbols_of(spec):
+                self.symbol_streams[symbol] -= 1
+                if not self.symbol_streams[symbol]:
+                    del self.symbol_streams[symbol]
+                    self.idle_since[symbol] = time.monotonic()
             return
         uid = self.listen_keys.pop(name)
         keys = self.user_keys[uid]
@@ -204,6 +208,10 @@ class WsService:
         if not keys:
             del self.user_keys[uid]
             self.bus.unsubscribe(self.keys.user_channel(uid))
+
+    def _symbols_of(self, spec: StreamSpec) -> list[str]:
+        """The markets whose feeds `spec` needs: all of them for an all-market stream."""
+        return list(self.markets) if spec.all_markets else [spec.symbol]
 
     def _start_feed(self, market: Market) -> None:
         feed = SymbolFeed(market, self.hub, self.counters, self.settings.depth_levels, self._request_snapshot)
@@ -279,12 +287,7 @@ class WsService:
     async def _tickers(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            now = now_ms()
-            for symbol, feed in list(self.feeds.items()):
-                if feed.wants_ticker():
-                    ticker = await self.ticker_source(symbol, now)
-                    if ticker is not None:
-                        feed.publish_tickers(now, ticker)
+            await publish_tickers(self.hub, list(self.feeds.values()), self.ticker_source, now_ms())
 
     async def ticker_from_trades_seen(self, symbol: str, now: int) -> Ticker24h | None:
         """The default TickerSource: the trades this process saw (seeded from evt:{SYMBOL})."""

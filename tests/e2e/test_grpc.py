@@ -581,6 +581,12 @@ async def test_streamed_depth_rebuilds_the_book_and_trades_match(
     klines = await market.GetKlines(mpb.GetKlinesRequest(symbol=SYMBOL, interval="1m"), timeout=5)
     assert sum(k.trades for k in klines.klines) == len(listed.trades)
     assert klines.klines[-1].close == listed.trades[-1].price
+    bought = [t for t in listed.trades if not t.is_buyer_maker]  # the taker bought
+    assert bought and len(bought) < len(listed.trades)
+    assert sum(Decimal(k.taker_buy_volume) for k in klines.klines) == sum(Decimal(t.qty) for t in bought)
+    assert sum(Decimal(k.taker_buy_quote_volume) for k in klines.klines) == sum(
+        Decimal(t.quote_qty) for t in bought
+    )
 
     ticker = market.StreamTicker(mpb.StreamTickerRequest(symbol=SYMBOL), timeout=10)
     first = await anext(aiter(ticker))

@@ -182,8 +182,8 @@ def test_klines_and_ui_klines_in_a_time_zone(traded: tuple[Stack, list[dict[str,
     day_start = (now + offset) // DAY * DAY - offset
     candle = [
         day_start, "2000.00000000", "2010.00000000", "1990.00000000", "1990.00000000", "1.00000000",
-        day_start + DAY - 1, "2001.00000000", 3, "0.00000000", "0.00000000", "0",
-    ]  # fmt: skip
+        day_start + DAY - 1, "2001.00000000", 3, "0.80000000", "1603.00000000", "0",
+    ]  # fmt: skip  # the taker bought 0.5 at 2000 and 0.3 at 2010
     assert ok(stack, "/klines", symbol=SYMBOL, interval="1d", timeZone=zone) == [candle]
     client = binance_client(stack.url, "", "")
     assert client.get_ui_klines(symbol=SYMBOL, interval="1d", timeZone=zone) == [candle]

@@ -237,6 +237,8 @@ def kline(market: Market, k: Kline) -> mpb.Kline:
         open_time=k.open_time, open=open_, high=high, low=low, close=close,
         volume=qty_str(market, k.volume), close_time=k.close_time,
         quote_volume=quote_str(market, k.quote_volume), trades=k.trades,
+        taker_buy_volume=qty_str(market, k.taker_volume),
+        taker_buy_quote_volume=quote_str(market, k.taker_quote_volume),
     )  # fmt: skip
 
 

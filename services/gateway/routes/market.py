@@ -24,7 +24,24 @@ from gateway.validation import int_param, market_of, time_param
 router = APIRouter(prefix="/api/v3", tags=["market"])
 
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
-INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
+INTERVALS = (
+    "1s",
+    "1m",
+    "3m",
+    "5m",
+    "15m",
+    "30m",
+    "1h",
+    "2h",
+    "4h",
+    "6h",
+    "8h",
+    "12h",
+    "1d",
+    "3d",
+    "1w",
+    "1M",
+)
 
 
 class DepthSnapshot(TypedDict):
@@ -131,17 +148,20 @@ async def latest_trade_rows(
         return market, await marketdb.recent_trades(conn, market.symbol, limit)
 
 
-async def _trades_query(request: Request) -> tuple[GatewayContext, dict[str, str], Market, int]:
-    """A trade listing's context, parameters, market (`symbol`) and `limit` (500, at most 1000)."""
-    ctx = context(request)
-    params = await request_params(request)
-    return ctx, params, market_of(params, ctx.markets), bounded(params, "limit", 500, 1000)
+def _trades_query(ctx: GatewayContext, params: dict[str, str]) -> tuple[Market, int]:
+    """A trade listing's market (`symbol`) and `limit` (500, at most 1000)."""
+    return market_of(params, ctx.markets), bounded(params, "limit", 500, 1000)
 
 
 @router.get("/historicalTrades")
 async def historical_trades(request: Request) -> list[JsonObject]:
     """Older trades from trade id `fromId` (default: the latest `limit`)."""
-    ctx, params, market, limit = await _trades_query(request)
+    return await older_trades(context(request), await request_params(request))
+
+
+async def older_trades(ctx: GatewayContext, params: dict[str, str]) -> list[JsonObject]:
+    """GET /api/v3/historicalTrades and the WebSocket API's trades.historical."""
+    market, limit = _trades_query(ctx, params)
     from_id = int_param(params, "fromId")
     async with ctx.pool.acquire() as conn:
         if from_id is None:
@@ -154,7 +174,12 @@ async def historical_trades(request: Request) -> list[JsonObject]:
 @router.get("/aggTrades")
 async def agg_trades(request: Request) -> list[JsonObject]:
     """Trades of one taker order at one price, aggregated; by fromId or startTime/endTime."""
-    ctx, params, market, limit = await _trades_query(request)
+    return await aggregate_trades(context(request), await request_params(request))
+
+
+async def aggregate_trades(ctx: GatewayContext, params: dict[str, str]) -> list[JsonObject]:
+    """GET /api/v3/aggTrades and the WebSocket API's trades.aggregate."""
+    market, limit = _trades_query(ctx, params)
     async with ctx.pool.acquire() as conn:
         rows = await marketdb.agg_trades(
             conn,
@@ -182,11 +207,10 @@ async def agg_trades(request: Request) -> list[JsonObject]:
 
 @router.get("/klines")
 async def klines(request: Request) -> list[list[object]]:
-    """Candles for any Binance interval from 1m, oldest first (default 500, up to 1000).
+    """Candles for any Binance interval (1s to 1M), oldest first (default 500, up to 1000).
     `timeZone` (default 0; hours such as 8 or -1, or hours:minutes such as 05:45, in [-12:00,
     +14:00]) moves the candles' boundaries to local time (1d from local midnight, 1M from the
-    local month's start); startTime and endTime stay UTC. Taker-buy volumes are not kept and
-    show as 0."""
+    local month's start); startTime and endTime stay UTC."""
     return await candles(context(request), await request_params(request))
 
 
@@ -211,7 +235,6 @@ async def candles(ctx: GatewayContext, params: dict[str, str]) -> list[list[obje
     """GET /api/v3/klines and uiKlines (and the WebSocket API's): Binance's rows."""
     market, rows = await candle_rows(ctx, params)
     q, b = market.quote.decimals, market.base.decimals
-    zero_b, zero_q = from_units(0, b), from_units(0, q)
     return [
         [
             k.open_time,
@@ -223,8 +246,8 @@ async def candles(ctx: GatewayContext, params: dict[str, str]) -> list[list[obje
             k.close_time,
             from_units(k.quote_volume, q),
             k.trades,
-            zero_b,
-            zero_q,
+            from_units(k.taker_volume, b),
+            from_units(k.taker_quote_volume, q),
             "0",
         ]
         for k in rows
@@ -257,8 +280,11 @@ async def candle_rows(ctx: GatewayContext, params: dict[str, str]) -> tuple[Mark
 @router.get("/avgPrice")
 async def avg_price(request: Request) -> JsonObject:
     """Volume-weighted average price of the last 5 minutes."""
-    ctx = context(request)
-    params = await request_params(request)
+    return await average_price(context(request), await request_params(request))
+
+
+async def average_price(ctx: GatewayContext, params: dict[str, str]) -> JsonObject:
+    """GET /api/v3/avgPrice and the WebSocket API's avgPrice."""
     market = market_of(params, ctx.markets)
     now = now_ms()
     async with ctx.pool.acquire() as conn:

@@ -18,10 +18,10 @@ from exchange_core.errors import INVALID_PARAMETER, TOO_MANY_PARAMETERS, ApiErro
 from exchange_core.klines import DAY, HOUR, MINUTE
 from exchange_core.markets import Market
 from exchange_core.units import from_units
-from gateway.context import context
+from gateway.context import GatewayContext, context
 from gateway.params import request_params
 from gateway.responses import JsonObject
-from gateway.routes.market import book, time_zone_param, top_of_book
+from gateway.routes.market import depth_snapshot, time_zone_param, top_of_book
 from gateway.validation import market_of, missing
 
 router = APIRouter(prefix="/api/v3", tags=["market"])
@@ -31,9 +31,9 @@ _WINDOW = re.compile(r"^([0-9]{1,2})([mhd])$")
 _WINDOW_UNITS = {"m": (MINUTE, 59), "h": (HOUR, 23), "d": (DAY, 7)}
 
 
-def symbols_of(request: Request, params: dict[str, str]) -> list[Market] | None:
+def symbols_of(ctx: GatewayContext, params: dict[str, str]) -> list[Market] | None:
     """`symbol` or `symbols` (a JSON list) -> markets; None when neither was given."""
-    markets = context(request).markets
+    markets = ctx.markets
     if params.get("symbol"):
         return [market_of(params, markets)]
     if params.get("symbols"):
@@ -53,10 +53,10 @@ def markets_named(text: str, markets: dict[str, Market]) -> list[Market]:
     return [market_of({"symbol": str(n)}, markets) for n in names]
 
 
-def required_symbols(request: Request, params: dict[str, str]) -> list[Market]:
+def required_symbols(ctx: GatewayContext, params: dict[str, str]) -> list[Market]:
     """`symbol` or `symbols` as the rolling and trading-day tickers want them: one is required
     (-1102), at most 100 symbols (-1101)."""
-    chosen = symbols_of(request, params)
+    chosen = symbols_of(ctx, params)
     if not chosen:
         raise missing("symbol")
     if len(chosen) > MAX_SYMBOLS:
@@ -83,9 +83,9 @@ def window_ms(params: dict[str, str]) -> int:
     return int(match.group(1)) * unit
 
 
-async def window_stats(request: Request, market: Market, open_ms: int, now: int) -> marketdb.Ticker24h:
+async def window_stats(ctx: GatewayContext, market: Market, open_ms: int, now: int) -> marketdb.Ticker24h:
     """The ticker statistics of [open_ms, now] (zeros for a market that never traded)."""
-    async with context(request).pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         stats = await marketdb.window_ticker(conn, market.symbol, open_ms, now)
     return stats or marketdb.Ticker24h(0, 0, 0, 0, 0, 0, 0, -1, -1, open_ms, now, 0)
 
@@ -119,17 +119,17 @@ def stats_json(market: Market, stats: marketdb.Ticker24h, mini: bool) -> JsonObj
     return out
 
 
-async def ticker_of(request: Request, market: Market, mini: bool) -> JsonObject:
+async def ticker_of(ctx: GatewayContext, market: Market, mini: bool) -> JsonObject:
     """ticker/24hr of one market: the rolling fields, and (FULL) the previous close, the last
     trade's quantity and the best bid and ask, in Binance's order."""
     now = now_ms()
-    stats = await window_stats(request, market, now - DAY, now)
+    stats = await window_stats(ctx, market, now - DAY, now)
     out = stats_json(market, stats, mini)
     if mini:
         return out
-    async with context(request).pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         last = await marketdb.recent_trades(conn, market.symbol, 1)
-    bid, ask = top_of_book(await book(request, market))
+    bid, ask = top_of_book(await depth_snapshot(ctx, market))
     q, b = market.quote.decimals, market.base.decimals
     head = {k: out.pop(k) for k in ("symbol", "priceChange", "priceChangePercent", "weightedAvgPrice")}
     return {
@@ -149,12 +149,16 @@ async def ticker_of(request: Request, market: Market, mini: bool) -> JsonObject:
 async def ticker_24hr(request: Request) -> JsonObject | list[JsonObject]:
     """Rolling 24-hour statistics for one market (`symbol`), several (`symbols`) or all;
     `type` FULL (default) or MINI."""
-    params = await request_params(request)
-    chosen = symbols_of(request, params)
+    return await tickers_24hr(context(request), await request_params(request))
+
+
+async def tickers_24hr(ctx: GatewayContext, params: dict[str, str]) -> JsonObject | list[JsonObject]:
+    """GET /api/v3/ticker/24hr and the WebSocket API's ticker.24hr."""
+    chosen = symbols_of(ctx, params)
     mini = mini_of(params)
     if chosen is not None and params.get("symbol"):
-        return await ticker_of(request, chosen[0], mini)
-    return [await ticker_of(request, m, mini) for m in chosen or context(request).markets.values()]
+        return await ticker_of(ctx, chosen[0], mini)
+    return [await ticker_of(ctx, m, mini) for m in chosen or ctx.markets.values()]
 
 
 @router.get("/ticker", response_model=None)
@@ -163,12 +167,16 @@ async def rolling_ticker(request: Request) -> JsonObject | list[JsonObject]:
     1m-59m, 1h-23h or 1d-7d (default 1d), `type` FULL (default) or MINI. As on Binance, openTime
     is the start of the minute holding now - windowSize (so the window is up to 59,999 ms longer)
     and closeTime is the request's time."""
-    params = await request_params(request)
-    chosen = required_symbols(request, params)
+    return await window_tickers(context(request), await request_params(request))
+
+
+async def window_tickers(ctx: GatewayContext, params: dict[str, str]) -> JsonObject | list[JsonObject]:
+    """GET /api/v3/ticker and the WebSocket API's ticker."""
+    chosen = required_symbols(ctx, params)
     width, mini = window_ms(params), mini_of(params)
     now = now_ms()
     open_ms = (now - width) // MINUTE * MINUTE
-    out = [stats_json(m, await window_stats(request, m, open_ms, now), mini) for m in chosen]
+    out = [stats_json(m, await window_stats(ctx, m, open_ms, now), mini) for m in chosen]
     return out[0] if params.get("symbol") else out
 
 
@@ -178,14 +186,18 @@ async def trading_day_ticker(request: Request) -> JsonObject | list[JsonObject]:
     `timeZone` (default 0: hours such as 8 or -1, or hours:minutes such as 05:45, in [-12:00,
     +14:00]), `type` FULL (default) or MINI. openTime is the day's start in that time zone,
     closeTime its last millisecond (both UTC ms); the trades are those up to now."""
-    params = await request_params(request)
-    chosen = required_symbols(request, params)
+    return await trading_day_tickers(context(request), await request_params(request))
+
+
+async def trading_day_tickers(ctx: GatewayContext, params: dict[str, str]) -> JsonObject | list[JsonObject]:
+    """GET /api/v3/ticker/tradingDay and the WebSocket API's ticker.tradingDay."""
+    chosen = required_symbols(ctx, params)
     offset, mini = time_zone_param(params), mini_of(params)
     now = now_ms()
     day_start = (now + offset) // DAY * DAY - offset
     out = []
     for market in chosen:
-        stats = await window_stats(request, market, day_start, now)
+        stats = await window_stats(ctx, market, day_start, now)
         out.append(stats_json(market, stats._replace(close_time=day_start + DAY - 1), mini))
     return out[0] if params.get("symbol") else out
 
@@ -193,9 +205,12 @@ async def trading_day_ticker(request: Request) -> JsonObject | list[JsonObject]:
 @router.get("/ticker/price", response_model=None)
 async def ticker_price(request: Request) -> JsonObject | list[JsonObject]:
     """The last trade price of one market, several or all."""
-    ctx = context(request)
-    params = await request_params(request)
-    chosen = symbols_of(request, params)
+    return await last_prices(context(request), await request_params(request))
+
+
+async def last_prices(ctx: GatewayContext, params: dict[str, str]) -> JsonObject | list[JsonObject]:
+    """GET /api/v3/ticker/price and the WebSocket API's ticker.price."""
+    chosen = symbols_of(ctx, params)
     out: list[JsonObject] = []
     async with ctx.pool.acquire() as conn:
         for market in chosen or ctx.markets.values():
@@ -212,11 +227,15 @@ async def ticker_price(request: Request) -> JsonObject | list[JsonObject]:
 @router.get("/ticker/bookTicker", response_model=None)
 async def book_ticker(request: Request) -> JsonObject | list[JsonObject]:
     """Best bid and ask of one market, several or all."""
-    params = await request_params(request)
-    chosen = symbols_of(request, params)
+    return await book_tickers(context(request), await request_params(request))
+
+
+async def book_tickers(ctx: GatewayContext, params: dict[str, str]) -> JsonObject | list[JsonObject]:
+    """GET /api/v3/ticker/bookTicker and the WebSocket API's ticker.book."""
+    chosen = symbols_of(ctx, params)
     out: list[JsonObject] = []
-    for market in chosen or context(request).markets.values():
-        snapshot = await book(request, market)
+    for market in chosen or ctx.markets.values():
+        snapshot = await depth_snapshot(ctx, market)
         bid, ask = top_of_book(snapshot)
         q, b = market.quote.decimals, market.base.decimals
         out.append(

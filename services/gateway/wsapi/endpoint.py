@@ -6,7 +6,8 @@ answers may come in another order than their requests, as on Binance: clients ma
 A frame that is not a request, an unknown method, a refused signature, a rate limit: each is an
 error answer and the connection stays open.
 
-Each request goes through, in order: REQUEST_WEIGHT (1 per request and client IP), the method's
+Each request goes through, in order: REQUEST_WEIGHT (the method's weight, Binance's, per client
+IP), the method's
 security (gateway.signed, gateway.keycache: the same key cache, permission and trusted-IP rules,
 recvWindow and signature checks as REST), for a method that places orders the ORDERS limits of
 the key it authenticated with (gateway.ratelimit: the one limiter REST and gRPC count in too),
@@ -183,7 +184,8 @@ class Connection:
         params = request.params
         places_orders = method is not None and method.places_orders
         wants_limits = _wants_rate_limits(params.get("returnRateLimits"))
-        refused = self.limiter.check(self.ip, params.get("apiKey"))
+        weight = method.weight(params) if method is not None else 1
+        refused = self.limiter.check(self.ip, params.get("apiKey"), weight)
         if refused is not None:
             code, msg, retry_after = refused
             error: JsonObject = {"code": code, "msg": msg, "data": _retry_data(retry_after)}

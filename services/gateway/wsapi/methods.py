@@ -8,7 +8,7 @@ as POST /api/v3/order does on REST.
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from exchange_core import listenkeys
 from exchange_core.clock import now_ms
@@ -19,10 +19,25 @@ from gateway.orders import OrderService
 from gateway.ratelimit import RateLimiter
 from gateway.replace import cancel_replace, test_order
 from gateway.routes.account import account_info, commission_rates
-from gateway.routes.market import candles, latest_trades, order_book
+from gateway.routes.market import (
+    aggregate_trades,
+    average_price,
+    candles,
+    latest_trades,
+    older_trades,
+    order_book,
+)
 from gateway.routes.public import exchange_info_body
+from gateway.routes.tickers import (
+    book_tickers,
+    last_prices,
+    tickers_24hr,
+    trading_day_tickers,
+    window_tickers,
+)
 from gateway.routes.userstream import owned_listen_key
 from gateway.validation import int_param, market_of
+from gateway.wsapi import weights
 from gateway.wsapi.userdata import UserDataSubscriptions
 
 NONE = "NONE"
@@ -66,9 +81,12 @@ Handler = Callable[[Call], Awaitable[object]]
 
 @dataclass(frozen=True, slots=True)
 class Method:
+    """`weight`: the request's REQUEST_WEIGHT from its parameters (Binance's; 1 by default)."""
+
     security: str
     handler: Handler
     places_orders: bool = False
+    weight: weights.Weigher = field(default=weights.fixed(1))
 
 
 async def _ping(call: Call) -> object:
@@ -93,6 +111,38 @@ async def _recent_trades(call: Call) -> object:
 
 async def _klines(call: Call) -> object:
     return await candles(call.ctx, call.params)
+
+
+async def _historical_trades(call: Call) -> object:
+    return await older_trades(call.ctx, call.params)
+
+
+async def _agg_trades(call: Call) -> object:
+    return await aggregate_trades(call.ctx, call.params)
+
+
+async def _avg_price(call: Call) -> object:
+    return await average_price(call.ctx, call.params)
+
+
+async def _ticker_24hr(call: Call) -> object:
+    return await tickers_24hr(call.ctx, call.params)
+
+
+async def _ticker(call: Call) -> object:
+    return await window_tickers(call.ctx, call.params)
+
+
+async def _trading_day(call: Call) -> object:
+    return await trading_day_tickers(call.ctx, call.params)
+
+
+async def _ticker_price(call: Call) -> object:
+    return await last_prices(call.ctx, call.params)
+
+
+async def _ticker_book(call: Call) -> object:
+    return await book_tickers(call.ctx, call.params)
 
 
 async def _place(call: Call) -> object:
@@ -209,10 +259,18 @@ METHODS: dict[str, Method] = {
     "ping": Method(NONE, _ping),
     "time": Method(NONE, _time),
     "exchangeInfo": Method(NONE, _exchange_info),
-    "depth": Method(NONE, _depth),
-    "trades.recent": Method(NONE, _recent_trades),
-    "klines": Method(NONE, _klines),
-    "uiKlines": Method(NONE, _klines),
+    "depth": Method(NONE, _depth, weight=weights.depth),
+    "trades.recent": Method(NONE, _recent_trades, weight=weights.fixed(25)),
+    "trades.historical": Method(NONE, _historical_trades, weight=weights.fixed(25)),
+    "trades.aggregate": Method(NONE, _agg_trades, weight=weights.fixed(4)),
+    "klines": Method(NONE, _klines, weight=weights.fixed(2)),
+    "uiKlines": Method(NONE, _klines, weight=weights.fixed(2)),
+    "avgPrice": Method(NONE, _avg_price, weight=weights.fixed(2)),
+    "ticker.24hr": Method(NONE, _ticker_24hr, weight=weights.ticker_24hr),
+    "ticker": Method(NONE, _ticker, weight=weights.per_symbol),
+    "ticker.tradingDay": Method(NONE, _trading_day, weight=weights.per_symbol),
+    "ticker.price": Method(NONE, _ticker_price, weight=weights.one_or_all),
+    "ticker.book": Method(NONE, _ticker_book, weight=weights.one_or_all),
     "session.status": Method(NONE, _session_status),
     "session.logon": Method(NONE, _session_logon),
     "session.logout": Method(NONE, _session_status),
