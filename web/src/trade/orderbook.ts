@@ -23,6 +23,10 @@ export const BOOK_LEVELS = 20;
 
 type Level = [string, string];
 
+function sameLevels(a: Level[], b: Level[]): boolean {
+  return a.length === b.length && a.every((level, i) => level[0] === b[i][0] && level[1] === b[i][1]);
+}
+
 interface LevelRow {
   button: HTMLButtonElement;
   price: HTMLSpanElement;
@@ -78,7 +82,7 @@ export function orderBook(
       class: "grouping",
       onchange: (e: Event) => {
         size = (e.target as HTMLSelectElement).value;
-        drawing.schedule();
+        draw(); // at once: the user's choice is shown without waiting for the feed
       },
     },
     ...sizes.map((s) => h("option", { value: s }, s)),
@@ -188,7 +192,10 @@ export function orderBook(
   const set = (depth: Depth) => {
     if (depth.lastUpdateId === lastUpdateId) return; // the same book again: nothing to draw
     lastUpdateId = depth.lastUpdateId;
-    book = { bids: depth.bids.slice(0, BOOK_LEVELS), asks: depth.asks.slice(0, BOOK_LEVELS) };
+    const next = { bids: depth.bids.slice(0, BOOK_LEVELS), asks: depth.asks.slice(0, BOOK_LEVELS) };
+    // A change deeper than the shown levels leaves them as they are: nothing to draw.
+    if (sameLevels(next.bids, book.bids) && sameLevels(next.asks, book.asks)) return;
+    book = next;
     drawing.schedule();
   };
 
