@@ -138,6 +138,7 @@ export function orderBook(
 
   let book: { bids: Level[]; asks: Level[] } = { bids: [], asks: [] };
   let lastUpdateId = -1;
+  let received = false; // whether any book came (the first is drawn even if empty: "No spread")
 
   const qd = market.qtyDecimals;
   const units = (qty: string) => toUnits(qty, qd);
@@ -194,8 +195,9 @@ export function orderBook(
     lastUpdateId = depth.lastUpdateId;
     const next = { bids: depth.bids.slice(0, BOOK_LEVELS), asks: depth.asks.slice(0, BOOK_LEVELS) };
     // A change deeper than the shown levels leaves them as they are: nothing to draw.
-    if (sameLevels(next.bids, book.bids) && sameLevels(next.asks, book.asks)) return;
+    if (received && sameLevels(next.bids, book.bids) && sameLevels(next.asks, book.asks)) return;
     book = next;
+    received = true;
     drawing.schedule();
   };
 
