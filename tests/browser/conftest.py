@@ -1,7 +1,8 @@
 """Browser tests: real headless Chromium (Debian's /usr/bin/chromium, `make browser`) driven by
-Playwright against the stack `make run` starts (`python -m launcher`, market maker included),
-serving the built web app (`make web`). Controls are found by role and accessible name; every
-page's console errors and uncaught exceptions are collected for the tests to assert on."""
+Playwright against the stack `make run` starts (`python -m launcher`, market maker and market
+simulation included), serving the built web app (`make web`). Controls are found by role and
+accessible name; every page's console errors and uncaught exceptions are collected for the tests
+to assert on."""
 
 import uuid
 from collections.abc import Iterator
@@ -53,13 +54,12 @@ class Watched:
 @pytest.fixture(scope="package")
 def exchange(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Launched]:
     """`make run`'s stack (with the built web app) for the browser tests (stopped after the last of
-    them), with the market maker's steady quotes but not the market simulation (MARKETSIM=false):
-    the tests read exact book rows and measure the page's budgets on a known flow; the simulation
-    has its own tests (tests/e2e/test_marketsim.py)."""
+    them), market simulation included: the page is tested and its budgets measured under the busy
+    feed a user of `make run` sees (the simulation's agents trading beside the market maker)."""
     index = REPO / "web" / "dist" / "index.html"
     assert index.is_file(), "the web app is not built: run `make web`"
     run_dir = tmp_path_factory.mktemp("web-run") / ".run"
-    with launch(run_dir, redis_url, ADMIN_TOKEN=ADMIN_TOKEN, MARKETSIM="false") as running:
+    with launch(run_dir, redis_url, ADMIN_TOKEN=ADMIN_TOKEN) as running:
         yield running
 
 

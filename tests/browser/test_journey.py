@@ -3,10 +3,11 @@ demo balances; a limit order shows in open orders and in the book, and is cancel
 order trades, and the trade shows in recent trades, the histories, the balances and the candle;
 log out and in again. No console error, no uncaught exception; screenshots in build/artifacts."""
 
+import itertools
 import re
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PHONE, Watched
 from tests.browser.pages import best_level, log_in, new_email, row, shown, sign_up, unnamed_controls
@@ -16,6 +17,18 @@ PRICE_DECIMALS = 2
 QTY_DECIMALS = 5
 LIMIT_QTY = "0.00100"
 TAKER_QTY = "0.00050"
+
+
+def bid_between_levels(page: Page) -> Decimal:
+    """A price between two bids of the book a few levels from the best, at no bid's price: an
+    order there is shown among the book's levels (the market simulation keeps hundreds of them)
+    and is out of reach of the market's usual sells."""
+    bids = page.request.get(f"/api/v3/depth?symbol={SYMBOL}&limit=20").json()["bids"]
+    prices = [Decimal(p) for p, _ in bids]
+    for upper, lower in itertools.pairwise(prices[3:]):
+        if upper - lower >= Decimal("0.02"):
+            return upper - Decimal("0.01")
+    raise AssertionError(f"no gap between the bids {prices}")
 
 
 def test_sign_up_trade_and_log_in_again(web: Watched) -> None:
@@ -36,15 +49,15 @@ def test_sign_up_trade_and_log_in_again(web: Watched) -> None:
 
     # A click on a book level puts its price in the form (the price the level had when clicked:
     # the market maker may move the book at any moment).
-    bid, _ = best_level(page, "Bid")
+    best_level(page, "Bid")  # the book is filled
     best = page.get_by_role("group", name="Bids").get_by_role("button").first
     best.hover()
     clicked = best.evaluate("b => { const price = b.dataset.price; b.click(); return price }")
     price_box = page.get_by_role("textbox", name="Price (USDT)", exact=True)
     expect(price_box).to_have_value(clicked)
 
-    # A limit buy 2% under the best bid rests: open orders and the book show it.
-    limit_price = (Decimal(bid) * Decimal("0.98")).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    # A limit buy a few levels under the best bid rests: open orders and the book show it.
+    limit_price = bid_between_levels(page)
     price_box.fill(str(limit_price))
     page.get_by_label("Amount (BTC)").fill(LIMIT_QTY)
     page.get_by_role("button", name="Buy BTC").click()

@@ -4,6 +4,7 @@ import type { Page } from "../app";
 import { get } from "../api";
 import { changePercent, fmt, toUnits } from "../decimal";
 import { h } from "../dom";
+import { perFrame, setClass, setText } from "../frame";
 import type { Market } from "../markets";
 import { chartPanel } from "../trade/chart";
 import { depthChart } from "../trade/depth";
@@ -37,23 +38,33 @@ function tickerBar(app: Parameters<Page>[0], market: Market): { el: HTMLElement;
     h("dl", {}, item("Last price", last), item("24h change", change), item("24h high", high), item("24h low", low), item(`24h volume (${market.base})`, volume)),
   );
   const p = (s: string) => fmt(s, market.priceDecimals);
+  type Summary = { c: string; o: string; h: string; l: string; v: string };
+  // The latest summary is kept as it arrives and shown once per animation frame.
+  let latest: Summary | null = null;
   let previous = "";
-  const show = (t: { c: string; o: string; h: string; l: string; v: string }) => {
+  const drawing = perFrame(() => {
+    const t = latest;
+    if (!t) return;
     // The last price in green when it rose, red when it fell, as it was when unchanged.
     if (previous) {
       const now = toUnits(t.c, market.priceDecimals);
       const before = toUnits(previous, market.priceDecimals);
-      if (now !== before) last.className = `num ${now > before ? "up" : "down"}`;
+      if (now !== before) setClass(last, `num ${now > before ? "up" : "down"}`);
     }
     previous = t.c;
-    last.textContent = p(t.c);
+    setText(last, p(t.c));
     const pct = changePercent(t.c, t.o);
-    change.textContent = `${pct}%`;
-    change.className = `num ${pct.startsWith("-") ? "down" : "up"}`;
-    high.textContent = p(t.h);
-    low.textContent = p(t.l);
-    volume.textContent = fmt(t.v, market.qtyDecimals);
-    document.title = `${p(t.c)} ${market.base}/${market.quote} · Exchange`;
+    setText(change, `${pct}%`);
+    setClass(change, `num ${pct.startsWith("-") ? "down" : "up"}`);
+    setText(high, p(t.h));
+    setText(low, p(t.l));
+    setText(volume, fmt(t.v, market.qtyDecimals));
+    const title = `${p(t.c)} ${market.base}/${market.quote} · Exchange`;
+    if (document.title !== title) document.title = title;
+  });
+  const show = (t: Summary) => {
+    latest = t;
+    drawing.schedule();
   };
   let alive = true;
   const load = async () => {
@@ -67,6 +78,7 @@ function tickerBar(app: Parameters<Page>[0], market: Market): { el: HTMLElement;
     el,
     close: () => {
       alive = false;
+      drawing.cancel();
       unsubscribe();
       stopResync();
     },

@@ -1,4 +1,7 @@
-/** The candlestick chart (lightweight-charts): REST klines, then the kline stream, per interval. */
+/**
+ * The candlestick chart (lightweight-charts): REST klines, then the kline stream, per interval;
+ * stream updates are applied at most once per animation frame.
+ */
 
 import {
   CandlestickSeries,
@@ -17,6 +20,7 @@ import { get } from "../api";
 import { minuteTime, tickLabel } from "../clock";
 import { approx, fmt, group } from "../decimal";
 import { h } from "../dom";
+import { perFrame } from "../frame";
 import type { Market } from "../markets";
 import type { Kline } from "../types";
 import { themeColor } from "../theme";
@@ -184,6 +188,14 @@ export function chartPanel(
     drawAverages(false);
     if (!hovered || hovered.t === k.t) showLegend(k);
   };
+  // Kline updates arriving between two animation frames are applied together in the next one
+  // (the latest of each candle, oldest candle first).
+  const queued = new Map<number, Candle>();
+  const applying = perFrame(() => {
+    const list = [...queued.values()].sort((a, b) => a.t - b.t);
+    queued.clear();
+    for (const k of list) apply(k);
+  });
   chart.subscribeCrosshairMove((param) => {
     hovered = param.time === undefined ? undefined : byTime.get((param.time as number) * 1000);
     const shown = hovered ?? byTime.get(lastTime);
@@ -212,13 +224,16 @@ export function chartPanel(
     interval = next;
     buttons.forEach((b) => b.setAttribute("aria-pressed", String(b.textContent === next)));
     unsubscribe();
+    queued.clear();
     const pending: Candle[] = [];
     let loaded = false;
     unsubscribe = app.feed.subscribe(`${market.symbol.toLowerCase()}@kline_${next}`, (data) => {
       const k = (data as { k: Candle & { i: string } }).k;
       if (k.i !== interval) return;
-      if (loaded) apply(k);
-      else pending.push(k);
+      if (loaded) {
+        queued.set(k.t, k);
+        applying.schedule();
+      } else pending.push(k);
     });
     const ok = await load();
     loaded = true;
@@ -233,6 +248,7 @@ export function chartPanel(
     el,
     close: () => {
       loadId++;
+      applying.cancel();
       health.close();
       unsubscribe();
       stopResync();

@@ -1,13 +1,17 @@
 /**
  * The order book: asks above, bids below, each level with a bar for the cumulative amount; a click
  * on a level puts its price into the order form. Partial-depth snapshots (`@depth20@100ms`) keep
- * it current, drawn at most once per animation frame; REST `/depth` fills it at start and resync.
+ * it current, drawn at most once per animation frame (an unchanged snapshot is not drawn again);
+ * REST `/depth` fills it at start and resync. The rows are made once and reused: a drawing writes
+ * only the texts and bars that changed. The side's rows that do not fit the panel whole are hidden
+ * (measured when the panel is resized, never while drawing), so the book ends on whole rows.
  */
 
 import type { App } from "../app";
 import { get } from "../api";
 import { fmt, fromUnits, group, toUnits } from "../decimal";
 import { h } from "../dom";
+import { perFrame, setClass, setText } from "../frame";
 import type { Market } from "../markets";
 import type { Depth } from "../types";
 import { skeleton } from "../userdata";
@@ -17,11 +21,11 @@ import { panelHealth } from "./health";
 
 export const BOOK_LEVELS = 20;
 
-function setText(el: HTMLElement, text: string): void {
-  if (el.textContent !== text) el.textContent = text;
-}
-
 type Level = [string, string];
+
+function sameLevels(a: Level[], b: Level[]): boolean {
+  return a.length === b.length && a.every((level, i) => level[0] === b[i][0] && level[1] === b[i][1]);
+}
 
 interface LevelRow {
   button: HTMLButtonElement;
@@ -78,11 +82,13 @@ export function orderBook(
       class: "grouping",
       onchange: (e: Event) => {
         size = (e.target as HTMLSelectElement).value;
-        draw();
+        draw(); // at once: the user's choice is shown without waiting for the feed
       },
     },
     ...sizes.map((s) => h("option", { value: s }, s)),
   );
+  const asksBox = h("div", { class: "asks", role: "group", "aria-label": "Asks" }, ...[...asks].reverse().map((r) => r.button));
+  const bidsBox = h("div", { class: "bids", role: "group", "aria-label": "Bids" }, ...bids.map((r) => r.button));
   const el = h(
     "section",
     { class: "card book", "aria-labelledby": "book-h" },
@@ -94,13 +100,14 @@ export function orderBook(
       h("span", { class: "num" }, `Amount (${market.base})`),
       h("span", { class: "num" }, "Total"),
     ),
-    h("div", { class: "asks", role: "group", "aria-label": "Asks" }, ...[...asks].reverse().map((r) => r.button)),
+    asksBox,
     spread,
-    h("div", { class: "bids", role: "group", "aria-label": "Bids" }, ...bids.map((r) => r.button)),
+    bidsBox,
   );
 
   // Up and Down move the focus between the shown levels, top to bottom as they appear.
-  const ordered = () => [...[...asks].reverse(), ...bids].map((r) => r.button).filter((b) => !b.classList.contains("empty"));
+  const shown = (b: HTMLButtonElement) => !b.classList.contains("empty") && !b.classList.contains("cut");
+  const ordered = () => [...[...asks].reverse(), ...bids].map((r) => r.button).filter(shown);
   el.addEventListener("keydown", (event: KeyboardEvent) => {
     const step = event.key === "ArrowDown" ? 1 : event.key === "ArrowUp" ? -1 : 0;
     const list = ordered();
@@ -110,12 +117,28 @@ export function orderBook(
     list[Math.max(0, Math.min(list.length - 1, at + step))].focus();
   });
   const rove = () => {
-    const entry = bids.find((r) => !r.button.classList.contains("empty")) ?? asks.find((r) => !r.button.classList.contains("empty"));
+    const entry = bids.find((r) => shown(r.button)) ?? asks.find((r) => shown(r.button));
     for (const r of [...asks, ...bids]) r.button.tabIndex = r === entry ? 0 : -1;
   };
 
+  // Whole rows only: a side shows the rows that fit its box entirely (best first); the rest are
+  // hidden, keeping their place. Measured after layout (ResizeObserver), when the box changes.
+  const fit = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const rows = entry.target === asksBox ? asks : bids;
+      const pitch = Math.abs(rows[1].button.offsetTop - rows[0].button.offsetTop);
+      if (!pitch) continue; // not laid out (hidden)
+      const fits = Math.floor((entry.contentRect.height + 0.5) / pitch);
+      rows.forEach((r, i) => r.button.classList.toggle("cut", i >= fits));
+    }
+    if (!el.contains(document.activeElement)) rove();
+  });
+  fit.observe(asksBox);
+  fit.observe(bidsBox);
+
   let book: { bids: Level[]; asks: Level[] } = { bids: [], asks: [] };
-  let frame = 0;
+  let lastUpdateId = -1;
+  let received = false; // whether any book came (the first is drawn even if empty: "No spread")
 
   const qd = market.qtyDecimals;
   const units = (qty: string) => toUnits(qty, qd);
@@ -144,7 +167,6 @@ export function orderBook(
   const levelListeners = new Set<(bids: DepthLevel[], asks: DepthLevel[]) => void>();
 
   const draw = () => {
-    frame = 0;
     const sum = (levels: Level[]) => levels.reduce((acc, l) => acc + units(l[1]), 0n);
     const bidLevels = groupLevels(book.bids, size, "bid", market.priceDecimals, qd);
     const askLevels = groupLevels(book.asks, size, "ask", market.priceDecimals, qd);
@@ -162,14 +184,21 @@ export function orderBook(
       const gap = toUnits(ask, pd) - toUnits(bid, pd);
       const mid2 = toUnits(ask, pd) + toUnits(bid, pd); // twice the mid price
       const pct = mid2 > 0n ? fromUnits((gap * 2n * 100_000n) / mid2, 3) : "0.000"; // gap / mid, in %
-      spreadText.textContent = `Spread ${group(fromUnits(gap, pd))} (${pct}%)`;
+      setText(spreadText, `Spread ${group(fromUnits(gap, pd))} (${pct}%)`);
     } else {
-      spreadText.textContent = "No spread: one side is empty";
+      setText(spreadText, "No spread: one side is empty");
     }
   };
-  const set = (depth: { bids: Level[]; asks: Level[] }) => {
-    book = { bids: depth.bids.slice(0, BOOK_LEVELS), asks: depth.asks.slice(0, BOOK_LEVELS) };
-    if (!frame) frame = requestAnimationFrame(draw);
+  const drawing = perFrame(draw);
+  const set = (depth: Depth) => {
+    if (depth.lastUpdateId === lastUpdateId) return; // the same book again: nothing to draw
+    lastUpdateId = depth.lastUpdateId;
+    const next = { bids: depth.bids.slice(0, BOOK_LEVELS), asks: depth.asks.slice(0, BOOK_LEVELS) };
+    // A change deeper than the shown levels leaves them as they are: nothing to draw.
+    if (received && sameLevels(next.bids, book.bids) && sameLevels(next.asks, book.asks)) return;
+    book = next;
+    received = true;
+    drawing.schedule();
   };
 
   let alive = true;
@@ -179,16 +208,21 @@ export function orderBook(
     if (alive && depth) set(depth);
     return depth !== null;
   };
+  // The last price and its direction: kept as the ticker arrives, shown once per frame.
   let last = "";
+  let direction = "";
+  const lastDrawing = perFrame(() => {
+    const arrow = direction === "down" ? " ↓" : direction === "up" ? " ↑" : "";
+    setClass(lastPrice, direction ? `last num ${direction}` : "last num");
+    setText(lastPrice, fmt(last, market.priceDecimals) + arrow);
+  });
   const stopLast = app.feed.subscribe(`${market.symbol.toLowerCase()}@miniTicker`, (data) => {
     const c = (data as { c: string }).c;
     if (c === last) return;
     const pd = market.priceDecimals;
-    const direction = last === "" ? "" : toUnits(c, pd) > toUnits(last, pd) ? "up" : toUnits(c, pd) < toUnits(last, pd) ? "down" : "";
-    if (direction) lastPrice.className = `last num ${direction}`;
-    const arrow = lastPrice.classList.contains("down") ? " ↓" : lastPrice.classList.contains("up") ? " ↑" : "";
-    lastPrice.textContent = fmt(c, pd) + arrow;
+    if (last !== "") direction = toUnits(c, pd) > toUnits(last, pd) ? "up" : "down";
     last = c;
+    lastDrawing.schedule();
   });
   const unsubscribe = app.feed.subscribe(`${market.symbol.toLowerCase()}@depth${BOOK_LEVELS}@100ms`, (data) =>
     set(data as Depth),
@@ -203,7 +237,9 @@ export function orderBook(
     close: () => {
       alive = false;
       health.close();
-      cancelAnimationFrame(frame);
+      fit.disconnect();
+      drawing.cancel();
+      lastDrawing.cancel();
       stopLast();
       unsubscribe();
       stopResync();
