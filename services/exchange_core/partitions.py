@@ -26,6 +26,18 @@ from exchange_core.streamids import entry_before, stream_id
 
 log = logging.getLogger("exchange_core.partitions")
 
+# The entries of a stream up to and including `position` (ARGV[1]), as XGROUP SETID's ENTRIESREAD
+# wants them: counted in one step, so that an entry appended meanwhile cannot leave the group's
+# lag one short of zero forever.
+_ENTRIES_READ = """
+local after = #redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+for i = 1, #info, 2 do
+  if info[i] == 'entries-added' then return info[i + 1] - after end
+end
+return redis.error_reply('XINFO STREAM without entries-added')
+"""
+
 
 class PartitionSettings(LeaseSettings):
     """WORKERS, WORKER_INDEX, CLAIM_AFTER_MS of a worker sharing the markets."""
@@ -101,8 +113,7 @@ class StreamPartitions:
         pending = [cast(bytes, p["message_id"]) for p in waiting]
         if pending:
             position = entry_before(min(pending, key=stream_id))
-        added = int((await self.redis.xinfo_stream(stream))["entries-added"])
-        read = added - len(await redisio.xrange(self.redis, stream, position, 2**31))
+        read = int(await self.redis.eval(_ENTRIES_READ, 1, stream, position))
         commands: list[Command] = [("XGROUP", "SETID", stream, self.group, position, "ENTRIESREAD", read)]
         if pending:
             commands.append(("XACK", stream, self.group, *pending))
