@@ -1,34 +1,18 @@
 """Reading the command journal (cmd:{SYMBOL}) and the engine's snapshot and event positions."""
 
 from dataclasses import dataclass
-from typing import NamedTuple, cast
+from typing import cast
 
 from redis.asyncio import Redis
 
 from exchange_core import redisio, tracing
-from exchange_core.protocol import command_from_proto, decode_events
-from exchange_core.streamids import entry_ms
-from exchange_proto import commands_pb2
-from matching import Command
-
-
-class JournalCommand(NamedTuple):
-    """One decoded journal entry: the command, where to answer, and (read only while tracing is
-    on) its trace context."""
-
-    entry_id: bytes
-    command: Command
-    reply_to: str
-    correlation_id: str
-    trace_context: dict[str, str] | None = None
+from exchange_core.commandwire import JournalCommand, decode_command
+from exchange_core.protocol import decode_events
 
 
 def decode_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> JournalCommand:
-    msg = commands_pb2.Command.FromString(fields[b"c"])
-    command = command_from_proto(msg, entry_ms(entry_id))
-    if tracing.ENABLED and msg.trace_context:
-        return JournalCommand(entry_id, command, msg.reply_to, msg.correlation_id, dict(msg.trace_context))
-    return JournalCommand(entry_id, command, msg.reply_to, msg.correlation_id)
+    """The command of one journal entry (its trace context only while tracing is on)."""
+    return decode_command(entry_id, fields[b"c"], tracing.ENABLED)
 
 
 @dataclass(frozen=True, slots=True)
