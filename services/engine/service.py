@@ -27,7 +27,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from engine.journal import decode_entry, last_written_seq, load_snapshot, read_after
+from engine.journal import ReadAhead, last_written_seq, load_snapshot, read_after
 from engine.outputs import batch_outputs
 from engine.settings import EngineSettings
 from engine.snapshots import Landed, SnapshotWriter
@@ -97,19 +97,30 @@ class EngineService:
         self.written_seq = await last_written_seq(self.redis, self.evt_key)
         await redisio.ensure_group(self.redis, self.cmd_key, self.settings.group, self.last_id)
         replayed, looked_twice = 0, False
-        while True:
-            entries = await redisio.xrange(self.redis, self.cmd_key, self.last_id, REPLAY_CHUNK)
-            if entries:
-                await self.process(entries, ack=False)
-                replayed += len(entries)
-                looked_twice = False
-                continue
-            # At the journal's end (gateways may be appending): how many entries it ever had.
-            info = await self.redis.xinfo_stream(self.cmd_key)
-            if info["last-generated-id"] in (self.last_id, b"0-0") or looked_twice:
-                self.entries_read = int(info["entries-added"])
-                break
-            looked_twice = True
+        ahead = ReadAhead()
+        try:
+            while True:
+                if ahead.pending():
+                    entries = await ahead.take()
+                else:
+                    entries = await redisio.xrange(self.redis, self.cmd_key, self.last_id, REPLAY_CHUNK)
+                if entries:
+                    if len(entries) >= REPLAY_CHUNK:
+                        await ahead.start(
+                            redisio.xrange(self.redis, self.cmd_key, entries[-1][0], REPLAY_CHUNK)
+                        )
+                    await self.process(entries, ack=False)
+                    replayed += len(entries)
+                    looked_twice = False
+                    continue
+                # At the journal's end (gateways may be appending): how many entries it ever had.
+                info = await self.redis.xinfo_stream(self.cmd_key)
+                if info["last-generated-id"] in (self.last_id, b"0-0") or looked_twice:
+                    self.entries_read = int(info["entries-added"])
+                    break
+                looked_twice = True
+        finally:
+            ahead.cancel()
         await self._reset_group()
         self.recovered = True
         log.info(
@@ -219,8 +230,7 @@ class EngineService:
             entries = [e for e in entries if stream_id(e[0]) <= upto]
             if not entries:
                 break
-            for entry_id, fields in entries:
-                self.engine.apply(decode_entry(entry_id, fields).command)
+            self.engine.apply_journal(decode_commands(entries, False)[1], 0)
             self.last_id = entries[-1][0]
             applied += len(entries)
         return applied
@@ -230,22 +240,34 @@ class EngineService:
         anybody, so a paused former holder that reads again cannot hide entries from its
         successor) and process it batch by batch, until `stop` or the lease is lost (a renewal
         or a write refused). A pause past the TTL alone is no loss: if nobody took the lease
-        meanwhile, the next renewal or write holds it again with the same token."""
+        meanwhile, the next renewal or write holds it again with the same token. While the
+        journal is backlogged (a full batch read), the next batch's read is sent before this
+        batch is processed, so that Redis serves it meanwhile; writes stay one batch at a time."""
         lost = self.lease.lost
-        while not stop.is_set():
-            if lost.is_set():
-                raise Fenced(f"{self.symbol}: the engine lease was lost")
-            entries = await read_after(
-                self.redis, self.cmd_key, self.last_id, self.settings.batch_size, self.settings.block_ms
-            )
-            if entries:
-                await self.process(entries, ack=True)
-            self._snapshot_landed(self.snapshots.poll())
-            if self.commands_since_snapshot and (
-                self.commands_since_snapshot >= self.settings.snapshot_every_commands
-                or time.monotonic() >= self.snapshot_due
-            ):
-                await self.snapshot()
+        batch = self.settings.batch_size
+        ahead = ReadAhead()
+        try:
+            while not stop.is_set():
+                if lost.is_set():
+                    raise Fenced(f"{self.symbol}: the engine lease was lost")
+                if ahead.pending():
+                    entries = await ahead.take()
+                else:
+                    entries = await read_after(
+                        self.redis, self.cmd_key, self.last_id, batch, self.settings.block_ms
+                    )
+                if entries:
+                    if len(entries) >= batch:
+                        await ahead.start(read_after(self.redis, self.cmd_key, entries[-1][0], batch))
+                    await self.process(entries, ack=True)
+                self._snapshot_landed(self.snapshots.poll())
+                if self.commands_since_snapshot and (
+                    self.commands_since_snapshot >= self.settings.snapshot_every_commands
+                    or time.monotonic() >= self.snapshot_due
+                ):
+                    await self.snapshot()
+        finally:
+            ahead.cancel()
         self._snapshot_landed(self.snapshots.poll(block=True))
         if self.commands_since_snapshot:
             self._snapshot_landed(await self.snapshots.write_inline(self.engine, self.last_id))
