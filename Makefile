@@ -6,7 +6,10 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PROTO_OUT := services/exchange_proto
 PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
-CORE_SRC := $(wildcard services/matching/*.py) services/exchange_core/wire.py
+# The compiled set (paths under services/): the matching core and the engine's hot pure code.
+CORE_MODULES := matching exchange_core/wire.py exchange_core/commandwire.py engine/outputs.py
+CORE_SRC := $(wildcard services/matching/*.py) $(addprefix services/,$(filter %.py,$(CORE_MODULES)))
+CORE_SO := services/matching/*.so services/exchange_core/*.so services/engine/*.so services/*__mypyc*.so
 CORE_BUILT := services/matching/.compiled
 
 .PHONY: help install lock protos core core-clean lint fmt check check-unit check-property-1 check-property-2 test bench \
@@ -54,22 +57,22 @@ $(PROTO_OUT)/.generated: $(PROTO_SRC) $(INSTALLED)
 
 protos: $(PROTO_OUT)/.generated
 
-# The matching core (and the event encoder) is pure Python; mypyc compiles the same source for speed.
+# The matching core (and the engine's codecs) is pure Python; mypyc compiles the same source for speed.
 # MATCHING_INTERPRETED=1 skips compilation (and `make core-clean` removes the build).
 $(CORE_BUILT): $(CORE_SRC) $(INSTALLED) $(PROTO_OUT)/.generated
 	mkdir -p build
-	rm -f services/matching/*.so services/exchange_core/*.so services/*__mypyc*.so
+	rm -f $(CORE_SO)
 	if [ -z "$$MATCHING_INTERPRETED" ]; then \
-		cd services && ../$(VENV)/bin/mypyc matching exchange_core/wire.py > ../build/mypyc.log 2>&1 \
+		cd services && ../$(VENV)/bin/mypyc $(CORE_MODULES) > ../build/mypyc.log 2>&1 \
 		|| { cat ../build/mypyc.log; exit 1; }; \
-		touch matching/*.so exchange_core/*.so; \
+		touch matching/*.so exchange_core/*.so engine/*.so; \
 	fi
 	touch $@
 
 core: $(CORE_BUILT)
 
 core-clean:
-	rm -f services/matching/*.so services/exchange_core/*.so services/*__mypyc*.so $(CORE_BUILT)
+	rm -f $(CORE_SO) $(CORE_BUILT)
 
 lint: $(INSTALLED) protos
 	$(VENV)/bin/ruff check services tests bench load

@@ -1,34 +1,20 @@
 """Reading the command journal (cmd:{SYMBOL}) and the engine's snapshot and event positions."""
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import NamedTuple, cast
+from typing import cast
 
 from redis.asyncio import Redis
 
 from exchange_core import redisio, tracing
-from exchange_core.protocol import command_from_proto, decode_events
-from exchange_core.streamids import entry_ms
-from exchange_proto import commands_pb2
-from matching import Command
-
-
-class JournalCommand(NamedTuple):
-    """One decoded journal entry: the command, where to answer, and (read only while tracing is
-    on) its trace context."""
-
-    entry_id: bytes
-    command: Command
-    reply_to: str
-    correlation_id: str
-    trace_context: dict[str, str] | None = None
+from exchange_core.commandwire import JournalCommand, decode_command
+from exchange_core.protocol import decode_events
 
 
 def decode_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> JournalCommand:
-    msg = commands_pb2.Command.FromString(fields[b"c"])
-    command = command_from_proto(msg, entry_ms(entry_id))
-    if tracing.ENABLED and msg.trace_context:
-        return JournalCommand(entry_id, command, msg.reply_to, msg.correlation_id, dict(msg.trace_context))
-    return JournalCommand(entry_id, command, msg.reply_to, msg.correlation_id)
+    """The command of one journal entry (its trace context only while tracing is on)."""
+    return decode_command(entry_id, fields[b"c"], tracing.ENABLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +31,41 @@ async def load_snapshot(redis: Redis, key: str) -> Snapshot | None:
     return Snapshot(raw[b"state"], raw[b"command_id"], int(raw[b"seq"]))
 
 
-async def read_after(redis: Redis, key: str, after: bytes, count: int, block_ms: int) -> list[redisio.Entry]:
-    """Up to `count` entries of `key` after `after`, waiting up to `block_ms` for one (XREAD)."""
+async def read_after(
+    redis: Redis, key: str, after: bytes, count: int, block_ms: int | None = None
+) -> list[redisio.Entry]:
+    """Up to `count` entries of `key` after `after`, waiting up to `block_ms` for one (XREAD;
+    without `block_ms`, none: what is there now)."""
     result = await redis.xread({key: after}, count=count, block=block_ms)
     return cast(list[tuple[bytes, list[redisio.Entry]]], result)[0][1] if result else []
+
+
+class ReadAhead:
+    """The journal's next batch, asked for before the current one is processed: while the
+    engine works on a batch, Redis reads the next one. Used only after a full batch (the journal
+    is backlogged), so a read ahead never waits for new entries."""
+
+    def __init__(self) -> None:
+        self._next: asyncio.Task[list[redisio.Entry]] | None = None
+
+    def pending(self) -> bool:
+        return self._next is not None
+
+    async def start(self, read: Awaitable[list[redisio.Entry]]) -> None:
+        """Send `read` now (it runs until it waits for Redis's answer)."""
+        self._next = asyncio.ensure_future(read)
+        await asyncio.sleep(0)
+
+    async def take(self) -> list[redisio.Entry]:
+        """The batch read ahead (call only when `pending()`)."""
+        assert self._next is not None
+        ahead, self._next = self._next, None
+        return await ahead
+
+    def cancel(self) -> None:
+        if self._next is not None:
+            self._next.cancel()
+            self._next = None
 
 
 async def last_written_seq(redis: Redis, events_key: str) -> int:

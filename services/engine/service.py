@@ -27,25 +27,20 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from engine.journal import (
-    JournalCommand,
-    decode_entry,
-    last_written_seq,
-    load_snapshot,
-    read_after,
-)
+from engine.journal import ReadAhead, last_written_seq, load_snapshot, read_after
+from engine.outputs import batch_outputs
 from engine.settings import EngineSettings
 from engine.snapshots import Landed, SnapshotWriter
 from engine.telemetry import CommandSpans, EngineMetrics
 from exchange_core import redisio, store, tracing
+from exchange_core.commandwire import decode_commands
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced, Lease
 from exchange_core.lease_telemetry import LeaseCollector
 from exchange_core.protocol import decode_events
 from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
-from exchange_core.wire import encode_batch, encode_command_ref, encode_event, encode_market_data
-from matching import BookDelta, Event, MarketSpec, MatchingEngine, Trade
+from matching import MarketSpec, MatchingEngine
 
 log = logging.getLogger("engine")
 
@@ -102,19 +97,30 @@ class EngineService:
         self.written_seq = await last_written_seq(self.redis, self.evt_key)
         await redisio.ensure_group(self.redis, self.cmd_key, self.settings.group, self.last_id)
         replayed, looked_twice = 0, False
-        while True:
-            entries = await redisio.xrange(self.redis, self.cmd_key, self.last_id, REPLAY_CHUNK)
-            if entries:
-                await self.process(entries, ack=False)
-                replayed += len(entries)
-                looked_twice = False
-                continue
-            # At the journal's end (gateways may be appending): how many entries it ever had.
-            info = await self.redis.xinfo_stream(self.cmd_key)
-            if info["last-generated-id"] in (self.last_id, b"0-0") or looked_twice:
-                self.entries_read = int(info["entries-added"])
-                break
-            looked_twice = True
+        ahead = ReadAhead()
+        try:
+            while True:
+                if ahead.pending():
+                    entries = await ahead.take()
+                else:
+                    entries = await redisio.xrange(self.redis, self.cmd_key, self.last_id, REPLAY_CHUNK)
+                if entries:
+                    if len(entries) >= REPLAY_CHUNK:
+                        await ahead.start(
+                            redisio.xrange(self.redis, self.cmd_key, entries[-1][0], REPLAY_CHUNK)
+                        )
+                    await self.process(entries, ack=False)
+                    replayed += len(entries)
+                    looked_twice = False
+                    continue
+                # At the journal's end (gateways may be appending): how many entries it ever had.
+                info = await self.redis.xinfo_stream(self.cmd_key)
+                if info["last-generated-id"] in (self.last_id, b"0-0") or looked_twice:
+                    self.entries_read = int(info["entries-added"])
+                    break
+                looked_twice = True
+        finally:
+            ahead.cancel()
         await self._reset_group()
         self.recovered = True
         log.info(
@@ -224,8 +230,7 @@ class EngineService:
             entries = [e for e in entries if stream_id(e[0]) <= upto]
             if not entries:
                 break
-            for entry_id, fields in entries:
-                self.engine.apply(decode_entry(entry_id, fields).command)
+            self.engine.apply_journal(decode_commands(entries, False)[1], 0)
             self.last_id = entries[-1][0]
             applied += len(entries)
         return applied
@@ -235,22 +240,34 @@ class EngineService:
         anybody, so a paused former holder that reads again cannot hide entries from its
         successor) and process it batch by batch, until `stop` or the lease is lost (a renewal
         or a write refused). A pause past the TTL alone is no loss: if nobody took the lease
-        meanwhile, the next renewal or write holds it again with the same token."""
+        meanwhile, the next renewal or write holds it again with the same token. While the
+        journal is backlogged (a full batch read), the next batch's read is sent before this
+        batch is processed, so that Redis serves it meanwhile; writes stay one batch at a time."""
         lost = self.lease.lost
-        while not stop.is_set():
-            if lost.is_set():
-                raise Fenced(f"{self.symbol}: the engine lease was lost")
-            entries = await read_after(
-                self.redis, self.cmd_key, self.last_id, self.settings.batch_size, self.settings.block_ms
-            )
-            if entries:
-                await self.process(entries, ack=True)
-            self._snapshot_landed(self.snapshots.poll())
-            if self.commands_since_snapshot and (
-                self.commands_since_snapshot >= self.settings.snapshot_every_commands
-                or time.monotonic() >= self.snapshot_due
-            ):
-                await self.snapshot()
+        batch = self.settings.batch_size
+        ahead = ReadAhead()
+        try:
+            while not stop.is_set():
+                if lost.is_set():
+                    raise Fenced(f"{self.symbol}: the engine lease was lost")
+                if ahead.pending():
+                    entries = await ahead.take()
+                else:
+                    entries = await read_after(
+                        self.redis, self.cmd_key, self.last_id, batch, self.settings.block_ms
+                    )
+                if entries:
+                    if len(entries) >= batch:
+                        await ahead.start(read_after(self.redis, self.cmd_key, entries[-1][0], batch))
+                    await self.process(entries, ack=True)
+                self._snapshot_landed(self.snapshots.poll())
+                if self.commands_since_snapshot and (
+                    self.commands_since_snapshot >= self.settings.snapshot_every_commands
+                    or time.monotonic() >= self.snapshot_due
+                ):
+                    await self.snapshot()
+        finally:
+            ahead.cancel()
         self._snapshot_landed(self.snapshots.poll(block=True))
         if self.commands_since_snapshot:
             self._snapshot_landed(await self.snapshots.write_inline(self.engine, self.last_id))
@@ -259,84 +276,45 @@ class EngineService:
     async def process(self, entries: list[redisio.Entry], ack: bool) -> None:
         """Apply a batch of journal entries and write everything it caused in one transaction."""
         started = time.perf_counter()
-        decoded = [decode_entry(entry_id, fields) for entry_id, fields in entries]
-        fresh: list[Event] = []
-        answers: list[tuple[JournalCommand, list[Event]]] = []
-        applied = self.engine.apply_journal([jc.command for jc in decoded], self.written_seq)
-        for jc, events in zip(decoded, applied, strict=True):
-            if events:
-                fresh.extend(events)
-                if jc.reply_to:
-                    answers.append((jc, events))
-        self.last_id = decoded[-1].entry_id
-        spans = traced = None
+        journal, commands = decode_commands(entries, tracing.ENABLED)
+        applied = self.engine.apply_journal(commands, self.written_seq)
+        self.last_id = journal[-1].entry_id
+        spans = None
         if tracing.ENABLED:
-            spans = CommandSpans(self.symbol, answers, started_ns(started), len(decoded))
-            traced = spans.carriers
-        commands: list[Command] = []
-        if fresh:
-            encoded = [encode_event(e) for e in fresh]
-            refs = [
-                encode_command_ref(
-                    jc.entry_id.decode(),
-                    jc.reply_to,
-                    jc.correlation_id,
-                    events[0].seq,
-                    events[-1].seq,
-                    traced.get(jc.entry_id) if traced else None,
-                )
-                for jc, events in answers
+            answers = [
+                (jc, events) for jc, events in zip(journal, applied, strict=True) if events and jc.reply_to
             ]
-            batch = encode_batch(self.symbol, encoded, self.last_id.decode(), refs)
-            commands.append(("XADD", self.evt_key, "*", "e", batch))
-            md, trades = self._market_data(fresh, encoded)
-            commands.append((self.publish, self.md_channel, md))
-            self.trades += trades
+            spans = CommandSpans(self.symbol, answers, started_ns(started), len(journal))
+        outputs = batch_outputs(
+            self.symbol, journal, applied, self.last_id.decode(), spans.carriers if spans else None
+        )
+        writes: list[Command] = []
+        if outputs is not None:
+            writes.append(("XADD", self.evt_key, "*", "e", outputs.events_entry))
+            writes.append((self.publish, self.md_channel, outputs.market_data))
             # With every md message, even when no level changed, so that REST depth's
             # lastUpdateId always chains with the diffs clients get.
-            commands.append(("SET", self.depth_key, self._depth_json(fresh[-1].seq)))
-        self.entries_read += len(decoded)
+            writes.append(("SET", self.depth_key, self._depth_json(outputs.last_seq)))
+        self.entries_read += len(journal)
         if ack:
-            commands.append(self._position())
-        if commands:
-            await self.lease.write(self.batch_keys, commands)
-        if fresh:
-            self.written_seq = fresh[-1].seq
-            self.events_written += len(fresh)
-        self.processed += len(decoded)
-        self.commands_since_snapshot += len(decoded)
+            writes.append(self._position())
+        if writes:
+            await self.lease.write(self.batch_keys, writes)
+        if outputs is not None:
+            self.written_seq = outputs.last_seq
+            self.events_written += outputs.events
+            self.trades += outputs.trades
+        self.processed += len(journal)
+        self.commands_since_snapshot += len(journal)
         # Only now: a snapshot must never hold effects whose events are not yet in evt:{SYMBOL}.
         if not ack and self.commands_since_snapshot >= self.settings.snapshot_every_commands:
             await self.snapshot()  # during recovery; the loop sees to it otherwise
         if spans is not None:
             spans.end()
         if ack:
-            self.metrics.batch_done(len(decoded), time.perf_counter() - started, entry_ms(self.last_id))
+            self.metrics.batch_done(len(journal), time.perf_counter() - started, entry_ms(self.last_id))
 
     # ------------------------------------------------------------------ outputs
-
-    def _market_data(self, events: list[Event], encoded: list[bytes]) -> tuple[bytes, int]:
-        """The batch's one md.{SYMBOL} message and the number of trades in it."""
-        trades: list[bytes] = []
-        bids: dict[int, int] = {}
-        asks: dict[int, int] = {}
-        for e, data in zip(events, encoded, strict=True):
-            kind = type(e)
-            if kind is Trade:
-                trades.append(data)
-            elif kind is BookDelta:
-                bids.update(e.bids)  # type: ignore[union-attr]
-                asks.update(e.asks)  # type: ignore[union-attr]
-        md = encode_market_data(
-            self.symbol,
-            events[0].seq,
-            events[-1].seq,
-            events[-1].ts,
-            trades,
-            tuple(sorted(bids.items(), reverse=True)),
-            tuple(sorted(asks.items())),
-        )
-        return md, len(trades)
 
     def _depth_json(self, update_id: int) -> bytes:
         bids, asks = self.engine.depth(self.settings.depth_levels)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from opentelemetry.trace import Span, set_span_in_context
 from redis.asyncio import Redis
 
-from engine.journal import JournalCommand
 from exchange_core import redisio, tracing
+from exchange_core.commandwire import JournalCommand
 from exchange_core.telemetry import (
     AttributeCollector,
     Exported,

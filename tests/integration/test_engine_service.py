@@ -2,11 +2,16 @@
 
 import asyncio
 import json
+from collections.abc import Awaitable
 
+import pytest
 from redis.asyncio import Redis
 
+import engine.service
+from engine.journal import ReadAhead
 from engine.service import EngineService
 from engine.settings import EngineSettings
+from exchange_core import redisio
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from exchange_core.protocol import decode_events, encode_command
@@ -127,3 +132,53 @@ async def test_recovery_from_snapshot_and_journal_duplicates_nothing(
         expected += reference.apply(command)
     assert await all_events(redis, keys) == expected
     assert second.engine.state_hash() == reference.state_hash()
+
+
+async def test_a_backlog_read_ahead_in_recovery_and_in_the_loop_writes_the_same_events(
+    redis: "Redis[bytes]", keys: Keys, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recovery (chunks of REPLAY_CHUNK) and the loop (batches of batch_size) read the next
+    batch while processing a full one: the events, their order and the book are those of the
+    commands applied one by one, and the group's position ends past the last entry."""
+    monkeypatch.setattr(engine.service, "REPLAY_CHUNK", 5)
+    reads_ahead: list[bool] = []
+    start = ReadAhead.start
+
+    async def counted(self: ReadAhead, read: Awaitable[list[redisio.Entry]]) -> None:
+        reads_ahead.append(service.recovered)
+        await start(self, read)
+
+    monkeypatch.setattr(ReadAhead, "start", counted)
+    cmds = commands_stream()
+    half = len(cmds) // 2
+    journal: list[tuple[bytes, Command]] = []
+    for c in cmds[:half]:  # before the engine starts: replayed by recovery
+        journal.append((await append(redis, keys, c), c))
+    service = EngineService(settings(key_prefix, batch_size=4), redis, SPEC)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if service.processed >= half:
+            break
+    pipe = redis.pipeline(transaction=False)  # a burst: the loop finds full batches
+    for c in cmds[half:]:
+        pipe.xadd(keys.commands("BTCUSDT"), {"c": encode_command(c)})
+    journal += zip(await pipe.execute(), cmds[half:], strict=True)
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if service.processed >= len(cmds):
+            break
+    stop.set()
+    await task
+
+    reference = MatchingEngine(SPEC)
+    expected: list[object] = []
+    for entry_id, command in journal:
+        command.ts = entry_ms(entry_id)
+        expected += reference.apply(command)
+    assert await all_events(redis, keys) == expected
+    assert service.engine.state_hash() == reference.state_hash()
+    (group,) = await redis.xinfo_groups(keys.commands("BTCUSDT"))
+    assert group["last-delivered-id"] == journal[-1][0] and group["lag"] == 0
+    assert False in reads_ahead and True in reads_ahead  # both paths read ahead

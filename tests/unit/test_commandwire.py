@@ -1,0 +1,187 @@
+"""The fast journal decoder reads exactly what the official protobuf parser reads, and refuses
+what it refuses."""
+
+import pytest
+from google.protobuf.message import DecodeError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exchange_core.commandwire import JournalCommand, decode_command, decode_commands, entry_ms
+from exchange_core.protocol import ProtocolError, command_from_proto, command_to_proto, encode_command
+from exchange_proto import commands_pb2 as cpb
+from matching import (
+    AmendOrder,
+    CancelAll,
+    CancelOrder,
+    Command,
+    OrderType,
+    PlaceOrder,
+    Side,
+    StpMode,
+    TimeInForce,
+)
+from tests.property.strategies import commands
+
+ENTRY = b"1700000000123-4"
+int64s = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+uint64s = st.integers(min_value=0, max_value=2**64 - 1)
+int32s = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+texts = st.text(max_size=12)
+
+
+def official(entry_id: bytes, data: bytes, with_trace: bool = False) -> tuple[object, ...]:
+    msg = cpb.Command.FromString(data)
+    trace = dict(msg.trace_context) if with_trace and msg.trace_context else None
+    return command_from_proto(msg, entry_ms(entry_id)), msg.reply_to, msg.correlation_id, trace
+
+
+def fast(entry_id: bytes, data: bytes, with_trace: bool = False) -> tuple[object, ...]:
+    jc = decode_command(entry_id, data, with_trace)
+    assert jc.entry_id == entry_id
+    return jc.command, jc.reply_to, jc.correlation_id, jc.trace_context
+
+
+@st.composite
+def any_command(draw: st.DrawFn) -> Command:
+    """Every command kind with every field over its whole protobuf range."""
+    kind = draw(st.sampled_from(["place", "cancel", "all", "amend"]))
+    if kind == "place":
+        return PlaceOrder(
+            draw(texts), draw(uint64s), draw(uint64s), draw(int32s), draw(int32s), draw(int32s),
+            draw(int64s), draw(int64s), draw(int64s), draw(int64s), draw(int32s), draw(texts), 0,
+            draw(int64s), draw(int64s), draw(int64s),
+        )  # fmt: skip
+    if kind == "cancel":
+        return CancelOrder(draw(texts), draw(uint64s), draw(uint64s), draw(texts))
+    if kind == "all":
+        return CancelAll(draw(texts), draw(uint64s))
+    return AmendOrder(draw(texts), draw(uint64s), draw(uint64s), draw(texts), draw(texts), draw(int64s))
+
+
+@settings(max_examples=400)
+@given(any_command(), texts, texts, st.dictionaries(texts, texts, max_size=3), st.booleans())
+def test_every_command_decodes_as_the_official_parser_reads_it(
+    command: Command, reply_to: str, correlation_id: str, trace: dict[str, str], with_trace: bool
+) -> None:
+    data = command_to_proto(command, reply_to, correlation_id, trace).SerializeToString()
+    assert fast(ENTRY, data, with_trace) == official(ENTRY, data, with_trace)
+
+
+@settings(max_examples=25)
+@given(commands())
+def test_the_core_workload_decodes_unchanged_with_the_entry_time(cmds: list[Command]) -> None:
+    entries = [
+        (f"1700000000{i:03d}-{i}".encode(), {b"c": encode_command(c, "gw", f"c{i}")})
+        for i, c in enumerate(cmds)
+    ]
+    decoded, alone = decode_commands(entries, False)
+    assert [jc.entry_id for jc in decoded] == [entry_id for entry_id, _ in entries]
+    assert alone == [jc.command for jc in decoded]
+    for (entry_id, fields), jc in zip(entries, decoded, strict=True):
+        assert (jc.command, jc.reply_to, jc.correlation_id, jc.trace_context) == official(
+            entry_id, fields[b"c"]
+        )
+        assert jc.command.ts == entry_ms(entry_id)
+
+
+@st.composite
+def unknown_field(draw: st.DrawFn) -> bytes:
+    """Fields of numbers no message here uses, of every wire type protobuf skips."""
+    number = draw(st.integers(min_value=16, max_value=2**20))
+    wire = draw(st.sampled_from([0, 1, 2, 5]))
+    out = bytearray()
+    value = (number << 3) | wire
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    if wire == 0:
+        out += b"\x96\x01"
+    elif wire == 1:
+        out += bytes(8)
+    elif wire == 5:
+        out += bytes(4)
+    else:
+        out += b"\x03abc"
+    return bytes(out)
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_unknown_fields_repeated_scalars_and_odd_forms_read_as_the_official_parser_does(
+    data: st.DataObject,
+) -> None:
+    command = data.draw(any_command())
+    first = command_to_proto(command, "gw", "c1").SerializeToString()
+    parts = [first]
+    for _ in range(data.draw(st.integers(min_value=0, max_value=3))):
+        choice = data.draw(st.sampled_from(["unknown", "reply", "command", "wrong-type"]))
+        if choice == "unknown":
+            parts.append(data.draw(unknown_field()))
+        elif choice == "reply":  # a scalar again: the last value wins
+            parts.append(cpb.Command(reply_to=data.draw(texts)).SerializeToString())
+        elif choice == "command":  # a second command message: merged or replaced
+            parts.append(command_to_proto(data.draw(any_command())).SerializeToString())
+        else:  # reply_to as a varint: an unknown field to protobuf
+            parts.append(b"\x50\x07")
+    blob = b"".join(data.draw(st.permutations(parts)))
+    assert fast(ENTRY, blob) == official(ENTRY, blob)
+
+
+@settings(max_examples=300)
+@given(any_command(), st.data())
+def test_damaged_bytes_are_refused_or_read_as_the_official_parser_does(
+    command: Command, data: st.DataObject
+) -> None:
+    blob = bytearray(command_to_proto(command, "gw", "c1", {"traceparent": "00-ab"}).SerializeToString())
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+        at = data.draw(st.integers(min_value=0, max_value=len(blob) - 1))
+        blob[at] = data.draw(st.integers(min_value=0, max_value=255))
+    blob = blob[: data.draw(st.integers(min_value=0, max_value=len(blob)))]
+    try:
+        expected: object = official(ENTRY, bytes(blob), True)
+    except (DecodeError, ProtocolError) as exc:
+        expected = type(exc)
+    try:
+        got: object = fast(ENTRY, bytes(blob), True)
+    except (DecodeError, ProtocolError) as exc:
+        got = type(exc)
+    assert got == expected
+
+
+def test_a_command_without_a_kind_is_refused_as_before() -> None:
+    with pytest.raises(ProtocolError):
+        decode_command(ENTRY, cpb.Command(reply_to="gw").SerializeToString())
+
+
+def test_trace_context_is_read_only_when_asked_for() -> None:
+    command = PlaceOrder(
+        "BTCUSDT", 7, 3, Side.BUY, OrderType.LIMIT, TimeInForce.GTC, 100, 2, 0, 200, StpMode.NONE, "x"
+    )
+    data = command_to_proto(command, "gw", "c", {"traceparent": "00-1-2-01", "b": ""}).SerializeToString()
+    assert decode_command(ENTRY, data).trace_context is None
+    traced = decode_command(ENTRY, data, True)
+    assert isinstance(traced, JournalCommand)
+    assert traced.trace_context == {"traceparent": "00-1-2-01", "b": ""}
+    assert traced.command == PlaceOrder(
+        "BTCUSDT",
+        7,
+        3,
+        Side.BUY,
+        OrderType.LIMIT,
+        TimeInForce.GTC,
+        100,
+        2,
+        0,
+        200,
+        StpMode.NONE,
+        "x",
+        1700000000123,
+    )
+
+
+def test_entry_ms_reads_the_milliseconds_of_an_entry_id() -> None:
+    assert entry_ms(b"1700000000000-3") == 1700000000000
+    assert entry_ms(b"0-0") == 0
+    with pytest.raises(ValueError):
+        entry_ms(b"17x-1")
