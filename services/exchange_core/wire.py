@@ -8,7 +8,7 @@ int64 values are ten-byte varints. tests/unit/test_wire.py holds it byte-equal t
 encoder; decoding uses the official parser.
 """
 
-from typing import Final
+from typing import Any, Final
 
 from exchange_proto import events_pb2 as epb
 from matching.events import (
@@ -16,6 +16,7 @@ from matching.events import (
     BookDelta,
     CancelRejected,
     Event,
+    ListStatus,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -39,6 +40,7 @@ EVENT_FIELD: Final[dict[type[Event], str]] = {
     OrderTriggered: "order_triggered",
     OrderAmended: "order_amended",
     AmendRejected: "amend_rejected",
+    ListStatus: "list_status",
 }
 
 
@@ -63,12 +65,17 @@ def _layouts() -> dict[type, _Layout]:
         out[cls] = _Layout(
             field.number,
             [
-                (_key_bytes(f.number, 2 if f.type == f.TYPE_STRING else 0), f.name, f.type == f.TYPE_STRING)
+                (_key_bytes(f.number, 2 if _delimited(f) else 0), f.name, f.type == f.TYPE_STRING)
                 for f in sub
                 if f.type != f.TYPE_MESSAGE
             ],
         )
     return out
+
+
+def _delimited(field: Any) -> bool:
+    """Whether a field is written length-delimited: text, or a repeated number (packed)."""
+    return bool(field.type == field.TYPE_STRING or field.is_repeated)
 
 
 def _key_bytes(number: int, wire_type: int) -> bytes:
@@ -111,7 +118,7 @@ def _levels(out: bytearray, number: int, levels: tuple[tuple[int, int], ...]) ->
 _LAYOUT: Final = _layouts()
 
 
-def _values(e: Event) -> tuple[int | str, ...]:
+def _values(e: Event) -> tuple[int | str | tuple[int, ...], ...]:
     """The event's fields in the order of its message's field numbers (checked at import): direct
     attribute reads for the frequent events, by name for the rest."""
     if isinstance(e, Trade):
@@ -124,7 +131,7 @@ def _values(e: Event) -> tuple[int | str, ...]:
         return (
             e.order_id, e.user_id, e.client_order_id, e.side, e.order_type, e.time_in_force,
             e.price, e.quantity, e.quote_quantity, e.reserve, e.stp_mode, e.stop_price,
-            e.trailing_delta, e.iceberg_qty,
+            e.trailing_delta, e.iceberg_qty, e.order_list_id,
         )  # fmt: skip
     if isinstance(e, OrderDone):
         return (
@@ -139,7 +146,7 @@ def _check_field_order() -> None:
     """`_values` must list fields exactly as the generated descriptors number them."""
     samples: dict[type, Event] = {
         Trade: Trade(*range(1, 18)),
-        OrderAccepted: OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
+        OrderAccepted: OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17),
         OrderDone: OrderDone(1, 2, 3, 4, "c", 6, 7, 8, 9, 10),
         OrderCancelled: OrderCancelled(1, 2, 3, 4, "c", 6),
     }
@@ -168,6 +175,12 @@ def encode_event(event: Event) -> bytes:
                 data = value.encode()
                 _varint(body, len(data))
                 body += data
+            elif isinstance(value, tuple):
+                packed = bytearray()
+                for number in value:
+                    _varint(packed, number)
+                _varint(body, len(packed))
+                body += packed
             else:
                 _varint(body, value)
     out = bytearray()

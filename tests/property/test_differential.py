@@ -316,7 +316,7 @@ class StreamBuilder:
 
         profit = member(profit_type, profit_ticks, 0 if profit_type == OrderType.LIMIT_MAKER else level)
         loss = member(loss_type, loss_ticks, 0 if loss_type == OrderType.LIMIT_MAKER else trigger)
-        members = (profit, loss) if rng.random() < 0.5 else (loss, profit)
+        members: tuple[PlaceOrder, ...] = (profit, loss) if rng.random() < 0.5 else (loss, profit)
         contingency = self._enum(ContingencyType.OCO)
         if broken > 0.98:
             contingency = ContingencyType.OTO
