@@ -79,6 +79,17 @@ _REASONS: dict[int, tuple[int, str]] = {
     Reason.INVALID_STOP_PRICE: (FILTER_FAILURE, "Filter failure: PRICE_FILTER"),
     Reason.WOULD_TRIGGER: (NEW_ORDER_REJECTED, "Stop price would trigger immediately."),
     Reason.INVALID_ICEBERG_QTY: (NEW_ORDER_REJECTED, "Unsupported order combination"),
+    Reason.INVALID_CONTINGENCY: (NEW_ORDER_REJECTED, "Unsupported order combination"),
+    Reason.ORDER_LIST_LEGS_DIFFER: (NEW_ORDER_REJECTED, "Unsupported order combination"),
+    Reason.INVALID_OCO_LEG_TYPES: (NEW_ORDER_REJECTED, "Unsupported order combination"),
+    Reason.INVALID_OCO_PRICES: (
+        NEW_ORDER_REJECTED,
+        "The relationship of the prices for the orders is not correct.",
+    ),
+    Reason.ORDER_IN_LIST: (
+        ORDER_AMEND_REJECTED,
+        "Order amend is not supported for a member of an open order list.",
+    ),
     Reason.UNKNOWN_ORDER: (CANCEL_REJECTED, "Unknown order sent."),
     Reason.ORDER_NOT_OWNED: (CANCEL_REJECTED, "Unknown order sent."),
 }

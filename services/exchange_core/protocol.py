@@ -10,14 +10,15 @@ from exchange_core import tracing
 from exchange_core.wire import EVENT_FIELD
 from exchange_proto import commands_pb2 as cpb
 from exchange_proto import events_pb2 as epb
-from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
-from matching.events import BookDelta, Event
+from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder, PlaceOrderList
+from matching.events import BookDelta, Event, ListStatus
 
 _COMMAND_FIELD: dict[type[Command], str] = {
     PlaceOrder: "place_order",
     CancelOrder: "cancel_order",
     CancelAll: "cancel_all",
     AmendOrder: "amend_order",
+    PlaceOrderList: "place_order_list",
 }
 
 _EVENT_CLASS = {name: cls for cls, name in EVENT_FIELD.items()}
@@ -39,34 +40,50 @@ def command_to_proto(
     body = getattr(msg, _COMMAND_FIELD[type(command)])
     body.SetInParent()
     for name in command.FIELDS:
-        if name != "ts":
+        if name == "orders" and isinstance(command, PlaceOrderList):
+            for member in command.orders:
+                _set_fields(body.orders.add(), member)
+        elif name != "ts":
             setattr(body, name, getattr(command, name))
     return msg
+
+
+def _set_fields(body: cpb.PlaceOrder, order: PlaceOrder) -> None:
+    for name in order.FIELDS:
+        if name != "ts":
+            setattr(body, name, getattr(order, name))
+
+
+def _place_order(p: cpb.PlaceOrder, ts: int) -> PlaceOrder:
+    return PlaceOrder(
+        p.symbol,
+        p.order_id,
+        p.user_id,
+        p.side,
+        p.order_type,
+        p.time_in_force,
+        p.price,
+        p.quantity,
+        p.quote_quantity,
+        p.reserve,
+        p.stp_mode,
+        p.client_order_id,
+        ts,
+        p.stop_price,
+        p.trailing_delta,
+        p.iceberg_qty,
+    )
 
 
 def command_from_proto(msg: cpb.Command, ts: int) -> Command:
     """The command in `msg`, stamped with the journal time `ts` (ms)."""
     kind = msg.WhichOneof("kind")
     if kind == "place_order":
-        p = msg.place_order
-        return PlaceOrder(
-            p.symbol,
-            p.order_id,
-            p.user_id,
-            p.side,
-            p.order_type,
-            p.time_in_force,
-            p.price,
-            p.quantity,
-            p.quote_quantity,
-            p.reserve,
-            p.stp_mode,
-            p.client_order_id,
-            ts,
-            p.stop_price,
-            p.trailing_delta,
-            p.iceberg_qty,
-        )
+        return _place_order(msg.place_order, ts)
+    if kind == "place_order_list":
+        lst = msg.place_order_list
+        members = tuple(_place_order(p, ts) for p in lst.orders)
+        return PlaceOrderList(lst.symbol, lst.user_id, lst.list_client_order_id, lst.contingency, members, ts)
     if kind == "cancel_order":
         c = msg.cancel_order
         return CancelOrder(c.symbol, c.user_id, c.order_id, c.client_order_id, ts)
@@ -97,7 +114,10 @@ def event_to_proto(event: Event) -> epb.Event:
             body.asks.add(price=price, quantity=qty)
         return msg
     for name in event.FIELDS[2:]:
-        setattr(body, name, getattr(event, name))
+        if name == "order_ids" and isinstance(event, ListStatus):
+            body.order_ids.extend(event.order_ids)
+        else:
+            setattr(body, name, getattr(event, name))
     return msg
 
 
@@ -114,6 +134,10 @@ def event_from_proto(msg: epb.Event) -> Event:
             tuple((lv.price, lv.quantity) for lv in body.asks),
         )
     cls = _EVENT_CLASS[kind]
+    if cls is ListStatus:
+        fields = [getattr(body, name) for name in cls.FIELDS[2:]]
+        fields[cls.FIELDS.index("order_ids") - 2] = tuple(body.order_ids)
+        return ListStatus(msg.seq, msg.ts, *fields)
     event: Event = cls(msg.seq, msg.ts, *(getattr(body, name) for name in cls.FIELDS[2:]))
     return event
 

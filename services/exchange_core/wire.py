@@ -8,7 +8,7 @@ int64 values are ten-byte varints. tests/unit/test_wire.py holds it byte-equal t
 encoder; decoding uses the official parser.
 """
 
-from typing import Final
+from typing import Any, Final
 
 from exchange_proto import events_pb2 as epb
 from matching.events import (
@@ -16,6 +16,7 @@ from matching.events import (
     BookDelta,
     CancelRejected,
     Event,
+    ListStatus,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -39,6 +40,7 @@ EVENT_FIELD: Final[dict[type[Event], str]] = {
     OrderTriggered: "order_triggered",
     OrderAmended: "order_amended",
     AmendRejected: "amend_rejected",
+    ListStatus: "list_status",
 }
 
 
@@ -64,12 +66,17 @@ def _layouts() -> dict[type, _Layout]:
         out[cls] = _Layout(
             _key_int(field.number, 2),
             [
-                (_key_int(f.number, 2 if f.type == f.TYPE_STRING else 0), f.name, f.type == f.TYPE_STRING)
+                (_key_int(f.number, 2 if _delimited(f) else 0), f.name, f.type == f.TYPE_STRING)
                 for f in sub
                 if f.type != f.TYPE_MESSAGE
             ],
         )
     return out
+
+
+def _delimited(field: Any) -> bool:
+    """Whether a field is written length-delimited: text, or a repeated number (packed)."""
+    return bool(field.type == field.TYPE_STRING or field.is_repeated)
 
 
 def _key_int(number: int, wire_type: int) -> int:
@@ -172,6 +179,7 @@ def _body(e: Event) -> bytes:
         _put(parts, k[11], e.stop_price)
         _put(parts, k[12], e.trailing_delta)
         _put(parts, k[13], e.iceberg_qty)
+        _put(parts, k[14], e.order_list_id)
     elif isinstance(e, OrderDone):
         k = _DONE
         _put(parts, k[0], e.order_id)
@@ -201,6 +209,11 @@ def _body_by_name(e: Event) -> bytes:
         value = getattr(e, name)
         if text:
             _put_text(parts, key, value)
+        elif isinstance(value, tuple):  # a repeated number, packed
+            if value:
+                packed = b"".join(_field(0, number)[1:] for number in value)
+                parts.append(_field(key, len(packed)))
+                parts.append(packed)
         else:
             _put(parts, key, value)
     return b"".join(parts)
@@ -210,7 +223,7 @@ def _check_field_order() -> None:
     """`_body` must write fields exactly as the generated descriptors number them."""
     samples: list[Event] = [
         Trade(*range(1, 18)),
-        OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
+        OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17),
         OrderDone(1, 2, 3, 4, "c", 6, 7, 8, 9, 10),
         OrderCancelled(1, 2, 3, 4, "c", 6),
     ]

@@ -4,14 +4,25 @@ Imports nothing that does I/O, reads no clock and draws no random number. Rules:
 docs/matching.md.
 """
 
-from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
+from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder, PlaceOrderList
 from matching.engine import MatchingEngine
-from matching.enums import OrderStatus, OrderType, Reason, Side, StpMode, TimeInForce
+from matching.enums import (
+    ContingencyType,
+    ListOrderStatus,
+    ListStatusType,
+    OrderStatus,
+    OrderType,
+    Reason,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 from matching.events import (
     AmendRejected,
     BookDelta,
     CancelRejected,
     Event,
+    ListStatus,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -32,7 +43,11 @@ __all__ = [
     "CancelOrder",
     "CancelRejected",
     "Command",
+    "ContingencyType",
     "Event",
+    "ListOrderStatus",
+    "ListStatus",
+    "ListStatusType",
     "MarketSpec",
     "MarketState",
     "MatchingEngine",
@@ -46,6 +61,7 @@ __all__ = [
     "OrderTriggered",
     "OrderType",
     "PlaceOrder",
+    "PlaceOrderList",
     "Reason",
     "Side",
     "StpMode",

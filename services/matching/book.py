@@ -30,6 +30,7 @@ class Order:
     at the ends, and while it is not resting); `prev_mine` and `next_mine` link it to the other
     open orders of its user. `level` is the level it rests in and `owner` its user's `Owner`,
     set when it rests or is indexed (stale once it left; only read while it is open).
+    `order_list` is the open order list it belongs to (None when none, or once the list is done).
     """
 
     __slots__ = (
@@ -44,6 +45,7 @@ class Order:
         "next",
         "next_mine",
         "order_id",
+        "order_list",
         "order_type",
         "owner",
         "prev",
@@ -101,6 +103,26 @@ class Order:
         self.next_mine: Order | None = None
         self.level: Level | None = None
         self.owner: Owner | None = None
+        self.order_list: OrderList | None = None
+
+
+class OrderList:
+    """An open order list (docs/matching.md, Order lists): its engine-assigned id, user, client
+    id, contingency (a ContingencyType) and member orders in list order."""
+
+    __slots__ = ("client_id", "contingency", "list_id", "orders", "user_id")
+
+    def __init__(
+        self, list_id: int, user_id: int, client_id: str, contingency: int, orders: list[Order]
+    ) -> None:
+        self.list_id = list_id
+        self.user_id = user_id
+        self.client_id = client_id
+        self.contingency = contingency
+        self.orders = orders
+
+    def order_ids(self) -> tuple[int, ...]:
+        return tuple(o.order_id for o in self.orders)
 
 
 class Level:

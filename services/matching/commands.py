@@ -139,4 +139,36 @@ class AmendOrder(Record):
         self.ts = ts
 
 
-Command = PlaceOrder | CancelOrder | CancelAll | AmendOrder
+class PlaceOrderList(Record):
+    """Place an order list of `user_id` (docs/matching.md, Order lists): `orders` are its member
+    orders in list order, each a full `PlaceOrder` of the same user. `contingency` is a
+    `ContingencyType`. The list's reservation is shared by its members: each carries the same
+    `reserve`, locked once by the gateway. The engine assigns the list id."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "symbol",
+        "user_id",
+        "list_client_order_id",
+        "contingency",
+        "orders",
+        "ts",
+    )
+
+    def __init__(
+        self,
+        symbol: str,
+        user_id: int,
+        list_client_order_id: str,
+        contingency: int,
+        orders: tuple[PlaceOrder, ...],
+        ts: int = 0,
+    ) -> None:
+        self.symbol = symbol
+        self.user_id = user_id
+        self.list_client_order_id = list_client_order_id
+        self.contingency = contingency
+        self.orders = orders
+        self.ts = ts
+
+
+Command = PlaceOrder | CancelOrder | CancelAll | AmendOrder | PlaceOrderList

@@ -7,14 +7,15 @@ no I/O, reads no clock and draws no random number; the same commands always give
 
 from typing import Final
 
-from matching.book import NO_ASK, SPARE_OWNERS, BookSide, Level, Order, Owner
-from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
-from matching.enums import Reason
+from matching.book import NO_ASK, SPARE_OWNERS, BookSide, Level, Order, OrderList, Owner
+from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder, PlaceOrderList
+from matching.enums import ListOrderStatus, ListStatusType, Reason
 from matching.events import (
     AmendRejected,
     BookDelta,
     CancelRejected,
     Event,
+    ListStatus,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -25,7 +26,7 @@ from matching.events import (
     Trade,
 )
 from matching.market import MarketSpec
-from matching.state import MarketState, OrderRecord, TriggerRecord
+from matching.state import ListRecord, MarketState, OrderRecord, TriggerRecord
 from matching.triggers import TriggerBook, rises
 
 # Enum values as literal constants: compiled, they are machine integers (tests check them).
@@ -55,6 +56,10 @@ NO_LIQUIDITY: Final = 302
 SELF_TRADE_TAKER: Final = 306
 SELF_TRADE_MAKER: Final = 307
 RESERVE_EXHAUSTED: Final = 308
+ORDER_LIST_SIBLING: Final = 310
+OCO: Final = 1
+PROFIT_LEG_TYPES: Final = (LIMIT_MAKER, TAKE_PROFIT, TAKE_PROFIT_LIMIT)
+LOSS_LEG_TYPES: Final = (STOP_LOSS, STOP_LOSS_LIMIT)
 UNLIMITED: Final = 1 << 62
 NO_CAP: Final = -1
 OK: Final = 0  # Reason.NONE
@@ -74,6 +79,8 @@ class MatchingEngine:
         "asks",
         "bids",
         "last_price",
+        "list_id",
+        "lists",
         "orders",
         "owners",
         "seq",
@@ -98,6 +105,8 @@ class MatchingEngine:
         self._step = spec.step_units
         self._npts = spec.notional_per_tick_step
         self.stops = TriggerBook()
+        self.lists: dict[int, OrderList] = {}  # open order lists by id
+        self.list_id = 0  # the last order list id given
         self._waiting = self.stops.orders  # the same dict, one attribute read on the hot path
 
     # ------------------------------------------------------------------ commands
@@ -113,6 +122,8 @@ class MatchingEngine:
             self.cancel_all(command, out)
         elif isinstance(command, AmendOrder):
             self.amend(command, out)
+        elif isinstance(command, PlaceOrderList):
+            self.place_list(command, out)
         else:
             raise TypeError(f"not a command: {command!r}")
         return out
@@ -142,7 +153,16 @@ class MatchingEngine:
                 )
             )
             return
-        ts = c.ts
+        first = len(out)
+        trades = self.trade_id
+        self._start(c, c.ts, None, out)
+        if self._waiting and self.trade_id != trades:
+            self._run_triggers(self._triggered_by(first, c.ts, out), c.ts, out)
+        self._emit_delta(c.ts, out)
+
+    def _start(self, c: PlaceOrder, ts: int, order_list: OrderList | None, out: list[Event]) -> None:
+        """Accept a checked order (a member of `order_list` when one is given), then match and rest
+        or end it, or keep a stop order waiting; no trigger run and no BookDelta."""
         self.seq += 1
         out.append(
             OrderAccepted(
@@ -162,6 +182,7 @@ class MatchingEngine:
                 c.stop_price,
                 c.trailing_delta,
                 c.iceberg_qty,
+                0 if order_list is None else order_list.list_id,
             )
         )
         step = self._step
@@ -199,16 +220,14 @@ class MatchingEngine:
             ts,
         )
         taker.iceberg = c.iceberg_qty // step
+        if order_list is not None:
+            taker.order_list = order_list
+            order_list.orders.append(taker)
         if otype >= STOP_LOSS:
             self.stops.add(taker, c.stop_price // self._tick, c.trailing_delta, self.last_price)
             self._index(taker)
             return
-        first = len(out)
-        trades = self.trade_id
         self._execute(taker, otype == MARKET, limit, cap, by_quote, ts, out)
-        if self._waiting and self.trade_id != trades:
-            self._run_triggers(self._triggered_by(first, out), ts, out)
-        self._emit_delta(ts, out)
 
     def _execute(
         self, taker: Order, market: bool, limit: int, cap: int, by_quote: bool, ts: int, out: list[Event]
@@ -240,10 +259,157 @@ class MatchingEngine:
                 why = NO_LIQUIDITY
             self._end_taker(taker, EXPIRED, why, by_quote, ts, out)
 
+    # ------------------------------------------------------------------ order lists
+
+    def place_list(self, c: PlaceOrderList, out: list[Event]) -> None:
+        """Validate an order list, then place its members in list order (docs/matching.md,
+        Order lists)."""
+        legs = c.orders
+        order_ids = tuple(leg.order_id for leg in legs)
+        reason = self._check_list(c)
+        if reason:
+            self.seq += 1
+            out.append(
+                ListStatus(
+                    self.seq,
+                    c.ts,
+                    0,
+                    c.user_id,
+                    c.list_client_order_id,
+                    c.contingency,
+                    ListStatusType.RESPONSE,
+                    ListOrderStatus.REJECT,
+                    order_ids,
+                    reason,
+                    legs[0].reserve if legs else 0,
+                )
+            )
+            return
+        self.list_id += 1
+        order_list = OrderList(self.list_id, c.user_id, c.list_client_order_id, c.contingency, [])
+        self.lists[order_list.list_id] = order_list
+        for leg in legs:
+            self._start(leg, c.ts, order_list, out)
+        self.seq += 1
+        out.append(
+            ListStatus(
+                self.seq,
+                c.ts,
+                order_list.list_id,
+                c.user_id,
+                c.list_client_order_id,
+                c.contingency,
+                ListStatusType.EXEC_STARTED,
+                ListOrderStatus.EXECUTING,
+                order_ids,
+            )
+        )
+        self._emit_delta(c.ts, out)
+
+    def _check_list(self, c: PlaceOrderList) -> int:
+        """The first rule `c` breaks (a Reason), or OK (docs/matching.md, PlaceOrderList 1-7)."""
+        if c.symbol != self.symbol:
+            return Reason.UNKNOWN_MARKET
+        legs = c.orders
+        if c.contingency != OCO or len(legs) != 2:
+            return Reason.INVALID_CONTINGENCY
+        a, b = legs
+        for leg in legs:
+            if (
+                leg.user_id != c.user_id
+                or leg.side != a.side
+                or leg.quantity != a.quantity
+                or leg.reserve != a.reserve
+            ):
+                return Reason.ORDER_LIST_LEGS_DIFFER
+        if a.order_type in PROFIT_LEG_TYPES and b.order_type in LOSS_LEG_TYPES:
+            profit, loss = a, b
+        elif b.order_type in PROFIT_LEG_TYPES and a.order_type in LOSS_LEG_TYPES:
+            profit, loss = b, a
+        else:
+            return Reason.INVALID_OCO_LEG_TYPES
+        for leg in legs:
+            reason = self._check_place(leg)
+            if reason:
+                return reason
+        if a.order_id == b.order_id:
+            return Reason.DUPLICATE_ORDER_ID
+        if a.client_order_id and a.client_order_id == b.client_order_id:
+            return Reason.DUPLICATE_CLIENT_ORDER_ID
+        level = profit.price if profit.order_type == LIMIT_MAKER else profit.stop_price
+        trigger = loss.stop_price
+        if level and trigger and (level <= trigger if a.side == SELL else level >= trigger):
+            return Reason.INVALID_OCO_PRICES
+        return OK
+
+    def _end_list(self, order_list: OrderList, by: Order, cancel: bool, ts: int, out: list[Event]) -> None:
+        """End an open order list because its member `by` traded, was triggered, expired or was
+        cancelled: every other member ends too, releasing nothing (the shared reservation stays
+        with `by`, or `by` released it), cancelled when `cancel`, else expired; then
+        ListStatus(ALL_DONE). A member taken from the trigger book in the current check (in no
+        book now) is only marked: `_triggered_by` drops it from its queue."""
+        del self.lists[order_list.list_id]
+        step = self._step
+        for o in order_list.orders:
+            o.order_list = None
+            if o is by:
+                continue
+            if o.order_id in self.orders:
+                self._remove_resting(o)
+            elif o.order_id in self._waiting:
+                self.stops.remove(o)
+                self._unindex_user(o)
+            o.live = False
+            if cancel:
+                self._emit_cancelled(o, 0, ts, out)
+                continue
+            self.seq += 1
+            out.append(
+                OrderExpired(
+                    self.seq,
+                    ts,
+                    o.order_id,
+                    o.user_id,
+                    o.client_order_id,
+                    ORDER_LIST_SIBLING,
+                    o.remaining * step,
+                )
+            )
+            self.seq += 1
+            out.append(
+                OrderDone(
+                    self.seq,
+                    ts,
+                    o.order_id,
+                    o.user_id,
+                    o.client_order_id,
+                    o.side,
+                    EXPIRED,
+                    o.filled * step,
+                    o.filled_quote,
+                    0,
+                )
+            )
+        self.seq += 1
+        out.append(
+            ListStatus(
+                self.seq,
+                ts,
+                order_list.list_id,
+                order_list.user_id,
+                order_list.client_id,
+                order_list.contingency,
+                ListStatusType.ALL_DONE,
+                ListOrderStatus.ALL_DONE,
+                order_list.order_ids(),
+            )
+        )
+
     # ------------------------------------------------------------------ stop orders
 
-    def _triggered_by(self, first: int, out: list[Event]) -> list[Order]:
-        """Waiting stop orders triggered by the trades in `out[first:]` (one taker's), by order id."""
+    def _triggered_by(self, first: int, ts: int, out: list[Event]) -> list[Order]:
+        """Waiting stop orders triggered by the trades in `out[first:]` (one taker's), by order id.
+        A member of an open order list ends its list here, and a member ended so is not returned."""
         tick = self._tick
         prices: list[int] = []
         for i in range(first, len(out)):
@@ -253,6 +419,16 @@ class MatchingEngine:
         orders = self.stops.take_triggered(prices)
         for order in orders:
             self._unindex_user(order)
+        if self.lists:
+            kept: list[Order] = []
+            for order in orders:
+                if not order.live:
+                    continue
+                order_list = order.order_list
+                if order_list is not None:
+                    self._end_list(order_list, order, False, ts, out)
+                kept.append(order)
+            orders = kept
         return orders
 
     def _run_triggers(self, queue: list[Order], ts: int, out: list[Event]) -> None:
@@ -275,7 +451,7 @@ class MatchingEngine:
             trades = self.trade_id
             self._execute(order, market, limit, order.reserve_left if buy else NO_CAP, False, ts, out)
             if self._waiting and self.trade_id != trades:
-                queue.extend(self._triggered_by(first, out))
+                queue.extend(self._triggered_by(first, ts, out))
 
     def _find_open(self, user_id: int, order_id: int, client_order_id: str) -> Order | None:
         """An open order (resting or waiting) by id, or by the user's client id when `order_id` is 0."""
@@ -365,6 +541,8 @@ class MatchingEngine:
             return Reason.UNKNOWN_ORDER
         if order.user_id != c.user_id:
             return Reason.ORDER_NOT_OWNED
+        if order.order_list is not None:
+            return Reason.ORDER_IN_LIST
         step = self._step
         qty = c.quantity
         if qty <= 0 or qty <= order.filled * step:
@@ -392,7 +570,8 @@ class MatchingEngine:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_ORDER, c.ts, out)
             return
         for order in owner.orders():
-            self._cancel_resting(order, c.ts, out)
+            if order.live:  # not cancelled already with an earlier member of its order list
+                self._cancel_resting(order, c.ts, out)
         self._emit_delta(c.ts, out)
 
     # ------------------------------------------------------------------ validation
@@ -672,6 +851,8 @@ class MatchingEngine:
                 )
                 self.last_price = best
                 opp.touch(best, level)
+                order_list = m.order_list
+                maker = m
                 if not m.remaining:
                     following = m.next
                     m.live = False
@@ -702,6 +883,8 @@ class MatchingEngine:
                     level.to_back(m)
                     if following is not None:
                         m = following
+                if order_list is not None:  # the other member waits in the trigger book
+                    self._end_list(order_list, maker, False, ts, out)
             if not level.count:
                 opp.remove_level(best, level)
             if stop:
@@ -743,6 +926,8 @@ class MatchingEngine:
                 m.reserve_left,
             )
         )
+        if m.order_list is not None:
+            self._end_list(m.order_list, m, False, ts, out)
 
     def _end_taker(
         self, t: Order, status: int, reason: int, by_quote: bool, ts: int, out: list[Event]
@@ -812,12 +997,19 @@ class MatchingEngine:
                 self._spare_owners.append(owner)
 
     def _cancel_resting(self, order: Order, ts: int, out: list[Event]) -> None:
-        """Cancel an open order: one resting in the book, or a waiting stop order."""
+        """Cancel an open order: one resting in the book, or a waiting stop order; the other
+        members of its open order list with it."""
         if self._waiting and order.order_id in self._waiting:
             self.stops.remove(order)
             self._unindex_user(order)
-            self._emit_cancelled(order, ts, out)
-            return
+        else:
+            self._remove_resting(order)
+        self._emit_cancelled(order, order.reserve_left, ts, out)
+        if order.order_list is not None:
+            self._end_list(order.order_list, order, True, ts, out)
+
+    def _remove_resting(self, order: Order) -> None:
+        """Take an order resting in the book out of it and out of the indexes (no event)."""
         book = self.bids if order.side == BUY else self.asks
         level = order.level
         assert level is not None
@@ -829,9 +1021,8 @@ class MatchingEngine:
         if not level.count:
             book.remove_level(order.price, level)
         self._unindex(order)
-        self._emit_cancelled(order, ts, out)
 
-    def _emit_cancelled(self, order: Order, ts: int, out: list[Event]) -> None:
+    def _emit_cancelled(self, order: Order, release: int, ts: int, out: list[Event]) -> None:
         step = self._step
         self.seq += 1
         out.append(
@@ -851,7 +1042,7 @@ class MatchingEngine:
                 CANCELED,
                 order.filled * step,
                 order.filled_quote,
-                order.reserve_left,
+                release,
             )
         )
 
@@ -903,8 +1094,16 @@ class MatchingEngine:
         waiting = self._waiting
         self.stops.settle_references()
         triggers = tuple(self._trigger_record(waiting[order_id]) for order_id in sorted(waiting))
+        lists = tuple(self._list_record(self.lists[list_id]) for list_id in sorted(self.lists))
         return MarketState(
-            self.symbol, self.seq, self.trade_id, self.last_price * self._tick, records, triggers
+            self.symbol,
+            self.seq,
+            self.trade_id,
+            self.last_price * self._tick,
+            records,
+            triggers,
+            self.list_id,
+            lists,
         )
 
     def state_hash(self) -> str:
@@ -958,9 +1157,25 @@ class MatchingEngine:
             )
             engine.stops.restore(order, t[8] // spec.tick_units, t[12], t[13], t[14] // spec.tick_units)
             engine._index(order)
+        engine.list_id = state.last_list_id
+        for list_id, user_id, client_id, contingency, order_ids in state.lists:
+            members = [engine.orders.get(i) or engine._waiting[i] for i in order_ids]
+            order_list = engine.lists[list_id] = OrderList(list_id, user_id, client_id, contingency, members)
+            for member in members:
+                member.order_list = order_list
         engine.bids.take_delta(1, 1)  # forget what restoring touched
         engine.asks.take_delta(1, 1)
         return engine
+
+    @staticmethod
+    def _list_record(order_list: OrderList) -> ListRecord:
+        return (
+            order_list.list_id,
+            order_list.user_id,
+            order_list.client_id,
+            order_list.contingency,
+            order_list.order_ids(),
+        )
 
     def _trigger_record(self, o: Order) -> TriggerRecord:
         return (

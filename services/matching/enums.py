@@ -48,6 +48,30 @@ class OrderStatus(IntEnum):
     REJECTED = 7
 
 
+class ContingencyType(IntEnum):
+    """The kind of an order list, as Binance's `contingencyType`."""
+
+    OCO = 1
+    OTO = 2
+    OTOCO = 3
+
+
+class ListStatusType(IntEnum):
+    """Why an order list's status is reported, as Binance's `listStatusType`."""
+
+    RESPONSE = 1
+    EXEC_STARTED = 2
+    ALL_DONE = 3
+
+
+class ListOrderStatus(IntEnum):
+    """An order list's status, as Binance's `listOrderStatus`."""
+
+    EXECUTING = 1
+    ALL_DONE = 2
+    REJECT = 3
+
+
 class Reason(IntEnum):
     """Why a command was rejected or an order ended without filling completely."""
 
@@ -71,6 +95,11 @@ class Reason(IntEnum):
     INVALID_TRAILING_DELTA = 116
     INVALID_ICEBERG_QTY = 117
     QUANTITY_NOT_REDUCED = 118
+    INVALID_CONTINGENCY = 119
+    ORDER_LIST_LEGS_DIFFER = 120
+    INVALID_OCO_LEG_TYPES = 121
+    INVALID_OCO_PRICES = 122
+    ORDER_IN_LIST = 123
     # risk
     INSUFFICIENT_RESERVE = 201
     # matching
@@ -83,6 +112,7 @@ class Reason(IntEnum):
     SELF_TRADE_MAKER = 307
     RESERVE_EXHAUSTED = 308
     WOULD_TRIGGER = 309
+    ORDER_LIST_SIBLING = 310
     # cancel
     UNKNOWN_ORDER = 401
     ORDER_NOT_OWNED = 402

@@ -32,6 +32,7 @@ class OrderAccepted(Record):
         "stop_price",
         "trailing_delta",
         "iceberg_qty",
+        "order_list_id",
     )
 
     def __init__(
@@ -52,6 +53,7 @@ class OrderAccepted(Record):
         stop_price: int = 0,
         trailing_delta: int = 0,
         iceberg_qty: int = 0,
+        order_list_id: int = 0,
     ) -> None:
         self.seq = seq
         self.ts = ts
@@ -69,6 +71,7 @@ class OrderAccepted(Record):
         self.stop_price = stop_price
         self.trailing_delta = trailing_delta
         self.iceberg_qty = iceberg_qty
+        self.order_list_id = order_list_id
 
 
 class OrderTriggered(Record):
@@ -394,6 +397,53 @@ class BookDelta(Record):
         self.asks = asks
 
 
+class ListStatus(Record):
+    """An order list's status (Binance's `listStatus`): `status_type` a ListStatusType,
+    `list_status` a ListOrderStatus, `contingency` a ContingencyType, `order_ids` its members in
+    list order. A rejected list (RESPONSE, REJECT) has `order_list_id` 0, its `reason`, and
+    `release`: the list's reservation, given back (0 in every other status)."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "seq",
+        "ts",
+        "order_list_id",
+        "user_id",
+        "list_client_order_id",
+        "contingency",
+        "status_type",
+        "list_status",
+        "order_ids",
+        "reason",
+        "release",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        order_list_id: int,
+        user_id: int,
+        list_client_order_id: str,
+        contingency: int,
+        status_type: int,
+        list_status: int,
+        order_ids: tuple[int, ...],
+        reason: int = 0,
+        release: int = 0,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_list_id = order_list_id
+        self.user_id = user_id
+        self.list_client_order_id = list_client_order_id
+        self.contingency = contingency
+        self.status_type = status_type
+        self.list_status = list_status
+        self.order_ids = order_ids
+        self.reason = reason
+        self.release = release
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -406,4 +456,5 @@ Event = (
     | OrderTriggered
     | OrderAmended
     | AmendRejected
+    | ListStatus
 )

@@ -8,9 +8,15 @@ from the best price down, then asks from the best price up, each level in time o
 
 A waiting stop order's record is `(order_id, user_id, client_order_id, side, order_type,
 time_in_force, price, quantity, stop_price, reserve, stp_mode, ts, trailing_delta, active,
-reference)`; they are listed in ascending order id. Version 1 snapshots (before stop orders)
-decode with none; versions 1 and 2 (before iceberg orders) decode with `iceberg_qty` and
-`hidden` 0.
+reference)`; they are listed in ascending order id.
+
+An open order list's record is `(order_list_id, user_id, list_client_order_id, contingency,
+order_ids)`, its member ids in list order; they are listed in ascending list id, after
+`last_list_id`, the last list id the engine gave.
+
+Version 1 snapshots (before stop orders) decode with no stop orders; versions 1 and 2 (before
+iceberg orders) with `iceberg_qty` and `hidden` 0; versions 1 to 3 (before order lists) with no
+order list and `last_list_id` 0.
 """
 
 import hashlib
@@ -20,13 +26,15 @@ from typing import Any, Final, cast
 
 OrderRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int, int, int, int]
 TriggerRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int, int, int, int]
+ListRecord = tuple[int, int, str, int, tuple[int, ...]]
 
 ORDER_RECORD_LEN: Final = 15
 PRE_ICEBERG_RECORD_LEN: Final = 13
 TRIGGER_RECORD_LEN: Final = 15
 CLIENT_ORDER_ID: Final = 2  # the one text field of both records
 
-SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSION = 4
+PRE_LIST_VERSION: Final = 3
 
 
 def _fields(r: list[Any], count: int) -> tuple[Any, ...]:
@@ -42,6 +50,8 @@ class MarketState:
     last_price: int
     orders: tuple[OrderRecord, ...]
     triggers: tuple[TriggerRecord, ...] = ()
+    last_list_id: int = 0
+    lists: tuple[ListRecord, ...] = ()
 
     def encode(self) -> bytes:
         """Canonical bytes: compact JSON with a version tag."""
@@ -53,6 +63,8 @@ class MarketState:
             self.last_price,
             [list(r) for r in self.orders],
             [list(r) for r in self.triggers],
+            self.last_list_id,
+            [[*r[:4], list(r[4])] for r in self.lists],
         ]
         return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
 
@@ -62,14 +74,28 @@ class MarketState:
         version = body[0]
         if version == 1:
             body.append([])
-        elif version not in (2, SNAPSHOT_VERSION):
+        elif version not in (2, PRE_LIST_VERSION, SNAPSHOT_VERSION):
             raise ValueError(f"unsupported snapshot version {version}")
-        _, symbol, seq, trade_id, last_price, orders, triggers = body
-        if version < SNAPSHOT_VERSION:
+        if version <= PRE_LIST_VERSION:
+            body.extend([0, []])
+        _, symbol, seq, trade_id, last_price, orders, triggers, last_list_id, lists = body
+        if version < PRE_LIST_VERSION:
             orders = [[*r[:PRE_ICEBERG_RECORD_LEN], 0, 0] for r in orders]
         records = tuple(cast(OrderRecord, _fields(r, ORDER_RECORD_LEN)) for r in orders)
         pending = tuple(cast(TriggerRecord, _fields(r, TRIGGER_RECORD_LEN)) for r in triggers)
-        return cls(str(symbol), int(seq), int(trade_id), int(last_price), records, pending)
+        open_lists = tuple(
+            (int(r[0]), int(r[1]), str(r[2]), int(r[3]), tuple(int(i) for i in r[4])) for r in lists
+        )
+        return cls(
+            str(symbol),
+            int(seq),
+            int(trade_id),
+            int(last_price),
+            records,
+            pending,
+            int(last_list_id),
+            open_lists,
+        )
 
     def digest(self) -> str:
         """SHA-256 of the canonical bytes, hex."""

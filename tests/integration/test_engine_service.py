@@ -17,7 +17,18 @@ from exchange_core.markets import load_markets
 from exchange_core.protocol import decode_events, encode_command
 from exchange_core.streamids import entry_ms
 from exchange_proto import events_pb2
-from matching import Command, MatchingEngine, OrderType, PlaceOrder, Side, TimeInForce
+from matching import (
+    Command,
+    ContingencyType,
+    ListStatus,
+    ListStatusType,
+    MatchingEngine,
+    OrderType,
+    PlaceOrder,
+    PlaceOrderList,
+    Side,
+    TimeInForce,
+)
 from matching.commands import CancelOrder
 
 SPEC = load_markets()["BTCUSDT"].spec
@@ -182,3 +193,43 @@ async def test_a_backlog_read_ahead_in_recovery_and_in_the_loop_writes_the_same_
     (group,) = await redis.xinfo_groups(keys.commands("BTCUSDT"))
     assert group["last-delivered-id"] == journal[-1][0] and group["lag"] == 0
     assert False in reads_ahead and True in reads_ahead  # both paths read ahead
+
+
+async def test_an_open_order_list_survives_a_restart_from_its_snapshot(
+    redis: "Redis[bytes]", keys: Keys, key_prefix: str
+) -> None:
+    far = 100 * SPEC.tick_units
+    maker = PlaceOrder(
+        "BTCUSDT", 3, 9, Side.SELL, OrderType.LIMIT_MAKER, TimeInForce.GTC, PRICE + far, QTY, 0, QTY,
+        client_order_id="a",
+    )  # fmt: skip
+    loss = PlaceOrder(
+        "BTCUSDT", 4, 9, Side.SELL, OrderType.STOP_LOSS, TimeInForce.GTC, 0, QTY, 0, QTY,
+        client_order_id="b", stop_price=PRICE - far,
+    )  # fmt: skip
+    before: list[Command] = [
+        limit(1, 7, Side.SELL, PRICE),
+        limit(2, 8, Side.BUY, PRICE),
+        PlaceOrderList("BTCUSDT", 9, "L1", ContingencyType.OCO, (maker, loss)),
+    ]
+    journal: list[tuple[bytes, Command]] = [(await append(redis, keys, c), c) for c in before]
+    first = EngineService(settings(key_prefix, snapshot_every_commands=3), redis, SPEC)
+    await run_until_idle(first, len(before))
+    assert first.engine.state().lists == ((1, 9, "L1", ContingencyType.OCO, (3, 4)),)
+    snapshot_at = await redis.hget(keys.snapshot("BTCUSDT"), "command_id")
+    assert snapshot_at == journal[-1][0]  # taken with the list open
+    cancel = CancelOrder("BTCUSDT", 9, 4)  # the stop member: the list goes with it
+    journal.append((await append(redis, keys, cancel), cancel))
+    second = EngineService(settings(key_prefix), redis, SPEC)
+    await run_until_idle(second, 1)
+
+    reference = MatchingEngine(SPEC)
+    expected: list[object] = []
+    for entry_id, command in journal:
+        command.ts = entry_ms(entry_id)
+        expected += reference.apply(command)
+    events = await all_events(redis, keys)
+    assert events == expected
+    done = [e for e in events if isinstance(e, ListStatus) and e.status_type == ListStatusType.ALL_DONE]
+    assert [(e.order_list_id, e.order_ids) for e in done] == [(1, (3, 4))]
+    assert second.engine.state().lists == () and second.engine.state_hash() == reference.state_hash()

@@ -6,7 +6,17 @@ self-trade prevention triggers; some commands are deliberately bad.
 
 from hypothesis import strategies as st
 
-from matching import AmendOrder, Command, OrderType, PlaceOrder, Side, StpMode, TimeInForce
+from matching import (
+    AmendOrder,
+    Command,
+    ContingencyType,
+    OrderType,
+    PlaceOrder,
+    PlaceOrderList,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 from tests.corehelpers import SYMBOL, cancel, cancel_all, stop
 
 USERS = st.integers(1, 4)
@@ -77,6 +87,42 @@ def stop_order(draw: st.DrawFn, order_id: int, side: Side, user: int, stp: StpMo
     return command
 
 
+PROFIT_TYPES = st.sampled_from([OrderType.LIMIT_MAKER, OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT])
+LOSS_TYPES = st.sampled_from([OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT])
+
+
+@st.composite
+def oco_list(draw: st.DrawFn, order_id: int) -> PlaceOrderList:
+    """An OCO with members `order_id` (profit) and `order_id + 1` (loss), in either list order, its
+    levels in the busy price band (so some take, trigger or lie the wrong way round), sharing a
+    reservation enough for the costlier member."""
+    side = draw(SIDES)
+    user = draw(USERS)
+    stp = draw(STP)
+    qty = draw(st.integers(1, 6))
+    profit_type = draw(PROFIT_TYPES)
+    loss_type = draw(LOSS_TYPES)
+    level = draw(st.integers(94, 106))
+    trigger = draw(st.integers(94, 106))
+    profit_price = level if profit_type == OrderType.LIMIT_MAKER else 0
+    if profit_type == OrderType.TAKE_PROFIT_LIMIT:
+        profit_price = draw(st.integers(93, 107))
+    loss_price = draw(st.integers(93, 107)) if loss_type == OrderType.STOP_LOSS_LIMIT else 0
+    highest = max(profit_price, loss_price, trigger if loss_type == OrderType.STOP_LOSS else 0)
+    reserve = (highest * qty if side == Side.BUY else qty) + draw(st.sampled_from([0, 0, 5]))
+    profit_stop = 0 if profit_type == OrderType.LIMIT_MAKER else level
+    profit = PlaceOrder(
+        SYMBOL, order_id, user, side, profit_type, TimeInForce.GTC, profit_price, qty, 0, reserve, stp,
+        draw(CIDS), 0, profit_stop,
+    )  # fmt: skip
+    loss = PlaceOrder(
+        SYMBOL, order_id + 1, user, side, loss_type, TimeInForce.GTC, loss_price, qty, 0, reserve, stp,
+        draw(CIDS), 0, trigger,
+    )  # fmt: skip
+    members = (profit, loss) if draw(st.booleans()) else (loss, profit)
+    return PlaceOrderList(SYMBOL, user, draw(CIDS), ContingencyType.OCO, members)
+
+
 @st.composite
 def commands(draw: st.DrawFn, max_size: int = 60) -> list[Command]:
     """A command sequence; order ids are 1, 2, 3... in placement order."""
@@ -86,8 +132,12 @@ def commands(draw: st.DrawFn, max_size: int = 60) -> list[Command]:
     for _ in range(n):
         roll = draw(st.integers(0, 9))
         if roll < 7 or next_id == 1:
-            out.append(draw(place_order(next_id)))
-            next_id += 1
+            if draw(st.integers(0, 7)) == 0:
+                out.append(draw(oco_list(next_id)))
+                next_id += 2
+            else:
+                out.append(draw(place_order(next_id)))
+                next_id += 1
         elif roll < 8 and draw(st.booleans()):
             quantity = draw(st.integers(0, 12))  # the new quantity: often a reduction
             out.append(

@@ -3,7 +3,8 @@
 After every command: the book is not crossed, levels agree with their orders (an iceberg order
 counting only its visible tip), no order fills beyond its size, makers are taken strictly in
 price-time priority (a replenished iceberg going to the back of its level), and a ledger fed only
-by the events conserves every asset exactly with every reservation spent or released.
+by the events conserves every asset exactly with every reservation spent or released (an order
+list's members sharing one reservation, locked once).
 """
 
 from collections import defaultdict
@@ -21,6 +22,7 @@ from matching import (
     OrderTriggered,
     OrderType,
     PlaceOrder,
+    PlaceOrderList,
     Reason,
     Side,
     Trade,
@@ -39,14 +41,23 @@ class Ledger:
         self.free: dict[tuple[int, str], int] = defaultdict(lambda: START)
         self.locked: dict[tuple[int, str], int] = defaultdict(int)
         self.fees: dict[str, int] = defaultdict(int)
-        self.reserved: dict[int, tuple[int, str, int]] = {}  # order -> (user, asset, reserve)
-        self.spent: dict[int, int] = defaultdict(int)
+        # A reservation's key: its order's id, or -(list id) for the one an order list's members share.
+        self.key: dict[int, int] = {}  # order -> its reservation's key
+        self.reserved: dict[int, tuple[int, str, int]] = {}  # key -> (user, asset, reserve)
+        self.holders: dict[int, int] = defaultdict(int)  # key -> open orders holding it
+        self.spent: dict[int, int] = defaultdict(int)  # key -> spent or released so far
 
     def lock(self, e: OrderAccepted) -> None:
+        key = -e.order_list_id if e.order_list_id else e.order_id
+        self.key[e.order_id] = key
+        self.holders[key] += 1
+        if key in self.reserved:
+            assert self.reserved[key][2] == e.reserve, "an order list's members carry one reservation"
+            return
         asset = "USD" if e.side == Side.BUY else "TST"
         self.free[(e.user_id, asset)] -= e.reserve
         self.locked[(e.user_id, asset)] += e.reserve
-        self.reserved[e.order_id] = (e.user_id, asset, e.reserve)
+        self.reserved[key] = (e.user_id, asset, e.reserve)
 
     def trade(self, t: Trade) -> None:
         buy_taker = t.taker_side == Side.BUY
@@ -64,21 +75,28 @@ class Ledger:
         self.free[(seller, "USD")] += t.quote_quantity - seller_fee
         self.fees["TST"] += buyer_fee
         self.fees["USD"] += seller_fee
-        self.spent[buyer_order] += t.quote_quantity
-        self.spent[seller_order] += t.quantity
+        for order, amount in ((buyer_order, t.quote_quantity), (seller_order, t.quantity)):
+            self.spent[self.key[order]] += amount
 
     def amended(self, e: OrderAmended) -> None:
         """Part of the reservation released at once: it counts as spent for the order's end."""
-        user, asset, _ = self.reserved[e.order_id]
+        key = self.key[e.order_id]
+        user, asset, _ = self.reserved[key]
         self.locked[(user, asset)] -= e.release
         self.free[(user, asset)] += e.release
-        self.spent[e.order_id] += e.release
+        self.spent[key] += e.release
 
     def done(self, e: OrderDone) -> None:
-        user, asset, reserve = self.reserved.pop(e.order_id)
-        assert reserve == self.spent.pop(e.order_id, 0) + e.release, "reservation not spent or released"
+        key = self.key.pop(e.order_id)
+        user, asset, reserve = self.reserved[key]
         self.locked[(user, asset)] -= e.release
         self.free[(user, asset)] += e.release
+        self.spent[key] += e.release
+        assert self.spent[key] <= reserve, "spent beyond the reservation"
+        self.holders[key] -= 1
+        if not self.holders[key]:  # its last holder ended
+            del self.holders[key], self.reserved[key]
+            assert reserve == self.spent.pop(key), "reservation not spent or released"
 
     def apply(self, events: list[Event]) -> None:
         for e in events:
@@ -191,6 +209,9 @@ def run_checked(cmds: list[Command]) -> tuple[MatchingEngine, list[list[Event]]]
             check_sizes(c, events)
             if any(isinstance(e, OrderAccepted) for e in events) and c.quantity:
                 originals[c.order_id] = c.quantity
+        if isinstance(c, PlaceOrderList):
+            for member in c.orders:
+                originals[member.order_id] = member.quantity
         for e in events:
             if isinstance(e, OrderAmended):  # its quantity is now the amended one
                 originals[e.order_id] = e.quantity

@@ -24,7 +24,10 @@ from matching import (
     CancelOrder,
     CancelRejected,
     Command,
+    ContingencyType,
     Event,
+    ListStatus,
+    ListStatusType,
     MarketSpec,
     MatchingEngine,
     OrderDone,
@@ -33,6 +36,7 @@ from matching import (
     OrderStatus,
     OrderType,
     PlaceOrder,
+    PlaceOrderList,
     Reason,
     Side,
     StpMode,
@@ -261,6 +265,69 @@ class StreamBuilder:
             reserve = self._base_reserve(steps)
         return self._place(side, otype, tif, 0, steps * STEP, 0, reserve, None, stop_price, trail)
 
+    def order_list(self) -> PlaceOrderList:
+        """An OCO of one user and side: a profit member (LIMIT_MAKER, TAKE_PROFIT(_LIMIT)) and a
+        loss member (STOP_LOSS(_LIMIT)) in either order, their levels near the mid on their own
+        sides (some would take or trigger at once, some the wrong way round); now and then broken
+        (another contingency, one member, members that differ, two profit members)."""
+        rng = self.rng
+        user = self._user()
+        side = rng.choice((Side.BUY, Side.SELL))
+        up = 1 if side == Side.SELL else -1  # where the profit level lies from the mid
+        steps = self._steps()
+        profit_type = rng.choice((OrderType.LIMIT_MAKER, OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT))
+        loss_type = rng.choice((OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT))
+        level = self.mid + up * rng.randint(-2, 12)
+        trigger = self.mid - up * rng.randint(-2, 12)
+        if rng.random() < 0.04:
+            level, trigger = trigger, level
+        broken = rng.random()
+        if broken < 0.02:
+            loss_type = OrderType.LIMIT_MAKER
+        profit_ticks = level if profit_type == OrderType.LIMIT_MAKER else level + rng.randint(-3, 3)
+        if profit_type == OrderType.TAKE_PROFIT:
+            profit_ticks = 0
+        loss_ticks = trigger + rng.randint(-3, 3) if loss_type != OrderType.STOP_LOSS else 0
+        if side == Side.SELL:
+            reserve = self._base_reserve(steps)
+        else:
+            reserve = self._limit_reserve(side, max(profit_ticks, loss_ticks, trigger), steps)
+        stp = self._stp()
+
+        def member(order_type: int, ticks: int, stop_ticks: int) -> PlaceOrder:
+            c = PlaceOrder(
+                SPEC.symbol,
+                self._order_id(),
+                user,
+                self._enum(side),
+                self._enum(order_type),
+                self._enum(TimeInForce.GTC),
+                ticks * TICK,
+                steps * STEP,
+                0,
+                reserve,
+                stp,
+                self._client_id(user),
+                self.ts,
+                stop_ticks * TICK,
+            )
+            self._remember(c)
+            return c
+
+        profit = member(profit_type, profit_ticks, 0 if profit_type == OrderType.LIMIT_MAKER else level)
+        loss = member(loss_type, loss_ticks, 0 if loss_type == OrderType.LIMIT_MAKER else trigger)
+        members: tuple[PlaceOrder, ...] = (profit, loss) if rng.random() < 0.5 else (loss, profit)
+        contingency = self._enum(ContingencyType.OCO)
+        if broken > 0.98:
+            contingency = ContingencyType.OTO
+        elif broken > 0.96:
+            members = members[:1]
+        elif broken > 0.94:
+            members[1].quantity += STEP
+        elif broken > 0.92:
+            loss.client_order_id = profit.client_order_id
+        return PlaceOrderList(SPEC.symbol, user, f"L{self.next_order_id}", contingency, members, self.ts)
+
     def _iceberg_qty(self, steps: int) -> int:
         """Mostly 0; else a visible part of a few steps up to most of the order (valid when the
         order has more than the minimum), now and then one step more than it."""
@@ -447,6 +514,8 @@ class StreamBuilder:
             return self.cancel_all()
         if r < 0.89:
             return self.amend()
+        if r < 0.93:
+            return self.order_list()
         return self.invalid()
 
 
@@ -538,6 +607,10 @@ def _coverage_key(event: Event) -> str:
         return f"{name}:{Reason(event.reason).name}"
     if isinstance(event, OrderDone):
         return f"{name}:{OrderStatus(event.status).name}"
+    if isinstance(event, ListStatus):
+        if event.reason:
+            return f"{name}:REJECT:{Reason(event.reason).name}"
+        return f"{name}:{ListStatusType(event.status_type).name}"
     return name
 
 
@@ -570,6 +643,15 @@ def run_differential(seed: int, n: int) -> Counter[str]:
     return compare(origin, build_commands(seed, n))
 
 
+# Reasons only order lists (and AmendOrder of a list member: the last) give.
+LIST_REASONS = (
+    Reason.INVALID_CONTINGENCY,
+    Reason.ORDER_LIST_LEGS_DIFFER,
+    Reason.INVALID_OCO_LEG_TYPES,
+    Reason.INVALID_OCO_PRICES,
+    Reason.ORDER_IN_LIST,
+)
+
 # Every event kind the stream is built to reach.
 REQUIRED_COVERAGE = {
     "OrderAccepted",
@@ -580,9 +662,22 @@ REQUIRED_COVERAGE = {
     *(
         f"OrderRejected:{r.name}"
         for r in Reason
-        if (100 < r < 300 and r != Reason.QUANTITY_NOT_REDUCED)
+        if (100 < r < 300 and r != Reason.QUANTITY_NOT_REDUCED and r not in LIST_REASONS)
         or r in (Reason.WOULD_TAKE, Reason.WOULD_TRIGGER)
     ),
+    "ListStatus:EXEC_STARTED",
+    "ListStatus:ALL_DONE",
+    *(
+        f"ListStatus:REJECT:{r.name}"
+        for r in (
+            *LIST_REASONS[:-1],
+            Reason.WOULD_TAKE,
+            Reason.WOULD_TRIGGER,
+            Reason.DUPLICATE_CLIENT_ORDER_ID,
+            Reason.INSUFFICIENT_RESERVE,
+        )
+    ),
+    "AmendRejected:ORDER_IN_LIST",
     "OrderAmended",
     *(
         f"AmendRejected:{r.name}"

@@ -2,8 +2,9 @@
 
 A stop order never triggers before a trade reaches its stop price (a trailing one: before a
 trade moves its delta away from its reference), and always triggers in the command whose trade
-does; an accepted stop order never would have triggered at once; the
-triggered order's trades come after its OrderTriggered.
+does (unless its order list ended it first: docs/matching.md, Order lists); an accepted stop
+order never would have triggered at once; the triggered order's trades come after its
+OrderTriggered.
 """
 
 from hypothesis import HealthCheck, given, settings
@@ -14,8 +15,10 @@ from matching import (
     OrderAccepted,
     OrderCancelled,
     OrderDone,
+    OrderExpired,
     OrderTriggered,
     OrderType,
+    Reason,
     Side,
     Trade,
 )
@@ -89,6 +92,9 @@ def test_stops_trigger_exactly_when_a_trade_reaches_them(cmds: list[Command]) ->
                 assert e.stop_price == waiting[e.order_id].stop_price
                 del waiting[e.order_id]
                 due.discard(e.order_id)
+            elif isinstance(e, OrderExpired) and e.reason == Reason.ORDER_LIST_SIBLING:
+                waiting.pop(e.order_id, None)
+                due.discard(e.order_id)  # the other member of its list acted first
             elif isinstance(e, OrderCancelled | OrderDone):
                 waiting.pop(e.order_id, None)
         assert not due, f"stop orders {sorted(due)} were reached by a trade but did not trigger"

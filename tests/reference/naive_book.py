@@ -12,13 +12,24 @@ the step/tick arithmetic of the spec (`npts`, the spending cap) is done where th
 
 from dataclasses import dataclass
 
-from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
-from matching.enums import OrderStatus, OrderType, Reason, Side, StpMode, TimeInForce
+from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder, PlaceOrderList
+from matching.enums import (
+    ContingencyType,
+    ListOrderStatus,
+    ListStatusType,
+    OrderStatus,
+    OrderType,
+    Reason,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 from matching.events import (
     AmendRejected,
     BookDelta,
     CancelRejected,
     Event,
+    ListStatus,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -29,7 +40,7 @@ from matching.events import (
     Trade,
 )
 from matching.market import MarketSpec
-from matching.state import MarketState, OrderRecord, TriggerRecord
+from matching.state import ListRecord, MarketState, OrderRecord, TriggerRecord
 
 # Why matching stopped (internal to this module).
 _STOP_FILLED = "filled"  # the taker has no quantity left
@@ -71,11 +82,25 @@ class _Order:
     reference: int = 0  # its reference price (0: none yet)
     iceberg_qty: int = 0  # an iceberg order's largest visible part (0: not an iceberg)
     hidden: int = 0  # the part of `remaining` not shown in the book
+    list_id: int = 0  # the order list it was placed in (0: none)
+
+
+@dataclass
+class _List:
+    """An open order list: its members' ids in list order."""
+
+    list_id: int
+    user_id: int
+    client_id: str
+    contingency: int
+    order_ids: tuple[int, ...]
 
 
 _STOP_MARKET_TYPES = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
 _STOP_LIMIT_TYPES = (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
 _STOP_TYPES = _STOP_MARKET_TYPES + _STOP_LIMIT_TYPES
+_PROFIT_MEMBER_TYPES = (OrderType.LIMIT_MAKER, OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT)
+_LOSS_MEMBER_TYPES = (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT)
 
 
 def _triggers_on_rise(o: _Order) -> bool:
@@ -106,6 +131,8 @@ class NaiveBook:
         self.trade_id = 0
         self.last_price = 0
         self.arrivals = 0
+        self.lists: dict[int, _List] = {}  # open order lists
+        self.last_list_id = 0
         self._out: list[Event] = []
         self._ts = 0
         self._touched: set[tuple[int, int]] = set()  # (side, price) of levels the command changed
@@ -126,6 +153,8 @@ class NaiveBook:
             self._cancel_all(command)
         elif isinstance(command, AmendOrder):
             self._amend(command)
+        elif isinstance(command, PlaceOrderList):
+            self._place_list(command)
         else:
             raise TypeError(f"not a command: {command!r}")
         self._emit_delta()
@@ -135,7 +164,20 @@ class NaiveBook:
         """The canonical state: counters and open orders in book order (see matching.state)."""
         records = tuple(self._record(o) for o in self._book_order())
         waiting = tuple(self._trigger_record(o) for o in sorted(self.waiting, key=lambda o: o.order_id))
-        return MarketState(self.spec.symbol, self.seq, self.trade_id, self.last_price, records, waiting)
+        lists: tuple[ListRecord, ...] = tuple(
+            (lst.list_id, lst.user_id, lst.client_id, lst.contingency, lst.order_ids)
+            for lst in sorted(self.lists.values(), key=lambda lst: lst.list_id)
+        )
+        return MarketState(
+            self.spec.symbol,
+            self.seq,
+            self.trade_id,
+            self.last_price,
+            records,
+            waiting,
+            self.last_list_id,
+            lists,
+        )
 
     # ------------------------------------------------------------------ units
 
@@ -260,6 +302,26 @@ class NaiveBook:
                 )
             )
             return
+        taker = self._accept(c, 0)
+        if taker is None:
+            return
+        queue = self._execute(taker)
+        while queue:
+            triggered = queue.pop(0)
+            self._out.append(
+                OrderTriggered(
+                    seq=self._next_seq(),
+                    ts=self._ts,
+                    order_id=triggered.order_id,
+                    user_id=triggered.user_id,
+                    client_order_id=triggered.client_order_id,
+                    stop_price=triggered.stop_price,
+                )
+            )
+            queue.extend(self._execute(self._taker_of_triggered(triggered)))
+
+    def _accept(self, c: PlaceOrder, list_id: int) -> _Order | None:
+        """OrderAccepted; a stop order starts waiting (None), any other is returned as the taker."""
         self._out.append(
             OrderAccepted(
                 seq=self._next_seq(),
@@ -278,26 +340,145 @@ class NaiveBook:
                 stop_price=c.stop_price,
                 trailing_delta=c.trailing_delta,
                 iceberg_qty=c.iceberg_qty,
+                order_list_id=list_id,
             )
         )
         if c.order_type in _STOP_TYPES:
-            self.waiting.append(self._new_waiting(c))
-            return
+            waiting = self._new_waiting(c)
+            waiting.list_id = list_id
+            self.waiting.append(waiting)
+            return None
         taker = self._new_taker(c)
-        queue = self._execute(taker)
-        while queue:
-            triggered = queue.pop(0)
+        taker.list_id = list_id
+        return taker
+
+    # ------------------------------------------------------------------ PlaceOrderList
+
+    def _place_list(self, c: PlaceOrderList) -> None:
+        """docs/matching.md "Order lists": checks 1-7, then the members in list order."""
+        ids = tuple(o.order_id for o in c.orders)
+        reason = self._list_refusal(c)
+        if reason != Reason.NONE:
             self._out.append(
-                OrderTriggered(
+                ListStatus(
                     seq=self._next_seq(),
                     ts=self._ts,
-                    order_id=triggered.order_id,
-                    user_id=triggered.user_id,
-                    client_order_id=triggered.client_order_id,
-                    stop_price=triggered.stop_price,
+                    order_list_id=0,
+                    user_id=c.user_id,
+                    list_client_order_id=c.list_client_order_id,
+                    contingency=c.contingency,
+                    status_type=ListStatusType.RESPONSE,
+                    list_status=ListOrderStatus.REJECT,
+                    order_ids=ids,
+                    reason=reason,
+                    release=c.orders[0].reserve if c.orders else 0,
                 )
             )
-            queue.extend(self._execute(self._taker_of_triggered(triggered)))
+            return
+        self.last_list_id += 1
+        lst = _List(self.last_list_id, c.user_id, c.list_client_order_id, c.contingency, ids)
+        self.lists[lst.list_id] = lst
+        for member in c.orders:
+            taker = self._accept(member, lst.list_id)
+            if taker is not None:
+                assert not self._execute(taker), "a LIMIT_MAKER member neither trades nor triggers"
+        self._emit_list_status(lst, ListStatusType.EXEC_STARTED, ListOrderStatus.EXECUTING)
+
+    def _list_refusal(self, c: PlaceOrderList) -> int:
+        if c.symbol != self.spec.symbol:
+            return Reason.UNKNOWN_MARKET
+        if c.contingency != ContingencyType.OCO or len(c.orders) != 2:
+            return Reason.INVALID_CONTINGENCY
+        first, second = c.orders
+        for m in c.orders:
+            same = (m.side, m.quantity, m.reserve) == (first.side, first.quantity, first.reserve)
+            if m.user_id != c.user_id or not same:
+                return Reason.ORDER_LIST_LEGS_DIFFER
+        profits = [m for m in c.orders if m.order_type in _PROFIT_MEMBER_TYPES]
+        losses = [m for m in c.orders if m.order_type in _LOSS_MEMBER_TYPES]
+        if len(profits) != 1 or len(losses) != 1:
+            return Reason.INVALID_OCO_LEG_TYPES
+        for m in c.orders:
+            reason = self._check_place(m)
+            if reason != Reason.NONE:
+                return reason
+        if first.order_id == second.order_id:
+            return Reason.DUPLICATE_ORDER_ID
+        if first.client_order_id and first.client_order_id == second.client_order_id:
+            return Reason.DUPLICATE_CLIENT_ORDER_ID
+        profit, loss = profits[0], losses[0]
+        level = profit.price if profit.order_type == OrderType.LIMIT_MAKER else profit.stop_price
+        if level > 0 and loss.stop_price > 0:
+            right = level > loss.stop_price if first.side == Side.SELL else level < loss.stop_price
+            if not right:
+                return Reason.INVALID_OCO_PRICES
+        return Reason.NONE
+
+    def _emit_list_status(self, lst: _List, status_type: int, status: int) -> None:
+        self._out.append(
+            ListStatus(
+                seq=self._next_seq(),
+                ts=self._ts,
+                order_list_id=lst.list_id,
+                user_id=lst.user_id,
+                list_client_order_id=lst.client_id,
+                contingency=lst.contingency,
+                status_type=status_type,
+                list_status=status,
+                order_ids=lst.order_ids,
+            )
+        )
+
+    def _end_list_of(self, o: _Order, cancel: bool, taken: list[_Order] | None = None) -> None:
+        """When `o` belongs to an open list: the other members end (cancelled or expired, releasing
+        nothing), then ListStatus(ALL_DONE). `taken`: stop orders just taken from `waiting` in the
+        current check; a member found there is removed from it."""
+        lst = self.lists.pop(o.list_id, None)
+        if lst is None:
+            return
+        for other_id in lst.order_ids:
+            if other_id == o.order_id:
+                continue
+            others = [x for x in self.orders + self.waiting + (taken or []) if x.order_id == other_id]
+            other = others[0]
+            if other in self.orders:
+                self.orders.remove(other)
+                self._touched.add((other.side, other.price))
+            elif other in self.waiting:
+                self.waiting.remove(other)
+            else:
+                assert taken is not None
+                taken.remove(other)
+            if cancel:
+                self._out.append(
+                    OrderCancelled(
+                        seq=self._next_seq(),
+                        ts=self._ts,
+                        order_id=other.order_id,
+                        user_id=other.user_id,
+                        client_order_id=other.client_order_id,
+                        remaining=other.remaining,
+                    )
+                )
+                status = OrderStatus.CANCELED
+            else:
+                self._emit_expired(other, Reason.ORDER_LIST_SIBLING, other.remaining)
+                status = OrderStatus.EXPIRED
+            self._out.append(
+                OrderDone(
+                    seq=self._next_seq(),
+                    ts=self._ts,
+                    order_id=other.order_id,
+                    user_id=other.user_id,
+                    client_order_id=other.client_order_id,
+                    side=other.side,
+                    status=status,
+                    filled=other.filled,
+                    filled_quote=other.filled_quote,
+                    release=0,
+                )
+            )
+        self._emit_list_status(lst, ListStatusType.ALL_DONE, ListOrderStatus.ALL_DONE)
 
     def _execute(self, taker: _Order) -> list[_Order]:
         """FOK dry run, matching, then the taker's end (or rest). Returns the waiting stop orders
@@ -322,7 +503,12 @@ class NaiveBook:
         ]
         for o in hit:
             self.waiting.remove(o)
-        return sorted(hit, key=lambda o: o.order_id)
+        queue = sorted(hit, key=lambda o: o.order_id)
+        i = 0
+        while i < len(queue):  # a member taken ends its list; a later member of it leaves the queue
+            self._end_list_of(queue[i], cancel=False, taken=queue)
+            i += 1
+        return queue
 
     @staticmethod
     def _trails_to_trigger(o: _Order, prices: list[int]) -> bool:
@@ -360,7 +546,7 @@ class NaiveBook:
             filled_quote=0,
             reserve_left=c.reserve,
             stp_mode=c.stp_mode,
-            ts=c.ts,
+            ts=self._ts,
             arrival=0,
             stop_price=c.stop_price,
             trailing_delta=c.trailing_delta,
@@ -541,7 +727,7 @@ class NaiveBook:
             filled_quote=0,
             reserve_left=c.reserve,
             stp_mode=c.stp_mode,
-            ts=c.ts,
+            ts=self._ts,
             arrival=self.arrivals,
             by_quote=by_quote,
             acts_as=c.order_type,
@@ -603,6 +789,7 @@ class NaiveBook:
         self._touched.add((maker.side, maker.price))
         self._emit_expired(maker, Reason.SELF_TRADE_MAKER, maker.remaining)
         self._emit_done(maker, OrderStatus.EXPIRED_IN_MATCH)
+        self._end_list_of(maker, cancel=False)
 
     def _trade(self, taker: _Order, maker: _Order, steps: int) -> None:
         """Fill `steps` at the maker's price; update both orders first, then emit the Trade."""
@@ -650,6 +837,7 @@ class NaiveBook:
             self._emit_done(maker, OrderStatus.FILLED)
         elif maker.remaining == maker.hidden:
             self._replenish(maker)
+        self._end_list_of(maker, cancel=False)
 
     def _replenish(self, o: _Order) -> None:
         """docs "Iceberg orders": a new visible part from the hidden rest, at the back of its level."""
@@ -791,6 +979,8 @@ class NaiveBook:
             return Reason.UNKNOWN_ORDER
         if order.user_id != c.user_id:
             return Reason.ORDER_NOT_OWNED
+        if order.list_id in self.lists:
+            return Reason.ORDER_IN_LIST
         if c.quantity <= 0 or c.quantity <= order.filled:
             return Reason.INVALID_QUANTITY
         if c.quantity % self.spec.step_units:
@@ -818,7 +1008,8 @@ class NaiveBook:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_ORDER)
             return
         for order in mine:
-            self._cancel_resting(order)
+            if order in self.orders or order in self.waiting:  # not cancelled with its list already
+                self._cancel_resting(order)
 
     def _cancel_resting(self, order: _Order) -> None:
         """Cancel an open order: resting in the book, or a stop order still waiting."""
@@ -838,6 +1029,7 @@ class NaiveBook:
             )
         )
         self._emit_done(order, OrderStatus.CANCELED)
+        self._end_list_of(order, cancel=True)
 
     def _reject_cancel(self, user_id: int, order_id: int, client_order_id: str, reason: int) -> None:
         self._out.append(

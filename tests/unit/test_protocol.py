@@ -9,7 +9,17 @@ from exchange_core.protocol import (
 )
 from exchange_proto import commands_pb2
 from exchange_proto import events_pb2 as epb
-from matching import MatchingEngine, OrderType, Side, StpMode, TimeInForce
+from matching import (
+    ContingencyType,
+    ListStatus,
+    MatchingEngine,
+    OrderType,
+    PlaceOrderList,
+    Reason,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 from matching.commands import CancelAll, CancelOrder
 from tests.corehelpers import SPEC, cancel, limit, market, stop
 
@@ -74,3 +84,27 @@ def test_reply_for_carries_exactly_its_commands_events() -> None:
             expected = [s for s in seqs if ref.first_seq <= s <= ref.last_seq]
             assert [e.seq for e in reply.batch.events] == expected
             assert [e.order_cancelled.order_id for e in reply.batch.events] == expected
+
+
+def test_an_order_list_and_its_events_round_trip() -> None:
+    members = (
+        limit(1, 7, Side.SELL, 160, 3, maker_only=True, cid="a", ts=77),
+        stop(2, 7, Side.SELL, OrderType.STOP_LOSS_LIMIT, 140, 3, price=139, cid="b", ts=77),
+    )
+    command = PlaceOrderList("TSTUSD", 7, "L", ContingencyType.OCO, members, 77)
+    msg = commands_pb2.Command.FromString(command_to_proto(command).SerializeToString())
+    assert command_from_proto(msg, ts=77) == command
+    engine = MatchingEngine(SPEC)
+    engine.apply(limit(90, 90, Side.SELL, 150, 1))
+    engine.apply(market(91, 91, Side.BUY, qty=1, reserve=1000))
+    events = engine.apply(command) + engine.apply(
+        PlaceOrderList("TSTUSD", 7, "M", ContingencyType.OTO, members)
+    )
+    events += engine.apply(cancel(7, oid=2))
+    statuses = [e for e in events if isinstance(e, ListStatus)]
+    assert [(s.order_list_id, s.order_ids, s.reason) for s in statuses] == [
+        (1, (1, 2), 0),
+        (0, (1, 2), Reason.INVALID_CONTINGENCY),
+        (1, (1, 2), 0),
+    ]
+    assert decode_events(encode_events("TSTUSD", events, "1-0"))[1] == events

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from exchange_core.protocol import event_to_proto
 from exchange_core.wire import encode_batch, encode_event, encode_market_data, encode_reply
 from exchange_proto import events_pb2 as epb
-from matching import MatchingEngine
+from matching import Event, ListStatus, MatchingEngine, OrderAccepted
 from tests.corehelpers import SPEC
 from tests.property.strategies import commands
 
@@ -28,6 +28,16 @@ def test_every_event_of_random_commands_encodes_byte_equal(cmds: list[object]) -
         assert (
             encode_reply("c-1", ours) == epb.Reply(correlation_id="c-1", batch=official).SerializeToString()
         )
+
+
+def test_order_list_events_encode_byte_equal() -> None:
+    events: list[Event] = [
+        OrderAccepted(5, 9, 1, 7, "a", 2, 2, 1, 160, 3, 0, 3, 0, 0, 0, 0, 41),
+        ListStatus(6, 9, 41, 7, "L", 1, 2, 1, (1, 2**40)),
+        ListStatus(7, 9, 0, 7, "", 2, 1, 3, (), 119, 300),
+    ]
+    for e in events:
+        assert encode_event(e) == event_to_proto(e).SerializeToString()
 
 
 @given(ints, ints, st.lists(st.tuples(ints, ints), max_size=3))
