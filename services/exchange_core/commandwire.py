@@ -5,8 +5,8 @@ command objects, without building protobuf objects: one pass over the bytes, com
 with the core. It takes the forms a proto3 encoder writes (each field at most once, or a scalar
 repeated with the last value winning, unknown fields of any wire type but groups); anything else
 (a field with an unexpected wire type, a repeated command message, groups, truncated or invalid
-bytes), and the rare order list (`place_order_list`), goes to the official parser, which decides. So the result is always what
-`exchange_core.protocol.command_from_proto` gives, or the same error; tests/unit/test_commandwire.py
+bytes), and the rare order list (`place_order_list`), goes to the official parser, which
+decides. So the result is always what `exchange_core.protocol.command_from_proto` gives, or the same error; tests/unit/test_commandwire.py
 holds the two equal. Field numbers are checked against the generated descriptors at import.
 """
 
@@ -332,7 +332,8 @@ def _check_field_numbers() -> None:
     (T: string, U: uint64, E: enum, I: int64, M: message)."""
     expected = {
         "Command": {"place_order": "1M", "cancel_order": "2M", "cancel_all": "3M", "amend_order": "4M",
-                    "place_order_list": "5M", "reply_to": "10T", "correlation_id": "11T", "trace_context": "12M"},
+                    "place_order_list": "5M", "reply_to": "10T", "correlation_id": "11T",
+                    "trace_context": "12M"},
         "PlaceOrder": {"symbol": "1T", "order_id": "2U", "user_id": "3U", "side": "4E", "order_type": "5E",
                        "time_in_force": "6E", "price": "7I", "quantity": "8I", "quote_quantity": "9I",
                        "reserve": "10I", "stp_mode": "11E", "client_order_id": "12T", "stop_price": "13I",
