@@ -6,8 +6,9 @@ with the core. It takes the forms a proto3 encoder writes (each field at most on
 repeated with the last value winning, unknown fields of any wire type but groups); anything else
 (a field with an unexpected wire type, a repeated command message, groups, truncated or invalid
 bytes), and the rare order list (`place_order_list`), goes to the official parser, which
-decides. So the result is always what `exchange_core.protocol.command_from_proto` gives, or the same error; tests/unit/test_commandwire.py
-holds the two equal. Field numbers are checked against the generated descriptors at import.
+decides. So the result is always what `exchange_core.protocol.command_from_proto` gives, or the
+same error; tests/unit/test_commandwire.py holds the two equal. Field numbers are checked against
+the generated descriptors at import.
 """
 
 from typing import Final
