@@ -5,6 +5,7 @@ inventory, and withdraw every resting order on the way out."""
 import asyncio
 import logging
 import random
+import time
 from decimal import Decimal
 
 from botkit.client import ApiRejection, ExchangeClient, GatewayUnavailable
@@ -14,8 +15,9 @@ from botkit.rules import MarketRules
 from botkit.startup import market_rules, parse_start_prices, retry, start_price, wait_for_gateway
 from botkit.stats import Stats
 from marketsim.makers import resting_agents
-from marketsim.price import RegimeJumpModel, SharedFairPrice
+from marketsim.price import SharedFairPrice
 from marketsim.settings import AgentMix, SimSettings, agent_names
+from marketsim.sources import open_price_source
 from marketsim.takers import MEAN_REVERSION, MOMENTUM, NOISE, SWEEPER, TakerAgent, TakerConfig
 
 log = logging.getLogger("marketsim")
@@ -58,6 +60,7 @@ class MarketSimulation:
         }
         self.quoters: list[tuple[MarketQuoter, float]] = []
         self.takers: list[TakerAgent] = []
+        self.feeds: list[asyncio.Task[None]] = []  # mirrored price streams
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.clients.values()))
@@ -85,6 +88,7 @@ class MarketSimulation:
         ]
         taking = [asyncio.create_task(t.run(stop, s.sim_max_backoff_seconds)) for t in self.takers]
         helpers = [asyncio.create_task(self._follow_accounts(stop)), asyncio.create_task(self._report(stop))]
+        helpers += self.feeds
         await stop.wait()
         _, running = await asyncio.wait([*quoting, *taking], timeout=STOP_GRACE_S)
         for task in [*running, *helpers]:
@@ -100,11 +104,14 @@ class MarketSimulation:
         s = self.settings
         configured = parse_start_prices(s.sim_start_prices).get(market.symbol)
         start: Decimal | None = await start_price(client, market, configured)
-        if start is None:
-            log.warning("%s: no trade and no SIM_START_PRICES entry: not simulated", market.symbol)
+        seed, price = f"{s.sim_seed}:{market.symbol}", s.price_for(market.symbol)
+        source = await open_price_source(price, market, start, seed, self.feeds, s.sim_max_backoff_seconds)
+        if source is None:
+            log.warning("%s: no %s price to start from: not simulated", market.symbol, price.source)
             return
         mix = s.mix_for(market.symbol)
-        fair = SharedFairPrice(RegimeJumpModel(market.ticks_of(start), f"{s.sim_seed}:{market.symbol}"))
+        fair = SharedFairPrice(source, started=time.monotonic())
+        log.info("%s: price second 0 is epoch ms %d", market.symbol, round(time.time() * 1000))
         self.quoters += resting_agents(
             self.clients,
             self.inventories,
@@ -119,7 +126,12 @@ class MarketSimulation:
         for agent, config in taker_configs(mix).items():
             rng = random.Random(f"{s.sim_seed}:{market.symbol}:{agent}")
             self.takers.append(TakerAgent(agent, self.clients[agent], market, fair, config, rng, self.stats))
-        log.info("%s: fair price starts at %s; %d agents", market.symbol, start, len(mix.makers) + 5)
+        log.info(
+            "%s: fair price starts at %s; %d agents",
+            market.symbol,
+            market.price_text(round(fair.value)),
+            len(mix.makers) + 5,
+        )
 
     async def _read_accounts(self) -> None:
         for agent, client in self.clients.items():
