@@ -1,0 +1,103 @@
+"""A replayed day through the real stack: the simulation replays the sample tool's 1m klines of
+BTCUSDT at 30x, and the exchange's own 1-minute closes track the recorded ones.
+
+At 30x one recorded minute passes in two real seconds, so a simulated "1m candle" of the replay
+is two real seconds of the exchange's trades: its close is the last trade before they end (from
+our GET /api/v3/aggTrades). The test compares those closes with the recorded 1m closes over
+REPLAY_MINUTES recorded minutes (under three real minutes): correlation > 0.99, and it prints the
+tracking error (RMS of the log difference, bps). A replay at 1x would take the day; at 30x our
+own /api/v3/klines 1m candles each span half an hour of the recording, and their closes are
+checked against the recorded close of the minute each one ends in.
+"""
+
+import asyncio
+import math
+import statistics
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from launcher.stack import Stack, running_stack
+from marketsim.binance_files import read_klines, replay_files
+from marketsim.sample import main as sample_main
+from tests import services
+from tests.e2e.sim_sources import THIN_MIX, own_trades, price_clock_ms, wait_for_trades_after
+
+SYMBOL = "BTCUSDT"
+SPEED = 30.0
+REPLAY_MINUTES = 80  # recorded minutes compared
+WARM_UP_MINUTES = 5  # the makers' first quotes
+MIN_CORRELATION = 0.99
+MAX_TRACKING_BPS = 15.0
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("replay")
+    assert sample_main(["--symbol", SYMBOL, "--day", "2026-01-01", "--hours", "3", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def replay_stack(pg_dsn: str, redis_url: str, recording: Path) -> Iterator[Stack]:
+    prefix = services.new_prefix()
+    try:
+        with running_stack(
+            pg_dsn,
+            prefix,
+            [SYMBOL],
+            with_dbwriter=True,
+            with_marketsim=True,
+            SIM_MIX=THIN_MIX,
+            SIM_SKEW_BPS="0",
+            SIM_PRICE_SOURCE="replay",
+            SIM_REPLAY_PATH=str(recording),
+            SIM_REPLAY_SPEED=str(SPEED),
+        ) as s:
+            yield s
+    finally:
+        asyncio.run(services.delete_prefix(prefix))
+
+
+def log_bps(a: float, b: float) -> float:
+    return math.log(a / b) * 10_000
+
+
+def test_replayed_closes_track_the_recorded_ones(replay_stack: Stack, recording: Path) -> None:
+    recorded = [float(k.close) for k in read_klines(replay_files(recording, SYMBOL)[0])]
+    zero_ms = price_clock_ms(replay_stack, SYMBOL)
+    minute_ms = 60_000 / SPEED
+    last = WARM_UP_MINUTES + REPLAY_MINUTES
+    with httpx.Client(base_url=replay_stack.url, timeout=30) as http:
+        wait_for_trades_after(
+            http, SYMBOL, zero_ms + round(last * minute_ms), 60.0 + REPLAY_MINUTES * minute_ms / 500
+        )
+        trades = own_trades(http, SYMBOL, zero_ms, zero_ms + round(last * minute_ms))
+        klines = http.get(
+            "/api/v3/klines", params={"symbol": SYMBOL, "interval": "1m", "startTime": zero_ms}
+        ).json()
+    pairs: list[tuple[float, float]] = []
+    index = 0
+    for minute in range(WARM_UP_MINUTES, last):
+        end_ms = zero_ms + (minute + 1) * minute_ms
+        while index < len(trades) and trades[index][0] <= end_ms:
+            index += 1
+        if index and trades[index - 1][0] > end_ms - minute_ms:  # a trade in this replayed minute
+            pairs.append((float(trades[index - 1][1]), recorded[minute]))
+    assert len(pairs) >= REPLAY_MINUTES * 0.8, f"{len(pairs)} replayed minutes with a trade"
+    ours, theirs = zip(*pairs, strict=True)
+    correlation = statistics.correlation(ours, theirs)
+    tracking = math.sqrt(statistics.fmean(log_bps(a, b) ** 2 for a, b in pairs))
+    moved = log_bps(max(theirs), min(theirs))
+    print(f"\n{len(pairs)} minutes: correlation {correlation:.4f}, tracking error {tracking:.1f} bps RMS "
+          f"(recorded range {moved:.0f} bps)")  # fmt: skip
+    assert correlation > MIN_CORRELATION
+    assert tracking < MAX_TRACKING_BPS
+    ends = {int((int(k[6]) - zero_ms) / minute_ms): Decimal(k[4]) for k in klines}
+    full = {minute: close for minute, close in ends.items() if WARM_UP_MINUTES <= minute < last}
+    assert full, klines
+    for minute, close in full.items():
+        assert abs(log_bps(float(close), recorded[minute])) < 4 * MAX_TRACKING_BPS, (minute, close)
