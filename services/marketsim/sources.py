@@ -16,6 +16,9 @@ from marketsim.settings import PriceConfig
 
 log = logging.getLogger("marketsim")
 
+# How long a mirrored market waits for its first trade before it is left out.
+MIRROR_FIRST_PRICE_S = 30.0
+
 
 async def open_price_source(
     config: PriceConfig,
@@ -23,12 +26,13 @@ async def open_price_source(
     start: Decimal | None,
     seed: str,
     feeds: list["asyncio.Task[None]"],
-    first_price_timeout_s: float,
+    max_backoff_s: float,
 ) -> PriceSource | None:
     """The market's fair price path, or None when it has none to start from (the model without a
-    start price, a mirror without a first trade within `first_price_timeout_s`). A mirror's
-    connection task is appended to `feeds` (the caller cancels it). Raises ValueError
-    (ReplayFileError) for replay files that cannot be read."""
+    start price, a mirror without a first trade within MIRROR_FIRST_PRICE_S). A mirror's
+    connection task (reconnecting with backoff up to `max_backoff_s`) is appended to `feeds`
+    (the caller cancels it). Raises ValueError (ReplayFileError) for replay files that cannot be
+    read."""
     if config.source == "replay":
         files = replay_files(Path(config.replay_path), rules.symbol, config.replay_kind)
         points, steps = file_anchors(files, rules.tick, seed)
@@ -40,13 +44,11 @@ async def open_price_source(
         return replay
     if config.source == "mirror":
         url = config.mirror_url.replace("{symbol}", rules.symbol.lower())
-        mirror = MirrorSource(
-            url, rules.symbol, rules.tick, config.mirror_stale_seconds, first_price_timeout_s
-        )
+        mirror = MirrorSource(url, rules.symbol, rules.tick, config.mirror_stale_seconds, max_backoff_s)
         feed = asyncio.create_task(mirror.run())
-        if await mirror.first_price(first_price_timeout_s) is None:
+        if await mirror.first_price(MIRROR_FIRST_PRICE_S) is None:
             feed.cancel()
-            log.warning("%s: no trade from %s in %.0f s", rules.symbol, url, first_price_timeout_s)
+            log.warning("%s: no trade from %s in %.0f s", rules.symbol, url, MIRROR_FIRST_PRICE_S)
             return None
         feeds.append(feed)
         return mirror

@@ -10,7 +10,7 @@ import httpx
 
 from launcher.stack import Stack
 
-# One tight maker re-quoting four times a second without hysteresis, no deep book (it would take
+# One tight maker re-quoting ten times a second without hysteresis, no deep book (it would take
 # minutes to place), noise takers four times a second with light tails; no inventory skew.
 THIN_MIX = json.dumps(
     {
@@ -21,7 +21,7 @@ THIN_MIX = json.dumps(
                 "spacing_bps": 1,
                 "levels": 2,
                 "size_multiplier": 30,
-                "requote_seconds": 0.25,
+                "requote_seconds": 0.1,
                 "hysteresis_bps": 0,
             }
         ],

@@ -22,14 +22,16 @@ import pytest
 
 from launcher.stack import Stack, running_stack
 from marketsim.binance_files import read_klines, replay_files
+from marketsim.replay import ReplaySource, file_anchors
 from marketsim.sample import main as sample_main
 from tests import services
 from tests.e2e.sim_sources import THIN_MIX, own_trades, price_clock_ms, wait_for_trades_after
 
 SYMBOL = "BTCUSDT"
-SPEED = 30.0
-REPLAY_MINUTES = 80  # recorded minutes compared
-WARM_UP_MINUTES = 5  # the makers' first quotes
+SPEED = 60.0
+TICK = Decimal("0.01")
+REPLAY_MINUTES = 280  # recorded minutes compared
+WARM_UP_MINUTES = 10  # the makers' first quotes
 MIN_CORRELATION = 0.99
 MAX_TRACKING_BPS = 15.0
 
@@ -37,7 +39,7 @@ MAX_TRACKING_BPS = 15.0
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("replay")
-    assert sample_main(["--symbol", SYMBOL, "--day", "2026-01-01", "--hours", "3", "--out", str(out)]) == 0
+    assert sample_main(["--symbol", SYMBOL, "--day", "2026-01-01", "--hours", "5", "--out", str(out)]) == 0
     return out
 
 
@@ -66,6 +68,19 @@ def log_bps(a: float, b: float) -> float:
     return math.log(a / b) * 10_000
 
 
+def print_lag(recording: Path, seconds: list[float], ours: list[float]) -> None:
+    """How far behind the replayed fair price our trades were: the RMS distance of our trade
+    prices from the fair price `lag` seconds before each, for a few lags (the simulation's path
+    is a pure function of the files and its seed, SIM_SEED 16)."""
+    files = replay_files(recording, SYMBOL)
+    for lag in (0.0, 0.25, 0.5, 1.0):
+        points, steps = file_anchors(files, TICK, f"16:{SYMBOL}")
+        fair = ReplaySource(points, SPEED, True, steps)
+        fairs = [float(fair.price_at(max(0.0, t - lag))) * float(TICK) for t in seconds]
+        rms = math.sqrt(statistics.fmean(log_bps(a, b) ** 2 for a, b in zip(ours, fairs, strict=True)))
+        print(f"trade price vs fair price {lag} s earlier: {rms:.1f} bps RMS")
+
+
 def test_replayed_closes_track_the_recorded_ones(replay_stack: Stack, recording: Path) -> None:
     recorded = [float(k.close) for k in read_klines(replay_files(recording, SYMBOL)[0])]
     zero_ms = price_clock_ms(replay_stack, SYMBOL)
@@ -80,6 +95,7 @@ def test_replayed_closes_track_the_recorded_ones(replay_stack: Stack, recording:
             "/api/v3/klines", params={"symbol": SYMBOL, "interval": "1m", "startTime": zero_ms}
         ).json()
     pairs: list[tuple[float, float]] = []
+    at_ms: list[int] = []
     index = 0
     for minute in range(WARM_UP_MINUTES, last):
         end_ms = zero_ms + (minute + 1) * minute_ms
@@ -87,6 +103,7 @@ def test_replayed_closes_track_the_recorded_ones(replay_stack: Stack, recording:
             index += 1
         if index and trades[index - 1][0] > end_ms - minute_ms:  # a trade in this replayed minute
             pairs.append((float(trades[index - 1][1]), recorded[minute]))
+            at_ms.append(trades[index - 1][0])
     assert len(pairs) >= REPLAY_MINUTES * 0.8, f"{len(pairs)} replayed minutes with a trade"
     ours, theirs = zip(*pairs, strict=True)
     correlation = statistics.correlation(ours, theirs)
@@ -94,6 +111,7 @@ def test_replayed_closes_track_the_recorded_ones(replay_stack: Stack, recording:
     moved = log_bps(max(theirs), min(theirs))
     print(f"\n{len(pairs)} minutes: correlation {correlation:.4f}, tracking error {tracking:.1f} bps RMS "
           f"(recorded range {moved:.0f} bps)")  # fmt: skip
+    print_lag(recording, [(t - zero_ms) / 1000 for t in at_ms], list(ours))
     assert correlation > MIN_CORRELATION
     assert tracking < MAX_TRACKING_BPS
     ends = {int((int(k[6]) - zero_ms) / minute_ms): Decimal(k[4]) for k in klines}
