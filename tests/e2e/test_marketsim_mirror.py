@@ -58,7 +58,7 @@ class ReplayingVenue:
     def start(self) -> None:
         self.thread.start()
         self._call(self._listen())
-        asyncio.run_coroutine_threadsafe(self._play(), self.loop)
+        self.player = asyncio.run_coroutine_threadsafe(self._play(), self.loop)
 
     def drop(self) -> None:
         self._call(self._close())
@@ -67,9 +67,11 @@ class ReplayingVenue:
         self._call(self._listen())
 
     def stop(self) -> None:
+        self.player.cancel()
         self._call(self._close())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()
 
     def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
         asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)

@@ -1,13 +1,15 @@
-"""A replayed day through the real stack: the simulation replays the sample tool's 1m klines of
-BTCUSDT at 30x, and the exchange's own 1-minute closes track the recorded ones.
+"""A replayed recording through the real stack: the simulation replays the sample tool's 1m
+klines of BTCUSDT at 20x, and the exchange's own 1-minute closes track the recorded ones.
 
-At 30x one recorded minute passes in two real seconds, so a simulated "1m candle" of the replay
-is two real seconds of the exchange's trades: its close is the last trade before they end (from
-our GET /api/v3/aggTrades). The test compares those closes with the recorded 1m closes over
-REPLAY_MINUTES recorded minutes (under three real minutes): correlation > 0.99, and it prints the
-tracking error (RMS of the log difference, bps). A replay at 1x would take the day; at 30x our
-own /api/v3/klines 1m candles each span half an hour of the recording, and their closes are
-checked against the recorded close of the minute each one ends in.
+At 20x one recorded minute passes in three real seconds, so a simulated "1m candle" of the replay
+is three real seconds of the exchange's trades: its close is the last trade before they end
+(from our GET /api/v3/aggTrades). The test compares those closes with the recorded 1m closes over
+REPLAY_MINUTES recorded minutes (under five real minutes): correlation > 0.99 and the tracking
+error (RMS of the log difference) under MAX_TRACKING_BPS; it prints both, and how far behind the
+replayed fair price the trades are. A replay at 1x would take the day; the lag of the makers
+(about half a real second on a loaded machine) is 10 recorded seconds at 20x, so the tracking
+error here is an upper bound of the one at 1x. Our own /api/v3/klines 1m candles each span 20
+minutes of the recording; their closes are checked against the recorded close of the minute each ends in.
 """
 
 import asyncio
@@ -28,10 +30,10 @@ from tests import services
 from tests.e2e.sim_sources import THIN_MIX, own_trades, price_clock_ms, wait_for_trades_after
 
 SYMBOL = "BTCUSDT"
-SPEED = 60.0
+SPEED = 20.0
 TICK = Decimal("0.01")
-REPLAY_MINUTES = 280  # recorded minutes compared
-WARM_UP_MINUTES = 10  # the makers' first quotes
+REPLAY_MINUTES = 100  # recorded minutes compared
+WARM_UP_MINUTES = 5  # the makers' first quotes
 MIN_CORRELATION = 0.99
 MAX_TRACKING_BPS = 15.0
 
@@ -39,7 +41,7 @@ MAX_TRACKING_BPS = 15.0
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("replay")
-    assert sample_main(["--symbol", SYMBOL, "--day", "2026-01-01", "--hours", "5", "--out", str(out)]) == 0
+    assert sample_main(["--symbol", SYMBOL, "--day", "2026-01-01", "--hours", "2", "--out", str(out)]) == 0
     return out
 
 
