@@ -1,7 +1,8 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
 `python -m bench [core|stops|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit|settlement|
-takeover|status|marketsim ...]` runs a selection. Then build/bench/results.json holds, for each benchmark
+takeover|status|marketsim|loadgen ...]`
+runs a selection. Then build/bench/results.json holds, for each benchmark
 with a floor, ours, the floor and the ratio (bench.results), with the machine's nproc, its load average
 at the start and the end, and the C++ limit-order-book's ops/s in this run as a speed reference.
 """
@@ -14,6 +15,7 @@ from bench import (
     engine_bench,
     gateway_bench,
     grpc_bench,
+    loadgen_bench,
     marketsim_bench,
     ratelimit_bench,
     results,
@@ -44,6 +46,7 @@ BENCHMARKS = {
     "takeover": lambda: takeover_bench.main(),
     "status": lambda: status_bench.main(),
     "marketsim": lambda: marketsim_bench.main(),
+    "loadgen": lambda: loadgen_bench.main(),
 }
 
 

@@ -130,6 +130,11 @@ class MarketQuoter:
         shift = self.inventory.skew_bps(self.rules.base_asset)
         return self.walk.value * (1 + shift / 10_000)
 
+    def reconfigure(self, config: QuoterConfig) -> None:
+        """Quote with `config` from the next cycle on (its re-quote replaces what no longer fits)."""
+        self.config = config
+        self.shape = self._shape_for(self.walk.value)
+
     def _shape_for(self, fair_ticks: float) -> LadderShape:
         self._shape_anchor = fair_ticks
         c = self.config

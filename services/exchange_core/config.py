@@ -14,3 +14,8 @@ class CommonSettings(BaseSettings):
     key_prefix: str = ""
     markets_file: str = ""
     log_level: str = "INFO"
+    # Durable acknowledgements (docs/cluster.md): the gateway answers an order, and settlement
+    # answers the gateway, only once this many replicas have its writes (Redis WAIT, for at most
+    # DURABLE_TIMEOUT_MS; fewer: the order is answered -1007, its outcome unknown). 0: off.
+    durable_replicas: int = 0
+    durable_timeout_ms: int = 1_000

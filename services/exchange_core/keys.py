@@ -51,6 +51,15 @@ class Keys:
         """Where a market's symbol is published when its status changes (every gateway listens)."""
         return f"{self.prefix}status-changed"
 
+    def sim_control(self, symbol: str) -> str:
+        """The market simulation's scheduled scenario actions for the market (exchange_core.simcontrol)."""
+        return f"{self.prefix}sim:{{{symbol}}}"
+
+    def sim_control_channel(self) -> str:
+        """Where a market's symbol is published when its scenario actions change (the simulation
+        listens)."""
+        return f"{self.prefix}sim-changed"
+
     def lease(self, partition: str, role: str) -> str:
         """Who holds `role` (engine, settlement, dbwriter) for `partition`: "token:holder", with a TTL."""
         return f"{self.prefix}lease:{{{partition}}}:{role}"

@@ -45,6 +45,7 @@ class _Connection(asyncio.Protocol):
         self.lost = False
         self.out: list[bytes] = []
         self.flush_scheduled = False
+        self.barrier: tuple[asyncio.Future[Any], bytes] | None = None  # a WAIT for the next write
 
     def send(self, loop: asyncio.AbstractEventLoop, command: bytes) -> "asyncio.Future[Any]":
         """Queue `command` for this loop iteration's write; the future gets its reply."""
@@ -56,8 +57,25 @@ class _Connection(asyncio.Protocol):
             loop.call_soon(self.flush)
         return future
 
+    def replicated(
+        self, loop: asyncio.AbstractEventLoop, replicas: int, timeout_ms: int
+    ) -> "asyncio.Future[Any]":
+        """WAIT `replicas` `timeout_ms` at the end of this loop iteration's write: its reply (the
+        replicas that have every write sent before it) is shared by every caller of the iteration."""
+        if self.barrier is None:
+            self.barrier = (loop.create_future(), _pack(("WAIT", replicas, timeout_ms)))
+            if not self.flush_scheduled:
+                self.flush_scheduled = True
+                loop.call_soon(self.flush)
+        return self.barrier[0]
+
     def flush(self) -> None:
         self.flush_scheduled = False
+        if self.barrier is not None:
+            future, command = self.barrier
+            self.barrier = None
+            self.waiting.append(future)
+            self.out.append(command)
         out, self.out = self.out, []
         if self.transport is not None and not self.lost:
             self.transport.write(b"".join(out))
@@ -127,6 +145,24 @@ class PipelinedRedis:
         if conn is not None and not conn.lost and loop is asyncio.get_running_loop():
             return conn.send(loop, command)
         return asyncio.ensure_future(self._connect_and_send(command))  # tasks start in call order
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and not self._conn.lost
+
+    async def replicated(self, key: str | bytes, replicas: int, timeout_ms: int) -> int:
+        """How many replicas have every write this connection sent so far (`key` names the slot on
+        a cluster; one Redis has one connection): Redis's WAIT, at most `timeout_ms`, one WAIT per
+        loop iteration shared by its callers. Durable acknowledgements (docs/cluster.md)."""
+        conn, loop = self._conn, self._loop
+        if conn is None or conn.lost or loop is not asyncio.get_running_loop():
+            conn, loop = await self._connect(), asyncio.get_running_loop()
+        return int(await asyncio.shield(conn.replicated(loop, replicas, timeout_ms)))
+
+    async def replicated_everywhere(self, replicas: int, timeout_ms: int) -> int:
+        """The least number of replicas that have this process's writes, over every master it
+        wrote to (one Redis: `replicated`)."""
+        return await self.replicated(b"", replicas, timeout_ms)
 
     async def _connect_and_send(self, command: bytes) -> Any:
         conn = await self._connect()

@@ -78,6 +78,15 @@ class ClusterPipelined(PipelinedRedis):
         conn.execute(*args).add_done_callback(lambda inner: self._settle(outer, inner, args))
         return outer
 
+    async def replicated(self, key: str | bytes, replicas: int, timeout_ms: int) -> int:
+        node = await self.node_for(_bytes(key))
+        return await node.replicated(key, replicas, timeout_ms)
+
+    async def replicated_everywhere(self, replicas: int, timeout_ms: int) -> int:
+        nodes = [node for node in self._nodes.values() if node.connected]
+        counts = await asyncio.gather(*(node.replicated(b"", replicas, timeout_ms) for node in nodes))
+        return min(counts, default=replicas)
+
     def _any(self) -> PipelinedRedis | None:
         return next((conn for conn in self._slots if conn is not None), None)
 

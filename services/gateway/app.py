@@ -167,8 +167,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(probes.router)
     if settings.admin_token:
         from gateway.admin import markets as admin_markets
+        from gateway.admin import scenarios as admin_scenarios
 
         app.include_router(admin_markets.router)
+        app.include_router(admin_scenarios.router)
     app.add_exception_handler(404, home.web_path)
     return app
 

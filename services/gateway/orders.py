@@ -6,6 +6,7 @@ a command is never appended later than SUBMIT_GUARD_MS after its reservation (se
 orphan sweeper relies on that bound to release reservations whose command never arrived).
 """
 
+import asyncio
 import itertools
 import json
 from collections.abc import Callable
@@ -137,7 +138,7 @@ class OrderService:
             trailing_delta=req.trailing_delta,
             iceberg_qty=req.iceberg_qty,
         )
-        batch = await self._submit(symbol, f"o{user_id}:{order_id}", command, started)
+        batch = await self._submit(symbol, f"o{user_id}:{order_id}", command, started, user_id)
         rejected = next(
             (e.order_rejected for e in batch.events if e.WhichOneof("kind") == "order_rejected"), None
         )
@@ -225,9 +226,18 @@ class OrderService:
         return [CancelledOrder(market, s, client_order_id({}), ts) for s in states]
 
     async def _submit(
-        self, symbol: str, correlation: str, command: Command, reserved_at: int | None = None
+        self,
+        symbol: str,
+        correlation: str,
+        command: Command,
+        reserved_at: int | None = None,
+        reserved_by: int | None = None,
     ) -> epb.EventBatch:
         """Append `command` to the market's journal and wait for its answer (-1007 on timeout).
+
+        With DURABLE_REPLICAS, the answer also waits until that many replicas have the command
+        (and `reserved_by`'s reservation, which on a cluster must be on a replica before the
+        command is appended: its master may be another); fewer within DURABLE_TIMEOUT_MS: -1007.
 
         The answer is awaited under `{symbol}:{correlation}:{n}`, n a number this process never
         gives twice: callers put the user in `correlation`, and no other request (the same
@@ -240,10 +250,27 @@ class OrderService:
             ctx.replies.forget(correlation_id)
             raise timeout_error()
         encoded = encode_command(command, self.reply_channel, correlation_id)
-        await ctx.pipelined.execute("XADD", ctx.keys.commands(symbol), "*", "c", encoded)
+        pipelined, replicas = ctx.pipelined, ctx.settings.durable_replicas
+        timeout_ms = ctx.settings.durable_timeout_ms
+        reservation_first = replicas and reserved_by is not None and not pipelined.ordered_across_slots
+        if (
+            reservation_first
+            and await pipelined.replicated(ctx.keys.balances(reserved_by or 0), replicas, timeout_ms)
+            < replicas
+        ):
+            ctx.replies.forget(correlation_id)
+            raise timeout_error()
+        commands = ctx.keys.commands(symbol)
+        appended = pipelined.execute("XADD", commands, "*", "c", encoded)
+        durable = None
+        if replicas:
+            durable = asyncio.ensure_future(pipelined.replicated(commands, replicas, timeout_ms))
+        await appended
         batch: epb.EventBatch | None = await ctx.replies.wait(
             correlation_id, future, ctx.settings.order_timeout_ms / 1000
         )
+        if durable is not None and await durable < replicas:
+            raise timeout_error()
         if batch is None:
             raise timeout_error()
         return batch

@@ -13,6 +13,7 @@ class ChannelHandlers:
         self.handlers: dict[bytes, Handler] = {}
         self.on_ready: dict[bytes, Callable[[], None]] = {}
         self.commands: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self.joining: dict[bytes, int] = {}  # subscribe requests per channel not yet confirmed
 
     def subscribe(self, channel: str, handler: Handler, on_ready: Callable[[], None] | None = None) -> None:
         """Deliver `channel`'s messages to `handler`; `on_ready` runs once the subscription is
@@ -21,6 +22,7 @@ class ChannelHandlers:
         self.handlers[key] = handler
         if on_ready is not None:
             self.on_ready[key] = on_ready
+        self.joining[key] = self.joining.get(key, 0) + 1
         self.commands.put_nowait(("subscribe", key))
 
     def unsubscribe(self, channel: str) -> None:
@@ -30,7 +32,13 @@ class ChannelHandlers:
         self.commands.put_nowait(("unsubscribe", key))
 
     def confirmed(self, channel: bytes) -> None:
-        """The subscription to `channel` is live: run its on-ready callback, once."""
+        """A subscription to `channel` is confirmed: once the last one asked for is (an earlier
+        one's confirmation may arrive before an unsubscribe and a new subscribe take effect), run
+        its on-ready callback, once."""
+        left = self.joining.pop(channel, 0) - 1
+        if left > 0:
+            self.joining[channel] = left
+            return
         ready = self.on_ready.pop(channel, None)
         if ready is not None and channel in self.handlers:
             ready()

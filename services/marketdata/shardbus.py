@@ -37,6 +37,7 @@ class _NodeSubscriptions(asyncio.Protocol):
         self.bus = bus
         self.reader = hiredis.Reader()
         self.transport: asyncio.Transport | None = None
+        self.leaving: dict[bytes, int] = {}  # SUNSUBSCRIBEs sent on this connection, not yet answered
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -53,7 +54,9 @@ class _NodeSubscriptions(asyncio.Protocol):
             elif kind == b"ssubscribe":
                 bus.confirmed(reply[1])
             elif kind == b"sunsubscribe":
-                if bus.subscribed_at.get(reply[1]) is self:  # not asked for: its slot moved
+                if self.leaving.get(reply[1], 0):
+                    self.leaving[reply[1]] -= 1  # the answer to one we sent
+                elif bus.subscribed_at.get(reply[1]) is self:  # not asked for: its slot moved
                     bus.fail(ConnectionError(f"shard channel {reply[1]!r} moved to another master"))
             elif isinstance(reply, hiredis.ReplyError):
                 bus.fail(ConnectionError(f"Redis refused a shard subscription: {reply}"))
@@ -107,6 +110,8 @@ class ShardBus(ChannelHandlers):
                 node = await self._node(cluster, host, port)
                 self.subscribed_at[channel] = node
             if node is not None and node.transport is not None:
+                if op == "unsubscribe":
+                    node.leaving[channel] = node.leaving.get(channel, 0) + 1
                 node.transport.write(_pack(("SSUBSCRIBE" if op == "subscribe" else "SUNSUBSCRIBE", channel)))
 
     async def _node(self, cluster: PipelinedRedis, host: str, port: int) -> _NodeSubscriptions:

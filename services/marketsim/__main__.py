@@ -33,7 +33,9 @@ async def main() -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    probes = await serve_probes(settings, stats_registry(simulation.stats, METRICS_PREFIX), always_ready)
+    registry = stats_registry(simulation.stats, METRICS_PREFIX)
+    registry.register(simulation.scenario_counts)
+    probes = await serve_probes(settings, registry, always_ready)
     try:
         left = await simulation.run(stop)
     finally:

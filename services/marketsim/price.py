@@ -64,6 +64,9 @@ class RegimeJumpModel:
     second: int = field(init=False, default=0)
     log_price: float = field(init=False, default=0.0)
     rng: random.Random = field(init=False)
+    # When set, every second's normal move has this volatility (bps) instead of the regime's; the
+    # random draws are the same either way (a scenario's regime, marketsim.overlay).
+    forced_volatility_bps: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         if self.start_ticks <= 0:
@@ -77,7 +80,10 @@ class RegimeJumpModel:
         regimes = p.regimes
         if len(regimes) > 1 and rng.random() < 1.0 / regimes[self.regime].mean_stay_s:
             self.regime = (self.regime + rng.randrange(1, len(regimes))) % len(regimes)
-        move = rng.gauss(0.0, regimes[self.regime].volatility_bps / BPS)
+        volatility = self.forced_volatility_bps
+        if volatility is None:
+            volatility = regimes[self.regime].volatility_bps
+        move = rng.gauss(0.0, volatility / BPS)
         if p.jumps_per_hour > 0 and rng.random() < p.jumps_per_hour / 3600.0:
             size = rng.expovariate(BPS / p.jump_bps) if p.jump_bps > 0 else 0.0
             move += size if rng.random() < 0.5 else -size

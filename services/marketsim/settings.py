@@ -122,6 +122,8 @@ class SimSettings(ProbeSettings):
     sim_concurrency: int = Field(default=4, ge=1)
     sim_request_timeout_seconds: float = Field(default=10.0, gt=0)
     sim_stats_seconds: float = Field(default=30.0, gt=0)
+    # A scenario file (JSON, exchange_core.simscript) started with the simulation; "" for none.
+    sim_scenario: str = ""
     # The price source of every market (PriceConfig's fields as SIM_PRICE_SOURCE, SIM_REPLAY_PATH,
     # ...), and per-market replacements of some of them in SIM_MARKET_PRICE
     # (`{"BTCUSDT": {"source": "replay", "replay_speed": 60}}`).

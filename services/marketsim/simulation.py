@@ -14,7 +14,12 @@ from botkit.quoter import MarketQuoter, pause
 from botkit.rules import MarketRules
 from botkit.startup import market_rules, parse_start_prices, retry, start_price, wait_for_gateway
 from botkit.stats import Stats
+from exchange_core import store
+from exchange_core.clock import now_ms
+from exchange_core.keys import Keys
+from marketsim.control import MarketControls, ScenarioCounts, ScenarioFollower, load_scenario
 from marketsim.makers import resting_agents
+from marketsim.overlay import ScenarioOverlay
 from marketsim.price import SharedFairPrice
 from marketsim.settings import AgentMix, SimSettings, agent_names
 from marketsim.sources import open_price_source
@@ -61,9 +66,15 @@ class MarketSimulation:
         self.quoters: list[tuple[MarketQuoter, float]] = []
         self.takers: list[TakerAgent] = []
         self.feeds: list[asyncio.Task[None]] = []  # mirrored price streams
+        # Scenarios (admin API, SIM_SCENARIO) reach the simulation through Redis.
+        self.redis = store.connect(s.redis_url)
+        self.scenario_counts = ScenarioCounts()
+        self.scenarios = ScenarioFollower(self.redis, Keys(s.key_prefix), self.scenario_counts)
+        self.scenario = load_scenario(s.sim_scenario) if s.sim_scenario else None
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.clients.values()))
+        await self.redis.aclose()
 
     async def run(self, stop: asyncio.Event) -> int:
         """Simulate until `stop` is set, then cancel every resting order. Returns the number of
@@ -87,8 +98,14 @@ class MarketSimulation:
             asyncio.create_task(q.run(stop, period, s.sim_max_backoff_seconds)) for q, period in self.quoters
         ]
         taking = [asyncio.create_task(t.run(stop, s.sim_max_backoff_seconds)) for t in self.takers]
-        helpers = [asyncio.create_task(self._follow_accounts(stop)), asyncio.create_task(self._report(stop))]
-        helpers += self.feeds
+        if self.scenario is not None:
+            await self.scenarios.start_scenario(self.scenario, now_ms())
+        helpers = [
+            asyncio.create_task(self._follow_accounts(stop)),
+            asyncio.create_task(self._report(stop)),
+            asyncio.create_task(self.scenarios.run(stop)),
+            *self.feeds,
+        ]
         await stop.wait()
         _, running = await asyncio.wait([*quoting, *taking], timeout=STOP_GRACE_S)
         for task in [*running, *helpers]:
@@ -110,9 +127,11 @@ class MarketSimulation:
             log.warning("%s: no %s price to start from: not simulated", market.symbol, price.source)
             return
         mix = s.mix_for(market.symbol)
-        fair = SharedFairPrice(source, started=time.monotonic())
-        log.info("%s: price second 0 is epoch ms %d", market.symbol, round(time.time() * 1000))
-        self.quoters += resting_agents(
+        started, origin_ms = time.monotonic(), now_ms()
+        overlay = ScenarioOverlay(source, origin_ms, seed)
+        fair = SharedFairPrice(overlay, started)
+        log.info("%s: price second 0 is epoch ms %d", market.symbol, origin_ms)
+        resting = resting_agents(
             self.clients,
             self.inventories,
             self.stats,
@@ -123,6 +142,9 @@ class MarketSimulation:
             s.sim_reconcile_seconds,
             s.sim_concurrency,
         )
+        self.quoters += resting
+        controls = MarketControls(market.symbol, overlay, [(q, q.config) for q, _ in resting])
+        self.scenarios.add(controls)
         for agent, config in taker_configs(mix).items():
             rng = random.Random(f"{s.sim_seed}:{market.symbol}:{agent}")
             self.takers.append(TakerAgent(agent, self.clients[agent], market, fair, config, rng, self.stats))

@@ -149,6 +149,14 @@ class SettlementService:
                 refused = str(exc)
         if refused:
             raise Fenced(refused)
+        replicas = self.settings.durable_replicas
+        if (
+            replicas
+            and await fast.replicated_everywhere(replicas, self.settings.durable_timeout_ms) < replicas
+        ):
+            # Not on enough replicas yet: answer nobody and keep the position; the batch is read
+            # again (its effects are applied once: settle.lua skips what it has seen).
+            raise ConnectionError(f"{symbol}: the ledger's writes are not on {replicas} replica(s)")
         post: list[asyncio.Future[Any]] = []
         if fx.confirmed:
             done = [f"{u}:{symbol}:{o}" for u, o in fx.confirmed]

@@ -3,6 +3,7 @@
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 from launcher.stack import free_port
@@ -34,3 +35,50 @@ class AofRedis:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(30)
+
+
+@dataclass
+class ReplicatedRedis:
+    """A master and one replica (redis-server, no persistence) on free ports."""
+
+    port: int = field(default_factory=free_port)
+    replica_port: int = field(default_factory=free_port)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
+        for port, role in (
+            (self.port, []),
+            (self.replica_port, ["--replicaof", "127.0.0.1", str(self.port)]),
+        ):
+            self.processes.append(
+                subprocess.Popen(
+                    ["redis-server", "--port", str(port), *common, *role], stdout=subprocess.DEVNULL
+                )
+            )
+            services._wait_for(port)
+        deadline = time.monotonic() + 20
+        while "master_link_status:up" not in self.cli(self.replica_port, "INFO", "replication"):
+            assert time.monotonic() < deadline, "the replica never connected"
+            time.sleep(0.1)
+
+    def cli(self, port: int, *args: str) -> str:
+        return subprocess.run(
+            ["redis-cli", "-p", str(port), *args], check=True, capture_output=True, text=True, timeout=30
+        ).stdout
+
+    def pause_replica(self) -> None:
+        self.processes[1].send_signal(signal.SIGSTOP)
+
+    def resume_replica(self) -> None:
+        self.processes[1].send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.send_signal(signal.SIGCONT)
+            process.kill()
+            process.wait(30)

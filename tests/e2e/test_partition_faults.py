@@ -2,7 +2,9 @@
 real processes: two markets (`make soak`: all four, PARTITION_MARKETS), each with its engine and
 a hot standby engine, two settlement workers and two DB writers (each claiming a stopped peer's
 markets). A fault is a SIGSTOP past the lease TTL (then SIGCONT) or a SIGKILL; a process that
-exits is started again, as the launcher or Kubernetes does. Afterwards, per market: no order
+exits is started again, as the launcher or Kubernetes does. The orders come from a generator in
+a process of its own (tests/e2e/order_load.py: PARTITION_CLIENTS keep-alive connections, each on
+one market), which records only each order's status; afterwards, per market: no order
 answered 200 or 503 lost or answered twice (an order whose connection failed counts as status 0:
 its outcome is unknown to the client), no event duplicated, the event journal equals a
 clean replay of the command journal; every balance equals deposits plus events; the database
@@ -23,6 +25,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from bench.common import cpu_seconds
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from launcher.stack import Stack, running_stack
@@ -30,6 +33,7 @@ from matching import OrderAccepted, OrderRejected, Trade
 from tests import services
 from tests.client import AsyncTrader, Trader, sign_up
 from tests.e2e.journal_check import check_ledger, replay_journal, stream_events
+from tests.e2e.order_load import LoadPlan, OrderLoad
 
 # Per market: the centre price, the price step orders spread by (30 steps each way), the quantity.
 ORDERS = {
@@ -40,7 +44,8 @@ ORDERS = {
 }
 SYMBOLS = os.environ.get("PARTITION_MARKETS", "BTCUSDT,ETHUSDT").split(",")
 FAULTS = int(os.environ.get("PARTITION_FAULTS", "6"))
-CLIENTS = int(os.environ.get("PARTITION_CLIENTS", "8"))  # concurrent order loops
+# Connections of the order generator, each on one market: 8 per market unless given.
+CLIENTS = int(os.environ.get("PARTITION_CLIENTS", str(8 * len(SYMBOLS))))
 PAUSE_S = 3.0  # past the 2 s lease TTL
 GROUPS = {"cmd": [b"engine"], "evt": [b"settlement", b"dbwriter"]}
 
@@ -48,7 +53,13 @@ GROUPS = {"cmd": [b"engine"], "evt": [b"settlement", b"dbwriter"]}
 @pytest.fixture(scope="module")
 def partitioned_stack(own_dsn: str, redis_url: str) -> Iterator[Stack]:
     prefix = services.new_prefix()
-    env = {"TRIM_JOURNAL": "false", "ORDER_TIMEOUT_MS": "15000", "CLAIM_AFTER_MS": "3000"}
+    env = {
+        "TRIM_JOURNAL": "false",
+        "ORDER_TIMEOUT_MS": "15000",
+        "CLAIM_AFTER_MS": "3000",
+        # Enough that no order of a long run is refused for the funds its resting orders hold.
+        "DEMO_FUNDS": "USDT=10000000,BTC=10000,ETH=100000,SOL=1000000",
+    }
     try:
         with running_stack(
             own_dsn, prefix, SYMBOLS, with_dbwriter=True, settlement_workers=2, dbwriter_workers=2, **env
@@ -61,36 +72,44 @@ def partitioned_stack(own_dsn: str, redis_url: str) -> Iterator[Stack]:
         asyncio.run(services.delete_prefix(prefix))
 
 
-async def place_orders(traders: list[AsyncTrader], stop: asyncio.Event, outcomes: dict[str, int]) -> None:
-    async def worker(n: int) -> None:
-        rng, i = random.Random(n), 0
-        while not stop.is_set():
-            trader, symbol = rng.choice(traders), rng.choice(SYMBOLS)
-            cid = f"pf-{n}-{i}"
-            i += 1
-            side = rng.choice(["BUY", "SELL"])
-            centre, step, quantity = ORDERS[symbol]
-            price = centre + step * rng.randint(-30, 30)
-            try:
-                status, _ = await trader.call(
-                    "POST", "/api/v3/order", symbol=symbol, side=side, type="LIMIT", timeInForce="GTC",
-                    price=str(price), quantity=quantity, newClientOrderId=cid,
-                )  # fmt: skip
-            except httpx.TransportError:
-                # A connection that failed mid-request: the order's outcome is unknown, as after
-                # a 5xx (verify() holds every order to what reached the journal either way).
-                status = 0
-            outcomes[cid] = status
+class StackCpu:
+    """CPU seconds used by the stack's processes (not Redis: other tests share it) from the first
+    sample on. A process's CPU counts up to its last sample: sample before every kill."""
 
-    await asyncio.gather(*(worker(n) for n in range(CLIENTS)))
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.names: dict[int, str] = {}
+        self.sample(baseline=True)
+
+    def sample(self, baseline: bool = False) -> None:
+        """Reads every process's CPU; one started after the first sample counts from 0."""
+        for name, pid in self.stack.supervisor.pids().items():
+            used = cpu_seconds(pid)
+            if used:  # 0: gone already
+                self.first.setdefault(pid, used if baseline else 0.0)
+                self.last[pid] = used
+                self.names[pid] = name
+
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds by kind of process: gateway, engine, standby, settlement, dbwriter."""
+        self.sample()
+        kinds: dict[str, float] = {}
+        for pid, used in self.last.items():
+            name = self.names[pid]
+            kind = "standby" if name.endswith("-standby") else name.split("-")[0]
+            kinds[kind] = kinds.get(kind, 0.0) + used - self.first[pid]
+        return kinds
 
 
-def inject_faults(stack: Stack, count: int, seed: int) -> list[str]:
+def inject_faults(stack: Stack, count: int, seed: int, cpu: StackCpu) -> list[str]:
     """`count` faults on random single-writer processes; returns what was done."""
     rng = random.Random(seed)
     kinds = [n for n in stack.supervisor.services if n.startswith(("engine-", "settlement", "dbwriter"))]
     done = []
     for _ in range(count):
+        cpu.sample()
         name = rng.choice(kinds)
         if rng.random() < 0.5:
             stack.supervisor.kill(name, signal.SIGSTOP)
@@ -109,18 +128,22 @@ async def quiet(redis: Redis, keys: Keys, seconds: float = 120.0) -> None:
     """Until every market's engine, settlement and DB writer groups have caught up."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        behind = 0
+        behind = []
         for symbol in SYMBOLS:
             for stream, groups in (
                 (keys.commands(symbol), GROUPS["cmd"]),
                 (keys.events(symbol), GROUPS["evt"]),
             ):
                 info = {g["name"]: g for g in await redis.xinfo_groups(stream)}
-                behind += sum(1 for g in groups if g not in info or info[g]["lag"] != 0 or info[g]["pending"])
+                behind += [
+                    (stream, g, info.get(g))
+                    for g in groups
+                    if g not in info or info[g]["lag"] != 0 or info[g]["pending"]
+                ]
         if not behind:
             return
         await asyncio.sleep(0.2)
-    raise AssertionError("a consumer did not catch up")
+    raise AssertionError(f"a consumer did not catch up: {behind}")
 
 
 def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
@@ -128,31 +151,45 @@ def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
 ) -> None:
     stack = partitioned_stack
     traders: list[Trader] = [sign_up(stack.url) for _ in range(8)]
-    outcomes: dict[str, int] = {}
-
-    async def scenario() -> list[str]:
-        stop = asyncio.Event()
-        async with httpx.AsyncClient(timeout=40, limits=httpx.Limits(max_connections=2 * CLIENTS)) as http:
-            load = asyncio.create_task(
-                place_orders([AsyncTrader.of(t, http) for t in traders], stop, outcomes)
-            )
-            done = await asyncio.to_thread(inject_faults, stack, FAULTS, 20261206)
-            await asyncio.sleep(3.0)
-            stop.set()
-            await load
-        return done
-
-    started = time.monotonic()
-    faults = asyncio.run(scenario())
-    load_s = time.monotonic() - started
+    with OrderLoad(load_plan(stack.url, traders)) as load:
+        cpu = StackCpu(stack)
+        faults_from = time.time()
+        faults = inject_faults(stack, FAULTS, 20261206, cpu)
+        faults_to = time.time()
+        time.sleep(3.0)
+        stack_cpu_s = cpu.seconds()
+        cpu_to = time.time()
+    stopped = time.time()
+    result = load.result
     for _ in range(100):  # every process is up again (a paused engine exits once resumed)
         if not stack.supervisor.restart_dead():
             break
         time.sleep(0.5)
-    asyncio.run(verify(stack, own_dsn, traders, outcomes))
+    asyncio.run(verify(stack, own_dsn, traders, result.outcomes))
+    orders = max(len(result.outcomes), 1)
+    metered = max(sum(1 for t in result.done_at if faults_from <= t < cpu_to), 1)
     print(
-        f"\npartition faults: {faults}; orders {dict(Counter(outcomes.values()))} in {load_s:.0f} s "
-        f"({len(outcomes) / load_s:.0f}/s)"
+        f"\npartition faults: {faults}; orders {dict(Counter(result.outcomes.values()))} in "
+        f"{stopped - result.started_at:.0f} s over {CLIENTS} connections: "
+        f"{result.rate(result.started_at, stopped):.0f}/s over the whole run, "
+        f"{result.rate(faults_from, faults_to):.0f}/s during the faults; CPU per order: stack "
+        f"(without Redis) >= {1000 * sum(stack_cpu_s.values()) / metered:.2f} ms ("
+        + ", ".join(f"{kind} {1000 * cpu_s / metered:.2f}" for kind, cpu_s in sorted(stack_cpu_s.items()))
+        + f"), generator {1000 * result.cpu_s / orders:.3f} ms; load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def load_plan(url: str, traders: list[Trader]) -> LoadPlan:
+    """Every market's orders spread 30 price steps each way around its centre."""
+    prices = {s: [str(ORDERS[s][0] + ORDERS[s][1] * k) for k in range(-30, 31)] for s in SYMBOLS}
+    return LoadPlan(
+        url,
+        [(t.api_key, t.secret) for t in traders],
+        SYMBOLS,
+        prices,
+        {s: ORDERS[s][2] for s in SYMBOLS},
+        CLIENTS,
+        seed=20261206,
     )
 
 

@@ -8,6 +8,8 @@ serve it.
 """
 
 import asyncio
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -149,33 +151,60 @@ def test_ccxt_pro_watch_trades_and_ohlcv(stack_ws: tuple[Stack, str]) -> None:
     asyncio.run(scenario())
 
 
+class BookWatch:
+    """ccxt.pro's order book of one symbol, awaited until a condition holds. watch_order_book
+    returns on the next update only: an update applied before a call (a diff can arrive before
+    the REST answer of the order that caused it) would leave the call waiting for one that never
+    comes. So one call is kept pending and the book ccxt keeps (`exchange.orderbooks`) is looked
+    at whenever it resolves, and every 0.2 s."""
+
+    def __init__(self, exchange: Any, symbol: str) -> None:
+        self.exchange = exchange
+        self.symbol = symbol
+        self.pending: asyncio.Future[Any] | None = None
+
+    async def until(self, holds: Callable[[Any], bool], timeout: float = 15.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.pending is None or self.pending.done():
+                if self.pending is not None:
+                    self.pending.result()  # a watch that failed fails the test
+                self.pending = asyncio.ensure_future(self.exchange.watch_order_book(self.symbol))
+            book = self.exchange.orderbooks.get(self.symbol)
+            if book is not None and book["nonce"] is not None and holds(book):
+                return book
+            assert time.monotonic() < deadline, f"the order book never met the condition: {book}"
+            await asyncio.wait({self.pending}, timeout=0.2)
+
+    async def close(self) -> None:
+        if self.pending is not None:
+            self.pending.cancel()
+            await asyncio.gather(self.pending, return_exceptions=True)
+        await self.exchange.close()
+
+
 def test_ccxt_pro_watch_order_book(stack_ws: tuple[Stack, str]) -> None:
     stack, ws_url = stack_ws
     maker = sign_up(stack.url)
 
     async def scenario() -> None:
         exchange = pro_exchange(stack, ws_url, maker)
+        watch = BookWatch(exchange, "BTC/USDT")
         placed: list[int] = []
         try:
             await exchange.load_markets()
             placed.append((await asyncio.to_thread(order, maker, "BUY", "25000", "0.003"))["orderId"])
-            book = await asyncio.wait_for(exchange.watch_order_book("BTC/USDT"), 15)
-            assert [25000.0, 0.003] in book["bids"]
+            await watch.until(lambda book: [25000.0, 0.003] in book["bids"])
             placed.append((await asyncio.to_thread(order, maker, "SELL", "45000", "0.004"))["orderId"])
             placed.append((await asyncio.to_thread(order, maker, "BUY", "25000.5", "0.005"))["orderId"])
-            for _ in range(50):
-                book = await asyncio.wait_for(exchange.watch_order_book("BTC/USDT"), 15)
-                if [25000.5, 0.005] in book["bids"] and [45000.0, 0.004] in book["asks"]:
-                    break
-            assert [25000.5, 0.005] in book["bids"] and [45000.0, 0.004] in book["asks"]
+            await watch.until(lambda b: [25000.5, 0.005] in b["bids"] and [45000.0, 0.004] in b["asks"])
             rest = httpx.get(f"{stack.url}/api/v3/depth", params={"symbol": SYMBOL, "limit": 1000}).json()
-            while book["nonce"] < rest["lastUpdateId"]:
-                book = await asyncio.wait_for(exchange.watch_order_book("BTC/USDT"), 15)
+            book = await watch.until(lambda book: book["nonce"] >= rest["lastUpdateId"])
             assert [[float(p), float(q)] for p, q in rest["bids"]] == [list(lv) for lv in book["bids"]]
             assert [[float(p), float(q)] for p, q in rest["asks"]] == [list(lv) for lv in book["asks"]]
         finally:
             for oid in placed:
                 await asyncio.to_thread(maker.call, "DELETE", "/api/v3/order", symbol=SYMBOL, orderId=oid)
-            await exchange.close()
+            await watch.close()
 
     asyncio.run(scenario())
