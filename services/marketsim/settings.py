@@ -6,6 +6,7 @@ SIM_MARKET_MIX (`{"BTCUSDT": {...}}`); the chart's values and `make run` pass th
 
 import json
 from collections.abc import Mapping
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -83,6 +84,23 @@ class AgentMix(BaseModel):
     inventory_limit_multiple: int = Field(default=20_000, ge=1)
 
 
+class PriceConfig(BaseModel):
+    """Where a market's fair price comes from (docs/marketsim.md): the seeded `model`; a `replay`
+    of Binance klines or aggTrades files (`replay_path`: a file, or a directory of
+    `<SYMBOL>-<kind>-<day>` files of `replay_kind`) at `replay_speed` times real time, looping
+    at the end unless `replay_loop` is false; or a `mirror` of a Binance-format aggTrade WebSocket
+    stream (`mirror_url`, `{symbol}` standing for the lowercase symbol), the last price held
+    while it is gone (a warning every `mirror_stale_seconds`)."""
+
+    source: Literal["model", "replay", "mirror"] = "model"
+    replay_path: str = ""
+    replay_kind: Literal["klines", "aggTrades"] = "klines"
+    replay_speed: float = Field(default=1.0, gt=0)
+    replay_loop: bool = True
+    mirror_url: str = ""
+    mirror_stale_seconds: float = Field(default=30.0, gt=0)
+
+
 class SimSettings(ProbeSettings):
     gateway_url: str = "http://127.0.0.1:8000"
     # Every agent's API key, {"agent": ["key", "secret"]} (the launcher creates them:
@@ -106,12 +124,37 @@ class SimSettings(ProbeSettings):
     sim_stats_seconds: float = Field(default=30.0, gt=0)
     # A scenario file (JSON, exchange_core.simscript) started with the simulation; "" for none.
     sim_scenario: str = ""
+    # The price source of every market (PriceConfig's fields as SIM_PRICE_SOURCE, SIM_REPLAY_PATH,
+    # ...), and per-market replacements of some of them in SIM_MARKET_PRICE
+    # (`{"BTCUSDT": {"source": "replay", "replay_speed": 60}}`).
+    sim_price_source: Literal["model", "replay", "mirror"] = "model"
+    sim_replay_path: str = ""
+    sim_replay_kind: Literal["klines", "aggTrades"] = "klines"
+    sim_replay_speed: float = Field(default=1.0, gt=0)
+    sim_replay_loop: bool = True
+    sim_mirror_url: str = ""
+    sim_mirror_stale_seconds: float = Field(default=30.0, gt=0)
+    sim_market_price: dict[str, PriceConfig] = Field(default_factory=dict)
 
     def symbols(self) -> list[str]:
         return [s.strip().upper() for s in self.sim_symbols.split(",") if s.strip()]
 
     def mix_for(self, symbol: str) -> AgentMix:
         return self.sim_market_mix.get(symbol, self.sim_mix)
+
+    def price_for(self, symbol: str) -> PriceConfig:
+        """The market's price source: the SIM_* defaults with its SIM_MARKET_PRICE fields over them."""
+        defaults = PriceConfig(
+            source=self.sim_price_source,
+            replay_path=self.sim_replay_path,
+            replay_kind=self.sim_replay_kind,
+            replay_speed=self.sim_replay_speed,
+            replay_loop=self.sim_replay_loop,
+            mirror_url=self.sim_mirror_url,
+            mirror_stale_seconds=self.sim_mirror_stale_seconds,
+        )
+        own = self.sim_market_price.get(symbol)
+        return defaults.model_copy(update=own.model_dump(exclude_unset=True)) if own else defaults
 
 
 def agent_names(mixes: list[AgentMix]) -> list[str]:

@@ -20,8 +20,9 @@ from exchange_core.keys import Keys
 from marketsim.control import MarketControls, ScenarioCounts, ScenarioFollower, load_scenario
 from marketsim.makers import resting_agents
 from marketsim.overlay import ScenarioOverlay
-from marketsim.price import RegimeJumpModel, SharedFairPrice
+from marketsim.price import SharedFairPrice
 from marketsim.settings import AgentMix, SimSettings, agent_names
+from marketsim.sources import open_price_source
 from marketsim.takers import MEAN_REVERSION, MOMENTUM, NOISE, SWEEPER, TakerAgent, TakerConfig
 
 log = logging.getLogger("marketsim")
@@ -64,6 +65,7 @@ class MarketSimulation:
         }
         self.quoters: list[tuple[MarketQuoter, float]] = []
         self.takers: list[TakerAgent] = []
+        self.feeds: list[asyncio.Task[None]] = []  # mirrored price streams
         # Scenarios (admin API, SIM_SCENARIO) reach the simulation through Redis.
         self.redis = store.connect(s.redis_url)
         self.scenario_counts = ScenarioCounts()
@@ -102,6 +104,7 @@ class MarketSimulation:
             asyncio.create_task(self._follow_accounts(stop)),
             asyncio.create_task(self._report(stop)),
             asyncio.create_task(self.scenarios.run(stop)),
+            *self.feeds,
         ]
         await stop.wait()
         _, running = await asyncio.wait([*quoting, *taking], timeout=STOP_GRACE_S)
@@ -118,14 +121,16 @@ class MarketSimulation:
         s = self.settings
         configured = parse_start_prices(s.sim_start_prices).get(market.symbol)
         start: Decimal | None = await start_price(client, market, configured)
-        if start is None:
-            log.warning("%s: no trade and no SIM_START_PRICES entry: not simulated", market.symbol)
+        seed, price = f"{s.sim_seed}:{market.symbol}", s.price_for(market.symbol)
+        source = await open_price_source(price, market, start, seed, self.feeds, s.sim_max_backoff_seconds)
+        if source is None:
+            log.warning("%s: no %s price to start from: not simulated", market.symbol, price.source)
             return
         mix = s.mix_for(market.symbol)
-        source = RegimeJumpModel(market.ticks_of(start), f"{s.sim_seed}:{market.symbol}")
         started, origin_ms = time.monotonic(), now_ms()
-        overlay = ScenarioOverlay(source, origin_ms, f"{s.sim_seed}:{market.symbol}")
+        overlay = ScenarioOverlay(source, origin_ms, seed)
         fair = SharedFairPrice(overlay, started)
+        log.info("%s: price second 0 is epoch ms %d", market.symbol, origin_ms)
         resting = resting_agents(
             self.clients,
             self.inventories,
@@ -143,7 +148,12 @@ class MarketSimulation:
         for agent, config in taker_configs(mix).items():
             rng = random.Random(f"{s.sim_seed}:{market.symbol}:{agent}")
             self.takers.append(TakerAgent(agent, self.clients[agent], market, fair, config, rng, self.stats))
-        log.info("%s: fair price starts at %s; %d agents", market.symbol, start, len(mix.makers) + 5)
+        log.info(
+            "%s: fair price starts at %s; %d agents",
+            market.symbol,
+            market.price_text(round(fair.value)),
+            len(mix.makers) + 5,
+        )
 
     async def _read_accounts(self) -> None:
         for agent, client in self.clients.items():
