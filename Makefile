@@ -101,20 +101,22 @@ check-property-2: install protos core
 	$(PY) -m pytest -q tests/property $(addprefix --ignore=,$(PROPERTY_FIRST_HALF))
 
 test: install protos core lint web browser chart-check prometheus image-check
-	$(PY) -m pytest -q --ignore=tests/chart --ignore=tests/image
+	$(PY) -m pytest -q --ignore=tests/chart --ignore=tests/image --ignore=tests/e2e/test_marketsim_replay.py
 
 bench: install protos core tools
 	$(PY) -m bench
 
 # The fault tests in full: 20,000 orders with 5 engine SIGKILLs; the database down for 60 s; under
 # locust load: 5 engine SIGKILLs, settlement killed, the DB processor's database down 60 s, Redis
-# (AOF) restarted.
+# (AOF) restarted; the market simulation replaying 100 recorded minutes (about 5 minutes, so not in
+# `make test`).
 soak: install protos core
 	CRASH_ORDERS=20000 $(PY) -m pytest -q -s tests/e2e/test_crash.py
 	DB_OUTAGE_S=60 $(PY) -m pytest -q tests/integration/test_dbwriter.py -k outage
 	FAULT_ENGINE_KILLS=5 FAULT_DB_OUTAGE_S=60 FAULT_USERS=30 $(PY) -m pytest -q -s tests/e2e/test_faults.py
 	FUZZ_EXAMPLES=200 $(PY) -m pytest -q tests/e2e/test_fuzz_api.py
 	FRAME_FUZZ_EXAMPLES=3000 $(PY) -m pytest -q tests/e2e/test_ws_fuzz.py tests/e2e/test_wsapi.py -k any_
+	$(PY) -m pytest -q -s tests/e2e/test_marketsim_replay.py
 	PARTITION_FAULTS=40 PARTITION_CLIENTS=32 PARTITION_MARKETS=BTCUSDT,ETHUSDT,SOLUSDT,ETHBTC $(PY) -m pytest -q -s tests/e2e/test_partition_faults.py
 	GATEWAY_DB_OUTAGE_S=60 $(PY) -m pytest -q -s tests/e2e/test_database_outage.py
 

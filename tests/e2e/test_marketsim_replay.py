@@ -1,5 +1,6 @@
 """A replayed recording through the real stack: the simulation replays the sample tool's 1m
 klines of BTCUSDT at 20x, and the exchange's own 1-minute closes track the recorded ones.
+`make soak` runs this module (about 5 minutes; `make test` leaves it out).
 
 At 20x one recorded minute passes in three real seconds, so a simulated "1m candle" of the replay
 is three real seconds of the exchange's trades: its close is the last trade before they end
