@@ -36,7 +36,16 @@ from exchange_core.protocol import events_from_protos, reply_for
 from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
-from matching import Event, OrderAmended, OrderCancelled, OrderDone, OrderExpired, OrderTriggered, Trade
+from matching import (
+    Event,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderDone,
+    OrderExpired,
+    OrderTriggered,
+    Trade,
+)
 from settlement.effects import Effects, OrderInfo
 from settlement.reports import account_position
 from settlement.settings import SettlementSettings
@@ -185,11 +194,15 @@ class SettlementService:
             settle_spans(symbol, batches, start_ns, time.time_ns())
 
     async def _load_order_infos(self, symbol: str, events: list[Event]) -> None:
-        """After a restart the in-memory order infos are gone: read the ones this batch needs."""
+        """After a restart the in-memory order infos are gone: read the ones this batch needs
+        (but those of orders it accepts itself, which are stored with their acceptance)."""
         known = self.known[symbol]
         wanted: dict[int, set[int]] = {}
+        accepted: set[int] = set()
         for e in events:
-            if isinstance(e, Trade):
+            if type(e) is OrderAccepted:
+                accepted.add(e.order_id)
+            elif isinstance(e, Trade):
                 for oid, uid in ((e.maker_order_id, e.maker_user_id), (e.taker_order_id, e.taker_user_id)):
                     if oid not in known:
                         wanted.setdefault(uid, set()).add(oid)
@@ -198,6 +211,9 @@ class SettlementService:
                 and e.order_id not in known
             ):
                 wanted.setdefault(e.user_id, set()).add(e.order_id)
+        for oids in wanted.values():
+            oids -= accepted
+        wanted = {uid: oids for uid, oids in wanted.items() if oids}
         if not wanted:
             return
         pipe = self.redis.pipeline(transaction=False)
