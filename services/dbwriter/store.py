@@ -1,8 +1,17 @@
-"""Writing history rows to PostgreSQL / TimescaleDB: stage, then merge, in one transaction.
+"""Writing history rows to PostgreSQL / TimescaleDB, in one transaction.
 
-Rows go into session-local staging tables (temporary, emptied at commit), by COPY (the default)
-or, where COPY FROM STDIN is not available (PGlite over pglite-socket), by one INSERT of
-unnested arrays. Then one statement per target table merges them:
+The trades and the orders accepted in the batch go by COPY straight into `trades` and `orders`:
+a batch written for the first time (every batch but a redelivery) meets no row of its own
+there, and COPY is the cheapest way PostgreSQL takes rows. When a row is already there (a
+unique key violated: the batch, or part of it, was written before) that transaction is rolled
+back and the batch is written again in a new one through the merge below, which skips or
+updates what exists. (A savepoint around the COPY would spare that second transaction, but
+costs a third more per batch, and redeliveries are rare: a restart, a takeover.)
+
+Merge: rows go into session-local staging tables (temporary, emptied at commit), by COPY (the
+default) or, where COPY FROM STDIN is not available (PGlite over pglite-socket, which then
+always merges), by one INSERT of unnested arrays. Then one statement per target table merges
+them:
 
 - trades: INSERT ... ON CONFLICT (symbol, time, seq) DO NOTHING, so a redelivered trade is
   skipped;
@@ -18,8 +27,20 @@ raises Fenced and nothing is written. The row lock orders the two writers' trans
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from dbwriter.rows import CREATED, FILLED, ORDER_COLUMNS, PARTIALLY_FILLED, TRADE_COLUMNS, HistoryRows
+import asyncpg
+
+from dbwriter.rows import (
+    CREATED,
+    FILLED,
+    ORDER_COLUMNS,
+    PARTIALLY_FILLED,
+    TRADE_COLUMNS,
+    UPDATED,
+    HistoryRows,
+)
 from exchange_core.db import Conn
 from exchange_core.lease import Fenced
 
@@ -35,6 +56,12 @@ def _staging_ddl(name: str, columns: dict[str, str]) -> str:
 
 
 CREATE_STAGING = f"{_staging_ddl(STAGED_TRADES, TRADE_COLUMNS)}; {_staging_ddl(STAGED_ORDERS, ORDER_COLUMNS)}"
+
+# The target tables' names of the row columns that hold ms since the epoch (timestamptz there).
+_TIME_COLUMNS = {"ts": "time", "created_ms": "created_at", "updated_ms": "updated_at"}
+TRADE_TABLE_COLUMNS = [_TIME_COLUMNS.get(c, c) for c in TRADE_COLUMNS]
+ORDER_TABLE_COLUMNS = [_TIME_COLUMNS.get(c, c) for c in ORDER_COLUMNS]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 MERGE_TRADES = f"""
 INSERT INTO trades (symbol, id, time, price, qty, quote_qty, taker_side, maker_order_id, taker_order_id,
@@ -116,7 +143,24 @@ async def write_rows(
     Needs the 002_history and 005_partition_fences migrations. Raises MarketsFenced, or whatever
     asyncpg raises; nothing is written then.
     """
+    if use_copy:
+        try:
+            return await _write(conn, rows, True, fences, direct=True)
+        except asyncpg.UniqueViolationError:
+            pass  # some of the rows were written before: merge them
+    return await _write(conn, rows, use_copy, fences, direct=False)
+
+
+async def _write(
+    conn: Conn, rows: HistoryRows, use_copy: bool, fences: Mapping[str, int] | None, direct: bool
+) -> Written:
+    """One transaction: the fences, then the new trades and orders by COPY into their tables
+    (`direct`: raises UniqueViolationError when one is there) or merged; the orders accepted
+    earlier merged."""
     orders = rows.order_rows()
+    new_orders = [o for o in orders if o[CREATED] is not None]
+    known_orders = [o for o in orders if o[CREATED] is None] if len(new_orders) < len(orders) else []
+    trades_written = orders_written = 0
     async with conn.transaction():
         if fences:
             symbols = list(fences)
@@ -124,17 +168,47 @@ async def write_rows(
             refused = set(symbols) - {r["symbol"] for r in raised}
             if refused:
                 raise MarketsFenced(sorted(refused))
-        await conn.execute(CREATE_STAGING)
-        trades_written = orders_written = 0
-        if rows.trades:
+        if direct:
+            await _copy_new(conn, rows.trades, new_orders)
+            trades_written, orders_written = len(rows.trades), len(new_orders)
+            orders = known_orders
+        if (rows.trades and not direct) or orders:
+            await conn.execute(CREATE_STAGING)
+        if rows.trades and not direct:
             await _stage(conn, STAGED_TRADES, TRADE_COLUMNS, rows.trades, use_copy)
             trades_written = _count(await conn.execute(MERGE_TRADES))
         if orders:
             await _stage(conn, STAGED_ORDERS, ORDER_COLUMNS, orders, use_copy)
-            orders_written = _count(await conn.execute(MERGE_NEW_ORDERS))
-            if any(o[CREATED] is None for o in orders):
+            if not direct:
+                orders_written = _count(await conn.execute(MERGE_NEW_ORDERS))
+            if known_orders:
                 orders_written += _count(await conn.execute(MERGE_KNOWN_ORDERS))
     return Written(trades_written, orders_written)
+
+
+async def _copy_new(conn: Conn, trades: Sequence[tuple[Any, ...]], new_orders: list[tuple[Any, ...]]) -> None:
+    """COPY `trades` and `new_orders` (rows of orders accepted in the batch) straight into their
+    tables (raises UniqueViolationError when one of them is there already)."""
+    at = _Times()
+    if trades:
+        records = [(t[0], t[1], at(t[2]), *t[3:]) for t in trades]
+        await conn.copy_records_to_table("trades", records=records, columns=TRADE_TABLE_COLUMNS)
+    if new_orders:
+        records = [
+            (*o[:CREATED], at(o[CREATED]), *o[CREATED + 1 : UPDATED], at(o[UPDATED]), *o[UPDATED + 1 :])
+            for o in new_orders
+        ]
+        await conn.copy_records_to_table("orders", records=records, columns=ORDER_TABLE_COLUMNS)
+
+
+class _Times(dict[int, datetime]):
+    """ms since the epoch -> timestamptz value, each made once (a batch's rows share few)."""
+
+    def __call__(self, ms: int) -> datetime:
+        value = self.get(ms)
+        if value is None:
+            value = self[ms] = _EPOCH + timedelta(milliseconds=ms)
+        return value
 
 
 async def _stage(

@@ -4,7 +4,9 @@ Field names are the same on both sides (protos/exchange_proto/*.proto mirror mat
 and matching.events); a command's `ts` is not on the wire, it comes from the journal entry id.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
+from operator import attrgetter
+from typing import Any
 
 from exchange_core import tracing
 from exchange_core.wire import EVENT_FIELD
@@ -22,6 +24,14 @@ _COMMAND_FIELD: dict[type[Command], str] = {
 }
 
 _EVENT_CLASS = {name: cls for cls, name in EVENT_FIELD.items()}
+# Per oneof field of an Event (but book_delta and list_status, whose repeated fields need more):
+# its class, and a getter of its body's fields in the class's constructor order (every such class
+# has at least two fields after seq and ts).
+_EVENT_READER: dict[str, tuple[type[Event], Callable[[Any], tuple[Any, ...]]]] = {
+    name: (cls, attrgetter(*cls.FIELDS[2:]))
+    for name, cls in _EVENT_CLASS.items()
+    if cls is not BookDelta and cls is not ListStatus
+}
 
 
 class ProtocolError(ValueError):
@@ -138,8 +148,26 @@ def event_from_proto(msg: epb.Event) -> Event:
         fields = [getattr(body, name) for name in cls.FIELDS[2:]]
         fields[cls.FIELDS.index("order_ids") - 2] = tuple(body.order_ids)
         return ListStatus(msg.seq, msg.ts, *fields)
-    event: Event = cls(msg.seq, msg.ts, *(getattr(body, name) for name in cls.FIELDS[2:]))
+    cls, read = _EVENT_READER[kind]
+    event: Event = cls(msg.seq, msg.ts, *read(body))
     return event
+
+
+def events_from_protos(msgs: Iterable[epb.Event], skip: Container[str] = ()) -> list[Event]:
+    """The events of `msgs`, in order, but those of the Event oneof fields named in `skip`
+    (e.g. "book_delta", for a reader that has no use for them). Raises ProtocolError."""
+    out: list[Event] = []
+    readers, append = _EVENT_READER, out.append
+    for msg in msgs:
+        kind = msg.WhichOneof("kind")
+        if kind in skip:
+            continue
+        if kind is None or kind not in readers:
+            append(event_from_proto(msg))  # a book delta, or no event (raises)
+            continue
+        cls, read = readers[kind]
+        append(cls(msg.seq, msg.ts, *read(getattr(msg, kind))))
+    return out
 
 
 def encode_events(symbol: str, events: list[Event], command_id: str = "") -> bytes:

@@ -114,6 +114,17 @@ def _encode(record: OrderRecord | TradeRecord, keys: tuple[str, ...]) -> str:
     return orjson.dumps({key: getattr(record, name) for key, name in zip(keys, names, strict=True)}).decode()
 
 
+def encode_order_values(values: tuple[Any, ...]) -> bytes:
+    """OrderRecord(*values).encode(), as bytes, without building the record (settlement's hot
+    path): `values` are the OrderRecord fields in order, all 18 of them."""
+    return orjson.dumps(dict(zip(ORDER_KEYS, values, strict=True)))
+
+
+def encode_trade_values(values: tuple[Any, ...]) -> bytes:
+    """TradeRecord(*values).encode(), as bytes, without building the record."""
+    return orjson.dumps(dict(zip(TRADE_KEYS, values, strict=True)))
+
+
 def _decode(cls: type[R], raw: str | bytes, keys: tuple[str, ...]) -> R:
     d: dict[str, Any] = orjson.loads(raw)
     return cls(*(d[k] if k in d else _OPTIONAL[k] for k in keys))

@@ -4,12 +4,14 @@ Pure: from events to per-user operations for the settle.lua script (6 values eac
 a, b, c, d). Balance fields are "ASSET:free" / "ASSET:locked"; amounts are integers.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from exchange_core.keys import FEE_ACCOUNT
 from exchange_core.ledger import SettleOp
 from exchange_core.markets import Market
-from exchange_core.records import OrderRecord, TradeRecord
+from exchange_core.records import OrderRecord, encode_order_values, encode_trade_values
 from matching import (
     Event,
     OrderAccepted,
@@ -24,7 +26,9 @@ from matching import (
     Side,
     Trade,
 )
-from settlement.reports import execution_report
+from settlement.reports import ExecutionReports
+
+NEW = int(OrderStatus.NEW)
 
 
 @dataclass
@@ -50,15 +54,18 @@ class OrderInfo:
     triggered: int = 0
     trailing_delta: int = 0
     iceberg_qty: int = 0
+    # its executionReport fields that no event changes, formatted (settlement.reports); None
+    # until the first report and after its quantity or client order id changed
+    report_fields: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
-    def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> str:
+    def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> bytes:
         """The stored order state (exchange_core.records.OrderRecord, encoded)."""
-        return OrderRecord(
+        return encode_order_values((
             self.order_id, self.client_order_id, self.side, self.order_type, self.time_in_force,
             self.price, self.quantity, self.quote_quantity, self.stp_mode, self.time, status,
             executed, executed_quote, update_time, self.stop_price, self.triggered,
             self.trailing_delta, self.iceberg_qty,
-        ).encode()  # fmt: skip
+        ))  # fmt: skip
 
     @classmethod
     def from_state(cls, user_id: int, raw: str | bytes) -> "OrderInfo":
@@ -73,7 +80,7 @@ class OrderInfo:
 @dataclass
 class UserEffects:
     ops: list[SettleOp] = field(default_factory=list)
-    orders: dict[int, tuple[int, str, int, str]] = field(
+    orders: dict[int, tuple[int, bytes, int, str]] = field(
         default_factory=dict
     )  # oid -> (seq, json, open, cid)
     reports: list[dict[str, object]] = field(default_factory=list)  # executionReports for user.{uid}
@@ -100,6 +107,17 @@ class Effects:
         self.known = known
         self.users: dict[int, UserEffects] = {}
         self.confirmed: list[tuple[int, int]] = []  # (user, order) reservations the engine saw
+        self.execution = ExecutionReports(market)
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            OrderAccepted: self._accepted,
+            Trade: self._trade,
+            OrderDone: self._done,
+            OrderRejected: self._rejected,
+            OrderCancelled: self._ended,
+            OrderExpired: self._ended,
+            OrderTriggered: self._triggered,
+            OrderAmended: self._amended,
+        }
 
     def user(self, user_id: int) -> UserEffects:
         fx = self.users.get(user_id)
@@ -108,20 +126,9 @@ class Effects:
         return fx
 
     def apply(self, e: Event) -> None:
-        if isinstance(e, OrderAccepted):
-            self._accepted(e)
-        elif isinstance(e, Trade):
-            self._trade(e)
-        elif isinstance(e, OrderDone):
-            self._done(e)
-        elif isinstance(e, OrderRejected):
-            self._rejected(e)
-        elif isinstance(e, OrderCancelled | OrderExpired):
-            self._ended(e)
-        elif isinstance(e, OrderTriggered):
-            self._triggered(e)
-        elif isinstance(e, OrderAmended):
-            self._amended(e)
+        handler = self._handlers.get(type(e))
+        if handler is not None:
+            handler(e)
 
     def _spent_asset(self, side: int) -> str:
         return self.spec.quote if side == Side.BUY else self.spec.base
@@ -139,17 +146,7 @@ class Effects:
         fx.ops.append((e.seq, "C", f"{self.spec.symbol}:{e.order_id}", spent, "", ""))
         self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
         self.confirmed.append((e.user_id, e.order_id))
-        fx.reports.append(
-            execution_report(
-                self.market,
-                info,
-                execution="NEW",
-                status=OrderStatus.NEW,
-                executed=0,
-                executed_quote=0,
-                ts=e.ts,
-            )
-        )
+        fx.reports.append(self.execution.report(info, "NEW", NEW, 0, 0, e.ts))
 
     def _triggered(self, e: OrderTriggered) -> None:
         """A stop order starts working: its state says so, and an executionReport NEW with w=true."""
@@ -159,17 +156,7 @@ class Effects:
         info.triggered = e.ts
         fx = self.user(e.user_id)
         self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
-        fx.reports.append(
-            execution_report(
-                self.market,
-                info,
-                execution="NEW",
-                status=OrderStatus.NEW,
-                executed=0,
-                executed_quote=0,
-                ts=e.ts,
-            )
-        )
+        fx.reports.append(self.execution.report(info, "NEW", NEW, 0, 0, e.ts))
 
     def _amended(self, e: OrderAmended) -> None:
         """An order reduced in place: the released funds back to free, its state with the new
@@ -183,14 +170,15 @@ class Effects:
             return
         info.quantity = e.quantity
         info.client_order_id = e.client_order_id
+        info.report_fields = None
         status = OrderStatus.PARTIALLY_FILLED if e.filled else OrderStatus.NEW
         self._order_state(fx, e.seq, info, status, e.filled, e.filled_quote, e.ts, True)
         seq, state, is_open, _ = fx.orders[info.order_id]
         fx.orders[info.order_id] = (seq, state, is_open, e.client_order_id)
         fx.reports.append(
-            execution_report(
-                self.market, info, execution="REPLACED", status=status, executed=e.filled,
-                executed_quote=e.filled_quote, ts=e.ts, orig_client_order_id=e.orig_client_order_id,
+            self.execution.report(
+                info, "REPLACED", status, e.filled, e.filled_quote, e.ts,
+                orig_client_order_id=e.orig_client_order_id,
             )
         )  # fmt: skip
 
@@ -223,18 +211,16 @@ class Effects:
                 )
                 self._order_state(fx, t.seq, info, status, filled, filled_quote, t.ts, True)
             fee_asset = spec.base if is_buyer else spec.quote
-            trade = TradeRecord(
+            trade = encode_trade_values((
                 t.trade_id, order_id, t.price, t.quantity, t.quote_quantity, fee, fee_asset, t.ts,
                 is_buyer, is_maker,
-            )  # fmt: skip
-            fx.ops.append((t.seq, "T", t.trade_id, trade.encode(), "", ""))
+            ))  # fmt: skip
+            fx.ops.append((t.seq, "T", t.trade_id, trade, "", ""))
             if info is not None:
                 fx.reports.append(
-                    execution_report(
-                        self.market, info, execution="TRADE", status=status, executed=filled,
-                        executed_quote=filled_quote, ts=t.ts, last_qty=t.quantity, last_price=t.price,
-                        last_quote=t.quote_quantity, fee=fee, fee_asset=fee_asset, trade_id=t.trade_id,
-                        is_maker=is_maker,
+                    self.execution.report(
+                        info, "TRADE", status, filled, filled_quote, t.ts, t.quantity, t.price,
+                        t.quote_quantity, fee, fee_asset, t.trade_id, is_maker,
                     )
                 )  # fmt: skip
 
@@ -267,10 +253,7 @@ class Effects:
         else:
             execution, status = "EXPIRED", OrderStatus.EXPIRED
         self.user(e.user_id).reports.append(
-            execution_report(
-                self.market, info, execution=execution, status=status, executed=info.executed,
-                executed_quote=info.executed_quote, ts=e.ts,
-            )
+            self.execution.report(info, execution, status, info.executed, info.executed_quote, e.ts)
         )  # fmt: skip
 
     def _rejected(self, e: OrderRejected) -> None:

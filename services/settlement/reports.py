@@ -7,73 +7,110 @@ from exchange_core.markets import Market
 from exchange_core.units import from_units
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
+_SIDE = {int(v): v.name for v in Side}
+_TYPE = {int(v): v.name for v in OrderType}
+_TIME_IN_FORCE = {int(v): v.name for v in TimeInForce}
+_STATUS = {int(v): v.name for v in OrderStatus}
+_STP = {int(v): v.name for v in StpMode}
+_WORKING = frozenset({int(OrderStatus.NEW), int(OrderStatus.PARTIALLY_FILLED)})
+_MARKET = int(OrderType.MARKET)
+_FIRST_STOP = int(OrderType.STOP_LOSS)
 
-def execution_report(
-    market: Market,
-    info: Any,
-    *,
-    execution: str,
-    status: int,
-    executed: int,
-    executed_quote: int,
-    ts: int,
-    last_qty: int = 0,
-    last_price: int = 0,
-    last_quote: int = 0,
-    fee: int = 0,
-    fee_asset: str | None = None,
-    trade_id: int = -1,
-    is_maker: bool = False,
-    orig_client_order_id: str = "",
-) -> dict[str, Any]:
-    """An executionReport for order `info` (a settlement.effects.OrderInfo); `orig_client_order_id`
-    is the client id it had before (C: a REPLACED report of an amendment)."""
-    q, b = market.quote.decimals, market.base.decimals
-    fee_decimals = b if fee_asset == market.base.name else q
-    is_stop = info.order_type >= OrderType.STOP_LOSS
-    trailing = {"d": info.trailing_delta} if info.trailing_delta else {}
-    working = (
-        status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
-        and info.order_type != OrderType.MARKET
-        and (not is_stop or bool(info.triggered))
-    )
-    return {
-        "e": "executionReport",
-        "E": ts,
-        "s": market.symbol,
-        "c": info.client_order_id,
-        "S": Side(info.side).name,
-        "o": OrderType(info.order_type).name,
-        "f": TimeInForce(info.time_in_force).name,
-        "q": from_units(info.quantity, b),
-        "p": from_units(info.price, q),
-        "P": from_units(info.stop_price, q),
-        "F": from_units(info.iceberg_qty, b),
-        "g": -1,
-        "C": orig_client_order_id,
-        "x": execution,
-        "X": OrderStatus(status).name,
-        "r": "NONE",
-        "i": info.order_id,
-        "l": from_units(last_qty, b),
-        "z": from_units(executed, b),
-        "L": from_units(last_price, q),
-        "n": from_units(fee, fee_decimals),
-        "N": fee_asset,
-        "T": ts,
-        "t": trade_id,
-        "I": 0,
-        "w": working,
-        "m": is_maker,
-        "M": False,
-        "O": info.time,
-        "Z": from_units(executed_quote, q),
-        "Y": from_units(last_quote, q),
-        "Q": from_units(info.quote_quantity, q),
-        "W": (info.triggered or -1) if is_stop else info.time,
-        "V": StpMode(info.stp_mode).name,
-        **trailing,
-    }
+
+class ExecutionReports:
+    """executionReports of one market's orders (settlement's hot path: an order's fields that
+    no event changes are formatted once and kept on its OrderInfo, in `report_fields`)."""
+
+    __slots__ = ("base", "base_decimals", "quote_decimals", "symbol", "zero_base", "zero_quote")
+
+    def __init__(self, market: Market) -> None:
+        self.symbol = market.symbol
+        self.base = market.base.name
+        self.quote_decimals = market.quote.decimals
+        self.base_decimals = market.base.decimals
+        self.zero_base = from_units(0, self.base_decimals)
+        self.zero_quote = from_units(0, self.quote_decimals)
+
+    def _fields(self, info: Any) -> tuple[Any, ...]:
+        """(c, S, o, f, q, p, P, F, O, Q, V, d, is a stop order, is not a market order) of `info`."""
+        q, b = self.quote_decimals, self.base_decimals
+        fields = (
+            info.client_order_id, _SIDE[info.side], _TYPE[info.order_type],
+            _TIME_IN_FORCE[info.time_in_force], from_units(info.quantity, b),
+            from_units(info.price, q), from_units(info.stop_price, q),
+            from_units(info.iceberg_qty, b), info.time, from_units(info.quote_quantity, q),
+            _STP[info.stp_mode], info.trailing_delta,
+            info.order_type >= _FIRST_STOP, info.order_type != _MARKET,
+        )  # fmt: skip
+        info.report_fields = fields
+        return fields
+
+    def report(
+        self,
+        info: Any,
+        execution: str,
+        status: int,
+        executed: int,
+        executed_quote: int,
+        ts: int,
+        last_qty: int = 0,
+        last_price: int = 0,
+        last_quote: int = 0,
+        fee: int = 0,
+        fee_asset: str | None = None,
+        trade_id: int = -1,
+        is_maker: bool = False,
+        orig_client_order_id: str = "",
+    ) -> dict[str, Any]:
+        """An executionReport for order `info` (a settlement.effects.OrderInfo, whose
+        `report_fields` is None after its quantity or client id changed); `orig_client_order_id`
+        is the client id it had before (C: a REPLACED report of an amendment)."""
+        q, b = self.quote_decimals, self.base_decimals
+        zero_b, zero_q = self.zero_base, self.zero_quote
+        c, side, kind, tif, qty, price, stop, iceberg, created, quote_qty, stp, trailing, is_stop, limit = (
+            info.report_fields or self._fields(info)
+        )
+        triggered = info.triggered
+        fee_decimals = b if fee_asset == self.base else q
+        report = {
+            "e": "executionReport",
+            "E": ts,
+            "s": self.symbol,
+            "c": c,
+            "S": side,
+            "o": kind,
+            "f": tif,
+            "q": qty,
+            "p": price,
+            "P": stop,
+            "F": iceberg,
+            "g": -1,
+            "C": orig_client_order_id,
+            "x": execution,
+            "X": _STATUS[status],
+            "r": "NONE",
+            "i": info.order_id,
+            "l": from_units(last_qty, b) if last_qty else zero_b,
+            "z": from_units(executed, b) if executed else zero_b,
+            "L": from_units(last_price, q) if last_price else zero_q,
+            "n": from_units(fee, fee_decimals) if fee else (zero_b if fee_decimals == b else zero_q),
+            "N": fee_asset,
+            "T": ts,
+            "t": trade_id,
+            "I": 0,
+            "w": status in _WORKING and limit and (not is_stop or bool(triggered)),
+            "m": is_maker,
+            "M": False,
+            "O": created,
+            "Z": from_units(executed_quote, q) if executed_quote else zero_q,
+            "Y": from_units(last_quote, q) if last_quote else zero_q,
+            "Q": quote_qty,
+            "W": (triggered or -1) if is_stop else created,
+            "V": stp,
+        }
+        if trailing:
+            report["d"] = trailing
+        return report
 
 
 def account_position(

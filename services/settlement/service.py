@@ -32,17 +32,28 @@ from exchange_core.ledger import Ledger, parse_settled
 from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
 from exchange_core.pipelined import PipelinedRedis, ReplyError
-from exchange_core.protocol import event_from_proto, reply_for
+from exchange_core.protocol import events_from_protos, reply_for
 from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
-from matching import Event, OrderAmended, OrderCancelled, OrderDone, OrderExpired, OrderTriggered, Trade
+from matching import (
+    Event,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderDone,
+    OrderExpired,
+    OrderTriggered,
+    Trade,
+)
 from settlement.effects import Effects, OrderInfo
 from settlement.reports import account_position
 from settlement.settings import SettlementSettings
 from settlement.telemetry import SettlementMetrics, settle_spans
 
 log = logging.getLogger("settlement")
+
+_UNSETTLED = frozenset({"book_delta"})  # events with nothing to settle, not decoded
 
 
 class SettlementService:
@@ -127,7 +138,7 @@ class SettlementService:
         for _, fields in entries:
             batch = epb.EventBatch.FromString(fields[b"e"])
             batches.append(batch)
-            events += [event_from_proto(e) for e in batch.events]
+            events += events_from_protos(batch.events, _UNSETTLED)
         command_id = batches[-1].command_id
         market = self.markets[symbol]
         await self._load_order_infos(symbol, events)
@@ -136,9 +147,11 @@ class SettlementService:
             fx.apply(e)
         ledger, fast, keys = self.ledger, self.pipelined, self.keys
         token = self.partitions.token(symbol)
-        users = [(user_id, effects) for user_id, effects in fx.users.items() if effects.finish()]
+        users = [
+            (user_id, effects, ops) for user_id, effects in fx.users.items() if (ops := effects.finish())
+        ]
         # Everything below goes out on the pipelined connection: one write per step.
-        settled = [ledger.send_settle(u, symbol, effects.finish(), token) for u, effects in users]
+        settled = [ledger.send_settle(u, symbol, ops, token) for u, _, ops in users]
         results, refused = [], ""
         for answer in settled:
             try:
@@ -162,7 +175,7 @@ class SettlementService:
             done = [f"{u}:{symbol}:{o}" for u, o in fx.confirmed]
             post.append(fast.execute("ZREM", keys.pending_reservations(symbol), *done))
         ts = events[-1].ts if events else 0
-        for (user_id, effects), result in zip(users, results, strict=True):
+        for (user_id, effects, _), result in zip(users, results, strict=True):
             applied, balances = parse_settled(result)
             if not user_id or not applied:
                 continue  # the fee account has no stream; nothing new on a redelivery
@@ -189,11 +202,15 @@ class SettlementService:
             settle_spans(symbol, batches, start_ns, time.time_ns())
 
     async def _load_order_infos(self, symbol: str, events: list[Event]) -> None:
-        """After a restart the in-memory order infos are gone: read the ones this batch needs."""
+        """After a restart the in-memory order infos are gone: read the ones this batch needs
+        (but those of orders it accepts itself, which are stored with their acceptance)."""
         known = self.known[symbol]
         wanted: dict[int, set[int]] = {}
+        accepted: set[int] = set()
         for e in events:
-            if isinstance(e, Trade):
+            if type(e) is OrderAccepted:
+                accepted.add(e.order_id)
+            elif isinstance(e, Trade):
                 for oid, uid in ((e.maker_order_id, e.maker_user_id), (e.taker_order_id, e.taker_user_id)):
                     if oid not in known:
                         wanted.setdefault(uid, set()).add(oid)
@@ -202,6 +219,9 @@ class SettlementService:
                 and e.order_id not in known
             ):
                 wanted.setdefault(e.user_id, set()).add(e.order_id)
+        for oids in wanted.values():
+            oids -= accepted
+        wanted = {uid: oids for uid, oids in wanted.items() if oids}
         if not wanted:
             return
         pipe = self.redis.pipeline(transaction=False)

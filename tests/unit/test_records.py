@@ -79,7 +79,8 @@ def test_what_settlement_writes_the_gateway_reads() -> None:
     assert (body["status"], body["origQty"], body["executedQty"], body["cummulativeQuoteQty"]) == (
         "PARTIALLY_FILLED", "3", "2", "3.00")  # fmt: skip
     (trade_op,) = [op for op in taker.ops if op[1] == "T"]
-    trade = TradeRecord.decode(str(trade_op[3]))
+    assert isinstance(trade_op[3], bytes)  # settle.lua's argument, as encoded
+    trade = TradeRecord.decode(trade_op[3])
     assert (trade.order_id, trade.quantity, trade.quote_quantity, trade.is_buyer, trade.is_maker) == (
         2, 2, 300, True, False)  # fmt: skip
     assert trade.fee_asset == "TST"
