@@ -138,6 +138,12 @@ def local_cluster() -> Iterator[LocalCluster]:
 
         _wait(ok, "cluster_state:ok on every node")
         _wait(lambda: len(cluster.masters()) == NODES // 2, "three masters")
+
+        def replicas_online() -> bool:  # each master's replica synced (WAIT 1 counts it)
+            masters = [int(node.rsplit(":", 1)[1]) for node in cluster.masters()]
+            return all("state=online" in cluster.cli("INFO", "replication", port=port) for port in masters)
+
+        _wait(replicas_online, "every replica online")
         yield cluster
     finally:
         for process in processes:
