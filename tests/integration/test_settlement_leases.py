@@ -12,7 +12,8 @@ from exchange_core.ledger import Ledger
 from matching import Side
 from tests.integration.test_settlement import MARKETS, place, run_engine_once, settlement
 
-TIMING = {"lease_ttl_ms": 300, "lease_renew_ms": 100, "lease_poll_ms": 20}
+# A TTL several renewals long: a renewal late by a loaded machine's stall must not lose a lease.
+TIMING = {"lease_ttl_ms": 1_000, "lease_renew_ms": 100, "lease_poll_ms": 20}
 
 
 async def test_workers_split_the_markets_and_a_third_claims_nothing(key_prefix: str) -> None:
