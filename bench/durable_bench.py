@@ -6,11 +6,9 @@ as a share of the default."""
 
 import os
 import subprocess
-import tempfile
-from pathlib import Path
 
 from bench.common import drop_database, fresh_database, new_prefix
-from bench.gateway_bench import CONNECTIONS, FUNDS, ORDERS_PER_S, SYMBOL, THREADS, parse_wrk, signed_orders
+from bench.gateway_bench import CONNECTIONS, FUNDS, ORDERS_PER_S, SYMBOL, parse_wrk, signed_orders, wrk_orders
 from launcher.stack import running_stack
 from tests.client import sign_up
 from tests.e2e.private_redis import ReplicatedRedis
@@ -26,23 +24,11 @@ def one_run(redis: ReplicatedRedis, replicas: int) -> dict[str, float]:
         with running_stack(dsn, new_prefix(), [SYMBOL], **env) as stack:
             traders = [sign_up(stack.url) for _ in range(CONNECTIONS)]
             lines = signed_orders(traders, ORDERS_PER_S * DURATION_S)
-            with tempfile.NamedTemporaryFile("w", suffix=".orders", delete=False) as fh:
-                fh.write("\n".join(lines) + "\n")
-            script = Path(__file__).with_name("wrk_orders.lua")
-            wrk_env = {**os.environ, "ORDERS_FILE": fh.name, "THREADS": str(THREADS)}
-            command = [
-                "wrk",
-                f"-t{THREADS}",
-                f"-c{CONNECTIONS}",
-                f"-d{DURATION_S}s",
-                "--latency",
-                "-s",
-                str(script),
-            ]
+            command, wrk_env, orders_file = wrk_orders(lines, DURATION_S)
             out = subprocess.run(
                 [*command, stack.url], env=wrk_env, capture_output=True, text=True, check=True
             )
-            os.unlink(fh.name)
+            os.unlink(orders_file)
     finally:
         drop_database(dsn)
     figures = parse_wrk(out.stdout)

@@ -68,6 +68,18 @@ def signed_orders(traders: list[Trader], count: int, seed: int = 5) -> list[str]
     return lines
 
 
+def wrk_orders(lines: list[str], duration_s: int) -> tuple[list[str], dict[str, str], str]:
+    """wrk's command line (without the URL) posting the pre-signed `lines` through
+    wrk_orders.lua at CONNECTIONS for `duration_s`, its environment, and the orders file (the
+    caller removes it)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".orders", delete=False) as fh:
+        fh.write("\n".join(lines) + "\n")
+    script = Path(__file__).with_name("wrk_orders.lua")
+    env = {**os.environ, "ORDERS_FILE": fh.name, "THREADS": str(THREADS)}
+    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration_s}s", "--latency", "-s", str(script)]
+    return command, env, fh.name
+
+
 def parse_wrk(output: str) -> dict[str, float]:
     def number(pattern: str) -> float:
         m = re.search(pattern, output)
@@ -144,19 +156,7 @@ def main(duration_s: int = 10) -> dict[str, float]:
         with running_stack(dsn, prefix, [SYMBOL], DEMO_FUNDS=FUNDS) as stack:
             traders = [sign_up(stack.url) for _ in range(CONNECTIONS)]
             lines = signed_orders(traders, ORDERS_PER_S * duration_s + 10_000)
-            with tempfile.NamedTemporaryFile("w", suffix=".orders", delete=False) as fh:
-                fh.write("\n".join(lines) + "\n")
-            script = Path(__file__).with_name("wrk_orders.lua")
-            env = {**os.environ, "ORDERS_FILE": fh.name, "THREADS": str(THREADS)}
-            command = [
-                "wrk",
-                f"-t{THREADS}",
-                f"-c{CONNECTIONS}",
-                f"-d{duration_s}s",
-                "--latency",
-                "-s",
-                str(script),
-            ]
+            command, env, orders_file = wrk_orders(lines, duration_s)
             floor, floor_cpu = run_floor(traders, command, env)
             pids = dict(stack.supervisor.pids())
             redis_pid = redis_server_pid()
@@ -171,7 +171,7 @@ def main(duration_s: int = 10) -> dict[str, float]:
             wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = meter.stop()
             cpu["wrk"] = sum(getattr(wrk_after, f) - getattr(wrk_before, f) for f in ("ru_utime", "ru_stime"))
-            os.unlink(fh.name)
+            os.unlink(orders_file)
             figures = parse_wrk(out)
             accepted = asyncio.run(count_accepted(prefix))
     finally:

@@ -25,6 +25,7 @@ lease token: when a higher token is there (the market's lease passed to another 
 raises Fenced and nothing is written. The row lock orders the two writers' transactions.
 """
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -144,10 +145,10 @@ async def write_rows(
     asyncpg raises; nothing is written then.
     """
     if use_copy:
-        try:
+        # A row written before (a redelivered round) makes the direct COPY refuse the round; its
+        # transaction is rolled back and the round is merged below.
+        with contextlib.suppress(asyncpg.UniqueViolationError):
             return await _write(conn, rows, True, fences, direct=True)
-        except asyncpg.UniqueViolationError:
-            pass  # some of the rows were written before: merge them
     return await _write(conn, rows, use_copy, fences, direct=False)
 
 
