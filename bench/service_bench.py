@@ -79,7 +79,10 @@ async def run(n: int, payloads: list[bytes], **extra_env: str) -> dict[str, obje
     keys = Keys(prefix)
     redis = Redis.from_url(REDIS_URL)
     supervisor = Supervisor(
-        {"REDIS_URL": REDIS_URL, "KEY_PREFIX": prefix, "SNAPSHOT_EVERY_COMMANDS": "1000000", **extra_env},
+        # The lease outlives the pause: a paused holder otherwise loses its market after
+        # LEASE_TTL_MS and the run measures a takeover instead of the loop.
+        {"REDIS_URL": REDIS_URL, "KEY_PREFIX": prefix, "SNAPSHOT_EVERY_COMMANDS": "1000000",
+         "LEASE_TTL_MS": "600000", **extra_env},  # fmt: skip
         Path(tempfile.mkdtemp(prefix="bench-engine-")),
     )
     supervisor.add("engine", "engine", SYMBOL=SYMBOL)

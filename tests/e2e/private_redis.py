@@ -1,5 +1,6 @@
 """A redis-server of a test's own, which the test may stop and start again."""
 
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -39,11 +40,16 @@ class AofRedis:
 
 @dataclass
 class ReplicatedRedis:
-    """A master and one replica (redis-server, no persistence) on free ports."""
+    """A master and one replica (redis-server, no persistence) on free ports.
+
+    Each runs in a temporary directory of its own: a replica's full sync writes an RDB file into
+    its working directory even with `--save ""`.
+    """
 
     port: int = field(default_factory=free_port)
     replica_port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    folder: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="replicated-redis-"))
 
     @property
     def url(self) -> str:
@@ -51,6 +57,7 @@ class ReplicatedRedis:
 
     def start(self) -> None:
         common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
+        common += ["--dir", self.folder]
         for port, role in (
             (self.port, []),
             (self.replica_port, ["--replicaof", "127.0.0.1", str(self.port)]),
@@ -82,3 +89,4 @@ class ReplicatedRedis:
             process.send_signal(signal.SIGCONT)
             process.kill()
             process.wait(30)
+        shutil.rmtree(self.folder, ignore_errors=True)
