@@ -2,10 +2,15 @@
 
 import asyncio
 import os
+import signal
+import subprocess
+import time
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import asyncpg
+from redis.asyncio import Redis
 
 from exchange_core.db import migrate
 
@@ -105,3 +110,50 @@ class CpuMeter:
 
     def stop(self) -> dict[str, float]:
         return {name: cpu_seconds(pid) - self.before[name] for name, pid in self.pids.items()}
+
+
+async def group_state(redis: Redis, key: str, group: str) -> tuple[int, int]:
+    """(lag, pending) of consumer group `group` on stream `key`; (-1, -1) before it exists."""
+    if not await redis.exists(key):
+        return -1, -1
+    for info in await redis.xinfo_groups(key):
+        if info["name"] == group.encode():
+            return int(info["lag"] or 0), int(info["pending"])
+    return -1, -1
+
+
+async def swap_in_streams(
+    redis: Redis,
+    group: str,
+    field: str,
+    streams: Mapping[str, Sequence[bytes]],
+    readers: Sequence["subprocess.Popen[bytes]"],
+) -> float:
+    """Give the `readers` of each stream key in `streams` (blocked on consumer group `group`) all of
+    that stream's entries at once, without pausing them for longer than a few milliseconds: a
+    reader paused for seconds loses its lease or trips its read timeout, and the run would then
+    measure its recovery.
+
+    All but the last entry of each go into a staged stream with `group` at its start; the readers
+    are paused (SIGSTOP) while each staged stream is renamed over its key and its last entry is
+    appended the ordinary way (waking the blocked reads); then resumed. Returns
+    `time.perf_counter()` at the resume."""
+    for key, entries in streams.items():
+        body = entries[:-1]
+        for i in range(0, len(body), 5_000):
+            pipe = redis.pipeline(transaction=False)
+            for data in body[i : i + 5_000]:
+                pipe.xadd(key + ":staged", {field: data})
+            await pipe.execute()
+        await redis.xgroup_create(key + ":staged", group, id="0", mkstream=True)
+    for reader in readers:
+        reader.send_signal(signal.SIGSTOP)
+    try:
+        for key, entries in streams.items():
+            await redis.rename(key + ":staged", key)
+            await redis.xadd(key, {field: entries[-1]})
+    finally:
+        start = time.perf_counter()
+        for reader in readers:
+            reader.send_signal(signal.SIGCONT)
+    return start

@@ -1,7 +1,7 @@
 """The DB processor alone, against its floor: engine event batches worth ~200,000 trades
-pre-filled in evt:{BTCUSDT} while the writer (`python -m dbwriter`) is paused (SIGSTOP), then
-resumed: time until its consumer group has written and acked them all into the machine's
-PostgreSQL. Checks the database holds every trade once and every order.
+given to the writer (`python -m dbwriter`) in evt:{BTCUSDT} at once (bench.common.swap_in_streams):
+time until its consumer group has written and acked them all into the machine's PostgreSQL.
+Checks the database holds every trade once and every order.
 
 The floor, right before ours in a database of its own (same migrations): asyncpg COPY of the same
 rows straight into the same tables (trades, orders), one transaction per read of the writer's
@@ -11,7 +11,6 @@ accepted in an earlier batch). No Redis, no decoding, no staging or merge. Targe
 of the floor's trades/s."""
 
 import asyncio
-import signal
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,14 @@ from pathlib import Path
 import asyncpg
 from redis.asyncio import Redis
 
-from bench.common import delete_prefix, drop_database, fresh_database, new_prefix
+from bench.common import (
+    delete_prefix,
+    drop_database,
+    fresh_database,
+    group_state,
+    new_prefix,
+    swap_in_streams,
+)
 from bench.results import Figure, add
 from bench.workload import BUY, CANCEL, generate
 from dbwriter.rows import CREATED, ORDER_COLUMNS, TRADE_COLUMNS, UPDATED, HistoryRows
@@ -77,14 +83,9 @@ def event_entries(n_commands: int) -> tuple[list[bytes], int, int]:
     return entries, trades, accepted
 
 
-async def group_state(redis: Redis, key: str) -> tuple[int, int]:
+async def writer_state(redis: Redis, key: str) -> tuple[int, int]:
     """(lag, pending) of the dbwriter group on `key`; (-1, -1) before it exists."""
-    if not await redis.exists(key):
-        return -1, -1
-    for group in await redis.xinfo_groups(key):
-        if group["name"] == b"dbwriter":
-            return int(group["lag"] or 0), int(group["pending"])
-    return -1, -1
+    return await group_state(redis, key, "dbwriter")
 
 
 # The tables' columns in the order of the writer's staging columns (times as timestamptz there).
@@ -159,17 +160,12 @@ async def run(n_commands: int, dsn: str) -> tuple[dict[str, float], dict[str, fl
     supervisor.add("dbwriter", "dbwriter")
     supervisor.start_all()
     try:
-        while (await group_state(redis, stream))[0] < 0:
+        while (await writer_state(redis, stream))[0] < 0:
             await asyncio.sleep(0.05)
-        supervisor.kill("dbwriter", signal.SIGSTOP)
-        for i in range(0, len(entries), 500):
-            pipe = redis.pipeline(transaction=False)
-            for data in entries[i : i + 500]:
-                pipe.xadd(stream, {"e": data})
-            await pipe.execute()
-        start = time.perf_counter()
-        supervisor.kill("dbwriter", signal.SIGCONT)
-        while await group_state(redis, stream) != (0, 0):
+        writer = supervisor.services["dbwriter"].process
+        assert writer is not None
+        start = await swap_in_streams(redis, "dbwriter", "e", {stream: entries}, [writer])
+        while await writer_state(redis, stream) != (0, 0):
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - start
     finally:

@@ -12,15 +12,14 @@ over Redis shards, each shard carrying its markets' engines."""
 
 import asyncio
 import os
-import signal
 import tempfile
 import time
 from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench.common import delete_prefix, new_prefix
-from bench.service_bench import encoded_commands, group_state
+from bench.common import delete_prefix, new_prefix, swap_in_streams
+from bench.service_bench import encoded_commands, engine_state
 from exchange_core.keys import Keys
 from launcher.processes import engine_name
 from launcher.supervisor import Supervisor
@@ -45,35 +44,17 @@ async def run(symbols: list[str], per_market: int) -> dict[str, float]:
     supervisor.start_all()
     try:
         for symbol in symbols:
-            while (await group_state(redis, keys.commands(symbol)))[0] < 0:
+            while (await engine_state(redis, keys.commands(symbol)))[0] < 0:
                 await asyncio.sleep(0.05)
-        # Each stream is filled under another name, with the engine's consumer group at its start,
-        # then renamed over the (empty) command stream while the engines are paused for
-        # milliseconds: a long pause would trip the engines' Redis read timeout.
-        for symbol, data in payloads.items():
-            staged = keys.commands(symbol) + ":staged"
-            for i in range(0, len(data) - 1, 5_000):
-                pipe = redis.pipeline(transaction=False)
-                for item in data[i : min(i + 5_000, len(data) - 1)]:
-                    pipe.xadd(staged, {"c": item})
-                await pipe.execute()
-            await redis.xgroup_create(staged, "engine", id="0")
         processes = [s.process for s in supervisor.services.values() if s.process is not None]
-        for process in processes:
-            process.send_signal(signal.SIGSTOP)
-        for symbol in symbols:
-            await redis.rename(keys.commands(symbol) + ":staged", keys.commands(symbol))
-            # The last command arrives the ordinary way, waking the engine's blocked read at once.
-            await redis.xadd(keys.commands(symbol), {"c": payloads[symbol][-1]})
-        start = time.perf_counter()
-        for process in processes:
-            process.send_signal(signal.SIGCONT)
+        streams = {keys.commands(symbol): data for symbol, data in payloads.items()}
+        start = await swap_in_streams(redis, "engine", "c", streams, processes)
         finished: dict[str, float] = {}
         while len(finished) < len(symbols):
             await asyncio.sleep(0.02)
             assert all(p.poll() is None for p in processes), "an engine died: see " + str(supervisor.log_dir)
             for symbol in symbols:
-                if symbol not in finished and await group_state(redis, keys.commands(symbol)) == (0, 0):
+                if symbol not in finished and await engine_state(redis, keys.commands(symbol)) == (0, 0):
                     finished[symbol] = time.perf_counter() - start
         elapsed = max(finished.values())
         for symbol in symbols:

@@ -1,12 +1,11 @@
 """The engine process alone, against its floor: pre-encoded commands XADDed to cmd:{BTCUSDT}
-while the engine is paused (SIGSTOP), then resumed: time until its consumer group's position
+at once (bench.common.swap_in_streams): time until its consumer group's position
 has passed them all. Then the floor (bench.service_floor: the same reads and the same fenced
 batch writes, without decoding or matching) on the same commands, measured the same way.
 Target: ours >= 60% of the floor's commands/s."""
 
 import asyncio
 import pickle
-import signal
 import subprocess
 import sys
 import tempfile
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench.common import cpu_seconds, delete_prefix, new_prefix
+from bench.common import cpu_seconds, delete_prefix, group_state, new_prefix, swap_in_streams
 from bench.results import Figure, add
 from bench.workload import BUY, CANCEL, generate
 from engine.settings import EngineSettings
@@ -48,13 +47,9 @@ def encoded_commands(n: int, symbol: str = SYMBOL, seed: int = 11) -> list[bytes
     return out
 
 
-async def group_state(redis: Redis, key: str) -> tuple[int, int]:
-    if not await redis.exists(key):
-        return -1, -1
-    for group in await redis.xinfo_groups(key):
-        if group["name"] == b"engine":
-            return int(group["lag"] or 0), int(group["pending"])
-    return -1, -1
+async def engine_state(redis: Redis, key: str) -> tuple[int, int]:
+    """(lag, pending) of the engines' consumer group on `key`; (-1, -1) before it exists."""
+    return await group_state(redis, key, "engine")
 
 
 async def preload(redis: Redis, key: str, payloads: list[bytes]) -> None:
@@ -67,7 +62,7 @@ async def preload(redis: Redis, key: str, payloads: list[bytes]) -> None:
 
 async def drained(redis: Redis, key: str) -> float:
     """Poll until the `engine` group's position has passed every entry of `key`; returns when."""
-    while await group_state(redis, key) != (0, 0):
+    while await engine_state(redis, key) != (0, 0):
         await asyncio.sleep(0.01)
     return time.perf_counter()
 
@@ -79,24 +74,18 @@ async def run(n: int, payloads: list[bytes], **extra_env: str) -> dict[str, obje
     keys = Keys(prefix)
     redis = Redis.from_url(REDIS_URL)
     supervisor = Supervisor(
-        # The lease outlives the pause: a paused holder otherwise loses its market after
-        # LEASE_TTL_MS and the run measures a takeover instead of the loop.
-        {"REDIS_URL": REDIS_URL, "KEY_PREFIX": prefix, "SNAPSHOT_EVERY_COMMANDS": "1000000",
-         "LEASE_TTL_MS": "600000", **extra_env},  # fmt: skip
+        {"REDIS_URL": REDIS_URL, "KEY_PREFIX": prefix, "SNAPSHOT_EVERY_COMMANDS": "1000000", **extra_env},
         Path(tempfile.mkdtemp(prefix="bench-engine-")),
     )
     supervisor.add("engine", "engine", SYMBOL=SYMBOL)
     supervisor.start_all()
     try:
-        while (await group_state(redis, keys.commands(SYMBOL)))[0] < 0:
+        while (await engine_state(redis, keys.commands(SYMBOL)))[0] < 0:
             await asyncio.sleep(0.05)
         process = supervisor.services["engine"].process
         assert process is not None
-        process.send_signal(signal.SIGSTOP)
-        await preload(redis, keys.commands(SYMBOL), payloads)
         cpu = cpu_seconds(process.pid)
-        start = time.perf_counter()
-        process.send_signal(signal.SIGCONT)
+        start = await swap_in_streams(redis, "engine", "c", {keys.commands(SYMBOL): payloads}, [process])
         elapsed = await drained(redis, keys.commands(SYMBOL)) - start
         cpu = cpu_seconds(process.pid) - cpu
         events = [fields[b"e"] for _, fields in await redis.xrange(keys.events(SYMBOL))]

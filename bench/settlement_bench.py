@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 
 from bench.common import cpu_seconds, delete_prefix, new_prefix, redis_server_pid
 from bench.results import Figure, add
-from bench.service_bench import encoded_commands, group_state
+from bench.service_bench import encoded_commands, engine_state
 from bench.workload import CANCEL, generate
 from exchange_core.keys import Keys
 from launcher.processes import engine_name, settlement_name
@@ -60,7 +60,7 @@ async def produce_events(redis: Redis, prefix: str, per_market: int) -> None:
                     pipe.xadd(keys.commands(symbol), {"c": item})
                 await pipe.execute()
         for symbol in MARKETS:
-            while await group_state(redis, keys.commands(symbol)) != (0, 0):
+            while await engine_state(redis, keys.commands(symbol)) != (0, 0):
                 await asyncio.sleep(0.05)
     finally:
         supervisor.stop_all()

@@ -13,7 +13,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bench.common import delete_prefix, new_prefix
-from bench.service_bench import SYMBOL, encoded_commands, group_state
+from bench.service_bench import SYMBOL, encoded_commands, engine_state
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from exchange_core.protocol import decode_events, encode_command
@@ -57,7 +57,7 @@ async def run(hot: bool, journal: int) -> float:
     supervisor.add("standby", "engine", SYMBOL=SYMBOL)
     supervisor.start("owner")
     try:
-        while (await group_state(redis, keys.commands(SYMBOL)))[0] < 0:
+        while (await engine_state(redis, keys.commands(SYMBOL)))[0] < 0:
             await asyncio.sleep(0.05)
         supervisor.start("standby")
         data = encoded_commands(journal)
@@ -66,7 +66,7 @@ async def run(hot: bool, journal: int) -> float:
             for item in data[i : i + 5_000]:
                 pipe.xadd(keys.commands(SYMBOL), {"c": item})
             await pipe.execute()
-        while await group_state(redis, keys.commands(SYMBOL)) != (0, 0):
+        while await engine_state(redis, keys.commands(SYMBOL)) != (0, 0):
             await asyncio.sleep(0.05)
         await asyncio.sleep(1.0)  # the standby has caught up (hot) or waits idle (cold)
         supervisor.kill("owner", signal.SIGSTOP)
