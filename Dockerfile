@@ -39,8 +39,7 @@ RUN mkdir -p services/exchange_proto \
     && PATH=/opt/tools/bin:$PATH python -m grpc_tools.protoc -Iprotos --python_out=services \
         --mypy_out=services --grpc_python_out=services protos/exchange_proto/*.proto \
     && touch services/exchange_proto/__init__.py services/exchange_proto/py.typed \
-    && cd services && /opt/tools/bin/mypyc matching exchange_core/wire.py exchange_core/commandwire.py \
-        engine/outputs.py > /tmp/mypyc.log 2>&1 \
+    && cd services && /opt/tools/bin/mypyc $(cat compiled-modules.txt) > /tmp/mypyc.log 2>&1 \
     || { cat /tmp/mypyc.log; exit 1; }
 # mypyc's build folder and mypy's cache stay behind; only sources and the built modules go on.
 RUN rm -rf services/build services/.mypy_cache && find services -name __pycache__ -prune -exec rm -rf {} +

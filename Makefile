@@ -6,10 +6,12 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PROTO_OUT := services/exchange_proto
 PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
-# The compiled set (paths under services/): the matching core and the engine's hot pure code.
-CORE_MODULES := matching exchange_core/wire.py exchange_core/commandwire.py engine/outputs.py
+# The compiled set (paths under services/, listed in services/compiled-modules.txt for the Makefile,
+# the Dockerfile and the tests): the matching core and the hot pure code of the engine and DB writer.
+CORE_MODULES := $(shell cat services/compiled-modules.txt)
 CORE_SRC := $(wildcard services/matching/*.py) $(addprefix services/,$(filter %.py,$(CORE_MODULES)))
-CORE_SO := services/matching/*.so services/exchange_core/*.so services/engine/*.so services/*__mypyc*.so
+CORE_SO := services/matching/*.so services/exchange_core/*.so services/engine/*.so services/dbwriter/*.so \
+	services/*__mypyc*.so
 CORE_BUILT := services/matching/.compiled
 
 .PHONY: help install lock protos core core-clean lint fmt check check-unit check-property-1 check-property-2 test bench \
@@ -59,13 +61,13 @@ protos: $(PROTO_OUT)/.generated
 
 # The matching core (and the engine's codecs) is pure Python; mypyc compiles the same source for speed.
 # MATCHING_INTERPRETED=1 skips compilation (and `make core-clean` removes the build).
-$(CORE_BUILT): $(CORE_SRC) $(INSTALLED) $(PROTO_OUT)/.generated
+$(CORE_BUILT): $(CORE_SRC) services/compiled-modules.txt $(INSTALLED) $(PROTO_OUT)/.generated
 	mkdir -p build
 	rm -f $(CORE_SO)
 	if [ -z "$$MATCHING_INTERPRETED" ]; then \
 		cd services && ../$(VENV)/bin/mypyc $(CORE_MODULES) > ../build/mypyc.log 2>&1 \
 		|| { cat ../build/mypyc.log; exit 1; }; \
-		touch matching/*.so exchange_core/*.so engine/*.so; \
+		touch matching/*.so exchange_core/*.so engine/*.so dbwriter/*.so; \
 	fi
 	touch $@
 

@@ -98,6 +98,18 @@ def redis_server_pid(port: int = 6379) -> int | None:
     return None
 
 
+async def backend_pids(dsn: str) -> list[int]:
+    """The pids of the PostgreSQL backends connected to `dsn`'s database (other than the asker)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return [int(r["pid"]) for r in rows]
+
+
 class CpuMeter:
     """CPU seconds used by named processes between start() and stop()."""
 

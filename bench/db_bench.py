@@ -11,15 +11,18 @@ accepted in an earlier batch). No Redis, no decoding, no staging or merge. Targe
 of the floor's trades/s."""
 
 import asyncio
+import os
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 from redis.asyncio import Redis
 
 from bench.common import (
+    CpuMeter,
+    backend_pids,
+    cpu_seconds,
     delete_prefix,
     drop_database,
     fresh_database,
@@ -29,8 +32,9 @@ from bench.common import (
 )
 from bench.results import Figure, add
 from bench.workload import BUY, CANCEL, generate
-from dbwriter.rows import CREATED, ORDER_COLUMNS, TRADE_COLUMNS, UPDATED, HistoryRows
+from dbwriter.rows import CREATED, HistoryRows
 from dbwriter.settings import DbWriterSettings
+from dbwriter.store import ORDER_TABLE_COLUMNS, TRADE_TABLE_COLUMNS
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from exchange_core.wire import encode_batch, encode_event
@@ -88,17 +92,6 @@ async def writer_state(redis: Redis, key: str) -> tuple[int, int]:
     return await group_state(redis, key, "dbwriter")
 
 
-# The tables' columns in the order of the writer's staging columns (times as timestamptz there).
-TABLE_NAMES = {"ts": "time", "created_ms": "created_at", "updated_ms": "updated_at"}
-TRADE_TABLE_COLUMNS = [TABLE_NAMES.get(c, c) for c in TRADE_COLUMNS]
-ORDER_TABLE_COLUMNS = [TABLE_NAMES.get(c, c) for c in ORDER_COLUMNS]
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def at(ms: int) -> datetime:
-    return EPOCH + timedelta(milliseconds=ms)
-
-
 def floor_rows(
     entries: list[bytes], batch: int
 ) -> list[tuple[list[tuple[object, ...]], list[tuple[object, ...]]]]:
@@ -109,12 +102,8 @@ def floor_rows(
         rows = HistoryRows()
         for data in entries[i : i + batch]:
             rows.add_entry(data)
-        trade_rows = [(t[0], t[1], at(t[2]), *t[3:]) for t in rows.trades]
-        order_rows = [
-            (*o[:CREATED], at(o[CREATED]), *o[CREATED + 1 : UPDATED], at(o[UPDATED]), *o[UPDATED + 1 :])
-            for o in rows.order_rows()
-            if o[CREATED] is not None
-        ]
+        trade_rows: list[tuple[object, ...]] = list(rows.trades)
+        order_rows = [o for o in rows.order_rows() if o[CREATED] is not None]
         out.append((trade_rows, order_rows))
     return out
 
@@ -126,6 +115,8 @@ async def run_floor(entries: list[bytes], trades: int, accepted: int) -> dict[st
     try:
         conn = await asyncpg.connect(dsn)
         try:
+            meter = CpuMeter({"floor": os.getpid(), "postgres": conn.get_server_pid()})
+            meter.start()
             start = time.perf_counter()
             for trade_rows, order_rows in batches:
                 async with conn.transaction():
@@ -136,6 +127,7 @@ async def run_floor(entries: list[bytes], trades: int, accepted: int) -> dict[st
                         "orders", records=order_rows, columns=ORDER_TABLE_COLUMNS
                     )
             elapsed = time.perf_counter() - start
+            cpu = meter.stop()
             stored = await conn.fetchval("SELECT count(*) FROM trades")
             orders = await conn.fetchval("SELECT count(*) FROM orders")
         finally:
@@ -143,7 +135,7 @@ async def run_floor(entries: list[bytes], trades: int, accepted: int) -> dict[st
     finally:
         await asyncio.to_thread(drop_database, dsn)
     assert (stored, orders) == (trades, accepted), (stored, orders, trades, accepted)
-    return {"trades": trades, "seconds": elapsed, "per_second": trades / elapsed}
+    return {"trades": trades, "seconds": elapsed, "per_second": trades / elapsed, **cpu}
 
 
 async def run(n_commands: int, dsn: str) -> tuple[dict[str, float], dict[str, float]]:
@@ -164,10 +156,15 @@ async def run(n_commands: int, dsn: str) -> tuple[dict[str, float], dict[str, fl
             await asyncio.sleep(0.05)
         writer = supervisor.services["dbwriter"].process
         assert writer is not None
+        # The writer's backends: those open now, and those its pool opens during the run (from 0).
+        backends = {pid: cpu_seconds(pid) for pid in await backend_pids(dsn)}
+        writer_cpu = cpu_seconds(writer.pid)
         start = await swap_in_streams(redis, "dbwriter", "e", {stream: entries}, [writer])
         while await writer_state(redis, stream) != (0, 0):
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - start
+        backend_cpu = sum(cpu_seconds(pid) - backends.get(pid, 0.0) for pid in await backend_pids(dsn))
+        cpu = {"dbwriter": cpu_seconds(writer.pid) - writer_cpu, "postgres": backend_cpu}
     finally:
         supervisor.stop_all()
         await redis.aclose()
@@ -182,7 +179,13 @@ async def run(n_commands: int, dsn: str) -> tuple[dict[str, float], dict[str, fl
         await conn.close()
     assert tuple(stored) == (trades, trades, trades), (tuple(stored), trades)
     assert orders == accepted, (orders, accepted)
-    ours = {"trades": trades, "entries": len(entries), "seconds": elapsed, "per_second": trades / elapsed}
+    ours = {
+        "trades": trades,
+        "entries": len(entries),
+        "seconds": elapsed,
+        "per_second": trades / elapsed,
+        **cpu,
+    }
     return ours, floor
 
 
@@ -201,7 +204,24 @@ def main(n_commands: int = 575_000) -> dict[str, float]:
         f"   floor (asyncpg COPY of the same rows into trades and orders, one transaction per batch): "
         f"{floor['per_second']:,.0f} trades/s ({floor['seconds']:.2f} s)"
     )
-    add(Figure("db_processor", "trades", result["per_second"], floor["per_second"], 0.70))
+    per_trade = {
+        "ours": {p: result[p] * 1000 / result["trades"] for p in ("dbwriter", "postgres")},
+        "floor": {p: floor[p] * 1000 / floor["trades"] for p in ("floor", "postgres")},
+    }
+    print(
+        "   CPU ms per trade: ours {:.4f} writer + {:.4f} PostgreSQL, floor {:.4f} client + {:.4f} "
+        "PostgreSQL".format(*per_trade["ours"].values(), *per_trade["floor"].values())
+    )
+    add(
+        Figure(
+            "db_processor",
+            "trades",
+            result["per_second"],
+            floor["per_second"],
+            0.70,
+            cpu_ms_per_unit=per_trade,
+        )
+    )
     return result
 
 

@@ -16,8 +16,8 @@ def _check_compiled_core_is_fresh() -> None:
     """A compiled core older than its source would test stale code: refuse to run."""
     package = Path(matching.__file__).parent
     root = package.parent
-    compiled = ["exchange_core/wire.py", "exchange_core/commandwire.py", "engine/outputs.py"]
-    sources = [*package.glob("*.py"), *(root / path for path in compiled)]
+    compiled = (root / "compiled-modules.txt").read_text().split()
+    sources = [*package.glob("*.py"), *(root / path for path in compiled if path.endswith(".py"))]
     for source in sources:
         built = list(source.parent.glob(f"{source.stem}.cpython-*.so"))
         if built and built[0].stat().st_mtime < source.stat().st_mtime:

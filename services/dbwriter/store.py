@@ -28,7 +28,6 @@ raises Fenced and nothing is written. The row lock orders the two writers' trans
 import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -39,13 +38,10 @@ from dbwriter.rows import (
     ORDER_COLUMNS,
     PARTIALLY_FILLED,
     TRADE_COLUMNS,
-    UPDATED,
     HistoryRows,
 )
 from exchange_core.db import Conn
 from exchange_core.lease import Fenced
-
-_MS = "timestamptz 'epoch' + {} * interval '1 millisecond'"
 
 STAGED_TRADES = "dbwriter_trades"
 STAGED_ORDERS = "dbwriter_orders"
@@ -58,16 +54,13 @@ def _staging_ddl(name: str, columns: dict[str, str]) -> str:
 
 CREATE_STAGING = f"{_staging_ddl(STAGED_TRADES, TRADE_COLUMNS)}; {_staging_ddl(STAGED_ORDERS, ORDER_COLUMNS)}"
 
-# The target tables' names of the row columns that hold ms since the epoch (timestamptz there).
-_TIME_COLUMNS = {"ts": "time", "created_ms": "created_at", "updated_ms": "updated_at"}
-TRADE_TABLE_COLUMNS = [_TIME_COLUMNS.get(c, c) for c in TRADE_COLUMNS]
-ORDER_TABLE_COLUMNS = [_TIME_COLUMNS.get(c, c) for c in ORDER_COLUMNS]
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TRADE_TABLE_COLUMNS = list(TRADE_COLUMNS)
+ORDER_TABLE_COLUMNS = list(ORDER_COLUMNS)
 
 MERGE_TRADES = f"""
 INSERT INTO trades (symbol, id, time, price, qty, quote_qty, taker_side, maker_order_id, taker_order_id,
                     maker_user_id, taker_user_id, maker_fee, taker_fee, seq)
-SELECT symbol, id, {_MS.format("ts")}, price, qty, quote_qty, taker_side, maker_order_id, taker_order_id,
+SELECT symbol, id, time, price, qty, quote_qty, taker_side, maker_order_id, taker_order_id,
        maker_user_id, taker_user_id, maker_fee, taker_fee, seq
 FROM {STAGED_TRADES}
 ON CONFLICT (symbol, time, seq) DO NOTHING
@@ -78,10 +71,10 @@ INSERT INTO orders (symbol, order_id, user_id, client_order_id, side, type, time
                     quote_qty, status, executed_qty, cumulative_quote_qty, created_at, updated_at, seq,
                     stop_price, trailing_delta, iceberg_qty)
 SELECT symbol, order_id, user_id, client_order_id, side, type, time_in_force, price, qty, quote_qty,
-       status, executed_qty, cumulative_quote_qty, {_MS.format("created_ms")}, {_MS.format("updated_ms")},
+       status, executed_qty, cumulative_quote_qty, created_at, updated_at,
        seq, stop_price, trailing_delta, iceberg_qty
 FROM {STAGED_ORDERS}
-WHERE created_ms IS NOT NULL
+WHERE created_at IS NOT NULL
 ON CONFLICT (symbol, order_id, created_at) DO UPDATE
 SET status = EXCLUDED.status, executed_qty = EXCLUDED.executed_qty, qty = EXCLUDED.qty,
     client_order_id = EXCLUDED.client_order_id,
@@ -96,9 +89,9 @@ SET status = COALESCE(s.status, CASE WHEN COALESCE(s.qty, o.qty) > 0
                                      THEN {FILLED} ELSE {PARTIALLY_FILLED} END),
     qty = COALESCE(s.qty, o.qty), client_order_id = COALESCE(s.client_order_id, o.client_order_id),
     executed_qty = s.executed_qty, cumulative_quote_qty = s.cumulative_quote_qty,
-    updated_at = {_MS.format("s.updated_ms")}, seq = s.seq
+    updated_at = s.updated_at, seq = s.seq
 FROM {STAGED_ORDERS} AS s
-WHERE s.created_ms IS NULL AND o.symbol = s.symbol AND o.order_id = s.order_id AND o.seq < s.seq
+WHERE s.created_at IS NULL AND o.symbol = s.symbol AND o.order_id = s.order_id AND o.seq < s.seq
 """
 
 
@@ -190,26 +183,10 @@ async def _write(
 async def _copy_new(conn: Conn, trades: Sequence[tuple[Any, ...]], new_orders: list[tuple[Any, ...]]) -> None:
     """COPY `trades` and `new_orders` (rows of orders accepted in the batch) straight into their
     tables (raises UniqueViolationError when one of them is there already)."""
-    at = _Times()
     if trades:
-        records = [(t[0], t[1], at(t[2]), *t[3:]) for t in trades]
-        await conn.copy_records_to_table("trades", records=records, columns=TRADE_TABLE_COLUMNS)
+        await conn.copy_records_to_table("trades", records=trades, columns=TRADE_TABLE_COLUMNS)
     if new_orders:
-        records = [
-            (*o[:CREATED], at(o[CREATED]), *o[CREATED + 1 : UPDATED], at(o[UPDATED]), *o[UPDATED + 1 :])
-            for o in new_orders
-        ]
-        await conn.copy_records_to_table("orders", records=records, columns=ORDER_TABLE_COLUMNS)
-
-
-class _Times(dict[int, datetime]):
-    """ms since the epoch -> timestamptz value, each made once (a batch's rows share few)."""
-
-    def __call__(self, ms: int) -> datetime:
-        value = self.get(ms)
-        if value is None:
-            value = self[ms] = _EPOCH + timedelta(milliseconds=ms)
-        return value
+        await conn.copy_records_to_table("orders", records=new_orders, columns=ORDER_TABLE_COLUMNS)
 
 
 async def _stage(

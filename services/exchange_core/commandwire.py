@@ -11,19 +11,20 @@ same error; tests/unit/test_commandwire.py holds the two equal. Field numbers ar
 the generated descriptors at import.
 """
 
-from typing import Final
-
 from exchange_core.protocol import command_from_proto
+from exchange_core.protowire import (
+    LENGTH,
+    VARINT,
+    Irregular,
+    as_enum,
+    as_int64,
+    read_key,
+    read_text,
+    read_varint,
+    skip_field,
+)
 from exchange_proto import commands_pb2 as cpb
 from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
-
-VARINT: Final = 0
-FIXED64: Final = 1
-LENGTH: Final = 2
-FIXED32: Final = 5
-
-U64: Final = (1 << 64) - 1
-INT64_SIGN: Final = 1 << 63
 
 
 class JournalCommand:
@@ -45,126 +46,55 @@ class JournalCommand:
         self.trace_context = trace_context
 
 
-class _Irregular(Exception):
-    """A form the fast path leaves to the official parser."""
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    """(value, position after it) of the varint at `pos`, as an unsigned 64-bit number."""
-    byte = data[pos]
-    if byte < 0x80:
-        return byte, pos + 1
-    value = byte & 0x7F
-    shift = 7
-    pos += 1
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value & U64, pos
-        shift += 7
-        if shift >= 70:
-            raise _Irregular
-
-
-def _key(data: bytes, pos: int) -> tuple[int, int, int]:
-    """(field number, wire type, position after the key) of the key at `pos`."""
-    key, pos = _varint(data, pos)
-    if key < 8 or key > 0xFFFFFFFF:
-        raise _Irregular
-    return key >> 3, key & 7, pos
-
-
-def _int64(value: int) -> int:
-    return value - (1 << 64) if value >= INT64_SIGN else value
-
-
-def _enum(value: int) -> int:
-    """An enum field's varint as protobuf keeps it: an int32."""
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value >= 1 << 31 else value
-
-
-def _skip(data: bytes, pos: int, wire_type: int) -> int:
-    """The position after an unknown field's value."""
-    if wire_type == VARINT:
-        return _varint(data, pos)[1]
-    if wire_type == LENGTH:
-        size, pos = _varint(data, pos)
-        end = pos + size
-        if end > len(data):
-            raise _Irregular
-        return end
-    if wire_type == FIXED64:
-        pos += 8
-    elif wire_type == FIXED32:
-        pos += 4
-    else:
-        raise _Irregular
-    if pos > len(data):
-        raise _Irregular
-    return pos
-
-
-def _text(data: bytes, pos: int, end: int) -> tuple[str, int]:
-    """(string, position after it) of a length-delimited field whose length is at `pos`."""
-    size, pos = _varint(data, pos)
-    stop = pos + size
-    if stop > end:
-        raise _Irregular
-    return data[pos:stop].decode(), stop
-
-
 def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
     symbol = client_order_id = ""
     order_id = user_id = side = order_type = time_in_force = stp_mode = 0
     price = quantity = quote_quantity = reserve = stop_price = trailing_delta = iceberg_qty = 0
     while pos < end:
-        number, wire_type, pos = _key(data, pos)
+        number, wire_type, pos = read_key(data, pos)
         if number == 1 or number == 12:
             if wire_type != LENGTH:
-                raise _Irregular
-            text, pos = _text(data, pos, end)
+                raise Irregular
+            text, pos = read_text(data, pos, end)
             if number == 1:
                 symbol = text
             else:
                 client_order_id = text
             continue
         if number > 15:
-            pos = _skip(data, pos, wire_type)
+            pos = skip_field(data, pos, wire_type)
             continue
         if wire_type != VARINT:
-            raise _Irregular
-        value, pos = _varint(data, pos)
+            raise Irregular
+        value, pos = read_varint(data, pos)
         if number == 2:
             order_id = value
         elif number == 3:
             user_id = value
         elif number == 4:
-            side = _enum(value)
+            side = as_enum(value)
         elif number == 5:
-            order_type = _enum(value)
+            order_type = as_enum(value)
         elif number == 6:
-            time_in_force = _enum(value)
+            time_in_force = as_enum(value)
         elif number == 7:
-            price = _int64(value)
+            price = as_int64(value)
         elif number == 8:
-            quantity = _int64(value)
+            quantity = as_int64(value)
         elif number == 9:
-            quote_quantity = _int64(value)
+            quote_quantity = as_int64(value)
         elif number == 10:
-            reserve = _int64(value)
+            reserve = as_int64(value)
         elif number == 11:
-            stp_mode = _enum(value)
+            stp_mode = as_enum(value)
         elif number == 13:
-            stop_price = _int64(value)
+            stop_price = as_int64(value)
         elif number == 14:
-            trailing_delta = _int64(value)
+            trailing_delta = as_int64(value)
         else:
-            iceberg_qty = _int64(value)
+            iceberg_qty = as_int64(value)
     if pos != end:
-        raise _Irregular
+        raise Irregular
     return PlaceOrder(
         symbol,
         order_id,
@@ -192,14 +122,14 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
     symbol = client_order_id = new_client_order_id = ""
     user_id = order_id = quantity = 0
     while pos < end:
-        number, wire_type, pos = _key(data, pos)
+        number, wire_type, pos = read_key(data, pos)
         if number > last:
-            pos = _skip(data, pos, wire_type)
+            pos = skip_field(data, pos, wire_type)
             continue
         if number == 1 or number == 4 or number == 5:
             if wire_type != LENGTH:
-                raise _Irregular
-            text, pos = _text(data, pos, end)
+                raise Irregular
+            text, pos = read_text(data, pos, end)
             if number == 1:
                 symbol = text
             elif number == 4:
@@ -208,16 +138,16 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
                 new_client_order_id = text
             continue
         if wire_type != VARINT:
-            raise _Irregular
-        value, pos = _varint(data, pos)
+            raise Irregular
+        value, pos = read_varint(data, pos)
         if number == 2:
             user_id = value
         elif number == 3:
             order_id = value
         else:
-            quantity = _int64(value)
+            quantity = as_int64(value)
     if pos != end:
-        raise _Irregular
+        raise Irregular
     if kind == 2:
         return CancelOrder(symbol, user_id, order_id, client_order_id, ts)
     if kind == 3:
@@ -229,19 +159,19 @@ def _map_entry(data: bytes, pos: int, end: int, into: dict[str, str]) -> None:
     """One `map<string, string>` entry (key 1, value 2) into `into`."""
     name = value = ""
     while pos < end:
-        number, wire_type, pos = _key(data, pos)
+        number, wire_type, pos = read_key(data, pos)
         if number > 2:
-            pos = _skip(data, pos, wire_type)
+            pos = skip_field(data, pos, wire_type)
             continue
         if wire_type != LENGTH:
-            raise _Irregular
-        text, pos = _text(data, pos, end)
+            raise Irregular
+        text, pos = read_text(data, pos, end)
         if number == 1:
             name = text
         else:
             value = text
     if pos != end:
-        raise _Irregular
+        raise Irregular
     into[name] = value
 
 
@@ -252,17 +182,17 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
     reply_to = correlation_id = ""
     trace: dict[str, str] = {}
     while pos < end:
-        number, wire_type, pos = _key(data, pos)
+        number, wire_type, pos = read_key(data, pos)
         if number <= 4 or number == 10 or number == 11 or number == 12:
             if wire_type != LENGTH:
-                raise _Irregular
-            size, pos = _varint(data, pos)
+                raise Irregular
+            size, pos = read_varint(data, pos)
             stop = pos + size
             if stop > end:
-                raise _Irregular
+                raise Irregular
             if number <= 4:
                 if kind:
-                    raise _Irregular  # a second command message: merged or replaced by the rules
+                    raise Irregular  # a second command message: merged or replaced by the rules
                 kind, body_start, body_end = number, pos, stop
             elif number == 10:
                 reply_to = data[pos:stop].decode()
@@ -272,9 +202,9 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
                 _map_entry(data, pos, stop, trace)
             pos = stop
             continue
-        pos = _skip(data, pos, wire_type)
+        pos = skip_field(data, pos, wire_type)
     if pos != end or not kind:
-        raise _Irregular
+        raise Irregular
     if kind == 1:
         command: Command = _place_order(data, body_start, body_end, ts)
     else:
@@ -310,7 +240,7 @@ def decode_command(entry_id: bytes, data: bytes, with_trace: bool = False) -> Jo
     ts = entry_ms(entry_id)
     try:
         return _fast(entry_id, data, ts, with_trace)
-    except (_Irregular, IndexError, UnicodeDecodeError):
+    except (Irregular, IndexError, UnicodeDecodeError):
         return _official(entry_id, data, ts, with_trace)
 
 

@@ -1,0 +1,86 @@
+"""Reading protobuf's wire format by hand, for the hot paths that decode without building protobuf
+objects (exchange_core.commandwire, dbwriter.rows): varints, keys, skipping unknown fields and
+strings, compiled by mypyc with their users. Anything outside the forms a proto3 encoder writes
+raises Irregular, and the caller hands the bytes to the official parser, which decides.
+"""
+
+from typing import Final
+
+VARINT: Final = 0
+FIXED64: Final = 1
+LENGTH: Final = 2
+FIXED32: Final = 5
+
+U64: Final = (1 << 64) - 1
+INT64_SIGN: Final = 1 << 63
+
+
+class Irregular(Exception):
+    """A form the fast path leaves to the official parser."""
+
+
+def read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    """(value, position after it) of the varint at `pos`, as an unsigned 64-bit number."""
+    byte = data[pos]
+    if byte < 0x80:
+        return byte, pos + 1
+    value = byte & 0x7F
+    shift = 7
+    pos += 1
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value & U64, pos
+        shift += 7
+        if shift >= 70:
+            raise Irregular
+
+
+def read_key(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(field number, wire type, position after the key) of the key at `pos`."""
+    value, pos = read_varint(data, pos)
+    if value < 8 or value > 0xFFFFFFFF:
+        raise Irregular
+    return value >> 3, value & 7, pos
+
+
+def as_int64(value: int) -> int:
+    return value - (1 << 64) if value >= INT64_SIGN else value
+
+
+def as_enum(value: int) -> int:
+    """An enum field's varint as protobuf keeps it: an int32."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def skip_field(data: bytes, pos: int, wire_type: int) -> int:
+    """The position after an unknown field's value."""
+    if wire_type == VARINT:
+        return read_varint(data, pos)[1]
+    if wire_type == LENGTH:
+        size, pos = read_varint(data, pos)
+        end = pos + size
+        if end > len(data):
+            raise Irregular
+        return end
+    if wire_type == FIXED64:
+        pos += 8
+    elif wire_type == FIXED32:
+        pos += 4
+    else:
+        raise Irregular
+    if pos > len(data):
+        raise Irregular
+    return pos
+
+
+def read_text(data: bytes, pos: int, end: int) -> tuple[str, int]:
+    """(string, position after it) of a length-delimited field whose length is at `pos`."""
+    size, pos = read_varint(data, pos)
+    stop = pos + size
+    if stop > end:
+        raise Irregular
+    return data[pos:stop].decode(), stop
