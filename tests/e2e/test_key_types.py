@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import ccxt  # type: ignore[import-untyped]
 import grpc
 import httpx
 import pytest
@@ -21,6 +20,7 @@ from exchange_proto import api_types_pb2 as apb
 from exchange_proto import trading_api_pb2 as tpb
 from exchange_proto import trading_api_pb2_grpc as tgrpc
 from launcher.stack import Stack
+from tests.e2e.test_clients import ccxt_exchange
 from tests.grpc_client import TRADING, api_error
 from tests.keypairs import KeyPair, ed25519_pair, new_pair, rsa_pair
 from tests.wsapi_client import WsApiClient
@@ -30,14 +30,23 @@ ASYMMETRIC = ["ED25519", "RSA"]
 BAD_SIGNATURE = {"code": -1022, "msg": "Signature for this request is not valid."}
 
 
+def signed_up(stack: Stack) -> httpx.Client:
+    """A new user's web session (demo funds); the caller closes it."""
+    client = httpx.Client(base_url=stack.url, timeout=30)
+    email = f"u{uuid.uuid4().hex[:12]}@example.com"
+    r = client.post("/api/web/signup", json={"email": email, "password": "correct horse battery"})
+    assert r.status_code == 200, r.text
+    return client
+
+
 @pytest.fixture
 def web(stack: Stack) -> Iterator[httpx.Client]:
     """A signed-up user's web session (demo funds)."""
-    with httpx.Client(base_url=stack.url, timeout=30) as client:
-        email = f"u{uuid.uuid4().hex[:12]}@example.com"
-        r = client.post("/api/web/signup", json={"email": email, "password": "correct horse battery"})
-        assert r.status_code == 200, r.text
+    client = signed_up(stack)
+    try:
         yield client
+    finally:
+        client.close()
 
 
 def register(web: httpx.Client, pair: KeyPair, **settings: Any) -> str:
@@ -160,16 +169,9 @@ def test_python_binance_private_key(stack: Stack, web: httpx.Client, key_type: s
 
 def test_ccxt_with_an_ed25519_secret(stack: Stack, web: httpx.Client) -> None:
     pair = ed25519_pair()
-    exchange = ccxt.binance(
-        {
-            "apiKey": register(web, pair),
-            "secret": pair.private_pem,
-            "options": {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False, "fetchCurrencies": False},
-        }
-    )
-    for name in ("public", "private"):
-        exchange.urls["api"][name] = f"{stack.url}/api/v3"
-    exchange.urls["api"] = {k: v for k, v in exchange.urls["api"].items() if k in ("public", "private")}
+    exchange = ccxt_exchange(
+        stack.url, register(web, pair), pair.private_pem
+    )  # ccxt: a PEM secret is Ed25519
     assert exchange.fetch_balance()["free"]["USDT"] == 10000.0
     order = exchange.create_order("BTC/USDT", "limit", "buy", 0.001, 20000)
     assert order["status"] == "open"
@@ -189,7 +191,9 @@ def ws_signed(pair: KeyPair, api_key: str, params: dict[str, Any]) -> dict[str, 
 
 def test_ws_api_signatures_and_session_logon(stack: Stack, web: httpx.Client) -> None:
     ed, rsa = ed25519_pair(), rsa_pair()
-    ed_key, rsa_key = register(web, ed), register(web, rsa)
+    other_user = signed_up(stack)
+    ed_key, rsa_key = register(web, ed), register(other_user, rsa)
+    other_user.close()
     hmac_key = web.post("/api/web/apikeys", json={"label": "hmac"}, headers=WEB).json()["apiKey"]
     order = {
         "symbol": "BTCUSDT",
