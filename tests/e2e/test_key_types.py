@@ -246,6 +246,13 @@ def test_ws_api_signatures_and_session_logon(stack: Stack, web: httpx.Client) ->
             )
             assert cancelled["status"] == 200, cancelled
 
+            # Revoked while logged on: the connection's requests are refused from then on.
+            key_id = next(k["id"] for k in web.get("/api/web/apikeys").json() if k["apiKey"] == ed_key)
+            assert web.delete(f"/api/web/apikeys/{key_id}", headers=WEB).status_code == 200
+            revoked = await client.call("openOrders.status", {"symbol": "BTCUSDT", "timestamp": now_ms()})
+            assert (revoked["status"], revoked["error"]["code"]) == (401, -2015), revoked
+            assert (await client.call("session.status"))["result"]["apiKey"] == ed_key
+
             out = await client.call("session.logout")
             assert out["result"]["apiKey"] is None and out["result"]["authorizedSince"] is None
             after = await client.call("openOrders.status", {"symbol": "BTCUSDT", "timestamp": now_ms()})

@@ -186,7 +186,8 @@ class Connection:
         places_orders = method is not None and method.places_orders
         wants_limits = _wants_rate_limits(params.get("returnRateLimits"))
         weight = method.weight(params) if method is not None else 1
-        refused = self.limiter.check(self.ip, params.get("apiKey"), weight)
+        # A logged-on connection's requests may name no key: the logged-on key counts for them.
+        refused = self.limiter.check(self.ip, params.get("apiKey") or self.session.api_key, weight)
         if refused is not None:
             code, msg, retry_after = refused
             error: JsonObject = {"code": code, "msg": msg, "data": _retry_data(retry_after)}
