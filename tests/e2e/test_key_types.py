@@ -13,8 +13,10 @@ from urllib.parse import quote, urlencode
 import grpc
 import httpx
 import pytest
+from binance.async_client import AsyncClient  # type: ignore[import-untyped]
 from binance.client import Client  # type: ignore[import-untyped]
 from binance.exceptions import BinanceAPIException  # type: ignore[import-untyped]
+from binance.ws.websocket_api import WebsocketAPI  # type: ignore[import-untyped]
 
 from exchange_proto import api_types_pb2 as apb
 from exchange_proto import trading_api_pb2 as tpb
@@ -176,6 +178,31 @@ def test_ccxt_with_an_ed25519_secret(stack: Stack, web: httpx.Client) -> None:
     order = exchange.create_order("BTC/USDT", "limit", "buy", 0.001, 20000)
     assert order["status"] == "open"
     assert exchange.cancel_order(order["id"], "BTC/USDT")["status"] == "canceled"
+
+
+@pytest.mark.parametrize("key_type", ASYMMETRIC)
+def test_python_binance_ws_api_private_key(stack: Stack, web: httpx.Client, key_type: str) -> None:
+    """python-binance signs its WebSocket API requests with the private key too (per request)."""
+    pair = new_pair(key_type)
+    api_key = register(web, pair)
+
+    async def scenario() -> None:
+        client = AsyncClient(api_key, private_key=pair.private_pem)
+        client.API_URL = f"{stack.url}/api"
+        client.ws_api = WebsocketAPI(url=ws_url(stack))
+        try:
+            order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC"}
+            placed = await client.ws_create_order(**order, price="20000", quantity="0.001")
+            assert placed["status"] == "NEW"
+            account = await client.ws_get_account()
+            assert {b["asset"]: b["locked"] for b in account["balances"]}["USDT"] == "20.00000000"
+            assert (await client.ws_cancel_order(symbol="BTCUSDT", orderId=placed["orderId"]))[
+                "status"
+            ] == "CANCELED"
+        finally:
+            await client.close_connection()
+
+    asyncio.run(scenario())
 
 
 def ws_url(stack: Stack) -> str:
