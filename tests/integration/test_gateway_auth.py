@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
+from botkit.account import ensure_api_key
 from exchange_core.clock import now_ms
 from exchange_core.db import create_pool
 from exchange_core.errors import ApiError
@@ -573,3 +574,17 @@ async def test_an_asymmetric_key_stores_its_public_key_and_no_secret(ctx: Gatewa
             uuid.uuid4().hex * 2,
             pair.public_pem,
         )
+
+
+async def test_a_bots_key_is_never_an_asymmetric_one(ctx: GatewayContext) -> None:
+    """botkit's ensure_api_key needs a secret to sign with: a same-labelled Ed25519 key is passed over."""
+    fernet = Fernet(ctx.settings.secret_key.encode())
+    user_id = await accounts.create_user(ctx.pool, new_email(), PASSWORD)
+    await accounts.create_api_key(
+        ctx.pool, fernet, user_id, "bot", key_type=KeyType.ED25519, public_key=ed25519_pair().public_pem
+    )
+    api_key, secret = await ensure_api_key(ctx.pool, fernet, user_id, "bot")
+    assert len(secret) == 64
+    found = await accounts.lookup_api_key(ctx.pool, fernet, api_key)
+    assert found is not None and found.key_type == "HMAC" and found.secret == secret.encode()
+    assert await ensure_api_key(ctx.pool, fernet, user_id, "bot") == (api_key, secret)
