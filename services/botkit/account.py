@@ -31,6 +31,7 @@ from gateway.accounts import (
     lookup_api_key,
     revoke_api_key,
 )
+from gateway.keytypes import KeyType
 
 log = logging.getLogger("marketmaker.account")
 
@@ -103,7 +104,7 @@ async def ensure_api_key(
     """(api key, secret) of the user's newest active key labelled `label`, or of a new one. A key
     whose secret the current SECRET_KEY cannot decrypt is revoked and replaced."""
     for key in reversed(await list_api_keys(pool, user_id)):
-        if key.label != label:
+        if key.label != label or key.key_type is not KeyType.HMAC:
             continue
         try:
             found = await lookup_api_key(pool, fernet, key.api_key)

@@ -1,7 +1,9 @@
 """Users and API keys in PostgreSQL (migrations/001_accounts.sql), and the demo funds of a sign-up.
 
-Passwords are stored as argon2id hashes; API secrets only encrypted with the gateway's Fernet key
-(settings.secret_key) and shown to their owner once, at creation. Hashing runs in a worker thread
+Passwords are stored as argon2id hashes; API secrets (HMAC keys) only encrypted with the gateway's
+Fernet key (settings.secret_key) and shown to their owner once, at creation. Ed25519 and RSA keys
+store the public key their owner registered (gateway.keytypes); no private key ever reaches the
+exchange. Hashing runs in a worker thread
 so that the event loop keeps serving while it works.
 """
 
@@ -24,6 +26,7 @@ from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
 from exchange_core.units import to_units
 from gateway.keyrules import ApiKeyGrant, parse_allowed_ips
+from gateway.keytypes import KeyType, normalize_public_key
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256  # argon2 would hash anything; a bound keeps sign-up cheap to refuse
@@ -53,6 +56,7 @@ class ApiKeyInfo:
     created_at: datetime
     can_trade: bool
     allowed_ips: tuple[str, ...]  # trusted client IPs; empty: any
+    key_type: KeyType
 
 
 class EmailTaken(ApiError):
@@ -171,14 +175,19 @@ async def create_api_key(
     *,
     can_trade: bool = True,
     allowed_ips: Sequence[str] = (),
+    key_type: KeyType = KeyType.HMAC,
+    public_key: str = "",
 ) -> tuple[int, str, str]:
-    """A new API key for `user_id`: (key id, api key, secret), each key and secret 64 alphanumerics.
+    """A new API key for `user_id`: (key id, api key, secret), the key 64 alphanumerics.
 
+    An HMAC key's secret is 64 alphanumerics generated here, stored only encrypted with `fernet`;
+    this is the one time it is returned. An ED25519 or RSA key has no secret (returned empty): it
+    stores `public_key`, a PEM public key of that type (keytypes.normalize_public_key).
     Reading is always allowed; trading when `can_trade`; from any IP unless `allowed_ips` lists
-    the trusted ones. The secret is stored only encrypted with `fernet`; this is the one time it
-    is returned. Raises ApiError(-1130) when `label` is longer than 64 characters or holds a
-    character that is not printable (a control character such as NUL, a lone surrogate), or for
-    an invalid IP list (keyrules.parse_allowed_ips).
+    the trusted ones. Raises ApiError(-1130) when `label` is longer than 64 characters or holds a
+    character that is not printable (a control character such as NUL, a lone surrogate), for an
+    invalid IP list (keyrules.parse_allowed_ips), or for a public key refused by
+    keytypes.normalize_public_key (any public key given with an HMAC key included).
     """
     label = label.strip()
     if len(label) > MAX_LABEL:
@@ -186,21 +195,28 @@ async def create_api_key(
     if not label.isprintable():
         raise ApiError(INVALID_PARAMETER, "Label must be printable text.")
     ips = parse_allowed_ips(allowed_ips)
-    api_key, secret = _random_token(), _random_token()
+    pem: str | None = None
+    if key_type is not KeyType.HMAC or public_key.strip():
+        pem = normalize_public_key(key_type, public_key)
+    api_key = _random_token()
+    secret = _random_token() if pem is None else ""
     key_id = await pool.fetchval(
-        "INSERT INTO api_keys (user_id, api_key, secret_enc, label, can_trade, allowed_ips)"
-        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO api_keys"
+        " (user_id, api_key, secret_enc, label, can_trade, allowed_ips, key_type, public_key)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         user_id,
         api_key,
-        fernet.encrypt(secret.encode()),
+        fernet.encrypt(secret.encode()) if pem is None else None,
         label,
         can_trade,
         ips,
+        key_type.value,
+        pem,
     )
     return int(key_id), api_key, secret
 
 
-_KEY_INFO_COLUMNS = "id, api_key, label, created_at, can_trade, allowed_ips"
+_KEY_INFO_COLUMNS = "id, api_key, label, created_at, can_trade, allowed_ips, key_type"
 
 
 def _key_info(row: asyncpg.Record) -> ApiKeyInfo:
@@ -211,6 +227,7 @@ def _key_info(row: asyncpg.Record) -> ApiKeyInfo:
         row["created_at"],
         bool(row["can_trade"]),
         tuple(row["allowed_ips"]),
+        KeyType(row["key_type"]),
     )
 
 
@@ -268,20 +285,23 @@ async def revoke_api_key(pool: asyncpg.Pool, user_id: int, key_id: int) -> str:
 
 
 async def lookup_api_key(pool: asyncpg.Pool, fernet: Fernet, api_key: str) -> ApiKeyGrant | None:
-    """What an active API key may do (owner, secret, permissions), or None when it is unknown or
-    revoked."""
+    """What an active API key may do (owner, secret or public key, permissions), or None when it
+    is unknown or revoked."""
     row = await pool.fetchrow(
-        "SELECT user_id, secret_enc, can_trade, allowed_ips FROM api_keys"
+        "SELECT user_id, secret_enc, can_trade, allowed_ips, key_type, public_key FROM api_keys"
         " WHERE api_key = $1 AND revoked_at IS NULL",
         api_key,
     )
     if row is None:
         return None
+    secret_enc = row["secret_enc"]
     return ApiKeyGrant(
         int(row["user_id"]),
-        fernet.decrypt(bytes(row["secret_enc"])),
+        fernet.decrypt(bytes(secret_enc)) if secret_enc is not None else b"",
         bool(row["can_trade"]),
         frozenset(row["allowed_ips"]),
+        key_type=str(row["key_type"]),
+        public_key=row["public_key"] or "",
     )
 
 

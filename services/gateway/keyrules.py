@@ -17,13 +17,16 @@ REJECTED_MSG = "Invalid API-key, IP, or permissions for action."
 
 @dataclass(frozen=True, slots=True)
 class ApiKeyGrant:
-    """An active key as the gateway checks it: owner, secret, trading permission, trusted IPs
-    (normalized by `normalize_ip`; empty: any IP)."""
+    """An active key as the gateway checks it: owner, secret (HMAC keys; empty otherwise),
+    trading permission, trusted IPs (normalized by `normalize_ip`; empty: any IP), its type
+    (gateway.keytypes.KeyType's value) and public key PEM (ED25519 and RSA keys; empty for HMAC)."""
 
     user_id: int
     secret: bytes
     can_trade: bool
     allowed_ips: frozenset[str]
+    key_type: str = "HMAC"
+    public_key: str = ""
 
 
 def rejected_key() -> ApiError:

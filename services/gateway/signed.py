@@ -2,14 +2,13 @@
 WebSocket API, gRPC metadata).
 
 A SIGNED request names its API key and carries `timestamp` (mandatory), `recvWindow` (optional,
-default 5000 ms, at most 60000) and `signature`, the hex HMAC-SHA256 with the key's secret of
-totalParams (gateway.params.signed_payload). Every key may read; a trading call (placing or
+default 5000 ms, at most 60000) and `signature` of totalParams (gateway.params.signed_payload) as
+the key's type defines it (gateway.keytypes: hex HMAC-SHA256 with the key's secret, or base64
+Ed25519 or RSA signature checked with the key's public key). Every key may read; a trading call (placing or
 cancelling orders) needs the key's trading permission, and a key with trusted IPs works only from
 those (gateway.keyrules): otherwise -2015.
 """
 
-import hashlib
-import hmac
 import re
 
 from exchange_core.clock import now_ms
@@ -25,6 +24,7 @@ from exchange_core.errors import (
 from gateway.context import GatewayContext
 from gateway.keycache import ApiKeyCache, resolve_api_key
 from gateway.keyrules import check_key_use
+from gateway.keytypes import signature_valid
 from gateway.principal import Principal
 
 DEFAULT_RECV_WINDOW = 5_000
@@ -105,7 +105,25 @@ async def verify_signed(
         raise _missing("signature")
     grant = await resolve_api_key(ctx, cache, api_key)
     check_key_use(grant, client_ip, trading)
-    expected = hmac.new(grant.secret, payload, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
+    if not signature_valid(grant.key_type, grant.secret, grant.public_key, payload, signature):
         raise ApiError(INVALID_SIGNATURE, "Signature for this request is not valid.", 400)
-    return Principal(grant.user_id, "api_key", api_key)
+    return Principal(grant.user_id, "api_key", api_key, grant.key_type)
+
+
+async def verify_logged_on(
+    ctx: GatewayContext,
+    cache: ApiKeyCache,
+    api_key: str,
+    params: dict[str, str],
+    *,
+    client_ip: str | None,
+    trading: bool,
+) -> Principal:
+    """The owner of a request on a WebSocket API connection logged on with `api_key`
+    (session.logon): the SIGNED rules but the signature, which the logon proved. Rejections:
+    -1102 (timestamp missing or malformed), -1100/-1131 (bad recvWindow), -1021, -2015 (the key
+    revoked since, an IP it does not trust, or `trading` with a read-only key)."""
+    check_timestamp(_timestamp(params), _recv_window(params), now_ms())
+    grant = await resolve_api_key(ctx, cache, api_key)
+    check_key_use(grant, client_ip, trading)
+    return Principal(grant.user_id, "api_key", api_key, grant.key_type)

@@ -1,18 +1,19 @@
 """API key management on the account page: create (the secret is shown once and works for a
-signed request), permissions (read-only, trusted IPs) and their editing, and delete (the key
-stops working)."""
+signed request), register an Ed25519 or RSA public key, permissions (read-only, trusted IPs) and
+their editing, and delete (the key stops working)."""
 
 import hashlib
 import hmac
 import re
 import time
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Watched
 from tests.browser.pages import new_email, row, sign_up
+from tests.keypairs import KeyPair, ed25519_pair, rsa_pair
 
 
 def signed_account(base: str, api_key: str, secret: str) -> httpx.Response:
@@ -94,3 +95,55 @@ def test_a_read_only_key_with_trusted_ips_is_listed_and_edited(web: Watched) -> 
     expect(row(page.get_by_role("table", name="API keys"), "watcher")).to_contain_text("Read, Trade")
     assert web.problems(allowed=("status of 400",)) == []  # Chromium logs the refused request
     assert len(web.console_errors) == 1, web.console_errors
+
+
+def signed_account_with(base: str, api_key: str, pair: KeyPair) -> httpx.Response:
+    query = urlencode({"timestamp": time.time_ns() // 1_000_000})
+    signature = quote(pair.sign(query.encode()), safe="")
+    return httpx.get(
+        f"{base}/api/v3/account?{query}&signature={signature}", headers={"X-MBX-APIKEY": api_key}, timeout=10
+    )
+
+
+def test_register_ed25519_and_rsa_public_keys(web: Watched) -> None:
+    page = web.page
+    page.goto("/")
+    sign_up(page, new_email())
+    form = page.get_by_role("form", name="Create API key")
+    pem = form.get_by_label("Public key (PEM)")
+    expect(pem).to_be_hidden()  # HMAC, the default, needs none
+    keys = page.get_by_role("table", name="API keys")
+    shown = page.get_by_role("region", name="New API key")
+
+    ed = ed25519_pair()
+    form.get_by_label("Key label").fill("ed bot")
+    form.get_by_label("Key type").select_option("ED25519")
+    expect(pem).to_be_visible()
+    pem.fill(ed.public_pem)
+    form.get_by_role("button", name="Create API key").click()
+    expect(shown).to_contain_text("private key")
+    expect(shown.get_by_label("Secret key")).to_have_count(0)
+    ed_key = shown.get_by_label("API key").input_value()
+    expect(row(keys, "ed bot")).to_contain_text("Ed25519")
+    assert signed_account_with(web.base, ed_key, ed).status_code == 200
+    web.screenshot("account-api-key-types.png")
+
+    form.get_by_label("Key label").fill("rsa bot")
+    form.get_by_label("Key type").select_option("RSA")
+    form.get_by_label("Public key (PEM)").fill(rsa_pair(1024).public_pem)
+    form.get_by_role("button", name="Create API key").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "An RSA key must have at least 2048 bits (this one has 1024)."
+    )
+    rsa = rsa_pair()
+    form.get_by_label("Public key (PEM)").fill(rsa.public_pem)
+    form.get_by_role("button", name="Create API key").click()
+    expect(row(keys, "rsa bot")).to_contain_text("RSA")
+    rsa_key = shown.get_by_label("API key").input_value()
+    assert rsa_key != ed_key
+    assert signed_account_with(web.base, rsa_key, rsa).status_code == 200
+    assert signed_account_with(web.base, rsa_key, ed).json()["code"] == -1022
+    page.reload()
+    expect(row(page.get_by_role("table", name="API keys"), "rsa bot")).to_contain_text("RSA")
+    expect(row(page.get_by_role("table", name="API keys"), "ed bot")).to_contain_text("Ed25519")
+    assert web.problems(allowed=("status of 400",)) == []

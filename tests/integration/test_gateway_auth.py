@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Annotated, Any
 
+import asyncpg
 import ccxt  # type: ignore[import-untyped]
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
+from botkit.account import ensure_api_key
 from exchange_core.clock import now_ms
 from exchange_core.db import create_pool
 from exchange_core.errors import ApiError
@@ -35,11 +37,13 @@ from gateway.accounts import parse_demo_funds
 from gateway.callers import api_key_user, session_or_signed_user, signed_user
 from gateway.context import GatewayContext
 from gateway.keycache import ApiKeyCache, api_key_cache
+from gateway.keytypes import KeyType
 from gateway.keywatch import KeyWatch
 from gateway.params import request_params
 from gateway.principal import Principal
 from gateway.routes import web
 from gateway.settings import GatewaySettings
+from tests.keypairs import ed25519_pair
 
 DEMO_FUNDS = "USDT=10000,BTC=0.5"
 PASSWORD = "correct horse battery"
@@ -543,3 +547,44 @@ async def test_a_key_in_use_is_refreshed_in_the_background(
     await asyncio.sleep(0.15)  # past the live key's first expiry
     assert cache.get(live_key) is not None
     assert live_id != gone_id
+
+
+async def test_an_asymmetric_key_stores_its_public_key_and_no_secret(ctx: GatewayContext) -> None:
+    fernet = Fernet(ctx.settings.secret_key.encode())
+    user_id = await accounts.create_user(ctx.pool, new_email(), PASSWORD)
+    pair = ed25519_pair()
+    key_id, api_key, secret = await accounts.create_api_key(
+        ctx.pool, fernet, user_id, "ed", key_type=KeyType.ED25519, public_key=pair.public_pem
+    )
+    assert secret == ""
+    found = await accounts.lookup_api_key(ctx.pool, fernet, api_key)
+    assert found is not None and (found.key_type, found.public_key, found.secret) == (
+        "ED25519",
+        pair.public_pem,
+        b"",
+    )
+    row = await ctx.pool.fetchrow("SELECT secret_enc, public_key FROM api_keys WHERE id = $1", key_id)
+    assert row is not None and row["secret_enc"] is None and "PRIVATE" not in row["public_key"]
+    assert [k.key_type for k in await accounts.list_api_keys(ctx.pool, user_id)] == [KeyType.ED25519]
+    # The schema holds each type to its material: an HMAC key without a secret is refused.
+    with pytest.raises(asyncpg.CheckViolationError):
+        await ctx.pool.execute(
+            "INSERT INTO api_keys (user_id, api_key, key_type, public_key) VALUES ($1, $2, 'HMAC', $3)",
+            user_id,
+            uuid.uuid4().hex * 2,
+            pair.public_pem,
+        )
+
+
+async def test_a_bots_key_is_never_an_asymmetric_one(ctx: GatewayContext) -> None:
+    """botkit's ensure_api_key needs a secret to sign with: a same-labelled Ed25519 key is passed over."""
+    fernet = Fernet(ctx.settings.secret_key.encode())
+    user_id = await accounts.create_user(ctx.pool, new_email(), PASSWORD)
+    await accounts.create_api_key(
+        ctx.pool, fernet, user_id, "bot", key_type=KeyType.ED25519, public_key=ed25519_pair().public_pem
+    )
+    api_key, secret = await ensure_api_key(ctx.pool, fernet, user_id, "bot")
+    assert len(secret) == 64
+    found = await accounts.lookup_api_key(ctx.pool, fernet, api_key)
+    assert found is not None and found.key_type == "HMAC" and found.secret == secret.encode()
+    assert await ensure_api_key(ctx.pool, fernet, user_id, "bot") == (api_key, secret)

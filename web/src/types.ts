@@ -97,13 +97,18 @@ export interface ApiKey {
   createdAt: number;
   canTrade: boolean;
   ipRestrict: string[];
+  keyType: KeyType;
 }
+
+/** HMAC: the exchange generates the secret; ED25519 and RSA: the user registers a public key. */
+export type KeyType = "HMAC" | "ED25519" | "RSA";
 
 export interface NewApiKey {
   id: number;
   apiKey: string;
-  secretKey: string;
+  secretKey: string | null; // HMAC keys only
   label: string;
   canTrade: boolean;
   ipRestrict: string[];
+  keyType: KeyType;
 }

@@ -33,6 +33,7 @@ from gateway.callers import client_ip
 from gateway.context import context
 from gateway.keycache import api_key_cache, fernet_for
 from gateway.keyrules import parse_allowed_ips
+from gateway.keytypes import KeyType, parse_key_type
 from gateway.marketstatus import status_json
 from gateway.principal import Principal
 from gateway.responses import JsonObject
@@ -66,6 +67,8 @@ class NewApiKeyRequest(BaseModel):
     label: str = ""
     canTrade: bool = True  # spot trading; reading is always allowed
     ipRestrict: list[str] = Field(default_factory=list)  # trusted client IPs; empty: any IP
+    keyType: str = "HMAC"  # HMAC (the exchange generates a secret), ED25519 or RSA
+    publicKey: str = ""  # the PEM public key of an ED25519 or RSA key
 
 
 class ApiKeyPermissionsRequest(BaseModel):
@@ -93,15 +96,17 @@ class ApiKeyOut(BaseModel):
     createdAt: int  # ms since the epoch, as Binance writes times
     canTrade: bool
     ipRestrict: list[str]  # trusted client IPs, canonical form; empty: any IP
+    keyType: str  # HMAC, ED25519 or RSA
 
 
 class NewApiKeyOut(BaseModel):
     id: int
     apiKey: str
-    secretKey: str  # shown this once; only its encryption is stored
+    secretKey: str | None  # HMAC: shown this once, only its encryption is stored; else None
     label: str
     canTrade: bool
     ipRestrict: list[str]
+    keyType: str
 
 
 def _key_out(key: ApiKeyInfo) -> ApiKeyOut:
@@ -112,6 +117,7 @@ def _key_out(key: ApiKeyInfo) -> ApiKeyOut:
         createdAt=epoch_ms(key.created_at),
         canTrade=key.can_trade,
         ipRestrict=list(key.allowed_ips),
+        keyType=key.key_type.value,
     )
 
 
@@ -236,26 +242,38 @@ async def api_keys(principal: SessionUser, request: Request) -> list[ApiKeyOut]:
 
 @router.post("/apikeys")
 async def new_api_key(body: NewApiKeyRequest, principal: SessionUser, request: Request) -> NewApiKeyOut:
-    """Create an API key that may read, trade when `canTrade` (the default), from the IPs of
-    `ipRestrict` only when it lists any; its secret is in this answer and never again.
+    """Create an API key of `keyType` that may read, trade when `canTrade` (the default), from
+    the IPs of `ipRestrict` only when it lists any. An HMAC key's secret is in this answer and
+    never again; an ED25519 or RSA key signs with the private key of `publicKey` (PEM), which
+    the exchange never sees.
 
     Rejections: -1130 (400) for a label over 64 characters or with a character that is not
     printable, an entry of `ipRestrict` that is not an IPv4 or IPv6 address, or more than 30 of
-    them.
+    them, an unknown `keyType`, and a `publicKey` that is missing, not a PEM public key, of the
+    other type, an RSA key under 2048 bits, or given with an HMAC key.
     """
     ctx = context(request)
     fernet = fernet_for(ctx.settings.secret_key)
     ips = parse_allowed_ips(body.ipRestrict)
+    key_type = parse_key_type(body.keyType)
     key_id, api_key, secret = await create_api_key(
-        ctx.pool, fernet, principal.user_id, body.label, can_trade=body.canTrade, allowed_ips=ips
+        ctx.pool,
+        fernet,
+        principal.user_id,
+        body.label,
+        can_trade=body.canTrade,
+        allowed_ips=ips,
+        key_type=key_type,
+        public_key=body.publicKey,
     )
     return NewApiKeyOut(
         id=key_id,
         apiKey=api_key,
-        secretKey=secret,
+        secretKey=secret if key_type is KeyType.HMAC else None,
         label=body.label.strip(),
         canTrade=body.canTrade,
         ipRestrict=ips,
+        keyType=key_type.value,
     )
 
 

@@ -32,9 +32,10 @@ from exchange_core.unavailable import internal_error
 from gateway.context import GatewayContext
 from gateway.keycache import api_key_cache, resolve_api_key
 from gateway.keyrules import check_key_use
+from gateway.principal import Principal
 from gateway.ratelimit import RateLimited, RateLimiter
 from gateway.responses import JsonObject
-from gateway.signed import check_api_key_format, verify_signed
+from gateway.signed import check_api_key_format, verify_logged_on, verify_signed
 from gateway.validation import missing
 from gateway.wsapi.frames import (
     BadFrame,
@@ -185,7 +186,8 @@ class Connection:
         places_orders = method is not None and method.places_orders
         wants_limits = _wants_rate_limits(params.get("returnRateLimits"))
         weight = method.weight(params) if method is not None else 1
-        refused = self.limiter.check(self.ip, params.get("apiKey"), weight)
+        # A logged-on connection's requests may name no key: the logged-on key counts for them.
+        refused = self.limiter.check(self.ip, params.get("apiKey") or self.session.api_key, weight)
         if refused is not None:
             code, msg, retry_after = refused
             error: JsonObject = {"code": code, "msg": msg, "data": _retry_data(retry_after)}
@@ -198,7 +200,8 @@ class Connection:
                 raise ApiError(UNSUPPORTED_OPERATION, f"Unknown method '{request.method}'.")
             call = Call(self.ctx, self.limiter, self.session, params, streams=self.streams)
             if method.security != "NONE":
-                call.user_id, call.api_key = await self._authorize(method, params)
+                who = await self._authorize(method, params)
+                call.user_id, call.api_key, call.key_type = who.user_id, who.api_key, who.key_type
                 api_key = call.api_key
             if places_orders:
                 self.limiter.count_order(api_key)
@@ -241,21 +244,40 @@ class Connection:
             return None
         return self.limiter.usage(self.ip, api_key, places_orders)
 
-    async def _authorize(self, method: Method, params: dict[str, str]) -> tuple[int, str]:
-        """(user id, api key) of a request to a method that is not NONE. Raises -1102 without
-        apiKey, -2014 for a malformed one; USER_STREAM: -2015 for an unknown key or an IP it
-        does not trust; signed methods: gateway.signed.verify_signed's rejections."""
+    def _logged_on_key(self, method: Method, params: dict[str, str]) -> str | None:
+        """The key session.logon put on this connection when it stands in for the request's:
+        the request has no signature and names no other apiKey."""
+        logged_on = self.session.api_key
+        if logged_on is None or not method.by_logon or params.get("signature"):
+            return None
+        return logged_on if params.get("apiKey") in (None, "", logged_on) else None
+
+    async def _authorize(self, method: Method, params: dict[str, str]) -> Principal:
+        """The caller of a request to a method that is not NONE. On a connection logged on
+        (session.logon), a request without signature and apiKey is the logged-on key's
+        (gateway.signed.verify_logged_on). Otherwise: -1102 without apiKey, -2014 for a
+        malformed one; USER_STREAM: -2015 for an unknown key or an IP it does not trust; signed
+        methods: gateway.signed.verify_signed's rejections."""
+        ip = self.ip or None
+        logged_on = self._logged_on_key(method, params)
+        if logged_on is not None:
+            if method.security == USER_STREAM:
+                grant = await resolve_api_key(self.ctx, self.keys, logged_on)
+                check_key_use(grant, ip, trading=False)
+                return Principal(grant.user_id, "api_key", logged_on, grant.key_type)
+            return await verify_logged_on(
+                self.ctx, self.keys, logged_on, params, client_ip=ip, trading=method.security == TRADE
+            )
         raw_key = params.get("apiKey")
         if not raw_key:
             raise missing("apiKey")
         api_key = check_api_key_format(raw_key)
         if method.security == USER_STREAM:
             grant = await resolve_api_key(self.ctx, self.keys, api_key)
-            check_key_use(grant, self.ip or None, trading=False)
-            return grant.user_id, api_key
+            check_key_use(grant, ip, trading=False)
+            return Principal(grant.user_id, "api_key", api_key, grant.key_type)
         assert method.security in SIGNED
         trading = method.security == TRADE
-        ip = self.ip or None
         try:
             who = await verify_signed(
                 self.ctx, self.keys, api_key, params, signature_payload(params), client_ip=ip, trading=trading
@@ -267,4 +289,4 @@ class Connection:
             who = await verify_signed(
                 self.ctx, self.keys, api_key, params, encoded, client_ip=ip, trading=trading
             )
-        return who.user_id, api_key
+        return who

@@ -45,17 +45,21 @@ USER_STREAM = "USER_STREAM"
 USER_DATA = "USER_DATA"
 TRADE = "TRADE"
 SIGNED = frozenset({USER_DATA, TRADE})
-# Binance's answer to session.logon with an HMAC key: only Ed25519 keys may log a session on,
-# and this exchange issues HMAC keys only.
-HMAC_KEY_NOT_SUPPORTED = -4056
+# Binance's answer to session.logon with a key that is not Ed25519: only Ed25519 keys may log a
+# session on.
+KEY_TYPE_NOT_SUPPORTED = -4056
+_LOGON_REFUSALS = {"HMAC": "HMAC_SHA256 API key is not supported.", "RSA": "RSA API key is not supported."}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Session:
-    """A connection's own state: when it opened (ms), whether its answers carry rateLimits."""
+    """A connection's own state: when it opened (ms), whether its answers carry rateLimits, and
+    the Ed25519 key it is logged on with (session.logon) and since when (ms); None: not logged on."""
 
     connected_since: int
     return_rate_limits: bool
+    api_key: str | None = None
+    authorized_since: int | None = None
 
 
 @dataclass(slots=True)
@@ -69,6 +73,7 @@ class Call:
     params: dict[str, str]
     user_id: int = 0
     api_key: str | None = None
+    key_type: str | None = None
     streams: UserDataSubscriptions | None = None
 
     @property
@@ -81,12 +86,15 @@ Handler = Callable[[Call], Awaitable[object]]
 
 @dataclass(frozen=True, slots=True)
 class Method:
-    """`weight`: the request's REQUEST_WEIGHT from its parameters (Binance's; 1 by default)."""
+    """`weight`: the request's REQUEST_WEIGHT from its parameters (Binance's; 1 by default).
+    `by_logon`: whether a connection's session.logon may stand in for the request's apiKey and
+    signature (every secure method but session.logon itself)."""
 
     security: str
     handler: Handler
     places_orders: bool = False
     weight: weights.Weigher = field(default=weights.fixed(1))
+    by_logon: bool = True
 
 
 async def _ping(call: Call) -> object:
@@ -238,10 +246,10 @@ async def _subscriptions(call: Call) -> object:
 
 
 async def _session_status(call: Call) -> object:
-    """No connection is ever logged on (see _session_logon): the apiKey is always null."""
+    """The connection's state: the key it is logged on with (null when not), since when."""
     return {
-        "apiKey": None,
-        "authorizedSince": None,
+        "apiKey": call.session.api_key,
+        "authorizedSince": call.session.authorized_since,
         "connectedSince": call.session.connected_since,
         "returnRateLimits": call.session.return_rate_limits,
         "serverTime": now_ms(),
@@ -250,9 +258,25 @@ async def _session_status(call: Call) -> object:
 
 
 async def _session_logon(call: Call) -> object:
-    """Binance logs a session on with Ed25519 keys only; every key here is an HMAC key, so the
-    answer is Binance's refusal of one (clients then sign each request, which always works)."""
-    raise ApiError(HMAC_KEY_NOT_SUPPORTED, "HMAC_SHA256 API key is not supported.")
+    """Log the connection on with the request's key, signed as any USER_DATA request: later
+    requests may leave out apiKey and signature. Only Ed25519 keys may (Binance): -4056 for an
+    HMAC or RSA key. A second logon replaces the first one's key."""
+    assert call.api_key is not None and call.key_type is not None, "a signed method has a key"
+    if call.key_type != "ED25519":
+        raise ApiError(
+            KEY_TYPE_NOT_SUPPORTED, _LOGON_REFUSALS.get(call.key_type, "API key type is not supported.")
+        )
+    call.session.api_key = call.api_key
+    call.session.authorized_since = now_ms()
+    return await _session_status(call)
+
+
+async def _session_logout(call: Call) -> object:
+    """Forget the key the connection is logged on with (nothing when none); later secure
+    requests carry apiKey and signature again."""
+    call.session.api_key = None
+    call.session.authorized_since = None
+    return await _session_status(call)
 
 
 METHODS: dict[str, Method] = {
@@ -272,8 +296,8 @@ METHODS: dict[str, Method] = {
     "ticker.price": Method(NONE, _ticker_price, weight=weights.one_or_all),
     "ticker.book": Method(NONE, _ticker_book, weight=weights.one_or_all),
     "session.status": Method(NONE, _session_status),
-    "session.logon": Method(NONE, _session_logon),
-    "session.logout": Method(NONE, _session_status),
+    "session.logon": Method(USER_DATA, _session_logon, by_logon=False),
+    "session.logout": Method(NONE, _session_logout),
     "order.place": Method(TRADE, _place, places_orders=True),
     "order.test": Method(TRADE, _test),
     "order.status": Method(USER_DATA, _status),
@@ -291,6 +315,7 @@ METHODS: dict[str, Method] = {
     "userDataStream.ping": Method(USER_STREAM, _stream_ping),
     "userDataStream.stop": Method(USER_STREAM, _stream_stop),
     "userDataStream.subscribe.signature": Method(USER_DATA, _subscribe),
+    "userDataStream.subscribe": Method(USER_DATA, _subscribe),
     "userDataStream.unsubscribe": Method(NONE, _unsubscribe),
     "session.subscriptions": Method(NONE, _subscriptions),
 }

@@ -1,13 +1,13 @@
 /**
- * The account: balances, API keys (create with a trading permission and trusted IPs: the
- * secret is shown once; edit the permissions; delete), and the order and trade history of every
- * market.
+ * The account: balances, API keys (create an HMAC key, whose secret is shown once, or register
+ * an Ed25519 or RSA public key; with a trading permission and trusted IPs; edit the permissions;
+ * delete), and the order and trade history of every market.
  */
 
 import type { Page } from "../app";
 import { errorText, get, json } from "../api";
 import { fill, h, table } from "../dom";
-import type { ApiKey, NewApiKey } from "../types";
+import type { ApiKey, KeyType, NewApiKey } from "../types";
 import { orderHistory, tradeHistory } from "../trade/history";
 import { UserData, balanceRows } from "../userdata";
 import { field } from "./auth";
@@ -47,19 +47,40 @@ function permissions(k: ApiKey): string {
   return k.canTrade ? "Read, Trade" : "Read only";
 }
 
+const KEY_TYPE_NAMES: Record<KeyType, string> = { HMAC: "HMAC", ED25519: "Ed25519", RSA: "RSA" };
+
 export const accountPage: Page = (app, root) => {
   if (!app.user) {
     app.navigate("/login?next=/account");
     return () => {};
   }
   const balances = table("Balances", ["Asset", "Available", "In orders"], [false, true, true]);
-  const keys = table("API keys", ["Label", "API key", "Permissions", "IP access", "Created", ""]);
+  const keys = table("API keys", ["Label", "API key", "Type", "Permissions", "IP access", "Created", ""]);
   const keyError = h("p", { class: "error", role: "alert" });
   const secretBox = h("section", { class: "secret", "aria-label": "New API key", hidden: true });
   const label = h("input", { type: "text", name: "label", maxlength: 64, placeholder: "e.g. my bot" });
   const create = h("button", { type: "submit", class: "primary" }, "Create API key");
   const trading = checkbox("Enable trading", true);
   const ips = ipInput();
+  const keyType = h(
+    "select",
+    { name: "keyType" },
+    ...(Object.keys(KEY_TYPE_NAMES) as KeyType[]).map((t) => h("option", { value: t }, KEY_TYPE_NAMES[t])),
+  );
+  const publicKey = h("textarea", {
+    name: "publicKey",
+    class: "mono",
+    rows: 4,
+    spellcheck: "false",
+    placeholder: "-----BEGIN PUBLIC KEY-----",
+  });
+  const publicKeyField = field("Public key (PEM)", publicKey);
+  publicKeyField.classList.add("wide");
+  const showPublicKey = () => {
+    publicKeyField.hidden = keyType.value === "HMAC";
+  };
+  keyType.addEventListener("change", showPublicKey);
+  showPublicKey();
   const editBox = h("section", { class: "secret edit", hidden: true });
 
   const user = new UserData(app);
@@ -81,6 +102,7 @@ export const accountPage: Page = (app, root) => {
           {},
           h("th", { scope: "row" }, k.label || "—"),
           h("td", { class: "mono" }, `${k.apiKey.slice(0, 12)}…`),
+          h("td", {}, KEY_TYPE_NAMES[k.keyType]),
           h("td", {}, permissions(k)),
           h("td", { class: "mono" }, k.ipRestrict.length ? k.ipRestrict.join(", ") : "Any IP"),
           h("td", {}, when(k.createdAt)),
@@ -106,7 +128,7 @@ export const accountPage: Page = (app, root) => {
         );
       }),
     );
-    if (list.length === 0) keys.body.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No API keys yet.")));
+    if (list.length === 0) keys.body.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No API keys yet.")));
   };
   const loadKeys = async () => {
     try {
@@ -179,16 +201,26 @@ export const accountPage: Page = (app, root) => {
             label: label.value,
             canTrade: trading.box.checked,
             ipRestrict: ipList(ips.value),
+            keyType: keyType.value,
+            publicKey: keyType.value === "HMAC" ? "" : publicKey.value,
           });
           label.value = "";
           ips.value = "";
+          publicKey.value = "";
           trading.box.checked = true;
+          const secret =
+            made.secretKey === null
+              ? [h("p", { class: "muted" }, `Sign requests with the private key of the ${KEY_TYPE_NAMES[made.keyType]} public key you registered.`)]
+              : [
+                  h("p", { class: "warn" }, "Copy the secret now: it is shown only this once."),
+                  readonlyField("API key", made.apiKey),
+                  readonlyField("Secret key", made.secretKey),
+                ];
           fill(
             secretBox,
             h("h3", {}, "Your new API key"),
-            h("p", { class: "warn" }, "Copy the secret now: it is shown only this once."),
-            readonlyField("API key", made.apiKey),
-            readonlyField("Secret key", made.secretKey),
+            ...(made.secretKey === null ? [readonlyField("API key", made.apiKey)] : []),
+            ...secret,
             h("button", { type: "button", onclick: () => (secretBox.hidden = true) }, "Done"),
           );
           secretBox.hidden = false;
@@ -201,8 +233,10 @@ export const accountPage: Page = (app, root) => {
       },
     },
     field("Key label", label),
+    field("Key type", keyType),
     field("Trusted IPs", ips),
     trading.field,
+    publicKeyField,
     create,
   );
 
@@ -215,7 +249,7 @@ export const accountPage: Page = (app, root) => {
         "section",
         { class: "card", "aria-labelledby": "keys-h" },
         h("h2", { id: "keys-h" }, "API keys"),
-        h("p", { class: "muted" }, "Keys sign requests to the Binance-compatible API (HMAC-SHA256)."),
+        h("p", { class: "muted" }, "Keys sign requests to the Binance-compatible API: HMAC-SHA256 with a secret made here, or Ed25519 or RSA with your own private key (only its public key is registered; session.logon needs Ed25519)."),
         createForm,
         keyError,
         secretBox,

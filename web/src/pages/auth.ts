@@ -6,7 +6,7 @@ import { h } from "../dom";
 
 let fieldIds = 0;
 
-export function field(label: string, input: HTMLInputElement | HTMLSelectElement): HTMLElement {
+export function field(label: string, input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement): HTMLElement {
   const id = input.id || `f${++fieldIds}`;
   input.id = id;
   return h("div", { class: "field" }, h("label", { for: id }, label), input);
