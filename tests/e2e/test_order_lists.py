@@ -1,6 +1,6 @@
 """OCO order lists through the running order path with real clients (python-binance, ccxt's
-implicit Binance API, the raw signed client and the WebSocket API, changed only in their base
-URL): the answers' shape field for field, one reservation for the list, a member's fill,
+implicit Binance API, the raw signed client, the WebSocket API and gRPC, changed only in their
+base URL): the answers' shape field for field, one reservation for the list, a member's fill,
 trigger or cancel ending the other with the funds conserved, the list queries, Binance's
 refusals, and the user stream's listStatus and orderListId.
 
@@ -13,13 +13,17 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import grpc
 import pytest
 from binance.exceptions import BinanceAPIException  # type: ignore[import-untyped]
 
+from exchange_proto import api_types_pb2 as apb
+from exchange_proto import trading_api_pb2 as tpb
 from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import ApiFailure, sign_up
 from tests.e2e.test_clients import binance_client, ccxt_exchange
+from tests.grpc_client import GrpcTrader, api_error
 from tests.wsapi_client import WsApiClient, sign
 
 SYMBOL = "BTCUSDT"
@@ -246,5 +250,44 @@ def test_ws_api_lists_and_the_user_streams_list_status(stack: Stack) -> None:
             assert trader.balances()["BTC"] == ("0.50000000", "0.00000000")
         finally:
             await client.close()
+
+    asyncio.run(scenario())
+
+
+def test_grpc_places_queries_and_cancels_an_oco(stack: Stack) -> None:
+    trade_at(stack, "30000.00")
+    rest = sign_up(stack.url)
+
+    async def scenario() -> None:
+        async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
+            trader = GrpcTrader(channel, rest.api_key, rest.secret)
+            request = tpb.PlaceOcoRequest(
+                symbol=SYMBOL, side=apb.SIDE_SELL, quantity="0.01", list_client_order_id="grpc-list",
+                above=tpb.OcoMember(type=apb.ORDER_TYPE_LIMIT_MAKER, price="32000", client_order_id="g-up"),
+                below=tpb.OcoMember(type=apb.ORDER_TYPE_STOP_LOSS, stop_price="28000"),
+            )  # fmt: skip
+            placed = await trader.call("PlaceOco", request)
+            listed = placed.order_list
+            assert (listed.contingency_type, listed.list_status_type, listed.list_order_status) == (
+                "OCO", "EXEC_STARTED", "EXECUTING"
+            )  # fmt: skip
+            assert [r.order_list_id for r in placed.order_reports] == [listed.order_list_id] * 2
+            assert placed.order_reports[1].client_order_id == "g-up"
+            assert rest.balances()["BTC"] == ("0.49000000", "0.01000000")
+            by_id = await trader.call(
+                "GetOrderList", tpb.GetOrderListRequest(order_list_id=listed.order_list_id)
+            )
+            assert by_id.list_client_order_id == "grpc-list" and len(by_id.orders) == 2
+            open_lists = await trader.call("ListOpenOrderLists", tpb.ListOpenOrderListsRequest())
+            assert [x.order_list_id for x in open_lists.order_lists] == [listed.order_list_id]
+            cancelled = await trader.call(
+                "CancelOrderList", tpb.CancelOrderListRequest(symbol=SYMBOL, list_client_order_id="grpc-list")
+            )
+            assert cancelled.order_list.list_order_status == "ALL_DONE"
+            assert [r.status for r in cancelled.order_reports] == [apb.ORDER_STATUS_CANCELED] * 2
+            with pytest.raises(grpc.aio.AioRpcError) as unknown:
+                await trader.call("GetOrderList", tpb.GetOrderListRequest(order_list_id=10**9))
+            assert api_error(unknown.value) == (-2013, "Order list does not exist.")
+        assert rest.balances()["BTC"] == ("0.50000000", "0.00000000")
 
     asyncio.run(scenario())
