@@ -68,6 +68,8 @@ class OrderListService:
         asset, amount = needs[0][0], max(n[1] for n in needs)
         if amount > MAX_AMOUNT:
             raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG)
+        for member in req.members[1:]:
+            await self._check_unclaimed(user_id, symbol, member.client_order_id)
         first = req.members[0]
         started = now_ms()
         try:
@@ -101,6 +103,15 @@ class OrderListService:
             tuple(ListMember(p.order.order_id, p.order.client_order_id) for p in reports),
         )  # fmt: skip
         return PlacedOrderList(market, record, reports)
+
+    async def _check_unclaimed(self, user_id: int, symbol: str, client_id: str) -> None:
+        """-2010 "Duplicate order sent." when `client_id` names an open order of the user (the
+        first member's id is checked by the reservation itself, atomically)."""
+        owner = await self.ctx.ledger.client_order(user_id, symbol, client_id)
+        if owner is not None and await self.ctx.redis.sismember(
+            self.ctx.keys.open_orders(user_id), f"{symbol}:{owner}"
+        ):
+            raise ApiError(NEW_ORDER_REJECTED, "Duplicate order sent.")
 
     async def cancel(self, user_id: int, params: dict[str, str]) -> CancelledOrderList:
         """DELETE /api/v3/orderList (symbol, orderListId or listClientOrderId): cancels its

@@ -185,6 +185,15 @@ def test_refusals_leave_the_funds_untouched(stack: Stack) -> None:
         trader.call("POST", "/api/v3/orderList/oco", **sell_oco(abovePrice="27000.00"))
     assert engine_refused.value.code == -2010
     assert trader.balances()["BTC"] == ("0.50000000", "0.00000000")
+    # A member's client id of an open order (the second member's too) is a duplicate.
+    trader.call("POST", "/api/v3/order", symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC",
+                price="20000.00", quantity="0.001", newClientOrderId="taken")  # fmt: skip
+    for member in ("belowClientOrderId", "aboveClientOrderId"):
+        with pytest.raises(ApiFailure) as duplicate:
+            trader.call("POST", "/api/v3/orderList/oco", **sell_oco(**{member: "taken"}))
+        assert (duplicate.value.code, duplicate.value.msg) == (-2010, "Duplicate order sent.")
+    trader.call("DELETE", "/api/v3/openOrders", symbol=SYMBOL)
+    assert trader.balances()["BTC"] == ("0.50000000", "0.00000000")
     with pytest.raises(ApiFailure) as unknown:
         trader.call("GET", "/api/v3/orderList", orderListId=10**9)
     assert (unknown.value.code, unknown.value.msg) == (-2013, "Order list does not exist.")
