@@ -1,6 +1,7 @@
 """Binance's JSON shapes of order lists (REST and the WebSocket API): the list object of
 orderList, openOrderList and allOrderList, and the answers to a new list (orderList/oco, the
-deprecated order/oco) and to a cancelled one (DELETE orderList), which add `orderReports`."""
+deprecated order/oco) and to a cancelled one (DELETE orderList, and a list DELETE openOrders
+cancelled), which add `orderReports`."""
 
 from exchange_core.listrecords import (
     CONTINGENCY_NAMES,
@@ -10,7 +11,7 @@ from exchange_core.listrecords import (
 )
 from gateway.formatting import cancel_json, new_order_json
 from gateway.responses import JsonObject
-from gateway.results import CancelledOrderList, PlacedOrderList, StoredOrderList
+from gateway.results import CancelledOrder, CancelledOrderList, PlacedOrderList, StoredOrderList
 
 
 def _list_json(record: OrderListRecord, list_client_order_id: str, transaction_time: int) -> JsonObject:
@@ -49,3 +50,8 @@ def cancel_order_list_json(cancelled: CancelledOrderList) -> JsonObject:
     body = _list_json(cancelled.record, cancelled.list_client_order_id, cancelled.transact_time)
     body["orderReports"] = [cancel_json(c) for c in cancelled.reports]
     return body
+
+
+def cancel_all_json(done: list[CancelledOrder | CancelledOrderList]) -> list[JsonObject]:
+    """DELETE /api/v3/openOrders: each cancelled order, or the list a cancelled order list is."""
+    return [cancel_order_list_json(d) if isinstance(d, CancelledOrderList) else cancel_json(d) for d in done]

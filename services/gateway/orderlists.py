@@ -140,6 +140,37 @@ class OrderListService:
         reports = tuple(CancelledOrder(market, s, client_order_id({}), ts) for s in states)
         return CancelledOrderList(market, record, cancel_id, ts, reports)
 
+    async def cancel_all(
+        self, user_id: int, params: dict[str, str]
+    ) -> list[CancelledOrder | CancelledOrderList]:
+        """DELETE /api/v3/openOrders as Binance answers it: the cancelled orders, the members of a
+        list cancelled with it (both members) grouped into that list's cancel answer, in place of
+        its first member."""
+        done = await self.orders.cancel_all(user_id, params)
+        members: dict[int, list[CancelledOrder]] = {}
+        for c in done:
+            if c.order.order_list_id:
+                members.setdefault(c.order.order_list_id, []).append(c)
+        if not members:
+            return list(done)
+        market = done[0].market
+        stored = await self._records(user_id, [f"{market.symbol}:{list_id}" for list_id in members])
+        lists = {
+            s.record.order_list_id: s.record
+            for s in stored
+            if {m.order_id for m in s.record.orders}
+            == {c.order.order_id for c in members[s.record.order_list_id]}
+        }
+        out: list[CancelledOrder | CancelledOrderList] = []
+        for c in done:
+            record = lists.get(c.order.order_list_id)
+            if record is None:
+                out.append(c)
+            elif c is members[record.order_list_id][0]:
+                reports = tuple(members[record.order_list_id])
+                out.append(CancelledOrderList(market, record, client_order_id({}), c.transact_time, reports))
+        return out
+
     # ------------------------------------------------------------------ queries
 
     async def get(self, user_id: int, params: dict[str, str]) -> StoredOrderList:

@@ -132,7 +132,14 @@ def test_cancel_list_releases_the_reservation_and_all_order_list_shows_it(stack:
             (placed["orderListId"], "ALL_DONE"), (second["orderListId"], "EXECUTING")
         ]  # fmt: skip
         assert [x["orderListId"] for x in exchange.private_get_openorderlist({})] == [second["orderListId"]]
-        trader.call("DELETE", "/api/v3/openOrders", symbol=SYMBOL)  # cancels the list with its members
+        trader.call("POST", "/api/v3/order", symbol=SYMBOL, side="SELL", type="LIMIT", timeInForce="GTC",
+                    price="40000.00", quantity="0.001")  # fmt: skip
+        # Cancelling every open order cancels the list too, answered as Binance does: the list object.
+        done = trader.call("DELETE", "/api/v3/openOrders", symbol=SYMBOL)
+        assert [(d.get("orderListId"), "orderReports" in d) for d in done] == [
+            (second["orderListId"], True), (-1, False)
+        ]  # fmt: skip
+        assert [r["status"] for r in done[0]["orderReports"]] == ["CANCELED", "CANCELED"]
         assert exchange.private_get_openorderlist({}) == []
         assert trader.balances()["BTC"] == ("0.50000000", "0.00000000")
     finally:

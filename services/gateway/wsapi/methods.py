@@ -15,7 +15,7 @@ from exchange_core.clock import now_ms
 from exchange_core.errors import ApiError
 from gateway.context import GatewayContext
 from gateway.formatting import amend_json, cancel_json, new_order_json, order_json, trade_json
-from gateway.listformat import cancel_order_list_json, new_order_list_json, order_list_json
+from gateway.listformat import cancel_all_json, cancel_order_list_json, new_order_list_json, order_list_json
 from gateway.orders import OrderService
 from gateway.ratelimit import RateLimiter
 from gateway.replace import cancel_replace, test_order
@@ -203,7 +203,7 @@ async def _open_orders(call: Call) -> object:
 
 
 async def _cancel_all(call: Call) -> object:
-    return [cancel_json(c) for c in await call.orders.cancel_all(call.user_id, call.params)]
+    return cancel_all_json(await call.ctx.order_lists.cancel_all(call.user_id, call.params))
 
 
 async def _all_orders(call: Call) -> object:
