@@ -13,7 +13,8 @@ stop order waits), td trailing delta, iq iceberg quantity (0: not an iceberg ord
 order list it was placed in (absent or 0: none; Binance shows -1). The enums are matching.enums' values.
 
 Trade keys: id trade id, o order id, p price, q quantity, qq quote quantity, fee fee (units of
-fa), fa fee asset, T time, b the user bought, m the user was the maker.
+fa), fa fee asset, T time, b the user bought, m the user was the maker, ol its order's order list
+(absent or 0: none).
 """
 
 from dataclasses import dataclass, fields
@@ -70,6 +71,7 @@ class TradeRecord:
     time: int
     is_buyer: bool
     is_maker: bool
+    order_list_id: int = 0
 
     def encode(self) -> str:
         return _encode(self, TRADE_KEYS)
@@ -101,7 +103,7 @@ ORDER_KEYS = (
     "iq",
     "ol",
 )
-TRADE_KEYS = ("id", "o", "p", "q", "qq", "fee", "fa", "T", "b", "m")
+TRADE_KEYS = ("id", "o", "p", "q", "qq", "fee", "fa", "T", "b", "m", "ol")
 _FIELDS = {
     OrderRecord: tuple(f.name for f in fields(OrderRecord)),
     TradeRecord: tuple(f.name for f in fields(TradeRecord)),
@@ -128,7 +130,9 @@ def encode_order_values(values: tuple[Any, ...]) -> bytes:
 
 
 def encode_trade_values(values: tuple[Any, ...]) -> bytes:
-    """TradeRecord(*values).encode(), as bytes, without building the record."""
+    """TradeRecord(*values).encode(), as bytes, without building the record: all 11 fields."""
+    if not values[-1]:  # the order outside any order list: no "ol"
+        return orjson.dumps(dict(zip(TRADE_KEYS[:-1], values[:-1], strict=True)))
     return orjson.dumps(dict(zip(TRADE_KEYS, values, strict=True)))
 
 

@@ -127,7 +127,7 @@ def trade_json(stored: StoredTrade) -> JsonObject:
         "symbol": market.symbol,
         "id": t.trade_id,
         "orderId": t.order_id,
-        "orderListId": ORDER_LIST_ID,
+        "orderListId": t.order_list_id or ORDER_LIST_ID,
         "price": price_str(market, t.price),
         "qty": qty_str(market, t.quantity),
         "quoteQty": quote_str(market, t.quote_quantity),

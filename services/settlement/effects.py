@@ -222,7 +222,7 @@ class Effects:
             fee_asset = spec.base if is_buyer else spec.quote
             trade = encode_trade_values((
                 t.trade_id, order_id, t.price, t.quantity, t.quote_quantity, fee, fee_asset, t.ts,
-                is_buyer, is_maker,
+                is_buyer, is_maker, info.order_list_id if info is not None else 0,
             ))  # fmt: skip
             fx.ops.append((t.seq, "T", t.trade_id, trade, "", ""))
             if info is not None:

@@ -104,7 +104,9 @@ def test_python_binance_oco_fill_ends_the_other_member_and_conserves_funds(stack
         assert client.get_open_oco_orders() == []
         btc_free, btc_locked = trader.balances()["BTC"]
         assert (btc_free, btc_locked) == ("0.49000000", "0.00000000")
-        fee = Decimal(client.get_my_trades(symbol=SYMBOL)[0]["commission"])
+        [trade] = client.get_my_trades(symbol=SYMBOL)
+        assert (trade["orderId"], trade["orderListId"]) == (up["orderId"], list_id)
+        fee = Decimal(trade["commission"])
         assert Decimal(trader.balances()["USDT"][0]) == start_usdt + Decimal(320) - fee
         assert start_btc == ("0.50000000", "0.00000000")
     finally:

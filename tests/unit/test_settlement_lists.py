@@ -3,6 +3,7 @@ and its open flag, the listStatus user event, orderListId on member states and e
 and the reservation a rejected list gives back."""
 
 from exchange_core.listrecords import ListMember, OrderListRecord
+from exchange_core.records import TradeRecord
 from matching import MatchingEngine, OrderType, Side
 from matching.commands import PlaceOrderList
 from matching.enums import ContingencyType, ListOrderStatus, ListStatusType
@@ -78,6 +79,10 @@ def test_a_fill_of_one_member_expires_the_other_and_closes_the_list() -> None:
         ("executionReport", 2, "EXPIRED", "0"),
         ("listStatus", None, None, "ALL_DONE"),
     ]
+    [trade] = [TradeRecord.decode(op[3]) for op in fx.users[7].ops if op[1] == "T"]  # type: ignore[arg-type]
+    assert (trade.order_id, trade.order_list_id) == (1, 1)
+    [taker_raw] = [op[3] for op in fx.users[8].ops if op[1] == "T"]
+    assert TradeRecord.decode(taker_raw).order_list_id == 0 and b'"ol"' not in taker_raw  # type: ignore[arg-type, operator]
     # The shared reservation (3 TST) was spent by the fill; the expired member gives nothing back.
     balance_ops = [(op[2], op[3]) for op in fx.users[7].ops if op[1] == "B"]
     assert ("TST:locked", -3) in balance_ops and not [b for b in balance_ops if b[0] == "TST:free"]
