@@ -90,6 +90,22 @@ class Keys:
     def user_orders_by_symbol(self, user_id: int, symbol: str) -> str:
         return f"{self.prefix}uord:{{{user_id}}}:{symbol}"
 
+    def order_lists(self, user_id: int) -> str:
+        """Hash "SYMBOL:listId" -> the stored order list (exchange_core.listrecords)."""
+        return f"{self.prefix}olist:{{{user_id}}}"
+
+    def open_order_lists(self, user_id: int) -> str:
+        """Set of the "SYMBOL:listId" fields of the user's open order lists."""
+        return f"{self.prefix}olopen:{{{user_id}}}"
+
+    def list_client_ids(self, user_id: int) -> str:
+        """Hash listClientOrderId -> "SYMBOL:listId" of the newest list with that id."""
+        return f"{self.prefix}olcid:{{{user_id}}}"
+
+    def user_lists_by_time(self, user_id: int) -> str:
+        """Sorted set of "SYMBOL:listId" scored by the list's transaction time."""
+        return f"{self.prefix}olall:{{{user_id}}}"
+
     def user_channel(self, user_id: int) -> str:
         return f"{self.prefix}user.{{{user_id}}}"
 

@@ -143,6 +143,10 @@ class Ledger:
             k.client_ids(user_id),
             k.user_trades(user_id, symbol),
             k.user_orders_by_symbol(user_id, symbol),
+            k.order_lists(user_id),
+            k.open_order_lists(user_id),
+            k.list_client_ids(user_id),
+            k.user_lists_by_time(user_id),
         ]
 
     def settle_args(self, symbol: str, ops: Sequence[SettleOp], token: int = 0) -> list[Arg]:

@@ -9,11 +9,12 @@ before stop orders existed (no "sp", "tr", "td": 0) and before iceberg orders (n
 Order state keys: i order id, c client order id, S side, t order type, f time in force, p price,
 q quantity, qq quote quantity, stp self-trade prevention mode, T creation time, st status,
 x executed quantity, xq executed quote, u update time, sp stop price, tr trigger time (0 while a
-stop order waits), td trailing delta, iq iceberg quantity (0: not an iceberg order). The
-enums are matching.enums' values.
+stop order waits), td trailing delta, iq iceberg quantity (0: not an iceberg order), ol the
+order list it was placed in (absent or 0: none; Binance shows -1). The enums are matching.enums' values.
 
 Trade keys: id trade id, o order id, p price, q quantity, qq quote quantity, fee fee (units of
-fa), fa fee asset, T time, b the user bought, m the user was the maker.
+fa), fa fee asset, T time, b the user bought, m the user was the maker, ol its order's order list
+(absent or 0: none).
 """
 
 from dataclasses import dataclass, fields
@@ -46,6 +47,7 @@ class OrderRecord:
     triggered: int = 0
     trailing_delta: int = 0
     iceberg_qty: int = 0
+    order_list_id: int = 0
 
     def encode(self) -> str:
         return _encode(self, ORDER_KEYS)
@@ -69,6 +71,7 @@ class TradeRecord:
     time: int
     is_buyer: bool
     is_maker: bool
+    order_list_id: int = 0
 
     def encode(self) -> str:
         return _encode(self, TRADE_KEYS)
@@ -98,30 +101,38 @@ ORDER_KEYS = (
     "tr",
     "td",
     "iq",
+    "ol",
 )
-TRADE_KEYS = ("id", "o", "p", "q", "qq", "fee", "fa", "T", "b", "m")
+TRADE_KEYS = ("id", "o", "p", "q", "qq", "fee", "fa", "T", "b", "m", "ol")
 _FIELDS = {
     OrderRecord: tuple(f.name for f in fields(OrderRecord)),
     TradeRecord: tuple(f.name for f in fields(TradeRecord)),
 }
 # Keys a record may lack (written before they existed): their fields' defaults.
-_OPTIONAL: dict[str, Any] = {"sp": 0, "tr": 0, "td": 0, "iq": 0}
+_OPTIONAL: dict[str, Any] = {"sp": 0, "tr": 0, "td": 0, "iq": 0, "ol": 0}
 assert all(len(_FIELDS[c]) == len(k) for c, k in ((OrderRecord, ORDER_KEYS), (TradeRecord, TRADE_KEYS)))
 
 
 def _encode(record: OrderRecord | TradeRecord, keys: tuple[str, ...]) -> str:
     names = _FIELDS[type(record)]
-    return orjson.dumps({key: getattr(record, name) for key, name in zip(keys, names, strict=True)}).decode()
+    values = {key: getattr(record, name) for key, name in zip(keys, names, strict=True)}
+    if values.get("ol") == 0:
+        del values["ol"]  # outside any order list: as written before lists existed
+    return orjson.dumps(values).decode()
 
 
 def encode_order_values(values: tuple[Any, ...]) -> bytes:
     """OrderRecord(*values).encode(), as bytes, without building the record (settlement's hot
-    path): `values` are the OrderRecord fields in order, all 18 of them."""
+    path): `values` are the OrderRecord fields in order, all 19 of them."""
+    if not values[-1]:  # outside any order list: no "ol", the bytes written before lists existed
+        return orjson.dumps(dict(zip(ORDER_KEYS[:-1], values[:-1], strict=True)))
     return orjson.dumps(dict(zip(ORDER_KEYS, values, strict=True)))
 
 
 def encode_trade_values(values: tuple[Any, ...]) -> bytes:
-    """TradeRecord(*values).encode(), as bytes, without building the record."""
+    """TradeRecord(*values).encode(), as bytes, without building the record: all 11 fields."""
+    if not values[-1]:  # the order outside any order list: no "ol"
+        return orjson.dumps(dict(zip(TRADE_KEYS[:-1], values[:-1], strict=True)))
     return orjson.dumps(dict(zip(TRADE_KEYS, values, strict=True)))
 
 

@@ -43,6 +43,17 @@ async def zrange_by_score(redis: Redis, key: str, max_score: int, count: int) ->
     return cast(list[tuple[bytes, float]], result)
 
 
+async def hget(redis: Redis, key: str, field: str) -> bytes | None:
+    return cast(bytes | None, await redis.hget(key, field))
+
+
+async def zrange_between(redis: Redis, key: str, low: int | None, high: int | None) -> list[bytes]:
+    """Sorted-set members scored within [low, high] (None: unbounded), lowest first."""
+    bottom = "-inf" if low is None else low
+    top = "+inf" if high is None else high
+    return cast(list[bytes], await redis.zrangebyscore(key, bottom, top))
+
+
 async def smembers(redis: Redis, key: str) -> set[bytes]:
     return cast(set[bytes], await redis.smembers(key))
 

@@ -47,6 +47,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         from gateway.keycache import api_key_cache
         from gateway.keywatch import KeyWatch
         from gateway.marketstatus import MarketStatuses
+        from gateway.orderlists import OrderListService
         from gateway.orders import OrderService
         from gateway.replies import ReplyListener
 
@@ -66,6 +67,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await ctx.statuses.start()
         app.state.admin_audit.statuses = ctx.statuses.snapshot
         ctx.orders = OrderService(ctx)
+        ctx.order_lists = OrderListService(ctx.orders)
         ctx.feeds = MarketFeeds(redis, keys, markets)
         feeds_task = asyncio.create_task(ctx.feeds.run())
         ctx.key_watch = KeyWatch(ctx, api_key_cache(app.state))
@@ -143,6 +145,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         derivatives,
         home,
         market,
+        orderlists,
         probes,
         public,
         sapi,
@@ -157,6 +160,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(market.router)
     app.include_router(tickers.router)
     app.include_router(trading.router)
+    app.include_router(orderlists.router)
     app.include_router(account.router)
     app.include_router(sapi.router)
     app.include_router(derivatives.router)

@@ -104,9 +104,21 @@ async def order_placer(request: Request) -> Principal:
     return who
 
 
+async def list_placer(request: Request) -> Principal:
+    """As order_placer, for an endpoint that places an order list of two orders (an OCO): the
+    list counts as two orders against the ORDERS rate limits, as Binance counts it."""
+    who = await order_placer(request)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.count_order(who.api_key)
+    return who
+
+
 Trader = Annotated[Principal, Depends(session_or_signed_trader)]
 """A route parameter for endpoints that place or cancel orders: web sessions, and signed requests
 whose key may trade."""
 
 OrderPlacer = Annotated[Principal, Depends(order_placer)]
 """As Trader, for endpoints that place orders: counted against the key's ORDERS rate limits."""
+
+ListPlacer = Annotated[Principal, Depends(list_placer)]
+"""As OrderPlacer, for endpoints that place an OCO: counted as two orders."""

@@ -18,14 +18,15 @@ from gateway.settings import GatewaySettings
 
 if TYPE_CHECKING:  # the order service and the key watch import this module
     from gateway.keywatch import KeyWatch
+    from gateway.orderlists import OrderListService
     from gateway.orders import OrderService
 
 
 @dataclass
 class GatewayContext:
-    """The shared parts; `replies`, `orders`, `feeds`, `statuses` and `key_watch` are set by the
-    lifespan once the parts they need exist (a context built without them, as some tests do, has
-    no such attribute)."""
+    """The shared parts; `replies`, `orders`, `order_lists`, `feeds`, `statuses` and `key_watch`
+    are set by the lifespan once the parts they need exist (a context built without them, as some
+    tests do, has no such attribute)."""
 
     settings: GatewaySettings
     redis: Redis
@@ -37,6 +38,7 @@ class GatewayContext:
     pipelined: PipelinedRedis
     replies: ReplyListener = field(init=False)
     orders: "OrderService" = field(init=False)
+    order_lists: "OrderListService" = field(init=False)
     # the streams the gateway serves itself (gRPC, WebSocket API)
     feeds: MarketFeeds = field(init=False)
     # every market's trading status (HALT / BREAK refuse new orders)

@@ -4,14 +4,15 @@ md.{SYMBOL} decoding, depth snapshot sync and gap repair, diff periods, 24h stat
 channels (user.{uid}, settlement's payloads), run inside the gateway on one pub/sub connection.
 
 A stream is a Sink: a bounded queue of messages. A market stream (`<symbol>@depth@100ms`,
-`<symbol>@trade`, `<symbol>@ticker`) gets each payload converted once per kind of message its
-sinks take (a gRPC stream's protobuf message, the WebSocket API's payload as it is). A user's
-channel (one subscription however many of the user's streams need it) feeds two streams:
-`user:{uid}` (executionReports) and `account:{uid}` (executionReports and
-outboundAccountPositions). A sink that falls MAX_PENDING messages behind is cut off (the call
-ends with RESOURCE_EXHAUSTED, a WebSocket API subscription with eventStreamTerminated; a depth
-client then resynchronizes from a snapshot), never buffered without bound; so is every stream
-when the pub/sub connection fails. Feeds and channels are subscribed while some stream needs them.
+`<symbol>@trade`, `<symbol>@ticker`) gets each payload converted once per kind of message its sinks
+take (a gRPC stream's protobuf message, the WebSocket API's payload as it is). A user's channel (one
+subscription however many of the user's streams need it) feeds three streams: `user:{uid}`
+(executionReports), `account:{uid}` (executionReports and outboundAccountPositions) and
+`userdata:{uid}` (every payload, listStatus too, for the WebSocket API). A sink that falls
+MAX_PENDING messages behind is cut off (the call ends with RESOURCE_EXHAUSTED, a WebSocket API
+subscription with eventStreamTerminated; a depth client then resynchronizes from a snapshot), never
+buffered without bound; so is every stream when the pub/sub connection fails. Feeds and channels are
+subscribed while some stream needs them.
 """
 
 import asyncio
@@ -212,6 +213,13 @@ class MarketFeeds:
         settlement published them, live once this is entered."""
         return self._user_sink(f"account:{user_id}", user_id, convert)
 
+    def user_data_stream(
+        self, user_id: int, convert: Convert
+    ) -> contextlib.AbstractAsyncContextManager[Sink]:
+        """A sink of every user-data payload of the user (executionReport, outboundAccountPosition,
+        listStatus), in the order settlement published them, live once this is entered."""
+        return self._user_sink(f"userdata:{user_id}", user_id, convert)
+
     @contextlib.asynccontextmanager
     async def _user_sink(self, name: str, user_id: int, convert: Convert) -> AsyncIterator[Sink]:
         sink = Sink()
@@ -274,8 +282,9 @@ class MarketFeeds:
         self._spawn(self._seed(feed))
 
     def _on_user(self, user_id: int, data: bytes) -> None:
-        """user.{uid} carries a JSON array of user-data payloads: executionReports go to both of
-        the user's streams, outboundAccountPositions to `account:{uid}`, others nowhere."""
+        """user.{uid} carries a JSON array of user-data payloads: every one goes to
+        `userdata:{uid}`, executionReports to `user:{uid}` and `account:{uid}` too,
+        outboundAccountPositions to `account:{uid}`."""
         try:
             items = json.loads(data)
         except ValueError:
@@ -285,6 +294,7 @@ class MarketFeeds:
             if not isinstance(item, dict):
                 continue
             kind = item.get("e")
+            self.hub.deliver(f"userdata:{user_id}", item)
             if kind == "executionReport":
                 self.hub.deliver(f"user:{user_id}", item)
                 self.hub.deliver(f"account:{user_id}", item)

@@ -12,7 +12,7 @@ from gateway.responses import JsonObject
 from gateway.results import AmendedOrder, CancelledOrder, PlacedOrder, StoredOrder, StoredTrade
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
-ORDER_LIST_ID = -1
+ORDER_LIST_ID = -1  # an order outside any order list
 
 
 def price_str(market: Market, units: int) -> str:
@@ -62,7 +62,7 @@ def order_json(stored: StoredOrder) -> JsonObject:
     return {
         "symbol": market.symbol,
         "orderId": s.order_id,
-        "orderListId": ORDER_LIST_ID,
+        "orderListId": s.order_list_id or ORDER_LIST_ID,
         "clientOrderId": s.client_order_id,
         **_state_json(market, s),
         "stopPrice": price_str(market, s.stop_price),
@@ -84,7 +84,7 @@ def cancel_json(cancelled: CancelledOrder) -> JsonObject:
         "symbol": market.symbol,
         "origClientOrderId": s.client_order_id,
         "orderId": s.order_id,
-        "orderListId": ORDER_LIST_ID,
+        "orderListId": s.order_list_id or ORDER_LIST_ID,
         "clientOrderId": cancelled.client_order_id,
         "transactTime": cancelled.transact_time,
         **_state_json(market, s),
@@ -100,7 +100,7 @@ def amend_json(amended: AmendedOrder) -> JsonObject:
     order: JsonObject = {
         "symbol": market.symbol,
         "orderId": s.order_id,
-        "orderListId": ORDER_LIST_ID,
+        "orderListId": s.order_list_id or ORDER_LIST_ID,
         "origClientOrderId": amended.orig_client_order_id,
         "clientOrderId": s.client_order_id,
         "price": price_str(market, s.price),
@@ -127,7 +127,7 @@ def trade_json(stored: StoredTrade) -> JsonObject:
         "symbol": market.symbol,
         "id": t.trade_id,
         "orderId": t.order_id,
-        "orderListId": ORDER_LIST_ID,
+        "orderListId": t.order_list_id or ORDER_LIST_ID,
         "price": price_str(market, t.price),
         "qty": qty_str(market, t.quantity),
         "quoteQty": quote_str(market, t.quote_quantity),
@@ -146,7 +146,7 @@ def new_order_json(placed: PlacedOrder) -> JsonObject:
     body: JsonObject = {
         "symbol": market.symbol,
         "orderId": s.order_id,
-        "orderListId": ORDER_LIST_ID,
+        "orderListId": s.order_list_id or ORDER_LIST_ID,
         "clientOrderId": s.client_order_id,
         "transactTime": s.time,
     }

@@ -79,10 +79,10 @@ class OrderService:
         self.ctx = ctx
         self.reply_channel = ctx.keys.reply_channel(ctx.settings.gateway_id)
         self._id_blocks: dict[str, tuple[int, int]] = {}
-        # Makes every correlation id of this process unique (see _submit).
+        # Makes every correlation id of this process unique (see submit).
         self._request_numbers = itertools.count(1)
 
-    async def _next_order_id(self, symbol: str) -> int:
+    async def next_order_id(self, symbol: str) -> int:
         """A new order id for the market, from a block of ORDER_ID_BLOCK taken with one INCRBY."""
         next_id, end = self._id_blocks.get(symbol, (1, 0))
         if next_id > end:
@@ -107,8 +107,8 @@ class OrderService:
         self.ctx.statuses.ensure_trading(symbol)
         if req.iceberg_qty:
             await self._check_iceberg_count(user_id, symbol)
-        order_id = await self._next_order_id(symbol)
-        asset, amount = await self._reservation(req)
+        order_id = await self.next_order_id(symbol)
+        asset, amount = await self.reservation(req)
         if amount > MAX_AMOUNT:
             # More than any balance can hold (the ledger's exact range): refused before reserving.
             raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG)
@@ -138,7 +138,7 @@ class OrderService:
             trailing_delta=req.trailing_delta,
             iceberg_qty=req.iceberg_qty,
         )
-        batch = await self._submit(symbol, f"o{user_id}:{order_id}", command, started, user_id)
+        batch = await self.submit(symbol, f"o{user_id}:{order_id}", command, started, user_id)
         rejected = next(
             (e.order_rejected for e in batch.events if e.WhichOneof("kind") == "order_rejected"), None
         )
@@ -166,7 +166,7 @@ class OrderService:
         if order_id is None:
             raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
         cancel_id = client_order_id(params)
-        batch = await self._submit(
+        batch = await self.submit(
             market.symbol, f"c{user_id}:{order_id}", CancelOrder(market.symbol, user_id, order_id)
         )
         refused = next(
@@ -193,7 +193,7 @@ class OrderService:
             raise ApiError(ORDER_AMEND_REJECTED, UNKNOWN_ORDER_MSG)
         new_id = client_order_id(params)
         command = AmendOrder(market.symbol, user_id, order_id, "", new_id, quantity)
-        batch = await self._submit(market.symbol, f"m{user_id}:{order_id}", command)
+        batch = await self.submit(market.symbol, f"m{user_id}:{order_id}", command)
         event = next(e for e in batch.events if e.WhichOneof("kind") in ("order_amended", "amend_rejected"))
         if event.WhichOneof("kind") == "amend_rejected":
             raise amend_error(event.amend_rejected.reason)
@@ -215,17 +215,17 @@ class OrderService:
     async def cancel_all(self, user_id: int, params: dict[str, str]) -> list[CancelledOrder]:
         """DELETE /api/v3/openOrders: every open order of the user in one market."""
         market = market_of(params, self.ctx.markets)
-        batch = await self._submit(market.symbol, f"a{user_id}", CancelAll(market.symbol, user_id))
+        batch = await self.submit(market.symbol, f"a{user_id}", CancelAll(market.symbol, user_id))
         if any(e.WhichOneof("kind") == "cancel_rejected" for e in batch.events):
             raise ApiError(CANCEL_REJECTED, UNKNOWN_ORDER_MSG)
         cancelled = [
             e.order_cancelled.order_id for e in batch.events if e.WhichOneof("kind") == "order_cancelled"
         ]
-        states = await self._states(user_id, market.symbol, cancelled)
+        states = await self.states(user_id, market.symbol, cancelled)
         ts = batch.events[0].ts
         return [CancelledOrder(market, s, client_order_id({}), ts) for s in states]
 
-    async def _submit(
+    async def submit(
         self,
         symbol: str,
         correlation: str,
@@ -275,7 +275,7 @@ class OrderService:
             raise timeout_error()
         return batch
 
-    async def _reservation(self, req: OrderRequest) -> tuple[str, int]:
+    async def reservation(self, req: OrderRequest) -> tuple[str, int]:
         """(asset, amount) to lock for the order: exact for limits and sells by quantity,
         estimated from the book (plus slippage) for MARKET buys by quantity and sells by quote, and
         from the stop price (or the book, for a trailing one without) plus slippage and the
@@ -329,7 +329,7 @@ class OrderService:
         raw = await self.ctx.redis.hget(self.ctx.keys.orders(user_id), f"{symbol}:{order_id}")
         return OrderRecord.decode(raw) if raw else None
 
-    async def _states(self, user_id: int, symbol: str, order_ids: list[int]) -> list[OrderRecord]:
+    async def states(self, user_id: int, symbol: str, order_ids: list[int]) -> list[OrderRecord]:
         if not order_ids:
             return []
         raws = await self.ctx.redis.hmget(self.ctx.keys.orders(user_id), [f"{symbol}:{o}" for o in order_ids])
@@ -376,7 +376,7 @@ class OrderService:
             ids = await redisio.zrange_members(self.ctx.redis, key, by_score_from=start)
         else:
             ids = await redisio.zrange_members(self.ctx.redis, key, last=limit)
-        states = await self._states(user_id, market.symbol, [int(i) for i in ids])
+        states = await self.states(user_id, market.symbol, [int(i) for i in ids])
         states = [
             s
             for s in states

@@ -5,6 +5,7 @@ gateway.grpcapi.convert's messages). Amounts are integer units, as stored."""
 from dataclasses import dataclass
 from typing import Generic
 
+from exchange_core.listrecords import OrderListRecord
 from exchange_core.markets import Market
 from exchange_core.records import OrderRecord, R, TradeRecord
 from exchange_proto import events_pb2 as epb
@@ -71,7 +72,11 @@ class PlacedOrder:
 
 def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.EventBatch) -> PlacedOrder:
     """The new order `order_id` from the engine's events for it (which hold its acceptance)."""
-    accepted = next(e.order_accepted for e in batch.events if e.WhichOneof("kind") == "order_accepted")
+    accepted = next(
+        e.order_accepted
+        for e in batch.events
+        if e.WhichOneof("kind") == "order_accepted" and e.order_accepted.order_id == order_id
+    )
     first_ts = batch.events[0].ts
     fills: list[Fill] = []
     status = OrderStatus.NEW
@@ -93,5 +98,36 @@ def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.Event
         order_id, a.client_order_id, a.side, a.order_type, a.time_in_force, a.price, a.quantity,
         a.quote_quantity, a.stp_mode, first_ts, status, executed, executed_quote, first_ts,
         stop_price=a.stop_price, trailing_delta=a.trailing_delta, iceberg_qty=a.iceberg_qty,
+        order_list_id=a.order_list_id,
     )  # fmt: skip
     return PlacedOrder(market, resp_type, order, tuple(fills))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOrderList:
+    """An order list as settlement stored it (orderList, openOrderList, allOrderList)."""
+
+    market: Market
+    record: OrderListRecord
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrderList:
+    """A new order list as the engine's answer left it: the list (EXEC_STARTED, EXECUTING, its
+    transaction time the answer's first event time) and its members' new-order answers."""
+
+    market: Market
+    record: OrderListRecord
+    reports: tuple[PlacedOrder, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CancelledOrderList:
+    """A cancelled order list (ALL_DONE) and its members' cancel answers; `list_client_order_id`
+    is the cancel's own id (Binance's newClientOrderId of DELETE orderList)."""
+
+    market: Market
+    record: OrderListRecord
+    list_client_order_id: str
+    transact_time: int
+    reports: tuple[CancelledOrder, ...]

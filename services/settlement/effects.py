@@ -10,10 +10,13 @@ from typing import Any
 
 from exchange_core.keys import FEE_ACCOUNT
 from exchange_core.ledger import SettleOp
+from exchange_core.listrecords import ListMember, OrderListRecord
 from exchange_core.markets import Market
 from exchange_core.records import OrderRecord, encode_order_values, encode_trade_values
 from matching import (
     Event,
+    ListOrderStatus,
+    ListStatus,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -26,7 +29,7 @@ from matching import (
     Side,
     Trade,
 )
-from settlement.reports import ExecutionReports
+from settlement.reports import ExecutionReports, list_status_report
 
 NEW = int(OrderStatus.NEW)
 
@@ -54,6 +57,7 @@ class OrderInfo:
     triggered: int = 0
     trailing_delta: int = 0
     iceberg_qty: int = 0
+    order_list_id: int = 0
     # its executionReport fields that no event changes, formatted (settlement.reports); None
     # until the first report and after its quantity or client order id changed
     report_fields: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
@@ -64,7 +68,7 @@ class OrderInfo:
             self.order_id, self.client_order_id, self.side, self.order_type, self.time_in_force,
             self.price, self.quantity, self.quote_quantity, self.stp_mode, self.time, status,
             executed, executed_quote, update_time, self.stop_price, self.triggered,
-            self.trailing_delta, self.iceberg_qty,
+            self.trailing_delta, self.iceberg_qty, self.order_list_id,
         ))  # fmt: skip
 
     @classmethod
@@ -74,6 +78,7 @@ class OrderInfo:
             r.order_id, user_id, r.client_order_id, r.side, r.order_type, r.time_in_force,
             r.price, r.quantity, r.quote_quantity, r.stp_mode, r.time, r.executed,
             r.executed_quote, r.stop_price, r.triggered, r.trailing_delta, r.iceberg_qty,
+            r.order_list_id,
         )  # fmt: skip
 
 
@@ -105,6 +110,8 @@ class Effects:
         self.market = market
         self.spec = market.spec
         self.known = known
+        # orders this batch finished (gone from `known`), for the order lists that name them
+        self.finished: dict[int, OrderInfo] = {}
         self.users: dict[int, UserEffects] = {}
         self.confirmed: list[tuple[int, int]] = []  # (user, order) reservations the engine saw
         self.execution = ExecutionReports(market)
@@ -117,6 +124,7 @@ class Effects:
             OrderExpired: self._ended,
             OrderTriggered: self._triggered,
             OrderAmended: self._amended,
+            ListStatus: self._list_status,
         }
 
     def user(self, user_id: int) -> UserEffects:
@@ -138,6 +146,7 @@ class Effects:
             e.order_id, e.user_id, e.client_order_id, e.side, e.order_type, e.time_in_force,
             e.price, e.quantity, e.quote_quantity, e.stp_mode, e.ts, stop_price=e.stop_price,
             trailing_delta=e.trailing_delta, iceberg_qty=e.iceberg_qty,
+            order_list_id=e.order_list_id,
         )  # fmt: skip
         self.known[e.order_id] = info
         fx = self.user(e.user_id)
@@ -213,7 +222,7 @@ class Effects:
             fee_asset = spec.base if is_buyer else spec.quote
             trade = encode_trade_values((
                 t.trade_id, order_id, t.price, t.quantity, t.quote_quantity, fee, fee_asset, t.ts,
-                is_buyer, is_maker,
+                is_buyer, is_maker, info.order_list_id if info is not None else 0,
             ))  # fmt: skip
             fx.ops.append((t.seq, "T", t.trade_id, trade, "", ""))
             if info is not None:
@@ -232,6 +241,7 @@ class Effects:
         fx.ops.append((e.seq, "X", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
         info = self.known.pop(e.order_id, None)
         if info is not None:
+            self.finished[e.order_id] = info
             self._order_state(fx, e.seq, info, e.status, e.filled, e.filled_quote, e.ts, False)
             if e.status == OrderStatus.FILLED:
                 # The last TRADE report of a completed order says FILLED, as Binance's does.
@@ -263,6 +273,36 @@ class Effects:
         fx.balance(e.seq, asset, "free", e.release)
         fx.ops.append((e.seq, "X", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
         self.confirmed.append((e.user_id, e.order_id))
+
+    def _list_status(self, e: ListStatus) -> None:
+        """A rejected list gives back its reservation (recorded against its first member's id,
+        as the gateway made it); any other status is the list's stored state (open until
+        ALL_DONE) and a listStatus user event. The list's transaction time is its creation: its
+        members' acceptance time."""
+        fx = self.user(e.user_id)
+        if e.list_status == ListOrderStatus.REJECT:
+            if e.order_ids:
+                field_name = f"{self.spec.symbol}:{e.order_ids[0]}"
+                fx.ops.append((e.seq, "R", field_name, e.release, "", ""))
+                self.confirmed.append((e.user_id, e.order_ids[0]))
+            return
+        members: list[ListMember] = []
+        times: list[int] = []
+        for oid in e.order_ids:
+            info = self.known.get(oid) or self.finished.get(oid)
+            members.append(ListMember(oid, info.client_order_id if info is not None else ""))
+            if info is not None:
+                times.append(info.time)
+        created = min(times) if times else e.ts
+        record = OrderListRecord(
+            e.order_list_id, self.spec.symbol, e.contingency, e.status_type, e.list_status,
+            e.list_client_order_id, created, tuple(members),
+        )  # fmt: skip
+        is_open = 1 if record.is_open else 0
+        fx.ops.append(
+            (e.seq, "L", e.order_list_id, record.encode(), is_open, f"{created}:{e.list_client_order_id}")
+        )
+        fx.reports.append(list_status_report(record, e.ts))
 
     def _order_state(
         self,

@@ -3,6 +3,12 @@ for balances. Built by settlement, forwarded as they are by the WebSocket tier."
 
 from typing import Any
 
+from exchange_core.listrecords import (
+    CONTINGENCY_NAMES,
+    LIST_STATUS_NAMES,
+    STATUS_TYPE_NAMES,
+    OrderListRecord,
+)
 from exchange_core.markets import Market
 from exchange_core.units import from_units
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
@@ -84,7 +90,7 @@ class ExecutionReports:
             "p": price,
             "P": stop,
             "F": iceberg,
-            "g": -1,
+            "g": info.order_list_id or -1,
             "C": orig_client_order_id,
             "x": execution,
             "X": _STATUS[status],
@@ -111,6 +117,23 @@ class ExecutionReports:
         if trailing:
             report["d"] = trailing
         return report
+
+
+def list_status_report(record: OrderListRecord, ts: int) -> dict[str, Any]:
+    """A listStatus user event for order list `record` at event time `ts`."""
+    return {
+        "e": "listStatus",
+        "E": ts,
+        "s": record.symbol,
+        "g": record.order_list_id,
+        "c": CONTINGENCY_NAMES[record.contingency],
+        "l": STATUS_TYPE_NAMES[record.status_type],
+        "L": LIST_STATUS_NAMES[record.list_status],
+        "r": "NONE",
+        "C": record.list_client_order_id,
+        "T": ts,
+        "O": [{"s": record.symbol, "i": m.order_id, "c": m.client_order_id} for m in record.orders],
+    }
 
 
 def account_position(

@@ -38,6 +38,7 @@ from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
 from matching import (
     Event,
+    ListStatus,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -219,6 +220,8 @@ class SettlementService:
                 and e.order_id not in known
             ):
                 wanted.setdefault(e.user_id, set()).add(e.order_id)
+            elif type(e) is ListStatus and e.order_list_id:  # (a rejected list has no id)
+                wanted.setdefault(e.user_id, set()).update(o for o in e.order_ids if o not in known)
         for oids in wanted.values():
             oids -= accepted
         wanted = {uid: oids for uid, oids in wanted.items() if oids}

@@ -32,16 +32,23 @@ async def replay_journal(redis: Redis, keys: Keys, market: Market) -> list[Event
 
 @dataclass
 class LedgerModel:
-    """Balances recomputed from deposits and events alone. An OrderRejected changes nothing: its
-    funds were locked at the gateway and the rejection releases them."""
+    """Balances recomputed from deposits and events alone. An OrderRejected (or a rejected order
+    list) changes nothing: its funds were locked at the gateway and the rejection releases them.
+    An order list's members share one reservation: it is locked once."""
 
     free: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
     locked: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
+    # order lists whose shared reservation is counted (with their first member's acceptance)
+    lists: set[int] = field(default_factory=set)
 
     def apply(self, market: Market, events: list[Event]) -> None:
         base, quote = market.spec.base, market.spec.quote
         for e in events:
             if isinstance(e, OrderAccepted):
+                if e.order_list_id:
+                    if e.order_list_id in self.lists:
+                        continue  # a later member: the list's one reservation is counted already
+                    self.lists.add(e.order_list_id)
                 asset = quote if e.side == Side.BUY else base
                 self.free[(e.user_id, asset)] -= e.reserve
                 self.locked[(e.user_id, asset)] += e.reserve

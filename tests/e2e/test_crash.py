@@ -21,7 +21,7 @@ from exchange_core import store
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from launcher.stack import Stack, running_stack
-from matching import OrderAccepted, OrderRejected
+from matching import ListStatus, OrderAccepted, OrderRejected
 from tests import services
 from tests.client import AsyncTrader, sign_up
 from tests.e2e.journal_check import check_ledger, replay_journal, stream_events
@@ -31,6 +31,7 @@ ORDERS = int(os.environ.get("CRASH_ORDERS", "2500"))
 KILLS = int(os.environ.get("CRASH_KILLS", "5"))
 TRADERS = 12
 CONCURRENCY = 24
+LIST_SHARE = 0.08
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,39 @@ def crash_stack(pg_dsn: str, crash_redis_url: str) -> Iterator[Stack]:
         asyncio.run(services.delete_prefix(prefix))
 
 
-async def place_orders(traders: list[AsyncTrader], count: int, outcomes: dict[str, int], seed: int) -> None:
+def oco_params(local: random.Random, side: str, cid: str) -> dict[str, str]:
+    """An OCO of `side` around 30,000: a LIMIT_MAKER on the far side of the book and a stop
+    (STOP_LOSS or STOP_LOSS_LIMIT) beyond it; the engine refuses it when the last price is
+    past either level. Its members' client ids are `cid`-a (above) and `cid`-b (below)."""
+    near, far = local.randint(100, 400), local.randint(100, 400)
+    above, below = 30_000 + near, 30_000 - far
+    stop_type = local.choice(["STOP_LOSS", "STOP_LOSS_LIMIT"])
+    profit = {"Type": "LIMIT_MAKER", "Price": str(above if side == "SELL" else below)}
+    loss = {"Type": stop_type, "StopPrice": str(below if side == "SELL" else above)}
+    if stop_type == "STOP_LOSS_LIMIT":
+        loss.update(Price=loss["StopPrice"], TimeInForce="GTC")
+    legs = {"above": profit, "below": loss} if side == "SELL" else {"above": loss, "below": profit}
+    params = {
+        "symbol": SYMBOL,
+        "side": side,
+        "quantity": f"0.{local.randint(1, 5):03d}",
+        "listClientOrderId": cid,
+    }
+    for prefix, leg in legs.items():
+        params.update({prefix + name: value for name, value in leg.items()})
+        params[prefix + "ClientOrderId"] = f"{cid}-{prefix[0]}"
+    return params
+
+
+async def place_orders(
+    traders: list[AsyncTrader],
+    count: int,
+    outcomes: dict[str, int],
+    seed: int,
+    list_outcomes: dict[str, int] | None = None,
+) -> None:
+    """`count` new orders; with `list_outcomes`, LIST_SHARE of them are OCO lists whose
+    outcomes go there."""
     next_index = iter(range(count))
 
     async def worker(n: int) -> None:
@@ -69,6 +102,14 @@ async def place_orders(traders: list[AsyncTrader], count: int, outcomes: dict[st
                     await trader.call("DELETE", "/api/v3/order", symbol=SYMBOL, orderId=oid)
             cid = f"crash-{seed}-{i}"
             side = local.choice(["BUY", "SELL"])
+            if list_outcomes is not None and local.random() < LIST_SHARE:
+                status, body = await trader.call(
+                    "POST", "/api/v3/orderList/oco", **oco_params(local, side, cid)
+                )
+                list_outcomes[cid] = status
+                if status == 200:
+                    mine.extend(r["orderId"] for r in body["orderReports"])
+                continue
             if local.random() < 0.1:
                 params = {"type": "MARKET", "quantity": "0.001"}
             else:
@@ -119,12 +160,13 @@ def test_engine_sigkill_under_load_loses_and_duplicates_nothing(
     stack = crash_stack
     traders = [sign_up(stack.url) for _ in range(TRADERS)]
     outcomes: dict[str, int] = {}
+    list_outcomes: dict[str, int] = {}
     seed = 20261126
 
     async def scenario() -> list[float]:
         async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=CONCURRENCY)) as http:
             clients = [AsyncTrader.of(t, http) for t in traders]
-            load = asyncio.create_task(place_orders(clients, ORDERS, outcomes, seed))
+            load = asyncio.create_task(place_orders(clients, ORDERS, outcomes, seed, list_outcomes))
             killer = asyncio.create_task(
                 kill_engine_repeatedly(stack, KILLS, max(1.0, ORDERS / 600 / KILLS), seed)
             )
@@ -134,7 +176,8 @@ def test_engine_sigkill_under_load_loses_and_duplicates_nothing(
 
     kills = asyncio.run(scenario())
     assert len(kills) == KILLS
-    asyncio.run(verify(stack, crash_redis_url, pg_dsn, [t.user_id for t in traders], outcomes, traders))
+    user_ids = [t.user_id for t in traders]
+    asyncio.run(verify(stack, crash_redis_url, pg_dsn, user_ids, outcomes, traders, list_outcomes))
 
 
 async def verify(
@@ -144,6 +187,7 @@ async def verify(
     user_ids: list[int],
     outcomes: dict[str, int],
     traders: list[object],
+    list_outcomes: dict[str, int] | None = None,
 ) -> None:
     keys = Keys(stack.prefix)
     markets = {SYMBOL: load_markets()[SYMBOL]}
@@ -161,6 +205,14 @@ async def verify(
         for cid, status in outcomes.items():
             if status == 200 or status == 503:
                 assert answered[cid] == 1, cid
+        # an acknowledged list has both members accepted once; any list at most once
+        lists = Counter(
+            e.list_client_order_id for e in events if isinstance(e, ListStatus) and e.order_list_id
+        )
+        for cid, status in (list_outcomes or {}).items():
+            assert lists[cid] <= 2, cid  # EXEC_STARTED, then ALL_DONE
+            if status == 200:
+                assert (answered[f"{cid}-a"], answered[f"{cid}-b"]) == (1, 1), cid
         await check_ledger(redis, keys, dsn, markets, user_ids)
         # release everything still resting; then nothing may stay locked
         async with httpx.AsyncClient(timeout=30) as http:
@@ -174,7 +226,8 @@ async def verify(
     finally:
         await redis.aclose()
     statuses = Counter(outcomes.values())
+    placed_lists = list_outcomes or {}
     print(
-        f"\ncrash test: {len(outcomes)} orders, statuses {dict(statuses)}, {len(events)} events, "
-        f"{KILLS} kills"
+        f"\ncrash test: {len(outcomes)} orders, statuses {dict(statuses)}, {len(placed_lists)} OCO lists, "
+        f"statuses {dict(Counter(placed_lists.values()))}, {len(events)} events, {KILLS} kills"
     )

@@ -84,3 +84,26 @@ async def test_client_order_id_of_an_open_or_recent_order_is_refused(
     await ledger.reserve(3, "USDT", 100, "BTCUSDT", 4, "grid-1", now_ms=9_000, recent_ms=500)
     assert await ledger.client_order(3, "BTCUSDT", "grid-1") == 4
     assert await ledger.balances(3) == {"USDT": (800, 200)}
+
+
+async def test_settle_gives_back_a_rejected_lists_reservation_once_and_stores_list_states(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    ledger = Ledger(redis, keys)
+    await ledger.deposit(1, "BTC", 100)
+    await ledger.reserve(1, "BTC", 30, "BTCUSDT", 20, "a", now_ms=1)
+    rejected = [(1, "R", "BTCUSDT:20", 30, "", "")]
+    assert await ledger.settle(1, "BTCUSDT", rejected) == 1
+    assert await ledger.balances(1) == {"BTC": (100, 0)}
+    assert await redis.hget(keys.reservations(1), "BTCUSDT:20") is None
+    # Gone (given back, or released by the orphan sweeper): nothing more is given back.
+    assert await ledger.settle(1, "BTCUSDT", [(2, "R", "BTCUSDT:20", 30, "", "")]) == 1
+    assert await ledger.balances(1) == {"BTC": (100, 0)}
+    opened = (3, "L", 7, '{"id":7}', 1, "5:my-list")
+    assert await ledger.settle(1, "BTCUSDT", [opened]) == 1
+    assert await redis.smembers(keys.open_order_lists(1)) == {b"BTCUSDT:7"}
+    assert await redis.hget(keys.list_client_ids(1), "my-list") == b"BTCUSDT:7"
+    assert await redis.zrange(keys.user_lists_by_time(1), 0, -1, withscores=True) == [(b"BTCUSDT:7", 5.0)]
+    assert await ledger.settle(1, "BTCUSDT", [(4, "L", 7, '{"id":7,"done":1}', 0, "5:my-list")]) == 1
+    assert await redis.smembers(keys.open_order_lists(1)) == set()
+    assert await redis.hget(keys.order_lists(1), "BTCUSDT:7") == b'{"id":7,"done":1}'

@@ -1,6 +1,7 @@
 -- Apply one user's share of a market's events, exactly once per (user, symbol).
 -- KEYS[1] bal:{uid}  KEYS[2] resv:{uid}  KEYS[3] ord:{uid}  KEYS[4] open:{uid}
 -- KEYS[5] coid:{uid}  KEYS[6] utr:{uid}:SYM  KEYS[7] uord:{uid}:SYM
+-- KEYS[8] olist:{uid}  KEYS[9] olopen:{uid}  KEYS[10] olcid:{uid}  KEYS[11] olall:{uid}
 -- ARGV[1] symbol, ARGV[2] the settling worker's fencing token for the symbol (its settlement
 -- lease, exchange_core/lease.py; 0 without one), then operations of 6 values each: seq, kind,
 -- a, b, c, d.
@@ -15,6 +16,11 @@
 --   X resv_field               reservation finished (released with its order)
 --   O order_id json open cid   order state; open=1 keeps it in the open set
 --   T trade_id json            one of the user's trades
+--   R resv_field amount        a rejected order list gives back `amount` of its reservation
+--                              (the asset the reservation names) and the reservation finishes;
+--                              nothing when the reservation is gone (the sweeper released it)
+--   L list_id json open t:lcid order list state (d: its transaction time and list client
+--                              order id); open=1 keeps it in the open lists
 -- Returns {applied, asset, free, locked, ...}: the number of operations applied, then the
 -- balances of every asset an applied B or C operation touched.
 local symbol = ARGV[1]
@@ -64,6 +70,26 @@ for i = 3, #ARGV, 6 do
       end
     elseif kind == 'T' then
       redis.call('ZADD', KEYS[6], tonumber(a), b)
+    elseif kind == 'R' then
+      local value = redis.call('HGET', KEYS[2], a)
+      if value then
+        local asset = string.match(value, '^([^:]+):')
+        redis.call('HINCRBY', KEYS[1], asset .. ':locked', -tonumber(b))
+        redis.call('HINCRBY', KEYS[1], asset .. ':free', tonumber(b))
+        redis.call('HDEL', KEYS[2], a)
+        touch(asset)
+      end
+    elseif kind == 'L' then
+      local field = symbol .. ':' .. a
+      local at, lcid = string.match(d, '^(%d+):(.*)$')
+      redis.call('HSET', KEYS[8], field, b)
+      redis.call('ZADD', KEYS[11], tonumber(at), field)
+      if c == '1' then
+        redis.call('SADD', KEYS[9], field)
+      else
+        redis.call('SREM', KEYS[9], field)
+      end
+      if lcid ~= '' then redis.call('HSET', KEYS[10], lcid, field) end
     end
     applied = applied + 1
     if seq > top then top = seq end

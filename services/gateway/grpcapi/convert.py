@@ -13,7 +13,15 @@ from exchange_core.records import OrderRecord
 from exchange_proto import api_types_pb2 as apb
 from exchange_proto import market_data_api_pb2 as mpb
 from exchange_proto import trading_api_pb2 as tpb
-from gateway.formatting import fee_str, is_working, placed_working_time, price_str, qty_str, quote_str
+from gateway.formatting import (
+    ORDER_LIST_ID,
+    fee_str,
+    is_working,
+    placed_working_time,
+    price_str,
+    qty_str,
+    quote_str,
+)
 from gateway.results import CancelledOrder, PlacedOrder, StoredOrder
 from gateway.routes.market import OrderBook
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
@@ -101,13 +109,18 @@ def _order_fields(
     out.type = _TYPE.value(OrderType(s.order_type).name)
     out.side = _SIDE.value(Side(s.side).name)
     out.self_trade_prevention_mode = _STP.value(StpMode(s.stp_mode).name)
+    out.order_list_id = s.order_list_id or ORDER_LIST_ID
 
 
 def placed(p: PlacedOrder) -> tpb.PlaceOrderResponse:
     """POST /api/v3/order's answer (ACK, RESULT or FULL)."""
     market, s = p.market, p.order
     out = tpb.PlaceOrderResponse(
-        symbol=market.symbol, order_id=s.order_id, client_order_id=s.client_order_id, transact_time=s.time
+        symbol=market.symbol,
+        order_id=s.order_id,
+        client_order_id=s.client_order_id,
+        transact_time=s.time,
+        order_list_id=s.order_list_id or ORDER_LIST_ID,
     )
     if p.resp_type == "ACK":
         return out

@@ -2,8 +2,9 @@
 calls (signing.Signer), Binance errors as statuses (status.answer).
 
 Every call weighs 1 against the peer IP's REQUEST_WEIGHT and PlaceOrder counts against the ORDERS
-limits of the key it authenticated with, in REST's limiter (gateway.ratelimit). A user stream
-ends with PERMISSION_DENIED (-2015) when its key is revoked (gateway.keywatch)."""
+limits of the key it authenticated with (PlaceOco as two orders), in REST's limiter
+(gateway.ratelimit). A user stream ends with PERMISSION_DENIED (-2015) when its key is revoked
+(gateway.keywatch)."""
 
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -16,7 +17,7 @@ from exchange_proto import trading_api_pb2 as tpb
 from exchange_proto import trading_api_pb2_grpc as tgrpc
 from gateway.context import GatewayContext
 from gateway.feeds import MarketFeeds, Sink
-from gateway.grpcapi import convert
+from gateway.grpcapi import convert, listconvert
 from gateway.grpcapi.signing import Signer, peer_ip
 from gateway.grpcapi.status import abort, answer, slow_consumer
 from gateway.orders import OrderService
@@ -100,6 +101,51 @@ class TradingService(tgrpc.TradingServicer):
             user_id = await self._user("GetBalances", request, context)
             rows = await balance_rows(self.ctx, user_id, request.omit_zero_balances)
             return tpb.GetBalancesResponse(balances=[tpb.Balance(**row) for row in rows])
+
+        return await answer(context, work())
+
+    async def PlaceOco(self, request: tpb.PlaceOcoRequest, context: Context) -> tpb.PlaceOcoResponse:
+        async def work() -> tpb.PlaceOcoResponse:
+            who = await self._caller("PlaceOco", request, context)
+            for _ in range(2):  # an OCO counts as two orders
+                self.limiter.count_order(who.api_key)
+            placed = await self.ctx.order_lists.place_oco(who.user_id, listconvert.oco_params(request))
+            return listconvert.placed_list(placed)
+
+        return await answer(context, work())
+
+    async def CancelOrderList(
+        self, request: tpb.CancelOrderListRequest, context: Context
+    ) -> tpb.CancelOrderListResponse:
+        async def work() -> tpb.CancelOrderListResponse:
+            user_id = await self._user("CancelOrderList", request, context)
+            params = listconvert.list_ref_params(
+                request.symbol, request.order_list_id, "listClientOrderId", request.list_client_order_id
+            )
+            params.update(convert.params(newClientOrderId=request.new_client_order_id))
+            return listconvert.cancelled_list(await self.ctx.order_lists.cancel(user_id, params))
+
+        return await answer(context, work())
+
+    async def GetOrderList(self, request: tpb.GetOrderListRequest, context: Context) -> tpb.OrderList:
+        async def work() -> tpb.OrderList:
+            user_id = await self._user("GetOrderList", request, context)
+            params = listconvert.list_ref_params(
+                request.symbol, request.order_list_id, "origClientOrderId", request.orig_client_order_id
+            )
+            return listconvert.order_list((await self.ctx.order_lists.get(user_id, params)).record)
+
+        return await answer(context, work())
+
+    async def ListOpenOrderLists(
+        self, request: tpb.ListOpenOrderListsRequest, context: Context
+    ) -> tpb.ListOpenOrderListsResponse:
+        async def work() -> tpb.ListOpenOrderListsResponse:
+            user_id = await self._user("ListOpenOrderLists", request, context)
+            found = await self.ctx.order_lists.open_lists(user_id)
+            return tpb.ListOpenOrderListsResponse(
+                order_lists=[listconvert.order_list(s.record) for s in found]
+            )
 
         return await answer(context, work())
 

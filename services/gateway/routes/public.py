@@ -54,7 +54,7 @@ def symbol_info(market: Market, status: TradingStatus = TradingStatus.TRADING) -
         "quoteCommissionPrecision": q,
         "orderTypes": list(SUPPORTED_TYPES),
         "icebergAllowed": True,
-        "ocoAllowed": False,
+        "ocoAllowed": True,
         "otoAllowed": False,
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": True,

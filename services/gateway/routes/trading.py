@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from gateway.callers import Caller, OrderPlacer, Trader
 from gateway.context import context
 from gateway.formatting import amend_json, cancel_json, new_order_json, order_json
+from gateway.listformat import cancel_all_json
 from gateway.params import request_params
 from gateway.replace import cancel_replace, test_order
 from gateway.responses import FastJSON
@@ -70,9 +71,9 @@ async def open_orders(request: Request, who: Caller) -> FastJSON:
 
 @router.delete("/openOrders")
 async def cancel_open_orders(request: Request, who: Trader) -> FastJSON:
-    """Cancel every open order in one market."""
-    done = await context(request).orders.cancel_all(who.user_id, await request_params(request))
-    return FastJSON([cancel_json(c) for c in done])
+    """Cancel every open order in one market (an order list's members: as the list)."""
+    done = await context(request).order_lists.cancel_all(who.user_id, await request_params(request))
+    return FastJSON(cancel_all_json(done))
 
 
 @router.get("/allOrders")

@@ -204,7 +204,8 @@ class Connection:
                 call.user_id, call.api_key, call.key_type = who.user_id, who.api_key, who.key_type
                 api_key = call.api_key
             if places_orders:
-                self.limiter.count_order(api_key)
+                for _ in range(method.order_count):
+                    self.limiter.count_order(api_key)
             result = await method.handler(call)
         except RateLimited as exc:
             error = {**exc.body(), "data": _retry_data(exc.retry_after)}

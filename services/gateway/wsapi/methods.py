@@ -15,6 +15,7 @@ from exchange_core.clock import now_ms
 from exchange_core.errors import ApiError
 from gateway.context import GatewayContext
 from gateway.formatting import amend_json, cancel_json, new_order_json, order_json, trade_json
+from gateway.listformat import cancel_all_json, cancel_order_list_json, new_order_list_json, order_list_json
 from gateway.orders import OrderService
 from gateway.ratelimit import RateLimiter
 from gateway.replace import cancel_replace, test_order
@@ -93,6 +94,8 @@ class Method:
     security: str
     handler: Handler
     places_orders: bool = False
+    # how many orders one call places (an OCO counts as two)
+    order_count: int = 1
     weight: weights.Weigher = field(default=weights.fixed(1))
     by_logon: bool = True
 
@@ -179,12 +182,36 @@ async def _cancel_replace(call: Call) -> object:
     return await cancel_replace(call.orders, call.user_id, call.params)
 
 
+async def _place_oco(call: Call) -> object:
+    return new_order_list_json(await call.ctx.order_lists.place_oco(call.user_id, call.params))
+
+
+async def _place_deprecated_oco(call: Call) -> object:
+    return new_order_list_json(await call.ctx.order_lists.place_deprecated_oco(call.user_id, call.params))
+
+
+async def _list_status(call: Call) -> object:
+    return order_list_json(await call.ctx.order_lists.get(call.user_id, call.params))
+
+
+async def _list_cancel(call: Call) -> object:
+    return cancel_order_list_json(await call.ctx.order_lists.cancel(call.user_id, call.params))
+
+
+async def _open_lists(call: Call) -> object:
+    return [order_list_json(s) for s in await call.ctx.order_lists.open_lists(call.user_id)]
+
+
+async def _all_lists(call: Call) -> object:
+    return [order_list_json(s) for s in await call.ctx.order_lists.all_lists(call.user_id, call.params)]
+
+
 async def _open_orders(call: Call) -> object:
     return [order_json(o) for o in await call.orders.open_orders(call.user_id, call.params)]
 
 
 async def _cancel_all(call: Call) -> object:
-    return [cancel_json(c) for c in await call.orders.cancel_all(call.user_id, call.params)]
+    return cancel_all_json(await call.ctx.order_lists.cancel_all(call.user_id, call.params))
 
 
 async def _all_orders(call: Call) -> object:
@@ -304,6 +331,12 @@ METHODS: dict[str, Method] = {
     "order.cancel": Method(TRADE, _cancel),
     "order.cancelReplace": Method(TRADE, _cancel_replace, places_orders=True),
     "order.amend.keepPriority": Method(TRADE, _amend),
+    "orderList.place.oco": Method(TRADE, _place_oco, places_orders=True, order_count=2),
+    "orderList.place": Method(TRADE, _place_deprecated_oco, places_orders=True, order_count=2),
+    "orderList.status": Method(USER_DATA, _list_status, weight=weights.fixed(4)),
+    "orderList.cancel": Method(TRADE, _list_cancel),
+    "openOrderLists.status": Method(USER_DATA, _open_lists, weight=weights.fixed(6)),
+    "allOrderLists": Method(USER_DATA, _all_lists, weight=weights.fixed(20)),
     "openOrders.status": Method(USER_DATA, _open_orders),
     "openOrders.cancelAll": Method(TRADE, _cancel_all),
     "allOrders": Method(USER_DATA, _all_orders),

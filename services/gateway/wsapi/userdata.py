@@ -1,12 +1,12 @@
 """User data stream subscriptions of one WebSocket API connection (Binance's
 `userDataStream.subscribe.signature`, `userDataStream.unsubscribe`, `session.subscriptions`).
 
-A subscription forwards the user's payloads (settlement's executionReports and
-outboundAccountPositions, from gateway.feeds) as `{"subscriptionId": N, "event": payload}`
-frames on the connection, in the order settlement published them. Ids count from 0 per
-connection. One that falls too far behind (gateway.feeds.MAX_PENDING) or loses its source (Redis
-lost) ends with an `eventStreamTerminated` event, as Binance ends a stream; the client
-subscribes again. All of a connection's subscriptions end with it.
+A subscription forwards the user's payloads (settlement's executionReports, outboundAccountPositions
+and listStatus events, from gateway.feeds) as `{"subscriptionId": N, "event": payload}` frames on
+the connection, in the order settlement published them. Ids count from 0 per connection. One that
+falls too far behind (gateway.feeds.MAX_PENDING) or loses its source (Redis lost) ends with an
+`eventStreamTerminated` event, as Binance ends a stream; the client subscribes again. All of a
+connection's subscriptions end with it.
 """
 
 import asyncio
@@ -102,7 +102,7 @@ class UserDataSubscriptions:
         await self.unsubscribe(None)
 
     async def _forward(self, subscription_id: int, user_id: int, api_key: str, live: asyncio.Event) -> None:
-        async with self.feeds.account_stream(user_id, as_is) as sink:
+        async with self.feeds.user_data_stream(user_id, as_is) as sink:
             with self.watch.watching(api_key, self.ip, sink.cut_off):
                 live.set()
                 async for payload in sink:
