@@ -129,6 +129,9 @@ def running_stack(
             setup_agents(database_url, env["REDIS_URL"], prefix, env["SECRET_KEY"], load_markets(), agents)
         )
         marketsim_keys = {agent: (c.api_key, c.secret) for agent, c in agent_keys.items()}
+        # The simulated venue's agents are its own bots: no rate limits, no open-order count limits.
+        exempt = [env.get("RATE_LIMIT_EXEMPT_KEYS", ""), *(c.api_key for c in agent_keys.values())]
+        env["RATE_LIMIT_EXEMPT_KEYS"] = ",".join(k for k in exempt if k)
         layout.marketsim_env = {
             **accounts_env(agent_keys),
             "GATEWAY_URL": url,
