@@ -275,7 +275,8 @@ class MarketFeeds:
 
     def _on_user(self, user_id: int, data: bytes) -> None:
         """user.{uid} carries a JSON array of user-data payloads: executionReports go to both of
-        the user's streams, outboundAccountPositions to `account:{uid}`, others nowhere."""
+        the user's streams, outboundAccountPositions and balanceUpdates to `account:{uid}`, others
+        nowhere."""
         try:
             items = json.loads(data)
         except ValueError:
@@ -288,7 +289,7 @@ class MarketFeeds:
             if kind == "executionReport":
                 self.hub.deliver(f"user:{user_id}", item)
                 self.hub.deliver(f"account:{user_id}", item)
-            elif kind == "outboundAccountPosition":
+            elif kind in ("outboundAccountPosition", "balanceUpdate"):
                 self.hub.deliver(f"account:{user_id}", item)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
