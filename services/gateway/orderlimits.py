@@ -14,7 +14,8 @@ from exchange_core.records import OrderRecord
 from gateway.validation import MAX_NUM_ICEBERG_ORDERS, OrderRequest
 from matching.enums import OrderType, Side
 
-# Open orders of one account in one market, every kind counted.
+# Open orders of one account in one market, every kind counted (the default of the gateway's
+# MAX_NUM_ORDERS setting; 0: not enforced).
 MAX_NUM_ORDERS = 200
 # Open STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT and TAKE_PROFIT_LIMIT orders of one account in one
 # market (Binance's "algo" orders).
@@ -36,12 +37,16 @@ def is_algo(order_type: int) -> bool:
 
 
 def count_filter_failure(
-    req: OrderRequest, open_orders: int, open_records: Iterable[OrderRecord]
+    req: OrderRequest,
+    open_orders: int,
+    open_records: Iterable[OrderRecord],
+    max_orders: int = MAX_NUM_ORDERS,
 ) -> str | None:
     """The name of the count filter a new order `req` fails, or None: `open_orders` is how many
     orders the account has open in the market, `open_records` those orders' states (read only
-    when the order is an iceberg or algo order and could reach its own limit)."""
-    if open_orders >= MAX_NUM_ORDERS:
+    when the order is an iceberg or algo order and could reach its own limit); `max_orders` is
+    MAX_NUM_ORDERS (0: off)."""
+    if max_orders and open_orders >= max_orders:
         return "MAX_NUM_ORDERS"
     algo = is_algo(req.order_type)
     if not (algo and open_orders >= MAX_NUM_ALGO_ORDERS) and not (
@@ -56,9 +61,9 @@ def count_filter_failure(
     return None
 
 
-def needs_records(req: OrderRequest, open_orders: int) -> bool:
+def needs_records(req: OrderRequest, open_orders: int, max_orders: int = MAX_NUM_ORDERS) -> bool:
     """Whether count_filter_failure needs the open orders' states to decide `req`."""
-    if open_orders >= MAX_NUM_ORDERS:
+    if max_orders and open_orders >= max_orders:
         return False
     return (is_algo(req.order_type) and open_orders >= MAX_NUM_ALGO_ORDERS) or bool(
         req.iceberg_qty and open_orders >= MAX_NUM_ICEBERG_ORDERS
@@ -81,9 +86,10 @@ def _multiplier(milli: int) -> str:
     return f"{whole}.{frac:03d}".rstrip("0").rstrip(".")
 
 
-def filters_json() -> list[dict[str, object]]:
-    """exchangeInfo's entries for the filters of this module, in Binance's shapes."""
-    return [
+def filters_json(max_orders: int = MAX_NUM_ORDERS) -> list[dict[str, object]]:
+    """exchangeInfo's entries for the filters of this module, in Binance's shapes (MAX_NUM_ORDERS
+    only when `max_orders` is not 0)."""
+    listed: list[dict[str, object]] = [
         {
             "filterType": "PERCENT_PRICE_BY_SIDE",
             "bidMultiplierUp": _multiplier(BID_MULTIPLIER_UP_MILLI),
@@ -92,8 +98,9 @@ def filters_json() -> list[dict[str, object]]:
             "askMultiplierDown": _multiplier(ASK_MULTIPLIER_DOWN_MILLI),
             "avgPriceMins": AVG_PRICE_MINS,
         },
-        {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": MAX_NUM_ORDERS},
+        {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": max_orders},
         {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": MAX_NUM_ALGO_ORDERS},
         {"filterType": "MAX_NUM_ICEBERG_ORDERS", "maxNumIcebergOrders": MAX_NUM_ICEBERG_ORDERS},
         {"filterType": "MAX_NUM_ORDER_AMENDS", "maxNumOrderAmends": MAX_NUM_ORDER_AMENDS},
     ]
+    return [f for f in listed if max_orders or f["filterType"] != "MAX_NUM_ORDERS"]

@@ -36,7 +36,6 @@ from gateway.avgprices import AveragePrices
 from gateway.context import GatewayContext
 from gateway.orderlimits import (
     MAX_NUM_ORDER_AMENDS,
-    MAX_NUM_ORDERS,
     count_filter_failure,
     needs_records,
     percent_price_ok,
@@ -93,6 +92,7 @@ class OrderService:
         self.average_prices = AveragePrices(ctx.pool)
         # The venue's own bots (keys exempt from the rate limits) are not held to the count filters.
         self._exempt_keys = ctx.settings.rate_limits().exempt_keys
+        self._max_orders = ctx.settings.max_num_orders
 
     async def _next_order_id(self, symbol: str) -> int:
         """A new order id for the market, from a block of ORDER_ID_BLOCK taken with one INCRBY."""
@@ -173,15 +173,16 @@ class OrderService:
         symbol = req.market.symbol
         key = self.ctx.keys.open_orders(user_id)
         total = int(await self.ctx.pipelined.execute("SCARD", key))
-        if not needs_records(req, total) and total < MAX_NUM_ORDERS:
+        max_orders = self._max_orders
+        if not needs_records(req, total, max_orders) and not (max_orders and total >= max_orders):
             return
         members = await redisio.smembers(self.ctx.redis, key)
         fields = [m.decode() for m in members if m.decode().startswith(f"{symbol}:")]
         records: list[OrderRecord] = []
-        if needs_records(req, len(fields)):
+        if needs_records(req, len(fields), max_orders):
             raws = await self.ctx.redis.hmget(self.ctx.keys.orders(user_id), fields)
             records = [OrderRecord.decode(raw) for raw in raws if raw]
-        failed = count_filter_failure(req, len(fields), records)
+        failed = count_filter_failure(req, len(fields), records, max_orders)
         if failed is not None:
             raise filter_failure(failed)
 

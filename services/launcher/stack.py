@@ -99,6 +99,8 @@ def running_stack(
         "RATE_LIMIT_IP_WEIGHT_PER_MINUTE": "0",
         "RATE_LIMIT_ORDERS_PER_10S": "0",
         "RATE_LIMIT_ORDERS_PER_DAY": "0",
+        # Likewise the open orders per account and market (benchmarks leave thousands resting).
+        "MAX_NUM_ORDERS": "0",
         # Likewise their failed logins and sign-ups (the API fuzz makes hundreds) come from one IP.
         "LOGIN_FAILURES_PER_IP": "1000000",
         **extra_env,

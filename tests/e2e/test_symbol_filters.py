@@ -29,7 +29,7 @@ SYMBOL = "BTCUSDT"
 def stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
     prefix = services.new_prefix()
     try:
-        with running_stack(pg_dsn, prefix, [SYMBOL], with_dbwriter=True) as s:
+        with running_stack(pg_dsn, prefix, [SYMBOL], with_dbwriter=True, MAX_NUM_ORDERS="200") as s:
             yield s
     finally:
         asyncio.run(services.delete_prefix(prefix))

@@ -85,6 +85,10 @@ def test_max_num_orders_counts_every_kind() -> None:
     assert count_filter_failure(order(), MAX_NUM_ORDERS - 1, []) is None
     assert count_filter_failure(order(), MAX_NUM_ORDERS, []) == "MAX_NUM_ORDERS"
     assert not needs_records(order(), MAX_NUM_ORDERS + 5)
+    # MAX_NUM_ORDERS=0 (the gateway setting): off, and not listed
+    assert count_filter_failure(order(), 10 * MAX_NUM_ORDERS, [], max_orders=0) is None
+    unlisted = [f["filterType"] for f in symbol_info(BTCUSDT, max_num_orders=0)["filters"]]
+    assert "MAX_NUM_ORDERS" not in unlisted and "MAX_NUM_ALGO_ORDERS" in unlisted
 
 
 def test_max_num_algo_orders_counts_only_stop_orders() -> None:

@@ -14,7 +14,7 @@ from exchange_core.markets import Market
 from exchange_core.marketstatus import TradingStatus
 from exchange_core.units import from_units
 from gateway.context import GatewayContext, context
-from gateway.orderlimits import filters_json
+from gateway.orderlimits import MAX_NUM_ORDERS, filters_json
 from gateway.params import request_params
 from gateway.responses import JsonObject
 from gateway.symbolflags import symbol_flags
@@ -45,7 +45,10 @@ async def server_time() -> dict[str, int]:
 
 
 def symbol_info(
-    market: Market, status: TradingStatus = TradingStatus.TRADING, show_permission_sets: bool = True
+    market: Market,
+    status: TradingStatus = TradingStatus.TRADING,
+    show_permission_sets: bool = True,
+    max_num_orders: int = MAX_NUM_ORDERS,
 ) -> JsonObject:
     """One market of exchangeInfo: its filters are exactly the rules the order path applies
     (parse_new_order, gateway.orderlimits); `status` is the market's trading status
@@ -99,7 +102,7 @@ def symbol_info(
                 "maxTrailingBelowDelta": MAX_TRAILING_DELTA,
             },
             {"filterType": "ICEBERG_PARTS", "limit": ICEBERG_PARTS_LIMIT},
-            *filters_json(),
+            *filters_json(max_num_orders),
         ],
         "permissions": [],
         "permissionSets": [["SPOT"]] if show_permission_sets else [],
@@ -141,7 +144,10 @@ def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> JsonObjec
         "serverTime": now_ms(),
         "rateLimits": ctx.settings.rate_limits().advertised(),
         "exchangeFilters": [],
-        "symbols": [symbol_info(m, statuses[m.symbol], show_permission_sets) for m in markets],
+        "symbols": [
+            symbol_info(m, statuses[m.symbol], show_permission_sets, ctx.settings.max_num_orders)
+            for m in markets
+        ],
     }
 
 
