@@ -22,7 +22,7 @@ from exchange_core.keys import Keys
 from exchange_core.ledger import MAX_AMOUNT, Ledger
 from exchange_core.markets import Market
 from exchange_core.store import connect
-from exchange_core.units import UnitError, to_units
+from exchange_core.units import UnitError, from_units, to_units
 from gateway.accounts import (
     asset_decimals,
     create_api_key,
@@ -118,11 +118,17 @@ async def ensure_api_key(
 
 
 async def top_up(
-    pool: asyncpg.Pool, ledger: Ledger, user_id: int, targets: Mapping[str, int], reason: str
+    pool: asyncpg.Pool,
+    ledger: Ledger,
+    user_id: int,
+    targets: Mapping[str, int],
+    reason: str,
+    decimals: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
     """Bring every asset whose holdings (free + locked) fell under half its target back to the
     target; returns what was credited, in smallest units. Audit rows are committed before the
-    credits (a crash in between leaves an audit row without credit, never the reverse)."""
+    credits (a crash in between leaves an audit row without credit, never the reverse). With the
+    assets' `decimals`, each credit is announced to the user's streams as a balanceUpdate."""
     held = await ledger.balances(user_id)
     credits = {}
     for asset, target in targets.items():
@@ -137,7 +143,8 @@ async def top_up(
             [(user_id, asset, units, reason) for asset, units in credits.items()],
         )
     for asset, units in credits.items():
-        await ledger.deposit(user_id, asset, units)
+        shown = from_units(units, decimals[asset]) if decimals is not None else None
+        await ledger.deposit(user_id, asset, units, shown)
     return credits
 
 
@@ -150,10 +157,11 @@ async def ensure_marketmaker_account(
     email: str = MM_EMAIL,
 ) -> Credentials:
     """The market maker's user, API key and funds, created or topped up as needed."""
-    targets = parse_funds(funds, asset_decimals(dict(markets)))
+    decimals = asset_decimals(dict(markets))
+    targets = parse_funds(funds, decimals)
     user_id = await ensure_user(pool, email)
     api_key, secret = await ensure_api_key(pool, fernet, user_id)
-    credited = await top_up(pool, ledger, user_id, targets, DEPOSIT_REASON)
+    credited = await top_up(pool, ledger, user_id, targets, DEPOSIT_REASON, decimals)
     if credited:
         log.info("market maker (user %d) funded: %s", user_id, ", ".join(sorted(credited)))
     return Credentials(user_id, api_key, secret)

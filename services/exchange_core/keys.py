@@ -81,6 +81,10 @@ class Keys:
     def open_orders(self, user_id: int) -> str:
         return f"{self.prefix}open:{{{user_id}}}"
 
+    def amend_counts(self, user_id: int) -> str:
+        """Hash "SYMBOL:order_id" -> amendments made (the gateway's MAX_NUM_ORDER_AMENDS count)."""
+        return f"{self.prefix}amends:{{{user_id}}}"
+
     def client_ids(self, user_id: int) -> str:
         return f"{self.prefix}coid:{{{user_id}}}"
 

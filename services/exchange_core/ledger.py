@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
+from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
 from exchange_core.pipelined import PipelinedRedis, ReplyError
 
@@ -111,14 +113,26 @@ class Ledger:
         text = claim.decode() if isinstance(claim, bytes) else str(claim)
         return int(text.split(":", 1)[0])
 
-    async def deposit(self, user_id: int, asset: str, amount: int) -> int:
-        """Credit free funds; returns the new free balance."""
+    async def deposit(self, user_id: int, asset: str, amount: int, announce: str | None = None) -> int:
+        """Credit free funds; returns the new free balance. `announce`: the amount as Binance's
+        decimal string, and the user's streams get a balanceUpdate event for the credit (see
+        announce_balance_update)."""
         if not 0 < amount <= MAX_AMOUNT:
             raise LedgerError(f"amount out of range: {amount}")
         result = int(await self._deposit(keys=[self.keys.balances(user_id)], args=[asset, amount]))
         if result < 0:
             raise LedgerError(f"deposit refused ({result})")
+        if announce is not None:
+            await self.announce_balance_update(user_id, asset, announce)
         return result
+
+    async def announce_balance_update(self, user_id: int, asset: str, delta: str) -> None:
+        """Binance's balanceUpdate user-data event ({"e", "E", "a", "d", "T"}) for a change of
+        free funds made outside trading, on the user's channel (where settlement publishes the
+        user's other events; SPUBLISH on a cluster)."""
+        ts = now_ms()
+        payload = orjson.dumps([{"e": "balanceUpdate", "E": ts, "a": asset, "d": delta, "T": ts}])
+        await self._pipelined.execute("PUBLISH", self.keys.user_channel(user_id), payload)
 
     async def balances(self, user_id: int) -> dict[str, tuple[int, int]]:
         """{asset: (free, locked)} for every asset the user ever held."""

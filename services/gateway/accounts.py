@@ -24,7 +24,7 @@ from cryptography.fernet import Fernet
 from exchange_core.errors import INVALID_PARAMETER, UNAUTHORIZED, ApiError
 from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
-from exchange_core.units import to_units
+from exchange_core.units import from_units, to_units
 from gateway.keyrules import ApiKeyGrant, parse_allowed_ips
 from gateway.keytypes import KeyType, normalize_public_key
 
@@ -341,14 +341,16 @@ async def grant_demo_funds(
 
     The audit rows (`deposits`, reason 'signup') are committed first, in one transaction, then the
     ledger is credited: a crash in between leaves an audit row without its credit, which a
-    reconciliation can find, never a credit without its audit row.
+    reconciliation can find, never a credit without its audit row. Each credit is announced to the
+    user's streams as a balanceUpdate.
     """
-    funds = parse_demo_funds(spec, asset_decimals(markets))
+    decimals = asset_decimals(markets)
+    funds = parse_demo_funds(spec, decimals)
     async with pool.acquire() as conn, conn.transaction():
         await conn.executemany(
             "INSERT INTO deposits (user_id, asset, amount, reason) VALUES ($1, $2, $3, $4)",
             [(user_id, asset, units, SIGNUP_REASON) for asset, units in funds],
         )
     for asset, units in funds:
-        await ledger.deposit(user_id, asset, units)
+        await ledger.deposit(user_id, asset, units, from_units(units, decimals[asset]))
     return funds

@@ -91,7 +91,8 @@ class OrderFastPath:
             )
             limiter: RateLimiter = app.state.rate_limiter
             limiter.count_order(who.api_key)
-            return 200, orjson.dumps(new_order_json(await ctx.orders.place(who.user_id, params))), []
+            placed = await ctx.orders.place(who.user_id, params, who.api_key)
+            return 200, orjson.dumps(new_order_json(placed)), []
         except RateLimited as exc:
             return exc.status, orjson.dumps(exc.body()), [(b"retry-after", str(exc.retry_after).encode())]
         except ApiError as exc:

@@ -284,7 +284,7 @@ class MarketFeeds:
     def _on_user(self, user_id: int, data: bytes) -> None:
         """user.{uid} carries a JSON array of user-data payloads: every one goes to
         `userdata:{uid}`, executionReports to `user:{uid}` and `account:{uid}` too,
-        outboundAccountPositions to `account:{uid}`."""
+        outboundAccountPositions and balanceUpdates to `account:{uid}`."""
         try:
             items = json.loads(data)
         except ValueError:
@@ -298,7 +298,7 @@ class MarketFeeds:
             if kind == "executionReport":
                 self.hub.deliver(f"user:{user_id}", item)
                 self.hub.deliver(f"account:{user_id}", item)
-            elif kind == "outboundAccountPosition":
+            elif kind in ("outboundAccountPosition", "balanceUpdate"):
                 self.hub.deliver(f"account:{user_id}", item)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

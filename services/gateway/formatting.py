@@ -78,7 +78,8 @@ def order_json(stored: StoredOrder) -> JsonObject:
 
 
 def cancel_json(cancelled: CancelledOrder) -> JsonObject:
-    """DELETE /api/v3/order for the cancelled order's state."""
+    """DELETE /api/v3/order (and openOrders, order.cancel, cancelReplace) for the cancelled order's
+    state, origQuoteOrderQty among its fields as in Binance's answer."""
     market, s = cancelled.market, cancelled.order
     return {
         "symbol": market.symbol,
@@ -87,7 +88,7 @@ def cancel_json(cancelled: CancelledOrder) -> JsonObject:
         "orderListId": s.order_list_id or ORDER_LIST_ID,
         "clientOrderId": cancelled.client_order_id,
         "transactTime": cancelled.transact_time,
-        **_state_json(market, s),
+        **_state_json(market, s, orig_quote=True),
         **({"stopPrice": price_str(market, s.stop_price)} if s.stop_price else {}),
         **({"icebergQty": qty_str(market, s.iceberg_qty)} if s.iceberg_qty else {}),
         "selfTradePreventionMode": StpMode(s.stp_mode).name,

@@ -32,7 +32,14 @@ from exchange_core.protocol import encode_command
 from exchange_core.records import OrderRecord, TradeRecord
 from exchange_core.submitguard import SUBMIT_GUARD_MS
 from exchange_proto import events_pb2 as epb
+from gateway.avgprices import AveragePrices
 from gateway.context import GatewayContext
+from gateway.orderlimits import (
+    MAX_NUM_ORDER_AMENDS,
+    count_filter_failure,
+    needs_records,
+    percent_price_ok,
+)
 from gateway.results import (
     AmendedOrder,
     CancelledOrder,
@@ -43,7 +50,6 @@ from gateway.results import (
 )
 from gateway.tradetimes import trades_between
 from gateway.validation import (
-    MAX_NUM_ICEBERG_ORDERS,
     STOP_MARKET_TYPES,
     OrderRequest,
     check_lot,
@@ -64,6 +70,8 @@ ORDER_ID_BLOCK = 100
 # A MARKET order whose cost is estimated from the book reserves this much more (per mille).
 SLIPPAGE_PER_MILLE = 50
 UNKNOWN_ORDER_MSG = "Unknown order sent."
+# How long a user's amendment counts (MAX_NUM_ORDER_AMENDS) are kept after their last amendment.
+AMEND_COUNT_TTL_S = 30 * 24 * 3600
 
 
 def timeout_error() -> ApiError:
@@ -81,6 +89,10 @@ class OrderService:
         self._id_blocks: dict[str, tuple[int, int]] = {}
         # Makes every correlation id of this process unique (see submit).
         self._request_numbers = itertools.count(1)
+        self.average_prices = AveragePrices(ctx.pool)
+        # The venue's own bots (keys exempt from the rate limits) are not held to the count filters.
+        self._exempt_keys = ctx.settings.rate_limits().exempt_keys
+        self._max_orders = ctx.settings.max_num_orders
 
     async def next_order_id(self, symbol: str) -> int:
         """A new order id for the market, from a block of ORDER_ID_BLOCK taken with one INCRBY."""
@@ -95,18 +107,24 @@ class OrderService:
 
     # ------------------------------------------------------------------ commands
 
-    async def place(self, user_id: int, params: dict[str, str]) -> PlacedOrder:
-        """POST /api/v3/order."""
-        return await self.place_request(user_id, parse_new_order(params, self.ctx.markets))
+    async def place(self, user_id: int, params: dict[str, str], api_key: str | None = None) -> PlacedOrder:
+        """POST /api/v3/order (`api_key`: the key the caller authenticated with, if any)."""
+        return await self.place_request(user_id, parse_new_order(params, self.ctx.markets), api_key)
 
-    async def place_request(self, user_id: int, req: OrderRequest) -> PlacedOrder:
+    async def place_request(self, user_id: int, req: OrderRequest, api_key: str | None = None) -> PlacedOrder:
         """Reserve, submit and answer an already validated new order; {-1013, "Market is
-        closed."} for a market that is not trading, before anything is reserved."""
+        closed."} for a market that is not trading, and the filters of gateway.orderlimits
+        (-1013 PERCENT_PRICE_BY_SIDE, MAX_NUM_ORDERS, MAX_NUM_ALGO_ORDERS, MAX_NUM_ICEBERG_ORDERS;
+        the counts not for keys exempt from the rate limits), before anything is reserved."""
         market = req.market
         symbol = market.symbol
         self.ctx.statuses.ensure_trading(symbol)
-        if req.iceberg_qty:
-            await self._check_iceberg_count(user_id, symbol)
+        if req.price:
+            average = await self.average_prices.get(symbol)
+            if average is not None and not percent_price_ok(req.side, req.price, average):
+                raise filter_failure("PERCENT_PRICE_BY_SIDE")
+        if api_key is None or api_key not in self._exempt_keys:
+            await self._check_open_order_counts(user_id, req)
         order_id = await self.next_order_id(symbol)
         asset, amount = await self.reservation(req)
         if amount > MAX_AMOUNT:
@@ -146,18 +164,27 @@ class OrderService:
             raise reason_error(rejected.reason)
         return placed_order(market, order_id, req.resp_type, batch)
 
-    async def _check_iceberg_count(self, user_id: int, symbol: str) -> None:
-        """MAX_NUM_ICEBERG_ORDERS: -1013 when the user already has that many open iceberg orders in
-        the market (counted from the open orders settlement keeps; concurrent placements of one
-        user may pass it together, as they may pass a balance check at Binance's edge)."""
-        members = await redisio.smembers(self.ctx.redis, self.ctx.keys.open_orders(user_id))
-        fields = [m.decode() for m in members if m.decode().startswith(f"{symbol}:")]
-        if len(fields) < MAX_NUM_ICEBERG_ORDERS:
+    async def _check_open_order_counts(self, user_id: int, req: OrderRequest) -> None:
+        """MAX_NUM_ORDERS, MAX_NUM_ALGO_ORDERS, MAX_NUM_ICEBERG_ORDERS: -1013 when the user already
+        has that many open orders of the kind in the market (counted from the open orders
+        settlement keeps: one SCARD when the user has fewer open orders in all markets than any
+        limit could reach; concurrent placements of one user may pass together, as they may pass a
+        balance check at Binance's edge)."""
+        symbol = req.market.symbol
+        key = self.ctx.keys.open_orders(user_id)
+        total = int(await self.ctx.pipelined.execute("SCARD", key))
+        max_orders = self._max_orders
+        if not needs_records(req, total, max_orders) and not (max_orders and total >= max_orders):
             return
-        raws = await self.ctx.redis.hmget(self.ctx.keys.orders(user_id), fields)
-        icebergs = sum(1 for raw in raws if raw and OrderRecord.decode(raw).iceberg_qty)
-        if icebergs >= MAX_NUM_ICEBERG_ORDERS:
-            raise filter_failure("MAX_NUM_ICEBERG_ORDERS")
+        members = await redisio.smembers(self.ctx.redis, key)
+        fields = [m.decode() for m in members if m.decode().startswith(f"{symbol}:")]
+        records: list[OrderRecord] = []
+        if needs_records(req, len(fields), max_orders):
+            raws = await self.ctx.redis.hmget(self.ctx.keys.orders(user_id), fields)
+            records = [OrderRecord.decode(raw) for raw in raws if raw]
+        failed = count_filter_failure(req, len(fields), records, max_orders)
+        if failed is not None:
+            raise filter_failure(failed)
 
     async def cancel(self, user_id: int, params: dict[str, str]) -> CancelledOrder:
         """DELETE /api/v3/order."""
@@ -182,7 +209,8 @@ class OrderService:
     async def amend(self, user_id: int, params: dict[str, str]) -> AmendedOrder:
         """PUT /api/v3/order/amend/keepPriority: reduce an open order's quantity to `newQty`, keeping
         its place in the queue (docs/matching.md, AmendOrder). -1102 without newQty, -1013 LOT_SIZE,
-        -2038 for the engine's refusals (exchange_core.errors.amend_error)."""
+        -2038 for the engine's refusals (exchange_core.errors.amend_error) and past
+        MAX_NUM_ORDER_AMENDS amendments of the order (see _claim_amendment)."""
         market = market_of(params, self.ctx.markets)
         if not params.get("newQty"):
             raise missing("newQty")
@@ -192,10 +220,13 @@ class OrderService:
         if order_id is None:
             raise ApiError(ORDER_AMEND_REJECTED, UNKNOWN_ORDER_MSG)
         new_id = client_order_id(params)
+        field = f"{market.symbol}:{order_id}"
+        await self._claim_amendment(user_id, field)
         command = AmendOrder(market.symbol, user_id, order_id, "", new_id, quantity)
         batch = await self.submit(market.symbol, f"m{user_id}:{order_id}", command)
         event = next(e for e in batch.events if e.WhichOneof("kind") in ("order_amended", "amend_rejected"))
         if event.WhichOneof("kind") == "amend_rejected":
+            await self._release_amendment(user_id, field)
             raise amend_error(event.amend_rejected.reason)
         amended = event.order_amended
         state = await self._state(user_id, market.symbol, order_id)
@@ -211,6 +242,24 @@ class OrderService:
             status=OrderStatus.PARTIALLY_FILLED if amended.filled else OrderStatus.NEW,
         )
         return AmendedOrder(market, record, amended.orig_client_order_id, event.ts, event.seq)
+
+    async def _claim_amendment(self, user_id: int, field: str) -> None:
+        """Count one amendment of the order `field` ("SYMBOL:order_id"), atomically (HINCRBY):
+        of any number of concurrent amendments, at most MAX_NUM_ORDER_AMENDS in the order's life
+        are let through; the next: -2038 "Filter failure: MAX_NUM_ORDER_AMENDS". The counts live
+        AMEND_COUNT_TTL_S after the user's last amendment."""
+        key = self.ctx.keys.amend_counts(user_id)
+        async with self.ctx.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, field, 1)
+            pipe.expire(key, AMEND_COUNT_TTL_S)
+            count, _ = await pipe.execute()
+        if int(count) > MAX_NUM_ORDER_AMENDS:
+            await self._release_amendment(user_id, field)
+            raise ApiError(ORDER_AMEND_REJECTED, "Filter failure: MAX_NUM_ORDER_AMENDS")
+
+    async def _release_amendment(self, user_id: int, field: str) -> None:
+        """Take back a count of _claim_amendment whose amendment did not happen."""
+        await self.ctx.redis.hincrby(self.ctx.keys.amend_counts(user_id), field, -1)
 
     async def cancel_all(self, user_id: int, params: dict[str, str]) -> list[CancelledOrder]:
         """DELETE /api/v3/openOrders: every open order of the user in one market."""

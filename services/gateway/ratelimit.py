@@ -7,7 +7,8 @@ limit the answer is HTTP 429 (REST: with a `Retry-After` header, whole seconds u
 ends; gRPC: RESOURCE_EXHAUSTED) and Binance's body: -1003 for request weight, -1015 for orders.
 
 Each gateway process counts on its own (no Redis round trip on the order path): with N gateway
-processes behind one address a client may get up to N times the limit. Every request weighs 1.
+processes behind one address a client may get up to N times the limit. A REST request weighs
+its endpoint's Binance weight (gateway.restweights), a WebSocket API request its method's.
 A new order (POST /api/v3/order, cancelReplace, WebSocket API order.place and
 order.cancelReplace, gRPC PlaceOrder) counts against the ORDERS limits of the API key it
 authenticated with, once authenticated (`count_order`): a request naming someone else's key
@@ -23,12 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exchange_core.errors import TOO_MANY_ORDERS, TOO_MANY_REQUESTS, ApiError
 from gateway.responses import JsonObject
+from gateway.restweights import request_weight
 
 API_KEY_HEADER = b"x-mbx-apikey"
+# A window's limit when no REQUEST_WEIGHT limit is in force: weight is counted, never refused.
+UNLIMITED = 2**62
 
 
 class RateLimited(ApiError):
@@ -97,7 +101,8 @@ class RateLimiter:
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.time) -> None:
         self.limits = limits
         self.clock = clock
-        self.weight = FixedWindow(limits.ip_weight_per_minute, 60.0) if limits.ip_weight_per_minute else None
+        # Weight is counted even with no limit in force (X-MBX-USED-WEIGHT-1M reports it).
+        self.weight = FixedWindow(limits.ip_weight_per_minute or UNLIMITED, 60.0)
         self.orders = [
             (FixedWindow(limit, seconds), interval, num)
             for limit, seconds, interval, num in (
@@ -130,7 +135,7 @@ class RateLimiter:
         `ip` has used in this minute; only limits in force, Binance's shape ({rateLimitType,
         interval, intervalNum, limit, count})."""
         out = self.order_counts(api_key) if orders else []
-        if self.weight is not None:
+        if self.limits.ip_weight_per_minute:
             out.append(
                 {
                     "rateLimitType": "REQUEST_WEIGHT",
@@ -147,8 +152,6 @@ class RateLimiter:
         weighed): None to serve it, else (Binance code, message, Retry-After seconds)."""
         if api_key is not None and api_key in self.limits.exempt_keys:
             return None
-        if self.weight is None:
-            return None
         now = self.clock()
         wait = self.weight.hit(ip, now, weight)
         if not wait:
@@ -159,6 +162,10 @@ class RateLimiter:
             "Please use WebSocket Streams for live updates to avoid bans."
         )
         return TOO_MANY_REQUESTS, msg, math.ceil(wait)
+
+    def used_weight(self, ip: str) -> int:
+        """The REQUEST_WEIGHT `ip` has used in the current minute (X-MBX-USED-WEIGHT-1M)."""
+        return self.weight.count(ip, self.clock())
 
     def weigh(self, ip: str) -> None:
         """As check, for a transport that answers with an exception: raises RateLimited (-1003)
@@ -184,8 +191,10 @@ class RateLimiter:
 
 
 class RateLimitMiddleware:
-    """A pure ASGI middleware weighing every HTTP request against its IP's REQUEST_WEIGHT (orders
-    are counted once authenticated: RateLimiter.count_order)."""
+    """A pure ASGI middleware weighing every HTTP request against its IP's REQUEST_WEIGHT with
+    the endpoint's weight (gateway.restweights; orders are counted once authenticated:
+    RateLimiter.count_order). Every answer, a refusal included, carries X-MBX-USED-WEIGHT and
+    X-MBX-USED-WEIGHT-1M: the weight the IP has used in the current minute."""
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
         self.app = app
@@ -202,9 +211,18 @@ class RateLimitMiddleware:
             if name == API_KEY_HEADER:
                 api_key = value.decode("latin-1")
                 break
-        refused = self.limiter.check(ip, api_key)
+        weight = request_weight(scope["method"], scope["path"], scope.get("query_string", b""))
+        refused = self.limiter.check(ip, api_key, weight)
         if refused is None:
-            await self.app(scope, receive, send)
+            limiter = self.limiter
+
+            async def send_with_weight(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    used = str(limiter.used_weight(ip)).encode()
+                    message["headers"] = [*message.get("headers", ()), *_weight_headers(used)]
+                await send(message)
+
+            await self.app(scope, receive, send_with_weight)
             return
         code, msg, retry_after = refused
         body = orjson.dumps({"code": code, "msg": msg})
@@ -212,6 +230,11 @@ class RateLimitMiddleware:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"retry-after", str(retry_after).encode()),
+            *_weight_headers(str(self.limiter.used_weight(ip)).encode()),
         ]
         await send({"type": "http.response.start", "status": 429, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _weight_headers(used: bytes) -> list[tuple[bytes, bytes]]:
+    return [(b"x-mbx-used-weight", used), (b"x-mbx-used-weight-1m", used)]

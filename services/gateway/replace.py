@@ -41,9 +41,12 @@ class ReplaceFailed(ApiError):
         return {"code": self.code, "msg": self.msg, "data": self.data}
 
 
-async def cancel_replace(orders: OrderService, user_id: int, params: dict[str, str]) -> JsonObject:
-    """The body of a cancelReplace request whose halves both succeeded; raises ApiError for
-    invalid parameters, ReplaceFailed (409 or 400) when a half failed."""
+async def cancel_replace(
+    orders: OrderService, user_id: int, params: dict[str, str], api_key: str | None = None
+) -> JsonObject:
+    """The body of a cancelReplace request whose halves both succeeded (`api_key`: the caller's,
+    as for OrderService.place); raises ApiError for invalid parameters, ReplaceFailed (409 or 400)
+    when a half failed."""
     req = parse_new_order(params, orders.ctx.markets)
     mode = params.get("cancelReplaceMode", "").upper()
     if not mode:
@@ -68,7 +71,7 @@ async def cancel_replace(orders: OrderService, user_id: int, params: dict[str, s
         raise ReplaceFailed(
             CANCEL_REPLACE_FAILED, FAILED_MSG, 400, _halves("FAILURE", "NOT_ATTEMPTED", cancel_response, None)
         )
-    placed, new_response = await _attempt(orders.place_request(user_id, req), new_order_json)
+    placed, new_response = await _attempt(orders.place_request(user_id, req, api_key), new_order_json)
     results = _halves(_result(cancelled), _result(placed), cancel_response, new_response)
     if cancelled and placed:
         return results

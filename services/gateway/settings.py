@@ -41,6 +41,9 @@ class GatewaySettings(ProbeSettings):
     rate_limit_orders_per_10s: int = Field(default=100, ge=0)
     rate_limit_orders_per_day: int = Field(default=200_000, ge=0)
     rate_limit_exempt_keys: str = ""
+    # The MAX_NUM_ORDERS filter (gateway.orderlimits): open orders per account per market; 0 turns
+    # it off (and exchangeInfo does not list it). Binance's value by default.
+    max_num_orders: int = Field(default=200, ge=0)
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated IPs or CIDRs,
     # "*" for any. Empty (the default): the client is the socket's peer. Behind an Ingress, the
     # per-IP rate limit needs the Ingress listed, or it limits the Ingress as one client.

@@ -115,11 +115,12 @@ async def set_up_accounts(settings: BootstrapSettings, key: str, markets: dict[s
         if settings.marketmaker:
             if not settings.mm_api_key or not settings.mm_api_secret:
                 raise BootstrapError("MM_API_KEY and MM_API_SECRET are required (or MARKETMAKER=false)")
-            targets = parse_funds(settings.mm_funds, asset_decimals(markets))
+            decimals = asset_decimals(markets)
+            targets = parse_funds(settings.mm_funds, decimals)
             user_id = await ensure_user(pool, MM_EMAIL)
             fernet = Fernet(key.encode())
             await ensure_api_key(pool, fernet, user_id, settings.mm_api_key, settings.mm_api_secret)
-            credited = await top_up(pool, ledger, user_id, targets, DEPOSIT_REASON)
+            credited = await top_up(pool, ledger, user_id, targets, DEPOSIT_REASON, decimals)
             log.info("market maker: user %d, key ready, credited %s", user_id, sorted(credited) or "nothing")
         if settings.sim_accounts:
             await set_up_agents(pool, ledger, Fernet(key.encode()), settings, markets)
@@ -146,12 +147,13 @@ async def set_up_agents(
 ) -> None:
     """Every agent of SIM_ACCOUNTS: its user, the given key (labelled as marketsim.accounts labels
     the keys it makes) and its funds (SIM_FUNDS)."""
-    targets = parse_funds(settings.sim_funds, asset_decimals(markets))
+    decimals = asset_decimals(markets)
+    targets = parse_funds(settings.sim_funds, decimals)
     for agent, (api_key, secret) in settings.sim_accounts.items():
         user_id = await ensure_user(pool, sim.agent_email(agent))
         names = (f"the API key of agent {agent}", f"the API secret of agent {agent}")
         await ensure_api_key(pool, fernet, user_id, api_key, secret, sim.KEY_LABEL, names)
-        await top_up(pool, ledger, user_id, targets, sim.DEPOSIT_REASON)
+        await top_up(pool, ledger, user_id, targets, sim.DEPOSIT_REASON, decimals)
     log.info("market simulation agents ready: %s", ", ".join(settings.sim_accounts))
 
 

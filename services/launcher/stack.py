@@ -99,6 +99,8 @@ def running_stack(
         "RATE_LIMIT_IP_WEIGHT_PER_MINUTE": "0",
         "RATE_LIMIT_ORDERS_PER_10S": "0",
         "RATE_LIMIT_ORDERS_PER_DAY": "0",
+        # Likewise the open orders per account and market (benchmarks leave thousands resting).
+        "MAX_NUM_ORDERS": "0",
         # Likewise their failed logins and sign-ups (the API fuzz makes hundreds) come from one IP.
         "LOGIN_FAILURES_PER_IP": "1000000",
         **extra_env,
@@ -129,6 +131,9 @@ def running_stack(
             setup_agents(database_url, env["REDIS_URL"], prefix, env["SECRET_KEY"], load_markets(), agents)
         )
         marketsim_keys = {agent: (c.api_key, c.secret) for agent, c in agent_keys.items()}
+        # The simulated venue's agents are its own bots: no rate limits, no open-order count limits.
+        exempt = [env.get("RATE_LIMIT_EXEMPT_KEYS", ""), *(c.api_key for c in agent_keys.values())]
+        env["RATE_LIMIT_EXEMPT_KEYS"] = ",".join(k for k in exempt if k)
         layout.marketsim_env = {
             **accounts_env(agent_keys),
             "GATEWAY_URL": url,

@@ -42,12 +42,13 @@ async def ensure_agent_accounts(
     funds: str = DEFAULT_FUNDS,
 ) -> dict[str, Credentials]:
     """Every agent's user, API key and funds (each agent `funds`), created or topped up."""
-    targets = parse_funds(funds, asset_decimals(dict(markets)))
+    decimals = asset_decimals(dict(markets))
+    targets = parse_funds(funds, decimals)
     credentials = {}
     for agent in agents:
         user_id = await ensure_user(pool, agent_email(agent))
         api_key, secret = await ensure_api_key(pool, fernet, user_id, KEY_LABEL)
-        await top_up(pool, ledger, user_id, targets, DEPOSIT_REASON)
+        await top_up(pool, ledger, user_id, targets, DEPOSIT_REASON, decimals)
         credentials[agent] = Credentials(user_id, api_key, secret)
     log.info("market simulation accounts ready: %s", ", ".join(agents))
     return credentials

@@ -252,18 +252,23 @@ class Effects:
                         break
 
     def _ended(self, e: OrderCancelled | OrderExpired) -> None:
-        """CANCELED, EXPIRED or (self-trade prevention) EXPIRED_IN_MATCH reports."""
+        """CANCELED, EXPIRED or (self-trade prevention) EXPIRED_IN_MATCH reports; the latter carry
+        a prevented match id (v): the expiry event's seq, unique and increasing in the market."""
         info = self.known.get(e.order_id)
         if info is None:
             return
+        prevented = 0
         if isinstance(e, OrderCancelled):
             execution, status = "CANCELED", OrderStatus.CANCELED
         elif e.reason in (Reason.SELF_TRADE_TAKER, Reason.SELF_TRADE_MAKER):
-            execution, status = "TRADE_PREVENTION", OrderStatus.EXPIRED_IN_MATCH
+            execution, status, prevented = "TRADE_PREVENTION", OrderStatus.EXPIRED_IN_MATCH, e.seq
         else:
             execution, status = "EXPIRED", OrderStatus.EXPIRED
         self.user(e.user_id).reports.append(
-            self.execution.report(info, execution, status, info.executed, info.executed_quote, e.ts)
+            self.execution.report(
+                info, execution, status, info.executed, info.executed_quote, e.ts,
+                prevented_match_id=prevented,
+            )
         )  # fmt: skip
 
     def _rejected(self, e: OrderRejected) -> None:

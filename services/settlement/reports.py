@@ -67,10 +67,13 @@ class ExecutionReports:
         trade_id: int = -1,
         is_maker: bool = False,
         orig_client_order_id: str = "",
+        prevented_match_id: int = 0,
     ) -> dict[str, Any]:
         """An executionReport for order `info` (a settlement.effects.OrderInfo, whose
         `report_fields` is None after its quantity or client id changed); `orig_client_order_id`
-        is the client id it had before (C: a REPLACED report of an amendment)."""
+        is the client id it had before (C: a REPLACED report of an amendment);
+        `prevented_match_id` (v), when not 0, the id of the prevented match that expired the order
+        (self-trade prevention)."""
         q, b = self.quote_decimals, self.base_decimals
         zero_b, zero_q = self.zero_base, self.zero_quote
         c, side, kind, tif, qty, price, stop, iceberg, created, quote_qty, stp, trailing, is_stop, limit = (
@@ -116,6 +119,8 @@ class ExecutionReports:
         }
         if trailing:
             report["d"] = trailing
+        if prevented_match_id:
+            report["v"] = prevented_match_id
         return report
 
 

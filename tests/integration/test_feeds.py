@@ -1,7 +1,7 @@
 """The gRPC streams' source (gateway.feeds.MarketFeeds) on a real Redis: a user stream
-goes live, receives the executionReports published on user.{uid} (other payloads are not
-executionReports and are left out), and a pub/sub connection killed by the server does not leave
-a stream waiting forever."""
+goes live, receives the executionReports published on user.{uid} (the account stream also the
+positions and balanceUpdates; other payloads are left out), and a pub/sub connection killed by
+the server does not leave a stream waiting forever."""
 
 import asyncio
 import contextlib
@@ -129,9 +129,11 @@ async def test_account_stream_gets_reports_and_positions_on_the_users_one_subscr
             feeds.user_stream(USER, convert.execution_report) as reports,
         ):
             assert list(feeds.bus.handlers) == [channel.encode()]  # one subscription for both
-            await redis.publish(channel, json.dumps([report(1), position, {"e": "balanceUpdate"}]))
+            credit = {"e": "balanceUpdate", "E": 6, "a": "BTC", "d": "0.10000000", "T": 6}
+            other = {"e": "eventStreamTerminated", "E": 7}
+            await redis.publish(channel, json.dumps([report(1), position, credit, other]))
             events = aiter(account)
-            first, second = [await asyncio.wait_for(anext(events), 5) for _ in range(2)]
+            first, second, third = [await asyncio.wait_for(anext(events), 5) for _ in range(3)]
             assert isinstance(first, tpb.AccountEvent) and first.WhichOneof("event") == "execution_report"
             assert first.execution_report.order_id == 1
             assert second.WhichOneof("event") == "account_position"
@@ -140,6 +142,8 @@ async def test_account_stream_gets_reports_and_positions_on_the_users_one_subscr
                 ("BTC", "1.00000000", "0.50000000"),
                 ("USDT", "2.5", "0"),
             ]
+            assert third.WhichOneof("event") == "balance_update"
+            assert (third.balance_update.asset, third.balance_update.delta) == ("BTC", "0.10000000")
             assert (await next_message(reports)).order_id == 1
             assert not account.pending and not reports.pending  # nothing else was delivered
         assert feeds.bus.handlers == {} and feeds.names_of_user == {}

@@ -44,6 +44,16 @@ def test_cancel_and_self_trade_prevention_reports() -> None:
         (2, "TRADE_PREVENTION", "EXPIRED_IN_MATCH"),
         (1, "CANCELED", "CANCELED"),
     ]
+    prevented = fx.users[7].reports[2]
+    assert isinstance(prevented["v"], int) and prevented["v"] > 0  # the prevented match id
+    assert all("v" not in r for i, r in enumerate(fx.users[7].reports) if i != 2)
+
+
+def test_expire_both_gives_each_expired_order_its_own_prevented_match_id() -> None:
+    fx, _ = run(limit(1, 7, Side.SELL, 150, 2), limit(2, 7, Side.BUY, 150, 1, stp=StpMode.EXPIRE_BOTH))
+    prevented = [r for r in fx.users[7].reports if r["x"] == "TRADE_PREVENTION"]
+    assert sorted(r["i"] for r in prevented) == [1, 2]
+    assert len({r["v"] for r in prevented}) == 2
     assert fx.users[7].assets == {"USD", "TST"}
 
 

@@ -22,7 +22,7 @@ from gateway.formatting import (
     qty_str,
     quote_str,
 )
-from gateway.results import CancelledOrder, PlacedOrder, StoredOrder
+from gateway.results import AmendedOrder, CancelledOrder, PlacedOrder, StoredOrder
 from gateway.routes.market import OrderBook
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
@@ -91,6 +91,13 @@ def place_params(r: tpb.PlaceOrderRequest) -> dict[str, str]:
 
 def order_ref_params(symbol: str, order_id: int, orig_client_order_id: str) -> dict[str, str]:
     return params(symbol=symbol, orderId=order_id, origClientOrderId=orig_client_order_id)
+
+
+def amend_params(r: tpb.AmendOrderRequest) -> dict[str, str]:
+    """PUT order/amend/keepPriority's parameters."""
+    out = order_ref_params(r.symbol, r.order_id, r.orig_client_order_id)
+    out.update(params(newClientOrderId=r.new_client_order_id, newQty=r.new_qty))
+    return out
 
 
 # ---------------------------------------------------------------- trading results
@@ -162,7 +169,35 @@ def cancelled(c: CancelledOrder) -> tpb.CancelOrderResponse:
         transact_time=c.transact_time,
     )
     _order_fields(out, c.market, c.order)
+    out.orig_quote_order_qty = quote_str(c.market, c.order.quote_quantity)
     return out
+
+
+def amended(a: AmendedOrder) -> tpb.AmendOrderResponse:
+    """PUT order/amend/keepPriority's answer (gateway.formatting.amend_json's fields)."""
+    market, s = a.market, a.order
+    order = tpb.AmendedOrder(
+        symbol=market.symbol,
+        order_id=s.order_id,
+        orig_client_order_id=a.orig_client_order_id,
+        client_order_id=s.client_order_id,
+        price=price_str(market, s.price),
+        qty=qty_str(market, s.quantity),
+        executed_qty=qty_str(market, s.executed),
+        prevented_qty=qty_str(market, 0),
+        quote_order_qty=quote_str(market, s.quote_quantity),
+        cumulative_quote_qty=quote_str(market, s.executed_quote),
+        status=_STATUS.value(OrderStatus(s.status).name),
+        time_in_force=_TIF.value(TimeInForce(s.time_in_force).name),
+        type=_TYPE.value(OrderType(s.order_type).name),
+        side=_SIDE.value(Side(s.side).name),
+        working_time=s.triggered or placed_working_time(s),
+        iceberg_qty=qty_str(market, s.iceberg_qty) if s.iceberg_qty else "",
+        self_trade_prevention_mode=_STP.value(StpMode(s.stp_mode).name),
+    )
+    return tpb.AmendOrderResponse(
+        transact_time=a.transact_time, execution_id=a.execution_id, amended_order=order
+    )
 
 
 def execution_report(d: dict[str, Any]) -> tpb.ExecutionReport:
@@ -207,13 +242,16 @@ def account_position(d: dict[str, Any]) -> tpb.AccountPosition:
 
 
 def account_event(d: dict[str, Any]) -> tpb.AccountEvent:
-    """From a user-data payload: an executionReport or an outboundAccountPosition (the feed
-    delivers no other kind; anything else raises ValueError)."""
+    """From a user-data payload: an executionReport, an outboundAccountPosition or a
+    balanceUpdate (the feed delivers no other kind; anything else raises ValueError)."""
     kind = d.get("e")
     if kind == "executionReport":
         return tpb.AccountEvent(execution_report=execution_report(d))
     if kind == "outboundAccountPosition":
         return tpb.AccountEvent(account_position=account_position(d))
+    if kind == "balanceUpdate":
+        update = tpb.BalanceUpdate(event_time=d["E"], asset=d["a"], delta=d["d"], clear_time=d["T"])
+        return tpb.AccountEvent(balance_update=update)
     raise ValueError(f"not an account event: {kind!r}")
 
 

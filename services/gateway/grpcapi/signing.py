@@ -32,7 +32,7 @@ RECV_WINDOW = "x-mbx-recvwindow"
 SIGNATURE = "x-mbx-signature"
 # Methods that place or cancel orders: they need a key with the trading permission.
 TRADING_METHODS = frozenset(
-    f"/exchange.api.v1.Trading/{name}" for name in ("PlaceOrder", "CancelOrder", "CancelAll")
+    f"/exchange.api.v1.Trading/{name}" for name in ("PlaceOrder", "CancelOrder", "AmendOrder", "CancelAll")
 )
 
 

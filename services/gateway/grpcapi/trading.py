@@ -57,7 +57,8 @@ class TradingService(tgrpc.TradingServicer):
         async def work() -> tpb.PlaceOrderResponse:
             who = await self._caller("PlaceOrder", request, context)
             self.limiter.count_order(who.api_key)
-            return convert.placed(await self.orders.place(who.user_id, convert.place_params(request)))
+            placed = await self.orders.place(who.user_id, convert.place_params(request), who.api_key)
+            return convert.placed(placed)
 
         return await answer(context, work())
 
@@ -67,6 +68,13 @@ class TradingService(tgrpc.TradingServicer):
             params = convert.order_ref_params(request.symbol, request.order_id, request.orig_client_order_id)
             params.update(convert.params(newClientOrderId=request.new_client_order_id))
             return convert.cancelled(await self.orders.cancel(user_id, params))
+
+        return await answer(context, work())
+
+    async def AmendOrder(self, request: tpb.AmendOrderRequest, context: Context) -> tpb.AmendOrderResponse:
+        async def work() -> tpb.AmendOrderResponse:
+            user_id = await self._user("AmendOrder", request, context)
+            return convert.amended(await self.orders.amend(user_id, convert.amend_params(request)))
 
         return await answer(context, work())
 

@@ -3,17 +3,24 @@
 from fastapi import APIRouter, Request
 
 from exchange_core.clock import now_ms
-from exchange_core.errors import BAD_SYMBOL, INVALID_SYMBOL_STATUS, OPTIONAL_PARAMS_BAD_COMBO, ApiError
+from exchange_core.errors import (
+    BAD_SYMBOL,
+    INVALID_PARAMETER,
+    INVALID_SYMBOL_STATUS,
+    OPTIONAL_PARAMS_BAD_COMBO,
+    ApiError,
+)
 from exchange_core.markets import Market
 from exchange_core.marketstatus import TradingStatus
 from exchange_core.units import from_units
 from gateway.context import GatewayContext, context
+from gateway.orderlimits import MAX_NUM_ORDERS, filters_json
 from gateway.params import request_params
 from gateway.responses import JsonObject
+from gateway.symbolflags import symbol_flags
 from gateway.validation import (
     DEFAULT_STP,
     ICEBERG_PARTS_LIMIT,
-    MAX_NUM_ICEBERG_ORDERS,
     MAX_TRAILING_DELTA,
     MIN_TRAILING_DELTA,
     SUPPORTED_TYPES,
@@ -37,9 +44,15 @@ async def server_time() -> dict[str, int]:
     return {"serverTime": now_ms()}
 
 
-def symbol_info(market: Market, status: TradingStatus = TradingStatus.TRADING) -> JsonObject:
-    """One market of exchangeInfo: its filters are exactly the rules parse_new_order applies;
-    `status` is the market's trading status (gateway.marketstatus)."""
+def symbol_info(
+    market: Market,
+    status: TradingStatus = TradingStatus.TRADING,
+    show_permission_sets: bool = True,
+    max_num_orders: int = MAX_NUM_ORDERS,
+) -> JsonObject:
+    """One market of exchangeInfo: its filters are exactly the rules the order path applies
+    (parse_new_order, gateway.orderlimits); `status` is the market's trading status
+    (gateway.marketstatus); `permissionSets` is empty unless `show_permission_sets`."""
     spec = market.spec
     q, b = market.quote.decimals, market.base.decimals
     return {
@@ -53,15 +66,7 @@ def symbol_info(market: Market, status: TradingStatus = TradingStatus.TRADING) -
         "baseCommissionPrecision": b,
         "quoteCommissionPrecision": q,
         "orderTypes": list(SUPPORTED_TYPES),
-        "icebergAllowed": True,
-        "ocoAllowed": True,
-        "otoAllowed": False,
-        "quoteOrderQtyMarketAllowed": True,
-        "allowTrailingStop": True,
-        "cancelReplaceAllowed": True,
-        "amendAllowed": True,
-        "isSpotTradingAllowed": True,
-        "isMarginTradingAllowed": False,
+        **symbol_flags(),
         "filters": [
             {
                 "filterType": "PRICE_FILTER",
@@ -97,10 +102,10 @@ def symbol_info(market: Market, status: TradingStatus = TradingStatus.TRADING) -
                 "maxTrailingBelowDelta": MAX_TRAILING_DELTA,
             },
             {"filterType": "ICEBERG_PARTS", "limit": ICEBERG_PARTS_LIMIT},
-            {"filterType": "MAX_NUM_ICEBERG_ORDERS", "maxNumIcebergOrders": MAX_NUM_ICEBERG_ORDERS},
+            *filters_json(max_num_orders),
         ],
         "permissions": [],
-        "permissionSets": [["SPOT"]],
+        "permissionSets": [["SPOT"]] if show_permission_sets else [],
         "defaultSelfTradePreventionMode": DEFAULT_STP.name,
         "allowedSelfTradePreventionModes": [m.name for m in StpMode],
         "makerCommission": market.maker_fee,
@@ -118,8 +123,11 @@ def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> JsonObjec
     """exchangeInfo (REST and the WebSocket API): every market, or those of `symbol` or `symbols`
     (a JSON list such as ["BTCUSDT","ETHUSDT"]), or those whose status is `symbolStatus`
     (TRADING, HALT, BREAK; not with `symbol` or `symbols`); -1121 for a symbol that is not
-    listed, -1122 for an unknown symbolStatus, -1128 for symbolStatus with a symbol."""
+    listed, -1122 for an unknown symbolStatus, -1128 for symbolStatus with a symbol.
+    `showPermissionSets=false` leaves every symbol's permissionSets empty (-1130 for a value other
+    than true or false)."""
     wanted_status = symbol_status_param(params)
+    show_permission_sets = show_permission_sets_param(params)
     wanted: list[str] | None = None
     if params.get("symbol"):
         wanted = [params["symbol"].upper()]
@@ -136,8 +144,21 @@ def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> JsonObjec
         "serverTime": now_ms(),
         "rateLimits": ctx.settings.rate_limits().advertised(),
         "exchangeFilters": [],
-        "symbols": [symbol_info(m, statuses[m.symbol]) for m in markets],
+        "symbols": [
+            symbol_info(m, statuses[m.symbol], show_permission_sets, ctx.settings.max_num_orders)
+            for m in markets
+        ],
     }
+
+
+def show_permission_sets_param(params: dict[str, str]) -> bool:
+    """exchangeInfo's `showPermissionSets` (default true)."""
+    value = params.get("showPermissionSets", "").lower()
+    if value in ("", "true"):
+        return True
+    if value == "false":
+        return False
+    raise ApiError(INVALID_PARAMETER, "Invalid value for 'showPermissionSets'.")
 
 
 def symbol_status_param(params: dict[str, str]) -> TradingStatus | None:

@@ -20,9 +20,8 @@ async def new_order(request: Request, who: OrderPlacer) -> FastJSON:
     """Place an order: LIMIT (GTC/IOC/FOK), LIMIT_MAKER, MARKET by quantity or quoteOrderQty,
     STOP_LOSS / TAKE_PROFIT (quantity, stopPrice), STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT (as LIMIT,
     with stopPrice)."""
-    return FastJSON(
-        new_order_json(await context(request).orders.place(who.user_id, await request_params(request)))
-    )
+    placed = await context(request).orders.place(who.user_id, await request_params(request), who.api_key)
+    return FastJSON(new_order_json(placed))
 
 
 @router.post("/order/test")
@@ -35,7 +34,8 @@ async def new_order_test(request: Request, who: Trader) -> FastJSON:
 async def cancel_and_replace(request: Request, who: OrderPlacer) -> FastJSON:
     """Cancel an order and place a new one in the same market (cancelReplaceMode STOP_ON_FAILURE or
     ALLOW_FAILURE); 409 when one half failed, 400 when both did or the new one was not attempted."""
-    return FastJSON(await cancel_replace(context(request).orders, who.user_id, await request_params(request)))
+    params = await request_params(request)
+    return FastJSON(await cancel_replace(context(request).orders, who.user_id, params, who.api_key))
 
 
 @router.put("/order/amend/keepPriority")

@@ -157,7 +157,7 @@ async def _ticker_book(call: Call) -> object:
 
 
 async def _place(call: Call) -> object:
-    return new_order_json(await call.orders.place(call.user_id, call.params))
+    return new_order_json(await call.orders.place(call.user_id, call.params, call.api_key))
 
 
 async def _test(call: Call) -> object:
@@ -179,7 +179,7 @@ async def _amend(call: Call) -> object:
 async def _cancel_replace(call: Call) -> object:
     """As REST: both halves, else an error answer (409 -2021, 400 -2022: replace.ReplaceFailed)
     whose `data` says what happened to each half."""
-    return await cancel_replace(call.orders, call.user_id, call.params)
+    return await cancel_replace(call.orders, call.user_id, call.params, call.api_key)
 
 
 async def _place_oco(call: Call) -> object:

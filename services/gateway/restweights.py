@@ -1,0 +1,67 @@
+"""Binance's REQUEST_WEIGHT of each REST endpoint, from the method, the path and the query
+parameters; the endpoints whose weight depends on their parameters use the weighers of their
+WebSocket API twins (gateway.wsapi.weights). Paths not listed weigh 1. A weight never rejects:
+malformed parameters weigh the default and the endpoint answers the error."""
+
+from urllib.parse import parse_qsl
+
+from gateway.wsapi import weights
+
+_FIXED: dict[tuple[str, str], int] = {
+    ("GET", "/api/v3/trades"): 25,
+    ("GET", "/api/v3/historicalTrades"): 25,
+    ("GET", "/api/v3/aggTrades"): 4,
+    ("GET", "/api/v3/klines"): 2,
+    ("GET", "/api/v3/uiKlines"): 2,
+    ("GET", "/api/v3/avgPrice"): 2,
+    ("GET", "/api/v3/exchangeInfo"): 20,
+    ("GET", "/api/v3/account"): 20,
+    ("GET", "/api/v3/allOrders"): 20,
+    ("GET", "/api/v3/order"): 4,
+    ("GET", "/api/v3/rateLimit/order"): 40,
+    ("PUT", "/api/v3/order/amend/keepPriority"): 4,
+    ("POST", "/api/v3/userDataStream"): 2,
+    ("PUT", "/api/v3/userDataStream"): 2,
+    ("DELETE", "/api/v3/userDataStream"): 2,
+}
+
+
+def _open_orders(params: dict[str, str]) -> int:
+    """GET openOrders: 6 for one market, 80 for every market."""
+    return 6 if params.get("symbol") else 80
+
+
+def _my_trades(params: dict[str, str]) -> int:
+    """GET myTrades: 5 with orderId, else 20."""
+    return 5 if params.get("orderId") else 20
+
+
+def _order_test(params: dict[str, str]) -> int:
+    """POST order/test: 20 with computeCommissionRates=true, else 1."""
+    return 20 if params.get("computeCommissionRates", "").lower() == "true" else 1
+
+
+_BY_PARAMS: dict[tuple[str, str], weights.Weigher] = {
+    ("GET", "/api/v3/depth"): weights.depth,
+    ("GET", "/api/v3/ticker/24hr"): weights.ticker_24hr,
+    ("GET", "/api/v3/ticker"): weights.per_symbol,
+    ("GET", "/api/v3/ticker/tradingDay"): weights.per_symbol,
+    ("GET", "/api/v3/ticker/price"): weights.one_or_all,
+    ("GET", "/api/v3/ticker/bookTicker"): weights.one_or_all,
+    ("GET", "/api/v3/openOrders"): _open_orders,
+    ("GET", "/api/v3/myTrades"): _my_trades,
+    ("POST", "/api/v3/order/test"): _order_test,
+}
+
+
+def request_weight(method: str, path: str, query_string: bytes) -> int:
+    """The weight of a REST request (the query string is parsed only where it matters)."""
+    route = (method, path)
+    fixed = _FIXED.get(route)
+    if fixed is not None:
+        return fixed
+    weigher = _BY_PARAMS.get(route)
+    if weigher is None:
+        return 1
+    params = dict(parse_qsl(query_string.decode("latin-1")))
+    return weigher(params)
