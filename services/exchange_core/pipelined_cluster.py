@@ -4,7 +4,12 @@ to the master of its key's slot.
 The slot map comes from CLUSTER SLOTS (asked of the seed node, then of any known master) on first
 use and again after a MOVED reply or a lost connection. A MOVED reply re-sends the command to the
 node it names (and updates that slot); ASK sends it there once, preceded by ASKING, on the same
-connection. The caller sees neither: its future gets the reply from the node that holds the key.
+connection. A TRYAGAIN reply (a multi-key command whose keys are split by a slot's migration),
+a CLUSTERDOWN reply, or a refused connection (a master that died, until its replica is promoted)
+means Redis did not run the command: it is sent again to the slot's master, as a reloaded map
+says, for at most RETRY_S. The caller sees none of these: its future gets the reply from the node
+that holds the key. A connection lost with commands in flight fails them (whether they ran is
+unknown) and the map is reloaded for the next command.
 
 Order: commands to one master keep the order of the `execute` calls (one connection); commands to
 different masters have none, so a caller that needs one write to land before another in a
@@ -20,6 +25,10 @@ from redis.crc import key_slot
 from exchange_core.pipelined import PipelinedRedis, ReplyError
 
 SLOTS = 16384
+# How long a command that Redis did not run (TRYAGAIN, CLUSTERDOWN, a refused connection) is sent
+# again: past a failover (node timeout + election) and a slot's migration.
+RETRY_S = 20.0
+RETRY_PAUSE_S = 0.05
 _SCRIPT_CALLS = {b"EVALSHA", b"EVAL", b"FCALL", b"EVALSHA_RO", b"EVAL_RO", b"FCALL_RO"}
 
 
@@ -91,20 +100,13 @@ class ClusterPipelined(PipelinedRedis):
         return next((conn for conn in self._slots if conn is not None), None)
 
     async def _send_when_mapped(self, key: bytes | None, args: tuple[str | bytes | int, ...]) -> Any:
-        if key is None:
-            await self.refresh()
-            conn = self._any()
-            if conn is None:
-                raise ConnectionError("no Redis Cluster master known")
-        else:
-            conn = await self.node_for(key)
-        return await self._redirected(conn.execute(*args), args)
+        return await self._redirected(await self._route(args), args)
 
     def _settle(
         self, outer: "asyncio.Future[Any]", inner: "asyncio.Future[Any]", args: tuple[Any, ...]
     ) -> None:
         exc = None if inner.cancelled() else inner.exception()
-        if isinstance(exc, ReplyError) and str(exc).startswith(("MOVED ", "ASK ")) and not outer.done():
+        if _unsent(exc) and not outer.done():
             task = asyncio.ensure_future(self._redirected(inner, args))
             task.add_done_callback(lambda done: _copy(done, outer))
             return
@@ -113,13 +115,20 @@ class ClusterPipelined(PipelinedRedis):
         _copy(inner, outer)
 
     async def _redirected(self, sent: "asyncio.Future[Any]", args: tuple[str | bytes | int, ...]) -> Any:
-        """The reply to `args`, following MOVED and ASK replies (a few hops at most)."""
-        for _ in range(5):
+        """The reply to `args`, following MOVED and ASK replies, and sending it again (to the
+        slot's master as the map then says) after a TRYAGAIN or CLUSTERDOWN reply or a refused
+        connection, for at most RETRY_S: in each of these cases Redis did not run the command."""
+        deadline = asyncio.get_running_loop().time() + RETRY_S
+        while True:
             try:
                 return await sent
             except ReplyError as exc:
                 words = str(exc).split()
-                if words[0] not in ("MOVED", "ASK"):
+                if words[0] in ("TRYAGAIN", "CLUSTERDOWN") and _before(deadline):
+                    await asyncio.sleep(RETRY_PAUSE_S)
+                    sent = await self._route(args)
+                    continue
+                if words[0] not in ("MOVED", "ASK") or not _before(deadline):
                     raise
                 host, _, port = words[2].rpartition(":")
                 target = self.node(host or self.host, int(port))
@@ -130,10 +139,30 @@ class ClusterPipelined(PipelinedRedis):
                 else:
                     target.execute("ASKING")
                     sent = target.execute(*args)
+            except ConnectionRefusedError:
+                self._forget_map()
+                if not _before(deadline):
+                    raise
+                await asyncio.sleep(RETRY_PAUSE_S)
+                sent = await self._route(args)
             except ConnectionError:
                 self._forget_map()
                 raise
-        return await sent
+
+    async def _route(self, args: tuple[str | bytes | int, ...]) -> "asyncio.Future[Any]":
+        """`args` sent to the master of its key's slot (the map loaded again if need be)."""
+        key = routing_key(args)
+        try:
+            if key is None:
+                await self.refresh()
+                conn = self._any()
+                if conn is None:
+                    raise ConnectionRefusedError("no Redis Cluster master known")
+            else:
+                conn = await self.node_for(key)
+        except ConnectionError as exc:  # no node answered: nothing was sent
+            raise ConnectionRefusedError(str(exc)) from exc
+        return conn.execute(*args)
 
     def _refresh_soon(self) -> None:
         if self._loading is None or self._loading.done():
@@ -178,6 +207,17 @@ class ClusterPipelined(PipelinedRedis):
             await conn.aclose()
         self._nodes.clear()
         self._forget_map()
+
+
+def _unsent(exc: BaseException | None) -> bool:
+    """Whether `exc` says the command must go elsewhere or again: Redis did not run it."""
+    if isinstance(exc, ConnectionRefusedError):
+        return True
+    return isinstance(exc, ReplyError) and str(exc).startswith(("MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN"))
+
+
+def _before(deadline: float) -> bool:
+    return asyncio.get_running_loop().time() < deadline
 
 
 def _copy(done: "asyncio.Future[Any]", outer: "asyncio.Future[Any]") -> None:

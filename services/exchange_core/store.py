@@ -20,6 +20,16 @@ from redis.asyncio.cluster import RedisCluster
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
 
+class PatientCluster(RedisCluster):
+    """RedisCluster that sends a command again after TRYAGAIN for about five seconds, not half
+    of one: a Lua call on keys of a slot being migrated (some moved, some not) is answered
+    TRYAGAIN until the last key has moved, which under load or with many keys in the slot takes
+    longer than redis-py's 16 attempts (the last 8 of them 50 ms apart). Redis ran nothing when
+    it answers TRYAGAIN, so sending again is safe. The budget also bounds MOVED/ASK hops."""
+
+    RedisClusterRequestTTL = 200
+
+
 def cluster_seed(url: str) -> str | None:
     """The plain `redis://` URL of the node a cluster URL names; None for a one-Redis URL."""
     scheme, sep, rest = url.partition("://")
@@ -34,7 +44,7 @@ def connect(url: str, max_connections: int | None = None, **options: Any) -> Red
         options["max_connections"] = max_connections
     seed = cluster_seed(url)
     if seed is not None:
-        return cast(Redis, RedisCluster.from_url(seed, decode_responses=False, **options))
+        return cast(Redis, PatientCluster.from_url(seed, decode_responses=False, **options))
     client: Redis = Redis.from_url(url, decode_responses=False, **options)
     return client
 
