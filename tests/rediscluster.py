@@ -93,12 +93,20 @@ class LocalCluster:
 
     def replica_of(self, master: str) -> str:
         """The "host:port" of the replica of the master at `master`."""
-        master_id = self.node_ids()[master]
+        replicas = self.replicas_of(master)
+        if not replicas:
+            raise AssertionError(f"{master} has no replica")
+        return replicas[0]
+
+    def replicas_of(self, master: str) -> list[str]:
+        """The "host:port" of every replica of the node at `master` (none if it is no master)."""
+        master_id = self.node_ids().get(master)
+        out = []
         for line in self.cli("CLUSTER", "NODES").splitlines():
             fields = line.split()
-            if fields[3] == master_id and "slave" in fields[2].split(","):
-                return fields[1].split("@")[0]
-        raise AssertionError(f"{master} has no replica")
+            if master_id and fields[3] == master_id and "slave" in fields[2].split(","):
+                out.append(fields[1].split("@")[0])
+        return out
 
     def kill(self, address: str) -> None:
         """SIGKILL the node at `address` ("host:port")."""

@@ -186,3 +186,54 @@ async def test_a_dead_masters_commands_go_to_its_promoted_replica(own_cluster: L
         assert await fast.execute("INCR", f"g{tag}:{{{tag}}}") == 1
     finally:
         await fast.aclose()
+
+
+async def test_a_master_without_the_script_is_sent_it_once_and_the_call_again(
+    redis_cluster: LocalCluster,
+) -> None:
+    """NOSCRIPT (a replica promoted after a failover has no scripts): the remembered body is
+    loaded on that master and the call sent again."""
+    fast = ClusterPipelined(redis_cluster.url.replace("redis+cluster", "redis"))
+    tag = uuid.uuid4().hex[:8]
+    key = f"s{tag}:{{{tag}}}"
+    body = f"return redis.call('INCRBY', KEYS[1], 3) -- {tag}"
+    sha = redis_cluster.cli("SCRIPT", "LOAD", body, port=port_of(redis_cluster.master_of(key))).strip()
+    fast.remember_script(sha, body)
+    try:
+        assert await fast.execute("EVALSHA", sha, 1, key) == 3
+        redis_cluster.cli("SCRIPT", "FLUSH", port=port_of(redis_cluster.master_of(key)))
+        assert await fast.execute("EVALSHA", sha, 1, key) == 6
+    finally:
+        await fast.aclose()
+
+
+async def test_wait_on_a_master_turned_replica_counts_zero_then_follows_the_map(
+    own_cluster: LocalCluster,
+) -> None:
+    """Durable acknowledgements after a failover: the old master, now a replica, refuses WAIT;
+    that counts as 0 replicas (the caller answers "status unknown"), not as an error, and the
+    next WAIT goes to the new master."""
+    cluster = own_cluster
+    fast = ClusterPipelined(cluster.url.replace("redis+cluster", "redis"))
+    tag = uuid.uuid4().hex[:8]
+    key = f"w{tag}:{{{tag}}}"
+    old = cluster.master_of(key)
+    new = cluster.replica_of(old)
+    try:
+        assert await fast.execute("SET", key, "1") == b"OK"
+        assert await fast.replicated(key, 1, 5000) == 1
+        cluster.cli("CLUSTER", "FAILOVER", port=port_of(new))
+        for _ in range(200):
+            if old in cluster.replicas_of(new):
+                break
+            await asyncio.sleep(0.1)
+        assert cluster.master_of(key) == new
+        assert await fast.replicated(key, 1, 1000) == 0  # asked of the old master: a replica now
+        assert await fast.execute("SET", key, "2") == b"OK"  # MOVED to the new master
+        for _ in range(100):  # the new master's replica (the old master) is online
+            if await fast.replicated(key, 1, 1000) == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert await fast.replicated(key, 1, 1000) == 1
+    finally:
+        await fast.aclose()
