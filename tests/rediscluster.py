@@ -110,9 +110,11 @@ class LocalCluster:
 
     def kill(self, address: str) -> None:
         """SIGKILL the node at `address` ("host:port")."""
-        pid = int(self.cli("INFO", "server", port=port_of(address)).split("process_id:")[1].split()[0])
-        os.kill(pid, signal.SIGKILL)
+        os.kill(self.pid(address), signal.SIGKILL)
         _wait(lambda: not _answers(port_of(address)), f"{address} gone")
+
+    def pid(self, address: str) -> int:
+        return int(self.cli("INFO", "server", port=port_of(address)).split("process_id:")[1].split()[0])
 
     def start_again(self, address: str) -> None:
         """Start the node at `address` again in its folder: it rejoins from its nodes.conf."""

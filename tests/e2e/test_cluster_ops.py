@@ -7,8 +7,9 @@ master:
   reshard`); every order is answered 200 (the services follow ASK, MOVED and TRYAGAIN), none is
   lost or answered twice, the journals replay equal, funds are conserved, and the slots' owners
   changed;
-- failover: a master holding a market and users is killed (SIGKILL); its replica is promoted and
-  the killed node comes back as a replica. With DURABLE_REPLICAS=1 no order answered 200 is
+- failover: a master holding a market and users is killed (SIGKILL) while its replica is
+  PAUSE_S behind (SIGSTOPped); its replica is promoted and the killed node comes back as a
+  replica. With DURABLE_REPLICAS=1 no order answered 200 is
   missing from its market's journal and every check holds; without, the orders answered 200 and
   lost are counted and printed, with the checks that still hold.
 
@@ -17,6 +18,7 @@ again at once, as Kubernetes restarts a pod; the restarts are counted and printe
 
 import asyncio
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -43,6 +45,7 @@ HOLDS = (
     "ledger = deposits + events (conserved): True"
 )
 CLIENTS = int(os.environ.get("CLUSTER_OPS_CLIENTS", "9"))
+PAUSE_S = 1.5  # the replica's lag before the failover: less than the 3 s node timeout
 LOAD_S = float(os.environ.get("CLUSTER_OPS_LOAD_S", "3"))  # load before and after the operation
 ENV = {
     "TRIM_JOURNAL": "false",
@@ -133,8 +136,14 @@ def test_failover_under_load(own_cluster: LocalCluster, own_dsn: str, durable: b
         restarter.start()
         with OrderLoad(load_plan(stack.url, traders, SYMBOLS, CLIENTS)) as load:
             time.sleep(LOAD_S)
+            # The replica falls behind (SIGSTOP) for PAUSE_S, then its master dies: what was
+            # acknowledged meanwhile is on no replica.
+            replica_pid = cluster.pid(replica)
+            os.kill(replica_pid, signal.SIGSTOP)
+            time.sleep(PAUSE_S)
             killed_at = time.time()
             cluster.kill(victim)
+            os.kill(replica_pid, signal.SIGCONT)
             promoted = wait_for(lambda: replica in cluster.masters(), 60)
             promoted_at = time.time()
             cluster.start_again(victim)
