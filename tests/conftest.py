@@ -83,6 +83,14 @@ def redis_cluster() -> Iterator[LocalCluster]:
         yield cluster
 
 
+@pytest.fixture
+def own_cluster() -> Iterator[LocalCluster]:
+    """A local Redis Cluster of the test's own, for a test that changes its shape (kills a
+    master, moves slots with keys)."""
+    with local_cluster() as cluster:
+        yield cluster
+
+
 @pytest.fixture(scope="session")
 def timescale_dsn() -> Iterator[str]:
     """A real TimescaleDB (PGlite + pglite-socket, tests/pglite/) for the session: one connection

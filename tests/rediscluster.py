@@ -2,15 +2,17 @@
 yes`) on free ports of 127.0.0.1, in a temp dir, without persistence. It never touches the shared
 Redis on 6379. docs/cluster.md says how to start one by hand."""
 
+import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 NODES = 6  # 3 masters, each with 1 replica
@@ -19,6 +21,8 @@ NODES = 6  # 3 masters, each with 1 replica
 @dataclass(frozen=True)
 class LocalCluster:
     ports: list[int]
+    home: Path = Path(".")
+    restarted: list["subprocess.Popen[bytes]"] = field(default_factory=list, compare=False)
 
     @property
     def url(self) -> str:
@@ -87,6 +91,62 @@ class LocalCluster:
             self.move_empty_slot(int(self.cli("CLUSTER", "KEYSLOT", key)), idle)
             holders[key] = idle
 
+    def replica_of(self, master: str) -> str:
+        """The "host:port" of the replica of the master at `master`."""
+        replicas = self.replicas_of(master)
+        if not replicas:
+            raise AssertionError(f"{master} has no replica")
+        return replicas[0]
+
+    def replicas_of(self, master: str) -> list[str]:
+        """The "host:port" of every replica of the node at `master` (none if it is no master)."""
+        master_id = self.node_ids().get(master)
+        out = []
+        for line in self.cli("CLUSTER", "NODES").splitlines():
+            fields = line.split()
+            if master_id and fields[3] == master_id and "slave" in fields[2].split(","):
+                out.append(fields[1].split("@")[0])
+        return out
+
+    def kill(self, address: str) -> None:
+        """SIGKILL the node at `address` ("host:port")."""
+        os.kill(self.pid(address), signal.SIGKILL)
+        _wait(lambda: not _answers(port_of(address)), f"{address} gone")
+
+    def pid(self, address: str) -> int:
+        return int(self.cli("INFO", "server", port=port_of(address)).split("process_id:")[1].split()[0])
+
+    def start_again(self, address: str) -> None:
+        """Start the node at `address` again in its folder: it rejoins from its nodes.conf."""
+        port = port_of(address)
+        self.restarted.append(_start_node(self.home, port))
+        _wait(lambda: _answers(port), f"{address} answering again")
+
+    def move_slot(self, slot: int, to: str) -> int:
+        """Move `slot` with its keys to the master at `to`, as `redis-cli --cluster reshard` does:
+        SETSLOT IMPORTING on the target, MIGRATING on the source, MIGRATE of its keys in
+        batches, then SETSLOT NODE on the target, the source and every other master. Returns how
+        many keys moved."""
+        ids = self.node_ids()
+        source = next(a for a, ranges in self.masters().items() if any(f <= slot <= la for f, la in ranges))
+        if source == to:
+            return 0
+        src, dst = port_of(source), port_of(to)
+        self.cli("CLUSTER", "SETSLOT", str(slot), "IMPORTING", ids[source], port=dst)
+        self.cli("CLUSTER", "SETSLOT", str(slot), "MIGRATING", ids[to], port=src)
+        moved = 0
+        while keys := self.cli("CLUSTER", "GETKEYSINSLOT", str(slot), "100", port=src).split():
+            host, _, _ = to.rpartition(":")
+            self.cli("MIGRATE", host, str(dst), "", "0", "5000", "REPLACE", "KEYS", *keys, port=src)
+            moved += len(keys)
+        for address in [to, source, *(a for a in ids if a not in (to, source))]:
+            self.cli("CLUSTER", "SETSLOT", str(slot), "NODE", ids[to], port=port_of(address))
+        _wait(lambda: all(self._owner(slot, p) == to for p in self.live_ports()), f"slot {slot} on {to}")
+        return moved
+
+    def live_ports(self) -> list[int]:
+        return [port for port in self.ports if _answers(port)]
+
     def master_of(self, key: str) -> str:
         """The "host:port" of the master that holds `key`'s slot."""
         slot = int(self.cli("CLUSTER", "KEYSLOT", key))
@@ -94,6 +154,19 @@ class LocalCluster:
             if any(first <= slot <= last for first, last in ranges):
                 return address
         raise AssertionError(f"no master holds slot {slot}")
+
+
+def port_of(address: str) -> int:
+    return int(address.rpartition(":")[2])
+
+
+def _start_node(home: Path, port: int) -> "subprocess.Popen[bytes]":
+    node = home / str(port)
+    node.mkdir(exist_ok=True)
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+               "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000", "--save", "",
+               "--appendonly", "no", "--dir", str(node), "--logfile", "redis.log"]  # fmt: skip
+    return subprocess.Popen(command, cwd=node, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _wait(check: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
@@ -111,17 +184,11 @@ def local_cluster() -> Iterator[LocalCluster]:
     home = Path(tempfile.mkdtemp(prefix="redis-cluster-"))
     ports = _free_ports(NODES)
     processes: list[subprocess.Popen[bytes]] = []
+    restarted: list[subprocess.Popen[bytes]] = []
     try:
         for port in ports:
-            node = home / str(port)
-            node.mkdir()
-            command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                       "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000", "--save", "",
-                       "--appendonly", "no", "--dir", str(node), "--logfile", "redis.log"]  # fmt: skip
-            processes.append(
-                subprocess.Popen(command, cwd=node, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            )
-        cluster = LocalCluster(ports)
+            processes.append(_start_node(home, port))
+        cluster = LocalCluster(ports, home, restarted)
 
         def answering() -> bool:
             if any(process.poll() is not None for process in processes):
@@ -146,6 +213,7 @@ def local_cluster() -> Iterator[LocalCluster]:
         _wait(replicas_online, "every replica online")
         yield cluster
     finally:
+        processes += restarted
         for process in processes:
             process.terminate()
         for process in processes:

@@ -55,6 +55,8 @@ class Ledger:
         self._deposit = redis.register_script(_script("deposit.lua"))
         self._settle = redis.register_script(_script("settle.lua"))
         self._release_orphan = redis.register_script(_script("release_orphan.lua"))
+        for script, name in ((self._reserve, "reserve.lua"), (self._settle, "settle.lua")):
+            self._pipelined.remember_script(script.sha, _script(name))  # sent by EVALSHA on it
 
     async def reserve(
         self,

@@ -119,6 +119,7 @@ class PipelinedRedis:
         self._conn: _Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connecting: asyncio.Lock | None = None
+        self.scripts: dict[bytes, bytes] = {}  # sha1 -> body of the scripts sent by EVALSHA
 
     @classmethod
     def like(cls, client: Redis) -> "PipelinedRedis":
@@ -145,6 +146,12 @@ class PipelinedRedis:
         if conn is not None and not conn.lost and loop is asyncio.get_running_loop():
             return conn.send(loop, command)
         return asyncio.ensure_future(self._connect_and_send(command))  # tasks start in call order
+
+    def remember_script(self, sha: str, body: str) -> None:
+        """The body of a script that callers send with EVALSHA `sha`: on a cluster, a master
+        that answers NOSCRIPT (a replica promoted after a failover starts without scripts) is
+        sent it with SCRIPT LOAD and the call again."""
+        self.scripts[sha.encode()] = body.encode()
 
     @property
     def connected(self) -> bool:

@@ -10,14 +10,38 @@ sharded there (SPUBLISH/SSUBSCRIBE, `publish_command`), and reads of several str
 stream at a time. docs/cluster.md.
 """
 
+import asyncio
 from typing import Any, cast
 
 import redis
 import redis.cluster
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ClusterError
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+RETRY_S = 20.0  # as exchange_core.pipelined_cluster: past a slot's migration and a failover
+RETRY_PAUSE_S = 0.05
+
+
+class PatientCluster(RedisCluster):
+    """RedisCluster that keeps sending a command for up to RETRY_S while Redis answers it
+    TRYAGAIN (or redirects it) beyond redis-py's budget of 16 attempts, the last 8 of them 50 ms
+    apart: a Lua call on keys of a slot being migrated (some moved, some not, or some that do
+    not exist) is answered TRYAGAIN until the slot has moved, which under load takes seconds.
+    redis-py then raises ClusterError("TTL exhausted"): every attempt was redirected or refused
+    with TRYAGAIN, so Redis ran nothing and sending again is safe."""
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RETRY_S
+        while True:
+            try:
+                return await super().execute_command(*args, **kwargs)
+            except ClusterError as exc:
+                if "TTL exhausted" not in str(exc) or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(RETRY_PAUSE_S)
 
 
 def cluster_seed(url: str) -> str | None:
@@ -34,7 +58,7 @@ def connect(url: str, max_connections: int | None = None, **options: Any) -> Red
         options["max_connections"] = max_connections
     seed = cluster_seed(url)
     if seed is not None:
-        return cast(Redis, RedisCluster.from_url(seed, decode_responses=False, **options))
+        return cast(Redis, PatientCluster.from_url(seed, decode_responses=False, **options))
     client: Redis = Redis.from_url(url, decode_responses=False, **options)
     return client
 

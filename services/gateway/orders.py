@@ -302,9 +302,16 @@ class OrderService:
         pipelined, replicas = ctx.pipelined, ctx.settings.durable_replicas
         timeout_ms = ctx.settings.durable_timeout_ms
         reservation_first = replicas and reserved_by is not None and not pipelined.ordered_across_slots
+        # The reservation (the user's master) and its index entry (the market's master: the
+        # orphan sweeper's only way to it) on replicas before the command is appended.
         if (
             reservation_first
-            and await pipelined.replicated(ctx.keys.balances(reserved_by or 0), replicas, timeout_ms)
+            and min(
+                await asyncio.gather(
+                    pipelined.replicated(ctx.keys.balances(reserved_by or 0), replicas, timeout_ms),
+                    pipelined.replicated(ctx.keys.pending_reservations(symbol), replicas, timeout_ms),
+                )
+            )
             < replicas
         ):
             ctx.replies.forget(correlation_id)

@@ -9,7 +9,9 @@ answered 200 or 503 lost or answered twice (an order whose connection failed cou
 its outcome is unknown to the client), no event duplicated, the event journal equals a
 clean replay of the command journal; every balance equals deposits plus events; the database
 holds every trade once; and every client succeeds again. CI runs PARTITION_FAULTS=6; `make soak`
-40."""
+40. The test runs on one Redis and on a real local Redis Cluster (the markets spread over its
+three masters as in every cluster module; PARTITION_CLUSTER_FAULTS faults, 4 unless given, to
+keep it under two minutes)."""
 
 import asyncio
 import os
@@ -26,6 +28,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bench.common import cpu_seconds
+from exchange_core import store
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from launcher.stack import Stack, running_stack
@@ -34,6 +37,7 @@ from tests import services
 from tests.client import AsyncTrader, Trader, sign_up
 from tests.e2e.journal_check import check_ledger, replay_journal, stream_events
 from tests.e2e.order_load import LoadPlan, OrderLoad
+from tests.rediscluster import LocalCluster
 
 # Per market: the centre price, the price step orders spread by (30 steps each way), the quantity.
 ORDERS = {
@@ -44,16 +48,31 @@ ORDERS = {
 }
 SYMBOLS = os.environ.get("PARTITION_MARKETS", "BTCUSDT,ETHUSDT").split(",")
 FAULTS = int(os.environ.get("PARTITION_FAULTS", "6"))
+CLUSTER_FAULTS = int(os.environ.get("PARTITION_CLUSTER_FAULTS", "4"))
 # Connections of the order generator, each on one market: 8 per market unless given.
 CLIENTS = int(os.environ.get("PARTITION_CLIENTS", str(8 * len(SYMBOLS))))
 PAUSE_S = 3.0  # past the 2 s lease TTL
 GROUPS = {"cmd": [b"engine"], "evt": [b"settlement", b"dbwriter"]}
 
 
+@pytest.fixture(scope="module", params=["redis", "cluster"])
+def store_url(request: pytest.FixtureRequest, redis_url: str) -> str:
+    """The store the stack runs on: the machine's Redis, or the session's local Redis Cluster."""
+    if request.param == "redis":
+        return redis_url
+    cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+    return cluster.url
+
+
 @pytest.fixture(scope="module")
-def partitioned_stack(own_dsn: str, redis_url: str) -> Iterator[Stack]:
+def partitioned_stack(request: pytest.FixtureRequest, own_dsn: str, store_url: str) -> Iterator[Stack]:
     prefix = services.new_prefix()
+    if store.cluster_seed(store_url):
+        cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+        # As every cluster module: all markets' slots over the three masters (a no-op once done).
+        cluster.spread([Keys(prefix).commands(symbol) for symbol in load_markets()])
     env = {
+        "REDIS_URL": store_url,
         "TRIM_JOURNAL": "false",
         "ORDER_TIMEOUT_MS": "15000",
         "CLAIM_AFTER_MS": "3000",
@@ -69,7 +88,8 @@ def partitioned_stack(own_dsn: str, redis_url: str) -> Iterator[Stack]:
                 s.supervisor.start(f"engine-{symbol}-standby")
             yield s
     finally:
-        asyncio.run(services.delete_prefix(prefix))
+        if not store.cluster_seed(store_url):  # the cluster is the session's, removed with it
+            asyncio.run(services.delete_prefix(prefix))
 
 
 class StackCpu:
@@ -124,15 +144,18 @@ def inject_faults(stack: Stack, count: int, seed: int, cpu: StackCpu) -> list[st
     return done
 
 
-async def quiet(redis: Redis, keys: Keys, seconds: float = 120.0) -> None:
-    """Until every market's engine, settlement and DB writer groups have caught up."""
+async def quiet(
+    redis: Redis, keys: Keys, symbols: list[str], seconds: float = 120.0, with_db: bool = True
+) -> None:
+    """Until every market's engine, settlement and (`with_db`) DB writer groups have caught up."""
     deadline = time.monotonic() + seconds
+    evt_groups = GROUPS["evt"] if with_db else [b"settlement"]
     while time.monotonic() < deadline:
         behind = []
-        for symbol in SYMBOLS:
+        for symbol in symbols:
             for stream, groups in (
                 (keys.commands(symbol), GROUPS["cmd"]),
-                (keys.events(symbol), GROUPS["evt"]),
+                (keys.events(symbol), evt_groups),
             ):
                 info = {g["name"]: g for g in await redis.xinfo_groups(stream)}
                 behind += [
@@ -147,14 +170,15 @@ async def quiet(redis: Redis, keys: Keys, seconds: float = 120.0) -> None:
 
 
 def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
-    partitioned_stack: Stack, own_dsn: str
+    partitioned_stack: Stack, own_dsn: str, store_url: str
 ) -> None:
     stack = partitioned_stack
     traders: list[Trader] = [sign_up(stack.url) for _ in range(8)]
     with OrderLoad(load_plan(stack.url, traders)) as load:
         cpu = StackCpu(stack)
         faults_from = time.time()
-        faults = inject_faults(stack, FAULTS, 20261206, cpu)
+        count = CLUSTER_FAULTS if store.cluster_seed(store_url) else FAULTS
+        faults = inject_faults(stack, count, 20261206, cpu)
         faults_to = time.time()
         time.sleep(3.0)
         stack_cpu_s = cpu.seconds()
@@ -165,11 +189,11 @@ def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
         if not stack.supervisor.restart_dead():
             break
         time.sleep(0.5)
-    asyncio.run(verify(stack, own_dsn, traders, result.outcomes))
+    asyncio.run(verify(stack, own_dsn, traders, result.outcomes, store_url, SYMBOLS))
     orders = max(len(result.outcomes), 1)
     metered = max(sum(1 for t in result.done_at if faults_from <= t < cpu_to), 1)
     print(
-        f"\npartition faults: {faults}; orders {dict(Counter(result.outcomes.values()))} in "
+        f"\npartition faults on {store_url}: {faults}; orders {dict(Counter(result.outcomes.values()))} in "
         f"{stopped - result.started_at:.0f} s over {CLIENTS} connections: "
         f"{result.rate(result.started_at, stopped):.0f}/s over the whole run, "
         f"{result.rate(faults_from, faults_to):.0f}/s during the faults; CPU per order: stack "
@@ -179,33 +203,49 @@ def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
     )
 
 
-def load_plan(url: str, traders: list[Trader]) -> LoadPlan:
+def load_plan(
+    url: str, traders: list[Trader], symbols: list[str] = SYMBOLS, clients: int = CLIENTS
+) -> LoadPlan:
     """Every market's orders spread 30 price steps each way around its centre."""
-    prices = {s: [str(ORDERS[s][0] + ORDERS[s][1] * k) for k in range(-30, 31)] for s in SYMBOLS}
+    prices = {s: [str(ORDERS[s][0] + ORDERS[s][1] * k) for k in range(-30, 31)] for s in symbols}
     return LoadPlan(
         url,
         [(t.api_key, t.secret) for t in traders],
-        SYMBOLS,
+        symbols,
         prices,
-        {s: ORDERS[s][2] for s in SYMBOLS},
-        CLIENTS,
+        {s: ORDERS[s][2] for s in symbols},
+        clients,
         seed=20261206,
     )
 
 
-async def verify(stack: Stack, dsn: str, traders: list[Trader], outcomes: dict[str, int]) -> None:
+async def verify(
+    stack: Stack,
+    dsn: str,
+    traders: list[Trader],
+    outcomes: dict[str, int],
+    redis_url: str,
+    symbols: list[str],
+    with_db: bool = True,
+) -> None:
+    """Per market of `symbols`, on the store at `redis_url`: no order answered 200 or 503 lost or
+    answered twice, no event duplicated, the journal equals its replay, the ledger equals deposits
+    plus events (conservation), `with_db`: the database holds every trade once; then every trader
+    succeeds again."""
     keys = Keys(stack.prefix)
-    markets = {s: load_markets()[s] for s in SYMBOLS}
-    redis = Redis.from_url("redis://127.0.0.1:6379/0")
+    markets = {s: load_markets()[s] for s in symbols}
+    redis = store.connect(redis_url)
     conn = await asyncpg.connect(dsn)
     try:
-        await quiet(redis, keys)
+        await quiet(redis, keys, symbols, with_db=with_db)
         answered: Counter[str] = Counter()
-        for symbol in SYMBOLS:
+        for symbol in symbols:
             events = await stream_events(redis, keys, symbol)
             assert [e.seq for e in events] == list(range(1, len(events) + 1))
             assert await replay_journal(redis, keys, markets[symbol]) == events
             answered.update(e.client_order_id for e in events if isinstance(e, OrderAccepted | OrderRejected))
+            if not with_db:
+                continue
             trades = [e.trade_id for e in events if isinstance(e, Trade)]
             stored = [r["id"] for r in await conn.fetch("SELECT id FROM trades WHERE symbol = $1", symbol)]
             assert sorted(stored) == sorted(trades) and len(set(stored)) == len(stored)
@@ -216,7 +256,7 @@ async def verify(stack: Stack, dsn: str, traders: list[Trader], outcomes: dict[s
         async with httpx.AsyncClient(timeout=30) as http:
             for t in traders:  # every client succeeds again (its resting orders released first)
                 client = AsyncTrader.of(t, http)
-                for symbol in SYMBOLS:
+                for symbol in symbols:
                     status, body = await client.call("DELETE", "/api/v3/openOrders", symbol=symbol)
                     assert status in (200, 400), body  # 400: none open
                 status, body = await client.call(
