@@ -73,7 +73,8 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterRelease
     )  # fmt: skip
     logs = root / "logs"
     logs.mkdir()
-    pods: list[LocalPod] = []
+    pods: list[LocalPod] = []  # every process started, the Job's and init containers' too
+    running: list[LocalPod] = []
     with local_cluster() as redis_cluster:
         cluster = Cluster(manifests, root, addresses={HEADLESS: f"127.0.0.1:{redis_cluster.ports[0]}"})
         password = cluster.secrets["rel-redis-cluster"]["redis-password"]
@@ -91,10 +92,9 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterRelease
                     assert init.run(logs, timeout_s=90) == 0, init.output()
                 for pod in cluster.pods(workload):
                     pods.append(pod)
+                    running.append(pod)
                     pod.start(logs)
-            yield ClusterRelease(
-                redis_cluster, password, [p for p in pods if p.component in START_ORDER], prefix
-            )
+            yield ClusterRelease(redis_cluster, password, running, prefix)
         except BaseException:
             for pod in pods:
                 print(f"== {pod.name}\n{pod.output()}")
