@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from tests import services
-from tests.chart.conftest import by_kind, component
+from tests.chart.conftest import CHART, by_kind, component
 from tests.chart.pods import Cluster, LocalPod, render_for_this_machine, stop
 from tests.client import Trader, sign_up
 from tests.rediscluster import LocalCluster, local_cluster
@@ -69,7 +69,7 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterRelease
     dsn = services.PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/exchange_chart_{uuid.uuid4().hex[:10]}"
     manifests = render_for_this_machine(
         root, [SYMBOL], prefix, dsn, "--set", "marketmaker.enabled=false", "--set", "marketsim.enabled=false",
-        redis=("--set", "redis.mode=cluster", "--set", "redis-cluster.enabled=true"),
+        redis=("-f", str(CHART / "ci" / "redis-cluster-values.yaml")),
     )  # fmt: skip
     logs = root / "logs"
     logs.mkdir()

@@ -23,7 +23,7 @@ from tests.chart.conftest import (
 )
 from tests.chart.test_manifests import KUBERNETES_VERSION, effective
 
-CLUSTER = ("--set", "redis.mode=cluster", "--set", "redis-cluster.enabled=true")
+CLUSTER = ("-f", str(CHART / "ci" / "redis-cluster-values.yaml"))  # the values `make chart-lint` lints
 CLUSTER_NAME = "rel-redis-cluster"
 CLUSTER_URL = f"redis+cluster://:$(REDIS_PASSWORD)@{CLUSTER_NAME}-headless:6379"
 PASSWORD_REF = {"name": CLUSTER_NAME, "key": "redis-password"}
