@@ -145,6 +145,7 @@ $(HELM):
 chart-lint: $(HELM)
 	$(HELM) lint --strict $(CHART)
 	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/six-markets-values.yaml
+	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/redis-cluster-values.yaml
 
 chart-check: install protos core chart-lint
 	$(PY) -m pytest -q tests/chart

@@ -25,22 +25,26 @@ LOCAL = "127.0.0.1"
 SIM_DEPTH_LEVELS = 30
 
 
-def render_for_this_machine(root: Path, symbols: list[str], prefix: str, dsn: str) -> list[Manifest]:
+def render_for_this_machine(
+    root: Path, symbols: list[str], prefix: str, dsn: str, *extra: str, redis: tuple[str, ...] = ()
+) -> list[Manifest]:
     """The chart with the markets `symbols` (of the six-market values), this machine's Redis with the
-    key prefix `prefix`, the database `dsn`, free ports, a market maker requoting every 0.5 s, a
-    light market simulation (a deep book of SIM_DEPTH_LEVELS levels a side, few takers) and demo
-    funds in USDT and BTC (assets every market here trades)."""
+    key prefix `prefix` (or the redis.* values `redis`), the database `dsn`, free ports, a market
+    maker requoting every 0.5 s, a light market simulation (a deep book of SIM_DEPTH_LEVELS levels
+    a side, few takers), demo funds in USDT and BTC (assets every market here trades), then the
+    `extra` helm arguments."""
     values = yaml.safe_load(SIX_MARKETS.read_text())
     markets = root / "markets-values.yaml"
     markets.write_text(yaml.safe_dump({"markets": [m for m in values["markets"] if m["symbol"] in symbols]}))
+    redis = redis or ("--set", "redis.mode=external", "--set", f"redis.external.url={services.REDIS_URL}")
     return render(
-        "-f", str(markets),
-        "--set", "redis.bundled=false", "--set", f"redis.external.url={services.REDIS_URL}",
+        "-f", str(markets), *redis,
         "--set", "database.bundled=false", "--set", f"database.external.url={dsn}",
         "--set", f"keyPrefix={prefix}", "--set", f"gateway.port={free_port()}",
         "--set", f"ws.port={free_port()}", "--set", f"gateway.grpcPort={free_port()}",
         "--set", "marketmaker.env.MM_REQUOTE_SECONDS=0.5", "--set", "demo.funds=USDT=1000\\,BTC=1",
         "--set-json", f'marketsim.mix={{"depth_levels": {SIM_DEPTH_LEVELS}, "noise_per_minute": 6}}',
+        *extra,
     )  # fmt: skip
 
 
@@ -80,10 +84,13 @@ class LocalPod:
 
 @dataclass
 class Cluster:
-    """What the pods of one rendering see: the Secret's and ConfigMaps' data, mounted in `root`."""
+    """What the pods of one rendering see: the Secret's and ConfigMaps' data, mounted in `root`;
+    `addresses` maps a "host:port" the pods name (a Service of a dependency, say) to one of this
+    machine."""
 
     manifests: list[Manifest]
     root: Path
+    addresses: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     config_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     services: list[str] = field(default_factory=list)
@@ -130,6 +137,8 @@ class Cluster:
                 value = str(paths[path]) + value[len(path) :]
             env[entry["name"]] = value
         for key, value in env.items():  # Services by their DNS names: here, this machine
+            for address, local in self.addresses.items():
+                value = value.replace(f"@{address}", f"@{local}").replace(f"//{address}", f"//{local}")
             for service in self.services:
                 value = value.replace(f"//{service}:", f"//{LOCAL}:")
             env[key] = value

@@ -88,7 +88,7 @@ def test_redis_wants_the_password_of_the_secret_and_every_client_sends_it(defaul
 
 
 def test_an_external_redis_url_is_left_as_given() -> None:
-    manifests = render("--set", "redis.bundled=false", "--set", "redis.external.url=redis://:pw@r:6379/0")
+    manifests = render("--set", "redis.mode=external", "--set", "redis.external.url=redis://:pw@r:6379/0")
     assert not [m for m in by_kind(manifests, "StatefulSet") if component(m) == "redis"]
     gateway = _container(_workload(manifests, "Deployment", "gateway"))
     assert env_of(gateway)["REDIS_URL"] == "redis://:pw@r:6379/0" and "REDIS_PASSWORD" not in env_of(gateway)

@@ -169,7 +169,7 @@ def test_the_bootstrap_job_gets_what_the_launcher_sets_up(defaults: list[Manifes
 
 def test_external_redis_and_database() -> None:
     manifests = render(
-        "--set", "redis.bundled=false", "--set", "redis.external.url=redis://cache.example:6379/2",
+        "--set", "redis.mode=external", "--set", "redis.external.url=redis://cache.example:6379/2",
         "--set", "database.bundled=false", "--set", "database.external.secretName=pg",
     )  # fmt: skip
     assert not [m for m in manifests if component(m) in ("redis", "timescaledb")]

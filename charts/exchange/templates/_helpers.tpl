@@ -58,19 +58,82 @@ a whole number read as a float (values files) without an exponent. Quote a tag s
 {{ include "exchange.fullname" . }}-timescaledb
 {{- end -}}
 
-{{/* REDIS_URL, for every Python service (after REDIS_PASSWORD, which the bundled URL refers to). */}}
+{{/* The Redis of the release: "single", "cluster" or "external" (redis.mode). The deprecated
+     redis.bundled, when set, still works: true is single, false is external; with a redis.mode
+     that contradicts it, or redis-cluster.enabled not matching redis.mode cluster, rendering fails
+     and says what to set. */}}
+{{- define "exchange.redisMode" -}}
+{{- $redis := .Values.redis }}
+{{- $mode := $redis.mode | default "single" }}
+{{- if kindIs "bool" $redis.bundled }}
+{{- if and $redis.bundled (ne $mode "single") }}
+{{- fail (printf "redis.bundled: true (deprecated) contradicts redis.mode: %s; drop redis.bundled" $mode) }}
+{{- else if and (not $redis.bundled) (eq $mode "cluster") }}
+{{- fail "redis.bundled: false (deprecated) contradicts redis.mode: cluster; drop redis.bundled" }}
+{{- else if not $redis.bundled }}
+{{- $mode = "external" }}
+{{- end }}
+{{- end }}
+{{- $clusterChart := (index .Values "redis-cluster" | default dict).enabled | default false }}
+{{- if and (eq $mode "cluster") (not $clusterChart) }}
+{{- fail "redis.mode: cluster needs redis-cluster.enabled: true (the Redis Cluster of the bundled Bitnami redis-cluster chart)" }}
+{{- else if and (ne $mode "cluster") $clusterChart }}
+{{- fail (printf "redis-cluster.enabled: true needs redis.mode: cluster (it is %s)" $mode) }}
+{{- end }}
+{{- $mode -}}
+{{- end -}}
+
+{{/* The fullname the Bitnami redis-cluster dependency gives its StatefulSet, Services and Secret
+     (its common.names.fullname, with the dependency's values). */}}
+{{- define "exchange.redisClusterName" -}}
+{{- $sub := index .Values "redis-cluster" | default dict }}
+{{- if $sub.fullnameOverride }}
+{{- $sub.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := $sub.nameOverride | default "redis-cluster" }}
+{{- $release := regexReplaceAll "(-?[^a-z\\d\\-])+-?" (lower .Release.Name) "-" }}
+{{- if contains $name $release }}
+{{- $release | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" $release $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* REDIS_URL, for every Python service (after REDIS_PASSWORD, which the URLs of the release's own
+     Redis refer to). single: the StatefulSet of redis.yaml; cluster: any node of the dependency's
+     Redis Cluster through its headless Service, with the password of its Secret; external: the
+     address given. */}}
 {{- define "exchange.redisEnv" -}}
-{{- if .Values.redis.bundled }}
+{{- $mode := include "exchange.redisMode" . }}
+{{- if eq $mode "single" }}
 {{ include "exchange.secretEnv" (dict "root" . "name" "REDIS_PASSWORD") }}
 - name: REDIS_URL
   value: redis://:$(REDIS_PASSWORD)@{{ include "exchange.redisHost" . }}:6379/0
+{{- else if eq $mode "cluster" }}
+{{- $sub := index .Values "redis-cluster" }}
+{{- $port := 6379 }}
+{{- if and $sub.redis $sub.redis.containerPorts $sub.redis.containerPorts.redis }}
+{{- $port = $sub.redis.containerPorts.redis }}
+{{- end }}
+{{- $auth := "" }}
+{{- if or (not (hasKey $sub "usePassword")) $sub.usePassword }}
+{{- $auth = ":$(REDIS_PASSWORD)@" }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $sub.existingSecret | default (include "exchange.redisClusterName" .) }}
+      key: {{ and $sub.existingSecret $sub.existingSecretPasswordKey | default "redis-password" }}
+{{- end }}
+- name: REDIS_URL
+  value: redis+cluster://{{ $auth }}{{ include "exchange.redisClusterName" . }}-headless:{{ $port }}
 {{- else if .Values.redis.external.secretName }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef: {name: {{ .Values.redis.external.secretName }}, key: {{ .Values.redis.external.secretKey }}}
 {{- else }}
 - name: REDIS_URL
-  value: {{ required "redis.external.url (or redis.external.secretName) is required when redis.bundled is false" .Values.redis.external.url | quote }}
+  value: {{ required "redis.external.url (or redis.external.secretName) is required when redis.mode is external" .Values.redis.external.url | quote }}
 {{- end }}
 {{- end -}}
 
