@@ -53,7 +53,12 @@ def test_symbol_entry_has_binances_keys_in_binances_order() -> None:
     assert [k for k in info if k in BINANCE_SYMBOL_KEYS] == BINANCE_SYMBOL_KEYS
     assert extra == ["makerCommission", "takerCommission"]
     flags = {k: info[k] for k in ("ocoAllowed", "otoAllowed", "opoAllowed", "pegInstructionsAllowed")}
-    assert flags == {"ocoAllowed": True, "otoAllowed": False, "opoAllowed": False, "pegInstructionsAllowed": False}
+    assert flags == {
+        "ocoAllowed": True,
+        "otoAllowed": False,
+        "opoAllowed": False,
+        "pegInstructionsAllowed": False,
+    }
     assert (info["amendAllowed"], info["permissions"], info["permissionSets"]) == (True, [], [["SPOT"]])
     assert symbol_info(BTCUSDT, show_permission_sets=False)["permissionSets"] == []
 
