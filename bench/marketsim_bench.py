@@ -2,7 +2,9 @@
 `make run` starts it): once every book holds 200 levels a side within 5% of the mid, its CPU time
 over wall time for WINDOW_S seconds (the start-up burst of placing the deep books excluded and
 printed apart), per market, and the book updates per second it makes the engines publish
-(GET /api/v3/depth lastUpdateId advances once per depth update) and the trades per second.
+(GET /api/v3/depth lastUpdateId advances once per depth update) and the trades per second; and,
+steadier than a share of a core on a loaded machine, its CPU milliseconds per book update, with
+the load average over the window.
 
     python -m bench marketsim        (MARKETSIM_BENCH_SECONDS, default 60)
 """
@@ -79,10 +81,18 @@ def measure(stack: Stack, http: httpx.Client) -> None:
     cpu = meter.stop()["marketsim"]
     updates_after, trades_after = update_ids(http, symbols), trade_ids(http, symbols)
     n = len(symbols)
-    print(f"== marketsim: {n} markets, default agent mix, window {wall:.0f} s (after the books were ready)")
+    load = os.getloadavg()[0]
+    print(
+        f"== marketsim: {n} markets, default agent mix, window {wall:.0f} s (after the books were ready), "
+        f"load average {load:.1f}"
+    )
     print(f"   start-up: books {MIN_LEVELS} levels a side deep in {ready_s:.1f} s, {startup_cpu:.1f} CPU s")
     share = cpu / wall
     print(f"   CPU: {share:.1%} of one core in all, {share / n:.1%} per market (budget {BUDGET:.0%} in all)")
+    total_updates = sum(updates_after[s] - updates[s] for s in symbols)
+    if total_updates:
+        per_update = cpu * 1000 / total_updates
+        print(f"   CPU per book update: {per_update:.2f} ms ({total_updates / wall:.1f} updates/s in all)")
     for s in symbols:
         rate = (updates_after[s] - updates[s]) / wall
         traded = (trades_after[s] - trades[s]) / wall

@@ -8,19 +8,25 @@ resume whose time has come sets the market's trading status (exchange_core.marke
 deleted. Actions that are over are deleted too. Each action is logged when first seen and when
 applied or over, and counted (`exchange_marketsim_scenario_actions_total{kind, event}`).
 
+A market whose price source has gone stale (a mirrored stream without a trade for longer than
+its threshold) has its makers' spreads widened by the source's multiple, on top of any drought,
+until trades return; `exchange_marketsim_source_stale{symbol}` is 1 meanwhile, and both edges are
+logged.
+
 A started simulation picks up whatever is in force; SIM_SCENARIO names a scenario file to start
 with: the markets it names are reset and its steps timed from the simulation's start.
 """
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -66,10 +72,12 @@ KEEP_ENDED_MS = 60_000
 
 
 class ScenarioCounts(Collector):
-    """Scenario actions by kind and event (seen, applied, ended)."""
+    """Scenario actions by kind and event (seen, applied, ended), and which markets' price
+    sources are stale (their spreads widened)."""
 
     def __init__(self) -> None:
         self.counts: Counter[tuple[str, str]] = Counter()
+        self.stale: dict[str, bool] = {}
 
     def count(self, kind: str, event: str) -> None:
         self.counts[(kind, event)] += 1
@@ -83,17 +91,29 @@ class ScenarioCounts(Collector):
         for (kind, event), n in sorted(self.counts.items()):
             family.add_metric([kind, event], n)
         yield family
+        stale = GaugeMetricFamily(
+            "exchange_marketsim_source_stale",
+            "1 while a market's price source is stale and its makers' spreads are widened, else 0.",
+            labels=["symbol"],
+        )
+        for symbol, is_stale in sorted(self.stale.items()):
+            stale.add_metric([symbol], 1.0 if is_stale else 0.0)
+        yield stale
 
 
 @dataclass
 class MarketControls:
     """What scenarios act on in one market: its fair price overlay and its resting agents (each
-    with the config it has outside a drought)."""
+    with the config it has outside a drought), and, for a source that can go stale, how to tell
+    and how many times wider the spreads are meanwhile."""
 
     symbol: str
     overlay: ScenarioOverlay
     quoters: list[tuple[MarketQuoter, QuoterConfig]] = field(default_factory=list)
+    source_stale: Callable[[], bool] | None = None
+    stale_spread_multiple: float = 1.0
     drought: DroughtAction | None = None
+    stale: bool = False
     seen: set[str] = field(default_factory=set)
     ended: set[str] = field(default_factory=set)
 
@@ -159,7 +179,8 @@ class ScenarioFollower:
                 self.counts.count(action.kind, "seen")
                 log.info("%s: scenario action %s %s (%s)", symbol, action.kind, name, describe(action))
         controls.overlay.actions = list(actions.values())
-        self._apply_drought(controls, drought_at(controls.overlay.actions, now))
+        stale = controls.source_stale is not None and controls.source_stale()
+        self._apply_ladders(controls, drought_at(controls.overlay.actions, now), stale)
         done: list[str] = []
         for name, action in actions.items():
             end = end_of(action)
@@ -181,14 +202,30 @@ class ScenarioFollower:
                 done.append(name)
         await remove_actions(self.redis, self.keys, symbol, done)
 
-    def _apply_drought(self, controls: MarketControls, drought: DroughtAction | None) -> None:
-        if drought == controls.drought:
+    def _apply_ladders(self, controls: MarketControls, drought: DroughtAction | None, stale: bool) -> None:
+        """Reconfigure the resting agents when the drought in force or the source's staleness
+        changed."""
+        if controls.source_stale is not None:
+            self.counts.stale[controls.symbol] = stale
+        if drought == controls.drought and stale == controls.stale:
             return
-        controls.drought = drought
+        if drought != controls.drought:
+            if drought is None:
+                log.info("%s: drought over: makers back to their own ladders", controls.symbol)
+            else:
+                self.counts.count(drought.kind, "applied")
+                log.info("%s: drought applied (%s)", controls.symbol, describe(drought))
+        if stale != controls.stale:
+            if stale:
+                log.warning(
+                    "%s: price source stale: spreads %gx wider until it trades again",
+                    controls.symbol,
+                    controls.stale_spread_multiple,
+                )
+            else:
+                log.info("%s: price source trading again: spreads back", controls.symbol)
+        controls.drought, controls.stale = drought, stale
+        widen = controls.stale_spread_multiple if stale else 1.0
         for quoter, config in controls.quoters:
-            quoter.reconfigure(in_drought(config, drought))
-        if drought is None:
-            log.info("%s: drought over: makers back to their own ladders", controls.symbol)
-        else:
-            self.counts.count(drought.kind, "applied")
-            log.info("%s: drought applied (%s)", controls.symbol, describe(drought))
+            own = in_drought(config, drought)
+            quoter.reconfigure(dataclasses.replace(own, spread_bps=own.spread_bps * widen))

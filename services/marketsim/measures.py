@@ -1,6 +1,12 @@
 """What the report measures in one market, pure: book samples and trades in, a table of figures
 with the target beside each out. The inputs are the exchange's own public data (depth snapshots,
-aggregate trades), never the simulation's state."""
+aggregate trades), never the simulation's state.
+
+Returns are measured on the mid (the mean of the best bid and ask of each depth snapshot), not on
+trade prices: a trade prints at the bid or the ask, so consecutive trade prices bounce across
+the spread and their returns are negatively autocorrelated at short lags (Roll, 1984), an
+artefact of the microstructure that the stylized facts (Cont, 2001) set aside by using mid or
+sufficiently long bars. The mid is what the fair price moves."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,19 +45,22 @@ class Targets:
 
 @dataclass
 class BookSamples:
-    """Per depth snapshot: spread (bps), the thinner side's notional within each band, and the
-    fewer levels a side within DEPTH_BAND_PCT."""
+    """Per depth snapshot: spread (bps), the thinner side's notional within each band, the
+    fewer levels a side within DEPTH_BAND_PCT, and (time ms, mid) when the time is given."""
 
     spreads: list[float] = field(default_factory=list)
     depth: dict[int, list[float]] = field(default_factory=lambda: {b: [] for b in BANDS_BPS})
     levels: list[int] = field(default_factory=list)
+    mids: list[tuple[int, float]] = field(default_factory=list)
 
-    def add(self, bids: Sequence[Level], asks: Sequence[Level]) -> None:
+    def add(self, bids: Sequence[Level], asks: Sequence[Level], at_ms: int | None = None) -> None:
         spread = spread_bps(bids, asks)
         if spread is None:
             self.levels.append(0)
             return
         self.spreads.append(spread)
+        if at_ms is not None:
+            self.mids.append((at_ms, (bids[0][0] + asks[0][0]) / 2))
         for band in BANDS_BPS:
             self.depth[band].append(min(depth_within(bids, asks, band)))
         self.levels.append(min(levels_within(bids, asks, DEPTH_BAND_PCT)))
@@ -67,7 +76,6 @@ class Row:
 
 def measure(
     samples: BookSamples,
-    trades: Sequence[tuple[int, float]],
     trade_count: int,
     start_ms: int,
     end_ms: int,
@@ -75,9 +83,9 @@ def measure(
     min_notional: float,
     targets: Targets = Targets(),
 ) -> list[Row]:
-    """The report's rows for one market: the book figures are medians over the samples; trades
-    are (time ms, price) in time order, `trade_count` the trades they stand for; then for each
-    length in `bars_ms`, the stylized facts of the returns of bar closes between start_ms and
+    """The report's rows for one market: the book figures are medians over the samples, the
+    trade rate is `trade_count` over the window; then for each length in `bars_ms`, the stylized
+    facts of the returns of the bars' closing mids (the samples' mids) between start_ms and
     end_ms."""
     t = targets
     spread = median(samples.spreads)
@@ -100,13 +108,18 @@ def measure(
     rate = trade_count / max(1e-9, (end_ms - start_ms) / 1000)
     rows.append(Row("trades per second", rate, f">= {t.min_trades_per_s:g}", rate >= t.min_trades_per_s))
     for bar in bars_ms:
-        rows += return_rows(log_returns(bar_closes(trades, start_ms, end_ms, bar)), bar, t)
+        rows += return_rows(log_returns(bar_closes(samples.mids, start_ms, end_ms, bar)), bar, t)
     return rows
 
 
-def return_rows(returns: Sequence[float], bar_ms: int, t: Targets) -> list[Row]:
-    """The stylized facts of `returns` (of bars of `bar_ms`) against their targets."""
-    bar = f"{bar_ms // 60_000}m" if bar_ms % 60_000 == 0 else f"{bar_ms / 1000:g}s"
+def bar_name(bar_ms: int) -> str:
+    return f"{bar_ms // 60_000}m" if bar_ms % 60_000 == 0 else f"{bar_ms / 1000:g}s"
+
+
+def return_rows(returns: Sequence[float], bar_ms: int, t: Targets, price: str = "mid") -> list[Row]:
+    """The stylized facts of `returns` (of `price`s closing bars of `bar_ms`) against their
+    targets."""
+    bar = f"{bar_name(bar_ms)} {price}"
     rho = autocorrelation(returns, 1)
     acf = mean_abs_autocorrelation(returns, ABS_LAGS)
     kurt = kurtosis(returns)
@@ -132,8 +145,14 @@ def return_rows(returns: Sequence[float], bar_ms: int, t: Targets) -> list[Row]:
     ]
 
 
+def cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def table(symbol: str, rows: Sequence[Row]) -> str:
-    """`rows` as a Markdown table under the market's name."""
+    """`rows` as a Markdown table under the market's name (a `|` inside a cell escaped)."""
     lines = [f"### {symbol}", "", "| measure | value | target | met |", "|---|---:|---|---|"]
-    lines += [f"| {r.name} | {r.value:,.4g} | {r.target} | {'yes' if r.ok else 'no'} |" for r in rows]
+    lines += [
+        f"| {cell(r.name)} | {r.value:,.4g} | {cell(r.target)} | {'yes' if r.ok else 'no'} |" for r in rows
+    ]
     return "\n".join(lines)

@@ -5,7 +5,8 @@ event itself) or combined (`/stream?streams=...`: `{"stream": ..., "data": event
 The connection is kept by `run`: on a disconnect (or a failed connect) it reconnects with
 exponential backoff, and meanwhile the last price holds, so the makers keep quoting where the
 market last was. When no trade has arrived for `stale_seconds` (source gone or silent), it logs a
-warning every `stale_seconds` and counts it in `stale_warnings`; the price still holds.
+warning every `stale_seconds` and counts it in `stale_warnings`; the price still holds, and
+`is_stale()` says so (the simulation widens the makers' spreads meanwhile: marketsim.control).
 """
 
 import asyncio
@@ -59,6 +60,10 @@ class MirrorSource:
         self.first = asyncio.Event()
         self.connects = 0
         self.stale_warnings = 0
+
+    def is_stale(self) -> bool:
+        """True when no trade has arrived for more than `stale_seconds`."""
+        return time.monotonic() - self.received_at > self.stale_seconds
 
     def price_at(self, seconds: float) -> float:
         if self.value is None:

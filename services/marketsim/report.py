@@ -1,12 +1,16 @@
 """`python -m marketsim.report`: watch running markets through the public API for N minutes and
-write a table of their figures with the target beside each (marketsim.measures).
+write a table of their figures with the target beside each (marketsim.measures); or, with
+--simulated, run the simulation's price and quoting model in simulated time (marketsim.simtime)
+for N minutes per seed and write each seed's stylized facts with the target beside each.
 
     python -m marketsim.report [--gateway URL] [--minutes 10] [--symbols BTCUSDT,...]
                                [--bar-seconds 60,10] [--sample-seconds 5] [--out report.md]
+    python -m marketsim.report --simulated [--minutes 2000] [--seeds 1,2,3,4,5] [--tick-bps 1]
+                               [--symbols BTCUSDT] [--bar-seconds 60,10] [--out report.md]
 
-The book is sampled with GET /api/v3/depth every --sample-seconds; the trades of the window are
-read back with GET /api/v3/aggTrades afterwards (the DB processor must run). Exit status 0 when
-every figure meets its target, 1 otherwise.
+The book is sampled with GET /api/v3/depth every --sample-seconds (its mids give the returns);
+the trades of the window are counted with GET /api/v3/aggTrades afterwards (the DB processor must
+run). Exit status 0 when every figure meets its target, 1 otherwise.
 """
 
 import argparse
@@ -24,7 +28,8 @@ import uvloop
 from botkit.client import ExchangeClient
 from botkit.rules import MarketRules
 from botkit.startup import market_rules
-from marketsim.measures import BookSamples, Row, measure, table
+from marketsim.measures import BookSamples, Row, bar_name, measure, table
+from marketsim.simtime import SeedFigures, seed_figures
 from marketsim.stylized import Level
 
 AGG_PAGE = 1000
@@ -41,11 +46,12 @@ def levels(rows: Sequence[Sequence[Any]]) -> list[Level]:
 
 
 async def sample_books(client: ExchangeClient, watches: list[MarketWatch]) -> None:
+    at_ms = client.server_now_ms()
     books = await asyncio.gather(
         *(client.public("/api/v3/depth", {"symbol": w.rules.symbol, "limit": 5000}) for w in watches)
     )
     for watch, book in zip(watches, books, strict=True):
-        watch.samples.add(levels(book["bids"]), levels(book["asks"]))
+        watch.samples.add(levels(book["bids"]), levels(book["asks"]), at_ms)
 
 
 async def trades_between(
@@ -87,18 +93,56 @@ async def watch_markets(
         bars = [b * 1000 for b in bar_seconds]
         out = {}
         for w in watches:
-            trades, count = await trades_between(client, w.rules.symbol, start_ms, end_ms)
+            _, count = await trades_between(client, w.rules.symbol, start_ms, end_ms)
             out[w.rules.symbol] = measure(
-                w.samples, trades, count, start_ms, end_ms, bars, float(w.rules.min_notional)
+                w.samples, count, start_ms, end_ms, bars, float(w.rules.min_notional)
             )
         return out
     finally:
         await client.aclose()
 
 
+MID_NOTE = (
+    "Returns are those of the mid (best bid + best ask) / 2 closing each bar: trade prices "
+    "bounce between the bid and the ask, which pulls their short-lag autocorrelation below zero "
+    "(the bid-ask bounce), an effect of the spread, not of the price."
+)
+
+
 def render(results: dict[str, list[Row]], minutes: float) -> str:
-    head = f"# Market simulation report: {minutes:g} min per market\n"
+    head = f"# Market simulation report: {minutes:g} min per market\n\n{MID_NOTE}\n\n"
     return head + "\n\n".join(table(symbol, rows) for symbol, rows in results.items()) + "\n"
+
+
+def render_simulated(results: dict[str, list[SeedFigures]], minutes: int, tick_bps: float) -> str:
+    """Each market's and seed's table, its trade-price comparison line, and a summary."""
+    seeds = ", ".join(f.seed for f in next(iter(results.values()), []))
+    parts = [
+        f"# Market simulation report, simulated time: {minutes} min per seed, seeds {seeds}, "
+        f"tick {tick_bps:g} bps\n\n{MID_NOTE}"
+    ]
+    for symbol, figures in results.items():
+        for f in figures:
+            bounce = "; ".join(f"{bar_name(b)} {rho:.3f}" for b, rho in f.trade_rho.items())
+            parts.append(
+                table(f"{symbol} seed {f.seed}", f.rows)
+                + f"\n\nTrade-price returns, lag-1 autocorrelation (not a target): {bounce}"
+            )
+    summary = ["## Seeds meeting every target", ""]
+    for symbol, figures in results.items():
+        met = sum(all(r.ok for r in f.rows) for f in figures)
+        summary.append(f"- {symbol}: {met} of {len(figures)}")
+    parts.append("\n".join(summary))
+    return "\n\n".join(parts) + "\n"
+
+
+def simulated(
+    symbols: list[str], seeds: list[str], minutes: int, tick_bps: float, bars_ms: list[int]
+) -> dict[str, list[SeedFigures]]:
+    return {
+        symbol: [seed_figures(symbol, seed, minutes, tick_bps, bars_ms) for seed in seeds]
+        for symbol in symbols
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,15 +153,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bar-seconds", default="60,10", help="return bar lengths, comma-separated")
     parser.add_argument("--sample-seconds", type=float, default=5.0)
     parser.add_argument("--out", default="", help="also write the table to this file")
+    parser.add_argument("--simulated", action="store_true", help="the model in simulated time, no exchange")
+    parser.add_argument("--seeds", default="1,2,3,4,5", help="--simulated: the seeds, comma-separated")
+    parser.add_argument("--tick-bps", type=float, default=1.0, help="--simulated: the tick, bps of the price")
     args = parser.parse_args(argv)
     symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
     bars = [int(b) for b in args.bar_seconds.split(",") if b.strip()]
-    results = uvloop.run(watch_markets(args.gateway, args.minutes * 60, symbols, bars, args.sample_seconds))
-    text = render(results, args.minutes)
+    if args.simulated:
+        seeds = [s.strip() for s in args.seeds.split(",") if s.strip()]
+        figures = simulated(
+            symbols or ["BTCUSDT"], seeds, int(args.minutes), args.tick_bps, [b * 1000 for b in bars]
+        )
+        text = render_simulated(figures, int(args.minutes), args.tick_bps)
+        ok = all(r.ok for fs in figures.values() for f in fs for r in f.rows)
+    else:
+        results = uvloop.run(
+            watch_markets(args.gateway, args.minutes * 60, symbols, bars, args.sample_seconds)
+        )
+        text = render(results, args.minutes)
+        ok = all(r.ok for rows in results.values() for r in rows)
     print(text)
     if args.out:
         Path(args.out).write_text(text)
-    return 0 if all(r.ok for rows in results.values() for r in rows) else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

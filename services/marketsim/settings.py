@@ -90,7 +90,8 @@ class PriceConfig(BaseModel):
     `<SYMBOL>-<kind>-<day>` files of `replay_kind`) at `replay_speed` times real time, looping
     at the end unless `replay_loop` is false; or a `mirror` of a Binance-format aggTrade WebSocket
     stream (`mirror_url`, `{symbol}` standing for the lowercase symbol), the last price held
-    while it is gone (a warning every `mirror_stale_seconds`)."""
+    while it is gone; after `mirror_stale_seconds` without a trade, a warning (every as long)
+    and the makers' spreads `mirror_stale_spread_multiple` times wider until trades return."""
 
     source: Literal["model", "replay", "mirror"] = "model"
     replay_path: str = ""
@@ -99,6 +100,7 @@ class PriceConfig(BaseModel):
     replay_loop: bool = True
     mirror_url: str = ""
     mirror_stale_seconds: float = Field(default=30.0, gt=0)
+    mirror_stale_spread_multiple: float = Field(default=3.0, ge=1)
 
 
 class SimSettings(ProbeSettings):
@@ -134,6 +136,7 @@ class SimSettings(ProbeSettings):
     sim_replay_loop: bool = True
     sim_mirror_url: str = ""
     sim_mirror_stale_seconds: float = Field(default=30.0, gt=0)
+    sim_mirror_stale_spread_multiple: float = Field(default=3.0, ge=1)
     sim_market_price: dict[str, PriceConfig] = Field(default_factory=dict)
 
     def symbols(self) -> list[str]:
@@ -152,6 +155,7 @@ class SimSettings(ProbeSettings):
             replay_loop=self.sim_replay_loop,
             mirror_url=self.sim_mirror_url,
             mirror_stale_seconds=self.sim_mirror_stale_seconds,
+            mirror_stale_spread_multiple=self.sim_mirror_stale_spread_multiple,
         )
         own = self.sim_market_price.get(symbol)
         return defaults.model_copy(update=own.model_dump(exclude_unset=True)) if own else defaults

@@ -19,6 +19,7 @@ from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
 from marketsim.control import MarketControls, ScenarioCounts, ScenarioFollower, load_scenario
 from marketsim.makers import resting_agents
+from marketsim.mirror import MirrorSource
 from marketsim.overlay import ScenarioOverlay
 from marketsim.price import SharedFairPrice
 from marketsim.settings import AgentMix, SimSettings, agent_names
@@ -144,6 +145,9 @@ class MarketSimulation:
         )
         self.quoters += resting
         controls = MarketControls(market.symbol, overlay, [(q, q.config) for q, _ in resting])
+        if isinstance(source, MirrorSource):
+            controls.source_stale = source.is_stale
+            controls.stale_spread_multiple = price.mirror_stale_spread_multiple
         self.scenarios.add(controls)
         for agent, config in taker_configs(mix).items():
             rng = random.Random(f"{s.sim_seed}:{market.symbol}:{agent}")

@@ -1,13 +1,14 @@
 """The market simulation in the chart: its agent mix from the values reaches `python -m marketsim`
 as the SIM_* settings it reads, every agent the mix names has its own key in the Secret (set up by
-the bootstrap Job, exempt from the gateway's rate limits), and `marketsim.enabled=false` leaves no
-trace of it."""
+the bootstrap Job, exempt from the gateway's rate limits), a scenario in the values is the file
+SIM_SCENARIO names in the pod, and `marketsim.enabled=false` leaves no trace of it."""
 
 import json
 from pathlib import Path
 
 import pytest
 
+from marketsim.control import load_scenario
 from marketsim.settings import SimSettings, agent_names, mixes_from_env
 from tests.chart.conftest import Manifest, by_kind, component, env_of, helm_template, render
 from tests.chart.pods import Cluster, LocalPod
@@ -22,6 +23,7 @@ SOLO = {
 }
 MIX = {"depth_levels": 40, "noise_per_minute": 12, "makers": [SOLO]}
 MARKET_MIX = {"ETHBTC": {"sweeps_per_minute": 0}}  # ETHBTC: the default makers, no sweeper
+EXAMPLE_SCENARIO = Path(__file__).parents[2] / "examples" / "scenario-flash-crash.json"
 
 
 def local_pod(cluster: Cluster, name: str) -> LocalPod:
@@ -94,3 +96,45 @@ def test_the_schema_refuses_a_mix_marketsim_would_refuse() -> None:
     for wrong in ('{"depth_levelz": 10}', '{"depth_levels": -1}', '{"makers": [{"name": "Solo!"}]}'):
         done = helm_template("--set-json", f"marketsim.mix={wrong}")
         assert done.returncode != 0 and "marketsim" in done.stderr, wrong
+
+
+def test_a_scenario_in_the_values_is_the_file_marketsim_starts_with(tmp_path: Path) -> None:
+    scenario = json.loads(EXAMPLE_SCENARIO.read_text())
+    manifests = render("--set-json", f"marketsim.scenario={json.dumps(scenario)}")
+    (config_map,) = [
+        m for m in by_kind(manifests, "ConfigMap") if m["metadata"]["name"].endswith("-scenario")
+    ]
+    assert json.loads(config_map["data"]["scenario.json"]) == scenario
+    cluster = Cluster(manifests, tmp_path)
+    sim = local_pod(cluster, "marketsim")
+    # The pod's SIM_SCENARIO is a path inside the mounted ConfigMap (here its local folder).
+    assert sim.env["SIM_SCENARIO"].endswith("/scenario.json")
+    loaded = load_scenario(sim.env["SIM_SCENARIO"])
+    assert loaded.name == scenario["name"]
+    assert [s.market for s in loaded.steps] == [s["market"] for s in scenario["steps"]]
+    assert loaded.markets() == ["BTCUSDT", "ETHUSDT"]
+    (workload,) = [m for m in by_kind(manifests, "Deployment") if component(m) == "marketsim"]
+    mounts = workload["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": "scenario", "mountPath": "/etc/marketsim", "readOnly": True} in mounts
+    # Another scenario changes the pod template, so the pod restarts with it.
+    other = render("--set-json", f"marketsim.scenario={json.dumps({**scenario, 'name': 'other'})}")
+    (moved,) = [m for m in by_kind(other, "Deployment") if component(m) == "marketsim"]
+    annotations = workload["spec"]["template"]["metadata"]["annotations"]
+    assert (
+        annotations["checksum/scenario"]
+        != moved["spec"]["template"]["metadata"]["annotations"]["checksum/scenario"]
+    )
+
+
+def test_without_a_scenario_there_is_no_file_and_no_setting() -> None:
+    manifests = render()
+    assert not [m for m in by_kind(manifests, "ConfigMap") if m["metadata"]["name"].endswith("-scenario")]
+    (workload,) = [m for m in by_kind(manifests, "Deployment") if component(m) == "marketsim"]
+    assert "SIM_SCENARIO" not in env_of(workload["spec"]["template"]["spec"]["containers"][0])
+    assert "checksum/scenario" not in workload["spec"]["template"]["metadata"]["annotations"]
+
+
+def test_the_schema_refuses_what_is_not_a_scenario() -> None:
+    for wrong in ('{"steps": []}', '{"name": "x", "stepz": [{}]}', '"halt"'):
+        done = helm_template("--set-json", f"marketsim.scenario={wrong}")
+        assert done.returncode != 0 and "scenario" in done.stderr, wrong

@@ -110,6 +110,7 @@ def test_the_report_command_writes_its_table(sim_stack: Stack, tmp_path: Path) -
     for symbol in SYMBOLS:
         assert f"### {symbol}" in text
     assert text.count("| trades per second |") == len(SYMBOLS)
+    assert text.count("| 2s mid return autocorrelation, lag 1 |") == len(SYMBOLS)  # returns of mids
     assert "| >= 200 |" in text
 
 

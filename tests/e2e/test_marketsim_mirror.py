@@ -2,7 +2,8 @@
 Binance's raw `btcusdt@aggTrade` stream, replaying the sample tool's recorded aggTrades at
 FEED_SPEED times real time; the exchange's mid (GET /api/v3/ticker/bookTicker) follows the
 stream's last price within TOLERANCE_BPS, before the server drops every connection, while it is
-gone (the last price holds), and after it comes back (the simulation reconnects by itself)."""
+gone (the last price holds; once the source is stale, the spread widens and the metric says so),
+and after it comes back (the simulation reconnects by itself, and the spread narrows again)."""
 
 import asyncio
 import json
@@ -27,7 +28,12 @@ from tests.e2e.sim_sources import THIN_MIX
 
 SYMBOL = "BTCUSDT"
 FEED_SPEED = 10.0
-OUTAGE_S = 6.0
+OUTAGE_S = 9.0
+STALE_S = 3.0
+STALE_SPREAD_MULTIPLE = 4.0
+# The maker's spread: its quotes are at least this far apart (more by the grid's rounding).
+MAKER_SPREAD_BPS = float(json.loads(THIN_MIX)["makers"][0]["spread_bps"])
+WIDE_BPS = STALE_SPREAD_MULTIPLE * MAKER_SPREAD_BPS
 WATCH_S = 20.0
 SAMPLE_EVERY_S = 0.25
 # 90% of the samples within this distance of the source: the maker re-quotes every 0.5 s (the
@@ -134,11 +140,13 @@ def mirror_stack(pg_dsn: str, redis_url: str, venue: ReplayingVenue) -> Iterator
             prefix,
             [SYMBOL],
             with_marketsim=True,
+            with_metrics=True,
             SIM_MIX=THIN_MIX,
             SIM_SKEW_BPS="0",
             SIM_PRICE_SOURCE="mirror",
             SIM_MIRROR_URL=venue.url,
-            SIM_MIRROR_STALE_SECONDS="3",
+            SIM_MIRROR_STALE_SECONDS=str(STALE_S),
+            SIM_MIRROR_STALE_SPREAD_MULTIPLE=str(STALE_SPREAD_MULTIPLE),
             SIM_MAX_BACKOFF_SECONDS="2",
         ) as s:
             yield s
@@ -146,10 +154,40 @@ def mirror_stack(pg_dsn: str, redis_url: str, venue: ReplayingVenue) -> Iterator
         asyncio.run(services.delete_prefix(prefix))
 
 
-def mid(http: httpx.Client) -> Decimal | None:
+def best(http: httpx.Client) -> tuple[Decimal, Decimal] | None:
     book = http.get("/api/v3/ticker/bookTicker", params={"symbol": SYMBOL}).json()
     bid, ask = Decimal(book["bidPrice"]), Decimal(book["askPrice"])
-    return (bid + ask) / 2 if bid > 0 and ask > 0 else None
+    return (bid, ask) if bid > 0 and ask > 0 else None
+
+
+def mid(http: httpx.Client) -> Decimal | None:
+    top = best(http)
+    return (top[0] + top[1]) / 2 if top else None
+
+
+def spread_bps(http: httpx.Client) -> float | None:
+    top = best(http)
+    return float((top[1] - top[0]) / ((top[0] + top[1]) / 2)) * 10_000 if top else None
+
+
+def spreads_bps(http: httpx.Client, seconds: float) -> list[float]:
+    out: list[float] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        spread = spread_bps(http)
+        if spread is not None:
+            out.append(spread)
+        time.sleep(SAMPLE_EVERY_S)
+    return out
+
+
+def source_stale(stack: Stack) -> float:
+    """exchange_marketsim_source_stale{symbol=SYMBOL} of the simulation's /metrics."""
+    metrics = httpx.get(f"{stack.probe_urls['marketsim']}/metrics", timeout=30).text
+    for line in metrics.splitlines():
+        if line.startswith(f'exchange_marketsim_source_stale{{symbol="{SYMBOL}"}}'):
+            return float(line.split()[-1])
+    raise AssertionError(f"no exchange_marketsim_source_stale for {SYMBOL} in the metrics")
 
 
 def distances_bps(http: httpx.Client, venue: ReplayingVenue, seconds: float) -> list[float]:
@@ -183,18 +221,25 @@ def test_the_mid_follows_the_source_through_a_disconnect(mirror_stack: Stack, ve
     with httpx.Client(base_url=mirror_stack.url, timeout=30) as http:
         wait_for_quotes(http, venue, 90.0)
         before = distances_bps(http, venue, WATCH_S)
+        narrow = statistics.median(spreads_bps(http, 3.0))
+        assert source_stale(mirror_stack) == 0.0
 
         venue.drop()
         held = venue.price
         time.sleep(1.0)  # the last quotes re-centred on the last price
         during: list[float] = []
-        gone_until = time.monotonic() + OUTAGE_S
+        spreads: list[tuple[float, float]] = []  # (seconds since the drop, spread bps)
+        dropped = time.monotonic() - 1.0
+        gone_until = dropped + 1.0 + OUTAGE_S
         while time.monotonic() < gone_until:
-            here = mid(http)
-            if here is not None:
+            top = best(http)
+            if top is not None:
+                here = (top[0] + top[1]) / 2
                 during.append(float(abs(here / held - 1)) * 10_000)
+                spreads.append((time.monotonic() - dropped, float((top[1] - top[0]) / here) * 10_000))
             time.sleep(SAMPLE_EVERY_S)
         moved = float(abs(venue.price / held - 1)) * 10_000
+        stale_metric = source_stale(mirror_stack)
 
         venue.restore()
         reconnected = venue.accepted
@@ -204,13 +249,27 @@ def test_the_mid_follows_the_source_through_a_disconnect(mirror_stack: Stack, ve
         assert venue.accepted > reconnected, "the simulation did not reconnect"
         wait_for_quotes(http, venue, 10.0)
         after = distances_bps(http, venue, WATCH_S)
+        narrow_again = statistics.median(spreads_bps(http, 3.0))
+        recovered_metric = source_stale(mirror_stack)
 
+    early = [s for t, s in spreads if t < STALE_S - 0.5]
+    late = [s for t, s in spreads if t > STALE_S + 3.0]  # stale, then noticed (1 s) and re-quoted
     print(
         f"\nmid - source, 90th percentile: before {p90(before):.1f} bps, after {p90(after):.1f} bps; "
-        f"while gone, from the held price {max(during):.1f} bps (the source moved {moved:.1f} bps)"
+        f"while gone, from the held price {max(during):.1f} bps (the source moved {moved:.1f} bps); "
+        f"median spread: before {narrow:.1f} bps, gone < {STALE_S:g} s {statistics.median(early):.1f}, "
+        f"stale {statistics.median(late):.1f}, back {narrow_again:.1f}"
     )
     assert p90(before) < TOLERANCE_BPS
     assert p90(after) < TOLERANCE_BPS
     assert max(during) < TOLERANCE_BPS
+    # Stale: the spread widens by the multiple (the maker's own, around the held price), and says so.
+    assert narrow < WIDE_BPS / 2 and statistics.median(early) < WIDE_BPS / 2
+    assert statistics.median(late) >= WIDE_BPS * 0.99
+    assert stale_metric == 1.0
+    # Back: the spread narrows again and the metric is 0.
+    assert narrow_again < WIDE_BPS / 2
+    assert recovered_metric == 0.0
     log = (mirror_stack.log_dir / "marketsim.log").read_text()
     assert "mirror source lost" in log and "holding the last price" in log
+    assert "price source stale: spreads 4x wider" in log and "price source trading again" in log

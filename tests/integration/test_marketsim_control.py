@@ -2,7 +2,8 @@
 never run): a scenario file started by the follower lands in `sim:{SYM}`, a due halt sets the
 market's status and is deleted, resume likewise, a drought reconfigures the resting agents and
 is undone at its end, the overlay gets the actions in force, ended actions are cleared, and each
-step is counted."""
+step is counted; a stale price source widens the spreads (over a drought too) until it trades
+again, and the metric says so."""
 
 import random
 from decimal import Decimal
@@ -96,3 +97,58 @@ async def test_the_follower_applies_a_scenario_step_by_step(redis: Redis, keys: 
         ("drought", "ended"): 1,
         ("flash_crash", "ended"): 1,
     }
+
+
+class Staleness:
+    """A price source's staleness, set by the test."""
+
+    def __init__(self) -> None:
+        self.stale = False
+
+    def __call__(self) -> bool:
+        return self.stale
+
+
+def stale_gauge(counts: ScenarioCounts) -> dict[str, float]:
+    (family,) = [f for f in counts.collect() if f.name == "exchange_marketsim_source_stale"]
+    return {s.labels["symbol"]: s.value for s in family.samples}
+
+
+async def test_a_stale_source_widens_the_spreads_until_it_trades_again(redis: Redis, keys: Keys) -> None:
+    counts = ScenarioCounts()
+    follower = ScenarioFollower(redis, keys, counts)
+    overlay = ScenarioOverlay(RegimeJumpModel(6_500_000.0, 1), T0, 1)
+    client = ExchangeClient("http://127.0.0.1:9", "key", "secret", 1.0)
+    quoter = MarketQuoter(
+        client, RULES, SharedFairPrice(overlay), CONFIG, Inventory(10, 20), Stats(), random.Random(1)
+    )
+    source = Staleness()
+    follower.add(MarketControls(SYMBOL, overlay, [(quoter, CONFIG)], source, 3.0))
+    drought = Scenario.model_validate(
+        {"steps": [{"at_seconds": 2, "market": SYMBOL, "action": "drought", "depth_fraction": 0.3,
+                    "spread_multiple": 2, "duration_seconds": 2}]}
+    )  # fmt: skip
+    try:
+        await follower.start_scenario(drought, T0)
+        await follower.check(T0)
+        assert quoter.config == CONFIG
+        assert stale_gauge(counts) == {SYMBOL: 0.0}
+
+        source.stale = True
+        await follower.check(T0 + 1_000)
+        assert quoter.config.spread_bps == 24.0  # 3x
+        assert quoter.config.shape_levels == CONFIG.shape_levels
+        assert stale_gauge(counts) == {SYMBOL: 1.0}
+
+        await follower.check(T0 + 2_000)  # and a drought: both
+        assert (quoter.config.shape_levels, quoter.config.spread_bps) == (3, 48.0)
+
+        source.stale = False
+        await follower.check(T0 + 3_000)
+        assert (quoter.config.shape_levels, quoter.config.spread_bps) == (3, 16.0)
+        assert stale_gauge(counts) == {SYMBOL: 0.0}
+
+        await follower.check(T0 + 4_000)
+        assert quoter.config == CONFIG
+    finally:
+        await client.aclose()

@@ -92,13 +92,17 @@ def test_report_rows_hold_the_targets() -> None:
     samples.add(bids, asks)
     samples.add(bids[:150], asks)
     samples.add(bids, asks[:100])
+    assert samples.mids == []  # no time, no mid
+    samples.add(bids, asks, 0)
+    assert samples.mids == [(0, pytest.approx(100.0))]
     rng = random.Random(4)
-    price, trades = 100.0, []
+    price, mids = 100.0, []
     for second in range(3_600):
         scale = 0.01 if (second // 300) % 2 else 0.001
         price *= math.exp(rng.gauss(0, scale))
-        trades.append((second * 1000, price))
-    rows = measure(samples, trades, 7_200, 0, 3_600_000, [10_000, 60_000], 5.0)
+        mids.append((second * 1000, price))
+    samples.mids = mids
+    rows = measure(samples, 7_200, 0, 3_600_000, [10_000, 60_000], 5.0)
 
     def row(prefix: str) -> Row:
         return next(r for r in rows if r.name.startswith(prefix))
@@ -106,15 +110,15 @@ def test_report_rows_hold_the_targets() -> None:
     assert row("median spread").value == pytest.approx(3.0)
     assert row("median spread").ok
     assert row("depth within 10 bps").value == pytest.approx(sum(p * 10 for p, _ in bids if p >= 99.9))
-    assert row("levels a side within 5%").value == 150  # the median of 299, 150 and 100
+    assert row("levels a side within 5%").value == 224.5  # the median of 299, 150, 100 and 299
     assert row("trades per second").value == pytest.approx(2.0)
     assert row("trades per second").ok
-    assert row("10s return kurtosis").name == "10s return kurtosis (359 returns)"
-    assert row("10s return kurtosis").ok
-    assert row("10s |return| autocorrelation").ok
-    assert row("10s return autocorrelation, lag 1").ok
-    assert row("1m return kurtosis").name == "1m return kurtosis (59 returns)"
-    assert not measure(BookSamples(), [], 0, 0, 60_000, [60_000], 5.0)[0].ok  # no book: no spread
+    assert row("10s mid return kurtosis").name == "10s mid return kurtosis (359 returns)"
+    assert row("10s mid return kurtosis").ok
+    assert row("10s mid |return| autocorrelation").ok
+    assert row("10s mid return autocorrelation, lag 1").ok
+    assert row("1m mid return kurtosis").name == "1m mid return kurtosis (59 returns)"
+    assert not measure(BookSamples(), 0, 0, 60_000, [60_000], 5.0)[0].ok  # no book: no spread
 
 
 def test_pareto_sizes_are_heavy_tailed_and_capped() -> None:

@@ -5,7 +5,8 @@
      WORKERS tells each how many there are; single writers per partition by leases), else one
      consumer per deployment, so Recreate (the old pod stops before the new one starts).
      `database`: it uses the database (DATABASE_URL); `waitForDatabase`: it waits for the
-     bootstrap Job first. */}}
+     bootstrap Job first. Optional rendered extras: "annotations" (pod template annotations),
+     "volumes" and "volumeMounts" (list entries beside the common ones). */}}
 {{- define "exchange.worker" -}}
 {{- $root := .root }}
 {{- $v := index $root.Values .component }}
@@ -37,6 +38,7 @@ spec:
         {{- include "exchange.componentLabels" . | nindent 8 }}
       annotations:
         {{- include "exchange.marketsChecksum" $root | nindent 8 }}
+        {{- with .annotations }}{{ . | nindent 8 }}{{ end }}
     spec:
       {{- include "exchange.podSecurityContext" $root | nindent 6 }}
       {{- with (include "exchange.scheduling" $root | trim) }}{{ . | nindent 6 }}{{ end }}
@@ -70,7 +72,9 @@ spec:
             {{- toYaml $v.resources | nindent 12 }}
           {{- include "exchange.containerSecurityContext" $root | nindent 10 }}
           {{- include "exchange.volumeMounts" $root | nindent 10 }}
+          {{- with .volumeMounts }}{{ . | nindent 12 }}{{ end }}
       {{- include "exchange.volumes" $root | nindent 6 }}
+      {{- with .volumes }}{{ . | nindent 8 }}{{ end }}
 {{- if .workers }}
 ---
 # The workers' governing Service (headless): stable pod names (the ordinal is the worker index).
