@@ -88,11 +88,16 @@ def costs_from(per_process: dict[str, float], ws_per_frame: float) -> Costs:
 
 
 def costs_from_results(doc: dict[str, object], config: str = "cluster") -> Costs:
-    """The Costs of `config` in a results.json document with the cluster benchmark's measurements."""
+    """The Costs of `config` in a results.json document with the cluster benchmark's measurements:
+    its marginal figures (idle CPU subtracted) where it has them, else the gross ones."""
     measurements = doc.get("measurements")
     if not isinstance(measurements, dict) or "cluster" not in measurements:
         raise ValueError("no cluster measurements in the results: run `python -m bench cluster` first")
     figures = measurements["cluster"]["configs"][config]
+    if "cpu_ms_per_order_marginal" in figures:
+        return costs_from(
+            figures["cpu_ms_per_order_marginal"], figures["ws_cpu_ms_per_frame_marginal"] or 0.0
+        )
     return costs_from(figures["cpu_ms_per_order"], figures["ws_cpu_ms_per_frame"] or 0.0)
 
 

@@ -11,7 +11,10 @@ settlement, the DB processor, the ws tier) and database, 64 traders, wrk through
 bench/wrk_orders.lua at 64 connections posting pre-signed LIMIT orders spread evenly over the
 markets (bench.cluster_orders), and WS_CLIENTS WebSocket clients on every market's trade and
 depth streams (bench.ws_counter). CPU is measured from wrk's start until every consumer group of
-every stream has caught up (or DRAIN_S passed), for every process and every redis-server.
+every stream has caught up (or DRAIN_S passed), for every process and every redis-server, and
+for IDLE_S before it with the clients connected and no orders: "marginal" figures subtract each
+process's idle CPU over as long a time (what an order adds, without the idle polling of a stack
+that runs far below its capacity here).
 
 Prints orders/s and p50/p99 of each run, and CPU ms per answered order of every process per
 configuration (the ws tier also per delivered frame); records all of it in results.json under
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import cast
@@ -48,6 +52,7 @@ DURATION_S = int(os.environ.get("CLUSTER_BENCH_SECONDS", "8"))
 ROUNDS = int(os.environ.get("CLUSTER_BENCH_ROUNDS", "2"))
 WS_CLIENTS = 8
 DRAIN_S = 30.0
+IDLE_S = 3.0  # each process's idle CPU is measured this long before the orders start
 CONFIGS = ("single", "cluster", "cluster_durable")
 SYMBOLS = [m.symbol for m in MARKETS]
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
@@ -77,7 +82,16 @@ class Run:
     accepted: int
     frames: int
     caught_up: bool
-    cpu_s: dict[str, float] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds over the measured window
+    idle_cpu_per_s: dict[str, float] = field(default_factory=dict)  # before it, no orders flowing
+    window_s: float = 0.0
+
+    def marginal_cpu_s(self) -> dict[str, float]:
+        """`cpu_s` less what each process used idle over as long a time (never below 0)."""
+        return {
+            name: max(0.0, seconds - self.idle_cpu_per_s.get(name, 0.0) * self.window_s)
+            for name, seconds in self.cpu_s.items()
+        }
 
 
 @contextmanager
@@ -140,7 +154,8 @@ def one_run(config: str, redis: Store) -> Run:
             DEMO_FUNDS=FUNDS,
             DURABLE_REPLICAS=durable,
         ) as stack:
-            traders = [sign_up(stack.url) for _ in range(CONNECTIONS)]
+            with ThreadPoolExecutor(8) as pool:
+                traders = list(pool.map(sign_up, [stack.url] * CONNECTIONS))
             lines = signed_orders(traders, MARKETS, ORDERS_PER_S * DURATION_S + 10_000)
             command, wrk_env, orders_file = wrk_orders(lines, DURATION_S)
             clients = subprocess.Popen(
@@ -151,6 +166,10 @@ def one_run(config: str, redis: Store) -> Run:
             assert clients.stdout.readline().strip() == "ready", "the WebSocket clients did not connect"
             meter = CpuMeter({**stack.supervisor.pids(), **redis.nodes, "ws-clients": clients.pid})
             meter.start()
+            time.sleep(IDLE_S)
+            idle_cpu_per_s = {name: seconds / IDLE_S for name, seconds in meter.stop().items()}
+            meter.start()
+            started = time.monotonic()
             clients.stdin.write("start\n")
             clients.stdin.flush()
             wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -160,6 +179,7 @@ def one_run(config: str, redis: Store) -> Run:
             wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
             caught_up = asyncio.run(drain(redis.url, prefix))
             cpu = meter.stop()
+            window_s = time.monotonic() - started
             cpu["wrk"] = sum(getattr(wrk_after, f) - getattr(wrk_before, f) for f in ("ru_utime", "ru_stime"))
             clients.stdin.write("stop\n")
             clients.stdin.flush()
@@ -188,6 +208,8 @@ def one_run(config: str, redis: Store) -> Run:
         int(counted["frames"]),
         caught_up,
         cpu,
+        idle_cpu_per_s,
+        window_s,
     )
 
 
@@ -230,20 +252,23 @@ async def count_accepted(url: str, prefix: str) -> int:
         await client.aclose()
 
 
-def cpu_per_order(runs: list[Run]) -> dict[str, float]:
-    """CPU ms per answered order of every process over `runs` (total CPU / total orders)."""
+def cpu_per_order(runs: list[Run], marginal: bool = False) -> dict[str, float]:
+    """CPU ms per answered order of every process over `runs` (total CPU / total orders); with
+    `marginal`, less each process's idle CPU over the same time."""
     answered = sum(r.answered for r in runs)
     cpu: dict[str, float] = {}
     for run in runs:
-        for name, seconds in run.cpu_s.items():
+        for name, seconds in (run.marginal_cpu_s() if marginal else run.cpu_s).items():
             cpu[name] = cpu.get(name, 0.0) + seconds
     return {name: s * 1000 / answered for name, s in sorted(cpu.items())} if answered else {}
 
 
-def ws_per_frame(runs: list[Run]) -> float | None:
-    """The ws tier's CPU ms per frame delivered to the clients over `runs`."""
+def ws_per_frame(runs: list[Run], marginal: bool = False) -> float | None:
+    """The ws tier's CPU ms per frame delivered to the clients over `runs` (with `marginal`, less
+    its idle CPU)."""
     frames = sum(r.frames for r in runs)
-    return sum(r.cpu_s.get("ws", 0.0) for r in runs) * 1000 / frames if frames else None
+    cpu = sum((r.marginal_cpu_s() if marginal else r.cpu_s).get("ws", 0.0) for r in runs)
+    return cpu * 1000 / frames if frames else None
 
 
 def components(per_process: dict[str, float], per_frame: float | None) -> dict[str, float]:
@@ -266,6 +291,8 @@ def summary(runs: list[Run]) -> dict[str, object]:
     process and component, the ws tier per delivered frame."""
     answered = sum(r.answered for r in runs)
     per_process, per_frame = cpu_per_order(runs), ws_per_frame(runs)
+    marginal, marginal_per_frame = cpu_per_order(runs, marginal=True), ws_per_frame(runs, marginal=True)
+    idle = {name: sum(r.idle_cpu_per_s.get(name, 0.0) for r in runs) / len(runs) for name in per_process}
     return {
         "runs": [
             {
@@ -283,6 +310,14 @@ def summary(runs: list[Run]) -> dict[str, object]:
         "cpu_ms_per_order_by_component": {
             name: round(ms, 4) for name, ms in components(per_process, per_frame).items()
         },
+        "cpu_ms_per_order_marginal": {name: round(ms, 4) for name, ms in marginal.items()},
+        "cpu_ms_per_order_marginal_by_component": {
+            name: round(ms, 4) for name, ms in components(marginal, marginal_per_frame).items()
+        },
+        "ws_cpu_ms_per_frame_marginal": round(marginal_per_frame, 4)
+        if marginal_per_frame is not None
+        else None,
+        "idle_cpu_ms_per_s": {name: round(v * 1000, 2) for name, v in idle.items()},
         "ws_cpu_ms_per_frame": round(per_frame, 4) if per_frame is not None else None,
         "ws_frames_per_order": round(sum(r.frames for r in runs) / answered, 3) if answered else None,
     }
@@ -296,10 +331,12 @@ def print_table(runs: list[Run]) -> None:
               f"{r.frames:>9,}  {'yes' if r.caught_up else 'NO'}")  # fmt: skip
     chosen = {c: [r for r in runs if r.config == c] for c in CONFIGS}
     per_process = {c: cpu_per_order(rs) for c, rs in chosen.items()}
+    marginal = {c: cpu_per_order(rs, marginal=True) for c, rs in chosen.items()}
     per_frame = {c: ws_per_frame(rs) for c, rs in chosen.items()}
     tables = (
         ("CPU ms per answered order", per_process),
         ("by component", {c: components(per_process[c], per_frame[c]) for c in CONFIGS}),
+        ("less idle, by component", {c: components(marginal[c], per_frame[c]) for c in CONFIGS}),
     )
     for title, table in tables:
         print(f"   {title:<27}{''.join(f'{c:>17}' for c in CONFIGS)}")

@@ -56,6 +56,16 @@ def test_one_redis_counts_as_the_masters_and_a_missing_ws_figure_as_zero() -> No
     assert costs.ws_per_frame == 0.0 and costs.engine == 0.0
 
 
+def test_marginal_figures_are_preferred_when_the_results_have_them() -> None:
+    doc = results_doc()
+    cluster = doc["measurements"]["cluster"]  # type: ignore[index]
+    cluster["configs"]["cluster"]["cpu_ms_per_order_marginal"] = {"gateway": 0.2, "redis-master:7000": 0.05}
+    cluster["configs"]["cluster"]["ws_cpu_ms_per_frame_marginal"] = 0.006
+    costs = costs_from_results(doc)
+    assert costs.gateway == pytest.approx(0.2) and costs.redis_masters == pytest.approx(0.05)
+    assert costs.ws_per_frame == pytest.approx(0.006) and costs.settlement == 0.0
+
+
 def test_results_without_cluster_measurements_are_refused() -> None:
     with pytest.raises(ValueError, match="bench cluster"):
         costs_from_results(document([], 2, 0.0, 0.0, None))
