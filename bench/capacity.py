@@ -137,13 +137,35 @@ def plan(costs: Costs, orders_per_s: float, a: Assumptions) -> list[Row]:
     ]
 
 
-def ceilings(costs: Costs, orders_per_s: float, a: Assumptions) -> list[Ceiling]:
-    """The hottest market's partitions (one process or one Redis slot each) at `orders_per_s`."""
+def batched_from_results(doc: dict[str, object]) -> dict[str, float]:
+    """CPU ms per order of one partition's process when its market is busy (full batches), where
+    results.json has the benchmark: "engine" from `service` (per command), "settlement" from
+    `settlement` (one worker, its own CPU). Missing ones are left out."""
+    benchmarks = doc.get("benchmarks")
+    out: dict[str, float] = {}
+    if not isinstance(benchmarks, dict):
+        return out
+    engine = benchmarks.get("engine_service", {}).get("cpu_ms_per_unit", {}).get("ours", {}).get("engine")
+    if engine:
+        out["engine"] = float(engine)
+    worker = benchmarks.get("settlement_one_worker", {}).get("cpu_ms_per_unit", {}).get("ours", {})
+    settlement = sum(ms for name, ms in worker.items() if name.startswith("settlement"))
+    if settlement:
+        out["settlement"] = float(settlement)
+    return out
+
+
+def ceilings(
+    costs: Costs, orders_per_s: float, a: Assumptions, batched: dict[str, float] | None = None
+) -> list[Ceiling]:
+    """The hottest market's partitions (one process or one Redis slot each) at `orders_per_s`,
+    costed at `batched` (a busy market's CPU per order) where given, else at `costs`."""
+    batched = batched or {}
     hot = orders_per_s * a.hottest_share
     out = []
     for what, ms in (
-        ("engine of the hottest market", costs.engine),
-        ("settlement of the hottest market", costs.settlement),
+        ("engine of the hottest market", batched.get("engine", costs.engine)),
+        ("settlement of the hottest market", batched.get("settlement", costs.settlement)),
         ("DB processor of the hottest market", costs.dbwriter),
         (
             "Redis shard of the hottest market (all Redis work counted there: an upper bound)",
@@ -156,7 +178,12 @@ def ceilings(costs: Costs, orders_per_s: float, a: Assumptions) -> list[Ceiling]
     return out
 
 
-def report(costs: Costs, a: Assumptions, rates: tuple[float, ...] = (10_000, 100_000, 1_000_000)) -> str:
+def report(
+    costs: Costs,
+    a: Assumptions,
+    batched: dict[str, float] | None = None,
+    rates: tuple[float, ...] = (10_000, 100_000, 1_000_000),
+) -> str:
     """The model as text: the costs, then per rate every component's arithmetic and the ceilings."""
     lines = [
         f"CPU ms per order: gateway {costs.gateway:.4f}, engines {costs.engine:.4f}, settlement "
@@ -165,13 +192,16 @@ def report(costs: Costs, a: Assumptions, rates: tuple[float, ...] = (10_000, 100
         f"ws {costs.ws_per_frame:.4f} per frame",
         f"assumptions: {a.markets:,} markets, {a.utilisation:.0%} of a core per pod, hottest market "
         f"{a.hottest_share:.0%} of orders, {a.ws_frames_per_order:g} ws frames per order",
+        "a busy market's CPU ms per order (full batches): "
+        + (", ".join(f"{name} {ms:.4f}" for name, ms in sorted((batched or {}).items())) or "not measured")
+        + " (the rest at the costs above)",
     ]
     for rate in rates:
         rows = plan(costs, rate, a)
         work, processes = sum(r.cores for r in rows), sum(r.pods for r in rows)
         lines.append(f"== {rate:,.0f} orders/s: {work:,.1f} cores of work, {processes:,} processes")
         lines += [f"   {r.component:<15} by {r.partitioned_by}: {r.arithmetic}" for r in rows]
-        for c in ceilings(costs, rate, a):
+        for c in ceilings(costs, rate, a, batched):
             verdict = "fits" if c.fits else "CEILING"
             lines.append(
                 f"   {verdict:<8} {c.what}: {rate * a.hottest_share:,.0f}/s needs {c.cores:,.2f} cores "
@@ -187,7 +217,7 @@ def main(args: list[str]) -> str:
     cluster = doc["measurements"]["cluster"] if "cluster" in doc.get("measurements", {}) else {}
     when = f"{cluster.get('date')}, load average {cluster.get('load_average')}"
     head = f"capacity model from {path} ({config}, {when})"
-    text = head + "\n" + report(costs_from_results(doc, config), Assumptions())
+    text = head + "\n" + report(costs_from_results(doc, config), Assumptions(), batched_from_results(doc))
     print(text)
     return text
 

@@ -6,8 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from bench.capacity import Assumptions, ceilings, costs_from, costs_from_results, main, plan, pods
-from bench.results import document
+from bench.capacity import (
+    Assumptions,
+    batched_from_results,
+    ceilings,
+    costs_from,
+    costs_from_results,
+    main,
+    plan,
+    pods,
+)
+from bench.results import Figure, document
 
 PER_PROCESS = {
     "gateway": 0.30,
@@ -104,6 +113,21 @@ def test_the_hottest_market_meets_its_ceilings() -> None:
     at_100k = {c.what.split()[0]: c for c in ceilings(costs, 100_000, Assumptions())}
     assert not at_100k["settlement"].fits and not at_100k["Redis"].fits  # 10,000/s x 0.12 ms = 1.2 cores
     assert at_100k["engine"].fits  # 10,000/s x 0.05 ms = 0.5 cores
+
+
+def test_a_busy_markets_batched_costs_come_from_the_service_and_settlement_benchmarks() -> None:
+    engine = Figure("engine_service", "commands", 4e4, 1e5, 0.6, cpu_ms_per_unit={"ours": {"engine": 0.01}})
+    worker = {"ours": {"settlement": 0.1, "redis": 0.05}}
+    settlement = Figure("settlement_one_worker", "orders", 6e3, 2e4, 0.6, cpu_ms_per_unit=worker)
+    doc = document([engine, settlement], 2, 1.0, 1.0, None)
+    batched = batched_from_results(doc)
+    assert batched == {"engine": pytest.approx(0.01), "settlement": pytest.approx(0.1)}
+    costs = costs_from(PER_PROCESS, 0.008)
+    hot = {c.what.split()[0]: c for c in ceilings(costs, 1_000_000, Assumptions(), batched)}
+    assert hot["engine"].max_orders_per_s == pytest.approx(60_000)  # 0.6 x 1000 / 0.01
+    assert not hot["engine"].fits  # the hottest market: 100,000/s x 0.01 ms = 1 core
+    assert hot["settlement"].cores == pytest.approx(10.0)  # 100,000/s x 0.1 ms
+    assert batched_from_results(document([], 2, 0.0, 0.0, None)) == {}
 
 
 def test_main_prints_the_model_from_a_results_file(
