@@ -124,6 +124,8 @@ def single_redis() -> Iterator[Store]:
 def cluster_store(cluster: LocalCluster) -> Store:
     """The cluster with the markets' slots on every master; its nodes labelled by role."""
     cluster.spread([f"{{{symbol}}}" for symbol in SYMBOLS])
+    holders = {cluster.master_of(f"{{{symbol}}}") for symbol in SYMBOLS}
+    assert holders == set(cluster.masters()), f"the markets are on {holders} only"
     masters = [int(address.rpartition(":")[2]) for address in cluster.masters()]
     nodes = {}
     for port in cluster.ports:
