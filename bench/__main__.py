@@ -1,16 +1,22 @@
 """`make bench`: every benchmark, each printing its figures and checking its own results.
 
 `python -m bench [core|stops|service|gateway|grpc|wsapi|ws|db|telemetry|scaling|ratelimit|settlement|
-takeover|status|marketsim|loadgen|durable ...]`
+takeover|status|marketsim|loadgen|durable|cluster ...]`
 runs a selection. Then build/bench/results.json holds, for each benchmark
-with a floor, ours, the floor and the ratio (bench.results), with the machine's nproc, its load average
-at the start and the end, and the C++ limit-order-book's ops/s in this run as a speed reference.
+with a floor, ours, the floor and the ratio (bench.results), the measurements of those without one
+(`cluster`), with the machine's nproc, its load average at the start and the end, and the C++
+limit-order-book's ops/s in this run as a speed reference.
+
+`python -m bench capacity [RESULTS_JSON] [CONFIG]` runs no benchmark: it prints the capacity model
+(bench.capacity) computed from the cluster benchmark's figures in results.json.
 """
 
 import os
 import sys
 
 from bench import (
+    capacity,
+    cluster_bench,
     db_bench,
     durable_bench,
     engine_bench,
@@ -49,17 +55,26 @@ BENCHMARKS = {
     "marketsim": lambda: marketsim_bench.main(),
     "loadgen": lambda: loadgen_bench.main(),
     "durable": lambda: durable_bench.main(),
+    "cluster": lambda: cluster_bench.main(),
 }
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["capacity"]:
+        capacity.main(sys.argv[2:])
+        return
     chosen = sys.argv[1:] or list(BENCHMARKS)
     load_start = results.load_average()
     for name in chosen:
         BENCHMARKS[name]()
     reference = engine_bench.reference_ops_per_s()
     doc = results.document(
-        results.FIGURES, len(os.sched_getaffinity(0)), load_start, results.load_average(), reference
+        results.FIGURES,
+        len(os.sched_getaffinity(0)),
+        load_start,
+        results.load_average(),
+        reference,
+        results.MEASUREMENTS,
     )
     print(f"== {results.write(doc)}: {len(results.FIGURES)} ratios; limit-order-book {reference:,.0f} ops/s")
 

@@ -41,6 +41,8 @@ class Figure:
 
 
 FIGURES: list[Figure] = []
+# Benchmarks without one floor (the cluster benchmark's configurations) record their figures here by name.
+MEASUREMENTS: dict[str, object] = {}
 
 
 def add(figure: Figure) -> Figure:
@@ -50,15 +52,26 @@ def add(figure: Figure) -> Figure:
     return figure
 
 
+def record(name: str, measurement: object) -> None:
+    """Keep `measurement` (JSON-serialisable) for results.json's "measurements" under `name`."""
+    MEASUREMENTS[name] = measurement
+
+
 def load_average() -> float:
     """The 1-minute load average."""
     return os.getloadavg()[0]
 
 
 def document(
-    figures: list[Figure], nproc: int, load_start: float, load_end: float, reference_ops_per_s: float | None
+    figures: list[Figure],
+    nproc: int,
+    load_start: float,
+    load_end: float,
+    reference_ops_per_s: float | None,
+    measurements: dict[str, object] | None = None,
 ) -> dict[str, object]:
-    """results.json's content: the machine, the speed reference and one entry per benchmark."""
+    """results.json's content: the machine, the speed reference, one entry per benchmark with a
+    floor, and the `measurements` of those without one."""
     return {
         "machine": {
             "nproc": nproc,
@@ -84,6 +97,7 @@ def document(
             }
             for f in figures
         },
+        "measurements": dict(measurements or {}),
     }
 
 
