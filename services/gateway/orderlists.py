@@ -59,10 +59,13 @@ class OrderListService:
     async def place(self, user_id: int, req: OcoRequest) -> PlacedOrderList:
         """Reserve once, submit the list, answer it; the engine's refusals as Binance's codes
         (exchange_core.errors.reason_error), -2010 for insufficient funds or a client order id
-        of an open or recent order, -1013 for a market that is not trading."""
+        of an open or recent order, -1013 for a market that is not trading or a member failing
+        a filter of gateway.orderlimits (the members count as open orders)."""
         market = req.market
         symbol = market.symbol
         self.ctx.statuses.ensure_trading(symbol)
+        for placing, member in enumerate(req.members):  # each member counts as an open order
+            await self.orders.check_filters(user_id, member, placing=placing)
         ids = [await self.orders.next_order_id(symbol) for _ in req.members]
         needs = [await self.orders.reservation(m) for m in req.members]
         asset, amount = needs[0][0], max(n[1] for n in needs)

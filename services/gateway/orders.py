@@ -119,12 +119,7 @@ class OrderService:
         market = req.market
         symbol = market.symbol
         self.ctx.statuses.ensure_trading(symbol)
-        if req.price:
-            average = await self.average_prices.get(symbol)
-            if average is not None and not percent_price_ok(req.side, req.price, average):
-                raise filter_failure("PERCENT_PRICE_BY_SIDE")
-        if api_key is None or api_key not in self._exempt_keys:
-            await self._check_open_order_counts(user_id, req)
+        await self.check_filters(user_id, req, api_key)
         order_id = await self.next_order_id(symbol)
         asset, amount = await self.reservation(req)
         if amount > MAX_AMOUNT:
@@ -164,15 +159,29 @@ class OrderService:
             raise reason_error(rejected.reason)
         return placed_order(market, order_id, req.resp_type, batch)
 
-    async def _check_open_order_counts(self, user_id: int, req: OrderRequest) -> None:
+    async def check_filters(
+        self, user_id: int, req: OrderRequest, api_key: str | None = None, placing: int = 0
+    ) -> None:
+        """The filters of gateway.orderlimits a new order `req` must pass before anything is
+        reserved (-1013): PERCENT_PRICE_BY_SIDE, then the open-order counts (not for keys exempt
+        from the rate limits). `placing`: the orders of the same list placed with it before it,
+        counted as open."""
+        if req.price:
+            average = await self.average_prices.get(req.market.symbol)
+            if average is not None and not percent_price_ok(req.side, req.price, average):
+                raise filter_failure("PERCENT_PRICE_BY_SIDE")
+        if api_key is None or api_key not in self._exempt_keys:
+            await self._check_open_order_counts(user_id, req, placing)
+
+    async def _check_open_order_counts(self, user_id: int, req: OrderRequest, placing: int = 0) -> None:
         """MAX_NUM_ORDERS, MAX_NUM_ALGO_ORDERS, MAX_NUM_ICEBERG_ORDERS: -1013 when the user already
-        has that many open orders of the kind in the market (counted from the open orders
-        settlement keeps: one SCARD when the user has fewer open orders in all markets than any
-        limit could reach; concurrent placements of one user may pass together, as they may pass a
-        balance check at Binance's edge)."""
+        has that many open orders of the kind in the market, `placing` more counted as open
+        (counted from the open orders settlement keeps: one SCARD when the user has fewer open
+        orders in all markets than any limit could reach; concurrent placements of one user may
+        pass together, as they may pass a balance check at Binance's edge)."""
         symbol = req.market.symbol
         key = self.ctx.keys.open_orders(user_id)
-        total = int(await self.ctx.pipelined.execute("SCARD", key))
+        total = int(await self.ctx.pipelined.execute("SCARD", key)) + placing
         max_orders = self._max_orders
         if not needs_records(req, total, max_orders) and not (max_orders and total >= max_orders):
             return
@@ -182,7 +191,7 @@ class OrderService:
         if needs_records(req, len(fields), max_orders):
             raws = await self.ctx.redis.hmget(self.ctx.keys.orders(user_id), fields)
             records = [OrderRecord.decode(raw) for raw in raws if raw]
-        failed = count_filter_failure(req, len(fields), records, max_orders)
+        failed = count_filter_failure(req, len(fields) + placing, records, max_orders)
         if failed is not None:
             raise filter_failure(failed)
 

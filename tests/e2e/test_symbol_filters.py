@@ -110,8 +110,20 @@ def test_max_num_algo_orders_counts_open_stop_orders(stack: Stack) -> None:
 
 def test_max_num_orders_counts_every_open_order_of_the_market(stack: Stack) -> None:
     trader = sign_up(stack.url)
-    for _ in range(200):
+    for _ in range(199):
         trader.call("POST", "/api/v3/order", **limit("BUY", "20000.00", "0.00025"))
+    wait_for(lambda: open_count(trader) == 199, 60.0)
+    # An OCO's two members count as two open orders: one more would pass, the list does not.
+    oco = {
+        "symbol": SYMBOL, "side": "SELL", "quantity": "0.01", "aboveType": "LIMIT_MAKER",
+        "abovePrice": "32000.00", "belowType": "STOP_LOSS_LIMIT", "belowStopPrice": "28000.00",
+        "belowPrice": "27900.00", "belowTimeInForce": "GTC",
+    }  # fmt: skip
+    assert refused(trader, "POST", "/api/v3/orderList/oco", **oco) == (
+        -1013,
+        "Filter failure: MAX_NUM_ORDERS",
+    )
+    trader.call("POST", "/api/v3/order", **limit("BUY", "20000.00", "0.00025"))
     wait_for(lambda: open_count(trader) == 200, 60.0)
     assert refused(trader, "POST", "/api/v3/order", **limit("BUY", "20000.00", "0.00025")) == (
         -1013,
