@@ -181,7 +181,9 @@ def check_priority(c: PlaceOrder, queue: list[Queued], events: list[Event]) -> N
     follows the book: a maker whose visible part is taken leaves it, or, an iceberg with a hidden
     rest, shows a new tip at the back of its price level."""
     later = [  # takers of their own: triggered stop orders, pending orders of activated lists
-        i for i, e in enumerate(events) if isinstance(e, OrderTriggered) or (i and isinstance(e, OrderAccepted))
+        i
+        for i, e in enumerate(events)
+        if isinstance(e, OrderTriggered) or (i and isinstance(e, OrderAccepted))
     ]
     events = events[: later[0]] if later else events
     for e in events:
