@@ -4,8 +4,6 @@ Prices cluster in a narrow band so books cross often; a few users share the book
 self-trade prevention triggers; some commands are deliberately bad.
 """
 
-from copy import copy
-
 from hypothesis import strategies as st
 
 from matching import (
@@ -152,9 +150,9 @@ def oto_list(draw: st.DrawFn, order_id: int) -> PlaceOrderList:
 
 def replace_user(c: PlaceOrder, user: int) -> PlaceOrder:
     """`c` placed by `user` instead."""
-    moved = copy(c)
-    moved.user_id = user
-    return moved
+    fields = {name: getattr(c, name) for name in PlaceOrder.FIELDS}
+    fields["user_id"] = user
+    return PlaceOrder(**fields)
 
 
 @st.composite
