@@ -30,6 +30,7 @@ from matching import (
     ListStatusType,
     MarketSpec,
     MatchingEngine,
+    OrderAccepted,
     OrderDone,
     OrderExpired,
     OrderRejected,
@@ -692,6 +693,22 @@ def _coverage_key(event: Event) -> str:
     return name
 
 
+def _list_coverage_keys(command: Command, events: list[Event]) -> list[str]:
+    """OTO/OTOCO coverage: their list statuses ("OTO:ListStatus:ALL_DONE"), and pending orders
+    placed, by the kind of command that filled their working order."""
+    keys: list[str] = []
+    for e in events:
+        if isinstance(e, ListStatus) and e.contingency != ContingencyType.OCO:
+            keys.append(f"{ContingencyType(e.contingency).name}:{_coverage_key(e)}")
+        if not isinstance(e, OrderAccepted) or not e.order_list_id:
+            continue
+        if not isinstance(command, PlaceOrderList):
+            keys.append(f"OrderAccepted:pending-placed-by:{type(command).__name__}")
+        elif command.contingency != ContingencyType.OCO and e.order_id != command.orders[0].order_id:
+            keys.append("OrderAccepted:pending-placed-by:PlaceOrderList")
+    return keys
+
+
 def compare(origin: str, commands: Sequence[Command], digest_every: int = DIGEST_EVERY) -> Counter[str]:
     """Run both books over `commands`; fail on the first difference. Returns event-kind coverage.
 
@@ -708,6 +725,7 @@ def compare(origin: str, commands: Sequence[Command], digest_every: int = DIGEST
         if expected != actual:
             pytest.fail(describe_event_mismatch(origin, index, command, expected, actual), pytrace=False)
         coverage.update(_coverage_key(e) for e in expected)
+        coverage.update(_list_coverage_keys(command, expected))
         if index % digest_every == digest_every - 1 or index == last:
             want, got = naive.state(), engine.state()
             if want.digest() != got.digest():
@@ -776,6 +794,13 @@ REQUIRED_COVERAGE = {
     ),
     *(f"OrderDone:{s.name}" for s in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED)),
     f"OrderDone:{OrderStatus.EXPIRED_IN_MATCH.name}",
+    *(f"{kind}:ListStatus:{t}" for kind in ("OTO", "OTOCO") for t in ("EXEC_STARTED", "ALL_DONE")),
+    "OTO:ListStatus:REJECT:INVALID_OCO_LEG_TYPES",
+    "OTOCO:ListStatus:REJECT:INVALID_OCO_PRICES",
+    "OrderAccepted:pending-placed-by:PlaceOrder",
+    "OrderAccepted:pending-placed-by:PlaceOrderList",
+    "OrderExpired:WOULD_TAKE",
+    "OrderExpired:WOULD_TRIGGER",
 }
 
 
