@@ -272,6 +272,8 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
                 _map_entry(data, pos, stop, trace)
             pos = stop
             continue
+        if number == 5:
+            raise _Irregular  # an order list (alone or not): the official parser decides
         pos = _skip(data, pos, wire_type)
     if pos != end or not kind:
         raise _Irregular
