@@ -202,6 +202,8 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
                 _map_entry(data, pos, stop, trace)
             pos = stop
             continue
+        if number == 5:
+            raise Irregular  # an order list (alone or not): the official parser decides
         pos = skip_field(data, pos, wire_type)
     if pos != end or not kind:
         raise Irregular

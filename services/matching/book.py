@@ -11,6 +11,8 @@ from bisect import bisect_left, insort
 from collections.abc import Iterator
 from typing import Final
 
+from matching.commands import PlaceOrder
+
 NO_BID: Final = -1
 NO_ASK: Final = 1 << 62
 SPARE_LEVELS: Final = 64
@@ -108,9 +110,11 @@ class Order:
 
 class OrderList:
     """An open order list (docs/matching.md, Order lists): its engine-assigned id, user, client
-    id, contingency (a ContingencyType) and member orders in list order."""
+    id, contingency (a ContingencyType) and member orders in list order. `pending` holds the
+    commands of an OTO or OTOCO list's pending orders while they wait for the working order to
+    fill (empty otherwise); each has a stand-in `Order` among `orders`, open but in no book."""
 
-    __slots__ = ("client_id", "contingency", "list_id", "orders", "user_id")
+    __slots__ = ("client_id", "contingency", "list_id", "orders", "pending", "user_id")
 
     def __init__(
         self, list_id: int, user_id: int, client_id: str, contingency: int, orders: list[Order]
@@ -120,9 +124,20 @@ class OrderList:
         self.client_id = client_id
         self.contingency = contingency
         self.orders = orders
+        self.pending: list[PlaceOrder] = []
 
     def order_ids(self) -> tuple[int, ...]:
         return tuple(o.order_id for o in self.orders)
+
+    def add(self, order: Order) -> None:
+        """Make `order` a member: in place of the member with its id (a pending order's stand-in),
+        else at the end."""
+        orders = self.orders
+        for i in range(len(orders)):
+            if orders[i].order_id == order.order_id:
+                orders[i] = order
+                return
+        orders.append(order)
 
 
 class Level:

@@ -26,7 +26,7 @@ from matching.events import (
     Trade,
 )
 from matching.market import MarketSpec
-from matching.state import ListRecord, MarketState, OrderRecord, TriggerRecord
+from matching.state import ListRecord, MarketState, OrderRecord, PendingRecord, TriggerRecord
 from matching.triggers import TriggerBook, rises
 
 # Enum values as literal constants: compiled, they are machine integers (tests check them).
@@ -58,6 +58,8 @@ SELF_TRADE_MAKER: Final = 307
 RESERVE_EXHAUSTED: Final = 308
 ORDER_LIST_SIBLING: Final = 310
 OCO: Final = 1
+OTO: Final = 2
+OTOCO: Final = 3
 PROFIT_LEG_TYPES: Final = (LIMIT_MAKER, TAKE_PROFIT, TAKE_PROFIT_LIMIT)
 LOSS_LEG_TYPES: Final = (STOP_LOSS, STOP_LOSS_LIMIT)
 UNLIMITED: Final = 1 << 62
@@ -71,7 +73,9 @@ class MatchingEngine:
     """One market's book and everything needed to reproduce its events."""
 
     __slots__ = (
+        "_activated",
         "_npts",
+        "_pending",
         "_spare_owners",
         "_step",
         "_tick",
@@ -108,6 +112,8 @@ class MatchingEngine:
         self.lists: dict[int, OrderList] = {}  # open order lists by id
         self.list_id = 0  # the last order list id given
         self._waiting = self.stops.orders  # the same dict, one attribute read on the hot path
+        self._pending: dict[int, Order] = {}  # stand-ins of pending orders of OTO/OTOCO lists, by id
+        self._activated: list[OrderList] = []  # lists whose working order the current taker filled
 
     # ------------------------------------------------------------------ commands
 
@@ -156,35 +162,18 @@ class MatchingEngine:
         first = len(out)
         trades = self.trade_id
         self._start(c, c.ts, None, out)
-        if self._waiting and self.trade_id != trades:
-            self._run_triggers(self._triggered_by(first, c.ts, out), c.ts, out)
+        if self.trade_id != trades and (self._waiting or self._activated):
+            self._run_triggers(self._queue_after(first, c.ts, out), c.ts, out)
         self._emit_delta(c.ts, out)
 
-    def _start(self, c: PlaceOrder, ts: int, order_list: OrderList | None, out: list[Event]) -> None:
-        """Accept a checked order (a member of `order_list` when one is given), then match and rest
-        or end it, or keep a stop order waiting; no trigger run and no BookDelta."""
-        self.seq += 1
-        out.append(
-            OrderAccepted(
-                self.seq,
-                ts,
-                c.order_id,
-                c.user_id,
-                c.client_order_id,
-                c.side,
-                c.order_type,
-                c.time_in_force,
-                c.price,
-                c.quantity,
-                c.quote_quantity,
-                c.reserve,
-                c.stp_mode,
-                c.stop_price,
-                c.trailing_delta,
-                c.iceberg_qty,
-                0 if order_list is None else order_list.list_id,
-            )
-        )
+    def _start(
+        self, c: PlaceOrder, ts: int, order_list: OrderList | None, out: list[Event], announce: bool = True
+    ) -> Order:
+        """Accept a checked order (a member of `order_list` when one is given; `OrderAccepted`
+        unless `announce` is False), then match and rest or end it, or keep a stop order waiting;
+        no trigger run and no BookDelta. Returns the order."""
+        if announce:
+            self._emit_accepted(c, ts, order_list, out)
         step = self._step
         buy = c.side == BUY
         otype = c.order_type
@@ -222,12 +211,37 @@ class MatchingEngine:
         taker.iceberg = c.iceberg_qty // step
         if order_list is not None:
             taker.order_list = order_list
-            order_list.orders.append(taker)
+            order_list.add(taker)
         if otype >= STOP_LOSS:
             self.stops.add(taker, c.stop_price // self._tick, c.trailing_delta, self.last_price)
             self._index(taker)
-            return
+            return taker
         self._execute(taker, otype == MARKET, limit, cap, by_quote, ts, out)
+        return taker
+
+    def _emit_accepted(self, c: PlaceOrder, ts: int, order_list: OrderList | None, out: list[Event]) -> None:
+        self.seq += 1
+        out.append(
+            OrderAccepted(
+                self.seq,
+                ts,
+                c.order_id,
+                c.user_id,
+                c.client_order_id,
+                c.side,
+                c.order_type,
+                c.time_in_force,
+                c.price,
+                c.quantity,
+                c.quote_quantity,
+                c.reserve,
+                c.stp_mode,
+                c.stop_price,
+                c.trailing_delta,
+                c.iceberg_qty,
+                0 if order_list is None else order_list.list_id,
+            )
+        )
 
     def _execute(
         self, taker: Order, market: bool, limit: int, cap: int, by_quote: bool, ts: int, out: list[Event]
@@ -262,13 +276,14 @@ class MatchingEngine:
     # ------------------------------------------------------------------ order lists
 
     def place_list(self, c: PlaceOrderList, out: list[Event]) -> None:
-        """Validate an order list, then place its members in list order (docs/matching.md,
-        Order lists)."""
+        """Validate an order list, then place its members (an OCO) or its working order (an OTO or
+        OTOCO) (docs/matching.md, Order lists)."""
         legs = c.orders
         order_ids = tuple(leg.order_id for leg in legs)
         reason = self._check_list(c)
         if reason:
             self.seq += 1
+            contingent = c.contingency != OCO and len(legs) > 1
             out.append(
                 ListStatus(
                     self.seq,
@@ -282,86 +297,234 @@ class MatchingEngine:
                     order_ids,
                     reason,
                     legs[0].reserve if legs else 0,
+                    legs[1].reserve if contingent else 0,
                 )
             )
             return
         self.list_id += 1
         order_list = OrderList(self.list_id, c.user_id, c.list_client_order_id, c.contingency, [])
         self.lists[order_list.list_id] = order_list
+        if c.contingency != OCO:
+            self._place_working(c, order_list, out)
+            return
         for leg in legs:
             self._start(leg, c.ts, order_list, out)
+        self._emit_list_status(order_list, ListStatusType.EXEC_STARTED, ListOrderStatus.EXECUTING, c.ts, out)
+        self._emit_delta(c.ts, out)
+
+    def _place_working(self, c: PlaceOrderList, order_list: OrderList, out: list[Event]) -> None:
+        """Place a checked OTO or OTOCO list: its pending orders wait as stand-ins, its working
+        order is placed (docs/matching.md, OTO and OTOCO lists, Placement)."""
+        ts = c.ts
+        step = self._step
+        tick = self._tick
+        working_cmd = c.orders[0]
+        order_list.orders.append(
+            Order(working_cmd.order_id, c.user_id, "", working_cmd.side, 0, 0, 0, 0, 0, 0, ts)
+        )
+        for p in c.orders[1:]:
+            stand_in = Order(
+                p.order_id,
+                p.user_id,
+                p.client_order_id,
+                p.side,
+                p.order_type,
+                p.time_in_force,
+                p.stp_mode,
+                p.price // tick,
+                p.quantity // step,
+                p.reserve,
+                ts,
+            )
+            stand_in.order_list = order_list
+            order_list.orders.append(stand_in)
+            order_list.pending.append(p)
+            self._pending[p.order_id] = stand_in
+            self._index(stand_in)
+        first = len(out)
+        trades = self.trade_id
+        working = self._start(working_cmd, ts, order_list, out)
+        self._emit_list_status(order_list, ListStatusType.EXEC_STARTED, ListOrderStatus.EXECUTING, ts, out)
+        queue: list[Order | OrderList] = []
+        if self.trade_id != trades and self._activated:
+            queue.extend(self._activated)
+            self._activated.clear()
+        if not working.remaining:
+            working.live = False
+            queue.append(order_list)
+        elif working.order_id not in self.orders:
+            working.live = False
+            self._end_list(order_list, working, False, ts, out)
+        if self.trade_id != trades and self._waiting:
+            queue.extend(self._triggered_by(first, ts, out))
+        if queue:
+            self._run_triggers(queue, ts, out)
+        self._emit_delta(ts, out)
+
+    def _emit_list_status(
+        self, order_list: OrderList, status_type: int, list_status: int, ts: int, out: list[Event]
+    ) -> None:
         self.seq += 1
         out.append(
             ListStatus(
                 self.seq,
-                c.ts,
+                ts,
                 order_list.list_id,
-                c.user_id,
-                c.list_client_order_id,
-                c.contingency,
-                ListStatusType.EXEC_STARTED,
-                ListOrderStatus.EXECUTING,
-                order_ids,
+                order_list.user_id,
+                order_list.client_id,
+                order_list.contingency,
+                status_type,
+                list_status,
+                order_list.order_ids(),
             )
         )
-        self._emit_delta(c.ts, out)
 
     def _check_list(self, c: PlaceOrderList) -> int:
         """The first rule `c` breaks (a Reason), or OK (docs/matching.md, PlaceOrderList 1-7)."""
         if c.symbol != self.symbol:
             return Reason.UNKNOWN_MARKET
         legs = c.orders
-        if c.contingency != OCO or len(legs) != 2:
+        contingency = c.contingency
+        if not (
+            (contingency == OCO and len(legs) == 2)
+            or (contingency == OTO and len(legs) == 2)
+            or (contingency == OTOCO and len(legs) == 3)
+        ):
             return Reason.INVALID_CONTINGENCY
-        a, b = legs
+        pair = legs if contingency == OCO else legs[1:]
+        head = pair[0]
         for leg in legs:
-            if (
-                leg.user_id != c.user_id
-                or leg.side != a.side
-                or leg.quantity != a.quantity
-                or leg.reserve != a.reserve
-            ):
+            if leg.user_id != c.user_id:
                 return Reason.ORDER_LIST_LEGS_DIFFER
-        if a.order_type in PROFIT_LEG_TYPES and b.order_type in LOSS_LEG_TYPES:
-            profit, loss = a, b
-        elif b.order_type in PROFIT_LEG_TYPES and a.order_type in LOSS_LEG_TYPES:
-            profit, loss = b, a
-        else:
-            return Reason.INVALID_OCO_LEG_TYPES
-        for leg in legs:
-            reason = self._check_place(leg)
+        if len(pair) == 2:
+            for leg in pair:
+                if leg.side != head.side or leg.quantity != head.quantity or leg.reserve != head.reserve:
+                    return Reason.ORDER_LIST_LEGS_DIFFER
+        profit = loss = head
+        if len(pair) == 2:
+            a, b = pair
+            if a.order_type in PROFIT_LEG_TYPES and b.order_type in LOSS_LEG_TYPES:
+                profit, loss = a, b
+            elif b.order_type in PROFIT_LEG_TYPES and a.order_type in LOSS_LEG_TYPES:
+                profit, loss = b, a
+            else:
+                return Reason.INVALID_OCO_LEG_TYPES
+        if contingency != OCO:
+            if legs[0].order_type != LIMIT and legs[0].order_type != LIMIT_MAKER:
+                return Reason.INVALID_OCO_LEG_TYPES
+            if contingency == OTO and legs[1].order_type == MARKET and legs[1].quote_quantity:
+                return Reason.INVALID_OCO_LEG_TYPES
+        for i in range(len(legs)):
+            reason = self._check_place(legs[i], contingency == OCO or i == 0)
             if reason:
                 return reason
-        if a.order_id == b.order_id:
-            return Reason.DUPLICATE_ORDER_ID
-        if a.client_order_id and a.client_order_id == b.client_order_id:
-            return Reason.DUPLICATE_CLIENT_ORDER_ID
-        level = profit.price if profit.order_type == LIMIT_MAKER else profit.stop_price
-        trigger = loss.stop_price
-        if level and trigger and (level <= trigger if a.side == SELL else level >= trigger):
-            return Reason.INVALID_OCO_PRICES
+        for i in range(len(legs)):
+            for j in range(i):
+                if legs[i].order_id == legs[j].order_id:
+                    return Reason.DUPLICATE_ORDER_ID
+        for i in range(len(legs)):
+            for j in range(i):
+                cid = legs[i].client_order_id
+                if cid and cid == legs[j].client_order_id:
+                    return Reason.DUPLICATE_CLIENT_ORDER_ID
+        if len(pair) == 2:
+            level = profit.price if profit.order_type == LIMIT_MAKER else profit.stop_price
+            trigger = loss.stop_price
+            if level and trigger and (level <= trigger if head.side == SELL else level >= trigger):
+                return Reason.INVALID_OCO_PRICES
         return OK
+
+    def _activate(
+        self, order_list: OrderList, ts: int, out: list[Event], queue: list[Order | OrderList]
+    ) -> None:
+        """Place the pending orders of a list whose working order filled completely
+        (docs/matching.md, OTO and OTOCO lists, Activation)."""
+        commands = order_list.pending
+        order_list.pending = []
+        for p in commands:
+            stand_in = self._pending.pop(p.order_id)
+            stand_in.live = False
+            self._unindex_user(stand_in)
+        for p in commands:
+            self._emit_accepted(p, ts, order_list, out)
+        if order_list.contingency == OTO:
+            p = commands[0]
+            del self.lists[order_list.list_id]
+            for o in order_list.orders:
+                o.order_list = None
+            self._emit_list_status(order_list, ListStatusType.ALL_DONE, ListOrderStatus.ALL_DONE, ts, out)
+            reason = self._check_place(p)
+            if reason:
+                self._expire_unplaced(p, reason, p.reserve, ts, out)
+                return
+            first = len(out)
+            trades = self.trade_id
+            self._start(p, ts, None, out, False)
+            if self.trade_id != trades and (self._waiting or self._activated):
+                queue.extend(self._queue_after(first, ts, out))
+            return
+        a, b = commands
+        reason = self._check_place(a)
+        failed, other = a, b
+        if not reason:
+            reason = self._check_place(b)
+            failed, other = b, a
+        if reason:
+            del self.lists[order_list.list_id]
+            for o in order_list.orders:
+                o.order_list = None
+            self._expire_unplaced(failed, reason, failed.reserve, ts, out)
+            self._expire_unplaced(other, ORDER_LIST_SIBLING, 0, ts, out)
+            self._emit_list_status(order_list, ListStatusType.ALL_DONE, ListOrderStatus.ALL_DONE, ts, out)
+            return
+        self._start(a, ts, order_list, out, False)
+        self._start(b, ts, order_list, out, False)
+
+    def _expire_unplaced(self, p: PlaceOrder, reason: int, release: int, ts: int, out: list[Event]) -> None:
+        """End a pending order that was accepted but could not be placed."""
+        self.seq += 1
+        out.append(OrderExpired(self.seq, ts, p.order_id, p.user_id, p.client_order_id, reason, p.quantity))
+        self.seq += 1
+        out.append(
+            OrderDone(self.seq, ts, p.order_id, p.user_id, p.client_order_id, p.side, EXPIRED, 0, 0, release)
+        )
 
     def _end_list(self, order_list: OrderList, by: Order, cancel: bool, ts: int, out: list[Event]) -> None:
         """End an open order list because its member `by` traded, was triggered, expired or was
-        cancelled: every other member ends too, releasing nothing (the shared reservation stays
-        with `by`, or `by` released it), cancelled when `cancel`, else expired; then
-        ListStatus(ALL_DONE). A member taken from the trigger book in the current check (in no
-        book now) is only marked: `_triggered_by` drops it from its queue."""
+        cancelled: every other open member ends too, cancelled when `cancel`, else expired; then
+        ListStatus(ALL_DONE). A member that shares the reservation of `by` (an OCO pair) releases
+        nothing; a pending order's stand-in releases its reserve, but the second of a pending pair
+        when the first (or `by`) released the shared one. A member taken from the trigger book in
+        the current check (in no book now) is only marked: `_triggered_by` drops it from its queue."""
         del self.lists[order_list.list_id]
         step = self._step
+        pending = self._pending
+        working_phase = bool(order_list.pending)
+        order_list.pending = []
+        pair_released = by.order_id in pending
+        if by.order_id in pending:
+            del pending[by.order_id]
         for o in order_list.orders:
             o.order_list = None
-            if o is by:
+            if o is by or not o.live:
                 continue
-            if o.order_id in self.orders:
+            release = 0
+            if o.order_id in pending:
+                del pending[o.order_id]
+                self._unindex_user(o)
+                if order_list.contingency == OTO or not pair_released:
+                    release = o.reserve_left
+                pair_released = True
+            elif o.order_id in self.orders:
                 self._remove_resting(o)
+                if working_phase:
+                    release = o.reserve_left
             elif o.order_id in self._waiting:
                 self.stops.remove(o)
                 self._unindex_user(o)
             o.live = False
             if cancel:
-                self._emit_cancelled(o, 0, ts, out)
+                self._emit_cancelled(o, release, ts, out)
                 continue
             self.seq += 1
             out.append(
@@ -387,23 +550,10 @@ class MatchingEngine:
                     EXPIRED,
                     o.filled * step,
                     o.filled_quote,
-                    0,
+                    release,
                 )
             )
-        self.seq += 1
-        out.append(
-            ListStatus(
-                self.seq,
-                ts,
-                order_list.list_id,
-                order_list.user_id,
-                order_list.client_id,
-                order_list.contingency,
-                ListStatusType.ALL_DONE,
-                ListOrderStatus.ALL_DONE,
-                order_list.order_ids(),
-            )
-        )
+        self._emit_list_status(order_list, ListStatusType.ALL_DONE, ListOrderStatus.ALL_DONE, ts, out)
 
     # ------------------------------------------------------------------ stop orders
 
@@ -431,13 +581,29 @@ class MatchingEngine:
             orders = kept
         return orders
 
-    def _run_triggers(self, queue: list[Order], ts: int, out: list[Event]) -> None:
-        """Run triggered stop orders in queue order; their trades may append more (a cascade)."""
+    def _queue_after(self, first: int, ts: int, out: list[Event]) -> list[Order | OrderList]:
+        """What joins the trigger queue when a taker whose events start at `out[first]` has finished
+        matching: the lists whose working order it filled, then the stop orders it triggered."""
+        queue: list[Order | OrderList] = []
+        if self._activated:
+            queue.extend(self._activated)
+            self._activated.clear()
+        if self._waiting:
+            queue.extend(self._triggered_by(first, ts, out))
+        return queue
+
+    def _run_triggers(self, queue: list[Order | OrderList], ts: int, out: list[Event]) -> None:
+        """Run triggered stop orders and activated order lists in queue order; their trades may
+        append more (a cascade)."""
         tick = self._tick
         i = 0
         while i < len(queue):
-            order = queue[i]
+            item = queue[i]
             i += 1
+            if isinstance(item, OrderList):
+                self._activate(item, ts, out, queue)
+                continue
+            order = item
             self.seq += 1
             out.append(
                 OrderTriggered(
@@ -450,14 +616,18 @@ class MatchingEngine:
             first = len(out)
             trades = self.trade_id
             self._execute(order, market, limit, order.reserve_left if buy else NO_CAP, False, ts, out)
-            if self._waiting and self.trade_id != trades:
-                queue.extend(self._triggered_by(first, ts, out))
+            if self.trade_id != trades and (self._waiting or self._activated):
+                queue.extend(self._queue_after(first, ts, out))
 
     def _find_open(self, user_id: int, order_id: int, client_order_id: str) -> Order | None:
         """An open order (resting or waiting) by id, or by the user's client id when `order_id` is 0."""
         if order_id:
             order = self.orders.get(order_id)
-            return order if order is not None else self._waiting.get(order_id)
+            if order is None:
+                order = self._waiting.get(order_id)
+            if order is None and self._pending:
+                order = self._pending.get(order_id)
+            return order
         if client_order_id:
             owner = self.owners.get(user_id)
             return owner.client_ids.get(client_order_id) if owner is not None else None
@@ -576,12 +746,17 @@ class MatchingEngine:
 
     # ------------------------------------------------------------------ validation
 
-    def _check_place(self, c: PlaceOrder) -> int:
-        """The first rule `c` breaks (a Reason), or OK (docs/matching.md, PlaceOrder 1-8)."""
+    def _check_place(self, c: PlaceOrder, now: bool = True) -> int:
+        """The first rule `c` breaks (a Reason), or OK (docs/matching.md, PlaceOrder 1-8; 1-6
+        when not `now`: the checks that do not depend on the book or the last trade price)."""
         if c.symbol != self.symbol:
             return Reason.UNKNOWN_MARKET
-        order_id: object = c.order_id  # boxed once for both lookups
-        if order_id in self.orders or order_id in self._waiting:
+        order_id: object = c.order_id  # boxed once for the lookups
+        if (
+            order_id in self.orders
+            or order_id in self._waiting
+            or (self._pending and order_id in self._pending)
+        ):
             return Reason.DUPLICATE_ORDER_ID
         if c.client_order_id:
             owner = self.owners.get(c.user_id)
@@ -594,18 +769,18 @@ class MatchingEngine:
             return Reason.INVALID_STP_MODE
         otype = c.order_type
         if otype in (LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT):
-            reason = self._check_limit(c)
+            reason = self._check_limit(c, now)
         elif otype == MARKET:
             reason = self._check_market(c)
         elif otype in (STOP_LOSS, TAKE_PROFIT):
             reason = self._check_stop_market(c)
         else:
             return Reason.INVALID_ORDER_TYPE
-        if reason or otype < STOP_LOSS:
+        if reason or otype < STOP_LOSS or not now:
             return reason
         return self._check_stop(c)
 
-    def _check_limit(self, c: PlaceOrder) -> int:
+    def _check_limit(self, c: PlaceOrder, now: bool) -> int:
         """LIMIT, LIMIT_MAKER and the *_LIMIT stop types: price, quantity, notional, time in force,
         then (stop price and) reserve, then WOULD_TAKE."""
         price = c.price
@@ -647,7 +822,7 @@ class MatchingEngine:
             return Reason.INVALID_ICEBERG_QTY
         if c.reserve < (notional if buy else qty):
             return Reason.INSUFFICIENT_RESERVE
-        if otype == LIMIT_MAKER:
+        if otype == LIMIT_MAKER and now:
             ticks = price // self._tick
             if (ticks >= self.asks.best) if buy else (ticks <= self.bids.best):
                 return Reason.WOULD_TAKE
@@ -883,8 +1058,11 @@ class MatchingEngine:
                     level.to_back(m)
                     if following is not None:
                         m = following
-                if order_list is not None:  # the other member waits in the trigger book
-                    self._end_list(order_list, maker, False, ts, out)
+                if order_list is not None:
+                    if not order_list.pending:  # an OCO pair: the other member waits in the trigger book
+                        self._end_list(order_list, maker, False, ts, out)
+                    elif not maker.remaining:  # a working order filled: its list is placed later
+                        self._activated.append(order_list)
             if not level.count:
                 opp.remove_level(best, level)
             if stop:
@@ -1002,6 +1180,9 @@ class MatchingEngine:
         if self._waiting and order.order_id in self._waiting:
             self.stops.remove(order)
             self._unindex_user(order)
+        elif self._pending and order.order_id in self._pending:
+            self._unindex_user(order)  # the stand-in leaves `_pending` with its list
+            order.live = False
         else:
             self._remove_resting(order)
         self._emit_cancelled(order, order.reserve_left, ts, out)
@@ -1095,6 +1276,11 @@ class MatchingEngine:
         self.stops.settle_references()
         triggers = tuple(self._trigger_record(waiting[order_id]) for order_id in sorted(waiting))
         lists = tuple(self._list_record(self.lists[list_id]) for list_id in sorted(self.lists))
+        pending = tuple(
+            self._pending_record(p, order_list.list_id)
+            for order_list in self.lists.values()
+            for p in order_list.pending
+        )
         return MarketState(
             self.symbol,
             self.seq,
@@ -1104,6 +1290,7 @@ class MatchingEngine:
             triggers,
             self.list_id,
             lists,
+            tuple(sorted(pending)),
         )
 
     def state_hash(self) -> str:
@@ -1158,14 +1345,72 @@ class MatchingEngine:
             engine.stops.restore(order, t[8] // spec.tick_units, t[12], t[13], t[14] // spec.tick_units)
             engine._index(order)
         engine.list_id = state.last_list_id
+        waiting_for: dict[int, list[PlaceOrder]] = {}
+        for r in state.pending:
+            waiting_for.setdefault(r[3], []).append(
+                PlaceOrder(
+                    state.symbol,
+                    r[0],
+                    r[1],
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                    r[8],
+                    r[9],
+                    r[10],
+                    r[11],
+                    r[2],
+                    0,
+                    r[12],
+                    r[13],
+                    r[14],
+                )
+            )
         for list_id, user_id, client_id, contingency, order_ids in state.lists:
-            members = [engine.orders.get(i) or engine._waiting[i] for i in order_ids]
-            order_list = engine.lists[list_id] = OrderList(list_id, user_id, client_id, contingency, members)
-            for member in members:
+            order_list = engine.lists[list_id] = OrderList(list_id, user_id, client_id, contingency, [])
+            commands = {p.order_id: p for p in waiting_for.get(list_id, [])}
+            for i in order_ids:
+                p = commands.get(i)
+                if p is not None:
+                    member = Order(
+                        i, p.user_id, p.client_order_id, p.side, p.order_type, p.time_in_force, p.stp_mode,
+                        p.price // spec.tick_units, p.quantity // spec.step_units, p.reserve, 0,
+                    )  # fmt: skip
+                    order_list.pending.append(p)
+                    engine._pending[i] = member
+                    engine._index(member)
+                else:
+                    found = engine.orders.get(i) or engine._waiting.get(i)
+                    if found is None:  # an OTOCO's working order, filled
+                        found = Order(i, user_id, "", 0, 0, 0, 0, 0, 0, 0, 0)
+                        found.live = False
+                    member = found
                 member.order_list = order_list
+                order_list.orders.append(member)
         engine.bids.take_delta(1, 1)  # forget what restoring touched
         engine.asks.take_delta(1, 1)
         return engine
+
+    @staticmethod
+    def _pending_record(p: PlaceOrder, list_id: int) -> PendingRecord:
+        return (
+            p.order_id,
+            p.user_id,
+            p.client_order_id,
+            list_id,
+            int(p.side),
+            int(p.order_type),
+            int(p.time_in_force),
+            p.price,
+            p.quantity,
+            p.quote_quantity,
+            p.reserve,
+            int(p.stp_mode),
+            p.stop_price,
+            p.trailing_delta,
+            p.iceberg_qty,
+        )
 
     @staticmethod
     def _list_record(order_list: OrderList) -> ListRecord:

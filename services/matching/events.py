@@ -400,8 +400,10 @@ class BookDelta(Record):
 class ListStatus(Record):
     """An order list's status (Binance's `listStatus`): `status_type` a ListStatusType,
     `list_status` a ListOrderStatus, `contingency` a ContingencyType, `order_ids` its members in
-    list order. A rejected list (RESPONSE, REJECT) has `order_list_id` 0, its `reason`, and
-    `release`: the list's reservation, given back (0 in every other status)."""
+    list order. A rejected list (RESPONSE, REJECT) has `order_list_id` 0, its `reason`,
+    `release`: the first member's reservation, given back, and for an OTO or OTOCO list
+    `pending_release`: the pending orders' reservation, given back, in the asset the second
+    member's side spends (both 0 in every other status and for an OCO's pending_release)."""
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "seq",
@@ -415,6 +417,7 @@ class ListStatus(Record):
         "order_ids",
         "reason",
         "release",
+        "pending_release",
     )
 
     def __init__(
@@ -430,6 +433,7 @@ class ListStatus(Record):
         order_ids: tuple[int, ...],
         reason: int = 0,
         release: int = 0,
+        pending_release: int = 0,
     ) -> None:
         self.seq = seq
         self.ts = ts
@@ -442,6 +446,7 @@ class ListStatus(Record):
         self.order_ids = order_ids
         self.reason = reason
         self.release = release
+        self.pending_release = pending_release
 
 
 Event = (

@@ -14,9 +14,14 @@ An open order list's record is `(order_list_id, user_id, list_client_order_id, c
 order_ids)`, its member ids in list order; they are listed in ascending list id, after
 `last_list_id`, the last list id the engine gave.
 
+A pending order of an open OTO or OTOCO list (not yet placed) is recorded as `(order_id, user_id,
+client_order_id, order_list_id, side, order_type, time_in_force, price, quantity, quote_quantity,
+reserve, stp_mode, stop_price, trailing_delta, iceberg_qty)`, its PlaceOrder's fields; they are
+listed in ascending order id, after the lists.
+
 Version 1 snapshots (before stop orders) decode with no stop orders; versions 1 and 2 (before
 iceberg orders) with `iceberg_qty` and `hidden` 0; versions 1 to 3 (before order lists) with no
-order list and `last_list_id` 0.
+order list and `last_list_id` 0; versions 1 to 4 (before OTO and OTOCO lists) with no pending order.
 """
 
 import hashlib
@@ -27,14 +32,17 @@ from typing import Any, Final, cast
 OrderRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int, int, int, int]
 TriggerRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int, int, int, int]
 ListRecord = tuple[int, int, str, int, tuple[int, ...]]
+PendingRecord = tuple[int, int, str, int, int, int, int, int, int, int, int, int, int, int, int]
 
 ORDER_RECORD_LEN: Final = 15
 PRE_ICEBERG_RECORD_LEN: Final = 13
 TRIGGER_RECORD_LEN: Final = 15
-CLIENT_ORDER_ID: Final = 2  # the one text field of both records
+PENDING_RECORD_LEN: Final = 15
+CLIENT_ORDER_ID: Final = 2  # the one text field of the three records
 
-SNAPSHOT_VERSION = 4
+SNAPSHOT_VERSION = 5
 PRE_LIST_VERSION: Final = 3
+PRE_PENDING_VERSION: Final = 4
 
 
 def _fields(r: list[Any], count: int) -> tuple[Any, ...]:
@@ -52,6 +60,7 @@ class MarketState:
     triggers: tuple[TriggerRecord, ...] = ()
     last_list_id: int = 0
     lists: tuple[ListRecord, ...] = ()
+    pending: tuple[PendingRecord, ...] = ()
 
     def encode(self) -> bytes:
         """Canonical bytes: compact JSON with a version tag."""
@@ -65,6 +74,7 @@ class MarketState:
             [list(r) for r in self.triggers],
             self.last_list_id,
             [[*r[:4], list(r[4])] for r in self.lists],
+            [list(r) for r in self.pending],
         ]
         return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
 
@@ -74,11 +84,13 @@ class MarketState:
         version = body[0]
         if version == 1:
             body.append([])
-        elif version not in (2, PRE_LIST_VERSION, SNAPSHOT_VERSION):
+        elif version not in (2, PRE_LIST_VERSION, PRE_PENDING_VERSION, SNAPSHOT_VERSION):
             raise ValueError(f"unsupported snapshot version {version}")
         if version <= PRE_LIST_VERSION:
             body.extend([0, []])
-        _, symbol, seq, trade_id, last_price, orders, triggers, last_list_id, lists = body
+        if version <= PRE_PENDING_VERSION:
+            body.append([])
+        _, symbol, seq, trade_id, last_price, orders, triggers, last_list_id, lists, unplaced = body
         if version < PRE_LIST_VERSION:
             orders = [[*r[:PRE_ICEBERG_RECORD_LEN], 0, 0] for r in orders]
         records = tuple(cast(OrderRecord, _fields(r, ORDER_RECORD_LEN)) for r in orders)
@@ -95,6 +107,7 @@ class MarketState:
             pending,
             int(last_list_id),
             open_lists,
+            tuple(cast(PendingRecord, _fields(r, PENDING_RECORD_LEN)) for r in unplaced),
         )
 
     def digest(self) -> str:

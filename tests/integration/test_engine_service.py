@@ -233,3 +233,56 @@ async def test_an_open_order_list_survives_a_restart_from_its_snapshot(
     done = [e for e in events if isinstance(e, ListStatus) and e.status_type == ListStatusType.ALL_DONE]
     assert [(e.order_list_id, e.order_ids) for e in done] == [(1, (3, 4))]
     assert second.engine.state().lists == () and second.engine.state_hash() == reference.state_hash()
+
+
+async def test_oto_and_otoco_lists_with_pending_orders_survive_a_restart_from_a_snapshot(
+    redis: "Redis[bytes]", keys: Keys, key_prefix: str
+) -> None:
+    far = 100 * SPEC.tick_units
+    oto_working = limit(3, 9, Side.SELL, PRICE + far)
+    oto_pending = PlaceOrder(
+        "BTCUSDT", 4, 9, Side.BUY, OrderType.LIMIT_MAKER, TimeInForce.GTC, PRICE - 4 * far, QTY, 0,
+        SPEC.notional(PRICE - 4 * far, QTY), client_order_id="p",
+    )  # fmt: skip
+    otoco_working = limit(5, 10, Side.BUY, PRICE - 2 * far)
+    above = PlaceOrder(
+        "BTCUSDT", 6, 10, Side.SELL, OrderType.LIMIT_MAKER, TimeInForce.GTC, PRICE + 2 * far, QTY, 0, QTY,
+        client_order_id="a",
+    )  # fmt: skip
+    below = PlaceOrder(
+        "BTCUSDT", 7, 10, Side.SELL, OrderType.STOP_LOSS, TimeInForce.GTC, 0, QTY, 0, QTY,
+        client_order_id="b", stop_price=PRICE - 3 * far,
+    )  # fmt: skip
+    before: list[Command] = [
+        limit(1, 7, Side.SELL, PRICE),
+        limit(2, 8, Side.BUY, PRICE),
+        PlaceOrderList("BTCUSDT", 9, "O1", ContingencyType.OTO, (oto_working, oto_pending)),
+        PlaceOrderList("BTCUSDT", 10, "O2", ContingencyType.OTOCO, (otoco_working, above, below)),
+    ]
+    journal: list[tuple[bytes, Command]] = [(await append(redis, keys, c), c) for c in before]
+    first = EngineService(settings(key_prefix, snapshot_every_commands=4), redis, SPEC)
+    await run_until_idle(first, len(before))
+    state = first.engine.state()
+    assert [r[0] for r in state.pending] == [4, 6, 7]  # waiting for their working orders
+    assert await redis.hget(keys.snapshot("BTCUSDT"), "command_id") == journal[-1][0]
+    after: list[Command] = [
+        limit(20, 11, Side.BUY, PRICE + far),  # fills the OTO's working order: its pending one rests
+        limit(21, 12, Side.SELL, PRICE - 2 * far),  # fills the OTOCO's: its pair is placed
+        CancelOrder("BTCUSDT", 10, 0, "b"),  # the pair's stop member: the other goes with it
+    ]
+    journal += [(await append(redis, keys, c), c) for c in after]
+    second = EngineService(settings(key_prefix), redis, SPEC)
+    await run_until_idle(second, len(after))
+
+    reference = MatchingEngine(SPEC)
+    expected: list[object] = []
+    for entry_id, command in journal:
+        command.ts = entry_ms(entry_id)
+        expected += reference.apply(command)
+    events = await all_events(redis, keys)
+    assert events == expected
+    done = [e for e in events if isinstance(e, ListStatus) and e.status_type == ListStatusType.ALL_DONE]
+    assert [(e.order_list_id, e.order_ids) for e in done] == [(1, (3, 4)), (2, (5, 6, 7))]
+    final = second.engine.state()
+    assert final.lists == () and final.pending == () and [r[0] for r in final.orders] == [4]
+    assert second.engine.state_hash() == reference.state_hash()

@@ -124,6 +124,38 @@ def oco_list(draw: st.DrawFn, order_id: int) -> PlaceOrderList:
 
 
 @st.composite
+def oto_list(draw: st.DrawFn, order_id: int) -> PlaceOrderList:
+    """An OTO (members `order_id`, `order_id + 1`) or OTOCO (and `order_id + 2`) of one user: a
+    working LIMIT or LIMIT_MAKER in the busy price band (so it often fills at once or soon), then a
+    pending order of any type and side (`place_order`'s) or an OCO pair (`oco_list`'s)."""
+    user = draw(USERS)
+    side = draw(SIDES)
+    qty = draw(st.integers(1, 6))
+    price = draw(st.integers(94, 106))
+    working_type = draw(st.sampled_from([OrderType.LIMIT, OrderType.LIMIT, OrderType.LIMIT_MAKER]))
+    tif = (
+        TimeInForce.GTC if working_type == OrderType.LIMIT_MAKER else draw(st.sampled_from(list(TimeInForce)))
+    )
+    reserve = (price * qty if side == Side.BUY else qty) + draw(st.sampled_from([0, 0, 5]))
+    working = PlaceOrder(
+        SYMBOL, order_id, user, side, working_type, tif, price, qty, 0, reserve, draw(STP), draw(CIDS),
+    )  # fmt: skip
+    if draw(st.booleans()):
+        pair = draw(oco_list(order_id + 1))
+        members = tuple(replace_user(m, user) for m in pair.orders)
+        return PlaceOrderList(SYMBOL, user, draw(CIDS), ContingencyType.OTOCO, (working, *members))
+    pending = replace_user(draw(place_order(order_id + 1)), user)
+    return PlaceOrderList(SYMBOL, user, draw(CIDS), ContingencyType.OTO, (working, pending))
+
+
+def replace_user(c: PlaceOrder, user: int) -> PlaceOrder:
+    """`c` placed by `user` instead."""
+    fields = {name: getattr(c, name) for name in PlaceOrder.FIELDS}
+    fields["user_id"] = user
+    return PlaceOrder(**fields)
+
+
+@st.composite
 def commands(draw: st.DrawFn, max_size: int = 60) -> list[Command]:
     """A command sequence; order ids are 1, 2, 3... in placement order."""
     n = draw(st.integers(1, max_size))
@@ -132,9 +164,14 @@ def commands(draw: st.DrawFn, max_size: int = 60) -> list[Command]:
     for _ in range(n):
         roll = draw(st.integers(0, 9))
         if roll < 7 or next_id == 1:
-            if draw(st.integers(0, 7)) == 0:
+            kind = draw(st.integers(0, 7))
+            if kind == 0:
                 out.append(draw(oco_list(next_id)))
                 next_id += 2
+            elif kind == 1:
+                order_list = draw(oto_list(next_id))
+                out.append(order_list)
+                next_id += len(order_list.orders)
             else:
                 out.append(draw(place_order(next_id)))
                 next_id += 1

@@ -13,7 +13,10 @@ from hypothesis import HealthCheck, given, settings
 
 from matching import (
     Command,
+    ContingencyType,
     Event,
+    ListStatus,
+    ListStatusType,
     MatchingEngine,
     OrderAccepted,
     OrderAmended,
@@ -32,6 +35,7 @@ from tests.property.strategies import commands
 
 FEE_ACCOUNT = 0
 START = 10**9
+PENDING_KEYS = 10**6  # the pending reservation of order list n has key -(PENDING_KEYS + n)
 
 
 class Ledger:
@@ -48,6 +52,8 @@ class Ledger:
         self.spent: dict[int, int] = defaultdict(int)  # key -> spent or released so far
 
     def lock(self, e: OrderAccepted) -> None:
+        if e.order_id in self.key:  # an OTO's / OTOCO's pending order, locked with its list
+            return
         key = -e.order_list_id if e.order_list_id else e.order_id
         self.key[e.order_id] = key
         self.holders[key] += 1
@@ -58,6 +64,19 @@ class Ledger:
         self.free[(e.user_id, asset)] -= e.reserve
         self.locked[(e.user_id, asset)] += e.reserve
         self.reserved[key] = (e.user_id, asset, e.reserve)
+
+    def lock_pending(self, e: ListStatus, c: PlaceOrderList) -> None:
+        """An OTO's or OTOCO's pending orders' reservation (one, shared by an OTOCO's pair), apart
+        from the working order's: what the gateway locked with the list."""
+        key = -PENDING_KEYS - e.order_list_id
+        first = c.orders[1]
+        asset = "USD" if first.side == Side.BUY else "TST"
+        self.free[(first.user_id, asset)] -= first.reserve
+        self.locked[(first.user_id, asset)] += first.reserve
+        self.reserved[key] = (first.user_id, asset, first.reserve)
+        for pending in c.orders[1:]:
+            self.key[pending.order_id] = key
+            self.holders[key] += 1
 
     def trade(self, t: Trade) -> None:
         buy_taker = t.taker_side == Side.BUY
@@ -98,10 +117,17 @@ class Ledger:
             del self.holders[key], self.reserved[key]
             assert reserve == self.spent.pop(key), "reservation not spent or released"
 
-    def apply(self, events: list[Event]) -> None:
+    def apply(self, events: list[Event], command: Command | None = None) -> None:
         for e in events:
             if isinstance(e, OrderAccepted):
                 self.lock(e)
+            elif (
+                isinstance(e, ListStatus)
+                and e.status_type == ListStatusType.EXEC_STARTED
+                and e.contingency != ContingencyType.OCO
+            ):
+                assert isinstance(command, PlaceOrderList)
+                self.lock_pending(e, command)
             elif isinstance(e, Trade):
                 self.trade(e)
             elif isinstance(e, OrderDone):
@@ -151,11 +177,15 @@ def queue_of(engine: MatchingEngine, side: int) -> list[Queued]:
 
 def check_priority(c: PlaceOrder, queue: list[Queued], events: list[Event]) -> None:
     """Each maker touched (traded or expired by STP) is the head of the priority queue, up to the
-    first stop order the command triggered (each triggered order is a taker of its own). The queue
+    first stop order the command triggered or pending order it placed (each a taker of its own). The queue
     follows the book: a maker whose visible part is taken leaves it, or, an iceberg with a hidden
     rest, shows a new tip at the back of its price level."""
-    triggered = [i for i, e in enumerate(events) if isinstance(e, OrderTriggered)]
-    events = events[: triggered[0]] if triggered else events
+    later = [  # takers of their own: triggered stop orders, pending orders of activated lists
+        i
+        for i, e in enumerate(events)
+        if isinstance(e, OrderTriggered) or (i and isinstance(e, OrderAccepted))
+    ]
+    events = events[: later[0]] if later else events
     for e in events:
         if isinstance(e, OrderExpired) and e.reason == Reason.SELF_TRADE_MAKER:
             assert queue and queue[0][0] == e.order_id, f"priority broken: {e.order_id} vs {queue[:3]}"
@@ -202,7 +232,7 @@ def run_checked(cmds: list[Command]) -> tuple[MatchingEngine, list[list[Event]]]
         seqs = [e.seq for e in events]
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
         history.append(events)
-        ledger.apply(events)
+        ledger.apply(events, c)
         check_book(engine)
         if isinstance(c, PlaceOrder):
             check_priority(c, queue, events)

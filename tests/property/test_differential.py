@@ -30,6 +30,7 @@ from matching import (
     ListStatusType,
     MarketSpec,
     MatchingEngine,
+    OrderAccepted,
     OrderDone,
     OrderExpired,
     OrderRejected,
@@ -328,6 +329,82 @@ class StreamBuilder:
             loss.client_order_id = profit.client_order_id
         return PlaceOrderList(SPEC.symbol, user, f"L{self.next_order_id}", contingency, members, self.ts)
 
+    def oto_list(self) -> PlaceOrderList:
+        """An OTO or OTOCO of one user: a working LIMIT (now and then LIMIT_MAKER, IOC) near the mid,
+        so that about a third fills at once, and a pending order of any type and side (OTO) or
+        an OCO pair as `order_list` builds them (OTOCO); now and then broken (a MARKET working
+        order, a pending MARKET by quote, a member missing)."""
+        rng = self.rng
+        otoco = rng.random() < 0.45
+        pair = self.order_list() if otoco else None
+        user = pair.user_id if pair is not None else self._user()
+        side = rng.choice((Side.BUY, Side.SELL))
+        steps = self._steps()
+        ticks = self._limit_price_ticks(side)
+        working_type = OrderType.LIMIT_MAKER if rng.random() < 0.2 else OrderType.LIMIT
+        tif = TimeInForce.IOC if working_type == OrderType.LIMIT and rng.random() < 0.15 else TimeInForce.GTC
+        broken = rng.random()
+        if broken < 0.02:
+            working = self._place(
+                side, OrderType.MARKET, tif, 0, steps * STEP, 0, self._base_reserve(steps), user
+            )
+        else:
+            reserve = self._limit_reserve(side, ticks, steps)
+            working = self._place(side, working_type, tif, ticks * TICK, steps * STEP, 0, reserve, user)
+        if pair is not None:
+            members: tuple[PlaceOrder, ...] = (working, *pair.orders)
+        else:
+            members = (working, self._pending_order(user))
+        if 0.02 <= broken < 0.04:
+            members = members[:-1]
+        contingency = self._enum(ContingencyType.OTOCO if otoco else ContingencyType.OTO)
+        return PlaceOrderList(SPEC.symbol, user, f"L{self.next_order_id}", contingency, members, self.ts)
+
+    def _pending_order(self, user: int) -> PlaceOrder:
+        """An OTO's pending order: LIMIT, LIMIT_MAKER, MARKET by quantity or a stop order, either side
+        (mostly the other side of the mid than it would fill at now); rarely a MARKET by quote."""
+        rng = self.rng
+        side = rng.choice((Side.BUY, Side.SELL))
+        steps = self._steps()
+        r = rng.random()
+        if r < 0.03:
+            quote = rng.randint(1, 40) * self.mid * NPTS
+            return self._place(side, OrderType.MARKET, TimeInForce.GTC, 0, 0, quote, quote, user)
+        if r < 0.15:
+            reserve = (
+                self._market_buy_reserve(steps * self.mid * NPTS)
+                if side == Side.BUY
+                else self._base_reserve(steps)
+            )
+            return self._place(side, OrderType.MARKET, TimeInForce.GTC, 0, steps * STEP, 0, reserve, user)
+        if r < 0.55:
+            ticks = self._limit_price_ticks(side)
+            otype = OrderType.LIMIT_MAKER if rng.random() < 0.4 else OrderType.LIMIT
+            tif = rng.choice((TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC))
+            tif = TimeInForce.GTC if otype == OrderType.LIMIT_MAKER else tif
+            reserve = self._limit_reserve(side, ticks, steps)
+            return self._place(side, otype, tif, ticks * TICK, steps * STEP, 0, reserve, user)
+        otype = rng.choice(
+            (
+                OrderType.STOP_LOSS,
+                OrderType.STOP_LOSS_LIMIT,
+                OrderType.TAKE_PROFIT,
+                OrderType.TAKE_PROFIT_LIMIT,
+            )
+        )
+        stop_ticks = self.mid + rng.randint(-12, 12)
+        limit_type = otype in (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+        ticks = stop_ticks + rng.randint(-3, 3) if limit_type else 0
+        if side == Side.SELL:
+            reserve = self._base_reserve(steps)
+        elif limit_type:
+            reserve = self._limit_reserve(side, ticks, steps)
+        else:
+            reserve = self._market_buy_reserve(stop_ticks * steps * NPTS)
+        return self._place(
+            side, otype, TimeInForce.GTC, ticks * TICK, steps * STEP, 0, reserve, user, stop_ticks * TICK
+        )
+
     def _iceberg_qty(self, steps: int) -> int:
         """Mostly 0; else a visible part of a few steps up to most of the order (valid when the
         order has more than the minimum), now and then one step more than it."""
@@ -508,8 +585,10 @@ class StreamBuilder:
             return self.limit_maker()
         if r < 0.70:
             return self.market()
-        if r < 0.85:
+        if r < 0.82:
             return self.cancel()
+        if r < 0.85:
+            return self.oto_list()
         if r < 0.856:
             return self.cancel_all()
         if r < 0.89:
@@ -614,6 +693,22 @@ def _coverage_key(event: Event) -> str:
     return name
 
 
+def _list_coverage_keys(command: Command, events: list[Event]) -> list[str]:
+    """OTO/OTOCO coverage: their list statuses ("OTO:ListStatus:ALL_DONE"), and pending orders
+    placed, by the kind of command that filled their working order."""
+    keys: list[str] = []
+    for e in events:
+        if isinstance(e, ListStatus) and e.contingency != ContingencyType.OCO:
+            keys.append(f"{ContingencyType(e.contingency).name}:{_coverage_key(e)}")
+        if not isinstance(e, OrderAccepted) or not e.order_list_id:
+            continue
+        if not isinstance(command, PlaceOrderList):
+            keys.append(f"OrderAccepted:pending-placed-by:{type(command).__name__}")
+        elif command.contingency != ContingencyType.OCO and e.order_id != command.orders[0].order_id:
+            keys.append("OrderAccepted:pending-placed-by:PlaceOrderList")
+    return keys
+
+
 def compare(origin: str, commands: Sequence[Command], digest_every: int = DIGEST_EVERY) -> Counter[str]:
     """Run both books over `commands`; fail on the first difference. Returns event-kind coverage.
 
@@ -630,6 +725,7 @@ def compare(origin: str, commands: Sequence[Command], digest_every: int = DIGEST
         if expected != actual:
             pytest.fail(describe_event_mismatch(origin, index, command, expected, actual), pytrace=False)
         coverage.update(_coverage_key(e) for e in expected)
+        coverage.update(_list_coverage_keys(command, expected))
         if index % digest_every == digest_every - 1 or index == last:
             want, got = naive.state(), engine.state()
             if want.digest() != got.digest():
@@ -698,6 +794,13 @@ REQUIRED_COVERAGE = {
     ),
     *(f"OrderDone:{s.name}" for s in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED)),
     f"OrderDone:{OrderStatus.EXPIRED_IN_MATCH.name}",
+    *(f"{kind}:ListStatus:{t}" for kind in ("OTO", "OTOCO") for t in ("EXEC_STARTED", "ALL_DONE")),
+    "OTO:ListStatus:REJECT:INVALID_OCO_LEG_TYPES",
+    "OTOCO:ListStatus:REJECT:INVALID_OCO_PRICES",
+    "OrderAccepted:pending-placed-by:PlaceOrder",
+    "OrderAccepted:pending-placed-by:PlaceOrderList",
+    "OrderExpired:WOULD_TAKE",
+    "OrderExpired:WOULD_TRIGGER",
 }
 
 

@@ -10,7 +10,7 @@ Pure logic: no I/O, no clock, no randomness. Amounts are integers in smallest un
 the step/tick arithmetic of the spec (`npts`, the spending cap) is done where the spec does it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder, PlaceOrderList
 from matching.enums import (
@@ -40,7 +40,7 @@ from matching.events import (
     Trade,
 )
 from matching.market import MarketSpec
-from matching.state import ListRecord, MarketState, OrderRecord, TriggerRecord
+from matching.state import ListRecord, MarketState, OrderRecord, PendingRecord, TriggerRecord
 
 # Why matching stopped (internal to this module).
 _STOP_FILLED = "filled"  # the taker has no quantity left
@@ -87,13 +87,23 @@ class _Order:
 
 @dataclass
 class _List:
-    """An open order list: its members' ids in list order."""
+    """An open order list: its members' ids in list order; `pending`: an OTO's or OTOCO's pending
+    orders while its working order has not filled."""
 
     list_id: int
     user_id: int
     client_id: str
     contingency: int
     order_ids: tuple[int, ...]
+    pending: list[PlaceOrder] = field(default_factory=list)
+
+    def shared_ids(self) -> tuple[int, ...]:
+        """The members sharing one reservation: an OCO's two, an OTOCO's pending pair."""
+        if self.contingency == ContingencyType.OCO:
+            return self.order_ids
+        if self.contingency == ContingencyType.OTOCO:
+            return self.order_ids[1:]
+        return ()
 
 
 _STOP_MARKET_TYPES = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
@@ -132,6 +142,8 @@ class NaiveBook:
         self.last_price = 0
         self.arrivals = 0
         self.lists: dict[int, _List] = {}  # open order lists
+        self.pending: list[_Order] = []  # stand-ins of the pending orders of open OTO/OTOCO lists
+        self._activated: list[_List] = []  # lists whose working order the current taker filled
         self.last_list_id = 0
         self._out: list[Event] = []
         self._ts = 0
@@ -168,6 +180,23 @@ class NaiveBook:
             (lst.list_id, lst.user_id, lst.client_id, lst.contingency, lst.order_ids)
             for lst in sorted(self.lists.values(), key=lambda lst: lst.list_id)
         )
+        pending: list[PendingRecord] = []
+        for lst in self.lists.values():
+            for p in lst.pending:
+                fields = (p.time_in_force, p.price, p.quantity, p.quote_quantity, p.reserve, p.stp_mode)
+                tail = (p.stop_price, p.trailing_delta, p.iceberg_qty)
+                pending.append(
+                    (
+                        p.order_id,
+                        p.user_id,
+                        p.client_order_id,
+                        lst.list_id,
+                        p.side,
+                        p.order_type,
+                        *fields,
+                        *tail,
+                    )
+                )
         return MarketState(
             self.spec.symbol,
             self.seq,
@@ -177,6 +206,7 @@ class NaiveBook:
             waiting,
             self.last_list_id,
             lists,
+            tuple(sorted(pending)),
         )
 
     # ------------------------------------------------------------------ units
@@ -305,9 +335,16 @@ class NaiveBook:
         taker = self._accept(c, 0)
         if taker is None:
             return
-        queue = self._execute(taker)
+        self._run_queue(self._execute(taker))
+
+    def _run_queue(self, queue: list["_Order | _List"]) -> None:
+        """The command's trigger queue: triggered stop orders and activated order lists, in order."""
         while queue:
-            triggered = queue.pop(0)
+            item = queue.pop(0)
+            if isinstance(item, _List):
+                self._activate(item, queue)
+                continue
+            triggered = item
             self._out.append(
                 OrderTriggered(
                     seq=self._next_seq(),
@@ -322,6 +359,21 @@ class NaiveBook:
 
     def _accept(self, c: PlaceOrder, list_id: int) -> _Order | None:
         """OrderAccepted; a stop order starts waiting (None), any other is returned as the taker."""
+        self._announce(c, list_id)
+        return self._enter(c, list_id)
+
+    def _enter(self, c: PlaceOrder, list_id: int) -> _Order | None:
+        """An accepted order: a stop order starts waiting (None), any other is returned as the taker."""
+        if c.order_type in _STOP_TYPES:
+            waiting = self._new_waiting(c)
+            waiting.list_id = list_id
+            self.waiting.append(waiting)
+            return None
+        taker = self._new_taker(c)
+        taker.list_id = list_id
+        return taker
+
+    def _announce(self, c: PlaceOrder, list_id: int) -> None:
         self._out.append(
             OrderAccepted(
                 seq=self._next_seq(),
@@ -343,22 +395,16 @@ class NaiveBook:
                 order_list_id=list_id,
             )
         )
-        if c.order_type in _STOP_TYPES:
-            waiting = self._new_waiting(c)
-            waiting.list_id = list_id
-            self.waiting.append(waiting)
-            return None
-        taker = self._new_taker(c)
-        taker.list_id = list_id
-        return taker
 
     # ------------------------------------------------------------------ PlaceOrderList
 
     def _place_list(self, c: PlaceOrderList) -> None:
-        """docs/matching.md "Order lists": checks 1-7, then the members in list order."""
+        """docs/matching.md "Order lists": checks 1-7, then an OCO's members in list order, or an
+        OTO's / OTOCO's working order with its pending orders held ("OTO and OTOCO lists")."""
         ids = tuple(o.order_id for o in c.orders)
         reason = self._list_refusal(c)
         if reason != Reason.NONE:
+            two_reserves = c.contingency in (ContingencyType.OTO, ContingencyType.OTOCO) and len(c.orders) > 1
             self._out.append(
                 ListStatus(
                     seq=self._next_seq(),
@@ -372,46 +418,139 @@ class NaiveBook:
                     order_ids=ids,
                     reason=reason,
                     release=c.orders[0].reserve if c.orders else 0,
+                    pending_release=c.orders[1].reserve if two_reserves else 0,
                 )
             )
             return
         self.last_list_id += 1
         lst = _List(self.last_list_id, c.user_id, c.list_client_order_id, c.contingency, ids)
         self.lists[lst.list_id] = lst
-        for member in c.orders:
-            taker = self._accept(member, lst.list_id)
-            if taker is not None:
-                assert not self._execute(taker), "a LIMIT_MAKER member neither trades nor triggers"
+        if c.contingency == ContingencyType.OCO:
+            for member in c.orders:
+                taker = self._accept(member, lst.list_id)
+                if taker is not None:
+                    assert not self._execute(taker), "a LIMIT_MAKER member neither trades nor triggers"
+            self._emit_list_status(lst, ListStatusType.EXEC_STARTED, ListOrderStatus.EXECUTING)
+            return
+        lst.pending = list(c.orders[1:])
+        for p in lst.pending:
+            stand_in = self._new_waiting(p)
+            stand_in.list_id = lst.list_id
+            self.pending.append(stand_in)
+        working = self._accept(c.orders[0], lst.list_id)
+        assert working is not None
+        self._match_and_end(working)
         self._emit_list_status(lst, ListStatusType.EXEC_STARTED, ListOrderStatus.EXECUTING)
+        queue: list[_Order | _List] = list(self._activated)
+        self._activated = []
+        if working.remaining == 0:
+            queue.append(lst)
+        elif working not in self.orders:
+            self._end_list_of(working, cancel=False)
+        queue.extend(self._take_triggered())
+        self._run_queue(queue)
+
+    def _activate(self, lst: _List, queue: list[_Order | _List]) -> None:
+        """docs "OTO and OTOCO lists", Activation: the pending orders are placed."""
+        placing, lst.pending = lst.pending, []
+        ids = [p.order_id for p in placing]
+        self.pending = [o for o in self.pending if o.order_id not in ids]
+        for p in placing:
+            self._announce(p, lst.list_id)
+        if lst.contingency == ContingencyType.OTO:
+            (p,) = placing
+            del self.lists[lst.list_id]
+            self._emit_list_status(lst, ListStatusType.ALL_DONE, ListOrderStatus.ALL_DONE)
+            reason = self._check_place(p)
+            if reason != Reason.NONE:
+                self._end_unplaced(p, reason, p.reserve)
+                return
+            taker = self._enter(p, 0)
+            if taker is not None:
+                queue.extend(self._execute(taker))
+            return
+        reasons = [self._check_place(p) for p in placing]
+        failing = [i for i, r in enumerate(reasons) if r != Reason.NONE]
+        if failing:
+            bad = placing[failing[0]]
+            other = placing[1 - failing[0]]
+            del self.lists[lst.list_id]
+            self._end_unplaced(bad, reasons[failing[0]], bad.reserve)
+            self._end_unplaced(other, Reason.ORDER_LIST_SIBLING, 0)
+            self._emit_list_status(lst, ListStatusType.ALL_DONE, ListOrderStatus.ALL_DONE)
+            return
+        for p in placing:
+            taker = self._enter(p, lst.list_id)
+            if taker is not None:
+                assert not self._execute(taker), "a LIMIT_MAKER pair member neither trades nor triggers"
+
+    def _end_unplaced(self, p: PlaceOrder, reason: int, release: int) -> None:
+        self._out.append(
+            OrderExpired(
+                seq=self._next_seq(),
+                ts=self._ts,
+                order_id=p.order_id,
+                user_id=p.user_id,
+                client_order_id=p.client_order_id,
+                reason=reason,
+                remaining=p.quantity,
+            )
+        )
+        self._out.append(
+            OrderDone(
+                seq=self._next_seq(),
+                ts=self._ts,
+                order_id=p.order_id,
+                user_id=p.user_id,
+                client_order_id=p.client_order_id,
+                side=p.side,
+                status=OrderStatus.EXPIRED,
+                filled=0,
+                filled_quote=0,
+                release=release,
+            )
+        )
 
     def _list_refusal(self, c: PlaceOrderList) -> int:
         if c.symbol != self.spec.symbol:
             return Reason.UNKNOWN_MARKET
-        if c.contingency != ContingencyType.OCO or len(c.orders) != 2:
+        sizes = {ContingencyType.OCO: 2, ContingencyType.OTO: 2, ContingencyType.OTOCO: 3}
+        if c.contingency not in sizes or len(c.orders) != sizes[ContingencyType(c.contingency)]:
             return Reason.INVALID_CONTINGENCY
-        first, second = c.orders
-        for m in c.orders:
-            same = (m.side, m.quantity, m.reserve) == (first.side, first.quantity, first.reserve)
-            if m.user_id != c.user_id or not same:
-                return Reason.ORDER_LIST_LEGS_DIFFER
-        profits = [m for m in c.orders if m.order_type in _PROFIT_MEMBER_TYPES]
-        losses = [m for m in c.orders if m.order_type in _LOSS_MEMBER_TYPES]
-        if len(profits) != 1 or len(losses) != 1:
+        pair = c.orders if c.contingency == ContingencyType.OCO else c.orders[1:]
+        if any(m.user_id != c.user_id for m in c.orders):
+            return Reason.ORDER_LIST_LEGS_DIFFER
+        if len(pair) == 2 and len({(m.side, m.quantity, m.reserve) for m in pair}) != 1:
+            return Reason.ORDER_LIST_LEGS_DIFFER
+        profits = [m for m in pair if m.order_type in _PROFIT_MEMBER_TYPES]
+        losses = [m for m in pair if m.order_type in _LOSS_MEMBER_TYPES]
+        if len(pair) == 2 and (len(profits) != 1 or len(losses) != 1):
             return Reason.INVALID_OCO_LEG_TYPES
-        for m in c.orders:
-            reason = self._check_place(m)
+        if c.contingency != ContingencyType.OCO:
+            if c.orders[0].order_type not in (OrderType.LIMIT, OrderType.LIMIT_MAKER):
+                return Reason.INVALID_OCO_LEG_TYPES
+            pending = c.orders[1]
+            by_quote = pending.order_type == OrderType.MARKET and pending.quote_quantity != 0
+            if c.contingency == ContingencyType.OTO and by_quote:
+                return Reason.INVALID_OCO_LEG_TYPES
+        for index, m in enumerate(c.orders):
+            placed_now = c.contingency == ContingencyType.OCO or index == 0
+            reason = self._check_place(m, now=placed_now)
             if reason != Reason.NONE:
                 return reason
-        if first.order_id == second.order_id:
+        ids = [m.order_id for m in c.orders]
+        if len(set(ids)) != len(ids):
             return Reason.DUPLICATE_ORDER_ID
-        if first.client_order_id and first.client_order_id == second.client_order_id:
+        cids = [m.client_order_id for m in c.orders if m.client_order_id]
+        if len(set(cids)) != len(cids):
             return Reason.DUPLICATE_CLIENT_ORDER_ID
-        profit, loss = profits[0], losses[0]
-        level = profit.price if profit.order_type == OrderType.LIMIT_MAKER else profit.stop_price
-        if level > 0 and loss.stop_price > 0:
-            right = level > loss.stop_price if first.side == Side.SELL else level < loss.stop_price
-            if not right:
-                return Reason.INVALID_OCO_PRICES
+        if len(pair) == 2:
+            profit, loss = profits[0], losses[0]
+            level = profit.price if profit.order_type == OrderType.LIMIT_MAKER else profit.stop_price
+            if level > 0 and loss.stop_price > 0:
+                right = level > loss.stop_price if pair[0].side == Side.SELL else level < loss.stop_price
+                if not right:
+                    return Reason.INVALID_OCO_PRICES
         return Reason.NONE
 
     def _emit_list_status(self, lst: _List, status_type: int, status: int) -> None:
@@ -430,25 +569,40 @@ class NaiveBook:
         )
 
     def _end_list_of(self, o: _Order, cancel: bool, taken: list[_Order] | None = None) -> None:
-        """When `o` belongs to an open list: the other members end (cancelled or expired, releasing
-        nothing), then ListStatus(ALL_DONE). `taken`: stop orders just taken from `waiting` in the
-        current check; a member found there is removed from it."""
+        """When `o` belongs to an open list: the other open members end (cancelled or expired),
+        then ListStatus(ALL_DONE). A member sharing a reservation that `o` or an earlier member
+        released releases nothing; any other releases its reservation left. `taken`: stop orders
+        just taken from `waiting` in the current check; a member found there is removed from it."""
         lst = self.lists.pop(o.list_id, None)
         if lst is None:
             return
+        lst.pending = []
+        shared = lst.shared_ids()
+        shared_released = o.order_id in shared
+        self.pending = [x for x in self.pending if x is not o]
         for other_id in lst.order_ids:
             if other_id == o.order_id:
                 continue
-            others = [x for x in self.orders + self.waiting + (taken or []) if x.order_id == other_id]
+            candidates = self.orders + self.waiting + self.pending + (taken or [])
+            others = [x for x in candidates if x.order_id == other_id]
+            if not others:  # an OTOCO's working order, filled
+                continue
             other = others[0]
             if other in self.orders:
                 self.orders.remove(other)
                 self._touched.add((other.side, other.price))
             elif other in self.waiting:
                 self.waiting.remove(other)
+            elif other in self.pending:
+                self.pending.remove(other)
             else:
                 assert taken is not None
                 taken.remove(other)
+            release = other.reserve_left
+            if other_id in shared:
+                if shared_released:
+                    release = 0
+                shared_released = True
             if cancel:
                 self._out.append(
                     OrderCancelled(
@@ -475,23 +629,35 @@ class NaiveBook:
                     status=status,
                     filled=other.filled,
                     filled_quote=other.filled_quote,
-                    release=0,
+                    release=release,
                 )
             )
         self._emit_list_status(lst, ListStatusType.ALL_DONE, ListOrderStatus.ALL_DONE)
 
-    def _execute(self, taker: _Order) -> list[_Order]:
-        """FOK dry run, matching, then the taker's end (or rest). Returns the waiting stop orders
-        its trades triggered (removed from `waiting`), in ascending order id."""
+    def _execute(self, taker: _Order) -> list["_Order | _List"]:
+        """FOK dry run, matching, then the taker's end (or rest). Returns what joins the trigger
+        queue: the lists whose working order it filled, then the waiting stop orders its trades
+        triggered (removed from `waiting`), in ascending order id."""
+        self._match_and_end(taker)
+        queue: list[_Order | _List] = list(self._activated)
+        self._activated = []
+        queue.extend(self._take_triggered())
+        return queue
+
+    def _match_and_end(self, taker: _Order) -> None:
         self._taker_prices = []
         is_fok = taker.acts_as == OrderType.LIMIT and taker.time_in_force == TimeInForce.FOK
         if is_fok and self._fok_available(taker) < taker.remaining:
             self._emit_expired(taker, Reason.FOK_NOT_FILLABLE, taker.remaining)
             self._emit_done(taker, OrderStatus.EXPIRED)
-            return []
+            return
         stop = self._match(taker)
         self._end_taker(taker, stop)
+
+    def _take_triggered(self) -> list[_Order]:
+        """The waiting stop orders the current taker's trades triggered, taken from `waiting`."""
         prices = self._taker_prices
+        self._taker_prices = []
         hit = [
             o
             for o in self.waiting
@@ -563,11 +729,12 @@ class NaiveBook:
         o.cap_left = o.reserve_left if o.side == Side.BUY else None
         return o
 
-    def _check_place(self, c: PlaceOrder) -> int:
-        """The first failing check of docs/matching.md "PlaceOrder" (1-6), or Reason.NONE."""
+    def _check_place(self, c: PlaceOrder, now: bool = True) -> int:
+        """The first failing check of docs/matching.md "PlaceOrder" (1-8; 1-6 when not `now`), or
+        Reason.NONE."""
         if c.symbol != self.spec.symbol:
             return Reason.UNKNOWN_MARKET
-        open_orders = self.orders + self.waiting
+        open_orders = self.orders + self.waiting + self.pending
         if any(o.order_id == c.order_id for o in open_orders):
             return Reason.DUPLICATE_ORDER_ID
         if c.client_order_id and any(
@@ -583,8 +750,7 @@ class NaiveBook:
             self._check_stop_price,
             self._check_iceberg,
             self._check_reserve,
-            self._check_would_take,
-            self._check_would_trigger,
+            *((self._check_would_take, self._check_would_trigger) if now else ()),
         ):
             reason = check(c)
             if reason != Reason.NONE:
@@ -837,7 +1003,12 @@ class NaiveBook:
             self._emit_done(maker, OrderStatus.FILLED)
         elif maker.remaining == maker.hidden:
             self._replenish(maker)
-        self._end_list_of(maker, cancel=False)
+        lst = self.lists.get(maker.list_id)
+        if lst is not None and lst.pending:  # a working order: only its full fill counts
+            if maker.remaining == 0:
+                self._activated.append(lst)
+        else:
+            self._end_list_of(maker, cancel=False)
 
     def _replenish(self, o: _Order) -> None:
         """docs "Iceberg orders": a new visible part from the hidden rest, at the back of its level."""
@@ -910,7 +1081,7 @@ class NaiveBook:
 
     def _find(self, c: CancelOrder | AmendOrder) -> _Order | None:
         """By order id; by (user, client id) when the order id is 0. An empty client id finds nothing."""
-        open_orders = self.orders + self.waiting
+        open_orders = self.orders + self.waiting + self.pending
         if c.order_id != 0:
             matches = [o for o in open_orders if o.order_id == c.order_id]
         elif c.client_order_id:
@@ -991,7 +1162,7 @@ class NaiveBook:
             return Reason.QUANTITY_NOT_REDUCED
         new = c.new_client_order_id
         if new and new != order.client_order_id:
-            mine = [o for o in self.orders + self.waiting if o.user_id == c.user_id]
+            mine = [o for o in self.orders + self.waiting + self.pending if o.user_id == c.user_id]
             if any(o.client_order_id == new for o in mine):
                 return Reason.DUPLICATE_CLIENT_ORDER_ID
         return Reason.NONE
@@ -1002,19 +1173,23 @@ class NaiveBook:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_MARKET)
             return
         mine = sorted(
-            (o for o in self.orders + self.waiting if o.user_id == c.user_id), key=lambda o: o.order_id
+            (o for o in self.orders + self.waiting + self.pending if o.user_id == c.user_id),
+            key=lambda o: o.order_id,
         )
         if not mine:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_ORDER)
             return
         for order in mine:
-            if order in self.orders or order in self.waiting:  # not cancelled with its list already
+            if order in self.orders + self.waiting + self.pending:  # not cancelled with its list already
                 self._cancel_resting(order)
 
     def _cancel_resting(self, order: _Order) -> None:
-        """Cancel an open order: resting in the book, or a stop order still waiting."""
+        """Cancel an open order: resting in the book, a stop order still waiting, or a pending
+        order of an OTO/OTOCO list."""
         if order in self.waiting:
             self.waiting.remove(order)
+        elif order in self.pending:
+            self.pending.remove(order)
         else:
             self.orders.remove(order)
             self._touched.add((order.side, order.price))

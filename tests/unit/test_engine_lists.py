@@ -241,7 +241,8 @@ def test_list_rejections_in_order() -> None:
     a = good.orders[0]
     cases = [
         (PlaceOrderList("OTHER", 7, "L", OCO, good.orders), Reason.UNKNOWN_MARKET),
-        (PlaceOrderList(SYMBOL, 7, "L", ContingencyType.OTO, good.orders), Reason.INVALID_CONTINGENCY),
+        (PlaceOrderList(SYMBOL, 7, "L", ContingencyType.OTOCO, good.orders), Reason.INVALID_CONTINGENCY),
+        (PlaceOrderList(SYMBOL, 7, "L", 9, good.orders), Reason.INVALID_CONTINGENCY),
         (PlaceOrderList(SYMBOL, 7, "L", OCO, (a,)), Reason.INVALID_CONTINGENCY),
         (
             with_member(good, 1, stop(2, 7, SELL, SLL, 140, 2, price=139, reserve=3)),

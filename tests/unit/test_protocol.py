@@ -104,7 +104,8 @@ def test_an_order_list_and_its_events_round_trip() -> None:
     statuses = [e for e in events if isinstance(e, ListStatus)]
     assert [(s.order_list_id, s.order_ids, s.reason) for s in statuses] == [
         (1, (1, 2), 0),
-        (0, (1, 2), Reason.INVALID_CONTINGENCY),
+        (0, (1, 2), Reason.DUPLICATE_ORDER_ID),  # an OTO of the same members: both still open
         (1, (1, 2), 0),
     ]
+    assert (statuses[1].release, statuses[1].pending_release) == (3, 3)
     assert decode_events(encode_events("TSTUSD", events, "1-0"))[1] == events
