@@ -5,7 +5,8 @@ folder of the repository, and its `#anchor`, when it has one, a heading of that 
 link leaves the repository (a clone has nothing beside it). Every repository path written in
 backticks (`services/gateway/orders.py`) exists, so a page that says where a change goes keeps
 saying it after files move. Built or generated paths (web/dist, services/exchange_proto) are not
-checked: a clone does not have them until `make`.
+checked: a clone does not have them until `make`; nor are the vendored Helm dependencies'
+documents (charts/exchange/charts: their upstream's, as published).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 TOP_FOLDERS = "services|protos|tests|bench|load|docs|charts|observability|k8s|web|requirements"
 REPO_PATH = re.compile(rf"`((?:{TOP_FOLDERS})/[A-Za-z0-9_./-]*)`")
 GENERATED = ("web/dist", "web/node_modules", "services/exchange_proto")
+VENDORED = ("charts/exchange/charts/",)
 
 
 def markdown_files() -> list[Path]:
@@ -32,6 +34,7 @@ def markdown_files() -> list[Path]:
         for p in ROOT.rglob("*.md")
         if not SKIPPED_DIRS.intersection(p.relative_to(ROOT).parts[:-1])
         and not any(part.startswith(".") for part in p.relative_to(ROOT).parts[:-1])
+        and not p.relative_to(ROOT).as_posix().startswith(VENDORED)
     )
 
 
