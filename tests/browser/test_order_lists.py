@@ -9,9 +9,10 @@ from decimal import ROUND_DOWN, Decimal
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Watched
-from tests.browser.pages import another_trader, best_level, new_email, place_order, row, sign_up
+from tests.browser.conftest import PHONE, Watched, watch
+from tests.browser.pages import CSRF, another_trader, best_level, new_email, place_order, row, sign_up
 from tests.browser.test_trade_features import sell_down_to
+from tests.launched import Launched
 
 REFUSED_BY_THE_API = ("status of 400",)  # Chromium logs each refused request as a console error
 CENT = Decimal("0.01")
@@ -61,8 +62,9 @@ def test_an_oco_from_the_form_rests_as_one_list_and_its_stop_expires_when_the_li
     alert = page.get_by_role("alert").filter(has_text=re.compile("."))
     bid, _ = best_level(page, "Bid")
     ask, _ = best_level(page, "Ask")
-    # A buy OCO: the post-only limit at the top of the bids, the stop well above the market.
-    mine = Decimal(bid) + CENT if Decimal(bid) + CENT < Decimal(ask) else Decimal(bid)
+    # A buy OCO: the post-only limit a little under the best bid (out of reach of the market
+    # simulation's small trades until another user sells down to it), the stop well above.
+    mine = cents(Decimal(bid) * Decimal("0.998"))
     stop, stop_limit = cents(Decimal(ask) * Decimal("1.05")), cents(Decimal(ask) * Decimal("1.06"))
 
     # Checked in the page: a buy's limit below its stop.
@@ -86,6 +88,7 @@ def test_an_oco_from_the_form_rests_as_one_list_and_its_stop_expires_when_the_li
     expect(tagged.filter(has_text="Post-only")).to_have_count(1)
     expect(tagged.filter(has_text="Stop limit")).to_have_count(1)
     expect(page.get_by_role("button", name=f"Cancel order list {list_id}")).to_have_count(2)
+    web.screenshot("trade-oco.png")
 
     # Another user's sells fill the limit member: the stop member expires, the list is done.
     other = another_trader(browser, web.base)
@@ -156,10 +159,13 @@ def test_cancel_list_cancel_a_member_and_amend_keeping_the_order_id(web: Watched
     dialog_alert = dialog.get_by_role("alert")
     new_amount.fill("0.00300")  # checked in the page: amend only lowers
     dialog.get_by_role("button", name="Amend", exact=True).click()
-    expect(dialog_alert).to_have_text("The new amount must be below the order's amount (amend only reduces it).")
+    expect(dialog_alert).to_have_text(
+        "The new amount must be below the order's amount (amend only lowers it)."
+    )
     new_amount.fill("0.001005")  # off the step: the API's LOT_SIZE refusal, in words
     dialog.get_by_role("button", name="Amend", exact=True).click()
     expect(dialog_alert).to_have_text("Amount not allowed: at least 0.00001 BTC, in steps of 0.00001 BTC.")
+    web.screenshot("trade-amend.png")
     new_amount.fill("0.00100")
     dialog.get_by_role("button", name="Amend", exact=True).click()
     expect(dialog).to_be_hidden()
@@ -167,7 +173,48 @@ def test_cancel_list_cancel_a_member_and_amend_keeping_the_order_id(web: Watched
     expect(resting).not_to_contain_text("0.00300")
     expect(resting.get_by_role("button", name=f"Cancel order {order_id}", exact=True)).to_be_visible()
     amended = page.request.get(f"/api/v3/order?symbol=BTCUSDT&orderId={order_id}").json()
-    assert (amended["orderId"], amended["origQty"], amended["status"]) == (order_id, "0.00100000", "NEW"), amended
+    kept = (amended["orderId"], amended["origQty"], amended["status"])
+    assert kept == (order_id, "0.00100000", "NEW"), amended
     assert amended["time"] == placed["transactTime"], (amended, placed)  # still the order placed then
     assert web.problems(allowed=REFUSED_BY_THE_API) == []
     assert len(web.console_errors) == 1, web.console_errors  # the one LOT_SIZE refusal
+
+
+def test_list_members_as_cards_on_a_phone(browser: Browser, exchange: Launched) -> None:
+    web = watch(browser, exchange.field("Web page"), PHONE)
+    page = web.page
+    page.goto("/")
+    sign_up(page, new_email())
+    page.goto("/trade/BTCUSDT")
+    bid, _ = best_level(page, "Bid")
+    ask, _ = best_level(page, "Ask")
+    placed = page.request.post(
+        "/api/v3/orderList/oco",
+        form={
+            "symbol": "BTCUSDT",
+            "side": "SELL",
+            "quantity": "0.00100",
+            "aboveType": "LIMIT_MAKER",
+            "abovePrice": str(cents(Decimal(ask) * Decimal("1.05"))),
+            "belowType": "STOP_LOSS_LIMIT",
+            "belowStopPrice": str(cents(Decimal(bid) * Decimal("0.95"))),
+            "belowPrice": str(cents(Decimal(bid) * Decimal("0.94"))),
+            "belowTimeInForce": "GTC",
+        },
+        headers=CSRF,
+    )
+    assert placed.ok, placed.text()
+    list_id = placed.json()["orderListId"]
+    cards = page.get_by_role("table", name="Open orders")
+    expect(row(cards, "OCO")).to_have_count(2)
+    cancel_list = page.get_by_role("button", name=f"Cancel order list {list_id}")
+    expect(cancel_list).to_have_count(2)
+    for button in cancel_list.all():
+        box = button.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    web.screenshot("trade-oco-phone.png")
+    cancel_list.first.click()
+    expect(cards).to_contain_text("No open orders.")
+    assert web.problems() == []
+    page.context.close()

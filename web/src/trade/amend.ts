@@ -24,7 +24,7 @@ export interface AmendDialog {
 export function amendProblem(order: Order, newQty: string, market: Market): string | null {
   if (!isDecimal(newQty)) return `Enter the new amount in ${market.base}.`;
   const units = (s: string) => toUnits(s, market.baseDecimals);
-  if (units(newQty) >= units(order.origQty)) return "The new amount must be below the order's amount (amend only reduces it).";
+  if (units(newQty) >= units(order.origQty)) return "The new amount must be below the order's amount (amend only lowers it).";
   if (units(newQty) <= units(order.executedQty)) return "The new amount must be above what has already filled.";
   return null;
 }

@@ -97,10 +97,14 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
           h(
             "td",
             { "data-label": "Type" },
-            ORDER_TYPE_NAMES[o.type] ?? o.type,
-            inList(o)
-              ? h("span", { class: "tag", title: `One-cancels-the-other list ${o.orderListId}` }, "OCO")
-              : null,
+            h(
+              "span",
+              {},
+              ORDER_TYPE_NAMES[o.type] ?? o.type,
+              inList(o)
+                ? h("span", { class: "tag", title: `One-cancels-the-other list ${o.orderListId}` }, "OCO")
+                : null,
+            ),
           ),
           labelled("Price", o.type === "MARKET" ? "Market" : fmtPrice(o, o.price), "num"),
           hasStops ? labelled("Stop price", isZero(o.stopPrice) ? "—" : fmtPrice(o, o.stopPrice ?? ""), "num") : null,
