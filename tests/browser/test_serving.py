@@ -7,6 +7,7 @@ import json
 import re
 import time
 import uuid
+from decimal import Decimal
 
 import httpx
 from playwright.sync_api import expect
@@ -58,6 +59,9 @@ def test_a_session_listen_key_streams_execution_reports(exchange: Launched) -> N
         )
         ws_base = web.get("/api/web/config").json()["wsUrl"]
         key = web.post("/api/v3/userDataStream").json()["listenKey"]
+        # Half the average price: resting, and inside PERCENT_PRICE_BY_SIDE (0.2x to 5x).
+        average = Decimal(web.get("/api/v3/avgPrice", params={"symbol": "BTCUSDT"}).json()["price"])
+        price = (average / 2).quantize(Decimal("0.01"))
         with connect(f"{ws_base}/ws/{key}", open_timeout=10) as stream:
             order = web.post(
                 "/api/v3/order",
@@ -67,7 +71,7 @@ def test_a_session_listen_key_streams_execution_reports(exchange: Launched) -> N
                     "type": "LIMIT",
                     "timeInForce": "GTC",
                     "quantity": "0.01000",
-                    "price": "1000.00",
+                    "price": str(price),
                 },
             ).json()
             assert order.get("status") == "NEW", order
