@@ -59,9 +59,12 @@ def test_a_session_listen_key_streams_execution_reports(exchange: Launched) -> N
         )
         ws_base = web.get("/api/web/config").json()["wsUrl"]
         key = web.post("/api/v3/userDataStream").json()["listenKey"]
-        # Half the average price: resting, and inside PERCENT_PRICE_BY_SIDE (0.2x to 5x).
-        average = Decimal(web.get("/api/v3/avgPrice", params={"symbol": "BTCUSDT"}).json()["price"])
-        price = (average / 2).quantize(Decimal("0.01"))
+        # Half the best bid: resting, and inside PERCENT_PRICE_BY_SIDE (0.2x to 5x the average).
+        deadline = time.monotonic() + 30
+        while not (bids := web.get("/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5}).json()["bids"]):
+            assert time.monotonic() < deadline, "no bids: the market maker is not quoting"
+            time.sleep(0.5)
+        price = (Decimal(bids[0][0]) / 2).quantize(Decimal("0.01"))
         with connect(f"{ws_base}/ws/{key}", open_timeout=10) as stream:
             order = web.post(
                 "/api/v3/order",
@@ -74,7 +77,7 @@ def test_a_session_listen_key_streams_execution_reports(exchange: Launched) -> N
                     "price": str(price),
                 },
             ).json()
-            assert order.get("status") == "NEW", order
+            assert order.get("status") == "NEW", (order, str(price))
             deadline = time.monotonic() + 10
             while True:
                 event = json.loads(stream.recv(timeout=max(0.1, deadline - time.monotonic())))
