@@ -5,7 +5,7 @@ list" cancels both members, and so does cancelling one member (as Binance). Amen
 open order's amount keeping its id (its place in the queue)."""
 
 import re
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from playwright.sync_api import Browser, Page, expect
 
@@ -78,6 +78,9 @@ def test_an_oco_from_the_form_rests_as_one_list_and_its_stop_expires_when_the_li
     assert len(web.console_errors) == 1, web.console_errors  # the page's own check sent nothing
 
     fill_oco(page, mine, stop, stop_limit, "0.00100")
+    # A buy OCO reserves for its dearer member: the total is at the stop-limit price.
+    dearer = (stop_limit * Decimal("0.001")).quantize(CENT, rounding=ROUND_HALF_UP)
+    expect(page.get_by_label("Total (USDT)")).to_have_value(str(dearer))
     page.get_by_role("button", name="Buy BTC").click()
     list_id = placed_list_id(page)
     expect(alert).to_have_count(0)

@@ -115,7 +115,14 @@ export function orderForm(
       for (const control of [buy, sell, type, tif, price, stop, stopLimit, amount, totalBox, ...shares, submit]) control.disabled = true;
     }
   };
-  const refPrice = () => (usesPrice(type.value) ? price.value : side === "BUY" ? bestAsk() : bestBid());
+  // A buy OCO reserves for its dearer member: the total and the shares use the higher of its prices.
+  const refPrice = () => {
+    if (!usesPrice(type.value)) return side === "BUY" ? bestAsk() : bestBid();
+    const dearer =
+      type.value === OCO && side === "BUY" && isDecimal(price.value) && isDecimal(stopLimit.value) &&
+      toUnits(stopLimit.value, market.quoteDecimals) > toUnits(price.value, market.quoteDecimals);
+    return dearer ? stopLimit.value : price.value;
+  };
   const refreshTotal = () => {
     const p = refPrice();
     if (!isDecimal(amount.value) || !isDecimal(p)) {
@@ -162,6 +169,7 @@ export function orderForm(
   });
   type.addEventListener("change", refreshLabels);
   price.addEventListener("input", refreshTotal);
+  stopLimit.addEventListener("input", refreshTotal);
   amount.addEventListener("input", refreshTotal);
   totalBox.addEventListener("input", amountFromTotal);
   const stopUser = user.onChange(refreshLabels);
