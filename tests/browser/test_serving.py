@@ -7,6 +7,7 @@ import json
 import re
 import time
 import uuid
+from decimal import Decimal
 
 import httpx
 from playwright.sync_api import expect
@@ -58,6 +59,12 @@ def test_a_session_listen_key_streams_execution_reports(exchange: Launched) -> N
         )
         ws_base = web.get("/api/web/config").json()["wsUrl"]
         key = web.post("/api/v3/userDataStream").json()["listenKey"]
+        # Half the best bid: resting, and inside PERCENT_PRICE_BY_SIDE (0.2x to 5x the average).
+        deadline = time.monotonic() + 30
+        while not (bids := web.get("/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5}).json()["bids"]):
+            assert time.monotonic() < deadline, "no bids: the market maker is not quoting"
+            time.sleep(0.5)
+        price = (Decimal(bids[0][0]) / 2).quantize(Decimal("0.01"))
         with connect(f"{ws_base}/ws/{key}", open_timeout=10) as stream:
             order = web.post(
                 "/api/v3/order",
@@ -67,10 +74,10 @@ def test_a_session_listen_key_streams_execution_reports(exchange: Launched) -> N
                     "type": "LIMIT",
                     "timeInForce": "GTC",
                     "quantity": "0.01000",
-                    "price": "1000.00",
+                    "price": str(price),
                 },
             ).json()
-            assert order.get("status") == "NEW", order
+            assert order.get("status") == "NEW", (order, str(price))
             deadline = time.monotonic() + 10
             while True:
                 event = json.loads(stream.recv(timeout=max(0.1, deadline - time.monotonic())))

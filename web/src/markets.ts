@@ -19,6 +19,9 @@ export interface Market {
   minQty: string;
   minNotional: string;
   orderTypes: string[];
+  /** One-cancels-the-other lists (`POST /api/v3/orderList/oco`) and amend keeping priority. */
+  ocoAllowed: boolean;
+  amendAllowed: boolean;
 }
 
 export function marketOf(info: SymbolInfo): Market {
@@ -38,6 +41,8 @@ export function marketOf(info: SymbolInfo): Market {
     minQty: filter("LOT_SIZE")?.minQty ?? stepSize,
     minNotional: filter("NOTIONAL")?.minNotional ?? "0",
     orderTypes: info.orderTypes,
+    ocoAllowed: info.ocoAllowed === true,
+    amendAllowed: info.amendAllowed === true,
   };
 }
 

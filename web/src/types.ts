@@ -15,6 +15,8 @@ export interface SymbolInfo {
   baseAssetPrecision: number;
   quoteAssetPrecision: number;
   orderTypes: string[];
+  ocoAllowed?: boolean;
+  amendAllowed?: boolean;
   filters: Filter[];
 }
 
@@ -57,8 +59,18 @@ export interface Order {
   type: string;
   side: string;
   stopPrice?: string;
+  /** The order list the order belongs to; -1 (or absent) outside lists. */
+  orderListId?: number;
   time: number;
   updateTime: number;
+}
+
+/** An order list as `POST /api/v3/orderList/oco` and `DELETE /api/v3/orderList` answer it. */
+export interface OrderList {
+  orderListId: number;
+  contingencyType: string;
+  listOrderStatus: string;
+  orderReports?: Order[];
 }
 
 export interface MyTrade {

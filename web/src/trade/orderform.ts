@@ -1,7 +1,7 @@
 /**
  * Order entry: buy / sell, the order types the market lists (limit, market, post-only, and stop
- * types with a stop price when offered), amount typed or taken as a share of the balance, the
- * API's own error sentence when it refuses.
+ * types with a stop price when offered, OCO lists when the market allows them: `oco.ts`), amount
+ * typed or taken as a share of the balance, the API's own error sentence when it refuses.
  */
 
 import type { App } from "../app";
@@ -10,14 +10,18 @@ import { floorTo, fmt, fmtRounded, fromUnits, isDecimal, toUnits } from "../deci
 import { fill, h } from "../dom";
 import { ORDER_TYPE_NAMES, hasPrice, hasStopPrice, stepUnits, type Market } from "../markets";
 import { field } from "../pages/auth";
-import type { Order } from "../types";
+import type { Order, OrderList } from "../types";
 import { skeleton, type UserData } from "../userdata";
 import { explainRefusal } from "./explain";
+import { OCO, ocoParams, ocoPlaced } from "./oco";
 
 const SHARES = [25, 50, 75, 100];
 const TIME_IN_FORCE: Record<string, string> = { GTC: "Good till cancelled", IOC: "Immediate or cancel", FOK: "Fill or kill" };
 /** Order types that take a time in force (post-only is always good till cancelled). */
 const takesTimeInForce = (t: string) => t === "LIMIT" || t.endsWith("_LIMIT");
+/** The form's price field: an order's limit price, an OCO's limit member's. */
+const usesPrice = (t: string) => hasPrice(t) || t === OCO;
+const usesStop = (t: string) => hasStopPrice(t) || t === OCO;
 
 export interface OrderForm {
   el: HTMLElement;
@@ -41,9 +45,11 @@ export function orderForm(
     "select",
     { name: "type" },
     ...market.orderTypes.map((t) => h("option", { value: t }, ORDER_TYPE_NAMES[t] ?? t)),
+    market.ocoAllowed ? h("option", { value: OCO }, "OCO (one cancels the other)") : null,
   );
   const price = h("input", { type: "text", inputmode: "decimal", name: "price", autocomplete: "off" });
   const stop = h("input", { type: "text", inputmode: "decimal", name: "stopPrice", autocomplete: "off" });
+  const stopLimit = h("input", { type: "text", inputmode: "decimal", name: "stopLimitPrice", autocomplete: "off" });
   const amount = h("input", { type: "text", inputmode: "decimal", name: "quantity", autocomplete: "off" });
   const tif = h(
     "select",
@@ -55,6 +61,8 @@ export function orderForm(
   const totalField = field(`Total (${market.quote})`, totalBox);
   const priceField = field(`Price (${market.quote})`, price);
   const stopField = field(`Stop price (${market.quote})`, stop);
+  const stopLimitField = field(`Stop-limit price (${market.quote})`, stopLimit);
+  const ocoNote = h("p", { class: "muted oco-note" });
   const shares = SHARES.map((pct) =>
     h(
       "button",
@@ -78,13 +86,22 @@ export function orderForm(
     submit.textContent = `${side === "BUY" ? "Buy" : "Sell"} ${market.base}`;
     submit.className = `primary ${side === "BUY" ? "buy" : "sell"}`;
     // Out of use, a field keeps its place (invisible): changing the type moves nothing.
-    priceField.classList.toggle("off", !hasPrice(type.value));
-    stopField.classList.toggle("off", !hasStopPrice(type.value));
-    price.disabled = !hasPrice(type.value);
-    stop.disabled = !hasStopPrice(type.value);
+    const oco = type.value === OCO;
+    priceField.classList.toggle("off", !usesPrice(type.value));
+    stopField.classList.toggle("off", !usesStop(type.value));
+    price.disabled = !usesPrice(type.value);
+    stop.disabled = !usesStop(type.value);
+    stopLimitField.hidden = !oco;
+    stopLimit.disabled = !oco;
+    ocoNote.hidden = !oco;
+    ocoNote.textContent = oco
+      ? side === "SELL"
+        ? "Sell at the limit price above the market, or at the stop-limit price once the price falls to the stop."
+        : "Buy at the limit price below the market, or at the stop-limit price once the price rises to the stop."
+      : "";
     tifField.classList.toggle("off", !takesTimeInForce(type.value));
     tif.disabled = !takesTimeInForce(type.value);
-    totalBox.placeholder = hasPrice(type.value) ? "" : "≈ at the best price";
+    totalBox.placeholder = usesPrice(type.value) ? "" : "≈ at the best price";
     const asset = sideAsset();
     if (user.loaded) {
       available.textContent = `Available: ${fmt(user.free(asset), app.markets.displayDecimals(asset))} ${asset}`;
@@ -95,10 +112,17 @@ export function orderForm(
     }
     refreshTotal();
     if (closedWhy !== null) {
-      for (const control of [buy, sell, type, tif, price, stop, amount, totalBox, ...shares, submit]) control.disabled = true;
+      for (const control of [buy, sell, type, tif, price, stop, stopLimit, amount, totalBox, ...shares, submit]) control.disabled = true;
     }
   };
-  const refPrice = () => (hasPrice(type.value) ? price.value : side === "BUY" ? bestAsk() : bestBid());
+  // A buy OCO reserves for its dearer member: the total and the shares use the higher of its prices.
+  const refPrice = () => {
+    if (!usesPrice(type.value)) return side === "BUY" ? bestAsk() : bestBid();
+    const dearer =
+      type.value === OCO && side === "BUY" && isDecimal(price.value) && isDecimal(stopLimit.value) &&
+      toUnits(stopLimit.value, market.quoteDecimals) > toUnits(price.value, market.quoteDecimals);
+    return dearer ? stopLimit.value : price.value;
+  };
   const refreshTotal = () => {
     const p = refPrice();
     if (!isDecimal(amount.value) || !isDecimal(p)) {
@@ -145,6 +169,7 @@ export function orderForm(
   });
   type.addEventListener("change", refreshLabels);
   price.addEventListener("input", refreshTotal);
+  stopLimit.addEventListener("input", refreshTotal);
   amount.addEventListener("input", refreshTotal);
   totalBox.addEventListener("input", amountFromTotal);
   const stopUser = user.onChange(refreshLabels);
@@ -177,6 +202,7 @@ export function orderForm(
     error.textContent = "";
     done.textContent = "";
     const t = type.value;
+    if (t === OCO) return placeOco();
     const params: Record<string, string> = { symbol: market.symbol, side, type: t, quantity: amount.value.trim() };
     if (!isDecimal(params.quantity)) {
       error.textContent = `Enter an amount in ${market.base}.`;
@@ -222,6 +248,28 @@ export function orderForm(
     }
   };
 
+  const placeOco = async () => {
+    const quantity = amount.value.trim();
+    const prices = { limit: price.value.trim(), stop: stop.value.trim(), stopLimit: stopLimit.value.trim() };
+    const params = ocoParams(market, side, quantity, prices);
+    if (typeof params === "string") {
+      error.textContent = params;
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const list = await form<OrderList>("POST", "/api/v3/orderList/oco", params);
+      done.textContent = ocoPlaced(list, market, side, quantity, prices);
+      amount.value = "";
+      refreshTotal();
+      user.soon();
+    } catch (err) {
+      error.textContent = explainRefusal(errorText(err), market);
+    } finally {
+      submit.disabled = closedWhy !== null;
+    }
+  };
+
   const el = h(
     "section",
     { class: "card order-form", "aria-labelledby": "order-h" },
@@ -239,6 +287,8 @@ export function orderForm(
       field("Order type", type),
       tifField,
       h("div", { class: "prices" }, priceField, stopField),
+      stopLimitField,
+      ocoNote,
       field(`Amount (${market.base})`, amount),
       h("div", { class: "shares", role: "group", "aria-label": "Amount by share of balance" }, ...shares),
       totalField,
@@ -252,7 +302,7 @@ export function orderForm(
     el,
     setPrice: (p: string) => {
       price.value = p;
-      if (!hasPrice(type.value)) {
+      if (!usesPrice(type.value)) {
         type.value = market.orderTypes.includes("LIMIT") ? "LIMIT" : type.value;
         refreshLabels();
       }

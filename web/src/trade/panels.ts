@@ -1,4 +1,8 @@
-/** The user's open orders (with cancel), order history, trade history and balances, as tabs. */
+/**
+ * The user's open orders (with cancel, amend keeping priority, and order lists: members tagged
+ * with their list, "Cancel list" for the whole list), order history, trade history and balances,
+ * as tabs.
+ */
 
 import type { App } from "../app";
 import { errorText, form } from "../api";
@@ -8,6 +12,7 @@ import { fill, h, table } from "../dom";
 import { ORDER_TYPE_NAMES, type Market } from "../markets";
 import type { Order } from "../types";
 import { balanceRows, skeletonRow, type UserData } from "../userdata";
+import { amendDialog } from "./amend";
 import { labelled, sideCell } from "./cells";
 import { orderHistory, tradeHistory, type History } from "./history";
 
@@ -15,6 +20,9 @@ const TABS = ["Open orders", "Order history", "Trade history", "Balances"] as co
 type Tab = (typeof TABS)[number];
 
 const when = dateTime;
+
+/** Whether an order is a member of an order list (Binance says -1 outside lists). */
+const inList = (o: Order): o is Order & { orderListId: number } => o.orderListId !== undefined && o.orderListId >= 0;
 
 /** Whether a decimal string is zero ("0", "0.00000000"): an order without a stop price. */
 function isZero(text: string | undefined): boolean {
@@ -50,6 +58,18 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
     }
     user.soon();
   };
+  const cancelList = async (o: Order & { orderListId: number }) => {
+    error.textContent = "";
+    try {
+      await form("DELETE", "/api/v3/orderList", { symbol: o.symbol, orderListId: o.orderListId });
+    } catch (err) {
+      error.textContent = errorText(err);
+    }
+    user.soon();
+  };
+  const amend = amendDialog(app, market, user);
+  /** Amend keeping priority: offered where the market allows it, never for a member of a list (refused). */
+  const amendable = (o: Order) => !inList(o) && (app.markets.get(o.symbol) ?? market).amendAllowed;
   const cancelAll = async () => {
     error.textContent = "";
     const symbols = [...new Set(user.openOrders.map((o) => o.symbol))];
@@ -74,7 +94,18 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
           labelled("Time", when(o.time)),
           labelled("Market", app.markets.pair(o.symbol)),
           sideCell(o.side),
-          labelled("Type", ORDER_TYPE_NAMES[o.type] ?? o.type),
+          h(
+            "td",
+            { "data-label": "Type" },
+            h(
+              "span",
+              {},
+              ORDER_TYPE_NAMES[o.type] ?? o.type,
+              inList(o)
+                ? h("span", { class: "tag", title: `One-cancels-the-other list ${o.orderListId}` }, "OCO")
+                : null,
+            ),
+          ),
           labelled("Price", o.type === "MARKET" ? "Market" : fmtPrice(o, o.price), "num"),
           hasStops ? labelled("Stop price", isZero(o.stopPrice) ? "—" : fmtPrice(o, o.stopPrice ?? ""), "num") : null,
           labelled("Amount", fmtQty(o, o.origQty), "num"),
@@ -82,11 +113,30 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
           h(
             "td",
             { class: "action" },
+            amendable(o)
+              ? h(
+                  "button",
+                  { type: "button", class: "small", "aria-label": `Amend order ${o.orderId}`, onclick: () => amend.open(o) },
+                  "Amend",
+                )
+              : null,
             h(
               "button",
               { type: "button", class: "small danger", "aria-label": `Cancel order ${o.orderId}`, onclick: () => void cancel(o) },
               "Cancel",
             ),
+            inList(o)
+              ? h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "small danger",
+                    "aria-label": `Cancel order list ${o.orderListId}`,
+                    onclick: () => void cancelList(o),
+                  },
+                  "Cancel list",
+                )
+              : null,
           ),
         ),
       ),
@@ -158,6 +208,7 @@ export function userPanels(app: App, market: Market, user: UserData): { el: HTML
     h("div", { class: "tab-bar" }, tabList, cancelAllButton),
     error,
     ...panels.values(),
+    amend.el,
   );
   return { el, close: stop };
 }
