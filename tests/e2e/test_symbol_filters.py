@@ -26,13 +26,18 @@ SYMBOL = "BTCUSDT"
 
 
 @pytest.fixture(scope="module")
-def stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
+def stack(redis_url: str) -> Iterator[Stack]:
+    """A stack with a database of its own: the average price is over the market's trades in the
+    database, which the session's shared database holds from every other test too."""
+    services.ensure_postgres()
+    dsn = asyncio.run(services.create_test_database())
     prefix = services.new_prefix()
     try:
-        with running_stack(pg_dsn, prefix, [SYMBOL], with_dbwriter=True, MAX_NUM_ORDERS="200") as s:
+        with running_stack(dsn, prefix, [SYMBOL], with_dbwriter=True, MAX_NUM_ORDERS="200") as s:
             yield s
     finally:
         asyncio.run(services.delete_prefix(prefix))
+        asyncio.run(services.drop_test_database(dsn))
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 30.0) -> None:
