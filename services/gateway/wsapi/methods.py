@@ -186,6 +186,14 @@ async def _place_oco(call: Call) -> object:
     return new_order_list_json(await call.ctx.order_lists.place_oco(call.user_id, call.params))
 
 
+async def _place_oto(call: Call) -> object:
+    return new_order_list_json(await call.ctx.order_lists.place_oto(call.user_id, call.params))
+
+
+async def _place_otoco(call: Call) -> object:
+    return new_order_list_json(await call.ctx.order_lists.place_otoco(call.user_id, call.params))
+
+
 async def _place_deprecated_oco(call: Call) -> object:
     return new_order_list_json(await call.ctx.order_lists.place_deprecated_oco(call.user_id, call.params))
 
@@ -333,6 +341,8 @@ METHODS: dict[str, Method] = {
     "order.amend.keepPriority": Method(TRADE, _amend),
     "orderList.place.oco": Method(TRADE, _place_oco, places_orders=True, order_count=2),
     "orderList.place": Method(TRADE, _place_deprecated_oco, places_orders=True, order_count=2),
+    "orderList.place.oto": Method(TRADE, _place_oto, places_orders=True, order_count=2),
+    "orderList.place.otoco": Method(TRADE, _place_otoco, places_orders=True, order_count=3),
     "orderList.status": Method(USER_DATA, _list_status, weight=weights.fixed(4)),
     "orderList.cancel": Method(TRADE, _list_cancel),
     "openOrderLists.status": Method(USER_DATA, _open_lists, weight=weights.fixed(6)),
