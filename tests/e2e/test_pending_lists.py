@@ -4,7 +4,7 @@ WebSocket API, changed only in their base URL): the answers' shape, the two rese
 working order's and the pending orders'), the pending orders placed when the working one fills,
 or ended with it, every unit of both assets accounted for, the list queries, the user stream's
 listStatus, Binance's refusals, listClientOrderId unique among open lists, and myAllocations
-and myPreventedMatches.
+(REST and WebSocket API: an empty list, as a venue without Smart Order Routing answers).
 
 The module runs its own stack with one market, BTCUSDT (tick 0.01, step 0.00001, min notional 5),
 so that its trades alone set the last price.
@@ -291,3 +291,30 @@ def test_ws_api_oto_and_otoco_and_the_user_streams_list_status(stack: Stack) -> 
 
     asyncio.run(scenario())
     assert_conserved(trader, start)
+
+
+def test_my_allocations_is_an_empty_list_with_binances_refusals(stack: Stack) -> None:
+    trader = sign_up(stack.url)
+    exchange = ccxt_exchange(stack.url, trader.api_key, trader.secret)
+    try:
+        assert exchange.private_get_myallocations({"symbol": SYMBOL}) == []
+    finally:
+        exchange.close()
+    with pytest.raises(ApiFailure) as missing:
+        trader.call("GET", "/api/v3/myAllocations")
+    assert missing.value.code == -1102
+    with pytest.raises(ApiFailure) as unknown:
+        trader.call("GET", "/api/v3/myAllocations", symbol="NOPE")
+    assert (unknown.value.code, unknown.value.msg) == (-1121, "Invalid symbol.")
+
+    async def scenario() -> None:
+        client = await WsApiClient.open(stack.url.replace("http://", "ws://") + "/ws-api/v3")
+        try:
+            answer = await client.call(
+                "myAllocations", sign(trader.api_key, trader.secret, {"symbol": SYMBOL})
+            )
+            assert (answer["status"], answer["result"]) == (200, [])
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
