@@ -1,6 +1,6 @@
 """OTO and OTOCO order lists through the running order path with real clients (python-binance's
-v3_post_order_list_oto/otoco, ccxt's implicit Binance API, the raw signed client and the
-WebSocket API, changed only in their base URL): the answers' shape, the two reservations (the
+v3_post_order_list_oto/otoco, ccxt's implicit Binance API, the raw signed client, the WebSocket
+API and gRPC, changed only in their base URL): the answers' shape, the two reservations (the
 working order's and the pending orders'), the pending orders placed when the working one fills,
 or ended with it, every unit of both assets accounted for, the list queries, the user stream's
 listStatus, Binance's refusals, listClientOrderId unique among open lists, and myAllocations
@@ -15,12 +15,16 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import grpc
 import pytest
 
+from exchange_proto import api_types_pb2 as apb
+from exchange_proto import trading_api_pb2 as tpb
 from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import ApiFailure, Trader, sign_up
 from tests.e2e.test_clients import binance_client, ccxt_exchange
+from tests.grpc_client import GrpcTrader
 from tests.wsapi_client import WsApiClient, sign
 
 SYMBOL = "BTCUSDT"
@@ -318,3 +322,45 @@ def test_my_allocations_is_an_empty_list_with_binances_refusals(stack: Stack) ->
             await client.close()
 
     asyncio.run(scenario())
+
+
+def test_grpc_places_an_oto_and_an_otoco(stack: Stack) -> None:
+    trade_at(stack, "30000.00")
+    rest = sign_up(stack.url)
+    start = totals(rest)
+    working = tpb.ListOrderMember(
+        type=apb.ORDER_TYPE_LIMIT, side=apb.SIDE_BUY, price="29000", quantity="0.01",
+        time_in_force=apb.TIME_IN_FORCE_GTC, client_order_id="g-w",
+    )  # fmt: skip
+
+    async def scenario() -> None:
+        async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
+            trader = GrpcTrader(channel, rest.api_key, rest.secret)
+            oto = await trader.call("PlaceOto", tpb.PlaceOtoRequest(
+                symbol=SYMBOL, list_client_order_id="g-oto", working=working,
+                pending=tpb.ListOrderMember(type=apb.ORDER_TYPE_TAKE_PROFIT, side=apb.SIDE_SELL,
+                                            stop_price="31000", quantity="0.01"),
+            ))  # fmt: skip
+            assert (oto.order_list.contingency_type, len(oto.order_reports)) == ("OTO", 2)
+            assert [r.status for r in oto.order_reports] == [
+                apb.ORDER_STATUS_NEW,
+                apb.ORDER_STATUS_PENDING_NEW,
+            ]
+            otoco = await trader.call("PlaceOtoco", tpb.PlaceOtocoRequest(
+                symbol=SYMBOL, working=tpb.ListOrderMember(
+                    type=apb.ORDER_TYPE_LIMIT_MAKER, side=apb.SIDE_BUY, price="28000", quantity="0.01"),
+                pending_side=apb.SIDE_SELL, pending_quantity="0.01",
+                pending_above=tpb.OcoMember(type=apb.ORDER_TYPE_LIMIT_MAKER, price="32000"),
+                pending_below=tpb.OcoMember(type=apb.ORDER_TYPE_STOP_LOSS, stop_price="27000"),
+            ))  # fmt: skip
+            assert [r.type for r in otoco.order_reports] == [
+                apb.ORDER_TYPE_LIMIT_MAKER, apb.ORDER_TYPE_STOP_LOSS, apb.ORDER_TYPE_LIMIT_MAKER
+            ]  # fmt: skip
+            open_lists = await trader.call("ListOpenOrderLists", tpb.ListOpenOrderListsRequest())
+            assert [x.contingency_type for x in open_lists.order_lists] == ["OTO", "OTOCO"]
+            for placed in (oto, otoco):
+                await trader.call("CancelOrderList", tpb.CancelOrderListRequest(
+                    symbol=SYMBOL, order_list_id=placed.order_list.order_list_id))  # fmt: skip
+
+    asyncio.run(scenario())
+    assert_conserved(rest, start)

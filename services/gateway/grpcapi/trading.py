@@ -122,6 +122,26 @@ class TradingService(tgrpc.TradingServicer):
 
         return await answer(context, work())
 
+    async def PlaceOto(self, request: tpb.PlaceOtoRequest, context: Context) -> tpb.PlaceOcoResponse:
+        async def work() -> tpb.PlaceOcoResponse:
+            who = await self._caller("PlaceOto", request, context)
+            for _ in range(2):  # an OTO counts as two orders
+                self.limiter.count_order(who.api_key)
+            placed = await self.ctx.order_lists.place_oto(who.user_id, listconvert.oto_params(request))
+            return listconvert.placed_list(placed)
+
+        return await answer(context, work())
+
+    async def PlaceOtoco(self, request: tpb.PlaceOtocoRequest, context: Context) -> tpb.PlaceOcoResponse:
+        async def work() -> tpb.PlaceOcoResponse:
+            who = await self._caller("PlaceOtoco", request, context)
+            for _ in range(3):  # an OTOCO counts as three orders
+                self.limiter.count_order(who.api_key)
+            placed = await self.ctx.order_lists.place_otoco(who.user_id, listconvert.otoco_params(request))
+            return listconvert.placed_list(placed)
+
+        return await answer(context, work())
+
     async def CancelOrderList(
         self, request: tpb.CancelOrderListRequest, context: Context
     ) -> tpb.CancelOrderListResponse:
