@@ -24,14 +24,9 @@ from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import ApiFailure, Trader, sign_up
 from tests.e2e.test_clients import binance_client, ccxt_exchange
+from tests.e2e.test_order_lists import LIST_FIELDS, SYMBOL, trade_at
 from tests.grpc_client import GrpcTrader
 from tests.wsapi_client import WsApiClient, sign
-
-SYMBOL = "BTCUSDT"
-LIST_FIELDS = [
-    "orderListId", "contingencyType", "listStatusType", "listOrderStatus", "listClientOrderId",
-    "transactionTime", "symbol", "orders",
-]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +37,6 @@ def stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
             yield s
     finally:
         asyncio.run(services.delete_prefix(prefix))
-
-
-def trade_at(stack: Stack, price: str, qty: str = "0.001") -> None:
-    """Make the market trade at `price`: one new user rests an ask, another takes it."""
-    maker, taker = sign_up(stack.url), sign_up(stack.url)
-    maker.call("POST", "/api/v3/order", symbol=SYMBOL, side="SELL", type="LIMIT", timeInForce="GTC",
-               price=price, quantity=qty)  # fmt: skip
-    fill = taker.call("POST", "/api/v3/order", symbol=SYMBOL, side="BUY", type="MARKET", quantity=qty)
-    assert fill["status"] == "FILLED"
 
 
 def sell_into(stack: Stack, price: str, qty: str) -> None:
