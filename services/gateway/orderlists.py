@@ -188,14 +188,21 @@ class OrderListService:
         accepted = {
             e.order_accepted.order_id for e in batch.events if e.WhichOneof("kind") == "order_accepted"
         }
+        ended = {
+            e.order_done.order_id: e.order_done.status
+            for e in batch.events
+            if e.WhichOneof("kind") == "order_done"
+        }
         ts = batch.events[0].ts
         reports = [placed_order(market, ids[0], req.resp_type, batch)]
         for state in states:
             if state.order_id in accepted:
                 reports.append(placed_order(market, state.order_id, req.resp_type, batch))
             else:
-                placed = replace_state(state, ts, status.order_list_id)
-                reports.append(PlacedOrder(market, req.resp_type, placed, ()))
+                answered = replace_state(
+                    state, ts, status.order_list_id, ended.get(state.order_id, state.status)
+                )
+                reports.append(PlacedOrder(market, req.resp_type, answered, ()))
         record = OrderListRecord(
             status.order_list_id, symbol, status.contingency, status.status_type, status.list_status,
             status.list_client_order_id, ts,
@@ -405,6 +412,8 @@ def _pending_state(order_id: int, m: OrderRequest, ts: int) -> OrderRecord:
     )  # fmt: skip
 
 
-def replace_state(state: OrderRecord, ts: int, order_list_id: int) -> OrderRecord:
-    """A pending order's state as the answer to its list shows it: the engine's time and list id."""
-    return dataclasses.replace(state, time=ts, update_time=ts, order_list_id=order_list_id)
+def replace_state(state: OrderRecord, ts: int, order_list_id: int, status: int) -> OrderRecord:
+    """A pending order's state as the answer to its list shows it: the engine's time, the list's
+    id, and PENDING_NEW or the status it ended with in the same answer (the working order
+    expired at once: EXPIRED)."""
+    return dataclasses.replace(state, time=ts, update_time=ts, order_list_id=order_list_id, status=status)

@@ -198,7 +198,7 @@ def test_expired_working_order_expires_the_pending_one_and_releases_both(stack: 
     start = totals(trader)
     # An IOC working order with nothing to take: it expires, and its pending order with it.
     placed = trader.call("POST", "/api/v3/orderList/oto", **buy_then_sell(workingTimeInForce="IOC"))
-    assert [r["status"] for r in placed["orderReports"]] == ["EXPIRED", "PENDING_NEW"]
+    assert [r["status"] for r in placed["orderReports"]] == ["EXPIRED", "EXPIRED"]
     listed = trader.call("GET", "/api/v3/orderList", orderListId=placed["orderListId"])
     assert listed["listOrderStatus"] == "ALL_DONE"
     pending = trader.call("GET", "/api/v3/order", symbol=SYMBOL, orderId=placed["orderReports"][1]["orderId"])
