@@ -4,9 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange_core.protocol import event_to_proto
-from exchange_core.wire import encode_batch, encode_event, encode_market_data, encode_reply
+from exchange_core.wire import EventBatchWriter, encode_batch, encode_event, encode_market_data, encode_reply
 from exchange_proto import events_pb2 as epb
-from matching import Event, ListStatus, MatchingEngine, OrderAccepted
+from matching import Event, ListStatus, MatchingEngine, OrderAccepted, Trade
 from tests.corehelpers import SPEC
 from tests.property.strategies import commands
 
@@ -25,6 +25,14 @@ def test_every_event_of_random_commands_encodes_byte_equal(cmds: list[object]) -
         official.events.extend(event_to_proto(e) for e in events)
         ours = encode_batch("TSTUSD", [encode_event(e) for e in events], "5-1")
         assert ours == official.SerializeToString()
+        writer = EventBatchWriter("TSTUSD")
+        for e in events:
+            writer.add(e)
+        refs = [b"ref-1", b""]
+        written = writer.finish("5-1", refs)
+        assert written == encode_batch("TSTUSD", [encode_event(e) for e in events], "5-1", refs)
+        assert writer.events == len(events)
+        assert writer.trades(written) == [encode_event(e) for e in events if isinstance(e, Trade)]
         assert (
             encode_reply("c-1", ours) == epb.Reply(correlation_id="c-1", batch=official).SerializeToString()
         )
