@@ -340,11 +340,29 @@ class EventBatchWriter:
 
     def add(self, event: Event) -> None:
         w = self.w
-        body = _body(event)
-        _varint(w, _K2)
-        _varint(w, _event_size(event, body))
-        start = len(w)
-        _write_event(w, event, body)
+        # Most events and their bodies are shorter than 128 bytes: one byte is kept for each
+        # length and filled in after; a longer event is written again with its lengths first.
+        outer = len(w) + 1
+        w.append(_K2)
+        w.append(0)
+        _put(w, _SEQ, event.seq)
+        _put(w, _TS, event.ts)
+        _varint(w, _LAYOUT[type(event)].tag)
+        inner = len(w)
+        w.append(0)
+        _write_body(w, event)
+        start = outer + 1
+        size = len(w) - start
+        if size < 0x80:
+            w[inner] = len(w) - inner - 1
+            w[outer] = size
+        else:
+            w.truncate(outer - 1)
+            body = _body(event)
+            _varint(w, _K2)
+            _varint(w, _event_size(event, body))
+            start = len(w)
+            _write_event(w, event, body)
         self.events += 1
         if isinstance(event, Trade):
             self.trade_bounds.append(start)
