@@ -11,8 +11,9 @@ passed in OUTPUTS, a pickle of {"events": [bytes], "depth": bytes}), replayed in
 market-data message is the events entry (no subscriber listens in the bench, so its size costs
 little) and the depth snapshot is our engine's last one. Its Redis work overlaps as the engine's
 does: after a full batch the next read is sent at once, and a batch's write is sent without
-waiting for its answer (one write in flight, in order), so the floor stays a floor. It prints
-"ready" once the lease is held, starts on a line on stdin and exits after COMMANDS entries.
+waiting for its answer (one write in flight, in order), on the engine's event loop (uvloop), so
+the floor stays a floor. It prints "ready" once the lease is held, starts on a line on stdin and
+exits after COMMANDS entries.
 """
 
 import asyncio
@@ -22,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from redis.asyncio import Redis
 
 from exchange_core.keys import Keys
@@ -87,7 +89,7 @@ def main() -> None:
     logging.getLogger("exchange_core.lease").setLevel(logging.ERROR)  # "released" at the end is no news
     prefix, symbol, commands, batch, outputs = sys.argv[1:6]
     data = pickle.loads(Path(outputs).read_bytes())
-    asyncio.run(run(prefix, symbol, int(commands), int(batch), data))
+    uvloop.run(run(prefix, symbol, int(commands), int(batch), data))  # the engine's event loop
 
 
 if __name__ == "__main__":
