@@ -9,8 +9,11 @@ group's position (XGROUP SETID ... ENTRIESREAD). It decodes nothing and matches 
 events entries are the ones our engine wrote for the same commands (read back by the bench and
 passed in OUTPUTS, a pickle of {"events": [bytes], "depth": bytes}), replayed in order; the
 market-data message is the events entry (no subscriber listens in the bench, so its size costs
-little) and the depth snapshot is our engine's last one. It prints "ready" once the lease is
-held, starts on a line on stdin and exits after COMMANDS entries.
+little) and the depth snapshot is our engine's last one. Its Redis work overlaps as the engine's
+does: after a full batch the next read is sent at once, and a batch's write is sent without
+waiting for its answer (one write in flight, in order), on the engine's event loop (uvloop), so
+the floor stays a floor. It prints "ready" once the lease is held, starts on a line on stdin and
+exits after COMMANDS entries.
 """
 
 import asyncio
@@ -18,7 +21,9 @@ import logging
 import pickle
 import sys
 from pathlib import Path
+from typing import Any
 
+import uvloop
 from redis.asyncio import Redis
 
 from exchange_core.keys import Keys
@@ -41,14 +46,25 @@ async def run(prefix: str, symbol: str, commands: int, batch: int, outputs: dict
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     last, read, batches = b"0-0", 0, 0
+    ahead: asyncio.Future[Any] | None = None
+    writing: asyncio.Future[int] | None = None
     try:
         while read < commands:
-            result = await redis.xread({cmd_key: last}, count=batch, block=1_000)
+            if ahead is not None:
+                result, ahead = await ahead, None
+            else:
+                if writing is not None:
+                    await writing
+                    writing = None
+                result = await redis.xread({cmd_key: last}, count=batch, block=1_000)
             if not result:
                 continue
             entries = result[0][1]
             last = entries[-1][0]
             read += len(entries)
+            if len(entries) >= batch:  # backlogged: the next read is sent now, as the engine does
+                ahead = asyncio.ensure_future(redis.xread({cmd_key: last}, count=batch))
+                await asyncio.sleep(0)
             entry = events[batches % len(events)]
             batches += 1
             write: list[Command] = [
@@ -57,7 +73,12 @@ async def run(prefix: str, symbol: str, commands: int, batch: int, outputs: dict
                 ("SET", depth_key, depth),
                 ("XGROUP", "SETID", cmd_key, GROUP, last, "ENTRIESREAD", read),
             ]
-            await lease.write([evt_key, depth_key, cmd_key], write)
+            if writing is not None:  # one write in flight, in order, as the engine does
+                await writing
+            writing = asyncio.ensure_future(lease.write([evt_key, depth_key, cmd_key], write))
+            await asyncio.sleep(0)
+        if writing is not None:
+            await writing
     finally:
         keeper.cancel()
         await lease.release()
@@ -68,7 +89,7 @@ def main() -> None:
     logging.getLogger("exchange_core.lease").setLevel(logging.ERROR)  # "released" at the end is no news
     prefix, symbol, commands, batch, outputs = sys.argv[1:6]
     data = pickle.loads(Path(outputs).read_bytes())
-    asyncio.run(run(prefix, symbol, int(commands), int(batch), data))
+    uvloop.run(run(prefix, symbol, int(commands), int(batch), data))  # the engine's event loop
 
 
 if __name__ == "__main__":

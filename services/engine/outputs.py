@@ -3,13 +3,14 @@
 For the commands of a batch and the events each caused: the evt:{SYMBOL} entry (every event,
 the id of the batch's last command, and a CommandRef for each command whose sender waits for
 the answer) and the md.{SYMBOL} message (the batch's trades and, per price level the batch
-changed, its last quantity). One pass over the events, each encoded once and shared by both.
+changed, its last quantity). One pass over the events, each written once, straight into the
+evt:{SYMBOL} entry; the md message takes the trades' bytes from it.
 Pure (no I/O, no clock): compiled by mypyc with the core.
 """
 
 from exchange_core.commandwire import JournalCommand
-from exchange_core.wire import encode_batch, encode_command_ref, encode_event, encode_market_data
-from matching.events import BookDelta, Event, Trade
+from exchange_core.wire import EventBatchWriter, encode_command_ref, encode_market_data
+from matching.events import BookDelta, Event
 
 
 class BatchOutputs:
@@ -35,9 +36,8 @@ def batch_outputs(
     """The writes of `journal`'s commands, `applied[i]` being the events of `journal[i]`;
     `command_id` is the batch's last entry id, `carriers` the trace context of traced commands by
     entry id. None when no command caused an event."""
-    encoded: list[bytes] = []
+    batch = EventBatchWriter(symbol)
     refs: list[bytes] = []
-    trades: list[bytes] = []
     bids: dict[int, int] = {}
     asks: dict[int, int] = {}
     first: Event | None = None
@@ -47,11 +47,8 @@ def batch_outputs(
         if not events:
             continue
         for event in events:
-            data = encode_event(event)
-            encoded.append(data)
-            if isinstance(event, Trade):
-                trades.append(data)
-            elif isinstance(event, BookDelta):
+            batch.add(event)
+            if isinstance(event, BookDelta):
                 bids.update(event.bids)
                 asks.update(event.asks)
         if first is None:
@@ -67,6 +64,8 @@ def batch_outputs(
             )
     if first is None or last is None:
         return None
+    entry = batch.finish(command_id, refs)
+    trades = batch.trades(entry)
     market_data = encode_market_data(
         symbol,
         first.seq,
@@ -76,5 +75,4 @@ def batch_outputs(
         tuple(sorted(bids.items(), reverse=True)),
         tuple(sorted(asks.items())),
     )
-    entry = encode_batch(symbol, encoded, command_id, refs)
-    return BatchOutputs(entry, market_data, len(encoded), len(trades), last.seq)
+    return BatchOutputs(entry, market_data, batch.events, len(trades), last.seq)

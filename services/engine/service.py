@@ -27,7 +27,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from engine.journal import ReadAhead, last_written_seq, load_snapshot, read_after
-from engine.outputs import batch_outputs
+from engine.outputs import BatchOutputs, batch_outputs
 from engine.settings import EngineSettings
 from engine.snapshots import Landed, SnapshotWriter
 from engine.telemetry import CommandSpans, EngineMetrics
@@ -239,12 +239,19 @@ class EngineService:
         anybody, so a paused former holder that reads again cannot hide entries from its
         successor) and process it batch by batch, until `stop` or the lease is lost (a renewal
         or a write refused). A pause past the TTL alone is no loss: if nobody took the lease
-        meanwhile, the next renewal or write holds it again with the same token. While the
-        journal is backlogged (a full batch read), the next batch's read is sent before this
-        batch is processed, so that Redis serves it meanwhile; writes stay one batch at a time."""
+        meanwhile, the next renewal or write holds it again with the same token.
+
+        Redis works while the engine does: while the journal is backlogged (a full batch read),
+        the next batch's read is sent before this batch is processed, and a batch's write is
+        sent without waiting for its answer, which comes while the next batch is applied. Writes
+        stay in order, one in flight at a time (the next is sent after the previous one's
+        answer), and a snapshot is taken only with none in flight, so it never holds effects
+        whose events are not in evt:{SYMBOL}. A write that fails (fenced, or Redis gone) ends the
+        loop; what was applied after it is in memory only, and recovery rebuilds the book."""
         lost = self.lease.lost
         batch = self.settings.batch_size
         ahead = ReadAhead()
+        writing: asyncio.Future[None] | None = None
         try:
             while not stop.is_set():
                 if lost.is_set():
@@ -252,19 +259,36 @@ class EngineService:
                 if ahead.pending():
                     entries = await ahead.take()
                 else:
+                    if writing is not None:  # nothing backlogged: let the write land first
+                        await writing
+                        writing = None
                     entries = await read_after(
                         self.redis, self.cmd_key, self.last_id, batch, self.settings.block_ms
                     )
                 if entries:
                     if len(entries) >= batch:
                         await ahead.start(read_after(self.redis, self.cmd_key, entries[-1][0], batch))
-                    await self.process(entries, ack=True)
+                    prepared = self.prepare(entries, ack=True)
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(self.commit(prepared))
+                    await asyncio.sleep(0)  # send it: its answer comes while the next batch is applied
                 self._snapshot_landed(self.snapshots.poll())
                 if self.commands_since_snapshot and (
                     self.commands_since_snapshot >= self.settings.snapshot_every_commands
                     or time.monotonic() >= self.snapshot_due
                 ):
+                    if writing is not None:
+                        await writing
+                        writing = None
                     await self.snapshot()
+            if writing is not None:
+                await writing
+                writing = None
+        except BaseException:
+            if writing is not None:
+                writing.cancel()
+            raise
         finally:
             ahead.cancel()
         self._snapshot_landed(self.snapshots.poll(block=True))
@@ -274,6 +298,14 @@ class EngineService:
 
     async def process(self, entries: list[redisio.Entry], ack: bool) -> None:
         """Apply a batch of journal entries and write everything it caused in one transaction."""
+        await self.commit(self.prepare(entries, ack))
+        # Only now: a snapshot must never hold effects whose events are not yet in evt:{SYMBOL}.
+        if not ack and self.commands_since_snapshot >= self.settings.snapshot_every_commands:
+            await self.snapshot()  # during recovery; the loop sees to it otherwise
+
+    def prepare(self, entries: list[redisio.Entry], ack: bool) -> "PreparedBatch":
+        """Apply a batch of journal entries to the book and build its one write (`commit` sends
+        it); the engine's position moves past the batch."""
         started = time.perf_counter()
         journal, commands = decode_commands(entries, tracing.ENABLED)
         applied = self.engine.apply_journal(commands, self.written_seq)
@@ -297,21 +329,24 @@ class EngineService:
         self.entries_read += len(journal)
         if ack:
             writes.append(self._position())
-        if writes:
-            await self.lease.write(self.batch_keys, writes)
+        return PreparedBatch(started, self.last_id, len(journal), writes, outputs, spans, ack)
+
+    async def commit(self, batch: "PreparedBatch") -> None:
+        """Send a prepared batch's write (fenced by the lease) and count it once Redis took it."""
+        if batch.writes:
+            await self.lease.write(self.batch_keys, batch.writes)
+        outputs = batch.outputs
         if outputs is not None:
             self.written_seq = outputs.last_seq
             self.events_written += outputs.events
             self.trades += outputs.trades
-        self.processed += len(journal)
-        self.commands_since_snapshot += len(journal)
-        # Only now: a snapshot must never hold effects whose events are not yet in evt:{SYMBOL}.
-        if not ack and self.commands_since_snapshot >= self.settings.snapshot_every_commands:
-            await self.snapshot()  # during recovery; the loop sees to it otherwise
-        if spans is not None:
-            spans.end()
-        if ack:
-            self.metrics.batch_done(len(journal), time.perf_counter() - started, entry_ms(self.last_id))
+        self.processed += batch.commands
+        self.commands_since_snapshot += batch.commands
+        if batch.spans is not None:
+            batch.spans.end()
+        if batch.ack:
+            seconds = time.perf_counter() - batch.started
+            self.metrics.batch_done(batch.commands, seconds, entry_ms(batch.last_id))
 
     # ------------------------------------------------------------------ outputs
 
@@ -360,3 +395,26 @@ class EngineService:
 def started_ns(perf_start: float) -> int:
     """The wall-clock time (ns since the epoch) of a `time.perf_counter()` reading."""
     return time.time_ns() - int((time.perf_counter() - perf_start) * 1e9)
+
+
+class PreparedBatch:
+    """A batch applied to the book, its write not sent yet: what `EngineService.commit` sends
+    and counts."""
+
+    def __init__(
+        self,
+        started: float,
+        last_id: bytes,
+        commands: int,
+        writes: list[Command],
+        outputs: BatchOutputs | None,
+        spans: CommandSpans | None,
+        ack: bool,
+    ) -> None:
+        self.started = started
+        self.last_id = last_id
+        self.commands = commands
+        self.writes = writes
+        self.outputs = outputs
+        self.spans = spans
+        self.ack = ack

@@ -2,13 +2,17 @@
 
 Builds exactly the bytes of the messages in protos/exchange_proto/events.proto (Event,
 EventBatch, Reply, MarketData) without allocating protobuf objects: field numbers come from the
-generated descriptors at import, values from the event objects. Compiled by mypyc with the core.
-Proto3 rules: zero values and empty strings are not written, fields go in number order, negative
-int64 values are ten-byte varints. tests/unit/test_wire.py holds it byte-equal to the official
-encoder; decoding uses the official parser.
+generated descriptors at import, values from the event objects. Bytes are appended to a
+`librt.strings.BytesWriter` (mypyc's native byte buffer: appending a byte is a C store, not a
+call), and a batch's events go straight into its EventBatch (`EventBatchWriter`). Compiled by
+mypyc with the core. Proto3 rules: zero values and empty strings are not written, fields go in
+number order, negative int64 values are ten-byte varints. tests/unit/test_wire.py holds it
+byte-equal to the official encoder; decoding uses the official parser.
 """
 
 from typing import Any, Final
+
+from librt.strings import BytesWriter
 
 from exchange_proto import events_pb2 as epb
 from matching.events import (
@@ -46,7 +50,7 @@ EVENT_FIELD: Final[dict[type[Event], str]] = {
 
 class _Layout:
     """How one event class is written: the key of its field in the Event oneof, and per field
-    its key (`_key_int`), attribute name and whether it is text."""
+    its key, attribute name and whether it is text."""
 
     def __init__(self, tag: int, fields: list[tuple[int, str, bool]]) -> None:
         self.tag = tag
@@ -64,9 +68,9 @@ def _layouts() -> dict[type, _Layout]:
             raise TypeError(f"Event.{name} is not a message field")
         sub = sorted(message.fields, key=lambda f: f.number)
         out[cls] = _Layout(
-            _key_int(field.number, 2),
+            _key(field.number, 2),
             [
-                (_key_int(f.number, 2 if _delimited(f) else 0), f.name, f.type == f.TYPE_STRING)
+                (_key(f.number, 2 if _delimited(f) else 0), f.name, f.type == f.TYPE_STRING)
                 for f in sub
                 if f.type != f.TYPE_MESSAGE
             ],
@@ -79,63 +83,74 @@ def _delimited(field: Any) -> bool:
     return bool(field.type == field.TYPE_STRING or field.is_repeated)
 
 
-def _key_int(number: int, wire_type: int) -> int:
-    """A field's key as the little-endian integer of its varint bytes (one or two bytes: field
-    numbers below 2048), the form `_field` takes."""
-    key = (number << 3) | wire_type
-    if key >= 1 << 14:
-        raise ValueError(f"field number {number} needs a key of more than two bytes")
-    return key if key < 0x80 else (key & 0x7F) | 0x80 | (key >> 7) << 8
+def _key(number: int, wire_type: int) -> int:
+    """A field's key (its number and wire type), written as a varint."""
+    return (number << 3) | wire_type
 
 
-def _field(key: int, value: int) -> bytes:
-    """A varint field: `key` (from `_key_int`) then `value` (negative: its ten-byte two's
-    complement). One integer is packed and converted once, instead of a call per byte."""
+def _varint(w: BytesWriter, value: int) -> None:
+    """`value` as a varint (negative: its ten-byte two's complement)."""
     if value < 0:
         value += 1 << 64
-    shift = 8 if key < 0x100 else 16
-    packed = key
     while value >= 0x80:
-        packed |= ((value & 0x7F) | 0x80) << shift
+        w.append((value & 0x7F) | 0x80)
         value >>= 7
-        shift += 8
-    packed |= value << shift
-    return packed.to_bytes(shift // 8 + 1, "little")
+    w.append(value)
 
 
-_PRICE: Final = _key_int(1, 0)
-_QUANTITY: Final = _key_int(2, 0)
-_SEQ: Final = _key_int(1, 0)
-_TS: Final = _key_int(2, 0)
-_BIDS: Final = _key_int(1, 2)
-_ASKS: Final = _key_int(2, 2)
+def _size(value: int) -> int:
+    """The length of `value`'s varint."""
+    if value < 0:
+        return 10
+    n = 1
+    while value >= 0x80:
+        value >>= 7
+        n += 1
+    return n
 
 
-def _level_bytes(key: int, levels: tuple[tuple[int, int], ...]) -> bytes:
+def _put(w: BytesWriter, key: int, value: int) -> None:
+    """A varint field, unless `value` is zero."""
+    if value:
+        _varint(w, key)
+        _varint(w, value)
+
+
+def _put_text(w: BytesWriter, key: int, text: str) -> None:
+    """A string field, unless `text` is empty."""
+    if text:
+        data = text.encode()
+        _varint(w, key)
+        _varint(w, len(data))
+        w.write(data)
+
+
+def _message(w: BytesWriter, key: int, data: bytes) -> None:
+    """A length-delimited field (written even when empty: a message in a repeated field)."""
+    _varint(w, key)
+    _varint(w, len(data))
+    w.write(data)
+
+
+_PRICE: Final = _key(1, 0)
+_QUANTITY: Final = _key(2, 0)
+_SEQ: Final = _key(1, 0)
+_TS: Final = _key(2, 0)
+_BIDS: Final = _key(1, 2)
+_ASKS: Final = _key(2, 2)
+
+
+def _levels(w: BytesWriter, key: int, levels: tuple[tuple[int, int], ...]) -> None:
     """Repeated PriceLevel fields under `key`."""
-    parts: list[bytes] = []
     for price, qty in levels:
-        body = (_field(_PRICE, price) if price else b"") + (_field(_QUANTITY, qty) if qty else b"")
-        parts.append(_field(key, len(body)))
-        parts.append(body)
-    return b"".join(parts)
+        size = (1 + _size(price) if price else 0) + (1 + _size(qty) if qty else 0)
+        _varint(w, key)
+        _varint(w, size)
+        _put(w, _PRICE, price)
+        _put(w, _QUANTITY, qty)
 
 
 _LAYOUT: Final = _layouts()
-
-
-def _put(parts: list[bytes], key: int, value: int) -> None:
-    if value:
-        parts.append(_field(key, value))
-
-
-def _put_text(parts: list[bytes], key: int, text: str) -> None:
-    if text:
-        data = text.encode()
-        parts.append(_field(key, len(data)))
-        parts.append(data)
-
-
 _TRADE: Final = _LAYOUT[Trade].keys
 _ACCEPTED: Final = _LAYOUT[OrderAccepted].keys
 _DONE: Final = _LAYOUT[OrderDone].keys
@@ -143,84 +158,98 @@ _CANCELLED: Final = _LAYOUT[OrderCancelled].keys
 
 
 def _body(e: Event) -> bytes:
-    """The event's own message (without seq and ts): attribute by attribute for the frequent
-    events (their field order is checked at import), by name for the rest."""
-    parts: list[bytes] = []
+    """The event's own message (without seq and ts)."""
+    w = BytesWriter()
+    _write_body(w, e)
+    return w.getvalue()
+
+
+def _write_body(w: BytesWriter, e: Event) -> None:
+    """The event's own message: attribute by attribute for the frequent events (their field
+    order is checked at import), by name for the rest."""
     if isinstance(e, Trade):
         k = _TRADE
-        _put(parts, k[0], e.trade_id)
-        _put(parts, k[1], e.price)
-        _put(parts, k[2], e.quantity)
-        _put(parts, k[3], e.quote_quantity)
-        _put(parts, k[4], e.taker_side)
-        _put(parts, k[5], e.maker_order_id)
-        _put(parts, k[6], e.maker_user_id)
-        _put(parts, k[7], e.taker_order_id)
-        _put(parts, k[8], e.taker_user_id)
-        _put(parts, k[9], e.maker_fee)
-        _put(parts, k[10], e.taker_fee)
-        _put(parts, k[11], e.maker_filled)
-        _put(parts, k[12], e.maker_filled_quote)
-        _put(parts, k[13], e.taker_filled)
-        _put(parts, k[14], e.taker_filled_quote)
+        _put(w, k[0], e.trade_id)
+        _put(w, k[1], e.price)
+        _put(w, k[2], e.quantity)
+        _put(w, k[3], e.quote_quantity)
+        _put(w, k[4], e.taker_side)
+        _put(w, k[5], e.maker_order_id)
+        _put(w, k[6], e.maker_user_id)
+        _put(w, k[7], e.taker_order_id)
+        _put(w, k[8], e.taker_user_id)
+        _put(w, k[9], e.maker_fee)
+        _put(w, k[10], e.taker_fee)
+        _put(w, k[11], e.maker_filled)
+        _put(w, k[12], e.maker_filled_quote)
+        _put(w, k[13], e.taker_filled)
+        _put(w, k[14], e.taker_filled_quote)
     elif isinstance(e, OrderAccepted):
         k = _ACCEPTED
-        _put(parts, k[0], e.order_id)
-        _put(parts, k[1], e.user_id)
-        _put_text(parts, k[2], e.client_order_id)
-        _put(parts, k[3], e.side)
-        _put(parts, k[4], e.order_type)
-        _put(parts, k[5], e.time_in_force)
-        _put(parts, k[6], e.price)
-        _put(parts, k[7], e.quantity)
-        _put(parts, k[8], e.quote_quantity)
-        _put(parts, k[9], e.reserve)
-        _put(parts, k[10], e.stp_mode)
-        _put(parts, k[11], e.stop_price)
-        _put(parts, k[12], e.trailing_delta)
-        _put(parts, k[13], e.iceberg_qty)
-        _put(parts, k[14], e.order_list_id)
+        _put(w, k[0], e.order_id)
+        _put(w, k[1], e.user_id)
+        _put_text(w, k[2], e.client_order_id)
+        _put(w, k[3], e.side)
+        _put(w, k[4], e.order_type)
+        _put(w, k[5], e.time_in_force)
+        _put(w, k[6], e.price)
+        _put(w, k[7], e.quantity)
+        _put(w, k[8], e.quote_quantity)
+        _put(w, k[9], e.reserve)
+        _put(w, k[10], e.stp_mode)
+        _put(w, k[11], e.stop_price)
+        _put(w, k[12], e.trailing_delta)
+        _put(w, k[13], e.iceberg_qty)
+        _put(w, k[14], e.order_list_id)
     elif isinstance(e, OrderDone):
         k = _DONE
-        _put(parts, k[0], e.order_id)
-        _put(parts, k[1], e.user_id)
-        _put_text(parts, k[2], e.client_order_id)
-        _put(parts, k[3], e.side)
-        _put(parts, k[4], e.status)
-        _put(parts, k[5], e.filled)
-        _put(parts, k[6], e.filled_quote)
-        _put(parts, k[7], e.release)
+        _put(w, k[0], e.order_id)
+        _put(w, k[1], e.user_id)
+        _put_text(w, k[2], e.client_order_id)
+        _put(w, k[3], e.side)
+        _put(w, k[4], e.status)
+        _put(w, k[5], e.filled)
+        _put(w, k[6], e.filled_quote)
+        _put(w, k[7], e.release)
     elif isinstance(e, OrderCancelled):
         k = _CANCELLED
-        _put(parts, k[0], e.order_id)
-        _put(parts, k[1], e.user_id)
-        _put_text(parts, k[2], e.client_order_id)
-        _put(parts, k[3], e.remaining)
+        _put(w, k[0], e.order_id)
+        _put(w, k[1], e.user_id)
+        _put_text(w, k[2], e.client_order_id)
+        _put(w, k[3], e.remaining)
     elif isinstance(e, BookDelta):
-        return _level_bytes(_BIDS, e.bids) + _level_bytes(_ASKS, e.asks)
+        _levels(w, _BIDS, e.bids)
+        _levels(w, _ASKS, e.asks)
     else:
-        return _body_by_name(e)
-    return b"".join(parts)
+        _write_by_name(w, e)
 
 
 def _body_by_name(e: Event) -> bytes:
-    parts: list[bytes] = []
+    w = BytesWriter()
+    _write_by_name(w, e)
+    return w.getvalue()
+
+
+def _write_by_name(w: BytesWriter, e: Event) -> None:
     for key, name, text in _LAYOUT[type(e)].fields:
         value = getattr(e, name)
         if text:
-            _put_text(parts, key, value)
+            _put_text(w, key, value)
         elif isinstance(value, tuple):  # a repeated number, packed
             if value:
-                packed = b"".join(_field(0, number)[1:] for number in value)
-                parts.append(_field(key, len(packed)))
-                parts.append(packed)
+                size = 0
+                for number in value:
+                    size += _size(number)
+                _varint(w, key)
+                _varint(w, size)
+                for number in value:
+                    _varint(w, number)
         else:
-            _put(parts, key, value)
-    return b"".join(parts)
+            _put(w, key, value)
 
 
 def _check_field_order() -> None:
-    """`_body` must write fields exactly as the generated descriptors number them."""
+    """`_write_body` must write fields exactly as the generated descriptors number them."""
     samples: list[Event] = [
         Trade(*range(1, 18)),
         OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17),
@@ -235,31 +264,43 @@ def _check_field_order() -> None:
 _check_field_order()
 
 
+def _write_event(w: BytesWriter, event: Event, body: bytes) -> None:
+    """The `Event` message of `event`, whose own message is `body`."""
+    _put(w, _SEQ, event.seq)
+    _put(w, _TS, event.ts)
+    _message(w, _LAYOUT[type(event)].tag, body)
+
+
+def _event_size(event: Event, body: bytes) -> int:
+    """The length of `_write_event`'s bytes."""
+    seq, ts, tag = event.seq, event.ts, _LAYOUT[type(event)].tag
+    return (
+        (_size(_SEQ) + _size(seq) if seq else 0)
+        + (_size(_TS) + _size(ts) if ts else 0)
+        + _size(tag)
+        + _size(len(body))
+        + len(body)
+    )
+
+
 def encode_event(event: Event) -> bytes:
     """The bytes of one `Event` message."""
-    body = _body(event)
-    seq, ts = event.seq, event.ts
-    head = (_field(_SEQ, seq) if seq else b"") + (_field(_TS, ts) if ts else b"")
-    return head + _field(_LAYOUT[type(event)].tag, len(body)) + body
+    w = BytesWriter()
+    _write_event(w, event, _body(event))
+    return w.getvalue()
 
 
-def _message(parts: list[bytes], key: int, data: bytes) -> None:
-    """A length-delimited field (written even when empty: a message in a repeated field)."""
-    parts.append(_field(key, len(data)))
-    parts.append(data)
-
-
-_K1: Final = _key_int(1, 2)
-_K2: Final = _key_int(2, 2)
-_K3: Final = _key_int(3, 2)
-_K5: Final = _key_int(5, 2)
-_V2: Final = _key_int(2, 0)
-_V3: Final = _key_int(3, 0)
-_V4: Final = _key_int(4, 0)
-_V6: Final = _key_int(6, 0)
-_MD_TRADES: Final = _key_int(5, 2)
-_MD_BIDS: Final = _key_int(6, 2)
-_MD_ASKS: Final = _key_int(7, 2)
+_K1: Final = _key(1, 2)
+_K2: Final = _key(2, 2)
+_K3: Final = _key(3, 2)
+_K5: Final = _key(5, 2)
+_V2: Final = _key(2, 0)
+_V3: Final = _key(3, 0)
+_V4: Final = _key(4, 0)
+_V6: Final = _key(6, 0)
+_MD_TRADES: Final = _key(5, 2)
+_MD_BIDS: Final = _key(6, 2)
+_MD_ASKS: Final = _key(7, 2)
 
 
 def encode_command_ref(
@@ -271,39 +312,94 @@ def encode_command_ref(
     trace_context: dict[str, str] | None = None,
 ) -> bytes:
     """A `CommandRef` message (`trace_context`: its W3C trace context map, entries by key)."""
-    parts: list[bytes] = []
-    _put_text(parts, _K1, command_id)
-    _put_text(parts, _K2, reply_to)
-    _put_text(parts, _K3, correlation_id)
-    _put(parts, _V4, last_seq)
+    w = BytesWriter()
+    _put_text(w, _K1, command_id)
+    _put_text(w, _K2, reply_to)
+    _put_text(w, _K3, correlation_id)
+    _put(w, _V4, last_seq)
     if trace_context:
         for name in sorted(trace_context):
-            entry: list[bytes] = []
+            entry = BytesWriter()
             _message(entry, _K1, name.encode())
             _message(entry, _K2, trace_context[name].encode())
-            _message(parts, _K5, b"".join(entry))
-    _put(parts, _V6, first_seq)
-    return b"".join(parts)
+            _message(w, _K5, entry.getvalue())
+    _put(w, _V6, first_seq)
+    return w.getvalue()
+
+
+class EventBatchWriter:
+    """An `EventBatch` written as its events come: the symbol, then each event (`add`), then
+    the command id and CommandRefs (`finish`). Keeps where each Trade's Event message lies, for
+    the market-data message (`trades`)."""
+
+    def __init__(self, symbol: str) -> None:
+        self.w = BytesWriter()
+        self.trade_bounds: list[int] = []
+        self.events = 0
+        _put_text(self.w, _K1, symbol)
+
+    def add(self, event: Event) -> None:
+        w = self.w
+        # Most events and their bodies are shorter than 128 bytes: one byte is kept for each
+        # length and filled in after; a longer event is written again with its lengths first.
+        outer = len(w) + 1
+        w.append(_K2)
+        w.append(0)
+        _put(w, _SEQ, event.seq)
+        _put(w, _TS, event.ts)
+        _varint(w, _LAYOUT[type(event)].tag)
+        inner = len(w)
+        w.append(0)
+        _write_body(w, event)
+        start = outer + 1
+        size = len(w) - start
+        if size < 0x80:
+            w[inner] = len(w) - inner - 1
+            w[outer] = size
+        else:
+            w.truncate(outer - 1)
+            body = _body(event)
+            _varint(w, _K2)
+            _varint(w, _event_size(event, body))
+            start = len(w)
+            _write_event(w, event, body)
+        self.events += 1
+        if isinstance(event, Trade):
+            self.trade_bounds.append(start)
+            self.trade_bounds.append(len(w))
+
+    def finish(self, command_id: str, refs: list[bytes]) -> bytes:
+        """The batch's bytes (as `encode_batch` of the same events and refs)."""
+        w = self.w
+        _put_text(w, _K3, command_id)
+        for ref in refs:
+            _message(w, _K5, ref)
+        return w.getvalue()
+
+    def trades(self, entry: bytes) -> list[bytes]:
+        """The Trade events' `Event` messages, from `entry` (what `finish` returned)."""
+        bounds = self.trade_bounds
+        return [entry[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2)]
 
 
 def encode_batch(symbol: str, events: list[bytes], command_id: str, refs: list[bytes] | None = None) -> bytes:
     """An `EventBatch` of already encoded events (and encoded CommandRefs)."""
-    parts: list[bytes] = []
-    _put_text(parts, _K1, symbol)
+    w = BytesWriter()
+    _put_text(w, _K1, symbol)
     for data in events:
-        _message(parts, _K2, data)
-    _put_text(parts, _K3, command_id)
+        _message(w, _K2, data)
+    _put_text(w, _K3, command_id)
     if refs:
         for ref in refs:
-            _message(parts, _K5, ref)
-    return b"".join(parts)
+            _message(w, _K5, ref)
+    return w.getvalue()
 
 
 def encode_reply(correlation_id: str, batch: bytes) -> bytes:
-    parts: list[bytes] = []
-    _put_text(parts, _K1, correlation_id)
-    _message(parts, _K2, batch)
-    return b"".join(parts)
+    w = BytesWriter()
+    _put_text(w, _K1, correlation_id)
+    _message(w, _K2, batch)
+    return w.getvalue()
 
 
 def encode_market_data(
@@ -316,13 +412,13 @@ def encode_market_data(
     asks: tuple[tuple[int, int], ...],
 ) -> bytes:
     """A `MarketData` message; `trades` are encoded Trade events."""
-    parts: list[bytes] = []
-    _put_text(parts, _K1, symbol)
-    _put(parts, _V2, first_seq)
-    _put(parts, _V3, last_seq)
-    _put(parts, _V4, ts)
+    w = BytesWriter()
+    _put_text(w, _K1, symbol)
+    _put(w, _V2, first_seq)
+    _put(w, _V3, last_seq)
+    _put(w, _V4, ts)
     for data in trades:
-        _message(parts, _MD_TRADES, data)
-    parts.append(_level_bytes(_MD_BIDS, bids))
-    parts.append(_level_bytes(_MD_ASKS, asks))
-    return b"".join(parts)
+        _message(w, _MD_TRADES, data)
+    _levels(w, _MD_BIDS, bids)
+    _levels(w, _MD_ASKS, asks)
+    return w.getvalue()

@@ -4,9 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange_core.protocol import event_to_proto
-from exchange_core.wire import encode_batch, encode_event, encode_market_data, encode_reply
+from exchange_core.wire import EventBatchWriter, encode_batch, encode_event, encode_market_data, encode_reply
 from exchange_proto import events_pb2 as epb
-from matching import Event, ListStatus, MatchingEngine, OrderAccepted
+from matching import BookDelta, Event, ListStatus, MatchingEngine, OrderAccepted, Trade
 from tests.corehelpers import SPEC
 from tests.property.strategies import commands
 
@@ -25,6 +25,14 @@ def test_every_event_of_random_commands_encodes_byte_equal(cmds: list[object]) -
         official.events.extend(event_to_proto(e) for e in events)
         ours = encode_batch("TSTUSD", [encode_event(e) for e in events], "5-1")
         assert ours == official.SerializeToString()
+        writer = EventBatchWriter("TSTUSD")
+        for e in events:
+            writer.add(e)
+        refs = [b"ref-1", b""]
+        written = writer.finish("5-1", refs)
+        assert written == encode_batch("TSTUSD", [encode_event(e) for e in events], "5-1", refs)
+        assert writer.events == len(events)
+        assert writer.trades(written) == [encode_event(e) for e in events if isinstance(e, Trade)]
         assert (
             encode_reply("c-1", ours) == epb.Reply(correlation_id="c-1", batch=official).SerializeToString()
         )
@@ -50,3 +58,20 @@ def test_market_data_and_negative_numbers(first: int, ts: int, levels: list[tupl
         official.asks.add(price=p, quantity=q)
     ours = encode_market_data("X", first, first + 3, ts, [], tuple(levels), tuple(levels[::-1]))
     assert ours == official.SerializeToString()
+
+
+def test_batch_writer_takes_events_longer_than_a_one_byte_length() -> None:
+    big = 2**62
+    events: list[Event] = [
+        Trade(1, 2, big, big, big, big, 1, *([big] * 10)),
+        BookDelta(3, 4, tuple((big - i, big) for i in range(9)), ()),
+        Trade(5, 6, *range(1, 16)),
+    ]
+    writer = EventBatchWriter("X")
+    for e in events:
+        writer.add(e)
+    written = writer.finish("1-0", [])
+    official = epb.EventBatch(symbol="X", command_id="1-0")
+    official.events.extend(event_to_proto(e) for e in events)
+    assert written == official.SerializeToString()
+    assert writer.trades(written) == [encode_event(events[0]), encode_event(events[2])]
