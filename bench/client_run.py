@@ -8,11 +8,7 @@ process of its own, `python -m MODULE PORT KEYS`, doing only the unavoidable par
 bench.grpc_floor, bench.wsapi_floor) with the same users; `report` prints both and their ratio."""
 
 import asyncio
-import json
 import resource
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -26,9 +22,9 @@ from bench.common import (
     new_prefix,
     redis_server_pid,
 )
-from bench.gateway_bench import REDIS_URL, SYMBOL, count_accepted, wait_listening
+from bench.gateway_bench import REDIS_URL, SYMBOL, count_accepted, floor_server
 from bench.results import Figure, add
-from launcher.stack import Stack, free_port, running_stack
+from launcher.stack import Stack, running_stack
 from tests.client import Trader, sign_up
 
 Outcome = tuple[list[float], int, float]
@@ -64,21 +60,12 @@ def percentile(sorted_ms: list[float], p: float) -> float:
 
 def run_floor(floor: Floor, traders: list[Trader]) -> ClientRun:
     """The clients' run against `floor`'s server (its CPU as `floor`, this process's as `clients`)."""
-    port = free_port()
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as keys:
-        json.dump({t.api_key: t.secret for t in traders}, keys)
-        keys.flush()
-        server = subprocess.Popen([sys.executable, "-m", floor.module, str(port), keys.name])
-        try:
-            wait_listening(port)
-            server_cpu = cpu_seconds(server.pid)
-            before = resource.getrusage(resource.RUSAGE_SELF)
-            latencies, failures, seconds = asyncio.run(floor.drive(port, traders))
-            after = resource.getrusage(resource.RUSAGE_SELF)
-            server_cpu = cpu_seconds(server.pid) - server_cpu
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with floor_server(floor.module, traders) as (port, pid):
+        server_cpu = cpu_seconds(pid)
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        latencies, failures, seconds = asyncio.run(floor.drive(port, traders))
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        server_cpu = cpu_seconds(pid) - server_cpu
     clients_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return ClientRun(sorted(latencies), failures, seconds, {"floor": server_cpu, "clients": clients_cpu}, 0)
 

@@ -45,7 +45,9 @@ def handler_for(secrets: dict[str, bytes]) -> grpc.GenericRpcHandler:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Signature for this request is not valid.")
         return ANSWER
 
-    handlers = {"PlaceOrder": grpc.unary_unary_rpc_method_handler(place)}
+    handlers: dict[str, grpc.RpcMethodHandler[bytes, bytes]] = {
+        "PlaceOrder": grpc.unary_unary_rpc_method_handler(place)
+    }
     return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
 
