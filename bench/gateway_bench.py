@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -121,25 +123,33 @@ def wait_listening(port: int, timeout_s: float = 20.0) -> None:
             time.sleep(0.05)
 
 
-def run_floor(
-    traders: list[Trader], command: list[str], env: dict[str, str]
-) -> tuple[dict[str, float], float]:
-    """The wrk run against the floor server; its figures and the floor process's CPU seconds."""
+@contextmanager
+def floor_server(module: str, traders: list[Trader]) -> Iterator[tuple[int, int]]:
+    """(port, pid) of a floor server, `python -m MODULE PORT KEYS` with the `traders`' keys and
+    secrets in KEYS (a JSON file), listening until the block ends."""
     port = free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".json") as keys:
         json.dump({t.api_key: t.secret for t in traders}, keys)
         keys.flush()
-        floor = subprocess.Popen([sys.executable, "-m", "bench.gateway_floor", str(port), keys.name])
+        server = subprocess.Popen([sys.executable, "-m", module, str(port), keys.name])
         try:
             wait_listening(port)
-            cpu = cpu_seconds(floor.pid)
-            out = subprocess.run(
-                [*command, f"http://127.0.0.1:{port}"], env=env, capture_output=True, text=True, check=True
-            ).stdout
-            cpu = cpu_seconds(floor.pid) - cpu
+            yield port, server.pid
         finally:
-            floor.terminate()
-            floor.wait(timeout=10)
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def run_floor(
+    traders: list[Trader], command: list[str], env: dict[str, str]
+) -> tuple[dict[str, float], float]:
+    """The wrk run against the floor server; its figures and the floor process's CPU seconds."""
+    with floor_server("bench.gateway_floor", traders) as (port, pid):
+        cpu = cpu_seconds(pid)
+        out = subprocess.run(
+            [*command, f"http://127.0.0.1:{port}"], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        cpu = cpu_seconds(pid) - cpu
     figures = parse_wrk(out)
     assert figures["requests"] and not figures["non_2xx"], f"the floor refused orders: {rejections(out)}"
     return figures, cpu

@@ -1,7 +1,9 @@
 """Orders per second through the gateway's gRPC API, the twin of the HTTP benchmark
 (gateway_bench): the whole order path running (gateway, BTCUSDT engine, settlement), 64
 concurrent async clients in one process on the same machine (over 8 HTTP/2 connections),
-each placing signed LIMIT orders (half of them crossing) one after another for 10 s.
+each placing signed LIMIT orders (half of them crossing) one after another for 10 s. Right
+before ours, the same clients drive the floor (bench.grpc_floor: grpc.aio checking each call's
+signature and answering a fixed response). Target: ours >= 30% of the floor's calls/s.
 
 Figures: orders/s answered OK, latency p50/p90/p99 measured by the clients, failures, the orders
 the engine accepted (checked against the answers), and the CPU per order of each process, the
@@ -19,7 +21,7 @@ from typing import Any
 import grpc
 
 from bench import client_run
-from bench.client_run import report
+from bench.client_run import Floor, report
 from bench.gateway_bench import SYMBOL
 from exchange_proto import api_types_pb2 as apb
 from exchange_proto import trading_api_pb2 as tpb
@@ -86,9 +88,17 @@ def main(duration_s: int = 10) -> dict[str, float]:
     def drive(stack: Stack, traders: list[Trader]) -> Coroutine[Any, Any, tuple[list[float], int, float]]:
         return run_clients(stack.grpc_target, traders, duration_s)
 
+    def drive_floor(port: int, traders: list[Trader]) -> Coroutine[Any, Any, tuple[list[float], int, float]]:
+        return run_clients(f"127.0.0.1:{port}", traders, duration_s)
+
+    label = "grpc.aio on uvloop, generic handler checking the signature, fixed answer"
+    ours, floor = client_run.run_clients(CLIENTS, drive, Floor("bench.grpc_floor", drive_floor, label))
     return report(
         f"gateway over gRPC: {CLIENTS} async clients on {CHANNELS} channels, {duration_s} s, same machine",
-        client_run.run_clients(CLIENTS, drive),
+        ours,
+        floor,
+        "gateway_grpc",
+        label,
     )
 
 

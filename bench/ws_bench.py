@@ -6,7 +6,10 @@ synthetic, published straight to Redis at that rate with their publish time as t
 Figures: trade latency from publish (trade time T) to the client's receipt, depth-diff latency
 from the diff's event time E (when the ws process emitted it) to receipt, p50/p99/max; messages
 delivered against expected, slow-consumer disconnections, the ws process's CPU. Target: p99 <=
-100 ms with nothing dropped. The clients run in a process of their own (a minimal WebSocket
+100 ms with nothing dropped. Right before ours, the same clients are served by the floor
+(bench.ws_floor: `websockets` broadcasting frames serialized once, at the same rates); the
+Figure compares the delivered messages per CPU second of the serving process (target: ours >= 30%
+of the floor's). The clients run in a process of their own (a minimal WebSocket
 client on asyncio: framing and the T/E fields only); 2 cores for everything.
 
 `python -m bench.ws_bench` runs it alone; with `clients URL N` it is the client process.
@@ -26,6 +29,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from bench.common import delete_prefix, new_prefix
+from bench.results import Figure, add
 from exchange_core.keys import Keys
 from exchange_core.wire import encode_event, encode_market_data
 from launcher.stack import free_port
@@ -41,6 +45,9 @@ DURATION_S = float(os.environ.get("WS_BENCH_SECONDS", "20"))
 STREAMS = "/stream?streams=btcusdt@depth@100ms/btcusdt@trade"
 BUCKETS_PER_MS = 10
 MAX_MS = 10_000
+# The load is fixed (50 messages/s to each client): ours and the floor are compared by the messages
+# delivered per CPU second of the serving process (the inverse of its CPU per message).
+FANOUT_TARGET = 0.30
 
 
 # ---------------------------------------------------------------------------- client process
@@ -228,9 +235,57 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def drive(ws_url: str, keys: Keys, ws_pid: int) -> dict[str, float]:
-    redis = Redis.from_url(REDIS_URL)
-    channel = keys.market_data(SYMBOL)
+class RedisFeed:
+    """Ours: synthetic md messages published to the market's Redis channel (see publish)."""
+
+    def __init__(self, keys: Keys) -> None:
+        self.redis = Redis.from_url(REDIS_URL)
+        self.channel = keys.market_data(SYMBOL)
+        self.seq, self.trade_id = 1, 1
+
+    async def warm_up(self) -> int:
+        """3 s of messages (the feed is live); the first trade id of the measurement."""
+        _, self.seq, self.trade_id = await publish(self.redis, self.channel, 3.0, self.seq, self.trade_id)
+        return self.trade_id
+
+    async def run(self, seconds: float) -> int:
+        """Messages for `seconds`; how many trades were published."""
+        published, self.seq, self.trade_id = await publish(
+            self.redis, self.channel, seconds, self.seq, self.trade_id
+        )
+        return published
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+class FloorFeed:
+    """The floor: bench.ws_floor's process sends the frames itself, started and stopped here."""
+
+    def __init__(self, process: "subprocess.Popen[bytes]") -> None:
+        self.process = process
+
+    def _ask(self, line: bytes) -> int:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(line + b"\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    async def warm_up(self) -> int:
+        """3 s of frames, then trades pause; the first trade id of the measurement."""
+        await asyncio.sleep(3.0)
+        return self._ask(b"stop")
+
+    async def run(self, seconds: float) -> int:
+        first = self._ask(b"start")
+        await asyncio.sleep(seconds)
+        return self._ask(b"stop") - first
+
+    async def close(self) -> None:
+        return None
+
+
+async def drive(ws_url: str, feed: RedisFeed | FloorFeed, server_pid: int) -> dict[str, float]:
     shares = [CLIENTS // CLIENT_PROCESSES + (i < CLIENTS % CLIENT_PROCESSES) for i in range(CLIENT_PROCESSES)]
     procs = [
         await asyncio.create_subprocess_exec(
@@ -251,11 +306,10 @@ async def drive(ws_url: str, keys: Keys, ws_pid: int) -> dict[str, float]:
             assert proc.stdout is not None
             line = await asyncio.wait_for(proc.stdout.readline(), 120)
             assert line.strip() == b"ready", line
-        _, seq, trade_id = await publish(redis, channel, 3.0, 1, 1)  # warm-up: the feed is live
-        await tell(procs, f"{trade_id}\n")
-        cpu0, t0 = cpu_seconds(ws_pid), time.perf_counter()
-        published, seq, trade_id = await publish(redis, channel, DURATION_S, seq, trade_id)
-        cpu = (cpu_seconds(ws_pid) - cpu0) / (time.perf_counter() - t0)
+        await tell(procs, f"{await feed.warm_up()}\n")
+        cpu0, t0 = cpu_seconds(server_pid), time.perf_counter()
+        published = await feed.run(DURATION_S)
+        cpu = (cpu_seconds(server_pid) - cpu0) / (time.perf_counter() - t0)
         await asyncio.sleep(1.0)
         await tell(procs, "stop\n")
         results = []
@@ -267,7 +321,7 @@ async def drive(ws_url: str, keys: Keys, ws_pid: int) -> dict[str, float]:
         for proc in procs:
             if proc.returncode is None:
                 proc.kill()
-    await redis.aclose()
+        await feed.close()
     trades = sum(r["trades"] for r in results)
     depths = sum(r["depths"] for r in results)
     trade_hist = [sum(col) for col in zip(*(r["trade_hist"] for r in results), strict=True)]
@@ -299,7 +353,26 @@ async def tell(procs: list[asyncio.subprocess.Process], line: str) -> None:
         await proc.stdin.drain()
 
 
-def main() -> dict[str, float]:
+def run_floor() -> dict[str, float]:
+    """The fan-out benchmark's clients and figures against bench.ws_floor."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.ws_floor", str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        from bench.gateway_bench import wait_listening
+
+        wait_listening(port)
+        return asyncio.run(drive(f"ws://127.0.0.1:{port}", FloorFeed(server), server.pid))
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def run_ours() -> dict[str, float]:
+    """The fan-out benchmark's clients and figures against a ws process of the exchange."""
     prefix = new_prefix()
     log_dir = Path(tempfile.mkdtemp(prefix="bench-ws-"))
     port = free_port()
@@ -313,10 +386,21 @@ def main() -> dict[str, float]:
         wait_for_port(port, supervisor, "ws")
         process = supervisor.services["ws"].process
         assert process is not None
-        figures = asyncio.run(drive(f"ws://127.0.0.1:{port}", Keys(prefix), process.pid))
+        return asyncio.run(drive(f"ws://127.0.0.1:{port}", RedisFeed(Keys(prefix)), process.pid))
     finally:
         supervisor.stop_all()
         asyncio.run(delete_prefix(REDIS_URL, prefix))
+
+
+def delivered_per_cpu_s(figures: dict[str, float]) -> float:
+    """Messages delivered per CPU second of the server process."""
+    per_s = figures["messages_per_client_per_s"] * figures["clients"]
+    return per_s / figures["ws_cpu"] if figures["ws_cpu"] else 0.0
+
+
+def main() -> dict[str, float]:
+    floor = run_floor()
+    figures = run_ours()
     print(
         f"== ws fan-out: {CLIENTS} clients x {figures['messages_per_client_per_s']:.1f} messages/s "
         f"(btcusdt@trade + btcusdt@depth@100ms), {DURATION_S:.0f} s, clients in {CLIENT_PROCESSES} processes"
@@ -331,8 +415,36 @@ def main() -> dict[str, float]:
         f"{figures['dropped']:,} dropped, {figures['disconnected']} clients disconnected; ws process CPU "
         f"{figures['ws_cpu']:.0%}, client processes {figures['clients_cpu']:.0%}"
     )
+    print(
+        f"   floor (websockets broadcast of frames serialized once): trade latency p50 "
+        f"{floor['trade_p50_ms']:.1f} ms, p99 {floor['trade_p99_ms']:.1f} ms; {floor['dropped']:,} dropped; "
+        f"server CPU {floor['ws_cpu']:.0%}"
+    )
     assert figures["dropped"] == 0 and figures["disconnected"] == 0, figures
     assert figures["depth_diffs_delivered"] >= CLIENTS * DURATION_S * 9, figures
+    assert floor["dropped"] == 0 and floor["disconnected"] == 0, floor
+    ours_rate, floor_rate = delivered_per_cpu_s(figures), delivered_per_cpu_s(floor)
+    print(
+        f"   CPU ms per 1,000 delivered messages: ws {1e6 / ours_rate if ours_rate else 0:.2f}, "
+        f"floor {1e6 / floor_rate if floor_rate else 0:.2f} (same clients, same rate)"
+    )
+    add(
+        Figure(
+            "ws_fanout",
+            "messages/CPU",  # per CPU second of the serving process
+            ours_rate,
+            floor_rate,
+            FANOUT_TARGET,
+            latency_ms={
+                "ours": {"p50": figures["trade_p50_ms"], "p99": figures["trade_p99_ms"]},
+                "floor": {"p50": floor["trade_p50_ms"], "p99": floor["trade_p99_ms"]},
+            },
+            cpu_ms_per_unit={
+                "ours": {"ws": 1000 / ours_rate if ours_rate else 0.0},
+                "floor": {"floor": 1000 / floor_rate if floor_rate else 0.0},
+            },
+        )
+    )
     return figures
 
 

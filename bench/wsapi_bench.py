@@ -2,6 +2,8 @@
 gRPC benchmarks (gateway_bench, grpc_bench): the whole order path running (gateway, BTCUSDT
 engine, settlement), 64 WebSocket connections from one client process on the same machine, each
 a user of its own placing signed LIMIT orders (half of them crossing) one after another for 10 s.
+Right before ours, the same clients drive the floor (bench.wsapi_floor: `websockets` checking each
+request's signature and answering a fixed result). Target: ours >= 30% of the floor's requests/s.
 
 Figures: orders/s answered OK, latency p50/p90/p99 measured by the clients (send to answer),
 failures, the orders the engine accepted (checked against the answers), and the CPU per order of
@@ -16,7 +18,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bench import client_run
-from bench.client_run import report
+from bench.client_run import Floor, report
 from bench.gateway_bench import SYMBOL
 from launcher.stack import Stack
 from tests.client import Trader
@@ -62,10 +64,18 @@ def main(duration_s: int = 10) -> dict[str, float]:
     def drive(stack: Stack, traders: list[Trader]) -> Coroutine[Any, Any, tuple[list[float], int, float]]:
         return run_clients(stack.url.replace("http://", "ws://") + "/ws-api/v3", traders, duration_s)
 
+    def drive_floor(port: int, traders: list[Trader]) -> Coroutine[Any, Any, tuple[list[float], int, float]]:
+        return run_clients(f"ws://127.0.0.1:{port}/ws-api/v3", traders, duration_s)
+
+    label = "websockets on uvloop, parsing each request and checking its signature, fixed answer"
+    ours, floor = client_run.run_clients(CONNECTIONS, drive, Floor("bench.wsapi_floor", drive_floor, label))
     return report(
         f"gateway over the WebSocket API: {CONNECTIONS} connections from one client process, "
         f"{duration_s} s, same machine",
-        client_run.run_clients(CONNECTIONS, drive),
+        ours,
+        floor,
+        "gateway_wsapi",
+        label,
     )
 
 

@@ -41,6 +41,10 @@ class DuplicateClientOrderId(LedgerError):
     pass
 
 
+class OpenOrderLimit(LedgerError):
+    """The user already has the most open orders allowed in the market (MAX_NUM_ORDERS)."""
+
+
 class Ledger:
     """Balances and reservations of every user. `pipelined` is the process's auto-pipelined
     connection (the process owns and closes it): `reserve` and `send_settle` go out on it, in
@@ -68,11 +72,15 @@ class Ledger:
         client_order_id: str,
         now_ms: int,
         recent_ms: int = RECENT_CLIENT_ID_MS,
+        max_open_orders: int = 0,
     ) -> None:
-        """Lock `amount` of `asset` for the order and claim its client order id.
+        """Lock `amount` of `asset` for the order and claim its client order id; with
+        `max_open_orders`, first, in the same script, refuse the order when the user already has
+        that many open orders in `symbol` (one round trip for the MAX_NUM_ORDERS filter and the
+        reservation).
 
-        Raises InsufficientFunds, DuplicateClientOrderId (the id belongs to an open order or one
-        made within `recent_ms`) or LedgerError.
+        Raises OpenOrderLimit, InsufficientFunds, DuplicateClientOrderId (the id belongs to an open
+        order or one made within `recent_ms`) or LedgerError.
         """
         if not 0 <= amount <= MAX_AMOUNT:
             raise LedgerError(f"amount out of range: {amount}")
@@ -84,7 +92,7 @@ class Ledger:
         fast = self._pipelined
         keys = [k.balances(user_id), k.reservations(user_id), k.client_ids(user_id), k.open_orders(user_id)]
         claim = f"{symbol}:{client_order_id}"
-        args = (asset, amount, f"{symbol}:{order_id}", now_ms, claim, order_id, recent_ms)
+        args = (asset, amount, f"{symbol}:{order_id}", now_ms, claim, order_id, recent_ms, max_open_orders)
         indexed = fast.execute("ZADD", k.pending_reservations(symbol), now_ms, pending)
         if not fast.ordered_across_slots:
             await indexed
@@ -105,6 +113,8 @@ class Ledger:
             raise InsufficientFunds(asset)
         if result == -4:
             raise DuplicateClientOrderId(client_order_id)
+        if result == -5:
+            raise OpenOrderLimit(symbol)
         raise LedgerError(f"reserve refused ({result})")
 
     async def client_order(self, user_id: int, symbol: str, client_order_id: str) -> int | None:

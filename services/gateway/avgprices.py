@@ -43,6 +43,8 @@ class AveragePrices:
         now = self.clock()
         cached = self._values.get(symbol)
         if cached is not None and now - cached[0] < self.ttl_ms:
+            if cached[1].done():  # the common case: no shield (a future and a callback) per order
+                return cached[1].result()
             return await asyncio.shield(cached[1])
         future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._values[symbol] = (now, future)

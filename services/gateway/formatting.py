@@ -13,6 +13,12 @@ from gateway.results import AmendedOrder, CancelledOrder, PlacedOrder, StoredOrd
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
 ORDER_LIST_ID = -1  # an order outside any order list
+# Enum names by value: a dictionary look-up per field instead of an enum construction.
+STATUS_NAMES = {int(m): m.name for m in OrderStatus}
+TIF_NAMES = {int(m): m.name for m in TimeInForce}
+TYPE_NAMES = {int(m): m.name for m in OrderType}
+SIDE_NAMES = {int(m): m.name for m in Side}
+STP_NAMES = {int(m): m.name for m in StpMode}
 
 
 def price_str(market: Market, units: int) -> str:
@@ -48,10 +54,10 @@ def _state_json(market: Market, s: OrderRecord, orig_quote: bool = False) -> Jso
         "executedQty": qty_str(market, s.executed),
         **quote,
         "cummulativeQuoteQty": quote_str(market, s.executed_quote),
-        "status": OrderStatus(s.status).name,
-        "timeInForce": TimeInForce(s.time_in_force).name,
-        "type": OrderType(s.order_type).name,
-        "side": Side(s.side).name,
+        "status": STATUS_NAMES[s.status],
+        "timeInForce": TIF_NAMES[s.time_in_force],
+        "type": TYPE_NAMES[s.order_type],
+        "side": SIDE_NAMES[s.side],
     }
 
 
@@ -155,7 +161,7 @@ def new_order_json(placed: PlacedOrder) -> JsonObject:
         return body
     body.update(_state_json(market, s, orig_quote=True))
     body["workingTime"] = placed_working_time(s)
-    body["selfTradePreventionMode"] = StpMode(s.stp_mode).name
+    body["selfTradePreventionMode"] = STP_NAMES[s.stp_mode]
     if s.stop_price or s.trailing_delta:
         body["stopPrice"] = price_str(market, s.stop_price)
     if s.trailing_delta:

@@ -26,7 +26,7 @@ from exchange_core.errors import (
     amend_error,
     reason_error,
 )
-from exchange_core.ledger import MAX_AMOUNT, DuplicateClientOrderId, InsufficientFunds
+from exchange_core.ledger import MAX_AMOUNT, DuplicateClientOrderId, InsufficientFunds, OpenOrderLimit
 from exchange_core.markets import Market
 from exchange_core.protocol import encode_command
 from exchange_core.records import OrderRecord, TradeRecord
@@ -37,6 +37,7 @@ from gateway.context import GatewayContext
 from gateway.orderlimits import (
     MAX_NUM_ORDER_AMENDS,
     count_filter_failure,
+    is_algo,
     needs_records,
     percent_price_ok,
 )
@@ -119,17 +120,31 @@ class OrderService:
         market = req.market
         symbol = market.symbol
         self.ctx.statuses.ensure_trading(symbol)
-        await self.check_filters(user_id, req, api_key)
+        # An order held to MAX_NUM_ORDERS alone is counted by the reservation's own script.
+        plain = _only_max_num_orders(req)
+        await self.check_filters(user_id, req, api_key, counts=not plain)
         order_id = await self.next_order_id(symbol)
         asset, amount = await self.reservation(req)
+        max_open_orders = self._max_orders if plain and not self._exempt(api_key) else 0
         if amount > MAX_AMOUNT:
             # More than any balance can hold (the ledger's exact range): refused before reserving.
+            if max_open_orders:
+                await self._check_open_order_counts(user_id, req)
             raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG)
         started = now_ms()
         try:
             await self.ctx.ledger.reserve(
-                user_id, asset, amount, symbol, order_id, req.client_order_id, started
+                user_id,
+                asset,
+                amount,
+                symbol,
+                order_id,
+                req.client_order_id,
+                started,
+                max_open_orders=max_open_orders,
             )
+        except OpenOrderLimit as exc:
+            raise filter_failure("MAX_NUM_ORDERS") from exc
         except InsufficientFunds as exc:
             raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG) from exc
         except DuplicateClientOrderId as exc:
@@ -159,18 +174,28 @@ class OrderService:
             raise reason_error(rejected.reason)
         return placed_order(market, order_id, req.resp_type, batch)
 
+    def _exempt(self, api_key: str | None) -> bool:
+        """Whether `api_key` is exempt from the rate limits, and so from the count filters."""
+        return api_key is not None and api_key in self._exempt_keys
+
     async def check_filters(
-        self, user_id: int, req: OrderRequest, api_key: str | None = None, placing: int = 0
+        self,
+        user_id: int,
+        req: OrderRequest,
+        api_key: str | None = None,
+        placing: int = 0,
+        *,
+        counts: bool = True,
     ) -> None:
         """The filters of gateway.orderlimits a new order `req` must pass before anything is
-        reserved (-1013): PERCENT_PRICE_BY_SIDE, then the open-order counts (not for keys exempt
-        from the rate limits). `placing`: the orders of the same list placed with it before it,
-        counted as open."""
+        reserved (-1013): PERCENT_PRICE_BY_SIDE, then, with `counts`, the open-order counts (not
+        for keys exempt from the rate limits). `placing`: the orders of the same list placed
+        with it before it, counted as open."""
         if req.price:
             average = await self.average_prices.get(req.market.symbol)
             if average is not None and not percent_price_ok(req.side, req.price, average):
                 raise filter_failure("PERCENT_PRICE_BY_SIDE")
-        if api_key is None or api_key not in self._exempt_keys:
+        if counts and not self._exempt(api_key):
             await self._check_open_order_counts(user_id, req, placing)
 
     async def _check_open_order_counts(self, user_id: int, req: OrderRequest, placing: int = 0) -> None:
@@ -478,6 +503,13 @@ class OrderService:
 
 
 Notional = Callable[[int, int], int]
+
+
+def _only_max_num_orders(req: OrderRequest) -> bool:
+    """Whether MAX_NUM_ORDERS is the only count filter `req` is held to (neither an algo nor an
+    iceberg order): reserve.lua then checks it, atomically with the reservation, instead of a
+    SCARD before it (and with the filter off, nothing is counted)."""
+    return not is_algo(req.order_type) and not req.iceberg_qty
 
 
 def _cost_of(notional: Notional, asks: list[list[int]], quantity: int) -> int:

@@ -17,6 +17,19 @@ def is_form(content_type: str) -> bool:
 
 
 def _parse(raw: bytes) -> list[tuple[str, str]]:
+    """The (name, value) pairs of `raw` as parse_qsl(keep_blank_values=True, errors="strict",
+    max_num_fields=MAX_PARAMS) gives them; without `%` or `+` (nothing to unquote: what signed
+    clients send), split here, which gives the same pairs at a fraction of the cost."""
+    if not raw:
+        return []
+    if b"%" not in raw and b"+" not in raw:
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            raise ApiError(ILLEGAL_CHARS, "Illegal characters found in a parameter.") from None
+        if text.count("&") >= MAX_PARAMS:
+            raise ApiError(TOO_MANY_PARAMETERS, "Too many parameters sent for this endpoint.")
+        return [(name, value) for name, _, value in (f.partition("=") for f in text.split("&") if f)]
     try:
         return parse_qsl(raw.decode(), keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS)
     except UnicodeDecodeError:
@@ -54,8 +67,11 @@ async def request_params(request: Request) -> dict[str, str]:
 
 
 def _without_signature(raw: bytes) -> bytes:
-    if b"signature=" not in raw:
+    at = raw.find(b"signature=")
+    if at < 0:
         return raw
+    if at and raw[at - 1] == 0x26 and raw.find(b"&", at) < 0 and raw.find(b"signature=", at + 1) < 0:
+        return raw[: at - 1]  # "...&signature=..." last and once (what clients send)
     return b"&".join(part for part in raw.split(b"&") if part.partition(b"=")[0] != b"signature")
 
 

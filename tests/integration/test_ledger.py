@@ -5,7 +5,13 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from exchange_core.keys import Keys
-from exchange_core.ledger import DuplicateClientOrderId, InsufficientFunds, Ledger, parse_settled
+from exchange_core.ledger import (
+    DuplicateClientOrderId,
+    InsufficientFunds,
+    Ledger,
+    OpenOrderLimit,
+    parse_settled,
+)
 
 
 async def test_reserve_moves_free_to_locked_and_refuses_overdraft(redis: "Redis[bytes]", keys: Keys) -> None:
@@ -107,3 +113,21 @@ async def test_settle_gives_back_a_rejected_lists_reservation_once_and_stores_li
     assert await ledger.settle(1, "BTCUSDT", [(4, "L", 7, '{"id":7,"done":1}', 0, "5:my-list")]) == 1
     assert await redis.smembers(keys.open_order_lists(1)) == set()
     assert await redis.hget(keys.order_lists(1), "BTCUSDT:7") == b'{"id":7,"done":1}'
+
+
+async def test_reserve_refuses_past_the_open_orders_of_the_market_it_is_given(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    ledger = Ledger(redis, keys)
+    await ledger.deposit(4, "USDT", 1_000)
+    await redis.sadd(keys.open_orders(4), "BTCUSDT:1", "BTCUSDT:2", "ETHUSDT:3", "ETHUSDT:4")
+    with pytest.raises(OpenOrderLimit):
+        await ledger.reserve(4, "USDT", 100, "BTCUSDT", 5, "c5", now_ms=1, max_open_orders=2)
+    # Nothing reserved, claimed or left pending by the refusal.
+    assert await ledger.balances(4) == {"USDT": (1_000, 0)}
+    assert await ledger.client_order(4, "BTCUSDT", "c5") is None
+    assert await redis.zrange(keys.pending_reservations("BTCUSDT"), 0, -1) == []
+    # Other markets' open orders do not count; without a limit, none is checked.
+    await ledger.reserve(4, "USDT", 100, "BTCUSDT", 6, "c6", now_ms=1, max_open_orders=3)
+    await ledger.reserve(4, "USDT", 100, "ETHUSDT", 7, "c7", now_ms=1)
+    assert await ledger.balances(4) == {"USDT": (800, 200)}

@@ -4,10 +4,21 @@
 -- ARGV[1] asset  ARGV[2] amount (smallest units)  ARGV[3] reservation field "SYM:orderId"
 -- ARGV[4] now ms  ARGV[5] client id field "SYM:clientOrderId"  ARGV[6] order id
 -- ARGV[7] ms during which a finished order's client id still counts as a duplicate
+-- ARGV[8] (optional) MAX_NUM_ORDERS: the most open orders the user may have in the market
+--   (members "SYM:orderId" of KEYS[4]) for this one to be placed; absent or 0: not checked
 -- Returns 1 reserved; -1 insufficient funds; -2 bad amount; -3 reservation exists;
--- -4 client order id of an open or recent order.
+-- -4 client order id of an open or recent order; -5 MAX_NUM_ORDERS reached, checked first.
 local amount = tonumber(ARGV[2])
 if not amount or amount < 0 then return -2 end
+local max_orders = tonumber(ARGV[8] or '0')
+if max_orders > 0 and redis.call('SCARD', KEYS[4]) >= max_orders then
+  local prefix = string.match(ARGV[3], '^([^:]+:)')
+  local n = 0
+  for _, member in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+    if string.sub(member, 1, #prefix) == prefix then n = n + 1 end
+  end
+  if n >= max_orders then return -5 end
+end
 if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return -3 end
 local claim = redis.call('HGET', KEYS[3], ARGV[5])
 if claim then

@@ -4,7 +4,7 @@ bodies and the WebSocket tier's payloads become messages, with REST's decimal st
 (gateway.formatting). Enum values are the Binance names with the enum's prefix
 (SIDE_BUY <-> "BUY")."""
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from exchange_core.klines import Kline
 from exchange_core.marketdb import TradeRow
@@ -15,6 +15,11 @@ from exchange_proto import market_data_api_pb2 as mpb
 from exchange_proto import trading_api_pb2 as tpb
 from gateway.formatting import (
     ORDER_LIST_ID,
+    SIDE_NAMES,
+    STATUS_NAMES,
+    STP_NAMES,
+    TIF_NAMES,
+    TYPE_NAMES,
     fee_str,
     is_working,
     placed_working_time,
@@ -38,20 +43,26 @@ class Names(Generic[V]):
     def __init__(self, wrapper: "_EnumTypeWrapper[V]", prefix: str) -> None:
         self.wrapper = wrapper
         self.prefix = prefix
+        # Both ways as dictionaries: the order path converts several values per call.
+        self._names: dict[int, str] = {}
+        for full, number in wrapper.items():
+            self._names.setdefault(number, full.removeprefix(prefix))
+        self._values: dict[str, V] = {full.removeprefix(prefix): number for full, number in wrapper.items()}
 
     def name(self, value: int) -> str:
         """The Binance name of `value` ("" for 0, the unspecified value; the number itself for an
         unknown one, which REST's validation then rejects as it is)."""
         if not value:
             return ""
-        try:
-            return self.wrapper.Name(cast(V, value)).removeprefix(self.prefix)
-        except ValueError:
-            return str(value)
+        found = self._names.get(value)
+        return str(value) if found is None else found
 
     def value(self, name: str) -> V:
         """The value of a Binance name (raises ValueError for an unknown one)."""
-        return self.wrapper.Value(self.prefix + name)
+        found = self._values.get(name)
+        if found is None:
+            raise ValueError(f"{self.prefix}{name} is not a value of {self.wrapper.DESCRIPTOR.name}")
+        return found
 
 
 _SIDE = Names(apb.Side, "SIDE_")
@@ -111,11 +122,11 @@ def _order_fields(
     out.orig_qty = qty_str(market, s.quantity)
     out.executed_qty = qty_str(market, s.executed)
     out.cummulative_quote_qty = quote_str(market, s.executed_quote)
-    out.status = _STATUS.value(OrderStatus(s.status).name)
-    out.time_in_force = _TIF.value(TimeInForce(s.time_in_force).name)
-    out.type = _TYPE.value(OrderType(s.order_type).name)
-    out.side = _SIDE.value(Side(s.side).name)
-    out.self_trade_prevention_mode = _STP.value(StpMode(s.stp_mode).name)
+    out.status = _STATUS.value(STATUS_NAMES[s.status])
+    out.time_in_force = _TIF.value(TIF_NAMES[s.time_in_force])
+    out.type = _TYPE.value(TYPE_NAMES[s.order_type])
+    out.side = _SIDE.value(SIDE_NAMES[s.side])
+    out.self_trade_prevention_mode = _STP.value(STP_NAMES[s.stp_mode])
     out.order_list_id = s.order_list_id or ORDER_LIST_ID
 
 
