@@ -19,6 +19,7 @@ _FIXED: dict[tuple[str, str], int] = {
     ("GET", "/api/v3/allOrders"): 20,
     ("GET", "/api/v3/order"): 4,
     ("GET", "/api/v3/rateLimit/order"): 40,
+    ("GET", "/api/v3/myFilters"): 40,
     ("PUT", "/api/v3/order/amend/keepPriority"): 4,
     ("POST", "/api/v3/userDataStream"): 2,
     ("PUT", "/api/v3/userDataStream"): 2,
