@@ -82,7 +82,8 @@ def prices(url: str) -> tuple[float, float]:
 
 
 def order_calls(buy: float, sell: float) -> dict[str, dict[str, Any]]:
-    """Arguments of the order-list methods shared by the REST and WebSocket APIs."""
+    """Arguments shared by the REST and WebSocket APIs: a resting limit buy ("limit") and each
+    order list kind."""
     working = {
         "symbol": SYMBOL,
         "working_type": "LIMIT",
@@ -92,6 +93,14 @@ def order_calls(buy: float, sell: float) -> dict[str, dict[str, Any]]:
         "working_time_in_force": "GTC",
     }
     return {
+        "limit": {
+            "symbol": SYMBOL,
+            "side": "BUY",
+            "type": "LIMIT",
+            "time_in_force": "GTC",
+            "quantity": 0.001,
+            "price": buy,
+        },
         "oco": {
             "symbol": SYMBOL,
             "side": "SELL",
@@ -141,14 +150,7 @@ def test_sdk_rest(venue: Venue) -> None:
     ledger = Ledger("binance-sdk-spot (REST)", OUT_OF_SCOPE)
     buy, sell = prices(venue.stack.url)
     lists = order_calls(buy, sell)
-    limit = {
-        "symbol": SYMBOL,
-        "side": "BUY",
-        "type": "LIMIT",
-        "time_in_force": "GTC",
-        "quantity": 0.001,
-        "price": buy,
-    }
+    limit = lists["limit"]
 
     def data(name: str, **kwargs: Any) -> Any:
         return getattr(api, name)(**kwargs).data()
@@ -255,14 +257,7 @@ async def ws_api_calls(venue: Venue, ledger: Ledger) -> list[str]:
     connection = await api.create_connection()
     buy, sell = prices(venue.stack.url)
     lists = order_calls(buy, sell)
-    limit = {
-        "symbol": SYMBOL,
-        "side": "BUY",
-        "type": "LIMIT",
-        "time_in_force": "GTC",
-        "quantity": 0.001,
-        "price": buy,
-    }
+    limit = lists["limit"]
 
     async def data(name: str, **kwargs: Any) -> Any:
         """The result of one request, through the SDK's response model; an error answer raises."""
