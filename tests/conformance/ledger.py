@@ -12,6 +12,13 @@ from typing import Any
 import pytest
 
 
+def holds(value: Any) -> Any:
+    """`value`, which must be truthy (a non-empty answer, a condition met): the check of a
+    one-line call."""
+    assert value, value
+    return value
+
+
 @dataclass
 class Ledger:
     library: str

@@ -82,59 +82,74 @@ async def keep_trading(trader: Trader, stop: asyncio.Event) -> None:
         await asyncio.sleep(0.7)
 
 
+async def orders_for_symbols(exchange: Any, skipped: dict[str, Any], symbols: list[str]) -> None:
+    """watchOrdersForSymbols (ccxt ships no test of it): every order through test_order."""
+    for order in await exchange.watch_orders_for_symbols(symbols):
+        validators.test_order(
+            exchange, skipped, "watchOrdersForSymbols", order, order["symbol"], exchange.milliseconds()
+        )
+
+
 async def run(venue: Venue, ledger: Ledger) -> list[str]:
     trader = venue.trader()
     exchange = ccxt_pro_binance(venue.stack, trader)
     await exchange.load_markets()
-    own: dict[str, Callable[[], Awaitable[Any]]] = {
-        "watchTrades": lambda: test_watch_trades.test_watch_trades(exchange, SKIP, SYMBOL),
-        "watchTradesForSymbols": lambda: test_watch_trades_for_symbols.test_watch_trades_for_symbols(
-            exchange, SKIP, [SYMBOL, OTHER]
+    # Each watch test on an instance of its own, as separate bots would: one instance watching one
+    # symbol's book twice at once (watchOrderBook and watchOrderBookForSymbols) races its own
+    # snapshots.
+    own_tests: dict[str, tuple[Callable[..., Awaitable[Any]], dict[str, Any], Any]] = {
+        "watchTrades": (test_watch_trades.test_watch_trades, SKIP, SYMBOL),
+        "watchTradesForSymbols": (
+            test_watch_trades_for_symbols.test_watch_trades_for_symbols,
+            SKIP,
+            [SYMBOL, OTHER],
         ),
-        "watchOHLCV": lambda: test_watch_ohlcv.test_watch_ohlcv(exchange, SKIP, SYMBOL),
-        "watchOHLCVForSymbols": lambda: test_watch_ohlcv_for_symbols.test_watch_ohlcv_for_symbols(
-            exchange, SKIP, SYMBOL
+        "watchOHLCV": (test_watch_ohlcv.test_watch_ohlcv, SKIP, SYMBOL),
+        "watchOHLCVForSymbols": (test_watch_ohlcv_for_symbols.test_watch_ohlcv_for_symbols, SKIP, SYMBOL),
+        "watchTicker": (test_watch_ticker.test_watch_ticker, SKIP, SYMBOL),
+        "watchTickers": (test_watch_tickers.test_watch_tickers, SKIP, SYMBOL),
+        "watchBidsAsks": (test_watch_bids_asks.test_watch_bids_asks, SKIP, SYMBOL),
+        "watchOrderBook": (test_watch_order_book.test_watch_order_book, NO_BOOK_TIME, SYMBOL),
+        "watchOrderBookForSymbols": (
+            test_watch_order_book_for_symbols.test_watch_order_book_for_symbols,
+            NO_BOOK_TIME,
+            [SYMBOL, OTHER],
         ),
-        "watchTicker": lambda: test_watch_ticker.test_watch_ticker(exchange, SKIP, SYMBOL),
-        "watchTickers": lambda: test_watch_tickers.test_watch_tickers(exchange, SKIP, SYMBOL),
-        "watchBidsAsks": lambda: test_watch_bids_asks.test_watch_bids_asks(exchange, SKIP, SYMBOL),
-        "watchOrderBook": lambda: test_watch_order_book.test_watch_order_book(exchange, NO_BOOK_TIME, SYMBOL),
-        "watchOrderBookForSymbols": lambda: (
-            test_watch_order_book_for_symbols.test_watch_order_book_for_symbols(
-                exchange, NO_BOOK_TIME, [SYMBOL, OTHER]
-            )
-        ),
-        "watchBalance": lambda: test_watch_balance.test_watch_balance(exchange, SKIP, "USDT"),
-        "watchMyTrades": lambda: test_watch_my_trades.test_watch_my_trades(exchange, SKIP, SYMBOL),
-        "watchOrders": lambda: test_watch_orders.test_watch_orders(exchange, SKIP, SYMBOL),
+        "watchBalance": (test_watch_balance.test_watch_balance, SKIP, "USDT"),
+        "watchMyTrades": (test_watch_my_trades.test_watch_my_trades, SKIP, SYMBOL),
+        "watchOrders": (test_watch_orders.test_watch_orders, SKIP, SYMBOL),
+        "watchOrdersForSymbols": (orders_for_symbols, SKIP, [SYMBOL, OTHER]),
     }
+    clients = {name: ccxt_pro_binance(venue.stack, trader) for name in own_tests}
+    for client in clients.values():
+        client.set_markets(exchange.markets, exchange.currencies)
 
-    async def orders_for_symbols() -> None:
-        orders = await exchange.watch_orders_for_symbols([SYMBOL, OTHER])
-        for order in orders:
-            validators.test_order(
-                exchange, SKIP, "watchOrdersForSymbols", order, order["symbol"], exchange.milliseconds()
-            )
+    async def own(name: str) -> Any:
+        test, skipped, argument = own_tests[name]
+        return await asyncio.wait_for(test(clients[name], skipped, argument), 40)
 
-    own["watchOrdersForSymbols"] = orders_for_symbols
     stop = asyncio.Event()
     trading = asyncio.create_task(keep_trading(trader, stop))
-    await asyncio.gather(
-        *(ledger.acheck(name, lambda call=call: asyncio.wait_for(call(), 40)) for name, call in own.items())
-    )
+    await asyncio.gather(*(ledger.acheck(name, lambda name=name: own(name)) for name in own_tests))
     stop.set()
     await trading
 
     unwatch: dict[str, Callable[[], Awaitable[Any]]] = {
-        "unWatchTrades": lambda: exchange.un_watch_trades(SYMBOL),
-        "unWatchTradesForSymbols": lambda: exchange.un_watch_trades_for_symbols([SYMBOL, OTHER]),
-        "unWatchOHLCV": lambda: exchange.un_watch_ohlcv(SYMBOL),
-        "unWatchOHLCVForSymbols": lambda: exchange.un_watch_ohlcv_for_symbols([[SYMBOL, "1m"]]),
-        "unWatchTicker": lambda: exchange.un_watch_ticker(SYMBOL),
-        "unWatchTickers": lambda: exchange.un_watch_tickers([SYMBOL]),
-        "unWatchBidsAsks": lambda: exchange.un_watch_bids_asks([SYMBOL]),
-        "unWatchOrderBook": lambda: exchange.un_watch_order_book(SYMBOL),
-        "unWatchOrderBookForSymbols": lambda: exchange.un_watch_order_book_for_symbols([SYMBOL, OTHER]),
+        "unWatchTrades": lambda: clients["watchTrades"].un_watch_trades(SYMBOL),
+        "unWatchTradesForSymbols": lambda: clients["watchTradesForSymbols"].un_watch_trades_for_symbols(
+            [SYMBOL, OTHER]
+        ),
+        "unWatchOHLCV": lambda: clients["watchOHLCV"].un_watch_ohlcv(SYMBOL),
+        "unWatchOHLCVForSymbols": lambda: clients["watchOHLCVForSymbols"].un_watch_ohlcv_for_symbols(
+            [[SYMBOL, "1m"]]
+        ),
+        "unWatchTicker": lambda: clients["watchTicker"].un_watch_ticker(SYMBOL),
+        "unWatchTickers": lambda: clients["watchTickers"].un_watch_tickers([SYMBOL]),
+        "unWatchBidsAsks": lambda: clients["watchBidsAsks"].un_watch_bids_asks([SYMBOL]),
+        "unWatchOrderBook": lambda: clients["watchOrderBook"].un_watch_order_book(SYMBOL),
+        "unWatchOrderBookForSymbols": lambda: clients[
+            "watchOrderBookForSymbols"
+        ].un_watch_order_book_for_symbols([SYMBOL, OTHER]),
     }
     for name, call in unwatch.items():
         await ledger.acheck(name, lambda call=call: asyncio.wait_for(call(), 15))
@@ -214,7 +229,8 @@ async def run(venue: Venue, ledger: Ledger) -> list[str]:
 
     for name, call in ws_api.items():
         await ledger.acheck(name, lambda call=call: asyncio.wait_for(call(), 20))
-    await exchange.close()
+    for client in [exchange, *clients.values()]:
+        await client.close()
     return offered(exchange)
 
 

@@ -16,7 +16,7 @@ from binance.ws.streams import BinanceSocketManager  # type: ignore[import-untyp
 
 from tests.client import Trader
 from tests.conformance.conftest import Venue
-from tests.conformance.ledger import Ledger
+from tests.conformance.ledger import Ledger, holds
 from tests.conformance.reasons import OTO_API, PREVENTED, SOR
 
 SYMBOL = "BTCUSDT"
@@ -165,10 +165,10 @@ def test_python_binance_rest_and_ws_api(venue: Venue) -> None:
     checks: dict[str, Callable[[], Any]] = {
         "ping": lambda: client.ping(),
         "get_server_time": lambda: client.get_server_time()["serverTime"],
-        "get_system_status": lambda: client.get_system_status()["status"] == 0 or 1 / 0,
-        "get_exchange_info": lambda: client.get_exchange_info()["symbols"] or 1 / 0,
-        "get_symbol_info": lambda: client.get_symbol_info(SYMBOL)["filters"] or 1 / 0,
-        "get_all_tickers": lambda: client.get_all_tickers() or 1 / 0,
+        "get_system_status": lambda: holds(client.get_system_status()["status"] == 0),
+        "get_exchange_info": lambda: holds(client.get_exchange_info()["symbols"]),
+        "get_symbol_info": lambda: holds(client.get_symbol_info(SYMBOL)["filters"]),
+        "get_all_tickers": lambda: holds(client.get_all_tickers()),
         "get_ticker": lambda: client.get_ticker(symbol=SYMBOL)["lastPrice"],
         "get_symbol_ticker": lambda: client.get_symbol_ticker(symbol=SYMBOL)["price"],
         "get_symbol_ticker_window": lambda: client.get_symbol_ticker_window(symbol=SYMBOL, windowSize="1h")[
@@ -176,15 +176,15 @@ def test_python_binance_rest_and_ws_api(venue: Venue) -> None:
         ],
         "v3_get_ticker_trading_day": lambda: client.v3_get_ticker_trading_day(symbol=SYMBOL)["lastPrice"],
         "get_orderbook_ticker": lambda: client.get_orderbook_ticker(symbol=SYMBOL)["bidPrice"],
-        "get_orderbook_tickers": lambda: client.get_orderbook_tickers() or 1 / 0,
+        "get_orderbook_tickers": lambda: holds(client.get_orderbook_tickers()),
         "get_order_book": lambda: client.get_order_book(symbol=SYMBOL)["lastUpdateId"],
-        "get_recent_trades": lambda: client.get_recent_trades(symbol=SYMBOL) or 1 / 0,
-        "get_historical_trades": lambda: client.get_historical_trades(symbol=SYMBOL) or 1 / 0,
-        "get_aggregate_trades": lambda: client.get_aggregate_trades(symbol=SYMBOL) or 1 / 0,
+        "get_recent_trades": lambda: holds(client.get_recent_trades(symbol=SYMBOL)),
+        "get_historical_trades": lambda: holds(client.get_historical_trades(symbol=SYMBOL)),
+        "get_aggregate_trades": lambda: holds(client.get_aggregate_trades(symbol=SYMBOL)),
         "aggregate_trade_iter": history_iter,
-        "get_klines": lambda: client.get_klines(symbol=SYMBOL, interval="1m") or 1 / 0,
-        "get_ui_klines": lambda: client.get_ui_klines(symbol=SYMBOL, interval="1m") or 1 / 0,
-        "get_historical_klines": lambda: client.get_historical_klines(SYMBOL, "1m", now - 3_600_000) or 1 / 0,
+        "get_klines": lambda: holds(client.get_klines(symbol=SYMBOL, interval="1m")),
+        "get_ui_klines": lambda: holds(client.get_ui_klines(symbol=SYMBOL, interval="1m")),
+        "get_historical_klines": lambda: holds(client.get_historical_klines(SYMBOL, "1m", now - 3_600_000)),
         "get_historical_klines_generator": klines_generator,
         "get_avg_price": lambda: client.get_avg_price(symbol=SYMBOL)["price"],
         "get_account": lambda: client.get_account()["balances"],
@@ -209,14 +209,14 @@ def test_python_binance_rest_and_ws_api(venue: Venue) -> None:
         "order_limit_sell": lambda: place_cancel(lambda: client.order_limit_sell(price=sell, **limit)),
         "cancel_order": lambda: place_cancel(lambda: client.order_limit_buy(price=buy, **limit)),
         "order_market_buy": market_buy,
-        "order_market": lambda: client.order_market(side="SELL", **limit)["status"] == "FILLED" or 1 / 0,
-        "order_market_sell": lambda: client.order_market_sell(**limit)["status"] == "FILLED" or 1 / 0,
+        "order_market": lambda: holds(client.order_market(side="SELL", **limit)["status"] == "FILLED"),
+        "order_market_sell": lambda: holds(client.order_market_sell(**limit)["status"] == "FILLED"),
         "get_order": lambda: client.get_order(
             symbol=SYMBOL, orderId=client.get_all_orders(symbol=SYMBOL)[0]["orderId"]
         ),
-        "get_all_orders": lambda: client.get_all_orders(symbol=SYMBOL) or 1 / 0,
-        "get_open_orders": lambda: client.get_open_orders(symbol=SYMBOL) == [] or 1 / 0,
-        "get_my_trades": lambda: client.get_my_trades(symbol=SYMBOL) or 1 / 0,
+        "get_all_orders": lambda: holds(client.get_all_orders(symbol=SYMBOL)),
+        "get_open_orders": lambda: holds(client.get_open_orders(symbol=SYMBOL) == []),
+        "get_my_trades": lambda: holds(client.get_my_trades(symbol=SYMBOL)),
         "get_prevented_matches": lambda: client.get_prevented_matches(symbol=SYMBOL, preventedMatchId=1),
         "get_allocations": lambda: client.get_allocations(symbol=SYMBOL),
         "cancel_all_open_orders": lambda: place_cancel(
@@ -230,11 +230,11 @@ def test_python_binance_rest_and_ws_api(venue: Venue) -> None:
         "v3_post_order_list_oto": lambda: oto(client.v3_post_order_list_oto, False),
         "v3_post_order_list_otoco": lambda: oto(client.v3_post_order_list_otoco, True),
         "v3_delete_order_list": lambda: oco(client.create_oco_order, "SELL", client.v3_delete_order_list),
-        "v3_get_all_order_list": lambda: client.v3_get_all_order_list() or 1 / 0,
+        "v3_get_all_order_list": lambda: holds(client.v3_get_all_order_list()),
         "v3_get_order_list": lambda: client.v3_get_order_list(
             orderListId=client.v3_get_all_order_list()[0]["orderListId"]
         ),
-        "get_open_oco_orders": lambda: client.get_open_oco_orders() == [] or 1 / 0,
+        "get_open_oco_orders": lambda: holds(client.get_open_oco_orders() == []),
         "stream_get_listen_key": lambda: client.stream_get_listen_key(),
         "stream_keepalive": lambda: client.stream_keepalive(client.stream_get_listen_key()),
         "stream_close": lambda: client.stream_close(client.stream_get_listen_key()),
@@ -246,12 +246,12 @@ def test_python_binance_rest_and_ws_api(venue: Venue) -> None:
         "ws_ping": lambda: client.ws_ping(),
         "ws_get_time": lambda: client.ws_get_time()["serverTime"],
         "ws_get_exchange_info": lambda: client.ws_get_exchange_info(symbol=SYMBOL)["symbols"],
-        "ws_get_order_book": lambda: client.ws_get_order_book(symbol=SYMBOL)["bids"] or 1 / 0,
-        "ws_get_recent_trades": lambda: client.ws_get_recent_trades(symbol=SYMBOL) or 1 / 0,
-        "ws_get_historical_trades": lambda: client.ws_get_historical_trades(symbol=SYMBOL) or 1 / 0,
-        "ws_get_aggregate_trades": lambda: client.ws_get_aggregate_trades(symbol=SYMBOL) or 1 / 0,
-        "ws_get_klines": lambda: client.ws_get_klines(symbol=SYMBOL, interval="1m") or 1 / 0,
-        "ws_get_uiKlines": lambda: client.ws_get_uiKlines(symbol=SYMBOL, interval="1m") or 1 / 0,
+        "ws_get_order_book": lambda: holds(client.ws_get_order_book(symbol=SYMBOL)["bids"]),
+        "ws_get_recent_trades": lambda: holds(client.ws_get_recent_trades(symbol=SYMBOL)),
+        "ws_get_historical_trades": lambda: holds(client.ws_get_historical_trades(symbol=SYMBOL)),
+        "ws_get_aggregate_trades": lambda: holds(client.ws_get_aggregate_trades(symbol=SYMBOL)),
+        "ws_get_klines": lambda: holds(client.ws_get_klines(symbol=SYMBOL, interval="1m")),
+        "ws_get_uiKlines": lambda: holds(client.ws_get_uiKlines(symbol=SYMBOL, interval="1m")),
         "ws_get_avg_price": lambda: client.ws_get_avg_price(symbol=SYMBOL)["price"],
         "ws_get_ticker": lambda: client.ws_get_ticker(symbol=SYMBOL)["lastPrice"],
         "ws_get_trading_day_ticker": lambda: client.ws_get_trading_day_ticker(symbol=SYMBOL)["lastPrice"],
@@ -275,15 +275,15 @@ def test_python_binance_rest_and_ws_api(venue: Venue) -> None:
         "ws_cancel_order": lambda: place_cancel(
             lambda: client.ws_order_limit_buy(price=buy, **limit), "ws_cancel_order"
         ),
-        "ws_order_market": lambda: client.ws_order_market(side="BUY", **limit)["status"] == "FILLED" or 1 / 0,
-        "ws_order_market_buy": lambda: client.ws_order_market_buy(**limit)["status"] == "FILLED" or 1 / 0,
-        "ws_order_market_sell": lambda: client.ws_order_market_sell(**limit)["status"] == "FILLED" or 1 / 0,
+        "ws_order_market": lambda: holds(client.ws_order_market(side="BUY", **limit)["status"] == "FILLED"),
+        "ws_order_market_buy": lambda: holds(client.ws_order_market_buy(**limit)["status"] == "FILLED"),
+        "ws_order_market_sell": lambda: holds(client.ws_order_market_sell(**limit)["status"] == "FILLED"),
         "ws_get_order": lambda: client.ws_get_order(
             symbol=SYMBOL, orderId=client.get_all_orders(symbol=SYMBOL)[0]["orderId"]
         ),
-        "ws_get_open_orders": lambda: isinstance(client.ws_get_open_orders(symbol=SYMBOL), list) or 1 / 0,
-        "ws_get_all_orders": lambda: client.ws_get_all_orders(symbol=SYMBOL) or 1 / 0,
-        "ws_get_my_trades": lambda: client.ws_get_my_trades(symbol=SYMBOL) or 1 / 0,
+        "ws_get_open_orders": lambda: holds(isinstance(client.ws_get_open_orders(symbol=SYMBOL), list)),
+        "ws_get_all_orders": lambda: holds(client.ws_get_all_orders(symbol=SYMBOL)),
+        "ws_get_my_trades": lambda: holds(client.ws_get_my_trades(symbol=SYMBOL)),
         "ws_get_prevented_matches": lambda: client.ws_get_prevented_matches(
             symbol=SYMBOL, preventedMatchId=1
         ),
@@ -299,7 +299,7 @@ def test_python_binance_rest_and_ws_api(venue: Venue) -> None:
         "ws_get_oco_order": lambda: client.ws_get_oco_order(
             orderListId=client.v3_get_all_order_list()[0]["orderListId"]
         ),
-        "ws_get_oco_open_orders": lambda: client.ws_get_oco_open_orders() == [] or 1 / 0,
+        "ws_get_oco_open_orders": lambda: holds(client.ws_get_oco_open_orders() == []),
     }
     for name, call in ws_checks.items():
         ledger.check(name, call)
