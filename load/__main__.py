@@ -2,7 +2,7 @@
 starts it, the per-market scaling benchmark and the short fault tests, then load/RESULTS.md.
 
 Unless LOAD_URL names a running exchange, it starts `python -m launcher` itself (the `make run`
-stack, market maker included) on free ports with a database of its own, key prefix and
+stack, market simulation included) on free ports with a database of its own, key prefix and
 run directory (.run/load), and stops it afterwards. All locust users share 127.0.0.1, so that
 stack runs with the per-IP request-weight limit off (per-key order limits stay Binance's).
 

@@ -165,7 +165,8 @@ def _start_node(home: Path, port: int) -> "subprocess.Popen[bytes]":
     node.mkdir(exist_ok=True)
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
                "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000", "--save", "",
-               "--appendonly", "no", "--dir", str(node), "--logfile", "redis.log"]  # fmt: skip
+               "--appendonly", "no", "--repl-diskless-sync-delay", "0", "--dir", str(node),
+               "--logfile", "redis.log"]  # fmt: skip
     return subprocess.Popen(command, cwd=node, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

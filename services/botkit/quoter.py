@@ -2,7 +2,6 @@
 the occasional taker order, and withdraw every quote on the way out."""
 
 import asyncio
-import contextlib
 import logging
 import random
 import secrets
@@ -24,6 +23,7 @@ from botkit.ladder import (
 )
 from botkit.rules import MarketRules
 from botkit.stats import Stats
+from exchange_core.runtime import pause
 
 log = logging.getLogger("marketmaker")
 
@@ -33,12 +33,6 @@ WITHDRAW_ATTEMPTS = 4
 INSUFFICIENT_BALANCE = "Account has insufficient balance for requested action."
 INSUFFICIENT_PAUSE_S = 30.0
 REJECTION_LOG_S = 30.0
-
-
-async def pause(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep `seconds`, or less if `stop` is set meanwhile."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
 from botkit.client import ApiRejection, ExchangeClient, GatewayUnavailable
-from botkit.quoter import pause
 from botkit.rules import MarketRules, RulesError, rules_from_exchange_info
+from exchange_core.runtime import pause
 
 log = logging.getLogger("marketmaker")
 

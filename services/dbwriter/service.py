@@ -34,6 +34,7 @@ from exchange_core.lease import Fenced
 from exchange_core.lease_telemetry import LeaseCollector
 from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
+from exchange_core.runtime import pause
 from exchange_core.streamids import entry_ms
 from exchange_core.telemetry import redis_ready
 from exchange_core.unavailable import UNREACHABLE
@@ -115,8 +116,7 @@ class DbWriterService:
                     for symbol in partitions.drop_lost():
                         self.cursors.pop(symbol, None)
                     if not partitions.positions:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), poll_s)
+                        await pause(stop, poll_s)
                         continue
                     batch = await (ahead or self.read(block))
                     # The next round is read and decoded while the database writes this one.
@@ -135,8 +135,7 @@ class DbWriterService:
                     log.warning("Redis unreachable (%r); reading the round again", exc)
                     await self._rewind(ahead)
                     ahead = None
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), poll_s)
+                    await pause(stop, poll_s)
         finally:
             await self._rewind(ahead)
             await partitions.release_all()
@@ -223,11 +222,10 @@ class DbWriterService:
                 log.warning(
                     "database write failed (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay
                 )
-                try:
-                    await asyncio.wait_for(stop.wait(), delay)
+                await pause(stop, delay)
+                if stop.is_set():
                     return False
-                except TimeoutError:
-                    delay = min(delay * 2, self.settings.retry_max_ms / 1000)
+                delay = min(delay * 2, self.settings.retry_max_ms / 1000)
                 continue
             if failing_since:
                 log.info("database back after %.1f s", time.monotonic() - failing_since)

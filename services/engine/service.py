@@ -19,7 +19,6 @@ up to the newest evt:{SYMBOL} batch's command id), so that taking over replays o
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -38,6 +37,7 @@ from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced, Lease
 from exchange_core.lease_telemetry import LeaseCollector
 from exchange_core.protocol import decode_events
+from exchange_core.runtime import pause
 from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
 from matching import MarketSpec, MatchingEngine
@@ -202,8 +202,7 @@ class EngineService:
                 self.standing_by = True
             if self.settings.hot_standby:
                 await self.follow()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.lease.poll_s)
+            await pause(stop, self.lease.poll_s)
         return False
 
     async def follow(self) -> int:

@@ -16,7 +16,6 @@ every `lease_poll_ms`. The timing parameters are in docs/leases.md.
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -31,6 +30,7 @@ from redis.exceptions import ResponseError
 
 from exchange_core.config import CommonSettings
 from exchange_core.keys import Keys
+from exchange_core.runtime import pause
 
 log = logging.getLogger("exchange_core.lease")
 
@@ -118,8 +118,7 @@ class Lease:
         while not stop.is_set():
             if await self.try_acquire():
                 return True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.poll_s)
+            await pause(stop, self.poll_s)
         return False
 
     async def renew(self) -> bool:
@@ -139,7 +138,10 @@ class Lease:
         while not self.lost.is_set():
             await asyncio.sleep(self.renew_s)
             try:
-                await asyncio.wait_for(self.renew(), self.ttl_ms / 1000)
+                # asyncio.timeout, not wait_for: 3.11's wait_for swallows a cancellation that lands
+                # with the renewal's answer, and the keeper of a dropped lease would renew forever.
+                async with asyncio.timeout(self.ttl_ms / 1000):
+                    await self.renew()
             except (OSError, TimeoutError, ConnectionError, ResponseError) as exc:
                 log.warning("%s: renewing %s failed: %r", self.holder, self.key, exc)
                 if time.monotonic() >= self.valid_until:

@@ -25,6 +25,14 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
+async def pause(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `stop` is set meanwhile. A cancellation always propagates
+    (asyncio.timeout; Python 3.11's wait_for can swallow one that lands with the event)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+
+
 def stop_event() -> asyncio.Event:
     """An event set by SIGTERM or SIGINT (call inside the running loop)."""
     stop = asyncio.Event()
@@ -61,6 +69,5 @@ async def run_until_stopped(
                 delay = first_delay_s
             log.warning("backend unreachable (%r); starting again in %.1f s", exc, delay)
         reset()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
+        await pause(stop, delay)
         delay = min(max_delay_s, delay * 2)

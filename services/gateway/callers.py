@@ -113,6 +113,15 @@ async def list_placer(request: Request) -> Principal:
     return who
 
 
+async def triple_list_placer(request: Request) -> Principal:
+    """As list_placer, for an endpoint that places an order list of three orders (an OTOCO):
+    counted as three orders, as Binance counts it."""
+    who = await list_placer(request)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.count_order(who.api_key)
+    return who
+
+
 Trader = Annotated[Principal, Depends(session_or_signed_trader)]
 """A route parameter for endpoints that place or cancel orders: web sessions, and signed requests
 whose key may trade."""
@@ -121,4 +130,7 @@ OrderPlacer = Annotated[Principal, Depends(order_placer)]
 """As Trader, for endpoints that place orders: counted against the key's ORDERS rate limits."""
 
 ListPlacer = Annotated[Principal, Depends(list_placer)]
-"""As OrderPlacer, for endpoints that place an OCO: counted as two orders."""
+"""As OrderPlacer, for endpoints that place an OCO or OTO: counted as two orders."""
+
+TripleListPlacer = Annotated[Principal, Depends(triple_list_placer)]
+"""As OrderPlacer, for endpoints that place an OTOCO: counted as three orders."""

@@ -1,11 +1,19 @@
-"""Order lists at the gateway: place an OCO (one reservation for the whole list), cancel a list,
-and the orderList, openOrderList and allOrderList queries, served from the list records
-settlement keeps in Redis (exchange_core.listrecords).
+"""Order lists at the gateway: place an OCO (one reservation for the whole list), an OTO or OTOCO
+(two reservations), cancel a list, and the orderList, openOrderList and allOrderList queries,
+served from the list records settlement keeps in Redis (exchange_core.listrecords).
 
-The list's reservation is the larger of its members' (they have the same side and quantity, so
+An OCO's reservation is the larger of its members' (they have the same side and quantity, so
 one asset) and is recorded against its first member's order id, as a single order's is: the
 engine confirms it with that member's acceptance, or gives it back with the list's rejection.
+An OTO or OTOCO reserves twice (docs/matching.md, OTO and OTOCO lists): the working order's
+reservation against its id, the pending order's (OTOCO: the larger of the pair's) against the
+first pending member's id, each in the asset its side spends; settlement confirms both when the
+list starts, releases each with its order, or both with the list's rejection. Before the
+engine sees the list, the gateway stores each pending order's state as PENDING_NEW (what
+settlement reads to report and store it until it is placed or ends).
 """
+
+import dataclasses
 
 from exchange_core import redisio
 from exchange_core.clock import now_ms
@@ -21,20 +29,24 @@ from exchange_core.errors import (
 from exchange_core.ledger import MAX_AMOUNT, DuplicateClientOrderId, InsufficientFunds
 from exchange_core.listrecords import ListMember, OrderListRecord
 from exchange_core.markets import Market
+from exchange_core.records import OrderRecord
 from gateway.ocoparams import OcoRequest, parse_deprecated_oco, parse_oco
 from gateway.orders import OrderService
+from gateway.otoparams import PendingListRequest, parse_oto, parse_otoco
 from gateway.results import (
     CancelledOrder,
     CancelledOrderList,
+    PlacedOrder,
     PlacedOrderList,
     StoredOrderList,
     placed_order,
 )
 from gateway.validation import OrderRequest, client_order_id, int_param, market_of, time_param
 from matching.commands import CancelOrder, PlaceOrder, PlaceOrderList
-from matching.enums import ContingencyType, ListOrderStatus
+from matching.enums import ContingencyType, ListOrderStatus, OrderStatus
 
 NO_SUCH_LIST_MSG = "Order list does not exist."
+DUPLICATE_MSG = "Duplicate order sent."
 UNKNOWN_LIST_MSG = "Unknown order list sent."
 
 
@@ -71,6 +83,7 @@ class OrderListService:
         asset, amount = needs[0][0], max(n[1] for n in needs)
         if amount > MAX_AMOUNT:
             raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG)
+        await self._check_list_client_id(user_id, req.list_client_order_id)
         for member in req.members[1:]:
             await self._check_unclaimed(user_id, symbol, member.client_order_id)
         first = req.members[0]
@@ -82,7 +95,7 @@ class OrderListService:
         except InsufficientFunds as exc:
             raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG) from exc
         except DuplicateClientOrderId as exc:
-            raise ApiError(NEW_ORDER_REJECTED, "Duplicate order sent.") from exc
+            raise ApiError(NEW_ORDER_REJECTED, DUPLICATE_MSG) from exc
         # The other members' client ids find them (origClientOrderId) as the first one's does.
         for oid, member in zip(ids[1:], req.members[1:], strict=True):
             await self.ctx.redis.hset(
@@ -107,6 +120,134 @@ class OrderListService:
         )  # fmt: skip
         return PlacedOrderList(market, record, reports)
 
+    async def place_oto(self, user_id: int, params: dict[str, str]) -> PlacedOrderList:
+        """POST /api/v3/orderList/oto."""
+        return await self.place_pending(user_id, parse_oto(params, self.ctx.markets))
+
+    async def place_otoco(self, user_id: int, params: dict[str, str]) -> PlacedOrderList:
+        """POST /api/v3/orderList/otoco."""
+        return await self.place_pending(user_id, parse_otoco(params, self.ctx.markets))
+
+    async def place_pending(self, user_id: int, req: PendingListRequest) -> PlacedOrderList:
+        """Reserve for the working order and for the pending order(s), store the pending orders'
+        PENDING_NEW states, submit the list, answer it (each pending order's report PENDING_NEW
+        unless the engine placed it already). The refusals are place's; when the second
+        reservation fails, the first is given back before the error is raised."""
+        market = req.market
+        symbol = market.symbol
+        self.ctx.statuses.ensure_trading(symbol)
+        for placing, member in enumerate(req.members):  # each member counts as an open order
+            await self.orders.check_filters(user_id, member, placing=placing)
+        ids = [await self.orders.next_order_id(symbol) for _ in req.members]
+        working, pending = req.members[0], req.members[1:]
+        working_asset, working_amount = await self.orders.reservation(working)
+        needs = [await self.orders.reservation(m) for m in pending]
+        pending_asset, pending_amount = needs[0][0], max(n[1] for n in needs)
+        if max(working_amount, pending_amount) > MAX_AMOUNT:
+            raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG)
+        await self._check_list_client_id(user_id, req.list_client_order_id)
+        for member in pending[1:]:
+            await self._check_unclaimed(user_id, symbol, member.client_order_id)
+        started = now_ms()
+        await self._reserve(
+            user_id, working_asset, working_amount, symbol, ids[0], working.client_order_id, started
+        )
+        try:
+            await self._reserve(
+                user_id, pending_asset, pending_amount, symbol, ids[1], pending[0].client_order_id, started
+            )
+        except ApiError:
+            await self._unreserve(user_id, symbol, ids[0], working.client_order_id)
+            raise
+        for oid, member in zip(ids[2:], pending[1:], strict=True):
+            await self.ctx.redis.hset(
+                self.ctx.keys.client_ids(user_id), f"{symbol}:{member.client_order_id}", f"{oid}:{started}"
+            )
+        states = [_pending_state(oid, m, started) for oid, m in zip(ids[1:], pending, strict=True)]
+        await self._store_states(user_id, symbol, states)
+        reserves = (working_amount, *(pending_amount for _ in pending))
+        command = PlaceOrderList(
+            symbol,
+            user_id,
+            req.list_client_order_id,
+            req.contingency,
+            tuple(
+                _member_command(user_id, oid, m, r)
+                for oid, m, r in zip(ids, req.members, reserves, strict=True)
+            ),
+        )
+        batch = await self.orders.submit(symbol, f"l{user_id}:{ids[0]}", command, started, user_id)
+        status = next(e.list_status for e in batch.events if e.WhichOneof("kind") == "list_status")
+        if status.list_status == ListOrderStatus.REJECT:
+            fields = [f"{symbol}:{s.order_id}" for s in states]
+            await self.ctx.redis.hdel(self.ctx.keys.orders(user_id), *fields)
+            await self.ctx.redis.zrem(
+                self.ctx.keys.user_orders_by_symbol(user_id, symbol), *[s.order_id for s in states]
+            )
+            raise reason_error(status.reason)
+        accepted = {
+            e.order_accepted.order_id for e in batch.events if e.WhichOneof("kind") == "order_accepted"
+        }
+        ended = {
+            e.order_done.order_id: e.order_done.status
+            for e in batch.events
+            if e.WhichOneof("kind") == "order_done"
+        }
+        ts = batch.events[0].ts
+        reports = [placed_order(market, ids[0], req.resp_type, batch)]
+        for state in states:
+            if state.order_id in accepted:
+                reports.append(placed_order(market, state.order_id, req.resp_type, batch))
+            else:
+                answered = replace_state(
+                    state, ts, status.order_list_id, ended.get(state.order_id, state.status)
+                )
+                reports.append(PlacedOrder(market, req.resp_type, answered, ()))
+        record = OrderListRecord(
+            status.order_list_id, symbol, status.contingency, status.status_type, status.list_status,
+            status.list_client_order_id, ts,
+            tuple(ListMember(p.order.order_id, p.order.client_order_id) for p in reports),
+        )  # fmt: skip
+        return PlacedOrderList(market, record, tuple(reports))
+
+    async def _reserve(
+        self, user_id: int, asset: str, amount: int, symbol: str, order_id: int, client_id: str, started: int
+    ) -> None:
+        try:
+            await self.ctx.ledger.reserve(user_id, asset, amount, symbol, order_id, client_id, started)
+        except InsufficientFunds as exc:
+            raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG) from exc
+        except DuplicateClientOrderId as exc:
+            raise ApiError(NEW_ORDER_REJECTED, DUPLICATE_MSG) from exc
+
+    async def _unreserve(self, user_id: int, symbol: str, order_id: int, client_id: str) -> None:
+        """Give back a reservation no command was sent for, and its client order id."""
+        await self.ctx.ledger.release_orphan(user_id, symbol, order_id)
+        await self.ctx.redis.zrem(
+            self.ctx.keys.pending_reservations(symbol), f"{user_id}:{symbol}:{order_id}"
+        )
+        if await self.ctx.ledger.client_order(user_id, symbol, client_id) == order_id:
+            await self.ctx.redis.hdel(self.ctx.keys.client_ids(user_id), f"{symbol}:{client_id}")
+
+    async def _store_states(self, user_id: int, symbol: str, states: list[OrderRecord]) -> None:
+        """The pending orders' PENDING_NEW states, where settlement keeps order states."""
+        await self.ctx.redis.hset(
+            self.ctx.keys.orders(user_id), mapping={f"{symbol}:{s.order_id}": s.encode() for s in states}
+        )
+        await self.ctx.redis.zadd(
+            self.ctx.keys.user_orders_by_symbol(user_id, symbol),
+            {str(s.order_id): s.order_id for s in states},
+        )
+
+    async def _check_list_client_id(self, user_id: int, list_client_id: str) -> None:
+        """-2010 "Duplicate order sent." when `list_client_id` names an open order list of the
+        user (Binance accepts a list client id again once its list is done)."""
+        field = await redisio.hget(self.ctx.redis, self.ctx.keys.list_client_ids(user_id), list_client_id)
+        if field is not None and await self.ctx.redis.sismember(
+            self.ctx.keys.open_order_lists(user_id), field.decode()
+        ):
+            raise ApiError(NEW_ORDER_REJECTED, DUPLICATE_MSG)
+
     async def _check_unclaimed(self, user_id: int, symbol: str, client_id: str) -> None:
         """-2010 "Duplicate order sent." when `client_id` names an open order of the user (the
         first member's id is checked by the reservation itself, atomically)."""
@@ -114,7 +255,7 @@ class OrderListService:
         if owner is not None and await self.ctx.redis.sismember(
             self.ctx.keys.open_orders(user_id), f"{symbol}:{owner}"
         ):
-            raise ApiError(NEW_ORDER_REJECTED, "Duplicate order sent.")
+            raise ApiError(NEW_ORDER_REJECTED, DUPLICATE_MSG)
 
     async def cancel(self, user_id: int, params: dict[str, str]) -> CancelledOrderList:
         """DELETE /api/v3/orderList (symbol, orderListId or listClientOrderId): cancels its
@@ -260,3 +401,19 @@ def _member_command(user_id: int, order_id: int, m: OrderRequest, reserve: int) 
         trailing_delta=m.trailing_delta,
         iceberg_qty=m.iceberg_qty,
     )
+
+
+def _pending_state(order_id: int, m: OrderRequest, ts: int) -> OrderRecord:
+    """A pending order's state before the engine saw its list (no list id yet)."""
+    return OrderRecord(
+        order_id, m.client_order_id, m.side, m.order_type, m.time_in_force, m.price, m.quantity,
+        m.quote_quantity, m.stp_mode, ts, OrderStatus.PENDING_NEW, 0, 0, ts,
+        stop_price=m.stop_price, trailing_delta=m.trailing_delta, iceberg_qty=m.iceberg_qty,
+    )  # fmt: skip
+
+
+def replace_state(state: OrderRecord, ts: int, order_list_id: int, status: int) -> OrderRecord:
+    """A pending order's state as the answer to its list shows it: the engine's time, the list's
+    id, and PENDING_NEW or the status it ended with in the same answer (the working order
+    expired at once: EXPIRED)."""
+    return dataclasses.replace(state, time=ts, update_time=ts, order_list_id=order_list_id, status=status)

@@ -1,7 +1,8 @@
 """Binance's REQUEST_WEIGHT of each REST endpoint, from the method, the path and the query
 parameters; the endpoints whose weight depends on their parameters use the weighers of their
 WebSocket API twins (gateway.wsapi.weights). Paths not listed weigh 1. A weight never rejects:
-malformed parameters weigh the default and the endpoint answers the error."""
+malformed parameters weigh the default and the endpoint answers the error. The WebSocket API's
+methods that are a REST endpoint's twin weigh what it weighs (`weigher_of`)."""
 
 from urllib.parse import parse_qsl
 
@@ -21,6 +22,11 @@ _FIXED: dict[tuple[str, str], int] = {
     ("GET", "/api/v3/rateLimit/order"): 40,
     ("GET", "/api/v3/myFilters"): 40,
     ("PUT", "/api/v3/order/amend/keepPriority"): 4,
+    ("GET", "/api/v3/account/commission"): 20,
+    ("GET", "/api/v3/orderList"): 4,
+    ("GET", "/api/v3/openOrderList"): 6,
+    ("GET", "/api/v3/allOrderList"): 20,
+    ("GET", "/api/v3/myAllocations"): 20,
     ("POST", "/api/v3/userDataStream"): 2,
     ("PUT", "/api/v3/userDataStream"): 2,
     ("DELETE", "/api/v3/userDataStream"): 2,
@@ -53,6 +59,15 @@ _BY_PARAMS: dict[tuple[str, str], weights.Weigher] = {
     ("GET", "/api/v3/myTrades"): _my_trades,
     ("POST", "/api/v3/order/test"): _order_test,
 }
+
+
+def weigher_of(method: str, path: str) -> weights.Weigher:
+    """The weigher of the REST endpoint `method` `path` (1 when it is not listed), for its
+    WebSocket API twin."""
+    fixed = _FIXED.get((method, path))
+    if fixed is not None:
+        return weights.fixed(fixed)
+    return _BY_PARAMS.get((method, path), weights.fixed(1))
 
 
 def request_weight(method: str, path: str, query_string: bytes) -> int:

@@ -5,7 +5,7 @@ once POST orderList/oco is served, `otoAllowed` with orderList/oto; `opoAllowed`
 
 ICEBERG_ALLOWED = True
 OCO_ALLOWED = True  # POST orderList/oco (gateway.orderlists)
-OTO_ALLOWED = False
+OTO_ALLOWED = True  # POST orderList/oto and orderList/otoco (gateway.orderlists)
 # OPO (one-pays-the-other) is an OTO variant: never on without OTO.
 OPO_ALLOWED = False
 assert OTO_ALLOWED or not OPO_ALLOWED, "opoAllowed needs otoAllowed"

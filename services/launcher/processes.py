@@ -77,15 +77,16 @@ class Layout:
 
     def probed(self) -> list[str]:
         """The services that serve /metrics on a METRICS_PORT: engines, settlement, and the DB
-        processor, market maker and market simulation when present."""
+        processor, market simulation and market maker when present, in this order (the market
+        maker, off by default beside the simulation, last: the others' ports do not depend on it)."""
         names = [engine_name(s) for s in self.symbols]
         names += [settlement_name(i) for i in range(self.settlement_workers)]
         if self.dbwriter:
             names += [worker_name(DBWRITER, i) for i in range(self.dbwriter_workers)]
-        if self.marketmaker_env is not None:
-            names.append(MARKETMAKER)
         if self.marketsim_env is not None:
             names.append(MARKETSIM)
+        if self.marketmaker_env is not None:
+            names.append(MARKETMAKER)
         return names
 
 

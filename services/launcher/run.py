@@ -104,7 +104,7 @@ async def prepare(settings: LauncherSettings, run_dir: Path, markets: dict[str, 
         password = await ensure_demo_user(pool, ledger, markets, settings.demo_email, run_dir, funds)
         mm_env = sim_env = None
         bot_keys = []
-        if settings.marketmaker:
+        if settings.runs_marketmaker:
             credentials = credentials_from_env() or await ensure_marketmaker_account(
                 pool, ledger, Fernet(key.encode()), markets, settings.mm_funds
             )

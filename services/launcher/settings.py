@@ -25,8 +25,11 @@ class LauncherSettings(CommonSettings):
     # The Fernet key that encrypts API secrets; empty: read (or create once) run_dir/secret.key.
     secret_key: str = ""
     demo_email: str = "demo@exchange.local"
-    # Start the market maker (MARKETMAKER=false to trade alone), and the funds it is kept at.
-    marketmaker: bool = True
+    # Start the old market maker (services/marketmaker), and the funds it is kept at. Unset: only
+    # when the market simulation is off (MARKETSIM=false), since its quotes around a random walk
+    # of its own would hold the price against the simulation's scenarios; MARKETMAKER=true runs it
+    # beside the simulation all the same, MARKETMAKER=false MARKETSIM=false trades alone.
+    marketmaker: bool | None = None
     mm_funds: str = DEFAULT_FUNDS
     # Start the market simulation (MARKETSIM=false: none; docs/marketsim.md), and the funds each
     # of its agents is kept at. Its agent mix: SIM_MIX, SIM_MARKET_MIX.
@@ -38,6 +41,12 @@ class LauncherSettings(CommonSettings):
     settlement_workers: int = Field(default=2, ge=1, le=64)
     # DB writers sharing the markets: one is enough here (a stopped one restarts within seconds).
     dbwriter_workers: int = Field(default=1, ge=1, le=64)
-    # Engines, settlement, DB processor and market maker serve /metrics on ports from here up
-    # (in that order); 0: not at all. The gateway's and ws tier's are on their own ports.
+    # Engines, settlement, DB processor, market simulation and market maker serve /metrics on
+    # ports from here up (in that order); 0: not at all. The gateway's and ws tier's are on their own ports.
     metrics_port_base: int = Field(default=9100, ge=0, le=65000)
+
+    @property
+    def runs_marketmaker(self) -> bool:
+        """Whether the market maker starts: MARKETMAKER when given, else when the market
+        simulation does not."""
+        return self.marketmaker if self.marketmaker is not None else not self.marketsim

@@ -37,6 +37,7 @@ from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
 from exchange_core.marketstatus import TRADING, MarketStatus, write_status
 from exchange_core.pipelined import PipelinedRedis, listen
+from exchange_core.runtime import pause
 from exchange_core.simcontrol import (
     ACTION,
     DroughtAction,
@@ -153,8 +154,7 @@ class ScenarioFollower:
                     log.warning("cannot read the scenario actions (%r); retrying", exc)
                 except ValidationError as exc:
                     log.error("a scheduled action is not one (%s); retrying", exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), CHECK_S)
+                await pause(self.wake, CHECK_S)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):

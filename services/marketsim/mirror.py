@@ -96,7 +96,8 @@ class MirrorSource:
                     log.info("%s: mirroring %s (connection %d)", self.symbol, self.url, self.connects)
                     while True:
                         try:
-                            message = await asyncio.wait_for(ws.recv(), self.stale_seconds)
+                            async with asyncio.timeout(self.stale_seconds):  # not wait_for: see runtime.pause
+                                message = await ws.recv()
                         except TimeoutError:
                             self._warn_stale()
                             continue

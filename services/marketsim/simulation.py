@@ -10,13 +10,14 @@ from decimal import Decimal
 
 from botkit.client import ApiRejection, ExchangeClient, GatewayUnavailable
 from botkit.inventory import Inventory
-from botkit.quoter import MarketQuoter, pause
+from botkit.quoter import MarketQuoter
 from botkit.rules import MarketRules
 from botkit.startup import market_rules, parse_start_prices, retry, start_price, wait_for_gateway
 from botkit.stats import Stats
 from exchange_core import store
 from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
+from exchange_core.runtime import pause
 from marketsim.control import MarketControls, ScenarioCounts, ScenarioFollower, load_scenario
 from marketsim.makers import resting_agents
 from marketsim.mirror import MirrorSource

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 from botkit.client import ApiRejection, ExchangeClient, GatewayUnavailable
 from botkit.ladder import FairPrice
-from botkit.quoter import pause
 from botkit.rules import MarketRules
 from botkit.stats import Stats
+from exchange_core.runtime import pause
 from marketsim.decisions import (
     BUY,
     SELL,

@@ -46,6 +46,7 @@ class OrderStatus(IntEnum):
     EXPIRED = 5
     EXPIRED_IN_MATCH = 6
     REJECTED = 7
+    PENDING_NEW = 8  # a pending order of an OTO or OTOCO list not placed yet (no core event has it)
 
 
 class ContingencyType(IntEnum):

@@ -14,9 +14,11 @@ from exchange_core.listrecords import ListMember, OrderListRecord
 from exchange_core.markets import Market
 from exchange_core.records import OrderRecord, encode_order_values, encode_trade_values
 from matching import (
+    ContingencyType,
     Event,
     ListOrderStatus,
     ListStatus,
+    ListStatusType,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -285,12 +287,18 @@ class Effects:
         ALL_DONE) and a listStatus user event. The list's transaction time is its creation: its
         members' acceptance time."""
         fx = self.user(e.user_id)
+        symbol = self.spec.symbol
+        with_pending = e.contingency != ContingencyType.OCO
         if e.list_status == ListOrderStatus.REJECT:
             if e.order_ids:
-                field_name = f"{self.spec.symbol}:{e.order_ids[0]}"
-                fx.ops.append((e.seq, "R", field_name, e.release, "", ""))
+                fx.ops.append((e.seq, "R", f"{symbol}:{e.order_ids[0]}", e.release, "", ""))
                 self.confirmed.append((e.user_id, e.order_ids[0]))
+            if with_pending and len(e.order_ids) > 1:
+                fx.ops.append((e.seq, "R", f"{symbol}:{e.order_ids[1]}", e.pending_release, "", ""))
+                self.confirmed.append((e.user_id, e.order_ids[1]))
             return
+        if with_pending and e.status_type == ListStatusType.EXEC_STARTED:
+            self._pending_started(fx, e)
         members: list[ListMember] = []
         times: list[int] = []
         for oid in e.order_ids:
@@ -308,6 +316,21 @@ class Effects:
             (e.seq, "L", e.order_list_id, record.encode(), is_open, f"{created}:{e.list_client_order_id}")
         )
         fx.reports.append(list_status_report(record, e.ts))
+
+    def _pending_started(self, fx: UserEffects, e: ListStatus) -> None:
+        """An OTO or OTOCO list started: the pending orders' reservation (against the first
+        pending member's id) is the engine's now, never an orphan; each pending order's stored
+        PENDING_NEW state (the gateway's, read back as its info) gets the list's id and a
+        PENDING_NEW report, unless an event of this batch placed or ended it before."""
+        fx.ops.append((e.seq, "C", f"{self.spec.symbol}:{e.order_ids[1]}", "", "", ""))
+        self.confirmed.append((e.user_id, e.order_ids[1]))
+        for oid in e.order_ids[1:]:
+            info = self.known.get(oid)
+            if info is None or oid in fx.orders:
+                continue
+            info.order_list_id = e.order_list_id
+            self._order_state(fx, e.seq, info, OrderStatus.PENDING_NEW, 0, 0, e.ts, False)
+            fx.reports.append(self.execution.report(info, "NEW", OrderStatus.PENDING_NEW, 0, 0, e.ts))
 
     def _order_state(
         self,

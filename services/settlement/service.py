@@ -15,7 +15,6 @@ whose command never reached an engine.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -33,6 +32,7 @@ from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
 from exchange_core.pipelined import PipelinedRedis, ReplyError
 from exchange_core.protocol import events_from_protos, reply_for
+from exchange_core.runtime import pause
 from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
@@ -110,8 +110,7 @@ class SettlementService:
                 for symbol in partitions.drop_lost():
                     self.known[symbol] = {}
                 if not partitions.positions:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), poll_s)
+                    await pause(stop, poll_s)
                     continue
                 after = {s: position for s, (position, _) in partitions.positions.items()}
                 block = min(self.settings.block_ms, self.settings.lease_poll_ms)

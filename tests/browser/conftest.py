@@ -1,6 +1,6 @@
 """Browser tests: real headless Chromium (Debian's /usr/bin/chromium, `make browser`) driven by
-Playwright against the stack `make run` starts (`python -m launcher`, market maker and market
-simulation included), serving the built web app (`make web`). Controls are found by role and
+Playwright against the stack `make run` starts (`python -m launcher`, market simulation
+included), serving the built web app (`make web`). Controls are found by role and
 accessible name; every page's console errors and uncaught exceptions are collected for the tests
 to assert on."""
 
@@ -55,7 +55,7 @@ class Watched:
 def exchange(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Launched]:
     """`make run`'s stack (with the built web app) for the browser tests (stopped after the last of
     them), market simulation included: the page is tested and its budgets measured under the busy
-    feed a user of `make run` sees (the simulation's agents trading beside the market maker)."""
+    feed a user of `make run` sees (the simulation's agents trading every market)."""
     index = REPO / "web" / "dist" / "index.html"
     assert index.is_file(), "the web app is not built: run `make web`"
     run_dir = tmp_path_factory.mktemp("web-run") / ".run"

@@ -48,7 +48,7 @@ def test_sign_up_trade_and_log_in_again(web: Watched) -> None:
     assert unnamed_controls(page) == []
 
     # A click on a book level puts its price in the form (the price the level had when clicked:
-    # the market maker may move the book at any moment).
+    # the simulation's makers may move the book at any moment).
     best_level(page, "Bid")  # the book is filled
     best = page.get_by_role("group", name="Bids").get_by_role("button").first
     best.hover()
@@ -79,7 +79,7 @@ def test_sign_up_trade_and_log_in_again(web: Watched) -> None:
     expect(open_orders).to_contain_text("No open orders.")
     expect(my_level).to_have_count(0)
 
-    # A market buy crosses the spread and trades with the market maker's ask.
+    # A market buy crosses the spread and trades with a simulated maker's ask.
     legend = page.get_by_role("status", name="Candle")
     expect(legend).to_contain_text("C ")
     candle_before = legend.inner_text()

@@ -62,7 +62,7 @@ def test_a_session_listen_key_streams_execution_reports(exchange: Launched) -> N
         # Half the best bid: resting, and inside PERCENT_PRICE_BY_SIDE (0.2x to 5x the average).
         deadline = time.monotonic() + 30
         while not (bids := web.get("/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5}).json()["bids"]):
-            assert time.monotonic() < deadline, "no bids: the market maker is not quoting"
+            assert time.monotonic() < deadline, "no bids: the market simulation is not quoting"
             time.sleep(0.5)
         price = (Decimal(bids[0][0]) / 2).quantize(Decimal("0.01"))
         with connect(f"{ws_base}/ws/{key}", open_timeout=10) as stream:

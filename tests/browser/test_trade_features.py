@@ -137,7 +137,7 @@ def local_minute(ms: int) -> str:
 
 def test_the_legend_follows_the_hovered_candle(web: Watched, exchange: Launched) -> None:
     page = web.page
-    deadline = time.monotonic() + 150  # a fresh exchange: the market maker's trades make a candle a minute
+    deadline = time.monotonic() + 150  # a fresh exchange: the simulation's trades make a candle a minute
     while len(page.request.get("/api/v3/klines?symbol=BTCUSDT&interval=1m").json()) < 2:
         assert time.monotonic() < deadline, "fewer than two 1m candles"
         time.sleep(2)

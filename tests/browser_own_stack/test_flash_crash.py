@@ -4,12 +4,11 @@ RECOVER_S; the page's last price, its recent trades and the chart's current cand
 at least two thirds of the crash within its window, then the last price comes back to within a
 quarter of the crash of where it was. The page logs no error meanwhile.
 
-Its own stack (`make run`'s launcher with ADMIN_TOKEN, the market simulation on SYMBOL alone with
-the quick mix of tests/e2e/test_marketsim_scenarios.py) and browser, without the package's
-`exchange`: that stack also runs the market maker (`services/marketmaker`), which quotes around a
-random walk of its own and so holds the traded price through a crash of the simulation's fair
-price (measured there: a 9% crash, the lowest trade 0.24% down), and a crash would reach the other
-browser tests' pages. The market's scheduled actions are dropped at the end whatever happens."""
+Its own stack (`make run`'s launcher at its defaults but for ADMIN_TOKEN and the market
+simulation on SYMBOL alone with the quick mix of tests/e2e/sim_scenarios.py; no market maker, as
+by default beside the simulation) and browser, apart from the package's `exchange`: a crash would
+reach the other browser tests' pages. The market's scheduled actions are dropped at the end
+whatever happens."""
 
 import json
 import re
@@ -24,26 +23,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, watch
+from tests.e2e.sim_scenarios import QUICK_MIX
 from tests.launched import REPO, Launched, launch
 
 SYMBOL = "SOLUSDT"
 ADMIN_TOKEN = "flash-" + uuid.uuid4().hex
-# One quick maker, a few deep levels, many noise takers: a book that follows the fair price within
-# about a second on a loaded machine and trades several times a second.
-QUICK_MIX = {
-    "makers": [
-        {"name": "tight", "spread_bps": 3, "spacing_bps": 2, "levels": 3, "size_multiplier": 4,
-         "requote_seconds": 0.5, "hysteresis_bps": 1}
-    ],
-    "depth_levels": 12,
-    "depth_spacing_bps": 8.0,
-    "depth_requote_seconds": 1.0,
-    "depth_hysteresis_bps": 3.0,
-    "noise_per_minute": 240,
-    "momentum_per_minute": 0,
-    "mean_reversion_per_minute": 0,
-    "sweeps_per_minute": 0,
-}  # fmt: skip
 PERCENT, FALL_S, RECOVER_S = 9, 10, 40
 # How long after the crash's start the page may take to show the fall (the makers re-quote every
 # 1-4 s, the deep book every 5 s, and takers arrive about once a second; the machine is loaded).
@@ -137,7 +121,6 @@ def crash_exchange(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> 
         run_dir,
         redis_url,
         ADMIN_TOKEN=ADMIN_TOKEN,
-        MARKETMAKER="false",
         SIM_SYMBOLS=SYMBOL,
         SIM_MIX=json.dumps(QUICK_MIX),
     ) as running:

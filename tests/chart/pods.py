@@ -29,8 +29,9 @@ def render_for_this_machine(
     root: Path, symbols: list[str], prefix: str, dsn: str, *extra: str, redis: tuple[str, ...] = ()
 ) -> list[Manifest]:
     """The chart with the markets `symbols` (of the six-market values), this machine's Redis with the
-    key prefix `prefix` (or the redis.* values `redis`), the database `dsn`, free ports, a market
-    maker requoting every 0.5 s, a light market simulation (a deep book of SIM_DEPTH_LEVELS levels
+    key prefix `prefix` (or the redis.* values `redis`), the database `dsn`, free ports, the market
+    maker (off by default beside the simulation; on here so that its pod runs too) requoting every
+    0.5 s, a light market simulation (a deep book of SIM_DEPTH_LEVELS levels
     a side, few takers), demo funds in USDT and BTC (assets every market here trades), then the
     `extra` helm arguments."""
     values = yaml.safe_load(SIX_MARKETS.read_text())
@@ -42,7 +43,8 @@ def render_for_this_machine(
         "--set", "database.bundled=false", "--set", f"database.external.url={dsn}",
         "--set", f"keyPrefix={prefix}", "--set", f"gateway.port={free_port()}",
         "--set", f"ws.port={free_port()}", "--set", f"gateway.grpcPort={free_port()}",
-        "--set", "marketmaker.env.MM_REQUOTE_SECONDS=0.5", "--set", "demo.funds=USDT=1000\\,BTC=1",
+        "--set", "marketmaker.enabled=true", "--set", "marketmaker.env.MM_REQUOTE_SECONDS=0.5",
+        "--set", "demo.funds=USDT=1000\\,BTC=1",
         "--set-json", f'marketsim.mix={{"depth_levels": {SIM_DEPTH_LEVELS}, "noise_per_minute": 6}}',
         *extra,
     )  # fmt: skip

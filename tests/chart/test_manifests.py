@@ -209,10 +209,10 @@ def test_gateway_and_ws_scale_and_keep_a_pod_through_disruptions(defaults: list[
     assert sorted(component(m) for m in by_kind(single, "PodDisruptionBudget")) == ["ws"]
 
 
-def test_single_consumers_never_overlap(defaults: list[Manifest]) -> None:
+def test_single_consumers_never_overlap() -> None:
     """The market maker and the market simulation are one client each: the old pod stops (and
     cancels its orders) before the new one starts."""
-    workers = {component(m): m for m in by_kind(defaults, "Deployment")}
+    workers = {component(m): m for m in by_kind(render("--set", "marketmaker.enabled=true"), "Deployment")}
     for name in ("marketmaker", "marketsim"):
         assert workers[name]["spec"]["replicas"] == 1
         assert workers[name]["spec"]["strategy"] == {"type": "Recreate"}

@@ -99,7 +99,7 @@ def test_in_cluster_mode_every_client_reaches_the_cluster_with_its_password(
     assert len(clients) >= 10
     assert {where.split("/")[0] for where, _, _ in clients} >= {
         "rel-exchange-gateway", "rel-exchange-ws", "rel-exchange-settlement", "rel-exchange-dbwriter",
-        "rel-exchange-bootstrap-1", "rel-exchange-marketmaker", "rel-exchange-engine-btcusdt",
+        "rel-exchange-bootstrap-1", "rel-exchange-marketsim", "rel-exchange-engine-btcusdt",
     }  # fmt: skip
     for where, env, names in clients:
         assert env["REDIS_URL"] == CLUSTER_URL, where

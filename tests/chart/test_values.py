@@ -125,8 +125,11 @@ def test_the_generated_secret_holds_usable_keys(defaults: list[Manifest]) -> Non
     assert {k for k in values if k.startswith("SIM_")} == sim_keys
     assert all(len(values[k]) == 64 and values[k].isalnum() for k in sim_keys)
     assert len({values[k] for k in sim_keys}) == len(sim_keys)  # every key and secret its own
-    base = {"SECRET_KEY", "MM_API_KEY", "MM_API_SECRET", "DB_PASSWORD", "REDIS_PASSWORD"}
+    base = {"SECRET_KEY", "DB_PASSWORD", "REDIS_PASSWORD"}
     assert referenced == base | sim_keys
+    # The market maker's key and secret are generated all the same (the Secret is kept across
+    # upgrades, so turning marketmaker.enabled on later finds them), and the gateway knows the key.
+    assert "MM_API_KEY" in optional
     # The agents' keys are also the gateway's (optional there, as the market maker's), not their secrets.
     assert sim_keys - optional == {k for k in sim_keys if k.endswith("_SECRET")}
     # The admin API opens only with an ADMIN_TOKEN the operator adds: never generated.
@@ -148,7 +151,7 @@ def test_the_bootstrap_job_gets_what_the_launcher_sets_up(defaults: list[Manifes
     env = env_of(container)
     assert container["args"] == ["launcher.bootstrap"]
     assert job["metadata"]["name"] == "rel-exchange-bootstrap-1"  # one per release revision
-    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MM_API_KEY", "MM_API_SECRET", "MM_FUNDS"} <= set(env)
+    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SIM_ACCOUNTS", "SIM_FUNDS"} <= set(env)
     demo_dir = env["RUN_DIR"]
     (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == demo_dir]
     (volume,) = [v for v in spec["volumes"] if v["name"] == mount["name"]]
@@ -158,13 +161,46 @@ def test_the_bootstrap_job_gets_what_the_launcher_sets_up(defaults: list[Manifes
         for w, s in pod_specs(defaults)
         if s.get("initContainers")
     }
-    assert set(waiting) == {"gateway", "dbwriter", "marketmaker", "marketsim"}
+    assert set(waiting) == {"gateway", "dbwriter", "marketsim"}
     assert all(c["args"] == ["launcher.bootstrap", "--wait"] for c in waiting.values())
-    assert "MM_API_KEY" in env_of(waiting["marketmaker"]) and "MM_API_KEY" not in env_of(waiting["gateway"])
     # The simulation waits for its agents' keys, which the Job sets up with their funds.
     assert env_of(waiting["marketsim"])["SIM_ACCOUNTS"] == env["SIM_ACCOUNTS"]
-    assert "SIM_ACCOUNTS" not in env_of(waiting["marketmaker"])
     assert env["SIM_FUNDS"] == "USDT=20000000,BTC=300,ETH=5000,SOL=100000"
+    with_marketmaker = render("--set", "marketmaker.enabled=true")
+    (job,) = by_kind(with_marketmaker, "Job")
+    env = env_of(job["spec"]["template"]["spec"]["containers"][0])
+    assert {"MM_API_KEY", "MM_API_SECRET", "MM_FUNDS"} <= set(env) and env["MARKETMAKER"] == "true"
+    waiting = {
+        component(w): w["spec"]["template"]["spec"]["initContainers"][0]
+        for w, s in pod_specs(with_marketmaker)
+        if s.get("initContainers")
+    }
+    assert "MM_API_KEY" in env_of(waiting["marketmaker"]) and "MM_API_KEY" not in env_of(waiting["gateway"])
+    assert "SIM_ACCOUNTS" not in env_of(waiting["marketmaker"])
+
+
+@pytest.mark.parametrize(
+    ("args", "marketmaker", "marketsim"),
+    [
+        ([], False, True),
+        (["--set", "marketsim.enabled=false"], True, False),
+        (["--set", "marketmaker.enabled=true"], True, True),
+        (["--set", "marketmaker.enabled=false", "--set", "marketsim.enabled=false"], False, False),
+        (["--set", "marketmaker.enabled=null"], False, True),
+    ],
+)
+def test_the_market_maker_runs_only_without_the_simulation_unless_asked(
+    args: list[str], marketmaker: bool, marketsim: bool
+) -> None:
+    """Beside the simulation the market maker's quotes would hold the price against its scenarios:
+    marketmaker.enabled null (the default) runs it only when marketsim.enabled is false."""
+    manifests = render(*args)
+    deployments = {component(m) for m in by_kind(manifests, "Deployment")}
+    assert ("marketmaker" in deployments, "marketsim" in deployments) == (marketmaker, marketsim)
+    (job,) = by_kind(manifests, "Job")
+    env = env_of(job["spec"]["template"]["spec"]["containers"][0])
+    assert env["MARKETMAKER"] == str(marketmaker).lower()
+    assert ("MM_API_KEY" in env, "SIM_ACCOUNTS" in env) == (marketmaker, marketsim)
 
 
 def test_external_redis_and_database() -> None:

@@ -24,7 +24,6 @@ from tests.conformance.reasons import (
     BLOCK,
     EXECUTION_RULES,
     OPO,
-    OTO_API,
     PREVENTED,
     REFERENCE,
     SOR,
@@ -46,12 +45,7 @@ OUT_OF_SCOPE: dict[str, str] = {
     "reference_price_calculation": REFERENCE,
     "execution_rules": EXECUTION_RULES,
     "order_amendments": AMENDMENTS,
-    "order_list_oto": OTO_API,
-    "order_list_otoco": OTO_API,
-    "order_list_place_oto": OTO_API,
-    "order_list_place_otoco": OTO_API,
     "my_prevented_matches": PREVENTED,
-    "my_allocations": PREVENTED,
 }
 NOT_METHODS = {
     "send_request",
@@ -124,6 +118,8 @@ def order_calls(buy: float, sell: float) -> dict[str, dict[str, Any]]:
             "pending_quantity": 0.001,
             "pending_above_type": "LIMIT_MAKER",
             "pending_above_price": sell,
+            "pending_below_type": "STOP_LOSS",
+            "pending_below_stop_price": round(buy * 0.98, 2),
         },
         "opo": {
             **working,

@@ -17,7 +17,7 @@ from binance.ws.streams import BinanceSocketManager  # type: ignore[import-untyp
 from tests.client import Trader
 from tests.conformance.conftest import Venue
 from tests.conformance.ledger import Ledger, holds
-from tests.conformance.reasons import OTO_API, PREVENTED, SOR
+from tests.conformance.reasons import PREVENTED, SOR
 
 SYMBOL = "BTCUSDT"
 
@@ -38,14 +38,8 @@ OUT_OF_SCOPE: dict[str, str] = {
     "v3_post_sor_order_test": SOR,
     "ws_create_sor_order": SOR,
     "ws_create_test_sor_order": SOR,
-    "v3_post_order_list_oto": OTO_API,
-    "v3_post_order_list_otoco": OTO_API,
-    "ws_create_oto_order": OTO_API,
-    "ws_create_otoco_order": OTO_API,
     "get_prevented_matches": PREVENTED,
     "ws_get_prevented_matches": PREVENTED,
-    "get_allocations": PREVENTED,
-    "ws_get_allocations": PREVENTED,
     "v3_post_cancel_replace": "python-binance's generated placeholder posts to /api/v3/cancelReplace, a path "
     "Binance does not have (its is /api/v3/order/cancelReplace, which cancel_replace_order uses and passes)",
 }
@@ -129,7 +123,12 @@ def test_python_binance_rest_and_ws_api(venue: Venue) -> None:
             "pendingQuantity": "0.001",
         }
         if otoco:
-            params |= {"pendingAboveType": "LIMIT_MAKER", "pendingAbovePrice": sell}
+            params |= {
+                "pendingAboveType": "LIMIT_MAKER",
+                "pendingAbovePrice": sell,
+                "pendingBelowType": "STOP_LOSS",
+                "pendingBelowStopPrice": str((Decimal(buy) * Decimal("0.98")).quantize(Decimal("0.01"))),
+            }
         else:
             params |= {"pendingType": "LIMIT", "pendingPrice": sell, "pendingTimeInForce": "GTC"}
         placed = make(**params)

@@ -11,13 +11,37 @@ from exchange_core.keys import FEE_ACCOUNT, Keys
 from exchange_core.ledger import Ledger
 from exchange_core.markets import Market
 from exchange_core.protocol import decode_events
-from matching import Event, MatchingEngine, OrderAccepted, OrderAmended, OrderDone, Side, Trade
+from matching import (
+    ContingencyType,
+    Event,
+    ListStatus,
+    ListStatusType,
+    MatchingEngine,
+    OrderAccepted,
+    OrderAmended,
+    OrderDone,
+    PlaceOrderList,
+    Side,
+    Trade,
+)
 
 
 async def stream_events(redis: Redis, keys: Keys, symbol: str) -> list[Event]:
     out: list[Event] = []
     for _, fields in await redis.xrange(keys.events(symbol)):
         out += decode_events(fields[b"e"])[1]
+    return out
+
+
+async def pending_reserves(redis: Redis, keys: Keys, symbol: str) -> dict[int, tuple[int, int]]:
+    """{order id: (side, reserve)} of every pending order of the OTO and OTOCO lists in the
+    market's command journal (the gateway locked their reserve with the list's)."""
+    out: dict[int, tuple[int, int]] = {}
+    for entry_id, fields in await redis.xrange(keys.commands(symbol)):
+        c = decode_entry(entry_id, fields).command
+        if isinstance(c, PlaceOrderList) and c.contingency != ContingencyType.OCO:
+            for member in c.orders[1:]:
+                out[member.order_id] = (member.side, member.reserve)
     return out
 
 
@@ -34,17 +58,29 @@ async def replay_journal(redis: Redis, keys: Keys, market: Market) -> list[Event
 class LedgerModel:
     """Balances recomputed from deposits and events alone. An OrderRejected (or a rejected order
     list) changes nothing: its funds were locked at the gateway and the rejection releases them.
-    An order list's members share one reservation: it is locked once."""
+    An OCO's members share one reservation: it is locked once. An OTO or OTOCO list's pending
+    orders (`pending`: their side and reserve, from the commands) are locked when the list starts
+    (the gateway locked them with it; an OTOCO pair's one reservation is its first member's), not
+    again when they are placed."""
 
     free: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
     locked: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
     # order lists whose shared reservation is counted (with their first member's acceptance)
     lists: set[int] = field(default_factory=set)
+    pending: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def apply(self, market: Market, events: list[Event]) -> None:
         base, quote = market.spec.base, market.spec.quote
         for e in events:
-            if isinstance(e, OrderAccepted):
+            if isinstance(e, ListStatus) and e.status_type == ListStatusType.EXEC_STARTED:
+                if len(e.order_ids) > 1 and e.order_ids[1] in self.pending:
+                    side, reserve = self.pending[e.order_ids[1]]
+                    asset = quote if side == Side.BUY else base
+                    self.free[(e.user_id, asset)] -= reserve
+                    self.locked[(e.user_id, asset)] += reserve
+            elif isinstance(e, OrderAccepted):
+                if e.order_id in self.pending:
+                    continue  # a pending order placed: locked when its list started
                 if e.order_list_id:
                     if e.order_list_id in self.lists:
                         continue  # a later member: the list's one reservation is counted already
@@ -88,6 +124,8 @@ async def check_ledger(
 ) -> tuple[LedgerModel, dict[str, int]]:
     """Every balance equals deposits + events; totals are conserved. Returns the model and totals."""
     model = LedgerModel()
+    for market in markets.values():
+        model.pending.update(await pending_reserves(redis, keys, market.symbol))
     for (user, asset), amount in (await deposits(dsn)).items():
         if user in user_ids:
             model.free[(user, asset)] += amount

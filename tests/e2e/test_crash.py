@@ -2,6 +2,8 @@
 
 Afterwards: no order lost, no event duplicated, the event journal equals a clean replay of the
 command journal, every balance equals deposits + events, and all funds are conserved exactly.
+Order lists (OCO, OTO and OTOCO, whose pending orders wait for their working order's fill) are
+among the orders.
 CI runs CRASH_ORDERS=2500 (the default); `make soak` runs 20,000.
 """
 
@@ -12,6 +14,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +24,7 @@ from exchange_core import store
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from launcher.stack import Stack, running_stack
-from matching import ListStatus, OrderAccepted, OrderRejected
+from matching import ContingencyType, ListStatus, ListStatusType, OrderAccepted, OrderRejected
 from tests import services
 from tests.client import AsyncTrader, sign_up
 from tests.e2e.journal_check import check_ledger, replay_journal, stream_events
@@ -75,6 +78,42 @@ def oco_params(local: random.Random, side: str, cid: str) -> dict[str, str]:
     return params
 
 
+def pending_list_params(local: random.Random, side: str, cid: str, pair: bool) -> dict[str, str]:
+    """An OTO (`pair` false) or OTOCO: a LIMIT working order of `side` near 30,000 (filled at
+    once, later or never), then the pending order of the other side: a LIMIT beyond the working
+    price (OTO), or an OCO pair around it (OTOCO: checked against the last price only when
+    placed). Client ids: `cid`-w for the working order, `cid`-p (OTO) or `cid`-a, `cid`-b."""
+    working = 30_000 + local.randint(-150, 150)
+    quantity = f"0.{local.randint(1, 5):03d}"
+    pending_side = "SELL" if side == "BUY" else "BUY"
+    away = local.randint(100, 400) * (1 if pending_side == "SELL" else -1)
+    params = {
+        "symbol": SYMBOL, "listClientOrderId": cid, "workingType": "LIMIT", "workingSide": side,
+        "workingPrice": str(working), "workingQuantity": quantity, "workingTimeInForce": "GTC",
+        "workingClientOrderId": f"{cid}-w", "pendingSide": pending_side, "pendingQuantity": quantity,
+    }  # fmt: skip
+    if not pair:
+        params.update(pendingType="LIMIT", pendingPrice=str(working + away), pendingTimeInForce="GTC",
+                      pendingClientOrderId=f"{cid}-p")  # fmt: skip
+        return params
+    oco = oco_params(local, pending_side, cid)
+    for prefix in ("above", "below"):
+        for name in ("Type", "Price", "StopPrice", "TimeInForce", "ClientOrderId"):
+            if prefix + name in oco:
+                params["pending" + prefix.capitalize() + name] = oco[prefix + name]
+    return params
+
+
+async def place_list(trader: AsyncTrader, local: random.Random, side: str, cid: str) -> tuple[int, Any]:
+    """One OCO, OTO or OTOCO list, drawn evenly."""
+    kind = local.choice(["oco", "oto", "otoco"])
+    if kind == "oco":
+        params = oco_params(local, side, cid)
+    else:
+        params = pending_list_params(local, side, cid, kind == "otoco")
+    return await trader.call("POST", f"/api/v3/orderList/{kind}", **params)
+
+
 async def place_orders(
     traders: list[AsyncTrader],
     count: int,
@@ -82,8 +121,8 @@ async def place_orders(
     seed: int,
     list_outcomes: dict[str, int] | None = None,
 ) -> None:
-    """`count` new orders; with `list_outcomes`, LIST_SHARE of them are OCO lists whose
-    outcomes go there."""
+    """`count` new orders; with `list_outcomes`, LIST_SHARE of them are order lists (OCO, OTO,
+    OTOCO) whose outcomes go there."""
     next_index = iter(range(count))
 
     async def worker(n: int) -> None:
@@ -103,9 +142,7 @@ async def place_orders(
             cid = f"crash-{seed}-{i}"
             side = local.choice(["BUY", "SELL"])
             if list_outcomes is not None and local.random() < LIST_SHARE:
-                status, body = await trader.call(
-                    "POST", "/api/v3/orderList/oco", **oco_params(local, side, cid)
-                )
+                status, body = await place_list(trader, local, side, cid)
                 list_outcomes[cid] = status
                 if status == 200:
                     mine.extend(r["orderId"] for r in body["orderReports"])
@@ -205,14 +242,18 @@ async def verify(
         for cid, status in outcomes.items():
             if status == 200 or status == 503:
                 assert answered[cid] == 1, cid
-        # an acknowledged list has both members accepted once; any list at most once
+        # an acknowledged OCO has both members accepted once, an OTO or OTOCO its working order
+        # (its pending orders at most once); any list at most once
         lists = Counter(
             e.list_client_order_id for e in events if isinstance(e, ListStatus) and e.order_list_id
         )
         for cid, status in (list_outcomes or {}).items():
             assert lists[cid] <= 2, cid  # EXEC_STARTED, then ALL_DONE
-            if status == 200:
+            assert all(answered[f"{cid}-{m}"] <= 1 for m in "wpab"), cid
+            if status == 200 and answered[f"{cid}-w"] == 0:
                 assert (answered[f"{cid}-a"], answered[f"{cid}-b"]) == (1, 1), cid
+            if status == 200:
+                assert lists[cid] >= 1, cid
         await check_ledger(redis, keys, dsn, markets, user_ids)
         # release everything still resting; then nothing may stay locked
         async with httpx.AsyncClient(timeout=30) as http:
@@ -227,7 +268,13 @@ async def verify(
         await redis.aclose()
     statuses = Counter(outcomes.values())
     placed_lists = list_outcomes or {}
+    kinds = Counter(
+        ContingencyType(e.contingency).name
+        for e in events
+        if isinstance(e, ListStatus) and e.order_list_id and e.status_type == ListStatusType.EXEC_STARTED
+    )
     print(
-        f"\ncrash test: {len(outcomes)} orders, statuses {dict(statuses)}, {len(placed_lists)} OCO lists, "
-        f"statuses {dict(Counter(placed_lists.values()))}, {len(events)} events, {KILLS} kills"
+        f"\ncrash test: {len(outcomes)} orders, statuses {dict(statuses)}, {len(placed_lists)} order lists "
+        f"(started: {dict(sorted(kinds.items()))}), statuses {dict(Counter(placed_lists.values()))}, "
+        f"{len(events)} events, {KILLS} kills"
     )

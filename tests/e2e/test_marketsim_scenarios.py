@@ -11,14 +11,12 @@
 """
 
 import asyncio
-import itertools
 import json
-import math
 import re
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -29,36 +27,14 @@ import pytest
 from launcher.stack import Stack, running_stack
 from tests import services
 from tests.client import sign_up
+from tests.e2e import sim_scenarios
+from tests.e2e.sim_scenarios import QUICK_MIX, admin_post, recent_trades, wait_for
 
 SYMBOL, PAIR = "BTCUSDT", "BTC/USDT"
 # How far behind the fair price the book may be: the makers re-quote every 0.5-1 s.
 QUOTE_LAG_S = 2.0
 TOKEN = "e2e-" + uuid.uuid4().hex
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
-# One quick maker, a few deep levels, many noise takers: a book up in seconds that follows the
-# fair price within about a second on a loaded machine (a ladder moving with the price is
-# re-placed whole: fewer orders, faster), and trades several times a second.
-MIX = {
-    "makers": [
-        {
-            "name": "tight",
-            "spread_bps": 3,
-            "spacing_bps": 2,
-            "levels": 3,
-            "size_multiplier": 4,
-            "requote_seconds": 0.5,
-            "hysteresis_bps": 1,
-        }
-    ],
-    "depth_levels": 12,
-    "depth_spacing_bps": 8.0,
-    "depth_requote_seconds": 1.0,
-    "depth_hysteresis_bps": 3.0,
-    "noise_per_minute": 240,
-    "momentum_per_minute": 0,
-    "mean_reversion_per_minute": 0,
-    "sweeps_per_minute": 0,
-}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +50,7 @@ def stack(pg_dsn: str, redis_url: str) -> Iterator[Stack]:
             with_metrics=True,
             up_seconds=90,
             ADMIN_TOKEN=TOKEN,
-            SIM_MIX=json.dumps(MIX),
+            SIM_MIX=json.dumps(QUICK_MIX),
         ) as s:
             wait_for(lambda: depth_within(s, 50) > 0 and len(trades(s)) >= 5, 120, "a live market")
             yield s
@@ -89,40 +65,16 @@ def http(stack: Stack) -> Iterator[httpx.Client]:
         client.post(f"/admin/v1/markets/{SYMBOL}/reset", headers=ADMIN)
 
 
-def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"no {what} within {seconds} s"
-        time.sleep(0.3)
-
-
 def trades(stack: Stack) -> list[dict[str, Any]]:
-    rows = httpx.get(f"{stack.url}/api/v3/trades", params={"symbol": SYMBOL, "limit": 200}, timeout=30)
-    return list(rows.json())
+    return recent_trades(stack.url, SYMBOL)
 
 
 def mid(stack: Stack) -> Decimal:
-    """The mid of the best bid and ask (polled until both sides have one)."""
-    while True:
-        top = httpx.get(f"{stack.url}/api/v3/ticker/bookTicker", params={"symbol": SYMBOL}, timeout=30).json()
-        if Decimal(top["bidPrice"]) and Decimal(top["askPrice"]):
-            return (Decimal(top["bidPrice"]) + Decimal(top["askPrice"])) / 2
-        time.sleep(0.1)
+    return sim_scenarios.mid(stack.url, SYMBOL)
 
 
 def book_within(stack: Stack, bps: int) -> tuple[Decimal, int]:
-    """The quote-asset value and the number of levels resting within `bps` of the mid, each
-    of the thinner side."""
-    book = httpx.get(f"{stack.url}/api/v3/depth", params={"symbol": SYMBOL, "limit": 1000}, timeout=30).json()
-    if not book["bids"] or not book["asks"]:
-        return Decimal(0), 0
-    centre = (Decimal(book["bids"][0][0]) + Decimal(book["asks"][0][0])) / 2
-    band = centre * bps / 10_000
-    sides = [
-        [(Decimal(p), Decimal(q)) for p, q in book[side] if abs(Decimal(p) - centre) <= band]
-        for side in ("bids", "asks")
-    ]
-    return min(sum((p * q for p, q in side), Decimal(0)) for side in sides), min(len(side) for side in sides)
+    return sim_scenarios.book_within(stack.url, SYMBOL, bps)
 
 
 def depth_within(stack: Stack, bps: int) -> Decimal:
@@ -144,7 +96,7 @@ def ccxt_bot(stack: Stack, api_key: str = "", secret: str = "") -> ccxt.binance:
 def post(
     http: httpx.Client, path: str, body: object, headers: dict[str, str] | None = ADMIN
 ) -> httpx.Response:
-    return http.post(f"/admin/v1{path}", headers=headers, content=json.dumps(body))
+    return admin_post(http, path, body, headers)
 
 
 def scheduled(http: httpx.Client) -> list[dict[str, Any]]:
@@ -235,12 +187,7 @@ def test_a_drought_thins_the_book_then_it_recovers(stack: Stack, http: httpx.Cli
 
 
 def realised_bps(stack: Stack, seconds: float) -> float:
-    """The standard deviation of the mid's log change over 1 s, in bps, over `seconds`."""
-    mids = []
-    for _ in range(int(seconds)):
-        mids.append(float(mid(stack)))
-        time.sleep(1.0)
-    return statistics.pstdev(math.log(b / a) for a, b in itertools.pairwise(mids)) * 10_000
+    return sim_scenarios.realised_bps(stack.url, SYMBOL, seconds)
 
 
 def test_a_volatile_regime_raises_realised_volatility(stack: Stack, http: httpx.Client) -> None:

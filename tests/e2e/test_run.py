@@ -2,7 +2,7 @@
 prefix, ports and run dir. It must print that it is up with addresses that answer; within 60 s
 every market has a two-sided book at least ten levels deep, trades every few seconds and 1m
 candles in the database; a killed process comes back; Ctrl-C (SIGINT) stops every process, the
-market maker's quotes first."""
+market simulation's orders withdrawn first."""
 
 import json
 import os

@@ -82,7 +82,7 @@ def test_the_helm_test_pod_passes_against_the_containers(deployment: Deployment)
 
 
 def test_a_signed_order_is_matched_settled_and_reported_filled(deployment: Deployment) -> None:
-    """A signed MARKET buy through the gateway fills against the market maker's resting asks in the
+    """A signed MARKET buy through the gateway fills against the bots' resting asks in the
     engine; settlement credits the BTC; GET /api/v3/order reports it FILLED."""
     url = deployment.gateway_url()
     deadline = time.monotonic() + 60

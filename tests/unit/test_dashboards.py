@@ -49,13 +49,21 @@ def test_the_prometheus_config_scrapes_what_make_run_starts() -> None:
         job["job_name"]: [t for c in job["static_configs"] for t in c["targets"]]
         for job in config["scrape_configs"]
     }
-    layout = Layout(list(load_markets()), ws_port=8001, dbwriter=True, marketmaker_env={}, marketsim_env={})
     settings = LauncherSettings()
+    layout = Layout(
+        list(load_markets()),
+        ws_port=8001,
+        dbwriter=True,
+        settlement_workers=settings.settlement_workers,
+        dbwriter_workers=settings.dbwriter_workers,
+        marketsim_env={},
+        # Off by default beside the simulation (MARKETMAKER=true starts it): its port comes last.
+        marketmaker_env={},
+    )
     ports = {name: settings.metrics_port_base + i for i, name in enumerate(layout.probed())}
-    engines = [f"127.0.0.1:{ports[f'engine-{s}']}" for s in load_markets()]
-    assert targets["engine"] == engines
-    for name in ("settlement", "dbwriter", "marketmaker", "marketsim"):
-        assert targets[name] == [f"127.0.0.1:{ports[name]}"]
+    assert targets["engine"] == [f"127.0.0.1:{ports[f'engine-{s}']}" for s in load_markets()]
+    for job in ("settlement", "dbwriter", "marketsim", "marketmaker"):
+        assert targets[job] == [f"127.0.0.1:{port}" for name, port in ports.items() if name.startswith(job)]
     assert targets["gateway"] == [f"127.0.0.1:{settings.gateway_port}"]
     assert targets["ws"] == [f"127.0.0.1:{settings.ws_port}"]
 

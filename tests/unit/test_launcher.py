@@ -56,7 +56,9 @@ def test_processes_engines_first_market_maker_last(tmp_path: Path) -> None:
 def test_the_market_simulation_starts_after_the_market_maker(tmp_path: Path) -> None:
     supervisor = Supervisor({}, tmp_path)
     layout = Layout(["BTCUSDT"], marketmaker_env={"MM_API_KEY": "k"}, marketsim_env={"SIM_ACCOUNTS": "{}"})
-    assert layout.probed() == ["engine-BTCUSDT", "settlement", "marketmaker", "marketsim"]
+    # The market maker's metrics port comes last: the simulation's is the same with it or without.
+    assert layout.probed() == ["engine-BTCUSDT", "settlement", "marketsim", "marketmaker"]
+    assert Layout(["BTCUSDT"], marketsim_env={}).probed() == ["engine-BTCUSDT", "settlement", "marketsim"]
     add_services(supervisor, layout)
     assert list(supervisor.services)[-2:] == ["marketmaker", "marketsim"]
     assert supervisor.services["marketsim"].module == "marketsim"
@@ -87,3 +89,20 @@ def test_metrics_ports_go_to_the_services_without_an_http_port(tmp_path: Path) -
     line = metrics_line(LauncherSettings(gateway_port=8000), layout)
     assert "http://127.0.0.1:8000/metrics" in line and "http://127.0.0.1:9001/metrics" in line
     assert "http://127.0.0.1:9100-9103/metrics" in line
+
+
+def test_the_market_maker_runs_only_without_the_simulation_unless_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beside the simulation the market maker's quotes would hold the price against its scenarios:
+    by default it runs only when the simulation does not; MARKETMAKER decides when given."""
+    for name in ("MARKETMAKER", "MARKETSIM"):
+        monkeypatch.delenv(name, raising=False)
+    assert LauncherSettings().marketsim and not LauncherSettings().runs_marketmaker
+    monkeypatch.setenv("MARKETSIM", "false")
+    assert LauncherSettings().runs_marketmaker
+    monkeypatch.setenv("MARKETMAKER", "false")
+    assert not LauncherSettings().runs_marketmaker
+    monkeypatch.setenv("MARKETSIM", "true")
+    monkeypatch.setenv("MARKETMAKER", "true")
+    assert LauncherSettings().runs_marketmaker and LauncherSettings().marketsim

@@ -55,7 +55,7 @@ def test_symbol_entry_has_binances_keys_in_binances_order() -> None:
     flags = {k: info[k] for k in ("ocoAllowed", "otoAllowed", "opoAllowed", "pegInstructionsAllowed")}
     assert flags == {
         "ocoAllowed": True,
-        "otoAllowed": False,
+        "otoAllowed": True,
         "opoAllowed": False,
         "pegInstructionsAllowed": False,
     }

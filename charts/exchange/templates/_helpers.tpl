@@ -343,3 +343,11 @@ SIM_{{ . | upper | replace "-" "_" }}_API_KEY
 - name: SIM_ACCOUNTS
   value: {{ printf "{%s}" (join ", " $accounts) | quote }}
 {{- end -}}
+
+{{/* "true" when the market maker runs, else "": marketmaker.enabled when set, else (null) only
+     when the market simulation is off. */}}
+{{- define "exchange.marketmakerEnabled" -}}
+{{- $on := .Values.marketmaker.enabled -}}
+{{- if kindIs "invalid" $on }}{{ $on = not .Values.marketsim.enabled }}{{ end -}}
+{{- if $on }}true{{ end -}}
+{{- end }}

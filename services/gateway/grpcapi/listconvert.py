@@ -1,5 +1,6 @@
-"""Between the gRPC messages of order lists and the REST code path: PlaceOco's request becomes
-orderList/oco's parameters (so that validation is REST's); the order-list results
+"""Between the gRPC messages of order lists and the REST code path: PlaceOco's, PlaceOto's and
+PlaceOtoco's requests become orderList/oco's, oto's and otoco's parameters (so that validation
+is REST's); the order-list results
 (gateway.results) become messages with REST's names and decimal strings."""
 
 from exchange_core.listrecords import (
@@ -23,17 +24,64 @@ def oco_params(r: tpb.PlaceOcoRequest) -> dict[str, str]:
         newOrderRespType=_RESP.name(r.new_order_resp_type),
         selfTradePreventionMode=_STP.name(r.self_trade_prevention_mode),
     )
-    for prefix, m in (("above", r.above), ("below", r.below)):
-        member: dict[str, str | int] = {
-            f"{prefix}Type": _TYPE.name(m.type),
-            f"{prefix}Price": m.price,
-            f"{prefix}StopPrice": m.stop_price,
-            f"{prefix}TrailingDelta": m.trailing_delta,
-            f"{prefix}TimeInForce": _TIF.name(m.time_in_force),
-            f"{prefix}ClientOrderId": m.client_order_id,
-            f"{prefix}IcebergQty": m.iceberg_qty,
-        }
-        out.update(params(**member))
+    out.update(_oco_member("above", r.above))
+    out.update(_oco_member("below", r.below))
+    return out
+
+
+def _oco_member(prefix: str, m: tpb.OcoMember) -> dict[str, str]:
+    """An OCO member's parameters, each name `prefix` + Binance's suffix."""
+    given: dict[str, str | int] = {
+        f"{prefix}Type": _TYPE.name(m.type),
+        f"{prefix}Price": m.price,
+        f"{prefix}StopPrice": m.stop_price,
+        f"{prefix}TrailingDelta": m.trailing_delta,
+        f"{prefix}TimeInForce": _TIF.name(m.time_in_force),
+        f"{prefix}ClientOrderId": m.client_order_id,
+        f"{prefix}IcebergQty": m.iceberg_qty,
+    }
+    return params(**given)
+
+
+def _member_params(prefix: str, m: tpb.ListOrderMember) -> dict[str, str]:
+    given: dict[str, str | int] = {
+        f"{prefix}Type": _TYPE.name(m.type),
+        f"{prefix}Side": _SIDE.name(m.side),
+        f"{prefix}Price": m.price,
+        f"{prefix}Quantity": m.quantity,
+        f"{prefix}StopPrice": m.stop_price,
+        f"{prefix}TrailingDelta": m.trailing_delta,
+        f"{prefix}TimeInForce": _TIF.name(m.time_in_force),
+        f"{prefix}ClientOrderId": m.client_order_id,
+        f"{prefix}IcebergQty": m.iceberg_qty,
+    }
+    return params(**given)
+
+
+def _list_params(symbol: str, list_client_id: str, resp: int, stp: int) -> dict[str, str]:
+    return params(
+        symbol=symbol,
+        listClientOrderId=list_client_id,
+        newOrderRespType=_RESP.name(resp),
+        selfTradePreventionMode=_STP.name(stp),
+    )
+
+
+def oto_params(r: tpb.PlaceOtoRequest) -> dict[str, str]:
+    """orderList/oto's parameters from a PlaceOtoRequest."""
+    out = _list_params(r.symbol, r.list_client_order_id, r.new_order_resp_type, r.self_trade_prevention_mode)
+    out.update(_member_params("working", r.working))
+    out.update(_member_params("pending", r.pending))
+    return out
+
+
+def otoco_params(r: tpb.PlaceOtocoRequest) -> dict[str, str]:
+    """orderList/otoco's parameters from a PlaceOtocoRequest."""
+    out = _list_params(r.symbol, r.list_client_order_id, r.new_order_resp_type, r.self_trade_prevention_mode)
+    out.update(_member_params("working", r.working))
+    out.update(params(pendingSide=_SIDE.name(r.pending_side), pendingQuantity=r.pending_quantity))
+    out.update(_oco_member("pendingAbove", r.pending_above))
+    out.update(_oco_member("pendingBelow", r.pending_below))
     return out
 
 

@@ -32,8 +32,12 @@ RECV_WINDOW = "x-mbx-recvwindow"
 SIGNATURE = "x-mbx-signature"
 # Methods that place or cancel orders: they need a key with the trading permission.
 TRADING_METHODS = frozenset(
-    f"/exchange.api.v1.Trading/{name}" for name in ("PlaceOrder", "CancelOrder", "AmendOrder", "CancelAll")
-)
+    f"/exchange.api.v1.Trading/{name}"
+    for name in (
+        "PlaceOrder", "CancelOrder", "AmendOrder", "CancelAll", "PlaceOco", "PlaceOto", "PlaceOtoco",
+        "CancelOrderList",
+    )
+)  # fmt: skip
 
 
 def peer_ip(peer: str | None) -> str | None:

@@ -7,7 +7,7 @@ limits of the key it authenticated with (PlaceOco as two orders), in REST's limi
 (gateway.keywatch)."""
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -23,6 +23,7 @@ from gateway.grpcapi.status import abort, answer, slow_consumer
 from gateway.orders import OrderService
 from gateway.principal import Principal
 from gateway.ratelimit import RateLimiter
+from gateway.results import PlacedOrderList
 from gateway.routes.account import balance_rows
 
 SERVICE = "exchange.api.v1.Trading"
@@ -119,6 +120,37 @@ class TradingService(tgrpc.TradingServicer):
                 self.limiter.count_order(who.api_key)
             placed = await self.ctx.order_lists.place_oco(who.user_id, listconvert.oco_params(request))
             return listconvert.placed_list(placed)
+
+        return await answer(context, work())
+
+    async def PlaceOto(self, request: tpb.PlaceOtoRequest, context: Context) -> tpb.PlaceOcoResponse:
+        place = self.ctx.order_lists.place_oto
+        return await self._place_list(
+            "PlaceOto", request, context, 2, lambda u: place(u, listconvert.oto_params(request))
+        )
+
+    async def PlaceOtoco(self, request: tpb.PlaceOtocoRequest, context: Context) -> tpb.PlaceOcoResponse:
+        place = self.ctx.order_lists.place_otoco
+        return await self._place_list(
+            "PlaceOtoco", request, context, 3, lambda u: place(u, listconvert.otoco_params(request))
+        )
+
+    async def _place_list(
+        self,
+        name: str,
+        request: Message,
+        context: Context,
+        orders: int,
+        place: Callable[[int], Awaitable[PlacedOrderList]],
+    ) -> tpb.PlaceOcoResponse:
+        """Place an OTO or OTOCO for the caller through `place` (given the user id), the list
+        counted as `orders` orders against the ORDERS limits."""
+
+        async def work() -> tpb.PlaceOcoResponse:
+            who = await self._caller(name, request, context)
+            for _ in range(orders):
+                self.limiter.count_order(who.api_key)
+            return listconvert.placed_list(await place(who.user_id))
 
         return await answer(context, work())
 

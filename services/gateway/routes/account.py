@@ -1,4 +1,5 @@
-"""Signed account endpoints: account (balances), myTrades, account/commission, rateLimit/order."""
+"""Signed account endpoints: account (balances), myTrades, myAllocations, account/commission,
+rateLimit/order."""
 
 from fastapi import APIRouter, Request
 
@@ -77,6 +78,20 @@ async def my_trades(request: Request, who: Caller) -> list[JsonObject]:
     """The user's trades in one market."""
     found = await context(request).orders.my_trades(who.user_id, await request_params(request))
     return [trade_json(t) for t in found]
+
+
+def allocations(ctx: GatewayContext, params: dict[str, str]) -> list[JsonObject]:
+    """GET /api/v3/myAllocations (and the WebSocket API's myAllocations): the user's allocations
+    from Smart Order Routing in `symbol` (-1102 without it, -1121 for an unknown one). This venue
+    has no SOR, so there are none: the list is always empty."""
+    market_of(params, ctx.markets)
+    return []
+
+
+@router.get("/myAllocations")
+async def my_allocations(request: Request, who: Caller) -> list[JsonObject]:
+    """The user's SOR allocations in one market: none (no SOR here)."""
+    return allocations(context(request), await request_params(request))
 
 
 def fee_fraction(ppm: int) -> str:

@@ -1,10 +1,10 @@
 """Signed order-list endpoints (Binance Spot): OCO placement (orderList/oco and the deprecated
-order/oco, each counted as two orders), cancelling a list, and the orderList, openOrderList and
-allOrderList queries."""
+order/oco, each counted as two orders), OTO (two orders) and OTOCO (three), cancelling a list,
+and the orderList, openOrderList and allOrderList queries."""
 
 from fastapi import APIRouter, Request
 
-from gateway.callers import Caller, ListPlacer, Trader
+from gateway.callers import Caller, ListPlacer, Trader, TripleListPlacer
 from gateway.context import context
 from gateway.listformat import cancel_order_list_json, new_order_list_json, order_list_json
 from gateway.params import request_params
@@ -29,6 +29,23 @@ async def new_deprecated_oco(request: Request, who: ListPlacer) -> FastJSON:
     params = await request_params(request)
     placed = await context(request).order_lists.place_deprecated_oco(who.user_id, params)
     return FastJSON(new_order_list_json(placed))
+
+
+@router.post("/orderList/oto")
+async def new_oto(request: Request, who: ListPlacer) -> FastJSON:
+    """Place an OTO: a working LIMIT or LIMIT_MAKER order (`working*`) and a pending order
+    (`pending*`) placed when the working one has filled completely."""
+    params = await request_params(request)
+    return FastJSON(new_order_list_json(await context(request).order_lists.place_oto(who.user_id, params)))
+
+
+@router.post("/orderList/otoco")
+async def new_otoco(request: Request, who: TripleListPlacer) -> FastJSON:
+    """Place an OTOCO: a working order (`working*`) and a pending OCO pair (`pendingSide`,
+    `pendingQuantity`, `pendingAbove*`, `pendingBelow*`) placed when the working one has filled
+    completely."""
+    params = await request_params(request)
+    return FastJSON(new_order_list_json(await context(request).order_lists.place_otoco(who.user_id, params)))
 
 
 @router.delete("/orderList")

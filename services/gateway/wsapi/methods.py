@@ -19,7 +19,8 @@ from gateway.listformat import cancel_all_json, cancel_order_list_json, new_orde
 from gateway.orders import OrderService
 from gateway.ratelimit import RateLimiter
 from gateway.replace import cancel_replace, test_order
-from gateway.routes.account import account_info, commission_rates
+from gateway.restweights import weigher_of
+from gateway.routes.account import account_info, allocations, commission_rates
 from gateway.routes.market import (
     aggregate_trades,
     average_price,
@@ -189,6 +190,14 @@ async def _place_oco(call: Call) -> object:
     return new_order_list_json(await call.ctx.order_lists.place_oco(call.user_id, call.params))
 
 
+async def _place_oto(call: Call) -> object:
+    return new_order_list_json(await call.ctx.order_lists.place_oto(call.user_id, call.params))
+
+
+async def _place_otoco(call: Call) -> object:
+    return new_order_list_json(await call.ctx.order_lists.place_otoco(call.user_id, call.params))
+
+
 async def _place_deprecated_oco(call: Call) -> object:
     return new_order_list_json(await call.ctx.order_lists.place_deprecated_oco(call.user_id, call.params))
 
@@ -223,6 +232,10 @@ async def _all_orders(call: Call) -> object:
 
 async def _my_trades(call: Call) -> object:
     return [trade_json(t) for t in await call.orders.my_trades(call.user_id, call.params)]
+
+
+async def _my_allocations(call: Call) -> object:
+    return allocations(call.ctx, call.params)
 
 
 async def _account(call: Call) -> object:
@@ -313,10 +326,13 @@ async def _session_logout(call: Call) -> object:
     return await _session_status(call)
 
 
+# Binance's weight of the session and user-data-stream methods (no REST twin weighs the same).
+SESSION_WEIGHT = weights.fixed(2)
+
 METHODS: dict[str, Method] = {
     "ping": Method(NONE, _ping),
     "time": Method(NONE, _time),
-    "exchangeInfo": Method(NONE, _exchange_info),
+    "exchangeInfo": Method(NONE, _exchange_info, weight=weigher_of("GET", "/api/v3/exchangeInfo")),
     "depth": Method(NONE, _depth, weight=weights.depth),
     "trades.recent": Method(NONE, _recent_trades, weight=weights.fixed(25)),
     "trades.historical": Method(NONE, _historical_trades, weight=weights.fixed(25)),
@@ -329,34 +345,45 @@ METHODS: dict[str, Method] = {
     "ticker.tradingDay": Method(NONE, _trading_day, weight=weights.per_symbol),
     "ticker.price": Method(NONE, _ticker_price, weight=weights.one_or_all),
     "ticker.book": Method(NONE, _ticker_book, weight=weights.one_or_all),
-    "session.status": Method(NONE, _session_status),
-    "session.logon": Method(USER_DATA, _session_logon, by_logon=False),
-    "session.logout": Method(NONE, _session_logout),
+    "session.status": Method(NONE, _session_status, weight=SESSION_WEIGHT),
+    "session.logon": Method(USER_DATA, _session_logon, by_logon=False, weight=SESSION_WEIGHT),
+    "session.logout": Method(NONE, _session_logout, weight=SESSION_WEIGHT),
     "order.place": Method(TRADE, _place, places_orders=True),
-    "order.test": Method(TRADE, _test),
-    "order.status": Method(USER_DATA, _status),
+    "order.test": Method(TRADE, _test, weight=weigher_of("POST", "/api/v3/order/test")),
+    "order.status": Method(USER_DATA, _status, weight=weigher_of("GET", "/api/v3/order")),
     "order.cancel": Method(TRADE, _cancel),
     "order.cancelReplace": Method(TRADE, _cancel_replace, places_orders=True),
-    "order.amend.keepPriority": Method(TRADE, _amend),
+    "order.amend.keepPriority": Method(
+        TRADE, _amend, weight=weigher_of("PUT", "/api/v3/order/amend/keepPriority")
+    ),
     "orderList.place.oco": Method(TRADE, _place_oco, places_orders=True, order_count=2),
     "orderList.place": Method(TRADE, _place_deprecated_oco, places_orders=True, order_count=2),
-    "orderList.status": Method(USER_DATA, _list_status, weight=weights.fixed(4)),
+    "orderList.place.oto": Method(TRADE, _place_oto, places_orders=True, order_count=2),
+    "orderList.place.otoco": Method(TRADE, _place_otoco, places_orders=True, order_count=3),
+    "orderList.status": Method(USER_DATA, _list_status, weight=weigher_of("GET", "/api/v3/orderList")),
     "orderList.cancel": Method(TRADE, _list_cancel),
-    "openOrderLists.status": Method(USER_DATA, _open_lists, weight=weights.fixed(6)),
-    "allOrderLists": Method(USER_DATA, _all_lists, weight=weights.fixed(20)),
-    "openOrders.status": Method(USER_DATA, _open_orders),
+    "openOrderLists.status": Method(
+        USER_DATA, _open_lists, weight=weigher_of("GET", "/api/v3/openOrderList")
+    ),
+    "allOrderLists": Method(USER_DATA, _all_lists, weight=weigher_of("GET", "/api/v3/allOrderList")),
+    "openOrders.status": Method(USER_DATA, _open_orders, weight=weigher_of("GET", "/api/v3/openOrders")),
     "openOrders.cancelAll": Method(TRADE, _cancel_all),
-    "allOrders": Method(USER_DATA, _all_orders),
-    "myTrades": Method(USER_DATA, _my_trades),
-    "account.status": Method(USER_DATA, _account),
-    "account.rateLimits.orders": Method(USER_DATA, _order_rate_limits),
-    "account.commission": Method(USER_DATA, _commission),
-    "myFilters": Method(USER_DATA, _my_filters, weight=weights.fixed(40)),
-    "userDataStream.start": Method(USER_STREAM, _stream_start),
-    "userDataStream.ping": Method(USER_STREAM, _stream_ping),
-    "userDataStream.stop": Method(USER_STREAM, _stream_stop),
-    "userDataStream.subscribe.signature": Method(USER_DATA, _subscribe),
-    "userDataStream.subscribe": Method(USER_DATA, _subscribe, timestamped=False),
-    "userDataStream.unsubscribe": Method(NONE, _unsubscribe),
-    "session.subscriptions": Method(NONE, _subscriptions),
+    "allOrders": Method(USER_DATA, _all_orders, weight=weigher_of("GET", "/api/v3/allOrders")),
+    "myTrades": Method(USER_DATA, _my_trades, weight=weigher_of("GET", "/api/v3/myTrades")),
+    "myAllocations": Method(USER_DATA, _my_allocations, weight=weigher_of("GET", "/api/v3/myAllocations")),
+    "account.status": Method(USER_DATA, _account, weight=weigher_of("GET", "/api/v3/account")),
+    "account.rateLimits.orders": Method(
+        USER_DATA, _order_rate_limits, weight=weigher_of("GET", "/api/v3/rateLimit/order")
+    ),
+    "account.commission": Method(
+        USER_DATA, _commission, weight=weigher_of("GET", "/api/v3/account/commission")
+    ),
+    "myFilters": Method(USER_DATA, _my_filters, weight=weigher_of("GET", "/api/v3/myFilters")),
+    "userDataStream.start": Method(USER_STREAM, _stream_start, weight=SESSION_WEIGHT),
+    "userDataStream.ping": Method(USER_STREAM, _stream_ping, weight=SESSION_WEIGHT),
+    "userDataStream.stop": Method(USER_STREAM, _stream_stop, weight=SESSION_WEIGHT),
+    "userDataStream.subscribe.signature": Method(USER_DATA, _subscribe, weight=SESSION_WEIGHT),
+    "userDataStream.subscribe": Method(USER_DATA, _subscribe, weight=SESSION_WEIGHT, timestamped=False),
+    "userDataStream.unsubscribe": Method(NONE, _unsubscribe, weight=SESSION_WEIGHT),
+    "session.subscriptions": Method(NONE, _subscriptions, weight=SESSION_WEIGHT),
 }

@@ -28,6 +28,7 @@ export const STATUS_NAMES: Record<string, string> = {
   EXPIRED: "Expired",
   EXPIRED_IN_MATCH: "Expired in match",
   REJECTED: "Rejected",
+  PENDING_NEW: "Pending",
 };
 
 interface Filters {
