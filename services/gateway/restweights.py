@@ -20,6 +20,7 @@ _FIXED: dict[tuple[str, str], int] = {
     ("GET", "/api/v3/allOrders"): 20,
     ("GET", "/api/v3/order"): 4,
     ("GET", "/api/v3/rateLimit/order"): 40,
+    ("GET", "/api/v3/myFilters"): 40,
     ("PUT", "/api/v3/order/amend/keepPriority"): 4,
     ("GET", "/api/v3/account/commission"): 20,
     ("GET", "/api/v3/orderList"): 4,

@@ -3,7 +3,8 @@
 A market stream is `<symbol>@<kind>[...]` with the symbol in lower case: `@trade`, `@aggTrade`,
 `@depth[@100ms|@1000ms]`, `@depth<5|10|20>[@100ms|@1000ms]`, `@kline_<interval>[@+08:00]`,
 `@ticker`, `@ticker_<1h|4h|1d>`, `@miniTicker`, `@bookTicker`, `@avgPrice`. The all-market
-streams are `!ticker@arr`, `!miniTicker@arr` and `!ticker_<1h|4h|1d>@arr`; their spec's symbol
+streams are `!ticker@arr`, `!miniTicker@arr` (also spelled `!miniTicker@arr@1000ms`, as
+python-binance's miniticker_socket asks for it) and `!ticker_<1h|4h|1d>@arr`; their spec's symbol
 is ALL_MARKETS. Anything else is not a market stream (it may be a listen key).
 """
 
@@ -94,8 +95,8 @@ def window_name(symbol: str, window: str) -> str:
 def _all_markets(name: str) -> StreamSpec | None:
     if name == "!ticker@arr":
         return StreamSpec(name, ALL_MARKETS, Kind.ALL_TICKERS)
-    if name == "!miniTicker@arr":
-        return StreamSpec(name, ALL_MARKETS, Kind.ALL_MINI_TICKERS)
+    if name in ("!miniTicker@arr", "!miniTicker@arr@1000ms"):
+        return StreamSpec("!miniTicker@arr", ALL_MARKETS, Kind.ALL_MINI_TICKERS)
     if name.startswith("!ticker_") and name.endswith("@arr") and name[8:-4] in WINDOWS:
         return StreamSpec(name, ALL_MARKETS, Kind.ALL_WINDOW_TICKERS, interval=name[8:-4])
     return None

@@ -266,7 +266,8 @@ def test_ws_api_signatures_and_session_logon(stack: Stack, web: httpx.Client) ->
             # A request signed with another key is that key's, logged on or not.
             theirs = await client.call("openOrders.status", ws_signed(rsa, rsa_key, {"symbol": "BTCUSDT"}))
             assert theirs["result"] == []
-            sub = await client.call("userDataStream.subscribe", {"timestamp": now_ms()})
+            # userDataStream.subscribe takes no parameter, as Binance's own SDK sends it.
+            sub = await client.call("userDataStream.subscribe")
             assert sub["status"] == 200 and "subscriptionId" in sub["result"], sub
             cancelled = await client.call(
                 "openOrders.cancelAll", {"symbol": "BTCUSDT", "timestamp": now_ms()}

@@ -71,6 +71,9 @@ def test_account_status_and_api_restrictions(stack: Stack) -> None:
     restricted = new_key(stack, can_trade=False, ips=["127.0.0.1"])
     reading_only = restricted.call("GET", "/sapi/v1/account/apiRestrictions")
     assert (reading_only["ipRestrict"], reading_only["enableSpotAndMarginTrading"]) == (True, False)
+    trading = trader.call("GET", "/sapi/v1/account/apiTradingStatus")["data"]
+    assert (trading["isLocked"], trading["plannedRecoverTime"]) == (False, 0)
+    assert trader.call("GET", "/sapi/v1/spot/delist-schedule") == []
     unsigned = httpx.get(f"{stack.url}/sapi/v1/account/status")
     assert unsigned.status_code in (400, 401) and "code" in unsigned.json()
 

@@ -22,6 +22,7 @@ ZONE = 8 * HOUR
     [
         ("!ticker@arr", "!ticker@arr", ALL_MARKETS, Kind.ALL_TICKERS, "", False),
         ("!miniTicker@arr", "!miniTicker@arr", ALL_MARKETS, Kind.ALL_MINI_TICKERS, "", False),
+        ("!miniTicker@arr@1000ms", "!miniTicker@arr", ALL_MARKETS, Kind.ALL_MINI_TICKERS, "", False),
         ("!ticker_4h@arr", "!ticker_4h@arr", ALL_MARKETS, Kind.ALL_WINDOW_TICKERS, "4h", False),
         ("BTCUSDT@ticker_1h", "btcusdt@ticker_1h", "BTCUSDT", Kind.WINDOW_TICKER, "1h", False),
         ("ethbtc@ticker_1d", "ethbtc@ticker_1d", "ETHBTC", Kind.WINDOW_TICKER, "1d", False),
@@ -45,7 +46,7 @@ def test_new_stream_names(
     "name",
     ["!ticker", "!ticker@arr@1000ms", "!ticker_2h@arr", "!bookTicker@arr", "btcusdt@ticker_2h",
      "btcusdt@kline_1d@+09:00", "btcusdt@kline_1d@08:00", "btcusdt@avgprice", "btcusdt@ticker_1h@arr",
-     "!trade@arr", "btcusdt@kline_1s@100ms"],
+     "!trade@arr", "btcusdt@kline_1s@100ms", "!miniTicker@arr@100ms"],
 )  # fmt: skip
 def test_not_new_stream_names(name: str) -> None:
     assert parse_stream(name, SYMBOLS) is None

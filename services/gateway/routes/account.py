@@ -13,6 +13,7 @@ from gateway.formatting import trade_json
 from gateway.params import request_params
 from gateway.ratelimit import RateLimiter
 from gateway.responses import JsonObject
+from gateway.routes.public import my_filters_body
 from gateway.validation import market_of
 
 router = APIRouter(prefix="/api/v3", tags=["account"])
@@ -127,6 +128,12 @@ async def account_commission(request: Request, who: Caller) -> JsonObject:
     rates as decimal fractions ("0.00100000" is 0.1%)."""
     params = await request_params(request)
     return commission_rates(market_of(params, context(request).markets))
+
+
+@router.get("/myFilters")
+async def my_filters(request: Request, who: Caller) -> JsonObject:
+    """The filters that apply to the caller on `symbol` (routes.public.my_filters_body)."""
+    return my_filters_body(context(request), await request_params(request))
 
 
 @router.get("/rateLimit/order")

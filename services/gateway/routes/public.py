@@ -24,6 +24,7 @@ from gateway.validation import (
     MAX_TRAILING_DELTA,
     MIN_TRAILING_DELTA,
     SUPPORTED_TYPES,
+    market_of,
     max_notional_units,
     max_price_units,
 )
@@ -149,6 +150,16 @@ def exchange_info_body(ctx: GatewayContext, params: dict[str, str]) -> JsonObjec
             for m in markets
         ],
     }
+
+
+def my_filters_body(ctx: GatewayContext, params: dict[str, str]) -> JsonObject:
+    """GET myFilters (and the WebSocket API's myFilters): the filters that apply to the caller on
+    `symbol` (required; -1121 for an unknown one): the market's filters as exchangeInfo lists
+    them; there are no exchange filters and no per-account asset (MAX_ASSET) filters here."""
+    market = market_of(params, ctx.markets)
+    status = ctx.statuses.get(market.symbol).status
+    symbol_filters = symbol_info(market, status, max_num_orders=ctx.settings.max_num_orders)["filters"]
+    return {"exchangeFilters": [], "symbolFilters": symbol_filters, "assetFilters": []}
 
 
 def show_permission_sets_param(params: dict[str, str]) -> bool:

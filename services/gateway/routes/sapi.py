@@ -11,6 +11,10 @@ fetch_currencies and load_markets), answered as Binance answers them for a spot-
 - GET /sapi/v1/account/apiRestrictions (signed with an API key): the key's permissions (reading
   always, spot trading as granted, a trusted-IP list or not); everything else this venue lacks is
   false.
+- GET /sapi/v1/account/apiTradingStatus (signed): the API trading lock, never set here (Binance's
+  trigger thresholds as documented, updateTime 0: the status never changed).
+- GET /sapi/v1/spot/delist-schedule: [] (no market is scheduled for delisting; a halted market
+  stays listed).
 - GET /sapi/v1/margin/allPairs and /sapi/v1/margin/isolated/allPairs: [] (there is no margin).
 
 Requests count toward the IP's request weight like every other path (gateway.ratelimit).
@@ -145,6 +149,23 @@ async def api_restrictions(request: Request, who: KeyHolder) -> JsonObject:
         "enableFixReadOnly": False,
         "enablePortfolioMarginTrading": False,
     }
+
+
+@router.get("/account/apiTradingStatus")
+async def api_trading_status(who: Caller) -> JsonObject:
+    return {
+        "data": {
+            "isLocked": False,
+            "plannedRecoverTime": 0,
+            "triggerCondition": {"GCR": 150, "IFER": 150, "UFR": 300},
+            "updateTime": 0,
+        }
+    }
+
+
+@router.get("/spot/delist-schedule")
+async def delist_schedule() -> list[JsonObject]:
+    return []
 
 
 @router.get("/margin/allPairs")

@@ -256,13 +256,14 @@ class Connection:
     async def _authorize(self, method: Method, params: dict[str, str]) -> Principal:
         """The caller of a request to a method that is not NONE. On a connection logged on
         (session.logon), a request without signature and apiKey is the logged-on key's
-        (gateway.signed.verify_logged_on). Otherwise: -1102 without apiKey, -2014 for a
+        (gateway.signed.verify_logged_on; for a method that is not `timestamped`, the key alone).
+        Otherwise: -1102 without apiKey, -2014 for a
         malformed one; USER_STREAM: -2015 for an unknown key or an IP it does not trust; signed
         methods: gateway.signed.verify_signed's rejections."""
         ip = self.ip or None
         logged_on = self._logged_on_key(method, params)
         if logged_on is not None:
-            if method.security == USER_STREAM:
+            if method.security == USER_STREAM or not method.timestamped:
                 grant = await resolve_api_key(self.ctx, self.keys, logged_on)
                 check_key_use(grant, ip, trading=False)
                 return Principal(grant.user_id, "api_key", logged_on, grant.key_type)

@@ -29,7 +29,7 @@ from gateway.routes.market import (
     older_trades,
     order_book,
 )
-from gateway.routes.public import exchange_info_body
+from gateway.routes.public import exchange_info_body, my_filters_body
 from gateway.routes.tickers import (
     book_tickers,
     last_prices,
@@ -90,7 +90,9 @@ Handler = Callable[[Call], Awaitable[object]]
 class Method:
     """`weight`: the request's REQUEST_WEIGHT from its parameters (Binance's; 1 by default).
     `by_logon`: whether a connection's session.logon may stand in for the request's apiKey and
-    signature (every secure method but session.logon itself)."""
+    signature (every secure method but session.logon itself). `timestamped`: whether a request on a
+    logged-on connection still carries a timestamp (Binance's userDataStream.subscribe takes no
+    parameter at all: the logon alone authorizes it)."""
 
     security: str
     handler: Handler
@@ -99,6 +101,7 @@ class Method:
     order_count: int = 1
     weight: weights.Weigher = field(default=weights.fixed(1))
     by_logon: bool = True
+    timestamped: bool = True
 
 
 async def _ping(call: Call) -> object:
@@ -247,6 +250,10 @@ async def _commission(call: Call) -> object:
     return commission_rates(market_of(call.params, call.ctx.markets))
 
 
+async def _my_filters(call: Call) -> object:
+    return my_filters_body(call.ctx, call.params)
+
+
 async def _stream_start(call: Call) -> object:
     return {"listenKey": await listenkeys.create(call.ctx.redis, call.ctx.keys, call.user_id, call.api_key)}
 
@@ -371,11 +378,12 @@ METHODS: dict[str, Method] = {
     "account.commission": Method(
         USER_DATA, _commission, weight=weigher_of("GET", "/api/v3/account/commission")
     ),
+    "myFilters": Method(USER_DATA, _my_filters, weight=weigher_of("GET", "/api/v3/myFilters")),
     "userDataStream.start": Method(USER_STREAM, _stream_start, weight=SESSION_WEIGHT),
     "userDataStream.ping": Method(USER_STREAM, _stream_ping, weight=SESSION_WEIGHT),
     "userDataStream.stop": Method(USER_STREAM, _stream_stop, weight=SESSION_WEIGHT),
     "userDataStream.subscribe.signature": Method(USER_DATA, _subscribe, weight=SESSION_WEIGHT),
-    "userDataStream.subscribe": Method(USER_DATA, _subscribe, weight=SESSION_WEIGHT),
+    "userDataStream.subscribe": Method(USER_DATA, _subscribe, weight=SESSION_WEIGHT, timestamped=False),
     "userDataStream.unsubscribe": Method(NONE, _unsubscribe, weight=SESSION_WEIGHT),
     "session.subscriptions": Method(NONE, _subscriptions, weight=SESSION_WEIGHT),
 }
