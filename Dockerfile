@@ -32,10 +32,6 @@ RUN python -m venv /opt/venv \
 ENV PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/tools \
     && /opt/tools/bin/pip install --require-hashes -r requirements/codegen.lock
-# The compiled wire codec (exchange_core.wire) writes through librt.strings.BytesWriter: mypyc's
-# runtime library, pinned in codegen.lock with mypy, is needed at run time too.
-RUN cp -r /opt/tools/lib/python3*/site-packages/librt /opt/tools/lib/python3*/site-packages/librt-*.dist-info \
-    "$(echo /opt/venv/lib/python3*/site-packages)/"
 COPY protos/ protos/
 COPY services/ services/
 # As `make protos core` does (generated code and the compiled core are never committed).
