@@ -8,6 +8,7 @@ outlives its order. Negative script results become exceptions here, at one bound
 import asyncio
 from collections.abc import Sequence
 from importlib.resources import files
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -177,10 +178,7 @@ class Ledger:
 
     def settle_args(self, symbol: str, ops: Sequence[SettleOp], token: int = 0) -> list[Arg]:
         """settle.lua's ARGV: `token` is the settling worker's fencing token for `symbol`."""
-        args: list[Arg] = [symbol, token]
-        for op in ops:
-            args.extend(op)
-        return args
+        return [symbol, token, *chain.from_iterable(ops)]
 
     def send_settle(
         self, user_id: int, symbol: str, ops: Sequence[SettleOp], token: int = 0

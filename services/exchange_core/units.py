@@ -29,11 +29,14 @@ def to_units(text: str, decimals: int) -> int:
 
 def from_units(units: int, decimals: int) -> str:
     """`units` of 10**-decimals as a decimal string with exactly `decimals` places."""
-    sign = "-" if units < 0 else ""
-    whole, frac = divmod(abs(units), 10**decimals)
-    if decimals == 0:
-        return f"{sign}{whole}"
-    return f"{sign}{whole}.{frac:0{decimals}d}"
+    if units < 0:
+        return "-" + from_units(-units, decimals)
+    digits = f"{units:d}"  # (settlement's hot path: string slicing beats divmod and formatting)
+    if not decimals:
+        return digits
+    if len(digits) <= decimals:
+        digits = "0" * (decimals + 1 - len(digits)) + digits
+    return digits[:-decimals] + "." + digits[-decimals:]
 
 
 def fraction_to_ppm(text: str) -> int:

@@ -36,7 +36,7 @@ from settlement.reports import ExecutionReports, list_status_report
 NEW = int(OrderStatus.NEW)
 
 
-@dataclass
+@dataclass(slots=True)
 class OrderInfo:
     """What settlement keeps of an order to write its state: the fields that never change."""
 
@@ -84,12 +84,17 @@ class OrderInfo:
         )  # fmt: skip
 
 
+# An order state to write: seq, the order, status, executed, executed quote, update time, open,
+# the client order id to claim ("" when the gateway claims it).
+OrderWrite = tuple[int, OrderInfo, int, int, int, int, int, str]
+
+
 @dataclass
 class UserEffects:
     ops: list[SettleOp] = field(default_factory=list)
-    orders: dict[int, tuple[int, bytes, int, str]] = field(
-        default_factory=dict
-    )  # oid -> (seq, json, open, cid)
+    # oid -> its last state of the batch, encoded by `finish` (once per order and batch, however
+    # many events changed it): (seq, info, status, executed, executed quote, update time, open, cid)
+    orders: dict[int, OrderWrite] = field(default_factory=dict)
     reports: list[dict[str, object]] = field(default_factory=list)  # executionReports for user.{uid}
     assets: set[str] = field(default_factory=set)  # whose balances changed
 
@@ -98,10 +103,15 @@ class UserEffects:
             self.ops.append((seq, "B", f"{asset}:{kind}", delta, "", ""))
             self.assets.add(asset)
 
+    def order_state(self, order_id: int) -> tuple[int, bytes, int, str]:
+        """(seq, encoded state, open, claimed client order id) of the order's last state."""
+        seq, info, status, executed, executed_quote, ts, is_open, cid = self.orders[order_id]
+        return seq, info.state(status, executed, executed_quote, ts), is_open, cid
+
     def finish(self) -> list[SettleOp]:
         out = list(self.ops)
-        for oid, (seq, state, is_open, cid) in self.orders.items():
-            out.append((seq, "O", oid, state, is_open, cid))
+        for oid, (seq, info, status, executed, executed_quote, ts, is_open, cid) in self.orders.items():
+            out.append((seq, "O", oid, info.state(status, executed, executed_quote, ts), is_open, cid))
         return out
 
 
@@ -130,10 +140,11 @@ class Effects:
         }
 
     def user(self, user_id: int) -> UserEffects:
-        fx = self.users.get(user_id)
-        if fx is None:
+        try:
+            return self.users[user_id]
+        except KeyError:
             fx = self.users[user_id] = UserEffects()
-        return fx
+            return fx
 
     def apply(self, e: Event) -> None:
         handler = self._handlers.get(type(e))
@@ -184,8 +195,7 @@ class Effects:
         info.report_fields = None
         status = OrderStatus.PARTIALLY_FILLED if e.filled else OrderStatus.NEW
         self._order_state(fx, e.seq, info, status, e.filled, e.filled_quote, e.ts, True)
-        seq, state, is_open, _ = fx.orders[info.order_id]
-        fx.orders[info.order_id] = (seq, state, is_open, e.client_order_id)
+        fx.orders[info.order_id] = (*fx.orders[info.order_id][:7], e.client_order_id)
         fx.reports.append(
             self.execution.report(
                 info, "REPLACED", status, e.filled, e.filled_quote, e.ts,
@@ -343,6 +353,6 @@ class Effects:
         ts: int,
         is_open: bool,
     ) -> None:
-        state = info.state(status, executed, executed_quote, ts)
-        fx.orders[info.order_id] = (seq, state, 1 if is_open else 0, "")  # the gateway claims client ids
+        # Encoded by fx.finish; `info` does not change after this but through another call here.
+        fx.orders[info.order_id] = (seq, info, status, executed, executed_quote, ts, 1 if is_open else 0, "")
         info.executed, info.executed_quote = executed, executed_quote

@@ -27,7 +27,7 @@ class ExecutionReports:
     """executionReports of one market's orders (settlement's hot path: an order's fields that
     no event changes are formatted once and kept on its OrderInfo, in `report_fields`)."""
 
-    __slots__ = ("base", "base_decimals", "quote_decimals", "symbol", "zero_base", "zero_quote")
+    __slots__ = ("base", "base_decimals", "prices", "quote_decimals", "symbol", "zero_base", "zero_quote")
 
     def __init__(self, market: Market) -> None:
         self.symbol = market.symbol
@@ -36,15 +36,24 @@ class ExecutionReports:
         self.base_decimals = market.base.decimals
         self.zero_base = from_units(0, self.base_decimals)
         self.zero_quote = from_units(0, self.quote_decimals)
+        self.prices: dict[int, str] = {}  # price -> its decimal string (a batch's prices repeat)
+
+    def price(self, units: int) -> str:
+        """A price (or any amount of the quote asset) as a decimal string."""
+        text = self.prices.get(units)
+        if text is None:
+            text = self.prices[units] = from_units(units, self.quote_decimals)
+        return text
 
     def _fields(self, info: Any) -> tuple[Any, ...]:
         """(c, S, o, f, q, p, P, F, O, Q, V, d, is a stop order, is not a market order) of `info`."""
-        q, b = self.quote_decimals, self.base_decimals
+        b, zero_b, zero_q = self.base_decimals, self.zero_base, self.zero_quote
         fields = (
             info.client_order_id, _SIDE[info.side], _TYPE[info.order_type],
-            _TIME_IN_FORCE[info.time_in_force], from_units(info.quantity, b),
-            from_units(info.price, q), from_units(info.stop_price, q),
-            from_units(info.iceberg_qty, b), info.time, from_units(info.quote_quantity, q),
+            _TIME_IN_FORCE[info.time_in_force], from_units(info.quantity, b) if info.quantity else zero_b,
+            self.price(info.price), self.price(info.stop_price) if info.stop_price else zero_q,
+            from_units(info.iceberg_qty, b) if info.iceberg_qty else zero_b, info.time,
+            self.price(info.quote_quantity) if info.quote_quantity else zero_q,
             _STP[info.stp_mode], info.trailing_delta,
             info.order_type >= _FIRST_STOP, info.order_type != _MARKET,
         )  # fmt: skip
@@ -101,7 +110,7 @@ class ExecutionReports:
             "i": info.order_id,
             "l": from_units(last_qty, b) if last_qty else zero_b,
             "z": from_units(executed, b) if executed else zero_b,
-            "L": from_units(last_price, q) if last_price else zero_q,
+            "L": self.price(last_price) if last_price else zero_q,
             "n": from_units(fee, fee_decimals) if fee else (zero_b if fee_decimals == b else zero_q),
             "N": fee_asset,
             "T": ts,

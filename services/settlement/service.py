@@ -32,7 +32,6 @@ from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
 from exchange_core.pipelined import PipelinedRedis, ReplyError
 from exchange_core.protocol import events_from_protos, reply_for
-from exchange_core.runtime import pause
 from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
@@ -55,6 +54,8 @@ from settlement.telemetry import SettlementMetrics, settle_spans
 log = logging.getLogger("settlement")
 
 _UNSETTLED = frozenset({"book_delta"})  # events with nothing to settle, not decoded
+# Events of one order that settlement needs the order's facts for.
+_ORDER_EVENTS = (OrderDone, OrderCancelled, OrderExpired, OrderTriggered, OrderAmended)
 
 
 class SettlementService:
@@ -100,8 +101,15 @@ class SettlementService:
         return taken
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Settle the held markets, each in a task of its own (`settle_market`: one market's
+        effects are computed while Redis runs another's scripts), until `stop`; claim markets
+        and drop lost ones every `lease_poll_ms`. A market's failure other than a fence stops
+        every market and propagates (a batch cut short is read again: settle.lua applies its
+        effects once)."""
         partitions, poll_s = self.partitions, self.settings.lease_poll_ms / 1000
         next_claim = 0.0
+        markets: dict[str, asyncio.Task[None]] = {}
+        stopped = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
                 if time.monotonic() >= next_claim:
@@ -109,25 +117,46 @@ class SettlementService:
                     next_claim = time.monotonic() + poll_s
                 for symbol in partitions.drop_lost():
                     self.known[symbol] = {}
-                if not partitions.positions:
-                    await pause(stop, poll_s)
-                    continue
-                after = {s: position for s, (position, _) in partitions.positions.items()}
-                block = min(self.settings.block_ms, self.settings.lease_poll_ms)
-                for symbol, entries in await partitions.read(after, self.settings.batch_size, block):
-                    if symbol not in partitions.positions:
-                        continue
-                    try:
-                        await self.settle(symbol, entries)
-                    except Fenced as exc:
-                        log.warning("%s: %s; leaving the market to its new holder", symbol, exc)
-                        partitions.drop_fenced(symbol, str(exc))
-                        self.known[symbol] = {}
+                for symbol, task in list(markets.items()):
+                    if task.done():
+                        del markets[symbol]
+                        task.result()  # raises its failure
+                    elif symbol not in partitions.positions:
+                        del markets[symbol]
+                        task.cancel()
+                for symbol in partitions.positions:
+                    if symbol not in markets:
+                        markets[symbol] = asyncio.create_task(self.settle_market(symbol))
                 if time.monotonic() >= self.next_sweep:
                     await self.sweep_orphans()
                     self.next_sweep = time.monotonic() + self.settings.sweep_every_ms / 1000
+                wake = min(next_claim, self.next_sweep) - time.monotonic()
+                await asyncio.wait(
+                    [stopped, *markets.values()], timeout=max(0.0, wake), return_when=asyncio.FIRST_COMPLETED
+                )
         finally:
+            stopped.cancel()
+            for task in markets.values():
+                task.cancel()
+            await asyncio.gather(stopped, *markets.values(), return_exceptions=True)
             await partitions.release_all()
+
+    async def settle_market(self, symbol: str) -> None:
+        """Settle `symbol`'s entries batch after batch while this worker holds it."""
+        partitions, lease = self.partitions, self.partitions.leases[symbol]
+        block = min(self.settings.block_ms, self.settings.lease_poll_ms)
+        while symbol in partitions.positions and not lease.lost.is_set():
+            position = partitions.positions[symbol][0]
+            for _, entries in await partitions.read({symbol: position}, self.settings.batch_size, block):
+                if partitions.positions.get(symbol, (b"", 0))[0] != position:
+                    return  # dropped (and maybe taken again) meanwhile: the main loop decides
+                try:
+                    await self.settle(symbol, entries)
+                except Fenced as exc:
+                    log.warning("%s: %s; leaving the market to its new holder", symbol, exc)
+                    partitions.drop_fenced(symbol, str(exc))
+                    self.known[symbol] = {}
+                    return
 
     async def settle(self, symbol: str, entries: list[redisio.Entry]) -> None:
         """Apply one market's event entries to every affected user, then ack them."""
@@ -211,14 +240,13 @@ class SettlementService:
             if type(e) is OrderAccepted:
                 accepted.add(e.order_id)
             elif isinstance(e, Trade):
-                for oid, uid in ((e.maker_order_id, e.maker_user_id), (e.taker_order_id, e.taker_user_id)):
-                    if oid not in known:
-                        wanted.setdefault(uid, set()).add(oid)
-            elif (
-                isinstance(e, OrderDone | OrderCancelled | OrderExpired | OrderTriggered | OrderAmended)
-                and e.order_id not in known
-            ):
-                wanted.setdefault(e.user_id, set()).add(e.order_id)
+                if e.maker_order_id not in known:
+                    wanted.setdefault(e.maker_user_id, set()).add(e.maker_order_id)
+                if e.taker_order_id not in known:
+                    wanted.setdefault(e.taker_user_id, set()).add(e.taker_order_id)
+            elif isinstance(e, _ORDER_EVENTS):
+                if e.order_id not in known:
+                    wanted.setdefault(e.user_id, set()).add(e.order_id)
             elif type(e) is ListStatus and e.order_list_id:  # (a rejected list has no id)
                 wanted.setdefault(e.user_id, set()).update(o for o in e.order_ids if o not in known)
         for oids in wanted.values():

@@ -69,7 +69,7 @@ def test_a_stored_trade_decodes_and_encodes_to_the_same_bytes() -> None:
 def test_what_settlement_writes_the_gateway_reads() -> None:
     fx, _ = run(limit(1, 7, Side.SELL, 150, 2), limit(2, 8, Side.BUY, 150, 3))
     taker = fx.users[8]
-    state = OrderRecord.decode(taker.orders[2][1])
+    state = OrderRecord.decode(taker.order_state(2)[1])
     assert (state.order_id, state.side, state.order_type, state.time_in_force) == (
         2, Side.BUY, OrderType.LIMIT, TimeInForce.GTC)  # fmt: skip
     assert (state.status, state.quantity, state.executed, state.executed_quote) == (

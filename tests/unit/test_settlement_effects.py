@@ -61,7 +61,7 @@ def test_order_state_remembers_progress_across_batches() -> None:
     fx, known = run(limit(1, 7, Side.SELL, 150, 5), limit(2, 8, Side.BUY, 150, 2))
     assert (known[1].executed, known[1].executed_quote) == (2, 300)
     later = Effects(MARKET, known)
-    engine_state_cancel = OrderInfo.from_state(7, fx.users[7].orders[1][1])
+    engine_state_cancel = OrderInfo.from_state(7, fx.users[7].order_state(1)[1])
     assert (engine_state_cancel.executed, engine_state_cancel.executed_quote) == (2, 300)
     assert later.users == {}
 
@@ -80,7 +80,7 @@ def test_a_stop_order_reports_new_not_working_then_new_working_when_triggered() 
         ("NEW", "NEW", "STOP_LOSS_LIMIT", "1.40", True, 20),
     ]
     assert (known[3].stop_price, known[3].triggered) == (140, 20)
-    state = OrderInfo.from_state(7, fx.users[7].orders[3][1])
+    state = OrderInfo.from_state(7, fx.users[7].order_state(3)[1])
     assert (state.stop_price, state.triggered) == (140, 20)
 
 
@@ -95,7 +95,7 @@ def test_an_iceberg_reports_its_iceberg_quantity_and_an_amendment_is_replaced_wi
     ]
     released = [op[2:4] for op in fx.users[7].ops if op[1] == "B"]
     assert released == [("TST:locked", -4), ("TST:free", 4)]
-    _, state, is_open, claimed = fx.users[7].orders[1]
+    _, state, is_open, claimed = fx.users[7].order_state(1)
     assert (is_open, claimed) == (1, "b")
     assert (known[1].quantity, OrderInfo.from_state(7, state).iceberg_qty) == (6, 4)
     assert convert.execution_report(reports[1]).iceberg_qty == "4"  # gRPC's ExecutionReport too

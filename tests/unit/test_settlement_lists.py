@@ -57,7 +57,7 @@ def test_a_placed_oco_is_stored_open_with_its_members_and_reported() -> None:
         "OCO", "EXEC_STARTED", "EXECUTING", "L", SYMBOL
     )  # fmt: skip
     assert status["O"] == [{"s": SYMBOL, "i": 1, "c": "a"}, {"s": SYMBOL, "i": 2, "c": "b"}]
-    assert OrderInfo.from_state(7, fx.users[7].orders[1][1]).order_list_id == 1
+    assert OrderInfo.from_state(7, fx.users[7].order_state(1)[1]).order_list_id == 1
 
 
 def test_a_fill_of_one_member_expires_the_other_and_closes_the_list() -> None:

@@ -39,8 +39,8 @@ def test_a_started_oto_confirms_the_pending_reservation_and_reports_pending_new(
     assert (ops[0][1], ops[0][2]) == ("C", f"{SYMBOL}:1")  # the working order's acceptance
     assert ("C", f"{SYMBOL}:2") in [(op[1], op[2]) for op in ops]
     assert (7, 2) in fx.confirmed
-    state = OrderInfo.from_state(7, fx.users[7].orders[2][1])
-    assert (state.order_list_id, fx.users[7].orders[2][2]) == (1, 0)  # not among the open orders
+    state = OrderInfo.from_state(7, fx.users[7].order_state(2)[1])
+    assert (state.order_list_id, fx.users[7].order_state(2)[2]) == (1, 0)  # not among the open orders
     pending = [r for r in fx.users[7].reports if r.get("i") == 2]
     assert [(r["x"], r["X"], r["g"]) for r in pending] == [("NEW", "PENDING_NEW", 1)]
 
@@ -67,6 +67,6 @@ def test_a_cancelled_working_order_releases_the_unplaced_pending_reserve() -> No
     assert ("B", f"{base}:locked", -placed.orders[1].reserve) in ops
     assert ("B", f"{base}:free", placed.orders[1].reserve) in ops
     assert ("X", f"{SYMBOL}:2", "") in ops
-    _, state, is_open, _ = fx.users[7].orders[2]
+    _, state, is_open, _ = fx.users[7].order_state(2)
     record = OrderRecord.decode(state)
     assert (record.status, record.order_list_id, is_open) == (OrderStatus.CANCELED, 1, 0)
