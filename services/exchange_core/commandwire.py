@@ -156,14 +156,12 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
 
 
 def _map_entry(data: bytes, pos: int, end: int, into: dict[str, str]) -> None:
-    """One `map<string, string>` entry (key 1, value 2) into `into`."""
+    """One `map<string, string>` entry (key 1, value 2) into `into`. Any other field in it sends
+    the command to the official parser, which may drop such an entry."""
     name = value = ""
     while pos < end:
         number, wire_type, pos = read_key(data, pos)
-        if number > 2:
-            pos = skip_field(data, pos, wire_type)
-            continue
-        if wire_type != LENGTH:
+        if number > 2 or wire_type != LENGTH:
             raise Irregular
         text, pos = read_text(data, pos, end)
         if number == 1:

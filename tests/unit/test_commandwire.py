@@ -149,6 +149,17 @@ def test_damaged_bytes_are_refused_or_read_as_the_official_parser_does(
     assert got == expected
 
 
+def test_a_trace_entry_with_an_unknown_field_is_read_as_the_official_parser_does() -> None:
+    """Found by hypothesis: a map entry whose value's tag was damaged into field 10."""
+    command = PlaceOrder(
+        "BTCUSDT", 7, 3, Side.BUY, OrderType.LIMIT, TimeInForce.GTC, 100, 2, 0, 200, StpMode.NONE, "x"
+    )
+    blob = command_to_proto(command, "gw", "c1", {"traceparent": "00-ab"}).SerializeToString()
+    damaged = blob.replace(b"traceparent\x12\x05", b"traceparent\x52\x05")
+    assert damaged != blob
+    assert fast(ENTRY, damaged, True) == official(ENTRY, damaged, True)
+
+
 def test_a_command_without_a_kind_is_refused_as_before() -> None:
     with pytest.raises(ProtocolError):
         decode_command(ENTRY, cpb.Command(reply_to="gw").SerializeToString())
