@@ -118,6 +118,8 @@ class HistoryRows:
         self._trades: list[bytes] = []
         self._markets: dict[str, _Market] = {}
         self._scanned: list[Scanned] = []
+        # The payloads, once made (`seal`); made again after more entries are added.
+        self._sealed: tuple[bytes, bytes, int, bytes, int] | None = None
 
     def __bool__(self) -> bool:
         return self.trade_count > 0 or any(m.orders for m in self._markets.values())
@@ -136,6 +138,7 @@ class HistoryRows:
         self._add(symbol, count, read)
 
     def _add(self, symbol: str, count: int, read: int) -> None:
+        self._sealed = None
         self.events += count
         market = self._markets.get(symbol)
         if market is None:
@@ -178,13 +181,27 @@ class HistoryRows:
                 _fill(_row(orders, event.v6, event.v7), event.v12, event.v13, ts, seq)
                 _fill(_row(orders, event.v8, event.v9), event.v14, event.v15, ts, seq)
 
+    def seal(self) -> None:
+        """Make the payloads now (the writer does it while the previous round is written)."""
+        if self._sealed is None:
+            trades = HEADER + b"".join(self._trades) + TRAILER
+            self._sealed = (trades, *self._orders_payloads())
+
     def trades_payload(self) -> bytes:
         """The trade rows (`trade_count` of them), as a binary COPY payload."""
-        return HEADER + b"".join(self._trades) + TRAILER
+        self.seal()
+        assert self._sealed is not None
+        return self._sealed[0]
 
     def orders_payloads(self) -> tuple[bytes, int, bytes, int]:
         """The rows of the orders accepted in these entries, and of the others, as binary COPY
         payloads, each with its number of rows."""
+        self.seal()
+        assert self._sealed is not None
+        _, new, new_count, known, known_count = self._sealed
+        return new, new_count, known, known_count
+
+    def _orders_payloads(self) -> tuple[bytes, int, bytes, int]:
         new: list[bytes] = [HEADER]
         known: list[bytes] = [HEADER]
         new_count = known_count = 0

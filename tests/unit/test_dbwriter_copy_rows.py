@@ -148,3 +148,18 @@ def test_a_value_out_of_its_columns_range_is_refused() -> None:
     too_big = epb.EventBatch(symbol="BTCUSDT", events=[epb.Event(trade=epb.Trade(taker_side=40_000))])
     with pytest.raises(struct.error, match="format requires"):
         HistoryRows().add_entry(too_big.SerializeToString())
+
+
+def test_payloads_sealed_before_more_entries_are_made_again() -> None:
+    entries = event_entries(3_000)[0][:4]
+    rows, whole = HistoryRows(), HistoryRows()
+    for data in entries[:2]:
+        rows.add_entry(data)
+    rows.seal()
+    sealed = rows.trades_payload(), rows.orders_payloads()
+    for data in entries[2:]:
+        rows.add_entry(data)
+    for data in entries:
+        whole.add_entry(data)
+    expected = whole.trades_payload(), whole.orders_payloads()
+    assert (rows.trades_payload(), rows.orders_payloads()) == expected != sealed
