@@ -81,11 +81,13 @@ _I64: Final = "iq"
 
 
 class OrderRow:
-    """An order's row while a batch is collected. `accepted`: its static fields are known (the
+    """An order's row while a batch is collected (with its market's symbol and row format).
+    `accepted`: its static fields are known (the
     batch holds its OrderAccepted); else they are NULL, and so are `qty` until an amendment sets
     it (`has_qty`) and `status` until an event sets it (`has_status`)."""
 
-    def __init__(self, order_id: int, user_id: int, accepted: bool) -> None:
+    def __init__(self, market: "_Market", order_id: int, user_id: int, accepted: bool) -> None:
+        self.symbol, self.format = market.symbol, market.order  # not the market: no cycle
         self.order_id = order_id
         self.user_id = user_id
         self.accepted = accepted
@@ -120,6 +122,11 @@ class HistoryRows:
         self._scanned: list[Scanned] = []
         # The payloads, once made (`seal`); made again after more entries are added.
         self._sealed: tuple[bytes, bytes, int, bytes, int] | None = None
+        # While `seal` makes them part by part: the order rows, how many are packed, the packed.
+        self._pending: list[OrderRow] | None = None
+        self._packed = self._new_count = self._known_count = 0
+        self._new: list[bytes] = []
+        self._known: list[bytes] = []
 
     def __bool__(self) -> bool:
         return self.trade_count > 0 or any(m.orders for m in self._markets.values())
@@ -138,7 +145,7 @@ class HistoryRows:
         self._add(symbol, count, read)
 
     def _add(self, symbol: str, count: int, read: int) -> None:
-        self._sealed = None
+        self._sealed = self._pending = None
         self.events += count
         market = self._markets.get(symbol)
         if market is None:
@@ -151,7 +158,7 @@ class HistoryRows:
             kind, seq = event.kind, event.seq
             ts = (event.ts - PG_EPOCH_MS) * 1000
             if kind == ACCEPTED:
-                row = orders[event.v1] = OrderRow(event.v1, event.v2, True)
+                row = orders[event.v1] = OrderRow(market, event.v1, event.v2, True)
                 row.client_id = event.text
                 row.side, row.type, row.time_in_force = event.v4, event.v5, event.v6
                 row.price, row.qty, row.quote_qty = event.v7, event.v8, event.v9
@@ -159,13 +166,13 @@ class HistoryRows:
                 row.seq = seq
                 row.stop_price, row.trailing_delta, row.iceberg_qty = event.v12, event.v13, event.v14
             elif kind == DONE:
-                row = _row(orders, event.v1, event.v2)
+                row = _row(market, event.v1, event.v2)
                 row.client_id = event.text
                 row.status, row.has_status = event.v5, True
                 row.executed, row.executed_quote = event.v6, event.v7
                 row.updated, row.seq = ts, seq
             elif kind == AMENDED:
-                row = _row(orders, event.v1, event.v2)
+                row = _row(market, event.v1, event.v2)
                 row.client_id = event.text
                 row.qty, row.has_qty = event.v6, True
                 row.status, row.has_status = (PARTIALLY_FILLED if event.v9 else NEW), True
@@ -178,14 +185,48 @@ class HistoryRows:
                          8, seq, size, name)
                 )  # fmt: skip
                 self.trade_count += 1
-                _fill(_row(orders, event.v6, event.v7), event.v12, event.v13, ts, seq)
-                _fill(_row(orders, event.v8, event.v9), event.v14, event.v15, ts, seq)
+                _fill(_row(market, event.v6, event.v7), event.v12, event.v13, ts, seq)
+                _fill(_row(market, event.v8, event.v9), event.v14, event.v15, ts, seq)
 
-    def seal(self) -> None:
-        """Make the payloads now (the writer does it while the previous round is written)."""
-        if self._sealed is None:
-            trades = HEADER + b"".join(self._trades) + TRAILER
-            self._sealed = (trades, *self._orders_payloads())
+    def seal(self, rows: int = 0) -> bool:
+        """Make the payloads: at once (`rows` 0), or at most `rows` order rows a call, so that the
+        writer's loop goes on between calls (it makes them while the previous round is written).
+        True once made."""
+        if self._sealed is not None:
+            return True
+        if self._pending is None:
+            self._pending = [row for market in self._markets.values() for row in market.orders.values()]
+            self._packed = self._new_count = self._known_count = 0
+            self._new, self._known = [HEADER], [HEADER]
+        pending, new, known = self._pending, self._new, self._known
+        end = len(pending) if rows <= 0 else min(len(pending), self._packed + rows)
+        for i in range(self._packed, end):
+            row = pending[i]
+            name = row.symbol
+            if row.accepted:
+                client_id = row.client_id or b""
+                new.append(
+                    row.format.pack(
+                        19, 8, row.order_id, 8, row.user_id, 2, row.side, 2, row.type, 2, row.time_in_force,
+                        8, row.price, 8, row.qty, 8, row.quote_qty, 8, row.created, 2, row.status,
+                        8, row.executed, 8, row.executed_quote, 8, row.updated, 8, row.seq, 8, row.stop_price,
+                        4, row.trailing_delta, 8, row.iceberg_qty, len(name), name, len(client_id),
+                    )
+                )  # fmt: skip
+                new.append(client_id)
+                self._new_count += 1
+            else:
+                known.append(_known_row(row, name))
+                self._known_count += 1
+        self._packed = end
+        if end < len(pending):
+            return False
+        new.append(TRAILER)
+        known.append(TRAILER)
+        trades = HEADER + b"".join(self._trades) + TRAILER
+        self._sealed = (trades, b"".join(new), self._new_count, b"".join(known), self._known_count)
+        self._pending, self._new, self._known = None, [], []
+        return True
 
     def trades_payload(self) -> bytes:
         """The trade rows (`trade_count` of them), as a binary COPY payload."""
@@ -201,38 +242,12 @@ class HistoryRows:
         _, new, new_count, known, known_count = self._sealed
         return new, new_count, known, known_count
 
-    def _orders_payloads(self) -> tuple[bytes, int, bytes, int]:
-        new: list[bytes] = [HEADER]
-        known: list[bytes] = [HEADER]
-        new_count = known_count = 0
-        for market in self._markets.values():
-            pack, name = market.order.pack, market.symbol
-            size = len(name)
-            for row in market.orders.values():
-                if row.accepted:
-                    client_id = row.client_id or b""
-                    new.append(
-                        pack(19, 8, row.order_id, 8, row.user_id, 2, row.side, 2, row.type, 2,
-                             row.time_in_force, 8, row.price, 8, row.qty, 8, row.quote_qty, 8, row.created,
-                             2, row.status, 8, row.executed, 8, row.executed_quote, 8, row.updated,
-                             8, row.seq, 8, row.stop_price, 4, row.trailing_delta, 8, row.iceberg_qty,
-                             size, name, len(client_id))
-                    )  # fmt: skip
-                    new.append(client_id)
-                    new_count += 1
-                else:
-                    known.append(_known_row(row, name))
-                    known_count += 1
-        new.append(TRAILER)
-        known.append(TRAILER)
-        return b"".join(new), new_count, b"".join(known), known_count
 
-
-def _row(orders: dict[int, OrderRow], order_id: int, user_id: int) -> OrderRow:
+def _row(market: _Market, order_id: int, user_id: int) -> OrderRow:
     """The order's row, a new one without static fields if the entries did not accept it."""
-    row = orders.get(order_id)
+    row = market.orders.get(order_id)
     if row is None:
-        row = orders[order_id] = OrderRow(order_id, user_id, False)
+        row = market.orders[order_id] = OrderRow(market, order_id, user_id, False)
     return row
 
 

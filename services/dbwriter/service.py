@@ -167,8 +167,8 @@ class DbWriterService:
                 decoded += 1
                 if decoded % 16 == 0:
                     await asyncio.sleep(0)  # let a write in flight go on meanwhile
-        await asyncio.sleep(0)
-        batch.rows.seal()
+        while not batch.rows.seal(4_000):
+            await asyncio.sleep(0)
         return batch if batch.ids else None
 
     async def commit(self, batch: Batch, stop: asyncio.Event) -> bool:

@@ -163,3 +163,19 @@ def test_payloads_sealed_before_more_entries_are_made_again() -> None:
         whole.add_entry(data)
     expected = whole.trades_payload(), whole.orders_payloads()
     assert (rows.trades_payload(), rows.orders_payloads()) == expected != sealed
+
+
+def test_payloads_sealed_part_by_part_equal_those_sealed_at_once() -> None:
+    entries = event_entries(3_000)[0]
+    at_once, in_parts = HistoryRows(), HistoryRows()
+    for data in entries:
+        at_once.add_entry(data)
+        in_parts.add_entry(data)
+    calls = 1
+    while not in_parts.seal(100):
+        calls += 1
+    assert calls > 2
+    assert (in_parts.trades_payload(), in_parts.orders_payloads()) == (
+        at_once.trades_payload(),
+        at_once.orders_payloads(),
+    )
