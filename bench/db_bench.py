@@ -32,7 +32,8 @@ from bench.common import (
 )
 from bench.results import Figure, add
 from bench.workload import BUY, CANCEL, generate
-from dbwriter.rows import CREATED, HistoryRows
+from dbwriter.copyformat import decode_rows
+from dbwriter.rows import ORDER_COLUMNS, TRADE_COLUMNS, HistoryRows
 from dbwriter.settings import DbWriterSettings
 from dbwriter.store import ORDER_TABLE_COLUMNS, TRADE_TABLE_COLUMNS
 from exchange_core.keys import Keys
@@ -102,9 +103,10 @@ def floor_rows(
         rows = HistoryRows()
         for data in entries[i : i + batch]:
             rows.add_entry(data)
-        trade_rows: list[tuple[object, ...]] = list(rows.trades)
-        order_rows = [o for o in rows.order_rows() if o[CREATED] is not None]
-        out.append((trade_rows, order_rows))
+        new_orders = rows.orders_payloads()[0]
+        out.append(
+            (decode_rows(rows.trades_payload(), TRADE_COLUMNS), decode_rows(new_orders, ORDER_COLUMNS))
+        )
     return out
 
 

@@ -1,8 +1,7 @@
 """From engine events to history rows: pure, no I/O. The writer's hot path (measured by
-bench/db_bench.py), compiled by mypyc: an entry's bytes are read straight into plain tuples and
-lists (exchange_core.protowire), without building protobuf objects; a form that reading leaves
-to the official parser (exchange_core.protowire.Irregular) is read by it, with the same result
-(tests/unit/test_dbwriter_rows_wire.py holds the two equal).
+bench/db_bench.py), compiled by mypyc: events read from an entry's bytes (dbwriter.scan) become
+rows of PostgreSQL's binary COPY format (dbwriter.copyformat) at once, without tuples of Python
+values in between, and the writer sends those payloads as they are.
 
 A `HistoryRows` collects the rows of any number of evt:{SYMBOL} entries, fed in stream order:
 one trade row per Trade event (columns `TRADE_COLUMNS`), and per order one row holding its state
@@ -10,39 +9,32 @@ after the last event seen for it, seq included (columns `ORDER_COLUMNS`), so tha
 each order once.
 
 Static order fields (client id, side, type, price, ...) are only in OrderAccepted. An order
-accepted in an earlier batch gets a row without them (None, `created_at` None included): the
-writer then updates the cumulative fields of the row that batch wrote, and derives
-PARTIALLY_FILLED/FILLED of a fill from the stored quantity. So the writer keeps no per-order
-memory between batches and a restart needs no reload. Rejected orders were never accepted and
-get no row (as on Binance); cancels and expiries end with the order's OrderDone. An amendment
-(OrderAmended) sets the quantity and client id of the row, which the writer then stores too.
+accepted in an earlier batch gets a row without them (NULL, `created_at` included): the writer
+then updates the cumulative fields of the row that batch wrote, and derives PARTIALLY_FILLED /
+FILLED of a fill from the stored quantity. So the writer keeps no per-order memory between
+batches and a restart needs no reload. Rejected orders were never accepted and get no row (as on
+Binance); cancels and expiries end with the order's OrderDone. An amendment (OrderAmended) sets
+the quantity and client id of the row, which the writer then stores too.
+
+A value outside its column's range (a smallint status, a bigint id of 2**63 or more) raises
+struct.error when its row is made: PostgreSQL could not store it either.
 """
 
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from struct import Struct
+from typing import Final
 
-from exchange_core.protowire import (
-    LENGTH,
-    VARINT,
-    Irregular,
-    as_enum,
-    as_int64,
-    read_key,
-    read_text,
-    read_varint,
-    skip_field,
-)
-from exchange_proto import events_pb2 as epb
+from dbwriter.copyformat import HEADER, NULL, PG_EPOCH_MS, TRAILER
+from dbwriter.scan import ACCEPTED, AMENDED, DONE, Scanned, parse_batch, scan_batch
+from exchange_core.protowire import Irregular
 from matching import OrderStatus
 
-NEW = int(OrderStatus.NEW)
-PARTIALLY_FILLED = int(OrderStatus.PARTIALLY_FILLED)
-FILLED = int(OrderStatus.FILLED)
+NEW: Final = int(OrderStatus.NEW)
+PARTIALLY_FILLED: Final = int(OrderStatus.PARTIALLY_FILLED)
+FILLED: Final = int(OrderStatus.FILLED)
 
-# The columns of `trades` and `orders` the rows hold, and their SQL types (also those of the
-# writer's staging tables). Times are datetimes, each made once per HistoryRows.
+# The columns of `trades` and `orders`, in the order of the rows' fields, and their SQL types
+# (also those of the writer's staging tables).
 TRADE_COLUMNS: dict[str, str] = {
-    "symbol": "text",
     "id": "bigint",
     "time": "timestamptz",
     "price": "bigint",
@@ -56,20 +48,19 @@ TRADE_COLUMNS: dict[str, str] = {
     "maker_fee": "bigint",
     "taker_fee": "bigint",
     "seq": "bigint",
+    "symbol": "text",
 }
 ORDER_COLUMNS: dict[str, str] = {
-    "symbol": "text",
     "order_id": "bigint",
     "user_id": "bigint",
-    "client_order_id": "text",
     "side": "smallint",
     "type": "smallint",
     "time_in_force": "smallint",
     "price": "bigint",
     "qty": "bigint",
     "quote_qty": "bigint",
-    "created_at": "timestamptz",
-    "status": "smallint",  # None: a fill of an order accepted earlier (derived when written)
+    "created_at": "timestamptz",  # NULL: an order accepted in an earlier batch
+    "status": "smallint",  # NULL: a fill of an order accepted earlier (derived when written)
     "executed_qty": "bigint",
     "cumulative_quote_qty": "bigint",
     "updated_at": "timestamptz",
@@ -77,323 +68,219 @@ ORDER_COLUMNS: dict[str, str] = {
     "stop_price": "bigint",  # 0: not a stop order
     "trailing_delta": "integer",  # basis points; 0: not trailing
     "iceberg_qty": "bigint",  # 0: not an iceberg order
+    "symbol": "text",
+    "client_order_id": "text",
 }
-# Positions in an order row.
-CLIENT_ID, QTY, CREATED, STATUS, EXECUTED, EXECUTED_QUOTE, UPDATED, SEQ = 3, 8, 10, 11, 12, 13, 14, 15
 
-# The Event oneof members the writer reads (field numbers of Event.kind), and how each field of
-# their messages is read, by field number: U uint64, S int64, E enum, T the client order id
-# (string), X not read. Checked against events.proto at import (_check_layouts).
-ACCEPTED: Final = 10
-TRADE: Final = 13
-DONE: Final = 16
-AMENDED: Final = 21
-_U: Final = 0
-_S: Final = 1
-_E: Final = 2
-_T: Final = 3
-_X: Final = 4
-_LAYOUTS: Final[dict[int, list[int]]] = {
-    ACCEPTED: [_X, _U, _U, _T, _E, _E, _E, _S, _S, _S, _S, _E, _S, _S, _S],
-    TRADE: [_X, _U, _S, _S, _S, _E, _U, _U, _U, _U, _S, _S, _S, _S, _S, _S],
-    DONE: [_X, _U, _U, _T, _E, _E, _S, _S],
-    AMENDED: [_X, _U, _U, _T, _X, _E, _S, _S, _S, _S, _S],
-}
-# Every member of Event's oneof (the kinds the writer does not read are skipped).
-_ONEOF: Final = frozenset({10, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23})
+_INT16: Final = Struct(">h")
+_INT32: Final = Struct(">i")
+_INT64: Final = Struct(">q")
+_I16: Final = "ih"  # a smallint field: its length, its value
+_I32: Final = "ii"
+_I64: Final = "iq"
 
 
-class Scanned:
-    """One event the writer reads: its oneof member, seq, ts, its message's fields by number
-    (as `_LAYOUTS` reads them) and its client order id."""
+class OrderRow:
+    """An order's row while a batch is collected (with its market's symbol and row format).
+    `accepted`: its static fields are known (the
+    batch holds its OrderAccepted); else they are NULL, and so are `qty` until an amendment sets
+    it (`has_qty`) and `status` until an event sets it (`has_status`)."""
 
-    def __init__(self, kind: int, seq: int, ts: int, values: list[int], text: str) -> None:
-        self.kind = kind
-        self.seq = seq
-        self.ts = ts
-        self.values = values
-        self.text = text
-
-
-def _scan_message(data: bytes, pos: int, end: int, layout: list[int]) -> tuple[list[int], str]:
-    values = [0] * len(layout)
-    text = ""
-    while pos < end:
-        number, wire_type, pos = read_key(data, pos)
-        how = layout[number] if number < len(layout) else _X
-        if how == _X:
-            pos = skip_field(data, pos, wire_type)
-        elif how == _T:
-            if wire_type != LENGTH:
-                raise Irregular
-            text, pos = read_text(data, pos, end)
-        else:
-            if wire_type != VARINT:
-                raise Irregular
-            value, pos = read_varint(data, pos)
-            values[number] = value if how == _U else as_int64(value) if how == _S else as_enum(value)
-    if pos != end:
-        raise Irregular
-    return values, text
+    def __init__(self, market: "_Market", order_id: int, user_id: int, accepted: bool) -> None:
+        self.symbol, self.format = market.symbol, market.order  # not the market: no cycle
+        self.order_id = order_id
+        self.user_id = user_id
+        self.accepted = accepted
+        self.client_id: bytes | None = None
+        self.side = self.type = self.time_in_force = 0
+        self.price = self.qty = self.quote_qty = self.created = 0
+        self.has_qty = self.has_status = accepted
+        self.status = NEW
+        self.executed = self.executed_quote = self.updated = self.seq = 0
+        self.stop_price = self.trailing_delta = self.iceberg_qty = 0
 
 
-def _scan_event(data: bytes, pos: int, end: int) -> Scanned | None:
-    """The event at data[pos:end] if the writer reads its kind, else None."""
-    seq = ts = kind = start = stop = 0
-    while pos < end:
-        number, wire_type, pos = read_key(data, pos)
-        if number == 1 or number == 2:
-            if wire_type != VARINT:
-                raise Irregular
-            value, pos = read_varint(data, pos)
-            if number == 1:
-                seq = value
-            else:
-                ts = as_int64(value)
-        elif number in _ONEOF:
-            if wire_type != LENGTH or kind:  # a second member: the parser's merge rules decide
-                raise Irregular
-            size, start = read_varint(data, pos)
-            kind, stop = number, start + size
-            if stop > end:
-                raise Irregular
-            pos = stop
-        else:
-            pos = skip_field(data, pos, wire_type)
-    if pos != end:
-        raise Irregular
-    layout = _LAYOUTS.get(kind)
-    if layout is None:
-        return None
-    values, text = _scan_message(data, start, stop, layout)
-    return Scanned(kind, seq, ts, values, text)
+class _Market:
+    """A symbol's orders of the batch, and the row formats of its trades and new orders."""
 
-
-def scan_batch(data: bytes) -> tuple[str, int, list[Scanned]]:
-    """(symbol, number of events, the events the writer reads) of an encoded EventBatch.
-    Raises Irregular (or UnicodeDecodeError) for what it leaves to the official parser."""
-    symbol = ""
-    count = 0
-    events: list[Scanned] = []
-    pos, end = 0, len(data)
-    while pos < end:
-        number, wire_type, pos = read_key(data, pos)
-        if number == 1:
-            if wire_type != LENGTH:
-                raise Irregular
-            symbol, pos = read_text(data, pos, end)
-        elif number == 2:
-            if wire_type != LENGTH:
-                raise Irregular
-            size, pos = read_varint(data, pos)
-            stop = pos + size
-            if stop > end:
-                raise Irregular
-            count += 1
-            event = _scan_event(data, pos, stop)
-            if event is not None:
-                events.append(event)
-            pos = stop
-        else:
-            pos = skip_field(data, pos, wire_type)
-    if pos != end:
-        raise Irregular
-    return symbol, count, events
-
-
-TradeRow = tuple[str, int, datetime, int, int, int, int, int, int, int, int, int, int, int]
-EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-OrderRow = list[Any]  # ORDER_COLUMNS, mutable while the batch is collected
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol.encode()
+        size = len(self.symbol)
+        self.trade = Struct(f">h{_I64 * 5}{_I16}{_I64 * 7}i{size}s")
+        self.order = Struct(f">h{_I64 * 2}{_I16 * 3}{_I64 * 4}{_I16}{_I64 * 5}{_I32}{_I64}i{size}si")
+        self.orders: dict[int, OrderRow] = {}
 
 
 class HistoryRows:
     """The trades and order states of a run of event entries (any symbols)."""
 
     def __init__(self) -> None:
-        self.trades: list[TradeRow] = []
-        self.orders: dict[tuple[str, int], OrderRow] = {}
         self.events = 0
-        self.times: dict[int, datetime] = {}  # ms since the epoch -> its datetime
-
-    def at(self, ms: int) -> datetime:
-        """The datetime of `ms` since the epoch (a batch's events share few times)."""
-        when = self.times.get(ms)
-        if when is None:
-            when = self.times[ms] = EPOCH + timedelta(milliseconds=ms)
-        return when
+        self.trade_count = 0
+        self._trades: list[bytes] = []
+        self._markets: dict[str, _Market] = {}
+        self._scanned: list[Scanned] = []
+        # The payloads, once made (`seal`); made again after more entries are added.
+        self._sealed: tuple[bytes, bytes, int, bytes, int] | None = None
+        # While `seal` makes them part by part: the order rows, how many are packed, the packed.
+        self._pending: list[OrderRow] | None = None
+        self._packed = self._new_count = self._known_count = 0
+        self._new: list[bytes] = []
+        self._known: list[bytes] = []
 
     def __bool__(self) -> bool:
-        return bool(self.trades or self.orders)
-
-    def order_rows(self) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self.orders.values()]
+        return self.trade_count > 0 or any(m.orders for m in self._markets.values())
 
     def add_entry(self, data: bytes) -> None:
         """Add the events of one evt:{SYMBOL} entry (an encoded EventBatch)."""
         try:
-            symbol, count, events = scan_batch(data)
+            symbol, count, read = scan_batch(data, self._scanned)
         except (Irregular, UnicodeDecodeError, IndexError):
-            self.add_parsed(data)
-            return
-        self.events += count
-        orders = self.orders
-        fill = self._fill
-        add_trade = self.trades.append
-        last_ms, ts = -1, EPOCH
-        for event in events:
-            if event.ts != last_ms:  # an engine batch's events share their time
-                last_ms, ts = event.ts, self.at(event.ts)
-            kind, v, seq = event.kind, event.values, event.seq
-            if kind == ACCEPTED:
-                orders[(symbol, v[1])] = [
-                    symbol, v[1], v[2], event.text, v[4], v[5], v[6], v[7], v[8], v[9], ts, NEW, 0, 0, ts,
-                    seq, v[12], v[13], v[14],
-                ]  # fmt: skip
-            elif kind == DONE:
-                row = orders.get((symbol, v[1]))
-                if row is None:
-                    row = orders[(symbol, v[1])] = _bare_row(symbol, v[1], v[2])
-                row[CLIENT_ID] = event.text
-                row[STATUS] = v[5]
-                row[EXECUTED] = v[6]
-                row[EXECUTED_QUOTE] = v[7]
-                row[UPDATED] = ts
-                row[SEQ] = seq
-            elif kind == AMENDED:
-                row = orders.get((symbol, v[1]))
-                if row is None:
-                    row = orders[(symbol, v[1])] = _bare_row(symbol, v[1], v[2])
-                row[CLIENT_ID] = event.text
-                row[QTY] = v[6]
-                row[STATUS] = PARTIALLY_FILLED if v[9] else NEW
-                row[EXECUTED] = v[9]
-                row[EXECUTED_QUOTE] = v[10]
-                row[UPDATED] = ts
-                row[SEQ] = seq
-            else:
-                add_trade(
-                    (symbol, v[1], ts, v[2], v[3], v[4], v[5], v[6], v[8], v[7], v[9], v[10], v[11], seq)
-                )
-                fill(symbol, v[6], v[7], v[12], v[13], ts, seq)
-                fill(symbol, v[8], v[9], v[14], v[15], ts, seq)
+            symbol, count, read = parse_batch(data, self._scanned)
+        self._add(symbol, count, read)
 
     def add_parsed(self, data: bytes) -> None:
         """add_entry by the official parser (what the wire reading leaves to it decides here)."""
-        batch = epb.EventBatch.FromString(data)
-        symbol = batch.symbol
-        events = batch.events
-        self.events += len(events)
-        orders = self.orders
-        fill = self._fill
-        add_trade = self.trades.append
-        at = self.at
-        for event in events:
-            kind = event.WhichOneof("kind")
-            if kind == "order_accepted":
-                a = event.order_accepted
-                ts = at(event.ts)
-                orders[(symbol, a.order_id)] = [
-                    symbol, a.order_id, a.user_id, a.client_order_id, a.side, a.order_type, a.time_in_force,
-                    a.price, a.quantity, a.quote_quantity, ts, NEW, 0, 0, ts, event.seq, a.stop_price,
-                    a.trailing_delta, a.iceberg_qty,
-                ]  # fmt: skip
-            elif kind == "order_done":
-                d = event.order_done
-                row = orders.get((symbol, d.order_id))
-                if row is None:
-                    row = orders[(symbol, d.order_id)] = _bare_row(symbol, d.order_id, d.user_id)
-                row[CLIENT_ID] = d.client_order_id
-                row[STATUS] = d.status
-                row[EXECUTED] = d.filled
-                row[EXECUTED_QUOTE] = d.filled_quote
-                row[UPDATED] = at(event.ts)
-                row[SEQ] = event.seq
-            elif kind == "order_amended":
-                m = event.order_amended
-                row = orders.get((symbol, m.order_id))
-                if row is None:
-                    row = orders[(symbol, m.order_id)] = _bare_row(symbol, m.order_id, m.user_id)
-                row[CLIENT_ID] = m.client_order_id
-                row[QTY] = m.quantity
-                row[STATUS] = PARTIALLY_FILLED if m.filled else NEW
-                row[EXECUTED] = m.filled
-                row[EXECUTED_QUOTE] = m.filled_quote
-                row[UPDATED] = at(event.ts)
-                row[SEQ] = event.seq
-            elif kind == "trade":
-                t = event.trade
-                ts, seq = at(event.ts), event.seq
-                maker, taker = t.maker_order_id, t.taker_order_id
-                maker_user, taker_user = t.maker_user_id, t.taker_user_id
-                add_trade(
-                    (symbol, t.trade_id, ts, t.price, t.quantity, t.quote_quantity, t.taker_side, maker,
-                     taker, maker_user, taker_user, t.maker_fee, t.taker_fee, seq)
+        symbol, count, read = parse_batch(data, self._scanned)
+        self._add(symbol, count, read)
+
+    def _add(self, symbol: str, count: int, read: int) -> None:
+        self._sealed = self._pending = None
+        self.events += count
+        market = self._markets.get(symbol)
+        if market is None:
+            market = self._markets[symbol] = _Market(symbol)
+        orders, name, pack = market.orders, market.symbol, market.trade.pack
+        size = len(name)
+        scanned = self._scanned
+        for i in range(read):
+            event = scanned[i]
+            kind, seq = event.kind, event.seq
+            ts = (event.ts - PG_EPOCH_MS) * 1000
+            if kind == ACCEPTED:
+                row = orders[event.v1] = OrderRow(market, event.v1, event.v2, True)
+                row.client_id = event.text
+                row.side, row.type, row.time_in_force = event.v4, event.v5, event.v6
+                row.price, row.qty, row.quote_qty = event.v7, event.v8, event.v9
+                row.created = row.updated = ts
+                row.seq = seq
+                row.stop_price, row.trailing_delta, row.iceberg_qty = event.v12, event.v13, event.v14
+            elif kind == DONE:
+                row = _row(market, event.v1, event.v2)
+                row.client_id = event.text
+                row.status, row.has_status = event.v5, True
+                row.executed, row.executed_quote = event.v6, event.v7
+                row.updated, row.seq = ts, seq
+            elif kind == AMENDED:
+                row = _row(market, event.v1, event.v2)
+                row.client_id = event.text
+                row.qty, row.has_qty = event.v6, True
+                row.status, row.has_status = (PARTIALLY_FILLED if event.v9 else NEW), True
+                row.executed, row.executed_quote = event.v9, event.v10
+                row.updated, row.seq = ts, seq
+            else:
+                self._trades.append(
+                    pack(14, 8, event.v1, 8, ts, 8, event.v2, 8, event.v3, 8, event.v4, 2, event.v5,
+                         8, event.v6, 8, event.v8, 8, event.v7, 8, event.v9, 8, event.v10, 8, event.v11,
+                         8, seq, size, name)
                 )  # fmt: skip
-                fill(symbol, maker, maker_user, t.maker_filled, t.maker_filled_quote, ts, seq)
-                fill(symbol, taker, taker_user, t.taker_filled, t.taker_filled_quote, ts, seq)
+                self.trade_count += 1
+                _fill(_row(market, event.v6, event.v7), event.v12, event.v13, ts, seq)
+                _fill(_row(market, event.v8, event.v9), event.v14, event.v15, ts, seq)
 
-    def _fill(
-        self, symbol: str, order_id: int, user_id: int, filled: int, quote: int, ts: datetime, seq: int
-    ) -> None:
-        """One order's side of a trade: its cumulative fill after it, and its status if known."""
-        row = self.orders.get((symbol, order_id))
-        if row is None:
-            row = self.orders[(symbol, order_id)] = _bare_row(symbol, order_id, user_id)
-        qty = row[QTY]
-        if qty is not None:
-            row[STATUS] = FILLED if qty and filled >= qty else PARTIALLY_FILLED
-        row[EXECUTED] = filled
-        row[EXECUTED_QUOTE] = quote
-        row[UPDATED] = ts
-        row[SEQ] = seq
+    def seal(self, rows: int = 0) -> bool:
+        """Make the payloads: at once (`rows` 0), or at most `rows` order rows a call, so that the
+        writer's loop goes on between calls (it makes them while the previous round is written).
+        True once made."""
+        if self._sealed is not None:
+            return True
+        if self._pending is None:
+            self._pending = [row for market in self._markets.values() for row in market.orders.values()]
+            self._packed = self._new_count = self._known_count = 0
+            self._new, self._known = [HEADER], [HEADER]
+        pending, new, known = self._pending, self._new, self._known
+        end = len(pending) if rows <= 0 else min(len(pending), self._packed + rows)
+        for i in range(self._packed, end):
+            row = pending[i]
+            name = row.symbol
+            if row.accepted:
+                client_id = row.client_id or b""
+                new.append(
+                    row.format.pack(
+                        19, 8, row.order_id, 8, row.user_id, 2, row.side, 2, row.type, 2, row.time_in_force,
+                        8, row.price, 8, row.qty, 8, row.quote_qty, 8, row.created, 2, row.status,
+                        8, row.executed, 8, row.executed_quote, 8, row.updated, 8, row.seq, 8, row.stop_price,
+                        4, row.trailing_delta, 8, row.iceberg_qty, len(name), name, len(client_id),
+                    )
+                )  # fmt: skip
+                new.append(client_id)
+                self._new_count += 1
+            else:
+                known.append(_known_row(row, name))
+                self._known_count += 1
+        self._packed = end
+        if end < len(pending):
+            return False
+        new.append(TRAILER)
+        known.append(TRAILER)
+        trades = HEADER + b"".join(self._trades) + TRAILER
+        self._sealed = (trades, b"".join(new), self._new_count, b"".join(known), self._known_count)
+        self._pending, self._new, self._known = None, [], []
+        return True
 
+    def trades_payload(self) -> bytes:
+        """The trade rows (`trade_count` of them), as a binary COPY payload."""
+        self.seal()
+        assert self._sealed is not None
+        return self._sealed[0]
 
-def _bare_row(symbol: str, order_id: int, user_id: int) -> OrderRow:
-    """The row of an order accepted in an earlier batch: no static fields, status unknown."""
-    return [
-        symbol,
-        order_id,
-        user_id,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        0,
-        0,
-        0,
-        0,
-        None,
-        None,
-        None,
-    ]
-
-
-def _check_layouts() -> None:
-    """The field numbers and types `_LAYOUTS` reads must be those of events.proto's messages."""
-    kinds = {4: _U, 3: _S, 14: _E, 9: _T}  # FieldDescriptor.TYPE_* (uint64, int64, enum, string)
-    event = epb.DESCRIPTOR.message_types_by_name["Event"]
-    oneof = {f.number for f in event.oneofs_by_name["kind"].fields}
-    if oneof != set(_ONEOF):
-        raise RuntimeError(f"dbwriter.rows skips Event kinds {sorted(_ONEOF)}, events.proto: {sorted(oneof)}")
-    for number, layout in _LAYOUTS.items():
-        message = event.fields_by_number[number].message_type
-        assert message is not None
-        fields = {f.number: f for f in message.fields}
-        for field_number, how in enumerate(layout):
-            if how == _X:
-                continue
-            field = fields.get(field_number)
-            if (
-                field is None
-                or kinds.get(field.type) != how
-                or (how == _T) != (field.name == "client_order_id")
-            ):
-                raise RuntimeError(f"dbwriter.rows reads field {field_number} of {message.name} wrongly")
+    def orders_payloads(self) -> tuple[bytes, int, bytes, int]:
+        """The rows of the orders accepted in these entries, and of the others, as binary COPY
+        payloads, each with its number of rows."""
+        self.seal()
+        assert self._sealed is not None
+        _, new, new_count, known, known_count = self._sealed
+        return new, new_count, known, known_count
 
 
-_check_layouts()
+def _row(market: _Market, order_id: int, user_id: int) -> OrderRow:
+    """The order's row, a new one without static fields if the entries did not accept it."""
+    row = market.orders.get(order_id)
+    if row is None:
+        row = market.orders[order_id] = OrderRow(market, order_id, user_id, False)
+    return row
+
+
+def _fill(row: OrderRow, filled: int, quote: int, ts: int, seq: int) -> None:
+    """One order's side of a trade: its cumulative fill after it, and its status if known."""
+    if row.has_qty:
+        row.status = FILLED if row.qty and filled >= row.qty else PARTIALLY_FILLED
+        row.has_status = True
+    row.executed, row.executed_quote = filled, quote
+    row.updated, row.seq = ts, seq
+
+
+def _known_row(row: OrderRow, symbol: bytes) -> bytes:
+    """The row of an order accepted earlier: NULL where its static fields would be."""
+    nulls = NULL * 3 + NULL + (_int64(row.qty) if row.has_qty else NULL) + NULL * 2
+    client_id = NULL if row.client_id is None else _INT32.pack(len(row.client_id)) + row.client_id
+    return b"".join(
+        [
+            _INT16.pack(19),
+            _int64(row.order_id),
+            _int64(row.user_id),
+            nulls,
+            _INT32.pack(2) + _INT16.pack(row.status) if row.has_status else NULL,
+            _int64(row.executed),
+            _int64(row.executed_quote),
+            _int64(row.updated),
+            _int64(row.seq),
+            NULL * 3,
+            _INT32.pack(len(symbol)) + symbol,
+            client_id,
+        ]
+    )
+
+
+def _int64(value: int) -> bytes:
+    return b"\x00\x00\x00\x08" + _INT64.pack(value)

@@ -149,8 +149,8 @@ class DbWriterService:
         self.cursors = {s: position for s, (position, _) in self.partitions.positions.items()}
 
     async def read(self, block: int | None) -> Batch | None:
-        """One round of entries of every held market after its cursor, decoded (the cursors
-        move past them); None if there were none."""
+        """One round of entries of every held market after its cursor, decoded into COPY
+        payloads (the cursors move past them); None if there were none."""
         result = await self.partitions.read(dict(self.cursors), self.settings.batch_size, block)
         batch = Batch(HistoryRows(), {})
         decoded = 0
@@ -166,6 +166,8 @@ class DbWriterService:
                 decoded += 1
                 if decoded % 16 == 0:
                     await asyncio.sleep(0)  # let a write in flight go on meanwhile
+        while not batch.rows.seal(4_000):
+            await asyncio.sleep(0)
         return batch if batch.ids else None
 
     async def commit(self, batch: Batch, stop: asyncio.Event) -> bool:

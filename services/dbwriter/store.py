@@ -8,6 +8,8 @@ back and the batch is written again in a new one through the merge below, which 
 updates what exists. (A savepoint around the COPY would spare that second transaction, but
 costs a third more per batch, and redeliveries are rare: a restart, a takeover.)
 
+The rows come as binary COPY payloads (dbwriter.rows), sent as they are.
+
 Merge: rows go into session-local staging tables (temporary, emptied at commit), by COPY (the
 default) or, where COPY FROM STDIN is not available (PGlite over pglite-socket, which then
 always merges), by one INSERT of unnested arrays. Then one statement per target table merges
@@ -26,14 +28,14 @@ raises Fenced and nothing is written. The row lock orders the two writers' trans
 """
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import BinaryIO, cast
 
 import asyncpg
 
+from dbwriter.copyformat import decode_rows
 from dbwriter.rows import (
-    CREATED,
     FILLED,
     ORDER_COLUMNS,
     PARTIALLY_FILLED,
@@ -151,9 +153,8 @@ async def _write(
     """One transaction: the fences, then the new trades and orders by COPY into their tables
     (`direct`: raises UniqueViolationError when one is there) or merged; the orders accepted
     earlier merged."""
-    orders = rows.order_rows()
-    new_orders = [o for o in orders if o[CREATED] is not None]
-    known_orders = [o for o in orders if o[CREATED] is None] if len(new_orders) < len(orders) else []
+    trades = rows.trades_payload() if rows.trade_count else b""
+    new_orders, new_count, known_orders, known_count = rows.orders_payloads()
     trades_written = orders_written = 0
     async with conn.transaction():
         if fences:
@@ -163,42 +164,40 @@ async def _write(
             if refused:
                 raise MarketsFenced(sorted(refused))
         if direct:
-            await _copy_new(conn, rows.trades, new_orders)
-            trades_written, orders_written = len(rows.trades), len(new_orders)
-            orders = known_orders
-        if (rows.trades and not direct) or orders:
+            if trades:
+                await _copy(conn, "trades", TRADE_TABLE_COLUMNS, trades)
+            if new_count:
+                await _copy(conn, "orders", ORDER_TABLE_COLUMNS, new_orders)
+            trades_written, orders_written = rows.trade_count, new_count
+        if (trades and not direct) or (new_count and not direct) or known_count:
             await conn.execute(CREATE_STAGING)
-        if rows.trades and not direct:
-            await _stage(conn, STAGED_TRADES, TRADE_COLUMNS, rows.trades, use_copy)
+        if trades and not direct:
+            await _stage(conn, STAGED_TRADES, TRADE_COLUMNS, trades, use_copy)
             trades_written = _count(await conn.execute(MERGE_TRADES))
-        if orders:
-            await _stage(conn, STAGED_ORDERS, ORDER_COLUMNS, orders, use_copy)
-            if not direct:
-                orders_written = _count(await conn.execute(MERGE_NEW_ORDERS))
-            if known_orders:
-                orders_written += _count(await conn.execute(MERGE_KNOWN_ORDERS))
+        if new_count and not direct:
+            await _stage(conn, STAGED_ORDERS, ORDER_COLUMNS, new_orders, use_copy)
+        if known_count:
+            await _stage(conn, STAGED_ORDERS, ORDER_COLUMNS, known_orders, use_copy)
+        if new_count and not direct:
+            orders_written = _count(await conn.execute(MERGE_NEW_ORDERS))
+        if known_count:
+            orders_written += _count(await conn.execute(MERGE_KNOWN_ORDERS))
     return Written(trades_written, orders_written)
 
 
-async def _copy_new(conn: Conn, trades: Sequence[tuple[Any, ...]], new_orders: list[tuple[Any, ...]]) -> None:
-    """COPY `trades` and `new_orders` (rows of orders accepted in the batch) straight into their
-    tables (raises UniqueViolationError when one of them is there already)."""
-    if trades:
-        await conn.copy_records_to_table("trades", records=trades, columns=TRADE_TABLE_COLUMNS)
-    if new_orders:
-        await conn.copy_records_to_table("orders", records=new_orders, columns=ORDER_TABLE_COLUMNS)
+async def _copy(conn: Conn, table: str, columns: list[str], payload: bytes) -> None:
+    """COPY a binary payload of rows with `columns` into `table`."""
+    # asyncpg takes any buffer (its stubs list only paths, files and async iterables), but bytes
+    # would be taken for a path: a memoryview.
+    source = cast(BinaryIO, memoryview(payload))
+    await conn.copy_to_table(table, source=source, columns=columns, format="binary")
 
 
-async def _stage(
-    conn: Conn,
-    table: str,
-    columns: dict[str, str],
-    records: Sequence[tuple[object, ...]],
-    use_copy: bool,
-) -> None:
+async def _stage(conn: Conn, table: str, columns: dict[str, str], payload: bytes, use_copy: bool) -> None:
     if use_copy:
-        await conn.copy_records_to_table(table, records=records, columns=list(columns))
+        await _copy(conn, table, list(columns), payload)
         return
+    records = decode_rows(payload, columns)
     arrays = [list(col) for col in zip(*records, strict=True)]
     unnest = ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(columns.values(), start=1))
     await conn.execute(f"INSERT INTO {table} SELECT * FROM unnest({unnest})", *arrays)

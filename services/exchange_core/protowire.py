@@ -13,6 +13,7 @@ FIXED32: Final = 5
 
 U64: Final = (1 << 64) - 1
 INT64_SIGN: Final = 1 << 63
+SMALL: Final = (1 << 62) - 1  # the largest of mypyc's unboxed ints
 
 
 class Irregular(Exception):
@@ -32,7 +33,9 @@ def read_varint(data: bytes, pos: int) -> tuple[int, int]:
         pos += 1
         value |= (byte & 0x7F) << shift
         if byte < 0x80:
-            return value & U64, pos
+            # Only a tenth byte can carry bits past 64; masking with a constant beyond mypyc's
+            # small ints would take its slow path on every varint.
+            return (value & U64 if shift >= 63 else value), pos
         shift += 7
         if shift >= 70:
             raise Irregular
@@ -47,6 +50,8 @@ def read_key(data: bytes, pos: int) -> tuple[int, int, int]:
 
 
 def as_int64(value: int) -> int:
+    if value < SMALL:  # the common case, compared without mypyc's slow path for big constants
+        return value
     return value - (1 << 64) if value >= INT64_SIGN else value
 
 
