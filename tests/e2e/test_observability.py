@@ -8,7 +8,10 @@ import time
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from botkit.stats import Stats
+from botkit.telemetry import stats_registry
 from launcher.stack import Stack
+from marketsim.__main__ import METRICS_PREFIX as SIM_METRICS_PREFIX
 from tests.client import sign_up
 from tests.dashboards import all_dashboards, expressions, metric_names
 from tests.grpc_client import order_and_short_stream
@@ -107,6 +110,9 @@ def test_metrics_count_the_work_and_cover_every_dashboard_query(metrics_stack: S
     ws = scrape(urls["ws"])
     assert value(ws, "exchange_ws_clients") == 0
     exported = set().union(*(names(s) for s in (gateway, engine, settlement, dbwriter, marketmaker, ws)))
+    # The market simulation (not in this stack) exports the bots' counters under its own prefix.
+    simulated = stats_registry(Stats(), SIM_METRICS_PREFIX).collect()
+    exported |= {sample.name for family in simulated for sample in family.samples}
 
     records = recorded()
     queried: dict[str, set[str]] = {}
