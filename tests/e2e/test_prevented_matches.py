@@ -17,7 +17,7 @@ import pytest
 from launcher.stack import Stack
 from tests.client import ApiFailure, Trader, sign_up
 from tests.e2e.test_clients import binance_client
-from tests.wsapi_client import WsApiClient, sign
+from tests.wsapi_client import sign, user_data_client
 
 SYMBOL = "BTCUSDT"
 RECORD_FIELDS = ["symbol", "preventedMatchId", "takerOrderId", "makerSymbol", "makerOrderId", "tradeGroupId",
@@ -71,12 +71,8 @@ def test_expire_maker_with_the_websocket_api_and_its_execution_report(stack: Sta
     first, second = sell(trader, "0.01000"), sell(trader, "0.02000", "30000.01")
 
     async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-        client = await WsApiClient.open(stack.url.replace("http://", "ws://") + "/ws-api/v3")
+        client = await user_data_client(stack.url, trader.api_key, trader.secret)
         try:
-            subscribed = await client.call(
-                "userDataStream.subscribe.signature", sign(trader.api_key, trader.secret, {})
-            )
-            assert subscribed["status"] == 200
             order = {"symbol": SYMBOL, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
                      "price": "30000.01", "quantity": "0.01000",
                      "selfTradePreventionMode": "EXPIRE_MAKER"}  # fmt: skip
