@@ -174,6 +174,7 @@ class Ledger:
             k.open_order_lists(user_id),
             k.list_client_ids(user_id),
             k.user_lists_by_time(user_id),
+            k.prevented_matches(user_id, symbol),
         ]
 
     def settle_args(self, symbol: str, ops: Sequence[SettleOp], token: int = 0) -> list[Arg]:

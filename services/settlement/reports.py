@@ -76,13 +76,14 @@ class ExecutionReports:
         trade_id: int = -1,
         is_maker: bool = False,
         orig_client_order_id: str = "",
-        prevented_match_id: int = 0,
+        prevented: Any = None,
     ) -> dict[str, Any]:
         """An executionReport for order `info` (a settlement.effects.OrderInfo, whose
         `report_fields` is None after its quantity or client id changed); `orig_client_order_id`
         is the client id it had before (C: a REPLACED report of an amendment);
-        `prevented_match_id` (v), when not 0, the id of the prevented match that expired the order
-        (self-trade prevention)."""
+        `prevented`, the matching.OrderExpired of a self-trade prevention expiry: its prevented
+        match id (v), the prevented quantity (A, B), the other order (U, Cs), the trade group (u,
+        -1: none here) and the price and quantity that did not trade (pL, pl, pY)."""
         q, b = self.quote_decimals, self.base_decimals
         zero_b, zero_q = self.zero_base, self.zero_quote
         c, side, kind, tif, qty, price, stop, iceberg, created, quote_qty, stp, trailing, is_stop, limit = (
@@ -128,8 +129,17 @@ class ExecutionReports:
         }
         if trailing:
             report["d"] = trailing
-        if prevented_match_id:
-            report["v"] = prevented_match_id
+        if prevented is not None:
+            prevented_qty = from_units(prevented.remaining, b)
+            report["v"] = prevented.prevented_match_id
+            report["A"] = prevented_qty
+            report["B"] = prevented_qty
+            report["u"] = -1
+            report["U"] = prevented.counter_order_id
+            report["Cs"] = self.symbol
+            report["pl"] = prevented_qty
+            report["pL"] = self.price(prevented.price)
+            report["pY"] = from_units(prevented.remaining * prevented.price // 10**b, q)
         return report
 
 

@@ -131,3 +131,17 @@ async def test_reserve_refuses_past_the_open_orders_of_the_market_it_is_given(
     await ledger.reserve(4, "USDT", 100, "BTCUSDT", 6, "c6", now_ms=1, max_open_orders=3)
     await ledger.reserve(4, "USDT", 100, "ETHUSDT", 7, "c7", now_ms=1)
     assert await ledger.balances(4) == {"USDT": (800, 200)}
+
+
+async def test_settle_stores_prevented_matches_by_id_once_and_keeps_the_newest(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    ledger = Ledger(redis, keys)
+    key = keys.prevented_matches(1, "BTCUSDT")
+    assert key.endswith("upm:{1}:BTCUSDT")  # under the user's hash tag, as the keys settle.lua writes
+    ops = [(seq, "P", seq, f'{{"id":{seq}}}', 2, "") for seq in (1, 2, 3)]
+    assert await ledger.settle(1, "BTCUSDT", ops) == 3
+    assert await redis.zrange(key, 0, -1, withscores=True) == [(b'{"id":2}', 2.0), (b'{"id":3}', 3.0)]
+    assert await ledger.settle(1, "BTCUSDT", [(3, "P", 3, '{"id":3,"again":1}', 2, "")]) == 0  # seen
+    assert await ledger.settle(1, "BTCUSDT", [(4, "P", 3, '{"id":3,"both":1}', 2, "")]) == 1  # replaced
+    assert await redis.zrange(key, 0, -1) == [b'{"id":2}', b'{"id":3,"both":1}']
