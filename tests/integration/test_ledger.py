@@ -26,6 +26,19 @@ async def test_reserve_moves_free_to_locked_and_refuses_overdraft(redis: "Redis[
     assert pending == [b"1:BTCUSDT:10"]
 
 
+async def test_reserve_appends_its_command_only_once_reserved(redis: "Redis[bytes]", keys: Keys) -> None:
+    ledger = Ledger(redis, keys)
+    await ledger.deposit(1, "USDT", 1_000)
+    journal = keys.commands("BTCUSDT")
+    await ledger.reserve(1, "USDT", 600, "BTCUSDT", 10, "a", now_ms=1, append=(journal, b"first"))
+    with pytest.raises(InsufficientFunds):
+        await ledger.reserve(1, "USDT", 401, "BTCUSDT", 11, "b", now_ms=2, append=(journal, b"second"))
+    with pytest.raises(DuplicateClientOrderId):
+        await ledger.reserve(1, "USDT", 1, "BTCUSDT", 12, "a", now_ms=3, append=(journal, b"third"))
+    assert [fields for _, fields in await redis.xrange(journal)] == [{b"c": b"first"}]
+    assert await ledger.balances(1) == {"USDT": (400, 600)}
+
+
 async def test_settle_applies_each_seq_once(redis: "Redis[bytes]", keys: Keys) -> None:
     ledger = Ledger(redis, keys)
     await ledger.deposit(1, "USDT", 1_000)
