@@ -42,7 +42,8 @@ async def read_after(
 
 class ReadAhead:
     """The journal's next batch, asked for before the current one is processed: while the
-    engine works on a batch, Redis reads the next one (or, with a blocking read, waits for it)."""
+    engine works on a batch, Redis reads the next one. Used only after a full batch (the journal
+    is backlogged), so a read ahead never waits for new entries."""
 
     def __init__(self) -> None:
         self._next: asyncio.Task[list[redisio.Entry]] | None = None

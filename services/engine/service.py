@@ -241,38 +241,33 @@ class EngineService:
         or a write refused). A pause past the TTL alone is no loss: if nobody took the lease
         meanwhile, the next renewal or write holds it again with the same token.
 
-        Redis works while the engine does: the next batch's read is sent before this batch is
-        processed (while the journal is backlogged, a full batch read, it takes what is there;
-        else it waits up to `block_ms` for new entries), and a batch's write is sent without
-        waiting for its answer, which comes while the next batch is read and applied: a command
-        arriving while a write is in flight waits for no round trip but its own read. Writes
+        Redis works while the engine does: while the journal is backlogged (a full batch read),
+        the next batch's read is sent before this batch is processed, and a batch's write is
+        sent without waiting for its answer, which comes while the next batch is applied. Writes
         stay in order, one in flight at a time (the next is sent after the previous one's
         answer), and a snapshot is taken only with none in flight, so it never holds effects
         whose events are not in evt:{SYMBOL}. A write that fails (fenced, or Redis gone) ends the
-        loop (at the latest `block_ms` later); what was applied after it is in memory only, and
-        recovery rebuilds the book."""
+        loop; what was applied after it is in memory only, and recovery rebuilds the book."""
         lost = self.lease.lost
-        batch, block_ms = self.settings.batch_size, self.settings.block_ms
+        batch = self.settings.batch_size
         ahead = ReadAhead()
         writing: asyncio.Future[None] | None = None
         try:
             while not stop.is_set():
                 if lost.is_set():
                     raise Fenced(f"{self.symbol}: the engine lease was lost")
-                if writing is not None and writing.done():
-                    await writing  # raises its failure
-                    writing = None
                 if ahead.pending():
                     entries = await ahead.take()
                 else:
-                    entries = await read_after(self.redis, self.cmd_key, self.last_id, batch, block_ms)
-                if entries:
-                    backlogged = len(entries) >= batch
-                    await ahead.start(
-                        read_after(
-                            self.redis, self.cmd_key, entries[-1][0], batch, None if backlogged else block_ms
-                        )
+                    if writing is not None:  # nothing backlogged: let the write land first
+                        await writing
+                        writing = None
+                    entries = await read_after(
+                        self.redis, self.cmd_key, self.last_id, batch, self.settings.block_ms
                     )
+                if entries:
+                    if len(entries) >= batch:
+                        await ahead.start(read_after(self.redis, self.cmd_key, entries[-1][0], batch))
                     prepared = self.prepare(entries, ack=True)
                     if writing is not None:
                         await writing
