@@ -121,21 +121,6 @@ def _encode(record: OrderRecord | TradeRecord, keys: tuple[str, ...]) -> str:
     return orjson.dumps(values).decode()
 
 
-def encode_order_values(values: tuple[Any, ...]) -> bytes:
-    """OrderRecord(*values).encode(), as bytes, without building the record (settlement's hot
-    path): `values` are the OrderRecord fields in order, all 19 of them."""
-    if not values[-1]:  # outside any order list: no "ol", the bytes written before lists existed
-        return orjson.dumps(dict(zip(ORDER_KEYS[:-1], values[:-1], strict=True)))
-    return orjson.dumps(dict(zip(ORDER_KEYS, values, strict=True)))
-
-
-def encode_trade_values(values: tuple[Any, ...]) -> bytes:
-    """TradeRecord(*values).encode(), as bytes, without building the record: all 11 fields."""
-    if not values[-1]:  # the order outside any order list: no "ol"
-        return orjson.dumps(dict(zip(TRADE_KEYS[:-1], values[:-1], strict=True)))
-    return orjson.dumps(dict(zip(TRADE_KEYS, values, strict=True)))
-
-
 def _decode(cls: type[R], raw: str | bytes, keys: tuple[str, ...]) -> R:
     d: dict[str, Any] = orjson.loads(raw)
     return cls(*(d[k] if k in d else _OPTIONAL[k] for k in keys))
