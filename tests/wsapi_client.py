@@ -79,3 +79,14 @@ class WsApiClient:
     async def close(self) -> None:
         await self.conn.close()
         self.reader.cancel()
+
+
+async def user_data_client(http_url: str, api_key: str, secret: str) -> WsApiClient:
+    """A connection to the WebSocket API of the stack at `http_url`, subscribed to the key's user
+    data stream (userDataStream.subscribe.signature): its events come out of `next_unmatched`."""
+    client = await WsApiClient.open(http_url.replace("http://", "ws://") + "/ws-api/v3")
+    answer = await client.call("userDataStream.subscribe.signature", sign(api_key, secret, {}))
+    if answer["status"] != 200:
+        await client.close()
+        raise AssertionError(f"userDataStream.subscribe.signature refused: {answer}")
+    return client

@@ -94,6 +94,11 @@ class Keys:
     def user_orders_by_symbol(self, user_id: int, symbol: str) -> str:
         return f"{self.prefix}uord:{{{user_id}}}:{symbol}"
 
+    def prevented_matches(self, user_id: int, symbol: str) -> str:
+        """Sorted set of the user's prevented matches in `symbol` (exchange_core.prevented),
+        scored by prevented match id."""
+        return f"{self.prefix}upm:{{{user_id}}}:{symbol}"
+
     def order_lists(self, user_id: int) -> str:
         """Hash "SYMBOL:listId" -> the stored order list (exchange_core.listrecords)."""
         return f"{self.prefix}olist:{{{user_id}}}"

@@ -74,11 +74,14 @@ class Ledger:
         now_ms: int,
         recent_ms: int = RECENT_CLIENT_ID_MS,
         max_open_orders: int = 0,
+        append: tuple[str, bytes] | None = None,
     ) -> None:
         """Lock `amount` of `asset` for the order and claim its client order id; with
         `max_open_orders`, first, in the same script, refuse the order when the user already has
         that many open orders in `symbol` (one round trip for the MAX_NUM_ORDERS filter and the
-        reservation).
+        reservation). With `append` (the market's journal key and the order's encoded command;
+        only on one Redis, `PipelinedRedis.ordered_across_slots`: the script writes both slots),
+        the same script appends the command once the funds are reserved, and nothing otherwise.
 
         Raises OpenOrderLimit, InsufficientFunds, DuplicateClientOrderId (the id belongs to an open
         order or one made within `recent_ms`) or LedgerError.
@@ -93,7 +96,13 @@ class Ledger:
         fast = self._pipelined
         keys = [k.balances(user_id), k.reservations(user_id), k.client_ids(user_id), k.open_orders(user_id)]
         claim = f"{symbol}:{client_order_id}"
-        args = (asset, amount, f"{symbol}:{order_id}", now_ms, claim, order_id, recent_ms, max_open_orders)
+        args: tuple[str | bytes | int, ...] = (
+            asset, amount, f"{symbol}:{order_id}", now_ms, claim, order_id, recent_ms, max_open_orders
+        )  # fmt: skip
+        if append is not None:
+            assert fast.ordered_across_slots, "a reservation appends its command on one Redis only"
+            keys.append(append[0])
+            args += (append[1],)
         indexed = fast.execute("ZADD", k.pending_reservations(symbol), now_ms, pending)
         if not fast.ordered_across_slots:
             await indexed
@@ -174,6 +183,7 @@ class Ledger:
             k.open_order_lists(user_id),
             k.list_client_ids(user_id),
             k.user_lists_by_time(user_id),
+            k.prevented_matches(user_id, symbol),
         ]
 
     def settle_args(self, symbol: str, ops: Sequence[SettleOp], token: int = 0) -> list[Arg]:

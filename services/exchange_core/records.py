@@ -10,7 +10,9 @@ Order state keys: i order id, c client order id, S side, t order type, f time in
 q quantity, qq quote quantity, stp self-trade prevention mode, T creation time, st status,
 x executed quantity, xq executed quote, u update time, sp stop price, tr trigger time (0 while a
 stop order waits), td trailing delta, iq iceberg quantity (0: not an iceberg order), ol the
-order list it was placed in (absent or 0: none; Binance shows -1). The enums are matching.enums' values.
+order list it was placed in (absent or 0: none; Binance shows -1), pm the prevented match that
+expired it (self-trade prevention; absent or 0: none) and pq the quantity that expiry prevented
+(absent: 0). The enums are matching.enums' values.
 
 Trade keys: id trade id, o order id, p price, q quantity, qq quote quantity, fee fee (units of
 fa), fa fee asset, T time, b the user bought, m the user was the maker, ol its order's order list
@@ -48,6 +50,8 @@ class OrderRecord:
     trailing_delta: int = 0
     iceberg_qty: int = 0
     order_list_id: int = 0
+    prevented_match_id: int = 0
+    prevented_qty: int = 0
 
     def encode(self) -> str:
         return _encode(self, ORDER_KEYS)
@@ -102,6 +106,8 @@ ORDER_KEYS = (
     "td",
     "iq",
     "ol",
+    "pm",
+    "pq",
 )
 TRADE_KEYS = ("id", "o", "p", "q", "qq", "fee", "fa", "T", "b", "m", "ol")
 _FIELDS = {
@@ -109,15 +115,18 @@ _FIELDS = {
     TradeRecord: tuple(f.name for f in fields(TradeRecord)),
 }
 # Keys a record may lack (written before they existed): their fields' defaults.
-_OPTIONAL: dict[str, Any] = {"sp": 0, "tr": 0, "td": 0, "iq": 0, "ol": 0}
+_OPTIONAL: dict[str, Any] = {"sp": 0, "tr": 0, "td": 0, "iq": 0, "ol": 0, "pm": 0, "pq": 0}
+# Keys left out when 0: the bytes written before they existed.
+_OMITTED_WHEN_ZERO = ("ol", "pm", "pq")
 assert all(len(_FIELDS[c]) == len(k) for c, k in ((OrderRecord, ORDER_KEYS), (TradeRecord, TRADE_KEYS)))
 
 
 def _encode(record: OrderRecord | TradeRecord, keys: tuple[str, ...]) -> str:
     names = _FIELDS[type(record)]
     values = {key: getattr(record, name) for key, name in zip(keys, names, strict=True)}
-    if values.get("ol") == 0:
-        del values["ol"]  # outside any order list: as written before lists existed
+    for key in _OMITTED_WHEN_ZERO:
+        if values.get(key) == 0:
+            del values[key]  # outside any order list, no prevented match: as written before them
     return orjson.dumps(values).decode()
 
 

@@ -61,6 +61,14 @@ def _state_json(market: Market, s: OrderRecord, orig_quote: bool = False) -> Jso
     }
 
 
+def prevented_json(market: Market, s: OrderRecord) -> JsonObject:
+    """preventedMatchId and preventedQuantity of an order self-trade prevention expired (Binance's
+    conditional fields of order answers); nothing for any other order."""
+    if not s.prevented_match_id:
+        return {}
+    return {"preventedMatchId": s.prevented_match_id, "preventedQuantity": qty_str(market, s.prevented_qty)}
+
+
 def order_json(stored: StoredOrder) -> JsonObject:
     """GET /api/v3/order (and openOrders, allOrders) for a stored order state."""
     market, s = stored.market, stored.record
@@ -80,6 +88,7 @@ def order_json(stored: StoredOrder) -> JsonObject:
         "origQuoteOrderQty": quote_str(market, s.quote_quantity),
         "selfTradePreventionMode": StpMode(s.stp_mode).name,
         **({"trailingDelta": s.trailing_delta} if s.trailing_delta else {}),
+        **prevented_json(market, s),
     }
 
 
@@ -168,6 +177,7 @@ def new_order_json(placed: PlacedOrder) -> JsonObject:
         body["trailingDelta"] = s.trailing_delta
     if s.iceberg_qty:
         body["icebergQty"] = qty_str(market, s.iceberg_qty)
+    body.update(prevented_json(market, s))
     if placed.resp_type == "FULL":
         body["fills"] = [
             {

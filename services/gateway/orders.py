@@ -131,24 +131,6 @@ class OrderService:
             if max_open_orders:
                 await self._check_open_order_counts(user_id, req)
             raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG)
-        started = now_ms()
-        try:
-            await self.ctx.ledger.reserve(
-                user_id,
-                asset,
-                amount,
-                symbol,
-                order_id,
-                req.client_order_id,
-                started,
-                max_open_orders=max_open_orders,
-            )
-        except OpenOrderLimit as exc:
-            raise filter_failure("MAX_NUM_ORDERS") from exc
-        except InsufficientFunds as exc:
-            raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG) from exc
-        except DuplicateClientOrderId as exc:
-            raise ApiError(NEW_ORDER_REJECTED, "Duplicate order sent.") from exc
         command = PlaceOrder(
             symbol,
             order_id,
@@ -166,7 +148,43 @@ class OrderService:
             trailing_delta=req.trailing_delta,
             iceberg_qty=req.iceberg_qty,
         )
-        batch = await self.submit(symbol, f"o{user_id}:{order_id}", command, started, user_id)
+        ctx = self.ctx
+        correlation = f"o{user_id}:{order_id}"
+        # On one Redis without durable acknowledgements the reservation's script appends the
+        # command itself (one round trip); else the command follows the reservation (`submit`).
+        appends = ctx.pipelined.ordered_across_slots and not ctx.settings.durable_replicas
+        correlation_id, future = self._expect(symbol, correlation) if appends else ("", None)
+        started = now_ms()
+        try:
+            await ctx.ledger.reserve(
+                user_id,
+                asset,
+                amount,
+                symbol,
+                order_id,
+                req.client_order_id,
+                started,
+                max_open_orders=max_open_orders,
+                append=(
+                    (ctx.keys.commands(symbol), encode_command(command, self.reply_channel, correlation_id))
+                    if future is not None
+                    else None
+                ),
+            )
+        except BaseException as exc:
+            if future is not None:
+                ctx.replies.forget(correlation_id)
+            if isinstance(exc, OpenOrderLimit):
+                raise filter_failure("MAX_NUM_ORDERS") from exc
+            if isinstance(exc, InsufficientFunds):
+                raise ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG) from exc
+            if isinstance(exc, DuplicateClientOrderId):
+                raise ApiError(NEW_ORDER_REJECTED, "Duplicate order sent.") from exc
+            raise
+        if future is not None:
+            batch = await self._answer(correlation_id, future)
+        else:
+            batch = await self.submit(symbol, correlation, command, started, user_id)
         rejected = next(
             (e.order_rejected for e in batch.events if e.WhichOneof("kind") == "order_rejected"), None
         )
@@ -327,8 +345,7 @@ class OrderService:
         user's concurrent cancels of one order, another user naming the same order id) can take
         or replace this request's place among the waiting ones."""
         ctx = self.ctx
-        correlation_id = f"{symbol}:{correlation}:{next(self._request_numbers)}"
-        future = ctx.replies.expect(correlation_id)
+        correlation_id, future = self._expect(symbol, correlation)
         if reserved_at is not None and now_ms() - reserved_at > SUBMIT_GUARD_MS:
             ctx.replies.forget(correlation_id)
             raise timeout_error()
@@ -356,9 +373,25 @@ class OrderService:
         if replicas:
             durable = asyncio.ensure_future(pipelined.replicated(commands, replicas, timeout_ms))
         await appended
-        batch: epb.EventBatch | None = await ctx.replies.wait(
-            correlation_id, future, ctx.settings.order_timeout_ms / 1000
-        )
+        batch = await self._answer(correlation_id, future, durable, replicas)
+        return batch
+
+    def _expect(self, symbol: str, correlation: str) -> tuple[str, "asyncio.Future[epb.EventBatch | None]"]:
+        """A correlation id for a command of `correlation` (see `submit`), and the future of its
+        answer, registered before the command is appended."""
+        correlation_id = f"{symbol}:{correlation}:{next(self._request_numbers)}"
+        return correlation_id, self.ctx.replies.expect(correlation_id)
+
+    async def _answer(
+        self,
+        correlation_id: str,
+        future: "asyncio.Future[epb.EventBatch | None]",
+        durable: "asyncio.Future[int] | None" = None,
+        replicas: int = 0,
+    ) -> epb.EventBatch:
+        """The answer to an appended command (and, with `durable`, at least `replicas` replicas
+        having it); -1007 when either does not come within its time."""
+        batch = await self.ctx.replies.wait(correlation_id, future, self.ctx.settings.order_timeout_ms / 1000)
         if durable is not None and await durable < replicas:
             raise timeout_error()
         if batch is None:

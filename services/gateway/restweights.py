@@ -43,6 +43,11 @@ def _my_trades(params: dict[str, str]) -> int:
     return 5 if params.get("orderId") else 20
 
 
+def _my_prevented_matches(params: dict[str, str]) -> int:
+    """GET myPreventedMatches: 20 by orderId, else (by preventedMatchId, or refused) 2."""
+    return 20 if params.get("orderId") and not params.get("preventedMatchId") else 2
+
+
 def _order_test(params: dict[str, str]) -> int:
     """POST order/test: 20 with computeCommissionRates=true, else 1."""
     return 20 if params.get("computeCommissionRates", "").lower() == "true" else 1
@@ -57,6 +62,7 @@ _BY_PARAMS: dict[tuple[str, str], weights.Weigher] = {
     ("GET", "/api/v3/ticker/bookTicker"): weights.one_or_all,
     ("GET", "/api/v3/openOrders"): _open_orders,
     ("GET", "/api/v3/myTrades"): _my_trades,
+    ("GET", "/api/v3/myPreventedMatches"): _my_prevented_matches,
     ("POST", "/api/v3/order/test"): _order_test,
 }
 

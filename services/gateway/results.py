@@ -80,7 +80,7 @@ def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.Event
     first_ts = batch.events[0].ts
     fills: list[Fill] = []
     status = OrderStatus.NEW
-    executed = executed_quote = 0
+    executed = executed_quote = prevented_match_id = prevented_qty = 0
     for e in batch.events:
         kind = e.WhichOneof("kind")
         if kind == "trade" and e.trade.taker_order_id == order_id:
@@ -93,12 +93,17 @@ def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.Event
         elif kind == "order_done" and e.order_done.order_id == order_id:
             status = OrderStatus(e.order_done.status)
             executed, executed_quote = e.order_done.filled, e.order_done.filled_quote
+        elif kind == "order_expired" and e.order_expired.order_id == order_id:
+            prevented_match_id, prevented_qty = e.order_expired.prevented_match_id, e.order_expired.remaining
+    if not prevented_match_id:
+        prevented_qty = 0
     a = accepted
     order = OrderRecord(
         order_id, a.client_order_id, a.side, a.order_type, a.time_in_force, a.price, a.quantity,
         a.quote_quantity, a.stp_mode, first_ts, status, executed, executed_quote, first_ts,
         stop_price=a.stop_price, trailing_delta=a.trailing_delta, iceberg_qty=a.iceberg_qty,
-        order_list_id=a.order_list_id,
+        order_list_id=a.order_list_id, prevented_match_id=prevented_match_id,
+        prevented_qty=prevented_qty,
     )  # fmt: skip
     return PlacedOrder(market, resp_type, order, tuple(fills))
 

@@ -78,6 +78,8 @@ class MatchingEngine:
         "_pending",
         "_spare_owners",
         "_step",
+        "_stp_counter",
+        "_stp_price",
         "_tick",
         "_waiting",
         "asks",
@@ -87,6 +89,7 @@ class MatchingEngine:
         "lists",
         "orders",
         "owners",
+        "prevented_match_id",
         "seq",
         "spec",
         "stops",
@@ -114,6 +117,9 @@ class MatchingEngine:
         self._waiting = self.stops.orders  # the same dict, one attribute read on the hot path
         self._pending: dict[int, Order] = {}  # stand-ins of pending orders of OTO/OTOCO lists, by id
         self._activated: list[OrderList] = []  # lists whose working order the current taker filled
+        self.prevented_match_id = 0  # the last prevented match id given (self-trade prevention)
+        self._stp_counter = 0  # the maker and price (quote units) of the taker's prevented match
+        self._stp_price = 0
 
     # ------------------------------------------------------------------ commands
 
@@ -959,13 +965,18 @@ class MatchingEngine:
             m = level.head
             while m is not None and t.remaining:
                 if stp and m.user_id == tuser:
+                    self.prevented_match_id += 1
                     if stp == EXPIRE_TAKER:
+                        self._stp_counter = m.order_id
+                        self._stp_price = price_units
                         stop = SELF_TRADE_TAKER
                         break
                     following = m.next
-                    self._expire_maker(m, level, ts, out)
+                    self._expire_maker(m, level, t.order_id, price_units, stp, ts, out)
                     opp.touch(best, level)
                     if stp == EXPIRE_BOTH:
+                        self._stp_counter = m.order_id
+                        self._stp_price = price_units
                         stop = SELF_TRADE_TAKER
                         break
                     m = following
@@ -1069,8 +1080,12 @@ class MatchingEngine:
                 break
         return stop
 
-    def _expire_maker(self, m: Order, level: Level, ts: int, out: list[Event]) -> None:
-        """Remove maker `m` (at the head of `level`) for self-trade prevention."""
+    def _expire_maker(
+        self, m: Order, level: Level, taker_id: int, price: int, stp: int, ts: int, out: list[Event]
+    ) -> None:
+        """Remove maker `m` (at the head of `level`, at `price` quote units) for self-trade
+        prevention by taker `taker_id` in STP mode `stp`: its OrderExpired carries the prevented
+        match id just given."""
         m.live = False
         level.unlink(m)
         level.qty -= m.remaining - m.hidden
@@ -1087,6 +1102,10 @@ class MatchingEngine:
                 m.client_order_id,
                 SELF_TRADE_MAKER,
                 m.remaining * step,
+                self.prevented_match_id,
+                taker_id,
+                price,
+                stp,
             )
         )
         self.seq += 1
@@ -1110,10 +1129,13 @@ class MatchingEngine:
     def _end_taker(
         self, t: Order, status: int, reason: int, by_quote: bool, ts: int, out: list[Event]
     ) -> None:
-        """Finish a taker that will not rest: OrderExpired when it did not fill, then OrderDone."""
+        """Finish a taker that will not rest: OrderExpired when it did not fill, then OrderDone.
+        Ended by self-trade prevention (SELF_TRADE_TAKER), its OrderExpired carries the prevented
+        match `_match` recorded last."""
         step = self._step
         if status != FILLED:
             self.seq += 1
+            stp = reason == SELF_TRADE_TAKER
             out.append(
                 OrderExpired(
                     self.seq,
@@ -1123,6 +1145,10 @@ class MatchingEngine:
                     t.client_order_id,
                     reason,
                     0 if by_quote else t.remaining * step,
+                    self.prevented_match_id if stp else 0,
+                    self._stp_counter if stp else 0,
+                    self._stp_price if stp else 0,
+                    t.stp_mode if stp else 0,
                 )
             )
         self.seq += 1
@@ -1291,6 +1317,7 @@ class MatchingEngine:
             self.list_id,
             lists,
             tuple(sorted(pending)),
+            self.prevented_match_id,
         )
 
     def state_hash(self) -> str:
@@ -1308,6 +1335,7 @@ class MatchingEngine:
         engine = cls(spec)
         engine.seq = state.seq
         engine.trade_id = state.trade_id
+        engine.prevented_match_id = state.last_prevented_match_id
         engine.last_price = state.last_price // spec.tick_units
         for r in state.orders:
             order = Order(

@@ -248,6 +248,10 @@ class OrderExpired(Record):
         "client_order_id",
         "reason",
         "remaining",
+        "prevented_match_id",
+        "counter_order_id",
+        "price",
+        "stp_mode",
     )
 
     def __init__(
@@ -259,6 +263,10 @@ class OrderExpired(Record):
         client_order_id: str,
         reason: int,
         remaining: int,
+        prevented_match_id: int = 0,
+        counter_order_id: int = 0,
+        price: int = 0,
+        stp_mode: int = 0,
     ) -> None:
         self.seq = seq
         self.ts = ts
@@ -267,6 +275,10 @@ class OrderExpired(Record):
         self.client_order_id = client_order_id
         self.reason = reason
         self.remaining = remaining
+        self.prevented_match_id = prevented_match_id
+        self.counter_order_id = counter_order_id
+        self.price = price
+        self.stp_mode = stp_mode
 
 
 class OrderDone(Record):

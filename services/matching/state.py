@@ -19,9 +19,13 @@ client_order_id, order_list_id, side, order_type, time_in_force, price, quantity
 reserve, stp_mode, stop_price, trailing_delta, iceberg_qty)`, its PlaceOrder's fields; they are
 listed in ascending order id, after the lists.
 
+Last comes `last_prevented_match_id`, the last prevented match id the engine gave (self-trade
+prevention, docs/matching.md).
+
 Version 1 snapshots (before stop orders) decode with no stop orders; versions 1 and 2 (before
 iceberg orders) with `iceberg_qty` and `hidden` 0; versions 1 to 3 (before order lists) with no
-order list and `last_list_id` 0; versions 1 to 4 (before OTO and OTOCO lists) with no pending order.
+order list and `last_list_id` 0; versions 1 to 4 (before OTO and OTOCO lists) with no pending order;
+versions 1 to 5 (before prevented match ids) with `last_prevented_match_id` 0.
 """
 
 import hashlib
@@ -40,9 +44,10 @@ TRIGGER_RECORD_LEN: Final = 15
 PENDING_RECORD_LEN: Final = 15
 CLIENT_ORDER_ID: Final = 2  # the one text field of the three records
 
-SNAPSHOT_VERSION = 5
+SNAPSHOT_VERSION = 6
 PRE_LIST_VERSION: Final = 3
 PRE_PENDING_VERSION: Final = 4
+PRE_PREVENTED_VERSION: Final = 5
 
 
 def _fields(r: list[Any], count: int) -> tuple[Any, ...]:
@@ -61,6 +66,7 @@ class MarketState:
     last_list_id: int = 0
     lists: tuple[ListRecord, ...] = ()
     pending: tuple[PendingRecord, ...] = ()
+    last_prevented_match_id: int = 0
 
     def encode(self) -> bytes:
         """Canonical bytes: compact JSON with a version tag."""
@@ -75,6 +81,7 @@ class MarketState:
             self.last_list_id,
             [[*r[:4], list(r[4])] for r in self.lists],
             [list(r) for r in self.pending],
+            self.last_prevented_match_id,
         ]
         return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
 
@@ -84,13 +91,23 @@ class MarketState:
         version = body[0]
         if version == 1:
             body.append([])
-        elif version not in (2, PRE_LIST_VERSION, PRE_PENDING_VERSION, SNAPSHOT_VERSION):
+        elif version not in (
+            2,
+            PRE_LIST_VERSION,
+            PRE_PENDING_VERSION,
+            PRE_PREVENTED_VERSION,
+            SNAPSHOT_VERSION,
+        ):
             raise ValueError(f"unsupported snapshot version {version}")
         if version <= PRE_LIST_VERSION:
             body.extend([0, []])
         if version <= PRE_PENDING_VERSION:
             body.append([])
-        _, symbol, seq, trade_id, last_price, orders, triggers, last_list_id, lists, unplaced = body
+        if version <= PRE_PREVENTED_VERSION:
+            body.append(0)
+        _, symbol, seq, trade_id, last_price, orders, triggers, last_list_id, lists, unplaced, prevented = (
+            body
+        )
         if version < PRE_LIST_VERSION:
             orders = [[*r[:PRE_ICEBERG_RECORD_LEN], 0, 0] for r in orders]
         records = tuple(cast(OrderRecord, _fields(r, ORDER_RECORD_LEN)) for r in orders)
@@ -108,6 +125,7 @@ class MarketState:
             int(last_list_id),
             open_lists,
             tuple(cast(PendingRecord, _fields(r, PENDING_RECORD_LEN)) for r in unplaced),
+            int(prevented),
         )
 
     def digest(self) -> str:

@@ -12,6 +12,7 @@ from exchange_core.keys import FEE_ACCOUNT
 from exchange_core.ledger import SettleOp
 from exchange_core.listrecords import ListMember, OrderListRecord
 from exchange_core.markets import Market
+from exchange_core.prevented import KEPT_PER_MARKET, PreventedMatch
 from matching import (
     ContingencyType,
     Event,
@@ -53,6 +54,8 @@ class UserEffects:
     # order id -> the index in `reports` of its last TRADE report (made FILLED when its OrderDone is)
     last_trade: dict[int, int] = field(default_factory=dict)
     assets: set[str] = field(default_factory=set)  # whose balances changed
+    # prevented match id -> (seq of its last event, the record), written by `finish`
+    prevented: dict[int, tuple[int, PreventedMatch]] = field(default_factory=dict)
 
     def balance(self, seq: int, asset: str, kind: str, delta: int) -> None:
         if delta:
@@ -68,7 +71,17 @@ class UserEffects:
         out = list(self.ops)
         for oid, (seq, info, status, executed, executed_quote, ts, is_open, cid) in self.orders.items():
             out.append((seq, "O", oid, info.state(status, executed, executed_quote, ts), is_open, cid))
+        for match_id, (seq, record) in self.prevented.items():
+            out.append((seq, "P", match_id, record.encode(), KEPT_PER_MARKET, ""))
         return out
+
+    def prevent(self, seq: int, record: PreventedMatch) -> None:
+        """Record one side of a prevented match (merged with the other side, if seen)."""
+        known = self.prevented.get(record.prevented_match_id)
+        self.prevented[record.prevented_match_id] = (
+            seq,
+            record if known is None else known[1].merged(record),
+        )
 
 
 class Effects:
@@ -224,22 +237,45 @@ class Effects:
                     fx.reports[last] = as_filled(fx.reports[last])
 
     def _ended(self, e: OrderCancelled | OrderExpired) -> None:
-        """CANCELED, EXPIRED or (self-trade prevention) EXPIRED_IN_MATCH reports; the latter carry
-        a prevented match id (v): the expiry event's seq, unique and increasing in the market."""
+        """CANCELED, EXPIRED or (self-trade prevention) EXPIRED_IN_MATCH reports; the latter
+        record the prevented match and carry its id and the quantity prevented."""
+        if isinstance(e, OrderExpired) and e.prevented_match_id:
+            self._prevented(e)
+            return
         info = self.known.get(e.order_id)
         if info is None:
             return
-        prevented = 0
         if isinstance(e, OrderCancelled):
             execution, status = "CANCELED", OrderStatus.CANCELED
-        elif e.reason in (Reason.SELF_TRADE_TAKER, Reason.SELF_TRADE_MAKER):
-            execution, status, prevented = "TRADE_PREVENTION", OrderStatus.EXPIRED_IN_MATCH, e.seq
         else:
             execution, status = "EXPIRED", OrderStatus.EXPIRED
         self.user(e.user_id).reports.append(
+            self.execution.report(info, execution, status, info.executed, info.executed_quote, e.ts)
+        )
+
+    def _prevented(self, e: OrderExpired) -> None:
+        """An order expired by self-trade prevention: the user's prevented match record (the
+        expired order is the taker for SELF_TRADE_TAKER, else the maker), its order state's
+        prevented match id and quantity (written with its OrderDone, next) and its
+        TRADE_PREVENTION report."""
+        is_taker = e.reason == Reason.SELF_TRADE_TAKER
+        taker, maker = (e.order_id, e.counter_order_id) if is_taker else (e.counter_order_id, e.order_id)
+        fx = self.user(e.user_id)
+        fx.prevent(
+            e.seq,
+            PreventedMatch(
+                e.prevented_match_id, taker, maker, e.stp_mode, e.price,
+                e.remaining if is_taker else 0, 0 if is_taker else e.remaining, e.ts,
+            ),
+        )  # fmt: skip
+        info = self.known.get(e.order_id)
+        if info is None:
+            return
+        info.prevented_match_id, info.prevented_qty = e.prevented_match_id, e.remaining
+        fx.reports.append(
             self.execution.report(
-                info, execution, status, info.executed, info.executed_quote, e.ts,
-                prevented_match_id=prevented,
+                info, "TRADE_PREVENTION", OrderStatus.EXPIRED_IN_MATCH, info.executed,
+                info.executed_quote, e.ts, prevented=e,
             )
         )  # fmt: skip
 

@@ -34,6 +34,9 @@ class OrderInfo:
     trailing_delta: int = 0
     iceberg_qty: int = 0
     order_list_id: int = 0
+    # self-trade prevention: the prevented match that expired it, and the quantity it prevented
+    prevented_match_id: int = 0
+    prevented_qty: int = 0
     # its executionReport fields that no event changes, formatted (settlement.reports); None
     # until the first report and after its quantity or client order id changed
     report_fields: ReportFields | None = field(default=None, compare=False, repr=False)
@@ -48,8 +51,14 @@ class OrderInfo:
             f'"x":{executed},"xq":{executed_quote},"u":{update_time},"sp":{self.stop_price},'
             f'"tr":{self.triggered},"td":{self.trailing_delta},"iq":{self.iceberg_qty}'
         )
-        if self.order_list_id:  # outside any order list: no "ol", as written before lists existed
-            return f'{text},"ol":{self.order_list_id}}}'.encode()
+        # "ol", "pm" and "pq" left out when 0: the bytes written before order lists and
+        # prevented matches existed
+        if self.order_list_id:
+            text = f'{text},"ol":{self.order_list_id}'
+        if self.prevented_match_id:
+            text = f'{text},"pm":{self.prevented_match_id}'
+        if self.prevented_qty:
+            text = f'{text},"pq":{self.prevented_qty}'
         return f"{text}}}".encode()
 
     @classmethod
@@ -59,5 +68,5 @@ class OrderInfo:
             r.order_id, user_id, r.client_order_id, r.side, r.order_type, r.time_in_force,
             r.price, r.quantity, r.quote_quantity, r.stp_mode, r.time, r.executed,
             r.executed_quote, r.stop_price, r.triggered, r.trailing_delta, r.iceberg_qty,
-            r.order_list_id,
+            r.order_list_id, r.prevented_match_id, r.prevented_qty,
         )  # fmt: skip

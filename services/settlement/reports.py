@@ -11,6 +11,7 @@ from exchange_core.listrecords import (
 )
 from exchange_core.markets import Market
 from exchange_core.units import from_units
+from matching import OrderExpired
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 from settlement.jsontext import json_text
 from settlement.orderinfo import OrderInfo, ReportFields
@@ -96,12 +97,14 @@ class ExecutionReports:
         trade_id: int = -1,
         is_maker: bool = False,
         orig_client_order_id: str = "",
-        prevented_match_id: int = 0,
+        prevented: OrderExpired | None = None,
     ) -> str:
         """An executionReport for order `info` (whose `report_fields` is None after its quantity
         or client id changed); `orig_client_order_id` is the client id it had before (C: a
-        REPLACED report of an amendment); `prevented_match_id` (v), when not 0, the id of the
-        prevented match that expired the order (self-trade prevention)."""
+        REPLACED report of an amendment); `prevented`, the OrderExpired of a self-trade prevention
+        expiry: its prevented match id (v), the prevented quantity (A, B), the trade group (u, -1:
+        none here), the other order (U, Cs) and the quantity, price and quote that did not trade
+        (pl, pL, pY)."""
         q, b = self.quote_decimals, self.base_decimals
         zero_b, zero_q = self.zero_base, self.zero_quote
         fields = info.report_fields
@@ -128,9 +131,18 @@ class ExecutionReports:
             f'"Y":"{from_units(last_quote, q) if last_quote else zero_q}","Q":{quote_qty},'
             f'"W":{(triggered or -1) if is_stop else created}{tail}'
         )
-        if prevented_match_id:
-            return f'{text},"v":{prevented_match_id}}}'
+        if prevented is not None:
+            return f"{text}{self._prevented(prevented)}}}"
         return text + "}"
+
+    def _prevented(self, e: OrderExpired) -> str:
+        """The fields of a TRADE_PREVENTION report (see `report`), from a comma on."""
+        qty = from_units(e.remaining, self.base_decimals)
+        quote = from_units(e.remaining * e.price // 10**self.base_decimals, self.quote_decimals)
+        return (
+            f',"v":{e.prevented_match_id},"A":"{qty}","B":"{qty}","u":-1,"U":{e.counter_order_id},'
+            f'"Cs":{self.symbol},"pl":"{qty}","pL":"{self.price(e.price)}","pY":"{quote}"'
+        )
 
 
 def as_filled(report: str) -> str:

@@ -17,6 +17,7 @@ whose command never reached an engine.
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from redis.asyncio import Redis
@@ -146,24 +147,50 @@ class SettlementService:
             await partitions.release_all()
 
     async def settle_market(self, symbol: str) -> None:
-        """Settle `symbol`'s entries batch after batch while this worker holds it."""
+        """Settle `symbol`'s entries batch after batch while this worker holds it. A batch's last
+        write (its replies and position) and the next read go out together, in one round trip:
+        the read asks for what follows the batch, so it needs no answer to the write; its entries
+        are settled only once the write has landed (a fenced write ends the market's task)."""
         partitions, lease = self.partitions, self.partitions.leases[symbol]
         block = min(self.settings.block_ms, self.settings.lease_poll_ms)
-        while symbol in partitions.positions and not lease.lost.is_set():
-            position = partitions.positions[symbol][0]
-            for _, entries in await partitions.read({symbol: position}, self.settings.batch_size, block):
-                if partitions.positions.get(symbol, (b"", 0))[0] != position:
-                    return  # dropped (and maybe taken again) meanwhile: the main loop decides
+        position = partitions.positions[symbol][0] if symbol in partitions.positions else b""
+        landing: asyncio.Future[None] | None = None  # the previous batch's last write
+        try:
+            while symbol in partitions.positions and not lease.lost.is_set():
+                reading = asyncio.ensure_future(
+                    partitions.read({symbol: position}, self.settings.batch_size, block)
+                )
                 try:
-                    await self.settle(symbol, entries)
-                except Fenced as exc:
-                    log.warning("%s: %s; leaving the market to its new holder", symbol, exc)
-                    partitions.drop_fenced(symbol, str(exc))
-                    self.known[symbol] = {}
-                    return
+                    if landing is not None:
+                        await landing
+                        landing = None
+                    if partitions.positions.get(symbol, (b"", 0))[0] != position:
+                        return  # dropped (and maybe taken again) meanwhile: the main loop decides
+                    read = await reading
+                finally:
+                    reading.cancel()
+                for _, entries in read:
+                    landing = await self.send(symbol, entries)
+                    position = entries[-1][0]
+        except Fenced as exc:
+            log.warning("%s: %s; leaving the market to its new holder", symbol, exc)
+            partitions.drop_fenced(symbol, str(exc))
+            self.known[symbol] = {}
+        finally:
+            if landing is not None:
+                landing.cancel()
 
     async def settle(self, symbol: str, entries: list[redisio.Entry]) -> None:
-        """Apply one market's event entries to every affected user, then ack them."""
+        """Apply one market's event entries to every affected user, answer their commands and
+        ack them (`send`, waiting until its last write has landed)."""
+        await (await self.send(symbol, entries))
+
+    async def send(self, symbol: str, entries: list[redisio.Entry]) -> "asyncio.Future[None]":
+        """Apply one market's event entries to every affected user (waits for the ledger's
+        scripts); then send, without waiting, the user updates and one fenced write of the
+        entries' position with the replies to the gateways (so a command is answered only once
+        its effects are in the ledger, and only by the worker that still holds the market).
+        Returns the future of that write: raises Fenced when the lease passed on."""
         started = time.perf_counter()
         start_ns = time.time_ns()
         events: list[Event] = []
@@ -221,18 +248,49 @@ class SettlementService:
                 payloads.append(account_position(balances, self.decimals, ts))
             message = f"[{','.join(payloads)}]".encode()  # the JSON array of the payloads
             post.append(fast.execute("PUBLISH", keys.user_channel(user_id), message))  # SPUBLISH on a cluster
+        settled_key = keys.settled_position(symbol)
+        position: list[Command] = [("SET", settled_key, command_id)] if command_id else []
+        # On one Redis the replies go in the fenced write; a cluster's reply channels are shard
+        # channels of their own slots (SPUBLISH), published before the position is written.
+        replies_in_record = fast.ordered_across_slots
         for batch in batches:
             for ref in batch.commands:
                 if ref.reply_to:
-                    post.append(fast.execute("PUBLISH", ref.reply_to, reply_for(batch, ref)))
-        for answer in post:
-            await answer
-        settled_key = keys.settled_position(symbol)
-        position: list[Command] = [("SET", settled_key, command_id)] if command_id else []
-        await self.partitions.record(symbol, entries[-1][0], len(entries), position, [settled_key])
+                    if replies_in_record:
+                        position.append(("PUBLISH", ref.reply_to, reply_for(batch, ref)))
+                    else:
+                        post.append(fast.execute("PUBLISH", ref.reply_to, reply_for(batch, ref)))
+        record = self.partitions.record(symbol, entries[-1][0], len(entries), position, [settled_key])
+        return asyncio.ensure_future(
+            self._land(symbol, entries, batches, len(events), post, record, started, start_ns)
+        )
+
+    async def _land(
+        self,
+        symbol: str,
+        entries: list[redisio.Entry],
+        batches: list[epb.EventBatch],
+        events: int,
+        post: list["asyncio.Future[Any]"],
+        record: Coroutine[Any, Any, None],
+        started: float,
+        start_ns: int,
+    ) -> None:
+        """Wait for a batch's last writes (`post`, then the fenced `record`: sent only once `post`
+        has landed when it holds replies), then count it."""
+        if self.pipelined.ordered_across_slots:
+            await asyncio.gather(*post, record)
+        else:
+            try:
+                for answer in post:
+                    await answer
+            except BaseException:
+                record.close()  # never sent
+                raise
+            await record
         self.applied_batches += 1
         self.metrics.settled(
-            symbol, len(entries), len(events), time.perf_counter() - started, entry_ms(entries[-1][0])
+            symbol, len(entries), events, time.perf_counter() - started, entry_ms(entries[-1][0])
         )
         if tracing.ENABLED:
             settle_spans(symbol, batches, start_ns, time.time_ns())

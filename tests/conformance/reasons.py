@@ -6,6 +6,3 @@ OPO = "OPO/OPOCO order lists (the pending order pays with the working order's pr
 REFERENCE = "reference prices (for symbols priced off another market): not built here, no symbol has one"
 EXECUTION_RULES = "executionRules (Binance's per-symbol price-range rules, 2025): not built here"
 AMENDMENTS = "order/amendments (the history of an order's amendments): amendments are not stored here"
-# Being built on another branch; each entry becomes "listed but passes" once it lands, and is then
-# taken off the list.
-PREVENTED = "myPreventedMatches (the matches self-trade prevention stopped): in progress on another branch"

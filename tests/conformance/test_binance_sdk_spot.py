@@ -24,7 +24,6 @@ from tests.conformance.reasons import (
     BLOCK,
     EXECUTION_RULES,
     OPO,
-    PREVENTED,
     REFERENCE,
     SOR,
 )
@@ -45,7 +44,6 @@ OUT_OF_SCOPE: dict[str, str] = {
     "reference_price_calculation": REFERENCE,
     "execution_rules": EXECUTION_RULES,
     "order_amendments": AMENDMENTS,
-    "my_prevented_matches": PREVENTED,
 }
 NOT_METHODS = {
     "send_request",

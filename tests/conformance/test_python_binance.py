@@ -17,7 +17,7 @@ from binance.ws.streams import BinanceSocketManager  # type: ignore[import-untyp
 from tests.client import Trader
 from tests.conformance.conftest import Venue
 from tests.conformance.ledger import Ledger, holds
-from tests.conformance.reasons import PREVENTED, SOR
+from tests.conformance.reasons import SOR
 
 SYMBOL = "BTCUSDT"
 
@@ -38,8 +38,6 @@ OUT_OF_SCOPE: dict[str, str] = {
     "v3_post_sor_order_test": SOR,
     "ws_create_sor_order": SOR,
     "ws_create_test_sor_order": SOR,
-    "get_prevented_matches": PREVENTED,
-    "ws_get_prevented_matches": PREVENTED,
     "v3_post_cancel_replace": "python-binance's generated placeholder posts to /api/v3/cancelReplace, a path "
     "Binance does not have (its is /api/v3/order/cancelReplace, which cancel_replace_order uses and passes)",
 }

@@ -3,7 +3,8 @@
 Afterwards: no order lost, no event duplicated, the event journal equals a clean replay of the
 command journal, every balance equals deposits + events, and all funds are conserved exactly.
 Order lists (OCO, OTO and OTOCO, whose pending orders wait for their working order's fill) are
-among the orders.
+among the orders, and orders with self-trade prevention: the prevented match ids (part of the
+engine's snapshots) count 1..n without a gap, and settlement keeps each user's once.
 CI runs CRASH_ORDERS=2500 (the default); `make soak` runs 20,000.
 """
 
@@ -24,7 +25,7 @@ from exchange_core import store
 from exchange_core.keys import Keys
 from exchange_core.markets import load_markets
 from launcher.stack import Stack, running_stack
-from matching import ContingencyType, ListStatus, ListStatusType, OrderAccepted, OrderRejected
+from matching import ContingencyType, ListStatus, ListStatusType, OrderAccepted, OrderExpired, OrderRejected
 from tests import services
 from tests.client import AsyncTrader, sign_up
 from tests.e2e.journal_check import check_ledger, replay_journal, stream_events
@@ -35,6 +36,8 @@ KILLS = int(os.environ.get("CRASH_KILLS", "5"))
 TRADERS = 12
 CONCURRENCY = 24
 LIST_SHARE = 0.08
+STP_SHARE = 0.3
+STP_MODES = ("EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH")
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +158,8 @@ async def place_orders(
                           "quantity": f"0.{local.randint(1, 9):03d}"}  # fmt: skip
                 if params["quantity"] != "0.001" and local.random() < 0.3:
                     params["icebergQty"] = "0.001"
+            if local.random() < STP_SHARE:
+                params["selfTradePreventionMode"] = local.choice(STP_MODES)
             status, body = await trader.call(
                 "POST", "/api/v3/order", symbol=SYMBOL, side=side, newClientOrderId=cid, **params
             )
@@ -255,6 +260,13 @@ async def verify(
             if status == 200:
                 assert lists[cid] >= 1, cid
         await check_ledger(redis, keys, dsn, markets, user_ids)
+        # every prevented match id given once, in order; each user's prevented matches kept once
+        prevented = [e for e in events if isinstance(e, OrderExpired) and e.prevented_match_id]
+        match_ids = sorted({e.prevented_match_id for e in prevented})
+        assert match_ids and match_ids == list(range(1, len(match_ids) + 1))
+        for u in user_ids:
+            mine = {e.prevented_match_id for e in prevented if e.user_id == u}
+            assert await redis.zcard(keys.prevented_matches(u, SYMBOL)) == len(mine), u
         # release everything still resting; then nothing may stay locked
         async with httpx.AsyncClient(timeout=30) as http:
             for t in traders:
@@ -276,5 +288,5 @@ async def verify(
     print(
         f"\ncrash test: {len(outcomes)} orders, statuses {dict(statuses)}, {len(placed_lists)} order lists "
         f"(started: {dict(sorted(kinds.items()))}), statuses {dict(Counter(placed_lists.values()))}, "
-        f"{len(events)} events, {KILLS} kills"
+        f"{len(events)} events, {len(match_ids)} prevented matches, {KILLS} kills"
     )

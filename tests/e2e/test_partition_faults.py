@@ -65,7 +65,17 @@ def store_url(request: pytest.FixtureRequest, redis_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def partitioned_stack(request: pytest.FixtureRequest, own_dsn: str, store_url: str) -> Iterator[Stack]:
+def stack_dsn(store_url: str) -> Iterator[str]:
+    """A database of each store's stack (the trade ids of the one-Redis run and the cluster run
+    are the same numbers)."""
+    services.ensure_postgres()
+    dsn = asyncio.run(services.create_test_database())
+    yield dsn
+    asyncio.run(services.drop_test_database(dsn))
+
+
+@pytest.fixture(scope="module")
+def partitioned_stack(request: pytest.FixtureRequest, stack_dsn: str, store_url: str) -> Iterator[Stack]:
     prefix = services.new_prefix()
     if store.cluster_seed(store_url):
         cluster: LocalCluster = request.getfixturevalue("redis_cluster")
@@ -81,7 +91,7 @@ def partitioned_stack(request: pytest.FixtureRequest, own_dsn: str, store_url: s
     }
     try:
         with running_stack(
-            own_dsn, prefix, SYMBOLS, with_dbwriter=True, settlement_workers=2, dbwriter_workers=2, **env
+            stack_dsn, prefix, SYMBOLS, with_dbwriter=True, settlement_workers=2, dbwriter_workers=2, **env
         ) as s:
             for symbol in SYMBOLS:
                 s.supervisor.add(f"engine-{symbol}-standby", "engine", SYMBOL=symbol, HOT_STANDBY="true")
@@ -170,7 +180,7 @@ async def quiet(
 
 
 def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
-    partitioned_stack: Stack, own_dsn: str, store_url: str
+    partitioned_stack: Stack, stack_dsn: str, store_url: str
 ) -> None:
     stack = partitioned_stack
     traders: list[Trader] = [sign_up(stack.url) for _ in range(8)]
@@ -189,7 +199,7 @@ def test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing(
         if not stack.supervisor.restart_dead():
             break
         time.sleep(0.5)
-    asyncio.run(verify(stack, own_dsn, traders, result.outcomes, store_url, SYMBOLS))
+    asyncio.run(verify(stack, stack_dsn, traders, result.outcomes, store_url, SYMBOLS))
     orders = max(len(result.outcomes), 1)
     metered = max(sum(1 for t in result.done_at if faults_from <= t < cpu_to), 1)
     print(

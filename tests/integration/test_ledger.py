@@ -26,6 +26,19 @@ async def test_reserve_moves_free_to_locked_and_refuses_overdraft(redis: "Redis[
     assert pending == [b"1:BTCUSDT:10"]
 
 
+async def test_reserve_appends_its_command_only_once_reserved(redis: "Redis[bytes]", keys: Keys) -> None:
+    ledger = Ledger(redis, keys)
+    await ledger.deposit(1, "USDT", 1_000)
+    journal = keys.commands("BTCUSDT")
+    await ledger.reserve(1, "USDT", 600, "BTCUSDT", 10, "a", now_ms=1, append=(journal, b"first"))
+    with pytest.raises(InsufficientFunds):
+        await ledger.reserve(1, "USDT", 401, "BTCUSDT", 11, "b", now_ms=2, append=(journal, b"second"))
+    with pytest.raises(DuplicateClientOrderId):
+        await ledger.reserve(1, "USDT", 1, "BTCUSDT", 12, "a", now_ms=3, append=(journal, b"third"))
+    assert [fields for _, fields in await redis.xrange(journal)] == [{b"c": b"first"}]
+    assert await ledger.balances(1) == {"USDT": (400, 600)}
+
+
 async def test_settle_applies_each_seq_once(redis: "Redis[bytes]", keys: Keys) -> None:
     ledger = Ledger(redis, keys)
     await ledger.deposit(1, "USDT", 1_000)
@@ -131,3 +144,17 @@ async def test_reserve_refuses_past_the_open_orders_of_the_market_it_is_given(
     await ledger.reserve(4, "USDT", 100, "BTCUSDT", 6, "c6", now_ms=1, max_open_orders=3)
     await ledger.reserve(4, "USDT", 100, "ETHUSDT", 7, "c7", now_ms=1)
     assert await ledger.balances(4) == {"USDT": (800, 200)}
+
+
+async def test_settle_stores_prevented_matches_by_id_once_and_keeps_the_newest(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    ledger = Ledger(redis, keys)
+    key = keys.prevented_matches(1, "BTCUSDT")
+    assert key.endswith("upm:{1}:BTCUSDT")  # under the user's hash tag, as the keys settle.lua writes
+    ops = [(seq, "P", seq, f'{{"id":{seq}}}', 2, "") for seq in (1, 2, 3)]
+    assert await ledger.settle(1, "BTCUSDT", ops) == 3
+    assert await redis.zrange(key, 0, -1, withscores=True) == [(b'{"id":2}', 2.0), (b'{"id":3}', 3.0)]
+    assert await ledger.settle(1, "BTCUSDT", [(3, "P", 3, '{"id":3,"again":1}', 2, "")]) == 0  # seen
+    assert await ledger.settle(1, "BTCUSDT", [(4, "P", 3, '{"id":3,"both":1}', 2, "")]) == 1  # replaced
+    assert await redis.zrange(key, 0, -1) == [b'{"id":2}', b'{"id":3,"both":1}']

@@ -6,17 +6,29 @@ the stored order states and trades (exchange_core.records' encode)."""
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exchange_core.markets import Asset, Market
 from exchange_core.records import OrderRecord, TradeRecord
-from matching import Command, MatchingEngine, OrderStatus, OrderType, Side, StpMode, TimeInForce, Trade
+from matching import (
+    Command,
+    MatchingEngine,
+    OrderExpired,
+    OrderStatus,
+    OrderType,
+    Reason,
+    Side,
+    StpMode,
+    TimeInForce,
+    Trade,
+)
 from settlement.effects import Effects, trade_record
 from settlement.jsontext import json_text
 from settlement.orderinfo import OrderInfo
 from settlement.reports import ExecutionReports, account_position, as_filled
-from tests.corehelpers import SPEC
+from tests.corehelpers import SPEC, limit
 from tests.property.strategies import commands
 
 MARKETS = [
@@ -71,7 +83,7 @@ def dict_report(
     trade_id: int = -1,
     is_maker: bool = False,
     orig_client_order_id: str = "",
-    prevented_match_id: int = 0,
+    prevented: OrderExpired | None = None,
 ) -> dict[str, Any]:
     q, b = r.quote_decimals, r.base_decimals
     is_stop, limit = info.order_type >= OrderType.STOP_LOSS, info.order_type != OrderType.MARKET
@@ -114,8 +126,17 @@ def dict_report(
     }
     if info.trailing_delta:
         report["d"] = info.trailing_delta
-    if prevented_match_id:
-        report["v"] = prevented_match_id
+    if prevented is not None:
+        prevented_qty = from_units(prevented.remaining, b)
+        report["v"] = prevented.prevented_match_id
+        report["A"] = prevented_qty
+        report["B"] = prevented_qty
+        report["u"] = -1
+        report["U"] = prevented.counter_order_id
+        report["Cs"] = orjson.loads(r.symbol)
+        report["pl"] = prevented_qty
+        report["pL"] = from_units(prevented.price, q)
+        report["pY"] = from_units(prevented.remaining * prevented.price // 10**b, q)
     return report
 
 
@@ -153,6 +174,32 @@ def test_the_payloads_of_random_events_are_the_dict_encoders(
                 assert orjson.loads(text)["e"] in ("executionReport", "listStatus")
 
 
+@pytest.mark.parametrize("mode", [StpMode.EXPIRE_TAKER, StpMode.EXPIRE_MAKER, StpMode.EXPIRE_BOTH])
+@pytest.mark.parametrize("market", MARKETS)
+def test_self_trade_prevention_reports_of_every_mode_are_the_dict_encoders(
+    mode: StpMode, market: Market
+) -> None:
+    """Random sequences may draw few prevented matches: each mode's, after a partial fill by
+    another user, in one batch and cut between the expiries."""
+    cmds: list[Command] = [
+        limit(1, 8, Side.SELL, 150, 1, stp=mode),
+        limit(2, 7, Side.SELL, 150, 2, stp=mode),
+        limit(3, 7, Side.SELL, 151, 3, stp=mode),
+        limit(4, 7, Side.BUY, 151, 6, stp=mode),
+    ]
+    engine = MatchingEngine(SPEC)
+    count = sum(len(engine.apply(c)) for c in cmds)
+    for cuts in ([], [count - 1], [count - 2]):
+        ours = settle(market, cmds, cuts, dict_based=False)
+        assert ours == settle(market, cmds, cuts, dict_based=True)
+        reports = [orjson.loads(t) for batch in ours for texts in batch.values() for t in texts]
+        prevented = [r for r in reports if r["x"] == "TRADE_PREVENTION"]
+        assert {r["V"] for r in prevented} == {mode.name}
+        assert sorted(r["v"] for r in prevented) == {
+            StpMode.EXPIRE_TAKER: [1], StpMode.EXPIRE_MAKER: [1, 2], StpMode.EXPIRE_BOTH: [1, 1]
+        }[mode]  # fmt: skip
+
+
 ORDERS = st.builds(
     OrderInfo,
     order_id=st.integers(1, 2**62),
@@ -171,8 +218,25 @@ ORDERS = st.builds(
     trailing_delta=st.integers(0, 2000),
     iceberg_qty=st.integers(0, 10**9),
     order_list_id=st.integers(0, 2**40),
+    prevented_match_id=st.one_of(st.just(0), st.integers(1, 2**40)),
+    prevented_qty=st.one_of(st.just(0), st.integers(1, 10**15)),
 )
 AMOUNTS = st.one_of(st.just(0), st.integers(1, 10**18))
+# The OrderExpired of a self-trade prevention expiry (settlement.reports reads its last 5 fields).
+PREVENTED = st.builds(
+    OrderExpired,
+    seq=st.integers(1, 2**40),
+    ts=st.integers(0, 2**45),
+    order_id=st.integers(1, 2**62),
+    user_id=st.integers(1, 2**40),
+    client_order_id=CIDS,
+    reason=st.sampled_from([Reason.SELF_TRADE_TAKER, Reason.SELF_TRADE_MAKER]),
+    remaining=st.integers(1, 10**15),
+    prevented_match_id=st.integers(1, 2**40),
+    counter_order_id=st.integers(1, 2**62),
+    price=st.integers(0, 10**15),
+    stp_mode=st.sampled_from([StpMode.EXPIRE_TAKER, StpMode.EXPIRE_MAKER, StpMode.EXPIRE_BOTH]),
+)
 
 
 @settings(max_examples=800, deadline=None)
@@ -186,7 +250,7 @@ AMOUNTS = st.one_of(st.just(0), st.integers(1, 10**18))
     st.integers(-1, 2**40),
     st.booleans(),
     CIDS,
-    st.one_of(st.just(0), st.integers(1, 2**40)),
+    st.one_of(st.none(), PREVENTED),
 )
 def test_an_execution_report_is_the_dict_encoders(
     market: Market,
@@ -198,7 +262,7 @@ def test_an_execution_report_is_the_dict_encoders(
     trade_id: int,
     is_maker: bool,
     orig: str,
-    prevented: int,
+    prevented: OrderExpired | None,
 ) -> None:
     executed, executed_quote, ts, last_qty, last_price, last_quote, fee = amounts
     ours = ExecutionReports(market)
@@ -246,7 +310,7 @@ def test_an_order_state_is_the_records_encoding(
         info.order_id, info.client_order_id, info.side, info.order_type, info.time_in_force, info.price,
         info.quantity, info.quote_quantity, info.stp_mode, info.time, status, executed, executed_quote,
         update_time, info.stop_price, info.triggered, info.trailing_delta, info.iceberg_qty,
-        info.order_list_id,
+        info.order_list_id, info.prevented_match_id, info.prevented_qty,
     )  # fmt: skip
     assert info.state(status, executed, executed_quote, update_time) == record.encode().encode()
 

@@ -145,6 +145,8 @@ class NaiveBook:
         self.pending: list[_Order] = []  # stand-ins of the pending orders of open OTO/OTOCO lists
         self._activated: list[_List] = []  # lists whose working order the current taker filled
         self.last_list_id = 0
+        self.prevented_match_id = 0  # the last prevented match id given
+        self._prevented: tuple[int, int] = (0, 0)  # the taker's prevented match: (maker id, price)
         self._out: list[Event] = []
         self._ts = 0
         self._touched: set[tuple[int, int]] = set()  # (side, price) of levels the command changed
@@ -207,6 +209,7 @@ class NaiveBook:
             self.last_list_id,
             lists,
             tuple(sorted(pending)),
+            self.prevented_match_id,
         )
 
     # ------------------------------------------------------------------ units
@@ -283,7 +286,10 @@ class NaiveBook:
         asks = tuple(sorted((p, after.get((s, p), 0)) for s, p in changed if s == Side.SELL))
         self._out.append(BookDelta(seq=self._next_seq(), ts=self._ts, bids=bids, asks=asks))
 
-    def _emit_expired(self, o: _Order, reason: int, remaining: int) -> None:
+    def _emit_expired(
+        self, o: _Order, reason: int, remaining: int, counter_id: int = 0, price: int = 0, stp_mode: int = 0
+    ) -> None:
+        """`OrderExpired`; a self-trade's (a `counter_id` given) carries the last prevented match id."""
         self._out.append(
             OrderExpired(
                 seq=self._next_seq(),
@@ -293,6 +299,10 @@ class NaiveBook:
                 client_order_id=o.client_order_id,
                 reason=reason,
                 remaining=remaining,
+                prevented_match_id=self.prevented_match_id if counter_id else 0,
+                counter_order_id=counter_id,
+                price=price,
+                stp_mode=stp_mode,
             )
         )
 
@@ -933,9 +943,11 @@ class NaiveBook:
                 return _STOP_NO_MAKER
             maker = makers[0]
             if self._is_self_trade(taker, maker):
+                self.prevented_match_id += 1
+                self._prevented = (maker.order_id, maker.price)
                 if taker.stp_mode == StpMode.EXPIRE_TAKER:
                     return _STOP_SELF_TRADE
-                self._expire_maker(maker)
+                self._expire_maker(maker, taker)
                 if taker.stp_mode == StpMode.EXPIRE_BOTH:
                     return _STOP_SELF_TRADE
                 continue
@@ -949,11 +961,13 @@ class NaiveBook:
             self._trade(taker, maker, fill)
         return _STOP_FILLED
 
-    def _expire_maker(self, maker: _Order) -> None:
+    def _expire_maker(self, maker: _Order, taker: _Order) -> None:
         """STP removes a resting maker: OrderExpired(SELF_TRADE_MAKER) then OrderDone(EXPIRED_IN_MATCH)."""
         self.orders.remove(maker)
         self._touched.add((maker.side, maker.price))
-        self._emit_expired(maker, Reason.SELF_TRADE_MAKER, maker.remaining)
+        self._emit_expired(
+            maker, Reason.SELF_TRADE_MAKER, maker.remaining, taker.order_id, maker.price, taker.stp_mode
+        )
         self._emit_done(maker, OrderStatus.EXPIRED_IN_MATCH)
         self._end_list_of(maker, cancel=False)
 
@@ -1035,7 +1049,8 @@ class NaiveBook:
             self._emit_done(taker, OrderStatus.FILLED)
             return
         if stop == _STOP_SELF_TRADE:
-            self._emit_expired(taker, Reason.SELF_TRADE_TAKER, remaining)
+            maker_id, price = self._prevented
+            self._emit_expired(taker, Reason.SELF_TRADE_TAKER, remaining, maker_id, price, taker.stp_mode)
             self._emit_done(taker, OrderStatus.EXPIRED_IN_MATCH)
             return
         rests = taker.acts_as == OrderType.LIMIT_MAKER or (

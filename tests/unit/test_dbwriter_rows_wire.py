@@ -43,6 +43,11 @@ amended = st.builds(
     filled=int64s, filled_quote=int64s,
 )  # fmt: skip
 cancelled = st.builds(epb.OrderCancelled, order_id=uint64s, user_id=uint64s, client_order_id=texts)
+expired = st.builds(
+    epb.OrderExpired, order_id=uint64s, user_id=uint64s, client_order_id=texts,
+    reason=st.sampled_from([306, 307]), remaining=int64s, prevented_match_id=uint64s,
+    counter_order_id=uint64s, price=int64s, stp_mode=enums,
+)  # fmt: skip
 list_status = st.builds(epb.ListStatus, order_list_id=uint64s, order_ids=st.lists(uint64s, max_size=3))
 # Small order ids, so that events of one order meet (an accepted order's later fills and end).
 small_ids = st.integers(min_value=1, max_value=4)
@@ -52,6 +57,7 @@ kinds = st.one_of(
     done.map(lambda m: ("order_done", m)),
     amended.map(lambda m: ("order_amended", m)),
     cancelled.map(lambda m: ("order_cancelled", m)),
+    expired.map(lambda m: ("order_expired", m)),
     list_status.map(lambda m: ("list_status", m)),
 )
 

@@ -476,6 +476,6 @@ def test_a_version_4_snapshot_restores_without_pending_orders() -> None:
     engine = traded_at(150)
     engine.apply(limit(1, 7, SELL, 160, 1))
     body = engine.snapshot().decode()
-    assert body.startswith("[5,") and body.endswith(",[]]")
-    old = ("[4," + body[3:-4] + "]").encode()
+    assert body.startswith("[6,") and body.endswith(",[],0]")
+    old = ("[4," + body[3:-6] + "]").encode()
     assert MatchingEngine.restore(SPEC, old).state() == engine.state()

@@ -12,6 +12,7 @@ from matching import (
     Reason,
     Side,
     StpMode,
+    TimeInForce,
     Trade,
     enums,
 )
@@ -56,6 +57,65 @@ def test_expire_both_removes_maker_and_ends_taker() -> None:
     expired = [(e.order_id, e.reason) for e in events if isinstance(e, OrderExpired)]
     assert expired == [(1, Reason.SELF_TRADE_MAKER), (3, Reason.SELF_TRADE_TAKER)]
     assert list(engine.orders) == [2]
+
+
+def prevented(events: list[object]) -> list[tuple[int, int, int, int, int, int]]:
+    """(order, reason, prevented match id, counter order, price, STP mode) of each OrderExpired."""
+    return [
+        (e.order_id, e.reason, e.prevented_match_id, e.counter_order_id, e.price, e.stp_mode)
+        for e in events
+        if isinstance(e, OrderExpired)
+    ]
+
+
+def test_each_self_trade_is_a_prevented_match_numbered_in_the_market() -> None:
+    engine = MatchingEngine(SPEC)
+    engine.apply(limit(1, 5, SELL, 150, 2))
+    engine.apply(limit(2, 5, SELL, 151, 3))
+    engine.apply(limit(3, 6, SELL, 152, 1))
+    taker = engine.apply(limit(4, 5, BUY, 150, 1, stp=StpMode.EXPIRE_TAKER))
+    assert prevented(taker) == [(4, Reason.SELF_TRADE_TAKER, 1, 1, 150, StpMode.EXPIRE_TAKER)]
+    assert next(e for e in taker if isinstance(e, OrderExpired)).remaining == 1
+    makers = engine.apply(limit(5, 5, BUY, 152, 5, stp=StpMode.EXPIRE_MAKER))
+    assert prevented(makers) == [
+        (1, Reason.SELF_TRADE_MAKER, 2, 5, 150, StpMode.EXPIRE_MAKER),
+        (2, Reason.SELF_TRADE_MAKER, 3, 5, 151, StpMode.EXPIRE_MAKER),
+    ]
+    assert [e.remaining for e in makers if isinstance(e, OrderExpired)] == [2, 3]  # prevented quantities
+    engine.apply(limit(6, 5, SELL, 153, 2))
+    both = engine.apply(limit(7, 5, SELL, 152, 3, stp=StpMode.EXPIRE_BOTH))
+    assert prevented(both) == [
+        (5, Reason.SELF_TRADE_MAKER, 4, 7, 152, StpMode.EXPIRE_BOTH),  # the rest of order 5, 4 left
+        (7, Reason.SELF_TRADE_TAKER, 4, 5, 152, StpMode.EXPIRE_BOTH),
+    ]
+    assert [e.remaining for e in both if isinstance(e, OrderExpired)] == [4, 3]
+    assert engine.prevented_match_id == 4
+    restored = MatchingEngine.restore(SPEC, engine.snapshot())
+    assert restored.prevented_match_id == 4 and restored.state_hash() == engine.state_hash()
+    engine.apply(limit(8, 5, SELL, 153, 1))
+    again = limit(9, 5, BUY, 153, 1, stp=StpMode.EXPIRE_TAKER)
+    assert prevented(restored.apply(limit(8, 5, SELL, 153, 1)) + restored.apply(again)) == prevented(
+        engine.apply(again)
+    ) == [(9, Reason.SELF_TRADE_TAKER, 5, 6, 153, StpMode.EXPIRE_TAKER)]  # fmt: skip
+
+
+def test_a_version_5_snapshot_restores_with_no_prevented_match_given() -> None:
+    engine = MatchingEngine(SPEC)
+    engine.apply(limit(1, 5, SELL, 150, 2))
+    body = engine.snapshot().decode()
+    assert body.startswith("[6,") and body.endswith(",0]")
+    restored = MatchingEngine.restore(SPEC, ("[5," + body[3:-3] + "]").encode())
+    assert restored.state() == engine.state() and restored.prevented_match_id == 0
+    events = restored.apply(limit(2, 5, BUY, 150, 1, stp=StpMode.EXPIRE_TAKER))
+    assert prevented(events) == [(2, Reason.SELF_TRADE_TAKER, 1, 1, 150, StpMode.EXPIRE_TAKER)]
+
+
+def test_other_expiries_carry_no_prevented_match() -> None:
+    engine = MatchingEngine(SPEC)
+    engine.apply(limit(1, 5, SELL, 150, 1))
+    events = engine.apply(limit(2, 6, BUY, 150, 3, tif=TimeInForce.IOC))
+    assert prevented(events) == [(2, Reason.IOC_REMAINDER, 0, 0, 0, 0)]
+    assert engine.prevented_match_id == 0
 
 
 def test_stp_none_allows_a_self_trade() -> None:

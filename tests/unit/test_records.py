@@ -84,3 +84,22 @@ def test_what_settlement_writes_the_gateway_reads() -> None:
     assert (trade.order_id, trade.quantity, trade.quote_quantity, trade.is_buyer, trade.is_maker) == (
         2, 2, 300, True, False)  # fmt: skip
     assert trade.fee_asset == "TST"
+
+
+def test_an_order_self_trade_prevention_expired_keeps_and_shows_its_prevented_match() -> None:
+    fx, _ = run(limit(1, 7, Side.SELL, 150, 2), limit(2, 7, Side.BUY, 150, 3, stp=StpMode.EXPIRE_BOTH))
+    maker = OrderRecord.decode(fx.users[7].order_state(1)[1])
+    assert (maker.status, maker.prevented_match_id, maker.prevented_qty) == (
+        OrderStatus.EXPIRED_IN_MATCH,
+        1,
+        2,
+    )
+    assert OrderRecord.decode(maker.encode()) == maker
+    body = order_json(StoredOrder(MARKET, maker))
+    assert (body["preventedMatchId"], body["preventedQuantity"]) == (1, "2")
+    plain = OrderRecord.decode(STORED_ICEBERG)
+    assert "preventedMatchId" not in order_json(StoredOrder(MARKET, plain))
+    taker = OrderRecord.decode(fx.users[7].order_state(2)[1])
+    assert (taker.prevented_match_id, taker.prevented_qty) == (1, 3)
+    unprevented, _ = run(limit(1, 7, Side.SELL, 150, 2), limit(2, 8, Side.BUY, 150, 3))
+    assert b'"pm"' not in unprevented.users[8].order_state(2)[1]  # the bytes written before these fields

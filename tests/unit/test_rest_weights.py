@@ -27,6 +27,8 @@ from gateway.restweights import request_weight
         ("GET", "/api/v3/openOrders", b"", 80),
         ("GET", "/api/v3/myTrades", b"symbol=BTCUSDT&orderId=3", 5),
         ("GET", "/api/v3/myTrades", b"symbol=BTCUSDT", 20),
+        ("GET", "/api/v3/myPreventedMatches", b"symbol=BTCUSDT&preventedMatchId=3", 2),
+        ("GET", "/api/v3/myPreventedMatches", b"symbol=BTCUSDT&orderId=3", 20),
         ("GET", "/api/v3/order", b"symbol=BTCUSDT&orderId=3", 4),
         ("POST", "/api/v3/order", b"", 1),
         ("DELETE", "/api/v3/openOrders", b"symbol=BTCUSDT", 1),

@@ -5,6 +5,7 @@ from typing import Any
 import orjson
 
 from exchange_core.markets import Asset, Market
+from exchange_core.prevented import PreventedMatch
 from gateway.grpcapi import convert
 from matching import AmendOrder, MatchingEngine, OrderType, Side, StpMode
 from settlement.effects import Effects
@@ -55,16 +56,25 @@ def test_cancel_and_self_trade_prevention_reports() -> None:
         (1, "CANCELED", "CANCELED"),
     ]
     prevented = payloads_of(fx, 7)[2]
-    assert isinstance(prevented["v"], int) and prevented["v"] > 0  # the prevented match id
+    assert (prevented["v"], prevented["A"], prevented["B"], prevented["U"], prevented["Cs"]) == (
+        1, "1", "1", 1, "TSTUSD")  # fmt: skip
+    assert (prevented["pL"], prevented["pl"], prevented["pY"], prevented["u"]) == ("1.50", "1", "1.50", -1)
     assert all("v" not in r for i, r in enumerate(payloads_of(fx, 7)) if i != 2)
+    state = OrderInfo.from_state(7, fx.users[7].order_state(2)[1])
+    assert (state.prevented_match_id, state.prevented_qty) == (1, 1)
+    records = [op for op in fx.users[7].finish() if op[1] == "P"]
+    assert [(op[2], PreventedMatch.decode(op[3])) for op in records] == [
+        (1, PreventedMatch(1, 2, 1, StpMode.EXPIRE_TAKER, 150, 1, 0, 0))
+    ]
 
 
-def test_expire_both_gives_each_expired_order_its_own_prevented_match_id() -> None:
+def test_expire_both_is_one_prevented_match_of_both_orders() -> None:
     fx, _ = run(limit(1, 7, Side.SELL, 150, 2), limit(2, 7, Side.BUY, 150, 1, stp=StpMode.EXPIRE_BOTH))
     prevented = [r for r in payloads_of(fx, 7) if r["x"] == "TRADE_PREVENTION"]
-    assert sorted(r["i"] for r in prevented) == [1, 2]
-    assert len({r["v"] for r in prevented}) == 2
+    assert [(r["i"], r["v"], r["A"], r["U"]) for r in prevented] == [(1, 1, "2", 2), (2, 1, "1", 1)]
     assert fx.users[7].assets == {"USD", "TST"}
+    records = [PreventedMatch.decode(op[3]) for op in fx.users[7].finish() if op[1] == "P"]
+    assert records == [PreventedMatch(1, 2, 1, StpMode.EXPIRE_BOTH, 150, 1, 2, 0)]
 
 
 def test_order_state_remembers_progress_across_batches() -> None:

@@ -6,8 +6,18 @@ from hypothesis import strategies as st
 from exchange_core.protocol import event_to_proto
 from exchange_core.wire import EventBatchWriter, encode_batch, encode_event, encode_market_data, encode_reply
 from exchange_proto import events_pb2 as epb
-from matching import BookDelta, Event, ListStatus, MatchingEngine, OrderAccepted, Trade
-from tests.corehelpers import SPEC
+from matching import (
+    BookDelta,
+    Event,
+    ListStatus,
+    MatchingEngine,
+    OrderAccepted,
+    OrderExpired,
+    Side,
+    StpMode,
+    Trade,
+)
+from tests.corehelpers import SPEC, limit
 from tests.property.strategies import commands
 
 ints = st.integers(min_value=-(2**62), max_value=2**62)
@@ -43,6 +53,36 @@ def test_order_list_events_encode_byte_equal() -> None:
         OrderAccepted(5, 9, 1, 7, "a", 2, 2, 1, 160, 3, 0, 3, 0, 0, 0, 0, 41),
         ListStatus(6, 9, 41, 7, "L", 1, 2, 1, (1, 2**40)),
         ListStatus(7, 9, 0, 7, "", 2, 1, 3, (), 119, 300),
+    ]
+    for e in events:
+        assert encode_event(e) == event_to_proto(e).SerializeToString()
+
+
+uint64s = st.integers(min_value=0, max_value=2**64 - 1)
+
+
+@given(uint64s, uint64s, ints, ints, st.integers(min_value=0, max_value=3), st.sampled_from([306, 307, 0]))
+def test_self_trade_expiries_encode_byte_equal(
+    match_id: int, counter: int, price: int, remaining: int, stp: int, reason: int
+) -> None:
+    event = OrderExpired(7, 9, 3, 5, "c", reason, remaining, match_id, counter, price, stp)
+    assert encode_event(event) == event_to_proto(event).SerializeToString()
+    writer = EventBatchWriter("TSTUSD")
+    writer.add(event)
+    assert writer.finish("1-1", []) == encode_batch("TSTUSD", [encode_event(event)], "1-1")
+    decoded = epb.Event.FromString(encode_event(event)).order_expired
+    assert (decoded.prevented_match_id, decoded.counter_order_id, decoded.price, decoded.stp_mode) == (
+        match_id, counter, price, stp)  # fmt: skip
+
+
+def test_an_engines_self_trade_expiries_encode_byte_equal() -> None:
+    engine = MatchingEngine(SPEC)
+    engine.apply(limit(1, 5, Side.SELL, 150, 2))
+    events = engine.apply(limit(2, 5, Side.BUY, 150, 3, stp=StpMode.EXPIRE_BOTH))
+    expired = [e for e in events if isinstance(e, OrderExpired)]
+    assert [(e.prevented_match_id, e.counter_order_id, e.price) for e in expired] == [
+        (1, 2, 150),
+        (1, 1, 150),
     ]
     for e in events:
         assert encode_event(e) == event_to_proto(e).SerializeToString()

@@ -29,6 +29,9 @@ from gateway.wsapi.methods import METHODS
         ("openOrderLists.status", {}, 6),
         ("allOrderLists", {}, 20),
         ("myAllocations", {"symbol": "BTCUSDT"}, 20),
+        ("myPreventedMatches", {"symbol": "BTCUSDT", "preventedMatchId": "1"}, 2),
+        ("myPreventedMatches", {"symbol": "BTCUSDT", "orderId": "1"}, 20),
+        ("myPreventedMatches", {"symbol": "NOPE"}, 2),
         ("exchangeInfo", {}, 20),
         ("order.place", {}, 1),
         ("orderList.place.otoco", {}, 1),
@@ -44,6 +47,7 @@ def test_method_weight(method: str, params: dict[str, str], weight: int) -> None
         ("account.status", "/api/v3/account"),
         ("allOrderLists", "/api/v3/allOrderList"),
         ("myAllocations", "/api/v3/myAllocations"),
+        ("myPreventedMatches", "/api/v3/myPreventedMatches"),
         ("orderList.status", "/api/v3/orderList"),
     ],
 )

@@ -2,6 +2,7 @@
 -- KEYS[1] bal:{uid}  KEYS[2] resv:{uid}  KEYS[3] ord:{uid}  KEYS[4] open:{uid}
 -- KEYS[5] coid:{uid}  KEYS[6] utr:{uid}:SYM  KEYS[7] uord:{uid}:SYM
 -- KEYS[8] olist:{uid}  KEYS[9] olopen:{uid}  KEYS[10] olcid:{uid}  KEYS[11] olall:{uid}
+-- KEYS[12] upm:{uid}:SYM
 -- ARGV[1] symbol, ARGV[2] the settling worker's fencing token for the symbol (its settlement
 -- lease, exchange_core/lease.py; 0 without one), then operations of 6 values each: seq, kind,
 -- a, b, c, d.
@@ -21,6 +22,8 @@
 --                              nothing when the reservation is gone (the sweeper released it)
 --   L list_id json open t:lcid order list state (d: its transaction time and list client
 --                              order id); open=1 keeps it in the open lists
+--   P id json keep             prevented match `id` (self-trade prevention): its record replaces
+--                              any with that id; only the newest `keep` are kept
 -- Returns {applied, asset, free, locked, ...}: the number of operations applied, then the
 -- balances of every asset an applied B or C operation touched.
 local symbol = ARGV[1]
@@ -90,6 +93,10 @@ for i = 3, #ARGV, 6 do
         redis.call('SREM', KEYS[9], field)
       end
       if lcid ~= '' then redis.call('HSET', KEYS[10], lcid, field) end
+    elseif kind == 'P' then
+      redis.call('ZREMRANGEBYSCORE', KEYS[12], a, a)
+      redis.call('ZADD', KEYS[12], tonumber(a), b)
+      redis.call('ZREMRANGEBYRANK', KEYS[12], 0, -tonumber(c) - 1)
     end
     applied = applied + 1
     if seq > top then top = seq end

@@ -1,5 +1,5 @@
-"""Signed account endpoints: account (balances), myTrades, myAllocations, account/commission,
-rateLimit/order."""
+"""Signed account endpoints: account (balances), myTrades, myPreventedMatches, myAllocations,
+account/commission, rateLimit/order."""
 
 from fastapi import APIRouter, Request
 
@@ -11,6 +11,7 @@ from gateway.callers import Caller
 from gateway.context import GatewayContext, context
 from gateway.formatting import trade_json
 from gateway.params import request_params
+from gateway.prevented import prevented_matches
 from gateway.ratelimit import RateLimiter
 from gateway.responses import JsonObject
 from gateway.routes.public import my_filters_body
@@ -78,6 +79,12 @@ async def my_trades(request: Request, who: Caller) -> list[JsonObject]:
     """The user's trades in one market."""
     found = await context(request).orders.my_trades(who.user_id, await request_params(request))
     return [trade_json(t) for t in found]
+
+
+@router.get("/myPreventedMatches")
+async def my_prevented_matches(request: Request, who: Caller) -> list[JsonObject]:
+    """The matches self-trade prevention stopped in one market (gateway.prevented)."""
+    return await prevented_matches(context(request), who.user_id, await request_params(request))
 
 
 def allocations(ctx: GatewayContext, params: dict[str, str]) -> list[JsonObject]:

@@ -17,6 +17,7 @@ from gateway.context import GatewayContext
 from gateway.formatting import amend_json, cancel_json, new_order_json, order_json, trade_json
 from gateway.listformat import cancel_all_json, cancel_order_list_json, new_order_list_json, order_list_json
 from gateway.orders import OrderService
+from gateway.prevented import prevented_matches
 from gateway.ratelimit import RateLimiter
 from gateway.replace import cancel_replace, test_order
 from gateway.restweights import weigher_of
@@ -234,6 +235,10 @@ async def _my_trades(call: Call) -> object:
     return [trade_json(t) for t in await call.orders.my_trades(call.user_id, call.params)]
 
 
+async def _my_prevented_matches(call: Call) -> object:
+    return await prevented_matches(call.ctx, call.user_id, call.params)
+
+
 async def _my_allocations(call: Call) -> object:
     return allocations(call.ctx, call.params)
 
@@ -370,6 +375,9 @@ METHODS: dict[str, Method] = {
     "openOrders.cancelAll": Method(TRADE, _cancel_all),
     "allOrders": Method(USER_DATA, _all_orders, weight=weigher_of("GET", "/api/v3/allOrders")),
     "myTrades": Method(USER_DATA, _my_trades, weight=weigher_of("GET", "/api/v3/myTrades")),
+    "myPreventedMatches": Method(
+        USER_DATA, _my_prevented_matches, weight=weigher_of("GET", "/api/v3/myPreventedMatches")
+    ),
     "myAllocations": Method(USER_DATA, _my_allocations, weight=weigher_of("GET", "/api/v3/myAllocations")),
     "account.status": Method(USER_DATA, _account, weight=weigher_of("GET", "/api/v3/account")),
     "account.rateLimits.orders": Method(
