@@ -52,6 +52,10 @@ async def produce_events(redis: Redis, prefix: str, per_market: int) -> None:
         supervisor.add(engine_name(symbol), "engine", SYMBOL=symbol)
     supervisor.start_all()
     try:
+        # Commands appended before an engine has recovered are replayed in chunks, each chunk's
+        # events one evt:{SYMBOL} entry: not the one entry per command a running engine writes.
+        while not all(engine_started(supervisor.log_dir, symbol) for symbol in MARKETS):
+            await asyncio.sleep(0.05)
         for symbol in MARKETS:
             data = encoded_commands(per_market, symbol, seed=SEEDS[symbol])
             for i in range(0, len(data), 5_000):
@@ -64,6 +68,12 @@ async def produce_events(redis: Redis, prefix: str, per_market: int) -> None:
                 await asyncio.sleep(0.05)
     finally:
         supervisor.stop_all()
+
+
+def engine_started(log_dir: Path, symbol: str) -> bool:
+    """Has `symbol`'s engine recovered (and now follows its journal)?"""
+    log = log_dir / f"{engine_name(symbol)}.log"
+    return log.exists() and " recovered: " in log.read_text()
 
 
 async def settlement_caught_up(redis: Redis, keys: Keys) -> bool:

@@ -26,7 +26,8 @@ from exchange_core.markets import load_markets
 from exchange_core.pipelined import PipelinedRedis
 from exchange_core.protocol import event_from_proto
 from exchange_proto import events_pb2 as epb
-from settlement.effects import Effects, OrderInfo
+from settlement.effects import Effects
+from settlement.orderinfo import OrderInfo
 from settlement.settings import SettlementSettings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -13,6 +13,7 @@ from exchange_core.protowire import (
     Irregular,
     as_enum,
     as_int64,
+    read_event,
     read_key,
     read_text,
     read_varint,
@@ -130,29 +131,7 @@ def _scan_message(data: bytes, pos: int, end: int, layout: list[int], event: Sca
 
 def _scan_event(data: bytes, pos: int, end: int, event: Scanned) -> bool:
     """Read the event at data[pos:end] into `event`: False if the writer does not read its kind."""
-    seq = ts = kind = start = stop = 0
-    while pos < end:
-        number, wire_type, pos = read_key(data, pos)
-        if number == 1 or number == 2:
-            if wire_type != VARINT:
-                raise Irregular
-            value, pos = read_varint(data, pos)
-            if number == 1:
-                seq = value
-            else:
-                ts = as_int64(value)
-        elif number in _ONEOF:
-            if wire_type != LENGTH or kind:  # a second member: the parser's merge rules decide
-                raise Irregular
-            size, start = read_varint(data, pos)
-            kind, stop = number, start + size
-            if stop > end:
-                raise Irregular
-            pos = stop
-        else:
-            pos = skip_field(data, pos, wire_type)
-    if pos != end:
-        raise Irregular
+    seq, ts, kind, start, stop = read_event(data, pos, end, _ONEOF)
     layout = _LAYOUTS.get(kind)
     if layout is None:
         return False

@@ -1,7 +1,8 @@
 """Reading protobuf's wire format by hand, for the hot paths that decode without building protobuf
-objects (exchange_core.commandwire, dbwriter.rows): varints, keys, skipping unknown fields and
-strings, compiled by mypyc with their users. Anything outside the forms a proto3 encoder writes
-raises Irregular, and the caller hands the bytes to the official parser, which decides.
+objects (exchange_core.commandwire, dbwriter.rows, settlement.scan): varints, keys, skipping unknown
+fields and strings, an events.proto Event's envelope, compiled by mypyc with their users. Anything
+outside the forms a proto3 encoder writes raises Irregular, and the caller hands the bytes to the
+official parser, which decides.
 """
 
 from typing import Final
@@ -89,3 +90,33 @@ def read_text(data: bytes, pos: int, end: int) -> tuple[str, int]:
     if stop > end:
         raise Irregular
     return data[pos:stop].decode(), stop
+
+
+def read_event(data: bytes, pos: int, end: int, members: frozenset[int]) -> tuple[int, int, int, int, int]:
+    """(seq, ts, kind, start, stop) of the events.proto Event at data[pos:end]: `kind` is the
+    number of its oneof field set (0: none), whose message is data[start:stop]; `members` are the
+    numbers of every field of the oneof (dbwriter.scan, settlement.scan)."""
+    seq = ts = kind = start = stop = 0
+    while pos < end:
+        number, wire_type, pos = read_key(data, pos)
+        if number == 1 or number == 2:
+            if wire_type != VARINT:
+                raise Irregular
+            value, pos = read_varint(data, pos)
+            if number == 1:
+                seq = value
+            else:
+                ts = as_int64(value)
+        elif number in members:
+            if wire_type != LENGTH or kind:  # a second member: the parser's merge rules decide
+                raise Irregular
+            size, start = read_varint(data, pos)
+            kind, stop = number, start + size
+            if stop > end:
+                raise Irregular
+            pos = stop
+        else:
+            pos = skip_field(data, pos, wire_type)
+    if pos != end:
+        raise Irregular
+    return seq, ts, kind, start, stop

@@ -118,7 +118,6 @@ _FIELDS = {
 _OPTIONAL: dict[str, Any] = {"sp": 0, "tr": 0, "td": 0, "iq": 0, "ol": 0, "pm": 0, "pq": 0}
 # Keys left out when 0: the bytes written before they existed.
 _OMITTED_WHEN_ZERO = ("ol", "pm", "pq")
-_ALWAYS = len(ORDER_KEYS) - len(_OMITTED_WHEN_ZERO)
 assert all(len(_FIELDS[c]) == len(k) for c, k in ((OrderRecord, ORDER_KEYS), (TradeRecord, TRADE_KEYS)))
 
 
@@ -129,24 +128,6 @@ def _encode(record: OrderRecord | TradeRecord, keys: tuple[str, ...]) -> str:
         if values.get(key) == 0:
             del values[key]  # outside any order list, no prevented match: as written before them
     return orjson.dumps(values).decode()
-
-
-def encode_order_values(values: tuple[Any, ...]) -> bytes:
-    """OrderRecord(*values).encode(), as bytes, without building the record (settlement's hot
-    path): `values` are the OrderRecord fields in order, all 21 of them. "ol", "pm" and "pq" are
-    left out when 0 (the bytes written before order lists and prevented matches existed)."""
-    out = dict(zip(ORDER_KEYS[:_ALWAYS], values[:_ALWAYS], strict=True))
-    for i in range(_ALWAYS, len(ORDER_KEYS)):
-        if values[i]:
-            out[ORDER_KEYS[i]] = values[i]
-    return orjson.dumps(out)
-
-
-def encode_trade_values(values: tuple[Any, ...]) -> bytes:
-    """TradeRecord(*values).encode(), as bytes, without building the record: all 11 fields."""
-    if not values[-1]:  # the order outside any order list: no "ol"
-        return orjson.dumps(dict(zip(TRADE_KEYS[:-1], values[:-1], strict=True)))
-    return orjson.dumps(dict(zip(TRADE_KEYS, values, strict=True)))
 
 
 def _decode(cls: type[R], raw: str | bytes, keys: tuple[str, ...]) -> R:

@@ -13,7 +13,6 @@ from exchange_core.ledger import SettleOp
 from exchange_core.listrecords import ListMember, OrderListRecord
 from exchange_core.markets import Market
 from exchange_core.prevented import KEPT_PER_MARKET, PreventedMatch
-from exchange_core.records import OrderRecord, encode_order_values, encode_trade_values
 from matching import (
     ContingencyType,
     Event,
@@ -32,61 +31,11 @@ from matching import (
     Side,
     Trade,
 )
-from settlement.reports import ExecutionReports, list_status_report
+from settlement.jsontext import json_bool, json_text
+from settlement.orderinfo import OrderInfo
+from settlement.reports import ExecutionReports, as_filled, list_status_report
 
 NEW = int(OrderStatus.NEW)
-
-
-@dataclass(slots=True)
-class OrderInfo:
-    """What settlement keeps of an order to write its state: the fields that never change."""
-
-    order_id: int
-    user_id: int
-    client_order_id: str
-    side: int
-    order_type: int
-    time_in_force: int
-    price: int
-    quantity: int
-    quote_quantity: int
-    stp_mode: int
-    time: int
-    # progress, kept up to date by every state written
-    executed: int = 0
-    executed_quote: int = 0
-    # stop orders: the trigger price, and when it triggered (0 while it waits)
-    stop_price: int = 0
-    triggered: int = 0
-    trailing_delta: int = 0
-    iceberg_qty: int = 0
-    order_list_id: int = 0
-    # self-trade prevention: the prevented match that expired it, and the quantity it prevented
-    prevented_match_id: int = 0
-    prevented_qty: int = 0
-    # its executionReport fields that no event changes, formatted (settlement.reports); None
-    # until the first report and after its quantity or client order id changed
-    report_fields: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
-
-    def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> bytes:
-        """The stored order state (exchange_core.records.OrderRecord, encoded)."""
-        return encode_order_values((
-            self.order_id, self.client_order_id, self.side, self.order_type, self.time_in_force,
-            self.price, self.quantity, self.quote_quantity, self.stp_mode, self.time, status,
-            executed, executed_quote, update_time, self.stop_price, self.triggered,
-            self.trailing_delta, self.iceberg_qty, self.order_list_id, self.prevented_match_id,
-            self.prevented_qty,
-        ))  # fmt: skip
-
-    @classmethod
-    def from_state(cls, user_id: int, raw: str | bytes) -> "OrderInfo":
-        r = OrderRecord.decode(raw)
-        return cls(
-            r.order_id, user_id, r.client_order_id, r.side, r.order_type, r.time_in_force,
-            r.price, r.quantity, r.quote_quantity, r.stp_mode, r.time, r.executed,
-            r.executed_quote, r.stop_price, r.triggered, r.trailing_delta, r.iceberg_qty,
-            r.order_list_id, r.prevented_match_id, r.prevented_qty,
-        )  # fmt: skip
 
 
 # An order state to write: seq, the order, status, executed, executed quote, update time, open,
@@ -100,7 +49,10 @@ class UserEffects:
     # oid -> its last state of the batch, encoded by `finish` (once per order and batch, however
     # many events changed it): (seq, info, status, executed, executed quote, update time, open, cid)
     orders: dict[int, OrderWrite] = field(default_factory=dict)
-    reports: list[dict[str, object]] = field(default_factory=list)  # executionReports for user.{uid}
+    # the user's payloads for user.{uid} (executionReports, listStatus), as JSON text
+    reports: list[str] = field(default_factory=list)
+    # order id -> the index in `reports` of its last TRADE report (made FILLED when its OrderDone is)
+    last_trade: dict[int, int] = field(default_factory=dict)
     assets: set[str] = field(default_factory=set)  # whose balances changed
     # prevented match id -> (seq of its last event, the record), written by `finish`
     prevented: dict[int, tuple[int, PreventedMatch]] = field(default_factory=dict)
@@ -143,7 +95,12 @@ class Effects:
         self.finished: dict[int, OrderInfo] = {}
         self.users: dict[int, UserEffects] = {}
         self.confirmed: list[tuple[int, int]] = []  # (user, order) reservations the engine saw
-        self.execution = ExecutionReports(market)
+        # an ExecutionReports (Any: a test puts the former dict-based encoder in its place)
+        self.execution: Any = ExecutionReports(market)
+        self.asset_text = {
+            self.spec.base: json_text(self.spec.base),
+            self.spec.quote: json_text(self.spec.quote),
+        }
         self._handlers: dict[type, Callable[[Any], None]] = {
             OrderAccepted: self._accepted,
             Trade: self._trade,
@@ -249,12 +206,13 @@ class Effects:
                 )
                 self._order_state(fx, t.seq, info, status, filled, filled_quote, t.ts, True)
             fee_asset = spec.base if is_buyer else spec.quote
-            trade = encode_trade_values((
-                t.trade_id, order_id, t.price, t.quantity, t.quote_quantity, fee, fee_asset, t.ts,
-                is_buyer, is_maker, info.order_list_id if info is not None else 0,
-            ))  # fmt: skip
+            order_list_id = info.order_list_id if info is not None else 0
+            trade = trade_record(
+                t, order_id, fee, self.asset_text[fee_asset], is_buyer, is_maker, order_list_id
+            )
             fx.ops.append((t.seq, "T", t.trade_id, trade, "", ""))
             if info is not None:
+                fx.last_trade[order_id] = len(fx.reports)
                 fx.reports.append(
                     self.execution.report(
                         info, "TRADE", status, filled, filled_quote, t.ts, t.quantity, t.price,
@@ -274,11 +232,9 @@ class Effects:
             self._order_state(fx, e.seq, info, e.status, e.filled, e.filled_quote, e.ts, False)
             if e.status == OrderStatus.FILLED:
                 # The last TRADE report of a completed order says FILLED, as Binance's does.
-                for report in reversed(fx.reports):
-                    if report["i"] == e.order_id and report["x"] == "TRADE":
-                        report["X"] = "FILLED"
-                        report["w"] = False
-                        break
+                last = fx.last_trade.get(e.order_id)
+                if last is not None:
+                    fx.reports[last] = as_filled(fx.reports[last])
 
     def _ended(self, e: OrderCancelled | OrderExpired) -> None:
         """CANCELED, EXPIRED or (self-trade prevention) EXPIRED_IN_MATCH reports; the latter
@@ -396,3 +352,17 @@ class Effects:
         # Encoded by fx.finish; `info` does not change after this but through another call here.
         fx.orders[info.order_id] = (seq, info, status, executed, executed_quote, ts, 1 if is_open else 0, "")
         info.executed, info.executed_quote = executed, executed_quote
+
+
+def trade_record(
+    t: Trade, order_id: int, fee: int, fee_asset: str, is_buyer: bool, is_maker: bool, order_list_id: int
+) -> bytes:
+    """One side of trade `t` as its user's trade history keeps it: TradeRecord.encode of the
+    same fields, written from a template; `fee_asset` is the asset's JSON text."""
+    text = (
+        f'{{"id":{t.trade_id},"o":{order_id},"p":{t.price},"q":{t.quantity},"qq":{t.quote_quantity},'
+        f'"fee":{fee},"fa":{fee_asset},"T":{t.ts},"b":{json_bool(is_buyer)},"m":{json_bool(is_maker)}'
+    )
+    if order_list_id:  # outside any order list: no "ol"
+        return f'{text},"ol":{order_list_id}}}'.encode()
+    return f"{text}}}".encode()

@@ -1,7 +1,7 @@
 """Binance user-data payloads: executionReport for an order's changes, outboundAccountPosition
 for balances. Built by settlement, forwarded as they are by the WebSocket tier."""
 
-from typing import Any
+import orjson
 
 from exchange_core.listrecords import (
     CONTINGENCY_NAMES,
@@ -11,7 +11,10 @@ from exchange_core.listrecords import (
 )
 from exchange_core.markets import Market
 from exchange_core.units import from_units
+from matching import OrderExpired
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
+from settlement.jsontext import json_text
+from settlement.orderinfo import OrderInfo, ReportFields
 
 _SIDE = {int(v): v.name for v in Side}
 _TYPE = {int(v): v.name for v in OrderType}
@@ -21,16 +24,22 @@ _STP = {int(v): v.name for v in StpMode}
 _WORKING = frozenset({int(OrderStatus.NEW), int(OrderStatus.PARTIALLY_FILLED)})
 _MARKET = int(OrderType.MARKET)
 _FIRST_STOP = int(OrderType.STOP_LOSS)
+_EMPTY, _TRUE, _FALSE = '""', "true", "false"
+_PARTIAL, _FILLED = ',"X":"PARTIALLY_FILLED",', ',"X":"FILLED",'
+_WORKING_TRUE, _WORKING_FALSE = ',"w":true,', ',"w":false,'
 
 
 class ExecutionReports:
-    """executionReports of one market's orders (settlement's hot path: an order's fields that
-    no event changes are formatted once and kept on its OrderInfo, in `report_fields`)."""
+    """executionReports of one market's orders, as JSON text (settlement's hot path: each report
+    is one f-string over fragments, not a dict for orjson; an order's fields that no event changes
+    are formatted once and kept on its OrderInfo, in `report_fields`). The text is what
+    orjson.dumps makes of the Binance payload, byte for byte (tests/unit/test_settlement_reports.py
+    holds it to the dict-based encoder)."""
 
     __slots__ = ("base", "base_decimals", "prices", "quote_decimals", "symbol", "zero_base", "zero_quote")
 
     def __init__(self, market: Market) -> None:
-        self.symbol = market.symbol
+        self.symbol = json_text(market.symbol)
         self.base = market.base.name
         self.quote_decimals = market.quote.decimals
         self.base_decimals = market.base.decimals
@@ -45,24 +54,36 @@ class ExecutionReports:
             text = self.prices[units] = from_units(units, self.quote_decimals)
         return text
 
-    def _fields(self, info: Any) -> tuple[Any, ...]:
-        """(c, S, o, f, q, p, P, F, O, Q, V, d, is a stop order, is not a market order) of `info`."""
+    def _fields(self, info: OrderInfo) -> ReportFields:
+        """`info`'s fixed fragments: (c through F, O, Q, V and d, is a stop order, is not a market
+        order)."""
         b, zero_b, zero_q = self.base_decimals, self.zero_base, self.zero_quote
+        qty = from_units(info.quantity, b) if info.quantity else zero_b
+        stop = self.price(info.stop_price) if info.stop_price else zero_q
+        iceberg = from_units(info.iceberg_qty, b) if info.iceberg_qty else zero_b
+        head = (
+            f'"c":{json_text(info.client_order_id)},"S":"{_SIDE[info.side]}","o":"{_TYPE[info.order_type]}",'
+            f'"f":"{_TIME_IN_FORCE[info.time_in_force]}","q":"{qty}","p":"{self.price(info.price)}",'
+            f'"P":"{stop}","F":"{iceberg}"'
+        )
+        quote_qty = self.price(info.quote_quantity) if info.quote_quantity else zero_q
+        tail = f',"V":"{_STP[info.stp_mode]}"'
+        if info.trailing_delta:
+            tail += f',"d":{info.trailing_delta}'
         fields = (
-            info.client_order_id, _SIDE[info.side], _TYPE[info.order_type],
-            _TIME_IN_FORCE[info.time_in_force], from_units(info.quantity, b) if info.quantity else zero_b,
-            self.price(info.price), self.price(info.stop_price) if info.stop_price else zero_q,
-            from_units(info.iceberg_qty, b) if info.iceberg_qty else zero_b, info.time,
-            self.price(info.quote_quantity) if info.quote_quantity else zero_q,
-            _STP[info.stp_mode], info.trailing_delta,
-            info.order_type >= _FIRST_STOP, info.order_type != _MARKET,
-        )  # fmt: skip
+            head,
+            info.time,
+            f'"{quote_qty}"',
+            tail,
+            info.order_type >= _FIRST_STOP,
+            info.order_type != _MARKET,
+        )
         info.report_fields = fields
         return fields
 
     def report(
         self,
-        info: Any,
+        info: OrderInfo,
         execution: str,
         status: int,
         executed: int,
@@ -76,76 +97,64 @@ class ExecutionReports:
         trade_id: int = -1,
         is_maker: bool = False,
         orig_client_order_id: str = "",
-        prevented: Any = None,
-    ) -> dict[str, Any]:
-        """An executionReport for order `info` (a settlement.effects.OrderInfo, whose
-        `report_fields` is None after its quantity or client id changed); `orig_client_order_id`
-        is the client id it had before (C: a REPLACED report of an amendment);
-        `prevented`, the matching.OrderExpired of a self-trade prevention expiry: its prevented
-        match id (v), the prevented quantity (A, B), the other order (U, Cs), the trade group (u,
-        -1: none here) and the price and quantity that did not trade (pL, pl, pY)."""
+        prevented: OrderExpired | None = None,
+    ) -> str:
+        """An executionReport for order `info` (whose `report_fields` is None after its quantity
+        or client id changed); `orig_client_order_id` is the client id it had before (C: a
+        REPLACED report of an amendment); `prevented`, the OrderExpired of a self-trade prevention
+        expiry: its prevented match id (v), the prevented quantity (A, B), the trade group (u, -1:
+        none here), the other order (U, Cs) and the quantity, price and quote that did not trade
+        (pl, pL, pY)."""
         q, b = self.quote_decimals, self.base_decimals
         zero_b, zero_q = self.zero_base, self.zero_quote
-        c, side, kind, tif, qty, price, stop, iceberg, created, quote_qty, stp, trailing, is_stop, limit = (
-            info.report_fields or self._fields(info)
-        )
+        fields = info.report_fields
+        if fields is None:
+            fields = self._fields(info)
+        head, created, quote_qty, tail, is_stop, limit = fields
         triggered = info.triggered
-        fee_decimals = b if fee_asset == self.base else q
-        report = {
-            "e": "executionReport",
-            "E": ts,
-            "s": self.symbol,
-            "c": c,
-            "S": side,
-            "o": kind,
-            "f": tif,
-            "q": qty,
-            "p": price,
-            "P": stop,
-            "F": iceberg,
-            "g": info.order_list_id or -1,
-            "C": orig_client_order_id,
-            "x": execution,
-            "X": _STATUS[status],
-            "r": "NONE",
-            "i": info.order_id,
-            "l": from_units(last_qty, b) if last_qty else zero_b,
-            "z": from_units(executed, b) if executed else zero_b,
-            "L": self.price(last_price) if last_price else zero_q,
-            "n": from_units(fee, fee_decimals) if fee else (zero_b if fee_decimals == b else zero_q),
-            "N": fee_asset,
-            "T": ts,
-            "t": trade_id,
-            "I": 0,
-            "w": status in _WORKING and limit and (not is_stop or bool(triggered)),
-            "m": is_maker,
-            "M": False,
-            "O": created,
-            "Z": from_units(executed_quote, q) if executed_quote else zero_q,
-            "Y": from_units(last_quote, q) if last_quote else zero_q,
-            "Q": quote_qty,
-            "W": (triggered or -1) if is_stop else created,
-            "V": stp,
-        }
-        if trailing:
-            report["d"] = trailing
+        if fee_asset is None:
+            fee_decimals, asset = q, "null"
+        else:
+            fee_decimals, asset = (b if fee_asset == self.base else q), json_text(fee_asset)
+        fee_text = from_units(fee, fee_decimals) if fee else (zero_b if fee_decimals == b else zero_q)
+        working = status in _WORKING and limit and (not is_stop or triggered != 0)
+        text = (
+            f'{{"e":"executionReport","E":{ts},"s":{self.symbol},{head},"g":{info.order_list_id or -1},'
+            f'"C":{json_text(orig_client_order_id) if orig_client_order_id else _EMPTY},'
+            f'"x":"{execution}","X":"{_STATUS[status]}","r":"NONE","i":{info.order_id},'
+            f'"l":"{from_units(last_qty, b) if last_qty else zero_b}",'
+            f'"z":"{from_units(executed, b) if executed else zero_b}",'
+            f'"L":"{self.price(last_price) if last_price else zero_q}","n":"{fee_text}","N":{asset},'
+            f'"T":{ts},"t":{trade_id},"I":0,"w":{_TRUE if working else _FALSE},'
+            f'"m":{_TRUE if is_maker else _FALSE},"M":false,"O":{created},'
+            f'"Z":"{from_units(executed_quote, q) if executed_quote else zero_q}",'
+            f'"Y":"{from_units(last_quote, q) if last_quote else zero_q}","Q":{quote_qty},'
+            f'"W":{(triggered or -1) if is_stop else created}{tail}'
+        )
         if prevented is not None:
-            prevented_qty = from_units(prevented.remaining, b)
-            report["v"] = prevented.prevented_match_id
-            report["A"] = prevented_qty
-            report["B"] = prevented_qty
-            report["u"] = -1
-            report["U"] = prevented.counter_order_id
-            report["Cs"] = self.symbol
-            report["pl"] = prevented_qty
-            report["pL"] = self.price(prevented.price)
-            report["pY"] = from_units(prevented.remaining * prevented.price // 10**b, q)
-        return report
+            return f"{text}{self._prevented(prevented)}}}"
+        return text + "}"
+
+    def _prevented(self, e: OrderExpired) -> str:
+        """The fields of a TRADE_PREVENTION report (see `report`), from a comma on."""
+        qty = from_units(e.remaining, self.base_decimals)
+        quote = from_units(e.remaining * e.price // 10**self.base_decimals, self.quote_decimals)
+        return (
+            f',"v":{e.prevented_match_id},"A":"{qty}","B":"{qty}","u":-1,"U":{e.counter_order_id},'
+            f'"Cs":{self.symbol},"pl":"{qty}","pL":"{self.price(e.price)}","pY":"{quote}"'
+        )
 
 
-def list_status_report(record: OrderListRecord, ts: int) -> dict[str, Any]:
-    """A listStatus user event for order list `record` at event time `ts`."""
-    return {
+def as_filled(report: str) -> str:
+    """A TRADE report of a PARTIALLY_FILLED order made FILLED (X) and not working (w), as Binance's
+    last report of a completed order says. (A string value in the JSON text holds no unescaped
+    quote, so the two keys' patterns can only be the keys themselves.)"""
+    return report.replace(_PARTIAL, _FILLED, 1).replace(_WORKING_TRUE, _WORKING_FALSE, 1)
+
+
+def list_status_report(record: OrderListRecord, ts: int) -> str:
+    """A listStatus user event for order list `record` at event time `ts`, as JSON text."""
+    payload = {
         "e": "listStatus",
         "E": ts,
         "s": record.symbol,
@@ -158,22 +167,15 @@ def list_status_report(record: OrderListRecord, ts: int) -> dict[str, Any]:
         "T": ts,
         "O": [{"s": record.symbol, "i": m.order_id, "c": m.client_order_id} for m in record.orders],
     }
+    return orjson.dumps(payload).decode()
 
 
-def account_position(
-    balances: dict[str, tuple[int, int]], decimals: dict[str, int], ts: int
-) -> dict[str, Any]:
-    """An outboundAccountPosition with the given assets' (free, locked)."""
-    return {
-        "e": "outboundAccountPosition",
-        "E": ts,
-        "u": ts,
-        "B": [
-            {
-                "a": asset,
-                "f": from_units(free, decimals.get(asset, 8)),
-                "l": from_units(locked, decimals.get(asset, 8)),
-            }
-            for asset, (free, locked) in sorted(balances.items())
-        ],
-    }
+def account_position(balances: dict[str, tuple[int, int]], decimals: dict[str, int], ts: int) -> str:
+    """An outboundAccountPosition with the given assets' (free, locked), as JSON text (what
+    orjson.dumps makes of the payload)."""
+    assets = ",".join(
+        f'{{"a":{json_text(asset)},"f":"{from_units(free, decimals.get(asset, 8))}",'
+        f'"l":"{from_units(locked, decimals.get(asset, 8))}"}}'
+        for asset, (free, locked) in sorted(balances.items())
+    )
+    return f'{{"e":"outboundAccountPosition","E":{ts},"u":{ts},"B":[{assets}]}}'

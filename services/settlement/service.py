@@ -20,7 +20,6 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 
 from exchange_core import redisio, tracing
@@ -33,6 +32,7 @@ from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
 from exchange_core.pipelined import PipelinedRedis, ReplyError
 from exchange_core.protocol import events_from_protos, reply_for
+from exchange_core.protowire import Irregular
 from exchange_core.streamids import entry_ms, stream_id
 from exchange_core.telemetry import redis_ready
 from exchange_proto import events_pb2 as epb
@@ -47,14 +47,18 @@ from matching import (
     OrderTriggered,
     Trade,
 )
-from settlement.effects import Effects, OrderInfo
+from settlement.effects import Effects
+from settlement.orderinfo import OrderInfo
 from settlement.reports import account_position
+from settlement.scan import read_events
 from settlement.settings import SettlementSettings
 from settlement.telemetry import SettlementMetrics, settle_spans
 
 log = logging.getLogger("settlement")
 
 _UNSETTLED = frozenset({"book_delta"})  # events with nothing to settle, not decoded
+# What settlement.scan leaves to the official parser.
+_LEFT_TO_THE_PARSER = (Irregular, UnicodeDecodeError, IndexError, ValueError)
 # Events of one order that settlement needs the order's facts for.
 _ORDER_EVENTS = (OrderDone, OrderCancelled, OrderExpired, OrderTriggered, OrderAmended)
 
@@ -192,9 +196,13 @@ class SettlementService:
         events: list[Event] = []
         batches: list[epb.EventBatch] = []
         for _, fields in entries:
-            batch = epb.EventBatch.FromString(fields[b"e"])
+            data = fields[b"e"]
+            batch = epb.EventBatch.FromString(data)  # (its command refs: the answers, the spans)
             batches.append(batch)
-            events += events_from_protos(batch.events, _UNSETTLED)
+            try:
+                read_events(data, events)  # straight from the bytes (settlement.scan)
+            except _LEFT_TO_THE_PARSER:
+                events += events_from_protos(batch.events, _UNSETTLED)
         command_id = batches[-1].command_id
         market = self.markets[symbol]
         await self._load_order_infos(symbol, events)
@@ -235,12 +243,11 @@ class SettlementService:
             applied, balances = parse_settled(result)
             if not user_id or not applied:
                 continue  # the fee account has no stream; nothing new on a redelivery
-            payloads: list[dict[str, object]] = list(effects.reports)
+            payloads = effects.reports
             if balances:
                 payloads.append(account_position(balances, self.decimals, ts))
-            post.append(
-                fast.execute("PUBLISH", keys.user_channel(user_id), orjson.dumps(payloads))
-            )  # SPUBLISH on a cluster
+            message = f"[{','.join(payloads)}]".encode()  # the JSON array of the payloads
+            post.append(fast.execute("PUBLISH", keys.user_channel(user_id), message))  # SPUBLISH on a cluster
         settled_key = keys.settled_position(symbol)
         position: list[Command] = [("SET", settled_key, command_id)] if command_id else []
         # On one Redis the replies go in the fenced write; a cluster's reply channels are shard

@@ -1,10 +1,15 @@
 """What settlement makes of events: ledger operations and Binance user-data payloads."""
 
+from typing import Any
+
+import orjson
+
 from exchange_core.markets import Asset, Market
 from exchange_core.prevented import PreventedMatch
 from gateway.grpcapi import convert
 from matching import AmendOrder, MatchingEngine, OrderType, Side, StpMode
-from settlement.effects import Effects, OrderInfo
+from settlement.effects import Effects
+from settlement.orderinfo import OrderInfo
 from tests.corehelpers import SPEC, cancel, limit, market, stop
 
 MARKET = Market(SPEC, Asset("TST", 0), Asset("USD", 2), "0.01", "1", "1", "1000000", "1.00", "0.001", "0.002")
@@ -20,9 +25,14 @@ def run(*commands: object) -> tuple[Effects, dict[int, OrderInfo]]:
     return fx, known
 
 
+def payloads_of(fx: Effects, user_id: int) -> list[dict[str, Any]]:
+    """The user's payloads of the batch, decoded."""
+    return [orjson.loads(text) for text in fx.users[user_id].reports]
+
+
 def test_a_fill_reports_new_then_trade_filled_for_both_sides() -> None:
     fx, _ = run(limit(1, 7, Side.SELL, 150, 2), limit(2, 8, Side.BUY, 150, 2))
-    maker, taker = fx.users[7].reports, fx.users[8].reports
+    maker, taker = payloads_of(fx, 7), payloads_of(fx, 8)
     assert [(r["x"], r["X"]) for r in maker] == [("NEW", "NEW"), ("TRADE", "FILLED")]
     assert [(r["x"], r["X"]) for r in taker] == [("NEW", "NEW"), ("TRADE", "FILLED")]
     trade = taker[1]
@@ -38,18 +48,18 @@ def test_cancel_and_self_trade_prevention_reports() -> None:
         limit(2, 7, Side.BUY, 150, 1, stp=StpMode.EXPIRE_TAKER),
         cancel(7, oid=1),
     )
-    reports = [(r["i"], r["x"], r["X"]) for r in fx.users[7].reports]
+    reports = [(r["i"], r["x"], r["X"]) for r in payloads_of(fx, 7)]
     assert reports == [
         (1, "NEW", "NEW"),
         (2, "NEW", "NEW"),
         (2, "TRADE_PREVENTION", "EXPIRED_IN_MATCH"),
         (1, "CANCELED", "CANCELED"),
     ]
-    prevented = fx.users[7].reports[2]
+    prevented = payloads_of(fx, 7)[2]
     assert (prevented["v"], prevented["A"], prevented["B"], prevented["U"], prevented["Cs"]) == (
         1, "1", "1", 1, "TSTUSD")  # fmt: skip
     assert (prevented["pL"], prevented["pl"], prevented["pY"], prevented["u"]) == ("1.50", "1", "1.50", -1)
-    assert all("v" not in r for i, r in enumerate(fx.users[7].reports) if i != 2)
+    assert all("v" not in r for i, r in enumerate(payloads_of(fx, 7)) if i != 2)
     state = OrderInfo.from_state(7, fx.users[7].order_state(2)[1])
     assert (state.prevented_match_id, state.prevented_qty) == (1, 1)
     records = [op for op in fx.users[7].finish() if op[1] == "P"]
@@ -60,7 +70,7 @@ def test_cancel_and_self_trade_prevention_reports() -> None:
 
 def test_expire_both_is_one_prevented_match_of_both_orders() -> None:
     fx, _ = run(limit(1, 7, Side.SELL, 150, 2), limit(2, 7, Side.BUY, 150, 1, stp=StpMode.EXPIRE_BOTH))
-    prevented = [r for r in fx.users[7].reports if r["x"] == "TRADE_PREVENTION"]
+    prevented = [r for r in payloads_of(fx, 7) if r["x"] == "TRADE_PREVENTION"]
     assert [(r["i"], r["v"], r["A"], r["U"]) for r in prevented] == [(1, 1, "2", 2), (2, 1, "1", 1)]
     assert fx.users[7].assets == {"USD", "TST"}
     records = [PreventedMatch.decode(op[3]) for op in fx.users[7].finish() if op[1] == "P"]
@@ -84,7 +94,7 @@ def test_a_stop_order_reports_new_not_working_then_new_working_when_triggered() 
         limit(4, 8, Side.BUY, 140, 1),
         market(5, 9, Side.SELL, qty=1, reserve=1, ts=20),  # trades at 1.40: triggers order 3
     )
-    reports = [r for r in fx.users[7].reports if r["i"] == 3]
+    reports = [r for r in payloads_of(fx, 7) if r["i"] == 3]
     assert [(r["x"], r["X"], r["o"], r["P"], r["w"], r["W"]) for r in reports] == [
         ("NEW", "NEW", "STOP_LOSS_LIMIT", "1.40", False, -1),
         ("NEW", "NEW", "STOP_LOSS_LIMIT", "1.40", True, 20),
@@ -98,7 +108,7 @@ def test_an_iceberg_reports_its_iceberg_quantity_and_an_amendment_is_replaced_wi
     iceberg = limit(1, 7, Side.SELL, 150, 10, cid="a")
     iceberg.iceberg_qty = 4
     fx, known = run(iceberg, AmendOrder(SPEC.symbol, 7, 1, "", "b", 6))
-    reports = fx.users[7].reports
+    reports = payloads_of(fx, 7)
     assert [(r["x"], r["X"], r["F"], r["q"], r["c"], r["C"]) for r in reports] == [
         ("NEW", "NEW", "4", "10", "a", ""),
         ("REPLACED", "NEW", "4", "6", "b", "a"),

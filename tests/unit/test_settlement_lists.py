@@ -7,9 +7,10 @@ from exchange_core.records import TradeRecord
 from matching import MatchingEngine, OrderType, Side
 from matching.commands import PlaceOrderList
 from matching.enums import ContingencyType, ListOrderStatus, ListStatusType
-from settlement.effects import Effects, OrderInfo
+from settlement.effects import Effects
+from settlement.orderinfo import OrderInfo
 from tests.corehelpers import SPEC, SYMBOL, cancel, limit, market, stop
-from tests.unit.test_settlement_effects import MARKET
+from tests.unit.test_settlement_effects import MARKET, payloads_of
 
 SELL, BUY = Side.SELL, Side.BUY
 
@@ -48,7 +49,7 @@ def test_a_placed_oco_is_stored_open_with_its_members_and_reported() -> None:
         1, SYMBOL, ContingencyType.OCO, ListStatusType.EXEC_STARTED, ListOrderStatus.EXECUTING, "L", 9,
         (ListMember(1, "a"), ListMember(2, "b")),
     )  # fmt: skip
-    reports = fx.users[7].reports
+    reports = payloads_of(fx, 7)
     assert [(r["e"], r.get("g")) for r in reports] == [
         ("executionReport", 1), ("executionReport", 1), ("listStatus", 1)
     ]  # fmt: skip
@@ -73,7 +74,7 @@ def test_a_fill_of_one_member_expires_the_other_and_closes_the_list() -> None:
     )
     assert record.orders == (ListMember(1, "a"), ListMember(2, "b"))  # both finished in this batch
     assert record.transaction_time == 9
-    reports = [(r["e"], r.get("i"), r.get("x"), r.get("l")) for r in fx.users[7].reports]
+    reports = [(r["e"], r.get("i"), r.get("x"), r.get("l")) for r in payloads_of(fx, 7)]
     assert reports == [
         ("executionReport", 1, "TRADE", "3"),
         ("executionReport", 2, "EXPIRED", "0"),
@@ -101,4 +102,4 @@ def test_a_rejected_list_gives_its_reservation_back_against_its_first_member() -
     engine, known = traded_at(150), {}
     fx = settle(engine, known, sell_oco(above=130))  # its level under its stop: refused
     assert [op[1:4] for op in fx.users[7].ops] == [("R", f"{SYMBOL}:1", 3)]
-    assert fx.users[7].reports == [] and fx.confirmed == [(7, 1)]
+    assert payloads_of(fx, 7) == [] and fx.confirmed == [(7, 1)]

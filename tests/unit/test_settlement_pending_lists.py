@@ -7,9 +7,10 @@ from exchange_core.records import OrderRecord
 from matching import MatchingEngine, Side
 from matching.commands import PlaceOrderList
 from matching.enums import ContingencyType, OrderStatus
-from settlement.effects import Effects, OrderInfo
+from settlement.effects import Effects
+from settlement.orderinfo import OrderInfo
 from tests.corehelpers import SYMBOL, cancel, limit, market
-from tests.unit.test_settlement_effects import MARKET
+from tests.unit.test_settlement_effects import MARKET, payloads_of
 
 SELL, BUY = Side.SELL, Side.BUY
 
@@ -41,7 +42,7 @@ def test_a_started_oto_confirms_the_pending_reservation_and_reports_pending_new(
     assert (7, 2) in fx.confirmed
     state = OrderInfo.from_state(7, fx.users[7].order_state(2)[1])
     assert (state.order_list_id, fx.users[7].order_state(2)[2]) == (1, 0)  # not among the open orders
-    pending = [r for r in fx.users[7].reports if r.get("i") == 2]
+    pending = [r for r in payloads_of(fx, 7) if r.get("i") == 2]
     assert [(r["x"], r["X"], r["g"]) for r in pending] == [("NEW", "PENDING_NEW", 1)]
 
 
