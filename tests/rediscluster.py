@@ -108,6 +108,35 @@ class LocalCluster:
                 out.append(fields[1].split("@")[0])
         return out
 
+    def fail_over(self, replica: str, seconds: float = 90.0) -> None:
+        """Promote `replica` ("host:port") by a manual `CLUSTER FAILOVER` and wait until every
+        node sees it as master and its former master as its replica. Redis aborts a manual
+        failover that has not finished within 5 s (a loaded host can take longer to hand over),
+        so the command is sent again every 6 s until it has taken effect."""
+        old = next(m for m in self.masters() if replica in self.replicas_of(m))
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.cli("CLUSTER", "FAILOVER", port=port_of(replica))
+            try:
+                _wait(lambda: self._promoted(replica, old), f"{replica} promoted over {old}", 6.0)
+                return
+            except RuntimeError:
+                continue
+        raise RuntimeError(f"{replica} was not promoted over {old} within {seconds} s")
+
+    def _promoted(self, new: str, old: str) -> bool:
+        """Whether every node's CLUSTER NODES has `new` as a master and `old` as its replica."""
+        for port in self.ports:
+            roles = {}
+            for line in self.cli("CLUSTER", "NODES", port=port).splitlines():
+                fields = line.split()
+                roles[fields[1].split("@")[0]] = (fields[0], "master" in fields[2].split(","), fields[3])
+            if not (new in roles and old in roles and roles[new][1]):
+                return False
+            if roles[old][1] or roles[old][2] != roles[new][0]:
+                return False
+        return True
+
     def kill(self, address: str) -> None:
         """SIGKILL the node at `address` ("host:port")."""
         os.kill(self.pid(address), signal.SIGKILL)
