@@ -127,8 +127,9 @@ SOAK_ONLY := --ignore=tests/e2e/test_marketsim_replay.py --ignore=tests/browser_
 	--ignore=tests/e2e/test_cluster_ops.py --ignore=tests/conformance/test_ccxt_pro.py \
 	--ignore=tests/e2e/test_faults.py
 
+# The trade page's memory soak runs one minute here and five in `make soak`.
 test: install connector protos core lint web browser chart-check prometheus image-check
-	$(PY) -m pytest -q --durations=25 --ignore=tests/chart --ignore=tests/image $(SOAK_ONLY)
+	WEB_SOAK_SECONDS=60 $(PY) -m pytest -q --durations=25 --ignore=tests/chart --ignore=tests/image $(SOAK_ONLY)
 
 bench: install protos core tools
 	$(PY) -m bench
@@ -138,7 +139,7 @@ bench: install protos core tools
 # (AOF) restarted; the market simulation replaying 100 recorded minutes (about 5 minutes); the
 # browser tests on stacks of their own; resharding and failover on a Redis Cluster of their own
 # and ccxt.pro's conformance (none of these in `make test`: SOAK_ONLY); the partition fault test on
-# the cluster.
+# the cluster; the trade page's five-minute memory soak.
 soak: install protos core
 	CRASH_ORDERS=20000 $(PY) -m pytest -q -s tests/e2e/test_crash.py
 	DB_OUTAGE_S=60 $(PY) -m pytest -q tests/integration/test_dbwriter.py -k outage
@@ -150,6 +151,7 @@ soak: install protos core
 	PARTITION_CLUSTER_FAULTS=8 $(PY) -m pytest -q -s "tests/e2e/test_partition_faults.py::test_random_pauses_and_kills_of_owners_and_standbys_lose_nothing[cluster]"
 	PARTITION_FAULTS=40 PARTITION_CLIENTS=32 PARTITION_MARKETS=BTCUSDT,ETHUSDT,SOLUSDT,ETHBTC $(PY) -m pytest -q -s tests/e2e/test_partition_faults.py
 	GATEWAY_DB_OUTAGE_S=60 $(PY) -m pytest -q -s tests/e2e/test_database_outage.py
+	WEB_SOAK_SECONDS=300 $(PY) -m pytest -q -s tests/browser/test_soak.py
 
 # A bounded locust run against the `make run` stack (started for it), the per-market scaling
 # benchmark and the short fault tests; writes load/RESULTS.md (raw CSV + HTML in artifacts/load/).
