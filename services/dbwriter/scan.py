@@ -8,15 +8,14 @@ records (tests/unit/test_dbwriter_rows_wire.py holds the two equal).
 from typing import Final
 
 from exchange_core.protowire import (
-    LENGTH,
-    VARINT,
     Irregular,
     as_enum,
     as_int64,
     read_event,
+    read_int,
     read_key,
+    read_length,
     read_text,
-    read_varint,
     skip_field,
 )
 from exchange_proto import events_pb2 as epb
@@ -110,20 +109,13 @@ def _scan_message(data: bytes, pos: int, end: int, layout: list[int], event: Sca
         if how == _X:
             pos = skip_field(data, pos, wire_type)
         elif how == _T:
-            if wire_type != LENGTH:
-                raise Irregular
-            size, start = read_varint(data, pos)
-            pos = start + size
-            if pos > end:
-                raise Irregular
+            start, pos = read_length(data, pos, end, wire_type)
             text = data[start:pos]
             if not text.isascii():
                 text.decode()  # UnicodeDecodeError: the parser refuses it
             event.text = text
         else:
-            if wire_type != VARINT:
-                raise Irregular
-            value, pos = read_varint(data, pos)
+            value, pos = read_int(data, pos, wire_type)
             event.set(number, value if how == _U else as_int64(value) if how == _S else as_enum(value))
     if pos != end:
         raise Irregular
@@ -150,20 +142,13 @@ def scan_batch(data: bytes, events: list[Scanned]) -> tuple[str, int, int]:
     while pos < end:
         number, wire_type, pos = read_key(data, pos)
         if number == 1:
-            if wire_type != LENGTH:
-                raise Irregular
-            symbol, pos = read_text(data, pos, end)
+            symbol, pos = read_text(data, pos, end, wire_type)
         elif number == 2:
-            if wire_type != LENGTH:
-                raise Irregular
-            size, pos = read_varint(data, pos)
-            stop = pos + size
-            if stop > end:
-                raise Irregular
+            start, stop = read_length(data, pos, end, wire_type)
             count += 1
             if read == len(events):
                 events.append(Scanned())
-            if _scan_event(data, pos, stop, events[read]):
+            if _scan_event(data, start, stop, events[read]):
                 read += 1
             pos = stop
         else:

@@ -13,14 +13,13 @@ the generated descriptors at import.
 
 from exchange_core.protocol import command_from_proto
 from exchange_core.protowire import (
-    LENGTH,
-    VARINT,
     Irregular,
     as_enum,
     as_int64,
+    read_int,
     read_key,
+    read_length,
     read_text,
-    read_varint,
     skip_field,
 )
 from exchange_proto import commands_pb2 as cpb
@@ -53,9 +52,7 @@ def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
     while pos < end:
         number, wire_type, pos = read_key(data, pos)
         if number == 1 or number == 12:
-            if wire_type != LENGTH:
-                raise Irregular
-            text, pos = read_text(data, pos, end)
+            text, pos = read_text(data, pos, end, wire_type)
             if number == 1:
                 symbol = text
             else:
@@ -64,9 +61,7 @@ def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
         if number > 15:
             pos = skip_field(data, pos, wire_type)
             continue
-        if wire_type != VARINT:
-            raise Irregular
-        value, pos = read_varint(data, pos)
+        value, pos = read_int(data, pos, wire_type)
         if number == 2:
             order_id = value
         elif number == 3:
@@ -127,9 +122,7 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
             pos = skip_field(data, pos, wire_type)
             continue
         if number == 1 or number == 4 or number == 5:
-            if wire_type != LENGTH:
-                raise Irregular
-            text, pos = read_text(data, pos, end)
+            text, pos = read_text(data, pos, end, wire_type)
             if number == 1:
                 symbol = text
             elif number == 4:
@@ -137,9 +130,7 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
             else:
                 new_client_order_id = text
             continue
-        if wire_type != VARINT:
-            raise Irregular
-        value, pos = read_varint(data, pos)
+        value, pos = read_int(data, pos, wire_type)
         if number == 2:
             user_id = value
         elif number == 3:
@@ -161,9 +152,9 @@ def _map_entry(data: bytes, pos: int, end: int, into: dict[str, str]) -> None:
     name = value = ""
     while pos < end:
         number, wire_type, pos = read_key(data, pos)
-        if number > 2 or wire_type != LENGTH:
+        if number > 2:
             raise Irregular
-        text, pos = read_text(data, pos, end)
+        text, pos = read_text(data, pos, end, wire_type)
         if number == 1:
             name = text
         else:
@@ -182,22 +173,17 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
     while pos < end:
         number, wire_type, pos = read_key(data, pos)
         if number <= 4 or number == 10 or number == 11 or number == 12:
-            if wire_type != LENGTH:
-                raise Irregular
-            size, pos = read_varint(data, pos)
-            stop = pos + size
-            if stop > end:
-                raise Irregular
+            start, stop = read_length(data, pos, end, wire_type)
             if number <= 4:
                 if kind:
                     raise Irregular  # a second command message: merged or replaced by the rules
-                kind, body_start, body_end = number, pos, stop
+                kind, body_start, body_end = number, start, stop
             elif number == 10:
-                reply_to = data[pos:stop].decode()
+                reply_to = data[start:stop].decode()
             elif number == 11:
-                correlation_id = data[pos:stop].decode()
+                correlation_id = data[start:stop].decode()
             else:
-                _map_entry(data, pos, stop, trace)
+                _map_entry(data, start, stop, trace)
             pos = stop
             continue
         if number == 5:

@@ -83,13 +83,31 @@ def skip_field(data: bytes, pos: int, wire_type: int) -> int:
     return pos
 
 
-def read_text(data: bytes, pos: int, end: int) -> tuple[str, int]:
-    """(string, position after it) of a length-delimited field whose length is at `pos`."""
-    size, pos = read_varint(data, pos)
-    stop = pos + size
+def read_int(data: bytes, pos: int, wire_type: int) -> tuple[int, int]:
+    """(value, position after it) of a varint field's value at `pos`, as read_varint; Irregular
+    unless the field's `wire_type` is VARINT."""
+    if wire_type != VARINT:
+        raise Irregular
+    return read_varint(data, pos)
+
+
+def read_length(data: bytes, pos: int, end: int, wire_type: int) -> tuple[int, int]:
+    """(start, stop) of the bytes of a length-delimited field whose length is at `pos`;
+    Irregular unless the field's `wire_type` is LENGTH and its bytes end by `end`."""
+    if wire_type != LENGTH:
+        raise Irregular
+    size, start = read_varint(data, pos)
+    stop = start + size
     if stop > end:
         raise Irregular
-    return data[pos:stop].decode(), stop
+    return start, stop
+
+
+def read_text(data: bytes, pos: int, end: int, wire_type: int) -> tuple[str, int]:
+    """(string, position after it) of a length-delimited field whose length is at `pos`, as
+    read_length."""
+    start, stop = read_length(data, pos, end, wire_type)
+    return data[start:stop].decode(), stop
 
 
 def read_event(data: bytes, pos: int, end: int, members: frozenset[int]) -> tuple[int, int, int, int, int]:
@@ -100,20 +118,16 @@ def read_event(data: bytes, pos: int, end: int, members: frozenset[int]) -> tupl
     while pos < end:
         number, wire_type, pos = read_key(data, pos)
         if number == 1 or number == 2:
-            if wire_type != VARINT:
-                raise Irregular
-            value, pos = read_varint(data, pos)
+            value, pos = read_int(data, pos, wire_type)
             if number == 1:
                 seq = value
             else:
                 ts = as_int64(value)
         elif number in members:
-            if wire_type != LENGTH or kind:  # a second member: the parser's merge rules decide
+            if kind:  # a second member: the parser's merge rules decide
                 raise Irregular
-            size, start = read_varint(data, pos)
-            kind, stop = number, start + size
-            if stop > end:
-                raise Irregular
+            start, stop = read_length(data, pos, end, wire_type)
+            kind = number
             pos = stop
         else:
             pos = skip_field(data, pos, wire_type)

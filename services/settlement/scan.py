@@ -11,14 +11,14 @@ holds the two equal).
 from typing import Any, Final
 
 from exchange_core.protowire import (
-    LENGTH,
-    VARINT,
     Irregular,
     as_enum,
     as_int64,
     read_event,
+    read_int,
     read_key,
-    read_varint,
+    read_length,
+    read_text,
     skip_field,
 )
 from exchange_core.wire import EVENT_FIELD
@@ -97,17 +97,9 @@ def _read_event(data: bytes, pos: int, end: int) -> Event | None:
             continue
         how = layout[number - 1]
         if how == _T:
-            if wire_type != LENGTH:
-                raise Irregular
-            size, text_start = read_varint(data, pos)
-            pos = text_start + size
-            if pos > stop:
-                raise Irregular
-            values[number - 1] = data[text_start:pos].decode()
+            values[number - 1], pos = read_text(data, pos, stop, wire_type)
         else:
-            if wire_type != VARINT:
-                raise Irregular
-            value, pos = read_varint(data, pos)
+            value, pos = read_int(data, pos, wire_type)
             if how == _S:
                 values[number - 1] = as_int64(value)
             elif how == _E:
@@ -130,13 +122,8 @@ def read_events(data: bytes, into: list[Event]) -> None:
     while pos < end:
         number, wire_type, pos = read_key(data, pos)
         if number == 2:
-            if wire_type != LENGTH:
-                raise Irregular
-            size, pos = read_varint(data, pos)
-            stop = pos + size
-            if stop > end:
-                raise Irregular
-            event = _read_event(data, pos, stop)
+            start, stop = read_length(data, pos, end, wire_type)
+            event = _read_event(data, start, stop)
             if event is not None:
                 out.append(event)
             pos = stop
