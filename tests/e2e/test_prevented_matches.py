@@ -3,7 +3,8 @@ mode (EXPIRE_TAKER with python-binance, EXPIRE_MAKER with the WebSocket API, EXP
 raw signed client) makes one prevented match that GET /api/v3/myPreventedMatches and the
 WebSocket API's myPreventedMatches return in Binance's shape, the expired orders' answers carry
 preventedMatchId and preventedQuantity, the executionReport carries `v`, Binance's refusals, and
-no funds stay locked.
+no funds stay locked. Over gRPC the same: ListPreventedMatches gives REST's records, the answers
+and `Order` carry the match, the streamed TRADE_PREVENTION report its fields.
 
 The module runs on its own stack (tests/e2e/conftest.py); its orders are on BTCUSDT (tick 0.01,
 step 0.00001, min notional 5), where nothing else trades.
@@ -12,11 +13,15 @@ step 0.00001, min notional 5), where nothing else trades.
 import asyncio
 from typing import Any
 
+import grpc
 import pytest
 
+from exchange_proto import api_types_pb2 as apb
+from exchange_proto import trading_api_pb2 as tpb
 from launcher.stack import Stack
 from tests.client import ApiFailure, Trader, sign_up
 from tests.e2e.test_clients import binance_client
+from tests.grpc_client import GrpcTrader, api_error
 from tests.wsapi_client import sign, user_data_client
 
 SYMBOL = "BTCUSDT"
@@ -145,4 +150,60 @@ def test_expire_both_with_the_raw_client_and_binances_refusals(stack: Stack) -> 
         with pytest.raises(ApiFailure) as refused:
             trader.call("GET", "/api/v3/myPreventedMatches", **params)
         assert refused.value.code == code, params
+    nothing_locked(trader)
+
+
+QTY = "0.01000000"
+
+
+async def test_expire_taker_over_grpc(stack: Stack) -> None:
+    trader = sign_up(stack.url)
+    maker_id = sell(trader, "0.01000")
+    async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
+        client = GrpcTrader(channel, trader.api_key, trader.secret)
+        reports = client.stream("StreamExecutionReports", tpb.StreamExecutionReportsRequest())
+        await asyncio.wait_for(reports.initial_metadata(), 10)
+        taker = await client.call("PlaceOrder", tpb.PlaceOrderRequest(
+            symbol=SYMBOL, side=apb.SIDE_BUY, type=apb.ORDER_TYPE_LIMIT, time_in_force=apb.TIME_IN_FORCE_GTC,
+            price="30000.00", quantity="0.01000", new_order_resp_type=tpb.RESPONSE_TYPE_RESULT,
+            self_trade_prevention_mode=apb.SELF_TRADE_PREVENTION_MODE_EXPIRE_TAKER))  # fmt: skip
+        assert taker.status == apb.ORDER_STATUS_EXPIRED_IN_MATCH
+        assert taker.prevented_match_id > 0 and taker.prevented_quantity == "0.01000000"
+        prevented = None
+        async for report in reports:
+            if report.execution_type == tpb.EXECUTION_TYPE_TRADE_PREVENTION:
+                prevented = report
+                break
+        reports.cancel()
+        assert prevented is not None
+        assert (prevented.order_id, prevented.prevented_match_id, prevented.counter_order_id) == (
+            taker.order_id, taker.prevented_match_id, maker_id)  # fmt: skip
+        p = prevented
+        assert (p.prevented_quantity, p.last_prevented_quantity, p.counter_symbol) == (QTY, QTY, SYMBOL)
+        assert (prevented.prevented_execution_qty, prevented.prevented_execution_price) == (
+            "0.01000000", "30000.00000000")  # fmt: skip
+        assert prevented.prevented_execution_quote_qty == "300.00000000"
+        found = await client.call("ListPreventedMatches", tpb.ListPreventedMatchesRequest(
+            symbol=SYMBOL, order_id=maker_id))  # fmt: skip
+        [record] = found.prevented_matches
+        [rest] = trader.call("GET", "/api/v3/myPreventedMatches", symbol=SYMBOL, orderId=maker_id)
+        r = record
+        assert (r.prevented_match_id, r.taker_order_id, r.maker_order_id, r.maker_symbol) == (
+            rest["preventedMatchId"], rest["takerOrderId"], rest["makerOrderId"], rest["makerSymbol"],
+        )  # fmt: skip
+        assert (record.price, record.taker_prevented_quantity, record.maker_prevented_quantity) == (
+            rest["price"], rest["takerPreventedQuantity"], "")  # fmt: skip
+        assert (record.trade_group_id, record.transact_time) == (-1, rest["transactTime"])
+        assert record.self_trade_prevention_mode == apb.SELF_TRADE_PREVENTION_MODE_EXPIRE_TAKER
+        by_id = await client.call("ListPreventedMatches", tpb.ListPreventedMatchesRequest(
+            symbol=SYMBOL, prevented_match_id=taker.prevented_match_id))  # fmt: skip
+        assert list(by_id.prevented_matches) == [record]
+        queried = await client.call("GetOrder", tpb.GetOrderRequest(symbol=SYMBOL, order_id=taker.order_id))
+        assert (queried.prevented_match_id, queried.prevented_quantity) == (taker.prevented_match_id, QTY)
+        maker = await client.call("GetOrder", tpb.GetOrderRequest(symbol=SYMBOL, order_id=maker_id))
+        assert (maker.prevented_match_id, maker.prevented_quantity) == (0, "")
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await client.call("ListPreventedMatches", tpb.ListPreventedMatchesRequest(symbol=SYMBOL))
+        assert api_error(refused.value)[0] == -1128
+        await client.call("CancelOrder", tpb.CancelOrderRequest(symbol=SYMBOL, order_id=maker_id))
     nothing_locked(trader)

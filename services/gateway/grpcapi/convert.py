@@ -130,6 +130,14 @@ def _order_fields(
     out.order_list_id = s.order_list_id or ORDER_LIST_ID
 
 
+def _prevented_fields(out: tpb.PlaceOrderResponse | tpb.Order, market: Market, s: OrderRecord) -> None:
+    """The prevented match of an order self-trade prevention expired (REST's preventedMatchId and
+    preventedQuantity); nothing for any other order."""
+    if s.prevented_match_id:
+        out.prevented_match_id = s.prevented_match_id
+        out.prevented_quantity = qty_str(market, s.prevented_qty)
+
+
 def placed(p: PlacedOrder) -> tpb.PlaceOrderResponse:
     """POST /api/v3/order's answer (ACK, RESULT or FULL)."""
     market, s = p.market, p.order
@@ -147,6 +155,7 @@ def placed(p: PlacedOrder) -> tpb.PlaceOrderResponse:
     out.working_time = placed_working_time(s)
     if s.iceberg_qty:
         out.iceberg_qty = qty_str(market, s.iceberg_qty)
+    _prevented_fields(out, market, s)
     if p.resp_type == "FULL":
         for f in p.fills:
             out.fills.add(
@@ -167,6 +176,7 @@ def order(stored: StoredOrder) -> tpb.Order:
     out.time, out.update_time, out.is_working = s.time, s.update_time, is_working(s)
     out.orig_quote_order_qty = quote_str(market, s.quote_quantity)
     out.iceberg_qty = qty_str(market, s.iceberg_qty)
+    _prevented_fields(out, market, s)
     return out
 
 
@@ -240,6 +250,42 @@ def execution_report(d: dict[str, Any]) -> tpb.ExecutionReport:
         quote_order_qty=d["Q"],
         self_trade_prevention_mode=_STP.value(d["V"]),
         iceberg_qty=d["F"],
+        prevented_match_id=d.get("v", 0),
+        prevented_quantity=d.get("A", ""),
+        last_prevented_quantity=d.get("B", ""),
+        counter_order_id=d.get("U", 0),
+        counter_symbol=d.get("Cs", ""),
+        prevented_execution_qty=d.get("pl", ""),
+        prevented_execution_price=d.get("pL", ""),
+        prevented_execution_quote_qty=d.get("pY", ""),
+    )
+
+
+def prevented_params(r: tpb.ListPreventedMatchesRequest) -> dict[str, str]:
+    """GET myPreventedMatches' parameters of a ListPreventedMatches request."""
+    return params(
+        symbol=r.symbol,
+        preventedMatchId=r.prevented_match_id,
+        orderId=r.order_id,
+        fromPreventedMatchId=r.from_prevented_match_id,
+        limit=r.limit,
+    )
+
+
+def prevented_match(row: dict[str, Any]) -> tpb.PreventedMatch:
+    """One record of gateway.prevented.prevented_matches (REST's JSON object) as a message."""
+    return tpb.PreventedMatch(
+        symbol=row["symbol"],
+        prevented_match_id=row["preventedMatchId"],
+        taker_order_id=row["takerOrderId"],
+        maker_symbol=row["makerSymbol"],
+        maker_order_id=row["makerOrderId"],
+        trade_group_id=row["tradeGroupId"],
+        self_trade_prevention_mode=_STP.value(row["selfTradePreventionMode"]),
+        price=row["price"],
+        taker_prevented_quantity=row.get("takerPreventedQuantity", ""),
+        maker_prevented_quantity=row.get("makerPreventedQuantity", ""),
+        transact_time=row["transactTime"],
     )
 
 

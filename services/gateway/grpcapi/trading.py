@@ -21,6 +21,7 @@ from gateway.grpcapi import convert, listconvert
 from gateway.grpcapi.signing import Signer, peer_ip
 from gateway.grpcapi.status import abort, answer, slow_consumer
 from gateway.orders import OrderService
+from gateway.prevented import prevented_matches
 from gateway.principal import Principal
 from gateway.ratelimit import RateLimiter
 from gateway.results import PlacedOrderList
@@ -186,6 +187,17 @@ class TradingService(tgrpc.TradingServicer):
             return tpb.ListOpenOrderListsResponse(
                 order_lists=[listconvert.order_list(s.record) for s in found]
             )
+
+        return await answer(context, work())
+
+    async def ListPreventedMatches(
+        self, request: tpb.ListPreventedMatchesRequest, context: Context
+    ) -> tpb.ListPreventedMatchesResponse:
+        async def work() -> tpb.ListPreventedMatchesResponse:
+            user_id = await self._user("ListPreventedMatches", request, context)
+            found = await prevented_matches(self.ctx, user_id, convert.prevented_params(request))
+            matches = [convert.prevented_match(m) for m in found]
+            return tpb.ListPreventedMatchesResponse(prevented_matches=matches)
 
         return await answer(context, work())
 
