@@ -9,7 +9,14 @@ from exchange_core.markets import Market
 from exchange_core.records import OrderRecord
 from exchange_core.units import from_units
 from gateway.responses import JsonObject
-from gateway.results import AmendedOrder, CancelledOrder, PlacedOrder, StoredOrder, StoredTrade
+from gateway.results import (
+    AmendedOrder,
+    CancelledOrder,
+    PlacedOrder,
+    PreventedMatch,
+    StoredOrder,
+    StoredTrade,
+)
 from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
 ORDER_LIST_ID = -1  # an order outside any order list
@@ -189,7 +196,24 @@ def new_order_json(placed: PlacedOrder) -> JsonObject:
             }
             for f in placed.fills
         ]
+        if placed.prevented:
+            body["preventedMatches"] = [prevented_match_json(market, m) for m in placed.prevented]
     return body
+
+
+def prevented_match_json(market: Market, m: PreventedMatch) -> JsonObject:
+    """One item of a FULL new-order answer's preventedMatches (Binance's STP FAQ): the quantity
+    of each side that was expired, only for that side."""
+    out: JsonObject = {
+        "preventedMatchId": m.prevented_match_id,
+        "makerOrderId": m.maker_order_id,
+        "price": price_str(market, m.price),
+    }
+    if m.taker_qty:
+        out["takerPreventedQuantity"] = qty_str(market, m.taker_qty)
+    if m.maker_qty:
+        out["makerPreventedQuantity"] = qty_str(market, m.maker_qty)
+    return out
 
 
 def placed_working_time(s: OrderRecord) -> int:

@@ -60,14 +60,29 @@ class Fill:
 
 
 @dataclass(frozen=True, slots=True)
+class PreventedMatch:
+    """A match of a new order (the taker) that self-trade prevention stopped: the maker it would
+    have traded with, at the maker's price, and the quantity it expired of each (0: that side was
+    not expired)."""
+
+    prevented_match_id: int
+    maker_order_id: int
+    price: int
+    taker_qty: int
+    maker_qty: int
+
+
+@dataclass(frozen=True, slots=True)
 class PlacedOrder:
     """A new order as the engine's answer left it: `order.time` (and `update_time`) is the
-    answer's first event time, Binance's transactTime; `resp_type` is ACK, RESULT or FULL."""
+    answer's first event time, Binance's transactTime; `resp_type` is ACK, RESULT or FULL;
+    `prevented` its prevented matches in the order they happened (FULL's preventedMatches)."""
 
     market: Market
     resp_type: str
     order: OrderRecord
     fills: tuple[Fill, ...]
+    prevented: tuple[PreventedMatch, ...] = ()
 
 
 def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.EventBatch) -> PlacedOrder:
@@ -105,7 +120,29 @@ def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.Event
         order_list_id=a.order_list_id, prevented_match_id=prevented_match_id,
         prevented_qty=prevented_qty,
     )  # fmt: skip
-    return PlacedOrder(market, resp_type, order, tuple(fills))
+    return PlacedOrder(market, resp_type, order, tuple(fills), prevented_matches(order_id, batch))
+
+
+def prevented_matches(taker_order_id: int, batch: epb.EventBatch) -> tuple[PreventedMatch, ...]:
+    """The matches of new order `taker_order_id` self-trade prevention stopped, from the
+    expiries its events carry a prevented match id on (one per expired side), in order."""
+    found: dict[int, PreventedMatch] = {}
+    for e in batch.events:
+        if e.WhichOneof("kind") != "order_expired" or not e.order_expired.prevented_match_id:
+            continue
+        x = e.order_expired
+        if x.order_id == taker_order_id:
+            maker, taker_qty, maker_qty = x.counter_order_id, x.remaining, 0
+        elif x.counter_order_id == taker_order_id:
+            maker, taker_qty, maker_qty = x.order_id, 0, x.remaining
+        else:
+            continue
+        seen = found.get(x.prevented_match_id)
+        if seen is not None:
+            taker_qty, maker_qty = taker_qty or seen.taker_qty, maker_qty or seen.maker_qty
+        match_id = x.prevented_match_id
+        found[match_id] = PreventedMatch(match_id, maker, x.price, taker_qty, maker_qty)
+    return tuple(found.values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,10 @@ def test_expire_taker_with_python_binance(stack: Stack) -> None:
     match_id = taker["preventedMatchId"]
     assert isinstance(match_id, int) and match_id > 0
     assert taker["preventedQuantity"] == "0.01000000"
+    assert taker["preventedMatches"] == [
+        {"preventedMatchId": match_id, "makerOrderId": maker_id, "price": "30000.00000000",
+         "takerPreventedQuantity": "0.01000000"},
+    ]  # fmt: skip
     [record] = client.get_prevented_matches(symbol=SYMBOL, preventedMatchId=match_id)
     assert list(record) == [*RECORD_FIELDS, "takerPreventedQuantity", "transactTime"]
     assert [record[f] for f in RECORD_FIELDS] == [
@@ -108,6 +112,16 @@ def test_expire_maker_with_the_websocket_api_and_its_execution_report(stack: Sta
         taker["status"] == "NEW" and "preventedMatchId" not in taker
     )  # the taker rests: only the makers expired
     assert [
+        (m["makerOrderId"], m["price"], m["makerPreventedQuantity"]) for m in taker["preventedMatches"]
+    ] == [
+        (first, "30000.00000000", "0.01000000"),
+        (second, "30000.01000000", "0.02000000"),
+    ]
+    assert [m["preventedMatchId"] for m in taker["preventedMatches"]] == [
+        r["preventedMatchId"] for r in records
+    ]
+    assert all("takerPreventedQuantity" not in m for m in taker["preventedMatches"])
+    assert [
         (r["makerOrderId"], r["takerOrderId"], r["selfTradePreventionMode"], r["price"]) for r in records
     ] == [
         (first, taker["orderId"], "EXPIRE_MAKER", "30000.00000000"),
@@ -134,6 +148,10 @@ def test_expire_both_with_the_raw_client_and_binances_refusals(stack: Stack) -> 
                         price="30000.00", quantity="0.01000",
                         selfTradePreventionMode="EXPIRE_BOTH")  # fmt: skip
     assert taker["status"] == "EXPIRED_IN_MATCH" and taker["preventedQuantity"] == "0.01000000"
+    assert taker["preventedMatches"] == [
+        {"preventedMatchId": taker["preventedMatchId"], "makerOrderId": maker_id, "price": "30000.00000000",
+         "takerPreventedQuantity": "0.01000000", "makerPreventedQuantity": "0.02000000"},
+    ]  # fmt: skip
     [record] = trader.call("GET", "/api/v3/myPreventedMatches", symbol=SYMBOL, orderId=taker["orderId"])
     assert record["preventedMatchId"] == taker["preventedMatchId"]
     assert (record["takerOrderId"], record["makerOrderId"], record["selfTradePreventionMode"]) == (
@@ -165,10 +183,14 @@ async def test_expire_taker_over_grpc(stack: Stack) -> None:
         await asyncio.wait_for(reports.initial_metadata(), 10)
         taker = await client.call("PlaceOrder", tpb.PlaceOrderRequest(
             symbol=SYMBOL, side=apb.SIDE_BUY, type=apb.ORDER_TYPE_LIMIT, time_in_force=apb.TIME_IN_FORCE_GTC,
-            price="30000.00", quantity="0.01000", new_order_resp_type=tpb.RESPONSE_TYPE_RESULT,
+            price="30000.00", quantity="0.01000", new_order_resp_type=tpb.RESPONSE_TYPE_FULL,
             self_trade_prevention_mode=apb.SELF_TRADE_PREVENTION_MODE_EXPIRE_TAKER))  # fmt: skip
         assert taker.status == apb.ORDER_STATUS_EXPIRED_IN_MATCH
         assert taker.prevented_match_id > 0 and taker.prevented_quantity == "0.01000000"
+        [full] = taker.prevented_matches
+        assert (full.prevented_match_id, full.maker_order_id, full.price) == (
+            taker.prevented_match_id, maker_id, "30000.00000000")  # fmt: skip
+        assert (full.taker_prevented_quantity, full.maker_prevented_quantity) == (QTY, "")
         prevented = None
         async for report in reports:
             if report.execution_type == tpb.EXECUTION_TYPE_TRADE_PREVENTION:

@@ -165,6 +165,14 @@ def placed(p: PlacedOrder) -> tpb.PlaceOrderResponse:
                 commission_asset=f.commission_asset,
                 trade_id=f.trade_id,
             )
+        for m in p.prevented:
+            out.prevented_matches.add(
+                prevented_match_id=m.prevented_match_id,
+                maker_order_id=m.maker_order_id,
+                price=price_str(market, m.price),
+                taker_prevented_quantity=qty_str(market, m.taker_qty) if m.taker_qty else "",
+                maker_prevented_quantity=qty_str(market, m.maker_qty) if m.maker_qty else "",
+            )
     return out
 
 
