@@ -15,7 +15,7 @@ CORE_SO := services/matching/*.so services/exchange_core/*.so services/engine/*.
 	services/settlement/*.so services/*__mypyc*.so
 CORE_BUILT := services/matching/.compiled
 
-.PHONY: help install connector lock protos core core-clean lint fmt check check-unit check-property-1 check-property-2 test bench \
+.PHONY: help install connector lock protos core core-clean lint fmt check check-unit check-property-1 check-property-2 test test-pure bench \
 	load soak tools run clean web browser chart-lint chart-check prometheus observe image-tools image-check
 
 help:
@@ -127,9 +127,16 @@ SOAK_ONLY := --ignore=tests/e2e/test_marketsim_replay.py --ignore=tests/browser_
 	--ignore=tests/e2e/test_cluster_ops.py --ignore=tests/conformance/test_ccxt_pro.py \
 	--ignore=tests/e2e/test_faults.py
 
-# The trade page's memory soak runs one minute here and five in `make soak`.
-test: install connector protos core lint web browser chart-check prometheus image-check
-	WEB_SOAK_SECONDS=60 $(PY) -m pytest -q --durations=25 --ignore=tests/chart --ignore=tests/image $(SOAK_ONLY)
+# The unit and property tests (CPU, no services) run beside the chart and image checks (mostly
+# package downloads, image builds and waiting on pods), then the rest. The trade page's memory
+# soak runs one minute here and five in `make soak`.
+test: install connector protos core lint web browser prometheus
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-pure chart-check image-check
+	WEB_SOAK_SECONDS=60 $(PY) -m pytest -q --durations=25 --ignore=tests/chart --ignore=tests/image \
+		--ignore=tests/unit --ignore=tests/property $(SOAK_ONLY)
+
+test-pure: install protos core
+	$(PY) -m pytest -q -p no:cacheprovider --durations=10 tests/unit tests/property
 
 bench: install protos core tools
 	$(PY) -m bench
