@@ -11,6 +11,9 @@ same error; tests/unit/test_commandwire.py holds the two equal. Field numbers ar
 the generated descriptors at import.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 from exchange_core.protocol import command_from_proto
 from exchange_core.protowire import (
     Irregular,
@@ -231,17 +234,32 @@ def decode_command(entry_id: bytes, data: bytes, with_trace: bool = False) -> Jo
 
 
 def decode_commands(
-    entries: list[tuple[bytes, dict[bytes, bytes]]], with_trace: bool
+    entries: Sequence[tuple[bytes, dict[bytes, bytes]] | list[Any]], with_trace: bool
 ) -> tuple[list[JournalCommand], list[Command]]:
-    """`decode_command` of each journal entry (id, fields; the message in field `c`), and the
-    commands alone, in the same order."""
+    """`decode_command` of each journal entry (the message in field `c`), and the commands
+    alone, in the same order. An entry is (id, fields) as redis-py converts it, or [id, [field,
+    value, ...]] as Redis replies it (the value of the last `c` field, as the conversion keeps)."""
     journal: list[JournalCommand] = []
     commands: list[Command] = []
-    for entry_id, fields in entries:
-        jc = decode_command(entry_id, fields[b"c"], with_trace)
+    for entry in entries:
+        entry_id: bytes = entry[0]
+        fields = entry[1]
+        if isinstance(fields, dict):
+            data: bytes = fields[b"c"]
+        else:
+            data = _field(fields, b"c")
+        jc = decode_command(entry_id, data, with_trace)
         journal.append(jc)
         commands.append(jc.command)
     return journal, commands
+
+
+def _field(fields: list[bytes], name: bytes) -> bytes:
+    """The value of the last field `name` of a flat [field, value, ...] list."""
+    for i in range(len(fields) - 2, -1, -2):
+        if fields[i] == name:
+            return fields[i + 1]
+    raise KeyError(name)
 
 
 def _check_field_numbers() -> None:
