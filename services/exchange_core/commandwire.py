@@ -14,6 +14,8 @@ the generated descriptors at import.
 from collections.abc import Sequence
 from typing import Any
 
+from mypy_extensions import i64
+
 from exchange_core.protocol import command_from_proto
 from exchange_core.protowire import (
     Irregular,
@@ -212,14 +214,21 @@ def _official(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> Journa
 
 def entry_ms(entry_id: bytes) -> int:
     """The milliseconds part of a stream entry id (`b"1700000000000-3"` -> 1700000000000)."""
-    ms = 0
+    # Summed in a native 64-bit int (mypyc's tagged ints take their slow path to multiply a
+    # number past 2**31); its first 18 digits cannot overflow it, longer ids go the long way.
+    ms: i64 = 0
     for i in range(len(entry_id)):
         digit = entry_id[i]
         if digit == 45:  # "-"
             return ms
         if digit < 48 or digit > 57:
             raise ValueError(f"not a stream entry id: {entry_id!r}")
-        ms = ms * 10 + digit - 48
+        if i == 18:  # more digits than an i64 surely holds
+            head = entry_id.split(b"-", 1)[0]
+            if not head.isdigit():
+                raise ValueError(f"not a stream entry id: {entry_id!r}")
+            return int(head)
+        ms = ms * 10 + i64(digit - 48)
     return ms
 
 

@@ -221,5 +221,10 @@ def test_trace_context_is_read_only_when_asked_for() -> None:
 def test_entry_ms_reads_the_milliseconds_of_an_entry_id() -> None:
     assert entry_ms(b"1700000000000-3") == 1700000000000
     assert entry_ms(b"0-0") == 0
+    assert entry_ms(b"999999999999999999-1") == 999_999_999_999_999_999
+    assert entry_ms(b"18446744073709551615-0") == 2**64 - 1  # Redis's largest id
+    for wrong in (b"1234567890123456789x-1", b"12345678901234567890x"):
+        with pytest.raises(ValueError):
+            entry_ms(wrong)
     with pytest.raises(ValueError):
         entry_ms(b"17x-1")
