@@ -26,7 +26,14 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from engine.journal import ReadAhead, last_written_seq, load_snapshot, read_after
+from engine.journal import (
+    JournalEntries,
+    ReadAhead,
+    journal_reader,
+    last_written_seq,
+    load_snapshot,
+    read_after,
+)
 from engine.outputs import BatchOutputs, batch_outputs
 from engine.settings import EngineSettings
 from engine.snapshots import Landed, SnapshotWriter
@@ -51,6 +58,7 @@ class EngineService:
     def __init__(self, settings: EngineSettings, redis: Redis, spec: MarketSpec) -> None:
         self.settings = settings
         self.redis = redis
+        self.reader = journal_reader(redis)
         self.spec = spec
         self.symbol = spec.symbol
         keys = Keys(settings.key_prefix)
@@ -263,11 +271,11 @@ class EngineService:
                         await writing
                         writing = None
                     entries = await read_after(
-                        self.redis, self.cmd_key, self.last_id, batch, self.settings.block_ms
+                        self.reader, self.cmd_key, self.last_id, batch, self.settings.block_ms
                     )
                 if entries:
                     if len(entries) >= batch:
-                        await ahead.start(read_after(self.redis, self.cmd_key, entries[-1][0], batch))
+                        await ahead.start(read_after(self.reader, self.cmd_key, entries[-1][0], batch))
                     prepared = self.prepare(entries, ack=True)
                     if writing is not None:
                         await writing
@@ -296,14 +304,14 @@ class EngineService:
             self._snapshot_landed(await self.snapshots.write_inline(self.engine, self.last_id))
             self.commands_since_snapshot = 0
 
-    async def process(self, entries: list[redisio.Entry], ack: bool) -> None:
+    async def process(self, entries: JournalEntries, ack: bool) -> None:
         """Apply a batch of journal entries and write everything it caused in one transaction."""
         await self.commit(self.prepare(entries, ack))
         # Only now: a snapshot must never hold effects whose events are not yet in evt:{SYMBOL}.
         if not ack and self.commands_since_snapshot >= self.settings.snapshot_every_commands:
             await self.snapshot()  # during recovery; the loop sees to it otherwise
 
-    def prepare(self, entries: list[redisio.Entry], ack: bool) -> "PreparedBatch":
+    def prepare(self, entries: JournalEntries, ack: bool) -> "PreparedBatch":
         """Apply a batch of journal entries to the book and build its one write (`commit` sends
         it); the engine's position moves past the batch."""
         started = time.perf_counter()

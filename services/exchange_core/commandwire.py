@@ -11,6 +11,11 @@ same error; tests/unit/test_commandwire.py holds the two equal. Field numbers ar
 the generated descriptors at import.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
+from mypy_extensions import i64
+
 from exchange_core.protocol import command_from_proto
 from exchange_core.protowire import (
     Irregular,
@@ -209,14 +214,21 @@ def _official(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> Journa
 
 def entry_ms(entry_id: bytes) -> int:
     """The milliseconds part of a stream entry id (`b"1700000000000-3"` -> 1700000000000)."""
-    ms = 0
+    # Summed in a native 64-bit int (mypyc's tagged ints take their slow path to multiply a
+    # number past 2**31); its first 18 digits cannot overflow it, longer ids go the long way.
+    ms: i64 = 0
     for i in range(len(entry_id)):
         digit = entry_id[i]
         if digit == 45:  # "-"
             return ms
         if digit < 48 or digit > 57:
             raise ValueError(f"not a stream entry id: {entry_id!r}")
-        ms = ms * 10 + digit - 48
+        if i == 18:  # more digits than an i64 surely holds
+            head = entry_id.split(b"-", 1)[0]
+            if not head.isdigit():
+                raise ValueError(f"not a stream entry id: {entry_id!r}")
+            return int(head)
+        ms = ms * 10 + i64(digit - 48)
     return ms
 
 
@@ -231,17 +243,32 @@ def decode_command(entry_id: bytes, data: bytes, with_trace: bool = False) -> Jo
 
 
 def decode_commands(
-    entries: list[tuple[bytes, dict[bytes, bytes]]], with_trace: bool
+    entries: Sequence[tuple[bytes, dict[bytes, bytes]] | list[Any]], with_trace: bool
 ) -> tuple[list[JournalCommand], list[Command]]:
-    """`decode_command` of each journal entry (id, fields; the message in field `c`), and the
-    commands alone, in the same order."""
+    """`decode_command` of each journal entry (the message in field `c`), and the commands
+    alone, in the same order. An entry is (id, fields) as redis-py converts it, or [id, [field,
+    value, ...]] as Redis replies it (the value of the last `c` field, as the conversion keeps)."""
     journal: list[JournalCommand] = []
     commands: list[Command] = []
-    for entry_id, fields in entries:
-        jc = decode_command(entry_id, fields[b"c"], with_trace)
+    for entry in entries:
+        entry_id: bytes = entry[0]
+        fields = entry[1]
+        if isinstance(fields, dict):
+            data: bytes = fields[b"c"]
+        else:
+            data = _field(fields, b"c")
+        jc = decode_command(entry_id, data, with_trace)
         journal.append(jc)
         commands.append(jc.command)
     return journal, commands
+
+
+def _field(fields: list[bytes], name: bytes) -> bytes:
+    """The value of the last field `name` of a flat [field, value, ...] list."""
+    for i in range(len(fields) - 2, -1, -2):
+        if fields[i] == name:
+            return fields[i + 1]
+    raise KeyError(name)
 
 
 def _check_field_numbers() -> None:

@@ -4,12 +4,14 @@ Clients are created with `decode_responses=False`, so replies are bytes; redis-p
 allow every reply shape, so the few reads whose shape we rely on are narrowed here.
 """
 
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 Entry = tuple[bytes, dict[bytes, bytes]]
+# A stream entry as Redis replies it, before redis-py's conversion: [id, [field, value, ...]].
+ReplyEntry = list[Any]
 
 
 async def xrange(redis: Redis, key: str, after: bytes, count: int) -> list[Entry]:

@@ -141,13 +141,15 @@ _ASKS: Final = _key(2, 2)
 
 
 def _levels(w: BytesWriter, key: int, levels: tuple[tuple[int, int], ...]) -> None:
-    """Repeated PriceLevel fields under `key`."""
+    """Repeated PriceLevel fields under `key`. A PriceLevel is at most 22 bytes: its length is
+    one byte, filled in after its fields."""
     for price, qty in levels:
-        size = (1 + _size(price) if price else 0) + (1 + _size(qty) if qty else 0)
         _varint(w, key)
-        _varint(w, size)
+        at = len(w)
+        w.append(0)
         _put(w, _PRICE, price)
         _put(w, _QUANTITY, qty)
+        w[at] = len(w) - at - 1
 
 
 _LAYOUT: Final = _layouts()

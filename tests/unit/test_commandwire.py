@@ -84,6 +84,33 @@ def test_the_core_workload_decodes_unchanged_with_the_entry_time(cmds: list[Comm
         assert jc.command.ts == entry_ms(entry_id)
 
 
+@settings(max_examples=25)
+@given(commands(), st.lists(st.binary(max_size=4), max_size=4))
+def test_entries_as_redis_replies_them_decode_as_converted_ones(
+    cmds: list[Command], other: list[bytes]
+) -> None:
+    """[id, [field, value, ...]] (XREAD's reply as it came) decodes as redis-py's (id, dict) of
+    the same fields: the value of the last `c` field, other fields ignored."""
+    converted, replied = [], []
+    for i, c in enumerate(cmds):
+        entry_id = f"1700000000{i:03d}-{i}".encode()
+        fields = [
+            b"x",
+            b"1",
+            *[f for value in other for f in (b"c", value)],
+            b"c",
+            encode_command(c, "gw", f"c{i}"),
+        ]
+        replied.append([entry_id, fields])
+        converted.append((entry_id, {fields[j]: fields[j + 1] for j in range(0, len(fields), 2)}))
+    ours, commands_alone = decode_commands(replied, False)
+    theirs, _ = decode_commands(converted, False)
+    assert commands_alone == [jc.command for jc in theirs]
+    assert [(jc.entry_id, jc.reply_to, jc.correlation_id) for jc in ours] == [
+        (jc.entry_id, jc.reply_to, jc.correlation_id) for jc in theirs
+    ]
+
+
 @st.composite
 def unknown_field(draw: st.DrawFn) -> bytes:
     """Fields of numbers no message here uses, of every wire type protobuf skips."""
@@ -194,5 +221,10 @@ def test_trace_context_is_read_only_when_asked_for() -> None:
 def test_entry_ms_reads_the_milliseconds_of_an_entry_id() -> None:
     assert entry_ms(b"1700000000000-3") == 1700000000000
     assert entry_ms(b"0-0") == 0
+    assert entry_ms(b"999999999999999999-1") == 999_999_999_999_999_999
+    assert entry_ms(b"18446744073709551615-0") == 2**64 - 1  # Redis's largest id
+    for wrong in (b"1234567890123456789x-1", b"12345678901234567890x"):
+        with pytest.raises(ValueError):
+            entry_ms(wrong)
     with pytest.raises(ValueError):
         entry_ms(b"17x-1")
