@@ -4,9 +4,8 @@ Pure: from events to per-user operations for the settle.lua script (6 values eac
 a, b, c, d). Balance fields are "ASSET:free" / "ASSET:locked"; amounts are integers.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from exchange_core.keys import FEE_ACCOUNT
 from exchange_core.ledger import SettleOp
@@ -101,17 +100,6 @@ class Effects:
             self.spec.base: json_text(self.spec.base),
             self.spec.quote: json_text(self.spec.quote),
         }
-        self._handlers: dict[type, Callable[[Any], None]] = {
-            OrderAccepted: self._accepted,
-            Trade: self._trade,
-            OrderDone: self._done,
-            OrderRejected: self._rejected,
-            OrderCancelled: self._ended,
-            OrderExpired: self._ended,
-            OrderTriggered: self._triggered,
-            OrderAmended: self._amended,
-            ListStatus: self._list_status,
-        }
 
     def user(self, user_id: int) -> UserEffects:
         try:
@@ -121,9 +109,28 @@ class Effects:
             return fx
 
     def apply(self, e: Event) -> None:
-        handler = self._handlers.get(type(e))
-        if handler is not None:
-            handler(e)
+        """Add event `e`'s effects (events with none, such as a book delta, are ignored). The
+        dispatch is by exact type, in code rather than through a table of bound methods, which
+        would make every Effects a reference cycle left to the garbage collector."""
+        kind = type(e)
+        if kind is OrderAccepted:
+            self._accepted(cast(OrderAccepted, e))
+        elif kind is OrderDone:
+            self._done(cast(OrderDone, e))
+        elif kind is Trade:
+            self._trade(cast(Trade, e))
+        elif kind is OrderCancelled:
+            self._ended(cast(OrderCancelled, e))
+        elif kind is OrderExpired:
+            self._ended(cast(OrderExpired, e))
+        elif kind is OrderRejected:
+            self._rejected(cast(OrderRejected, e))
+        elif kind is OrderTriggered:
+            self._triggered(cast(OrderTriggered, e))
+        elif kind is OrderAmended:
+            self._amended(cast(OrderAmended, e))
+        elif kind is ListStatus:
+            self._list_status(cast(ListStatus, e))
 
     def _spent_asset(self, side: int) -> str:
         return self.spec.quote if side == Side.BUY else self.spec.base
