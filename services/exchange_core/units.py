@@ -9,15 +9,18 @@ class UnitError(ValueError):
     """A decimal that is malformed or does not fit the unit grid."""
 
 
-def to_units(text: str, decimals: int) -> int:
+def to_units(text: object, decimals: int) -> int:
     """`text` (e.g. "0.015") as an integer count of 10**-decimals units.
 
-    Raises UnitError when `text` is not a plain finite decimal or has more precision than
-    `decimals` allows (it is never rounded).
+    Raises UnitError when `text` is not a string of a plain finite decimal (a TOML or JSON
+    number included: it may already have been rounded) or has more precision than `decimals`
+    allows (it is never rounded).
     """
+    if not isinstance(text, str):
+        raise UnitError(f"not a decimal number: {text!r}")
     try:
         value = Decimal(text.strip())
-    except (InvalidOperation, AttributeError) as exc:
+    except InvalidOperation as exc:
         raise UnitError(f"not a decimal number: {text!r}") from exc
     if not value.is_finite():
         raise UnitError(f"not a finite number: {text!r}")

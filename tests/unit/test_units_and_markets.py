@@ -26,6 +26,14 @@ def test_to_units_refuses_what_does_not_fit(text: str) -> None:
         to_units(text, 8)
 
 
+@pytest.mark.parametrize("value", [0.01, 1, None, b"0.01"])
+def test_to_units_refuses_what_is_not_a_string(value: object) -> None:
+    """A number from TOML or JSON is a configuration or input error with a message, compiled
+    (mypyc) or not: never a TypeError from the call's boundary."""
+    with pytest.raises(UnitError, match="not a decimal number"):
+        to_units(value, 8)
+
+
 def test_from_units_shows_every_place() -> None:
     assert from_units(6_500_012_000_000, 8) == "65000.12000000"
     assert from_units(1, 8) == "0.00000001"
