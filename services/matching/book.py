@@ -313,10 +313,9 @@ class BookSide:
         more = self.touched_more
         if not more:
             return ((price * tick, self.touched_level.qty * step),)
-        more.append(price)
         levels = self.levels
         out: list[tuple[int, int]] = []
-        for p in _distinct(more, self.is_bid):
+        for p in _distinct(price, more, self.is_bid):
             level = levels.get(p)
             out.append((p * tick, level.qty * step if level is not None else 0))
         more.clear()
@@ -365,16 +364,18 @@ class BookSide:
             yield from self.levels[price].live_orders()
 
 
-def _distinct(prices: list[int], descending: bool) -> list[int]:
-    """The distinct `prices`, sorted (descending or ascending). A taker touches levels from the
-    best outwards, so the list is usually sorted already, with repeats: one pass, no sort."""
-    out: list[int] = []
-    for p in prices:
-        if out:
-            last = out[-1]
-            if p == last:
-                continue
-            if (p > last) if descending else (p < last):
-                return sorted(set(prices), reverse=descending)
+def _distinct(first: int, more: list[int], descending: bool) -> list[int]:
+    """The distinct prices of `first` and `more`, sorted (descending or ascending). A taker
+    touches levels from the best outwards, `first` the first of them, so `first, *more` is
+    usually sorted already, with repeats: one pass, no sort."""
+    out = [first]
+    last = first
+    for p in more:
+        if p == last:
+            continue
+        if (p > last) if descending else (p < last):
+            more.append(first)
+            return sorted(set(more), reverse=descending)
         out.append(p)
+        last = p
     return out
