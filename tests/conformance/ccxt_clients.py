@@ -1,6 +1,6 @@
 """ccxt's binance (sync) and ccxt.pro's binance with only their URLs moved from Binance's hosts to
 the stack: no `options`, so load_markets, fetchCurrencies and every default call run as they do
-against Binance."""
+against Binance (ccxt.pro's one change: `ccxt_pro_binance`)."""
 
 import re
 from typing import Any
@@ -37,8 +37,18 @@ def ccxt_binance(stack: Stack, trader: Trader) -> ccxt.binance:
 
 
 def ccxt_pro_binance(stack: Stack, trader: Trader) -> Any:
+    """ccxt.pro's binance on the stack, with its spot balance cache made before any subscription.
+
+    ccxt's Python port reads `self.balance['spot']` with a plain dict lookup on every
+    outboundAccountPosition, and creates that entry only after `userDataStream.subscribe.signature`
+    has been answered and the awaiting coroutine resumed. When the answer and a balance event of an
+    account that is trading arrive in one read, both are handled in one pass before the coroutine
+    resumes: KeyError 'spot', which ends the connection's receive loop, and every user-data watch on
+    that instance then times out (as it would on Binance). The empty entry is what ccxt would make.
+    """
     exchange = ccxt.pro.binance({"apiKey": trader.api_key, "secret": trader.secret})
     exchange.urls["api"] = moved(
         exchange.urls["api"], stack.url, stack.ws_url, stack.url.replace("http", "ws")
     )
+    exchange.balance["spot"] = {}
     return exchange
