@@ -1002,16 +1002,18 @@ class MatchingEngine:
                 t.filled += fill
                 t.filled_quote += quote
                 level.qty -= fill
+                # Fees rounded up, from non-negative operands only: compiled, a product with a
+                # negative factor leaves the machine-integer path for Python's long arithmetic.
                 if buy:
                     t.reserve_left -= quote
                     m.reserve_left -= qty
-                    taker_fee = -(-qty * taker_ppm // PPM)
-                    maker_fee = -(-quote * maker_ppm // PPM)
+                    taker_fee = (qty * taker_ppm + PPM - 1) // PPM
+                    maker_fee = (quote * maker_ppm + PPM - 1) // PPM
                 else:
                     t.reserve_left -= qty
                     m.reserve_left -= quote
-                    taker_fee = -(-quote * taker_ppm // PPM)
-                    maker_fee = -(-qty * maker_ppm // PPM)
+                    taker_fee = (quote * taker_ppm + PPM - 1) // PPM
+                    maker_fee = (qty * maker_ppm + PPM - 1) // PPM
                 self.trade_id += 1
                 self.seq += 1
                 out.append(
