@@ -265,7 +265,7 @@ class BookSide:
 
     `keys` holds each level's sort key in ascending order with the best level last: the price
     for bids, minus the price for asks. Taking or adding near the top is then an append or a pop
-    at the end of a flat list (C speed: bisect and memmove).
+    at the end of a flat list (a compiled binary search, `_position`, and memmove).
     `best` is the best price in ticks, or NO_BID / NO_ASK when the side is empty, chosen so
     that a crossing test against an empty side is always false.
     `spare` keeps up to SPARE_LEVELS empty levels for reuse: near the touch, levels come and go
