@@ -7,7 +7,6 @@ nothing and leave no dead entries behind. Compiled by mypyc, these are native at
 and writes, with no method call on a Python container.
 """
 
-from bisect import bisect_left, insort
 from collections.abc import Iterator
 from typing import Final
 
@@ -31,7 +30,9 @@ class Order:
     (or the trigger book); `prev` and `next` link it to its neighbours in its price level (None
     at the ends, and while it is not resting); `prev_mine` and `next_mine` link it to the other
     open orders of its user. `level` is the level it rests in and `owner` its user's `Owner`,
-    set when it rests or is indexed (stale once it left; only read while it is open).
+    set when it rests or is indexed (stale once it left; only read while it is open). `key` is
+    `order_id` as the key object of the engine's resting-order dict, set when it rests: removing
+    it then boxes nothing and the dict finds its entry by identity.
     `order_list` is the open order list it belongs to (None when none, or once the list is done).
     """
 
@@ -42,6 +43,7 @@ class Order:
         "filled_quote",
         "hidden",
         "iceberg",
+        "key",
         "level",
         "live",
         "next",
@@ -104,6 +106,7 @@ class Order:
         self.prev_mine: Order | None = None
         self.next_mine: Order | None = None
         self.level: Level | None = None
+        self.key: object = None
         self.owner: Owner | None = None
         self.order_list: OrderList | None = None
 
@@ -142,15 +145,18 @@ class OrderList:
 
 class Level:
     """Orders at one price in time order, `head` first, `tail` last (None when empty);
-    `qty` is their total remaining quantity and `count` their number."""
+    `qty` is their total remaining quantity and `count` their number. `key` is its price as the
+    key object of its side's `levels` dict (set by `BookSide.level_at`), so that dropping it
+    boxes nothing."""
 
-    __slots__ = ("count", "head", "qty", "tail")
+    __slots__ = ("count", "head", "key", "qty", "tail")
 
     def __init__(self) -> None:
         self.head: Order | None = None
         self.tail: Order | None = None
         self.qty = 0
         self.count = 0
+        self.key: object = None
 
     def append(self, order: Order) -> None:
         """Put `order` at the back of the queue (its visible quantity and count included)."""
@@ -202,14 +208,16 @@ class Level:
 class Owner:
     """One user's open orders in the market (resting and waiting stop orders): `count` of them,
     linked from `first` through `Order.next_mine` in no particular order, and those with a client
-    order id by it."""
+    order id by it. `key` is the user id as the key object of the engine's `owners` dict (set
+    when the engine indexes it), so that dropping it boxes nothing."""
 
-    __slots__ = ("client_ids", "count", "first")
+    __slots__ = ("client_ids", "count", "first", "key")
 
     def __init__(self) -> None:
         self.first: Order | None = None
         self.count = 0
         self.client_ids: dict[str, Order] = {}
+        self.key: object = None
 
     def add(self, order: Order) -> None:
         first = self.first
@@ -257,7 +265,7 @@ class BookSide:
 
     `keys` holds each level's sort key in ascending order with the best level last: the price
     for bids, minus the price for asks. Taking or adding near the top is then an append or a pop
-    at the end of a flat list (C speed: bisect and memmove).
+    at the end of a flat list (a compiled binary search, `_position`, and memmove).
     `best` is the best price in ticks, or NO_BID / NO_ASK when the side is empty, chosen so
     that a crossing test against an empty side is always false.
     `spare` keeps up to SPARE_LEVELS empty levels for reuse: near the touch, levels come and go
@@ -283,7 +291,7 @@ class BookSide:
     )
 
     def __init__(self, is_bid: bool) -> None:
-        self.levels: dict[int, Level] = {}
+        self.levels: dict[object, Level] = {}  # by price in ticks (a Level's `key`)
         self.keys: list[int] = []
         self.is_bid = is_bid
         self.best = NO_BID if is_bid else NO_ASK
@@ -324,8 +332,10 @@ class BookSide:
     def level_at(self, price: int) -> Level:
         """The level at `price`, created (and made best if better) when missing."""
         fresh = self.fresh
-        level = self.levels.setdefault(price, fresh)
+        boxed: object = price
+        level = self.levels.setdefault(boxed, fresh)
         if level is fresh:
+            level.key = boxed
             spare = self.spare
             self.fresh = spare.pop() if spare else Level()
             key = price if self.is_bid else -price
@@ -334,12 +344,12 @@ class BookSide:
                 keys.append(key)
                 self.best = price
             else:
-                insort(keys, key)
+                keys.insert(_position(keys, key), key)
         return level
 
     def remove_level(self, price: int, level: Level) -> None:
         """Drop `level`, the level at `price`, which must be empty (no order, `qty` and `count` 0)."""
-        del self.levels[price]
+        del self.levels[level.key]
         if len(self.spare) < SPARE_LEVELS:
             self.spare.append(level)
         keys = self.keys
@@ -351,7 +361,7 @@ class BookSide:
             else:
                 self.best = NO_BID if self.is_bid else NO_ASK
         else:
-            del keys[bisect_left(keys, key)]
+            del keys[_position(keys, key)]
 
     def prices_from_best(self) -> Iterator[int]:
         """Prices from the best outwards."""
@@ -362,6 +372,20 @@ class BookSide:
         """Live orders from the best price outwards, each level in time order."""
         for price in self.prices_from_best():
             yield from self.levels[price].live_orders()
+
+
+def _position(keys: list[int], key: int) -> int:
+    """The leftmost index in sorted `keys` where `key` could be inserted keeping them sorted
+    (bisect_left); compiled, a loop over machine integers instead of rich comparisons."""
+    lo = 0
+    hi = len(keys)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def _distinct(first: int, more: list[int], descending: bool) -> list[int]:

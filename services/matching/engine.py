@@ -102,8 +102,8 @@ class MatchingEngine:
         self.symbol = spec.symbol
         self.bids = BookSide(is_bid=True)
         self.asks = BookSide(is_bid=False)
-        self.orders: dict[int, Order] = {}
-        self.owners: dict[int, Owner] = {}
+        self.orders: dict[object, Order] = {}  # by order id (an Order's `key` once it rests)
+        self.owners: dict[object, Owner] = {}  # users with open orders, by user id (an Owner's `key`)
         self._spare_owners: list[Owner] = []  # up to SPARE_OWNERS empty ones, for reuse
         self.seq = 0
         self.trade_id = 0
@@ -760,7 +760,7 @@ class MatchingEngine:
         order_id: object = c.order_id  # boxed once for the lookups
         if (
             order_id in self.orders
-            or order_id in self._waiting
+            or (self._waiting and order_id in self._waiting)
             or (self._pending and order_id in self._pending)
         ):
             return Reason.DUPLICATE_ORDER_ID
@@ -1002,16 +1002,18 @@ class MatchingEngine:
                 t.filled += fill
                 t.filled_quote += quote
                 level.qty -= fill
+                # Fees rounded up, from non-negative operands only: compiled, a product with a
+                # negative factor leaves the machine-integer path for Python's long arithmetic.
                 if buy:
                     t.reserve_left -= quote
                     m.reserve_left -= qty
-                    taker_fee = -(-qty * taker_ppm // PPM)
-                    maker_fee = -(-quote * maker_ppm // PPM)
+                    taker_fee = (qty * taker_ppm + PPM - 1) // PPM
+                    maker_fee = (quote * maker_ppm + PPM - 1) // PPM
                 else:
                     t.reserve_left -= qty
                     m.reserve_left -= quote
-                    taker_fee = -(-quote * taker_ppm // PPM)
-                    maker_fee = -(-qty * maker_ppm // PPM)
+                    taker_fee = (quote * taker_ppm + PPM - 1) // PPM
+                    maker_fee = (qty * maker_ppm + PPM - 1) // PPM
                 self.trade_id += 1
                 self.seq += 1
                 out.append(
@@ -1175,19 +1177,25 @@ class MatchingEngine:
         level = side.level_at(order.price)
         side.touch(order.price, level)
         level.append(order)
-        self.orders[order.order_id] = order
+        key: object = order.order_id
+        order.key = key
+        self.orders[key] = order
         self._index(order)
 
     def _index(self, order: Order) -> None:
         """Index an open order (resting or waiting) by user and client id."""
-        owner = self.owners.get(order.user_id)
+        user: object = order.user_id  # boxed once for the lookup, and kept by a new Owner
+        owner = self.owners.get(user)
         if owner is None:
             spare = self._spare_owners
-            owner = self.owners[order.user_id] = spare.pop() if spare else Owner()
+            owner = spare.pop() if spare else Owner()
+            owner.key = user
+            self.owners[user] = owner
         owner.add(order)
 
     def _unindex(self, order: Order) -> None:
-        del self.orders[order.order_id]
+        """Remove a resting order from the resting orders (by its `key`) and its user's index."""
+        del self.orders[order.key]
         self._unindex_user(order)
 
     def _unindex_user(self, order: Order) -> None:
@@ -1196,7 +1204,7 @@ class MatchingEngine:
         assert owner is not None
         owner.remove(order)
         if not owner.count:
-            del self.owners[order.user_id]
+            del self.owners[owner.key]
             if len(self._spare_owners) < SPARE_OWNERS:
                 self._spare_owners.append(owner)
 
@@ -1273,7 +1281,7 @@ class MatchingEngine:
     @property
     def client_ids(self) -> dict[tuple[int, str], Order]:
         """Open orders by (user id, client order id), built on demand (for inspection)."""
-        return {(u, cid): o for u, owner in self.owners.items() for cid, o in owner.client_ids.items()}
+        return {(o.user_id, cid): o for owner in self.owners.values() for cid, o in owner.client_ids.items()}
 
     def best_bid(self) -> int:
         """Best bid in quote units, 0 when there is none."""

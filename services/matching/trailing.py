@@ -63,7 +63,7 @@ class TrailSide:
     def threshold_key(self, reference: int, trail: int) -> int:
         """The group key of an order with this reference and delta (see the module's docstring)."""
         if self.buy:
-            return -((-reference * (BIPS + trail)) // BIPS)
+            return (reference * (BIPS + trail) + BIPS - 1) // BIPS  # rounded up; no negative factor
         return -((reference * (BIPS - trail)) // BIPS)
 
     def add(self, order: Order, reference: int) -> None:

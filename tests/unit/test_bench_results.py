@@ -53,3 +53,16 @@ def test_write_creates_the_folder_and_round_trips(tmp_path: Path) -> None:
     doc = document(figures(), 2, 0.5, 0.7, 700_000.0)
     path = write(doc, tmp_path / "bench" / "results.json")
     assert json.loads(path.read_text()) == doc
+
+
+def test_core_records_both_reference_ratios_with_their_targets() -> None:
+    from bench.engine_bench import figures, verdict
+
+    core, cpp = figures(ours=900_000.0, lme=300_000.0, lob=1_000_000.0)
+    doc = document([core, cpp], 2, 1.0, 1.0, 1_000_000.0)
+    benchmarks = doc["benchmarks"]
+    assert isinstance(benchmarks, dict)
+    assert benchmarks["core"]["ratio"] == 3.0 and benchmarks["core"]["target_ratio"] == 2.5
+    assert benchmarks["core"]["meets_target"] is True and verdict(core) == "meets"
+    assert benchmarks["core_vs_cpp"]["ratio"] == 0.9 and benchmarks["core_vs_cpp"]["target_ratio"] == 1.0
+    assert benchmarks["core_vs_cpp"]["meets_target"] is False and verdict(cpp) == "BELOW"

@@ -174,3 +174,19 @@ def test_market_order_without_liquidity_expires() -> None:
     assert kinds(events) == ["OrderAccepted", "OrderExpired", "OrderDone"]
     assert events[1].reason == Reason.NO_LIQUIDITY  # type: ignore[union-attr]
     assert events[2].release == 3  # type: ignore[union-attr]
+
+
+def test_fees_round_up_only_a_remainder_on_either_side_and_at_any_size() -> None:
+    # A selling taker pays 0.2% of the quote received, the buying maker 0.1% of the base bought.
+    engine = new_engine(limit(1, 7, BUY, 1000, 500, ts=1))
+    (trade,) = [e for e in engine.apply(limit(2, 8, SELL, 1000, 500, ts=2)) if isinstance(e, Trade)]
+    assert (trade.quote_quantity, trade.taker_fee, trade.maker_fee) == (500_000, 1000, 1)  # exact; 0.5 -> 1
+    # A quote beyond 2**30 (compiled: past the machine-integer fast path of a product).
+    engine = new_engine(limit(3, 7, SELL, 1_000_000, 1_000_000, ts=3))
+    (trade,) = [e for e in engine.apply(limit(4, 8, BUY, 1_000_000, 1_000_000, ts=4)) if isinstance(e, Trade)]
+    assert (trade.quote_quantity, trade.taker_fee, trade.maker_fee) == (10**12, 2000, 10**9)
+    engine = new_engine(limit(5, 7, SELL, 999_999, 999_999, ts=5))
+    (trade,) = [e for e in engine.apply(limit(6, 8, BUY, 999_999, 999_999, ts=6)) if isinstance(e, Trade)]
+    assert trade.quote_quantity == 999_998_000_001
+    assert trade.taker_fee == 2000  # 1999.998 rounded up
+    assert trade.maker_fee == 999_998_001  # 999,998,000.001 rounded up

@@ -1,0 +1,34 @@
+"""matching.book.BookSide's price index: sorted keys, best price, levels by price (pure logic)."""
+
+from bisect import bisect_left
+
+import pytest
+
+from matching.book import NO_ASK, NO_BID, BookSide, _position
+
+
+def test_position_is_bisect_left() -> None:
+    for keys in ([], [5], [1, 3, 3, 7], list(range(-40, 40, 3))):
+        for key in range(-45, 45):
+            assert _position(keys, key) == bisect_left(keys, key), (keys, key)
+
+
+@pytest.mark.parametrize("is_bid", [True, False])
+def test_levels_in_the_middle_come_and_go_and_keys_stay_sorted(is_bid: bool) -> None:
+    side = BookSide(is_bid)
+    prices = [100, 90, 110, 95, 105, 100, 120, 80]
+    for price in prices:
+        level = side.level_at(price)
+        assert side.levels[price] is level and level.key == price
+    assert side.keys == sorted(p if is_bid else -p for p in set(prices))
+    assert side.best == (120 if is_bid else 80)
+    for price in (95, 120, 80, 105):  # middle, then each end, then middle again
+        side.remove_level(price, side.levels[price])
+        assert price not in side.levels
+    assert list(side.prices_from_best()) == ([110, 100, 90] if is_bid else [90, 100, 110])
+    assert side.best == (110 if is_bid else 90)
+    again = side.level_at(95)  # a spare level, given its new price
+    assert again.key == 95 and side.levels[95] is again
+    for price in (95, 110, 100, 90):
+        side.remove_level(price, side.levels[price])
+    assert side.keys == [] and side.levels == {} and side.best == (NO_BID if is_bid else NO_ASK)
