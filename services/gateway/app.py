@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from exchange_core import store, tracing
 from exchange_core.db import create_pool
@@ -24,8 +25,9 @@ from exchange_core.telemetry import new_registry, redis_ready, serve_probes
 from exchange_core.unavailable import UNREACHABLE, internal_error
 from gateway.admin.audit import AdminAudit
 from gateway.admin.auth import check_admin_token
-from gateway.bodylimit import BodySizeLimit
+from gateway.bodylimit import MAX_BODY_BYTES, BodySizeLimit
 from gateway.context import GatewayContext
+from gateway.directorders import DirectOrders
 from gateway.fastpath import ORDER_PATH, OrderFastPath
 from gateway.ratelimit import RateLimited, RateLimiter, RateLimitMiddleware
 from gateway.settings import GatewaySettings
@@ -179,7 +181,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     return app
 
 
-def create_server_app(settings: GatewaySettings | None = None) -> TelemetryMiddleware:
+def create_server_app(settings: GatewaySettings | None = None) -> "ServedApp":
     """What uvicorn serves (see server_app), in a process whose log records at LOG_LEVEL and up
     are written to stderr (the admin API's audit lines among them)."""
     settings = settings or GatewaySettings()
@@ -187,10 +189,25 @@ def create_server_app(settings: GatewaySettings | None = None) -> TelemetryMiddl
     return server_app(create_app(settings))
 
 
-def server_app(app: FastAPI) -> TelemetryMiddleware:
+class ServedApp:
+    """The ASGI app `asgi`, and `direct`: the signed orders gateway.httpprotocol answers without
+    it, as it would (gateway.directorders)."""
+
+    def __init__(self, asgi: TelemetryMiddleware, direct: DirectOrders) -> None:
+        self.asgi = asgi
+        self.direct = direct
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.asgi(scope, receive, send)
+
+
+def server_app(app: FastAPI) -> ServedApp:
     """`app` behind the signed-order fast path (gateway/fastpath.py), both behind the rate limits
     (gateway/ratelimit.py), those behind the body size limit (gateway/bodylimit.py) and all behind
     the request metrics and traces (gateway/telemetry.py), so that every request is limited,
-    counted and traced (a 429 and a 413 too)."""
-    limited = BodySizeLimit(RateLimitMiddleware(OrderFastPath(app), app.state.rate_limiter))
-    return TelemetryMiddleware(limited, app.state.request_metrics, direct_routes={ORDER_PATH})
+    counted and traced (a 429 and a 413 too); with the same for signed orders without ASGI."""
+    fast = OrderFastPath(app)
+    limiter, metrics = app.state.rate_limiter, app.state.request_metrics
+    limited = BodySizeLimit(RateLimitMiddleware(fast, limiter), MAX_BODY_BYTES)
+    asgi = TelemetryMiddleware(limited, metrics, direct_routes={ORDER_PATH})
+    return ServedApp(asgi, DirectOrders(fast, limiter, metrics, MAX_BODY_BYTES))

@@ -7,7 +7,8 @@ same functions the FastAPI route uses (params.parse_params, signed.verify_signed
 RateLimiter.count_order, OrderService.place, formatting.new_order_json), so both give the same
 answers and the same errors. Every other request, including cookie-authenticated orders from the
 web page, and the lifespan go on to FastAPI, where the route also documents the endpoint in
-OpenAPI.
+OpenAPI. `OrderFastPath.answer` is also what gateway.directorders answers with when the HTTP
+protocol serves such an order without ASGI.
 """
 
 import logging
@@ -33,6 +34,9 @@ log = logging.getLogger("gateway.fastpath")
 ORDER_PATH = "/api/v3/order"
 _API_KEY_HEADER = API_KEY_HEADER.lower().encode()
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_TOO_LARGE = orjson.dumps(
+    {"code": TOO_MANY_PARAMETERS, "msg": f"Request body too large: at most {MAX_BODY_BYTES} bytes."}
+)
 
 
 class TooLarge(Exception):
@@ -62,17 +66,23 @@ class OrderFastPath:
         if api_key is None:
             await self.app(scope, receive, send)
             return
-        status, payload, extra = await self._answer(scope, receive, api_key, content_type)
+        extra: list[tuple[bytes, bytes]] = []
+        try:
+            body = await _read_body(receive)
+        except TooLarge:
+            status, payload = 413, _TOO_LARGE
+        else:
+            status, payload, extra = await self.answer(scope, body, api_key, content_type)
         headers = [*_JSON_HEADERS, *extra, (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    async def _answer(
-        self, scope: Scope, receive: Receive, api_key: bytes, content_type: bytes | None
+    async def answer(
+        self, scope: Scope, body: bytes, api_key: bytes, content_type: bytes | None
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        """(HTTP status, body, headers beyond content-type and content-length)."""
+        """(HTTP status, body, headers beyond content-type and content-length) of the order in
+        `body` and `scope`'s query string, sent with X-MBX-APIKEY `api_key` (b"": sent twice)."""
         try:
-            body = await _read_body(receive)
             app = self.app
             ctx = cast(GatewayContext, app.state.ctx)
             key = check_api_key_format(api_key.decode("latin-1"))
@@ -97,12 +107,6 @@ class OrderFastPath:
             return exc.status, orjson.dumps(exc.body()), [(b"retry-after", str(exc.retry_after).encode())]
         except ApiError as exc:
             return exc.status, orjson.dumps(exc.body()), []
-        except TooLarge:
-            too_large = {
-                "code": TOO_MANY_PARAMETERS,
-                "msg": f"Request body too large: at most {MAX_BODY_BYTES} bytes.",
-            }
-            return 413, orjson.dumps(too_large), []
         except Exception as exc:
             error = internal_error(exc)
             if error.status == 503:

@@ -219,7 +219,7 @@ class RateLimitMiddleware:
             async def send_with_weight(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     used = str(limiter.used_weight(ip)).encode()
-                    message["headers"] = [*message.get("headers", ()), *_weight_headers(used)]
+                    message["headers"] = [*message.get("headers", ()), *weight_headers(used)]
                 await send(message)
 
             await self.app(scope, receive, send_with_weight)
@@ -230,11 +230,12 @@ class RateLimitMiddleware:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"retry-after", str(retry_after).encode()),
-            *_weight_headers(str(self.limiter.used_weight(ip)).encode()),
+            *weight_headers(str(self.limiter.used_weight(ip)).encode()),
         ]
         await send({"type": "http.response.start", "status": 429, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
-def _weight_headers(used: bytes) -> list[tuple[bytes, bytes]]:
+def weight_headers(used: bytes) -> list[tuple[bytes, bytes]]:
+    """X-MBX-USED-WEIGHT and X-MBX-USED-WEIGHT-1M: `used`, the IP's weight in this minute."""
     return [(b"x-mbx-used-weight", used), (b"x-mbx-used-weight-1m", used)]

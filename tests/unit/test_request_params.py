@@ -78,3 +78,18 @@ def test_total_params_drop_every_signature_field(query: bytes, body: bytes) -> N
 def test_a_trailing_signature_is_cut_off() -> None:
     assert signed_payload(b"", b"symbol=BTCUSDT&timestamp=1&signature=ff") == b"symbol=BTCUSDT&timestamp=1"
     assert signed_payload(b"", b"xsignature=1&signature=ff") == b"xsignature=1"
+
+
+@given(BODIES, BODIES)
+def test_query_and_body_give_parse_qsls_pairs_of_both(query: bytes, body: bytes) -> None:
+    first, second = reference(query), reference(body)
+    expected: list[tuple[str, str]] | str = first if isinstance(first, str) else second
+    if isinstance(first, list) and isinstance(second, list):
+        expected = first + second
+        if len({name for name, _ in expected}) < len(expected):
+            expected = "too many"
+    try:
+        got: list[tuple[str, str]] | str = list(parse_params(query, body).items())
+    except ApiError as exc:
+        got = {ILLEGAL_CHARS: "illegal", TOO_MANY_PARAMETERS: "too many"}[exc.code]
+    assert got == expected
