@@ -16,7 +16,6 @@ key text (`_load_public_key`), so a signed request costs one signature check, no
 
 import base64
 import binascii
-import hashlib
 import hmac
 from enum import StrEnum
 from functools import lru_cache
@@ -107,7 +106,7 @@ def signature_valid(key_type: str, secret: bytes, public_key: str, payload: byte
     """Whether `signature` signs `payload` with the key: HMAC with `secret`, ED25519 and RSA with
     the PEM `public_key` (stored already checked by normalize_public_key)."""
     if key_type == KeyType.HMAC:
-        expected = hmac.new(secret, payload, hashlib.sha256).hexdigest()
+        expected = hmac.digest(secret, payload, "sha256").hex()  # one call into OpenSSL
         return hmac.compare_digest(expected.encode(), signature.lower().encode())
     raw = _decode_base64(signature)
     if raw is None:
