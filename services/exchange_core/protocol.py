@@ -9,7 +9,7 @@ from operator import attrgetter
 from typing import Any
 
 from exchange_core import tracing
-from exchange_core.wire import EVENT_FIELD
+from exchange_core.wire import EVENT_FIELD, encode_place_order
 from exchange_proto import commands_pb2 as cpb
 from exchange_proto import events_pb2 as epb
 from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder, PlaceOrderList
@@ -109,7 +109,10 @@ def command_from_proto(msg: cpb.Command, ts: int) -> Command:
 
 def encode_command(command: Command, reply_to: str = "", correlation_id: str = "") -> bytes:
     """A cmd:{SYMBOL} entry's bytes; with tracing on, carrying the caller's current trace context."""
-    return command_to_proto(command, reply_to, correlation_id, tracing.carrier()).SerializeToString()
+    carrier = tracing.carrier()
+    if carrier is None and type(command) is PlaceOrder:
+        return encode_place_order(command, reply_to, correlation_id)
+    return command_to_proto(command, reply_to, correlation_id, carrier).SerializeToString()
 
 
 def event_to_proto(event: Event) -> epb.Event:

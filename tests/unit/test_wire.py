@@ -1,10 +1,17 @@
-"""The fast event encoder writes exactly what the official protobuf encoder writes."""
+"""The fast encoders (events, new-order commands) write exactly what the official protobuf encoder writes."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange_core.protocol import event_to_proto
-from exchange_core.wire import EventBatchWriter, encode_batch, encode_event, encode_market_data, encode_reply
+from exchange_core.protocol import command_to_proto, encode_command, event_to_proto
+from exchange_core.wire import (
+    EventBatchWriter,
+    encode_batch,
+    encode_event,
+    encode_market_data,
+    encode_place_order,
+    encode_reply,
+)
 from exchange_proto import events_pb2 as epb
 from matching import (
     BookDelta,
@@ -13,6 +20,7 @@ from matching import (
     MatchingEngine,
     OrderAccepted,
     OrderExpired,
+    PlaceOrder,
     Side,
     StpMode,
     Trade,
@@ -115,3 +123,29 @@ def test_batch_writer_takes_events_longer_than_a_one_byte_length() -> None:
     official.events.extend(event_to_proto(e) for e in events)
     assert written == official.SerializeToString()
     assert writer.trades(written) == [encode_event(events[0]), encode_event(events[2])]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.tuples(st.text(max_size=8), st.integers(min_value=0, max_value=2**64 - 1), st.integers(0, 2**64 - 1)),
+    st.tuples(st.integers(0, 2), st.integers(0, 7), st.integers(0, 4), st.integers(0, 4)),
+    st.lists(ints, min_size=7, max_size=7),
+    st.tuples(st.text(max_size=36), st.text(max_size=20), st.text(max_size=40)),
+)
+def test_a_new_order_command_encodes_byte_equal(
+    ids: tuple[str, int, int],
+    enums: tuple[int, int, int, int],
+    amounts: list[int],
+    texts: tuple[str, str, str],
+) -> None:
+    symbol, order_id, user_id = ids
+    side, order_type, tif, stp = enums
+    price, quantity, quote, reserve, stop, delta, iceberg = amounts
+    client_order_id, reply_to, correlation_id = texts
+    order = PlaceOrder(
+        symbol, order_id, user_id, side, order_type, tif, price, quantity, quote, reserve, stp,
+        client_order_id, 123, stop, delta, iceberg,
+    )  # fmt: skip
+    official = command_to_proto(order, reply_to, correlation_id).SerializeToString()
+    assert encode_place_order(order, reply_to, correlation_id) == official
+    assert encode_command(order, reply_to, correlation_id) == official
