@@ -81,7 +81,8 @@ class Ledger:
         that many open orders in `symbol` (one round trip for the MAX_NUM_ORDERS filter and the
         reservation). With `append` (the market's journal key and the order's encoded command;
         only on one Redis, `PipelinedRedis.ordered_across_slots`: the script writes both slots),
-        the same script appends the command once the funds are reserved, and nothing otherwise.
+        the same script indexes the reservation as pending and appends the command once the funds
+        are reserved, and neither otherwise.
 
         Raises OpenOrderLimit, InsufficientFunds, DuplicateClientOrderId (the id belongs to an open
         order or one made within `recent_ms`) or LedgerError.
@@ -90,8 +91,9 @@ class Ledger:
             raise LedgerError(f"amount out of range: {amount}")
         pending = f"{user_id}:{symbol}:{order_id}"
         k = self.keys
-        # Index the reservation as pending first (the sweeper ignores an index entry without a
-        # reservation), then reserve: one write on one Redis; on a cluster the index (the
+        # With `append` (one Redis) the script indexes the reservation as pending in the same
+        # step as it reserves. Otherwise the index comes first (the sweeper ignores an index
+        # entry without a reservation), then the reservation: on a cluster the index (the
         # market's slot) is awaited first, as the user's slot may be on another master.
         fast = self._pipelined
         keys = [k.balances(user_id), k.reservations(user_id), k.client_ids(user_id), k.open_orders(user_id)]
@@ -99,13 +101,16 @@ class Ledger:
         args: tuple[str | bytes | int, ...] = (
             asset, amount, f"{symbol}:{order_id}", now_ms, claim, order_id, recent_ms, max_open_orders
         )  # fmt: skip
+        indexed: asyncio.Future[Any] | None = None
         if append is not None:
+            # One Redis: the script itself indexes the reservation and appends the command.
             assert fast.ordered_across_slots, "a reservation appends its command on one Redis only"
-            keys.append(append[0])
-            args += (append[1],)
-        indexed = fast.execute("ZADD", k.pending_reservations(symbol), now_ms, pending)
-        if not fast.ordered_across_slots:
-            await indexed
+            keys += [append[0], k.pending_reservations(symbol)]
+            args += (append[1], pending)
+        else:
+            indexed = fast.execute("ZADD", k.pending_reservations(symbol), now_ms, pending)
+            if not fast.ordered_across_slots:
+                await indexed
         reserved = fast.execute("EVALSHA", self._reserve.sha, len(keys), *keys, *args)
         try:
             result = await reserved
@@ -115,10 +120,12 @@ class Ledger:
             await self.load_scripts()
             result = await fast.execute("EVALSHA", self._reserve.sha, len(keys), *keys, *args)
         finally:
-            await indexed  # answered before `reserved`: replies come in order
+            if indexed is not None:
+                await indexed  # answered before `reserved`: replies come in order
         if result == 1:
             return
-        await self.redis.zrem(self.keys.pending_reservations(symbol), pending)
+        if indexed is not None:  # else the script indexed nothing
+            await self.redis.zrem(self.keys.pending_reservations(symbol), pending)
         if result == -1:
             raise InsufficientFunds(asset)
         if result == -4:

@@ -26,7 +26,7 @@ async def test_reserve_moves_free_to_locked_and_refuses_overdraft(redis: "Redis[
     assert pending == [b"1:BTCUSDT:10"]
 
 
-async def test_reserve_appends_its_command_only_once_reserved(redis: "Redis[bytes]", keys: Keys) -> None:
+async def test_reserve_appends_and_indexes_only_once_reserved(redis: "Redis[bytes]", keys: Keys) -> None:
     ledger = Ledger(redis, keys)
     await ledger.deposit(1, "USDT", 1_000)
     journal = keys.commands("BTCUSDT")
@@ -37,6 +37,9 @@ async def test_reserve_appends_its_command_only_once_reserved(redis: "Redis[byte
         await ledger.reserve(1, "USDT", 1, "BTCUSDT", 12, "a", now_ms=3, append=(journal, b"third"))
     assert [fields for _, fields in await redis.xrange(journal)] == [{b"c": b"first"}]
     assert await ledger.balances(1) == {"USDT": (400, 600)}
+    # The script indexed the reservation it made (scored with its time), and none it refused.
+    pending = await redis.zrange(keys.pending_reservations("BTCUSDT"), 0, -1, withscores=True)
+    assert pending == [(b"1:BTCUSDT:10", 1.0)]
 
 
 async def test_settle_applies_each_seq_once(redis: "Redis[bytes]", keys: Keys) -> None:

@@ -9,6 +9,8 @@
 -- KEYS[5], ARGV[9] (optional, one Redis only: KEYS[5] is in the market's slot) the market's
 --   journal cmd:{SYM} and the order's encoded command, appended (field "c") once reserved: the
 --   command reaches the engine in the same step as its reservation
+-- KEYS[6], ARGV[10] (with KEYS[5]) the market's index of pending reservations and this one's
+--   member "uid:SYM:orderId", added (score: ARGV[4]) once reserved
 -- Returns 1 reserved; -1 insufficient funds; -2 bad amount; -3 reservation exists;
 -- -4 client order id of an open or recent order; -5 MAX_NUM_ORDERS reached, checked first.
 local amount = tonumber(ARGV[2])
@@ -36,6 +38,9 @@ redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':free', -amount)
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':locked', amount)
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[1] .. ':' .. ARGV[2] .. ':' .. ARGV[4] .. ':pending')
 redis.call('HSET', KEYS[3], ARGV[5], ARGV[6] .. ':' .. ARGV[4])
+if KEYS[6] then
+  redis.call('ZADD', KEYS[6], ARGV[4], ARGV[10])
+end
 if KEYS[5] then
   redis.call('XADD', KEYS[5], '*', 'c', ARGV[9])
 end
