@@ -86,32 +86,43 @@ class PlacedOrder:
 
 
 def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.EventBatch) -> PlacedOrder:
-    """The new order `order_id` from the engine's events for it (which hold its acceptance)."""
-    accepted = next(
-        e.order_accepted
-        for e in batch.events
-        if e.WhichOneof("kind") == "order_accepted" and e.order_accepted.order_id == order_id
-    )
-    first_ts = batch.events[0].ts
+    """The new order `order_id` from the engine's events for it (which hold its acceptance).
+    One pass over the events; the prevented matches are looked for only when an expiry carries
+    a prevented match id."""
+    events = batch.events
+    accepted: epb.OrderAccepted | None = None
     fills: list[Fill] = []
     status = OrderStatus.NEW
     executed = executed_quote = prevented_match_id = prevented_qty = 0
-    for e in batch.events:
+    prevented_any = False
+    buy = int(Side.BUY)
+    for e in events:
         kind = e.WhichOneof("kind")
-        if kind == "trade" and e.trade.taker_order_id == order_id:
+        if kind == "trade":
             t = e.trade
-            executed, executed_quote = t.taker_filled, t.taker_filled_quote
-            status = OrderStatus.PARTIALLY_FILLED
-            buyer = int(t.taker_side) == int(Side.BUY)
-            fee_asset = market.base.name if buyer else market.quote.name
-            fills.append(Fill(t.price, t.quantity, t.taker_fee, fee_asset, t.trade_id))
-        elif kind == "order_done" and e.order_done.order_id == order_id:
-            status = OrderStatus(e.order_done.status)
-            executed, executed_quote = e.order_done.filled, e.order_done.filled_quote
-        elif kind == "order_expired" and e.order_expired.order_id == order_id:
-            prevented_match_id, prevented_qty = e.order_expired.prevented_match_id, e.order_expired.remaining
+            if t.taker_order_id == order_id:
+                executed, executed_quote = t.taker_filled, t.taker_filled_quote
+                status = OrderStatus.PARTIALLY_FILLED
+                fee_asset = market.base.name if t.taker_side == buy else market.quote.name
+                fills.append(Fill(t.price, t.quantity, t.taker_fee, fee_asset, t.trade_id))
+        elif kind == "order_accepted":
+            if accepted is None and e.order_accepted.order_id == order_id:
+                accepted = e.order_accepted
+        elif kind == "order_done":
+            done = e.order_done
+            if done.order_id == order_id:
+                status = OrderStatus(done.status)
+                executed, executed_quote = done.filled, done.filled_quote
+        elif kind == "order_expired":
+            x = e.order_expired
+            prevented_any = prevented_any or bool(x.prevented_match_id)
+            if x.order_id == order_id:
+                prevented_match_id, prevented_qty = x.prevented_match_id, x.remaining
+    if accepted is None:
+        raise LookupError(f"no acceptance of order {order_id} among its events")
     if not prevented_match_id:
         prevented_qty = 0
+    first_ts = events[0].ts
     a = accepted
     order = OrderRecord(
         order_id, a.client_order_id, a.side, a.order_type, a.time_in_force, a.price, a.quantity,
@@ -120,7 +131,8 @@ def placed_order(market: Market, order_id: int, resp_type: str, batch: epb.Event
         order_list_id=a.order_list_id, prevented_match_id=prevented_match_id,
         prevented_qty=prevented_qty,
     )  # fmt: skip
-    return PlacedOrder(market, resp_type, order, tuple(fills), prevented_matches(order_id, batch))
+    prevented = prevented_matches(order_id, batch) if prevented_any else ()
+    return PlacedOrder(market, resp_type, order, tuple(fills), prevented)
 
 
 def prevented_matches(taker_order_id: int, batch: epb.EventBatch) -> tuple[PreventedMatch, ...]:

@@ -9,7 +9,10 @@ import ccxt.pro  # type: ignore[import-untyped]
 import orjson
 import pytest
 from binance.client import Client  # type: ignore[import-untyped]
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gateway.wsapi import frames
 from gateway.wsapi.frames import BadFrame, answer, parse_request, signature_payloads
 
 SECRET = "s" * 64
@@ -118,3 +121,88 @@ def test_python_binance_signatures_verify_even_where_it_url_encodes() -> None:
                   "newClientOrderId": client_order_id}  # fmt: skip
         signed = client._sign_ws_params(dict(params), client._generate_ws_api_signature)
         assert verifies(as_received(signed)), client_order_id
+
+
+ORDER_FRAME = (
+    '{"id": 7, "method": "order.place", "params": {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",'
+    ' "price": "30000", "quantity": "0.0002", "recvWindow": 60000, "timestamp": 1765000000000,'
+    ' "flag": true, "off": false, "none": null, "apiKey": "k", "signature": "ab"}}'
+)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        ORDER_FRAME,
+        ORDER_FRAME.encode(),
+        '{"id": null, "method": "ping"}',
+        '{"id": "abc", "method": "time", "params": null}',
+        '{"id": -9223372036854775808, "method": "ping", "params": {"n": 18446744073709551615}}',
+        '{"id": 9223372036854775807, "method": "ping", "params": {"n": -9223372036854775808}}',
+        '{"method": "ping", "id": 1, "extra": 1.5, "more": "x"}',
+        '{"id": 1, "method": "ping", "params": {"a": 1, "a": "two"}}',
+        '{"id": 1, "method": "ping", "params": {"s": "\\u00e9\\n\\"q\\"", "e": ""}}',
+    ],
+)
+def test_common_frames_are_read_the_fast_way_as_the_general_way(frame: str | bytes) -> None:
+    fast = frames._plain_request(frame)
+    assert fast is not None
+    assert fast == frames._general_request(frame)
+    assert all(type(v) is str for v in fast.params.values())
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"id": 1, "method": "ping", "params": {"q": 0.5}}',  # a fraction: its literal is kept
+        '{"id": 1, "method": "ping", "params": {"q": 1e5}}',
+        '{"id": 1, "method": "ping", "params": {"q": -0}}',  # "-0" is not str(0)
+        '{"id": 1, "method": "ping", "params": {"q": 18446744073709551616}}',  # beyond 64 bits
+        '{"id": 1, "method": "ping", "params": {"q": -9223372036854775809}}',
+        '{"id": 1, "method": "ping", "params": {"symbols": ["A", "B"]}}',
+        '{"id": 1, "method": "ping", "params": {"o": {}}}',
+        '{"id": 9223372036854775808, "method": "ping"}',
+        '{"id": 1.0, "method": "ping"}',
+        '{"id": true, "method": "ping"}',
+        '{"id": "' + "x" * 129 + '", "method": "ping"}',
+        '{"id": 1, "method": ""}',
+        '{"id": 1, "method": 5}',
+        '{"method": "ping"}',
+        '{"id": 1, "method": "ping", "params": "x"}',
+        '{"id": 1, "method": "ping", "params": {"s": "\\ud800"}}',  # a lone surrogate
+        '\ufeff{"id": 1, "method": "ping"}',
+        b'\xef\xbb\xbf{"id": 1, "method": "ping"}',
+        '{"id": 1, "method": "ping", "x": NaN}',
+        '{"id": 1, "method": "ping", "x": ' + "[" * 5000 + "]" * 5000 + "}",
+        "[]",
+        "{nope",
+        "",
+    ],
+)
+def test_other_frames_are_left_to_the_general_way(frame: str | bytes) -> None:
+    assert frames._plain_request(frame) is None
+
+
+_BIG = 1 << 70
+_SCALARS = st.none() | st.booleans() | st.integers(min_value=-_BIG, max_value=_BIG) | st.text(max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["id", "method", "params", "x"]),
+        _SCALARS
+        | st.floats(allow_nan=False)
+        | st.sampled_from(["ping", "order.place"])
+        | st.dictionaries(st.text(max_size=4), _SCALARS | st.floats(allow_nan=False), max_size=4),
+    )
+)
+def test_fast_and_general_ways_agree(document: dict[str, object]) -> None:
+    frame = json.dumps(document)
+    fast = frames._plain_request(frame)
+    try:
+        general: object = frames._general_request(frame)
+    except BadFrame as bad:
+        general = bad
+    if fast is not None:
+        assert fast == general
