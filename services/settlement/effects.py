@@ -1,7 +1,8 @@
 """What a market's events do to each user's ledger, order states and trades.
 
-Pure: from events to per-user operations for the settle.lua script (6 values each: seq, kind,
-a, b, c, d). Balance fields are "ASSET:free" / "ASSET:locked"; amounts are integers.
+Pure: from events to per-user operations for the settle.lua script, each already encoded as the
+script's argument (exchange_core.ledger.encode_op's text, written here from templates). Balance
+fields are "ASSET:free" / "ASSET:locked"; amounts are integers.
 """
 
 from dataclasses import dataclass, field
@@ -58,10 +59,10 @@ class UserEffects:
 
     def balance(self, seq: int, asset: str, kind: str, delta: int) -> None:
         if delta:
-            self.ops.append((seq, "B", f"{asset}:{kind}", delta, "", ""))
+            self.ops.append(f"{seq}\nB\n{asset}:{kind}\n{delta}")
             self.assets.add(asset)
 
-    def order_state(self, order_id: int) -> tuple[int, bytes, int, str]:
+    def order_state(self, order_id: int) -> tuple[int, str, int, str]:
         """(seq, encoded state, open, claimed client order id) of the order's last state."""
         seq, info, status, executed, executed_quote, ts, is_open, cid = self.orders[order_id]
         return seq, info.state(status, executed, executed_quote, ts), is_open, cid
@@ -69,9 +70,10 @@ class UserEffects:
     def finish(self) -> list[SettleOp]:
         out = list(self.ops)
         for oid, (seq, info, status, executed, executed_quote, ts, is_open, cid) in self.orders.items():
-            out.append((seq, "O", oid, info.state(status, executed, executed_quote, ts), is_open, cid))
+            state = info.state(status, executed, executed_quote, ts)
+            out.append(f"{seq}\nO\n{oid}\n{is_open}\n{state}\n{cid}")
         for match_id, (seq, record) in self.prevented.items():
-            out.append((seq, "P", match_id, record.encode(), KEPT_PER_MARKET, ""))
+            out.append(f"{seq}\nP\n{match_id}\n{KEPT_PER_MARKET}\n{record.encode().decode()}")
         return out
 
     def prevent(self, seq: int, record: PreventedMatch) -> None:
@@ -146,7 +148,7 @@ class Effects:
         fx = self.user(e.user_id)
         # The funds were locked by the gateway: the position it left goes out with the NEW report.
         spent = self._spent_asset(e.side)
-        fx.ops.append((e.seq, "C", f"{self.spec.symbol}:{e.order_id}", spent, "", ""))
+        fx.ops.append(f"{e.seq}\nC\n{self.spec.symbol}:{e.order_id}\n{spent}")
         self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
         self.confirmed.append((e.user_id, e.order_id))
         fx.reports.append(self.execution.report(info, "NEW", NEW, 0, 0, e.ts))
@@ -217,7 +219,7 @@ class Effects:
             trade = trade_record(
                 t, order_id, fee, self.asset_text[fee_asset], is_buyer, is_maker, order_list_id
             )
-            fx.ops.append((t.seq, "T", t.trade_id, trade, "", ""))
+            fx.ops.append(f"{t.seq}\nT\n{t.trade_id}\n{trade}")
             if info is not None:
                 fx.last_trade[order_id] = len(fx.reports)
                 fx.reports.append(
@@ -232,7 +234,7 @@ class Effects:
         asset = self._spent_asset(e.side)
         fx.balance(e.seq, asset, "locked", -e.release)
         fx.balance(e.seq, asset, "free", e.release)
-        fx.ops.append((e.seq, "X", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
+        fx.ops.append(f"{e.seq}\nX\n{self.spec.symbol}:{e.order_id}")
         info = self.known.pop(e.order_id, None)
         if info is not None:
             self.finished[e.order_id] = info
@@ -291,7 +293,7 @@ class Effects:
         asset = self._spent_asset(e.side)
         fx.balance(e.seq, asset, "locked", -e.release)
         fx.balance(e.seq, asset, "free", e.release)
-        fx.ops.append((e.seq, "X", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
+        fx.ops.append(f"{e.seq}\nX\n{self.spec.symbol}:{e.order_id}")
         self.confirmed.append((e.user_id, e.order_id))
 
     def _list_status(self, e: ListStatus) -> None:
@@ -304,10 +306,10 @@ class Effects:
         with_pending = e.contingency != ContingencyType.OCO
         if e.list_status == ListOrderStatus.REJECT:
             if e.order_ids:
-                fx.ops.append((e.seq, "R", f"{symbol}:{e.order_ids[0]}", e.release, "", ""))
+                fx.ops.append(f"{e.seq}\nR\n{symbol}:{e.order_ids[0]}\n{e.release}")
                 self.confirmed.append((e.user_id, e.order_ids[0]))
             if with_pending and len(e.order_ids) > 1:
-                fx.ops.append((e.seq, "R", f"{symbol}:{e.order_ids[1]}", e.pending_release, "", ""))
+                fx.ops.append(f"{e.seq}\nR\n{symbol}:{e.order_ids[1]}\n{e.pending_release}")
                 self.confirmed.append((e.user_id, e.order_ids[1]))
             return
         if with_pending and e.status_type == ListStatusType.EXEC_STARTED:
@@ -326,7 +328,8 @@ class Effects:
         )  # fmt: skip
         is_open = 1 if record.is_open else 0
         fx.ops.append(
-            (e.seq, "L", e.order_list_id, record.encode(), is_open, f"{created}:{e.list_client_order_id}")
+            f"{e.seq}\nL\n{e.order_list_id}\n{is_open}\n{record.encode().decode()}\n"
+            f"{created}:{e.list_client_order_id}"
         )
         fx.reports.append(list_status_report(record, e.ts))
 
@@ -335,7 +338,7 @@ class Effects:
         pending member's id) is the engine's now, never an orphan; each pending order's stored
         PENDING_NEW state (the gateway's, read back as its info) gets the list's id and a
         PENDING_NEW report, unless an event of this batch placed or ended it before."""
-        fx.ops.append((e.seq, "C", f"{self.spec.symbol}:{e.order_ids[1]}", "", "", ""))
+        fx.ops.append(f"{e.seq}\nC\n{self.spec.symbol}:{e.order_ids[1]}\n")
         self.confirmed.append((e.user_id, e.order_ids[1]))
         for oid in e.order_ids[1:]:
             info = self.known.get(oid)
@@ -363,13 +366,13 @@ class Effects:
 
 def trade_record(
     t: Trade, order_id: int, fee: int, fee_asset: str, is_buyer: bool, is_maker: bool, order_list_id: int
-) -> bytes:
+) -> str:
     """One side of trade `t` as its user's trade history keeps it: TradeRecord.encode of the
-    same fields, written from a template; `fee_asset` is the asset's JSON text."""
+    same fields (as text), written from a template; `fee_asset` is the asset's JSON text."""
     text = (
         f'{{"id":{t.trade_id},"o":{order_id},"p":{t.price},"q":{t.quantity},"qq":{t.quote_quantity},'
         f'"fee":{fee},"fa":{fee_asset},"T":{t.ts},"b":{json_bool(is_buyer)},"m":{json_bool(is_maker)}'
     )
     if order_list_id:  # outside any order list: no "ol"
-        return f'{text},"ol":{order_list_id}}}'.encode()
-    return f"{text}}}".encode()
+        return f'{text},"ol":{order_list_id}}}'
+    return f"{text}}}"

@@ -88,8 +88,8 @@ class OrderInfo:
         self.prevented_qty = prevented_qty
         self.report_fields = report_fields
 
-    def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> bytes:
-        """The stored order state: OrderRecord.encode of the same fields, written from
+    def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> str:
+        """The stored order state: OrderRecord.encode of the same fields (as text), written from
         a template."""
         text = (
             f'{{"i":{self.order_id},"c":{json_text(self.client_order_id)},"S":{self.side},'
@@ -106,7 +106,7 @@ class OrderInfo:
             text = f'{text},"pm":{self.prevented_match_id}'
         if self.prevented_qty:
             text = f'{text},"pq":{self.prevented_qty}'
-        return f"{text}}}".encode()
+        return f"{text}}}"
 
     @classmethod
     def from_state(cls, user_id: int, raw: str | bytes) -> "OrderInfo":
