@@ -6,7 +6,7 @@ fields are "ASSET:free" / "ASSET:locked"; amounts are integers.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from exchange_core.keys import FEE_ACCOUNT
 from exchange_core.ledger import SettleOp
@@ -51,7 +51,8 @@ class UserEffects:
     orders: dict[int, OrderWrite] = field(default_factory=dict)
     # the user's payloads for user.{uid} (executionReports, listStatus), as JSON text
     reports: list[str] = field(default_factory=list)
-    # order id -> the index in `reports` of its last TRADE report (made FILLED when its OrderDone is)
+    # order id -> the index in `reports` of its last TRADE report, made FILLED when its OrderDone
+    # is (-1: that report says FILLED already)
     last_trade: dict[int, int] = field(default_factory=dict)
     assets: set[str] = field(default_factory=set)  # whose balances changed
     # prevented match id -> (seq of its last event, the record), written by `finish`
@@ -95,9 +96,10 @@ class Effects:
         # orders this batch finished (gone from `known`), for the order lists that name them
         self.finished: dict[int, OrderInfo] = {}
         self.users: dict[int, UserEffects] = {}
-        self.confirmed: list[tuple[int, int]] = []  # (user, order) reservations the engine saw
-        # an ExecutionReports (Any: a test puts the former dict-based encoder in its place)
-        self.execution: Any = ExecutionReports(market)
+        # the reservations the engine saw, as members of the market's pending reservations
+        # ("uid:SYM:oid", exchange_core.keys.Keys.pending_reservations)
+        self.confirmed: list[str] = []
+        self.execution = ExecutionReports(market)
         self.asset_text = {
             self.spec.base: json_text(self.spec.base),
             self.spec.quote: json_text(self.spec.quote),
@@ -150,7 +152,7 @@ class Effects:
         spent = self._spent_asset(e.side)
         fx.ops.append(f"{e.seq}\nC\n{self.spec.symbol}:{e.order_id}\n{spent}")
         self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
-        self.confirmed.append((e.user_id, e.order_id))
+        self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_id}")
         fx.reports.append(self.execution.report(info, "NEW", NEW, 0, 0, e.ts))
 
     def _triggered(self, e: OrderTriggered) -> None:
@@ -200,34 +202,48 @@ class Effects:
         s.balance(t.seq, spec.quote, "free", t.quote_quantity - seller_fee)
         f.balance(t.seq, spec.base, "free", buyer_fee)
         f.balance(t.seq, spec.quote, "free", seller_fee)
-        for order_id, user_id, filled, filled_quote, fee, is_maker in (
-            (t.maker_order_id, t.maker_user_id, t.maker_filled, t.maker_filled_quote, t.maker_fee, True),
-            (t.taker_order_id, t.taker_user_id, t.taker_filled, t.taker_filled_quote, t.taker_fee, False),
-        ):
-            info = self.known.get(order_id)
-            is_buyer = (is_maker and not taker_buys) or (not is_maker and taker_buys)
-            fx = self.user(user_id)
-            if info is not None:
-                status = (
-                    OrderStatus.FILLED
-                    if info.quantity and filled >= info.quantity
-                    else OrderStatus.PARTIALLY_FILLED
+        self._trade_side(
+            t, t.maker_order_id, t.maker_user_id, t.maker_filled, t.maker_filled_quote, t.maker_fee,
+            True, not taker_buys,
+        )  # fmt: skip
+        self._trade_side(
+            t, t.taker_order_id, t.taker_user_id, t.taker_filled, t.taker_filled_quote, t.taker_fee,
+            False, taker_buys,
+        )  # fmt: skip
+
+    def _trade_side(
+        self,
+        t: Trade,
+        order_id: int,
+        user_id: int,
+        filled: int,
+        filled_quote: int,
+        fee: int,
+        is_maker: bool,
+        is_buyer: bool,
+    ) -> None:
+        """One order's share of trade `t`: its state, its user's trade record, its TRADE report."""
+        spec = self.spec
+        info = self.known.get(order_id)
+        fx = self.user(user_id)
+        status = OrderStatus.PARTIALLY_FILLED
+        if info is not None:
+            if info.quantity and filled >= info.quantity:
+                status = OrderStatus.FILLED
+            self._order_state(fx, t.seq, info, status, filled, filled_quote, t.ts, True)
+        fee_asset = spec.base if is_buyer else spec.quote
+        order_list_id = info.order_list_id if info is not None else 0
+        trade = trade_record(t, order_id, fee, self.asset_text[fee_asset], is_buyer, is_maker, order_list_id)
+        fx.ops.append(f"{t.seq}\nT\n{t.trade_id}\n{trade}")
+        if info is not None:
+            # (a FILLED report needs no change when the order is done: -1)
+            fx.last_trade[order_id] = len(fx.reports) if status == OrderStatus.PARTIALLY_FILLED else -1
+            fx.reports.append(
+                self.execution.report(
+                    info, "TRADE", status, filled, filled_quote, t.ts, t.quantity, t.price,
+                    t.quote_quantity, fee, fee_asset, t.trade_id, is_maker,
                 )
-                self._order_state(fx, t.seq, info, status, filled, filled_quote, t.ts, True)
-            fee_asset = spec.base if is_buyer else spec.quote
-            order_list_id = info.order_list_id if info is not None else 0
-            trade = trade_record(
-                t, order_id, fee, self.asset_text[fee_asset], is_buyer, is_maker, order_list_id
-            )
-            fx.ops.append(f"{t.seq}\nT\n{t.trade_id}\n{trade}")
-            if info is not None:
-                fx.last_trade[order_id] = len(fx.reports)
-                fx.reports.append(
-                    self.execution.report(
-                        info, "TRADE", status, filled, filled_quote, t.ts, t.quantity, t.price,
-                        t.quote_quantity, fee, fee_asset, t.trade_id, is_maker,
-                    )
-                )  # fmt: skip
+            )  # fmt: skip
 
     def _done(self, e: OrderDone) -> None:
         fx = self.user(e.user_id)
@@ -241,8 +257,8 @@ class Effects:
             self._order_state(fx, e.seq, info, e.status, e.filled, e.filled_quote, e.ts, False)
             if e.status == OrderStatus.FILLED:
                 # The last TRADE report of a completed order says FILLED, as Binance's does.
-                last = fx.last_trade.get(e.order_id)
-                if last is not None:
+                last = fx.last_trade.get(e.order_id, -1)
+                if last >= 0:
                     fx.reports[last] = as_filled(fx.reports[last])
 
     def _ended(self, e: OrderCancelled | OrderExpired) -> None:
@@ -294,7 +310,7 @@ class Effects:
         fx.balance(e.seq, asset, "locked", -e.release)
         fx.balance(e.seq, asset, "free", e.release)
         fx.ops.append(f"{e.seq}\nX\n{self.spec.symbol}:{e.order_id}")
-        self.confirmed.append((e.user_id, e.order_id))
+        self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_id}")
 
     def _list_status(self, e: ListStatus) -> None:
         """A rejected list gives back its reservation (recorded against its first member's id,
@@ -307,10 +323,10 @@ class Effects:
         if e.list_status == ListOrderStatus.REJECT:
             if e.order_ids:
                 fx.ops.append(f"{e.seq}\nR\n{symbol}:{e.order_ids[0]}\n{e.release}")
-                self.confirmed.append((e.user_id, e.order_ids[0]))
+                self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_ids[0]}")
             if with_pending and len(e.order_ids) > 1:
                 fx.ops.append(f"{e.seq}\nR\n{symbol}:{e.order_ids[1]}\n{e.pending_release}")
-                self.confirmed.append((e.user_id, e.order_ids[1]))
+                self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_ids[1]}")
             return
         if with_pending and e.status_type == ListStatusType.EXEC_STARTED:
             self._pending_started(fx, e)
@@ -339,7 +355,7 @@ class Effects:
         PENDING_NEW state (the gateway's, read back as its info) gets the list's id and a
         PENDING_NEW report, unless an event of this batch placed or ended it before."""
         fx.ops.append(f"{e.seq}\nC\n{self.spec.symbol}:{e.order_ids[1]}\n")
-        self.confirmed.append((e.user_id, e.order_ids[1]))
+        self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_ids[1]}")
         for oid in e.order_ids[1:]:
             info = self.known.get(oid)
             if info is None or oid in fx.orders:

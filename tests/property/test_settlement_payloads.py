@@ -53,15 +53,13 @@ def from_units(units: int, decimals: int) -> str:
     return f"{sign}{whole}.{frac:0{decimals}d}" if decimals else f"{sign}{whole}"
 
 
-class DictReports:
+class DictReports(ExecutionReports):
     """The former encoder: each executionReport a dict, serialized by orjson (in place of an
     Effects' ExecutionReports)."""
 
     def __init__(self, market: Market) -> None:
+        super().__init__(market)
         self.symbol = orjson.dumps(market.symbol).decode()
-        self.base = market.base.name
-        self.quote_decimals = market.quote.decimals
-        self.base_decimals = market.base.decimals
 
     def report(self, *args: Any, **kwargs: Any) -> str:
         return orjson.dumps(dict_report(self, *args, **kwargs)).decode()

@@ -102,4 +102,4 @@ def test_a_rejected_list_gives_its_reservation_back_against_its_first_member() -
     engine, known = traded_at(150), {}
     fx = settle(engine, known, sell_oco(above=130))  # its level under its stop: refused
     assert [op[1:4] for op in decoded(fx.users[7].ops)] == [("R", f"{SYMBOL}:1", 3)]
-    assert payloads_of(fx, 7) == [] and fx.confirmed == [(7, 1)]
+    assert payloads_of(fx, 7) == [] and fx.confirmed == [f"7:{SYMBOL}:1"]

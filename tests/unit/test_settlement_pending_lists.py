@@ -39,7 +39,7 @@ def test_a_started_oto_confirms_the_pending_reservation_and_reports_pending_new(
     ops = decoded(fx.users[7].ops)
     assert (ops[0][1], ops[0][2]) == ("C", f"{SYMBOL}:1")  # the working order's acceptance
     assert ("C", f"{SYMBOL}:2") in [(op[1], op[2]) for op in ops]
-    assert (7, 2) in fx.confirmed
+    assert f"7:{SYMBOL}:2" in fx.confirmed
     state = OrderInfo.from_state(7, fx.users[7].order_state(2)[1])
     assert (state.order_list_id, fx.users[7].order_state(2)[2]) == (1, 0)  # not among the open orders
     pending = [r for r in payloads_of(fx, 7) if r.get("i") == 2]
@@ -54,7 +54,7 @@ def test_a_rejected_oto_gives_back_both_reservations() -> None:
     assert [(op[1], op[2], op[3]) for op in decoded(fx.users[7].ops)] == [
         ("R", f"{SYMBOL}:1", working.reserve), ("R", f"{SYMBOL}:2", pending.reserve)
     ]  # fmt: skip
-    assert fx.confirmed == [(7, 1), (7, 2)]
+    assert fx.confirmed == [f"7:{SYMBOL}:1", f"7:{SYMBOL}:2"]
 
 
 def test_a_cancelled_working_order_releases_the_unplaced_pending_reserve() -> None:
