@@ -38,17 +38,12 @@ from settlement.reports import ExecutionReports, as_filled, list_status_report
 NEW = int(OrderStatus.NEW)
 
 
-# An order state to write: seq, the order, status, executed, executed quote, update time, open,
-# the client order id to claim ("" when the gateway claims it).
-OrderWrite = tuple[int, OrderInfo, int, int, int, int, int, str]
-
-
 @dataclass
 class UserEffects:
     ops: list[SettleOp] = field(default_factory=list)
-    # oid -> its last state of the batch, encoded by `finish` (once per order and batch, however
-    # many events changed it): (seq, info, status, executed, executed quote, update time, open, cid)
-    orders: dict[int, OrderWrite] = field(default_factory=dict)
+    # oid -> the order whose last state of the batch `finish` encodes (once per order and batch,
+    # however many events changed it): the state its OrderInfo's `written_*` fields hold
+    orders: dict[int, OrderInfo] = field(default_factory=dict)
     # the user's payloads for user.{uid} (executionReports, listStatus), as JSON text
     reports: list[str] = field(default_factory=list)
     # order id -> the index in `reports` of its last TRADE report, made FILLED when its OrderDone
@@ -65,14 +60,15 @@ class UserEffects:
 
     def order_state(self, order_id: int) -> tuple[int, str, int, str]:
         """(seq, encoded state, open, claimed client order id) of the order's last state."""
-        seq, info, status, executed, executed_quote, ts, is_open, cid = self.orders[order_id]
-        return seq, info.state(status, executed, executed_quote, ts), is_open, cid
+        info = self.orders[order_id]
+        state = info.state(info.written_status, info.executed, info.executed_quote, info.written_time)
+        return info.written_seq, state, info.written_open, info.written_claim
 
     def finish(self) -> list[SettleOp]:
         out = list(self.ops)
-        for oid, (seq, info, status, executed, executed_quote, ts, is_open, cid) in self.orders.items():
-            state = info.state(status, executed, executed_quote, ts)
-            out.append(f"{seq}\nO\n{oid}\n{is_open}\n{state}\n{cid}")
+        for oid, info in self.orders.items():
+            state = info.state(info.written_status, info.executed, info.executed_quote, info.written_time)
+            out.append(f"{info.written_seq}\nO\n{oid}\n{info.written_open}\n{state}\n{info.written_claim}")
         for match_id, (seq, record) in self.prevented.items():
             out.append(f"{seq}\nP\n{match_id}\n{KEPT_PER_MARKET}\n{record.encode().decode()}")
         return out
@@ -180,7 +176,7 @@ class Effects:
         info.report_fields = None
         status = OrderStatus.PARTIALLY_FILLED if e.filled else OrderStatus.NEW
         self._order_state(fx, e.seq, info, status, e.filled, e.filled_quote, e.ts, True)
-        fx.orders[info.order_id] = (*fx.orders[info.order_id][:7], e.client_order_id)
+        info.written_claim = e.client_order_id
         fx.reports.append(
             self.execution.report(
                 info, "REPLACED", status, e.filled, e.filled_quote, e.ts,
@@ -376,8 +372,10 @@ class Effects:
         is_open: bool,
     ) -> None:
         # Encoded by fx.finish; `info` does not change after this but through another call here.
-        fx.orders[info.order_id] = (seq, info, status, executed, executed_quote, ts, 1 if is_open else 0, "")
+        info.written_seq, info.written_status, info.written_time = seq, status, ts
+        info.written_open, info.written_claim = (1 if is_open else 0), ""
         info.executed, info.executed_quote = executed, executed_quote
+        fx.orders[info.order_id] = info
 
 
 def trade_record(
