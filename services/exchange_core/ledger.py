@@ -8,7 +8,6 @@ outlives its order. Negative script results become exceptions here, at one bound
 import asyncio
 from collections.abc import Sequence
 from importlib.resources import files
-from itertools import chain
 from typing import Any
 
 import orjson
@@ -22,8 +21,47 @@ MAX_AMOUNT = 2**53 - 1  # Lua compares numbers as doubles: amounts must stay exa
 RECENT_CLIENT_ID_MS = 24 * 3600 * 1000
 
 Arg = str | int | bytes
-# One settle.lua operation: seq, kind, a, b, c, d (see lua/settle.lua).
-SettleOp = tuple[int, str, Arg, Arg, Arg, Arg]
+# One settle.lua operation's values: seq, kind, a, b, c, d (see lua/settle.lua).
+SettleFields = tuple[int, str, Arg, Arg, Arg, Arg]
+# One settle.lua operation as its argument: its values joined by newlines (encode_op).
+SettleOp = str
+# Per kind, the indexes in SettleFields of the values after seq and kind, in settle.lua's order:
+# the last one is the rest of the argument, the others hold no newline.
+_OP_FIELDS: dict[str, tuple[int, ...]] = {
+    "B": (2, 3),
+    "C": (2, 3),
+    "X": (2,),
+    "O": (2, 4, 3, 5),
+    "T": (2, 3),
+    "R": (2, 3),
+    "L": (2, 4, 3, 5),
+    "P": (2, 4, 3),
+}
+
+
+def _text(value: Arg) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def encode_op(op: SettleFields) -> SettleOp:
+    """Operation `op` as settle.lua's argument: seq, kind, then the kind's values in the script's
+    order, joined by newlines (only the last may hold one). settlement.effects writes the same
+    text from templates."""
+    kind = op[1]
+    return "\n".join([str(op[0]), kind, *(_text(op[i]) for i in _OP_FIELDS[kind])])
+
+
+def decode_op(text: SettleOp) -> SettleFields:
+    """The values of an encoded operation (encode_op): seq as an int, the others as text (""
+    where its kind has none)."""
+    seq, kind, rest = text.split("\n", 2)
+    order = _OP_FIELDS[kind]
+    values = rest.split("\n", len(order) - 1)
+    fields: list[Arg] = [int(seq), kind, "", "", "", ""]
+    for i, value in zip(order, values, strict=True):
+        fields[i] = value
+    a, b, c, d = fields[2:]
+    return int(seq), kind, a, b, c, d
 
 
 def _script(name: str) -> str:
@@ -193,8 +231,9 @@ class Ledger:
         ]
 
     def settle_args(self, symbol: str, ops: Sequence[SettleOp], token: int = 0) -> list[Arg]:
-        """settle.lua's ARGV: `token` is the settling worker's fencing token for `symbol`."""
-        return [symbol, token, *chain.from_iterable(ops)]
+        """settle.lua's ARGV: `token` is the settling worker's fencing token for `symbol`; `ops`,
+        encoded operations (encode_op)."""
+        return [symbol, token, *ops]
 
     def send_settle(
         self, user_id: int, symbol: str, ops: Sequence[SettleOp], token: int = 0
@@ -210,10 +249,12 @@ class Ledger:
         for script in (self._reserve, self._deposit, self._settle, self._release_orphan):
             await self.redis.script_load(script.script)
 
-    async def settle(self, user_id: int, symbol: str, ops: Sequence[SettleOp], token: int = 0) -> int:
-        """Run settle.lua for one user now; returns the number of operations applied (raises
-        ResponseError "FENCED ..." when a higher `token` has settled `symbol` for the user)."""
-        keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, ops, token)
+    async def settle(self, user_id: int, symbol: str, ops: Sequence[SettleFields], token: int = 0) -> int:
+        """Run settle.lua for one user now with operations `ops` (encoded here); returns the number
+        of operations applied (raises ResponseError "FENCED ..." when a higher `token` has settled
+        `symbol` for the user)."""
+        encoded = [encode_op(op) for op in ops]
+        keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, encoded, token)
         applied, _ = parse_settled(await self._settle(keys=keys, args=args))
         return applied
 

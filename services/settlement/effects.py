@@ -1,11 +1,12 @@
 """What a market's events do to each user's ledger, order states and trades.
 
-Pure: from events to per-user operations for the settle.lua script (6 values each: seq, kind,
-a, b, c, d). Balance fields are "ASSET:free" / "ASSET:locked"; amounts are integers.
+Pure: from events to per-user operations for the settle.lua script, each already encoded as the
+script's argument (exchange_core.ledger.encode_op's text, written here from templates). Balance
+fields are "ASSET:free" / "ASSET:locked"; amounts are integers.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from exchange_core.keys import FEE_ACCOUNT
 from exchange_core.ledger import SettleOp
@@ -37,20 +38,16 @@ from settlement.reports import ExecutionReports, as_filled, list_status_report
 NEW = int(OrderStatus.NEW)
 
 
-# An order state to write: seq, the order, status, executed, executed quote, update time, open,
-# the client order id to claim ("" when the gateway claims it).
-OrderWrite = tuple[int, OrderInfo, int, int, int, int, int, str]
-
-
 @dataclass
 class UserEffects:
     ops: list[SettleOp] = field(default_factory=list)
-    # oid -> its last state of the batch, encoded by `finish` (once per order and batch, however
-    # many events changed it): (seq, info, status, executed, executed quote, update time, open, cid)
-    orders: dict[int, OrderWrite] = field(default_factory=dict)
+    # oid -> the order whose last state of the batch `finish` encodes (once per order and batch,
+    # however many events changed it): the state its OrderInfo's `written_*` fields hold
+    orders: dict[int, OrderInfo] = field(default_factory=dict)
     # the user's payloads for user.{uid} (executionReports, listStatus), as JSON text
     reports: list[str] = field(default_factory=list)
-    # order id -> the index in `reports` of its last TRADE report (made FILLED when its OrderDone is)
+    # order id -> the index in `reports` of its last TRADE report, made FILLED when its OrderDone
+    # is (-1: that report says FILLED already)
     last_trade: dict[int, int] = field(default_factory=dict)
     assets: set[str] = field(default_factory=set)  # whose balances changed
     # prevented match id -> (seq of its last event, the record), written by `finish`
@@ -58,20 +55,22 @@ class UserEffects:
 
     def balance(self, seq: int, asset: str, kind: str, delta: int) -> None:
         if delta:
-            self.ops.append((seq, "B", f"{asset}:{kind}", delta, "", ""))
+            self.ops.append(f"{seq}\nB\n{asset}:{kind}\n{delta}")
             self.assets.add(asset)
 
-    def order_state(self, order_id: int) -> tuple[int, bytes, int, str]:
+    def order_state(self, order_id: int) -> tuple[int, str, int, str]:
         """(seq, encoded state, open, claimed client order id) of the order's last state."""
-        seq, info, status, executed, executed_quote, ts, is_open, cid = self.orders[order_id]
-        return seq, info.state(status, executed, executed_quote, ts), is_open, cid
+        info = self.orders[order_id]
+        state = info.state(info.written_status, info.executed, info.executed_quote, info.written_time)
+        return info.written_seq, state, info.written_open, info.written_claim
 
     def finish(self) -> list[SettleOp]:
         out = list(self.ops)
-        for oid, (seq, info, status, executed, executed_quote, ts, is_open, cid) in self.orders.items():
-            out.append((seq, "O", oid, info.state(status, executed, executed_quote, ts), is_open, cid))
+        for oid, info in self.orders.items():
+            state = info.state(info.written_status, info.executed, info.executed_quote, info.written_time)
+            out.append(f"{info.written_seq}\nO\n{oid}\n{info.written_open}\n{state}\n{info.written_claim}")
         for match_id, (seq, record) in self.prevented.items():
-            out.append((seq, "P", match_id, record.encode(), KEPT_PER_MARKET, ""))
+            out.append(f"{seq}\nP\n{match_id}\n{KEPT_PER_MARKET}\n{record.encode().decode()}")
         return out
 
     def prevent(self, seq: int, record: PreventedMatch) -> None:
@@ -93,9 +92,10 @@ class Effects:
         # orders this batch finished (gone from `known`), for the order lists that name them
         self.finished: dict[int, OrderInfo] = {}
         self.users: dict[int, UserEffects] = {}
-        self.confirmed: list[tuple[int, int]] = []  # (user, order) reservations the engine saw
-        # an ExecutionReports (Any: a test puts the former dict-based encoder in its place)
-        self.execution: Any = ExecutionReports(market)
+        # the reservations the engine saw, as members of the market's pending reservations
+        # ("uid:SYM:oid", exchange_core.keys.Keys.pending_reservations)
+        self.confirmed: list[str] = []
+        self.execution = ExecutionReports(market)
         self.asset_text = {
             self.spec.base: json_text(self.spec.base),
             self.spec.quote: json_text(self.spec.quote),
@@ -146,9 +146,9 @@ class Effects:
         fx = self.user(e.user_id)
         # The funds were locked by the gateway: the position it left goes out with the NEW report.
         spent = self._spent_asset(e.side)
-        fx.ops.append((e.seq, "C", f"{self.spec.symbol}:{e.order_id}", spent, "", ""))
+        fx.ops.append(f"{e.seq}\nC\n{self.spec.symbol}:{e.order_id}\n{spent}")
         self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
-        self.confirmed.append((e.user_id, e.order_id))
+        self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_id}")
         fx.reports.append(self.execution.report(info, "NEW", NEW, 0, 0, e.ts))
 
     def _triggered(self, e: OrderTriggered) -> None:
@@ -176,7 +176,7 @@ class Effects:
         info.report_fields = None
         status = OrderStatus.PARTIALLY_FILLED if e.filled else OrderStatus.NEW
         self._order_state(fx, e.seq, info, status, e.filled, e.filled_quote, e.ts, True)
-        fx.orders[info.order_id] = (*fx.orders[info.order_id][:7], e.client_order_id)
+        info.written_claim = e.client_order_id
         fx.reports.append(
             self.execution.report(
                 info, "REPLACED", status, e.filled, e.filled_quote, e.ts,
@@ -198,49 +198,63 @@ class Effects:
         s.balance(t.seq, spec.quote, "free", t.quote_quantity - seller_fee)
         f.balance(t.seq, spec.base, "free", buyer_fee)
         f.balance(t.seq, spec.quote, "free", seller_fee)
-        for order_id, user_id, filled, filled_quote, fee, is_maker in (
-            (t.maker_order_id, t.maker_user_id, t.maker_filled, t.maker_filled_quote, t.maker_fee, True),
-            (t.taker_order_id, t.taker_user_id, t.taker_filled, t.taker_filled_quote, t.taker_fee, False),
-        ):
-            info = self.known.get(order_id)
-            is_buyer = (is_maker and not taker_buys) or (not is_maker and taker_buys)
-            fx = self.user(user_id)
-            if info is not None:
-                status = (
-                    OrderStatus.FILLED
-                    if info.quantity and filled >= info.quantity
-                    else OrderStatus.PARTIALLY_FILLED
+        self._trade_side(
+            t, t.maker_order_id, t.maker_user_id, t.maker_filled, t.maker_filled_quote, t.maker_fee,
+            True, not taker_buys,
+        )  # fmt: skip
+        self._trade_side(
+            t, t.taker_order_id, t.taker_user_id, t.taker_filled, t.taker_filled_quote, t.taker_fee,
+            False, taker_buys,
+        )  # fmt: skip
+
+    def _trade_side(
+        self,
+        t: Trade,
+        order_id: int,
+        user_id: int,
+        filled: int,
+        filled_quote: int,
+        fee: int,
+        is_maker: bool,
+        is_buyer: bool,
+    ) -> None:
+        """One order's share of trade `t`: its state, its user's trade record, its TRADE report."""
+        spec = self.spec
+        info = self.known.get(order_id)
+        fx = self.user(user_id)
+        status = OrderStatus.PARTIALLY_FILLED
+        if info is not None:
+            if info.quantity and filled >= info.quantity:
+                status = OrderStatus.FILLED
+            self._order_state(fx, t.seq, info, status, filled, filled_quote, t.ts, True)
+        fee_asset = spec.base if is_buyer else spec.quote
+        order_list_id = info.order_list_id if info is not None else 0
+        trade = trade_record(t, order_id, fee, self.asset_text[fee_asset], is_buyer, is_maker, order_list_id)
+        fx.ops.append(f"{t.seq}\nT\n{t.trade_id}\n{trade}")
+        if info is not None:
+            # (a FILLED report needs no change when the order is done: -1)
+            fx.last_trade[order_id] = len(fx.reports) if status == OrderStatus.PARTIALLY_FILLED else -1
+            fx.reports.append(
+                self.execution.report(
+                    info, "TRADE", status, filled, filled_quote, t.ts, t.quantity, t.price,
+                    t.quote_quantity, fee, fee_asset, t.trade_id, is_maker,
                 )
-                self._order_state(fx, t.seq, info, status, filled, filled_quote, t.ts, True)
-            fee_asset = spec.base if is_buyer else spec.quote
-            order_list_id = info.order_list_id if info is not None else 0
-            trade = trade_record(
-                t, order_id, fee, self.asset_text[fee_asset], is_buyer, is_maker, order_list_id
-            )
-            fx.ops.append((t.seq, "T", t.trade_id, trade, "", ""))
-            if info is not None:
-                fx.last_trade[order_id] = len(fx.reports)
-                fx.reports.append(
-                    self.execution.report(
-                        info, "TRADE", status, filled, filled_quote, t.ts, t.quantity, t.price,
-                        t.quote_quantity, fee, fee_asset, t.trade_id, is_maker,
-                    )
-                )  # fmt: skip
+            )  # fmt: skip
 
     def _done(self, e: OrderDone) -> None:
         fx = self.user(e.user_id)
         asset = self._spent_asset(e.side)
         fx.balance(e.seq, asset, "locked", -e.release)
         fx.balance(e.seq, asset, "free", e.release)
-        fx.ops.append((e.seq, "X", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
+        fx.ops.append(f"{e.seq}\nX\n{self.spec.symbol}:{e.order_id}")
         info = self.known.pop(e.order_id, None)
         if info is not None:
             self.finished[e.order_id] = info
             self._order_state(fx, e.seq, info, e.status, e.filled, e.filled_quote, e.ts, False)
             if e.status == OrderStatus.FILLED:
                 # The last TRADE report of a completed order says FILLED, as Binance's does.
-                last = fx.last_trade.get(e.order_id)
-                if last is not None:
+                last = fx.last_trade.get(e.order_id, -1)
+                if last >= 0:
                     fx.reports[last] = as_filled(fx.reports[last])
 
     def _ended(self, e: OrderCancelled | OrderExpired) -> None:
@@ -291,8 +305,8 @@ class Effects:
         asset = self._spent_asset(e.side)
         fx.balance(e.seq, asset, "locked", -e.release)
         fx.balance(e.seq, asset, "free", e.release)
-        fx.ops.append((e.seq, "X", f"{self.spec.symbol}:{e.order_id}", "", "", ""))
-        self.confirmed.append((e.user_id, e.order_id))
+        fx.ops.append(f"{e.seq}\nX\n{self.spec.symbol}:{e.order_id}")
+        self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_id}")
 
     def _list_status(self, e: ListStatus) -> None:
         """A rejected list gives back its reservation (recorded against its first member's id,
@@ -304,11 +318,11 @@ class Effects:
         with_pending = e.contingency != ContingencyType.OCO
         if e.list_status == ListOrderStatus.REJECT:
             if e.order_ids:
-                fx.ops.append((e.seq, "R", f"{symbol}:{e.order_ids[0]}", e.release, "", ""))
-                self.confirmed.append((e.user_id, e.order_ids[0]))
+                fx.ops.append(f"{e.seq}\nR\n{symbol}:{e.order_ids[0]}\n{e.release}")
+                self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_ids[0]}")
             if with_pending and len(e.order_ids) > 1:
-                fx.ops.append((e.seq, "R", f"{symbol}:{e.order_ids[1]}", e.pending_release, "", ""))
-                self.confirmed.append((e.user_id, e.order_ids[1]))
+                fx.ops.append(f"{e.seq}\nR\n{symbol}:{e.order_ids[1]}\n{e.pending_release}")
+                self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_ids[1]}")
             return
         if with_pending and e.status_type == ListStatusType.EXEC_STARTED:
             self._pending_started(fx, e)
@@ -326,7 +340,8 @@ class Effects:
         )  # fmt: skip
         is_open = 1 if record.is_open else 0
         fx.ops.append(
-            (e.seq, "L", e.order_list_id, record.encode(), is_open, f"{created}:{e.list_client_order_id}")
+            f"{e.seq}\nL\n{e.order_list_id}\n{is_open}\n{record.encode().decode()}\n"
+            f"{created}:{e.list_client_order_id}"
         )
         fx.reports.append(list_status_report(record, e.ts))
 
@@ -335,8 +350,8 @@ class Effects:
         pending member's id) is the engine's now, never an orphan; each pending order's stored
         PENDING_NEW state (the gateway's, read back as its info) gets the list's id and a
         PENDING_NEW report, unless an event of this batch placed or ended it before."""
-        fx.ops.append((e.seq, "C", f"{self.spec.symbol}:{e.order_ids[1]}", "", "", ""))
-        self.confirmed.append((e.user_id, e.order_ids[1]))
+        fx.ops.append(f"{e.seq}\nC\n{self.spec.symbol}:{e.order_ids[1]}\n")
+        self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_ids[1]}")
         for oid in e.order_ids[1:]:
             info = self.known.get(oid)
             if info is None or oid in fx.orders:
@@ -357,19 +372,21 @@ class Effects:
         is_open: bool,
     ) -> None:
         # Encoded by fx.finish; `info` does not change after this but through another call here.
-        fx.orders[info.order_id] = (seq, info, status, executed, executed_quote, ts, 1 if is_open else 0, "")
+        info.written_seq, info.written_status, info.written_time = seq, status, ts
+        info.written_open, info.written_claim = (1 if is_open else 0), ""
         info.executed, info.executed_quote = executed, executed_quote
+        fx.orders[info.order_id] = info
 
 
 def trade_record(
     t: Trade, order_id: int, fee: int, fee_asset: str, is_buyer: bool, is_maker: bool, order_list_id: int
-) -> bytes:
+) -> str:
     """One side of trade `t` as its user's trade history keeps it: TradeRecord.encode of the
-    same fields, written from a template; `fee_asset` is the asset's JSON text."""
+    same fields (as text), written from a template; `fee_asset` is the asset's JSON text."""
     text = (
         f'{{"id":{t.trade_id},"o":{order_id},"p":{t.price},"q":{t.quantity},"qq":{t.quote_quantity},'
         f'"fee":{fee},"fa":{fee_asset},"T":{t.ts},"b":{json_bool(is_buyer)},"m":{json_bool(is_maker)}'
     )
     if order_list_id:  # outside any order list: no "ol"
-        return f'{text},"ol":{order_list_id}}}'.encode()
-    return f"{text}}}".encode()
+        return f'{text},"ol":{order_list_id}}}'
+    return f"{text}}}"

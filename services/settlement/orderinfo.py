@@ -41,6 +41,14 @@ class OrderInfo:
     # its executionReport fields that no event changes, formatted (settlement.reports); None
     # until the first report and after its quantity or client order id changed
     report_fields: ReportFields | None = field(default=None, compare=False, repr=False)
+    # the state settlement.effects writes for it at the end of a batch (with `executed` and
+    # `executed_quote`): the seq of its event, status, update time, open (1) or not (0), the
+    # client order id to claim ("" when the gateway claims it)
+    written_seq: int = field(default=0, compare=False, repr=False)
+    written_status: int = field(default=0, compare=False, repr=False)
+    written_time: int = field(default=0, compare=False, repr=False)
+    written_open: int = field(default=0, compare=False, repr=False)
+    written_claim: str = field(default="", compare=False, repr=False)
 
     def __init__(
         self,
@@ -87,9 +95,11 @@ class OrderInfo:
         self.prevented_match_id = prevented_match_id
         self.prevented_qty = prevented_qty
         self.report_fields = report_fields
+        self.written_seq = self.written_status = self.written_time = self.written_open = 0
+        self.written_claim = ""
 
-    def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> bytes:
-        """The stored order state: OrderRecord.encode of the same fields, written from
+    def state(self, status: int, executed: int, executed_quote: int, update_time: int) -> str:
+        """The stored order state: OrderRecord.encode of the same fields (as text), written from
         a template."""
         text = (
             f'{{"i":{self.order_id},"c":{json_text(self.client_order_id)},"S":{self.side},'
@@ -106,7 +116,7 @@ class OrderInfo:
             text = f'{text},"pm":{self.prevented_match_id}'
         if self.prevented_qty:
             text = f'{text},"pq":{self.prevented_qty}'
-        return f"{text}}}".encode()
+        return f"{text}}}"
 
     @classmethod
     def from_state(cls, user_id: int, raw: str | bytes) -> "OrderInfo":

@@ -2,6 +2,7 @@
 for balances. Built by settlement, forwarded as they are by the WebSocket tier."""
 
 import orjson
+from mypy_extensions import mypyc_attr
 
 from exchange_core.listrecords import (
     CONTINGENCY_NAMES,
@@ -29,14 +30,18 @@ _PARTIAL, _FILLED = ',"X":"PARTIALLY_FILLED",', ',"X":"FILLED",'
 _WORKING_TRUE, _WORKING_FALSE = ',"w":true,', ',"w":false,'
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ExecutionReports:
     """executionReports of one market's orders, as JSON text (settlement's hot path: each report
     is one f-string over fragments, not a dict for orjson; an order's fields that no event changes
     are formatted once and kept on its OrderInfo, in `report_fields`). The text is what
-    orjson.dumps makes of the Binance payload, byte for byte (tests/unit/test_settlement_reports.py
-    holds it to the dict-based encoder)."""
+    orjson.dumps makes of the Binance payload, byte for byte (tests/property/test_settlement_payloads.py
+    holds it to the dict-based encoder, a subclass put in an Effects' place)."""
 
-    __slots__ = ("base", "base_decimals", "prices", "quote_decimals", "symbol", "zero_base", "zero_quote")
+    __slots__ = (
+        "base", "base_decimals", "prices", "quantities", "quote_decimals", "symbol", "zero_base",
+        "zero_quote",
+    )  # fmt: skip
 
     def __init__(self, market: Market) -> None:
         self.symbol = json_text(market.symbol)
@@ -45,7 +50,9 @@ class ExecutionReports:
         self.base_decimals = market.base.decimals
         self.zero_base = from_units(0, self.base_decimals)
         self.zero_quote = from_units(0, self.quote_decimals)
-        self.prices: dict[int, str] = {}  # price -> its decimal string (a batch's prices repeat)
+        # amounts -> their decimal strings (a batch's prices and quantities repeat)
+        self.prices: dict[int, str] = {}
+        self.quantities: dict[int, str] = {}
 
     def price(self, units: int) -> str:
         """A price (or any amount of the quote asset) as a decimal string."""
@@ -54,13 +61,20 @@ class ExecutionReports:
             text = self.prices[units] = from_units(units, self.quote_decimals)
         return text
 
+    def quantity(self, units: int) -> str:
+        """An amount of the base asset as a decimal string."""
+        text = self.quantities.get(units)
+        if text is None:
+            text = self.quantities[units] = from_units(units, self.base_decimals)
+        return text
+
     def _fields(self, info: OrderInfo) -> ReportFields:
         """`info`'s fixed fragments: (c through F, O, Q, V and d, is a stop order, is not a market
         order)."""
-        b, zero_b, zero_q = self.base_decimals, self.zero_base, self.zero_quote
-        qty = from_units(info.quantity, b) if info.quantity else zero_b
+        zero_b, zero_q = self.zero_base, self.zero_quote
+        qty = self.quantity(info.quantity) if info.quantity else zero_b
         stop = self.price(info.stop_price) if info.stop_price else zero_q
-        iceberg = from_units(info.iceberg_qty, b) if info.iceberg_qty else zero_b
+        iceberg = self.quantity(info.iceberg_qty) if info.iceberg_qty else zero_b
         head = (
             f'"c":{json_text(info.client_order_id)},"S":"{_SIDE[info.side]}","o":"{_TYPE[info.order_type]}",'
             f'"f":"{_TIME_IN_FORCE[info.time_in_force]}","q":"{qty}","p":"{self.price(info.price)}",'
@@ -105,7 +119,6 @@ class ExecutionReports:
         expiry: its prevented match id (v), the prevented quantity (A, B), the trade group (u, -1:
         none here), the other order (U, Cs) and the quantity, price and quote that did not trade
         (pl, pL, pY)."""
-        q, b = self.quote_decimals, self.base_decimals
         zero_b, zero_q = self.zero_base, self.zero_quote
         fields = info.report_fields
         if fields is None:
@@ -113,22 +126,23 @@ class ExecutionReports:
         head, created, quote_qty, tail, is_stop, limit = fields
         triggered = info.triggered
         if fee_asset is None:
-            fee_decimals, asset = q, "null"
+            fee_text, asset = (self.price(fee) if fee else zero_q), "null"
+        elif fee_asset == self.base:
+            fee_text, asset = (self.quantity(fee) if fee else zero_b), json_text(fee_asset)
         else:
-            fee_decimals, asset = (b if fee_asset == self.base else q), json_text(fee_asset)
-        fee_text = from_units(fee, fee_decimals) if fee else (zero_b if fee_decimals == b else zero_q)
+            fee_text, asset = (self.price(fee) if fee else zero_q), json_text(fee_asset)
         working = status in _WORKING and limit and (not is_stop or triggered != 0)
         text = (
             f'{{"e":"executionReport","E":{ts},"s":{self.symbol},{head},"g":{info.order_list_id or -1},'
             f'"C":{json_text(orig_client_order_id) if orig_client_order_id else _EMPTY},'
             f'"x":"{execution}","X":"{_STATUS[status]}","r":"NONE","i":{info.order_id},'
-            f'"l":"{from_units(last_qty, b) if last_qty else zero_b}",'
-            f'"z":"{from_units(executed, b) if executed else zero_b}",'
+            f'"l":"{self.quantity(last_qty) if last_qty else zero_b}",'
+            f'"z":"{self.quantity(executed) if executed else zero_b}",'
             f'"L":"{self.price(last_price) if last_price else zero_q}","n":"{fee_text}","N":{asset},'
             f'"T":{ts},"t":{trade_id},"I":0,"w":{_TRUE if working else _FALSE},'
             f'"m":{_TRUE if is_maker else _FALSE},"M":false,"O":{created},'
-            f'"Z":"{from_units(executed_quote, q) if executed_quote else zero_q}",'
-            f'"Y":"{from_units(last_quote, q) if last_quote else zero_q}","Q":{quote_qty},'
+            f'"Z":"{self.price(executed_quote) if executed_quote else zero_q}",'
+            f'"Y":"{self.price(last_quote) if last_quote else zero_q}","Q":{quote_qty},'
             f'"W":{(triggered or -1) if is_stop else created}{tail}'
         )
         if prevented is not None:

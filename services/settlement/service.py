@@ -236,8 +236,7 @@ class SettlementService:
             raise ConnectionError(f"{symbol}: the ledger's writes are not on {replicas} replica(s)")
         post: list[asyncio.Future[Any]] = []
         if fx.confirmed:
-            done = [f"{u}:{symbol}:{o}" for u, o in fx.confirmed]
-            post.append(fast.execute("ZREM", keys.pending_reservations(symbol), *done))
+            post.append(fast.execute("ZREM", keys.pending_reservations(symbol), *fx.confirmed))
         ts = events[-1].ts if events else 0
         for (user_id, effects, _), result in zip(users, results, strict=True):
             applied, balances = parse_settled(result)

@@ -10,6 +10,7 @@ from exchange_core.ledger import (
     InsufficientFunds,
     Ledger,
     OpenOrderLimit,
+    encode_op,
     parse_settled,
 )
 
@@ -53,7 +54,7 @@ async def test_settle_applies_each_seq_once(redis: "Redis[bytes]", keys: Keys) -
         (6, "B", "BTC:free", 7, "", ""),
         (6, "T", 1, '{"id":1}', "", ""),
     ]
-    args = ledger.settle_args("BTCUSDT", ops)
+    args = ledger.settle_args("BTCUSDT", [encode_op(op) for op in ops])
     first = parse_settled(await script(keys=ledger.settle_keys(1, "BTCUSDT"), args=args))
     again = parse_settled(await script(keys=ledger.settle_keys(1, "BTCUSDT"), args=args))
     assert first == (4, {"USDT": (400, 300), "BTC": (7, 0)})
@@ -161,3 +162,31 @@ async def test_settle_stores_prevented_matches_by_id_once_and_keeps_the_newest(
     assert await ledger.settle(1, "BTCUSDT", [(3, "P", 3, '{"id":3,"again":1}', 2, "")]) == 0  # seen
     assert await ledger.settle(1, "BTCUSDT", [(4, "P", 3, '{"id":3,"both":1}', 2, "")]) == 1  # replaced
     assert await redis.zrange(key, 0, -1) == [b'{"id":2}', b'{"id":3,"both":1}']
+
+
+async def test_settle_writes_order_states_and_claims_a_client_id_that_holds_newlines(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    ledger = Ledger(redis, keys)
+    await ledger.deposit(5, "USDT", 1_000)
+    await ledger.reserve(5, "USDT", 100, "BTCUSDT", 3, "a", now_ms=1)
+    state = '{"i":3,"c":"a\\nb","st":0}'  # JSON text: its newlines escaped
+    opened = [
+        (1, "C", "BTCUSDT:3", "USDT", "", ""),
+        (1, "O", 3, state, 1, "odd\nid\n"),  # the last field may hold anything
+    ]
+    assert await ledger.settle(5, "BTCUSDT", opened) == 2
+    assert await redis.hget(keys.orders(5), "BTCUSDT:3") == state.encode()
+    assert await redis.smembers(keys.open_orders(5)) == {b"BTCUSDT:3"}
+    assert await redis.zrange(keys.user_orders_by_symbol(5, "BTCUSDT"), 0, -1) == [b"3"]
+    assert await redis.hget(keys.client_ids(5), "BTCUSDT:odd\nid\n") == b"3"
+    assert (await redis.hget(keys.reservations(5), "BTCUSDT:3") or b"").endswith(b":active")  # confirmed
+    done = [
+        (2, "O", 3, state, 0, ""),
+        (2, "X", "BTCUSDT:3", "", "", ""),
+        (2, "B", "USDT:locked", -100, "", ""),
+    ]
+    assert await ledger.settle(5, "BTCUSDT", done) == 3
+    assert await redis.smembers(keys.open_orders(5)) == set()
+    assert await redis.hget(keys.reservations(5), "BTCUSDT:3") is None
+    assert await ledger.balances(5) == {"USDT": (900, 0)}

@@ -6,7 +6,7 @@ from gateway.formatting import order_json, trade_json
 from gateway.results import StoredOrder, StoredTrade
 from matching import OrderStatus, OrderType, Side, StpMode, TimeInForce
 from tests.corehelpers import limit
-from tests.unit.test_settlement_effects import MARKET, run
+from tests.unit.test_settlement_effects import MARKET, decoded, run
 
 # As settlement has written them into Redis (user order hash, user trade set), to the byte.
 STORED_ORDER = (
@@ -78,8 +78,7 @@ def test_what_settlement_writes_the_gateway_reads() -> None:
     body = order_json(StoredOrder(MARKET, state))
     assert (body["status"], body["origQty"], body["executedQty"], body["cummulativeQuoteQty"]) == (
         "PARTIALLY_FILLED", "3", "2", "3.00")  # fmt: skip
-    (trade_op,) = [op for op in taker.ops if op[1] == "T"]
-    assert isinstance(trade_op[3], bytes)  # settle.lua's argument, as encoded
+    (trade_op,) = [op for op in decoded(taker.ops) if op[1] == "T"]
     trade = TradeRecord.decode(trade_op[3])
     assert (trade.order_id, trade.quantity, trade.quote_quantity, trade.is_buyer, trade.is_maker) == (
         2, 2, 300, True, False)  # fmt: skip
@@ -102,4 +101,4 @@ def test_an_order_self_trade_prevention_expired_keeps_and_shows_its_prevented_ma
     taker = OrderRecord.decode(fx.users[7].order_state(2)[1])
     assert (taker.prevented_match_id, taker.prevented_qty) == (1, 3)
     unprevented, _ = run(limit(1, 7, Side.SELL, 150, 2), limit(2, 8, Side.BUY, 150, 3))
-    assert b'"pm"' not in unprevented.users[8].order_state(2)[1]  # the bytes written before these fields
+    assert '"pm"' not in unprevented.users[8].order_state(2)[1]  # the bytes written before these fields

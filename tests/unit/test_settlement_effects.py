@@ -4,6 +4,7 @@ from typing import Any
 
 import orjson
 
+from exchange_core.ledger import SettleFields, decode_op, encode_op
 from exchange_core.markets import Asset, Market
 from exchange_core.prevented import PreventedMatch
 from gateway.grpcapi import convert
@@ -25,6 +26,19 @@ def run(*commands: object) -> tuple[Effects, dict[int, OrderInfo]]:
     return fx, known
 
 
+def decoded(ops: list[str]) -> list[SettleFields]:
+    """Encoded settle.lua operations as values (numbers as int, the rest as text), each checked
+    to be what exchange_core.ledger.encode_op makes of them."""
+    out: list[SettleFields] = []
+    for text in ops:
+        fields = decode_op(text)
+        assert encode_op(fields) == text
+        seq, kind, *values = fields
+        a, b, c, d = (int(v) if v.lstrip("-").isdigit() else v for v in map(str, values))
+        out.append((seq, kind, a, b, c, d))
+    return out
+
+
 def payloads_of(fx: Effects, user_id: int) -> list[dict[str, Any]]:
     """The user's payloads of the batch, decoded."""
     return [orjson.loads(text) for text in fx.users[user_id].reports]
@@ -39,7 +53,7 @@ def test_a_fill_reports_new_then_trade_filled_for_both_sides() -> None:
     assert (trade["l"], trade["L"], trade["z"], trade["Z"], trade["n"], trade["N"], trade["m"]) == (
         "2", "1.50", "2", "3.00", "1", "TST", False)  # fmt: skip
     assert (maker[1]["n"], maker[1]["N"], maker[1]["m"]) == ("0.01", "USD", True)
-    assert {op[2] for op in fx.users[0].ops if op[1] == "B"} == {"TST:free", "USD:free"}  # fees
+    assert {op[2] for op in decoded(fx.users[0].ops) if op[1] == "B"} == {"TST:free", "USD:free"}  # fees
 
 
 def test_cancel_and_self_trade_prevention_reports() -> None:
@@ -62,7 +76,7 @@ def test_cancel_and_self_trade_prevention_reports() -> None:
     assert all("v" not in r for i, r in enumerate(payloads_of(fx, 7)) if i != 2)
     state = OrderInfo.from_state(7, fx.users[7].order_state(2)[1])
     assert (state.prevented_match_id, state.prevented_qty) == (1, 1)
-    records = [op for op in fx.users[7].finish() if op[1] == "P"]
+    records = [op for op in decoded(fx.users[7].finish()) if op[1] == "P"]
     assert [(op[2], PreventedMatch.decode(op[3])) for op in records] == [
         (1, PreventedMatch(1, 2, 1, StpMode.EXPIRE_TAKER, 150, 1, 0, 0))
     ]
@@ -73,7 +87,7 @@ def test_expire_both_is_one_prevented_match_of_both_orders() -> None:
     prevented = [r for r in payloads_of(fx, 7) if r["x"] == "TRADE_PREVENTION"]
     assert [(r["i"], r["v"], r["A"], r["U"]) for r in prevented] == [(1, 1, "2", 2), (2, 1, "1", 1)]
     assert fx.users[7].assets == {"USD", "TST"}
-    records = [PreventedMatch.decode(op[3]) for op in fx.users[7].finish() if op[1] == "P"]
+    records = [PreventedMatch.decode(op[3]) for op in decoded(fx.users[7].finish()) if op[1] == "P"]
     assert records == [PreventedMatch(1, 2, 1, StpMode.EXPIRE_BOTH, 150, 1, 2, 0)]
 
 
@@ -113,7 +127,7 @@ def test_an_iceberg_reports_its_iceberg_quantity_and_an_amendment_is_replaced_wi
         ("NEW", "NEW", "4", "10", "a", ""),
         ("REPLACED", "NEW", "4", "6", "b", "a"),
     ]
-    released = [op[2:4] for op in fx.users[7].ops if op[1] == "B"]
+    released = [op[2:4] for op in decoded(fx.users[7].ops) if op[1] == "B"]
     assert released == [("TST:locked", -4), ("TST:free", 4)]
     _, state, is_open, claimed = fx.users[7].order_state(1)
     assert (is_open, claimed) == (1, "b")

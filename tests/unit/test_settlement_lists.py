@@ -10,7 +10,7 @@ from matching.enums import ContingencyType, ListOrderStatus, ListStatusType
 from settlement.effects import Effects
 from settlement.orderinfo import OrderInfo
 from tests.corehelpers import SPEC, SYMBOL, cancel, limit, market, stop
-from tests.unit.test_settlement_effects import MARKET, payloads_of
+from tests.unit.test_settlement_effects import MARKET, decoded, payloads_of
 
 SELL, BUY = Side.SELL, Side.BUY
 
@@ -36,7 +36,7 @@ def settle(engine: MatchingEngine, known: dict[int, OrderInfo], command: object)
 
 
 def list_ops(fx: Effects, user: int) -> list[tuple[object, ...]]:
-    return [op for op in fx.users[user].ops if op[1] == "L"]
+    return [op for op in decoded(fx.users[user].ops) if op[1] == "L"]
 
 
 def test_a_placed_oco_is_stored_open_with_its_members_and_reported() -> None:
@@ -80,12 +80,12 @@ def test_a_fill_of_one_member_expires_the_other_and_closes_the_list() -> None:
         ("executionReport", 2, "EXPIRED", "0"),
         ("listStatus", None, None, "ALL_DONE"),
     ]
-    [trade] = [TradeRecord.decode(op[3]) for op in fx.users[7].ops if op[1] == "T"]  # type: ignore[arg-type]
+    [trade] = [TradeRecord.decode(op[3]) for op in decoded(fx.users[7].ops) if op[1] == "T"]  # type: ignore[arg-type]
     assert (trade.order_id, trade.order_list_id) == (1, 1)
-    [taker_raw] = [op[3] for op in fx.users[8].ops if op[1] == "T"]
-    assert TradeRecord.decode(taker_raw).order_list_id == 0 and b'"ol"' not in taker_raw  # type: ignore[arg-type, operator]
+    [taker_raw] = [op[3] for op in decoded(fx.users[8].ops) if op[1] == "T"]
+    assert TradeRecord.decode(taker_raw).order_list_id == 0 and '"ol"' not in str(taker_raw)
     # The shared reservation (3 TST) was spent by the fill; the expired member gives nothing back.
-    balance_ops = [(op[2], op[3]) for op in fx.users[7].ops if op[1] == "B"]
+    balance_ops = [(op[2], op[3]) for op in decoded(fx.users[7].ops) if op[1] == "B"]
     assert ("TST:locked", -3) in balance_ops and not [b for b in balance_ops if b[0] == "TST:free"]
 
 
@@ -93,7 +93,7 @@ def test_a_cancelled_member_releases_the_shared_reservation_once() -> None:
     engine, known = traded_at(150), {}
     settle(engine, known, sell_oco())
     fx = settle(engine, known, cancel(7, oid=2))
-    released = sum(op[3] for op in fx.users[7].ops if op[1] == "B" and op[2] == "TST:free")
+    released = sum(op[3] for op in decoded(fx.users[7].ops) if op[1] == "B" and op[2] == "TST:free")
     assert released == 3
     assert list_ops(fx, 7)[0][4] == 0
 
@@ -101,5 +101,5 @@ def test_a_cancelled_member_releases_the_shared_reservation_once() -> None:
 def test_a_rejected_list_gives_its_reservation_back_against_its_first_member() -> None:
     engine, known = traded_at(150), {}
     fx = settle(engine, known, sell_oco(above=130))  # its level under its stop: refused
-    assert [op[1:4] for op in fx.users[7].ops] == [("R", f"{SYMBOL}:1", 3)]
-    assert payloads_of(fx, 7) == [] and fx.confirmed == [(7, 1)]
+    assert [op[1:4] for op in decoded(fx.users[7].ops)] == [("R", f"{SYMBOL}:1", 3)]
+    assert payloads_of(fx, 7) == [] and fx.confirmed == [f"7:{SYMBOL}:1"]

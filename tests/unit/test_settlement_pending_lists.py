@@ -10,7 +10,7 @@ from matching.enums import ContingencyType, OrderStatus
 from settlement.effects import Effects
 from settlement.orderinfo import OrderInfo
 from tests.corehelpers import SYMBOL, cancel, limit, market
-from tests.unit.test_settlement_effects import MARKET, payloads_of
+from tests.unit.test_settlement_effects import MARKET, decoded, payloads_of
 
 SELL, BUY = Side.SELL, Side.BUY
 
@@ -36,10 +36,10 @@ def settle(engine: MatchingEngine, known: dict[int, OrderInfo], command: object)
 def test_a_started_oto_confirms_the_pending_reservation_and_reports_pending_new() -> None:
     engine, known = MatchingEngine(MARKET.spec), {2: pending_info()}
     fx = settle(engine, known, oto())
-    ops = fx.users[7].ops
+    ops = decoded(fx.users[7].ops)
     assert (ops[0][1], ops[0][2]) == ("C", f"{SYMBOL}:1")  # the working order's acceptance
     assert ("C", f"{SYMBOL}:2") in [(op[1], op[2]) for op in ops]
-    assert (7, 2) in fx.confirmed
+    assert f"7:{SYMBOL}:2" in fx.confirmed
     state = OrderInfo.from_state(7, fx.users[7].order_state(2)[1])
     assert (state.order_list_id, fx.users[7].order_state(2)[2]) == (1, 0)  # not among the open orders
     pending = [r for r in payloads_of(fx, 7) if r.get("i") == 2]
@@ -51,10 +51,10 @@ def test_a_rejected_oto_gives_back_both_reservations() -> None:
     working, pending = oto().orders
     bad = market(1, 7, BUY, qty=3, reserve=working.reserve)  # a MARKET working order: refused
     fx = settle(engine, {}, PlaceOrderList(SYMBOL, 7, "L", ContingencyType.OTO, (bad, pending), 9))
-    assert [(op[1], op[2], op[3]) for op in fx.users[7].ops] == [
+    assert [(op[1], op[2], op[3]) for op in decoded(fx.users[7].ops)] == [
         ("R", f"{SYMBOL}:1", working.reserve), ("R", f"{SYMBOL}:2", pending.reserve)
     ]  # fmt: skip
-    assert fx.confirmed == [(7, 1), (7, 2)]
+    assert fx.confirmed == [f"7:{SYMBOL}:1", f"7:{SYMBOL}:2"]
 
 
 def test_a_cancelled_working_order_releases_the_unplaced_pending_reserve() -> None:
@@ -62,7 +62,7 @@ def test_a_cancelled_working_order_releases_the_unplaced_pending_reserve() -> No
     placed = oto()
     settle(engine, known, placed)
     fx = settle(engine, known, cancel(7, 1))
-    ops = [op[1:4] for op in fx.users[7].ops]
+    ops = [op[1:4] for op in decoded(fx.users[7].ops)]
     base, quote = MARKET.spec.base, MARKET.spec.quote
     assert ("B", f"{quote}:locked", -placed.orders[0].reserve) in ops
     assert ("B", f"{base}:locked", -placed.orders[1].reserve) in ops
