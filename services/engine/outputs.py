@@ -49,8 +49,10 @@ def batch_outputs(
         for event in events:
             batch.add(event)
             if isinstance(event, BookDelta):
-                bids.update(event.bids)
-                asks.update(event.asks)
+                for price, qty in event.bids:
+                    bids[price] = qty
+                for price, qty in event.asks:
+                    asks[price] = qty
         if first is None:
             first = events[0]
         last = events[-1]

@@ -13,6 +13,7 @@ byte-equal to the official encoder; decoding uses the official parser.
 from typing import Any, Final
 
 from librt.strings import BytesWriter
+from mypy_extensions import i64, u8
 
 from exchange_proto import events_pb2 as epb
 from matching.events import (
@@ -88,8 +89,20 @@ def _key(number: int, wire_type: int) -> int:
     return (number << 3) | wire_type
 
 
+# The largest of mypyc's unboxed ints: comparing with it takes no slow path, and up to it a value
+# fits an i64.
+_SMALL: Final = (1 << 62) - 1
+
+
 def _varint(w: BytesWriter, value: int) -> None:
     """`value` as a varint (negative: its ten-byte two's complement)."""
+    if 0 <= value <= _SMALL:  # the common case, in native 64-bit arithmetic
+        v: i64 = value
+        while v >= 0x80:
+            w.append(u8((v & 0x7F) | 0x80))
+            v >>= 7
+        w.append(u8(v))
+        return
     if value < 0:
         value += 1 << 64
     while value >= 0x80:

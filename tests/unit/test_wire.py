@@ -115,3 +115,16 @@ def test_batch_writer_takes_events_longer_than_a_one_byte_length() -> None:
     official.events.extend(event_to_proto(e) for e in events)
     assert written == official.SerializeToString()
     assert writer.trades(written) == [encode_event(events[0]), encode_event(events[2])]
+
+
+def test_varints_either_side_of_the_native_fast_path() -> None:
+    """Numbers up to 2**62 - 1 take the i64 loop, the others the general one: both byte-equal."""
+    edges = [0, 1, 127, 128, 2**31, 2**62 - 2, 2**62 - 1, 2**62, 2**63 - 1]
+    int64s = [*edges, -1, -128, -(2**62), -(2**62) - 1, -(2**63)]
+    for value in int64s:
+        official = epb.MarketData(symbol="X", first_seq=1, last_seq=2, ts=value)
+        official.bids.add(price=value, quantity=value)
+        assert encode_market_data("X", 1, 2, value, [], ((value, value),), ()) == official.SerializeToString()
+    for value in [*edges, 2**63, 2**64 - 1]:
+        event = OrderExpired(7, 9, 3, 5, "c", 306, 1, value, value, 2, 1)
+        assert encode_event(event) == event_to_proto(event).SerializeToString()
