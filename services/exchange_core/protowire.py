@@ -7,6 +7,8 @@ official parser, which decides.
 
 from typing import Final
 
+from mypy_extensions import i64
+
 VARINT: Final = 0
 FIXED64: Final = 1
 LENGTH: Final = 2
@@ -26,20 +28,22 @@ def read_varint(data: bytes, pos: int) -> tuple[int, int]:
     byte = data[pos]
     if byte < 0x80:
         return byte, pos + 1
-    value = byte & 0x7F
-    shift = 7
+    # The first nine bytes (63 bits) in native 64-bit arithmetic, without mypyc's tagged ints.
+    value: i64 = byte & 0x7F
+    shift: i64 = 7
     pos += 1
-    while True:
+    while shift < 63:
         byte = data[pos]
         pos += 1
-        value |= (byte & 0x7F) << shift
+        value |= i64(byte & 0x7F) << shift
         if byte < 0x80:
-            # Only a tenth byte can carry bits past 64; masking with a constant beyond mypyc's
-            # small ints would take its slow path on every varint.
-            return (value & U64 if shift >= 63 else value), pos
+            return value, pos
         shift += 7
-        if shift >= 70:
-            raise Irregular
+    # A tenth byte carries bit 63 (and bits past 64, dropped); an eleventh is irregular.
+    byte = data[pos]
+    if byte >= 0x80:
+        raise Irregular
+    return (int(value) | (byte << 63)) & U64, pos + 1
 
 
 def read_key(data: bytes, pos: int) -> tuple[int, int, int]:
