@@ -24,6 +24,7 @@ import logging
 import time
 from typing import cast
 
+import orjson
 from redis.asyncio import Redis
 
 from engine.journal import (
@@ -360,9 +361,7 @@ class EngineService:
 
     def _depth_json(self, update_id: int) -> bytes:
         bids, asks = self.engine.depth(self.settings.depth_levels)
-        return json.dumps(
-            {"lastUpdateId": update_id, "bids": bids, "asks": asks}, separators=(",", ":")
-        ).encode()
+        return depth_json({"lastUpdateId": update_id, "bids": bids, "asks": asks})
 
     async def snapshot(self) -> None:
         """Snapshot the book as it is now (the last batch written): in a forked child unless one
@@ -398,6 +397,15 @@ class EngineService:
 
     async def refresh_metrics(self) -> None:
         await self.metrics.refresh_backlog(self.redis, self.cmd_key, self.settings.group)
+
+
+def depth_json(depth: dict[str, object]) -> bytes:
+    """`depth` as compact JSON: the bytes of `json.dumps(depth, separators=(",", ":"))`, written
+    by orjson (several times faster) unless a number is past its 64 bits."""
+    try:
+        return orjson.dumps(depth)
+    except TypeError:  # orjson.JSONEncodeError: an integer out of its range
+        return json.dumps(depth, separators=(",", ":")).encode()
 
 
 def started_ns(perf_start: float) -> int:
