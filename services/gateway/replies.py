@@ -22,8 +22,11 @@ class ReplyListener:
         self._waiting: dict[str, asyncio.Future[epb.EventBatch | None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        # The loop `start` ran on (Python 3.11's get_running_loop makes a getpid() system call).
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._listen())
         await asyncio.wait_for(self._ready.wait(), timeout=10)
 
@@ -35,7 +38,8 @@ class ReplyListener:
 
     def expect(self, correlation_id: str) -> "asyncio.Future[epb.EventBatch | None]":
         """Register interest before sending the command, so a fast answer is not missed."""
-        future: asyncio.Future[epb.EventBatch | None] = asyncio.get_running_loop().create_future()
+        loop = self._loop or asyncio.get_running_loop()
+        future: asyncio.Future[epb.EventBatch | None] = loop.create_future()
         self._waiting[correlation_id] = future
         return future
 
@@ -47,7 +51,7 @@ class ReplyListener:
     ) -> epb.EventBatch | None:
         """The answer, or None when none came within `timeout_s`."""
         # A timer that resolves the future with None: cheaper than wait_for's task per request.
-        timer = asyncio.get_running_loop().call_later(timeout_s, _resolve_none, future)
+        timer = future.get_loop().call_later(timeout_s, _resolve_none, future)
         try:
             return await future
         finally:

@@ -38,6 +38,11 @@ SUPPORTED_TYPES = (
 STOP_MARKET_TYPES = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
 STOP_LIMIT_TYPES = (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
 NOT_SUPPORTED_PARAMS = ("strategyId", "strategyType")
+# Names to members, looked up as plain dicts (an enum's `[name]` and `__members__` cost more).
+_SIDES = dict(Side.__members__)
+_ORDER_TYPES = dict(OrderType.__members__)
+_TIME_IN_FORCES = dict(TimeInForce.__members__)
+_STP_MODES = dict(StpMode.__members__)
 ICEBERG_TYPES = (OrderType.LIMIT, OrderType.LIMIT_MAKER)
 # ICEBERG_PARTS and MAX_NUM_ICEBERG_ORDERS filters (Binance's usual values): an iceberg order has at
 # most ICEBERG_PARTS_LIMIT visible parts (ceil(quantity / icebergQty)); a user has at most
@@ -172,7 +177,7 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
     for name in NOT_SUPPORTED_PARAMS:
         if params.get(name):
             raise not_required(name)
-    order_type = OrderType[type_name]
+    order_type = _ORDER_TYPES[type_name]
     trailing_delta = _trailing_delta(params, order_type)
     stop_price = _stop_price(params, market, order_type, trailing_delta)
     tif = TimeInForce.GTC
@@ -180,9 +185,9 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
         tif_name = params.get("timeInForce", "").upper()
         if not tif_name:
             raise missing("timeInForce")
-        if tif_name not in TimeInForce.__members__:
+        if tif_name not in _TIME_IN_FORCES:
             raise ApiError(INVALID_TIF, "Invalid timeInForce.")
-        tif = TimeInForce[tif_name]
+        tif = _TIME_IN_FORCES[tif_name]
     elif params.get("timeInForce") and not (
         order_type == OrderType.LIMIT_MAKER and params["timeInForce"] == "GTC"
     ):
@@ -231,21 +236,21 @@ def parse_new_order(params: dict[str, str], markets: dict[str, Market]) -> Order
             raise filter_failure("NOTIONAL")
     iceberg_qty = _iceberg_qty(params, market, order_type, tif, quantity)
     stp_name = params.get("selfTradePreventionMode", "").upper()
-    if stp_name and stp_name not in StpMode.__members__:
+    if stp_name and stp_name not in _STP_MODES:
         raise ApiError(INVALID_PARAMETER, "Invalid data sent for a parameter.")
     resp_type = params.get("newOrderRespType", "FULL").upper()
     if resp_type not in ("ACK", "RESULT", "FULL"):
         raise ApiError(INVALID_PARAMETER, "Invalid data sent for a parameter.")
     return OrderRequest(
         market=market,
-        side=Side[side_name],
+        side=_SIDES[side_name],
         order_type=order_type,
         time_in_force=tif,
         price=price,
         quantity=quantity,
         quote_quantity=quote_quantity,
         client_order_id=client_order_id(params),
-        stp_mode=StpMode[stp_name] if stp_name else DEFAULT_STP,
+        stp_mode=_STP_MODES[stp_name] if stp_name else DEFAULT_STP,
         resp_type=resp_type,
         stop_price=stop_price,
         trailing_delta=trailing_delta,

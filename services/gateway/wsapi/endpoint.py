@@ -24,6 +24,7 @@ from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.datastructures import State
+from starlette.types import Receive, Scope, Send
 
 from exchange_core import tracing
 from exchange_core.clock import now_ms
@@ -58,9 +59,17 @@ MAX_IN_FLIGHT = 64
 router = APIRouter()
 
 
-@router.websocket(PATH)
-async def ws_api(websocket: WebSocket) -> None:
-    await Connection(websocket).serve()
+class WsApiEndpoint:
+    """The route's ASGI app: a Connection for each WebSocket. Starlette's WebSocket does the
+    handshake; frames are read and answers written with the ASGI receive and send themselves
+    (uvicorn's messages are already the only ones a connection gets and sends)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await Connection(WebSocket(scope, receive, send), receive, send).serve()
+
+
+# An ASGI app, not a function of a WebSocket: FastAPI's per-message wrappers stay out of the way.
+router.add_websocket_route(PATH, WsApiEndpoint(), name="ws_api")  # type: ignore[arg-type]
 
 
 def _retry_data(retry_after: int) -> JsonObject:
@@ -74,11 +83,15 @@ def _wants_rate_limits(value: str | None) -> bool:
 
 
 class Connection:
-    """One WebSocket API connection."""
+    """One WebSocket API connection: `websocket` for the handshake, then frames from `receive`
+    and answers to `send` (the connection's ASGI callables)."""
 
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, receive: Receive, send: Send) -> None:
         state: State = websocket.app.state
         self.websocket = websocket
+        self.receive = receive
+        self.send = send
+        self.loop = asyncio.get_running_loop()
         self.ctx: GatewayContext = state.ctx
         self.limiter: RateLimiter = state.rate_limiter
         self.metrics: WsApiMetrics = state.wsapi_metrics
@@ -103,16 +116,17 @@ class Connection:
             return
         await self.websocket.accept()
         self.metrics.connections += 1
+        receive, create_task = self.receive, self.loop.create_task
         try:
             while True:
-                message = await self.websocket.receive()
+                message = await receive()
                 if message["type"] == "websocket.disconnect":
                     return
                 frame = message.get("text")
                 if frame is None:
                     frame = message.get("bytes") or b""
                 await self.slots.acquire()
-                task = asyncio.create_task(self._serve_frame(frame))
+                task = create_task(self._serve_frame(frame))
                 self.tasks.add(task)
                 task.add_done_callback(self._done)
         finally:
@@ -133,7 +147,7 @@ class Connection:
             return
         async with self.send_lock:
             try:
-                await self.websocket.send_text(text)
+                await self.send({"type": "websocket.send", "text": text})
             except Exception:  # the client left while this request ran
                 self.open = False
 

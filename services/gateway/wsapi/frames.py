@@ -190,9 +190,7 @@ def _general_request(text: str | bytes) -> Request:
 def signature_payload(params: dict[str, str]) -> bytes:
     """What a signature covers (see the module docstring): the raw `name=value&...` of the
     parameters but `signature`, sorted by name."""
-    return "&".join(
-        [f"{name}={value}" for name, value in sorted(params.items()) if name != "signature"]
-    ).encode()
+    return "&".join([f"{name}={params[name]}" for name in sorted(params) if name != "signature"]).encode()
 
 
 def encoded_signature_payload(params: dict[str, str]) -> bytes | None:
