@@ -24,6 +24,7 @@ from gateway.telemetry import RequestMetrics, TelemetryMiddleware
 from launcher.stack import free_port
 
 KEY = "K" * 64
+FIXED_NOW = 1_800_000_030.0
 
 
 class EchoOrders(OrderFastPath):
@@ -54,7 +55,8 @@ def served(direct: bool, weight_limit: int = 1000) -> tuple[Any, RateLimiter, Re
     from gateway.app import ServedApp
 
     app = FastAPI()
-    limiter = RateLimiter(Limits(ip_weight_per_minute=weight_limit, orders_per_10s=0, orders_per_day=0))
+    limits = Limits(ip_weight_per_minute=weight_limit, orders_per_10s=0, orders_per_day=0)
+    limiter = RateLimiter(limits, clock=lambda: FIXED_NOW)  # no minute boundary between count and read
     metrics = RequestMetrics(CollectorRegistry())
     fast = EchoOrders(app)
     chain = BodySizeLimit(RateLimitMiddleware(fast, limiter), MAX_BODY_BYTES)
