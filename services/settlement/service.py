@@ -2,13 +2,15 @@
 
 Workers share the markets (SettlementSettings.workers / worker_index): each takes the leases of
 its own markets, and claims any market whose lease nobody has held for `claim_after_ms`.
-Per market it reads evt:{SYMBOL} after its position (XREAD) and per batch runs settle.lua once
-per affected user (all in one round trip): balances, reservations, order states and trades,
-each skipped when the user's last applied seq for the market is not below it, so a batch
+Per market it reads evt:{SYMBOL} after its position (XREAD, on a connection of the market's own
+on one Redis) and per batch runs settle.lua for every affected user: in one call on one Redis,
+once per user on a cluster (all in one round trip): balances, reservations, order states and
+trades, each skipped when the user's last applied seq for the market is not below it, so a batch
 applied twice changes nothing, and refused when a worker with a higher fencing token has
 settled the market for that user. Then it answers the gateways waiting for those commands (so
 a client's next request sees its order and balances), publishes user updates, and records how
-far it got (settled:{SYMBOL} and the `settlement` group's position) through the lease's fence.
+far it got (settled:{SYMBOL}, the `settlement` group's position, and the confirmed
+reservations out of the market's pending index) through the lease's fence.
 A market whose lease is lost is dropped (another worker settles it from the recorded position);
 the worker goes on with the others. It also releases orphaned reservations of its markets: ones
 whose command never reached an engine.
@@ -25,7 +27,7 @@ from redis.asyncio import Redis
 from exchange_core import redisio, tracing
 from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
-from exchange_core.lease import Command, Fenced
+from exchange_core.lease import Command, Fenced, chunked
 from exchange_core.lease_telemetry import LeaseCollector
 from exchange_core.ledger import Ledger, parse_settled
 from exchange_core.markets import Market
@@ -214,18 +216,31 @@ class SettlementService:
         users = [
             (user_id, effects, ops) for user_id, effects in fx.users.items() if (ops := effects.finish())
         ]
-        # Everything below goes out on the pipelined connection: one write per step.
-        settled = [ledger.send_settle(u, symbol, ops, token) for u, _, ops in users]
-        results, refused = [], ""
-        for answer in settled:
-            try:
-                results.append(await answer)
-            except ReplyError as exc:
-                if not str(exc).startswith("FENCED"):
+        # Everything below goes out on the pipelined connection: one write per step. On one
+        # Redis every user's settle.lua runs in one call; on a cluster the users' keys are in
+        # many slots: one call per user.
+        one_redis = fast.ordered_across_slots
+        results: list[Any] = []
+        if one_redis:
+            if users:
+                try:
+                    results = await ledger.send_settle_users(symbol, [(u, ops) for u, _, ops in users], token)
+                except ReplyError as exc:
+                    if str(exc).startswith("FENCED"):
+                        raise Fenced(str(exc)) from None
                     raise
-                refused = str(exc)
-        if refused:
-            raise Fenced(refused)
+        else:
+            settled = [ledger.send_settle(u, symbol, ops, token) for u, _, ops in users]
+            refused = ""
+            for answer in settled:
+                try:
+                    results.append((await answer)[0])
+                except ReplyError as exc:
+                    if not str(exc).startswith("FENCED"):
+                        raise
+                    refused = str(exc)
+            if refused:
+                raise Fenced(refused)
         replicas = self.settings.durable_replicas
         if (
             replicas
@@ -235,8 +250,6 @@ class SettlementService:
             # again (its effects are applied once: settle.lua skips what it has seen).
             raise ConnectionError(f"{symbol}: the ledger's writes are not on {replicas} replica(s)")
         post: list[asyncio.Future[Any]] = []
-        if fx.confirmed:
-            post.append(fast.execute("ZREM", keys.pending_reservations(symbol), *fx.confirmed))
         ts = events[-1].ts if events else 0
         for (user_id, effects, _), result in zip(users, results, strict=True):
             applied, balances = parse_settled(result)
@@ -249,9 +262,17 @@ class SettlementService:
             post.append(fast.execute("PUBLISH", keys.user_channel(user_id), message))  # SPUBLISH on a cluster
         settled_key = keys.settled_position(symbol)
         position: list[Command] = [("SET", settled_key, command_id)] if command_id else []
+        written = [settled_key]
+        if fx.confirmed:
+            # The confirmed reservations leave the market's pending index (the market's slot) in
+            # the fenced write, in commands short enough for lease.lua (a batch can confirm
+            # thousands).
+            pending = keys.pending_reservations(symbol)
+            position += chunked("ZREM", pending, fx.confirmed)
+            written.append(pending)
         # On one Redis the replies go in the fenced write; a cluster's reply channels are shard
         # channels of their own slots (SPUBLISH), published before the position is written.
-        replies_in_record = fast.ordered_across_slots
+        replies_in_record = one_redis
         for batch in batches:
             for ref in batch.commands:
                 if ref.reply_to:
@@ -259,7 +280,9 @@ class SettlementService:
                         position.append(("PUBLISH", ref.reply_to, reply_for(batch, ref)))
                     else:
                         post.append(fast.execute("PUBLISH", ref.reply_to, reply_for(batch, ref)))
-        record = self.partitions.record(symbol, entries[-1][0], len(entries), position, [settled_key])
+        record = self.partitions.record(
+            symbol, entries[-1][0], len(entries), position, written, fast if one_redis else None
+        )
         return asyncio.ensure_future(
             self._land(symbol, entries, batches, len(events), post, record, started, start_ns)
         )
