@@ -5,9 +5,9 @@ evt:{SYMBOL} under PREFIX (each with a `settlement` group at 0) as one settlemen
 minus the work that is ours to make fast: before it starts (it prints "ready", then waits for a
 line on stdin) it decodes the events and builds, with the worker's own code (settlement.effects),
 every settle.lua call of every batch in the batching the worker sees (XREAD COUNT =
-the worker's batch size), with Ledger.settle_users_call as the worker. Timed, per market as the
-worker: the XREAD of its stream on a hiredis connection of its own, the batch's one settle.lua
-call (every user of the batch) on the shared auto-pipelined connection (exchange_core.pipelined),
+the worker's batch size), with Ledger.settle_calls as the worker. Timed, per market as the
+worker: the XREAD of its stream on a hiredis connection of its own, the batch's settle.lua
+calls (many users each) on the shared auto-pipelined connection (exchange_core.pipelined),
 and the market's position recorded through its lease's fence on that connection (XGROUP SETID,
 settled:{SYMBOL} and the ZREM of the reservations the batch confirms, 1,000 members a command,
 as exchange_core.partitions and the worker do). No decoding, no effects, no user-update
@@ -37,9 +37,9 @@ Call = list[Arg]
 
 
 # One XREAD batch of a market, precomputed: its entry count, its last command id, its settle.lua
-# call (the whole EVALSHA command; None when no user has operations) and the ZREM commands of
-# the reservations it confirms.
-Work = tuple[int, bytes, Call | None, list[Command]]
+# calls (whole EVALSHA commands, Ledger.settle_calls as the worker) and the ZREM commands of the
+# reservations it confirms.
+Work = tuple[int, bytes, list[Call], list[Command]]
 
 
 async def precompute(
@@ -60,9 +60,9 @@ async def precompute(
             for e in decoded.events:
                 fx.apply(event_from_proto(e))
         users = [(user_id, ops) for user_id, effects in fx.users.items() if (ops := effects.finish())]
-        call = ledger.settle_users_call(symbol, users, token) if users else None
+        calls = ledger.settle_calls(symbol, users, token)
         confirmed = chunked("ZREM", keys.pending_reservations(symbol), fx.confirmed)
-        out.append((len(entries[i : i + batch]), command_id, call, confirmed))
+        out.append((len(entries[i : i + batch]), command_id, calls, confirmed))
     return out
 
 
@@ -76,15 +76,16 @@ async def settle_market(
     position, read = b"0-0", 0
     landing: asyncio.Future[int] | None = None  # the previous batch's fenced write
     try:
-        for count, command_id, call, confirmed in work:
+        for count, command_id, calls, confirmed in work:
             # As the worker: the next read goes out with the previous batch's write.
             reading = reader.execute("XREAD", "COUNT", batch, "BLOCK", 1_000, "STREAMS", stream, position)
             if landing is not None:
                 await landing
             ((_, entries),) = redisio.stream_entries(await reading)
             assert count == len(entries), "the floor's batching differs from the precomputed one"
-            if call is not None:
-                await pipelined.execute(*call)
+            answers = [pipelined.execute(*call) for call in calls]
+            for answer in answers:
+                await answer
             position = entries[-1][0]
             read += count
             commands: list[Command] = [

@@ -19,6 +19,10 @@ from exchange_core.pipelined import PipelinedRedis, ReplyError
 
 MAX_AMOUNT = 2**53 - 1  # Lua compares numbers as doubles: amounts must stay exact below this
 RECENT_CLIENT_ID_MS = 24 * 3600 * 1000
+# Operations per settle.lua call of several users (settle_calls): Redis spends about half as
+# much again per operation in one script of tens of thousands of arguments (its Lua heap) as in
+# calls of a thousand; a user's operations are never split.
+SETTLE_CALL_OPS = 1_000
 
 Arg = str | int | bytes
 # One settle.lua operation's values: seq, kind, a, b, c, d (see lua/settle.lua).
@@ -251,6 +255,21 @@ class Ledger:
             args.append(len(ops))
             args += ops
         return ["EVALSHA", self._settle.sha, len(keys), *keys, *args]
+
+    def settle_calls(
+        self, symbol: str, users: Sequence[tuple[int, Sequence[SettleOp]]], token: int = 0
+    ) -> list[list[Arg]]:
+        """settle.lua calls (settle_users_call) for `users` in order, each of consecutive users
+        and about SETTLE_CALL_OPS operations (a user's operations all in one call): one Redis
+        only. Their answers, concatenated, hold one reply per user in order."""
+        calls: list[list[Arg]] = []
+        start, ops = 0, 0
+        for i, (_, user_ops) in enumerate(users):
+            ops += len(user_ops)
+            if ops >= SETTLE_CALL_OPS or i == len(users) - 1:
+                calls.append(self.settle_users_call(symbol, users[start : i + 1], token))
+                start, ops = i + 1, 0
+        return calls
 
     def send_settle_users(
         self, symbol: str, users: Sequence[tuple[int, Sequence[SettleOp]]], token: int = 0

@@ -3,8 +3,8 @@
 Workers share the markets (SettlementSettings.workers / worker_index): each takes the leases of
 its own markets, and claims any market whose lease nobody has held for `claim_after_ms`.
 Per market it reads evt:{SYMBOL} after its position (XREAD, on a connection of the market's own
-on one Redis) and per batch runs settle.lua for every affected user: in one call on one Redis,
-once per user on a cluster (all in one round trip): balances, reservations, order states and
+on one Redis) and per batch runs settle.lua for every affected user: many users a call on one
+Redis, one call per user on a cluster (all in one round trip): balances, reservations, order states and
 trades, each skipped when the user's last applied seq for the market is not below it, so a batch
 applied twice changes nothing, and refused when a worker with a higher fencing token has
 settled the market for that user. Then it answers the gateways waiting for those commands (so
@@ -217,18 +217,20 @@ class SettlementService:
             (user_id, effects, ops) for user_id, effects in fx.users.items() if (ops := effects.finish())
         ]
         # Everything below goes out on the pipelined connection: one write per step. On one
-        # Redis every user's settle.lua runs in one call; on a cluster the users' keys are in
-        # many slots: one call per user.
+        # Redis settle.lua settles many users per call (Ledger.settle_calls); on a cluster the
+        # users' keys are in many slots: one call per user.
         one_redis = fast.ordered_across_slots
         results: list[Any] = []
         if one_redis:
-            if users:
-                try:
-                    results = await ledger.send_settle_users(symbol, [(u, ops) for u, _, ops in users], token)
-                except ReplyError as exc:
-                    if str(exc).startswith("FENCED"):
-                        raise Fenced(str(exc)) from None
-                    raise
+            calls = ledger.settle_calls(symbol, [(u, ops) for u, _, ops in users], token)
+            answers = [fast.execute(*call) for call in calls]
+            try:
+                for answer in answers:
+                    results += await answer
+            except ReplyError as exc:
+                if str(exc).startswith("FENCED"):
+                    raise Fenced(str(exc)) from None
+                raise
         else:
             settled = [ledger.send_settle(u, symbol, ops, token) for u, _, ops in users]
             refused = ""
