@@ -63,6 +63,10 @@ _UNSETTLED = frozenset({"book_delta"})  # events with nothing to settle, not dec
 _LEFT_TO_THE_PARSER = (Irregular, UnicodeDecodeError, IndexError, ValueError)
 # Events of one order that settlement needs the order's facts for.
 _ORDER_EVENTS = (OrderDone, OrderCancelled, OrderExpired, OrderTriggered, OrderAmended)
+# A batch's decoding and effects give the event loop back every this many events: a batch of
+# entries that each carry hundreds of commands (an engine catching up) takes seconds of CPU,
+# and the lease keepers must renew meanwhile (a 2 s TTL) or the markets are lost and settled again.
+_YIELD_EVERY = 5_000
 
 
 class SettlementService:
@@ -197,6 +201,7 @@ class SettlementService:
         start_ns = time.time_ns()
         events: list[Event] = []
         batches: list[epb.EventBatch] = []
+        pause_at = _YIELD_EVERY
         for _, fields in entries:
             data = fields[b"e"]
             batch = epb.EventBatch.FromString(data)  # (its command refs: the answers, the spans)
@@ -205,12 +210,19 @@ class SettlementService:
                 read_events(data, events)  # straight from the bytes (settlement.scan)
             except _LEFT_TO_THE_PARSER:
                 events += events_from_protos(batch.events, _UNSETTLED)
+            if len(events) >= pause_at:
+                await asyncio.sleep(0)
+                pause_at = len(events) + _YIELD_EVERY
         command_id = batches[-1].command_id
         market = self.markets[symbol]
         await self._load_order_infos(symbol, events)
         fx = Effects(market, self.known[symbol])
-        for e in events:
-            fx.apply(e)
+        apply = fx.apply
+        for start in range(0, len(events), _YIELD_EVERY):
+            if start:
+                await asyncio.sleep(0)
+            for e in events[start : start + _YIELD_EVERY]:
+                apply(e)
         ledger, fast, keys = self.ledger, self.pipelined, self.keys
         token = self.partitions.token(symbol)
         users = [
