@@ -5,22 +5,24 @@ evt:{SYMBOL} under PREFIX (each with a `settlement` group at 0) as one settlemen
 minus the work that is ours to make fast: before it starts (it prints "ready", then waits for a
 line on stdin) it decodes the events and builds, with the worker's own code (settlement.effects),
 every settle.lua call of every batch in the batching the worker sees (XREAD COUNT =
-the worker's batch size). Timed: the same XREAD of the same streams, the precomputed settle.lua
-calls of each batch on the same auto-pipelined connection (exchange_core.pipelined), and the
-market's position recorded through its lease's fence (XGROUP SETID and settled:{SYMBOL}, as
-exchange_core.partitions does). No decoding, no effects, no user-update publishes. It exits
-once every stream is read.
+the worker's batch size), with Ledger.settle_calls as the worker. Timed, per market as the
+worker: the XREAD of its stream on a hiredis connection of its own, the batch's settle.lua
+calls (many users each) on the shared auto-pipelined connection (exchange_core.pipelined),
+and the market's position recorded through its lease's fence on that connection (XGROUP SETID,
+settled:{SYMBOL} and the ZREM of the reservations the batch confirms, 1,000 members a command,
+as exchange_core.partitions and the worker do). No decoding, no effects, no user-update
+publishes. It exits once every stream is read.
 """
 
 import asyncio
 import logging
 import sys
-from typing import Any
 
 from redis.asyncio import Redis
 
+from exchange_core import redisio
 from exchange_core.keys import Keys
-from exchange_core.lease import Arg, Lease
+from exchange_core.lease import Arg, Command, Lease, chunked
 from exchange_core.ledger import Ledger
 from exchange_core.markets import load_markets
 from exchange_core.pipelined import PipelinedRedis
@@ -34,15 +36,21 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 Call = list[Arg]
 
 
+# One XREAD batch of a market, precomputed: its entry count, its last command id, its settle.lua
+# calls (whole EVALSHA commands, Ledger.settle_calls as the worker) and the ZREM commands of the
+# reservations it confirms.
+Work = tuple[int, bytes, list[Call], list[Command]]
+
+
 async def precompute(
     redis: Redis, ledger: Ledger, keys: Keys, symbol: str, batch: int, token: int
-) -> list[tuple[int, bytes, list[Call]]]:
-    """Per XREAD batch of `symbol`: (entries in it, its last command id, its settle.lua calls)."""
+) -> list[Work]:
+    """Per XREAD batch of `symbol`, what the worker sends for it (see Work)."""
     market = load_markets()[symbol]
     known: dict[int, OrderInfo] = {}
     entries = await redis.xrange(keys.events(symbol))
-    sha = await redis.script_load(ledger._settle.script)
-    out = []
+    await ledger.load_scripts()
+    out: list[Work] = []
     for i in range(0, len(entries), batch):
         fx = Effects(market, known)
         command_id = b""
@@ -51,16 +59,46 @@ async def precompute(
             command_id = decoded.command_id.encode()
             for e in decoded.events:
                 fx.apply(event_from_proto(e))
-        calls: list[Call] = []
-        for user_id, effects in fx.users.items():
-            ops = effects.finish()
-            if ops:
-                settle_keys = ledger.settle_keys(user_id, symbol)
-                calls.append(
-                    ["EVALSHA", sha, len(settle_keys), *settle_keys, *ledger.settle_args(symbol, ops, token)]
-                )
-        out.append((len(entries[i : i + batch]), command_id, calls))
+        users = [(user_id, ops) for user_id, effects in fx.users.items() if (ops := effects.finish())]
+        calls = ledger.settle_calls(symbol, users, token)
+        confirmed = chunked("ZREM", keys.pending_reservations(symbol), fx.confirmed)
+        out.append((len(entries[i : i + batch]), command_id, calls, confirmed))
     return out
+
+
+async def settle_market(
+    symbol: str, work: list[Work], keys: Keys, lease: Lease, pipelined: PipelinedRedis, group: str, batch: int
+) -> None:
+    """Read `symbol`'s events on a hiredis connection of its own and send each batch's
+    precomputed calls, as the worker does, until every precomputed batch is done."""
+    reader = PipelinedRedis.like(lease.redis)
+    stream, settled = keys.events(symbol), keys.settled_position(symbol)
+    position, read = b"0-0", 0
+    landing: asyncio.Future[int] | None = None  # the previous batch's fenced write
+    try:
+        for count, command_id, calls, confirmed in work:
+            # As the worker: the next read goes out with the previous batch's write.
+            reading = reader.execute("XREAD", "COUNT", batch, "BLOCK", 1_000, "STREAMS", stream, position)
+            if landing is not None:
+                await landing
+            ((_, entries),) = redisio.stream_entries(await reading)
+            assert count == len(entries), "the floor's batching differs from the precomputed one"
+            answers = [pipelined.execute(*call) for call in calls]
+            for answer in answers:
+                await answer
+            position = entries[-1][0]
+            read += count
+            commands: list[Command] = [
+                ("XGROUP", "SETID", stream, group, position, "ENTRIESREAD", read),
+                ("SET", settled, command_id),
+                *confirmed,
+            ]
+            written = [stream, settled, *([keys.pending_reservations(symbol)] if confirmed else [])]
+            landing = asyncio.ensure_future(lease.write(written, commands, via=pipelined))
+        if landing is not None:
+            await landing
+    finally:
+        await reader.aclose()
 
 
 async def run(prefix: str, symbols: list[str]) -> None:
@@ -76,46 +114,21 @@ async def run(prefix: str, symbols: list[str]) -> None:
     work = {
         s: await precompute(redis, ledger, keys, s, settings.batch_size, leases[s].token) for s in symbols
     }
-    to_read = {s: sum(n for n, _, _ in batches) for s, batches in work.items()}
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    positions: dict[Any, Any] = {keys.events(s): b"0-0" for s in symbols}
-    stream_symbol = {keys.events(s): s for s in symbols}
-    read = dict.fromkeys(symbols, 0)
     try:
-        while any(read[s] < to_read[s] for s in symbols):
-            result = await redis.xread(positions, count=settings.batch_size, block=1_000)
-            for stream, entries in result or []:
-                symbol = stream_symbol[stream.decode()]
-                count, command_id, calls = work[symbol].pop(0)
-                assert count == len(entries), "the floor's batching differs from the precomputed one"
-                answers = [pipelined.execute(*call) for call in calls]
-                for answer in answers:
-                    await answer
-                last = entries[-1][0]
-                read[symbol] += count
-                positions[stream] = last
-                settled = keys.settled_position(symbol)
-                await leases[symbol].write(
-                    [keys.events(symbol), settled],
-                    [
-                        (
-                            "XGROUP",
-                            "SETID",
-                            keys.events(symbol),
-                            settings.group,
-                            last,
-                            "ENTRIESREAD",
-                            read[symbol],
-                        ),
-                        ("SET", settled, command_id),
-                    ],
-                )
+        await asyncio.gather(
+            *(
+                settle_market(s, work[s], keys, leases[s], pipelined, settings.group, settings.batch_size)
+                for s in symbols
+            )
+        )
     finally:
         for keeper in keepers:
             keeper.cancel()
         for lease in leases.values():
             await lease.release()
+        await pipelined.aclose()
         await redis.aclose()
 
 

@@ -30,6 +30,7 @@ from redis.exceptions import ResponseError
 
 from exchange_core.config import CommonSettings
 from exchange_core.keys import Keys
+from exchange_core.pipelined import PipelinedRedis, ReplyError
 from exchange_core.runtime import pause
 
 log = logging.getLogger("exchange_core.lease")
@@ -62,10 +63,30 @@ def holder_id(name: str = "") -> str:
     return f"{name or socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
 
 
+# The most words of one fenced command: lease.lua runs each with redis.call(unpack(ARGV, ...)),
+# and Lua's unpack fails ("too many results to unpack") past about 8,000 values.
+MAX_COMMAND_WORDS = 4_000
+# Members per command of `chunked`: well below MAX_COMMAND_WORDS.
+CHUNK_MEMBERS = 1_000
+
+
+class CommandTooLong(ValueError):
+    """A fenced command has more than MAX_COMMAND_WORDS words (split it: `chunked`)."""
+
+
+def chunked(name: str, key: str, members: Sequence[Arg], size: int = CHUNK_MEMBERS) -> list[Command]:
+    """Commands `name key member...` (ZREM, SREM, HDEL, ...) over `members`, at most `size`
+    members each: every one short enough to run fenced (none when `members` is empty)."""
+    return [(name, key, *members[i : i + size]) for i in range(0, len(members), size)]
+
+
 def write_args(commands: Sequence[Command]) -> list[Arg]:
-    """lease.lua's ARGV tail for `commands` (after the four leading arguments)."""
+    """lease.lua's ARGV tail for `commands` (after the four leading arguments). Raises
+    CommandTooLong for a command of more than MAX_COMMAND_WORDS words (nothing is sent)."""
     args: list[Arg] = []
     for command in commands:
+        if len(command) > MAX_COMMAND_WORDS:
+            raise CommandTooLong(f"{command[0]!r} of {len(command)} words (at most {MAX_COMMAND_WORDS})")
         args.append(len(command))
         args.extend(command)
     return args
@@ -153,16 +174,38 @@ class Lease:
             await self._call("release")
         self.lose("released", counted=False)
 
-    async def write(self, keys: Sequence[str], commands: Sequence[Command]) -> int:
+    async def write(
+        self, keys: Sequence[str], commands: Sequence[Command], via: "PipelinedRedis | None" = None
+    ) -> int:
         """Run `commands` (writing `keys`, all in the partition's slot) atomically if and only if
-        this holder still holds the lease; returns their number. Raises Fenced otherwise."""
+        this holder still holds the lease; returns their number. Raises Fenced otherwise, and
+        CommandTooLong (nothing sent) for a command longer than MAX_COMMAND_WORDS. `via`: send
+        it on that auto-pipelined connection (in order with the caller's other commands on it)
+        instead of the client's pool."""
+        args = write_args(commands)
         try:
-            return int(await self._call("write", keys, write_args(commands)))
-        except ResponseError as exc:
+            if via is None:
+                return int(await self._call("write", keys, args))
+            return await self._write_via(via, keys, args)
+        except (ResponseError, ReplyError) as exc:
             if str(exc).startswith("FENCED"):
                 self.lose(str(exc))
                 raise Fenced(str(exc)) from None
             raise
+
+    async def _write_via(self, via: "PipelinedRedis", keys: Sequence[str], args: Sequence[Arg]) -> int:
+        all_keys = [self.key, self.token_key, *keys]
+        command = ("EVALSHA", self._script.sha, len(all_keys), *all_keys,
+                   "write", self.holder, self.token, self.ttl_ms, *args)  # fmt: skip
+        if self._script.sha.encode() not in via.scripts:
+            via.remember_script(self._script.sha, SCRIPT)  # a cluster's promoted replica gets it
+        try:
+            return int(await via.execute(*command))
+        except ReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+        await self.redis.script_load(SCRIPT)  # (one Redis restarted without its scripts)
+        return int(await via.execute(*command))
 
     def lose(self, why: str, counted: bool = True) -> None:
         """Count the lease as lost from now on (`why` is logged): after a refused renewal or

@@ -19,6 +19,10 @@ from exchange_core.pipelined import PipelinedRedis, ReplyError
 
 MAX_AMOUNT = 2**53 - 1  # Lua compares numbers as doubles: amounts must stay exact below this
 RECENT_CLIENT_ID_MS = 24 * 3600 * 1000
+# Operations per settle.lua call of several users (settle_calls): Redis spends about half as
+# much again per operation in one script of tens of thousands of arguments (its Lua heap) as in
+# calls of a thousand; a user's operations are never split.
+SETTLE_CALL_OPS = 1_000
 
 Arg = str | int | bytes
 # One settle.lua operation's values: seq, kind, a, b, c, d (see lua/settle.lua).
@@ -231,18 +235,57 @@ class Ledger:
         ]
 
     def settle_args(self, symbol: str, ops: Sequence[SettleOp], token: int = 0) -> list[Arg]:
-        """settle.lua's ARGV: `token` is the settling worker's fencing token for `symbol`; `ops`,
-        encoded operations (encode_op)."""
-        return [symbol, token, *ops]
+        """settle.lua's ARGV for one user: `token` is the settling worker's fencing token for
+        `symbol`; `ops`, encoded operations (encode_op)."""
+        return [symbol, token, len(ops), *ops]
+
+    def settle_users_call(
+        self, symbol: str, users: Sequence[tuple[int, Sequence[SettleOp]]], token: int = 0
+    ) -> list[Arg]:
+        """The whole EVALSHA command of settle.lua for `users` ((user id, encoded operations) in
+        order) in one call: their 12 keys each, concatenated, and ARGV symbol, token, then per
+        user its operation count and its operations. Its answer holds one reply per user, in
+        order (see parse_settled). Several users only on one Redis (their keys are in many
+        slots on a cluster: one call per user there, `PipelinedRedis.ordered_across_slots`).
+        Every user's fence is checked first: "FENCED ..." refuses the whole call."""
+        keys: list[Arg] = []
+        args: list[Arg] = [symbol, token]
+        for user_id, ops in users:
+            keys += self.settle_keys(user_id, symbol)
+            args.append(len(ops))
+            args += ops
+        return ["EVALSHA", self._settle.sha, len(keys), *keys, *args]
+
+    def settle_calls(
+        self, symbol: str, users: Sequence[tuple[int, Sequence[SettleOp]]], token: int = 0
+    ) -> list[list[Arg]]:
+        """settle.lua calls (settle_users_call) for `users` in order, each of consecutive users
+        and about SETTLE_CALL_OPS operations (a user's operations all in one call): one Redis
+        only. Their answers, concatenated, hold one reply per user in order."""
+        calls: list[list[Arg]] = []
+        start, ops = 0, 0
+        for i, (_, user_ops) in enumerate(users):
+            ops += len(user_ops)
+            if ops >= SETTLE_CALL_OPS or i == len(users) - 1:
+                calls.append(self.settle_users_call(symbol, users[start : i + 1], token))
+                start, ops = i + 1, 0
+        return calls
+
+    def send_settle_users(
+        self, symbol: str, users: Sequence[tuple[int, Sequence[SettleOp]]], token: int = 0
+    ) -> "asyncio.Future[Any]":
+        """Send settle.lua for `users` (settle_users_call) on the pipelined connection now (run
+        `load_scripts` once before); the future gets the list of the users' replies (see
+        parse_settled), or ReplyError "FENCED ..." (nothing applied for any of them)."""
+        return self._pipelined.execute(*self.settle_users_call(symbol, users, token))
 
     def send_settle(
         self, user_id: int, symbol: str, ops: Sequence[SettleOp], token: int = 0
     ) -> "asyncio.Future[Any]":
         """Send settle.lua for one user on the pipelined connection now (run `load_scripts` once
-        before); the future gets its answer (see parse_settled), or ReplyError "FENCED ..." when
-        a higher `token` has settled `symbol` for the user."""
-        keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, ops, token)
-        return self._pipelined.execute("EVALSHA", self._settle.sha, len(keys), *keys, *args)
+        before); the future gets the list of one reply (see parse_settled), or ReplyError
+        "FENCED ..." when a higher `token` has settled `symbol` for the user."""
+        return self.send_settle_users(symbol, [(user_id, ops)], token)
 
     async def load_scripts(self) -> None:
         """Make sure Redis has the scripts, for callers that queue them on pipelines."""
@@ -255,7 +298,7 @@ class Ledger:
         `symbol` for the user)."""
         encoded = [encode_op(op) for op in ops]
         keys, args = self.settle_keys(user_id, symbol), self.settle_args(symbol, encoded, token)
-        applied, _ = parse_settled(await self._settle(keys=keys, args=args))
+        applied, _ = parse_settled((await self._settle(keys=keys, args=args))[0])
         return applied
 
     async def release_orphan(self, user_id: int, symbol: str, order_id: int) -> int:
@@ -268,7 +311,8 @@ class Ledger:
 
 
 def parse_settled(result: Any) -> tuple[int, dict[str, tuple[int, int]]]:
-    """settle.lua's answer: (operations applied, {asset: (free, locked)} of touched assets)."""
+    """One user's reply in settle.lua's answer (the answer holds one per user): (operations
+    applied, {asset: (free, locked)} of touched assets)."""
     applied = int(result[0])
     balances: dict[str, tuple[int, int]] = {}
     for i in range(1, len(result), 3):

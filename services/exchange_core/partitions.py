@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from exchange_core import redisio, store
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Lease, LeaseSettings
+from exchange_core.pipelined import PipelinedRedis
 from exchange_core.streamids import entry_before, stream_id
 
 log = logging.getLogger("exchange_core.partitions")
@@ -77,6 +78,10 @@ class StreamPartitions:
         self.positions: dict[str, tuple[bytes, int]] = {}  # held market -> (entry id, entries read)
         self.keepers: dict[str, asyncio.Task[None]] = {}
         self.free_since: dict[str, float] = {}
+        # One Redis: each market's blocking XREAD on a hiredis connection of its own (a blocked
+        # read holds its connection), made when first needed.
+        self.readers: dict[str, PipelinedRedis] = {}
+        self.one_redis = not store.is_cluster(redis)
 
     def held(self) -> list[str]:
         return list(self.positions)
@@ -149,7 +154,11 @@ class StreamPartitions:
         return lost
 
     async def release_all(self) -> None:
-        """Drop every market and release its lease (a clean stop: others need not wait the TTL)."""
+        """Drop every market and release its lease (a clean stop: others need not wait the TTL),
+        and close the markets' read connections."""
+        readers, self.readers = self.readers, {}
+        for reader in readers.values():
+            await reader.aclose()
         for symbol in list(self.positions):
             self.drop(symbol)
             try:
@@ -160,10 +169,21 @@ class StreamPartitions:
     async def read(
         self, after: dict[str, bytes], count: int, block: int | None
     ) -> list[tuple[str, list[redisio.Entry]]]:
-        """Up to `count` entries per market after `after[symbol]`, waiting up to `block` ms."""
+        """Up to `count` entries per market after `after[symbol]`, waiting up to `block` ms. One
+        market on one Redis is read on its own hiredis connection (`readers`)."""
         streams: dict[Any, Any] = {self.keys.events(s): position for s, position in after.items()}
         if not streams:
             return []
+        if len(streams) == 1 and self.one_redis:
+            ((symbol, position),) = after.items()
+            reader = self.readers.get(symbol)
+            if reader is None:
+                reader = self.readers[symbol] = PipelinedRedis.like(self.redis)
+            command: list[str | bytes | int] = ["XREAD", "COUNT", count]
+            if block is not None:
+                command += ["BLOCK", block]
+            command += ["STREAMS", self.keys.events(symbol), position]
+            return self._entries(redisio.stream_entries(await reader.execute(*command)))
         if len(streams) > 1 and store.is_cluster(self.redis):
             return await self._read_each(streams, count, block)
         return self._entries(await self.redis.xread(streams, count=count, block=block))
@@ -202,10 +222,11 @@ class StreamPartitions:
         count: int,
         extra: Sequence[Command] = (),
         extra_keys: Sequence[str] = (),
+        via: PipelinedRedis | None = None,
     ) -> None:
         """Move `symbol`'s position to `entry_id`, `count` entries on (with `extra` commands
         writing `extra_keys` of the market's slot) through the fence: raises Fenced once the
-        lease is another worker's."""
+        lease is another worker's. `via`: sent on that auto-pipelined connection (Lease.write)."""
         stream = self.keys.events(symbol)
         _, read = self.positions.get(symbol, (b"0-0", 0))
         read += count
@@ -213,6 +234,6 @@ class StreamPartitions:
             ("XGROUP", "SETID", stream, self.group, entry_id, "ENTRIESREAD", read),
             *extra,
         ]
-        await self.leases[symbol].write([stream, *extra_keys], commands)
+        await self.leases[symbol].write([stream, *extra_keys], commands, via)
         if symbol in self.positions:
             self.positions[symbol] = (entry_id, read)

@@ -14,6 +14,18 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 ReplyEntry = list[Any]
 
 
+def stream_entries(reply: Any) -> list[tuple[bytes, list[Entry]]]:
+    """XREAD's reply as hiredis parses it (RESP2: [[stream, [[id, [field, value, ...]], ...]],
+    ...] or None) in redis-py's shape: [(stream, [(id, {field: value}), ...]), ...]."""
+    out: list[tuple[bytes, list[Entry]]] = []
+    for stream, raw in reply or ():
+        entries: list[Entry] = []
+        for entry_id, flat in raw:
+            entries.append((entry_id, dict(zip(flat[::2], flat[1::2], strict=True)) if flat else {}))
+        out.append((stream, entries))
+    return out
+
+
 async def xrange(redis: Redis, key: str, after: bytes, count: int) -> list[Entry]:
     """Up to `count` stream entries with ids strictly after `after`."""
     return cast(list[Entry], await redis.xrange(key, min=b"(" + after, max=b"+", count=count))

@@ -2,13 +2,15 @@
 
 Workers share the markets (SettlementSettings.workers / worker_index): each takes the leases of
 its own markets, and claims any market whose lease nobody has held for `claim_after_ms`.
-Per market it reads evt:{SYMBOL} after its position (XREAD) and per batch runs settle.lua once
-per affected user (all in one round trip): balances, reservations, order states and trades,
-each skipped when the user's last applied seq for the market is not below it, so a batch
+Per market it reads evt:{SYMBOL} after its position (XREAD, on a connection of the market's own
+on one Redis) and per batch runs settle.lua for every affected user: many users a call on one
+Redis, one call per user on a cluster (all in one round trip): balances, reservations, order states and
+trades, each skipped when the user's last applied seq for the market is not below it, so a batch
 applied twice changes nothing, and refused when a worker with a higher fencing token has
 settled the market for that user. Then it answers the gateways waiting for those commands (so
 a client's next request sees its order and balances), publishes user updates, and records how
-far it got (settled:{SYMBOL} and the `settlement` group's position) through the lease's fence.
+far it got (settled:{SYMBOL}, the `settlement` group's position, and the confirmed
+reservations out of the market's pending index) through the lease's fence.
 A market whose lease is lost is dropped (another worker settles it from the recorded position);
 the worker goes on with the others. It also releases orphaned reservations of its markets: ones
 whose command never reached an engine.
@@ -25,7 +27,7 @@ from redis.asyncio import Redis
 from exchange_core import redisio, tracing
 from exchange_core.clock import now_ms
 from exchange_core.keys import Keys
-from exchange_core.lease import Command, Fenced
+from exchange_core.lease import Command, Fenced, chunked
 from exchange_core.lease_telemetry import LeaseCollector
 from exchange_core.ledger import Ledger, parse_settled
 from exchange_core.markets import Market
@@ -61,6 +63,10 @@ _UNSETTLED = frozenset({"book_delta"})  # events with nothing to settle, not dec
 _LEFT_TO_THE_PARSER = (Irregular, UnicodeDecodeError, IndexError, ValueError)
 # Events of one order that settlement needs the order's facts for.
 _ORDER_EVENTS = (OrderDone, OrderCancelled, OrderExpired, OrderTriggered, OrderAmended)
+# A batch's decoding and effects give the event loop back every this many events: a batch of
+# entries that each carry hundreds of commands (an engine catching up) takes seconds of CPU,
+# and the lease keepers must renew meanwhile (a 2 s TTL) or the markets are lost and settled again.
+_YIELD_EVERY = 5_000
 
 
 class SettlementService:
@@ -195,6 +201,7 @@ class SettlementService:
         start_ns = time.time_ns()
         events: list[Event] = []
         batches: list[epb.EventBatch] = []
+        pause_at = _YIELD_EVERY
         for _, fields in entries:
             data = fields[b"e"]
             batch = epb.EventBatch.FromString(data)  # (its command refs: the answers, the spans)
@@ -203,29 +210,51 @@ class SettlementService:
                 read_events(data, events)  # straight from the bytes (settlement.scan)
             except _LEFT_TO_THE_PARSER:
                 events += events_from_protos(batch.events, _UNSETTLED)
+            if len(events) >= pause_at:
+                await asyncio.sleep(0)
+                pause_at = len(events) + _YIELD_EVERY
         command_id = batches[-1].command_id
         market = self.markets[symbol]
         await self._load_order_infos(symbol, events)
         fx = Effects(market, self.known[symbol])
-        for e in events:
-            fx.apply(e)
+        apply = fx.apply
+        for start in range(0, len(events), _YIELD_EVERY):
+            if start:
+                await asyncio.sleep(0)
+            for e in events[start : start + _YIELD_EVERY]:
+                apply(e)
         ledger, fast, keys = self.ledger, self.pipelined, self.keys
         token = self.partitions.token(symbol)
         users = [
             (user_id, effects, ops) for user_id, effects in fx.users.items() if (ops := effects.finish())
         ]
-        # Everything below goes out on the pipelined connection: one write per step.
-        settled = [ledger.send_settle(u, symbol, ops, token) for u, _, ops in users]
-        results, refused = [], ""
-        for answer in settled:
+        # Everything below goes out on the pipelined connection: one write per step. On one
+        # Redis settle.lua settles many users per call (Ledger.settle_calls); on a cluster the
+        # users' keys are in many slots: one call per user.
+        one_redis = fast.ordered_across_slots
+        results: list[Any] = []
+        if one_redis:
+            calls = ledger.settle_calls(symbol, [(u, ops) for u, _, ops in users], token)
+            answers = [fast.execute(*call) for call in calls]
             try:
-                results.append(await answer)
+                for answer in answers:
+                    results += await answer
             except ReplyError as exc:
-                if not str(exc).startswith("FENCED"):
-                    raise
-                refused = str(exc)
-        if refused:
-            raise Fenced(refused)
+                if str(exc).startswith("FENCED"):
+                    raise Fenced(str(exc)) from None
+                raise
+        else:
+            settled = [ledger.send_settle(u, symbol, ops, token) for u, _, ops in users]
+            refused = ""
+            for answer in settled:
+                try:
+                    results.append((await answer)[0])
+                except ReplyError as exc:
+                    if not str(exc).startswith("FENCED"):
+                        raise
+                    refused = str(exc)
+            if refused:
+                raise Fenced(refused)
         replicas = self.settings.durable_replicas
         if (
             replicas
@@ -235,8 +264,6 @@ class SettlementService:
             # again (its effects are applied once: settle.lua skips what it has seen).
             raise ConnectionError(f"{symbol}: the ledger's writes are not on {replicas} replica(s)")
         post: list[asyncio.Future[Any]] = []
-        if fx.confirmed:
-            post.append(fast.execute("ZREM", keys.pending_reservations(symbol), *fx.confirmed))
         ts = events[-1].ts if events else 0
         for (user_id, effects, _), result in zip(users, results, strict=True):
             applied, balances = parse_settled(result)
@@ -249,9 +276,17 @@ class SettlementService:
             post.append(fast.execute("PUBLISH", keys.user_channel(user_id), message))  # SPUBLISH on a cluster
         settled_key = keys.settled_position(symbol)
         position: list[Command] = [("SET", settled_key, command_id)] if command_id else []
+        written = [settled_key]
+        if fx.confirmed:
+            # The confirmed reservations leave the market's pending index (the market's slot) in
+            # the fenced write, in commands short enough for lease.lua (a batch can confirm
+            # thousands).
+            pending = keys.pending_reservations(symbol)
+            position += chunked("ZREM", pending, fx.confirmed)
+            written.append(pending)
         # On one Redis the replies go in the fenced write; a cluster's reply channels are shard
         # channels of their own slots (SPUBLISH), published before the position is written.
-        replies_in_record = fast.ordered_across_slots
+        replies_in_record = one_redis
         for batch in batches:
             for ref in batch.commands:
                 if ref.reply_to:
@@ -259,7 +294,9 @@ class SettlementService:
                         position.append(("PUBLISH", ref.reply_to, reply_for(batch, ref)))
                     else:
                         post.append(fast.execute("PUBLISH", ref.reply_to, reply_for(batch, ref)))
-        record = self.partitions.record(symbol, entries[-1][0], len(entries), position, [settled_key])
+        record = self.partitions.record(
+            symbol, entries[-1][0], len(entries), position, written, fast if one_redis else None
+        )
         return asyncio.ensure_future(
             self._land(symbol, entries, batches, len(events), post, record, started, start_ns)
         )

@@ -8,8 +8,9 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from exchange_core.keys import Keys
-from exchange_core.lease import Fenced, Lease, LeaseSettings
+from exchange_core.lease import CommandTooLong, Fenced, Lease, LeaseSettings, chunked
 from exchange_core.lease_telemetry import LeaseCollector
+from exchange_core.pipelined import PipelinedRedis
 
 TIMING = LeaseSettings(lease_ttl_ms=300, lease_renew_ms=100, lease_poll_ms=20)
 
@@ -139,3 +140,31 @@ async def test_lease_metrics_follow_acquisition_loss_and_release(redis: "Redis[b
     assert exported(b)["exchange_lease_held"] == 0 and exported(b)["exchange_lease_lost_total"] == 0
     assert await a.try_acquire()
     assert exported(a)["exchange_lease_token"] == 3 and exported(a)["exchange_lease_acquired_total"] == 2
+
+
+async def test_a_write_via_the_pipelined_connection_is_fenced_and_chunks_long_commands(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    a, b = lease(redis, keys, "a"), lease(redis, keys, "b")
+    fast = PipelinedRedis.like(redis)
+    target = keys.pending_reservations("BTCUSDT")
+    members = [f"m{i}" for i in range(9_000)]  # past what lease.lua's unpack takes in one command
+    await redis.zadd(target, dict.fromkeys(members, 1))
+    assert await a.try_acquire()
+    with pytest.raises(CommandTooLong):  # refused before anything is sent
+        await a.write([target], [("ZREM", target, *members)], via=fast)
+    assert await redis.zcard(target) == 9_000
+    commands = chunked("ZREM", target, members[:8_500])
+    assert [len(c) for c in commands] == [1_002] * 8 + [502]
+    assert await a.write([target], commands, via=fast) == 9
+    assert await redis.zrange(target, 0, -1) == [m.encode() for m in members[8_500:]]
+    await redis.delete(keys.lease("BTCUSDT", "engine"))  # a's lease lapses and b takes it
+    assert await b.try_acquire()
+    with pytest.raises(Fenced):
+        await a.write([target], chunked("ZREM", target, members), via=fast)
+    assert a.lost.is_set()
+    assert await redis.zcard(target) == 500
+    await redis.script_flush()  # a Redis that lost its scripts: loaded again
+    assert await b.write([target], chunked("ZREM", target, members), via=fast) == 9
+    assert await redis.zcard(target) == 0
+    await fast.aclose()

@@ -13,6 +13,7 @@ from exchange_core.ledger import (
     encode_op,
     parse_settled,
 )
+from exchange_core.pipelined import ReplyError
 
 
 async def test_reserve_moves_free_to_locked_and_refuses_overdraft(redis: "Redis[bytes]", keys: Keys) -> None:
@@ -55,8 +56,9 @@ async def test_settle_applies_each_seq_once(redis: "Redis[bytes]", keys: Keys) -
         (6, "T", 1, '{"id":1}', "", ""),
     ]
     args = ledger.settle_args("BTCUSDT", [encode_op(op) for op in ops])
-    first = parse_settled(await script(keys=ledger.settle_keys(1, "BTCUSDT"), args=args))
-    again = parse_settled(await script(keys=ledger.settle_keys(1, "BTCUSDT"), args=args))
+    (first_reply,) = await script(keys=ledger.settle_keys(1, "BTCUSDT"), args=args)
+    (again_reply,) = await script(keys=ledger.settle_keys(1, "BTCUSDT"), args=args)
+    first, again = parse_settled(first_reply), parse_settled(again_reply)
     assert first == (4, {"USDT": (400, 300), "BTC": (7, 0)})
     assert again == (0, {})
     assert await ledger.balances(1) == {"USDT": (400, 300), "BTC": (7, 0)}
@@ -81,6 +83,40 @@ async def test_settle_refuses_a_token_below_the_highest_that_settled_the_market(
     assert await ledger.settle(1, "ETHUSDT", [(1, "B", "USDT:free", -5, "", "")], token=1) == 1
     assert await ledger.settle(1, "BTCUSDT", [(3, "B", "USDT:free", -5, "", "")], token=2) == 1
     assert await ledger.balances(1) == {"USDT": (970, 0)}
+
+
+async def test_settle_several_users_in_one_call_each_once_fenced_as_a_whole(
+    redis: "Redis[bytes]", keys: Keys
+) -> None:
+    ledger = Ledger(redis, keys)
+    await ledger.load_scripts()
+    for uid in (1, 2, 3):
+        await ledger.deposit(uid, "USDT", 1_000)
+    users = [
+        (1, [encode_op((1, "B", "USDT:free", -10, "", "")), encode_op((1, "T", 5, '{"id":5}', "", ""))]),
+        (2, []),  # a user without operations keeps its place in the answer
+        (3, [encode_op((1, "B", "USDT:free", 7, "", "")), encode_op((2, "B", "BTC:free", 3, "", ""))]),
+    ]
+    answer = await ledger.send_settle_users("BTCUSDT", users, token=2)
+    assert [parse_settled(reply) for reply in answer] == [
+        (2, {"USDT": (990, 0)}),
+        (0, {}),
+        (2, {"USDT": (1_007, 0), "BTC": (3, 0)}),
+    ]
+    again = await ledger.send_settle_users("BTCUSDT", users, token=2)
+    assert [parse_settled(reply) for reply in again] == [(0, {}), (0, {}), (0, {})]
+    assert await redis.zrange(keys.user_trades(1, "BTCUSDT"), 0, -1) == [b'{"id":5}']
+    # user 3 was settled by a higher token since: the whole call is refused, user 1 included
+    assert await ledger.settle(3, "BTCUSDT", [(3, "B", "USDT:free", 1, "", "")], token=3) == 1
+    late = [
+        (1, [encode_op((4, "B", "USDT:free", -1, "", ""))]),
+        (3, [encode_op((4, "B", "USDT:free", -1, "", ""))]),
+    ]
+    with pytest.raises(ReplyError, match="FENCED"):
+        await ledger.send_settle_users("BTCUSDT", late, token=2)
+    assert await ledger.balances(1) == {"USDT": (990, 0)}
+    assert await ledger.balances(3) == {"USDT": (1_008, 0), "BTC": (3, 0)}
+    assert await redis.hget(keys.balances(1), "seq:BTCUSDT") == b"1"
 
 
 async def test_orphan_release_returns_a_pending_reservation_once(redis: "Redis[bytes]", keys: Keys) -> None:

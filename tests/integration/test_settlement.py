@@ -88,3 +88,33 @@ async def test_sweeper_releases_only_reservations_whose_command_never_arrived(
     assert await service.sweep_orphans() == 0
     await asyncio.sleep(0)
     await service.redis.aclose()
+
+
+async def test_one_batch_confirming_more_than_8000_orders_settles(
+    redis: Redis, keys: Keys, key_prefix: str
+) -> None:
+    """The reservations a batch confirms leave the pending index inside the fenced position
+    write: thousands of them must not make one command too long for lease.lua's unpack."""
+    orders = 8_200  # (a multiple of 10)
+    ledger = Ledger(redis, keys)
+    await ledger.deposit(7, "USDT", 10**15)
+    notional = SPEC.notional(PRICE, QTY)
+    for first in range(1, orders + 1, 10):
+        await asyncio.gather(
+            *(place(redis, keys, ledger, oid, 7, Side.BUY) for oid in range(first, first + 10))
+        )
+    assert await redis.zcard(keys.pending_reservations("BTCUSDT")) == orders
+    await run_engine_once(key_prefix)
+    service = settlement(key_prefix)
+    assert await service.claim() == list(MARKETS)
+    entries = await redis.xrange(keys.events("BTCUSDT"))
+    await service.settle("BTCUSDT", entries)  # one batch: every order accepted and confirmed
+    assert await redis.zcard(keys.pending_reservations("BTCUSDT")) == 0
+    assert await ledger.balances(7) == {"USDT": (10**15 - orders * notional, orders * notional)}
+    reservations = await redis.hvals(keys.reservations(7))
+    assert len(reservations) == orders and all(r.endswith(b":active") for r in reservations)
+    assert await redis.get(keys.settled_position("BTCUSDT")) is not None
+    group = {g["name"]: g for g in await redis.xinfo_groups(keys.events("BTCUSDT"))}[b"settlement"]
+    assert (group["last-delivered-id"], group["lag"]) == (entries[-1][0], 0)
+    await service.partitions.release_all()
+    await service.redis.aclose()
