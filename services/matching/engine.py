@@ -1268,11 +1268,16 @@ class MatchingEngine:
         out.append(CancelRejected(self.seq, ts, order_id, user_id, client_order_id, reason))
 
     def _emit_delta(self, ts: int, out: list[Event]) -> None:
-        """One BookDelta for the levels the current command touched, if any."""
-        if not self.bids.touched and not self.asks.touched:
+        """One BookDelta for the levels the current command touched, if any. Most commands touch
+        one side only: the other side's part is then the empty tuple, with no call."""
+        bids: tuple[tuple[int, int], ...] = ()
+        asks: tuple[tuple[int, int], ...] = ()
+        if self.bids.touched:
+            bids = self.bids.take_delta(self._tick, self._step)
+        if self.asks.touched:
+            asks = self.asks.take_delta(self._tick, self._step)
+        elif not bids:
             return
-        bids = self.bids.take_delta(self._tick, self._step)
-        asks = self.asks.take_delta(self._tick, self._step)
         self.seq += 1
         out.append(BookDelta(self.seq, ts, bids, asks))
 
