@@ -16,6 +16,7 @@ NO_BID: Final = -1
 NO_ASK: Final = 1 << 62
 SPARE_LEVELS: Final = 64
 SPARE_OWNERS: Final = 64
+SCAN_CLIENT_IDS: Final = 8  # an Owner finds client ids by a scan up to this many open orders
 
 
 class Order:
@@ -207,16 +208,22 @@ class Level:
 
 class Owner:
     """One user's open orders in the market (resting and waiting stop orders): `count` of them,
-    linked from `first` through `Order.next_mine` in no particular order, and those with a client
-    order id by it. `key` is the user id as the key object of the engine's `owners` dict (set
-    when the engine indexes it), so that dropping it boxes nothing."""
+    linked from `first` through `Order.next_mine` in no particular order. `key` is the user id
+    as the key object of the engine's `owners` dict (set when the engine indexes it), so that
+    dropping it boxes nothing.
 
-    __slots__ = ("client_ids", "count", "first", "key")
+    Client order ids (unique among a user's open orders: the engine checks before indexing) are
+    found by `find`: while the user has at most SCAN_CLIENT_IDS open orders, by comparing the
+    orders' ids along the list (no hash, no dict entry to add and delete per order); beyond,
+    through `by_client_id`, a dict built then and dropped when the owner is empty again.
+    """
+
+    __slots__ = ("by_client_id", "count", "first", "key")
 
     def __init__(self) -> None:
         self.first: Order | None = None
         self.count = 0
-        self.client_ids: dict[str, Order] = {}
+        self.by_client_id: dict[str, Order] | None = None
         self.key: object = None
 
     def add(self, order: Order) -> None:
@@ -227,8 +234,12 @@ class Owner:
         self.first = order
         order.owner = self
         self.count += 1
-        if order.client_order_id:
-            self.client_ids[order.client_order_id] = order
+        index = self.by_client_id
+        if index is not None:
+            if order.client_order_id:
+                index[order.client_order_id] = order
+        elif self.count > SCAN_CLIENT_IDS:
+            self.by_client_id = {o.client_order_id: o for o in self.linked() if o.client_order_id}
 
     def remove(self, order: Order) -> None:
         prev = order.prev_mine
@@ -242,8 +253,40 @@ class Owner:
             nxt.prev_mine = prev
             order.next_mine = None
         self.count -= 1
-        if order.client_order_id:
-            del self.client_ids[order.client_order_id]
+        index = self.by_client_id
+        if index is not None:
+            if not self.count:
+                self.by_client_id = None
+            elif order.client_order_id:
+                del index[order.client_order_id]
+
+    def find(self, client_order_id: str) -> Order | None:
+        """The open order with client order id `client_order_id` (not empty), or None."""
+        index = self.by_client_id
+        if index is not None:
+            return index.get(client_order_id)
+        order = self.first
+        while order is not None:
+            if order.client_order_id == client_order_id:
+                return order
+            order = order.next_mine
+        return None
+
+    def rename(self, order: Order, client_order_id: str) -> None:
+        """Give `order` (one of these) the client order id `client_order_id` (not empty)."""
+        index = self.by_client_id
+        if index is not None:
+            if order.client_order_id:
+                del index[order.client_order_id]
+            index[client_order_id] = order
+        order.client_order_id = client_order_id
+
+    def linked(self) -> Iterator[Order]:
+        """The orders, in list order."""
+        order = self.first
+        while order is not None:
+            yield order
+            order = order.next_mine
 
     def orders(self) -> list[Order]:
         """The orders, in ascending order id."""

@@ -636,7 +636,7 @@ class MatchingEngine:
             return order
         if client_order_id:
             owner = self.owners.get(user_id)
-            return owner.client_ids.get(client_order_id) if owner is not None else None
+            return owner.find(client_order_id) if owner is not None else None
         return None
 
     def cancel(self, c: CancelOrder, out: list[Event]) -> None:
@@ -686,10 +686,7 @@ class MatchingEngine:
         if new and new != orig:
             owner = order.owner
             assert owner is not None
-            if orig:
-                del owner.client_ids[orig]
-            owner.client_ids[new] = order
-            order.client_order_id = new
+            owner.rename(order, new)
         self.seq += 1
         out.append(
             OrderAmended(
@@ -732,7 +729,7 @@ class MatchingEngine:
         new = c.new_client_order_id
         if new and new != order.client_order_id:
             owner = order.owner
-            if owner is not None and new in owner.client_ids:
+            if owner is not None and owner.find(new) is not None:
                 return Reason.DUPLICATE_CLIENT_ORDER_ID
         return OK
 
@@ -766,7 +763,7 @@ class MatchingEngine:
             return Reason.DUPLICATE_ORDER_ID
         if c.client_order_id:
             owner = self.owners.get(c.user_id)
-            if owner is not None and c.client_order_id in owner.client_ids:
+            if owner is not None and owner.find(c.client_order_id) is not None:
                 return Reason.DUPLICATE_CLIENT_ORDER_ID
         side = c.side
         if side != BUY and side != SELL:
@@ -1268,11 +1265,16 @@ class MatchingEngine:
         out.append(CancelRejected(self.seq, ts, order_id, user_id, client_order_id, reason))
 
     def _emit_delta(self, ts: int, out: list[Event]) -> None:
-        """One BookDelta for the levels the current command touched, if any."""
-        if not self.bids.touched and not self.asks.touched:
+        """One BookDelta for the levels the current command touched, if any. Most commands touch
+        one side only: the other side's part is then the empty tuple, with no call."""
+        bids: tuple[tuple[int, int], ...] = ()
+        asks: tuple[tuple[int, int], ...] = ()
+        if self.bids.touched:
+            bids = self.bids.take_delta(self._tick, self._step)
+        if self.asks.touched:
+            asks = self.asks.take_delta(self._tick, self._step)
+        elif not bids:
             return
-        bids = self.bids.take_delta(self._tick, self._step)
-        asks = self.asks.take_delta(self._tick, self._step)
         self.seq += 1
         out.append(BookDelta(self.seq, ts, bids, asks))
 
@@ -1281,7 +1283,12 @@ class MatchingEngine:
     @property
     def client_ids(self) -> dict[tuple[int, str], Order]:
         """Open orders by (user id, client order id), built on demand (for inspection)."""
-        return {(o.user_id, cid): o for owner in self.owners.values() for cid, o in owner.client_ids.items()}
+        return {
+            (o.user_id, o.client_order_id): o
+            for owner in self.owners.values()
+            for o in owner.orders()
+            if o.client_order_id
+        }
 
     def best_bid(self) -> int:
         """Best bid in quote units, 0 when there is none."""
