@@ -12,7 +12,7 @@ the generated descriptors at import.
 """
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from mypy_extensions import i64
 
@@ -50,18 +50,49 @@ class JournalCommand:
         self.trace_context = trace_context
 
 
+class _LastSymbol:
+    """The last symbol read, as bytes and as text: a market's journal names the same symbol in
+    every command, so its bytes are compared in place and the text reused."""
+
+    def __init__(self) -> None:
+        self.raw = b""
+        self.text = ""
+
+
+_SYMBOL: Final = _LastSymbol()
+
+
+def _read_symbol(data: bytes, pos: int, end: int, wire_type: int) -> tuple[str, int]:
+    """`read_text` of a symbol field: the same string as the last one when its bytes are."""
+    start, stop = read_length(data, pos, end, wire_type)
+    last = _SYMBOL
+    raw = last.raw
+    n: i64 = len(raw)
+    if stop - start == n and n:
+        at: i64 = start
+        i: i64 = 0
+        while i < n and data[at + i] == raw[i]:
+            i += 1
+        if i == n:
+            return last.text, stop
+    raw = data[start:stop]
+    text = raw.decode()
+    last.raw = raw
+    last.text = text
+    return text, stop
+
+
 def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
     symbol = client_order_id = ""
     order_id = user_id = side = order_type = time_in_force = stp_mode = 0
     price = quantity = quote_quantity = reserve = stop_price = trailing_delta = iceberg_qty = 0
     while pos < end:
         number, wire_type, pos = read_key(data, pos)
-        if number == 1 or number == 12:
-            text, pos = read_text(data, pos, end, wire_type)
-            if number == 1:
-                symbol = text
-            else:
-                client_order_id = text
+        if number == 1:
+            symbol, pos = _read_symbol(data, pos, end, wire_type)
+            continue
+        if number == 12:
+            client_order_id, pos = read_text(data, pos, end, wire_type)
             continue
         if number > 15:
             pos = skip_field(data, pos, wire_type)
@@ -126,11 +157,12 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
         if number > last:
             pos = skip_field(data, pos, wire_type)
             continue
-        if number == 1 or number == 4 or number == 5:
+        if number == 1:
+            symbol, pos = _read_symbol(data, pos, end, wire_type)
+            continue
+        if number == 4 or number == 5:
             text, pos = read_text(data, pos, end, wire_type)
-            if number == 1:
-                symbol = text
-            elif number == 4:
+            if number == 4:
                 client_order_id = text
             else:
                 new_client_order_id = text

@@ -228,3 +228,37 @@ def test_entry_ms_reads_the_milliseconds_of_an_entry_id() -> None:
             entry_ms(wrong)
     with pytest.raises(ValueError):
         entry_ms(b"17x-1")
+
+
+def test_a_symbol_read_like_the_last_one_is_compared_byte_by_byte() -> None:
+    """The last symbol's text is reused only for the same bytes: symbols of the same length,
+    one a prefix of another, empty, non-ASCII, and invalid UTF-8 after a valid one."""
+    symbols = [
+        "BTCUSDT",
+        "BTCUSDT",
+        "ETHUSDT",
+        "BTCUSDX",
+        "BTCUSD",
+        "BTCUSDTT",
+        "",
+        "BTCUSDT",
+        "ÄBCUSD",
+        "ÄBCUSD",
+    ]
+    for symbol in symbols:
+        for command in (
+            PlaceOrder(
+                symbol, 1, 2, Side.BUY, OrderType.LIMIT, TimeInForce.GTC, 5, 6, 0, 30, StpMode.NONE, "c"
+            ),
+            CancelOrder(symbol, 2, 1, "c"),
+        ):
+            data = encode_command(command)
+            assert fast(ENTRY, data) == official(ENTRY, data)
+            decoded = decode_command(ENTRY, data).command
+            assert isinstance(decoded, (PlaceOrder, CancelOrder)) and decoded.symbol == symbol
+    good = encode_command(CancelOrder("BTCUSDT", 2, 1))
+    bad = good.replace(b"BTCUSDT", b"BTCUSD\xff")
+    assert decode_command(ENTRY, good).command == CancelOrder("BTCUSDT", 2, 1, "", 1700000000123)
+    with pytest.raises(DecodeError):
+        decode_command(ENTRY, bad)
+    assert decode_command(ENTRY, good).command == CancelOrder("BTCUSDT", 2, 1, "", 1700000000123)
