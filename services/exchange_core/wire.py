@@ -159,12 +159,34 @@ def _put_key(w: BytesWriter, key: int, value: int) -> None:
         _varint(w, value)
 
 
+class _LastText:
+    """The last string written and its UTF-8 bytes: an order's events carry the same
+    client_order_id object (accepted, then done or cancelled), encoded once."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.data = b""
+
+
+_TEXT: Final = _LastText()
+
+
 def _put_text(w: BytesWriter, key: int, text: str) -> None:
     """A string field, unless `text` is empty."""
     if text:
-        data = text.encode()
-        _varint(w, key)
-        _varint(w, len(data))
+        last = _TEXT
+        if text is last.text:
+            data = last.data
+        else:
+            data = text.encode()
+            last.text = text
+            last.data = data
+        size = len(data)
+        if key < 0x80 and size < 0x80:
+            write_i16_le(w, i16(key | (size << 8)))
+        else:
+            _varint(w, key)
+            _varint(w, size)
         w.write(data)
 
 

@@ -156,3 +156,22 @@ def test_frequent_events_either_side_of_each_varint_store() -> None:
         official.events.extend(event_to_proto(e) for e in events)
         assert written == official.SerializeToString()
         assert writer.trades(written) == [encode_event(events[0])]
+
+
+def test_texts_of_a_one_byte_length_and_longer_and_repeated() -> None:
+    """A string field's key and length in one store (under 128 bytes) or as varints, and the
+    last string's bytes reused for the same object only."""
+    texts = ["c", "c" * 127, "c" * 128, "ü" * 64, "ü" * 63, "x" * 300]
+    for text in [*texts, *texts[::-1]]:
+        events: list[Event] = [
+            OrderAccepted(1, 2, 3, 4, text, 1, 1, 1, 5, 6, 0, 30, 0),
+            OrderCancelled(3, 2, 3, 4, text, 6),
+            OrderDone(4, 2, 3, 4, text[::-1], 1, 4, 0, 0, 30),
+        ]
+        writer = EventBatchWriter(text)
+        for e in events:
+            assert encode_event(e) == event_to_proto(e).SerializeToString()
+            writer.add(e)
+        official = epb.EventBatch(symbol=text, command_id=text)
+        official.events.extend(event_to_proto(e) for e in events)
+        assert writer.finish(text, []) == official.SerializeToString()
