@@ -19,13 +19,14 @@ from mypy_extensions import i32, i64
 
 from exchange_core.protocol import command_from_proto
 from exchange_core.protowire import (
+    VARINT,
     Irregular,
     as_enum,
     as_int64,
-    read_int,
     read_key,
     read_length,
     read_text,
+    read_varint,
     skip_field,
 )
 from exchange_proto import commands_pb2 as cpb
@@ -108,7 +109,9 @@ def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
         if number > 15:
             pos = skip_field(data, pos, wire_type)
             continue
-        value, pos = read_int(data, pos, wire_type)
+        if wire_type != VARINT:  # read_int, without its call
+            raise Irregular
+        value, pos = read_varint(data, pos)
         if number == 2:
             order_id = value
         elif number == 3:
@@ -178,7 +181,9 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
             else:
                 new_client_order_id = text
             continue
-        value, pos = read_int(data, pos, wire_type)
+        if wire_type != VARINT:  # read_int, without its call
+            raise Irregular
+        value, pos = read_varint(data, pos)
         if number == 2:
             user_id = value
         elif number == 3:
