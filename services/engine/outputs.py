@@ -8,6 +8,8 @@ evt:{SYMBOL} entry; the md message takes the trades' bytes from it.
 Pure (no I/O, no clock): compiled by mypyc with the core.
 """
 
+from typing import cast
+
 from exchange_core.commandwire import JournalCommand
 from exchange_core.wire import EventBatchWriter, encode_command_ref, encode_market_data
 from matching.events import BookDelta, Event
@@ -38,8 +40,9 @@ def batch_outputs(
     entry id. None when no command caused an event."""
     batch = EventBatchWriter(symbol)
     refs: list[bytes] = []
-    bids: dict[int, int] = {}
-    asks: dict[int, int] = {}
+    # Levels as the objects the events hold (price, quantity: not unboxed to be boxed again).
+    bids: dict[object, object] = {}
+    asks: dict[object, object] = {}
     first: Event | None = None
     last: Event | None = None
     for i in range(len(journal)):
@@ -49,9 +52,11 @@ def batch_outputs(
         for event in events:
             batch.add(event)
             if isinstance(event, BookDelta):
-                for price, qty in event.bids:
+                for level in event.bids:
+                    price, qty = cast(tuple[object, object], level)
                     bids[price] = qty
-                for price, qty in event.asks:
+                for level in event.asks:
+                    price, qty = cast(tuple[object, object], level)
                     asks[price] = qty
         if first is None:
             first = events[0]
@@ -74,7 +79,7 @@ def batch_outputs(
         last.seq,
         last.ts,
         trades,
-        tuple(sorted(bids.items(), reverse=True)),
-        tuple(sorted(asks.items())),
+        tuple(sorted(cast(dict[int, int], bids).items(), reverse=True)),
+        tuple(sorted(cast(dict[int, int], asks).items())),
     )
     return BatchOutputs(entry, market_data, batch.events, len(trades), last.seq)

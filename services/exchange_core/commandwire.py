@@ -12,19 +12,21 @@ the generated descriptors at import.
 """
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
-from mypy_extensions import i64
+from librt.strings import read_i32_le, read_i64_le
+from mypy_extensions import i32, i64
 
 from exchange_core.protocol import command_from_proto
 from exchange_core.protowire import (
+    VARINT,
     Irregular,
     as_enum,
     as_int64,
-    read_int,
     read_key,
     read_length,
     read_text,
+    read_varint,
     skip_field,
 )
 from exchange_proto import commands_pb2 as cpb
@@ -50,23 +52,66 @@ class JournalCommand:
         self.trace_context = trace_context
 
 
+class _LastSymbol:
+    """The last symbol read, as bytes and as text: a market's journal names the same symbol in
+    every command, so its bytes are compared in place and the text reused. A symbol of 4 to 8
+    bytes is compared as two (overlapping) 4-byte numbers, its first and its last four bytes."""
+
+    def __init__(self) -> None:
+        self.raw = b""
+        self.text = ""
+        self.head: i32 = 0
+        self.tail: i32 = 0
+
+
+_SYMBOL: Final = _LastSymbol()
+
+
+def _read_symbol(data: bytes, pos: int, end: int, wire_type: int) -> tuple[str, int]:
+    """`read_text` of a symbol field: the same string as the last one when its bytes are."""
+    start, stop = read_length(data, pos, end, wire_type)
+    last = _SYMBOL
+    raw = last.raw
+    n: i64 = len(raw)
+    if stop - start == n and n:
+        at: i64 = start
+        if 4 <= n <= 8:
+            if read_i32_le(data, at) == last.head and read_i32_le(data, at + n - 4) == last.tail:
+                return last.text, stop
+        else:
+            i: i64 = 0
+            while i < n and data[at + i] == raw[i]:
+                i += 1
+            if i == n:
+                return last.text, stop
+    raw = data[start:stop]
+    text = raw.decode()
+    last.raw = raw
+    last.text = text
+    if len(raw) >= 4:
+        last.head = read_i32_le(raw, 0)
+        last.tail = read_i32_le(raw, len(raw) - 4)
+    return text, stop
+
+
 def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
     symbol = client_order_id = ""
     order_id = user_id = side = order_type = time_in_force = stp_mode = 0
     price = quantity = quote_quantity = reserve = stop_price = trailing_delta = iceberg_qty = 0
     while pos < end:
         number, wire_type, pos = read_key(data, pos)
-        if number == 1 or number == 12:
-            text, pos = read_text(data, pos, end, wire_type)
-            if number == 1:
-                symbol = text
-            else:
-                client_order_id = text
+        if number == 1:
+            symbol, pos = _read_symbol(data, pos, end, wire_type)
+            continue
+        if number == 12:
+            client_order_id, pos = read_text(data, pos, end, wire_type)
             continue
         if number > 15:
             pos = skip_field(data, pos, wire_type)
             continue
-        value, pos = read_int(data, pos, wire_type)
+        if wire_type != VARINT:  # read_int, without its call
+            raise Irregular
+        value, pos = read_varint(data, pos)
         if number == 2:
             order_id = value
         elif number == 3:
@@ -126,16 +171,19 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
         if number > last:
             pos = skip_field(data, pos, wire_type)
             continue
-        if number == 1 or number == 4 or number == 5:
+        if number == 1:
+            symbol, pos = _read_symbol(data, pos, end, wire_type)
+            continue
+        if number == 4 or number == 5:
             text, pos = read_text(data, pos, end, wire_type)
-            if number == 1:
-                symbol = text
-            elif number == 4:
+            if number == 4:
                 client_order_id = text
             else:
                 new_client_order_id = text
             continue
-        value, pos = read_int(data, pos, wire_type)
+        if wire_type != VARINT:  # read_int, without its call
+            raise Irregular
+        value, pos = read_varint(data, pos)
         if number == 2:
             user_id = value
         elif number == 3:
@@ -212,8 +260,37 @@ def _official(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> Journa
     return JournalCommand(entry_id, command, msg.reply_to, msg.correlation_id, trace)
 
 
+class _LastMs:
+    """The milliseconds of the last entry id with 13 digits before its "-" (every id from 2001
+    to 2286), keyed by those digits read as two (overlapping) 8-byte numbers: ids added in the
+    same millisecond share them. `ms` is -1 until one was read."""
+
+    def __init__(self) -> None:
+        self.head: i64 = 0
+        self.tail: i64 = 0
+        self.ms: i64 = -1
+
+
+_LAST_MS: Final = _LastMs()
+
+
 def entry_ms(entry_id: bytes) -> int:
     """The milliseconds part of a stream entry id (`b"1700000000000-3"` -> 1700000000000)."""
+    if len(entry_id) > 13 and entry_id[13] == 45:  # "-"
+        head = read_i64_le(entry_id, 0)
+        tail = read_i64_le(entry_id, 5)
+        last = _LAST_MS
+        if head == last.head and tail == last.tail and last.ms >= 0:
+            return last.ms
+        ms = _parse_ms(entry_id)
+        last.head = head
+        last.tail = tail
+        last.ms = ms
+        return ms
+    return _parse_ms(entry_id)
+
+
+def _parse_ms(entry_id: bytes) -> int:
     # Summed in a native 64-bit int (mypyc's tagged ints take their slow path to multiply a
     # number past 2**31); its first 18 digits cannot overflow it, longer ids go the long way.
     ms: i64 = 0

@@ -48,6 +48,11 @@ def read_varint(data: bytes, pos: int) -> tuple[int, int]:
 
 def read_key(data: bytes, pos: int) -> tuple[int, int, int]:
     """(field number, wire type, position after the key) of the key at `pos`."""
+    byte = data[pos]
+    if byte < 0x80:  # field numbers 1-15: one byte, read here without read_varint's call
+        if byte < 8:
+            raise Irregular
+        return byte >> 3, byte & 7, pos + 1
     value, pos = read_varint(data, pos)
     if value < 8 or value > 0xFFFFFFFF:
         raise Irregular

@@ -12,8 +12,8 @@ byte-equal to the official encoder; decoding uses the official parser.
 
 from typing import Any, Final
 
-from librt.strings import BytesWriter
-from mypy_extensions import i64, u8
+from librt.strings import BytesWriter, read_i64_le, write_i16_le, write_i64_le
+from mypy_extensions import i16, i64, u8
 
 from exchange_proto import events_pb2 as epb
 from matching.events import (
@@ -56,7 +56,6 @@ class _Layout:
     def __init__(self, tag: int, fields: list[tuple[int, str, bool]]) -> None:
         self.tag = tag
         self.fields = fields
-        self.keys = [key for key, _, _ in fields]
 
 
 def _layouts() -> dict[type, _Layout]:
@@ -122,19 +121,72 @@ def _size(value: int) -> int:
     return n
 
 
-def _put(w: BytesWriter, key: int, value: int) -> None:
-    """A varint field, unless `value` is zero."""
+# Up to it a varint is at most seven bytes: with a one-byte key, one 8-byte store.
+_PACKED: Final = 1 << 49
+
+
+def _put(w: BytesWriter, key: i64, value: int) -> None:
+    """A varint field whose key is one byte (field numbers 1-15), unless `value` is zero. Up to
+    2**49 - 1 the key and the varint are assembled in a native 64-bit int and stored at once
+    (with a value below 128 as two bytes, else as eight, the writer then cut back to the
+    varint's end); other values byte by byte (`_varint`)."""
+    if value:
+        if 0 < value < _PACKED:
+            v: i64 = value
+            if v < 0x80:
+                write_i16_le(w, i16(key | (v << 8)))
+                return
+            packed: i64 = key | (((v & 0x7F) | 0x80) << 8)
+            v >>= 7
+            shift: i64 = 16
+            while v >= 0x80:
+                packed |= ((v & 0x7F) | 0x80) << shift
+                v >>= 7
+                shift += 8
+            packed |= v << shift
+            size = len(w)
+            write_i64_le(w, packed)
+            w.truncate(size + (shift >> 3) + 1)
+            return
+        w.append(u8(key))
+        _varint(w, value)
+
+
+def _put_key(w: BytesWriter, key: int, value: int) -> None:
+    """A varint field of any key, unless `value` is zero."""
     if value:
         _varint(w, key)
         _varint(w, value)
 
 
+class _LastText:
+    """The last string written and its UTF-8 bytes: an order's events carry the same
+    client_order_id object (accepted, then done or cancelled), encoded once."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.data = b""
+
+
+_TEXT: Final = _LastText()
+
+
 def _put_text(w: BytesWriter, key: int, text: str) -> None:
     """A string field, unless `text` is empty."""
     if text:
-        data = text.encode()
-        _varint(w, key)
-        _varint(w, len(data))
+        last = _TEXT
+        if text is last.text:
+            data = last.data
+        else:
+            data = text.encode()
+            last.text = text
+            last.data = data
+        size = len(data)
+        if key < 0x80 and size < 0x80:
+            write_i16_le(w, i16(key | (size << 8)))
+        else:
+            _varint(w, key)
+            _varint(w, size)
         w.write(data)
 
 
@@ -154,22 +206,24 @@ _ASKS: Final = _key(2, 2)
 
 
 def _levels(w: BytesWriter, key: int, levels: tuple[tuple[int, int], ...]) -> None:
-    """Repeated PriceLevel fields under `key`. A PriceLevel is at most 22 bytes: its length is
-    one byte, filled in after its fields."""
+    """Repeated PriceLevel fields under `key` (one byte). A PriceLevel is at most 22 bytes: its
+    length is one byte, filled in after its fields."""
     for price, qty in levels:
-        _varint(w, key)
-        at = len(w)
-        w.append(0)
+        at = len(w) + 1
+        write_i16_le(w, i16(key))
         _put(w, _PRICE, price)
         _put(w, _QUANTITY, qty)
         w[at] = len(w) - at - 1
 
 
 _LAYOUT: Final = _layouts()
-_TRADE: Final = _LAYOUT[Trade].keys
-_ACCEPTED: Final = _LAYOUT[OrderAccepted].keys
-_DONE: Final = _LAYOUT[OrderDone].keys
-_CANCELLED: Final = _LAYOUT[OrderCancelled].keys
+
+# The keys of the oneof members written by hand (`_open`), checked against the descriptors below.
+_TAG_ACCEPTED: Final = 82  # field 10
+_TAG_TRADE: Final = 106  # field 13
+_TAG_CANCELLED: Final = 114  # field 14
+_TAG_DONE: Final = 130  # field 16: two bytes
+_TAG_DELTA: Final = 138  # field 17: two bytes
 
 
 def _body(e: Event) -> bytes:
@@ -180,63 +234,92 @@ def _body(e: Event) -> bytes:
 
 
 def _write_body(w: BytesWriter, e: Event) -> None:
-    """The event's own message: attribute by attribute for the frequent events (their field
-    order is checked at import), by name for the rest."""
+    """The event's own message: attribute by attribute for the frequent events (their keys and
+    field order are checked at import), by name for the rest."""
     if isinstance(e, Trade):
-        k = _TRADE
-        _put(w, k[0], e.trade_id)
-        _put(w, k[1], e.price)
-        _put(w, k[2], e.quantity)
-        _put(w, k[3], e.quote_quantity)
-        _put(w, k[4], e.taker_side)
-        _put(w, k[5], e.maker_order_id)
-        _put(w, k[6], e.maker_user_id)
-        _put(w, k[7], e.taker_order_id)
-        _put(w, k[8], e.taker_user_id)
-        _put(w, k[9], e.maker_fee)
-        _put(w, k[10], e.taker_fee)
-        _put(w, k[11], e.maker_filled)
-        _put(w, k[12], e.maker_filled_quote)
-        _put(w, k[13], e.taker_filled)
-        _put(w, k[14], e.taker_filled_quote)
+        _trade(w, e)
     elif isinstance(e, OrderAccepted):
-        k = _ACCEPTED
-        _put(w, k[0], e.order_id)
-        _put(w, k[1], e.user_id)
-        _put_text(w, k[2], e.client_order_id)
-        _put(w, k[3], e.side)
-        _put(w, k[4], e.order_type)
-        _put(w, k[5], e.time_in_force)
-        _put(w, k[6], e.price)
-        _put(w, k[7], e.quantity)
-        _put(w, k[8], e.quote_quantity)
-        _put(w, k[9], e.reserve)
-        _put(w, k[10], e.stp_mode)
-        _put(w, k[11], e.stop_price)
-        _put(w, k[12], e.trailing_delta)
-        _put(w, k[13], e.iceberg_qty)
-        _put(w, k[14], e.order_list_id)
+        _accepted(w, e)
     elif isinstance(e, OrderDone):
-        k = _DONE
-        _put(w, k[0], e.order_id)
-        _put(w, k[1], e.user_id)
-        _put_text(w, k[2], e.client_order_id)
-        _put(w, k[3], e.side)
-        _put(w, k[4], e.status)
-        _put(w, k[5], e.filled)
-        _put(w, k[6], e.filled_quote)
-        _put(w, k[7], e.release)
+        _done(w, e)
     elif isinstance(e, OrderCancelled):
-        k = _CANCELLED
-        _put(w, k[0], e.order_id)
-        _put(w, k[1], e.user_id)
-        _put_text(w, k[2], e.client_order_id)
-        _put(w, k[3], e.remaining)
+        _cancelled(w, e)
     elif isinstance(e, BookDelta):
-        _levels(w, _BIDS, e.bids)
-        _levels(w, _ASKS, e.asks)
+        _delta(w, e)
     else:
         _write_by_name(w, e)
+
+
+def _trade(w: BytesWriter, e: Trade) -> None:
+    _put(w, 8, e.trade_id)
+    _put(w, 16, e.price)
+    _put(w, 24, e.quantity)
+    _put(w, 32, e.quote_quantity)
+    _put(w, 40, e.taker_side)
+    _put(w, 48, e.maker_order_id)
+    _put(w, 56, e.maker_user_id)
+    _put(w, 64, e.taker_order_id)
+    _put(w, 72, e.taker_user_id)
+    _put(w, 80, e.maker_fee)
+    _put(w, 88, e.taker_fee)
+    _put(w, 96, e.maker_filled)
+    _put(w, 104, e.maker_filled_quote)
+    _put(w, 112, e.taker_filled)
+    _put(w, 120, e.taker_filled_quote)
+
+
+def _accepted(w: BytesWriter, e: OrderAccepted) -> None:
+    _put(w, 8, e.order_id)
+    _put(w, 16, e.user_id)
+    _put_text(w, 26, e.client_order_id)
+    _put(w, 32, e.side)
+    _put(w, 40, e.order_type)
+    _put(w, 48, e.time_in_force)
+    _put(w, 56, e.price)
+    _put(w, 64, e.quantity)
+    _put(w, 72, e.quote_quantity)
+    _put(w, 80, e.reserve)
+    _put(w, 88, e.stp_mode)
+    _put(w, 96, e.stop_price)
+    _put(w, 104, e.trailing_delta)
+    _put(w, 112, e.iceberg_qty)
+    _put(w, 120, e.order_list_id)
+
+
+def _done(w: BytesWriter, e: OrderDone) -> None:
+    _put(w, 8, e.order_id)
+    _put(w, 16, e.user_id)
+    _put_text(w, 26, e.client_order_id)
+    _put(w, 32, e.side)
+    _put(w, 40, e.status)
+    _put(w, 48, e.filled)
+    _put(w, 56, e.filled_quote)
+    _put(w, 64, e.release)
+
+
+def _cancelled(w: BytesWriter, e: OrderCancelled) -> None:
+    _put(w, 8, e.order_id)
+    _put(w, 16, e.user_id)
+    _put_text(w, 26, e.client_order_id)
+    _put(w, 32, e.remaining)
+
+
+def _delta(w: BytesWriter, e: BookDelta) -> None:
+    _levels(w, _BIDS, e.bids)
+    _levels(w, _ASKS, e.asks)
+
+
+def _open(w: BytesWriter, seq: int, ts: int, tag: i64) -> i64:
+    """An Event's seq and ts, the key of its oneof member `tag` (82-186: one or two bytes) and
+    one byte kept for the member's length; returns where that byte is."""
+    _put(w, _SEQ, seq)
+    _put(w, _TS, ts)
+    if tag < 0x80:
+        write_i16_le(w, i16(tag))
+    else:
+        write_i16_le(w, i16((tag & 0x7F) | 0x80 | ((tag >> 7) << 8)))
+        w.append(0)
+    return len(w) - 1
 
 
 def _body_by_name(e: Event) -> bytes:
@@ -260,11 +343,12 @@ def _write_by_name(w: BytesWriter, e: Event) -> None:
                 for number in value:
                     _varint(w, number)
         else:
-            _put(w, key, value)
+            _put_key(w, key, value)
 
 
 def _check_field_order() -> None:
-    """`_write_body` must write fields exactly as the generated descriptors number them."""
+    """`_write_body` must write fields exactly as the generated descriptors number them, and
+    `_open` the oneof keys they give."""
     samples: list[Event] = [
         Trade(*range(1, 18)),
         OrderAccepted(1, 2, 3, 4, "c", 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17),
@@ -274,6 +358,18 @@ def _check_field_order() -> None:
     for sample in samples:
         if _body(sample) != _body_by_name(sample):
             raise RuntimeError(f"wire._body writes {type(sample).__name__}'s fields out of order")
+    tags = {
+        OrderAccepted: _TAG_ACCEPTED,
+        Trade: _TAG_TRADE,
+        OrderCancelled: _TAG_CANCELLED,
+        OrderDone: _TAG_DONE,
+        BookDelta: _TAG_DELTA,
+    }
+    for cls, tag in tags.items():
+        if _LAYOUT[cls].tag != tag:
+            raise RuntimeError(
+                f"wire writes {cls.__name__} under key {tag}, events.proto says {_LAYOUT[cls].tag}"
+            )
 
 
 _check_field_order()
@@ -281,8 +377,8 @@ _check_field_order()
 
 def _write_event(w: BytesWriter, event: Event, body: bytes) -> None:
     """The `Event` message of `event`, whose own message is `body`."""
-    _put(w, _SEQ, event.seq)
-    _put(w, _TS, event.ts)
+    _put_key(w, _SEQ, event.seq)
+    _put_key(w, _TS, event.ts)
     _message(w, _LAYOUT[type(event)].tag, body)
 
 
@@ -349,7 +445,7 @@ class EventBatchWriter:
 
     def __init__(self, symbol: str) -> None:
         self.w = BytesWriter()
-        self.trade_bounds: list[int] = []
+        self.bounds = BytesWriter()  # each Trade's start and end, as 8-byte numbers
         self.events = 0
         _put_text(self.w, _K1, symbol)
 
@@ -358,19 +454,31 @@ class EventBatchWriter:
         # Most events and their bodies are shorter than 128 bytes: one byte is kept for each
         # length and filled in after; a longer event is written again with its lengths first.
         outer = len(w) + 1
-        w.append(_K2)
-        w.append(0)
-        _put(w, _SEQ, event.seq)
-        _put(w, _TS, event.ts)
-        _varint(w, _LAYOUT[type(event)].tag)
-        inner = len(w)
-        w.append(0)
-        _write_body(w, event)
+        write_i16_le(w, i16(_K2))
+        if isinstance(event, Trade):
+            inner = _open(w, event.seq, event.ts, _TAG_TRADE)
+            _trade(w, event)
+        elif isinstance(event, OrderAccepted):
+            inner = _open(w, event.seq, event.ts, _TAG_ACCEPTED)
+            _accepted(w, event)
+        elif isinstance(event, BookDelta):
+            inner = _open(w, event.seq, event.ts, _TAG_DELTA)
+            _delta(w, event)
+        elif isinstance(event, OrderDone):
+            inner = _open(w, event.seq, event.ts, _TAG_DONE)
+            _done(w, event)
+        elif isinstance(event, OrderCancelled):
+            inner = _open(w, event.seq, event.ts, _TAG_CANCELLED)
+            _cancelled(w, event)
+        else:
+            inner = _open(w, event.seq, event.ts, _LAYOUT[type(event)].tag)
+            _write_by_name(w, event)
         start = outer + 1
-        size = len(w) - start
+        end = len(w)
+        size = end - start
         if size < 0x80:
-            w[inner] = len(w) - inner - 1
-            w[outer] = size
+            w[inner] = u8(end - inner - 1)
+            w[outer] = u8(size)
         else:
             w.truncate(outer - 1)
             body = _body(event)
@@ -378,10 +486,11 @@ class EventBatchWriter:
             _varint(w, _event_size(event, body))
             start = len(w)
             _write_event(w, event, body)
+            end = len(w)
         self.events += 1
         if isinstance(event, Trade):
-            self.trade_bounds.append(start)
-            self.trade_bounds.append(len(w))
+            write_i64_le(self.bounds, start)
+            write_i64_le(self.bounds, end)
 
     def finish(self, command_id: str, refs: list[bytes]) -> bytes:
         """The batch's bytes (as `encode_batch` of the same events and refs)."""
@@ -393,8 +502,11 @@ class EventBatchWriter:
 
     def trades(self, entry: bytes) -> list[bytes]:
         """The Trade events' `Event` messages, from `entry` (what `finish` returned)."""
-        bounds = self.trade_bounds
-        return [entry[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2)]
+        bounds = self.bounds.getvalue()
+        out: list[bytes] = []
+        for at in range(0, len(bounds), 16):
+            out.append(entry[read_i64_le(bounds, at) : read_i64_le(bounds, at + 8)])
+        return out
 
 
 def encode_batch(symbol: str, events: list[bytes], command_id: str, refs: list[bytes] | None = None) -> bytes:

@@ -228,3 +228,40 @@ def test_entry_ms_reads_the_milliseconds_of_an_entry_id() -> None:
             entry_ms(wrong)
     with pytest.raises(ValueError):
         entry_ms(b"17x-1")
+
+
+def test_a_symbol_read_like_the_last_one_is_compared_byte_by_byte() -> None:
+    """The last symbol's text is reused only for the same bytes: symbols of the same length,
+    one a prefix of another, empty, non-ASCII, and invalid UTF-8 after a valid one."""
+    symbols = ["BTCUSDT", "BTCUSDT", "ETHUSDT", "BTCXSDT", "BTCUSDX", "BTCUSD", "BTCUSDTT", "BTCUXDTT", ""]
+    symbols += ["BTCUSDT", "ÄBCUSD", "ÄBCUSD", "ABCDEFGHIJ", "ABCDEFGHIJ", "ABCDEXGHIJ", "AB", "AB", "AC"]
+    for symbol in symbols:
+        for command in (
+            PlaceOrder(
+                symbol, 1, 2, Side.BUY, OrderType.LIMIT, TimeInForce.GTC, 5, 6, 0, 30, StpMode.NONE, "c"
+            ),
+            CancelOrder(symbol, 2, 1, "c"),
+        ):
+            data = encode_command(command)
+            assert fast(ENTRY, data) == official(ENTRY, data)
+            decoded = decode_command(ENTRY, data).command
+            assert isinstance(decoded, (PlaceOrder, CancelOrder)) and decoded.symbol == symbol
+    good = encode_command(CancelOrder("BTCUSDT", 2, 1))
+    bad = good.replace(b"BTCUSDT", b"BTCUSD\xff")
+    assert decode_command(ENTRY, good).command == CancelOrder("BTCUSDT", 2, 1, "", 1700000000123)
+    with pytest.raises(DecodeError):
+        decode_command(ENTRY, bad)
+    assert decode_command(ENTRY, good).command == CancelOrder("BTCUSDT", 2, 1, "", 1700000000123)
+
+
+def test_entry_ms_of_ids_of_the_same_millisecond_and_not() -> None:
+    """The last id's milliseconds are reused only for the same 13 digits before a "-"."""
+    ids = [b"1700000000000-0", b"1700000000000-1", b"1700000000001-0", b"1700000000000-2", b"2700000000000-0"]
+    for entry_id in ids:
+        assert entry_ms(entry_id) == int(entry_id.split(b"-")[0])
+    assert entry_ms(b"17000000000000-0") == 17000000000000
+    assert entry_ms(b"170000000000-0") == 170000000000
+    for wrong in (b"170000000000x-1", b"\x00" * 13 + b"-1", b"1700000000000x1"):
+        entry_ms(b"1700000000000-0")
+        with pytest.raises(ValueError):
+            entry_ms(wrong)

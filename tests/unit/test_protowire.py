@@ -1,8 +1,9 @@
-"""protowire.read_varint: native arithmetic for nine bytes, the general path for the tenth."""
+"""protowire.read_varint: native arithmetic for nine bytes, the general path for the tenth;
+read_key: one-byte keys read in place, longer ones through read_varint."""
 
 import pytest
 
-from exchange_core.protowire import Irregular, read_varint
+from exchange_core.protowire import Irregular, read_key, read_varint
 
 
 def varint(value: int) -> bytes:
@@ -47,3 +48,15 @@ def test_a_tenth_byte_keeps_bit_63_only_and_an_eleventh_is_irregular() -> None:
         read_varint(nine + b"\x81\x01", 0)
     with pytest.raises(IndexError):
         read_varint(b"\x80\x80", 0)
+
+
+def test_read_key_in_one_byte_and_longer() -> None:
+    for number in [1, 2, 15, 16, 2047, 2**29 - 1]:
+        for wire_type in [0, 1, 2, 5, 7]:
+            data = b"\x05" + varint(number << 3 | wire_type) + b"\x01"
+            assert read_key(data, 1) == (number, wire_type, len(data) - 1)
+    for key in [0, 7, 2**32]:  # field number 0, or past 32 bits
+        with pytest.raises(Irregular):
+            read_key(varint(key), 0)
+    with pytest.raises(IndexError):
+        read_key(b"\x08", 1)

@@ -12,6 +12,8 @@ from matching import (
     ListStatus,
     MatchingEngine,
     OrderAccepted,
+    OrderCancelled,
+    OrderDone,
     OrderExpired,
     Side,
     StpMode,
@@ -128,3 +130,48 @@ def test_varints_either_side_of_the_native_fast_path() -> None:
     for value in [*edges, 2**63, 2**64 - 1]:
         event = OrderExpired(7, 9, 3, 5, "c", 306, 1, value, value, 2, 1)
         assert encode_event(event) == event_to_proto(event).SerializeToString()
+
+
+def test_frequent_events_either_side_of_each_varint_store() -> None:
+    """The hand-written events' fields as one byte, packed (below 2**49) and byte by byte (the
+    rest, negative numbers too), in encode_event and in the batch writer, byte-equal."""
+    values = [1, 127, 128, 2**14 - 1, 2**14, 2**35, 2**49 - 1, 2**49, 2**56, 2**62 - 1, 2**62, 2**63 - 1]
+    for value in [*values, -1, -(2**63)]:
+        uvalue = value % 2**64  # the uint64 fields
+        events: list[Event] = [
+            Trade(uvalue, value, uvalue, value, value, value, 1, *([uvalue] * 4), *([value] * 6)),
+            OrderAccepted(
+                uvalue, value, uvalue, uvalue, "c", 1, 1, 1, *([value] * 4), 1, value, value, value, uvalue
+            ),
+            OrderDone(uvalue, value, uvalue, uvalue, "c", 1, 2, value, value, value),
+            OrderCancelled(uvalue, value, uvalue, uvalue, "", value),
+            BookDelta(uvalue, value, ((value, value),), ((value, 1), (1, value))),
+        ]
+        writer = EventBatchWriter("X")
+        for e in events:
+            assert encode_event(e) == event_to_proto(e).SerializeToString()
+            writer.add(e)
+        written = writer.finish("1-0", [])
+        official = epb.EventBatch(symbol="X", command_id="1-0")
+        official.events.extend(event_to_proto(e) for e in events)
+        assert written == official.SerializeToString()
+        assert writer.trades(written) == [encode_event(events[0])]
+
+
+def test_texts_of_a_one_byte_length_and_longer_and_repeated() -> None:
+    """A string field's key and length in one store (under 128 bytes) or as varints, and the
+    last string's bytes reused for the same object only."""
+    texts = ["c", "c" * 127, "c" * 128, "ü" * 64, "ü" * 63, "x" * 300]
+    for text in [*texts, *texts[::-1]]:
+        events: list[Event] = [
+            OrderAccepted(1, 2, 3, 4, text, 1, 1, 1, 5, 6, 0, 30, 0),
+            OrderCancelled(3, 2, 3, 4, text, 6),
+            OrderDone(4, 2, 3, 4, text[::-1], 1, 4, 0, 0, 30),
+        ]
+        writer = EventBatchWriter(text)
+        for e in events:
+            assert encode_event(e) == event_to_proto(e).SerializeToString()
+            writer.add(e)
+        official = epb.EventBatch(symbol=text, command_id=text)
+        official.events.extend(event_to_proto(e) for e in events)
+        assert writer.finish(text, []) == official.SerializeToString()
