@@ -290,13 +290,7 @@ class Owner:
 
     def orders(self) -> list[Order]:
         """The orders, in ascending order id."""
-        out: list[Order] = []
-        order = self.first
-        while order is not None:
-            out.append(order)
-            order = order.next_mine
-        out.sort(key=_order_id)
-        return out
+        return sorted(self.linked(), key=_order_id)
 
 
 def _order_id(order: Order) -> int:
