@@ -63,10 +63,26 @@ _UNSETTLED = frozenset({"book_delta"})  # events with nothing to settle, not dec
 _LEFT_TO_THE_PARSER = (Irregular, UnicodeDecodeError, IndexError, ValueError)
 # Events of one order that settlement needs the order's facts for.
 _ORDER_EVENTS = (OrderDone, OrderCancelled, OrderExpired, OrderTriggered, OrderAmended)
-# A batch's decoding and effects give the event loop back every this many events: a batch of
-# entries that each carry hundreds of commands (an engine catching up) takes seconds of CPU,
-# and the lease keepers must renew meanwhile (a 2 s TTL) or the markets are lost and settled again.
-_YIELD_EVERY = 5_000
+# Events between two looks at the clock while a batch is decoded and its effects computed.
+_CHECK_EVERY = 1_000
+
+
+class _LoopBudget:
+    """How long a batch's computing may hold the event loop: a batch of entries that each carry
+    hundreds of commands (an engine catching up) takes seconds of CPU, and the lease keepers
+    must renew meanwhile (a 2 s TTL) or the markets are lost and settled again. Shorter ones
+    run through, so one market's effects are computed while Redis runs another's scripts (a
+    pause at a fixed count of events would interleave the markets' computing instead)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.until = time.monotonic() + seconds
+
+    async def spend(self) -> None:
+        """Give the loop back if the budget is spent (then it starts again)."""
+        if time.monotonic() >= self.until:
+            await asyncio.sleep(0)
+            self.until = time.monotonic() + self.seconds
 
 
 class SettlementService:
@@ -201,7 +217,8 @@ class SettlementService:
         start_ns = time.time_ns()
         events: list[Event] = []
         batches: list[epb.EventBatch] = []
-        pause_at = _YIELD_EVERY
+        budget = _LoopBudget(self.settings.lease_renew_ms / 1000)
+        check_at = _CHECK_EVERY
         for _, fields in entries:
             data = fields[b"e"]
             batch = epb.EventBatch.FromString(data)  # (its command refs: the answers, the spans)
@@ -210,18 +227,18 @@ class SettlementService:
                 read_events(data, events)  # straight from the bytes (settlement.scan)
             except _LEFT_TO_THE_PARSER:
                 events += events_from_protos(batch.events, _UNSETTLED)
-            if len(events) >= pause_at:
-                await asyncio.sleep(0)
-                pause_at = len(events) + _YIELD_EVERY
+            if len(events) >= check_at:
+                await budget.spend()
+                check_at = len(events) + _CHECK_EVERY
         command_id = batches[-1].command_id
         market = self.markets[symbol]
         await self._load_order_infos(symbol, events)
         fx = Effects(market, self.known[symbol])
         apply = fx.apply
-        for start in range(0, len(events), _YIELD_EVERY):
+        for start in range(0, len(events), _CHECK_EVERY):
             if start:
-                await asyncio.sleep(0)
-            for e in events[start : start + _YIELD_EVERY]:
+                await budget.spend()
+            for e in events[start : start + _CHECK_EVERY]:
                 apply(e)
         ledger, fast, keys = self.ledger, self.pipelined, self.keys
         token = self.partitions.token(symbol)
