@@ -5,7 +5,8 @@ evt:{SYMBOL} under PREFIX (each with a `settlement` group at 0) as one settlemen
 minus the work that is ours to make fast: before it starts (it prints "ready", then waits for a
 line on stdin) it decodes the events and builds, with the worker's own code (settlement.effects),
 every settle.lua call of every batch in the batching the worker sees (XREAD COUNT =
-the worker's batch size), with Ledger.settle_calls as the worker. Timed, per market as the
+the worker's batch size, each read cut by events bytes as settlement.batching cuts it), with
+Ledger.settle_calls as the worker. Timed, per market as the
 worker: the XREAD of its stream on a hiredis connection of its own, the batch's settle.lua
 calls (many users each) on the shared auto-pipelined connection (exchange_core.pipelined),
 and the market's position recorded through its lease's fence on that connection (XGROUP SETID,
@@ -28,6 +29,7 @@ from exchange_core.markets import load_markets
 from exchange_core.pipelined import PipelinedRedis
 from exchange_core.protocol import event_from_proto
 from exchange_proto import events_pb2 as epb
+from settlement.batching import byte_bounded
 from settlement.effects import Effects
 from settlement.orderinfo import OrderInfo
 from settlement.settings import SettlementSettings
@@ -36,33 +38,38 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 Call = list[Arg]
 
 
-# One XREAD batch of a market, precomputed: its entry count, its last command id, its settle.lua
-# calls (whole EVALSHA commands, Ledger.settle_calls as the worker) and the ZREM commands of the
+# One batch of a market, precomputed: its entry count, its last command id, its settle.lua calls
+# (whole EVALSHA commands, Ledger.settle_calls as the worker) and the ZREM commands of the
 # reservations it confirms.
-Work = tuple[int, bytes, list[Call], list[Command]]
+Batch = tuple[int, bytes, list[Call], list[Command]]
+# The batches of one XREAD, cut as the worker cuts them (settlement.batching).
+Work = list[Batch]
 
 
 async def precompute(
-    redis: Redis, ledger: Ledger, keys: Keys, symbol: str, batch: int, token: int
+    redis: Redis, ledger: Ledger, keys: Keys, symbol: str, batch: int, max_bytes: int, token: int
 ) -> list[Work]:
-    """Per XREAD batch of `symbol`, what the worker sends for it (see Work)."""
+    """Per XREAD of `symbol`, what the worker sends for it (see Work)."""
     market = load_markets()[symbol]
     known: dict[int, OrderInfo] = {}
     entries = await redis.xrange(keys.events(symbol))
     await ledger.load_scripts()
     out: list[Work] = []
     for i in range(0, len(entries), batch):
-        fx = Effects(market, known)
-        command_id = b""
-        for _, fields in entries[i : i + batch]:
-            decoded = epb.EventBatch.FromString(fields[b"e"])
-            command_id = decoded.command_id.encode()
-            for e in decoded.events:
-                fx.apply(event_from_proto(e))
-        users = [(user_id, ops) for user_id, effects in fx.users.items() if (ops := effects.finish())]
-        calls = ledger.settle_calls(symbol, users, token)
-        confirmed = chunked("ZREM", keys.pending_reservations(symbol), fx.confirmed)
-        out.append((len(entries[i : i + batch]), command_id, calls, confirmed))
+        work: Work = []
+        for part in byte_bounded(entries[i : i + batch], max_bytes):
+            fx = Effects(market, known)
+            command_id = b""
+            for _, fields in part:
+                decoded = epb.EventBatch.FromString(fields[b"e"])
+                command_id = decoded.command_id.encode()
+                for e in decoded.events:
+                    fx.apply(event_from_proto(e))
+            users = [(user_id, ops) for user_id, effects in fx.users.items() if (ops := effects.finish())]
+            calls = ledger.settle_calls(symbol, users, token)
+            confirmed = chunked("ZREM", keys.pending_reservations(symbol), fx.confirmed)
+            work.append((len(part), command_id, calls, confirmed))
+        out.append(work)
     return out
 
 
@@ -76,25 +83,30 @@ async def settle_market(
     position, read = b"0-0", 0
     landing: asyncio.Future[int] | None = None  # the previous batch's fenced write
     try:
-        for count, command_id, calls, confirmed in work:
+        for batches in work:
             # As the worker: the next read goes out with the previous batch's write.
             reading = reader.execute("XREAD", "COUNT", batch, "BLOCK", 1_000, "STREAMS", stream, position)
-            if landing is not None:
-                await landing
             ((_, entries),) = redisio.stream_entries(await reading)
-            assert count == len(entries), "the floor's batching differs from the precomputed one"
-            answers = [pipelined.execute(*call) for call in calls]
-            for answer in answers:
-                await answer
-            position = entries[-1][0]
-            read += count
-            commands: list[Command] = [
-                ("XGROUP", "SETID", stream, group, position, "ENTRIESREAD", read),
-                ("SET", settled, command_id),
-                *confirmed,
-            ]
-            written = [stream, settled, *([keys.pending_reservations(symbol)] if confirmed else [])]
-            landing = asyncio.ensure_future(lease.write(written, commands, via=pipelined))
+            assert sum(b[0] for b in batches) == len(entries), (
+                "the floor's batching differs from the precomputed one"
+            )
+            done = 0
+            for count, command_id, calls, confirmed in batches:
+                if landing is not None:
+                    await landing
+                answers = [pipelined.execute(*call) for call in calls]
+                for answer in answers:
+                    await answer
+                done += count
+                position = entries[done - 1][0]
+                read += count
+                commands: list[Command] = [
+                    ("XGROUP", "SETID", stream, group, position, "ENTRIESREAD", read),
+                    ("SET", settled, command_id),
+                    *confirmed,
+                ]
+                written = [stream, settled, *([keys.pending_reservations(symbol)] if confirmed else [])]
+                landing = asyncio.ensure_future(lease.write(written, commands, via=pipelined))
         if landing is not None:
             await landing
     finally:
@@ -112,7 +124,10 @@ async def run(prefix: str, symbols: list[str]) -> None:
         assert await lease.try_acquire(), "the floor's settlement lease is held by somebody else"
     keepers = [asyncio.create_task(lease.keep()) for lease in leases.values()]
     work = {
-        s: await precompute(redis, ledger, keys, s, settings.batch_size, leases[s].token) for s in symbols
+        s: await precompute(
+            redis, ledger, keys, s, settings.batch_size, settings.batch_bytes, leases[s].token
+        )
+        for s in symbols
     }
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)

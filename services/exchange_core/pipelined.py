@@ -147,6 +147,11 @@ class PipelinedRedis:
             return conn.send(loop, command)
         return asyncio.ensure_future(self._connect_and_send(command))  # tasks start in call order
 
+    async def connect(self) -> None:
+        """Open the connection now, if it is not open (`execute` opens it on first use, and the
+        commands issued meanwhile wait for the connection's round trips)."""
+        await self._connect()
+
     def remember_script(self, sha: str, body: str) -> None:
         """The body of a script that callers send with EVALSHA `sha`: on a cluster, a master
         that answers NOSCRIPT (a replica promoted after a failover starts without scripts) is

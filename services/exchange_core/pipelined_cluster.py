@@ -91,6 +91,12 @@ class ClusterPipelined(PipelinedRedis):
         conn.execute(*args).add_done_callback(lambda inner: self._settle(outer, inner, args))
         return outer
 
+    async def connect(self) -> None:
+        """Load the slot map and open the connection to each of its masters."""
+        await self.refresh()
+        for master in list(self._masters):
+            await master.connect()
+
     async def replicated(self, key: str | bytes, replicas: int, timeout_ms: int) -> int:
         """The least number of replicas that have the writes sent so far to `key`'s master, and to
         every master a command was redirected or resent to within RETRY_S (once those commands

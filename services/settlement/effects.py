@@ -6,7 +6,7 @@ fields are "ASSET:free" / "ASSET:locked"; amounts are integers.
 """
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Final, cast
 
 from exchange_core.keys import FEE_ACCOUNT
 from exchange_core.ledger import SettleOp
@@ -35,7 +35,20 @@ from settlement.jsontext import json_bool, json_text
 from settlement.orderinfo import OrderInfo
 from settlement.reports import ExecutionReports, as_filled, list_status_report
 
-NEW = int(OrderStatus.NEW)
+# Enum values as native ints (mypyc reads a Final global directly, an enum member by attribute).
+NEW: Final = int(OrderStatus.NEW)
+PARTIALLY_FILLED: Final = int(OrderStatus.PARTIALLY_FILLED)
+FILLED: Final = int(OrderStatus.FILLED)
+CANCELED: Final = int(OrderStatus.CANCELED)
+EXPIRED: Final = int(OrderStatus.EXPIRED)
+EXPIRED_IN_MATCH: Final = int(OrderStatus.EXPIRED_IN_MATCH)
+PENDING_NEW: Final = int(OrderStatus.PENDING_NEW)
+BUY: Final = int(Side.BUY)
+SELF_TRADE_TAKER: Final = int(Reason.SELF_TRADE_TAKER)
+OCO: Final = int(ContingencyType.OCO)
+REJECT: Final = int(ListOrderStatus.REJECT)
+EXEC_STARTED: Final = int(ListStatusType.EXEC_STARTED)
+FEE: Final = FEE_ACCOUNT
 
 
 @dataclass
@@ -133,7 +146,7 @@ class Effects:
             self._list_status(cast(ListStatus, e))
 
     def _spent_asset(self, side: int) -> str:
-        return self.spec.quote if side == Side.BUY else self.spec.base
+        return self.spec.quote if side == BUY else self.spec.base
 
     def _accepted(self, e: OrderAccepted) -> None:
         info = OrderInfo(
@@ -147,7 +160,7 @@ class Effects:
         # The funds were locked by the gateway: the position it left goes out with the NEW report.
         spent = self._spent_asset(e.side)
         fx.ops.append(f"{e.seq}\nC\n{self.spec.symbol}:{e.order_id}\n{spent}")
-        self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
+        self._order_state(fx, e.seq, info, NEW, 0, 0, e.ts, True)
         self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_id}")
         fx.reports.append(self.execution.report(info, "NEW", NEW, 0, 0, e.ts))
 
@@ -158,7 +171,7 @@ class Effects:
             return
         info.triggered = e.ts
         fx = self.user(e.user_id)
-        self._order_state(fx, e.seq, info, OrderStatus.NEW, 0, 0, e.ts, True)
+        self._order_state(fx, e.seq, info, NEW, 0, 0, e.ts, True)
         fx.reports.append(self.execution.report(info, "NEW", NEW, 0, 0, e.ts))
 
     def _amended(self, e: OrderAmended) -> None:
@@ -174,7 +187,7 @@ class Effects:
         info.quantity = e.quantity
         info.client_order_id = e.client_order_id
         info.report_fields = None
-        status = OrderStatus.PARTIALLY_FILLED if e.filled else OrderStatus.NEW
+        status = PARTIALLY_FILLED if e.filled else NEW
         self._order_state(fx, e.seq, info, status, e.filled, e.filled_quote, e.ts, True)
         info.written_claim = e.client_order_id
         fx.reports.append(
@@ -186,12 +199,12 @@ class Effects:
 
     def _trade(self, t: Trade) -> None:
         spec = self.spec
-        taker_buys = t.taker_side == Side.BUY
+        taker_buys = t.taker_side == BUY
         buyer, seller = (
             (t.taker_user_id, t.maker_user_id) if taker_buys else (t.maker_user_id, t.taker_user_id)
         )
         buyer_fee, seller_fee = (t.taker_fee, t.maker_fee) if taker_buys else (t.maker_fee, t.taker_fee)
-        b, s, f = self.user(buyer), self.user(seller), self.user(FEE_ACCOUNT)
+        b, s, f = self.user(buyer), self.user(seller), self.user(FEE)
         b.balance(t.seq, spec.quote, "locked", -t.quote_quantity)
         b.balance(t.seq, spec.base, "free", t.quantity - buyer_fee)
         s.balance(t.seq, spec.base, "locked", -t.quantity)
@@ -222,10 +235,10 @@ class Effects:
         spec = self.spec
         info = self.known.get(order_id)
         fx = self.user(user_id)
-        status = OrderStatus.PARTIALLY_FILLED
+        status = PARTIALLY_FILLED
         if info is not None:
             if info.quantity and filled >= info.quantity:
-                status = OrderStatus.FILLED
+                status = FILLED
             self._order_state(fx, t.seq, info, status, filled, filled_quote, t.ts, True)
         fee_asset = spec.base if is_buyer else spec.quote
         order_list_id = info.order_list_id if info is not None else 0
@@ -233,7 +246,7 @@ class Effects:
         fx.ops.append(f"{t.seq}\nT\n{t.trade_id}\n{trade}")
         if info is not None:
             # (a FILLED report needs no change when the order is done: -1)
-            fx.last_trade[order_id] = len(fx.reports) if status == OrderStatus.PARTIALLY_FILLED else -1
+            fx.last_trade[order_id] = len(fx.reports) if status == PARTIALLY_FILLED else -1
             fx.reports.append(
                 self.execution.report(
                     info, "TRADE", status, filled, filled_quote, t.ts, t.quantity, t.price,
@@ -251,7 +264,7 @@ class Effects:
         if info is not None:
             self.finished[e.order_id] = info
             self._order_state(fx, e.seq, info, e.status, e.filled, e.filled_quote, e.ts, False)
-            if e.status == OrderStatus.FILLED:
+            if e.status == FILLED:
                 # The last TRADE report of a completed order says FILLED, as Binance's does.
                 last = fx.last_trade.get(e.order_id, -1)
                 if last >= 0:
@@ -267,9 +280,9 @@ class Effects:
         if info is None:
             return
         if isinstance(e, OrderCancelled):
-            execution, status = "CANCELED", OrderStatus.CANCELED
+            execution, status = "CANCELED", CANCELED
         else:
-            execution, status = "EXPIRED", OrderStatus.EXPIRED
+            execution, status = "EXPIRED", EXPIRED
         self.user(e.user_id).reports.append(
             self.execution.report(info, execution, status, info.executed, info.executed_quote, e.ts)
         )
@@ -279,7 +292,7 @@ class Effects:
         expired order is the taker for SELF_TRADE_TAKER, else the maker), its order state's
         prevented match id and quantity (written with its OrderDone, next) and its
         TRADE_PREVENTION report."""
-        is_taker = e.reason == Reason.SELF_TRADE_TAKER
+        is_taker = e.reason == SELF_TRADE_TAKER
         taker, maker = (e.order_id, e.counter_order_id) if is_taker else (e.counter_order_id, e.order_id)
         fx = self.user(e.user_id)
         fx.prevent(
@@ -295,7 +308,7 @@ class Effects:
         info.prevented_match_id, info.prevented_qty = e.prevented_match_id, e.remaining
         fx.reports.append(
             self.execution.report(
-                info, "TRADE_PREVENTION", OrderStatus.EXPIRED_IN_MATCH, info.executed,
+                info, "TRADE_PREVENTION", EXPIRED_IN_MATCH, info.executed,
                 info.executed_quote, e.ts, prevented=e,
             )
         )  # fmt: skip
@@ -315,8 +328,8 @@ class Effects:
         members' acceptance time."""
         fx = self.user(e.user_id)
         symbol = self.spec.symbol
-        with_pending = e.contingency != ContingencyType.OCO
-        if e.list_status == ListOrderStatus.REJECT:
+        with_pending = e.contingency != OCO
+        if e.list_status == REJECT:
             if e.order_ids:
                 fx.ops.append(f"{e.seq}\nR\n{symbol}:{e.order_ids[0]}\n{e.release}")
                 self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_ids[0]}")
@@ -324,7 +337,7 @@ class Effects:
                 fx.ops.append(f"{e.seq}\nR\n{symbol}:{e.order_ids[1]}\n{e.pending_release}")
                 self.confirmed.append(f"{e.user_id}:{self.spec.symbol}:{e.order_ids[1]}")
             return
-        if with_pending and e.status_type == ListStatusType.EXEC_STARTED:
+        if with_pending and e.status_type == EXEC_STARTED:
             self._pending_started(fx, e)
         members: list[ListMember] = []
         times: list[int] = []
@@ -357,8 +370,8 @@ class Effects:
             if info is None or oid in fx.orders:
                 continue
             info.order_list_id = e.order_list_id
-            self._order_state(fx, e.seq, info, OrderStatus.PENDING_NEW, 0, 0, e.ts, False)
-            fx.reports.append(self.execution.report(info, "NEW", OrderStatus.PENDING_NEW, 0, 0, e.ts))
+            self._order_state(fx, e.seq, info, PENDING_NEW, 0, 0, e.ts, False)
+            fx.reports.append(self.execution.report(info, "NEW", PENDING_NEW, 0, 0, e.ts))
 
     def _order_state(
         self,

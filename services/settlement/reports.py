@@ -1,6 +1,8 @@
 """Binance user-data payloads: executionReport for an order's changes, outboundAccountPosition
 for balances. Built by settlement, forwarded as they are by the WebSocket tier."""
 
+from typing import Final
+
 import orjson
 from mypy_extensions import mypyc_attr
 
@@ -17,17 +19,21 @@ from matching.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 from settlement.jsontext import json_text
 from settlement.orderinfo import OrderInfo, ReportFields
 
-_SIDE = {int(v): v.name for v in Side}
-_TYPE = {int(v): v.name for v in OrderType}
-_TIME_IN_FORCE = {int(v): v.name for v in TimeInForce}
-_STATUS = {int(v): v.name for v in OrderStatus}
-_STP = {int(v): v.name for v in StpMode}
-_WORKING = frozenset({int(OrderStatus.NEW), int(OrderStatus.PARTIALLY_FILLED)})
-_MARKET = int(OrderType.MARKET)
-_FIRST_STOP = int(OrderType.STOP_LOSS)
-_EMPTY, _TRUE, _FALSE = '""', "true", "false"
-_PARTIAL, _FILLED = ',"X":"PARTIALLY_FILLED",', ',"X":"FILLED",'
-_WORKING_TRUE, _WORKING_FALSE = ',"w":true,', ',"w":false,'
+_SIDE: Final = {int(v): v.name for v in Side}
+_TYPE: Final = {int(v): v.name for v in OrderType}
+_TIME_IN_FORCE: Final = {int(v): v.name for v in TimeInForce}
+_STATUS: Final = {int(v): v.name for v in OrderStatus}
+_STP: Final = {int(v): v.name for v in StpMode}
+_WORKING: Final = frozenset({int(OrderStatus.NEW), int(OrderStatus.PARTIALLY_FILLED)})
+_MARKET: Final = int(OrderType.MARKET)
+_FIRST_STOP: Final = int(OrderType.STOP_LOSS)
+_EMPTY: Final = '""'
+_TRUE: Final = "true"
+_FALSE: Final = "false"
+_PARTIAL: Final = ',"X":"PARTIALLY_FILLED",'
+_FILLED: Final = ',"X":"FILLED",'
+_WORKING_TRUE: Final = ',"w":true,'
+_WORKING_FALSE: Final = ',"w":false,'
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)

@@ -49,6 +49,7 @@ from matching import (
     OrderTriggered,
     Trade,
 )
+from settlement.batching import byte_bounded
 from settlement.effects import Effects
 from settlement.orderinfo import OrderInfo
 from settlement.reports import account_position
@@ -121,6 +122,7 @@ class SettlementService:
         markets taken."""
         if not self.scripts_loaded:
             await self.ledger.load_scripts()
+            await self.pipelined.connect()  # before any batch: not while markets compute theirs
             self.scripts_loaded = True
         taken = await self.partitions.claim()
         for symbol in taken:
@@ -169,10 +171,12 @@ class SettlementService:
             await partitions.release_all()
 
     async def settle_market(self, symbol: str) -> None:
-        """Settle `symbol`'s entries batch after batch while this worker holds it. A batch's last
-        write (its replies and position) and the next read go out together, in one round trip:
-        the read asks for what follows the batch, so it needs no answer to the write; its entries
-        are settled only once the write has landed (a fenced write ends the market's task)."""
+        """Settle `symbol`'s entries batch after batch while this worker holds it: a read's
+        entries, cut into batches of at most `batch_bytes` of events (settlement.batching). A
+        read's last write (its replies and position) and the next read go out together, in one
+        round trip: the read asks for what follows, so it needs no answer to the write. A batch
+        is settled only once the previous one's write has landed (a fenced write ends the
+        market's task)."""
         partitions, lease = self.partitions, self.partitions.leases[symbol]
         block = min(self.settings.block_ms, self.settings.lease_poll_ms)
         position = partitions.positions[symbol][0] if symbol in partitions.positions else b""
@@ -192,8 +196,14 @@ class SettlementService:
                 finally:
                     reading.cancel()
                 for _, entries in read:
-                    landing = await self.send(symbol, entries)
-                    position = entries[-1][0]
+                    for part in byte_bounded(entries, self.settings.batch_bytes):
+                        if landing is not None:  # (a read's parts settle one after the other)
+                            await landing
+                            landing = None
+                            if partitions.positions.get(symbol, (b"", 0))[0] != position:
+                                return
+                        landing = await self.send(symbol, part)
+                        position = part[-1][0]
         except Fenced as exc:
             log.warning("%s: %s; leaving the market to its new holder", symbol, exc)
             partitions.drop_fenced(symbol, str(exc))

@@ -25,6 +25,18 @@ async def test_replies_reach_their_callers_in_order(redis_url: str, key_prefix: 
         await fast.aclose()
 
 
+async def test_connect_opens_the_connection_before_any_command(redis_url: str) -> None:
+    fast = PipelinedRedis(redis_url)
+    try:
+        assert not fast.connected
+        await fast.connect()
+        assert fast.connected
+        await fast.connect()  # open already: nothing
+        assert await fast.execute("PING") == b"PONG"
+    finally:
+        await fast.aclose()
+
+
 async def test_an_error_reply_fails_only_its_own_command(redis_url: str, key_prefix: str) -> None:
     fast = PipelinedRedis(redis_url)
     try:

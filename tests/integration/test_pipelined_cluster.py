@@ -57,6 +57,20 @@ async def test_commands_go_to_their_masters_and_publish_is_sharded(redis_cluster
         await client.aclose()
 
 
+async def test_connect_opens_a_connection_to_every_master(redis_cluster: LocalCluster) -> None:
+    client = store.connect(redis_cluster.url)
+    fast = PipelinedRedis.like(client)
+    assert isinstance(fast, ClusterPipelined)
+    try:
+        await fast.connect()
+        masters = {port_of(address) for address in redis_cluster.masters()}
+        connected = {conn.port for conn in fast._nodes.values() if conn.connected}
+        assert connected == masters
+    finally:
+        await fast.aclose()
+        await client.aclose()
+
+
 async def test_moved_and_ask_are_followed_while_a_slot_moves(redis_cluster: LocalCluster) -> None:
     fast = ClusterPipelined(redis_cluster.url.replace("redis+cluster", "redis"))
     tag = uuid.uuid4().hex[:8]

@@ -118,3 +118,44 @@ async def test_one_batch_confirming_more_than_8000_orders_settles(
     assert (group["last-delivered-id"], group["lag"]) == (entries[-1][0], 0)
     await service.partitions.release_all()
     await service.redis.aclose()
+
+
+async def test_a_read_larger_than_batch_bytes_settles_in_batches_of_its_entries(
+    redis: Redis, keys: Keys, key_prefix: str
+) -> None:
+    """A running worker cuts a read into batches of at most `batch_bytes` of events (here one
+    entry each): every trade settles once and the position reaches the read's last entry."""
+    ledger = Ledger(redis, keys)
+    trades = 3
+    await ledger.deposit(1, "BTC", trades * QTY)
+    await ledger.deposit(2, "USDT", 10**12)
+    for n in range(trades):  # an engine run per trade: an events entry each
+        await place(redis, keys, ledger, 2 * n + 1, 1, Side.SELL)
+        await place(redis, keys, ledger, 2 * n + 2, 2, Side.BUY)
+        await run_engine_once(key_prefix)
+    entries = await redis.xrange(keys.events("BTCUSDT"))
+    assert len(entries) == trades
+    # (the reservations are made at ms 1: no sweep may take them for orphans meanwhile)
+    service = settlement(key_prefix, batch_bytes=1, orphan_after_ms=10**13)
+    stop = asyncio.Event()
+    running = asyncio.create_task(service.run(stop))
+    try:
+        deadline = asyncio.get_running_loop().time() + 30  # generous: a loaded machine
+        while asyncio.get_running_loop().time() < deadline:
+            groups = {g["name"]: g for g in await redis.xinfo_groups(keys.events("BTCUSDT"))}
+            if b"settlement" in groups and groups[b"settlement"]["last-delivered-id"] == entries[-1][0]:
+                break
+            await asyncio.sleep(0.02)
+        assert service.applied_batches == trades  # one batch per entry, none settled twice
+    finally:
+        stop.set()
+        await running
+        await service.redis.aclose()
+    notional = SPEC.notional(PRICE, QTY)
+    fee_base, fee_quote = QTY // 1000, notional // 1000
+    assert await ledger.balances(1) == {"BTC": (0, 0), "USDT": (trades * (notional - fee_quote), 0)}
+    assert await ledger.balances(2) == {
+        "USDT": (10**12 - trades * notional, 0),
+        "BTC": (trades * (QTY - fee_base), 0),
+    }
+    assert await redis.zcard(keys.pending_reservations("BTCUSDT")) == 0
