@@ -370,6 +370,7 @@ class Effects:
             if info is None or oid in fx.orders:
                 continue
             info.order_list_id = e.order_list_id
+            info.report_fields = None
             self._order_state(fx, e.seq, info, PENDING_NEW, 0, 0, e.ts, False)
             fx.reports.append(self.execution.report(info, "NEW", PENDING_NEW, 0, 0, e.ts))
 

@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from exchange_core.records import OrderRecord
 from settlement.jsontext import json_text
 
-# An order's executionReport fragments that no event changes (settlement.reports): c through F,
-# creation time, Q, V and d, whether it is a stop order, whether it is not a market order.
-ReportFields = tuple[str, int, str, str, bool, bool]
+# An order's executionReport fragments that no event changes (settlement.reports): s through g;
+# r through l's opening quote; M through Z's opening quote; Y's closing quote through W (V and d
+# too, unless a stop order's W, its trigger time, follows); V and d of a stop order; whether it is
+# a stop order; whether it is not a market order.
+ReportFields = tuple[str, str, str, str, str, bool, bool]
 
 
 @dataclass(slots=True, init=False)

@@ -75,27 +75,28 @@ class ExecutionReports:
         return text
 
     def _fields(self, info: OrderInfo) -> ReportFields:
-        """`info`'s fixed fragments: (c through F, O, Q, V and d, is a stop order, is not a market
-        order)."""
+        """`info`'s fixed fragments (see ReportFields)."""
         zero_b, zero_q = self.zero_base, self.zero_quote
         qty = self.quantity(info.quantity) if info.quantity else zero_b
         stop = self.price(info.stop_price) if info.stop_price else zero_q
         iceberg = self.quantity(info.iceberg_qty) if info.iceberg_qty else zero_b
         head = (
-            f'"c":{json_text(info.client_order_id)},"S":"{_SIDE[info.side]}","o":"{_TYPE[info.order_type]}",'
-            f'"f":"{_TIME_IN_FORCE[info.time_in_force]}","q":"{qty}","p":"{self.price(info.price)}",'
-            f'"P":"{stop}","F":"{iceberg}"'
+            f',"s":{self.symbol},"c":{json_text(info.client_order_id)},"S":"{_SIDE[info.side]}",'
+            f'"o":"{_TYPE[info.order_type]}","f":"{_TIME_IN_FORCE[info.time_in_force]}","q":"{qty}",'
+            f'"p":"{self.price(info.price)}","P":"{stop}","F":"{iceberg}","g":{info.order_list_id or -1}'
         )
         quote_qty = self.price(info.quote_quantity) if info.quote_quantity else zero_q
         tail = f',"V":"{_STP[info.stp_mode]}"'
         if info.trailing_delta:
             tail += f',"d":{info.trailing_delta}'
+        is_stop = info.order_type >= _FIRST_STOP
         fields = (
             head,
-            info.time,
-            f'"{quote_qty}"',
-            tail,
-            info.order_type >= _FIRST_STOP,
+            f'","r":"NONE","i":{info.order_id},"l":"',
+            f',"M":false,"O":{info.time},"Z":"',
+            f'","Q":"{quote_qty}","W":' if is_stop else f'","Q":"{quote_qty}","W":{info.time}{tail}',
+            tail if is_stop else "",
+            is_stop,
             info.order_type != _MARKET,
         )
         info.report_fields = fields
@@ -129,7 +130,7 @@ class ExecutionReports:
         fields = info.report_fields
         if fields is None:
             fields = self._fields(info)
-        head, created, quote_qty, tail, is_stop, limit = fields
+        head, ident, opened, closing, stop_tail, is_stop, limit = fields
         triggered = info.triggered
         if fee_asset is None:
             fee_text, asset = (self.price(fee) if fee else zero_q), "null"
@@ -138,22 +139,24 @@ class ExecutionReports:
         else:
             fee_text, asset = (self.price(fee) if fee else zero_q), json_text(fee_asset)
         working = status in _WORKING and limit and (not is_stop or triggered != 0)
+        time = str(ts)
         text = (
-            f'{{"e":"executionReport","E":{ts},"s":{self.symbol},{head},"g":{info.order_list_id or -1},'
+            f'{{"e":"executionReport","E":{time}{head},'
             f'"C":{json_text(orig_client_order_id) if orig_client_order_id else _EMPTY},'
-            f'"x":"{execution}","X":"{_STATUS[status]}","r":"NONE","i":{info.order_id},'
-            f'"l":"{self.quantity(last_qty) if last_qty else zero_b}",'
+            f'"x":"{execution}","X":"{_STATUS[status]}{ident}'
+            f'{self.quantity(last_qty) if last_qty else zero_b}",'
             f'"z":"{self.quantity(executed) if executed else zero_b}",'
             f'"L":"{self.price(last_price) if last_price else zero_q}","n":"{fee_text}","N":{asset},'
-            f'"T":{ts},"t":{trade_id},"I":0,"w":{_TRUE if working else _FALSE},'
-            f'"m":{_TRUE if is_maker else _FALSE},"M":false,"O":{created},'
-            f'"Z":"{self.price(executed_quote) if executed_quote else zero_q}",'
-            f'"Y":"{self.price(last_quote) if last_quote else zero_q}","Q":{quote_qty},'
-            f'"W":{(triggered or -1) if is_stop else created}{tail}'
+            f'"T":{time},"t":{trade_id},"I":0,"w":{_TRUE if working else _FALSE},'
+            f'"m":{_TRUE if is_maker else _FALSE}{opened}'
+            f'{self.price(executed_quote) if executed_quote else zero_q}",'
+            f'"Y":"{self.price(last_quote) if last_quote else zero_q}{closing}'
         )
+        if is_stop:
+            text = f"{text}{triggered or -1}{stop_tail}"
         if prevented is not None:
             return f"{text}{self._prevented(prevented)}}}"
-        return text + "}"
+        return f"{text}}}"
 
     def _prevented(self, e: OrderExpired) -> str:
         """The fields of a TRADE_PREVENTION report (see `report`), from a comma on."""
