@@ -222,7 +222,7 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
     pos = 0
     kind = body_start = body_end = 0
     reply_to = correlation_id = ""
-    trace: dict[str, str] = {}
+    trace: dict[str, str] | None = None  # made at its first entry: most commands have none
     while pos < end:
         number, wire_type, pos = read_key(data, pos)
         if number <= 4 or number == 10 or number == 11 or number == 12:
@@ -236,6 +236,8 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
             elif number == 11:
                 correlation_id = data[start:stop].decode()
             else:
+                if trace is None:
+                    trace = {}
                 _map_entry(data, start, stop, trace)
             pos = stop
             continue
@@ -248,9 +250,7 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
         command: Command = _place_order(data, body_start, body_end, ts)
     else:
         command = _order_ref(data, body_start, body_end, kind, ts)
-    return JournalCommand(
-        entry_id, command, reply_to, correlation_id, trace if with_trace and trace else None
-    )
+    return JournalCommand(entry_id, command, reply_to, correlation_id, trace if with_trace else None)
 
 
 def _official(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCommand:
@@ -328,12 +328,14 @@ def decode_commands(
     journal: list[JournalCommand] = []
     commands: list[Command] = []
     for entry in entries:
-        entry_id: bytes = entry[0]
-        fields = entry[1]
-        if isinstance(fields, dict):
-            data: bytes = fields[b"c"]
+        if isinstance(entry, list):  # as Redis replies it: read as a list, not a sequence
+            reply: list[Any] = entry
+            entry_id: bytes = reply[0]
+            data: bytes = _field(reply[1], b"c")
         else:
-            data = _field(fields, b"c")
+            entry_id = entry[0]
+            fields = entry[1]
+            data = fields[b"c"] if isinstance(fields, dict) else _field(fields, b"c")
         jc = decode_command(entry_id, data, with_trace)
         journal.append(jc)
         commands.append(jc.command)
