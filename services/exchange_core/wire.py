@@ -309,11 +309,38 @@ def _delta(w: BytesWriter, e: BookDelta) -> None:
     _levels(w, _ASKS, e.asks)
 
 
+class _LastTs:
+    """The last ts `_open` wrote and its field's bytes (at most 8) as a little-endian number:
+    the events of a command, and the commands of one millisecond, share their ts."""
+
+    def __init__(self) -> None:
+        self.ts = 0
+        self.data: i64 = 0
+        self.size: i64 = 0
+
+
+_LAST_TS: Final = _LastTs()
+
+
 def _open(w: BytesWriter, seq: int, ts: int, tag: i64) -> i64:
     """An Event's seq and ts, the key of its oneof member `tag` (82-186: one or two bytes) and
     one byte kept for the member's length; returns where that byte is."""
     _put(w, _SEQ, seq)
-    _put(w, _TS, ts)
+    last = _LAST_TS
+    at: i64 = len(w)
+    if ts == last.ts and last.size:
+        write_i64_le(w, last.data)
+        w.truncate(at + last.size)
+    else:
+        _put(w, _TS, ts)
+        size = len(w) - at
+        data: i64 = 0
+        if size <= 8:
+            for i in range(size):
+                data |= i64(w[at + i]) << (8 * i)
+        last.ts = ts
+        last.data = data
+        last.size = size if size <= 8 else 0
     if tag < 0x80:
         write_i16_le(w, i16(tag))
     else:
