@@ -99,7 +99,13 @@ def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
     order_id = user_id = side = order_type = time_in_force = stp_mode = 0
     price = quantity = quote_quantity = reserve = stop_price = trailing_delta = iceberg_qty = 0
     while pos < end:
-        number, wire_type, pos = read_key(data, pos)
+        key = data[pos]
+        if 8 <= key < 0x80:  # fields 1-15: a one-byte key, read here without read_key's call
+            number = key >> 3
+            wire_type = key & 7
+            pos += 1
+        else:
+            number, wire_type, pos = read_key(data, pos)
         if number == 1:
             symbol, pos = _read_symbol(data, pos, end, wire_type)
             continue
@@ -111,7 +117,11 @@ def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
             continue
         if wire_type != VARINT:  # read_int, without its call
             raise Irregular
-        value, pos = read_varint(data, pos)
+        value = data[pos]
+        if value < 0x80:  # a one-byte varint, read here without read_varint's call
+            pos += 1
+        else:
+            value, pos = read_varint(data, pos)
         if number == 2:
             order_id = value
         elif number == 3:
