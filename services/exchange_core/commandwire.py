@@ -177,7 +177,13 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
     symbol = client_order_id = new_client_order_id = ""
     user_id = order_id = quantity = 0
     while pos < end:
-        number, wire_type, pos = read_key(data, pos)
+        key = data[pos]
+        if 8 <= key < 0x80:  # a one-byte key, as in _place_order
+            number = key >> 3
+            wire_type = key & 7
+            pos += 1
+        else:
+            number, wire_type, pos = read_key(data, pos)
         if number > last:
             pos = skip_field(data, pos, wire_type)
             continue
@@ -193,7 +199,11 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
             continue
         if wire_type != VARINT:  # read_int, without its call
             raise Irregular
-        value, pos = read_varint(data, pos)
+        value = data[pos]
+        if value < 0x80:  # a one-byte varint, as in _place_order
+            pos += 1
+        else:
+            value, pos = read_varint(data, pos)
         if number == 2:
             user_id = value
         elif number == 3:
@@ -234,7 +244,13 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
     reply_to = correlation_id = ""
     trace: dict[str, str] | None = None  # made at its first entry: most commands have none
     while pos < end:
-        number, wire_type, pos = read_key(data, pos)
+        key = data[pos]
+        if 8 <= key < 0x80:  # a one-byte key, as in _place_order
+            number = key >> 3
+            wire_type = key & 7
+            pos += 1
+        else:
+            number, wire_type, pos = read_key(data, pos)
         if number <= 4 or number == 10 or number == 11 or number == 12:
             start, stop = read_length(data, pos, end, wire_type)
             if number <= 4:
