@@ -277,13 +277,15 @@ def _accepted(w: BytesWriter, e: OrderAccepted) -> None:
     _put(w, 48, e.time_in_force)
     _put(w, 56, e.price)
     _put(w, 64, e.quantity)
-    _put(w, 72, e.quote_quantity)
+    if e.quote_quantity:  # this and fields 11-15 are zero for a plain order: no call for them
+        _put(w, 72, e.quote_quantity)
     _put(w, 80, e.reserve)
-    _put(w, 88, e.stp_mode)
-    _put(w, 96, e.stop_price)
-    _put(w, 104, e.trailing_delta)
-    _put(w, 112, e.iceberg_qty)
-    _put(w, 120, e.order_list_id)
+    if e.stp_mode or e.stop_price or e.trailing_delta or e.iceberg_qty or e.order_list_id:
+        _put(w, 88, e.stp_mode)
+        _put(w, 96, e.stop_price)
+        _put(w, 104, e.trailing_delta)
+        _put(w, 112, e.iceberg_qty)
+        _put(w, 120, e.order_list_id)
 
 
 def _done(w: BytesWriter, e: OrderDone) -> None:
@@ -305,8 +307,10 @@ def _cancelled(w: BytesWriter, e: OrderCancelled) -> None:
 
 
 def _delta(w: BytesWriter, e: BookDelta) -> None:
-    _levels(w, _BIDS, e.bids)
-    _levels(w, _ASKS, e.asks)
+    if e.bids:  # most commands change one side
+        _levels(w, _BIDS, e.bids)
+    if e.asks:
+        _levels(w, _ASKS, e.asks)
 
 
 class _LastTs:
