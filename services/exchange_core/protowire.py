@@ -105,7 +105,11 @@ def read_length(data: bytes, pos: int, end: int, wire_type: int) -> tuple[int, i
     Irregular unless the field's `wire_type` is LENGTH and its bytes end by `end`."""
     if wire_type != LENGTH:
         raise Irregular
-    size, start = read_varint(data, pos)
+    size = data[pos]
+    if size < 0x80:  # a length under 128: one byte, read here without read_varint's call
+        start = pos + 1
+    else:
+        size, start = read_varint(data, pos)
     stop = start + size
     if stop > end:
         raise Irregular
