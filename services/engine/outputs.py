@@ -52,10 +52,11 @@ def batch_outputs(
         for event in events:
             batch.add(event)
             if isinstance(event, BookDelta):
-                for level in event.bids:
+                # Each level read as an object: as tuple[int, int] mypyc would unbox it.
+                for level in cast(tuple[object, ...], event.bids):
                     price, qty = cast(tuple[object, object], level)
                     bids[price] = qty
-                for level in event.asks:
+                for level in cast(tuple[object, ...], event.asks):
                     price, qty = cast(tuple[object, object], level)
                     asks[price] = qty
         if first is None:

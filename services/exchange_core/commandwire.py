@@ -99,7 +99,13 @@ def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
     order_id = user_id = side = order_type = time_in_force = stp_mode = 0
     price = quantity = quote_quantity = reserve = stop_price = trailing_delta = iceberg_qty = 0
     while pos < end:
-        number, wire_type, pos = read_key(data, pos)
+        key = data[pos]
+        if 8 <= key < 0x80:  # fields 1-15: a one-byte key, read here without read_key's call
+            number = key >> 3
+            wire_type = key & 7
+            pos += 1
+        else:
+            number, wire_type, pos = read_key(data, pos)
         if number == 1:
             symbol, pos = _read_symbol(data, pos, end, wire_type)
             continue
@@ -111,7 +117,11 @@ def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
             continue
         if wire_type != VARINT:  # read_int, without its call
             raise Irregular
-        value, pos = read_varint(data, pos)
+        value = data[pos]
+        if value < 0x80:  # a one-byte varint, read here without read_varint's call
+            pos += 1
+        else:
+            value, pos = read_varint(data, pos)
         if number == 2:
             order_id = value
         elif number == 3:
@@ -167,7 +177,13 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
     symbol = client_order_id = new_client_order_id = ""
     user_id = order_id = quantity = 0
     while pos < end:
-        number, wire_type, pos = read_key(data, pos)
+        key = data[pos]
+        if 8 <= key < 0x80:  # a one-byte key, as in _place_order
+            number = key >> 3
+            wire_type = key & 7
+            pos += 1
+        else:
+            number, wire_type, pos = read_key(data, pos)
         if number > last:
             pos = skip_field(data, pos, wire_type)
             continue
@@ -183,7 +199,11 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
             continue
         if wire_type != VARINT:  # read_int, without its call
             raise Irregular
-        value, pos = read_varint(data, pos)
+        value = data[pos]
+        if value < 0x80:  # a one-byte varint, as in _place_order
+            pos += 1
+        else:
+            value, pos = read_varint(data, pos)
         if number == 2:
             user_id = value
         elif number == 3:
@@ -222,9 +242,15 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
     pos = 0
     kind = body_start = body_end = 0
     reply_to = correlation_id = ""
-    trace: dict[str, str] = {}
+    trace: dict[str, str] | None = None  # made at its first entry: most commands have none
     while pos < end:
-        number, wire_type, pos = read_key(data, pos)
+        key = data[pos]
+        if 8 <= key < 0x80:  # a one-byte key, as in _place_order
+            number = key >> 3
+            wire_type = key & 7
+            pos += 1
+        else:
+            number, wire_type, pos = read_key(data, pos)
         if number <= 4 or number == 10 or number == 11 or number == 12:
             start, stop = read_length(data, pos, end, wire_type)
             if number <= 4:
@@ -236,6 +262,8 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
             elif number == 11:
                 correlation_id = data[start:stop].decode()
             else:
+                if trace is None:
+                    trace = {}
                 _map_entry(data, start, stop, trace)
             pos = stop
             continue
@@ -248,9 +276,7 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
         command: Command = _place_order(data, body_start, body_end, ts)
     else:
         command = _order_ref(data, body_start, body_end, kind, ts)
-    return JournalCommand(
-        entry_id, command, reply_to, correlation_id, trace if with_trace and trace else None
-    )
+    return JournalCommand(entry_id, command, reply_to, correlation_id, trace if with_trace else None)
 
 
 def _official(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCommand:
@@ -328,12 +354,14 @@ def decode_commands(
     journal: list[JournalCommand] = []
     commands: list[Command] = []
     for entry in entries:
-        entry_id: bytes = entry[0]
-        fields = entry[1]
-        if isinstance(fields, dict):
-            data: bytes = fields[b"c"]
+        if isinstance(entry, list):  # as Redis replies it: read as a list, not a sequence
+            reply: list[Any] = entry
+            entry_id: bytes = reply[0]
+            data: bytes = _field(reply[1], b"c")
         else:
-            data = _field(fields, b"c")
+            entry_id = entry[0]
+            fields = entry[1]
+            data = fields[b"c"] if isinstance(fields, dict) else _field(fields, b"c")
         jc = decode_command(entry_id, data, with_trace)
         journal.append(jc)
         commands.append(jc.command)

@@ -28,22 +28,23 @@ def read_varint(data: bytes, pos: int) -> tuple[int, int]:
     byte = data[pos]
     if byte < 0x80:
         return byte, pos + 1
-    # The first nine bytes (63 bits) in native 64-bit arithmetic, without mypyc's tagged ints.
+    # The first nine bytes (63 bits) in native 64-bit arithmetic, index included, without
+    # mypyc's tagged ints.
     value: i64 = byte & 0x7F
     shift: i64 = 7
-    pos += 1
+    at: i64 = pos + 1
     while shift < 63:
-        byte = data[pos]
-        pos += 1
-        value |= i64(byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
+        part: i64 = data[at]
+        at += 1
+        value |= (part & 0x7F) << shift
+        if part < 0x80:
+            return value, at
         shift += 7
     # A tenth byte carries bit 63 (and bits past 64, dropped); an eleventh is irregular.
-    byte = data[pos]
+    byte = data[at]
     if byte >= 0x80:
         raise Irregular
-    return (int(value) | (byte << 63)) & U64, pos + 1
+    return (int(value) | (byte << 63)) & U64, at + 1
 
 
 def read_key(data: bytes, pos: int) -> tuple[int, int, int]:
@@ -105,7 +106,11 @@ def read_length(data: bytes, pos: int, end: int, wire_type: int) -> tuple[int, i
     Irregular unless the field's `wire_type` is LENGTH and its bytes end by `end`."""
     if wire_type != LENGTH:
         raise Irregular
-    size, start = read_varint(data, pos)
+    size = data[pos]
+    if size < 0x80:  # a length under 128: one byte, read here without read_varint's call
+        start = pos + 1
+    else:
+        size, start = read_varint(data, pos)
     stop = start + size
     if stop > end:
         raise Irregular

@@ -277,13 +277,15 @@ def _accepted(w: BytesWriter, e: OrderAccepted) -> None:
     _put(w, 48, e.time_in_force)
     _put(w, 56, e.price)
     _put(w, 64, e.quantity)
-    _put(w, 72, e.quote_quantity)
+    if e.quote_quantity:  # this and fields 11-15 are zero for a plain order: no call for them
+        _put(w, 72, e.quote_quantity)
     _put(w, 80, e.reserve)
-    _put(w, 88, e.stp_mode)
-    _put(w, 96, e.stop_price)
-    _put(w, 104, e.trailing_delta)
-    _put(w, 112, e.iceberg_qty)
-    _put(w, 120, e.order_list_id)
+    if e.stp_mode or e.stop_price or e.trailing_delta or e.iceberg_qty or e.order_list_id:
+        _put(w, 88, e.stp_mode)
+        _put(w, 96, e.stop_price)
+        _put(w, 104, e.trailing_delta)
+        _put(w, 112, e.iceberg_qty)
+        _put(w, 120, e.order_list_id)
 
 
 def _done(w: BytesWriter, e: OrderDone) -> None:
@@ -305,15 +307,44 @@ def _cancelled(w: BytesWriter, e: OrderCancelled) -> None:
 
 
 def _delta(w: BytesWriter, e: BookDelta) -> None:
-    _levels(w, _BIDS, e.bids)
-    _levels(w, _ASKS, e.asks)
+    if e.bids:  # most commands change one side
+        _levels(w, _BIDS, e.bids)
+    if e.asks:
+        _levels(w, _ASKS, e.asks)
+
+
+class _LastTs:
+    """The last ts `_open` wrote and its field's bytes (at most 8) as a little-endian number:
+    the events of a command, and the commands of one millisecond, share their ts."""
+
+    def __init__(self) -> None:
+        self.ts = 0
+        self.data: i64 = 0
+        self.size: i64 = 0
+
+
+_LAST_TS: Final = _LastTs()
 
 
 def _open(w: BytesWriter, seq: int, ts: int, tag: i64) -> i64:
     """An Event's seq and ts, the key of its oneof member `tag` (82-186: one or two bytes) and
     one byte kept for the member's length; returns where that byte is."""
     _put(w, _SEQ, seq)
-    _put(w, _TS, ts)
+    last = _LAST_TS
+    at: i64 = len(w)
+    if ts == last.ts and last.size:
+        write_i64_le(w, last.data)
+        w.truncate(at + last.size)
+    else:
+        _put(w, _TS, ts)
+        size = len(w) - at
+        data: i64 = 0
+        if size <= 8:
+            for i in range(size):
+                data |= i64(w[at + i]) << (8 * i)
+        last.ts = ts
+        last.data = data
+        last.size = size if size <= 8 else 0
     if tag < 0x80:
         write_i16_le(w, i16(tag))
     else:

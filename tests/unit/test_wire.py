@@ -175,3 +175,16 @@ def test_texts_of_a_one_byte_length_and_longer_and_repeated() -> None:
         official = epb.EventBatch(symbol=text, command_id=text)
         official.events.extend(event_to_proto(e) for e in events)
         assert writer.finish(text, []) == official.SerializeToString()
+
+
+def test_a_ts_repeated_changed_zero_or_negative_in_the_batch_writer() -> None:
+    """The batch writer reuses the last ts's bytes for the same ts only (the packed ones, at most
+    eight bytes with the key): byte-equal whatever the sequence."""
+    stamps = [5, 5, 2**40, 2**40, 0, 0, 3, -1, -1, 2**49 - 1, 2**49 - 1, 2**49, 2**49, 128, 128, 2**40]
+    events: list[Event] = [OrderCancelled(i + 1, ts, 3, 4, "c", 6) for i, ts in enumerate(stamps)]
+    writer = EventBatchWriter("X")
+    for e in events:
+        writer.add(e)
+    official = epb.EventBatch(symbol="X", command_id="1-0")
+    official.events.extend(event_to_proto(e) for e in events)
+    assert writer.finish("1-0", []) == official.SerializeToString()
