@@ -15,7 +15,6 @@ from matching.commands import PlaceOrder
 NO_BID: Final = -1
 NO_ASK: Final = 1 << 62
 SPARE_LEVELS: Final = 64
-SPARE_OWNERS: Final = 64
 SCAN_CLIENT_IDS: Final = 8  # an Owner finds client ids by a scan up to this many open orders
 
 
@@ -31,9 +30,10 @@ class Order:
     (or the trigger book); `prev` and `next` link it to its neighbours in its price level (None
     at the ends, and while it is not resting); `prev_mine` and `next_mine` link it to the other
     open orders of its user. `level` is the level it rests in and `owner` its user's `Owner`,
-    set when it rests or is indexed (stale once it left; only read while it is open). `key` is
-    `order_id` as the key object of the engine's resting-order dict, set when it rests: removing
-    it then boxes nothing and the dict finds its entry by identity.
+    set when it rests or is indexed, or before when the engine found it checking the order (stale
+    once the order left; only read while it is open). `key` is `order_id` as the key object of
+    the engine's resting-order dict, set when it rests or before (None until then): removing it
+    boxes nothing and the dict finds its entry by identity.
     `order_list` is the open order list it belongs to (None when none, or once the list is done).
     """
 
@@ -209,8 +209,8 @@ class Level:
 class Owner:
     """One user's open orders in the market (resting and waiting stop orders): `count` of them,
     linked from `first` through `Order.next_mine` in no particular order. `key` is the user id
-    as the key object of the engine's `owners` dict (set when the engine indexes it), so that
-    dropping it boxes nothing.
+    as the key object of the engine's `owners` dict (set when the engine indexes it, None once
+    the engine dropped it).
 
     Client order ids (unique among a user's open orders: the engine checks before indexing) are
     found by `find`: while the user has at most SCAN_CLIENT_IDS open orders, by comparing the
