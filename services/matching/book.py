@@ -8,7 +8,7 @@ and writes, with no method call on a Python container.
 """
 
 from collections.abc import Iterator
-from typing import Final
+from typing import Final, cast
 
 from matching.commands import PlaceOrder
 
@@ -147,10 +147,11 @@ class OrderList:
 class Level:
     """Orders at one price in time order, `head` first, `tail` last (None when empty);
     `qty` is their total remaining quantity and `count` their number. `key` is its price as the
-    key object of its side's `levels` dict (set by `BookSide.level_at`), so that dropping it
-    boxes nothing."""
+    key object of its side's `levels` dict, so that dropping it boxes nothing, and `units` its
+    price in quote units (ticks times its side's `tick`) as the object a BookDelta holds (both
+    set by `BookSide.level_at`)."""
 
-    __slots__ = ("count", "head", "key", "qty", "tail")
+    __slots__ = ("count", "head", "key", "qty", "tail", "units")
 
     def __init__(self) -> None:
         self.head: Order | None = None
@@ -158,6 +159,7 @@ class Level:
         self.qty = 0
         self.count = 0
         self.key: object = None
+        self.units: object = None
 
     def append(self, order: Order) -> None:
         """Put `order` at the back of the queue (its visible quantity and count included)."""
@@ -304,7 +306,8 @@ class BookSide:
     for bids, minus the price for asks. Taking or adding near the top is then an append or a pop
     at the end of a flat list (a compiled binary search, `_position`, and memmove).
     `best` is the best price in ticks, or NO_BID / NO_ASK when the side is empty, chosen so
-    that a crossing test against an empty side is always false.
+    that a crossing test against an empty side is always false. `tick` is the quote units of
+    one tick, for the prices of its BookDeltas.
     `spare` keeps up to SPARE_LEVELS empty levels for reuse: near the touch, levels come and go
     with nearly every order. `fresh` is the empty level the next new price will get, so that
     finding or creating a level is one dict operation.
@@ -322,15 +325,17 @@ class BookSide:
         "keys",
         "levels",
         "spare",
+        "tick",
         "touched",
         "touched_level",
         "touched_more",
     )
 
-    def __init__(self, is_bid: bool) -> None:
+    def __init__(self, is_bid: bool, tick: int = 1) -> None:
         self.levels: dict[object, Level] = {}  # by price in ticks (a Level's `key`)
         self.keys: list[int] = []
         self.is_bid = is_bid
+        self.tick = tick
         self.best = NO_BID if is_bid else NO_ASK
         self.spare: list[Level] = []
         self.fresh = Level()
@@ -348,23 +353,29 @@ class BookSide:
         else:
             self.touched_more.append(price)
 
-    def take_delta(self, tick: int, step: int) -> tuple[tuple[int, int], ...]:
-        """(price, total quantity) in smallest units of each level touched since the last call,
-        best first, 0 for a level gone; forgets them. Empty when none was touched."""
+    def take_delta(self, step: int) -> tuple[tuple[int, int], ...]:
+        """(price, total quantity) in smallest units (`step` base units a step) of each level
+        touched since the last call, best first, 0 for a level gone; forgets them. Empty when
+        none was touched. A price is its level's `units` when the level is there (or is the
+        one level touched: its `units` not given to another price since)."""
         price = self.touched
         if not price:
             return ()
         self.touched = 0
         more = self.touched_more
         if not more:
-            return ((price * tick, self.touched_level.qty * step),)
+            level = self.touched_level
+            return cast(tuple[tuple[int, int], ...], ((level.units, level.qty * step),))
         levels = self.levels
-        out: list[tuple[int, int]] = []
+        out: list[tuple[object, int]] = []
         for p in _distinct(price, more, self.is_bid):
-            level = levels.get(p)
-            out.append((p * tick, level.qty * step if level is not None else 0))
+            found = levels.get(p)
+            if found is not None:
+                out.append((found.units, found.qty * step))
+            else:
+                out.append((p * self.tick, 0))
         more.clear()
-        return tuple(out)
+        return cast(tuple[tuple[int, int], ...], tuple(out))
 
     def level_at(self, price: int) -> Level:
         """The level at `price`, created (and made best if better) when missing."""
@@ -373,6 +384,7 @@ class BookSide:
         level = self.levels.setdefault(boxed, fresh)
         if level is fresh:
             level.key = boxed
+            level.units = price * self.tick
             spare = self.spare
             self.fresh = spare.pop() if spare else Level()
             key = price if self.is_bid else -price

@@ -104,8 +104,8 @@ class MatchingEngine:
     def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
         self.symbol = spec.symbol
-        self.bids = BookSide(is_bid=True)
-        self.asks = BookSide(is_bid=False)
+        self.bids = BookSide(is_bid=True, tick=spec.tick_units)
+        self.asks = BookSide(is_bid=False, tick=spec.tick_units)
         self.orders: dict[object, Order] = {}  # by order id (an Order's `key` once it rests)
         # Users by user id (an Owner's `key`): those with open orders, and those whose orders all
         # left (`count` 0, `_idle_owners` of them), kept for their next order until they are more
@@ -1309,9 +1309,9 @@ class MatchingEngine:
         bids: tuple[tuple[int, int], ...] = ()
         asks: tuple[tuple[int, int], ...] = ()
         if self.bids.touched:
-            bids = self.bids.take_delta(self._tick, self._step)
+            bids = self.bids.take_delta(self._step)
         if self.asks.touched:
-            asks = self.asks.take_delta(self._tick, self._step)
+            asks = self.asks.take_delta(self._step)
         elif not bids:
             return
         self.seq += 1
@@ -1475,8 +1475,8 @@ class MatchingEngine:
                     member = found
                 member.order_list = order_list
                 order_list.orders.append(member)
-        engine.bids.take_delta(1, 1)  # forget what restoring touched
-        engine.asks.take_delta(1, 1)
+        engine.bids.take_delta(1)  # forget what restoring touched
+        engine.asks.take_delta(1)
         return engine
 
     @staticmethod
