@@ -210,9 +210,9 @@ class Level:
 
 class Owner:
     """One user's open orders in the market (resting and waiting stop orders): `count` of them,
-    linked from `first` through `Order.next_mine` in no particular order. `key` is the user id
-    as the key object of the engine's `owners` dict (set when the engine indexes it, None once
-    the engine dropped it).
+    linked from `first` through `Order.next_mine` in no particular order. `user_id` is the user
+    and `key` the user id as the key object of the engine's `owners` dict (set when the engine
+    indexes it, None once the engine dropped it).
 
     Client order ids (unique among a user's open orders: the engine checks before indexing) are
     found by `find`: while the user has at most SCAN_CLIENT_IDS open orders, by comparing the
@@ -220,13 +220,14 @@ class Owner:
     through `by_client_id`, a dict built then and dropped when the owner is empty again.
     """
 
-    __slots__ = ("by_client_id", "count", "first", "key")
+    __slots__ = ("by_client_id", "count", "first", "key", "user_id")
 
     def __init__(self) -> None:
         self.first: Order | None = None
         self.count = 0
         self.by_client_id: dict[str, Order] | None = None
         self.key: object = None
+        self.user_id = 0
 
     def add(self, order: Order) -> None:
         first = self.first

@@ -68,6 +68,7 @@ OK: Final = 0  # Reason.NONE
 PPM: Final = 1_000_000
 BIPS: Final = 10_000
 IDLE_OWNERS: Final = 1024  # Owners with no open order kept, at least, before they are dropped
+OWNER_SLOTS: Final = 1024  # a power of two: `_owner_slots`' size
 
 
 class MatchingEngine:
@@ -80,6 +81,7 @@ class MatchingEngine:
         "_checked_owner",
         "_idle_owners",
         "_npts",
+        "_owner_slots",
         "_pending",
         "_step",
         "_stp_counter",
@@ -112,6 +114,9 @@ class MatchingEngine:
         # than IDLE_OWNERS and than the others.
         self.owners: dict[object, Owner] = {}
         self._idle_owners = 0
+        # The Owner of user id `u` last found or made is in slot `u & (OWNER_SLOTS - 1)` (until
+        # another user's takes it): finding it there boxes and hashes nothing.
+        self._owner_slots: list[Owner | None] = [None] * OWNER_SLOTS
         self.seq = 0
         self.trade_id = 0
         self.last_price = 0
@@ -651,7 +656,7 @@ class MatchingEngine:
                 order = self._pending.get(order_id)
             return order
         if client_order_id:
-            owner = self.owners.get(user_id)
+            owner = self._owner_of(user_id)
             return owner.find(client_order_id) if owner is not None else None
         return None
 
@@ -754,7 +759,7 @@ class MatchingEngine:
         if c.symbol != self.symbol:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_MARKET, c.ts, out)
             return
-        owner = self.owners.get(c.user_id)
+        owner = self._owner_of(c.user_id)
         if owner is None or not owner.count:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_ORDER, c.ts, out)
             return
@@ -779,7 +784,7 @@ class MatchingEngine:
             return Reason.DUPLICATE_ORDER_ID
         owner: Owner | None = None
         if c.client_order_id:
-            owner = self.owners.get(c.user_id)
+            owner = self._owner_of(c.user_id)
             if owner is not None and owner.find(c.client_order_id) is not None:
                 return Reason.DUPLICATE_CLIENT_ORDER_ID
         self._checked = c
@@ -1207,16 +1212,29 @@ class MatchingEngine:
         it was dropped from `owners` since (its `key` None)."""
         owner = order.owner
         if owner is None or owner.key is None:
-            user: object = order.user_id  # boxed once for the lookup, and kept by a new Owner
-            owner = self.owners.get(user)
+            owner = self._owner_of(order.user_id)
             if owner is None:
+                user: object = order.user_id
                 owner = Owner()
                 owner.key = user
+                owner.user_id = order.user_id
                 self.owners[user] = owner
+                self._owner_slots[order.user_id & (OWNER_SLOTS - 1)] = owner
                 self._idle_owners += 1
         if not owner.count:
             self._idle_owners -= 1
         owner.add(order)
+
+    def _owner_of(self, user_id: int) -> Owner | None:
+        """The user's Owner in `owners`, or None: from its slot in `_owner_slots` when there."""
+        slot = user_id & (OWNER_SLOTS - 1)
+        owner = self._owner_slots[slot]
+        if owner is not None and owner.user_id == user_id and owner.key is not None:
+            return owner
+        owner = self.owners.get(user_id)
+        if owner is not None:
+            self._owner_slots[slot] = owner
+        return owner
 
     def _unindex(self, order: Order) -> None:
         """Remove a resting order from the resting orders (by its `key`) and its user's index."""
