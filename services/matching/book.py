@@ -8,14 +8,13 @@ and writes, with no method call on a Python container.
 """
 
 from collections.abc import Iterator
-from typing import Final
+from typing import Final, cast
 
 from matching.commands import PlaceOrder
 
 NO_BID: Final = -1
 NO_ASK: Final = 1 << 62
 SPARE_LEVELS: Final = 64
-SPARE_OWNERS: Final = 64
 SCAN_CLIENT_IDS: Final = 8  # an Owner finds client ids by a scan up to this many open orders
 
 
@@ -31,9 +30,10 @@ class Order:
     (or the trigger book); `prev` and `next` link it to its neighbours in its price level (None
     at the ends, and while it is not resting); `prev_mine` and `next_mine` link it to the other
     open orders of its user. `level` is the level it rests in and `owner` its user's `Owner`,
-    set when it rests or is indexed (stale once it left; only read while it is open). `key` is
-    `order_id` as the key object of the engine's resting-order dict, set when it rests: removing
-    it then boxes nothing and the dict finds its entry by identity.
+    set when it rests or is indexed, or before when the engine found it checking the order (stale
+    once the order left; only read while it is open). `key` is `order_id` as the key object of
+    the engine's resting-order dict, set when it rests or before (None until then): removing it
+    boxes nothing and the dict finds its entry by identity.
     `order_list` is the open order list it belongs to (None when none, or once the list is done).
     """
 
@@ -147,10 +147,11 @@ class OrderList:
 class Level:
     """Orders at one price in time order, `head` first, `tail` last (None when empty);
     `qty` is their total remaining quantity and `count` their number. `key` is its price as the
-    key object of its side's `levels` dict (set by `BookSide.level_at`), so that dropping it
-    boxes nothing."""
+    key object of its side's `levels` dict, so that dropping it boxes nothing, and `units` its
+    price in quote units (ticks times its side's `tick`) as the object a BookDelta holds (both
+    set by `BookSide.level_at`)."""
 
-    __slots__ = ("count", "head", "key", "qty", "tail")
+    __slots__ = ("count", "head", "key", "qty", "tail", "units")
 
     def __init__(self) -> None:
         self.head: Order | None = None
@@ -158,6 +159,7 @@ class Level:
         self.qty = 0
         self.count = 0
         self.key: object = None
+        self.units: object = None
 
     def append(self, order: Order) -> None:
         """Put `order` at the back of the queue (its visible quantity and count included)."""
@@ -208,9 +210,9 @@ class Level:
 
 class Owner:
     """One user's open orders in the market (resting and waiting stop orders): `count` of them,
-    linked from `first` through `Order.next_mine` in no particular order. `key` is the user id
-    as the key object of the engine's `owners` dict (set when the engine indexes it), so that
-    dropping it boxes nothing.
+    linked from `first` through `Order.next_mine` in no particular order. `user_id` is the user
+    and `key` the user id as the key object of the engine's `owners` dict (set when the engine
+    indexes it, None once the engine dropped it).
 
     Client order ids (unique among a user's open orders: the engine checks before indexing) are
     found by `find`: while the user has at most SCAN_CLIENT_IDS open orders, by comparing the
@@ -218,13 +220,14 @@ class Owner:
     through `by_client_id`, a dict built then and dropped when the owner is empty again.
     """
 
-    __slots__ = ("by_client_id", "count", "first", "key")
+    __slots__ = ("by_client_id", "count", "first", "key", "user_id")
 
     def __init__(self) -> None:
         self.first: Order | None = None
         self.count = 0
         self.by_client_id: dict[str, Order] | None = None
         self.key: object = None
+        self.user_id = 0
 
     def add(self, order: Order) -> None:
         first = self.first
@@ -304,7 +307,8 @@ class BookSide:
     for bids, minus the price for asks. Taking or adding near the top is then an append or a pop
     at the end of a flat list (a compiled binary search, `_position`, and memmove).
     `best` is the best price in ticks, or NO_BID / NO_ASK when the side is empty, chosen so
-    that a crossing test against an empty side is always false.
+    that a crossing test against an empty side is always false. `tick` is the quote units of
+    one tick, for the prices of its BookDeltas.
     `spare` keeps up to SPARE_LEVELS empty levels for reuse: near the touch, levels come and go
     with nearly every order. `fresh` is the empty level the next new price will get, so that
     finding or creating a level is one dict operation.
@@ -322,15 +326,17 @@ class BookSide:
         "keys",
         "levels",
         "spare",
+        "tick",
         "touched",
         "touched_level",
         "touched_more",
     )
 
-    def __init__(self, is_bid: bool) -> None:
+    def __init__(self, is_bid: bool, tick: int = 1) -> None:
         self.levels: dict[object, Level] = {}  # by price in ticks (a Level's `key`)
         self.keys: list[int] = []
         self.is_bid = is_bid
+        self.tick = tick
         self.best = NO_BID if is_bid else NO_ASK
         self.spare: list[Level] = []
         self.fresh = Level()
@@ -348,23 +354,29 @@ class BookSide:
         else:
             self.touched_more.append(price)
 
-    def take_delta(self, tick: int, step: int) -> tuple[tuple[int, int], ...]:
-        """(price, total quantity) in smallest units of each level touched since the last call,
-        best first, 0 for a level gone; forgets them. Empty when none was touched."""
+    def take_delta(self, step: int) -> tuple[tuple[int, int], ...]:
+        """(price, total quantity) in smallest units (`step` base units a step) of each level
+        touched since the last call, best first, 0 for a level gone; forgets them. Empty when
+        none was touched. A price is its level's `units` when the level is there (or is the
+        one level touched: its `units` not given to another price since)."""
         price = self.touched
         if not price:
             return ()
         self.touched = 0
         more = self.touched_more
         if not more:
-            return ((price * tick, self.touched_level.qty * step),)
+            level = self.touched_level
+            return cast(tuple[tuple[int, int], ...], ((level.units, level.qty * step),))
         levels = self.levels
-        out: list[tuple[int, int]] = []
+        out: list[tuple[object, int]] = []
         for p in _distinct(price, more, self.is_bid):
-            level = levels.get(p)
-            out.append((p * tick, level.qty * step if level is not None else 0))
+            found = levels.get(p)
+            if found is not None:
+                out.append((found.units, found.qty * step))
+            else:
+                out.append((p * self.tick, 0))
         more.clear()
-        return tuple(out)
+        return cast(tuple[tuple[int, int], ...], tuple(out))
 
     def level_at(self, price: int) -> Level:
         """The level at `price`, created (and made best if better) when missing."""
@@ -373,6 +385,7 @@ class BookSide:
         level = self.levels.setdefault(boxed, fresh)
         if level is fresh:
             level.key = boxed
+            level.units = price * self.tick
             spare = self.spare
             self.fresh = spare.pop() if spare else Level()
             key = price if self.is_bid else -price

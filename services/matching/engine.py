@@ -7,7 +7,7 @@ no I/O, reads no clock and draws no random number; the same commands always give
 
 from typing import Final
 
-from matching.book import NO_ASK, SPARE_OWNERS, BookSide, Level, Order, OrderList, Owner
+from matching.book import NO_ASK, BookSide, Level, Order, OrderList, Owner
 from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder, PlaceOrderList
 from matching.enums import ListOrderStatus, ListStatusType, Reason
 from matching.events import (
@@ -67,6 +67,8 @@ NO_CAP: Final = -1
 OK: Final = 0  # Reason.NONE
 PPM: Final = 1_000_000
 BIPS: Final = 10_000
+IDLE_OWNERS: Final = 1024  # Owners with no open order kept, at least, before they are dropped
+OWNER_SLOTS: Final = 1024  # a power of two: `_owner_slots`' size
 
 
 class MatchingEngine:
@@ -74,9 +76,13 @@ class MatchingEngine:
 
     __slots__ = (
         "_activated",
+        "_checked",
+        "_checked_key",
+        "_checked_owner",
+        "_idle_owners",
         "_npts",
+        "_owner_slots",
         "_pending",
-        "_spare_owners",
         "_step",
         "_stp_counter",
         "_stp_price",
@@ -100,11 +106,17 @@ class MatchingEngine:
     def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
         self.symbol = spec.symbol
-        self.bids = BookSide(is_bid=True)
-        self.asks = BookSide(is_bid=False)
+        self.bids = BookSide(is_bid=True, tick=spec.tick_units)
+        self.asks = BookSide(is_bid=False, tick=spec.tick_units)
         self.orders: dict[object, Order] = {}  # by order id (an Order's `key` once it rests)
-        self.owners: dict[object, Owner] = {}  # users with open orders, by user id (an Owner's `key`)
-        self._spare_owners: list[Owner] = []  # up to SPARE_OWNERS empty ones, for reuse
+        # Users by user id (an Owner's `key`): those with open orders, and those whose orders all
+        # left (`count` 0, `_idle_owners` of them), kept for their next order until they are more
+        # than IDLE_OWNERS and than the others.
+        self.owners: dict[object, Owner] = {}
+        self._idle_owners = 0
+        # The Owner of user id `u` last found or made is in slot `u & (OWNER_SLOTS - 1)` (until
+        # another user's takes it): finding it there boxes and hashes nothing.
+        self._owner_slots: list[Owner | None] = [None] * OWNER_SLOTS
         self.seq = 0
         self.trade_id = 0
         self.last_price = 0
@@ -120,6 +132,12 @@ class MatchingEngine:
         self.prevented_match_id = 0  # the last prevented match id given (self-trade prevention)
         self._stp_counter = 0  # the maker and price (quote units) of the taker's prevented match
         self._stp_price = 0
+        # The command `_check_place` last found no duplicate for, its order id as the key object
+        # it looked up and its user's Owner then (None when none or not looked up): `_start` gives
+        # them to that command's Order, so that resting it boxes and looks up nothing again.
+        self._checked: PlaceOrder | None = None
+        self._checked_key: object = None
+        self._checked_owner: Owner | None = None
 
     # ------------------------------------------------------------------ commands
 
@@ -215,6 +233,9 @@ class MatchingEngine:
             ts,
         )
         taker.iceberg = c.iceberg_qty // step
+        if c is self._checked:
+            taker.key = self._checked_key
+            taker.owner = self._checked_owner
         if order_list is not None:
             taker.order_list = order_list
             order_list.add(taker)
@@ -635,7 +656,7 @@ class MatchingEngine:
                 order = self._pending.get(order_id)
             return order
         if client_order_id:
-            owner = self.owners.get(user_id)
+            owner = self._owner_of(user_id)
             return owner.find(client_order_id) if owner is not None else None
         return None
 
@@ -738,8 +759,8 @@ class MatchingEngine:
         if c.symbol != self.symbol:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_MARKET, c.ts, out)
             return
-        owner = self.owners.get(c.user_id)
-        if owner is None:
+        owner = self._owner_of(c.user_id)
+        if owner is None or not owner.count:
             self._reject_cancel(c.user_id, 0, "", Reason.UNKNOWN_ORDER, c.ts, out)
             return
         for order in owner.orders():
@@ -761,10 +782,14 @@ class MatchingEngine:
             or (self._pending and order_id in self._pending)
         ):
             return Reason.DUPLICATE_ORDER_ID
+        owner: Owner | None = None
         if c.client_order_id:
-            owner = self.owners.get(c.user_id)
+            owner = self._owner_of(c.user_id)
             if owner is not None and owner.find(c.client_order_id) is not None:
                 return Reason.DUPLICATE_CLIENT_ORDER_ID
+        self._checked = c
+        self._checked_key = order_id
+        self._checked_owner = owner
         side = c.side
         if side != BUY and side != SELL:
             return Reason.INVALID_SIDE
@@ -1174,21 +1199,42 @@ class MatchingEngine:
         level = side.level_at(order.price)
         side.touch(order.price, level)
         level.append(order)
-        key: object = order.order_id
-        order.key = key
+        key = order.key  # `order_id` boxed by `_check_place`, when it checked the order's command
+        if key is None:
+            key = order.order_id
+            order.key = key
         self.orders[key] = order
         self._index(order)
 
     def _index(self, order: Order) -> None:
-        """Index an open order (resting or waiting) by user and client id."""
-        user: object = order.user_id  # boxed once for the lookup, and kept by a new Owner
-        owner = self.owners.get(user)
-        if owner is None:
-            spare = self._spare_owners
-            owner = spare.pop() if spare else Owner()
-            owner.key = user
-            self.owners[user] = owner
+        """Index an open order (resting or waiting) by user and client id. `order.owner`, when
+        set, is its user's Owner (from `_check_place`, or from an earlier indexing): taken unless
+        it was dropped from `owners` since (its `key` None)."""
+        owner = order.owner
+        if owner is None or owner.key is None:
+            owner = self._owner_of(order.user_id)
+            if owner is None:
+                user: object = order.user_id
+                owner = Owner()
+                owner.key = user
+                owner.user_id = order.user_id
+                self.owners[user] = owner
+                self._owner_slots[order.user_id & (OWNER_SLOTS - 1)] = owner
+                self._idle_owners += 1
+        if not owner.count:
+            self._idle_owners -= 1
         owner.add(order)
+
+    def _owner_of(self, user_id: int) -> Owner | None:
+        """The user's Owner in `owners`, or None: from its slot in `_owner_slots` when there."""
+        slot = user_id & (OWNER_SLOTS - 1)
+        owner = self._owner_slots[slot]
+        if owner is not None and owner.user_id == user_id and owner.key is not None:
+            return owner
+        owner = self.owners.get(user_id)
+        if owner is not None:
+            self._owner_slots[slot] = owner
+        return owner
 
     def _unindex(self, order: Order) -> None:
         """Remove a resting order from the resting orders (by its `key`) and its user's index."""
@@ -1201,9 +1247,20 @@ class MatchingEngine:
         assert owner is not None
         owner.remove(order)
         if not owner.count:
-            del self.owners[owner.key]
-            if len(self._spare_owners) < SPARE_OWNERS:
-                self._spare_owners.append(owner)
+            self._idle_owners += 1
+            if self._idle_owners > IDLE_OWNERS and 2 * self._idle_owners > len(self.owners):
+                self._drop_idle_owners()
+
+    def _drop_idle_owners(self) -> None:
+        """Drop the Owners with no open order from `owners`, their `key` set to None."""
+        kept: dict[object, Owner] = {}
+        for key, owner in self.owners.items():
+            if owner.count:
+                kept[key] = owner
+            else:
+                owner.key = None
+        self.owners = kept
+        self._idle_owners = 0
 
     def _cancel_resting(self, order: Order, ts: int, out: list[Event]) -> None:
         """Cancel an open order: one resting in the book, or a waiting stop order; the other
@@ -1270,9 +1327,9 @@ class MatchingEngine:
         bids: tuple[tuple[int, int], ...] = ()
         asks: tuple[tuple[int, int], ...] = ()
         if self.bids.touched:
-            bids = self.bids.take_delta(self._tick, self._step)
+            bids = self.bids.take_delta(self._step)
         if self.asks.touched:
-            asks = self.asks.take_delta(self._tick, self._step)
+            asks = self.asks.take_delta(self._step)
         elif not bids:
             return
         self.seq += 1
@@ -1289,6 +1346,11 @@ class MatchingEngine:
             for o in owner.orders()
             if o.client_order_id
         }
+
+    def open_orders_of(self, user_id: int) -> list[Order]:
+        """The user's open orders (resting and waiting) in ascending order id (for inspection)."""
+        owner = self.owners.get(user_id)
+        return owner.orders() if owner is not None else []
 
     def best_bid(self) -> int:
         """Best bid in quote units, 0 when there is none."""
@@ -1431,8 +1493,8 @@ class MatchingEngine:
                     member = found
                 member.order_list = order_list
                 order_list.orders.append(member)
-        engine.bids.take_delta(1, 1)  # forget what restoring touched
-        engine.asks.take_delta(1, 1)
+        engine.bids.take_delta(1)  # forget what restoring touched
+        engine.asks.take_delta(1)
         return engine
 
     @staticmethod

@@ -194,7 +194,7 @@ def test_a_working_order_that_expires_when_placed_ends_the_list_releasing_the_pe
         ListStatus(s + 8, 6, 1, 7, "L", OTO, *DONE, (1, 2)),
         BookDelta(s + 9, 6, ((160, 0),), ()),
     ]
-    assert engine.state().lists == () and engine.state().pending == () and 7 not in engine.owners
+    assert engine.state().lists == () and engine.state().pending == () and not engine.open_orders_of(7)
 
 
 def test_cancelling_the_working_order_cancels_the_pending_one_with_its_own_release() -> None:
@@ -210,7 +210,7 @@ def test_cancelling_the_working_order_cancels_the_pending_one_with_its_own_relea
         ListStatus(s + 4, 8, 1, 7, "L", OTO, *DONE, (1, 2)),
         BookDelta(s + 5, 8, (), ((160, 0),)),
     ]
-    assert 7 not in engine.owners and engine.state().pending == ()
+    assert not engine.open_orders_of(7) and engine.state().pending == ()
 
 
 def test_cancelling_the_pending_order_by_client_id_cancels_the_working_one() -> None:
@@ -239,7 +239,7 @@ def test_cancel_all_cancels_an_otoco_once_and_releases_the_pair_reserve_once() -
         (2, OrderStatus.CANCELED, 3),
         (3, OrderStatus.CANCELED, 0),
     ]
-    assert kinds(events).count("ListStatus") == 1 and 7 not in engine.owners
+    assert kinds(events).count("ListStatus") == 1 and not engine.open_orders_of(7)
 
 
 def test_self_trade_prevention_removing_the_working_order_expires_the_pending_one() -> None:
@@ -313,7 +313,7 @@ def test_an_otoco_pair_member_that_would_trigger_when_placed_ends_the_pair() -> 
         ListStatus(s + 10, 7, 1, 7, "K", OTOCO, *DONE, (1, 2, 3)),
         BookDelta(s + 11, 7, ((140, 0),), ()),
     ]
-    assert engine.state().lists == () and 7 not in engine.owners
+    assert engine.state().lists == () and not engine.open_orders_of(7)
 
 
 def test_an_oto_pending_stop_that_would_trigger_when_placed_expires() -> None:

@@ -6,7 +6,8 @@ import pytest
 
 from matching import AmendOrder, AmendRejected, CancelRejected, MatchingEngine, OrderCancelled, Reason, Side
 from matching.book import SCAN_CLIENT_IDS, Order, Owner
-from tests.corehelpers import SPEC, SYMBOL, cancel, limit
+from matching.engine import IDLE_OWNERS
+from tests.corehelpers import SPEC, SYMBOL, cancel, cancel_all, limit
 
 BUY = Side.BUY
 
@@ -59,7 +60,25 @@ def test_the_engine_applies_client_id_rules_the_same_below_and_beyond_the_scan_l
     for cid in [f"c{i}" for i in range(1, n + 1)] + ["renamed"]:
         events = engine.apply(cancel(7, cid=cid))
         assert isinstance(events[0], OrderCancelled) and events[0].client_order_id == cid
-    assert 7 not in engine.owners
+    assert not engine.open_orders_of(7)
     again = engine.apply(cancel(7, cid="c1"))
     assert isinstance(again[0], CancelRejected) and again[0].reason == Reason.UNKNOWN_ORDER
     assert engine.apply(limit(104, 7, BUY, 50, 1, cid="c1"))[0].order_id == 104  # free again
+
+
+def test_owners_without_open_orders_stay_until_they_outnumber_the_others_then_are_dropped() -> None:
+    engine = MatchingEngine(SPEC)
+    engine.apply(limit(1, 1, BUY, 100, 1, cid="kept"))  # user 1 keeps an open order throughout
+    for user in range(2, IDLE_OWNERS + 3):
+        engine.apply(limit(user, user, BUY, 200, 1, cid="c"))
+        assert isinstance(engine.apply(cancel(user, cid="c"))[0], OrderCancelled)
+        assert not engine.open_orders_of(user)
+    # IDLE_OWNERS + 1 users without an open order: all dropped, user 1's Owner kept.
+    assert list(engine.owners) == [1] and engine.client_ids.keys() == {(1, "kept")}
+    assert isinstance(engine.apply(cancel_all(5))[0], CancelRejected)
+    engine.apply(limit(9_000, 5, BUY, 200, 1, cid="c"))  # a dropped user's next order: a new Owner
+    assert engine.client_ids.keys() == {(1, "kept"), (5, "c")} and engine.owners[5].count == 1
+    for user in range(2, IDLE_OWNERS + 2):  # kept again while fewer than the others
+        engine.apply(limit(10_000 + user, user, BUY, 200, 1))
+        engine.apply(cancel(user, oid=10_000 + user))
+    assert len(engine.owners) == IDLE_OWNERS + 1 and engine.open_orders_of(5)[0].order_id == 9_000
