@@ -18,7 +18,7 @@ def byte_bounded(entries: list[Entry], max_bytes: int) -> Iterator[list[Entry]]:
     start, size = 0, 0
     for i, (_, fields) in enumerate(entries):
         length = len(fields[b"e"])
-        if size and size + length > max_bytes:
+        if i > start and size + length > max_bytes:
             yield entries[start:i]
             start, size = i, 0
         size += length
