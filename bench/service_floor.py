@@ -2,8 +2,9 @@
 
 Run as its own process (`python -m bench.service_floor PREFIX SYMBOL COMMANDS BATCH OUTPUTS`),
 it holds the market's engine lease as the engine does and reads cmd:{SYMBOL} after the last read
-entry with the same XREAD (COUNT = the engine's batch size) through the same redis-py client; per
-batch it makes the engine's one fenced write (exchange_core.lease, lease.lua): XADD of an
+entry with the same XREAD (COUNT = the engine's batch size) through the engine's own reader
+(engine.journal.JournalReader: a hiredis connection of its own); per batch it makes the engine's
+one fenced write (exchange_core.lease, lease.lua, on a hiredis connection as the engine sends it): XADD of an
 events entry, PUBLISH of a market-data message, SET of the depth snapshot and the `engine`
 group's position (XGROUP SETID ... ENTRIESREAD). It decodes nothing and matches nothing: the
 events entries are the ones our engine wrote for the same commands (read back by the bench and
@@ -26,8 +27,10 @@ from typing import Any
 import uvloop
 from redis.asyncio import Redis
 
+from engine.journal import JournalReader, read_after
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Lease, LeaseSettings
+from exchange_core.pipelined import PipelinedRedis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 GROUP = "engine"
@@ -41,6 +44,7 @@ async def run(prefix: str, symbol: str, commands: int, batch: int, outputs: dict
     depth: bytes = outputs["depth"]  # type: ignore[assignment]
     redis = Redis.from_url(REDIS_URL)
     lease = Lease(redis, keys, symbol, GROUP, LeaseSettings())
+    reader, writer = JournalReader(redis), PipelinedRedis.like(redis)
     assert await lease.try_acquire(), "the floor's engine lease is held by somebody else"
     keeper = asyncio.create_task(lease.keep())
     print("ready", flush=True)
@@ -56,14 +60,14 @@ async def run(prefix: str, symbol: str, commands: int, batch: int, outputs: dict
                 if writing is not None:
                     await writing
                     writing = None
-                result = await redis.xread({cmd_key: last}, count=batch, block=1_000)
+                result = await read_after(reader, cmd_key, last, batch, 1_000)
             if not result:
                 continue
-            entries = result[0][1]
+            entries = result
             last = entries[-1][0]
             read += len(entries)
             if len(entries) >= batch:  # backlogged: the next read is sent now, as the engine does
-                ahead = asyncio.ensure_future(redis.xread({cmd_key: last}, count=batch))
+                ahead = asyncio.ensure_future(read_after(reader, cmd_key, last, batch))
                 await asyncio.sleep(0)
             entry = events[batches % len(events)]
             batches += 1
@@ -75,13 +79,15 @@ async def run(prefix: str, symbol: str, commands: int, batch: int, outputs: dict
             ]
             if writing is not None:  # one write in flight, in order, as the engine does
                 await writing
-            writing = asyncio.ensure_future(lease.write([evt_key, depth_key, cmd_key], write))
+            writing = asyncio.ensure_future(lease.write([evt_key, depth_key, cmd_key], write, via=writer))
             await asyncio.sleep(0)
         if writing is not None:
             await writing
     finally:
         keeper.cancel()
         await lease.release()
+        await reader.aclose()
+        await writer.aclose()
         await redis.aclose()
 
 

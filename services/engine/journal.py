@@ -3,12 +3,13 @@
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from redis.asyncio import Redis
 
 from exchange_core import redisio, tracing
 from exchange_core.commandwire import JournalCommand, decode_command
+from exchange_core.pipelined import PipelinedRedis
 from exchange_core.protocol import decode_events
 from exchange_core.store import is_cluster
 
@@ -35,34 +36,48 @@ async def load_snapshot(redis: Redis, key: str) -> Snapshot | None:
     return Snapshot(raw[b"state"], raw[b"command_id"], int(raw[b"seq"]))
 
 
-def journal_reader(redis: Redis) -> Redis:
-    """A client for `read_after` on `redis`'s connections, whose XREAD answers are Redis's reply
-    as it came: the engine decodes each entry's [id, [field, value, ...]] itself, without
-    redis-py making a tuple and a dict of every entry first. A cluster client is returned as it
-    is (its answers are converted; `read_after` takes both)."""
-    if is_cluster(redis):
-        return redis
-    reader = Redis(connection_pool=redis.connection_pool)
-    reader.set_response_callback("XREAD", _as_sent)
-    return reader
+class JournalReader:
+    """Reads the journal for `read_after`. On one Redis: XREAD on a hiredis connection of its own
+    (exchange_core.pipelined; a blocking read holds it, nothing else waits behind), whose answer
+    is Redis's reply as it came: the engine decodes each entry's [id, [field, value, ...]]
+    itself, without a client library's layers per call or a tuple and a dict of every entry.
+    On a cluster: the cluster client's XREAD (its answers converted; `read_after` takes both)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.connection = None if is_cluster(redis) else PipelinedRedis.like(redis)
+
+    async def read(self, key: str, after: bytes, count: int, block_ms: int | None) -> JournalEntries:
+        if self.connection is None:
+            result = await self.redis.xread({key: after}, count=count, block=block_ms)
+            if not result:
+                return []
+            if isinstance(result, dict):  # RESP3: a map of the one stream to its entries
+                return cast(JournalEntries, next(iter(result.values())))
+            return cast(JournalEntries, result[0][1])
+        command: list[str | bytes | int] = ["XREAD", "COUNT", count]
+        if block_ms is not None:
+            command += ["BLOCK", block_ms]
+        reply = await self.connection.execute(*command, "STREAMS", key, after)
+        return cast(JournalEntries, reply[0][1]) if reply else []
+
+    async def aclose(self) -> None:
+        if self.connection is not None:
+            await self.connection.aclose()
 
 
-def _as_sent(response: Any, **options: Any) -> Any:
-    return response
+def journal_reader(redis: Redis) -> JournalReader:
+    """The reader of the journal on `redis` (see JournalReader)."""
+    return JournalReader(redis)
 
 
 async def read_after(
-    redis: Redis, key: str, after: bytes, count: int, block_ms: int | None = None
+    reader: JournalReader, key: str, after: bytes, count: int, block_ms: int | None = None
 ) -> JournalEntries:
     """Up to `count` entries of `key` after `after`, waiting up to `block_ms` for one (XREAD;
-    without `block_ms`, none: what is there now). Each entry as converted by redis-py or, from
-    a `journal_reader`, as Redis replied it (`commandwire.decode_commands` takes both)."""
-    result = await redis.xread({key: after}, count=count, block=block_ms)
-    if not result:
-        return []
-    if isinstance(result, dict):  # RESP3: a map of the one stream to its entries
-        return cast(JournalEntries, next(iter(result.values())))
-    return cast(JournalEntries, result[0][1])
+    without `block_ms`, none: what is there now). Each entry as Redis replied it, or as the
+    cluster client converted it (`commandwire.decode_commands` takes both)."""
+    return await reader.read(key, after, count, block_ms)
 
 
 class ReadAhead:

@@ -44,6 +44,7 @@ from exchange_core.commandwire import decode_commands
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced, Lease
 from exchange_core.lease_telemetry import LeaseCollector
+from exchange_core.pipelined import PipelinedRedis
 from exchange_core.protocol import decode_events
 from exchange_core.runtime import pause
 from exchange_core.streamids import entry_ms, stream_id
@@ -76,6 +77,9 @@ class EngineService:
         self.commands_since_snapshot = 0
         self.snapshot_due = time.monotonic() + settings.snapshot_every_ms / 1000
         self.lease = Lease(redis, keys, self.symbol, "engine", settings)
+        # A batch's write goes on a hiredis connection on one Redis (through the cluster
+        # client's pool on a cluster): a client library's layers cost more than the write.
+        self.writer = None if store.is_cluster(redis) else PipelinedRedis.like(redis)
         self.snapshots = SnapshotWriter(
             redis, self.lease, self.snap_key, self.cmd_key, settings.trim_journal, settings.snapshot_fork
         )
@@ -343,7 +347,7 @@ class EngineService:
     async def commit(self, batch: "PreparedBatch") -> None:
         """Send a prepared batch's write (fenced by the lease) and count it once Redis took it."""
         if batch.writes:
-            await self.lease.write(self.batch_keys, batch.writes)
+            await self.lease.write(self.batch_keys, batch.writes, via=self.writer)
         outputs = batch.outputs
         if outputs is not None:
             self.written_seq = outputs.last_seq
