@@ -67,7 +67,9 @@ def main(duration_s: int = 10) -> dict[str, float]:
     def drive_floor(port: int, traders: list[Trader]) -> Coroutine[Any, Any, tuple[list[float], int, float]]:
         return run_clients(f"ws://127.0.0.1:{port}/ws-api/v3", traders, duration_s)
 
-    label = "websockets on uvloop, parsing each request and checking its signature, fixed answer"
+    label = (
+        "websockets on uvloop, parsing each request and checking its signature, answers of the same fields"
+    )
     ours, floor = client_run.run_clients(CONNECTIONS, drive, Floor("bench.wsapi_floor", drive_floor, label))
     return report(
         f"gateway over the WebSocket API: {CONNECTIONS} connections from one client process, "

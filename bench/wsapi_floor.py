@@ -4,25 +4,41 @@
 on uvloop (one process), WebSocket connections on any path whose text frames are WebSocket API
 requests ({"id", "method", "params"}): it parses each frame's JSON, looks up the secret of its
 `apiKey` (KEYS: a JSON file {api key: secret}), checks `signature` against the other parameters
-sorted by name as `name=value&...` (Binance's SIGNED rule, gateway.wsapi.frames) and answers a
-fixed result under the request's id (an error answer with -1022 when the signature does not
-match). Compression is negotiated as the gateway's server (uvicorn's, per-message deflate) does
-with the same client. No order parsing, no rate limits, no Redis, no engine: what no order entry over the
-WebSocket API can avoid.
+sorted by name as `name=value&...` (Binance's SIGNED rule, gateway.wsapi.frames) and answers,
+under the request's id, a result of the shape and about the size of the gateway's RESULT answer
+to a new order (`RESULT`: the request's own symbol, side, type, timeInForce, price, quantity and
+clientOrderId, a counter as orderId, the time; then an empty `rateLimits`, as the bench's gateway
+sends), so that its clients read as much per answer as ours do; an error answer with -1022 when
+the signature does not match. Compression is negotiated as the gateway's server (uvicorn's,
+per-message deflate) does with the same client. No order parsing, no rate limits, no Redis, no
+engine: what no order entry over the WebSocket API can avoid.
 """
 
 import hashlib
 import hmac
+import itertools
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import uvloop
 from websockets.asyncio.server import ServerConnection, serve
 
-ACCEPTED = b'{"symbol":"BTCUSDT","orderId":1,"status":"NEW"}'
+# The gateway's answer to a new LIMIT order with newOrderRespType RESULT (gateway.formatting), with
+# the request's values as sent (not normalised: that is an order's parsing, not the floor's).
+RESULT = (
+    '{"symbol":%s,"orderId":%d,"orderListId":-1,"clientOrderId":%s,"transactTime":%d,'
+    '"price":%s,"origQty":%s,"executedQty":"0.00000000","origQuoteOrderQty":"0.00000000",'
+    '"cummulativeQuoteQty":"0.00000000","status":"NEW","timeInForce":%s,"type":%s,"side":%s,'
+    '"workingTime":%d,"selfTradePreventionMode":"EXPIRE_MAKER"}'
+)
+_order_ids = itertools.count(1)
 REFUSED = b'{"code":-1022,"msg":"Signature for this request is not valid."}'
+
+
+_ECHOED = ("symbol", "newClientOrderId", "price", "quantity", "timeInForce", "type", "side")
 
 
 def _text(value: Any) -> str:
@@ -43,7 +59,10 @@ def answer(secrets: dict[str, bytes], frame: str | bytes) -> bytes:
     )
     head = b'{"id":' + json.dumps(request.get("id")).encode()
     if ok:
-        return head + b',"status":200,"result":' + ACCEPTED + b"}"
+        now = time.time_ns() // 1_000_000
+        text = [json.dumps(str(params.get(k, ""))) for k in _ECHOED]
+        result = RESULT % (text[0], next(_order_ids), text[1], now, text[2], text[3], *text[4:], now)
+        return head + b',"status":200,"result":' + result.encode() + b',"rateLimits":[]}'
     return head + b',"status":400,"error":' + REFUSED + b"}"
 
 
