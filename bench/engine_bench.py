@@ -7,9 +7,15 @@ already written left out), compiled by mypyc and, in a subprocess, as plain inte
 Each run checks it did the work: trade count, resting orders at the end. Targets: ours >= 2.5x
 lightmatchingengine and >= 1.0x limit-order-book, both recorded in results.json (`core`,
 `core_vs_cpp`: the reference engine as the floor).
+
+The compiled core and the two reference engines run in interleaved rounds (CORE_BENCH_ROUNDS,
+3 by default: ours, lightmatchingengine, limit-order-book, then again), and each one's best
+round is its figure: a few seconds of a slower host, or of another process's burst, then lowers
+one round of every engine alike rather than one engine's only run.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -61,12 +67,14 @@ def our_commands(wl: Workload) -> tuple[list[object], object]:
     return commands, spec
 
 
-def run_ours(n: int, warmup: int, seed: int) -> dict[str, object]:
-    """Run our core on the workload; return figures and the proof of work."""
+def run_ours(n: int, warmup: int, seed: int, wl: Workload | None = None) -> dict[str, object]:
+    """Run our core on the workload (`wl`, else generated from n, warmup and seed); return
+    figures and the proof of work."""
     import matching
     from matching import MatchingEngine, Trade
 
-    wl = generate(n, seed=seed, warmup=warmup)
+    if wl is None:
+        wl = generate(n, seed=seed, warmup=warmup)
     commands, spec = our_commands(wl)
     engine = MatchingEngine(spec)  # type: ignore[arg-type]
     engine.apply_journal(commands[:warmup], 0)  # type: ignore[arg-type]
@@ -163,6 +171,11 @@ def reference_ops_per_s(n: int = 200_000, warmup: int = 5_000, seed: int = 7) ->
     return REFERENCE[-1]
 
 
+def rounds() -> int:
+    """How many interleaved rounds of the three engines `main` runs (CORE_BENCH_ROUNDS)."""
+    return max(1, int(os.environ.get("CORE_BENCH_ROUNDS", "3")))
+
+
 def main(n: int = 1_000_000, warmup: int = 5_000, seed: int = 7) -> None:
     print(f"== matching core: {n:,} ops (seed {seed}, warm-up {warmup:,} resting orders)")
     wl = generate(n, seed=seed, warmup=warmup)
@@ -170,10 +183,21 @@ def main(n: int = 1_000_000, warmup: int = 5_000, seed: int = 7) -> None:
         f"   mix: {wl.rests:,} resting limits, {wl.cancels:,} cancels, {wl.crosses:,} crossing "
         f"orders -> {wl.expected_trades:,} trades, {wl.live_at_end:,} orders resting at the end"
     )
-    ours = run_ours(n, warmup, seed)
+    runs: list[tuple[dict[str, object], float, float]] = []
+    for r in range(rounds()):
+        round_ours = run_ours(n, warmup, seed, wl)
+        round_lme, _ = run_lightmatchingengine(wl, warmup)
+        round_lob, _ = run_limit_order_book(wl, warmup)
+        rate = float(round_ours["ops_per_s"])  # type: ignore[arg-type]
+        print(
+            f"   round {r + 1}: ours {rate:,.0f}, lightmatchingengine {round_lme:,.0f}, "
+            f"limit-order-book {round_lob:,.0f} ops/s ({rate / round_lme:.2f}x, {rate / round_lob:.2f}x)"
+        )
+        runs.append((round_ours, round_lme, round_lob))
+    ours = max((run[0] for run in runs), key=lambda o: float(o["ops_per_s"]))  # type: ignore[arg-type]
+    lme = max(run[1] for run in runs)
+    lob = max(run[2] for run in runs)
     interp = run_interpreted(n, warmup, seed)
-    lme, _ = run_lightmatchingengine(wl, warmup)
-    lob, _ = run_limit_order_book(wl, warmup)
     REFERENCE.append(lob)
     rows = [
         ("ours, mypyc-compiled" if ours["compiled"] else "ours (not compiled!)", ours["ops_per_s"]),
@@ -181,6 +205,7 @@ def main(n: int = 1_000_000, warmup: int = 5_000, seed: int = 7) -> None:
         ("lightmatchingengine 2019.1.4 (pure Python)", lme),
         ("limit-order-book 2.0.0 (C++ via ctypes, no events)", lob),
     ]
+    print(f"   best of {len(runs)} round(s) each (the interpreted core: one run):")
     for name, rate in rows:
         print(f"   {name:52s} {float(rate):>12,.0f} ops/s")  # type: ignore[arg-type]
     ours_rate = float(ours["ops_per_s"])  # type: ignore[arg-type]
@@ -189,7 +214,8 @@ def main(n: int = 1_000_000, warmup: int = 5_000, seed: int = 7) -> None:
         reference = REFERENCES[figure.name]
         print(f"   {figure.ratio:.2f}x {reference} ({verdict(figure)} the target >= {figure.target_ratio}x)")
         results.FIGURES.append(figure)
-    assert interp["state_hash"] == ours["state_hash"], "interpreted and compiled cores disagree"
+    hashes = {str(run[0]["state_hash"]) for run in runs}
+    assert hashes == {interp["state_hash"]}, "interpreted and compiled cores disagree"
 
 
 def figures(ours: float, lme: float, lob: float) -> list[results.Figure]:
