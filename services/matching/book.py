@@ -10,6 +10,9 @@ and writes, with no method call on a Python container.
 from collections.abc import Iterator
 from typing import Final, cast
 
+from librt.vecs import append, pop, vec
+from mypy_extensions import i64
+
 from matching.commands import PlaceOrder
 
 NO_BID: Final = -1
@@ -304,8 +307,10 @@ class BookSide:
     """One side of the book: levels by price, prices sorted, the best price cached.
 
     `keys` holds each level's sort key in ascending order with the best level last: the price
-    for bids, minus the price for asks. Taking or adding near the top is then an append or a pop
-    at the end of a flat list (a compiled binary search, `_position`, and memmove).
+    for bids, minus the price for asks, as machine integers in a `vec[i64]` (prices in ticks
+    are below NO_ASK). Taking or adding near the top is then an append or a pop at the end of a
+    flat array; elsewhere a compiled binary search, `_position`, over unboxed integers, and a
+    shift of the entries after it.
     `best` is the best price in ticks, or NO_BID / NO_ASK when the side is empty, chosen so
     that a crossing test against an empty side is always false. `tick` is the quote units of
     one tick, for the prices of its BookDeltas.
@@ -334,7 +339,7 @@ class BookSide:
 
     def __init__(self, is_bid: bool, tick: int = 1) -> None:
         self.levels: dict[object, Level] = {}  # by price in ticks (a Level's `key`)
-        self.keys: list[int] = []
+        self.keys: vec[i64] = vec[i64]()
         self.is_bid = is_bid
         self.tick = tick
         self.best = NO_BID if is_bid else NO_ASK
@@ -388,13 +393,14 @@ class BookSide:
             level.units = price * self.tick
             spare = self.spare
             self.fresh = spare.pop() if spare else Level()
-            key = price if self.is_bid else -price
+            key: i64 = price if self.is_bid else -price
             keys = self.keys
-            if not keys or key > keys[-1]:
-                keys.append(key)
+            n = len(keys)
+            if not n or key > keys[n - 1]:
+                self.keys = append(keys, key)
                 self.best = price
             else:
-                keys.insert(_position(keys, key), key)
+                self.keys = _insert(keys, _position(keys, key), key)
         return level
 
     def remove_level(self, price: int, level: Level) -> None:
@@ -403,20 +409,24 @@ class BookSide:
         if len(self.spare) < SPARE_LEVELS:
             self.spare.append(level)
         keys = self.keys
-        key = price if self.is_bid else -price
-        if keys[-1] == key:
-            keys.pop()
-            if keys:
-                self.best = keys[-1] if self.is_bid else -keys[-1]
+        key: i64 = price if self.is_bid else -price
+        n = len(keys)
+        if keys[n - 1] == key:
+            keys, _ = pop(keys)
+            if n > 1:
+                top = keys[n - 2]
+                self.best = top if self.is_bid else -top
             else:
                 self.best = NO_BID if self.is_bid else NO_ASK
         else:
-            del keys[_position(keys, key)]
+            keys, _ = pop(keys, _position(keys, key))
+        self.keys = keys
 
     def prices_from_best(self) -> Iterator[int]:
         """Prices from the best outwards."""
         sign = 1 if self.is_bid else -1
-        return (sign * key for key in reversed(self.keys))
+        keys = self.keys
+        return (sign * keys[i] for i in range(len(keys) - 1, -1, -1))
 
     def orders_in_priority(self) -> Iterator[Order]:
         """Live orders from the best price outwards, each level in time order."""
@@ -424,10 +434,10 @@ class BookSide:
             yield from self.levels[price].live_orders()
 
 
-def _position(keys: list[int], key: int) -> int:
+def _position(keys: vec[i64], key: i64) -> i64:
     """The leftmost index in sorted `keys` where `key` could be inserted keeping them sorted
-    (bisect_left); compiled, a loop over machine integers instead of rich comparisons."""
-    lo = 0
+    (bisect_left); compiled, a loop over machine integers."""
+    lo: i64 = 0
     hi = len(keys)
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -436,6 +446,18 @@ def _position(keys: list[int], key: int) -> int:
         else:
             hi = mid
     return lo
+
+
+def _insert(keys: vec[i64], at: i64, key: i64) -> vec[i64]:
+    """`keys` with `key` inserted before index `at` (the entries from `at` on move up one)."""
+    n = len(keys)
+    keys = append(keys, key)
+    i = n
+    while i > at:
+        keys[i] = keys[i - 1]
+        i -= 1
+    keys[at] = key
+    return keys
 
 
 def _distinct(first: int, more: list[int], descending: bool) -> list[int]:

@@ -3,14 +3,18 @@
 from bisect import bisect_left
 
 import pytest
+from librt.vecs import vec
+from mypy_extensions import i64
 
-from matching.book import NO_ASK, NO_BID, BookSide, _position
+from matching.book import NO_ASK, NO_BID, BookSide, _insert, _position
 
 
-def test_position_is_bisect_left() -> None:
+def test_position_is_bisect_left_and_insert_is_list_insert() -> None:
     for keys in ([], [5], [1, 3, 3, 7], list(range(-40, 40, 3))):
         for key in range(-45, 45):
-            assert _position(keys, key) == bisect_left(keys, key), (keys, key)
+            at = bisect_left(keys, key)
+            assert _position(vec[i64](keys), key) == at, (keys, key)
+            assert list(_insert(vec[i64](keys), at, key)) == [*keys[:at], key, *keys[at:]]
 
 
 @pytest.mark.parametrize("is_bid", [True, False])
@@ -20,7 +24,7 @@ def test_levels_in_the_middle_come_and_go_and_keys_stay_sorted(is_bid: bool) -> 
     for price in prices:
         level = side.level_at(price)
         assert side.levels[price] is level and level.key == price
-    assert side.keys == sorted(p if is_bid else -p for p in set(prices))
+    assert list(side.keys) == sorted(p if is_bid else -p for p in set(prices))
     assert side.best == (120 if is_bid else 80)
     for price in (95, 120, 80, 105):  # middle, then each end, then middle again
         side.remove_level(price, side.levels[price])
@@ -31,4 +35,4 @@ def test_levels_in_the_middle_come_and_go_and_keys_stay_sorted(is_bid: bool) -> 
     assert again.key == 95 and side.levels[95] is again
     for price in (95, 110, 100, 90):
         side.remove_level(price, side.levels[price])
-    assert side.keys == [] and side.levels == {} and side.best == (NO_BID if is_bid else NO_ASK)
+    assert list(side.keys) == [] and side.levels == {} and side.best == (NO_BID if is_bid else NO_ASK)
