@@ -152,19 +152,17 @@ class OrderList:
 
 class Level:
     """Orders at one price in time order, `head` first, `tail` last (None when empty);
-    `qty` is their total remaining quantity and `count` their number. `key` is its price as the
-    key object of its side's `levels` dict, so that dropping it boxes nothing, and `units` its
-    price in quote units (ticks times its side's `tick`) as the object a BookDelta holds (both
-    set by `BookSide.level_at`)."""
+    `qty` is their total remaining quantity and `count` their number. `units` is its price in
+    quote units (ticks times its side's `tick`) as the object a BookDelta holds (set by
+    `BookSide.level_at`)."""
 
-    __slots__ = ("count", "head", "key", "qty", "tail", "units")
+    __slots__ = ("count", "head", "qty", "tail", "units")
 
     def __init__(self) -> None:
         self.head: Order | None = None
         self.tail: Order | None = None
         self.qty = 0
         self.count = 0
-        self.key: object = None
         self.units: object = None
 
     def append(self, order: Order) -> None:
@@ -307,19 +305,19 @@ def _order_id(order: Order) -> int:
 
 
 class BookSide:
-    """One side of the book: levels by price, prices sorted, the best price cached.
+    """One side of the book: levels sorted by price, the best price cached.
 
     `keys` holds each level's sort key in ascending order with the best level last: the price
     for bids, minus the price for asks, as machine integers in a `vec[i64]` (prices in ticks
-    are below NO_ASK). Taking or adding near the top is then an append or a pop at the end of a
-    flat array; elsewhere a compiled binary search, `_position`, over unboxed integers, and a
-    shift of the entries after it.
+    are below NO_ASK); `ladder` holds the levels in the same order (`ladder[i]` is the level of
+    `keys[i]`). A level is found by a compiled binary search, `_position`, over unboxed
+    integers (O(log n), nothing boxed or hashed); the best is the last entry. Taking or adding
+    near the top is an append or a pop at the end; elsewhere a shift of the entries after it.
     `best` is the best price in ticks, or NO_BID / NO_ASK when the side is empty, chosen so
     that a crossing test against an empty side is always false. `tick` is the quote units of
     one tick, for the prices of its BookDeltas.
     `spare` keeps up to SPARE_LEVELS empty levels for reuse: near the touch, levels come and go
-    with nearly every order. `fresh` is the empty level the next new price will get, so that
-    finding or creating a level is one dict operation.
+    with nearly every order. `fresh` is the empty level the next new price will get.
 
     The levels the current command changed (for its BookDelta) are `touched`, the first price
     (0: none) with `touched_level`, the level last touched at that price, and `touched_more`, any
@@ -332,7 +330,7 @@ class BookSide:
         "fresh",
         "is_bid",
         "keys",
-        "levels",
+        "ladder",
         "spare",
         "tick",
         "touched",
@@ -341,8 +339,8 @@ class BookSide:
     )
 
     def __init__(self, is_bid: bool, tick: int = 1) -> None:
-        self.levels: dict[object, Level] = {}  # by price in ticks (a Level's `key`)
         self.keys: vec[i64] = vec[i64]()
+        self.ladder: list[Level] = []
         self.is_bid = is_bid
         self.tick = tick
         self.best = NO_BID if is_bid else NO_ASK
@@ -375,10 +373,9 @@ class BookSide:
         if not more:
             level = self.touched_level
             return cast(tuple[tuple[int, int], ...], ((level.units, level.qty * step),))
-        levels = self.levels
         out: list[tuple[object, int]] = []
         for p in _distinct(price, more, self.is_bid):
-            found = levels.get(p)
+            found = self.find(p)
             if found is not None:
                 out.append((found.units, found.qty * step))
             else:
@@ -386,29 +383,54 @@ class BookSide:
         more.clear()
         return cast(tuple[tuple[int, int], ...], tuple(out))
 
+    @property
+    def levels(self) -> dict[int, Level]:
+        """The levels by price in ticks, best first (built on demand, for inspection)."""
+        return dict(zip(self.prices_from_best(), self.levels_from_best(), strict=True))
+
+    def find(self, price: int) -> Level | None:
+        """The level at `price`, or None."""
+        key: i64 = price if self.is_bid else -price
+        keys = self.keys
+        at = _position(keys, key)
+        if at < len(keys) and keys[at] == key:
+            return self.ladder[at]
+        return None
+
+    def best_level(self) -> Level:
+        """The level at the best price (the side must not be empty)."""
+        ladder = self.ladder
+        return ladder[len(ladder) - 1]
+
     def level_at(self, price: int) -> Level:
         """The level at `price`, created (and made best if better) when missing."""
-        fresh = self.fresh
-        boxed: object = price
-        level = self.levels.setdefault(boxed, fresh)
-        if level is fresh:
-            level.key = boxed
-            level.units = price * self.tick
-            spare = self.spare
-            self.fresh = spare.pop() if spare else Level()
-            key: i64 = price if self.is_bid else -price
-            keys = self.keys
-            n = len(keys)
-            if not n or key > keys[n - 1]:
-                self.keys = append(keys, key)
-                self.best = price
-            else:
-                self.keys = _insert(keys, _position(keys, key), key)
+        key: i64 = price if self.is_bid else -price
+        keys = self.keys
+        n = len(keys)
+        if n:
+            top = keys[n - 1]
+            if key == top:
+                return self.ladder[n - 1]
+            at = n if key > top else _position(keys, key)
+            if at < n and keys[at] == key:
+                return self.ladder[at]
+        else:
+            at = 0
+        level = self.fresh
+        level.units = price * self.tick
+        spare = self.spare
+        self.fresh = spare.pop() if spare else Level()
+        if at == n:
+            self.keys = append(keys, key)
+            self.ladder.append(level)
+            self.best = price
+        else:
+            self.keys = _insert(keys, at, key)
+            self.ladder.insert(at, level)
         return level
 
     def remove_level(self, price: int, level: Level) -> None:
         """Drop `level`, the level at `price`, which must be empty (no order, `qty` and `count` 0)."""
-        del self.levels[level.key]
         if len(self.spare) < SPARE_LEVELS:
             self.spare.append(level)
         keys = self.keys
@@ -416,13 +438,16 @@ class BookSide:
         n = len(keys)
         if keys[n - 1] == key:
             keys, _ = pop(keys)
+            self.ladder.pop()
             if n > 1:
                 top = keys[n - 2]
                 self.best = top if self.is_bid else -top
             else:
                 self.best = NO_BID if self.is_bid else NO_ASK
         else:
-            keys, _ = pop(keys, _position(keys, key))
+            at = _position(keys, key)
+            keys, _ = pop(keys, at)
+            del self.ladder[at]
         self.keys = keys
 
     def prices_from_best(self) -> Iterator[int]:
@@ -431,10 +456,14 @@ class BookSide:
         keys = self.keys
         return (sign * keys[i] for i in range(len(keys) - 1, -1, -1))
 
+    def levels_from_best(self) -> Iterator[Level]:
+        """Levels from the best outwards (as `prices_from_best`)."""
+        return reversed(self.ladder)
+
     def orders_in_priority(self) -> Iterator[Order]:
         """Live orders from the best price outwards, each level in time order."""
-        for price in self.prices_from_best():
-            yield from self.levels[price].live_orders()
+        for level in self.levels_from_best():
+            yield from level.live_orders()
 
 
 def _position(keys: vec[i64], key: i64) -> i64:

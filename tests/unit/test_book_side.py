@@ -23,8 +23,11 @@ def test_levels_in_the_middle_come_and_go_and_keys_stay_sorted(is_bid: bool) -> 
     prices = [100, 90, 110, 95, 105, 100, 120, 80]
     for price in prices:
         level = side.level_at(price)
-        assert side.levels[price] is level and level.key == price
+        assert side.levels[price] is level and level.units == price
     assert list(side.keys) == sorted(p if is_bid else -p for p in set(prices))
+    assert [side.find(p) for p in side.prices_from_best()] == list(side.levels_from_best())
+    assert side.find(101) is None and side.find(1) is None and side.find(999) is None
+    assert side.best_level() is side.levels[side.best]
     assert side.best == (120 if is_bid else 80)
     for price in (95, 120, 80, 105):  # middle, then each end, then middle again
         side.remove_level(price, side.levels[price])
@@ -32,7 +35,7 @@ def test_levels_in_the_middle_come_and_go_and_keys_stay_sorted(is_bid: bool) -> 
     assert list(side.prices_from_best()) == ([110, 100, 90] if is_bid else [90, 100, 110])
     assert side.best == (110 if is_bid else 90)
     again = side.level_at(95)  # a spare level, given its new price
-    assert again.key == 95 and side.levels[95] is again
+    assert again.units == 95 and side.levels[95] is again
     for price in (95, 110, 100, 90):
         side.remove_level(price, side.levels[price])
     assert list(side.keys) == [] and side.levels == {} and side.best == (NO_BID if is_bid else NO_ASK)
