@@ -216,12 +216,12 @@ class Owner:
     """One user's open orders in the market (resting and waiting stop orders): `count` of them,
     linked from `first` through `Order.next_mine` in no particular order. `user_id` is the user
     and `key` the user id as the key object of the engine's `owners` dict (set when the engine
-    indexes it, None once the engine dropped it).
+    indexes it, None once the engine _dropped it).
 
     Client order ids (unique among a user's open orders: the engine checks before indexing) are
     found by `find`: while the user has at most SCAN_CLIENT_IDS open orders, by comparing the
     orders' ids along the list (no hash, no dict entry to add and delete per order); beyond,
-    through `by_client_id`, a dict built then and dropped when the owner is empty again.
+    through `by_client_id`, a dict built then and _dropped when the owner is empty again.
     """
 
     __slots__ = ("by_client_id", "count", "first", "key", "user_id")
@@ -348,7 +348,7 @@ class BookSide:
         self.fresh = Level()
         self.touched = 0
         self.touched_level = self.fresh
-        self.touched_more: list[int] = []
+        self.touched_more: vec[i64] = vec[i64]()
 
     def touch(self, price: int, level: Level) -> None:
         """Note that the current command changed `level`, the level at `price`."""
@@ -358,7 +358,7 @@ class BookSide:
             self.touched = price
             self.touched_level = level
         else:
-            self.touched_more.append(price)
+            self.touched_more = append(self.touched_more, price)
 
     def take_delta(self, step: int) -> tuple[tuple[int, int], ...]:
         """(price, total quantity) in smallest units (`step` base units a step) of each level
@@ -370,17 +370,19 @@ class BookSide:
             return ()
         self.touched = 0
         more = self.touched_more
-        if not more:
+        if not len(more):
             level = self.touched_level
             return cast(tuple[tuple[int, int], ...], ((level.units, level.qty * step),))
         out: list[tuple[object, int]] = []
-        for p in _distinct(price, more, self.is_bid):
+        prices = _distinct(price, more, self.is_bid)
+        for i in range(len(prices)):
+            p = prices[i]
             found = self.find(p)
             if found is not None:
                 out.append((found.units, found.qty * step))
             else:
                 out.append((p * self.tick, 0))
-        more.clear()
+        self.touched_more = vec[i64]()
         return cast(tuple[tuple[int, int], ...], tuple(out))
 
     @property
@@ -436,8 +438,9 @@ class BookSide:
         keys = self.keys
         key: i64 = price if self.is_bid else -price
         n = len(keys)
+        _dropped: i64
         if keys[n - 1] == key:
-            keys, _ = pop(keys)
+            keys, _dropped = pop(keys)
             self.ladder.pop()
             if n > 1:
                 top = keys[n - 2]
@@ -446,8 +449,8 @@ class BookSide:
                 self.best = NO_BID if self.is_bid else NO_ASK
         else:
             at = _position(keys, key)
-            keys, _ = pop(keys, at)
-            del self.ladder[at]
+            keys, _dropped = pop(keys, at)
+            self.ladder.pop(at)
         self.keys = keys
 
     def prices_from_best(self) -> Iterator[int]:
@@ -492,18 +495,18 @@ def _insert(keys: vec[i64], at: i64, key: i64) -> vec[i64]:
     return keys
 
 
-def _distinct(first: int, more: list[int], descending: bool) -> list[int]:
+def _distinct(first: i64, more: vec[i64], descending: bool) -> vec[i64]:
     """The distinct prices of `first` and `more`, sorted (descending or ascending). A taker
     touches levels from the best outwards, `first` the first of them, so `first, *more` is
     usually sorted already, with repeats: one pass, no sort."""
-    out = [first]
+    out = append(vec[i64](), first)
     last = first
-    for p in more:
+    for i in range(len(more)):
+        p = more[i]
         if p == last:
             continue
         if (p > last) if descending else (p < last):
-            more.append(first)
-            return sorted(set(more), reverse=descending)
-        out.append(p)
+            return vec[i64](sorted({first, *more}, reverse=descending))
+        out = append(out, p)
         last = p
     return out

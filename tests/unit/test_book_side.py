@@ -6,7 +6,7 @@ import pytest
 from librt.vecs import vec
 from mypy_extensions import i64
 
-from matching.book import NO_ASK, NO_BID, BookSide, _insert, _position
+from matching.book import NO_ASK, NO_BID, BookSide, _distinct, _insert, _position
 
 
 def test_position_is_bisect_left_and_insert_is_list_insert() -> None:
@@ -39,3 +39,10 @@ def test_levels_in_the_middle_come_and_go_and_keys_stay_sorted(is_bid: bool) -> 
     for price in (95, 110, 100, 90):
         side.remove_level(price, side.levels[price])
     assert list(side.keys) == [] and side.levels == {} and side.best == (NO_BID if is_bid else NO_ASK)
+
+
+def test_distinct_prices_sorted_with_or_without_a_sort() -> None:
+    assert list(_distinct(10, vec[i64]([10, 9, 9, 7]), True)) == [10, 9, 7]
+    assert list(_distinct(7, vec[i64]([7, 8, 8, 10]), False)) == [7, 8, 10]
+    assert list(_distinct(9, vec[i64]([10, 9, 7, 10]), True)) == [10, 9, 7]
+    assert list(_distinct(8, vec[i64]([7, 8, 10, 7]), False)) == [7, 8, 10]
