@@ -10,6 +10,9 @@ and writes, with no method call on a Python container.
 from collections.abc import Iterator
 from typing import Final, cast
 
+from librt.vecs import append, pop, vec
+from mypy_extensions import i64, mypyc_attr
+
 from matching.commands import PlaceOrder
 
 NO_BID: Final = -1
@@ -18,6 +21,7 @@ SPARE_LEVELS: Final = 64
 SCAN_CLIENT_IDS: Final = 8  # an Owner finds client ids by a scan up to this many open orders
 
 
+@mypyc_attr(free_list_len=1)
 class Order:
     """A resting or matching order: price in ticks, quantities in steps, enums as ints.
 
@@ -35,6 +39,8 @@ class Order:
     the engine's resting-order dict, set when it rests or before (None until then): removing it
     boxes nothing and the dict finds its entry by identity.
     `order_list` is the open order list it belongs to (None when none, or once the list is done).
+    Compiled, the last Order freed is kept for the next one made (a free list of one): an order
+    that leaves the book is often followed by one that needs an Order.
     """
 
     __slots__ = (
@@ -146,19 +152,17 @@ class OrderList:
 
 class Level:
     """Orders at one price in time order, `head` first, `tail` last (None when empty);
-    `qty` is their total remaining quantity and `count` their number. `key` is its price as the
-    key object of its side's `levels` dict, so that dropping it boxes nothing, and `units` its
-    price in quote units (ticks times its side's `tick`) as the object a BookDelta holds (both
-    set by `BookSide.level_at`)."""
+    `qty` is their total remaining quantity and `count` their number. `units` is its price in
+    quote units (ticks times its side's `tick`) as the object a BookDelta holds (set by
+    `BookSide.level_at`)."""
 
-    __slots__ = ("count", "head", "key", "qty", "tail", "units")
+    __slots__ = ("count", "head", "qty", "tail", "units")
 
     def __init__(self) -> None:
         self.head: Order | None = None
         self.tail: Order | None = None
         self.qty = 0
         self.count = 0
-        self.key: object = None
         self.units: object = None
 
     def append(self, order: Order) -> None:
@@ -212,12 +216,12 @@ class Owner:
     """One user's open orders in the market (resting and waiting stop orders): `count` of them,
     linked from `first` through `Order.next_mine` in no particular order. `user_id` is the user
     and `key` the user id as the key object of the engine's `owners` dict (set when the engine
-    indexes it, None once the engine dropped it).
+    indexes it, None once the engine _dropped it).
 
     Client order ids (unique among a user's open orders: the engine checks before indexing) are
     found by `find`: while the user has at most SCAN_CLIENT_IDS open orders, by comparing the
     orders' ids along the list (no hash, no dict entry to add and delete per order); beyond,
-    through `by_client_id`, a dict built then and dropped when the owner is empty again.
+    through `by_client_id`, a dict built then and _dropped when the owner is empty again.
     """
 
     __slots__ = ("by_client_id", "count", "first", "key", "user_id")
@@ -301,17 +305,19 @@ def _order_id(order: Order) -> int:
 
 
 class BookSide:
-    """One side of the book: levels by price, prices sorted, the best price cached.
+    """One side of the book: levels sorted by price, the best price cached.
 
     `keys` holds each level's sort key in ascending order with the best level last: the price
-    for bids, minus the price for asks. Taking or adding near the top is then an append or a pop
-    at the end of a flat list (a compiled binary search, `_position`, and memmove).
+    for bids, minus the price for asks, as machine integers in a `vec[i64]` (prices in ticks
+    are below NO_ASK); `ladder` holds the levels in the same order (`ladder[i]` is the level of
+    `keys[i]`). A level is found by a compiled binary search, `_position`, over unboxed
+    integers (O(log n), nothing boxed or hashed); the best is the last entry. Taking or adding
+    near the top is an append or a pop at the end; elsewhere a shift of the entries after it.
     `best` is the best price in ticks, or NO_BID / NO_ASK when the side is empty, chosen so
     that a crossing test against an empty side is always false. `tick` is the quote units of
     one tick, for the prices of its BookDeltas.
     `spare` keeps up to SPARE_LEVELS empty levels for reuse: near the touch, levels come and go
-    with nearly every order. `fresh` is the empty level the next new price will get, so that
-    finding or creating a level is one dict operation.
+    with nearly every order. `fresh` is the empty level the next new price will get.
 
     The levels the current command changed (for its BookDelta) are `touched`, the first price
     (0: none) with `touched_level`, the level last touched at that price, and `touched_more`, any
@@ -324,7 +330,7 @@ class BookSide:
         "fresh",
         "is_bid",
         "keys",
-        "levels",
+        "ladder",
         "spare",
         "tick",
         "touched",
@@ -333,8 +339,8 @@ class BookSide:
     )
 
     def __init__(self, is_bid: bool, tick: int = 1) -> None:
-        self.levels: dict[object, Level] = {}  # by price in ticks (a Level's `key`)
-        self.keys: list[int] = []
+        self.keys: vec[i64] = vec[i64]()
+        self.ladder: list[Level] = []
         self.is_bid = is_bid
         self.tick = tick
         self.best = NO_BID if is_bid else NO_ASK
@@ -342,7 +348,7 @@ class BookSide:
         self.fresh = Level()
         self.touched = 0
         self.touched_level = self.fresh
-        self.touched_more: list[int] = []
+        self.touched_more: vec[i64] = vec[i64]()
 
     def touch(self, price: int, level: Level) -> None:
         """Note that the current command changed `level`, the level at `price`."""
@@ -352,7 +358,7 @@ class BookSide:
             self.touched = price
             self.touched_level = level
         else:
-            self.touched_more.append(price)
+            self.touched_more = append(self.touched_more, price)
 
     def take_delta(self, step: int) -> tuple[tuple[int, int], ...]:
         """(price, total quantity) in smallest units (`step` base units a step) of each level
@@ -364,70 +370,109 @@ class BookSide:
             return ()
         self.touched = 0
         more = self.touched_more
-        if not more:
+        if not len(more):
             level = self.touched_level
             return cast(tuple[tuple[int, int], ...], ((level.units, level.qty * step),))
-        levels = self.levels
         out: list[tuple[object, int]] = []
-        for p in _distinct(price, more, self.is_bid):
-            found = levels.get(p)
+        prices = _distinct(price, more, self.is_bid)
+        for i in range(len(prices)):
+            p = prices[i]
+            found = self.find(p)
             if found is not None:
                 out.append((found.units, found.qty * step))
             else:
                 out.append((p * self.tick, 0))
-        more.clear()
+        self.touched_more = vec[i64]()
         return cast(tuple[tuple[int, int], ...], tuple(out))
+
+    @property
+    def levels(self) -> dict[int, Level]:
+        """The levels by price in ticks, best first (built on demand, for inspection)."""
+        return dict(zip(self.prices_from_best(), self.levels_from_best(), strict=True))
+
+    def find(self, price: int) -> Level | None:
+        """The level at `price`, or None."""
+        key: i64 = price if self.is_bid else -price
+        keys = self.keys
+        at = _position(keys, key)
+        if at < len(keys) and keys[at] == key:
+            return self.ladder[at]
+        return None
+
+    def best_level(self) -> Level:
+        """The level at the best price (the side must not be empty)."""
+        ladder = self.ladder
+        return ladder[len(ladder) - 1]
 
     def level_at(self, price: int) -> Level:
         """The level at `price`, created (and made best if better) when missing."""
-        fresh = self.fresh
-        boxed: object = price
-        level = self.levels.setdefault(boxed, fresh)
-        if level is fresh:
-            level.key = boxed
-            level.units = price * self.tick
-            spare = self.spare
-            self.fresh = spare.pop() if spare else Level()
-            key = price if self.is_bid else -price
-            keys = self.keys
-            if not keys or key > keys[-1]:
-                keys.append(key)
-                self.best = price
-            else:
-                keys.insert(_position(keys, key), key)
+        key: i64 = price if self.is_bid else -price
+        keys = self.keys
+        n = len(keys)
+        if n:
+            top = keys[n - 1]
+            if key == top:
+                return self.ladder[n - 1]
+            at = n if key > top else _position(keys, key)
+            if at < n and keys[at] == key:
+                return self.ladder[at]
+        else:
+            at = 0
+        level = self.fresh
+        level.units = price * self.tick
+        spare = self.spare
+        self.fresh = spare.pop() if spare else Level()
+        if at == n:
+            self.keys = append(keys, key)
+            self.ladder.append(level)
+            self.best = price
+        else:
+            self.keys = _insert(keys, at, key)
+            self.ladder.insert(at, level)
         return level
 
     def remove_level(self, price: int, level: Level) -> None:
         """Drop `level`, the level at `price`, which must be empty (no order, `qty` and `count` 0)."""
-        del self.levels[level.key]
         if len(self.spare) < SPARE_LEVELS:
             self.spare.append(level)
         keys = self.keys
-        key = price if self.is_bid else -price
-        if keys[-1] == key:
-            keys.pop()
-            if keys:
-                self.best = keys[-1] if self.is_bid else -keys[-1]
+        key: i64 = price if self.is_bid else -price
+        n = len(keys)
+        _dropped: i64
+        if keys[n - 1] == key:
+            keys, _dropped = pop(keys)
+            self.ladder.pop()
+            if n > 1:
+                top = keys[n - 2]
+                self.best = top if self.is_bid else -top
             else:
                 self.best = NO_BID if self.is_bid else NO_ASK
         else:
-            del keys[_position(keys, key)]
+            at = _position(keys, key)
+            keys, _dropped = pop(keys, at)
+            self.ladder.pop(at)
+        self.keys = keys
 
     def prices_from_best(self) -> Iterator[int]:
         """Prices from the best outwards."""
         sign = 1 if self.is_bid else -1
-        return (sign * key for key in reversed(self.keys))
+        keys = self.keys
+        return (sign * keys[i] for i in range(len(keys) - 1, -1, -1))
+
+    def levels_from_best(self) -> Iterator[Level]:
+        """Levels from the best outwards (as `prices_from_best`)."""
+        return reversed(self.ladder)
 
     def orders_in_priority(self) -> Iterator[Order]:
         """Live orders from the best price outwards, each level in time order."""
-        for price in self.prices_from_best():
-            yield from self.levels[price].live_orders()
+        for level in self.levels_from_best():
+            yield from level.live_orders()
 
 
-def _position(keys: list[int], key: int) -> int:
+def _position(keys: vec[i64], key: i64) -> i64:
     """The leftmost index in sorted `keys` where `key` could be inserted keeping them sorted
-    (bisect_left); compiled, a loop over machine integers instead of rich comparisons."""
-    lo = 0
+    (bisect_left); compiled, a loop over machine integers."""
+    lo: i64 = 0
     hi = len(keys)
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -438,18 +483,30 @@ def _position(keys: list[int], key: int) -> int:
     return lo
 
 
-def _distinct(first: int, more: list[int], descending: bool) -> list[int]:
+def _insert(keys: vec[i64], at: i64, key: i64) -> vec[i64]:
+    """`keys` with `key` inserted before index `at` (the entries from `at` on move up one)."""
+    n = len(keys)
+    keys = append(keys, key)
+    i = n
+    while i > at:
+        keys[i] = keys[i - 1]
+        i -= 1
+    keys[at] = key
+    return keys
+
+
+def _distinct(first: i64, more: vec[i64], descending: bool) -> vec[i64]:
     """The distinct prices of `first` and `more`, sorted (descending or ascending). A taker
     touches levels from the best outwards, `first` the first of them, so `first, *more` is
     usually sorted already, with repeats: one pass, no sort."""
-    out = [first]
+    out = append(vec[i64](), first)
     last = first
-    for p in more:
+    for i in range(len(more)):
+        p = more[i]
         if p == last:
             continue
         if (p > last) if descending else (p < last):
-            more.append(first)
-            return sorted(set(more), reverse=descending)
-        out.append(p)
+            return vec[i64](sorted({first, *more}, reverse=descending))
+        out = append(out, p)
         last = p
     return out

@@ -6,10 +6,13 @@ Enumerated fields hold `matching.enums` values (IntEnum members or their ints).
 
 from typing import ClassVar
 
+from mypy_extensions import mypyc_attr
+
 from matching.enums import StpMode
 from matching.record import Record
 
 
+@mypyc_attr(acyclic=True)
 class PlaceOrder(Record):
     """Place an order.
 
@@ -79,6 +82,7 @@ class PlaceOrder(Record):
         self.iceberg_qty = iceberg_qty
 
 
+@mypyc_attr(acyclic=True)
 class CancelOrder(Record):
     """Cancel one open order of `user_id`, by `order_id`, or by `client_order_id` when it is 0."""
 
@@ -94,6 +98,7 @@ class CancelOrder(Record):
         self.ts = ts
 
 
+@mypyc_attr(acyclic=True)
 class CancelAll(Record):
     """Cancel every open order of `user_id` in the market, in ascending order id."""
 
@@ -105,6 +110,7 @@ class CancelAll(Record):
         self.ts = ts
 
 
+@mypyc_attr(acyclic=True)
 class AmendOrder(Record):
     """Reduce the quantity of one open order of `user_id`, keeping its place in the queue; found by
     `order_id`, or by `client_order_id` when it is 0. `quantity` is its new quantity (base units),
@@ -139,6 +145,7 @@ class AmendOrder(Record):
         self.ts = ts
 
 
+@mypyc_attr(acyclic=True)
 class PlaceOrderList(Record):
     """Place an order list of `user_id` (docs/matching.md, Order lists): `orders` are its member
     orders in list order, each a full `PlaceOrder` of the same user. `contingency` is a

@@ -945,10 +945,10 @@ class MatchingEngine:
         need = taker.remaining
         user = taker.user_id
         stp = taker.stp_mode
-        for price in opp.prices_from_best():
+        for price, level in zip(opp.prices_from_best(), opp.levels_from_best(), strict=True):
             if (price > limit) if buy else (price < limit):
                 return False
-            for maker in opp.levels[price].live_orders():
+            for maker in level.live_orders():
                 if stp and maker.user_id == user:
                     if stp == EXPIRE_MAKER:
                         continue
@@ -967,7 +967,6 @@ class MatchingEngine:
         """
         buy = t.side == BUY
         opp = self.asks if buy else self.bids
-        levels = opp.levels
         npts = self._npts
         step = self._step
         tick = self._tick
@@ -981,7 +980,7 @@ class MatchingEngine:
             best = opp.best
             if (best > limit) if buy else (best < limit):
                 break
-            level = levels[best]
+            level = opp.best_level()
             cost = best * npts
             price_units = best * tick
             m = level.head
@@ -1354,11 +1353,11 @@ class MatchingEngine:
 
     def best_bid(self) -> int:
         """Best bid in quote units, 0 when there is none."""
-        return self.bids.best * self._tick if self.bids.levels else 0
+        return self.bids.best * self._tick if self.bids.ladder else 0
 
     def best_ask(self) -> int:
         """Best ask in quote units, 0 when there is none."""
-        return self.asks.best * self._tick if self.asks.levels else 0
+        return self.asks.best * self._tick if self.asks.ladder else 0
 
     def depth(self, limit: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Up to `limit` levels per side as (price, quantity) in smallest units, best first."""
@@ -1366,10 +1365,10 @@ class MatchingEngine:
 
     def _side_depth(self, side: BookSide, limit: int) -> list[tuple[int, int]]:
         rows: list[tuple[int, int]] = []
-        for price in side.prices_from_best():
+        for price, level in zip(side.prices_from_best(), side.levels_from_best(), strict=True):
             if len(rows) >= limit:
                 break
-            rows.append((price * self._tick, side.levels[price].qty * self._step))
+            rows.append((price * self._tick, level.qty * self._step))
         return rows
 
     def state(self) -> MarketState:

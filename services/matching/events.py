@@ -11,9 +11,12 @@ Events are plain classes with explicit constructors because they are built on th
 
 from typing import ClassVar
 
+from mypy_extensions import mypyc_attr
+
 from matching.record import Record
 
 
+@mypyc_attr(acyclic=True)
 class OrderAccepted(Record):
     FIELDS: ClassVar[tuple[str, ...]] = (
         "seq",
@@ -74,6 +77,7 @@ class OrderAccepted(Record):
         self.order_list_id = order_list_id
 
 
+@mypyc_attr(acyclic=True)
 class OrderTriggered(Record):
     """A waiting stop order reached its stop price: it now matches as a MARKET or LIMIT order."""
 
@@ -96,6 +100,7 @@ class OrderTriggered(Record):
         self.stop_price = stop_price
 
 
+@mypyc_attr(acyclic=True)
 class OrderRejected(Record):
     """A PlaceOrder refused: nothing changed but the seq; `release` returns the whole reserve."""
 
@@ -131,6 +136,7 @@ class OrderRejected(Record):
         self.release = release
 
 
+@mypyc_attr(acyclic=True)
 class CancelRejected(Record):
     """A CancelOrder or CancelAll refused: nothing changed but the seq."""
 
@@ -153,6 +159,7 @@ class CancelRejected(Record):
         self.reason = reason
 
 
+@mypyc_attr(acyclic=True)
 class Trade(Record):
     """A fill at the maker's price. The buyer's fee is in base units, the seller's in quote units.
 
@@ -219,6 +226,7 @@ class Trade(Record):
         self.taker_filled_quote = taker_filled_quote
 
 
+@mypyc_attr(acyclic=True)
 class OrderCancelled(Record):
     FIELDS: ClassVar[tuple[str, ...]] = ("seq", "ts", "order_id", "user_id", "client_order_id", "remaining")
 
@@ -239,6 +247,7 @@ class OrderCancelled(Record):
         self.remaining = remaining
 
 
+@mypyc_attr(acyclic=True)
 class OrderExpired(Record):
     FIELDS: ClassVar[tuple[str, ...]] = (
         "seq",
@@ -281,6 +290,7 @@ class OrderExpired(Record):
         self.stp_mode = stp_mode
 
 
+@mypyc_attr(acyclic=True)
 class OrderDone(Record):
     FIELDS: ClassVar[tuple[str, ...]] = (
         "seq",
@@ -320,6 +330,7 @@ class OrderDone(Record):
         self.release = release
 
 
+@mypyc_attr(acyclic=True)
 class OrderAmended(Record):
     """An open order's quantity reduced in place (docs/matching.md, AmendOrder): `quantity` its new
     quantity, `remaining` its quantity left, `filled` and `filled_quote` its cumulative fills,
@@ -369,6 +380,7 @@ class OrderAmended(Record):
         self.release = release
 
 
+@mypyc_attr(acyclic=True)
 class AmendRejected(Record):
     """An AmendOrder refused: nothing changed but the seq."""
 
@@ -391,6 +403,7 @@ class AmendRejected(Record):
         self.reason = reason
 
 
+@mypyc_attr(acyclic=True)
 class BookDelta(Record):
     """New total quantity (base units) at each price level one command changed; 0 = level gone."""
 
@@ -409,6 +422,7 @@ class BookDelta(Record):
         self.asks = asks
 
 
+@mypyc_attr(acyclic=True)
 class ListStatus(Record):
     """An order list's status (Binance's `listStatus`): `status_type` a ListStatusType,
     `list_status` a ListOrderStatus, `contingency` a ContingencyType, `order_ids` its members in

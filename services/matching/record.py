@@ -2,9 +2,17 @@
 
 from typing import ClassVar
 
+from mypy_extensions import mypyc_attr
 
+
+@mypyc_attr(acyclic=True)
 class Record:
-    """Value equality and repr over `FIELDS`, the constructor's parameters in order."""
+    """Value equality and repr over `FIELDS`, the constructor's parameters in order.
+
+    Records and their subclasses (each marked so too) are acyclic: their fields hold ints,
+    strings, tuples of those and lists of commands, never anything that refers back to a record.
+    Compiled, they are therefore left out of the cycle collector (no GC header, no tracking and
+    no collection triggered by creating one); subclasses must keep to such fields."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ()
 

@@ -146,8 +146,10 @@ def check_book(engine: MatchingEngine) -> None:
     bid, ask = engine.best_bid(), engine.best_ask()
     assert not (bid and ask and bid >= ask), f"crossed book {bid} >= {ask}"
     for side in (engine.bids, engine.asks):
-        assert sorted(side.levels) == sorted(k if side.is_bid else -k for k in side.keys)
-        assert side.keys == sorted(side.keys)
+        keys = list(side.keys)
+        assert sorted(side.levels) == sorted(k if side.is_bid else -k for k in keys)
+        assert len(side.ladder) == len(keys) and keys == sorted(set(keys))
+        assert not keys or side.best == (keys[-1] if side.is_bid else -keys[-1])
         for price, level in side.levels.items():
             live = list(level.live_orders())
             assert live and level.count == len(live)
