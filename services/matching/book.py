@@ -216,12 +216,12 @@ class Owner:
     """One user's open orders in the market (resting and waiting stop orders): `count` of them,
     linked from `first` through `Order.next_mine` in no particular order. `user_id` is the user
     and `key` the user id as the key object of the engine's `owners` dict (set when the engine
-    indexes it, None once the engine _dropped it).
+    indexes it, None once the engine dropped it).
 
     Client order ids (unique among a user's open orders: the engine checks before indexing) are
     found by `find`: while the user has at most SCAN_CLIENT_IDS open orders, by comparing the
     orders' ids along the list (no hash, no dict entry to add and delete per order); beyond,
-    through `by_client_id`, a dict built then and _dropped when the owner is empty again.
+    through `by_client_id`, a dict built then and dropped when the owner is empty again.
     """
 
     __slots__ = ("by_client_id", "count", "first", "key", "user_id")
