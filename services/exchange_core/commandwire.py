@@ -19,6 +19,7 @@ from mypy_extensions import i32, i64
 
 from exchange_core.protocol import command_from_proto
 from exchange_core.protowire import (
+    LENGTH,
     VARINT,
     Irregular,
     as_enum,
@@ -94,12 +95,32 @@ def _read_symbol(data: bytes, pos: int, end: int, wire_type: int) -> tuple[str, 
     return text, stop
 
 
-def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
+def _read_text(data: bytes, pos: i64, end: i64, wire_type: i64) -> tuple[str, i64]:
+    """`read_text`, with a length under 128 read here without read_length's call."""
+    if wire_type != LENGTH:
+        raise Irregular
+    size: i64 = data[pos]
+    if size >= 0x80:
+        text, after = read_text(data, pos, end, wire_type)
+        return text, after
+    start = pos + 1
+    stop = start + size
+    if stop > end:
+        raise Irregular
+    return data[start:stop].decode(), stop
+
+
+def _place_order(data: bytes, start: int, stop: int, ts: int) -> PlaceOrder:
+    # Positions, keys and field numbers in native 64-bit ints: no tagged-int checks per byte.
+    pos: i64 = start
+    end: i64 = stop
+    number: i64 = 0
+    wire_type: i64 = 0
     symbol = client_order_id = ""
     order_id = user_id = side = order_type = time_in_force = stp_mode = 0
     price = quantity = quote_quantity = reserve = stop_price = trailing_delta = iceberg_qty = 0
     while pos < end:
-        key = data[pos]
+        key: i64 = data[pos]
         if 8 <= key < 0x80:  # fields 1-15: a one-byte key, read here without read_key's call
             number = key >> 3
             wire_type = key & 7
@@ -110,14 +131,14 @@ def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
             symbol, pos = _read_symbol(data, pos, end, wire_type)
             continue
         if number == 12:
-            client_order_id, pos = read_text(data, pos, end, wire_type)
+            client_order_id, pos = _read_text(data, pos, end, wire_type)
             continue
         if number > 15:
             pos = skip_field(data, pos, wire_type)
             continue
         if wire_type != VARINT:  # read_int, without its call
             raise Irregular
-        value = data[pos]
+        value: int = data[pos]
         if value < 0x80:  # a one-byte varint, read here without read_varint's call
             pos += 1
         else:
@@ -170,14 +191,18 @@ def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
     )
 
 
-def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
+def _order_ref(data: bytes, start: int, stop: int, kind: int, ts: int) -> Command:
     """CancelOrder (kind 2), CancelAll (3) or AmendOrder (4): fields 1 symbol, 2 user_id,
     3 order_id, 4 client_order_id, 5 new_client_order_id, 6 quantity (as each has them)."""
-    last = 4 if kind == 2 else 2 if kind == 3 else 6
+    pos: i64 = start  # native ints, as in _place_order
+    end: i64 = stop
+    number: i64 = 0
+    wire_type: i64 = 0
+    last: i64 = 4 if kind == 2 else 2 if kind == 3 else 6
     symbol = client_order_id = new_client_order_id = ""
     user_id = order_id = quantity = 0
     while pos < end:
-        key = data[pos]
+        key: i64 = data[pos]
         if 8 <= key < 0x80:  # a one-byte key, as in _place_order
             number = key >> 3
             wire_type = key & 7
@@ -191,7 +216,7 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
             symbol, pos = _read_symbol(data, pos, end, wire_type)
             continue
         if number == 4 or number == 5:
-            text, pos = read_text(data, pos, end, wire_type)
+            text, pos = _read_text(data, pos, end, wire_type)
             if number == 4:
                 client_order_id = text
             else:
@@ -199,7 +224,7 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
             continue
         if wire_type != VARINT:  # read_int, without its call
             raise Irregular
-        value = data[pos]
+        value: int = data[pos]
         if value < 0x80:  # a one-byte varint, as in _place_order
             pos += 1
         else:
@@ -238,13 +263,17 @@ def _map_entry(data: bytes, pos: int, end: int, into: dict[str, str]) -> None:
 
 
 def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCommand:
-    end = len(data)
-    pos = 0
-    kind = body_start = body_end = 0
+    end: i64 = len(data)  # native ints, as in _place_order
+    pos: i64 = 0
+    number: i64 = 0
+    wire_type: i64 = 0
+    kind: i64 = 0
+    body_start: i64 = 0
+    body_end: i64 = 0
     reply_to = correlation_id = ""
     trace: dict[str, str] | None = None  # made at its first entry: most commands have none
     while pos < end:
-        key = data[pos]
+        key: i64 = data[pos]
         if 8 <= key < 0x80:  # a one-byte key, as in _place_order
             number = key >> 3
             wire_type = key & 7
@@ -252,6 +281,8 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
         else:
             number, wire_type, pos = read_key(data, pos)
         if number <= 4 or number == 10 or number == 11 or number == 12:
+            start: i64
+            stop: i64
             start, stop = read_length(data, pos, end, wire_type)
             if number <= 4:
                 if kind:
@@ -357,7 +388,11 @@ def decode_commands(
         if isinstance(entry, list):  # as Redis replies it: read as a list, not a sequence
             reply: list[Any] = entry
             entry_id: bytes = reply[0]
-            data: bytes = _field(reply[1], b"c")
+            pairs: list[bytes] = reply[1]
+            if len(pairs) == 2 and pairs[0] == b"c":  # the only field, as the gateway writes it
+                data: bytes = pairs[1]
+            else:
+                data = _field(pairs, b"c")
         else:
             entry_id = entry[0]
             fields = entry[1]

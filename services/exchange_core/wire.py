@@ -484,7 +484,7 @@ class EventBatchWriter:
         w = self.w
         # Most events and their bodies are shorter than 128 bytes: one byte is kept for each
         # length and filled in after; a longer event is written again with its lengths first.
-        outer = len(w) + 1
+        outer: i64 = len(w) + 1
         write_i16_le(w, i16(_K2))
         if isinstance(event, Trade):
             inner = _open(w, event.seq, event.ts, _TAG_TRADE)
@@ -504,8 +504,8 @@ class EventBatchWriter:
         else:
             inner = _open(w, event.seq, event.ts, _LAYOUT[type(event)].tag)
             _write_by_name(w, event)
-        start = outer + 1
-        end = len(w)
+        start: i64 = outer + 1
+        end: i64 = len(w)
         size = end - start
         if size < 0x80:
             w[inner] = u8(end - inner - 1)
