@@ -95,6 +95,45 @@ def _read_symbol(data: bytes, pos: int, end: int, wire_type: int) -> tuple[str, 
     return text, stop
 
 
+# The high bits of bytes 0-6 of an 8-byte little-endian read: where a varint of up to seven
+# bytes read at once may end.
+_ENDS: Final[i64] = 0x0080808080808080
+
+
+def _read_long_varint(data: bytes, pos: i64) -> tuple[int, i64]:
+    """`read_varint` of the varint at `pos` (whose first byte has its continuation bit set):
+    one that ends within seven bytes, with eight bytes to read there, in one 8-byte read."""
+    if pos + 8 <= len(data):
+        x = read_i64_le(data, pos)
+        ends = ~x & _ENDS
+        if ends:
+            last = ends & -ends  # the high bit of the varint's last byte
+            x &= last | (last - 1)
+            value: i64 = (
+                (x & 0x7F)
+                | ((x >> 1) & 0x3F80)
+                | ((x >> 2) & 0x1FC000)
+                | ((x >> 3) & 0xFE00000)
+                | ((x >> 4) & 0x7F0000000)
+                | ((x >> 5) & 0x3F800000000)
+                | ((x >> 6) & 0x1FC0000000000)
+            )
+            size: i64 = 7
+            if last < 1 << 16:
+                size = 2
+            elif last < 1 << 24:
+                size = 3
+            elif last < 1 << 32:
+                size = 4
+            elif last < 1 << 40:
+                size = 5
+            elif last < 1 << 48:
+                size = 6
+            return value, pos + size
+    number, after = read_varint(data, pos)
+    return number, after
+
+
 def _read_text(data: bytes, pos: i64, end: i64, wire_type: i64) -> tuple[str, i64]:
     """`read_text`, with a length under 128 read here without read_length's call."""
     if wire_type != LENGTH:
@@ -142,7 +181,7 @@ def _place_order(data: bytes, start: int, stop: int, ts: int) -> PlaceOrder:
         if value < 0x80:  # a one-byte varint, read here without read_varint's call
             pos += 1
         else:
-            value, pos = read_varint(data, pos)
+            value, pos = _read_long_varint(data, pos)
         if number == 2:
             order_id = value
         elif number == 3:
@@ -228,7 +267,7 @@ def _order_ref(data: bytes, start: int, stop: int, kind: int, ts: int) -> Comman
         if value < 0x80:  # a one-byte varint, as in _place_order
             pos += 1
         else:
-            value, pos = read_varint(data, pos)
+            value, pos = _read_long_varint(data, pos)
         if number == 2:
             user_id = value
         elif number == 3:
