@@ -197,12 +197,14 @@ def _message(w: BytesWriter, key: int, data: bytes) -> None:
     w.write(data)
 
 
-_PRICE: Final = _key(1, 0)
-_QUANTITY: Final = _key(2, 0)
-_SEQ: Final = _key(1, 0)
-_TS: Final = _key(2, 0)
-_BIDS: Final = _key(1, 2)
-_ASKS: Final = _key(2, 2)
+# Field keys as literals, `_key(number, wire type)` in each comment: mypyc compiles a literal
+# Final into the code that reads it, a computed one into a checked read of a global.
+_PRICE: Final = 8  # _key(1, 0)
+_QUANTITY: Final = 16  # _key(2, 0)
+_SEQ: Final = 8  # _key(1, 0)
+_TS: Final = 16  # _key(2, 0)
+_BIDS: Final = 10  # _key(1, 2)
+_ASKS: Final = 18  # _key(2, 2)
 
 
 def _levels(w: BytesWriter, key: int, levels: tuple[tuple[int, int], ...]) -> None:
@@ -432,17 +434,18 @@ def encode_event(event: Event) -> bytes:
     return w.getvalue()
 
 
-_K1: Final = _key(1, 2)
-_K2: Final = _key(2, 2)
-_K3: Final = _key(3, 2)
-_K5: Final = _key(5, 2)
-_V2: Final = _key(2, 0)
-_V3: Final = _key(3, 0)
-_V4: Final = _key(4, 0)
-_V6: Final = _key(6, 0)
-_MD_TRADES: Final = _key(5, 2)
-_MD_BIDS: Final = _key(6, 2)
-_MD_ASKS: Final = _key(7, 2)
+# Field keys as literals, as above.
+_K1: Final = 10  # _key(1, 2)
+_K2: Final = 18  # _key(2, 2)
+_K3: Final = 26  # _key(3, 2)
+_K5: Final = 42  # _key(5, 2)
+_V2: Final = 16  # _key(2, 0)
+_V3: Final = 24  # _key(3, 0)
+_V4: Final = 32  # _key(4, 0)
+_V6: Final = 48  # _key(6, 0)
+_MD_TRADES: Final = 42  # _key(5, 2)
+_MD_BIDS: Final = 50  # _key(6, 2)
+_MD_ASKS: Final = 58  # _key(7, 2)
 
 
 def encode_command_ref(
