@@ -171,7 +171,7 @@ class _LastText:
 _TEXT: Final = _LastText()
 
 
-def _put_text(w: BytesWriter, key: int, text: str) -> None:
+def _put_text(w: BytesWriter, key: i64, text: str) -> None:
     """A string field, unless `text` is empty."""
     if text:
         last = _TEXT
@@ -181,7 +181,7 @@ def _put_text(w: BytesWriter, key: int, text: str) -> None:
             data = text.encode()
             last.text = text
             last.data = data
-        size = len(data)
+        size: i64 = len(data)
         if key < 0x80 and size < 0x80:
             write_i16_le(w, i16(key | (size << 8)))
         else:
@@ -207,15 +207,15 @@ _BIDS: Final = 10  # _key(1, 2)
 _ASKS: Final = 18  # _key(2, 2)
 
 
-def _levels(w: BytesWriter, key: int, levels: tuple[tuple[int, int], ...]) -> None:
+def _levels(w: BytesWriter, key: i64, levels: tuple[tuple[int, int], ...]) -> None:
     """Repeated PriceLevel fields under `key` (one byte). A PriceLevel is at most 22 bytes: its
     length is one byte, filled in after its fields."""
     for price, qty in levels:
-        at = len(w) + 1
+        at: i64 = len(w) + 1
         write_i16_le(w, i16(key))
         _put(w, _PRICE, price)
         _put(w, _QUANTITY, qty)
-        w[at] = len(w) - at - 1
+        w[at] = u8(len(w) - at - 1)
 
 
 _LAYOUT: Final = _layouts()
