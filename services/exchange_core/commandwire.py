@@ -68,14 +68,22 @@ class _LastSymbol:
 _SYMBOL: Final = _LastSymbol()
 
 
-def _read_symbol(data: bytes, pos: int, end: int, wire_type: int) -> tuple[str, int]:
+def _read_symbol(data: bytes, pos: i64, end: i64, wire_type: i64) -> tuple[str, i64]:
     """`read_text` of a symbol field: the same string as the last one when its bytes are."""
-    start, stop = read_length(data, pos, end, wire_type)
+    start: i64
+    stop: i64
+    if wire_type == LENGTH and data[pos] < 0x80:  # a one-byte length, without read_length's call
+        start = pos + 1
+        stop = start + data[pos]
+        if stop > end:
+            raise Irregular
+    else:
+        start, stop = read_length(data, pos, end, wire_type)
     last = _SYMBOL
     raw = last.raw
     n: i64 = len(raw)
     if stop - start == n and n:
-        at: i64 = start
+        at = start
         if 4 <= n <= 8:
             if read_i32_le(data, at) == last.head and read_i32_le(data, at + n - 4) == last.tail:
                 return last.text, stop
