@@ -330,7 +330,13 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
         if number <= 4 or number == 10 or number == 11 or number == 12:
             start: i64
             stop: i64
-            start, stop = read_length(data, pos, end, wire_type)
+            if wire_type == LENGTH and data[pos] < 0x80:  # as in _read_symbol
+                start = pos + 1
+                stop = start + data[pos]
+                if stop > end:
+                    raise Irregular
+            else:
+                start, stop = read_length(data, pos, end, wire_type)
             if number <= 4:
                 if kind:
                     raise Irregular  # a second command message: merged or replaced by the rules
