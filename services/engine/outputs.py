@@ -75,12 +75,13 @@ def batch_outputs(
     entry = batch.finish(command_id, refs)
     trades = batch.trades(entry)
     market_data = encode_market_data(
-        symbol,
-        first.seq,
-        last.seq,
-        last.ts,
-        trades,
-        tuple(sorted(cast(dict[int, int], bids).items(), reverse=True)),
-        tuple(sorted(cast(dict[int, int], asks).items())),
+        symbol, first.seq, last.seq, last.ts, trades, _levels(bids, True), _levels(asks, False)
     )
     return BatchOutputs(entry, market_data, batch.events, len(trades), last.seq)
+
+
+def _levels(changed: dict[object, object], descending: bool) -> tuple[tuple[int, int], ...]:
+    """The (price, quantity) levels of `changed` by price: the prices alone are sorted (ints
+    compare faster than (price, quantity) tuples), each read as the object the dict holds."""
+    prices = cast(list[object], sorted(cast(dict[int, int], changed), reverse=descending))
+    return cast(tuple[tuple[int, int], ...], tuple([(price, changed[price]) for price in prices]))

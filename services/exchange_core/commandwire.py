@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from librt.strings import read_i32_le, read_i64_le
-from mypy_extensions import i32, i64
+from mypy_extensions import i32, i64, mypyc_attr
 
 from exchange_core.protocol import command_from_proto
 from exchange_core.protowire import (
+    LENGTH,
     VARINT,
     Irregular,
     as_enum,
@@ -33,9 +34,13 @@ from exchange_proto import commands_pb2 as cpb
 from matching.commands import AmendOrder, CancelAll, CancelOrder, Command, PlaceOrder
 
 
+@mypyc_attr(acyclic=True)
 class JournalCommand:
     """One decoded journal entry: the command (stamped with the entry's time), where to answer
-    (`reply_to`, empty when nobody waits), and its trace context (read only when asked for)."""
+    (`reply_to`, empty when nobody waits), and its trace context (read only when asked for).
+
+    Acyclic (its fields are bytes, strings, an acyclic command and a dict of strings): compiled,
+    it is left out of the cycle collector, as the core's commands are."""
 
     def __init__(
         self,
@@ -67,14 +72,22 @@ class _LastSymbol:
 _SYMBOL: Final = _LastSymbol()
 
 
-def _read_symbol(data: bytes, pos: int, end: int, wire_type: int) -> tuple[str, int]:
+def _read_symbol(data: bytes, pos: i64, end: i64, wire_type: i64) -> tuple[str, i64]:
     """`read_text` of a symbol field: the same string as the last one when its bytes are."""
-    start, stop = read_length(data, pos, end, wire_type)
+    start: i64
+    stop: i64
+    if wire_type == LENGTH and data[pos] < 0x80:  # a one-byte length, without read_length's call
+        start = pos + 1
+        stop = start + data[pos]
+        if stop > end:
+            raise Irregular
+    else:
+        start, stop = read_length(data, pos, end, wire_type)
     last = _SYMBOL
     raw = last.raw
     n: i64 = len(raw)
     if stop - start == n and n:
-        at: i64 = start
+        at = start
         if 4 <= n <= 8:
             if read_i32_le(data, at) == last.head and read_i32_le(data, at + n - 4) == last.tail:
                 return last.text, stop
@@ -94,12 +107,71 @@ def _read_symbol(data: bytes, pos: int, end: int, wire_type: int) -> tuple[str, 
     return text, stop
 
 
-def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
+# The high bits of bytes 0-6 of an 8-byte little-endian read: where a varint of up to seven
+# bytes read at once may end.
+_ENDS: Final[i64] = 0x0080808080808080
+
+
+def _read_long_varint(data: bytes, pos: i64) -> tuple[int, i64]:
+    """`read_varint` of the varint at `pos` (whose first byte has its continuation bit set):
+    one that ends within seven bytes, with eight bytes to read there, in one 8-byte read."""
+    if pos + 8 <= len(data):
+        x = read_i64_le(data, pos)
+        ends = ~x & _ENDS
+        if ends:
+            last = ends & -ends  # the high bit of the varint's last byte
+            x &= last | (last - 1)
+            value: i64 = (
+                (x & 0x7F)
+                | ((x >> 1) & 0x3F80)
+                | ((x >> 2) & 0x1FC000)
+                | ((x >> 3) & 0xFE00000)
+                | ((x >> 4) & 0x7F0000000)
+                | ((x >> 5) & 0x3F800000000)
+                | ((x >> 6) & 0x1FC0000000000)
+            )
+            size: i64 = 7
+            if last < 1 << 16:
+                size = 2
+            elif last < 1 << 24:
+                size = 3
+            elif last < 1 << 32:
+                size = 4
+            elif last < 1 << 40:
+                size = 5
+            elif last < 1 << 48:
+                size = 6
+            return value, pos + size
+    number, after = read_varint(data, pos)
+    return number, after
+
+
+def _read_text(data: bytes, pos: i64, end: i64, wire_type: i64) -> tuple[str, i64]:
+    """`read_text`, with a length under 128 read here without read_length's call."""
+    if wire_type != LENGTH:
+        raise Irregular
+    size: i64 = data[pos]
+    if size >= 0x80:
+        text, after = read_text(data, pos, end, wire_type)
+        return text, after
+    start = pos + 1
+    stop = start + size
+    if stop > end:
+        raise Irregular
+    return data[start:stop].decode(), stop
+
+
+def _place_order(data: bytes, start: int, stop: int, ts: int) -> PlaceOrder:
+    # Positions, keys and field numbers in native 64-bit ints: no tagged-int checks per byte.
+    pos: i64 = start
+    end: i64 = stop
+    number: i64 = 0
+    wire_type: i64 = 0
     symbol = client_order_id = ""
     order_id = user_id = side = order_type = time_in_force = stp_mode = 0
     price = quantity = quote_quantity = reserve = stop_price = trailing_delta = iceberg_qty = 0
     while pos < end:
-        key = data[pos]
+        key: i64 = data[pos]
         if 8 <= key < 0x80:  # fields 1-15: a one-byte key, read here without read_key's call
             number = key >> 3
             wire_type = key & 7
@@ -110,18 +182,18 @@ def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
             symbol, pos = _read_symbol(data, pos, end, wire_type)
             continue
         if number == 12:
-            client_order_id, pos = read_text(data, pos, end, wire_type)
+            client_order_id, pos = _read_text(data, pos, end, wire_type)
             continue
         if number > 15:
             pos = skip_field(data, pos, wire_type)
             continue
         if wire_type != VARINT:  # read_int, without its call
             raise Irregular
-        value = data[pos]
+        value: int = data[pos]
         if value < 0x80:  # a one-byte varint, read here without read_varint's call
             pos += 1
         else:
-            value, pos = read_varint(data, pos)
+            value, pos = _read_long_varint(data, pos)
         if number == 2:
             order_id = value
         elif number == 3:
@@ -170,14 +242,18 @@ def _place_order(data: bytes, pos: int, end: int, ts: int) -> PlaceOrder:
     )
 
 
-def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
+def _order_ref(data: bytes, start: int, stop: int, kind: int, ts: int) -> Command:
     """CancelOrder (kind 2), CancelAll (3) or AmendOrder (4): fields 1 symbol, 2 user_id,
     3 order_id, 4 client_order_id, 5 new_client_order_id, 6 quantity (as each has them)."""
-    last = 4 if kind == 2 else 2 if kind == 3 else 6
+    pos: i64 = start  # native ints, as in _place_order
+    end: i64 = stop
+    number: i64 = 0
+    wire_type: i64 = 0
+    last: i64 = 4 if kind == 2 else 2 if kind == 3 else 6
     symbol = client_order_id = new_client_order_id = ""
     user_id = order_id = quantity = 0
     while pos < end:
-        key = data[pos]
+        key: i64 = data[pos]
         if 8 <= key < 0x80:  # a one-byte key, as in _place_order
             number = key >> 3
             wire_type = key & 7
@@ -191,7 +267,7 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
             symbol, pos = _read_symbol(data, pos, end, wire_type)
             continue
         if number == 4 or number == 5:
-            text, pos = read_text(data, pos, end, wire_type)
+            text, pos = _read_text(data, pos, end, wire_type)
             if number == 4:
                 client_order_id = text
             else:
@@ -199,11 +275,11 @@ def _order_ref(data: bytes, pos: int, end: int, kind: int, ts: int) -> Command:
             continue
         if wire_type != VARINT:  # read_int, without its call
             raise Irregular
-        value = data[pos]
+        value: int = data[pos]
         if value < 0x80:  # a one-byte varint, as in _place_order
             pos += 1
         else:
-            value, pos = read_varint(data, pos)
+            value, pos = _read_long_varint(data, pos)
         if number == 2:
             user_id = value
         elif number == 3:
@@ -238,13 +314,17 @@ def _map_entry(data: bytes, pos: int, end: int, into: dict[str, str]) -> None:
 
 
 def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCommand:
-    end = len(data)
-    pos = 0
-    kind = body_start = body_end = 0
+    end: i64 = len(data)  # native ints, as in _place_order
+    pos: i64 = 0
+    number: i64 = 0
+    wire_type: i64 = 0
+    kind: i64 = 0
+    body_start: i64 = 0
+    body_end: i64 = 0
     reply_to = correlation_id = ""
     trace: dict[str, str] | None = None  # made at its first entry: most commands have none
     while pos < end:
-        key = data[pos]
+        key: i64 = data[pos]
         if 8 <= key < 0x80:  # a one-byte key, as in _place_order
             number = key >> 3
             wire_type = key & 7
@@ -252,7 +332,15 @@ def _fast(entry_id: bytes, data: bytes, ts: int, with_trace: bool) -> JournalCom
         else:
             number, wire_type, pos = read_key(data, pos)
         if number <= 4 or number == 10 or number == 11 or number == 12:
-            start, stop = read_length(data, pos, end, wire_type)
+            start: i64
+            stop: i64
+            if wire_type == LENGTH and data[pos] < 0x80:  # as in _read_symbol
+                start = pos + 1
+                stop = start + data[pos]
+                if stop > end:
+                    raise Irregular
+            else:
+                start, stop = read_length(data, pos, end, wire_type)
             if number <= 4:
                 if kind:
                     raise Irregular  # a second command message: merged or replaced by the rules
@@ -357,7 +445,11 @@ def decode_commands(
         if isinstance(entry, list):  # as Redis replies it: read as a list, not a sequence
             reply: list[Any] = entry
             entry_id: bytes = reply[0]
-            data: bytes = _field(reply[1], b"c")
+            pairs: list[bytes] = reply[1]
+            if len(pairs) == 2 and pairs[0] == b"c":  # the only field, as the gateway writes it
+                data: bytes = pairs[1]
+            else:
+                data = _field(pairs, b"c")
         else:
             entry_id = entry[0]
             fields = entry[1]

@@ -171,7 +171,7 @@ class _LastText:
 _TEXT: Final = _LastText()
 
 
-def _put_text(w: BytesWriter, key: int, text: str) -> None:
+def _put_text(w: BytesWriter, key: i64, text: str) -> None:
     """A string field, unless `text` is empty."""
     if text:
         last = _TEXT
@@ -181,7 +181,7 @@ def _put_text(w: BytesWriter, key: int, text: str) -> None:
             data = text.encode()
             last.text = text
             last.data = data
-        size = len(data)
+        size: i64 = len(data)
         if key < 0x80 and size < 0x80:
             write_i16_le(w, i16(key | (size << 8)))
         else:
@@ -197,23 +197,25 @@ def _message(w: BytesWriter, key: int, data: bytes) -> None:
     w.write(data)
 
 
-_PRICE: Final = _key(1, 0)
-_QUANTITY: Final = _key(2, 0)
-_SEQ: Final = _key(1, 0)
-_TS: Final = _key(2, 0)
-_BIDS: Final = _key(1, 2)
-_ASKS: Final = _key(2, 2)
+# Field keys as literals, `_key(number, wire type)` in each comment: mypyc compiles a literal
+# Final into the code that reads it, a computed one into a checked read of a global.
+_PRICE: Final = 8  # _key(1, 0)
+_QUANTITY: Final = 16  # _key(2, 0)
+_SEQ: Final = 8  # _key(1, 0)
+_TS: Final = 16  # _key(2, 0)
+_BIDS: Final = 10  # _key(1, 2)
+_ASKS: Final = 18  # _key(2, 2)
 
 
-def _levels(w: BytesWriter, key: int, levels: tuple[tuple[int, int], ...]) -> None:
+def _levels(w: BytesWriter, key: i64, levels: tuple[tuple[int, int], ...]) -> None:
     """Repeated PriceLevel fields under `key` (one byte). A PriceLevel is at most 22 bytes: its
     length is one byte, filled in after its fields."""
     for price, qty in levels:
-        at = len(w) + 1
+        at: i64 = len(w) + 1
         write_i16_le(w, i16(key))
         _put(w, _PRICE, price)
         _put(w, _QUANTITY, qty)
-        w[at] = len(w) - at - 1
+        w[at] = u8(len(w) - at - 1)
 
 
 _LAYOUT: Final = _layouts()
@@ -432,17 +434,18 @@ def encode_event(event: Event) -> bytes:
     return w.getvalue()
 
 
-_K1: Final = _key(1, 2)
-_K2: Final = _key(2, 2)
-_K3: Final = _key(3, 2)
-_K5: Final = _key(5, 2)
-_V2: Final = _key(2, 0)
-_V3: Final = _key(3, 0)
-_V4: Final = _key(4, 0)
-_V6: Final = _key(6, 0)
-_MD_TRADES: Final = _key(5, 2)
-_MD_BIDS: Final = _key(6, 2)
-_MD_ASKS: Final = _key(7, 2)
+# Field keys as literals, as above.
+_K1: Final = 10  # _key(1, 2)
+_K2: Final = 18  # _key(2, 2)
+_K3: Final = 26  # _key(3, 2)
+_K5: Final = 42  # _key(5, 2)
+_V2: Final = 16  # _key(2, 0)
+_V3: Final = 24  # _key(3, 0)
+_V4: Final = 32  # _key(4, 0)
+_V6: Final = 48  # _key(6, 0)
+_MD_TRADES: Final = 42  # _key(5, 2)
+_MD_BIDS: Final = 50  # _key(6, 2)
+_MD_ASKS: Final = 58  # _key(7, 2)
 
 
 def encode_command_ref(
@@ -484,7 +487,7 @@ class EventBatchWriter:
         w = self.w
         # Most events and their bodies are shorter than 128 bytes: one byte is kept for each
         # length and filled in after; a longer event is written again with its lengths first.
-        outer = len(w) + 1
+        outer: i64 = len(w) + 1
         write_i16_le(w, i16(_K2))
         if isinstance(event, Trade):
             inner = _open(w, event.seq, event.ts, _TAG_TRADE)
@@ -504,8 +507,8 @@ class EventBatchWriter:
         else:
             inner = _open(w, event.seq, event.ts, _LAYOUT[type(event)].tag)
             _write_by_name(w, event)
-        start = outer + 1
-        end = len(w)
+        start: i64 = outer + 1
+        end: i64 = len(w)
         size = end - start
         if size < 0x80:
             w[inner] = u8(end - inner - 1)

@@ -265,3 +265,14 @@ def test_entry_ms_of_ids_of_the_same_millisecond_and_not() -> None:
         entry_ms(b"1700000000000-0")
         with pytest.raises(ValueError):
             entry_ms(wrong)
+
+
+def test_varints_of_every_length_read_as_the_official_parser_reads_them() -> None:
+    # Each side of every varint length up to 2**63 - 1 (nine bytes), first and last number field.
+    edges = {v for k in range(1, 10) for v in (2 ** (7 * k) - 1, 2 ** (7 * k)) if v < 2**63}
+    for value in sorted(edges | {2**63 - 1}):
+        for reserve in (value, 1):
+            place = PlaceOrder("BTCUSDT", value, 7, Side.BUY, OrderType.LIMIT, TimeInForce.GTC,
+                               value, value, 0, reserve, StpMode.NONE, "")  # fmt: skip
+            data = encode_command(place)
+            assert fast(ENTRY, data) == official(ENTRY, data)
