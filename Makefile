@@ -7,8 +7,8 @@ INSTALLED := $(VENV)/.installed
 PROTO_OUT := services/exchange_proto
 PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
 # The compiled set (paths under services/, listed in services/compiled-modules.txt for the Makefile,
-# the Dockerfile and the tests): the matching core and the hot pure code of the engine, DB writer and
-# settlement.
+# the Dockerfile and the tests): the matching core, the hot pure code of the engine, DB writer and
+# settlement, and the gateway's order path.
 CORE_MODULES := $(shell cat services/compiled-modules.txt)
 CORE_SRC := $(wildcard services/matching/*.py) $(addprefix services/,$(filter %.py,$(CORE_MODULES)))
 CORE_SO := services/matching/*.so services/exchange_core/*.so services/engine/*.so services/dbwriter/*.so \
