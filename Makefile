@@ -7,12 +7,12 @@ INSTALLED := $(VENV)/.installed
 PROTO_OUT := services/exchange_proto
 PROTO_SRC := $(wildcard protos/exchange_proto/*.proto)
 # The compiled set (paths under services/, listed in services/compiled-modules.txt for the Makefile,
-# the Dockerfile and the tests): the matching core and the hot pure code of the engine, DB writer and
-# settlement.
+# the Dockerfile and the tests): the matching core, the hot pure code of the engine, DB writer and
+# settlement, and the gateway's order path.
 CORE_MODULES := $(shell cat services/compiled-modules.txt)
 CORE_SRC := $(wildcard services/matching/*.py) $(addprefix services/,$(filter %.py,$(CORE_MODULES)))
 CORE_SO := services/matching/*.so services/exchange_core/*.so services/engine/*.so services/dbwriter/*.so \
-	services/settlement/*.so services/*__mypyc*.so
+	services/settlement/*.so services/gateway/*.so services/*__mypyc*.so
 CORE_BUILT := services/matching/.compiled
 
 .PHONY: help install connector lock protos core core-clean lint fmt check check-unit check-property-1 check-property-2 test test-pure bench \
@@ -84,7 +84,7 @@ $(CORE_BUILT): $(CORE_SRC) services/compiled-modules.txt $(INSTALLED) $(PROTO_OU
 	if [ -z "$$MATCHING_INTERPRETED" ]; then \
 		cd services && ../$(VENV)/bin/mypyc $(CORE_MODULES) > ../build/mypyc.log 2>&1 \
 		|| { cat ../build/mypyc.log; exit 1; }; \
-		touch matching/*.so exchange_core/*.so engine/*.so dbwriter/*.so settlement/*.so; \
+		touch matching/*.so exchange_core/*.so engine/*.so dbwriter/*.so settlement/*.so gateway/*.so; \
 	fi
 	touch $@
 
