@@ -16,6 +16,7 @@ from typing import cast
 
 import orjson
 from fastapi import FastAPI
+from mypy_extensions import mypyc_attr
 from starlette.types import Message, Receive, Scope, Send
 
 from exchange_core.errors import TOO_MANY_PARAMETERS, ApiError
@@ -43,8 +44,10 @@ class TooLarge(Exception):
     pass
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class OrderFastPath:
-    """ASGI app: the signed-order fast path in front of `app` (see module docstring)."""
+    """ASGI app: the signed-order fast path in front of `app` (see module docstring). Compiled,
+    it may still be subclassed by interpreted code (the tests' stand-in order paths)."""
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
