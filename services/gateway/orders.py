@@ -355,18 +355,16 @@ class OrderService:
         reservation_first = replicas and reserved_by is not None and not pipelined.ordered_across_slots
         # The reservation (the user's master) and its index entry (the market's master: the
         # orphan sweeper's only way to it) on replicas before the command is appended.
-        if (
-            reservation_first
-            and min(
-                await asyncio.gather(
-                    pipelined.replicated(ctx.keys.balances(reserved_by or 0), replicas, timeout_ms),
-                    pipelined.replicated(ctx.keys.pending_reservations(symbol), replicas, timeout_ms),
-                )
-            )
-            < replicas
-        ):
-            ctx.replies.forget(correlation_id)
-            raise timeout_error()
+        if reservation_first:
+            # gather of a list: typed as the list it is at run time (which the compiled module
+            # checks), not as the tuple that gather of two arguments is typed as
+            waits = [
+                pipelined.replicated(ctx.keys.balances(reserved_by or 0), replicas, timeout_ms),
+                pipelined.replicated(ctx.keys.pending_reservations(symbol), replicas, timeout_ms),
+            ]
+            if min(await asyncio.gather(*waits)) < replicas:
+                ctx.replies.forget(correlation_id)
+                raise timeout_error()
         commands = ctx.keys.commands(symbol)
         appended = pipelined.execute("XADD", commands, "*", "c", encoded)
         durable = None
