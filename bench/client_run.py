@@ -18,15 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.common import (
-    CpuMeter,
     cpu_seconds,
     delete_prefix,
     drop_database,
     fresh_database,
     new_prefix,
-    redis_server_pid,
 )
-from bench.gateway_bench import REDIS_URL, SYMBOL, count_accepted, floor_server
+from bench.gateway_bench import REDIS_URL, SYMBOL, count_accepted, floor_server, stack_cpu_meter
 from bench.results import Figure, add
 from launcher.stack import Stack, running_stack
 from tests.client import Trader, sign_up
@@ -99,12 +97,7 @@ def run_floor(floor: Floor, traders: list[Trader]) -> ClientRun:
 
 def run_ours(stack: Stack, traders: list[Trader], drive: Drive) -> ClientRun:
     """One round of the clients against the stack, the CPU of its processes and this one's."""
-    pids = dict(stack.supervisor.pids())
-    redis_pid = redis_server_pid()
-    if redis_pid is not None:
-        pids["redis"] = redis_pid
-    meter = CpuMeter(pids)
-    meter.start()
+    meter = stack_cpu_meter(stack)
     before = resource.getrusage(resource.RUSAGE_SELF)
     latencies, failures, seconds = asyncio.run(drive(stack, traders))
     after = resource.getrusage(resource.RUSAGE_SELF)

@@ -37,7 +37,7 @@ from bench.common import (
 )
 from bench.results import Figure, add
 from exchange_core.keys import Keys
-from launcher.stack import free_port, running_stack
+from launcher.stack import Stack, free_port, running_stack
 from tests.client import Trader, sign_up
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -123,6 +123,17 @@ def wait_listening(port: int, timeout_s: float = 20.0) -> None:
             time.sleep(0.05)
 
 
+def stack_cpu_meter(stack: Stack) -> CpuMeter:
+    """A started meter of the CPU of the stack's processes and of the Redis server (as `redis`)."""
+    pids = dict(stack.supervisor.pids())
+    redis_pid = redis_server_pid()
+    if redis_pid is not None:
+        pids["redis"] = redis_pid
+    meter = CpuMeter(pids)
+    meter.start()
+    return meter
+
+
 @contextmanager
 def floor_server(module: str, traders: list[Trader]) -> Iterator[tuple[int, int]]:
     """(port, pid) of a floor server, `python -m MODULE PORT KEYS` with the `traders`' keys and
@@ -168,12 +179,7 @@ def main(duration_s: int = 10) -> dict[str, float]:
             lines = signed_orders(traders, ORDERS_PER_S * duration_s + 10_000)
             command, env, orders_file = wrk_orders(lines, duration_s)
             floor, floor_cpu = run_floor(traders, command, env)
-            pids = dict(stack.supervisor.pids())
-            redis_pid = redis_server_pid()
-            if redis_pid is not None:
-                pids["redis"] = redis_pid
-            meter = CpuMeter(pids)
-            meter.start()
+            meter = stack_cpu_meter(stack)
             wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             out = subprocess.run(
                 [*command, stack.url], env=env, capture_output=True, text=True, check=True
