@@ -44,6 +44,7 @@ from exchange_core.commandwire import decode_commands
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced, Lease
 from exchange_core.lease_telemetry import LeaseCollector
+from exchange_core.linger import linger, lingered_collector
 from exchange_core.pipelined import PipelinedRedis
 from exchange_core.protocol import decode_events
 from exchange_core.runtime import pause
@@ -94,6 +95,10 @@ class EngineService:
             self.symbol, lambda: (self.processed, self.events_written, self.trades, self.written_seq)
         )
         self.metrics.registry.register(LeaseCollector(lambda: [self.lease]))
+        self.linger = linger(settings)
+        self.metrics.registry.register(
+            lingered_collector("exchange_engine_lingered_reads", lambda: self.linger.lingered)
+        )
 
     # ------------------------------------------------------------------ recovery
 
@@ -265,6 +270,7 @@ class EngineService:
         batch = self.settings.batch_size
         ahead = ReadAhead()
         writing: asyncio.Future[None] | None = None
+        last_read = 0
         try:
             while not stop.is_set():
                 if lost.is_set():
@@ -275,9 +281,12 @@ class EngineService:
                     if writing is not None:  # nothing backlogged: let the write land first
                         await writing
                         writing = None
+                    if wait := self.linger.delay(last_read, batch):  # saturated CPUs: batch more
+                        await asyncio.sleep(wait)
                     entries = await read_after(
                         self.reader, self.cmd_key, self.last_id, batch, self.settings.block_ms
                     )
+                last_read = len(entries)
                 if entries:
                     if len(entries) >= batch:
                         await ahead.start(read_after(self.reader, self.cmd_key, entries[-1][0], batch))

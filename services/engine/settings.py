@@ -1,10 +1,11 @@
 """Engine process configuration from the environment."""
 
 from exchange_core.lease import LeaseSettings
+from exchange_core.linger import LingerSettings
 from exchange_core.telemetry import ProbeSettings
 
 
-class EngineSettings(ProbeSettings, LeaseSettings):
+class EngineSettings(ProbeSettings, LeaseSettings, LingerSettings):
     symbol: str
     group: str = "engine"
     batch_size: int = 1_000

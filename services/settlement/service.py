@@ -30,6 +30,7 @@ from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced, chunked
 from exchange_core.lease_telemetry import LeaseCollector
 from exchange_core.ledger import Ledger, parse_settled
+from exchange_core.linger import linger, lingered_collector
 from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
 from exchange_core.pipelined import PipelinedRedis, ReplyError
@@ -106,6 +107,10 @@ class SettlementService:
             redis, self.keys, list(markets), "settlement", settings.group, settings
         )
         self.metrics.registry.register(LeaseCollector(self.partitions.leases.values))
+        self.linger = linger(settings)
+        self.metrics.registry.register(
+            lingered_collector("exchange_settlement_lingered_reads", lambda: self.linger.lingered)
+        )
         self.scripts_loaded = False
 
     def reset(self) -> None:
@@ -181,8 +186,11 @@ class SettlementService:
         block = min(self.settings.block_ms, self.settings.lease_poll_ms)
         position = partitions.positions[symbol][0] if symbol in partitions.positions else b""
         landing: asyncio.Future[None] | None = None  # the previous batch's last write
+        last_read = 0
         try:
             while symbol in partitions.positions and not lease.lost.is_set():
+                if wait := self.linger.delay(last_read, self.settings.batch_size):
+                    await asyncio.sleep(wait)  # saturated CPUs: batch more (exchange_core.linger)
                 reading = asyncio.ensure_future(
                     partitions.read({symbol: position}, self.settings.batch_size, block)
                 )
@@ -195,6 +203,7 @@ class SettlementService:
                     read = await reading
                 finally:
                     reading.cancel()
+                last_read = sum(len(entries) for _, entries in read)
                 for _, entries in read:
                     for part in byte_bounded(entries, self.settings.batch_bytes):
                         if landing is not None:  # (a read's parts settle one after the other)

@@ -4,12 +4,13 @@ from typing import Annotated
 
 from pydantic import Field
 
+from exchange_core.linger import LingerSettings
 from exchange_core.partitions import PartitionSettings
 from exchange_core.submitguard import SUBMIT_GUARD_MS
 from exchange_core.telemetry import ProbeSettings
 
 
-class SettlementSettings(ProbeSettings, PartitionSettings):
+class SettlementSettings(ProbeSettings, PartitionSettings, LingerSettings):
     """WORKERS / WORKER_INDEX / CLAIM_AFTER_MS share the markets between workers (PartitionSettings)."""
 
     group: str = "settlement"
