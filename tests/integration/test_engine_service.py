@@ -286,3 +286,37 @@ async def test_oto_and_otoco_lists_with_pending_orders_survive_a_restart_from_a_
     final = second.engine.state()
     assert final.lists == () and final.pending == () and [r[0] for r in final.orders] == [4]
     assert second.engine.state_hash() == reference.state_hash()
+
+
+async def test_a_trickle_read_while_the_cpus_are_saturated_lingers_and_writes_the_same_events(
+    redis: "Redis[bytes]", keys: Keys, key_prefix: str
+) -> None:
+    """Commands appended one at a time while the CPU pressure is on (a stand-in reading of 100%)
+    are read several to a batch after LINGER_MS waits; the events, their order and the book are
+    those of the commands applied one by one."""
+    cmds = commands_stream()
+    service = EngineService(settings(key_prefix, linger_ms=20.0), redis, SPEC)
+    service.linger.pressure = lambda: 1.0
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    journal: list[tuple[bytes, Command]] = []
+    for c in cmds:  # one every 2 ms: without lingering, about one command a batch
+        journal.append((await append(redis, keys, c), c))
+        await asyncio.sleep(0.002)
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if service.processed >= len(cmds):
+            break
+    stop.set()
+    await task
+
+    reference = MatchingEngine(SPEC)
+    expected: list[object] = []
+    for entry_id, command in journal:
+        command.ts = entry_ms(entry_id)
+        expected += reference.apply(command)
+    assert await all_events(redis, keys) == expected
+    assert service.engine.state_hash() == reference.state_hash()
+    batches = await redis.xlen(keys.events("BTCUSDT"))
+    assert service.linger.lingered > 0
+    assert batches <= len(cmds) // 3, f"{batches} event batches for {len(cmds)} trickled commands"

@@ -20,7 +20,7 @@ PRICE = 30_000 * 10**8
 QTY = 10**6  # 0.01 BTC
 
 
-def settlement(prefix: str, **extra: int) -> SettlementService:
+def settlement(prefix: str, **extra: float) -> SettlementService:
     settings = SettlementSettings(key_prefix=prefix, block_ms=50, **extra)  # type: ignore[arg-type]
     return SettlementService(settings, Redis.from_url("redis://127.0.0.1:6379/0"), MARKETS)
 
@@ -159,3 +159,45 @@ async def test_a_read_larger_than_batch_bytes_settles_in_batches_of_its_entries(
         "BTC": (trades * (QTY - fee_base), 0),
     }
     assert await redis.zcard(keys.pending_reservations("BTCUSDT")) == 0
+
+
+async def test_entries_trickling_in_while_the_cpus_are_saturated_settle_once_in_fewer_batches(
+    redis: Redis, keys: Keys, key_prefix: str
+) -> None:
+    """A running worker whose CPU pressure reads 100% (a stand-in) waits LINGER_MS after a read
+    that did not fill its batch: events entries written one at a time are settled several to a
+    batch, every trade once."""
+    ledger = Ledger(redis, keys)
+    trades = 6
+    await ledger.deposit(1, "BTC", trades * QTY)
+    await ledger.deposit(2, "USDT", 10**12)
+    service = settlement(key_prefix, linger_ms=300, orphan_after_ms=10**13)
+    service.linger.pressure = lambda: 1.0
+    stop = asyncio.Event()
+    running = asyncio.create_task(service.run(stop))
+    try:
+        for n in range(trades):  # an engine run per trade: an events entry each, one at a time
+            await place(redis, keys, ledger, 2 * n + 1, 1, Side.SELL)
+            await place(redis, keys, ledger, 2 * n + 2, 2, Side.BUY)
+            await run_engine_once(key_prefix)
+        entries = await redis.xrange(keys.events("BTCUSDT"))
+        assert len(entries) == trades
+        deadline = asyncio.get_running_loop().time() + 30  # generous: a loaded machine
+        while asyncio.get_running_loop().time() < deadline:
+            groups = {g["name"]: g for g in await redis.xinfo_groups(keys.events("BTCUSDT"))}
+            if b"settlement" in groups and groups[b"settlement"]["last-delivered-id"] == entries[-1][0]:
+                break
+            await asyncio.sleep(0.02)
+        assert service.linger.lingered > 0
+        assert service.applied_batches < trades
+    finally:
+        stop.set()
+        await running
+        await service.redis.aclose()
+    notional = SPEC.notional(PRICE, QTY)
+    fee_base, fee_quote = QTY // 1000, notional // 1000
+    assert await ledger.balances(1) == {"BTC": (0, 0), "USDT": (trades * (notional - fee_quote), 0)}
+    assert await ledger.balances(2) == {
+        "USDT": (10**12 - trades * notional, 0),
+        "BTC": (trades * (QTY - fee_base), 0),
+    }
