@@ -69,6 +69,35 @@ async def all_events(redis: "Redis[bytes]", keys: Keys) -> list[object]:
     return out
 
 
+def replayed(journal: list[tuple[bytes, Command]]) -> tuple[MatchingEngine, list[object]]:
+    """A fresh core and the events of the journal's commands applied to it one by one, each at
+    its entry's time."""
+    reference = MatchingEngine(SPEC)
+    expected: list[object] = []
+    for entry_id, command in journal:
+        command.ts = entry_ms(entry_id)
+        expected += reference.apply(command)
+    return reference, expected
+
+
+async def processed(service: EngineService, count: int) -> None:
+    """Wait (4 s at most) until `service` has processed `count` commands."""
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if service.processed >= count:
+            return
+
+
+async def assert_written_as_replayed(
+    redis: "Redis[bytes]", keys: Keys, service: EngineService, journal: list[tuple[bytes, Command]]
+) -> None:
+    """evt:{BTCUSDT} holds the events of `journal` applied one by one, and `service`'s book is
+    that of the replay."""
+    reference, expected = replayed(journal)
+    assert await all_events(redis, keys) == expected
+    assert service.engine.state_hash() == reference.state_hash()
+
+
 def commands_stream() -> list[Command]:
     cmds: list[Command] = []
     for i in range(1, 41):
@@ -136,11 +165,7 @@ async def test_recovery_from_snapshot_and_journal_duplicates_nothing(
     second = EngineService(settings(key_prefix), redis, SPEC)
     await run_until_idle(second, len(cmds) - half)
 
-    reference = MatchingEngine(SPEC)
-    expected: list[object] = []
-    for entry_id, command in journal:
-        command.ts = entry_ms(entry_id)
-        expected += reference.apply(command)
+    reference, expected = replayed(journal)
     assert await all_events(redis, keys) == expected
     assert second.engine.state_hash() == reference.state_hash()
 
@@ -168,28 +193,16 @@ async def test_a_backlog_read_ahead_in_recovery_and_in_the_loop_writes_the_same_
     service = EngineService(settings(key_prefix, batch_size=4), redis, SPEC)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
-    for _ in range(200):
-        await asyncio.sleep(0.02)
-        if service.processed >= half:
-            break
+    await processed(service, half)
     pipe = redis.pipeline(transaction=False)  # a burst: the loop finds full batches
     for c in cmds[half:]:
         pipe.xadd(keys.commands("BTCUSDT"), {"c": encode_command(c)})
     journal += zip(await pipe.execute(), cmds[half:], strict=True)
-    for _ in range(200):
-        await asyncio.sleep(0.02)
-        if service.processed >= len(cmds):
-            break
+    await processed(service, len(cmds))
     stop.set()
     await task
 
-    reference = MatchingEngine(SPEC)
-    expected: list[object] = []
-    for entry_id, command in journal:
-        command.ts = entry_ms(entry_id)
-        expected += reference.apply(command)
-    assert await all_events(redis, keys) == expected
-    assert service.engine.state_hash() == reference.state_hash()
+    await assert_written_as_replayed(redis, keys, service, journal)
     (group,) = await redis.xinfo_groups(keys.commands("BTCUSDT"))
     assert group["last-delivered-id"] == journal[-1][0] and group["lag"] == 0
     assert False in reads_ahead and True in reads_ahead  # both paths read ahead
@@ -223,11 +236,7 @@ async def test_an_open_order_list_survives_a_restart_from_its_snapshot(
     second = EngineService(settings(key_prefix), redis, SPEC)
     await run_until_idle(second, 1)
 
-    reference = MatchingEngine(SPEC)
-    expected: list[object] = []
-    for entry_id, command in journal:
-        command.ts = entry_ms(entry_id)
-        expected += reference.apply(command)
+    reference, expected = replayed(journal)
     events = await all_events(redis, keys)
     assert events == expected
     done = [e for e in events if isinstance(e, ListStatus) and e.status_type == ListStatusType.ALL_DONE]
@@ -274,11 +283,7 @@ async def test_oto_and_otoco_lists_with_pending_orders_survive_a_restart_from_a_
     second = EngineService(settings(key_prefix), redis, SPEC)
     await run_until_idle(second, len(after))
 
-    reference = MatchingEngine(SPEC)
-    expected: list[object] = []
-    for entry_id, command in journal:
-        command.ts = entry_ms(entry_id)
-        expected += reference.apply(command)
+    reference, expected = replayed(journal)
     events = await all_events(redis, keys)
     assert events == expected
     done = [e for e in events if isinstance(e, ListStatus) and e.status_type == ListStatusType.ALL_DONE]
@@ -303,20 +308,11 @@ async def test_a_trickle_read_while_the_cpus_are_saturated_lingers_and_writes_th
     for c in cmds:  # one every 2 ms: without lingering, about one command a batch
         journal.append((await append(redis, keys, c), c))
         await asyncio.sleep(0.002)
-    for _ in range(200):
-        await asyncio.sleep(0.02)
-        if service.processed >= len(cmds):
-            break
+    await processed(service, len(cmds))
     stop.set()
     await task
 
-    reference = MatchingEngine(SPEC)
-    expected: list[object] = []
-    for entry_id, command in journal:
-        command.ts = entry_ms(entry_id)
-        expected += reference.apply(command)
-    assert await all_events(redis, keys) == expected
-    assert service.engine.state_hash() == reference.state_hash()
+    await assert_written_as_replayed(redis, keys, service, journal)
     batches = await redis.xlen(keys.events("BTCUSDT"))
     assert service.linger.lingered > 0
     assert batches <= len(cmds) // 3, f"{batches} event batches for {len(cmds)} trickled commands"

@@ -43,6 +43,27 @@ async def place(redis: Redis, keys: Keys, ledger: Ledger, oid: int, user: int, s
     await redis.xadd(keys.commands("BTCUSDT"), {"c": encode_command(command)})
 
 
+async def settled_through(redis: Redis, keys: Keys, last_id: bytes) -> None:
+    """Wait (30 s at most: a loaded machine) until BTCUSDT's settlement group has read `last_id`."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
+        groups = {g["name"]: g for g in await redis.xinfo_groups(keys.events("BTCUSDT"))}
+        if b"settlement" in groups and groups[b"settlement"]["last-delivered-id"] == last_id:
+            return
+        await asyncio.sleep(0.02)
+
+
+async def assert_trades_settled(ledger: Ledger, trades: int) -> None:
+    """User 1 sold QTY to user 2 at PRICE `trades` times: each trade settled once, fees taken."""
+    notional = SPEC.notional(PRICE, QTY)
+    fee_base, fee_quote = QTY // 1000, notional // 1000
+    assert await ledger.balances(1) == {"BTC": (0, 0), "USDT": (trades * (notional - fee_quote), 0)}
+    assert await ledger.balances(2) == {
+        "USDT": (10**12 - trades * notional, 0),
+        "BTC": (trades * (QTY - fee_base), 0),
+    }
+
+
 async def test_a_trade_settles_once_even_when_redelivered(redis: Redis, keys: Keys, key_prefix: str) -> None:
     ledger = Ledger(redis, keys)
     await ledger.deposit(1, "BTC", QTY)
@@ -140,24 +161,13 @@ async def test_a_read_larger_than_batch_bytes_settles_in_batches_of_its_entries(
     stop = asyncio.Event()
     running = asyncio.create_task(service.run(stop))
     try:
-        deadline = asyncio.get_running_loop().time() + 30  # generous: a loaded machine
-        while asyncio.get_running_loop().time() < deadline:
-            groups = {g["name"]: g for g in await redis.xinfo_groups(keys.events("BTCUSDT"))}
-            if b"settlement" in groups and groups[b"settlement"]["last-delivered-id"] == entries[-1][0]:
-                break
-            await asyncio.sleep(0.02)
+        await settled_through(redis, keys, entries[-1][0])
         assert service.applied_batches == trades  # one batch per entry, none settled twice
     finally:
         stop.set()
         await running
         await service.redis.aclose()
-    notional = SPEC.notional(PRICE, QTY)
-    fee_base, fee_quote = QTY // 1000, notional // 1000
-    assert await ledger.balances(1) == {"BTC": (0, 0), "USDT": (trades * (notional - fee_quote), 0)}
-    assert await ledger.balances(2) == {
-        "USDT": (10**12 - trades * notional, 0),
-        "BTC": (trades * (QTY - fee_base), 0),
-    }
+    await assert_trades_settled(ledger, trades)
     assert await redis.zcard(keys.pending_reservations("BTCUSDT")) == 0
 
 
@@ -182,22 +192,11 @@ async def test_entries_trickling_in_while_the_cpus_are_saturated_settle_once_in_
             await run_engine_once(key_prefix)
         entries = await redis.xrange(keys.events("BTCUSDT"))
         assert len(entries) == trades
-        deadline = asyncio.get_running_loop().time() + 30  # generous: a loaded machine
-        while asyncio.get_running_loop().time() < deadline:
-            groups = {g["name"]: g for g in await redis.xinfo_groups(keys.events("BTCUSDT"))}
-            if b"settlement" in groups and groups[b"settlement"]["last-delivered-id"] == entries[-1][0]:
-                break
-            await asyncio.sleep(0.02)
+        await settled_through(redis, keys, entries[-1][0])
         assert service.linger.lingered > 0
         assert service.applied_batches < trades
     finally:
         stop.set()
         await running
         await service.redis.aclose()
-    notional = SPEC.notional(PRICE, QTY)
-    fee_base, fee_quote = QTY // 1000, notional // 1000
-    assert await ledger.balances(1) == {"BTC": (0, 0), "USDT": (trades * (notional - fee_quote), 0)}
-    assert await ledger.balances(2) == {
-        "USDT": (10**12 - trades * notional, 0),
-        "BTC": (trades * (QTY - fee_base), 0),
-    }
+    await assert_trades_settled(ledger, trades)
