@@ -44,7 +44,7 @@ from exchange_core.commandwire import decode_commands
 from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced, Lease
 from exchange_core.lease_telemetry import LeaseCollector
-from exchange_core.linger import linger, lingered_collector
+from exchange_core.linger import LingeredCollector, linger
 from exchange_core.pipelined import PipelinedRedis
 from exchange_core.protocol import decode_events
 from exchange_core.runtime import pause
@@ -97,7 +97,7 @@ class EngineService:
         self.metrics.registry.register(LeaseCollector(lambda: [self.lease]))
         self.linger = linger(settings)
         self.metrics.registry.register(
-            lingered_collector("exchange_engine_lingered_reads", lambda: self.linger.lingered)
+            LingeredCollector("exchange_engine_lingered_reads", {self.symbol: self.linger})
         )
 
     # ------------------------------------------------------------------ recovery

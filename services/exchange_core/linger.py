@@ -20,11 +20,13 @@ one; without PSI (another OS, an old kernel) nothing ever waits.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
 from exchange_core.config import CommonSettings
-from exchange_core.telemetry import AttributeCollector, Exported
 
 # Where the CPU pressure is read: the process's own cgroup (v2) first, then the host's.
 PRESSURE_FILES = ("/sys/fs/cgroup/cpu.pressure", "/proc/pressure/cpu")
@@ -120,18 +122,34 @@ class Linger:
         return self.seconds
 
 
-def linger(settings: LingerSettings) -> Linger:
-    """The Linger of a stage configured by `settings`, on this process's CPU pressure."""
+def cpu_pressure(settings: LingerSettings) -> CpuPressure:
+    """This process's CPU pressure, read only when `settings` linger at all."""
+    return CpuPressure(pressure_file() if settings.linger_ms > 0 else None)
+
+
+def linger(settings: LingerSettings, pressure: Callable[[], float | None] | None = None) -> Linger:
+    """The Linger of a stage configured by `settings`, on `pressure` (a CpuPressure of its own
+    when None; several stages of one process may share one)."""
     return Linger(
         settings.linger_ms / 1000,
-        CpuPressure(pressure_file() if settings.linger_ms > 0 else None),
+        pressure if pressure is not None else cpu_pressure(settings),
         settings.linger_on_pressure,
         settings.linger_off_pressure,
     )
 
 
-def lingered_collector(name: str, lingered: Callable[[], float]) -> AttributeCollector:
-    """The counter `name` of a stage's reads delayed by lingering."""
-    return AttributeCollector(
-        [Exported(name, "counter", "Reads delayed by LINGER_MS while the CPUs were saturated.", lingered)]
-    )
+class LingeredCollector(Collector):
+    """The counter `name` of the reads each market's stage delayed (`lingers`: by symbol),
+    labelled with the symbol."""
+
+    def __init__(self, name: str, lingers: dict[str, Linger]) -> None:
+        self.name = name
+        self.lingers = lingers
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(
+            self.name, "Reads delayed by LINGER_MS while the CPUs were saturated.", labels=["symbol"]
+        )
+        for symbol, lingering in self.lingers.items():
+            family.add_metric([symbol], lingering.lingered)
+        yield family

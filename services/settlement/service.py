@@ -30,7 +30,7 @@ from exchange_core.keys import Keys
 from exchange_core.lease import Command, Fenced, chunked
 from exchange_core.lease_telemetry import LeaseCollector
 from exchange_core.ledger import Ledger, parse_settled
-from exchange_core.linger import linger, lingered_collector
+from exchange_core.linger import LingeredCollector, cpu_pressure, linger
 from exchange_core.markets import Market
 from exchange_core.partitions import StreamPartitions
 from exchange_core.pipelined import PipelinedRedis, ReplyError
@@ -107,10 +107,9 @@ class SettlementService:
             redis, self.keys, list(markets), "settlement", settings.group, settings
         )
         self.metrics.registry.register(LeaseCollector(self.partitions.leases.values))
-        self.linger = linger(settings)
-        self.metrics.registry.register(
-            lingered_collector("exchange_settlement_lingered_reads", lambda: self.linger.lingered)
-        )
+        pressure = cpu_pressure(settings)  # one reading for every market's loop
+        self.lingers = {s: linger(settings, pressure) for s in markets}
+        self.metrics.registry.register(LingeredCollector("exchange_settlement_lingered_reads", self.lingers))
         self.scripts_loaded = False
 
     def reset(self) -> None:
@@ -186,10 +185,10 @@ class SettlementService:
         block = min(self.settings.block_ms, self.settings.lease_poll_ms)
         position = partitions.positions[symbol][0] if symbol in partitions.positions else b""
         landing: asyncio.Future[None] | None = None  # the previous batch's last write
-        last_read = 0
+        lingering, last_read = self.lingers[symbol], 0
         try:
             while symbol in partitions.positions and not lease.lost.is_set():
-                if wait := self.linger.delay(last_read, self.settings.batch_size):
+                if wait := lingering.delay(last_read, self.settings.batch_size):
                     await asyncio.sleep(wait)  # saturated CPUs: batch more (exchange_core.linger)
                 reading = asyncio.ensure_future(
                     partitions.read({symbol: position}, self.settings.batch_size, block)

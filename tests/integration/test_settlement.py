@@ -182,7 +182,8 @@ async def test_entries_trickling_in_while_the_cpus_are_saturated_settle_once_in_
     await ledger.deposit(1, "BTC", trades * QTY)
     await ledger.deposit(2, "USDT", 10**12)
     service = settlement(key_prefix, linger_ms=300, orphan_after_ms=10**13)
-    service.linger.pressure = lambda: 1.0
+    lingering = service.lingers["BTCUSDT"]
+    lingering.pressure = lambda: 1.0
     stop = asyncio.Event()
     running = asyncio.create_task(service.run(stop))
     try:
@@ -193,7 +194,7 @@ async def test_entries_trickling_in_while_the_cpus_are_saturated_settle_once_in_
         entries = await redis.xrange(keys.events("BTCUSDT"))
         assert len(entries) == trades
         await settled_through(redis, keys, entries[-1][0])
-        assert service.linger.lingered > 0
+        assert lingering.lingered > 0
         assert service.applied_batches < trades
     finally:
         stop.set()

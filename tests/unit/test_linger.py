@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from exchange_core.linger import CpuPressure, Linger, lingered_collector, some_stall_us
+from exchange_core.linger import CpuPressure, Linger, LingeredCollector, some_stall_us
 
 PSI = "some avg10=1.00 avg60=2.00 avg300=3.00 total={some}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=7\n"
 
@@ -85,6 +85,11 @@ def test_the_lingered_reads_are_exported_as_a_counter() -> None:
     pressure.share = 1.0
     linger = Linger(0.002, pressure, on=0.4, off=0.25)
     linger.delay(2, 10)
-    (family,) = lingered_collector("exchange_engine_lingered_reads", lambda: linger.lingered).collect()
+    idle = Linger(0.002, pressure, on=0.4, off=0.25)
+    collector = LingeredCollector("exchange_engine_lingered_reads", {"BTCUSDT": linger, "ETHUSDT": idle})
+    (family,) = collector.collect()
     assert family.name == "exchange_engine_lingered_reads"
-    assert [s.value for s in family.samples if s.name.endswith("_total")] == [1]
+    assert [(s.labels, s.value) for s in family.samples if s.name.endswith("_total")] == [
+        ({"symbol": "BTCUSDT"}, 1),
+        ({"symbol": "ETHUSDT"}, 0),
+    ]
