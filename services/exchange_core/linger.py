@@ -66,7 +66,8 @@ class CpuPressure:
         self._share: float | None = None
 
     def __call__(self) -> float | None:
-        """The last complete window's share; None before one has passed (or without PSI)."""
+        """The last complete window's share; None before one has passed or without PSI (0.0
+        once, when the file stops being readable)."""
         if self.path is None:
             return None
         now = self.clock()
@@ -77,7 +78,7 @@ class CpuPressure:
         except (OSError, ValueError):
             self.path = None  # unreadable now: it will not come back
             self._share = None
-            return None
+            return 0.0  # one last reading of no pressure: a Linger that was on turns off
         if self._total >= 0 and now > self._at:
             self._share = (total - self._total) / 1e6 / (now - self._at)
         self._at, self._total = now, total

@@ -76,8 +76,25 @@ def test_cpu_pressure_is_the_stalled_share_of_each_window(tmp_path: Path) -> Non
 def test_cpu_pressure_without_psi_is_never_measured(tmp_path: Path) -> None:
     assert CpuPressure(None)() is None
     gone = CpuPressure(str(tmp_path / "missing"))
-    assert gone() is None
+    assert gone() == 0.0  # no pressure: a Linger that was on turns off
     assert gone.path is None  # not tried again
+    assert gone() is None
+
+
+def test_a_linger_on_turns_off_when_the_pressure_file_goes(tmp_path: Path) -> None:
+    psi = tmp_path / "cpu.pressure"
+    psi.write_text(PSI.format(some=0))
+    now = [0.0]
+    linger = Linger(0.002, CpuPressure(str(psi), window_s=0.5, clock=lambda: now[0]), on=0.4, off=0.25)
+    assert linger.delay(1, 10) == 0.0
+    psi.write_text(PSI.format(some=900_000))
+    now[0] = 1.0
+    assert linger.delay(1, 10) == 0.002
+    psi.unlink()
+    now[0] = 2.0
+    assert linger.delay(1, 10) == 0.0
+    now[0] = 3.0
+    assert linger.delay(1, 10) == 0.0
 
 
 def test_the_lingered_reads_are_exported_as_a_counter() -> None:
