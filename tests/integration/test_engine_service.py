@@ -300,12 +300,12 @@ async def test_a_trickle_read_while_the_cpus_are_saturated_lingers_and_writes_th
     are read several to a batch after LINGER_MS waits; the events, their order and the book are
     those of the commands applied one by one."""
     cmds = commands_stream()
-    service = EngineService(settings(key_prefix, linger_ms=20.0), redis, SPEC)
+    service = EngineService(settings(key_prefix, linger_ms=100.0), redis, SPEC)
     service.linger.pressure = lambda: 1.0
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     journal: list[tuple[bytes, Command]] = []
-    for c in cmds:  # one every 2 ms: without lingering, about one command a batch
+    for c in cmds:  # one every 2 ms or more: without lingering, about one command a batch
         journal.append((await append(redis, keys, c), c))
         await asyncio.sleep(0.002)
     await processed(service, len(cmds))

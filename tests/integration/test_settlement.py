@@ -181,7 +181,7 @@ async def test_entries_trickling_in_while_the_cpus_are_saturated_settle_once_in_
     trades = 6
     await ledger.deposit(1, "BTC", trades * QTY)
     await ledger.deposit(2, "USDT", 10**12)
-    service = settlement(key_prefix, linger_ms=300, orphan_after_ms=10**13)
+    service = settlement(key_prefix, linger_ms=2_000, orphan_after_ms=10**13)
     lingering = service.lingers["BTCUSDT"]
     lingering.pressure = lambda: 1.0
     stop = asyncio.Event()
